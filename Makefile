@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: MIT
+# shopkeep - plain GNU make. `make` builds into build/; `make test` and `make demo`
+# first install any missing Debian package (make deps). SAN=1 builds with
+# AddressSanitizer + UBSan into build/san/.
+
+# Debian packages the project needs to build and test.
+PKGS := gcc libc6-dev make pkg-config libwebsockets-dev libsodium-dev libcjson-dev \
+        libsqlite3-dev libmsgpuck-dev libssl-dev curl
+
+CC      ?= gcc
+PKGLIBS := libwebsockets libsodium libcjson sqlite3
+B       := build
+CFLAGS  := -std=gnu11 -g -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wno-missing-field-initializers -fno-strict-aliasing -D_GNU_SOURCE -Icore -Itests
+LDFLAGS :=
+ifeq ($(SAN),1)
+B       := build/san
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+export ASAN_OPTIONS  := detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGLIBS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGLIBS)) -lmsgpuck -lcrypto -ldl -lpthread -lm
+
+# Code shared by the bot, the simulator and the tests.
+CORE_LIB_SRC := core/codec.c core/sign.c core/util.c
+CORE_LIB_OBJ := $(CORE_LIB_SRC:%.c=$(B)/obj/%.o)
+# The bot itself (main and the rest of core/).
+CORE_SRC := $(filter-out $(CORE_LIB_SRC),$(wildcard core/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+# The platform simulator: sim_main.c plus a library the tests link too.
+SIM_LIB_SRC := $(filter-out tests/sim/sim_main.c,$(wildcard tests/sim/sim_*.c)) tests/sim/tclient.c
+SIM_LIB_OBJ := $(SIM_LIB_SRC:%.c=$(B)/obj/%.o)
+TEST_SRC := $(wildcard tests/unit/test_*.c tests/sim/test_*.c tests/integration/test_*.c)
+TESTS    := $(addprefix $(B)/tests/,$(notdir $(TEST_SRC:.c=)))
+PLUGINS  := $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c)))
+PLUGIN_SO := $(addprefix $(B)/plugins/,$(addsuffix .so,$(sort $(PLUGINS))))
+
+.PHONY: all deps test demo clean bench
+all: $(B)/shopkeep $(B)/shopkeep-sim $(PLUGIN_SO) $(TESTS)
+
+# Installs missing packages (as root: apt-get update once, then install); a no-op when all are present.
+deps:
+	@missing=""; for p in $(PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (or install:$$missing)" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+$(B)/obj/%.o: %.c $(wildcard core/*.h tests/*.h tests/sim/*.h plugins/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/libskcore.a: $(CORE_LIB_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/libsim.a: $(SIM_LIB_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/shopkeep: $(CORE_OBJ) $(B)/libskcore.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(B)/shopkeep-sim: $(B)/obj/tests/sim/sim_main.o $(B)/libsim.a $(B)/libskcore.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+# One pattern rule builds every plugin: the header is the whole ABI.
+$(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Wl,-z,defs $(filter %.c,$^) -o $@
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libsim.a $(B)/libskcore.a
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+$(B)/tests/%: $(B)/obj/tests/sim/%.o $(B)/libsim.a $(B)/libskcore.a
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+$(B)/tests/%: $(B)/obj/tests/integration/%.o $(B)/libsim.a $(B)/libskcore.a
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+# Tests find the binaries through SK_BUILD.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@SK_BUILD=$(CURDIR)/$(B) tests/run.sh $(B)/tests
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tests/sim/demo.sh $(B)
+
+bench:
+	@echo "make bench: not built yet (issue 9)"; exit 1
+
+clean:
+	rm -rf build

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Runs every test program in $1 (build/tests by default), each with a time limit,
+# and ends with exactly one line: "N passed, N failed". A program that crashes,
+# times out, exits non-zero or prints fewer results than its plan counts as a failure.
+set -u
+dir=${1:-build/tests}
+limit=${SK_TEST_TIMEOUT:-300}
+passed=0 failed=0
+logdir=$(mktemp -d)
+for t in "$dir"/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	log="$logdir/$name.log"
+	timeout -k 5 "$limit" "$t" >"$log" 2>"$log.err"
+	rc=$?
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+	extra=0 why=""
+	if [ -z "$plan" ]; then extra=1; why="no plan (crashed or timed out?)"
+	elif [ $((p + f)) -ne "$plan" ]; then extra=1; why="ran $((p + f)) of $plan"
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && [ "$extra" -eq 0 ]; then extra=1; why="exit status $rc"; fi
+	[ "$rc" -ne 0 ] && [ -z "$why" ] && why="exit status $rc"
+	cat "$log"
+	if [ "$f" -gt 0 ] || [ "$extra" -gt 0 ]; then
+		echo "# $name: FAILED ($f failed${why:+, $why})"
+		echo "# --- stderr of $name (last 40 lines) ---"
+		tail -n 40 "$log.err" | sed 's/^/#   /'
+	else
+		echo "# $name: $p passed"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f + extra))
+done
+rm -rf "$logdir"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
