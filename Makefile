@@ -11,7 +11,7 @@ CC      ?= gcc
 PKGLIBS := libwebsockets libsodium libcjson sqlite3
 B       := build
 CFLAGS  := -std=gnu11 -g -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-           -Wno-missing-field-initializers -fno-strict-aliasing -D_GNU_SOURCE -Icore -Itests
+           -Wno-missing-field-initializers -Wno-format-truncation -fno-strict-aliasing -D_GNU_SOURCE -Icore -Itests
 LDFLAGS :=
 ifeq ($(SAN),1)
 B       := build/san

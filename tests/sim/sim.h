@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/sim/sim.h - the platform simulator's shared state (see tests/sim/README.md).
+ *
+ * One libwebsockets context, one thread. The platform port serves the mtop HTTP
+ * API under /h5/ and the LWP WebSocket at /; the control port serves the JSON
+ * control API used by tests, the demo scenario and the load mode. Both listening
+ * sockets are our own, so faults can act before lws sees a connection.
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <libwebsockets.h>
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define SIM_MAX_FRAME (16u << 20)   /* largest frame the simulator accepts from a bot */
+
+typedef struct sim_out {
+	struct sim_out *next;
+	size_t len;
+	int raw;                 /* written unframed (protocol garbage) */
+	unsigned char *buf;      /* LWS_PRE bytes, then len bytes */
+} sim_out;
+
+/* A push the bot has not ACKed yet. */
+typedef struct sim_push {
+	struct sim_push *next;
+	char mid[32];
+	char lwp[24];            /* offline: the items still to frame, "" for a framed push */
+	char *text;              /* the frame as sent (or the items JSON while offline) */
+	int raw, track;
+	int64_t sent_us;
+	int load_idx;            /* index in the load run, -1 otherwise */
+} sim_push;
+
+typedef struct sim_account sim_account;
+
+/* One WebSocket connection. */
+typedef struct sim_conn {
+	struct sim_conn *next;
+	struct lws *wsi;
+	int id;
+	sim_account *acct;
+	char sid[40];
+	int registered;
+	int stalled;
+	int closing;             /* 0, or SIM_DROP_* to act on at the next writeable */
+	int close_code;
+	char close_reason[64];
+	sim_out *q_head, *q_tail;
+	size_t q_bytes;
+	sbuf rx;
+	sim_push *pending;       /* pushes awaiting their ACK */
+	lws_sorted_usec_list_t sul;  /* delayed close after a rejected /reg */
+} sim_conn;
+
+enum { SIM_DROP_NONE, SIM_DROP_FIN, SIM_DROP_RST, SIM_DROP_CLOSE };
+
+/* A seller account, keyed by its unb. */
+struct sim_account {
+	sim_account *next;
+	char unb[32];
+	char h5tk[40];           /* the valid _m_h5_tk token, "" until first seen */
+	char h5tk_old[40];       /* the rotated-out one, answered with TOKEN_EXOIRED */
+	int expire_h5tk;         /* the next mtop call rotates the token */
+	int session_expired;
+	int risk;
+	int send_fail_n;         /* the next N sends are refused */
+	char send_fail_reason[32];
+	cJSON *uuids;            /* uuid -> messageId of accepted sends */
+	cJSON *history;          /* the last pushes sent, [{"lwp","items"}], for /replay */
+	sim_push *offline;       /* pushes waiting for a registered connection */
+	sim_push **offline_tail;
+};
+
+typedef struct sim_token {
+	struct sim_token *next;
+	char token[80];
+	char did[160];
+	char unb[32];
+	int64_t expires_ms;
+	int revoked;
+} sim_token;
+
+typedef struct sim_chat {
+	struct sim_chat *next;
+	struct sim_chat *hnext;  /* in S.chat_hash */
+	char cid[24];
+	char seller[32];
+	char buyer[32];
+	char buyer_name[64];
+	char item_id[24];
+} sim_chat;
+
+typedef struct sim_order {
+	struct sim_order *next;
+	char id[24];
+	char cid[24];
+	char seller[32];
+	char buyer[32];
+	char buyer_name[64];
+	char item_id[24];
+	char spec[96];           /* "name:value" or "" */
+	int quantity;
+	int price;               /* fen */
+	char status[24];
+	char card_msg[32];       /* IM id of the last trade card (for update frames) */
+	int consigns;            /* successful consign.dummy calls */
+	int consign_calls;
+} sim_order;
+
+typedef struct sim_item {
+	struct sim_item *next;
+	char id[24];
+	char title[128];
+	char desc[256];
+	int price;
+	int quantity;
+	cJSON *skus;             /* [{"spec":"颜色:红","price":n,"quantity":n}] or NULL */
+} sim_item;
+
+/* A generic injected mtop failure: the next n calls of api (or any) fail. */
+typedef struct sim_mtop_fail {
+	struct sim_mtop_fail *next;
+	char api[96];            /* "" = any */
+	int n;
+	int status;              /* HTTP status, 200 = a ret failure */
+	char ret[96];
+} sim_mtop_fail;
+
+typedef struct sim_stats {
+	long ws_accepted, ws_rejected_nocookie, refused, blackholed;
+	long reg_ok, reg_bad;
+	long heartbeats, ackdiffs, requests, unknown_requests, bad_frames;
+	long pushes, acks, dup_acks, unacked_at_close, redelivered;
+	long sends, send_repeats, send_refused, conv_creates;
+	long mtop_calls, mtop_bad_sign, mtop_token_expired, tokens_minted, consigns;
+	long pings_seen;
+} sim_stats;
+
+typedef struct sim_load {
+	int running, n, window, pushed, acked, replied;
+	char seller[32];
+	char text[128];
+	int64_t start_us, end_us;
+	int64_t *push_us;        /* per message */
+	int64_t *lat_us;         /* per message, -1 until replied */
+} sim_load;
+
+typedef struct sim {
+	struct lws_context *ctx;
+	struct lws_vhost *vh_plat, *vh_ctl;
+	int plat_fd, ctl_fd, port, ctl_port;
+	volatile int interrupted;
+	int next_conn_id;
+	uint64_t next_mid, next_im, next_cid, next_buyer, next_order;
+	sim_conn *conns;
+	sim_account *accounts;
+	sim_token *tokens;
+	sim_chat *chats;
+	sim_chat *chat_hash[4096];
+	sim_order *orders;
+	sim_item *items;
+	sim_mtop_fail *mtop_fails;
+	int refuse_n, blackhole_n;
+	int *holes;              /* black-holed sockets */
+	int nholes;
+	/* settings (POST /config) */
+	int reg_reject_delay_ms;
+	int64_t token_ttl_ms;
+	int redeliver_unacked;
+	int record;
+	int consign_pushes_card;
+	int require_origin;
+	/* everything bots sent, as rendered JSON entries */
+	char **log;
+	int nlog, caplog;
+	sim_stats st;
+	sim_load load;
+	cJSON *scenario;         /* steps still to run */
+	int scenario_on_register;
+	lws_sorted_usec_list_t scen_sul;
+	int64_t scen_next_at_us;
+	int verbose;
+} sim;
+
+extern sim S;
+
+/* Per-session data of both vhosts: an HTTP request, or a WebSocket connection. */
+typedef struct sim_pss {
+	sim_conn *conn;
+	char path[256];
+	char query[1024];
+	int method;              /* LWSHUMETH_* */
+	sbuf body;
+	int body_too_big;
+	char *resp;              /* LWS_PRE + resp_len */
+	size_t resp_len;
+} sim_pss;
+
+#define SIM_MAX_BODY (1u << 20)
+
+/* sim_state.c */
+sim_account *sim_account_get(const char *unb, int create);
+sim_account *sim_default_account(const char *unb);
+sim_chat *sim_chat_find(const char *cid);
+sim_chat *sim_chat_get(const char *seller, const char *cid, const char *buyer,
+		       const char *buyer_name, const char *item_id);
+sim_order *sim_order_find(const char *id);
+sim_item *sim_item_get(const char *id, int create);
+sim_token *sim_token_find(const char *token);
+void sim_log_add(int conn, const char *unb, const char *via, const char *what,
+		 const char *frame, size_t frame_len, const cJSON *extra);
+void sim_gen_hex(char *out, size_t nhex);
+void sim_reset(void);
+void sim_free_all(void);
+
+/* sim_push.c: building pushes */
+cJSON *sim_chat_message(const sim_chat *ch, const char *sender, const char *sender_nick,
+			 int content_type, const char *display, const char *inner, const char *im_id,
+			 int need_push, cJSON *info);
+cJSON *sim_wrap_item(int biz_type, int object_type, const cJSON *tree, int as_json);
+cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err, size_t errlen);
+int sim_push_send(sim_account *a, const char *lwp, cJSON *items, int load_idx, char *mid_out);
+int sim_push_frame(sim_account *a, const char *text, size_t len, int raw, int track);
+void sim_push_flush_offline(sim_account *a, sim_conn *c);
+void sim_push_free(sim_push *p);
+extern const char *const sim_order_statuses[];
+
+/* sim_ws.c */
+int sim_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len);
+void sim_conn_enqueue(sim_conn *c, const char *p, size_t n, int raw);
+void sim_conn_act(sim_conn *c, int how, int code, const char *reason);
+sim_conn *sim_conn_registered(sim_account *a);
+void sim_conn_track_push(sim_conn *c, const char *mid, const char *text, int load_idx);
+
+/* sim_http.c */
+int sim_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		      size_t len);
+int sim_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		     size_t len);
+/* Runs one control call; returns the HTTP status and sets *out (caller deletes). */
+int sim_ctl_call(const char *method, const char *path, const char *query, cJSON *body, cJSON **out);
+
+/* sim_scenario.c */
+int sim_scenario_load(cJSON *scn, char *err, size_t errlen);
+void sim_scenario_on_register(void);
+void sim_load_on_ack(int load_idx);
+void sim_load_on_send(const char *cid);
+int sim_load_start(cJSON *body, char *err, size_t errlen);
+cJSON *sim_load_report(void);
+
+#endif

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/sim/sim_http.c - HTTP on both ports: the mtop API under /h5/ on the
+ * platform port (protocol.md §2, §9) and the JSON control API on the control port.
+ */
+#include "sim.h"
+#include "codec.h"
+#include "sign.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SET_COOKIES 4
+
+/* Queues a response: status, JSON body, optional Set-Cookie values. Returns 0,
+ * or 1 to close when the headers do not fit. */
+static int respond(struct lws *wsi, sim_pss *pss, unsigned status, const char *body,
+		   char *const *set_cookies)
+{
+	uint8_t hb[LWS_PRE + 2048], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
+	size_t n = strlen(body);
+	int i;
+
+	free(pss->resp);
+	pss->resp = malloc(LWS_PRE + n + 1);
+	if (!pss->resp)
+		return 1;
+	memcpy(pss->resp + LWS_PRE, body, n);
+	pss->resp_len = n;
+	if (lws_add_http_common_headers(wsi, status, "application/json;charset=UTF-8", n, &p, end))
+		return 1;
+	for (i = 0; set_cookies && i < MAX_SET_COOKIES && set_cookies[i]; i++)
+		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_SET_COOKIE,
+						 (unsigned char *)set_cookies[i], (int)strlen(set_cookies[i]),
+						 &p, end))
+			return 1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return 1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int respond_json(struct lws *wsi, sim_pss *pss, unsigned status, cJSON *j, char *const *sc)
+{
+	char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+	int r;
+
+	cJSON_Delete(j);
+	r = respond(wsi, pss, status, s ? s : "{}", sc);
+	free(s);
+	return r;
+}
+
+/* Copies the query string (its '&'-joined fragments) into pss->query. */
+static void read_query(struct lws *wsi, sim_pss *pss)
+{
+	char frag[512];
+	size_t used = 0;
+	int i, n;
+
+	pss->query[0] = '\0';
+	for (i = 0; (n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
+		if (used + (size_t)n + 2 >= sizeof pss->query)
+			break;
+		if (used)
+			pss->query[used++] = '&';
+		memcpy(pss->query + used, frag, (size_t)n);
+		used += (size_t)n;
+		pss->query[used] = '\0';
+	}
+}
+
+/* An mtop envelope: {"api","data","ret":[ret],"v":"1.0"}; data may be NULL. */
+static cJSON *mtop_env(const char *api, const char *ret, cJSON *data)
+{
+	cJSON *e = cJSON_CreateObject(), *r;
+
+	cJSON_AddStringToObject(e, "api", api);
+	cJSON_AddItemToObject(e, "data", data ? data : cJSON_CreateObject());
+	r = cJSON_AddArrayToObject(e, "ret");
+	cJSON_AddItemToArray(r, cJSON_CreateString(ret));
+	cJSON_AddStringToObject(e, "v", "1.0");
+	return e;
+}
+
+/* A fresh _m_h5_tk cookie value "<32hex>_<expiry ms>"; the token part to tk. */
+static void new_h5tk(char *tk, size_t tkn, char *cookie, size_t cn)
+{
+	char hex[33];
+
+	sim_gen_hex(hex, 32);
+	snprintf(tk, tkn, "%s", hex);
+	snprintf(cookie, cn, "_m_h5_tk=%s_%lld;Path=/;Domain=goofish.com;Max-Age=86400", hex,
+		 (long long)util_now_ms() + 86400000);
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The order detail shape of mtop.idle.web.trade.order.detail (protocol.md §9). */
+static cJSON *order_detail(const sim_order *o)
+{
+	cJSON *d = cJSON_CreateObject(), *comps = cJSON_AddArrayToObject(d, "components"), *c, *info, *item, *nodes, *n;
+
+	c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "render", "orderInfoVO");
+	info = cJSON_AddObjectToObject(c, "data");
+	item = cJSON_AddObjectToObject(info, "itemInfo");
+	cJSON_AddStringToObject(item, "itemId", o->item_id);
+	cJSON_AddNumberToObject(item, "buyAmount", o->quantity);
+	cJSON_AddNumberToObject(item, "price", o->price);
+	cJSON_AddStringToObject(item, "skuInfo", o->spec);
+	cJSON_AddStringToObject(item, "title", sim_item_get(o->item_id, 1) ? sim_item_get(o->item_id, 1)->title : "");
+	cJSON_AddStringToObject(info, "buyerUserId", o->buyer);
+	cJSON_AddStringToObject(info, "buyerNick", o->buyer_name);
+	cJSON_AddStringToObject(info, "orderId", o->id);
+	cJSON_AddItemToArray(comps, c);
+	c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "render", "addressInfoVO");
+	info = cJSON_AddObjectToObject(c, "data");
+	cJSON_AddStringToObject(info, "name", o->buyer_name);
+	cJSON_AddStringToObject(info, "phoneNumber", "138****0000");
+	cJSON_AddStringToObject(info, "address", "虚拟商品无需地址");
+	cJSON_AddItemToArray(comps, c);
+	c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "render", "orderStatusVO");
+	info = cJSON_AddObjectToObject(c, "data");
+	nodes = cJSON_AddArrayToObject(info, "orderStatusNodeList");
+	n = cJSON_CreateObject();
+	cJSON_AddStringToObject(n, "title", o->status);
+	cJSON_AddItemToArray(nodes, n);
+	cJSON_AddStringToObject(info, "status", o->status);
+	cJSON_AddItemToArray(comps, c);
+	cJSON_AddStringToObject(d, "peerUserId", o->buyer);
+	cJSON_AddStringToObject(d, "itemId", o->item_id);
+	return d;
+}
+
+static cJSON *item_detail(const sim_item *it)
+{
+	cJSON *d = cJSON_CreateObject(), *ido = cJSON_AddObjectToObject(d, "itemDO"), *s;
+
+	cJSON_AddStringToObject(ido, "itemId", it->id);
+	cJSON_AddStringToObject(ido, "title", it->title);
+	cJSON_AddStringToObject(ido, "desc", it->desc);
+	cJSON_AddNumberToObject(ido, "soldPrice", it->price / 100.0);
+	cJSON_AddNumberToObject(ido, "quantity", it->quantity);
+	s = it->skus ? cJSON_Duplicate(it->skus, 1) : cJSON_CreateArray();
+	cJSON_AddItemToObject(ido, "skuList", s);
+	cJSON_AddArrayToObject(ido, "propertyList");
+	return d;
+}
+
+/* Takes the next injected failure matching api; returns it or NULL. */
+static sim_mtop_fail *take_fail(const char *api)
+{
+	sim_mtop_fail *f;
+
+	for (f = S.mtop_fails; f; f = f->next)
+		if (f->n > 0 && (!f->api[0] || !strcmp(f->api, api))) {
+			f->n--;
+			return f;
+		}
+	return NULL;
+}
+
+/* Consign: the order must be this seller's and paid; it becomes shipped. */
+static const char *mtop_consign(sim_account *a, const cJSON *data)
+{
+	const char *oid = jstr(data, "orderId");
+	sim_order *o = oid ? sim_order_find(oid) : NULL;
+
+	if (!o || strcmp(o->seller, a->unb))
+		return "FAIL_BIZ_ORDER_NOT_EXIST::订单不存在";
+	o->consign_calls++;
+	if (!strcmp(o->status, "shipped") || !strcmp(o->status, "completed"))
+		return "ORDER_ALREADY_DELIVERY::订单已发货";
+	if (strcmp(o->status, "paid"))
+		return "FAIL_BIZ_ORDER_STATUS_ERROR::订单状态不允许发货";
+	snprintf(o->status, sizeof o->status, "shipped");
+	o->consigns++;
+	S.st.consigns++;
+	if (S.consign_pushes_card) {
+		char body[96];
+		cJSON *b, *out = NULL;
+
+		snprintf(body, sizeof body, "{\"order_id\":\"%s\",\"status\":\"shipped\",\"set\":false}", o->id);
+		b = cJSON_Parse(body);
+		sim_ctl_call("POST", "/order/status", "", b, &out);
+		cJSON_Delete(b);
+		cJSON_Delete(out);
+	}
+	return NULL;
+}
+
+/* One mtop call (protocol.md §2). Returns the HTTP status; *env is the reply. */
+static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON **env,
+			  char **set_cookie)
+{
+	char *cookie = NULL, *unb = NULL, *t = NULL, *sign = NULL, *appkey = NULL, *data = NULL;
+	char tk[64], want[33], sc[200];
+	int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+	sim_account *a = NULL;
+	sim_mtop_fail *fail;
+	cJSON *dj = NULL, *out = NULL;
+	const char *ret = "SUCCESS::调用成功";
+	unsigned status = 200;
+	cJSON *logx = cJSON_CreateObject();
+
+	S.st.mtop_calls++;
+	if (len > 0 && (cookie = malloc((size_t)len + 1)))
+		lws_hdr_copy(wsi, cookie, len + 1, WSI_TOKEN_HTTP_COOKIE);
+	unb = cookie ? cookie_get(cookie, "unb") : NULL;
+	t = util_form_get(pss->query, strlen(pss->query), "t");
+	sign = util_form_get(pss->query, strlen(pss->query), "sign");
+	appkey = util_form_get(pss->query, strlen(pss->query), "appKey");
+	data = pss->body.len ? util_form_get(pss->body.p, pss->body.len, "data") : NULL;
+	if (!data)
+		data = util_form_get(pss->query, strlen(pss->query), "data");
+	if (unb && *unb)
+		a = sim_account_get(unb, 1);
+	if (!a) {
+		ret = "FAIL_SYS_SESSION_EXPIRED::Session过期";
+		goto done;
+	}
+	if (a->session_expired) {
+		ret = "FAIL_SYS_SESSION_EXPIRED::Session过期";
+		goto done;
+	}
+	if (a->risk) {
+		ret = "RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试";
+		out = cJSON_CreateObject();
+		cJSON_AddStringToObject(out, "url", "https://h5api.m.goofish.com/punish?x5secdata=sim");
+		goto done;
+	}
+	cookie_h5_token(cookie, tk, sizeof tk);
+	if (!*tk) {
+		new_h5tk(a->h5tk, sizeof a->h5tk, sc, sizeof sc);
+		*set_cookie = strdup(sc);
+		ret = "FAIL_SYS_TOKEN_EMPTY::令牌为空";
+		goto done;
+	}
+	if (!a->h5tk[0])
+		snprintf(a->h5tk, sizeof a->h5tk, "%s", tk);   /* the first token seen is the account's */
+	if (a->expire_h5tk && !strcmp(tk, a->h5tk)) {
+		a->expire_h5tk = 0;
+		snprintf(a->h5tk_old, sizeof a->h5tk_old, "%s", a->h5tk);
+		new_h5tk(a->h5tk, sizeof a->h5tk, sc, sizeof sc);
+	}
+	if (strcmp(tk, a->h5tk)) {
+		/* An old or unknown token: expired, with the current one as Set-Cookie. */
+		snprintf(sc, sizeof sc, "_m_h5_tk=%s_%lld;Path=/;Domain=goofish.com;Max-Age=86400", a->h5tk,
+			 (long long)util_now_ms() + 86400000);
+		*set_cookie = strdup(sc);
+		S.st.mtop_token_expired++;
+		ret = "FAIL_SYS_TOKEN_EXOIRED::令牌过期";
+		goto done;
+	}
+	if (!t || !sign || !data || !appkey || strcmp(appkey, SIGN_MTOP_APPKEY)) {
+		ret = "FAIL_SYS_PARAMINVALID_ERROR::参数错误";
+		goto done;
+	}
+	sign_mtop(tk, t, appkey, data, strlen(data), want);
+	if (strcmp(want, sign)) {
+		S.st.mtop_bad_sign++;
+		cJSON_AddFalseToObject(logx, "sign_ok");
+		ret = "FAIL_SYS_ILLEGAL_ACCESS::非法请求";
+		goto done;
+	}
+	if ((fail = take_fail(api))) {
+		status = (unsigned)fail->status;
+		ret = fail->ret;
+		goto done;
+	}
+	dj = cJSON_Parse(data);
+	if (!cJSON_IsObject(dj)) {
+		ret = "FAIL_SYS_PARAMINVALID_ERROR::data 不是 JSON";
+		goto done;
+	}
+	if (!strcmp(api, "mtop.taobao.idlemessage.pc.login.token")) {
+		const char *ak = jstr(dj, "appKey"), *did = jstr(dj, "deviceId");
+		sim_token *tok;
+		char hex[41];
+
+		if (!ak || strcmp(ak, SIGN_IM_APPKEY) || !did || !*did || strlen(did) >= sizeof tok->did) {
+			ret = "FAIL_SYS_PARAMINVALID_ERROR::appKey/deviceId";
+			goto done;
+		}
+		tok = calloc(1, sizeof *tok);
+		if (!tok) {
+			status = 500;
+			goto done;
+		}
+		sim_gen_hex(hex, 40);
+		snprintf(tok->token, sizeof tok->token, "oauth_k1:%s", hex);
+		snprintf(tok->did, sizeof tok->did, "%s", did);
+		snprintf(tok->unb, sizeof tok->unb, "%s", a->unb);
+		tok->expires_ms = util_now_ms() + S.token_ttl_ms;
+		tok->next = S.tokens;
+		S.tokens = tok;
+		S.st.tokens_minted++;
+		out = cJSON_CreateObject();
+		cJSON_AddStringToObject(out, "accessToken", tok->token);
+		snprintf(hex, sizeof hex, "%lld", (long long)S.token_ttl_ms);
+		cJSON_AddStringToObject(out, "accessTokenExpiredTime", hex);
+		cJSON_AddStringToObject(out, "refreshToken", "oauth_k1:refresh-sim");
+	} else if (!strcmp(api, "mtop.taobao.idle.logistic.consign.dummy")) {
+		const char *r = mtop_consign(a, dj);
+
+		if (r)
+			ret = r;
+	} else if (!strcmp(api, "mtop.idle.web.trade.order.detail")) {
+		const char *tid = jstr(dj, "tid");
+		sim_order *o = tid ? sim_order_find(tid) : NULL;
+
+		if (!o || strcmp(o->seller, a->unb))
+			ret = "FAIL_BIZ_ORDER_NOT_EXIST::订单不存在";
+		else
+			out = order_detail(o);
+	} else if (!strcmp(api, "mtop.taobao.idle.pc.detail")) {
+		const char *iid = jstr(dj, "itemId");
+		sim_item *it = iid ? sim_item_get(iid, 0) : NULL;
+
+		if (!it)
+			ret = "FAIL_BIZ_ITEM_NOT_EXIST::商品不存在";
+		else
+			out = item_detail(it);
+	} else if (!strcmp(api, "mtop.idle.groupon.activity.seller.freeshipping")) {
+		if (!cJSON_GetObjectItemCaseSensitive(dj, "bizOrderId"))
+			ret = "FAIL_SYS_PARAMINVALID_ERROR::bizOrderId";
+	} else {
+		ret = "FAIL_SYS_API_NOT_FOUNDED::请求API不存在";
+	}
+done:
+	*env = mtop_env(api, ret, out);
+	cJSON_AddStringToObject(logx, "ret", ret);
+	cJSON_AddNumberToObject(logx, "status", status);
+	if (data)
+		cJSON_AddStringToObject(logx, "data", data);
+	sim_log_add(0, a ? a->unb : "", "http", api, NULL, 0, logx);
+	cJSON_Delete(logx);
+	cJSON_Delete(dj);
+	free(cookie);
+	free(unb);
+	free(t);
+	free(sign);
+	free(appkey);
+	free(data);
+	return status;
+}
+
+/* Handles a complete request on either port. Returns 0, or nonzero to close. */
+static int dispatch(struct lws *wsi, sim_pss *pss, int ctl)
+{
+	static const char *const mnames[] = {"GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT", "HEAD"};
+	const char *method = pss->method >= 0 && pss->method < 8 ? mnames[pss->method] : "?";
+	cJSON *out = NULL, *body = NULL;
+	char *sc[2] = {NULL, NULL};
+	unsigned status;
+	int r;
+
+	if (pss->body_too_big)
+		return respond(wsi, pss, 413, "{\"error\":\"body too large\"}", NULL);
+	if (ctl) {
+		if (pss->body.len) {
+			body = cJSON_ParseWithLength(pss->body.p, pss->body.len);
+			if (!body)
+				return respond(wsi, pss, 400, "{\"error\":\"body is not JSON\"}", NULL);
+		}
+		status = (unsigned)sim_ctl_call(method, pss->path, pss->query, body, &out);
+		cJSON_Delete(body);
+		return respond_json(wsi, pss, status, out, NULL);
+	}
+	if (!strncmp(pss->path, "/h5/", 4)) {
+		char api[128];
+		const char *s = pss->path + 4, *e = strchr(s, '/');
+
+		snprintf(api, sizeof api, "%.*s", e ? (int)(e - s) : (int)strlen(s), s);
+		status = mtop_call(wsi, pss, api, &out, &sc[0]);
+		r = respond_json(wsi, pss, status, out, sc);
+		free(sc[0]);
+		return r;
+	}
+	return respond(wsi, pss, 404, "{\"error\":\"not found\"}", NULL);
+}
+
+/* HTTP plumbing shared by both vhosts. */
+static int http_common(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		       size_t len, int ctl)
+{
+	sim_pss *pss = user;
+	char *uri;
+	int ulen;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		snprintf(pss->path, sizeof pss->path, "%s", (const char *)in);
+		pss->method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+		read_query(wsi, pss);
+		sbuf_reset(&pss->body);
+		pss->body_too_big = 0;
+		if (pss->method == LWSHUMETH_POST || pss->method == LWSHUMETH_PUT) {
+			if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+				return respond(wsi, pss, 411, "{\"error\":\"Content-Length required\"}", NULL);
+			return 0;   /* answered at BODY_COMPLETION */
+		}
+		return dispatch(wsi, pss, ctl);
+	case LWS_CALLBACK_HTTP_BODY:
+		if (pss->body.len + len > SIM_MAX_BODY)
+			pss->body_too_big = 1;
+		else
+			sbuf_add(&pss->body, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return dispatch(wsi, pss, ctl);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (!pss->resp)
+			return 0;
+		if (lws_write(wsi, (unsigned char *)pss->resp + LWS_PRE, pss->resp_len, LWS_WRITE_HTTP_FINAL) <
+		    (int)pss->resp_len)
+			return -1;
+		free(pss->resp);
+		pss->resp = NULL;
+		sbuf_free(&pss->body);
+		if (lws_http_transaction_completed(wsi))
+			return -1;
+		return 0;
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		free(pss->resp);
+		pss->resp = NULL;
+		sbuf_free(&pss->body);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+/* The platform port: mtop over HTTP and the LWP WebSocket. */
+int sim_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		      size_t len)
+{
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+	case LWS_CALLBACK_ESTABLISHED:
+	case LWS_CALLBACK_RECEIVE:
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+	case LWS_CALLBACK_CLOSED:
+		return sim_ws_callback(wsi, reason, user, in, len);
+	default:
+		return http_common(wsi, reason, user, in, len, 0);
+	}
+}
+
+/* The control port. */
+int sim_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		     size_t len)
+{
+	return http_common(wsi, reason, user, in, len, 1);
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/sim/sim_main.c - build/shopkeep-sim: the platform simulator process.
+ *
+ * Listens on 127.0.0.1 only. Prints one line on stdout when ready:
+ *   shopkeep-sim: ready port=P ctl_port=C
+ * Logs go to stderr. SIGINT/SIGTERM stop it (exit 0).
+ */
+#include "sim.h"
+#include "codec.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char *usage =
+	"usage: shopkeep-sim [--port N] [--ctl-port N] [--scenario FILE] [--token-ttl-ms N]\n"
+	"                    [--reg-reject-delay-ms N] [--no-record] [--verbose]\n"
+	"  Emulates the Xianyu/Goofish IM platform on 127.0.0.1 for tests and the demo:\n"
+	"  the mtop HTTP API under /h5/ and the LWP WebSocket at / on --port, the JSON\n"
+	"  control API (tests/sim/README.md) on --ctl-port. Port 0 picks a free port.\n";
+
+/* Opens a non-blocking listening socket on 127.0.0.1:port; returns the fd and
+ * writes the bound port, or -1. */
+static int listen_on(int port, int *bound)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	socklen_t sl = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 256) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl)) {
+		fprintf(stderr, "shopkeep-sim: cannot listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*bound = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* Accepts every pending connection of a listening socket. The platform port
+ * applies the connection faults: refuse (RST at once) and black hole (accept,
+ * never answer). Everything else is handed to lws. */
+static void accept_all(int lfd)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		if (lfd == S.plat_fd && S.refuse_n > 0) {
+			struct linger l = {1, 0};
+
+			S.refuse_n--;
+			S.st.refused++;
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+			close(fd);
+		} else if (lfd == S.plat_fd && S.blackhole_n > 0) {
+			int *h = realloc(S.holes, (size_t)(S.nholes + 1) * sizeof *h);
+
+			S.blackhole_n--;
+			S.st.blackholed++;
+			if (!h) {
+				close(fd);
+				continue;
+			}
+			S.holes = h;
+			S.holes[S.nholes++] = fd;
+		} else if (!lws_adopt_socket_vhost(lfd == S.plat_fd ? S.vh_plat : S.vh_ctl, fd)) {
+			close(fd);
+		}
+	}
+}
+
+static int listen_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			   size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason == LWS_CALLBACK_RAW_RX_FILE)
+		accept_all(lws_get_socket_fd(wsi));
+	return 0;
+}
+
+static const struct lws_protocols plat_protocols[] = {
+	{"lwp", sim_http_callback, sizeof(sim_pss), 0, 0, NULL, 0},
+	{"sim-listen", listen_callback, 0, 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0}
+};
+
+static const struct lws_protocols ctl_protocols[] = {
+	{"ctl", sim_ctl_callback, sizeof(sim_pss), 0, 0, NULL, 0},
+	{"sim-listen", listen_callback, 0, 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0}
+};
+
+static const struct lws_extension exts[] = {
+	{"permessage-deflate", lws_extension_callback_pm_deflate, "permessage-deflate"},
+	{NULL, NULL, NULL}
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	S.interrupted = 1;
+	if (S.ctx)
+		lws_cancel_service(S.ctx);
+}
+
+static void log_emit(int level, const char *line)
+{
+	(void)level;
+	fputs(line, stderr);
+}
+
+/* Reads a whole file into a malloc'd NUL-terminated buffer, NULL on error. */
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	sbuf b = {0};
+	char buf[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		sbuf_add(&b, buf, n);
+	fclose(f);
+	return sbuf_take(&b);
+}
+
+int main(int argc, char **argv)
+{
+	struct lws_context_creation_info info;
+	lws_sock_file_fd_type fd;
+	int port = 0, ctl_port = 0, i, level = LLL_ERR | LLL_WARN | LLL_USER;
+	const char *scenario = NULL;
+
+	if (sodium_init() < 0)
+		return 1;
+	S.reg_reject_delay_ms = 1000;
+	S.token_ttl_ms = 86400000;
+	S.redeliver_unacked = 1;
+	S.record = 1;
+	S.consign_pushes_card = 1;
+	S.next_im = 3416565274542ull;
+	S.next_cid = 47983389096ull;
+	S.next_buyer = 2200000100001ull;
+	S.next_order = 2503688126356636370ull;
+	S.next_mid = randombytes_random();
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--no-record")) {
+			S.record = 0;
+		} else if (!strcmp(a, "--verbose")) {
+			level |= LLL_NOTICE;
+		} else if (!v) {
+			fprintf(stderr, "shopkeep-sim: %s needs a value\n%s", a, usage);
+			return 2;
+		} else if (!strcmp(a, "--port")) {
+			port = atoi(v), i++;
+		} else if (!strcmp(a, "--ctl-port")) {
+			ctl_port = atoi(v), i++;
+		} else if (!strcmp(a, "--scenario")) {
+			scenario = v, i++;
+		} else if (!strcmp(a, "--token-ttl-ms")) {
+			S.token_ttl_ms = atoll(v), i++;
+		} else if (!strcmp(a, "--reg-reject-delay-ms")) {
+			S.reg_reject_delay_ms = atoi(v), i++;
+		} else {
+			fprintf(stderr, "shopkeep-sim: unknown option %s\n%s", a, usage);
+			return 2;
+		}
+	}
+	lws_set_log_level(level, log_emit);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.fd_limit_per_thread = 1024;
+	S.ctx = lws_create_context(&info);
+	if (!S.ctx)
+		return 1;
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.vhost_name = "platform";
+	info.protocols = plat_protocols;
+	info.extensions = exts;
+	info.timeout_secs = 30;
+	S.vh_plat = lws_create_vhost(S.ctx, &info);
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.vhost_name = "control";
+	info.protocols = ctl_protocols;
+	S.vh_ctl = lws_create_vhost(S.ctx, &info);
+	S.plat_fd = listen_on(port, &S.port);
+	S.ctl_fd = listen_on(ctl_port, &S.ctl_port);
+	if (!S.vh_plat || !S.vh_ctl || S.plat_fd < 0 || S.ctl_fd < 0)
+		goto fail;
+	fd.filefd = S.plat_fd;
+	if (!lws_adopt_descriptor_vhost(S.vh_plat, LWS_ADOPT_RAW_FILE_DESC, fd, "sim-listen", NULL))
+		goto fail;
+	fd.filefd = S.ctl_fd;
+	if (!lws_adopt_descriptor_vhost(S.vh_ctl, LWS_ADOPT_RAW_FILE_DESC, fd, "sim-listen", NULL))
+		goto fail;
+	if (scenario) {
+		char *txt = read_file(scenario), err[160];
+		cJSON *j = txt ? cJSON_Parse(txt) : NULL;
+
+		free(txt);
+		if (!j || sim_scenario_load(j, err, sizeof err)) {
+			fprintf(stderr, "shopkeep-sim: scenario %s: %s\n", scenario,
+				j ? err : "cannot read or not JSON");
+			goto fail;
+		}
+	}
+	printf("shopkeep-sim: ready port=%d ctl_port=%d\n", S.port, S.ctl_port);
+	fflush(stdout);
+	while (!S.interrupted)
+		if (lws_service(S.ctx, 0) < 0)
+			break;
+	lws_context_destroy(S.ctx);
+	S.ctx = NULL;
+	sim_free_all();
+	return 0;
+fail:
+	lws_context_destroy(S.ctx);
+	sim_free_all();
+	return 1;
+}

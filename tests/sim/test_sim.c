@@ -1,0 +1,1208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/sim/test_sim.c - a scripted client exercises every endpoint, push kind
+ * and fault of build/shopkeep-sim (tests/sim/README.md) over loopback.
+ */
+#include "tap.h"
+#include "tclient.h"
+#include "codec.h"
+#include "sign.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define UNB "2200000000001"
+#define UNB2 "2200000000002"
+#define DID "3F2A1B4C-9D8E-4F7A-B6C5-D4E3F2A1B0C9-" UNB
+#define TOKEN_API "mtop.taobao.idlemessage.pc.login.token"
+
+static tc_sim sim;
+static char cookie[512];
+
+/* --- small helpers ------------------------------------------------------- */
+
+static const char *js(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static cJSON *jget(const cJSON *o, const char *path)
+{
+	char buf[256], *save = NULL, *tok;
+	const cJSON *c = o;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && c; tok = strtok_r(NULL, ".", &save)) {
+		if (cJSON_IsArray(c))
+			c = cJSON_GetArrayItem(c, atoi(tok));
+		else
+			c = cJSON_GetObjectItemCaseSensitive(c, tok);
+	}
+	return (cJSON *)c;
+}
+
+static const char *jps(const cJSON *o, const char *path)
+{
+	const cJSON *v = jget(o, path);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double jpn(const cJSON *o, const char *path)
+{
+	const cJSON *v = jget(o, path);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* A control call; returns the parsed answer (caller deletes). */
+static cJSON *ctl(const char *method, const char *path, const char *body, int *status)
+{
+	return tc_ctl(sim.ctl_port, method, path, body, status);
+}
+
+static void ctl_ok(const char *path, const char *body)
+{
+	int st = 0;
+	cJSON *r = ctl("POST", path, body, &st);
+
+	if (st != 200)
+		diag("control %s %s -> %d", path, body, st);
+	cJSON_Delete(r);
+}
+
+static double stat_of(const char *name)
+{
+	cJSON *s = ctl("GET", "/state", NULL, NULL);
+	double v = jpn(s, "stats") >= -1 ? jpn(cJSON_GetObjectItemCaseSensitive(s, "stats"), name) : -1;
+
+	cJSON_Delete(s);
+	return v;
+}
+
+/* A signed mtop call. tk overrides the signing token (NULL: from the cookie).
+ * Returns the envelope; *set_cookie gets the first Set-Cookie (may be NULL). */
+static cJSON *mtop_full(const char *ck, const char *api, const char *data, const char *tk,
+			int *status, char **set_cookie)
+{
+	char token[64], t[32], sign[33], path[1024], hdr[1200];
+	sbuf body = {0};
+	tc_http_resp r;
+	cJSON *env = NULL;
+
+	cookie_h5_token(ck, token, sizeof token);
+	snprintf(t, sizeof t, "%lld", (long long)util_now_ms());
+	sign_mtop(tk ? tk : token, t, SIGN_MTOP_APPKEY, data, strlen(data), sign);
+	snprintf(path, sizeof path,
+		 "/h5/%s/1.0/?jsv=2.7.2&appKey=34839810&t=%s&sign=%s&v=1.0&type=originaljson"
+		 "&accountSite=xianyu&dataType=json&timeout=20000&api=%s&sessionOption=AutoLoginOnly",
+		 api, t, sign, api);
+	sbuf_adds(&body, "data=");
+	util_urlencode(&body, data, strlen(data));
+	snprintf(hdr, sizeof hdr, "Cookie: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+		 "Origin: https://www.goofish.com\r\n", ck);
+	if (tc_http(sim.port, "POST", path, hdr, body.p, body.len, &r, 3000) == 0) {
+		if (status)
+			*status = r.status;
+		env = cJSON_ParseWithLength(r.body, r.body_len);
+		if (set_cookie)
+			*set_cookie = tc_http_header(&r, "Set-Cookie", 0);
+		tc_http_free(&r);
+	}
+	sbuf_free(&body);
+	return env;
+}
+
+static cJSON *mtop(const char *api, const char *data)
+{
+	return mtop_full(cookie, api, data, NULL, NULL, NULL);
+}
+
+static const char *ret0(const cJSON *env)
+{
+	return jps(env, "ret.0");
+}
+
+/* Mints an IM token for did with the given cookie; malloc'd, NULL on failure. */
+static char *get_token(const char *ck, const char *did)
+{
+	char data[256];
+	cJSON *env;
+	char *tok = NULL;
+
+	snprintf(data, sizeof data, "{\"appKey\":\"%s\",\"deviceId\":\"%s\"}", SIGN_IM_APPKEY, did);
+	env = mtop_full(ck, TOKEN_API, data, NULL, NULL, NULL);
+	if (jps(env, "data.accessToken"))
+		tok = strdup(jps(env, "data.accessToken"));
+	cJSON_Delete(env);
+	return tok;
+}
+
+static tc_ws *ws_open(const char *ck)
+{
+	char hdr[700];
+
+	snprintf(hdr, sizeof hdr, "Cookie: %s\r\nOrigin: https://www.goofish.com\r\n", ck);
+	return tc_ws_connect(sim.port, "/", hdr, 3000, NULL);
+}
+
+static int mid_n;
+
+static void send_req(tc_ws *w, const char *lwp, const char *headers_extra, const char *body, char *mid)
+{
+	char buf[8192];
+
+	snprintf(mid, 32, "%d%lld 0", ++mid_n, (long long)util_now_ms());
+	snprintf(buf, sizeof buf, "{\"lwp\":\"%s\",\"headers\":{%s%s\"mid\":\"%s\"}%s%s}", lwp,
+		 headers_extra ? headers_extra : "", headers_extra ? "," : "", mid, body ? ",\"body\":" : "",
+		 body ? body : "");
+	tc_ws_send_text(w, buf, strlen(buf));
+}
+
+/* Next frame that answers mid (pushes before it are ACKed and skipped). */
+static cJSON *await_resp(tc_ws *w, const char *mid, int ms)
+{
+	int64_t end = util_mono_us() + (int64_t)ms * 1000;
+
+	while (util_mono_us() < end) {
+		cJSON *f = tc_ws_recv_json(w, (int)((end - util_mono_us()) / 1000) + 1);
+
+		if (!f)
+			return NULL;
+		if (!js(f, "lwp") && jps(f, "headers.mid") && !strcmp(jps(f, "headers.mid"), mid))
+			return f;
+		cJSON_Delete(f);
+	}
+	return NULL;
+}
+
+static cJSON *request(tc_ws *w, const char *lwp, const char *hx, const char *body)
+{
+	char mid[32];
+
+	send_req(w, lwp, hx, body, mid);
+	return await_resp(w, mid, 3000);
+}
+
+/* ACKs a push the way the bot must (protocol.md §4.4). */
+static void ack(tc_ws *w, const cJSON *push)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof buf, "{\"code\":200,\"headers\":{\"mid\":\"%s\",\"sid\":\"%s\"}}",
+		 jps(push, "headers.mid") ? jps(push, "headers.mid") : "",
+		 jps(push, "headers.sid") ? jps(push, "headers.sid") : "");
+	tc_ws_send_text(w, buf, strlen(buf));
+}
+
+/* Next push (frame with an lwp), ACKed unless noack; NULL on timeout. */
+static cJSON *next_push_opt(tc_ws *w, int ms, int noack)
+{
+	int64_t end = util_mono_us() + (int64_t)ms * 1000;
+
+	while (util_mono_us() < end) {
+		cJSON *f = tc_ws_recv_json(w, (int)((end - util_mono_us()) / 1000) + 1);
+
+		if (!f)
+			return NULL;
+		if (js(f, "lwp")) {
+			if (!noack)
+				ack(w, f);
+			return f;
+		}
+		cJSON_Delete(f);
+	}
+	return NULL;
+}
+
+static cJSON *next_push(tc_ws *w)
+{
+	return next_push_opt(w, 3000, 0);
+}
+
+/* Decodes item i of a push; *kind gets the codec kind. */
+static cJSON *item(const cJSON *push, int i, codec_kind *kind)
+{
+	const char *d = jps(push, "body.syncPushPackage.data") ? NULL : NULL;
+	const cJSON *it = cJSON_GetArrayItem(jget(push, "body.syncPushPackage.data"), i);
+	const char *err = NULL;
+	codec_kind k;
+
+	(void)d;
+	if (!it || !js(it, "data"))
+		return NULL;
+	return codec_decode_item(js(it, "data"), strlen(js(it, "data")), kind ? kind : &k, &err);
+}
+
+static int nitems(const cJSON *push)
+{
+	return cJSON_GetArraySize(jget(push, "body.syncPushPackage.data"));
+}
+
+/* Opens, registers and ackDiffs a connection for the main account. */
+static tc_ws *session(const char *ck, const char *did, char **tok_out)
+{
+	char *tok = get_token(ck, did), hx[700];
+	tc_ws *w;
+	cJSON *r;
+
+	if (!tok)
+		return NULL;
+	w = ws_open(ck);
+	if (!w) {
+		free(tok);
+		return NULL;
+	}
+	snprintf(hx, sizeof hx, "\"cache-header\":\"app-key token ua wv\",\"app-key\":\"%s\",\"token\":\"%s\","
+		 "\"ua\":\"Mozilla/5.0 DingTalk(2.1.5) DingWeb/2.1.5 IMPaaS DingWeb/2.1.5\",\"dt\":\"j\","
+		 "\"wv\":\"im:3,au:3,sy:6\",\"sync\":\"0,0;0;0;\",\"did\":\"%s\"", SIGN_IM_APPKEY, tok, did);
+	r = request(w, "/reg", hx, NULL);
+	cJSON_Delete(r);
+	if (tok_out)
+		*tok_out = tok;
+	else
+		free(tok);
+	return w;
+}
+
+/* A base64 of s, malloc'd. */
+static char *b64(const char *s)
+{
+	return codec_b64_encode(s, strlen(s));
+}
+
+/* A sendByReceiverScope body for a text (payload JSON given as is). */
+static char *send_body(const char *uuid, const char *cid, const char *payload, const char *buyer)
+{
+	char *d = b64(payload), *out;
+	sbuf b = {0};
+
+	sbuf_addf(&b, "[{\"uuid\":\"%s\",\"cid\":\"%s@goofish\",\"conversationType\":1,"
+		  "\"content\":{\"contentType\":101,\"custom\":{\"type\":1,\"data\":\"%s\"}},"
+		  "\"redPointPolicy\":0,\"extension\":{\"extJson\":\"{}\"},"
+		  "\"ctx\":{\"appVersion\":\"1.0\",\"platform\":\"web\"},\"mtags\":{},\"msgReadStatusSetting\":1},"
+		  "{\"actualReceivers\":[\"%s@goofish\",\"%s@goofish\"]}]", uuid, cid, d, buyer, UNB);
+	free(d);
+	out = sbuf_take(&b);
+	return out;
+}
+
+/* --- the tests ----------------------------------------------------------- */
+
+static void test_mtop_sign(void)
+{
+	cJSON *env;
+	char *sc = NULL, ck2[256];
+	int st = 0;
+
+	env = mtop(TOKEN_API, "{\"appKey\":\"" SIGN_IM_APPKEY "\",\"deviceId\":\"" DID "\"}");
+	is_str(ret0(env), "SUCCESS::调用成功", "mtop: a correctly signed token call succeeds");
+	ok(jps(env, "data.accessToken") && !strncmp(jps(env, "data.accessToken"), "oauth_k1:", 9),
+	   "mtop: accessToken minted (oauth_k1:...)");
+	is_str(jps(env, "data.accessTokenExpiredTime"), "86400000", "mtop: 24 h token lifetime, as a string");
+	cJSON_Delete(env);
+
+	env = mtop_full(cookie, TOKEN_API, "{\"appKey\":\"" SIGN_IM_APPKEY "\",\"deviceId\":\"X\"}",
+			"0000000000000000", &st, NULL);
+	ok(ret0(env) && strstr(ret0(env), "FAIL_SYS_ILLEGAL_ACCESS"), "mtop: a wrong sign is refused");
+	cJSON_Delete(env);
+	ok(stat_of("mtop_bad_sign") >= 1, "mtop: bad signs are counted");
+
+	/* the data the sign covers must be byte-identical: sign one text, send another */
+	{
+		char token[64], t[32], sign[33], path[600], hdr[700];
+		const char *signed_data = "{\"a\":1}", *sent = "data=%7B%22a%22%3A2%7D";
+		tc_http_resp r;
+
+		cookie_h5_token(cookie, token, sizeof token);
+		snprintf(t, sizeof t, "%lld", (long long)util_now_ms());
+		sign_mtop(token, t, SIGN_MTOP_APPKEY, signed_data, strlen(signed_data), sign);
+		snprintf(path, sizeof path, "/h5/mtop.taobao.idle.pc.detail/1.0/?appKey=34839810&t=%s&sign=%s", t, sign);
+		snprintf(hdr, sizeof hdr, "Cookie: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n", cookie);
+		ok(tc_http(sim.port, "POST", path, hdr, sent, strlen(sent), &r, 3000) == 0 &&
+		   strstr(r.body, "FAIL_SYS_ILLEGAL_ACCESS"), "mtop: the sign covers the exact data bytes");
+		tc_http_free(&r);
+	}
+
+	env = mtop_full("unb=" UNB, TOKEN_API, "{}", NULL, NULL, &sc);
+	ok(ret0(env) && strstr(ret0(env), "FAIL_SYS_TOKEN_EMPTY"), "mtop: no _m_h5_tk -> FAIL_SYS_TOKEN_EMPTY");
+	ok(sc && !strncmp(sc, "_m_h5_tk=", 9), "mtop: ... with a Set-Cookie carrying one");
+	free(sc);
+	cJSON_Delete(env);
+	/* that answer rotated the account's token: take the new one, as a bot merges Set-Cookie */
+	snprintf(ck2, sizeof ck2, "%s", cookie);
+	(void)ck2;
+
+	env = mtop_full("_m_h5_tk=abc_1", TOKEN_API, "{}", NULL, NULL, NULL);
+	ok(ret0(env) && strstr(ret0(env), "FAIL_SYS_SESSION_EXPIRED"), "mtop: no unb -> session expired");
+	cJSON_Delete(env);
+}
+
+/* Follows the cookie rotation a FAIL_SYS_TOKEN_* answer asks for. */
+static void merge_set_cookie(char *ck, size_t n, const char *sc)
+{
+	char *m = cookie_merge(ck, sc);
+
+	if (m) {
+		snprintf(ck, n, "%s", m);
+		free(m);
+	}
+}
+
+static void test_h5tk_rotation(void)
+{
+	char *sc = NULL, old[512];
+	cJSON *env;
+
+	/* re-sync with whatever token the account holds now */
+	env = mtop_full(cookie, "mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}", NULL, NULL, &sc);
+	if (sc) {
+		merge_set_cookie(cookie, sizeof cookie, sc);
+		free(sc);
+		sc = NULL;
+	}
+	cJSON_Delete(env);
+	ctl_ok("/fault", "{\"kind\":\"expire_h5tk\"}");
+	snprintf(old, sizeof old, "%s", cookie);
+	env = mtop_full(cookie, "mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}", NULL, NULL, &sc);
+	is_str(ret0(env), "FAIL_SYS_TOKEN_EXOIRED::令牌过期", "h5tk: expired token -> FAIL_SYS_TOKEN_EXOIRED (typo kept)");
+	ok(sc && strstr(sc, "_m_h5_tk="), "h5tk: ... with Set-Cookie rotation");
+	cJSON_Delete(env);
+	if (sc)
+		merge_set_cookie(cookie, sizeof cookie, sc);
+	free(sc);
+	ok(strcmp(old, cookie) != 0, "h5tk: the merged cookie differs");
+	env = mtop("mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}");
+	is_str(ret0(env), "SUCCESS::调用成功", "h5tk: retry signed with the rotated token succeeds");
+	cJSON_Delete(env);
+	env = mtop_full(old, "mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}", NULL, NULL, NULL);
+	ok(ret0(env) && strstr(ret0(env), "TOKEN_EXOIRED"), "h5tk: the old token stays expired");
+	cJSON_Delete(env);
+}
+
+static void test_mtop_modes(void)
+{
+	cJSON *env;
+	int st = 0;
+
+	ctl_ok("/fault", "{\"kind\":\"session_expired\",\"on\":true}");
+	env = mtop("mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}");
+	ok(ret0(env) && strstr(ret0(env), "FAIL_SYS_SESSION_EXPIRED"), "mtop: session-expired mode");
+	cJSON_Delete(env);
+	ctl_ok("/fault", "{\"kind\":\"session_expired\",\"on\":false}");
+	ctl_ok("/fault", "{\"kind\":\"risk\",\"on\":true}");
+	env = mtop("mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}");
+	ok(ret0(env) && strstr(ret0(env), "RGV587_ERROR") && strstr(jps(env, "data.url"), "punish"),
+	   "mtop: risk-control mode (RGV587_ERROR, punish url)");
+	cJSON_Delete(env);
+	ctl_ok("/fault", "{\"kind\":\"risk\",\"on\":false}");
+	ctl_ok("/fault", "{\"kind\":\"mtop_fail\",\"api\":\"mtop.taobao.idle.pc.detail\",\"n\":1,\"status\":503}");
+	env = mtop_full(cookie, "mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}", NULL, &st, NULL);
+	is_int(st, 503, "mtop: injected HTTP 503");
+	cJSON_Delete(env);
+	ctl_ok("/fault", "{\"kind\":\"mtop_fail\",\"n\":1,\"ret\":\"FAIL_SYS_SERVICE_UNAVAILABLE::x\"}");
+	env = mtop("mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}");
+	ok(ret0(env) && strstr(ret0(env), "SERVICE_UNAVAILABLE"), "mtop: injected ret failure");
+	cJSON_Delete(env);
+	env = mtop("mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}");
+	is_str(ret0(env), "SUCCESS::调用成功", "mtop: back to normal after n failures");
+	is_str(jps(env, "data.itemDO.title"), "VIP 月卡", "item detail: title of the defined item");
+	cJSON_Delete(env);
+	env = mtop("mtop.some.unknown.api", "{}");
+	ok(ret0(env) && strstr(ret0(env), "API_NOT_FOUNDED"), "mtop: unknown api");
+	cJSON_Delete(env);
+}
+
+static void test_upgrade_and_reg(void)
+{
+	int st = -1;
+	tc_ws *w = tc_ws_connect(sim.port, "/", "Origin: https://www.goofish.com\r\n", 2000, &st);
+	char *tok, hx[700], mid[32];
+	cJSON *r;
+	tc_frame f;
+
+	ok(!w && st == 403, "ws: an upgrade without a Cookie with unb is refused (403, got %d)", st);
+	tc_ws_close(w, 0);
+
+	ctl_ok("/config", "{\"reg_reject_delay_ms\":200}");
+	tok = get_token(cookie, DID);
+	ok(tok != NULL, "reg: token minted");
+	/* a token minted for one device id does not register another */
+	w = ws_open(cookie);
+	snprintf(hx, sizeof hx, "\"app-key\":\"%s\",\"token\":\"%s\",\"did\":\"OTHER-DEVICE-%s\"", SIGN_IM_APPKEY,
+		 tok ? tok : "", UNB);
+	send_req(w, "/reg", hx, NULL, mid);
+	memset(&f, 0, sizeof f);
+	is_int(tc_ws_recv(w, 2000, &f), TC_EOF, "reg: wrong did -> no answer, the socket closes");
+	tc_frame_free(&f);
+	tc_ws_close(w, 0);
+	/* unknown token */
+	w = ws_open(cookie);
+	snprintf(hx, sizeof hx, "\"app-key\":\"%s\",\"token\":\"oauth_k1:bogus\",\"did\":\"%s\"", SIGN_IM_APPKEY, DID);
+	send_req(w, "/reg", hx, NULL, mid);
+	memset(&f, 0, sizeof f);
+	is_int(tc_ws_recv(w, 2000, &f), TC_EOF, "reg: unknown token -> closed");
+	tc_frame_free(&f);
+	tc_ws_close(w, 0);
+	/* a token of another account */
+	{
+		char ck2[256], *tok2;
+
+		snprintf(ck2, sizeof ck2, "unb=%s; _m_h5_tk=feedfacefeedfacefeedfacefeedface_1; cookie2=x", UNB2);
+		tok2 = get_token(ck2, DID);
+		w = ws_open(cookie);
+		snprintf(hx, sizeof hx, "\"app-key\":\"%s\",\"token\":\"%s\",\"did\":\"%s\"", SIGN_IM_APPKEY,
+			 tok2 ? tok2 : "", DID);
+		send_req(w, "/reg", hx, NULL, mid);
+		memset(&f, 0, sizeof f);
+		is_int(tc_ws_recv(w, 2000, &f), TC_EOF, "reg: another account's token -> closed");
+		tc_frame_free(&f);
+		tc_ws_close(w, 0);
+		free(tok2);
+	}
+	ok(stat_of("reg_bad") >= 3, "reg: rejections counted");
+
+	w = ws_open(cookie);
+	r = request(w, "/!", NULL, NULL);
+	is_int(jpn(r, "code"), 401, "reg: requests before /reg get 401");
+	cJSON_Delete(r);
+	snprintf(hx, sizeof hx, "\"cache-header\":\"app-key token ua wv\",\"app-key\":\"%s\",\"token\":\"%s\","
+		 "\"dt\":\"j\",\"wv\":\"im:3,au:3,sy:6\",\"sync\":\"0,0;0;0;\",\"did\":\"%s\"", SIGN_IM_APPKEY,
+		 tok ? tok : "", DID);
+	r = request(w, "/reg", hx, NULL);
+	is_int(jpn(r, "code"), 200, "reg: the right token and did register");
+	is_str(jps(r, "headers.reg-uid"), UNB "@goofish", "reg: reg-uid is <unb>@goofish");
+	is_str(jps(r, "body.unitName"), "PNM", "reg: body as captured (unitName)");
+	ok(jps(r, "headers.sid") && strlen(jps(r, "headers.sid")) > 8, "reg: a sid");
+	cJSON_Delete(r);
+	r = request(w, "/r/SyncStatus/ackDiff", NULL,
+		    "[{\"pipeline\":\"sync\",\"tooLong2Tag\":\"PNM,1\",\"channel\":\"sync\",\"topic\":\"sync\","
+		    "\"highPts\":0,\"pts\":1,\"seq\":0,\"timestamp\":1}]");
+	ok(jpn(r, "code") == 200 && jps(r, "body.channel") && !strcmp(jps(r, "body.channel"), "sync"),
+	   "ackDiff: channel ACK");
+	cJSON_Delete(r);
+	r = request(w, "/!", NULL, NULL);
+	ok(jpn(r, "code") == 200 && !cJSON_GetObjectItemCaseSensitive(r, "body"),
+	   "heartbeat: code 200 echoing the mid, no body");
+	cJSON_Delete(r);
+	r = request(w, "/r/Nope/nothing", NULL, "[]");
+	is_int(jpn(r, "code"), 404, "requests: unknown lwp -> 404");
+	cJSON_Delete(r);
+	r = request(w, "/r/Conversation/listNewestPagination", NULL, "[9007199254740991,20]");
+	ok(cJSON_IsArray(jget(r, "body.userConvs")), "requests: listNewestPagination answers");
+	cJSON_Delete(r);
+	tc_ws_send_ping(w);
+	r = request(w, "/!", NULL, NULL);
+	cJSON_Delete(r);
+	ok(tc_ws_pongs(w) >= 1, "ws: PING answered with PONG");
+	tc_ws_close(w, 1000);
+	free(tok);
+}
+
+/* Checks the decoded chat message shape; returns the tree's ["1"]["10"]. */
+static void test_pushes(tc_ws *w)
+{
+	cJSON *r, *p, *m;
+	codec_kind k;
+	int st;
+
+	r = ctl("POST", "/inject", "{\"cid\":\"10001\",\"buyer\":\"30003\",\"buyer_name\":\"小明\",\"item_id\":\"40004\",\"text\":\"你好\"}", &st);
+	is_int(st, 200, "inject: text accepted");
+	p = next_push(w);
+	is_str(js(p, "lwp"), "/s/sync", "push: text on /s/sync");
+	ok(jps(p, "headers.mid") && strstr(jps(p, "headers.mid"), " 0"), "push: mid '<hex> 0'");
+	is_str(jps(p, "headers.app-key"), SIGN_IM_APPKEY, "push: app-key header");
+	ok(jps(p, "headers.ua") && jps(p, "headers.sid"), "push: ua and sid headers");
+	is_int(jpn(p, "body.syncPushPackage.data.0.objectType"), 40000, "push: chat objectType 40000");
+	m = item(p, 0, &k);
+	is_int(k, CODEC_MSGPACK, "push: chat item is base64 MessagePack");
+	is_str(jps(m, "1.2"), "10001@goofish", "chat: [1][2] cid@goofish");
+	is_str(jps(m, "1.1.1"), "30003@goofish", "chat: [1][1][1] sender");
+	is_str(jps(m, "1.10.reminderContent"), "你好", "chat: reminderContent");
+	is_str(jps(m, "1.10.senderUserId"), "30003", "chat: senderUserId");
+	is_str(jps(m, "1.10.reminderTitle"), "小明", "chat: reminderTitle is the nick");
+	ok(jps(m, "1.10.reminderUrl") && strstr(jps(m, "1.10.reminderUrl"), "itemId=40004&"), "chat: item id in reminderUrl");
+	ok(jps(m, "1.3") && strstr(jps(m, "1.3"), ".PNM"), "chat: IM id <n>.PNM");
+	ok(jpn(m, "1.5") > 1.6e12, "chat: create time in ms");
+	is_str(jps(m, "3.needPush"), "true", "chat: needPush true");
+	ok(jps(m, "1.10.bizTag") && jps(r, "items.0.message_id") &&
+	   strstr(jps(m, "1.10.bizTag"), jps(r, "items.0.message_id")), "chat: bizTag carries the business messageId");
+	ok(jps(m, "1.6.3.5") && strstr(jps(m, "1.6.3.5"), "\"text\":{\"text\":\"你好\"}"), "chat: inner content JSON");
+	is_int(jpn(m, "1.6.3.4"), 1, "chat: contentType 1");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+
+	/* the chat item second in the batch, as legacy bots miss it */
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"text\":\"second\",\"position\":1}", NULL));
+	p = next_push(w);
+	is_int(nitems(p), 2, "position 1: two items");
+	is_int(jpn(p, "body.syncPushPackage.data.0.objectType"), 40103, "position 1: a read receipt first");
+	m = item(p, 1, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "second", "position 1: the chat item is data[1]");
+	cJSON_Delete(m);
+	m = item(p, 0, NULL);
+	ok(jps(m, "1") && strstr(jps(m, "1"), ".PNM") && jps(m, "4"), "receipt variant 1 shape");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"kind\":\"image\",\"url\":\"https://img.alicdn.com/x.jpg\"}", NULL));
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "[图片]", "image: display [图片]");
+	is_int(jpn(m, "1.6.3.4"), 2, "image: contentType 2");
+	ok(jps(m, "1.6.3.5") && strstr(jps(m, "1.6.3.5"), "https://img.alicdn.com/x.jpg"), "image: pics url");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"kind\":\"typing\"}", NULL));
+	p = next_push(w);
+	is_str(js(p, "lwp"), "/s/para", "typing: on /s/para");
+	is_int(jpn(p, "body.syncPushPackage.data.0.objectType"), 40006, "typing: objectType 40006");
+	m = item(p, 0, NULL);
+	is_str(jps(m, "1.0.1"), "10001@goofish", "typing: [1][0][1] is the cid");
+	is_str(jps(m, "1.0.4"), "30003@goofish", "typing: [1][0][4] is the user");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"kind\":\"receipt\",\"variant\":2}", NULL));
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	ok(cJSON_IsArray(jget(m, "1")) && jps(m, "3"), "receipt variant 2: ids list + cid");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"kind\":\"receipt\",\"variant\":3}", NULL));
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	is_str(jps(m, "1"), "10001@goofish", "receipt variant 3: cid first");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"kind\":\"vulcan\"}", NULL));
+	p = next_push(w);
+	is_str(js(p, "lwp"), "/s/vulcan", "vulcan: on /s/vulcan");
+	is_int(jpn(p, "body.syncPushPackage.data.0.bizType"), 370, "vulcan: bizType 370");
+	m = item(p, 0, &k);
+	is_int(k, CODEC_JSON, "vulcan: base64 of plain JSON");
+	is_int(jpn(m, "chatType"), 1, "vulcan: chatType");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"kind\":\"tip\",\"text\":\"快给ta一个评价吧~\"}", NULL));
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	ok(jpn(m, "1.6.3.4") == 14 && !strcmp(jps(m, "3.needPush"), "false") && strstr(jps(m, "1.10.extJson"), "MsgTips"),
+	   "tip: contentType 14, needPush false, MsgTips");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"kind\":\"audio\"}", NULL));
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "[语音消息]", "audio: display");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"text\":\"from my phone\",\"mobile\":true}", NULL));
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	is_str(jps(m, "1.10._platform"), "android", "mobile variant: _platform android");
+	ok(jps(m, "1.10.utdid") != NULL, "mobile variant: utdid");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"text\":\"typed by the seller\",\"from_seller\":true}", NULL));
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	ok(!strcmp(jps(m, "1.10.senderUserId"), UNB) && !strcmp(jps(m, "3.needPush"), "false"),
+	   "from_seller: an own-account message, needPush false");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	r = ctl("POST", "/push", "{\"items\":[{\"kind\":\"receipt\",\"cid\":\"10001\"},{\"kind\":\"text\",\"cid\":\"10001\",\"text\":\"a\"},{\"kind\":\"text\",\"cid\":\"10001\",\"text\":\"b\"}]}", &st);
+	p = next_push(w);
+	ok(st == 200 && nitems(p) == 3, "push: three items in one frame");
+	m = item(p, 2, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "b", "push: items kept in order");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+
+	r = ctl("POST", "/inject", "{\"kind\":\"raw\",\"cid\":\"10001\",\"data\":\"%%%\"}", &st);
+	p = next_push(w);
+	ok(st == 200 && !strcmp(jps(p, "body.syncPushPackage.data.0.data"), "%%%"), "raw: any data string");
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+
+	r = ctl("POST", "/inject", "{\"kind\":\"nonsense\"}", &st);
+	is_int(st, 400, "inject: unknown kind -> 400");
+	cJSON_Delete(r);
+}
+
+static void test_send(tc_ws *w)
+{
+	char *body;
+	cJSON *r, *p, *m;
+	int n0;
+
+	body = send_body("-17000000000001", "10001", "{\"contentType\":1,\"text\":{\"text\":\"您好，在的\"}}", "30003");
+	r = request(w, "/r/MessageSend/sendByReceiverScope", NULL, body);
+	free(body);
+	is_int(jpn(r, "code"), 200, "send: accepted");
+	ok(jps(r, "body.messageId") && strstr(jps(r, "body.messageId"), ".PNM"), "send: messageId <n>.PNM");
+	is_str(jps(r, "body.uuid"), "-17000000000001", "send: uuid echoed");
+	is_str(jps(r, "body.extension.reminderContent"), "您好，在的", "send: reminderContent");
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	is_str(jps(m, "1.10.senderUserId"), UNB, "echo: pushed back from the seller");
+	is_str(jps(m, "3.needPush"), "false", "echo: needPush false");
+	is_str(jps(m, "1.3"), jps(r, "body.messageId"), "echo: IM id equals the send's messageId");
+	is_str(jps(m, "1.10.reminderContent"), "您好，在的", "echo: the text");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	/* the same uuid again: same message */
+	n0 = (int)stat_of("pushes");
+	body = send_body("-17000000000001", "10001", "{\"contentType\":1,\"text\":{\"text\":\"您好，在的\"}}", "30003");
+	p = request(w, "/r/MessageSend/sendByReceiverScope", NULL, body);
+	free(body);
+	is_str(jps(p, "body.messageId"), jps(r, "body.messageId"), "send: a repeated uuid gets the same messageId");
+	cJSON_Delete(p);
+	p = next_push_opt(w, 400, 0);
+	ok(!p && stat_of("pushes") == n0, "send: ... and no second echo");
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+
+	/* Python json.dumps defaults: ensure_ascii and spaces */
+	body = send_body("-17000000000002", "10001", "{\"contentType\": 1, \"text\": {\"text\": \"\\u4f60\\u597d\"}}", "30003");
+	r = request(w, "/r/MessageSend/sendByReceiverScope", NULL, body);
+	free(body);
+	is_int(jpn(r, "code"), 200, "send: Python-style \\uXXXX payload accepted");
+	is_str(jps(r, "body.extension.reminderContent"), "你好", "send: ... and decoded");
+	cJSON_Delete(r);
+	cJSON_Delete(next_push(w));
+
+	body = send_body("-17000000000003", "10001", "{\"contentType\":2,\"image\":{\"pics\":[{\"height\":600,\"type\":0,\"url\":\"https://img.alicdn.com/a.png\",\"width\":800}]}}", "30003");
+	r = request(w, "/r/MessageSend/sendByReceiverScope", NULL, body);
+	free(body);
+	is_int(jpn(r, "code"), 200, "send: image accepted");
+	cJSON_Delete(r);
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "[图片]", "echo: image shown as [图片]");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+
+	body = send_body("-17000000000004", "10001", "{\"contentType\":1,\"text\":{\"text\":\"x\"}}", "99999");
+	r = request(w, "/r/MessageSend/sendByReceiverScope", NULL, body);
+	free(body);
+	ok(jpn(r, "code") == 400 && jps(r, "body.reason"), "send: receivers without the buyer -> 400 PARAM_ERROR");
+	cJSON_Delete(r);
+	body = send_body("-17000000000005", "777", "{\"contentType\":1,\"text\":{\"text\":\"x\"}}", "30003");
+	r = request(w, "/r/MessageSend/sendByReceiverScope", NULL, body);
+	free(body);
+	is_int(jpn(r, "code"), 400, "send: unknown conversation -> 400");
+	cJSON_Delete(r);
+	r = request(w, "/r/MessageSend/sendByReceiverScope", NULL, "[{\"uuid\":\"-1\",\"cid\":\"10001@goofish\",\"content\":{\"contentType\":101,\"custom\":{\"type\":1,\"data\":\"!!!\"}}},{\"actualReceivers\":[]}]");
+	is_int(jpn(r, "code"), 400, "send: custom.data not base64 -> 400");
+	cJSON_Delete(r);
+
+	/* refusals: code 200 with a reason in the body */
+	ctl_ok("/fault", "{\"kind\":\"send_fail\",\"n\":1,\"reason\":\"CSI_FORBID\"}");
+	body = send_body("-17000000000006", "10001", "{\"contentType\":1,\"text\":{\"text\":\"blocked\"}}", "30003");
+	r = request(w, "/r/MessageSend/sendByReceiverScope", NULL, body);
+	ok(jpn(r, "code") == 200 && jps(r, "body.reason") && !strcmp(jps(r, "body.reason"), "CSI_FORBID") &&
+	   !jps(r, "body.messageId"), "send_fail: CSI_FORBID in body.reason, no messageId");
+	cJSON_Delete(r);
+	p = next_push_opt(w, 300, 0);
+	ok(!p, "send_fail: a refused send is not echoed");
+	cJSON_Delete(p);
+	r = request(w, "/r/MessageSend/sendByReceiverScope", NULL, body);
+	free(body);
+	ok(jps(r, "body.messageId") != NULL, "send_fail: the same uuid goes through once the block ends");
+	cJSON_Delete(r);
+	cJSON_Delete(next_push(w));
+	ctl_ok("/fault", "{\"kind\":\"send_fail\",\"n\":1,\"reason\":\"flow\"}");
+	body = send_body("-17000000000007", "10001", "{\"contentType\":1,\"text\":{\"text\":\"fast\"}}", "30003");
+	r = request(w, "/r/MessageSend/sendByReceiverScope", NULL, body);
+	free(body);
+	is_str(jps(r, "body.code"), "400600001", "send_fail: flow control body.code 400600001");
+	cJSON_Delete(r);
+
+	r = request(w, "/r/SingleChatConversation/create", NULL,
+		    "[{\"pairFirst\":\"30009@goofish\",\"pairSecond\":\"" UNB "@goofish\",\"bizType\":\"1\","
+		    "\"extension\":{\"itemId\":\"40004\"},\"ctx\":{\"appVersion\":\"1.0\",\"platform\":\"web\"}}]");
+	p = request(w, "/r/SingleChatConversation/create", NULL,
+		    "[{\"pairFirst\":\"30009@goofish\",\"pairSecond\":\"" UNB "@goofish\",\"bizType\":\"1\","
+		    "\"extension\":{\"itemId\":\"40004\"},\"ctx\":{\"appVersion\":\"1.0\",\"platform\":\"web\"}}]");
+	ok(jps(r, "body.singleChatConversation.cid") && strstr(jps(r, "body.singleChatConversation.cid"), "@goofish"),
+	   "create: cid returned");
+	is_str(jps(p, "body.singleChatConversation.cid"), jps(r, "body.singleChatConversation.cid"),
+	       "create: idempotent per buyer/seller");
+	cJSON_Delete(r);
+	cJSON_Delete(p);
+}
+
+static void test_orders(tc_ws *w)
+{
+	cJSON *r, *p, *m, *env;
+	const char *oid = "2503688126356636370";
+	char data[128];
+	int st;
+
+	r = ctl("POST", "/order", "{\"order_id\":\"2503688126356636370\",\"cid\":\"10001\",\"item_id\":\"40004\",\"quantity\":2,\"spec\":\"时长:1个月\"}", &st);
+	is_int(st, 200, "order: created");
+	p = next_push(w);
+	is_int(nitems(p), 2, "placed: order context + card");
+	m = item(p, 0, NULL);
+	is_str(jps(m, "3.orderId"), oid, "order context: orderId");
+	cJSON_Delete(m);
+	m = item(p, 1, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "[我已拍下，待付款]", "placed: card text at data[1]");
+	is_int(jpn(m, "1.6.3.4"), 26, "placed: contentType 26");
+	ok(jps(m, "1.6.3.5") && strstr(jps(m, "1.6.3.5"), "order_detail?id=2503688126356636370"), "placed: order id in the card");
+	ok(strstr(jps(m, "1.10.extJson"), "updateKey"), "placed: updateKey");
+	is_str(jps(m, "1.10.senderUserId"), "30003", "placed: from the buyer");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+
+	r = ctl("POST", "/order/status", "{\"order_id\":\"2503688126356636370\",\"status\":\"paid\"}", &st);
+	p = next_push(w);
+	is_int(nitems(p), 2, "paid: payment summary + card");
+	m = item(p, 0, NULL);
+	is_str(jps(m, "3.redReminder"), "等待卖家发货", "paid: payment summary");
+	cJSON_Delete(m);
+	m = item(p, 1, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "[我已付款，等待你发货]", "paid: card text");
+	ok(strstr(jps(m, "1.6.3.5"), "orderId=2503688126356636370") && strstr(jps(m, "1.6.3.5"), "role=Seller"),
+	   "paid: button orderId= and role=Seller");
+	ok(strstr(jps(m, "1.10.extJson"), "TRADE_PAID_DONE_SELLER"), "paid: updateKey");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	ok(cJSON_IsString(jget(m, "1")) && jps(m, "4.reminderContent") &&
+	   !strcmp(jps(m, "4.reminderContent"), "[我已付款，等待你发货]"), "paid: message-update frame ([1] a string, [4] the card)");
+	ok(strstr(jps(m, "4._CONTENT_MAP_UPDATE_PRE_dxCard.item.main.exContent.button"), "已付款"), "update: button 已付款");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+
+	snprintf(data, sizeof data, "{\"tid\":\"%s\"}", oid);
+	env = mtop("mtop.idle.web.trade.order.detail", data);
+	is_int(jpn(env, "data.components.0.data.itemInfo.buyAmount"), 2, "order detail: quantity");
+	is_str(jps(env, "data.components.0.data.itemInfo.skuInfo"), "时长:1个月", "order detail: spec");
+	is_str(jps(env, "data.components.0.data.buyerUserId"), "30003", "order detail: buyer");
+	is_str(jps(env, "data.itemId"), "40004", "order detail: item");
+	cJSON_Delete(env);
+
+	r = ctl("POST", "/order/status", "{\"order_id\":\"2503688126356636370\",\"status\":\"remind\"}", NULL);
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	ok(!strcmp(jps(m, "1.10.reminderContent"), "[记得及时发货]") && strstr(jps(m, "1.6.3.5"), oid),
+	   "remind: [记得及时发货] with the order id");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+
+	snprintf(data, sizeof data, "{\"orderId\":\"%s\",\"tradeText\":\"\",\"picList\":[],\"newUnconsign\":true}", oid);
+	env = mtop("mtop.taobao.idle.logistic.consign.dummy", data);
+	is_str(ret0(env), "SUCCESS::调用成功", "consign: a paid order ships");
+	cJSON_Delete(env);
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "[你已发货]", "consign: [你已发货] card pushed");
+	is_str(jps(m, "1.10.senderUserId"), UNB, "consign: that card is from the seller");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	env = mtop("mtop.taobao.idle.logistic.consign.dummy", data);
+	ok(ret0(env) && strstr(ret0(env), "ORDER_ALREADY_DELIVERY"), "consign: twice -> ORDER_ALREADY_DELIVERY");
+	cJSON_Delete(env);
+	env = mtop("mtop.taobao.idle.logistic.consign.dummy", "{\"orderId\":\"1\"}");
+	ok(ret0(env) && strstr(ret0(env), "NOT_EXIST"), "consign: unknown order");
+	cJSON_Delete(env);
+	env = mtop("mtop.idle.groupon.activity.seller.freeshipping", "{\"bizOrderId\":\"2503688126356636370\",\"itemId\":40004,\"buyerId\":30003}");
+	is_str(ret0(env), "SUCCESS::调用成功", "freeshipping answers");
+	cJSON_Delete(env);
+	r = ctl("GET", "/orders", NULL, NULL);
+	ok(jpn(r, "orders.0.consigns") == 1 && jpn(r, "orders.0.consign_calls") == 2 &&
+	   !strcmp(jps(r, "orders.0.status"), "shipped"), "orders: consigns counted, status shipped");
+	cJSON_Delete(r);
+
+	{
+		static const char *const st_text[][2] = {
+			{"completed", "[买家确认收货，交易成功]"}, {"closed", "[你关闭了订单，钱款已原路退返]"},
+			{"refunding", "[我发起了退款申请]"}, {"refund_cancelled", "[我发起了退款申请]"},
+		};
+		size_t i;
+		char b[160];
+
+		for (i = 0; i < 4; i++) {
+			snprintf(b, sizeof b, "{\"order_id\":\"%s\",\"status\":\"%s\"}", oid, st_text[i][0]);
+			cJSON_Delete(ctl("POST", "/order/status", b, NULL));
+			p = next_push(w);
+			m = item(p, 0, NULL);
+			is_str(jps(m, "1.10.reminderContent"), st_text[i][1], "card for %s", st_text[i][0]);
+			if (i >= 2)
+				ok(strstr(jps(m, "1.6.3.5"), "dynamicOperation") &&
+				   strstr(jps(m, "1.6.3.5"), i == 2 ? "已同意" : "已撤销"), "refund card: dynamicOperation %s", st_text[i][0]);
+			cJSON_Delete(m);
+			cJSON_Delete(p);
+		}
+	}
+	r = ctl("POST", "/order/status", "{\"order_id\":\"1\",\"status\":\"paid\"}", &st);
+	is_int(st, 404, "order/status: unknown order -> 404");
+	cJSON_Delete(r);
+	r = ctl("POST", "/order", "{\"status\":\"teleported\"}", &st);
+	is_int(st, 400, "order: unknown status -> 400");
+	cJSON_Delete(r);
+}
+
+static void test_acks_and_redelivery(void)
+{
+	tc_ws *w = session(cookie, DID, NULL);
+	cJSON *p, *m, *r;
+	double unacked_close0;
+
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"text\":\"ack me\"}", NULL));
+	p = next_push_opt(w, 3000, 1);
+	ok(p != NULL, "acks: push received (not ACKed yet)");
+	r = ctl("GET", "/state", NULL, NULL);
+	is_int(jpn(r, "stats.unacked"), 1, "acks: one push left un-ACKed is counted");
+	cJSON_Delete(r);
+	ack(w, p);
+	ack(w, p);
+	r = request(w, "/!", NULL, NULL);
+	cJSON_Delete(r);
+	r = ctl("GET", "/state", NULL, NULL);
+	ok(jpn(r, "stats.unacked") == 0 && jpn(r, "stats.dup_acks") >= 1, "acks: ACK settles it; the duplicate is accepted and counted");
+	cJSON_Delete(r);
+	cJSON_Delete(p);
+
+	unacked_close0 = stat_of("unacked_at_close");
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"text\":\"never acked\"}", NULL));
+	p = next_push_opt(w, 3000, 1);
+	m = item(p, 0, NULL);
+	tc_ws_close(w, 1000);
+	usleep(200000);
+	ok(stat_of("unacked_at_close") == unacked_close0 + 1, "acks: un-ACKed at close counted");
+	w = session(cookie, DID, NULL);
+	cJSON_Delete(p);
+	p = next_push(w);
+	{
+		cJSON *m2 = item(p, 0, NULL);
+
+		is_str(jps(m2, "1.10.bizTag"), jps(m, "1.10.bizTag"), "redelivery: the un-ACKed push comes again after re-registering");
+		cJSON_Delete(m2);
+	}
+	cJSON_Delete(p);
+	cJSON_Delete(m);
+
+	/* replay: the same items again */
+	r = ctl("POST", "/replay", "{\"n\":1}", NULL);
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	ok(jpn(r, "n") == 1 && m && strstr(jps(m, "1.10.bizTag"), "messageId"), "replay: last push pushed again");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+	tc_ws_close(w, 1000);
+
+	/* pushes for an account with no connection wait for one */
+	r = ctl("POST", "/inject", "{\"seller\":\"" UNB "\",\"cid\":\"10001\",\"text\":\"while you were away\"}", NULL);
+	ok(cJSON_IsTrue(jget(r, "queued")), "offline: the push is queued");
+	cJSON_Delete(r);
+	w = session(cookie, DID, NULL);
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "while you were away", "offline: delivered after /reg");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	tc_ws_close(w, 1000);
+}
+
+static void test_faults(void)
+{
+	tc_ws *w;
+	tc_frame f;
+	cJSON *p, *m, *r;
+	int fd, st;
+	size_t i;
+
+	w = session(cookie, DID, NULL);
+	ctl_ok("/fault", "{\"kind\":\"drop\",\"how\":\"fin\"}");
+	memset(&f, 0, sizeof f);
+	is_int(tc_ws_recv(w, 2000, &f), TC_EOF, "fault drop fin: TCP FIN without a close frame");
+	tc_frame_free(&f);
+	tc_ws_close(w, 0);
+
+	w = session(cookie, DID, NULL);
+	ctl_ok("/fault", "{\"kind\":\"drop\",\"how\":\"rst\"}");
+	memset(&f, 0, sizeof f);
+	is_int(tc_ws_recv(w, 2000, &f), TC_RST, "fault drop rst: connection reset");
+	tc_frame_free(&f);
+	tc_ws_close(w, 0);
+
+	w = session(cookie, DID, NULL);
+	ctl_ok("/fault", "{\"kind\":\"close\",\"code\":4001,\"reason\":\"bye\"}");
+	memset(&f, 0, sizeof f);
+	st = tc_ws_recv(w, 2000, &f);
+	ok(st == TC_CLOSE && f.close_code == 4001, "fault close: close frame with code 4001 (got %d/%d)", st, f.close_code);
+	tc_frame_free(&f);
+	tc_ws_close(w, 0);
+
+	w = session(cookie, DID, NULL);
+	ctl_ok("/fault", "{\"kind\":\"garbage\",\"what\":\"json\"}");
+	memset(&f, 0, sizeof f);
+	ok(tc_ws_recv(w, 2000, &f) == TC_MSG && !cJSON_ParseWithLength(f.data, f.len), "garbage json: invalid JSON text frame");
+	tc_frame_free(&f);
+	ctl_ok("/fault", "{\"kind\":\"garbage\",\"what\":\"deep_json\"}");
+	memset(&f, 0, sizeof f);
+	ok(tc_ws_recv(w, 2000, &f) == TC_MSG && f.len == 10000, "garbage deep_json: 5000-deep nesting");
+	tc_frame_free(&f);
+	ctl_ok("/fault", "{\"kind\":\"garbage\",\"what\":\"utf8\"}");
+	memset(&f, 0, sizeof f);
+	ok(tc_ws_recv(w, 2000, &f) == TC_MSG && memchr(f.data, 0xff, f.len), "garbage utf8: invalid UTF-8 passed through");
+	tc_frame_free(&f);
+	ctl_ok("/fault", "{\"kind\":\"garbage\",\"what\":\"oversize\",\"size\":3000000}");
+	memset(&f, 0, sizeof f);
+	ok(tc_ws_recv(w, 5000, &f) == TC_MSG && f.len >= 3000000, "garbage oversize: a 3 MB frame");
+	tc_frame_free(&f);
+	ctl_ok("/fault", "{\"kind\":\"garbage\",\"what\":\"base64\",\"with_good\":true,\"cid\":\"10001\",\"text\":\"good one\"}");
+	p = next_push(w);
+	{
+		const char *err = NULL;
+		codec_kind k;
+		const char *d = jps(p, "body.syncPushPackage.data.0.data");
+		cJSON *bad = d ? codec_decode_item(d, strlen(d), &k, &err) : NULL;
+
+		ok(d && !bad && err, "garbage base64: the first item does not decode (%s)", err ? err : "?");
+		cJSON_Delete(bad);
+	}
+	m = item(p, 1, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "good one", "garbage with_good: the next item is fine");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	ctl_ok("/fault", "{\"kind\":\"garbage\",\"what\":\"msgpack_truncated\"}");
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	ok(p && !m, "garbage msgpack_truncated: does not decode");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	for (i = 0; i < 7; i++) {
+		char b[96];
+
+		snprintf(b, sizeof b, "{\"kind\":\"garbage\",\"what\":\"msgpack_hostile\",\"variant\":%zu}", i);
+		ctl_ok("/fault", b);
+		p = next_push(w);
+		m = item(p, 0, NULL);
+		ok(p && !m, "garbage msgpack_hostile variant %zu: rejected by the bounded decoder", i);
+		cJSON_Delete(m);
+		cJSON_Delete(p);
+	}
+	ctl_ok("/fault", "{\"kind\":\"garbage\",\"what\":\"opcode\"}");
+	memset(&f, 0, sizeof f);
+	st = tc_ws_recv(w, 2000, &f);
+	ok(st == TC_ERROR && f.bad_protocol, "garbage opcode: a WebSocket protocol violation (got %d)", st);
+	tc_frame_free(&f);
+	tc_ws_close(w, 0);
+
+	/* stall: heartbeats and pings unanswered, then answered again */
+	w = session(cookie, DID, NULL);
+	ctl_ok("/fault", "{\"kind\":\"stall\"}");
+	usleep(100000);
+	{
+		char mid[32];
+		int pongs = tc_ws_pongs(w);
+
+		send_req(w, "/!", NULL, NULL, mid);
+		tc_ws_send_ping(w);
+		r = await_resp(w, mid, 700);
+		ok(!r && tc_ws_pongs(w) == pongs, "stall: heartbeat and WS ping go unanswered");
+		cJSON_Delete(r);
+		ctl_ok("/fault", "{\"kind\":\"unstall\"}");
+		r = await_resp(w, mid, 2000);
+		ok(r != NULL, "unstall: the heartbeat is answered once reading resumes");
+		cJSON_Delete(r);
+	}
+	tc_ws_close(w, 1000);
+
+	/* refuse: the next connection is reset at once */
+	ctl_ok("/fault", "{\"kind\":\"refuse\",\"n\":1}");
+	fd = tc_tcp_connect(sim.port, 2000);
+	st = fd >= 0 ? tc_tcp_wait(fd, 2000) : TC_RST;
+	ok(st == TC_RST || st == TC_EOF, "refuse: connection reset at once (got %d)", st);
+	if (fd >= 0)
+		close(fd);
+	w = ws_open(cookie);
+	ok(w != NULL, "refuse: the connection after it works");
+	tc_ws_close(w, 1000);
+
+	/* black hole: accepted, never answered */
+	ctl_ok("/fault", "{\"kind\":\"blackhole\",\"n\":1}");
+	st = -1;
+	w = tc_ws_connect(sim.port, "/", "Cookie: unb=" UNB "\r\n", 700, &st);
+	ok(!w && st == 0, "blackhole: the upgrade is never answered");
+	tc_ws_close(w, 0);
+	is_int(stat_of("blackholed"), 1, "blackhole: counted");
+
+	/* expire_token: the next /reg fails */
+	{
+		char *tok = NULL, hx[700], mid[32];
+		tc_ws *w2 = session(cookie, DID, &tok);
+
+		tc_ws_close(w2, 1000);
+		ctl_ok("/fault", "{\"kind\":\"expire_token\"}");
+		w2 = ws_open(cookie);
+		snprintf(hx, sizeof hx, "\"app-key\":\"%s\",\"token\":\"%s\",\"did\":\"%s\"", SIGN_IM_APPKEY, tok ? tok : "", DID);
+		send_req(w2, "/reg", hx, NULL, mid);
+		memset(&f, 0, sizeof f);
+		is_int(tc_ws_recv(w2, 2000, &f), TC_EOF, "expire_token: the old token no longer registers");
+		tc_frame_free(&f);
+		tc_ws_close(w2, 0);
+		free(tok);
+	}
+	r = ctl("POST", "/fault", "{\"kind\":\"what\"}", &st);
+	is_int(st, 400, "fault: unknown kind -> 400");
+	cJSON_Delete(r);
+}
+
+static void test_sent_log(void)
+{
+	cJSON *r = ctl("GET", "/sent?since=0", NULL, NULL), *e;
+	int saw_reg = 0, saw_send = 0, saw_hb = 0, saw_ack = 0, saw_mtop = 0, ordered = 1;
+	double last = -1;
+
+	cJSON_ArrayForEach(e, jget(r, "frames")) {
+		const char *w = js(e, "what");
+
+		if (jpn(e, "seq") <= last)
+			ordered = 0;
+		last = jpn(e, "seq");
+		saw_reg |= w && !strcmp(w, "/reg");
+		saw_hb |= w && !strcmp(w, "/!");
+		saw_ack |= w && !strcmp(w, "ack");
+		saw_mtop |= w && !strcmp(w, TOKEN_API);
+		if (w && !strcmp(w, "/r/MessageSend/sendByReceiverScope") && jps(e, "content.text.text") &&
+		    !strcmp(jps(e, "content.text.text"), "您好，在的") && jps(e, "message_id"))
+			saw_send = 1;
+	}
+	ok(saw_reg && saw_hb && saw_ack && saw_mtop, "sent: /reg, heartbeats, ACKs and mtop calls are recorded");
+	ok(saw_send, "sent: sends carry the decoded content and messageId");
+	ok(ordered && jpn(r, "next") > 10, "sent: in order, with a next cursor");
+	cJSON_Delete(r);
+	r = ctl("GET", "/sent?since=0&what=/!", NULL, NULL);
+	ok(cJSON_GetArraySize(jget(r, "frames")) >= 1 &&
+	   !strcmp(jps(r, "frames.0.what"), "/!"), "sent: filter by what");
+	cJSON_Delete(r);
+}
+
+static void test_scenario_and_load(void)
+{
+	tc_ws *w = session(cookie, DID, NULL);
+	cJSON *r, *p, *m;
+	int st, i, replies = 0;
+
+	r = ctl("POST", "/scenario", "{\"start\":\"now\",\"steps\":[{\"after_ms\":50,\"call\":\"/inject\",\"body\":{\"cid\":\"10001\",\"text\":\"scripted\"}}]}", &st);
+	is_int(st, 200, "scenario: accepted");
+	cJSON_Delete(r);
+	p = next_push(w);
+	m = item(p, 0, NULL);
+	is_str(jps(m, "1.10.reminderContent"), "scripted", "scenario: its step pushed a message");
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	r = ctl("POST", "/scenario", "{\"steps\":[{\"call\":\"no-slash\"}]}", &st);
+	is_int(st, 400, "scenario: a bad step is refused");
+	cJSON_Delete(r);
+
+	r = ctl("POST", "/load", "{\"n\":40,\"window\":4,\"text\":\"价格?\"}", &st);
+	is_int(st, 200, "load: started");
+	cJSON_Delete(r);
+	for (i = 0; i < 200 && replies < 40; i++) {
+		p = next_push_opt(w, 2000, 0);
+		if (!p)
+			break;
+		m = item(p, 0, NULL);
+		if (jps(m, "1.10.senderUserId") && strcmp(jps(m, "1.10.senderUserId"), UNB)) {
+			char uuid[32], cid[32], *body;
+			cJSON *resp;
+
+			snprintf(cid, sizeof cid, "%.*s", (int)(strchr(jps(m, "1.2"), '@') - jps(m, "1.2")), jps(m, "1.2"));
+			snprintf(uuid, sizeof uuid, "-%d", i);
+			body = send_body(uuid, cid, "{\"contentType\":1,\"text\":{\"text\":\"9.9\"}}", jps(m, "1.10.senderUserId"));
+			send_req(w, "/r/MessageSend/sendByReceiverScope", NULL, body, uuid);
+			free(body);
+			resp = NULL;
+			(void)resp;
+			replies++;
+		}
+		cJSON_Delete(m);
+		cJSON_Delete(p);
+	}
+	usleep(200000);
+	r = ctl("GET", "/load", NULL, NULL);
+	ok(jpn(r, "pushed") == 40 && jpn(r, "replied") == 40, "load: 40 pushed, 40 replies matched");
+	ok(jpn(r, "p50_us") > 0 && jpn(r, "max_us") >= jpn(r, "p99_us"), "load: latency percentiles");
+	cJSON_Delete(r);
+	tc_ws_close(w, 1000);
+}
+
+static void test_control_errors(void)
+{
+	int st;
+	tc_http_resp r;
+	cJSON *j;
+
+	j = ctl("GET", "/nothing", NULL, &st);
+	is_int(st, 404, "control: unknown endpoint -> 404");
+	cJSON_Delete(j);
+	ok(tc_http(sim.ctl_port, "POST", "/inject", "Content-Type: application/json\r\n", "{not json", 9, &r, 2000) == 0 &&
+	   r.status == 400, "control: a body that is not JSON -> 400");
+	tc_http_free(&r);
+	j = ctl("POST", "/config", "{\"bogus\":1}", &st);
+	ok(st == 400 && strstr(js(j, "error"), "bogus"), "control: an unknown setting is named");
+	cJSON_Delete(j);
+	j = ctl("POST", "/load", "{\"n\":0}", &st);
+	is_int(st, 400, "control: load needs n");
+	cJSON_Delete(j);
+}
+
+int main(void)
+{
+	const char *args[] = {"--reg-reject-delay-ms", "200", NULL};
+	tc_ws *w;
+	int rc;
+
+	snprintf(cookie, sizeof cookie, "cna=abc; unb=%s; cookie2=c2; _m_h5_tk=0123456789abcdef0123456789abcdef_1700000000000; "
+		 "_m_h5_tk_enc=e; t=t1; sgcookie=s", UNB);
+	if (!ok(tc_sim_start(&sim, args) == 0, "simulator starts and prints its ports"))
+		return tap_done();
+	cJSON_Delete(ctl("POST", "/item", "{\"item_id\":\"40004\",\"title\":\"VIP 月卡\",\"price\":990}", NULL));
+
+	test_mtop_sign();
+	test_h5tk_rotation();
+	test_mtop_modes();
+	test_upgrade_and_reg();
+	w = session(cookie, DID, NULL);
+	ok(w != NULL, "session: token, connect, /reg");
+	if (w) {
+		test_pushes(w);
+		test_send(w);
+		test_orders(w);
+		tc_ws_close(w, 1000);
+	}
+	test_acks_and_redelivery();
+	test_faults();
+	test_sent_log();
+	test_scenario_and_load();
+	test_control_errors();
+	rc = tc_sim_stop(&sim);
+	is_int(rc, 0, "simulator exits 0 on SIGTERM");
+	return tap_done();
+}
