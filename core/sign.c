@@ -35,7 +35,7 @@ void sign_mtop(const char *token, const char *t, const char *app_key,
 	EVP_MD_CTX_free(c);
 }
 
-/* Finds cookie `name` (len nl) in s; sets *val/*vlen and returns the start of
+/* Finds cookie `name` (len nl) in s; sets *val and *vlen and returns the start of
  * the pair, or NULL. Pairs are separated by ';' and optional spaces. */
 static const char *cookie_find(const char *s, const char *name, size_t nl,
 			       const char **val, size_t *vlen)
@@ -73,6 +73,8 @@ int cookie_h5_token(const char *cookie, char *out, size_t outsz)
 	const char *v, *us;
 	size_t vl, n;
 
+	if (outsz == 0)
+		return -1;
 	out[0] = '\0';
 	if (!cookie || !cookie_find(cookie, "_m_h5_tk", 8, &v, &vl))
 		return 0;

@@ -152,7 +152,7 @@ typedef struct sim_load {
 
 typedef struct sim {
 	struct lws_context *ctx;
-	struct lws_vhost *vh_plat, *vh_ctl;
+	struct lws_vhost *vh;
 	int plat_fd, ctl_fd, port, ctl_port;
 	volatile int interrupted;
 	int next_conn_id;

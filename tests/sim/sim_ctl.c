@@ -82,10 +82,10 @@ static int push_items(sim_account *a, const char *lwp, const cJSON *specs, cJSON
 	return 200;
 }
 
-/* The default lwp for a push of specs: typing -> /s/para, vulcan -> /s/vulcan. */
-static const char *default_lwp(const cJSON *specs)
+/* The default lwp for a push led by spec: typing -> /s/para, vulcan -> /s/vulcan. */
+static const char *default_lwp(const cJSON *spec)
 {
-	const char *k = jstr(cJSON_GetArrayItem(specs, 0), "kind", "text");
+	const char *k = jstr(spec, "kind", "text");
 
 	if (!strcmp(k, "typing"))
 		return "/s/para";
@@ -136,7 +136,7 @@ static int ctl_push(const cJSON *b, cJSON **out)
 		return 409;
 	if (!cJSON_IsArray(items) || !cJSON_GetArraySize(items))
 		return fail(out, 400, "\"items\" must be a non-empty array of push specs");
-	return push_items(a, jstr(b, "lwp", default_lwp(items)), items, out);
+	return push_items(a, jstr(b, "lwp", default_lwp(cJSON_GetArrayItem(items, 0))), items, out);
 }
 
 static int valid_status(const char *s)
@@ -453,7 +453,7 @@ static char *garbage(const char *what, const cJSON *b, sim_account *a, size_t *l
 static int ctl_fault(const cJSON *b, cJSON **out)
 {
 	const char *kind = jstr(b, "kind", "");
-	int all = jbool(b, "all", 0), n = 0;
+	int all = jbool(b, "all", 0), n = 0, i;
 	sim_account *a = NULL;
 	sim_conn *c;
 
@@ -468,8 +468,18 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		cJSON_AddNumberToObject(*out, "n", k);
 		return 200;
 	}
+	static const char *const kinds[] = {"drop", "close", "stall", "unstall", "garbage", "expire_token",
+		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", NULL};
+
+	for (i = 0; kinds[i] && strcmp(kinds[i], kind); i++)
+		;
+	if (!kinds[i])
+		return fail(out, 400, "unknown fault kind");
 	if (!all && !(a = want_account(b, out)))
 		return 409;
+	if (all && (!strcmp(kind, "garbage") || !strcmp(kind, "expire_h5tk") || !strcmp(kind, "session_expired") ||
+		    !strcmp(kind, "risk") || !strcmp(kind, "send_fail")))
+		return fail(out, 400, "this fault acts on one seller: name \"seller\"");
 	if (!strcmp(kind, "drop") || !strcmp(kind, "close")) {
 		const char *how = jstr(b, "how", "fin");
 		int act = !strcmp(kind, "close") ? SIM_DROP_CLOSE : !strcmp(how, "rst") ? SIM_DROP_RST : SIM_DROP_FIN;

@@ -457,9 +457,13 @@ int sim_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
 	}
 }
 
-/* The control port. */
+/* The control port: HTTP only. */
 int sim_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		     size_t len)
 {
+	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE) {
+		lws_return_http_status(wsi, 400, "no WebSocket on the control port");
+		return 1;
+	}
 	return http_common(wsi, reason, user, in, len, 1);
 }

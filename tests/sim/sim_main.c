@@ -77,8 +77,16 @@ static void accept_all(int lfd)
 			}
 			S.holes = h;
 			S.holes[S.nholes++] = fd;
-		} else if (!lws_adopt_socket_vhost(lfd == S.plat_fd ? S.vh_plat : S.vh_ctl, fd)) {
-			close(fd);
+		} else {
+			/* One vhost serves both ports (lws would pick vhosts sharing a
+			 * port by Host header); the opaque pointer says which port. */
+			lws_adopt_desc_t ad = {
+				.vh = S.vh, .type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP,
+				.fd.sockfd = fd, .opaque = lfd == S.ctl_fd ? &S.ctl_fd : NULL,
+			};
+
+			if (!lws_adopt_descriptor_vhost_via_info(&ad))
+				close(fd);
 		}
 	}
 }
@@ -94,14 +102,17 @@ static int listen_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 	return 0;
 }
 
-static const struct lws_protocols plat_protocols[] = {
-	{"lwp", sim_http_callback, sizeof(sim_pss), 0, 0, NULL, 0},
-	{"sim-listen", listen_callback, 0, 0, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0}
-};
+/* Connections of the control port go to the control API, the others to the platform. */
+static int sim_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			size_t len)
+{
+	if (lws_get_opaque_user_data(wsi) == &S.ctl_fd)
+		return sim_ctl_callback(wsi, reason, user, in, len);
+	return sim_http_callback(wsi, reason, user, in, len);
+}
 
-static const struct lws_protocols ctl_protocols[] = {
-	{"ctl", sim_ctl_callback, sizeof(sim_pss), 0, 0, NULL, 0},
+static const struct lws_protocols protocols[] = {
+	{"lwp", sim_callback, sizeof(sim_pss), 0, 0, NULL, 0},
 	{"sim-listen", listen_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}
 };
@@ -200,25 +211,20 @@ int main(int argc, char **argv)
 		return 1;
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
-	info.vhost_name = "platform";
-	info.protocols = plat_protocols;
+	info.vhost_name = "sim";
+	info.protocols = protocols;
 	info.extensions = exts;
 	info.timeout_secs = 30;
-	S.vh_plat = lws_create_vhost(S.ctx, &info);
-	memset(&info, 0, sizeof info);
-	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
-	info.vhost_name = "control";
-	info.protocols = ctl_protocols;
-	S.vh_ctl = lws_create_vhost(S.ctx, &info);
+	S.vh = lws_create_vhost(S.ctx, &info);
 	S.plat_fd = listen_on(port, &S.port);
 	S.ctl_fd = listen_on(ctl_port, &S.ctl_port);
-	if (!S.vh_plat || !S.vh_ctl || S.plat_fd < 0 || S.ctl_fd < 0)
+	if (!S.vh || S.plat_fd < 0 || S.ctl_fd < 0)
 		goto fail;
 	fd.filefd = S.plat_fd;
-	if (!lws_adopt_descriptor_vhost(S.vh_plat, LWS_ADOPT_RAW_FILE_DESC, fd, "sim-listen", NULL))
+	if (!lws_adopt_descriptor_vhost(S.vh, LWS_ADOPT_RAW_FILE_DESC, fd, "sim-listen", NULL))
 		goto fail;
 	fd.filefd = S.ctl_fd;
-	if (!lws_adopt_descriptor_vhost(S.vh_ctl, LWS_ADOPT_RAW_FILE_DESC, fd, "sim-listen", NULL))
+	if (!lws_adopt_descriptor_vhost(S.vh, LWS_ADOPT_RAW_FILE_DESC, fd, "sim-listen", NULL))
 		goto fail;
 	if (scenario) {
 		char *txt = read_file(scenario), err[160];

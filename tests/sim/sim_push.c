@@ -160,11 +160,15 @@ static cJSON *chat_message(const sim_chat *ch, const char *sender, const char *s
 	cJSON_AddStringToObject(ten, "sessionType", "1");
 	/* Overrides replace in place so the key order stays the platform's. */
 	while (ext && (x = ext->child)) {
+		char key[64];
+
+		/* cJSON's replace frees the item's own key before copying it: copy first */
+		snprintf(key, sizeof key, "%s", x->string);
 		cJSON_DetachItemViaPointer(ext, x);
-		if (cJSON_GetObjectItemCaseSensitive(ten, x->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(ten, x->string, x);
+		if (cJSON_GetObjectItemCaseSensitive(ten, key))
+			cJSON_ReplaceItemInObjectCaseSensitive(ten, key, x);
 		else
-			cJSON_AddItemToObject(ten, x->string, x);
+			cJSON_AddItemToObject(ten, key, x);
 	}
 	cJSON_AddNumberToObject(one, "12", 1);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(m, "3"), "needPush", need_push ? "true" : "false");

@@ -463,8 +463,14 @@ static int conn_writeable(sim_conn *c)
 
 	if (c->closing == SIM_DROP_RST) {
 		struct linger l = {1, 0};
+		struct sockaddr un = {.sa_family = AF_UNSPEC};
+		int fd = lws_get_socket_fd(c->wsi);
 
-		setsockopt(lws_get_socket_fd(c->wsi), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+		/* lws shuts down (FIN) before it closes, so SO_LINGER alone lets
+		 * the peer see EOF first; connect(AF_UNSPEC) resets at once (Linux). */
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+		if (connect(fd, &un, sizeof un))
+			lwsl_warn("sim: RST via connect(AF_UNSPEC) failed\n");
 		return -1;
 	}
 	if (c->closing == SIM_DROP_FIN)
