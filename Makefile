@@ -5,7 +5,7 @@
 
 # Debian packages the project needs to build and test.
 PKGS := gcc libc6-dev make pkg-config libwebsockets-dev libsodium-dev libcjson-dev \
-        libsqlite3-dev libmsgpuck-dev libssl-dev curl
+        libsqlite3-dev libmsgpuck-dev libssl-dev
 
 CC      ?= gcc
 PKGLIBS := libwebsockets libsodium libcjson sqlite3

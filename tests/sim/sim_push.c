@@ -99,7 +99,7 @@ static void add_at(cJSON *o, const char *k, const char *id)
 }
 
 /* Builds the decoded tree of one chat message (protocol.md §6.1). inner is the
- * JSON text of the content; ext adds or overrides fields of ["1"]["10"] (moved in).
+ * JSON text of the content; ext (taken over, may be NULL) adds or overrides fields of ["1"]["10"].
  * The ids used are written to info. */
 static cJSON *chat_message(const sim_chat *ch, const char *sender, const char *sender_nick,
 			   int content_type, const char *display, const char *inner, cJSON *ext,
@@ -170,6 +170,7 @@ static cJSON *chat_message(const sim_chat *ch, const char *sender, const char *s
 		else
 			cJSON_AddItemToObject(ten, key, x);
 	}
+	cJSON_Delete(ext);
 	cJSON_AddNumberToObject(one, "12", 1);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(m, "3"), "needPush", need_push ? "true" : "false");
 	if (info) {
@@ -429,7 +430,6 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 		cJSON_Delete(inner);
 		tree = chat_message(ch, own ? a->unb : ch->buyer, own ? "" : ch->buyer_name, ct, display,
 				    itxt ? itxt : "{}", ext, !own && ct != 14, jbool(spec, "mobile", 0), NULL, info);
-		cJSON_Delete(ext);
 		free(itxt);
 	} else if (!strcmp(kind, "card") || !strcmp(kind, "update") || !strcmp(kind, "order_ctx")) {
 		const char *oid = jstr(spec, "order_id", "");

@@ -93,8 +93,8 @@ int sim_scenario_load(cJSON *scn, char *err, size_t errlen)
 	lws_sul_cancel(&S.scen_sul);
 	cJSON_Delete(S.scenario);
 	S.scenario = cJSON_DetachItemFromObjectCaseSensitive(scn, "steps");
+	S.scenario_on_register = !strcmp(start, "on_register");   /* start points into scn */
 	cJSON_Delete(scn);
-	S.scenario_on_register = !strcmp(start, "on_register");
 	if (!S.scenario_on_register)
 		scen_start();
 	return 0;
