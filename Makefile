@@ -38,6 +38,8 @@ PLUGINS  := $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c)))
 PLUGIN_SO := $(addprefix $(B)/plugins/,$(addsuffix .so,$(sort $(PLUGINS))))
 
 .PHONY: all deps test demo clean bench
+# Keep the objects the test pattern rules chain through.
+.SECONDARY:
 all: $(B)/shopkeep $(B)/shopkeep-sim $(PLUGIN_SO) $(TESTS)
 
 # Installs missing packages (as root: apt-get update once, then install); a no-op when all are present.
