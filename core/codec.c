@@ -129,10 +129,10 @@ char *codec_b64_encode(const void *p, size_t n)
 typedef struct {
 	const unsigned char *p, *end;
 	const char *err;
-} mp_in;
+} mpd_in;
 
 /* Returns 0 when n more bytes remain, else sets the error and returns -1. */
-static int mp_need(mp_in *r, size_t n)
+static int mpd_need(mpd_in *r, size_t n)
 {
 	if ((size_t)(r->end - r->p) < n) {
 		r->err = "truncated";
@@ -142,7 +142,7 @@ static int mp_need(mp_in *r, size_t n)
 }
 
 /* Returns the n-byte big-endian unsigned value at p (the caller checked bounds). */
-static uint64_t mp_be(const unsigned char *p, size_t n)
+static uint64_t mpd_be(const unsigned char *p, size_t n)
 {
 	uint64_t v = 0;
 	size_t i;
@@ -155,7 +155,7 @@ static uint64_t mp_be(const unsigned char *p, size_t n)
 /* Reads the integer that starts with tag (already consumed) into *u or *s,
  * *neg telling which one. Returns 1 when tag is an integer type, 0 when it is
  * not (nothing consumed), -1 on truncation. */
-static int mp_read_int(mp_in *r, unsigned char tag, int *neg, uint64_t *u, int64_t *s)
+static int mpd_read_int(mpd_in *r, unsigned char tag, int *neg, uint64_t *u, int64_t *s)
 {
 	size_t n;
 
@@ -171,9 +171,9 @@ static int mp_read_int(mp_in *r, unsigned char tag, int *neg, uint64_t *u, int64
 	}
 	if (tag >= 0xcc && tag <= 0xcf) {
 		n = (size_t)1 << (tag - 0xcc);
-		if (mp_need(r, n))
+		if (mpd_need(r, n))
 			return -1;
-		*u = mp_be(r->p, n);
+		*u = mpd_be(r->p, n);
 		r->p += n;
 		return 1;
 	}
@@ -181,9 +181,9 @@ static int mp_read_int(mp_in *r, unsigned char tag, int *neg, uint64_t *u, int64
 		uint64_t v;
 
 		n = (size_t)1 << (tag - 0xd0);
-		if (mp_need(r, n))
+		if (mpd_need(r, n))
 			return -1;
-		v = mp_be(r->p, n);
+		v = mpd_be(r->p, n);
 		r->p += n;
 		/* Sign-extend from n bytes without shifting into the sign bit. */
 		if (n < 8 && (v >> (8 * n - 1)))
@@ -201,7 +201,7 @@ static int mp_read_int(mp_in *r, unsigned char tag, int *neg, uint64_t *u, int64
 
 /* Returns a cJSON number for |v| <= 2^53, else a string of its exact digits;
  * NULL on OOM. */
-static cJSON *mp_make_int(int neg, uint64_t u, int64_t s)
+static cJSON *mpd_make_int(int neg, uint64_t u, int64_t s)
 {
 	char num[24];
 
@@ -217,7 +217,7 @@ static cJSON *mp_make_int(int neg, uint64_t u, int64_t s)
 }
 
 /* Returns a NUL-terminated copy of p[0..n) from cJSON's allocator, NULL on OOM. */
-static char *mp_strdup(const unsigned char *p, size_t n)
+static char *mpd_strdup(const unsigned char *p, size_t n)
 {
 	char *c = cJSON_malloc(n + 1);
 
@@ -231,7 +231,7 @@ static char *mp_strdup(const unsigned char *p, size_t n)
 /* For a str or bin tag (consumed), sets *p and *n to the payload and advances past
  * it. Returns 1 when tag is str/bin, 0 when not, -1 on error. A NUL byte is an
  * error too: cJSON strings are C strings and would be cut short silently. */
-static int mp_read_str(mp_in *r, unsigned char tag, const unsigned char **p, size_t *n)
+static int mpd_read_str(mpd_in *r, unsigned char tag, const unsigned char **p, size_t *n)
 {
 	size_t hl;
 
@@ -248,12 +248,12 @@ static int mp_read_str(mp_in *r, unsigned char tag, const unsigned char **p, siz
 		return 0;
 	}
 	if (hl) {
-		if (mp_need(r, hl))
+		if (mpd_need(r, hl))
 			return -1;
-		*n = (size_t)mp_be(r->p, hl);
+		*n = (size_t)mpd_be(r->p, hl);
 		r->p += hl;
 	}
-	if (mp_need(r, *n))
+	if (mpd_need(r, *n))
 		return -1;
 	*p = r->p;
 	r->p += *n;
@@ -264,12 +264,12 @@ static int mp_read_str(mp_in *r, unsigned char tag, const unsigned char **p, siz
 	return 1;
 }
 
-static cJSON *mp_value(mp_in *r, int depth);
+static cJSON *mpd_value(mpd_in *r, int depth);
 
 /* Reads a container header whose tag is consumed: sets *count and returns 1
  * for an array, 2 for a map, 0 for another type, -1 on error. A count that the
  * remaining bytes cannot hold (one byte per element, two per pair) is an error. */
-static int mp_read_container(mp_in *r, unsigned char tag, size_t *count)
+static int mpd_read_container(mpd_in *r, unsigned char tag, size_t *count)
 {
 	int kind;
 	size_t hl = 0;
@@ -290,9 +290,9 @@ static int mp_read_container(mp_in *r, unsigned char tag, size_t *count)
 		return 0;
 	}
 	if (hl) {
-		if (mp_need(r, hl))
+		if (mpd_need(r, hl))
 			return -1;
-		*count = (size_t)mp_be(r->p, hl);
+		*count = (size_t)mpd_be(r->p, hl);
 		r->p += hl;
 	}
 	if (*count > (size_t)(r->end - r->p) / (size_t)kind) {
@@ -303,7 +303,7 @@ static int mp_read_container(mp_in *r, unsigned char tag, size_t *count)
 }
 
 /* Decodes count map pairs into a new object. Returns it, NULL on error. */
-static cJSON *mp_map(mp_in *r, size_t count, int depth)
+static cJSON *mpd_map(mpd_in *r, size_t count, int depth)
 {
 	cJSON *obj = cJSON_CreateObject();
 	size_t i;
@@ -322,10 +322,10 @@ static cJSON *mp_map(mp_in *r, size_t count, int depth)
 		int neg, rc;
 		cJSON *val;
 
-		if (mp_need(r, 1))
+		if (mpd_need(r, 1))
 			goto fail;
 		tag = *r->p++;
-		rc = mp_read_int(r, tag, &neg, &u, &s);
+		rc = mpd_read_int(r, tag, &neg, &u, &s);
 		if (rc < 0)
 			goto fail;
 		if (rc > 0) {
@@ -337,19 +337,19 @@ static cJSON *mp_map(mp_in *r, size_t count, int depth)
 		} else {
 			/* bin keys are refused along with every non-str, non-int key. */
 			if (tag == 0xc4 || tag == 0xc5 || tag == 0xc6 ||
-			    (rc = mp_read_str(r, tag, &kp, &kn)) == 0) {
+			    (rc = mpd_read_str(r, tag, &kp, &kn)) == 0) {
 				r->err = "map key is neither string nor integer";
 				goto fail;
 			}
 			if (rc < 0)
 				goto fail;
-			key = mp_strdup(kp, kn);
+			key = mpd_strdup(kp, kn);
 			if (!key) {
 				r->err = "out of memory";
 				goto fail;
 			}
 		}
-		val = mp_value(r, depth);
+		val = mpd_value(r, depth);
 		if (!val) {
 			if (key != num)
 				cJSON_free(key);
@@ -373,7 +373,7 @@ fail:
 
 /* Decodes one value at r->p; depth is the number of enclosing containers.
  * Returns a new cJSON tree, NULL with r->err set on error. */
-static cJSON *mp_value(mp_in *r, int depth)
+static cJSON *mpd_value(mpd_in *r, int depth)
 {
 	const unsigned char *sp;
 	unsigned char tag;
@@ -384,21 +384,21 @@ static cJSON *mp_value(mp_in *r, int depth)
 	char *str;
 	int neg, rc;
 
-	if (mp_need(r, 1))
+	if (mpd_need(r, 1))
 		return NULL;
 	tag = *r->p++;
-	rc = mp_read_int(r, tag, &neg, &u, &s);
+	rc = mpd_read_int(r, tag, &neg, &u, &s);
 	if (rc < 0)
 		return NULL;
 	if (rc > 0) {
-		v = mp_make_int(neg, u, s);
+		v = mpd_make_int(neg, u, s);
 		goto made;
 	}
-	rc = mp_read_str(r, tag, &sp, &n);
+	rc = mpd_read_str(r, tag, &sp, &n);
 	if (rc < 0)
 		return NULL;
 	if (rc > 0) {
-		str = mp_strdup(sp, n);
+		str = mpd_strdup(sp, n);
 		if (!str) {
 			r->err = "out of memory";
 			return NULL;
@@ -407,7 +407,7 @@ static cJSON *mp_value(mp_in *r, int depth)
 		cJSON_free(str);
 		goto made;
 	}
-	rc = mp_read_container(r, tag, &n);
+	rc = mpd_read_container(r, tag, &n);
 	if (rc < 0)
 		return NULL;
 	if (rc > 0) {
@@ -416,14 +416,14 @@ static cJSON *mp_value(mp_in *r, int depth)
 			return NULL;
 		}
 		if (rc == 2)
-			return mp_map(r, n, depth + 1);
+			return mpd_map(r, n, depth + 1);
 		v = cJSON_CreateArray();
 		if (!v) {
 			r->err = "out of memory";
 			return NULL;
 		}
 		for (i = 0; i < n; i++) {
-			cJSON *e = mp_value(r, depth + 1);
+			cJSON *e = mpd_value(r, depth + 1);
 
 			if (!e) {
 				cJSON_Delete(v);
@@ -445,9 +445,9 @@ static cJSON *mp_value(mp_in *r, int depth)
 		uint32_t bits;
 		float f;
 
-		if (mp_need(r, 4))
+		if (mpd_need(r, 4))
 			return NULL;
-		bits = (uint32_t)mp_be(r->p, 4);
+		bits = (uint32_t)mpd_be(r->p, 4);
 		r->p += 4;
 		memcpy(&f, &bits, 4);
 		v = cJSON_CreateNumber(f);
@@ -456,9 +456,9 @@ static cJSON *mp_value(mp_in *r, int depth)
 	case 0xcb: {
 		double d;
 
-		if (mp_need(r, 8))
+		if (mpd_need(r, 8))
 			return NULL;
-		u = mp_be(r->p, 8);
+		u = mpd_be(r->p, 8);
 		r->p += 8;
 		memcpy(&d, &u, 8);
 		v = cJSON_CreateNumber(d);
@@ -482,7 +482,7 @@ made:
  * a static reason in *err (when err is not NULL) on any error. */
 cJSON *codec_msgpack_to_json(const unsigned char *buf, size_t len, const char **err)
 {
-	mp_in r = { buf, buf + len, NULL };
+	mpd_in r = { buf, buf + len, NULL };
 	cJSON *j;
 
 	if (!buf) {
@@ -490,7 +490,7 @@ cJSON *codec_msgpack_to_json(const unsigned char *buf, size_t len, const char **
 			*err = "no input";
 		return NULL;
 	}
-	j = mp_value(&r, 0);
+	j = mpd_value(&r, 0);
 	if (j && r.p != r.end) {
 		cJSON_Delete(j);
 		j = NULL;

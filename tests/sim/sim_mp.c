@@ -19,7 +19,7 @@
 
 /* Returns 1 when key is a decimal number without a leading zero that fits
  * uint32 (so it is written as an integer key) and stores it in *v; else 0. */
-static int mp_int_key(const char *key, uint64_t *v)
+static int enc_int_key(const char *key, uint64_t *v)
 {
 	size_t i, n = strlen(key);
 
@@ -36,7 +36,7 @@ static int mp_int_key(const char *key, uint64_t *v)
 
 /* Appends the smallest integer encoding of an exact integer (neg tells whether
  * s or u holds it). */
-static void mp_put_int(sbuf *b, int neg, uint64_t u, int64_t s)
+static void enc_put_int(sbuf *b, int neg, uint64_t u, int64_t s)
 {
 	char tmp[16];
 	char *e = neg ? mp_encode_int(tmp, s) : mp_encode_uint(tmp, u);
@@ -46,7 +46,7 @@ static void mp_put_int(sbuf *b, int neg, uint64_t u, int64_t s)
 
 /* Appends a number: an integer encoding when the double is integral and
  * exactly representable as int64/uint64, else float64. */
-static void mp_put_number(sbuf *b, double d)
+static void enc_put_number(sbuf *b, double d)
 {
 	char tmp[16], *e;
 
@@ -54,14 +54,14 @@ static void mp_put_number(sbuf *b, double d)
 		uint64_t u = (uint64_t)d;
 
 		if ((double)u == d) {
-			mp_put_int(b, 0, u, 0);
+			enc_put_int(b, 0, u, 0);
 			return;
 		}
 	} else if (d < 0 && d >= -9223372036854775808.0) {
 		int64_t s = (int64_t)d;
 
 		if ((double)s == d) {
-			mp_put_int(b, 1, 0, s);
+			enc_put_int(b, 1, 0, s);
 			return;
 		}
 	}
@@ -70,7 +70,7 @@ static void mp_put_number(sbuf *b, double d)
 }
 
 /* Appends a str of n bytes. Returns 0, -1 when n does not fit a str32. */
-static int mp_put_str(sbuf *b, const char *s, size_t n)
+static int enc_put_str(sbuf *b, const char *s, size_t n)
 {
 	char tmp[8], *e;
 
@@ -82,12 +82,12 @@ static int mp_put_str(sbuf *b, const char *s, size_t n)
 	return 0;
 }
 
-static int mp_put(sbuf *b, const cJSON *j);
+static int enc_put(sbuf *b, const cJSON *j);
 
 /* Appends a cJSON raw item: an exact integer when the raw text is one
  * (cJSON_AddRawToObject is how big ids are kept exact), else the parsed JSON.
  * Returns 0, or -1 when the text is not JSON. */
-static int mp_put_raw(sbuf *b, const char *raw)
+static int enc_put_raw(sbuf *b, const char *raw)
 {
 	const char *p = raw[0] == '-' ? raw + 1 : raw;
 	size_t i, n = strlen(p);
@@ -105,16 +105,16 @@ static int mp_put_raw(sbuf *b, const char *raw)
 
 			if (!errno && !*end) {
 				if (s < 0)
-					mp_put_int(b, 1, 0, s);
+					enc_put_int(b, 1, 0, s);
 				else
-					mp_put_int(b, 0, 0, 0);
+					enc_put_int(b, 0, 0, 0);
 				return 0;
 			}
 		} else {
 			unsigned long long u = strtoull(raw, &end, 10);
 
 			if (!errno && !*end) {
-				mp_put_int(b, 0, u, 0);
+				enc_put_int(b, 0, u, 0);
 				return 0;
 			}
 		}
@@ -122,14 +122,14 @@ static int mp_put_raw(sbuf *b, const char *raw)
 	j = cJSON_Parse(raw);
 	if (!j)
 		return -1;
-	rc = mp_put(b, j);
+	rc = enc_put(b, j);
 	cJSON_Delete(j);
 	return rc;
 }
 
 /* Appends the encoding of j (recursively). Returns 0, -1 on an item that has
  * no MessagePack form. */
-static int mp_put(sbuf *b, const cJSON *j)
+static int enc_put(sbuf *b, const cJSON *j)
 {
 	char tmp[16], *e = tmp;
 	const cJSON *c;
@@ -146,24 +146,24 @@ static int mp_put(sbuf *b, const cJSON *j)
 			if (cJSON_IsObject(j)) {
 				if (!c->string)
 					return -1;
-				if (mp_int_key(c->string, &k))
-					mp_put_int(b, 0, k, 0);
-				else if (mp_put_str(b, c->string, strlen(c->string)))
+				if (enc_int_key(c->string, &k))
+					enc_put_int(b, 0, k, 0);
+				else if (enc_put_str(b, c->string, strlen(c->string)))
 					return -1;
 			}
-			if (mp_put(b, c))
+			if (enc_put(b, c))
 				return -1;
 		}
 		return 0;
 	}
 	if (cJSON_IsString(j))
-		return j->valuestring ? mp_put_str(b, j->valuestring, strlen(j->valuestring)) : -1;
+		return j->valuestring ? enc_put_str(b, j->valuestring, strlen(j->valuestring)) : -1;
 	if (cJSON_IsNumber(j)) {
-		mp_put_number(b, j->valuedouble);
+		enc_put_number(b, j->valuedouble);
 		return 0;
 	}
 	if (cJSON_IsRaw(j))
-		return j->valuestring ? mp_put_raw(b, j->valuestring) : -1;
+		return j->valuestring ? enc_put_raw(b, j->valuestring) : -1;
 	if (cJSON_IsBool(j))
 		e = mp_encode_bool(tmp, cJSON_IsTrue(j));
 	else if (cJSON_IsNull(j))
@@ -184,7 +184,7 @@ unsigned char *sim_mp_encode(const cJSON *j, size_t *outlen)
 
 	if (outlen)
 		*outlen = 0;
-	if (!j || mp_put(&b, j)) {
+	if (!j || enc_put(&b, j)) {
 		sbuf_free(&b);
 		return NULL;
 	}
