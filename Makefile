@@ -11,7 +11,7 @@ CC      ?= gcc
 PKGLIBS := libwebsockets libsodium libcjson sqlite3
 B       := build
 CFLAGS  := -std=gnu11 -g -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-           -Wno-missing-field-initializers -Wno-format-truncation -fno-strict-aliasing -D_GNU_SOURCE -Icore -Itests
+           -Wno-missing-field-initializers -Wno-format-truncation -fno-strict-aliasing -D_GNU_SOURCE -Icore -Idb -Itests
 LDFLAGS :=
 ifeq ($(SAN),1)
 B       := build/san
@@ -24,7 +24,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGLIBS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGLIBS)) -lmsgpuck -lcrypto -ldl -lpthread -lm
 
 # Code shared by the bot, the simulator and the tests.
-CORE_LIB_SRC := core/codec.c core/sign.c core/util.c
+CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c
 CORE_LIB_OBJ := $(CORE_LIB_SRC:%.c=$(B)/obj/%.o)
 # The bot itself (main and the rest of core/).
 CORE_SRC := $(filter-out $(CORE_LIB_SRC),$(wildcard core/*.c))
@@ -54,7 +54,7 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-$(B)/obj/%.o: %.c $(wildcard core/*.h tests/*.h tests/sim/*.h plugins/*.h)
+$(B)/obj/%.o: %.c $(wildcard core/*.h db/*.h tests/*.h tests/sim/*.h plugins/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 

@@ -51,6 +51,7 @@ typedef struct sim_conn {
 	int close_code;
 	char close_reason[64];
 	sim_out *q_head, *q_tail;
+	sim_out *last;           /* written last: lws may still read it (permessage-deflate) */
 	size_t q_bytes;
 	sbuf rx;
 	sim_push *pending;       /* pushes awaiting their ACK */

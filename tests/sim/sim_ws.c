@@ -451,16 +451,28 @@ static void conn_gone(sim_conn *c)
 		free(o->buf);
 		free(o);
 	}
+	if (c->last) {
+		free(c->last->buf);
+		free(c->last);
+	}
 	sbuf_free(&c->rx);
 	free(c);
 }
 
-/* Writes one queued frame or carries out a pending fault. Returns -1 to close. */
+/* Writes one queued frame or carries out a pending fault. Returns -1 to close.
+ * With permessage-deflate, lws keeps compressing a large frame from our buffer
+ * on later POLLOUTs before it calls us again: the last written frame is freed
+ * only at the next writeable callback (or when the connection goes). */
 static int conn_writeable(sim_conn *c)
 {
 	sim_out *o;
 	int flags;
 
+	if (c->last) {
+		free(c->last->buf);
+		free(c->last);
+		c->last = NULL;
+	}
 	if (c->closing == SIM_DROP_RST) {
 		struct linger l = {1, 0};
 		struct sockaddr un = {.sa_family = AF_UNSPEC};
@@ -487,14 +499,10 @@ static int conn_writeable(sim_conn *c)
 	if (!c->q_head)
 		c->q_tail = NULL;
 	c->q_bytes -= o->len;
+	c->last = o;
 	flags = o->raw ? LWS_WRITE_RAW : LWS_WRITE_TEXT;
-	if (lws_write(c->wsi, o->buf + LWS_PRE, o->len, (enum lws_write_protocol)flags) < (int)o->len) {
-		free(o->buf);
-		free(o);
+	if (lws_write(c->wsi, o->buf + LWS_PRE, o->len, (enum lws_write_protocol)flags) < (int)o->len)
 		return -1;
-	}
-	free(o->buf);
-	free(o);
 	if (c->q_head)
 		lws_callback_on_writable(c->wsi);
 	return 0;

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/config.h - one account's JSON config: load, validate, defaults.
+ *
+ * An unknown key is an error that names it; a bad value names the key and the
+ * reason. Top-level sections named after a plugin in plugins.load are kept as
+ * they are for that plugin to validate.
+ */
+#ifndef SK_CONFIG_H
+#define SK_CONFIG_H
+
+#include <cjson/cJSON.h>
+
+#include "util.h"
+
+typedef struct {
+	/* account */
+	char *account_id;
+	char *cookie;            /* the whole cookie string (from account.cookie or read from cookie_file) */
+	char *cookie_file;       /* NULL when the cookie is inline */
+	char *unb;               /* the cookie's unb (required) */
+	/* platform */
+	char *ws_url;            /* default wss://wss-goofish.dingtalk.com/ */
+	char *api_url;           /* default https://h5api.m.goofish.com/h5/ */
+	int tls_verify;          /* default 1 */
+	char *ca_file;           /* platform.ca_file: extra CA bundle (tests), NULL */
+	int heartbeat_interval_s;/* default 15 */
+	int heartbeat_timeout_s; /* default 2 * interval + 5 */
+	int connect_timeout_s;   /* platform.connect_timeout_s, default 10: a connect that never upgrades */
+	int request_timeout_s;   /* platform.request_timeout_s, default 10: a request left unanswered */
+	/* reconnect: base/cap per class in ms (see backoff.h), jitter, cap of retries */
+	int reconnect_base_ms[3];
+	int reconnect_cap_ms[3];
+	int reconnect_jitter_pct;
+	int reconnect_healthy_s;
+	int reconnect_max_retries; /* 0 = unlimited */
+	int token_refresh_s;     /* refresh this long before expiry, default 3600; jitter up to 20% of it */
+	int relogin_check_s;     /* session expired: re-check this often, default 1800 */
+	/* sending */
+	double send_rate;        /* send.rate_per_s, default 1 */
+	int send_burst;          /* send.burst, default 3 */
+	int send_queue_max;      /* send.queue_max, default 1000 */
+	/* state, plugins, rules */
+	char *state_db;
+	char *plugins_dir;
+	char **plugins_load;     /* NULL-terminated */
+	int n_plugins;
+	char *rules;             /* may be NULL */
+	char *log_level;         /* "error", "warn", "info" (default), "debug" */
+	char *event_log;         /* debug.event_log: a file to append every event to as JSON lines, or NULL */
+	char *reply_prefix;      /* debug.reply_prefix: a diagnostic hook until plugins land: answer
+	                          * every buyer text with prefix + text through the session's send path */
+	cJSON *plugin_sections;  /* {"<plugin>": {...}} for plugins in plugins.load, owned */
+} config;
+
+/* Loads and validates path. Returns 0, or -1 with one line per problem appended
+ * to errs ("<key>: <reason>"). Relative paths in the config (cookie_file,
+ * state.db, plugins.dir, rules, debug.event_log) are resolved against the config
+ * file's directory. c is valid (and must be freed) either way. */
+int config_load(const char *path, config *c, sbuf *errs);
+/* The same from JSON text, with base_dir for relative paths (tests). */
+int config_parse(const char *text, const char *base_dir, config *c, sbuf *errs);
+void config_free(config *c);
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/event.h - turns one decoded push item (protocol.md §6) into a typed event.
+ *
+ * Every string field is NUL-terminated and never NULL ("" when absent). Strings
+ * point into the decoded tree or into the event's own buffer, so an event lives
+ * as long as both the tree and the event struct.
+ */
+#ifndef SK_EVENT_H
+#define SK_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+typedef enum {
+	EV_UNKNOWN = 0,
+	EV_CHAT_TEXT,       /* a chat message with text (contentType 1; also audio etc. with their display text) */
+	EV_CHAT_IMAGE,      /* contentType 2: image_url set, text "[图片]" */
+	EV_TRADE,           /* a trade card: trade_status and (when the card has one) order_id */
+	EV_MSG_UPDATE,      /* a message-update frame (["1"] a string); trade_status/order_id when it is a card */
+	EV_PAYMENT,         /* payment summary {"1":cid,"2":1,"3":{"redReminder"}} or order context */
+	EV_TYPING,          /* objectType 40006 */
+	EV_READ,            /* read receipt, objectType 40103 (any of the three shapes) */
+	EV_SYSTEM,          /* system texts, tips (contentType 14, MsgTips), plain-JSON chatType items */
+	EV_TYPE_COUNT
+} ev_type;
+
+/* Trade statuses, from the card texts of protocol.md §6.2. */
+typedef enum {
+	TRADE_NONE = 0,
+	TRADE_PLACED,           /* [我已拍下，待付款] */
+	TRADE_PAID,             /* [我已付款，等待你发货], [已付款，待发货] */
+	TRADE_REMIND,           /* [记得及时发货] */
+	TRADE_SHIPPED,          /* [你已发货], 已发货 */
+	TRADE_COMPLETED,        /* [买家确认收货，交易成功], [你已确认收货，交易成功] */
+	TRADE_CLOSED,           /* [你关闭了订单，钱款已原路退返], [退款成功，钱款已原路退返], 交易关闭 */
+	TRADE_REFUNDING,        /* refund card, button 已同意 (or [买家申请退款]) */
+	TRADE_REFUND_CANCELLED  /* refund card, button 已撤销 */
+} trade_status;
+
+typedef struct {
+	ev_type type;
+	trade_status trade;
+	int object_type;        /* of the push item */
+	int content_type;       /* inner contentType (1 text, 2 image, 14 tip, 26 card...), 0 if none */
+	int own;                /* sent by our own account (senderUserId == unb) */
+	int echo;               /* set by the session: an echo of one of our own sends */
+	int need_push;          /* ["3"]["needPush"] == "true" */
+	int group;              /* sessionType 30 */
+	int64_t created_ms;     /* ["1"]["5"] (or the frame's timestamp field), 0 if none */
+	const char *chat_id;    /* cid without "@goofish" */
+	const char *sender_id;  /* senderUserId */
+	const char *sender_name;/* senderNick, else reminderTitle */
+	const char *text;       /* reminderContent (or the inner text) */
+	const char *item_id;    /* itemId= of reminderUrl */
+	const char *message_id; /* business id: bizTag.messageId, else extJson.messageId, else the IM id */
+	const char *im_id;      /* ["1"]["3"], "<n>.PNM" */
+	const char *order_id;   /* trade cards and updates */
+	const char *image_url;  /* first pics[].url of an image */
+	const char *red_reminder; /* payment summaries and cards */
+	const cJSON *raw;       /* the decoded item */
+	char buf[1536];         /* storage for derived strings */
+	size_t used;
+} ev;
+
+/* Fills e from one decoded item (tree), given the item's objectType and whether
+ * it was plain JSON, for the account own_unb. Returns 0, or -1 when tree is not
+ * something events are made of (e is then EV_UNKNOWN with raw set). Never fails
+ * on missing fields: they stay "". */
+int event_from_item(const cJSON *tree, int object_type, int plain_json, const char *own_unb, ev *e);
+
+/* "chat_text", "trade"...; "paid", "shipped"... */
+const char *event_type_name(ev_type t);
+const char *trade_status_name(trade_status s);
+
+/* Finds the order id in a decoded chat/update tree the way protocol.md §6.2
+ * describes (card JSON urls first, then patterns over the whole text). Writes
+ * it to out (digits only) and returns 0, or -1 when there is none. */
+int event_order_id(const cJSON *tree, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/http.h - one HTTP POST at a time per request, on the lws loop (no threads).
+ */
+#ifndef SK_HTTP_H
+#define SK_HTTP_H
+
+#include <stddef.h>
+
+struct lws_context;
+struct lws_vhost;
+
+#define HTTP_MAX_SET_COOKIES 8
+#define HTTP_MAX_BODY (4u << 20)
+
+typedef struct {
+	int status;              /* HTTP status, 0 when no answer */
+	const char *error;       /* NULL, or why there is no answer */
+	const char *body;        /* NUL-terminated, "" when none */
+	size_t body_len;
+	const char *set_cookies[HTTP_MAX_SET_COOKIES];
+	int n_set_cookies;
+} http_resp;
+
+typedef struct http_req http_req;
+
+/* Called exactly once per request, on the loop; r and its strings are borrowed. */
+typedef void (*http_done_cb)(void *ud, const http_resp *r);
+
+/* Starts POST url with body (copied) and extra header lines ("Name: value\r\n",
+ * copied). tls_verify 0 accepts any certificate (tests); ca_file may be NULL.
+ * Returns the request, or NULL (cb is then never called). */
+http_req *http_post(struct lws_context *ctx, struct lws_vhost *vh, const char *url,
+		    const char *headers, const char *body, size_t body_len, int timeout_s,
+		    int tls_verify, http_done_cb cb, void *ud);
+
+/* Forgets the callback; the connection is closed and freed by lws. */
+void http_cancel(http_req *r);
+
+/* The lws protocol the client vhost must list (name "sk-http"). */
+extern const struct lws_protocols http_protocol;
+
+#endif

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/log.h - one line per event on stderr ("LEVEL module: message"), journald
+ * friendly. Never pass cookies or tokens: log their presence, not their value.
+ */
+#ifndef SK_LOG_H
+#define SK_LOG_H
+
+enum { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+/* Sets the threshold from "error", "warn", "info" or "debug"; returns 0 or -1. */
+int log_set_level(const char *name);
+int log_level(void);
+void log_msg(int level, const char *mod, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#define log_err(mod, ...)   log_msg(LOG_ERR, mod, __VA_ARGS__)
+#define log_warn(mod, ...)  log_msg(LOG_WARN, mod, __VA_ARGS__)
+#define log_info(mod, ...)  log_msg(LOG_INFO, mod, __VA_ARGS__)
+#define log_debug(mod, ...) log_msg(LOG_DEBUG, mod, __VA_ARGS__)
+
+#endif

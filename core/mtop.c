@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+#include "mtop.h"
+#include "codec.h"
+#include "http.h"
+#include "lwp.h"
+#include "sign.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mtop_call {
+	mtop_ctx *m;
+	char *api;
+	char *data;
+	mtop_cb cb;
+	void *ud;
+	int retried;
+	http_req *req;
+};
+
+static int send_req(mtop_call *c);
+
+/* Classifies by the ret strings and data.url (protocol.md §2). */
+mtop_result mtop_classify(const cJSON *env)
+{
+	const cJSON *ret = cJSON_GetObjectItemCaseSensitive(env, "ret"), *r;
+	const cJSON *url = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(env, "data"), "url");
+	static const char *const risk[] = {"FAIL_SYS_USER_VALIDATE", "RGV587_ERROR", "哎哟喂,被挤爆啦",
+		"请稍后重试", "punish?x5secdata", "captcha", NULL};
+	int i;
+
+	if (!cJSON_IsArray(ret))
+		return MTOP_TRANSPORT;
+	cJSON_ArrayForEach(r, ret)
+		if (cJSON_IsString(r) && strstr(r->valuestring, "SUCCESS::调用成功"))
+			return MTOP_OK;
+	cJSON_ArrayForEach(r, ret) {
+		if (!cJSON_IsString(r))
+			continue;
+		if (strstr(r->valuestring, "FAIL_SYS_TOKEN_EXOIRED") || strstr(r->valuestring, "FAIL_SYS_TOKEN_EXPIRED") ||
+		    strstr(r->valuestring, "FAIL_SYS_TOKEN_EMPTY"))
+			return MTOP_TOKEN_EXPIRED;
+		if (strstr(r->valuestring, "FAIL_SYS_SESSION_EXPIRED"))
+			return MTOP_SESSION_EXPIRED;
+		for (i = 0; risk[i]; i++)
+			if (strstr(r->valuestring, risk[i]))
+				return MTOP_RISK;
+	}
+	if (cJSON_IsString(url) && (strstr(url->valuestring, "punish") || strstr(url->valuestring, "captcha") ||
+				    strstr(url->valuestring, "validate")))
+		return MTOP_RISK;
+	return MTOP_FAIL;
+}
+
+const char *mtop_result_name(mtop_result r)
+{
+	static const char *const n[] = {"ok", "token expired", "session expired", "risk control", "failed",
+		"transport"};
+
+	return r <= MTOP_TRANSPORT ? n[r] : "?";
+}
+
+static void call_free(mtop_call *c)
+{
+	free(c->api);
+	free(c->data);
+	free(c);
+}
+
+/* Merges every Set-Cookie into the cookie; returns 1 when it changed. */
+static int merge_cookies(mtop_ctx *m, const http_resp *r)
+{
+	int i, changed = 0;
+
+	for (i = 0; i < r->n_set_cookies; i++) {
+		char *n = cookie_merge(m->cookie, r->set_cookies[i]);
+
+		if (n && strcmp(n, m->cookie)) {
+			free(m->cookie);
+			m->cookie = n;
+			changed = 1;
+		} else {
+			free(n);
+		}
+	}
+	if (changed && m->on_cookie)
+		m->on_cookie(m->ud, m->cookie);
+	return changed;
+}
+
+static void on_http(void *ud, const http_resp *r)
+{
+	mtop_call *c = ud;
+	const char *err = NULL;
+	cJSON *env = NULL;
+	const cJSON *ret0;
+	mtop_result res;
+	char why[160];
+
+	c->req = NULL;
+	merge_cookies(c->m, r);
+	if (r->error) {
+		snprintf(why, sizeof why, "%s", r->error);
+		c->cb(c->ud, MTOP_TRANSPORT, "", NULL, why);
+		call_free(c);
+		return;
+	}
+	env = codec_json_parse(r->body, r->body_len, &err);
+	if (r->status != 200 || !cJSON_IsObject(env)) {
+		snprintf(why, sizeof why, "HTTP %d%s%s", r->status, env ? "" : ", not JSON: ", env ? "" : (err ? err : ""));
+		c->cb(c->ud, MTOP_TRANSPORT, "", NULL, why);
+		cJSON_Delete(env);
+		call_free(c);
+		return;
+	}
+	res = mtop_classify(env);
+	if (res == MTOP_TOKEN_EXPIRED && !c->retried) {
+		/* The answer carried a fresh _m_h5_tk: sign again with it, once. */
+		c->retried = 1;
+		cJSON_Delete(env);
+		if (send_req(c) == 0)
+			return;
+		c->cb(c->ud, MTOP_TRANSPORT, "", NULL, "cannot start the retry");
+		call_free(c);
+		return;
+	}
+	ret0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(env, "ret"), 0);
+	c->cb(c->ud, res, cJSON_IsString(ret0) ? ret0->valuestring : "",
+	      cJSON_GetObjectItemCaseSensitive(env, "data"), NULL);
+	cJSON_Delete(env);
+	call_free(c);
+}
+
+/* Builds the signed request from the current cookie and starts it. 0 or -1. */
+static int send_req(mtop_call *c)
+{
+	mtop_ctx *m = c->m;
+	char tk[64], t[24], sign[33];
+	sbuf url = {0}, body = {0}, hdr = {0};
+
+	cookie_h5_token(m->cookie, tk, sizeof tk);
+	snprintf(t, sizeof t, "%lld", (long long)util_now_ms());
+	sign_mtop(tk, t, SIGN_MTOP_APPKEY, c->data, strlen(c->data), sign);
+	sbuf_addf(&url, "%s%s/1.0/?jsv=2.7.2&appKey=%s&t=%s&sign=%s&v=1.0&type=originaljson"
+		  "&accountSite=xianyu&dataType=json&timeout=20000&api=%s&sessionOption=AutoLoginOnly",
+		  m->api_url, c->api, SIGN_MTOP_APPKEY, t, sign, c->api);
+	sbuf_adds(&body, "data=");
+	util_urlencode(&body, c->data, strlen(c->data));
+	sbuf_addf(&hdr, "Content-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\n"
+		  "Origin: https://www.goofish.com\r\nReferer: https://www.goofish.com/\r\n"
+		  "User-Agent: %s\r\nCookie: %s\r\n", LWP_UA, m->cookie);
+	if (!url.oom && !body.oom && !hdr.oom)
+		c->req = http_post(m->ctx, m->vh, url.p, hdr.p, body.p, body.len, m->timeout_s, m->tls_verify,
+				   on_http, c);
+	sbuf_free(&url);
+	sbuf_free(&body);
+	sbuf_free(&hdr);
+	return c->req ? 0 : -1;
+}
+
+mtop_call *mtop_start(mtop_ctx *m, const char *api, const char *data, mtop_cb cb, void *ud)
+{
+	mtop_call *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	c->m = m;
+	c->api = strdup(api);
+	c->data = strdup(data);
+	c->cb = cb;
+	c->ud = ud;
+	if (!c->api || !c->data || send_req(c)) {
+		call_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void mtop_cancel(mtop_call *c)
+{
+	if (!c)
+		return;
+	http_cancel(c->req);
+	call_free(c);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/mtop.h - signed mtop calls (protocol.md §2) on the loop: the query,
+ * the md5 sign over the exact form data, the cookie, Set-Cookie merged back,
+ * one retry with the rotated _m_h5_tk, and the classification of `ret`.
+ */
+#ifndef SK_MTOP_H
+#define SK_MTOP_H
+
+#include <cjson/cJSON.h>
+
+struct lws_context;
+struct lws_vhost;
+
+typedef enum {
+	MTOP_OK = 0,            /* ret holds SUCCESS::调用成功 */
+	MTOP_TOKEN_EXPIRED,     /* FAIL_SYS_TOKEN_EXOIRED/EXPIRED/EMPTY even after the retry */
+	MTOP_SESSION_EXPIRED,   /* FAIL_SYS_SESSION_EXPIRED: the login is dead, a human must log in */
+	MTOP_RISK,              /* risk control / captcha (RGV587_ERROR, FAIL_SYS_USER_VALIDATE, punish...) */
+	MTOP_FAIL,              /* any other ret: a business or transient failure */
+	MTOP_TRANSPORT          /* no usable HTTP answer (network, status, not JSON) */
+} mtop_result;
+
+typedef struct mtop_ctx {
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	const char *api_url;    /* ends with '/' */
+	int tls_verify;
+	int timeout_s;
+	char *cookie;           /* owned; replaced when Set-Cookie arrives */
+	void (*on_cookie)(void *ud, const char *cookie);  /* the merged cookie changed */
+	void *ud;
+} mtop_ctx;
+
+/* res, the first ret string ("" if none), the envelope's data (borrowed, may be
+ * NULL) and for MTOP_TRANSPORT a reason. */
+typedef void (*mtop_cb)(void *ud, mtop_result res, const char *ret, const cJSON *data,
+			const char *why);
+
+typedef struct mtop_call mtop_call;
+
+/* Starts api (version "1.0") with data (a JSON text, sent byte for byte as
+ * signed). Returns the call, or NULL (cb never called). */
+mtop_call *mtop_start(mtop_ctx *m, const char *api, const char *data, mtop_cb cb, void *ud);
+/* The callback will not run. */
+void mtop_cancel(mtop_call *c);
+
+/* Classifies an envelope's ret array (exposed for tests). */
+mtop_result mtop_classify(const cJSON *env);
+const char *mtop_result_name(mtop_result r);
+
+#endif

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/run.c - `shopkeep run`: the lws context, the state store and the
+ * session of one account, on one event loop, until SIGINT/SIGTERM.
+ *
+ * Signals only set flags and wake the loop (lws_cancel_service); the loop acts
+ * on them. SIGUSR1 logs the metrics.
+ */
+#include "run.h"
+#include "http.h"
+#include "log.h"
+#include "session.h"
+#include "store.h"
+#include "util.h"
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t got_stop, got_usr1;
+static struct lws_context *run_ctx;
+
+typedef struct {
+	const config *cfg;
+	session *sess;
+	FILE *event_log;
+	int stopped;
+} run_app;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_stop = 1;
+	if (run_ctx)
+		lws_cancel_service(run_ctx);
+}
+
+/* Appends one JSON line to the event log (debug.event_log), if configured. */
+static void event_log_write(run_app *a, cJSON *j)
+{
+	char *s;
+
+	if (a->event_log && (s = cJSON_PrintUnformatted(j))) {
+		fprintf(a->event_log, "%s\n", s);
+		fflush(a->event_log);
+		free(s);
+	}
+	cJSON_Delete(j);
+}
+
+static void on_event(void *ud, const ev *e)
+{
+	run_app *a = ud;
+	cJSON *j;
+
+	if (a->cfg->reply_prefix && e->type == EV_CHAT_TEXT && !e->own && e->chat_id[0] && e->sender_id[0]) {
+		/* debug.reply_prefix: the diagnostic answer, through the real send path */
+		sbuf b = {0};
+
+		sbuf_adds(&b, a->cfg->reply_prefix);
+		sbuf_adds(&b, e->text);
+		if (!b.oom && session_send_text(a->sess, e->chat_id, e->sender_id, b.p, NULL))
+			log_warn("run", "reply to chat %s not queued", e->chat_id);
+		sbuf_free(&b);
+	}
+	log_debug("event", "%s%s%s chat=%s from=%s%s%s order=%s", event_type_name(e->type),
+		  e->trade ? " " : "", e->trade ? trade_status_name(e->trade) : "", e->chat_id, e->sender_id,
+		  e->own ? " (own" : "", e->own ? (e->echo ? ", echo)" : ")") : "", e->order_id);
+	if (!a->event_log)
+		return;
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "kind", "event");
+	cJSON_AddStringToObject(j, "type", event_type_name(e->type));
+	cJSON_AddStringToObject(j, "trade", trade_status_name(e->trade));
+	cJSON_AddStringToObject(j, "chat_id", e->chat_id);
+	cJSON_AddStringToObject(j, "sender_id", e->sender_id);
+	cJSON_AddStringToObject(j, "sender_name", e->sender_name);
+	cJSON_AddStringToObject(j, "text", e->text);
+	cJSON_AddStringToObject(j, "item_id", e->item_id);
+	cJSON_AddStringToObject(j, "message_id", e->message_id);
+	cJSON_AddStringToObject(j, "im_id", e->im_id);
+	cJSON_AddStringToObject(j, "order_id", e->order_id);
+	cJSON_AddStringToObject(j, "image_url", e->image_url);
+	cJSON_AddBoolToObject(j, "own", e->own);
+	cJSON_AddBoolToObject(j, "echo", e->echo);
+	cJSON_AddNumberToObject(j, "object_type", e->object_type);
+	cJSON_AddNumberToObject(j, "created_ms", (double)e->created_ms);
+	event_log_write(a, j);
+}
+
+static void on_state(void *ud, sess_state from, sess_state to, const char *why)
+{
+	run_app *a = ud;
+	cJSON *j;
+
+	if (!a->event_log)
+		return;
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "kind", "state");
+	cJSON_AddStringToObject(j, "from", session_state_name(from));
+	cJSON_AddStringToObject(j, "to", session_state_name(to));
+	cJSON_AddStringToObject(j, "why", why);
+	cJSON_AddNumberToObject(j, "t", (double)util_now_ms());
+	event_log_write(a, j);
+}
+
+static void on_send(void *ud, const char *uuid, int ok, const char *detail)
+{
+	run_app *a = ud;
+	cJSON *j;
+
+	if (!a->event_log)
+		return;
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "kind", "send");
+	cJSON_AddStringToObject(j, "uuid", uuid);
+	cJSON_AddBoolToObject(j, "ok", ok);
+	cJSON_AddStringToObject(j, ok ? "message_id" : "reason", detail);
+	event_log_write(a, j);
+}
+
+static void on_stopped(void *ud)
+{
+	run_app *a = ud;
+
+	a->stopped = 1;
+	lws_cancel_service(run_ctx);
+}
+
+/* lws's own log lines go through ours; ERR carries TLS failure reasons. */
+static void lws_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	log_msg(level == LLL_ERR ? LOG_ERR : level == LLL_WARN ? LOG_WARN : LOG_DEBUG, "lws", "%.*s",
+		(int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
+}
+
+int run_main(const config *c)
+{
+	static const struct lws_extension exts[] = {
+		{"permessage-deflate", lws_extension_callback_pm_deflate,
+		 "permessage-deflate; client_no_context_takeover; client_max_window_bits"},
+		{NULL, NULL, NULL}
+	};
+	struct lws_protocols protocols[3];
+	struct lws_context_creation_info info;
+	struct lws_vhost *vh;
+	session_hooks hooks;
+	run_app app;
+	store *st;
+	char err[256];
+	int rc = 0;
+
+	if (sodium_init() < 0)
+		return 1;
+	log_set_level(c->log_level ? c->log_level : "info");
+	memset(&app, 0, sizeof app);
+	app.cfg = c;
+	if (c->event_log && !(app.event_log = fopen(c->event_log, "a"))) {
+		log_err("run", "cannot open debug.event_log %s", c->event_log);
+		return 1;
+	}
+	st = store_open(c->state_db, err, sizeof err);
+	if (!st) {
+		log_err("run", "state.db %s: %s", c->state_db, err);
+		if (app.event_log)
+			fclose(app.event_log);
+		return 1;
+	}
+	lws_set_log_level(LLL_ERR | LLL_WARN | (log_level() >= LOG_DEBUG ? LLL_NOTICE : 0), lws_emit);
+
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.fd_limit_per_thread = 64;
+	run_ctx = lws_create_context(&info);
+	if (!run_ctx) {
+		store_close(st);
+		return 1;
+	}
+	memset(protocols, 0, sizeof protocols);
+	protocols[0] = session_protocol;
+	protocols[1] = http_protocol;
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.vhost_name = "platform";
+	info.protocols = protocols;
+	info.extensions = exts;
+	info.client_ssl_ca_filepath = c->ca_file;
+	info.timeout_secs = (unsigned)c->connect_timeout_s;
+	info.connect_timeout_secs = (unsigned)c->connect_timeout_s;
+	vh = lws_create_vhost(run_ctx, &info);
+	if (!vh) {
+		lws_context_destroy(run_ctx);
+		store_close(st);
+		return 1;
+	}
+	memset(&hooks, 0, sizeof hooks);
+	hooks.on_event = on_event;
+	hooks.on_state = on_state;
+	hooks.on_send = on_send;
+	hooks.ud = &app;
+	app.sess = session_new(run_ctx, vh, c, st, &hooks);
+	if (!app.sess) {
+		lws_context_destroy(run_ctx);
+		store_close(st);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
+	log_info("run", "account %s starting (unb %s)", c->account_id, c->unb);
+	session_start(app.sess);
+	while (!app.stopped) {
+		if (lws_service(run_ctx, 0) < 0) {
+			rc = 1;
+			break;
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			session_log_metrics(app.sess);
+		}
+		if (got_stop == 1) {
+			got_stop = 2;
+			log_info("run", "stopping: flushing and closing");
+			session_stop(app.sess, 2000, on_stopped, &app);
+		}
+	}
+	session_log_metrics(app.sess);
+	lws_context_destroy(run_ctx);
+	run_ctx = NULL;
+	session_free(app.sess);
+	store_close(st);
+	if (app.event_log)
+		fclose(app.event_log);
+	log_info("run", "stopped");
+	return rc;
+}

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/run.h - `shopkeep run`: one account in the foreground on one event loop
+ * until SIGINT/SIGTERM.
+ */
+#ifndef SK_RUN_H
+#define SK_RUN_H
+
+#include "config.h"
+
+/* Runs the account of a validated config; c stays owned by the caller and
+ * outlives the call. Returns the process exit status (0 after a clean shutdown). */
+int run_main(const config *c);
+
+#endif

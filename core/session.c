@@ -1,0 +1,1257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/session.c - one account's platform session (see session.h).
+ *
+ * Everything runs on the lws loop. A connection attempt goes: token (cache,
+ * else mtop) -> connect -> /reg -> ackDiff + heartbeats + outbox flush. Every
+ * way a connection can end funnels into conn_gone() from LWS_CALLBACK_WSI_DESTROY,
+ * which lws raises exactly once per client wsi, including the accepted-but-
+ * never-upgraded case that raises no other callback (techniques.md P4).
+ */
+#include "session.h"
+#include "backoff.h"
+#include "codec.h"
+#include "log.h"
+#include "lwp.h"
+#include "mtop.h"
+#include "sign.h"
+#include "util.h"
+
+#include <libwebsockets.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOKEN_API "mtop.taobao.idlemessage.pc.login.token"
+#define MAX_FRAME (8u << 20)       /* larger frames are dropped (counted), the connection stays */
+#define ECHO_RING 128
+#define TOKEN_MIN_LEFT_MS 10000     /* a cached token closer to expiry than this is not used */
+
+typedef struct out_frame {
+	struct out_frame *next;
+	size_t len;
+	unsigned char *buf;        /* LWS_PRE + len */
+} out_frame;
+
+typedef enum { REQ_REG, REQ_ACKDIFF, REQ_HB, REQ_SEND, REQ_OTHER } req_kind;
+
+typedef struct req {
+	struct req *next;
+	char mid[LWP_MID_MAX];
+	req_kind kind;
+	char uuid[LWP_UUID_MAX];
+	int64_t deadline_us;
+} req;
+
+typedef struct qsend {
+	struct qsend *next;
+	char uuid[LWP_UUID_MAX];
+	char cid[32];
+	char buyer[32];
+	char kind[8];
+	char *payload;
+	int inflight;
+} qsend;
+
+typedef struct {
+	char im_id[40];
+	char cid[32];
+	unsigned char text_hash[16];
+} echo_rec;
+
+struct session {
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	const config *cfg;
+	store *st;
+	session_hooks h;
+	mtop_ctx mt;
+	mtop_call *token_call;
+	char token[256];
+	char did[LWP_DID_MAX];
+	int64_t token_exp_ms;
+	struct lws *wsi;
+	int conn_live, established, registered;
+	int refreshing;            /* a token refresh closes and reconnects at once */
+	sbuf rx;
+	int rx_drop;               /* the current message is over MAX_FRAME */
+	out_frame *oq_head, *oq_tail;
+	out_frame *oq_last;        /* written last: lws may still read it (permessage-deflate) */
+	int close_pending;
+	req *reqs;
+	qsend *sq_head;
+	int sq_len;
+	double pace_tokens;
+	int64_t pace_at_us;
+	bo_policy bo;
+	bo_state bs;
+	sess_metrics m;
+	int64_t last_hb_answer_us;
+	char conn_err[160];
+	int conn_err_set;
+	bo_class conn_err_class;
+	int stopping;
+	int64_t stop_deadline_us;  /* sends in flight get until then */
+	int64_t attempts;
+	void (*stop_done)(void *ud);
+	void *stop_ud;
+	echo_rec echo[ECHO_RING];
+	int echo_pos;
+	lws_sorted_usec_list_t sul_retry, sul_hb, sul_deadline, sul_pace, sul_refresh, sul_req,
+		sul_healthy, sul_stop;
+};
+
+static void begin(session *s, int force_fetch);
+static void pace(session *s);
+static void conn_kill(session *s, bo_class cls, const char *why);
+static void stop_cb(lws_sorted_usec_list_t *sul);
+
+const char *session_state_name(sess_state st)
+{
+	static const char *const n[] = {"DISCONNECTED", "CONNECTING", "CONNECTED", "RECONNECTING", "FAILED",
+		"CLOSED"};
+
+	return st <= SESS_CLOSED ? n[st] : "?";
+}
+
+static void set_state(session *s, sess_state to, const char *why)
+{
+	sess_state from = s->m.state;
+
+	if (from == to)
+		return;
+	s->m.state = to;
+	log_info("session", "%s -> %s (%s)", session_state_name(from), session_state_name(to), why);
+	if (s->h.on_state)
+		s->h.on_state(s->h.ud, from, to, why);
+}
+
+static int64_t now_us(void)
+{
+	return util_mono_us();
+}
+
+/* --- the merged cookie, kept across restarts ------------------------------ */
+
+/* A hex digest of the configured cookie: the saved merged cookie only applies
+ * while the config still holds the cookie it grew from. */
+static void cookie_src_hash(const char *cookie, char out[33])
+{
+	unsigned char h[16];
+
+	crypto_generichash(h, sizeof h, (const unsigned char *)cookie, strlen(cookie), NULL, 0);
+	sodium_bin2hex(out, 33, h, sizeof h);
+}
+
+static void on_cookie(void *ud, const char *cookie)
+{
+	session *s = ud;
+	char key[160], src[33];
+
+	snprintf(key, sizeof key, "cookie:%s", s->cfg->account_id);
+	cookie_src_hash(s->cfg->cookie, src);
+	store_kv_set(s->st, key, cookie);
+	snprintf(key, sizeof key, "cookie_src:%s", s->cfg->account_id);
+	store_kv_set(s->st, key, src);
+	log_info("session", "cookie updated from Set-Cookie (saved)");
+}
+
+static char *initial_cookie(session *s)
+{
+	char key[160], src[33], *saved = NULL, *saved_src = NULL;
+
+	cookie_src_hash(s->cfg->cookie, src);
+	snprintf(key, sizeof key, "cookie_src:%s", s->cfg->account_id);
+	if (store_kv_get(s->st, key, &saved_src) == 0 && !strcmp(saved_src, src)) {
+		snprintf(key, sizeof key, "cookie:%s", s->cfg->account_id);
+		if (store_kv_get(s->st, key, &saved) != 0)
+			saved = NULL;
+	}
+	free(saved_src);
+	return saved ? saved : strdup(s->cfg->cookie);
+}
+
+/* --- failures and reconnects --------------------------------------------- */
+
+static void retry_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_retry);
+
+	if (!s->stopping)
+		begin(s, s->m.state == SESS_FAILED);
+}
+
+/* Waits relogin_check_s and tries again: a human must act, but no hot loop. */
+static void fail_hard(session *s, const char *why)
+{
+	snprintf(s->m.last_error, sizeof s->m.last_error, "%s", why);
+	set_state(s, SESS_FAILED, why);
+	log_err("session", "%s; checking again in %d s", why, s->cfg->relogin_check_s);
+	lws_sul_schedule(s->ctx, 0, &s->sul_retry, retry_cb, (lws_usec_t)s->cfg->relogin_check_s * LWS_US_PER_SEC);
+}
+
+/* Counts a failure of class cls and schedules the next attempt. */
+static void schedule_retry(session *s, bo_class cls, const char *why)
+{
+	int d;
+
+	if (s->stopping)
+		return;
+	snprintf(s->m.last_error, sizeof s->m.last_error, "%s", why);
+	d = bo_next(&s->bo, &s->bs, cls, NULL);
+	s->m.retry = s->bs.total;
+	if (d < 0) {
+		char m[200];
+
+		snprintf(m, sizeof m, "gave up after %d attempts: %s", s->bs.total, why);
+		fail_hard(s, m);
+		return;
+	}
+	set_state(s, SESS_RECONNECTING, why);
+	log_warn("session", "%s; retry %d in %d ms", why, s->bs.total, d);
+	lws_sul_schedule(s->ctx, 0, &s->sul_retry, retry_cb, (lws_usec_t)d * LWS_US_PER_MS);
+}
+
+/* --- the token ------------------------------------------------------------ */
+
+static void connect_ws(session *s);
+
+static void refresh_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_refresh);
+
+	if (s->stopping || s->token_call)
+		return;
+	log_info("session", "token refresh before expiry");
+	s->refreshing = 1;
+	begin(s, 1);
+}
+
+/* Refreshes refresh_before_s (minus up to 20% jitter) before expiry. */
+static void schedule_refresh(session *s)
+{
+	int64_t lead_ms = (int64_t)s->cfg->token_refresh_s * 1000, at;
+
+	lead_ms += randombytes_uniform((uint32_t)(lead_ms / 5 + 1));
+	at = s->token_exp_ms - lead_ms - util_now_ms();
+	if (at < 1000)
+		at = 1000;
+	lws_sul_schedule(s->ctx, 0, &s->sul_refresh, refresh_cb, (lws_usec_t)at * LWS_US_PER_MS);
+}
+
+static void on_token(void *ud, mtop_result res, const char *ret, const cJSON *data, const char *why)
+{
+	session *s = ud;
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(data, "accessToken");
+	const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(data, "accessTokenExpiredTime");
+	int64_t ttl_ms = 0;
+	char m[240];
+
+	s->token_call = NULL;
+	if (s->stopping)
+		return;
+	if (res == MTOP_OK && cJSON_IsString(tok) && strlen(tok->valuestring) < sizeof s->token) {
+		if (cJSON_IsString(ttl))
+			ttl_ms = strtoll(ttl->valuestring, NULL, 10);
+		else if (cJSON_IsNumber(ttl))
+			ttl_ms = (int64_t)ttl->valuedouble;
+		if (ttl_ms <= 0)
+			ttl_ms = 3600 * 1000;   /* not given: assume an hour rather than forever */
+		snprintf(s->token, sizeof s->token, "%s", tok->valuestring);
+		s->token_exp_ms = util_now_ms() + ttl_ms;
+		store_token_set(s->st, s->cfg->account_id, s->token, s->did, s->token_exp_ms);
+		log_info("session", "IM token received (valid %lld s)", (long long)(ttl_ms / 1000));
+		schedule_refresh(s);
+		if (s->refreshing && s->conn_live) {
+			/* a clean reconnect with the new token */
+			s->close_pending = 1;
+			lws_callback_on_writable(s->wsi);
+			return;
+		}
+		s->refreshing = 0;
+		connect_ws(s);
+		return;
+	}
+	s->refreshing = 0;
+	snprintf(m, sizeof m, "token: %s%s%s", mtop_result_name(res), *ret ? ": " : "", *ret ? ret : (why ? why : ""));
+	if (res == MTOP_SESSION_EXPIRED) {
+		fail_hard(s, "needs re-login: the platform says the session expired");
+	} else if (res == MTOP_RISK) {
+		fail_hard(s, "risk control: log in with a browser and pass the check, then restart");
+	} else if (s->conn_live) {
+		/* a failed refresh keeps the working connection; try again later */
+		log_warn("session", "%s (the connection stays up)", m);
+		lws_sul_schedule(s->ctx, 0, &s->sul_refresh, refresh_cb, 300 * LWS_US_PER_SEC);
+	} else {
+		schedule_retry(s, res == MTOP_TRANSPORT ? BO_NETWORK : BO_OTHER, m);
+	}
+}
+
+/* Starts a connection attempt: a valid cached token, else a new one. */
+static void begin(session *s, int force_fetch)
+{
+	char *tok = NULL, *did = NULL, data[256];
+	int64_t exp = 0;
+
+	if (s->stopping || s->token_call)
+		return;
+	if (!s->conn_live)
+		set_state(s, SESS_CONNECTING, force_fetch ? "fetching a token" : "connecting");
+	if (!force_fetch && !s->token[0] &&
+	    store_token_get(s->st, s->cfg->account_id, &tok, &did, &exp) == 0) {
+		if (exp > util_now_ms() + TOKEN_MIN_LEFT_MS && strlen(tok) < sizeof s->token && strlen(did) < sizeof s->did) {
+			snprintf(s->token, sizeof s->token, "%s", tok);
+			snprintf(s->did, sizeof s->did, "%s", did);
+			s->token_exp_ms = exp;
+			log_info("session", "reusing the cached IM token (valid %lld s more)",
+				 (long long)((exp - util_now_ms()) / 1000));
+			schedule_refresh(s);
+		}
+		if (!s->did[0] && strlen(did) < sizeof s->did)
+			snprintf(s->did, sizeof s->did, "%s", did);   /* keep the device */
+	}
+	free(tok);
+	free(did);
+	if (!force_fetch && s->token[0] && s->token_exp_ms > util_now_ms() + TOKEN_MIN_LEFT_MS) {
+		connect_ws(s);
+		return;
+	}
+	if (!s->did[0])
+		lwp_device_id(s->cfg->unb, s->did);
+	snprintf(data, sizeof data, "{\"appKey\":\"%s\",\"deviceId\":\"%s\"}", SIGN_IM_APPKEY, s->did);
+	s->m.token_fetches++;
+	s->token_call = mtop_start(&s->mt, TOKEN_API, data, on_token, s);
+	if (!s->token_call)
+		schedule_retry(s, BO_OTHER, "token: cannot start the request");
+}
+
+/* --- the connection -------------------------------------------------------- */
+
+static void deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_deadline);
+
+	if (s->conn_live && !s->registered)
+		conn_kill(s, BO_NETWORK, s->established ? "no answer to /reg" : "connect timeout (no upgrade)");
+}
+
+static void connect_fail_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_retry);
+
+	schedule_retry(s, BO_NETWORK, "cannot start the connection");
+}
+
+static void connect_ws(session *s)
+{
+	struct lws_client_connect_info i;
+	char url[512];
+	const char *prot, *addr, *path;
+	char pathbuf[600];
+	int port;
+
+	if (s->conn_live || s->stopping)
+		return;
+	snprintf(url, sizeof url, "%s", s->cfg->ws_url);
+	if (lws_parse_uri(url, &prot, &addr, &port, &path)) {
+		fail_hard(s, "platform.ws_url cannot be parsed");
+		return;
+	}
+	snprintf(pathbuf, sizeof pathbuf, "/%s", path);
+	memset(&i, 0, sizeof i);
+	i.context = s->ctx;
+	i.vhost = s->vh;
+	i.address = addr;
+	i.port = port;
+	i.path = pathbuf;
+	i.host = addr;
+	i.origin = NULL;           /* written by hand: lws would prefix http:// */
+	i.protocol = NULL;         /* the platform uses no subprotocol */
+	i.local_protocol_name = session_protocol.name;
+	i.userdata = s;
+	i.pwsi = &s->wsi;
+	if (!strcmp(prot, "wss")) {
+		i.ssl_connection = LCCSCF_USE_SSL;
+		if (!s->cfg->tls_verify)
+			i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
+	}
+	s->established = s->registered = 0;
+	s->conn_err_set = 0;
+	s->conn_err[0] = '\0';
+	sbuf_reset(&s->rx);
+	s->conn_live = 1;
+	if (s->attempts++ > 0)
+		s->m.reconnects++;
+	lws_sul_schedule(s->ctx, 0, &s->sul_deadline, deadline_cb,
+			 (lws_usec_t)s->cfg->connect_timeout_s * LWS_US_PER_SEC);
+	if (!lws_client_connect_via_info(&i)) {
+		s->conn_live = 0;
+		s->wsi = NULL;
+		lws_sul_cancel(&s->sul_deadline);
+		/* never recurse from here: retry from a timer */
+		lws_sul_schedule(s->ctx, 0, &s->sul_retry, connect_fail_cb, 1);
+	}
+}
+
+/* Records why the connection ends (the first reason wins) and closes it. */
+static void conn_kill(session *s, bo_class cls, const char *why)
+{
+	if (!s->conn_err_set) {
+		s->conn_err_set = 1;
+		s->conn_err_class = cls;
+		snprintf(s->conn_err, sizeof s->conn_err, "%s", why);
+	}
+	if (s->wsi)
+		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void note_err(session *s, bo_class cls, const char *why)
+{
+	if (s->conn_err_set)
+		return;
+	s->conn_err_set = 1;
+	s->conn_err_class = cls;
+	snprintf(s->conn_err, sizeof s->conn_err, "%s", why);
+}
+
+static void out_free(out_frame **f)
+{
+	if (*f) {
+		free((*f)->buf);
+		free(*f);
+		*f = NULL;
+	}
+}
+
+/* Queues a frame (copied) and asks for a writeable callback. 0 or -1. */
+static int enqueue(session *s, const char *txt)
+{
+	size_t n = strlen(txt);
+	out_frame *f;
+
+	if (!s->conn_live || !s->wsi)
+		return -1;
+	f = calloc(1, sizeof *f);
+	if (!f || !(f->buf = malloc(LWS_PRE + n))) {
+		free(f);
+		return -1;
+	}
+	memcpy(f->buf + LWS_PRE, txt, n);
+	f->len = n;
+	if (s->oq_tail)
+		s->oq_tail->next = f;
+	else
+		s->oq_head = f;
+	s->oq_tail = f;
+	lws_callback_on_writable(s->wsi);
+	return 0;
+}
+
+static void req_timer(session *s);
+
+/* Sends a request frame (taken over) and remembers its mid. */
+static int request(session *s, char *frame, const char *mid, req_kind kind, const char *uuid)
+{
+	req *r;
+	int rc;
+
+	if (!frame)
+		return -1;
+	rc = enqueue(s, frame);
+	free(frame);
+	if (rc)
+		return -1;
+	r = calloc(1, sizeof *r);
+	if (!r)
+		return -1;
+	snprintf(r->mid, sizeof r->mid, "%s", mid);
+	r->kind = kind;
+	snprintf(r->uuid, sizeof r->uuid, "%s", uuid ? uuid : "");
+	r->deadline_us = now_us() + (int64_t)s->cfg->request_timeout_s * 1000000;
+	r->next = s->reqs;
+	s->reqs = r;
+	req_timer(s);
+	return 0;
+}
+
+static req *req_take(session *s, const char *mid)
+{
+	req **pp, *r;
+
+	for (pp = &s->reqs; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->mid, mid)) {
+			r = *pp;
+			*pp = r->next;
+			return r;
+		}
+	return NULL;
+}
+
+static qsend *q_find(session *s, const char *uuid)
+{
+	qsend *q;
+
+	for (q = s->sq_head; q; q = q->next)
+		if (!strcmp(q->uuid, uuid))
+			return q;
+	return NULL;
+}
+
+static void q_remove(session *s, qsend *x)
+{
+	qsend **pp;
+
+	for (pp = &s->sq_head; *pp; pp = &(*pp)->next)
+		if (*pp == x) {
+			*pp = x->next;
+			s->sq_len--;
+			free(x->payload);
+			free(x);
+			return;
+		}
+}
+
+/* A request went unanswered: a send stays in the outbox and is retried under
+ * the same uuid; an unanswered /reg ends the connection. */
+static void req_expired(session *s, req *r)
+{
+	qsend *q;
+
+	if (r->kind == REQ_SEND && (q = q_find(s, r->uuid))) {
+		q->inflight = 0;
+		log_warn("session", "send %s unanswered after %d s; will resend", r->uuid, s->cfg->request_timeout_s);
+		pace(s);
+	} else if (r->kind == REQ_REG) {
+		conn_kill(s, BO_OTHER, "no answer to /reg");
+	}
+}
+
+static void req_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_req);
+	int64_t now = now_us();
+	req **pp = &s->reqs, *r;
+
+	while (*pp) {
+		if ((*pp)->deadline_us <= now) {
+			r = *pp;
+			*pp = r->next;
+			req_expired(s, r);
+			free(r);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	req_timer(s);
+}
+
+/* Arms the request timer for the earliest deadline. */
+static void req_timer(session *s)
+{
+	int64_t first = 0, now = now_us();
+	req *r;
+
+	for (r = s->reqs; r; r = r->next)
+		if (!first || r->deadline_us < first)
+			first = r->deadline_us;
+	if (first)
+		lws_sul_schedule(s->ctx, 0, &s->sul_req, req_cb, (lws_usec_t)(first > now ? first - now : 1));
+	else
+		lws_sul_cancel(&s->sul_req);
+}
+
+static void hb_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_hb);
+	char mid[LWP_MID_MAX];
+
+	if (!s->registered)
+		return;
+	if (now_us() - s->last_hb_answer_us > (int64_t)s->cfg->heartbeat_timeout_s * 1000000) {
+		conn_kill(s, BO_NETWORK, "heartbeat timeout");
+		return;
+	}
+	if (request(s, lwp_heartbeat(mid), mid, REQ_HB, NULL) == 0)
+		s->m.heartbeats_sent++;
+	lws_sul_schedule(s->ctx, 0, &s->sul_hb, hb_cb, (lws_usec_t)s->cfg->heartbeat_interval_s * LWS_US_PER_SEC);
+}
+
+static void healthy_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_healthy);
+
+	bo_healthy(&s->bs);
+	s->m.retry = 0;
+}
+
+/* Puts every pending outbox row into the send queue (once). */
+static void outbox_row_cb(const outbox_row *r, void *ud)
+{
+	session *s = ud;
+	qsend *q, **t;
+
+	if (q_find(s, r->uuid))
+		return;
+	q = calloc(1, sizeof *q);
+	if (!q || !(q->payload = strdup(r->payload ? r->payload : ""))) {
+		free(q);
+		return;
+	}
+	snprintf(q->uuid, sizeof q->uuid, "%s", r->uuid);
+	snprintf(q->cid, sizeof q->cid, "%s", r->cid);
+	snprintf(q->buyer, sizeof q->buyer, "%s", r->buyer);
+	snprintf(q->kind, sizeof q->kind, "%s", r->kind);
+	for (t = &s->sq_head; *t; t = &(*t)->next)
+		;
+	*t = q;
+	s->sq_len++;
+	if (r->attempts > 0)
+		s->m.sends_resent++;
+}
+
+static void registered(session *s)
+{
+	char mid[LWP_MID_MAX];
+
+	s->registered = 1;
+	lws_sul_cancel(&s->sul_deadline);
+	s->m.connected_ms = util_now_ms();
+	s->last_hb_answer_us = now_us();
+	set_state(s, SESS_CONNECTED, "registered");
+	request(s, lwp_ackdiff(util_now_ms(), mid), mid, REQ_ACKDIFF, NULL);
+	lws_sul_schedule(s->ctx, 0, &s->sul_hb, hb_cb, (lws_usec_t)s->cfg->heartbeat_interval_s * LWS_US_PER_SEC);
+	lws_sul_schedule(s->ctx, 0, &s->sul_healthy, healthy_cb,
+			 (lws_usec_t)s->cfg->reconnect_healthy_s * LWS_US_PER_SEC);
+	store_outbox_pending(s->st, outbox_row_cb, s);
+	pace(s);
+}
+
+/* --- sending ---------------------------------------------------------------- */
+
+static void echo_remember(session *s, const char *im_id, const char *cid, const char *text)
+{
+	echo_rec *e = &s->echo[s->echo_pos++ % ECHO_RING];
+
+	snprintf(e->im_id, sizeof e->im_id, "%s", im_id ? im_id : "");
+	snprintf(e->cid, sizeof e->cid, "%s", cid);
+	crypto_generichash(e->text_hash, sizeof e->text_hash, (const unsigned char *)text, strlen(text), NULL, 0);
+}
+
+/* Whether an own-account message is an echo of one of our sends: by the IM id
+ * the send's answer gave, or by chat and text for a send still in flight. */
+static int echo_match(session *s, const ev *e)
+{
+	unsigned char h[16];
+	qsend *q;
+	int i;
+
+	for (i = 0; i < ECHO_RING; i++)
+		if (e->im_id[0] && !strcmp(s->echo[i].im_id, e->im_id))
+			return 1;
+	crypto_generichash(h, sizeof h, (const unsigned char *)e->text, strlen(e->text), NULL, 0);
+	for (i = 0; i < ECHO_RING; i++)
+		if (s->echo[i].cid[0] && !strcmp(s->echo[i].cid, e->chat_id) && !memcmp(s->echo[i].text_hash, h, 16))
+			return 1;
+	for (q = s->sq_head; q; q = q->next)
+		if (!strcmp(q->cid, e->chat_id) && !strcmp(q->kind, "text") && !strcmp(q->payload, e->text))
+			return 1;
+	return 0;
+}
+
+static void pace_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_pace);
+
+	pace(s);
+}
+
+/* Sends queued messages while the token bucket allows. */
+static void pace(session *s)
+{
+	int64_t now = now_us();
+	qsend *q;
+
+	if (!s->registered || s->stopping)
+		return;
+	s->pace_tokens += (double)(now - s->pace_at_us) / 1e6 * s->cfg->send_rate;
+	if (s->pace_tokens > s->cfg->send_burst)
+		s->pace_tokens = s->cfg->send_burst;
+	s->pace_at_us = now;
+	for (q = s->sq_head; q; q = q->next) {
+		char mid[LWP_MID_MAX], *f = NULL;
+
+		if (q->inflight)
+			continue;
+		if (s->pace_tokens < 1) {
+			double wait = (1 - s->pace_tokens) / s->cfg->send_rate * 1e6;
+
+			lws_sul_schedule(s->ctx, 0, &s->sul_pace, pace_cb, (lws_usec_t)wait + 1);
+			return;
+		}
+		if (!strcmp(q->kind, "image")) {
+			cJSON *img = cJSON_Parse(q->payload);
+			const cJSON *u = cJSON_GetObjectItemCaseSensitive(img, "url");
+			const cJSON *w = cJSON_GetObjectItemCaseSensitive(img, "width");
+			const cJSON *h = cJSON_GetObjectItemCaseSensitive(img, "height");
+
+			if (cJSON_IsString(u))
+				f = lwp_send_image(q->uuid, q->cid, q->buyer, s->cfg->unb, u->valuestring,
+						   cJSON_IsNumber(w) ? w->valueint : 0, cJSON_IsNumber(h) ? h->valueint : 0, mid);
+			cJSON_Delete(img);
+		} else {
+			f = lwp_send_text(q->uuid, q->cid, q->buyer, s->cfg->unb, q->payload, mid);
+		}
+		if (!f || request(s, f, mid, REQ_SEND, q->uuid))
+			return;
+		q->inflight = 1;
+		s->pace_tokens -= 1;
+		store_outbox_attempt(s->st, q->uuid);
+		s->m.frames_out++;
+	}
+}
+
+static int queue_send(session *s, const char *cid, const char *buyer, const char *kind, const char *payload,
+		      char *uuid_out)
+{
+	char uuid[LWP_UUID_MAX];
+	outbox_row r;
+
+	if (s->stopping || s->sq_len >= s->cfg->send_queue_max || strlen(cid) >= sizeof r.cid ||
+	    strlen(buyer) >= sizeof r.buyer)
+		return -1;
+	lwp_uuid(uuid);
+	if (store_outbox_add(s->st, uuid, cid, buyer, kind, payload, util_now_ms()) < 0)
+		return -1;
+	memset(&r, 0, sizeof r);
+	snprintf(r.uuid, sizeof r.uuid, "%s", uuid);
+	snprintf(r.cid, sizeof r.cid, "%s", cid);
+	snprintf(r.buyer, sizeof r.buyer, "%s", buyer);
+	snprintf(r.kind, sizeof r.kind, "%s", kind);
+	r.payload = (char *)payload;
+	outbox_row_cb(&r, s);
+	s->m.sends_pending = s->sq_len;
+	if (uuid_out)
+		snprintf(uuid_out, LWP_UUID_MAX, "%s", uuid);
+	pace(s);
+	return 0;
+}
+
+int session_send_text(session *s, const char *cid, const char *buyer, const char *text, char *uuid_out)
+{
+	return queue_send(s, cid, buyer, "text", text, uuid_out);
+}
+
+int session_send_image(session *s, const char *cid, const char *buyer, const char *url, int w, int h,
+		       char *uuid_out)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *p;
+	int rc;
+
+	cJSON_AddStringToObject(j, "url", url);
+	cJSON_AddNumberToObject(j, "width", w);
+	cJSON_AddNumberToObject(j, "height", h);
+	p = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	rc = p ? queue_send(s, cid, buyer, "image", p, uuid_out) : -1;
+	free(p);
+	return rc;
+}
+
+/* The answer to one of our sends (protocol.md §7): done with a messageId, or
+ * refused with body.reason / body.code (a code 200 frame can still refuse). */
+static void send_answered(session *s, const req *r, const cJSON *f)
+{
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(f, "code");
+	const cJSON *body = cJSON_GetObjectItemCaseSensitive(f, "body");
+	const cJSON *mid = cJSON_GetObjectItemCaseSensitive(body, "messageId");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(body, "reason");
+	const cJSON *bcode = cJSON_GetObjectItemCaseSensitive(body, "code");
+	qsend *q = q_find(s, r->uuid);
+	char why[160];
+
+	if (cJSON_IsNumber(code) && code->valueint == 200 && cJSON_IsString(mid) && !reason && !bcode) {
+		store_outbox_done(s->st, r->uuid, mid->valuestring);
+		echo_remember(s, mid->valuestring, q ? q->cid : "", q && !strcmp(q->kind, "text") ? q->payload : "");
+		s->m.sends_acked++;
+		log_info("session", "send %s delivered as %s", r->uuid, mid->valuestring);
+		if (s->h.on_send)
+			s->h.on_send(s->h.ud, r->uuid, 1, mid->valuestring);
+	} else {
+		if (cJSON_IsString(bcode) && !strcmp(bcode->valuestring, "400600001"))
+			snprintf(why, sizeof why, "flow control (400600001)");
+		else if (cJSON_IsString(reason))
+			snprintf(why, sizeof why, "%s", reason->valuestring);
+		else
+			snprintf(why, sizeof why, "refused (code %d)", cJSON_IsNumber(code) ? code->valueint : -1);
+		/* refusals are final for this message: the caller decides */
+		store_outbox_refused(s->st, r->uuid, why);
+		s->m.sends_refused++;
+		log_warn("session", "send %s refused: %s", r->uuid, why);
+		if (s->h.on_send)
+			s->h.on_send(s->h.ud, r->uuid, 0, why);
+	}
+	if (q)
+		q_remove(s, q);
+	s->m.sends_pending = s->sq_len;
+	pace(s);
+}
+
+/* --- receiving -------------------------------------------------------------- */
+
+static void handle_push(session *s, const cJSON *f)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f, "body"), "syncPushPackage"), "data");
+	const cJSON *it;
+	int idx = 0;
+
+	s->m.pushes++;
+	cJSON_ArrayForEach(it, items) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "data");
+		const cJSON *ot = cJSON_GetObjectItemCaseSensitive(it, "objectType");
+		const char *err = NULL;
+		codec_kind kind;
+		cJSON *tree;
+		ev e;
+
+		idx++;
+		s->m.items++;
+		if (!cJSON_IsString(d)) {
+			s->m.decode_errors++;
+			log_warn("session", "push item %d has no data string", idx);
+			continue;
+		}
+		tree = codec_decode_item(d->valuestring, strlen(d->valuestring), &kind, &err);
+		if (!tree) {
+			s->m.decode_errors++;
+			log_warn("session", "push item %d does not decode: %s", idx, err ? err : "?");
+			continue;
+		}
+		event_from_item(tree, cJSON_IsNumber(ot) ? ot->valueint : 0, kind == CODEC_JSON, s->cfg->unb, &e);
+		if (e.own)
+			e.echo = echo_match(s, &e);
+		s->m.events++;
+		if (s->h.on_event)
+			s->h.on_event(s->h.ud, &e);
+		cJSON_Delete(tree);
+	}
+}
+
+static void handle_response(session *s, const cJSON *f)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(f, "headers");
+	const cJSON *mid = cJSON_GetObjectItemCaseSensitive(h, "mid");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(f, "code");
+	req *r = cJSON_IsString(mid) ? req_take(s, mid->valuestring) : NULL;
+	char why[80];
+
+	if (!r)
+		return;       /* an answer nobody waits for (late, or a server ACK) */
+	switch (r->kind) {
+	case REQ_REG:
+		if (cJSON_IsNumber(code) && code->valueint == 200) {
+			registered(s);
+		} else {
+			snprintf(why, sizeof why, "/reg refused (code %d)", cJSON_IsNumber(code) ? code->valueint : -1);
+			store_token_clear(s->st, s->cfg->account_id);
+			s->token[0] = '\0';
+			conn_kill(s, BO_OTHER, why);
+		}
+		break;
+	case REQ_HB:
+		s->last_hb_answer_us = now_us();
+		s->m.heartbeats_answered++;
+		break;
+	case REQ_SEND:
+		send_answered(s, r, f);
+		break;
+	default:
+		break;
+	}
+	free(r);
+	req_timer(s);
+}
+
+/* One complete text frame. Pushes are ACKed before anything else is done with
+ * them, even when their items turn out to be garbage. */
+static void handle_frame(session *s, const char *txt, size_t len)
+{
+	const char *err = NULL;
+	cJSON *f = codec_json_parse(txt, len, &err);
+	const cJSON *lwp;
+
+	s->m.frames_in++;
+	s->m.last_msg_ms = util_now_ms();
+	if (!cJSON_IsObject(f)) {
+		s->m.bad_frames++;
+		log_warn("session", "frame of %zu bytes is not a JSON object (%s); dropped", len, err ? err : "not an object");
+		cJSON_Delete(f);
+		/* A push we cannot read (e.g. invalid UTF-8) is still ACKed when its
+		 * headers can be made out, or the platform would push it forever. */
+		f = cJSON_ParseWithLength(txt, len);
+		lwp = cJSON_GetObjectItemCaseSensitive(f, "lwp");
+		if (cJSON_IsString(lwp) && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(f, "headers"))) {
+			char *ack = lwp_ack(cJSON_GetObjectItemCaseSensitive(f, "headers"));
+
+			if (ack && !enqueue(s, ack))
+				s->m.frames_out++;
+			free(ack);
+		}
+		cJSON_Delete(f);
+		return;
+	}
+	lwp = cJSON_GetObjectItemCaseSensitive(f, "lwp");
+	if (cJSON_IsString(lwp)) {
+		char *ack = lwp_ack(cJSON_GetObjectItemCaseSensitive(f, "headers"));
+
+		if (ack) {
+			enqueue(s, ack);
+			s->m.frames_out++;
+		}
+		free(ack);
+		if (!strncmp(lwp->valuestring, "/s/", 3))
+			handle_push(s, f);
+	} else {
+		handle_response(s, f);
+	}
+	cJSON_Delete(f);
+}
+
+/* The connection is gone, whatever the way: clean up and decide what next. */
+static void conn_gone(session *s)
+{
+	int was_registered = s->registered, was_established = s->established;
+	bo_class cls;
+	char why[200];
+	qsend *q;
+
+	s->conn_live = 0;
+	s->wsi = NULL;
+	s->registered = s->established = 0;
+	s->close_pending = 0;
+	lws_sul_cancel(&s->sul_hb);
+	lws_sul_cancel(&s->sul_deadline);
+	lws_sul_cancel(&s->sul_healthy);
+	lws_sul_cancel(&s->sul_pace);
+	while (s->oq_head) {
+		out_frame *f = s->oq_head;
+
+		s->oq_head = f->next;
+		free(f->buf);
+		free(f);
+	}
+	s->oq_tail = NULL;
+	out_free(&s->oq_last);
+	while (s->reqs) {
+		req *r = s->reqs;
+
+		s->reqs = r->next;
+		free(r);
+	}
+	lws_sul_cancel(&s->sul_req);
+	for (q = s->sq_head; q; q = q->next)
+		q->inflight = 0;       /* still in the outbox: resent after the next /reg */
+	if (s->stopping) {
+		set_state(s, SESS_CLOSED, "stopped");
+		lws_sul_schedule(s->ctx, 0, &s->sul_stop, stop_cb, 1);
+		return;
+	}
+	if (s->refreshing) {
+		/* a clean reconnect with the new token, from a timer (never from
+		 * inside this wsi's own callbacks) */
+		s->refreshing = 0;
+		set_state(s, SESS_RECONNECTING, "token refreshed");
+		lws_sul_schedule(s->ctx, 0, &s->sul_retry, retry_cb, 1);
+		return;
+	}
+	if (s->conn_err_set) {
+		cls = s->conn_err_class;
+		snprintf(why, sizeof why, "%s", s->conn_err);
+	} else if (was_registered) {
+		cls = BO_CLOSED;
+		snprintf(why, sizeof why, "connection closed");
+	} else if (was_established) {
+		/* closed right after /reg: the token was refused (protocol.md §4.1) */
+		cls = BO_OTHER;
+		snprintf(why, sizeof why, "closed during /reg: token refused");
+	} else {
+		cls = BO_NETWORK;
+		snprintf(why, sizeof why, "connection failed");
+	}
+	if (!was_registered && was_established) {
+		store_token_clear(s->st, s->cfg->account_id);
+		s->token[0] = '\0';
+	}
+	schedule_retry(s, cls, why);
+}
+
+static int lwp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	session *s = user;
+	char mid[LWP_MID_MAX], buf[200];
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+		char **p = in, *end = *p + len;
+
+		if (!s)
+			return -1;
+		if ((size_t)(end - *p) < strlen(s->mt.cookie) + 512)
+			return -1;
+		*p += lws_snprintf(*p, (size_t)(end - *p),
+				   "Cookie: %s\r\nOrigin: https://www.goofish.com\r\nUser-Agent: %s\r\n"
+				   "Pragma: no-cache\r\nCache-Control: no-cache\r\nAccept-Language: zh-CN,zh;q=0.9\r\n",
+				   s->mt.cookie, LWP_UA);
+		return 0;
+	}
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (!s)
+			return -1;
+		s->established = 1;
+		log_info("session", "WebSocket open; registering");
+		if (request(s, lwp_reg(s->token, s->did, mid), mid, REQ_REG, NULL))
+			return -1;
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (!s)
+			return 0;
+		if (lws_is_first_fragment(wsi)) {
+			sbuf_reset(&s->rx);
+			s->rx_drop = 0;
+		}
+		if (!s->rx_drop && s->rx.len + len > MAX_FRAME) {
+			s->rx_drop = 1;
+			sbuf_reset(&s->rx);
+		}
+		if (!s->rx_drop)
+			sbuf_add(&s->rx, in, len);
+		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+			if (s->rx_drop) {
+				s->m.bad_frames++;
+				s->m.frames_in++;
+				log_warn("session", "frame over %u bytes dropped", MAX_FRAME);
+			} else {
+				handle_frame(s, s->rx.p ? s->rx.p : "", s->rx.len);
+			}
+			sbuf_reset(&s->rx);
+			s->rx_drop = 0;
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_WRITEABLE: {
+		out_frame *f;
+
+		if (!s)
+			return 0;
+		/* With permessage-deflate lws keeps compressing a large frame from
+		 * our buffer on later POLLOUTs before it calls us again. */
+		out_free(&s->oq_last);
+		if (s->close_pending && !s->oq_head) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
+			return -1;
+		}
+		f = s->oq_head;
+		if (!f)
+			return 0;
+		s->oq_head = f->next;
+		if (!s->oq_head)
+			s->oq_tail = NULL;
+		s->oq_last = f;
+		if (lws_write(wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT) < (int)f->len) {
+			note_err(s, BO_NETWORK, "write failed");
+			return -1;
+		}
+		if (s->oq_head || s->close_pending)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (s) {
+			snprintf(buf, sizeof buf, "connect: %s", in ? (const char *)in : "error");
+			note_err(s, bo_classify(in), buf);
+		}
+		return 0;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (s && len >= 2) {
+			const unsigned char *c = in;
+
+			snprintf(buf, sizeof buf, "closed by the platform with %d %.*s", (c[0] << 8) | c[1],
+				 (int)(len - 2 > 60 ? 60 : len - 2), (const char *)in + 2);
+			note_err(s, BO_CLOSED, buf);
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (s)
+			note_err(s, s->registered ? BO_CLOSED : BO_OTHER, s->registered ? "connection closed" :
+				 "closed during /reg: token refused");
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (s && s->conn_live)
+			conn_gone(s);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+const struct lws_protocols session_protocol = {"sk-lwp", lwp_callback, 0, 0, 0, NULL, 0};
+
+/* --- lifecycle ------------------------------------------------------------------ */
+
+session *session_new(struct lws_context *ctx, struct lws_vhost *vh, const config *cfg, store *st,
+		     const session_hooks *hooks)
+{
+	session *s = calloc(1, sizeof *s);
+	int i;
+
+	if (!s)
+		return NULL;
+	s->ctx = ctx;
+	s->vh = vh;
+	s->cfg = cfg;
+	s->st = st;
+	if (hooks)
+		s->h = *hooks;
+	bo_policy_default(&s->bo);
+	for (i = 0; i < 3; i++) {
+		s->bo.base_ms[i] = cfg->reconnect_base_ms[i];
+		s->bo.cap_ms[i] = cfg->reconnect_cap_ms[i];
+	}
+	s->bo.jitter_pct = cfg->reconnect_jitter_pct;
+	s->bo.healthy_ms = cfg->reconnect_healthy_s * 1000;
+	s->bo.max_retries = cfg->reconnect_max_retries;
+	s->mt.ctx = ctx;
+	s->mt.vh = vh;
+	s->mt.api_url = cfg->api_url;
+	s->mt.tls_verify = cfg->tls_verify;
+	s->mt.timeout_s = cfg->request_timeout_s;
+	s->mt.on_cookie = on_cookie;
+	s->mt.ud = s;
+	s->mt.cookie = initial_cookie(s);
+	s->pace_tokens = cfg->send_burst;
+	s->pace_at_us = now_us();
+	if (!s->mt.cookie) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void session_start(session *s)
+{
+	begin(s, 0);
+}
+
+static void stop_close(session *s)
+{
+	if (s->conn_live && s->wsi) {
+		s->close_pending = 1;
+		lws_callback_on_writable(s->wsi);
+	} else {
+		set_state(s, SESS_CLOSED, "stopped");
+		if (s->stop_done)
+			s->stop_done(s->stop_ud);
+		s->stop_done = NULL;
+	}
+}
+
+static void stop_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_stop);
+	qsend *q;
+	int inflight = 0;
+
+	if (s->m.state == SESS_CLOSED) {
+		if (s->stop_done)
+			s->stop_done(s->stop_ud);
+		s->stop_done = NULL;
+		return;
+	}
+	for (q = s->sq_head; q; q = q->next)
+		inflight += q->inflight;
+	if (inflight && s->conn_live && now_us() < s->stop_deadline_us) {
+		lws_sul_schedule(s->ctx, 0, &s->sul_stop, stop_cb, 50 * LWS_US_PER_MS);
+		return;
+	}
+	stop_close(s);
+}
+
+void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud)
+{
+	s->stop_done = done;
+	s->stop_ud = ud;
+	s->stopping = 1;
+	lws_sul_cancel(&s->sul_retry);
+	lws_sul_cancel(&s->sul_refresh);
+	lws_sul_cancel(&s->sul_pace);
+	if (s->token_call) {
+		mtop_cancel(s->token_call);
+		s->token_call = NULL;
+	}
+	s->stop_deadline_us = now_us() + (int64_t)deadline_ms * 1000;
+	lws_sul_schedule(s->ctx, 0, &s->sul_stop, stop_cb, 1);
+}
+
+void session_free(session *s)
+{
+	qsend *q;
+
+	if (!s)
+		return;
+	lws_sul_cancel(&s->sul_retry);
+	lws_sul_cancel(&s->sul_hb);
+	lws_sul_cancel(&s->sul_deadline);
+	lws_sul_cancel(&s->sul_pace);
+	lws_sul_cancel(&s->sul_refresh);
+	lws_sul_cancel(&s->sul_req);
+	lws_sul_cancel(&s->sul_healthy);
+	lws_sul_cancel(&s->sul_stop);
+	if (s->token_call)
+		mtop_cancel(s->token_call);
+	while ((q = s->sq_head)) {
+		s->sq_head = q->next;
+		free(q->payload);
+		free(q);
+	}
+	while (s->reqs) {
+		req *r = s->reqs;
+
+		s->reqs = r->next;
+		free(r);
+	}
+	while (s->oq_head) {
+		out_frame *f = s->oq_head;
+
+		s->oq_head = f->next;
+		free(f->buf);
+		free(f);
+	}
+	out_free(&s->oq_last);
+	sbuf_free(&s->rx);
+	free(s->mt.cookie);
+	free(s);
+}
+
+const sess_metrics *session_metrics(const session *s)
+{
+	return &s->m;
+}
+
+void session_log_metrics(const session *s)
+{
+	const sess_metrics *m = &s->m;
+
+	log_info("metrics", "state=%s reconnects=%lld retry=%d connected_age_s=%lld last_msg_age_s=%lld "
+		 "frames_in=%lld frames_out=%lld pushes=%lld items=%lld events=%lld decode_errors=%lld "
+		 "bad_frames=%lld sends_acked=%lld sends_refused=%lld sends_pending=%lld heartbeats=%lld/%lld "
+		 "token_fetches=%lld last_error=\"%s\"",
+		 session_state_name(m->state), (long long)m->reconnects, m->retry,
+		 (long long)(m->connected_ms ? (util_now_ms() - m->connected_ms) / 1000 : -1),
+		 (long long)(m->last_msg_ms ? (util_now_ms() - m->last_msg_ms) / 1000 : -1),
+		 (long long)m->frames_in, (long long)m->frames_out, (long long)m->pushes, (long long)m->items,
+		 (long long)m->events, (long long)m->decode_errors, (long long)m->bad_frames,
+		 (long long)m->sends_acked, (long long)m->sends_refused, (long long)m->sends_pending,
+		 (long long)m->heartbeats_answered, (long long)m->heartbeats_sent, (long long)m->token_fetches,
+		 m->last_error);
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/session.h - one account's platform session on the lws loop: the IM
+ * token (cached in the store), the WebSocket, /reg, ackDiff, heartbeats, ACKs,
+ * decoding every item of every push into events, reconnects by error class,
+ * and sends through a paced queue and the durable outbox.
+ */
+#ifndef SK_SESSION_H
+#define SK_SESSION_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "event.h"
+#include "store.h"
+
+struct lws_context;
+struct lws_vhost;
+struct lws_protocols;
+
+typedef enum {
+	SESS_DISCONNECTED = 0,
+	SESS_CONNECTING,         /* token, TCP, upgrade, /reg */
+	SESS_CONNECTED,          /* registered */
+	SESS_RECONNECTING,       /* waiting for the next attempt */
+	SESS_FAILED,             /* needs a human (re-login, retries exhausted); re-checked slowly */
+	SESS_CLOSED              /* shut down */
+} sess_state;
+
+typedef struct {
+	sess_state state;
+	int64_t reconnects;      /* connection attempts after the first */
+	int retry;               /* consecutive failures now */
+	int64_t connected_ms;    /* wall clock of the last registration, 0 if none */
+	int64_t last_msg_ms;     /* wall clock of the last frame received */
+	char last_error[160];
+	int64_t frames_in, frames_out, pushes, items, events, decode_errors, bad_frames;
+	int64_t sends_acked, sends_refused, sends_pending, sends_resent;
+	int64_t heartbeats_sent, heartbeats_answered, token_fetches;
+} sess_metrics;
+
+typedef struct session session;
+
+typedef struct {
+	/* An event decoded from a push (borrowed for the duration of the call). */
+	void (*on_event)(void *ud, const ev *e);
+	/* The state changed; why is a short reason. */
+	void (*on_state)(void *ud, sess_state from, sess_state to, const char *why);
+	/* A send finished: ok with the platform's messageId, or refused with the reason. */
+	void (*on_send)(void *ud, const char *uuid, int ok, const char *message_id_or_reason);
+	void *ud;
+} session_hooks;
+
+/* The lws protocol the client vhost must list (name "sk-lwp"). */
+extern const struct lws_protocols session_protocol;
+
+/* Creates the session (not started). cfg and st are borrowed and must outlive it. */
+session *session_new(struct lws_context *ctx, struct lws_vhost *vh, const config *cfg, store *st,
+		     const session_hooks *hooks);
+/* Starts: token (cached or fetched), then connect. */
+void session_start(session *s);
+/* Graceful stop: waits (at most deadline_ms) for sends in flight, closes the
+ * socket with 1000; done() is called once everything is closed. */
+void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud);
+void session_free(session *s);
+
+/* Queues a text (or image) to a chat: stored in the outbox first, sent when
+ * connected and paced, resent under the same uuid after a reconnect or a restart
+ * until the platform answers. uuid_out (LWP_UUID_MAX) may be NULL. 0 or -1 (queue
+ * full or store error). */
+int session_send_text(session *s, const char *cid, const char *buyer, const char *text, char *uuid_out);
+int session_send_image(session *s, const char *cid, const char *buyer, const char *url, int w, int h,
+		       char *uuid_out);
+
+const sess_metrics *session_metrics(const session *s);
+const char *session_state_name(sess_state st);
+/* One line of metrics for logs (SIGUSR1). */
+void session_log_metrics(const session *s);
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/store.h - the account's SQLite state: schema migrations (db/), the IM
+ * token cache, the merged cookie, and the durable outbox of sends.
+ *
+ * All calls are short and run on the event loop thread.
+ */
+#ifndef SK_STORE_H
+#define SK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store;
+typedef struct sqlite3 sqlite3;
+
+/* Opens (creating) the file, WAL, foreign keys, busy timeout, and runs the core
+ * migrations of db/core_migrations.h. NULL with err set on failure. */
+store *store_open(const char *path, char *err, size_t errlen);
+void store_close(store *s);
+sqlite3 *store_db(store *s);
+int store_schema_version(store *s);
+
+/* Key/value. get: 0 with *v malloc'd, 1 when absent, -1 on error. */
+int store_kv_get(store *s, const char *k, char **v);
+int store_kv_set(store *s, const char *k, const char *v);
+
+/* The IM token cache of an account: token, the device id it was minted for,
+ * and when it expires. get: 0 found (strings malloc'd), 1 none, -1 error. */
+int store_token_get(store *s, const char *account, char **token, char **did, int64_t *expires_ms);
+int store_token_set(store *s, const char *account, const char *token, const char *did, int64_t expires_ms);
+int store_token_clear(store *s, const char *account);
+
+/* The outbox: a send is pending until the platform answers with a messageId
+ * (done) or refuses it (refused, with the reason). Unanswered sends are sent
+ * again under the same uuid. */
+typedef enum { OUTBOX_PENDING = 0, OUTBOX_DONE = 1, OUTBOX_REFUSED = 2 } outbox_state;
+
+typedef struct {
+	int64_t id;
+	char uuid[40];
+	char cid[32];
+	char buyer[32];
+	char kind[8];            /* "text" or "image" */
+	char *payload;           /* text, or the image JSON {"url","width","height"}: malloc'd */
+	int state;
+	int attempts;
+	int64_t created_ms;
+} outbox_row;
+
+/* Adds a pending send; returns its id (> 0) or -1. A uuid already present is an error. */
+int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char *buyer,
+			 const char *kind, const char *payload, int64_t now_ms);
+/* Marks a send answered; 0, 1 when the uuid is unknown or not pending, -1 on error. */
+int store_outbox_done(store *s, const char *uuid, const char *message_id);
+int store_outbox_refused(store *s, const char *uuid, const char *reason);
+/* Counts one more attempt of the send. */
+int store_outbox_attempt(store *s, const char *uuid);
+/* Calls cb for each pending send in id order; cb's row is borrowed. Returns the
+ * number of rows, or -1. */
+int store_outbox_pending(store *s, void (*cb)(const outbox_row *r, void *ud), void *ud);
+/* Looks up a send by uuid: 0 found (*state, *message_id malloc'd or NULL), 1 none, -1 error. */
+int store_outbox_get(store *s, const char *uuid, int *state, char **message_id, char **reason);
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * db/core_migrations.h - the core schema of state.db, one SQL step per schema
+ * version, applied by core/store.c: step i takes PRAGMA user_version from i to
+ * i + 1 inside one BEGIN IMMEDIATE ... COMMIT.
+ *
+ * NEVER edit, reorder or remove a step once it has been run anywhere: databases
+ * in the field already carry it. Change the schema by appending a new step.
+ *
+ * Times ending in _ms, and every "updated", are ms since the epoch.
+ */
+#ifndef SK_CORE_MIGRATIONS_H
+#define SK_CORE_MIGRATIONS_H
+
+static const char *const core_migrations[] = {
+	/* 1: key/value, the IM token cache, the outbox of sends. */
+	"CREATE TABLE kv("
+	"  k TEXT PRIMARY KEY,"
+	"  v TEXT,"
+	"  updated INTEGER"
+	") STRICT;"
+	"CREATE TABLE token("
+	"  account TEXT PRIMARY KEY,"
+	"  token TEXT,"
+	"  did TEXT,"
+	"  expires_ms INTEGER,"
+	"  updated INTEGER"
+	") STRICT;"
+	"CREATE TABLE outbox("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT UNIQUE NOT NULL,"
+	"  cid TEXT NOT NULL,"
+	"  buyer TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('text', 'image')),"
+	"  payload TEXT NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),"  /* pending, done, refused */
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  message_id TEXT,"
+	"  reason TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE INDEX outbox_pending ON outbox(id) WHERE state = 0;",
+};
+
+#define CORE_SCHEMA_VERSION ((int)(sizeof core_migrations / sizeof core_migrations[0]))
+
+#endif

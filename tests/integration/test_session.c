@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/integration/test_session.c - the real build/shopkeep against
+ * build/shopkeep-sim on loopback: registration, heartbeats, ACKs, multi-item
+ * pushes, garbage, reconnects by fault, the token cache and refresh, session
+ * expiry, sends (refusals, echoes, exactly once across a drop and a kill -9).
+ */
+#include "tap.h"
+#include "sim/tclient.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UNB "2200000000001"
+
+static tc_sim sim;
+static char dir[256], cfg_path[300], evlog[300], botlog[300];
+static pid_t bot = -1;
+
+static const char *js(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double stat_of(const char *name)
+{
+	cJSON *s = tc_ctl(sim.ctl_port, "GET", "/state", NULL, NULL);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "stats"), name);
+	double r = cJSON_IsNumber(v) ? v->valuedouble : -1;
+
+	cJSON_Delete(s);
+	return r;
+}
+
+static int ctl(const char *path, const char *body)
+{
+	int st = 0;
+
+	cJSON_Delete(tc_ctl(sim.ctl_port, "POST", path, body, &st));
+	if (st != 200)
+		diag("control %s %s -> %d", path, body, st);
+	return st;
+}
+
+static int registered_now(void)
+{
+	cJSON *s = tc_ctl(sim.ctl_port, "GET", "/state", NULL, NULL), *c;
+	int n = 0;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(s, "conns"))
+		n += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "registered"));
+	cJSON_Delete(s);
+	return n;
+}
+
+/* Polls until stat >= want; returns the ms it took, or -1 after timeout_ms. */
+static long wait_stat(const char *name, double want, int timeout_ms)
+{
+	int64_t t0 = util_mono_us();
+
+	while (util_mono_us() - t0 < (int64_t)timeout_ms * 1000) {
+		if (stat_of(name) >= want)
+			return (long)((util_mono_us() - t0) / 1000);
+		usleep(20000);
+	}
+	return -1;
+}
+
+static long wait_registered(int timeout_ms)
+{
+	int64_t t0 = util_mono_us();
+
+	while (util_mono_us() - t0 < (int64_t)timeout_ms * 1000) {
+		if (registered_now() > 0)
+			return (long)((util_mono_us() - t0) / 1000);
+		usleep(20000);
+	}
+	return -1;
+}
+
+static void write_config(const char *rate, int refresh_before_s)
+{
+	FILE *f = fopen(cfg_path, "w");
+
+	fprintf(f,
+		"{\"account\":{\"id\":\"demo\",\"cookie\":\"cna=abc; unb=" UNB "; cookie2=c2; "
+		"_m_h5_tk=0123456789abcdef0123456789abcdef_1700000000000; _m_h5_tk_enc=e\"},\n"
+		" \"platform\":{\"ws_url\":\"ws://127.0.0.1:%d/\",\"api_url\":\"http://127.0.0.1:%d/h5/\","
+		"\"heartbeat_interval_s\":1,\"heartbeat_timeout_s\":3,\"connect_timeout_s\":2,\"request_timeout_s\":3},\n"
+		" \"reconnect\":{\"network_base_ms\":200,\"network_cap_ms\":800,\"closed_base_ms\":100,\"closed_cap_ms\":400,"
+		"\"other_base_ms\":150,\"other_cap_ms\":600,\"jitter_pct\":25},\n"
+		" \"token\":{\"refresh_before_s\":%d,\"relogin_check_s\":3600},\n"
+		" \"send\":{\"rate_per_s\":%s,\"burst\":1},\n"
+		" \"state\":{\"db\":\"state.db\"},\n"
+		" \"log\":{\"level\":\"debug\"},\n"
+		" \"debug\":{\"event_log\":\"events.jsonl\",\"reply_prefix\":\"re: \"}}\n",
+		sim.port, sim.port, refresh_before_s, rate);
+	fclose(f);
+}
+
+static void bot_start(void)
+{
+	const char *b = getenv("SK_BUILD");
+	char exe[512];
+
+	snprintf(exe, sizeof exe, "%s/shopkeep", b ? b : "build");
+	bot = fork();
+	if (bot == 0) {
+		int fd = open(botlog, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(exe, exe, "run", "--config", cfg_path, (char *)NULL);
+		_exit(127);
+	}
+}
+
+/* SIGTERM (or sig) and wait; returns the exit status, 128+signal, or -1. */
+static int bot_stop(int sig)
+{
+	int st, i;
+
+	if (bot <= 0)
+		return -1;
+	kill(bot, sig);
+	for (i = 0; i < 500; i++) {
+		if (waitpid(bot, &st, WNOHANG) == bot) {
+			bot = -1;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(10000);
+	}
+	kill(bot, SIGKILL);
+	waitpid(bot, &st, 0);
+	bot = -1;
+	return -1;
+}
+
+static int bot_alive(void)
+{
+	return bot > 0 && waitpid(bot, NULL, WNOHANG) == 0;
+}
+
+/* Counts event log lines containing every one of the given needles. */
+static int evcount(const char *a, const char *b, const char *c)
+{
+	FILE *f = fopen(evlog, "r");
+	char line[8192];
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, a) && (!b || strstr(line, b)) && (!c || strstr(line, c)))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int wait_ev(const char *a, const char *b, const char *c, int want, int timeout_ms)
+{
+	int64_t t0 = util_mono_us();
+
+	while (util_mono_us() - t0 < (int64_t)timeout_ms * 1000) {
+		if (evcount(a, b, c) >= want)
+			return 1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+/* How many accepted (not repeated, not refused) sends of exactly this text
+ * the simulator recorded: what the buyer saw. */
+static int delivered(const char *text)
+{
+	cJSON *r = tc_ctl(sim.ctl_port, "GET", "/sent?since=0&what=/r/MessageSend/sendByReceiverScope", NULL, NULL);
+	cJSON *e;
+	int n = 0;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "frames")) {
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(e, "content");
+		const char *t = js(cJSON_GetObjectItemCaseSensitive(content, "text"), "text");
+
+		if (t && !strcmp(t, text) && js(e, "message_id") &&
+		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "repeat")))
+			n++;
+	}
+	cJSON_Delete(r);
+	return n;
+}
+
+static int wait_delivered(const char *text, int want, int timeout_ms)
+{
+	int64_t t0 = util_mono_us();
+
+	while (util_mono_us() - t0 < (int64_t)timeout_ms * 1000) {
+		if (delivered(text) >= want)
+			return 1;
+		usleep(30000);
+	}
+	return 0;
+}
+
+static void inject(const char *cid, const char *text)
+{
+	char b[512];
+
+	snprintf(b, sizeof b, "{\"seller\":\"" UNB "\",\"cid\":\"%s\",\"buyer\":\"3%s\",\"text\":\"%s\"}", cid, cid, text);
+	ctl("/inject", b);
+}
+
+static void test_register_and_heartbeat(void)
+{
+	long t = wait_registered(5000);
+	double hb0;
+
+	ok(t >= 0, "bot: registers with the simulator (%ld ms)", t);
+	ok(stat_of("tokens_minted") == 1, "bot: fetched one IM token with a signed mtop call");
+	ok(wait_stat("ackdiffs", 1, 2000) >= 0, "bot: sends ackDiff after /reg");
+	hb0 = stat_of("heartbeats");
+	ok(wait_stat("heartbeats", hb0 + 2, 3500) >= 0, "bot: heartbeats every interval");
+	ok(wait_ev("\"kind\":\"state\"", "\"to\":\"CONNECTED\"", NULL, 1, 1000), "bot: the state change is published");
+}
+
+static void test_pushes(void)
+{
+	inject("10001", "你好");
+	ok(wait_ev("\"type\":\"chat_text\"", "\"text\":\"你好\"", "\"chat_id\":\"10001\"", 1, 3000),
+	   "push: a buyer text becomes a chat_text event");
+	ctl("/inject", "{\"seller\":\"" UNB "\",\"cid\":\"10001\",\"text\":\"second item\",\"position\":2}");
+	ok(wait_ev("\"type\":\"chat_text\"", "\"text\":\"second item\"", NULL, 1, 3000),
+	   "push: the chat item behind two receipts is decoded too");
+	ok(wait_ev("\"type\":\"read\"", NULL, NULL, 2, 1000), "push: the receipts become read events");
+	ctl("/push", "{\"seller\":\"" UNB "\",\"items\":[{\"kind\":\"typing\",\"cid\":\"10001\"},{\"kind\":\"vulcan\",\"cid\":\"10001\"},"
+	    "{\"kind\":\"image\",\"cid\":\"10001\"},{\"kind\":\"tip\",\"cid\":\"10001\",\"text\":\"快给ta一个评价吧~\"}]}");
+	ok(wait_ev("\"type\":\"chat_image\"", NULL, NULL, 1, 3000), "push: image event");
+	ok(evcount("\"type\":\"typing\"", NULL, NULL) >= 1 && evcount("\"type\":\"system\"", NULL, NULL) >= 2,
+	   "push: typing and system events (vulcan, tip)");
+	ctl("/order", "{\"seller\":\"" UNB "\",\"order_id\":\"2503688126356636370\",\"cid\":\"10001\"}");
+	ctl("/order/status", "{\"order_id\":\"2503688126356636370\",\"status\":\"paid\"}");
+	ok(wait_ev("\"type\":\"trade\"", "\"trade\":\"paid\"", "\"order_id\":\"2503688126356636370\"", 1, 3000),
+	   "push: a paid card becomes a trade event with the order id");
+	ok(wait_ev("\"type\":\"payment\"", NULL, NULL, 1, 2000), "push: payment summary event");
+	ok(wait_ev("\"type\":\"msg_update\"", NULL, NULL, 1, 2000), "push: message-update event");
+	usleep(300000);
+	is_int(stat_of("unacked"), 0, "push: every push was ACKed");
+}
+
+static void test_garbage(void)
+{
+	static const char *const kinds[] = {
+		"{\"kind\":\"garbage\",\"what\":\"json\"}",
+		"{\"kind\":\"garbage\",\"what\":\"deep_json\"}",
+		"{\"kind\":\"garbage\",\"what\":\"utf8\"}",
+		"{\"kind\":\"garbage\",\"what\":\"oversize\",\"size\":9000000}",
+		"{\"kind\":\"garbage\",\"what\":\"base64\",\"with_good\":true,\"cid\":\"10002\",\"text\":\"after bad base64\"}",
+		"{\"kind\":\"garbage\",\"what\":\"msgpack_truncated\",\"with_good\":true,\"cid\":\"10002\",\"text\":\"after truncated\"}",
+		"{\"kind\":\"garbage\",\"what\":\"msgpack_hostile\",\"variant\":0}",
+		"{\"kind\":\"garbage\",\"what\":\"msgpack_hostile\",\"variant\":1}",
+		"{\"kind\":\"garbage\",\"what\":\"msgpack_hostile\",\"variant\":2}",
+		"{\"kind\":\"garbage\",\"what\":\"msgpack_hostile\",\"variant\":3}",
+		"{\"kind\":\"garbage\",\"what\":\"msgpack_hostile\",\"variant\":4}",
+		"{\"kind\":\"garbage\",\"what\":\"msgpack_hostile\",\"variant\":5}",
+		"{\"kind\":\"garbage\",\"what\":\"msgpack_hostile\",\"variant\":9}",
+		"{\"kind\":\"garbage\",\"what\":\"msgpack_json_array\"}",
+	};
+	double reg0 = stat_of("reg_ok");
+	size_t i;
+
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		char b[400];
+
+		snprintf(b, sizeof b, "%.*s,\"seller\":\"" UNB "\"}", (int)strlen(kinds[i]) - 1, kinds[i]);
+		ctl("/fault", b);
+	}
+	inject("10002", "still alive");
+	ok(wait_ev("\"text\":\"still alive\"", NULL, NULL, 1, 5000), "garbage: every kind survived, the next message is handled");
+	ok(evcount("\"text\":\"after bad base64\"", NULL, NULL) == 1 && evcount("\"text\":\"after truncated\"", NULL, NULL) == 1,
+	   "garbage: the good item next to a bad one is still processed");
+	ok(bot_alive() && stat_of("reg_ok") == reg0, "garbage: same process, same connection");
+	usleep(300000);
+	is_int(stat_of("unacked"), 0, "garbage: pushes with bad items are ACKed too");
+}
+
+/* Drops the connection with body; checks the bot is back within max_ms. */
+static void reconnect_after(const char *what, const char *fault, int max_ms)
+{
+	double reg0 = stat_of("reg_ok");
+	long t;
+
+	ctl("/fault", fault);
+	t = wait_stat("reg_ok", reg0 + 1, max_ms);
+	ok(t >= 0, "reconnect after %s: registered again in %ld ms", what, t);
+}
+
+static void test_reconnects(void)
+{
+	reconnect_after("FIN", "{\"kind\":\"drop\",\"how\":\"fin\",\"seller\":\"" UNB "\"}", 3000);
+	reconnect_after("RST", "{\"kind\":\"drop\",\"how\":\"rst\",\"seller\":\"" UNB "\"}", 3000);
+	reconnect_after("close 4001", "{\"kind\":\"close\",\"code\":4001,\"seller\":\"" UNB "\"}", 3000);
+	reconnect_after("a protocol violation", "{\"kind\":\"garbage\",\"what\":\"opcode\",\"seller\":\"" UNB "\"}", 3000);
+	ctl("/fault", "{\"kind\":\"refuse\",\"n\":3}");
+	reconnect_after("3 refused connections", "{\"kind\":\"drop\",\"how\":\"fin\",\"seller\":\"" UNB "\"}", 6000);
+	is_int(stat_of("refused"), 3, "reconnect: the refusals happened");
+	reconnect_after("a stalled server (heartbeat timeout)", "{\"kind\":\"stall\",\"seller\":\"" UNB "\"}", 9000);
+	ctl("/fault", "{\"kind\":\"blackhole\",\"n\":1}");
+	reconnect_after("a black-hole upgrade (connect deadline)", "{\"kind\":\"drop\",\"how\":\"fin\",\"seller\":\"" UNB "\"}", 8000);
+	is_int(stat_of("blackholed"), 1, "reconnect: the black hole happened");
+	ok(bot_alive(), "reconnect: still the same process");
+	ok(evcount("\"to\":\"RECONNECTING\"", NULL, NULL) >= 6, "reconnect: each one went through RECONNECTING");
+	is_int(stat_of("tokens_minted"), 1, "reconnect: no new token for connection faults");
+}
+
+static void test_sends(void)
+{
+	inject("10003", "hello");
+	ok(wait_delivered("re: hello", 1, 4000), "send: the reply reached the buyer");
+	ok(wait_ev("\"kind\":\"send\"", "\"ok\":true", NULL, 1, 2000), "send: acked with a messageId");
+	ok(wait_ev("\"own\":true", "\"echo\":true", "\"text\":\"re: hello\"", 1, 3000), "send: its echo is recognised");
+	ctl("/inject", "{\"seller\":\"" UNB "\",\"cid\":\"10003\",\"text\":\"typed by hand\",\"from_seller\":true}");
+	ok(wait_ev("\"own\":true", "\"echo\":false", "\"text\":\"typed by hand\"", 1, 3000),
+	   "send: a manual message is own but not an echo");
+	ctl("/fault", "{\"kind\":\"send_fail\",\"n\":1,\"reason\":\"CSI_FORBID\",\"seller\":\"" UNB "\"}");
+	inject("10003", "blocked?");
+	ok(wait_ev("\"kind\":\"send\"", "\"ok\":false", "CSI_FORBID", 1, 4000), "send: CSI_FORBID is reported with its reason");
+	usleep(500000);
+	is_int(delivered("re: blocked?"), 0, "send: a refused send is not retried blindly");
+}
+
+/* Restarts the bot with another config; 1 when it registered again. */
+static int restart(const char *rate, int refresh_before_s, int sig)
+{
+	double reg0 = stat_of("reg_ok");
+
+	bot_stop(sig);
+	write_config(rate, refresh_before_s);
+	bot_start();
+	return wait_stat("reg_ok", reg0 + 1, 5000) >= 0;
+}
+
+static void test_token(void)
+{
+	double minted = stat_of("tokens_minted"), reg0;
+	long t;
+
+	ok(restart("20", 3600, SIGTERM), "token: the bot restarts");
+	is_int(stat_of("tokens_minted"), minted, "token: reused from state.db across a restart (no new mtop call)");
+
+	/* an expired token: /reg is refused, the bot fetches a new one */
+	reg0 = stat_of("reg_ok");
+	ctl("/fault", "{\"kind\":\"expire_token\",\"kick\":true,\"seller\":\"" UNB "\"}");
+	t = wait_stat("reg_ok", reg0 + 1, 6000);
+	ok(t >= 0 && stat_of("tokens_minted") == minted + 1 && stat_of("reg_bad") >= 1,
+	   "token: a rejected token is dropped and a new one fetched (%ld ms)", t);
+
+	/* refresh before expiry: 15 s tokens, refreshed 10 s (minus jitter) before */
+	ctl("/config", "{\"token_ttl_ms\":15000}");
+	ok(restart("20", 10, SIGTERM), "token: restart with short-lived tokens");
+	/* revoke the cached day-long token so the bot fetches a 15 s one */
+	reg0 = stat_of("reg_ok");
+	ctl("/fault", "{\"kind\":\"expire_token\",\"kick\":true,\"seller\":\"" UNB "\"}");
+	ok(wait_stat("reg_ok", reg0 + 1, 6000) >= 0, "token: registered with a short-lived token");
+	minted = stat_of("tokens_minted");
+	reg0 = stat_of("reg_ok");
+	t = wait_stat("tokens_minted", minted + 1, 9000);
+	ok(t >= 0, "token: refreshed before expiry (%ld ms)", t);
+	ok(wait_stat("reg_ok", reg0 + 1, 4000) >= 0, "token: then a clean reconnect with the new token");
+	ctl("/config", "{\"token_ttl_ms\":86400000}");
+	ok(restart("20", 3600, SIGTERM), "token: back to day-long tokens");
+}
+
+static void test_exactly_once(void)
+{
+	static const char *const a[] = {"a1", "a2", "a3"}, *const b[] = {"b1", "b2", "b3"};
+	char want[32], cid[16];
+	int i, n_ok = 0;
+
+	/* one send a second: most replies are still queued when the connection drops */
+	ok(restart("1", 3600, SIGTERM), "exactly once: restart with a slow send pace");
+	for (i = 0; i < 3; i++) {
+		snprintf(cid, sizeof cid, "1002%d", i);
+		inject(cid, a[i]);
+	}
+	usleep(150000);
+	ctl("/fault", "{\"kind\":\"drop\",\"how\":\"fin\",\"seller\":\"" UNB "\"}");
+	for (i = 0; i < 3; i++) {
+		snprintf(want, sizeof want, "re: %s", a[i]);
+		wait_delivered(want, 1, 8000);
+		n_ok += delivered(want) == 1;
+	}
+	usleep(1500000);
+	for (i = 0, n_ok = 0; i < 3; i++) {
+		snprintf(want, sizeof want, "re: %s", a[i]);
+		n_ok += delivered(want) == 1;
+	}
+	is_int(n_ok, 3, "exactly once: sends queued before a drop each reach the buyer once after it");
+
+	for (i = 0; i < 3; i++) {
+		snprintf(cid, sizeof cid, "1003%d", i);
+		inject(cid, b[i]);
+	}
+	ok(wait_delivered("re: b1", 1, 4000), "exactly once: the first reply went out before the kill");
+	{
+		double reg0 = stat_of("reg_ok");
+
+		bot_stop(SIGKILL);
+		bot_start();
+		ok(wait_stat("reg_ok", reg0 + 1, 5000) >= 0, "exactly once: back after kill -9");
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(want, sizeof want, "re: %s", b[i]);
+		wait_delivered(want, 1, 8000);
+	}
+	usleep(1500000);
+	for (i = 0, n_ok = 0; i < 3; i++) {
+		snprintf(want, sizeof want, "re: %s", b[i]);
+		n_ok += delivered(want) == 1;
+	}
+	is_int(n_ok, 3, "exactly once: across a kill -9, each queued reply reaches the buyer exactly once");
+}
+
+static void test_session_expired(void)
+{
+	double calls;
+
+	ctl("/fault", "{\"kind\":\"session_expired\",\"on\":true,\"seller\":\"" UNB "\"}");
+	ctl("/fault", "{\"kind\":\"expire_token\",\"kick\":true,\"seller\":\"" UNB "\"}");
+	ok(wait_ev("\"to\":\"FAILED\"", "re-login", NULL, 1, 6000), "session expired: FAILED, needs re-login");
+	calls = stat_of("mtop_calls");
+	usleep(2000000);
+	ok(stat_of("mtop_calls") == calls && bot_alive(), "session expired: no retry loop (mtop calls stay at %.0f)", calls);
+	ctl("/fault", "{\"kind\":\"session_expired\",\"on\":false,\"seller\":\"" UNB "\"}");
+}
+
+int main(void)
+{
+	const char *args[] = {"--reg-reject-delay-ms", "200", NULL};
+	char tmpl[] = "/tmp/sk-session-XXXXXX";
+	int rc;
+
+	if (!mkdtemp(tmpl))
+		return 1;
+	snprintf(dir, sizeof dir, "%s", tmpl);
+	snprintf(cfg_path, sizeof cfg_path, "%s/account.json", dir);
+	snprintf(evlog, sizeof evlog, "%s/events.jsonl", dir);
+	snprintf(botlog, sizeof botlog, "%s/bot.log", dir);
+	if (!ok(tc_sim_start(&sim, args) == 0, "simulator starts"))
+		return tap_done();
+	write_config("20", 3600);
+	bot_start();
+	test_register_and_heartbeat();
+	test_pushes();
+	test_garbage();
+	test_reconnects();
+	test_sends();
+	test_token();
+	test_exactly_once();
+	test_session_expired();
+	rc = bot_stop(SIGTERM);
+	is_int(rc, 0, "bot: SIGTERM exits 0");
+	tc_sim_stop(&sim);
+	if (tap_failed) {
+		char cmd[400];
+
+		snprintf(cmd, sizeof cmd, "tail -n 60 %s >&2", botlog);
+		if (system(cmd) < 0)
+			diag("cannot show the bot log");
+	} else {
+		char cmd[300];
+
+		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+		if (system(cmd) < 0)
+			diag("cannot remove %s", dir);
+	}
+	return tap_done();
+}

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_store.c - core/store.c on a file in a temporary directory:
+ * migrations run once, WAL, key/value, the token cache across reopen, the
+ * outbox life cycle, and pending sends surviving a process that died without
+ * closing the database (kill -9).
+ */
+#include "core_migrations.h"
+#include "store.h"
+#include "tap.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+static char dbpath[128];
+
+/* Opens dbpath; reports a failure with SQLite's message. */
+static store *open_db(const char *path)
+{
+	char err[256] = "";
+	store *s = store_open(path, err, sizeof err);
+
+	if (!s)
+		diag("store_open(%s): %s", path, err);
+	return s;
+}
+
+/* Returns the text of the first column of the first row of sql (static), "" if none. */
+static const char *query1(store *s, const char *sql)
+{
+	static char out[256];
+	sqlite3_stmt *st;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
+		return out;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* Collects pending rows as "uuid:cid:buyer:kind:payload:attempts;" ... */
+typedef struct {
+	char text[1024];
+	int64_t last_id;
+	int ordered;
+	store *s;             /* when set, marks every row done from inside the callback */
+} seen;
+
+static void collect(const outbox_row *r, void *ud)
+{
+	seen *v = ud;
+	size_t n = strlen(v->text);
+
+	snprintf(v->text + n, sizeof v->text - n, "%s:%s:%s:%s:%s:%d;", r->uuid, r->cid, r->buyer, r->kind,
+		 r->payload, r->attempts);
+	if (r->id <= v->last_id || r->state != OUTBOX_PENDING || r->created_ms <= 0)
+		v->ordered = 0;
+	v->last_id = r->id;
+	if (v->s && store_outbox_done(v->s, r->uuid, "cb-mid") != 0)
+		v->ordered = 0;
+}
+
+/* Runs store_outbox_pending into a fresh seen; returns the count. */
+static int pending(store *s, seen *v)
+{
+	memset(v, 0, sizeof *v);
+	v->ordered = 1;
+	return store_outbox_pending(s, collect, v);
+}
+
+static void test_open_and_migrate(void)
+{
+	store *s;
+	char err[256];
+	FILE *f;
+
+	s = open_db(dbpath);
+	if (!ok(s != NULL, "store_open creates the file"))
+		exit(tap_done());
+	is_int(store_schema_version(s), CORE_SCHEMA_VERSION, "user_version is the number of migrations");
+	is_str(query1(s, "PRAGMA journal_mode"), "wal", "journal_mode is wal");
+	is_str(query1(s, "PRAGMA foreign_keys"), "1", "foreign keys on");
+	is_str(query1(s, "PRAGMA synchronous"), "1", "synchronous NORMAL");
+	is_str(query1(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('kv', 'token', 'outbox')"),
+	       "3", "core tables exist");
+	ok(store_kv_set(s, "k", "v") == 0, "a row before reopen");
+	store_close(s);
+
+	/* The steps have no IF NOT EXISTS: a second run would fail. */
+	s = open_db(dbpath);
+	ok(s != NULL, "reopen: migrations not run again");
+	if (!s)
+		return;
+	is_int(store_schema_version(s), CORE_SCHEMA_VERSION, "reopen: user_version unchanged");
+	is_str(query1(s, "SELECT v FROM kv WHERE k = 'k'"), "v", "reopen: data kept");
+	store_close(s);
+
+	/* A file from a newer shopkeep is refused rather than misread. */
+	{
+		char path[160];
+		sqlite3 *db;
+
+		snprintf(path, sizeof path, "%s/newer.db", tmpdir);
+		if (sqlite3_open(path, &db) == SQLITE_OK)
+			sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL);
+		sqlite3_close(db);
+		s = store_open(path, err, sizeof err);
+		ok(!s && strstr(err, "newer"), "a newer schema is refused: %s", err);
+		store_close(s);
+	}
+
+	/* Not a database at all. */
+	{
+		char path[160];
+
+		snprintf(path, sizeof path, "%s/garbage.db", tmpdir);
+		f = fopen(path, "w");
+		if (f) {
+			fputs("this is not an SQLite file, not at all, really not.............................", f);
+			fclose(f);
+		}
+		err[0] = '\0';
+		s = store_open(path, err, sizeof err);
+		ok(!s && strstr(err, path), "a corrupt file fails with its path: %s", err);
+		store_close(s);
+	}
+	err[0] = '\0';
+	s = store_open("/nonexistent/dir/x.db", err, sizeof err);
+	ok(!s && strstr(err, "/nonexistent/dir/x.db"), "an impossible path fails: %s", err);
+	store_close(s);
+
+	s = open_db(":memory:");
+	ok(s && store_schema_version(s) == CORE_SCHEMA_VERSION, "in-memory database works too");
+	store_close(s);
+}
+
+static void test_kv(store *s)
+{
+	char *v = (char *)1;
+
+	is_int(store_kv_get(s, "absent", &v), 1, "kv: absent key is 1");
+	ok(v == NULL, "kv: absent leaves NULL");
+	is_int(store_kv_set(s, "cookie", "a=1; unb=2"), 0, "kv: set");
+	is_int(store_kv_get(s, "cookie", &v), 0, "kv: get");
+	is_str(v, "a=1; unb=2", "kv: value");
+	free(v);
+	is_int(store_kv_set(s, "cookie", "a=3"), 0, "kv: overwrite");
+	store_kv_get(s, "cookie", &v);
+	is_str(v, "a=3", "kv: new value");
+	free(v);
+	is_int(store_kv_set(s, "empty", ""), 0, "kv: empty value");
+	is_int(store_kv_get(s, "empty", &v), 0, "kv: empty value found");
+	is_str(v, "", "kv: empty value read back");
+	free(v);
+	is_int(store_kv_set(s, "empty", NULL), 0, "kv: NULL deletes");
+	is_int(store_kv_get(s, "empty", &v), 1, "kv: deleted");
+}
+
+static void test_token(void)
+{
+	store *s = open_db(dbpath);
+	char *tok = NULL, *did = NULL;
+	int64_t exp = -1;
+
+	if (!ok(s != NULL, "token: open"))
+		return;
+	is_int(store_token_get(s, "acct1", &tok, &did, &exp), 1, "token: none yet");
+	ok(tok == NULL && did == NULL && exp == 0, "token: none leaves NULLs");
+	is_int(store_token_set(s, "acct1", "tok-1", "did-1", 1700000000123LL), 0, "token: set");
+	is_int(store_token_set(s, "acct2", "tok-2", "did-2", 5), 0, "token: set another account");
+	is_int(store_token_set(s, "acct1", "tok-1b", "did-1b", 1800000000456LL), 0, "token: replace");
+	store_close(s);
+
+	s = open_db(dbpath);
+	if (!ok(s != NULL, "token: reopen"))
+		return;
+	is_int(store_token_get(s, "acct1", &tok, &did, &exp), 0, "token: found after reopen");
+	is_str(tok, "tok-1b", "token: token persisted");
+	is_str(did, "did-1b", "token: device id persisted");
+	ok(exp == 1800000000456LL, "token: 64-bit expiry exact");
+	free(tok);
+	free(did);
+	is_int(store_token_clear(s, "acct1"), 0, "token: clear");
+	is_int(store_token_get(s, "acct1", &tok, &did, &exp), 1, "token: gone after clear");
+	is_int(store_token_clear(s, "acct1"), 0, "token: clearing nothing is fine");
+	is_int(store_token_get(s, "acct2", &tok, &did, &exp), 0, "token: other account untouched");
+	is_str(tok, "tok-2", "token: other account's token");
+	free(tok);
+	free(did);
+	store_close(s);
+}
+
+static void test_outbox(store *s)
+{
+	int64_t a, b, c;
+	char *mid, *why;
+	int state = -1;
+	seen v;
+
+	a = store_outbox_add(s, "uuid-a", "10001@goofish", "30003", "text", "hello", 1000);
+	b = store_outbox_add(s, "uuid-b", "10001@goofish", "30003", "image",
+			     "{\"url\":\"http://x/p.png\",\"width\":10,\"height\":20}", 1001);
+	c = store_outbox_add(s, "uuid-c", "10002@goofish", "30004", "text", "你好", 1002);
+	ok(a > 0 && b > a && c > b, "outbox: ids increase");
+	is_int(store_outbox_add(s, "uuid-a", "x", "y", "text", "again", 1003), -1, "outbox: duplicate uuid rejected");
+	is_int(store_outbox_add(s, "uuid-d", "x", "y", "video", "p", 1003), -1, "outbox: unknown kind rejected");
+	is_int(store_outbox_add(s, "uuid-e", "0123456789012345678901234567890123456789", "y", "text", "p", 1003), -1,
+	       "outbox: a cid too long for outbox_row rejected");
+	is_int(store_outbox_add(s, "", "x", "y", "text", "p", 1003), -1, "outbox: empty uuid rejected");
+
+	is_int(pending(s, &v), 3, "outbox: three pending");
+	is_str(v.text,
+	       "uuid-a:10001@goofish:30003:text:hello:0;"
+	       "uuid-b:10001@goofish:30003:image:{\"url\":\"http://x/p.png\",\"width\":10,\"height\":20}:0;"
+	       "uuid-c:10002@goofish:30004:text:你好:0;",
+	       "outbox: pending rows with their fields, in id order");
+	ok(v.ordered, "outbox: ids ascending, state pending, created_ms set");
+
+	is_int(store_outbox_attempt(s, "uuid-a"), 0, "outbox: attempt");
+	is_int(store_outbox_attempt(s, "uuid-a"), 0, "outbox: second attempt");
+	is_int(store_outbox_attempt(s, "nope"), 1, "outbox: attempt on unknown uuid");
+	is_int(store_outbox_done(s, "uuid-b", "3812345678901.PNM"), 0, "outbox: done");
+	is_int(store_outbox_done(s, "uuid-b", "other"), 1, "outbox: done twice is 1");
+	is_int(store_outbox_refused(s, "uuid-b", "late"), 1, "outbox: refusing a done send is 1");
+	is_int(store_outbox_attempt(s, "uuid-b"), 1, "outbox: attempt on a done send is 1");
+	is_int(store_outbox_refused(s, "uuid-c", "CSI_FORBID"), 0, "outbox: refused");
+	is_int(store_outbox_done(s, "nope", "m"), 1, "outbox: done on unknown uuid");
+
+	is_int(store_outbox_get(s, "uuid-b", &state, &mid, &why), 0, "outbox: get done");
+	ok(state == OUTBOX_DONE, "outbox: state done");
+	is_str(mid, "3812345678901.PNM", "outbox: message id kept");
+	ok(why == NULL, "outbox: no reason on done");
+	free(mid);
+	is_int(store_outbox_get(s, "uuid-c", &state, &mid, &why), 0, "outbox: get refused");
+	ok(state == OUTBOX_REFUSED && mid == NULL, "outbox: state refused, no message id");
+	is_str(why, "CSI_FORBID", "outbox: refusal reason kept");
+	free(why);
+	is_int(store_outbox_get(s, "uuid-a", &state, NULL, NULL), 0, "outbox: get with NULL outputs");
+	ok(state == OUTBOX_PENDING, "outbox: still pending");
+	is_int(store_outbox_get(s, "nope", &state, &mid, &why), 1, "outbox: get unknown is 1");
+
+	is_int(pending(s, &v), 1, "outbox: one pending left");
+	is_str(v.text, "uuid-a:10001@goofish:30003:text:hello:2;", "outbox: it carries its attempts");
+}
+
+/* The bot dies (kill -9) right after queueing a send: the child adds a row
+ * and SIGKILLs itself without closing the database. */
+static void test_crash_restart(void)
+{
+	pid_t pid;
+	int st = -1;
+	store *s;
+	seen v;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		store *cs = store_open(dbpath, (char[256]){ 0 }, 256);
+
+		if (!cs || store_outbox_add(cs, "uuid-crash", "10009@goofish", "30009", "text", "after crash", 2000) < 0)
+			_exit(3);
+		raise(SIGKILL);
+		_exit(4);
+	}
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	ok(pid > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "crash: child queued a send and was killed");
+
+	s = open_db(dbpath);
+	if (!ok(s != NULL, "crash: reopen"))
+		return;
+	is_int(pending(s, &v), 2, "crash: both pending rows survived the restart");
+	is_str(v.text, "uuid-a:10001@goofish:30003:text:hello:2;uuid-crash:10009@goofish:30009:text:after crash:0;",
+	       "crash: pending rows in order, same uuids");
+
+	/* The callback may settle rows while the list is being walked. */
+	memset(&v, 0, sizeof v);
+	v.ordered = 1;
+	v.s = s;
+	is_int(store_outbox_pending(s, collect, &v), 2, "callback marks rows done during the walk");
+	ok(v.ordered, "marking done from the callback works");
+	is_int(pending(s, &v), 0, "nothing pending afterwards");
+	is_int(store_outbox_add(s, "uuid-crash", "x", "y", "text", "p", 3000), -1,
+	       "a settled uuid is never reused");
+	store_close(s);
+}
+
+int main(void)
+{
+	char cmd[128];
+	store *s;
+
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/sk_test_store.XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(dbpath, sizeof dbpath, "%s/state.db", tmpdir);
+	test_open_and_migrate();
+	s = open_db(dbpath);
+	if (ok(s != NULL, "open for kv and outbox")) {
+		test_kv(s);
+		test_outbox(s);
+		store_close(s);
+	}
+	test_token();
+	test_crash_restart();
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", tmpdir);
+	return tap_done();
+}
