@@ -209,7 +209,8 @@ static void schedule_retry(session *s, bo_class cls, const char *why)
 		return;
 	}
 	set_state(s, SESS_RECONNECTING, why);
-	log_warn("session", "%s; retry %d in %d ms", why, s->bs.total, d);
+	log_warn("session", "%s; retry %d in %d ms (%s class)", why, s->bs.total, d,
+		 cls == BO_NETWORK ? "network" : cls == BO_CLOSED ? "closed" : "other");
 	lws_sul_schedule(s->ctx, 0, &s->sul_retry, retry_cb, (lws_usec_t)d * LWS_US_PER_MS);
 }
 

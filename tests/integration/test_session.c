@@ -230,6 +230,16 @@ static void test_register_and_heartbeat(void)
 	hb0 = stat_of("heartbeats");
 	ok(wait_stat("heartbeats", hb0 + 2, 3500) >= 0, "bot: heartbeats every interval");
 	ok(wait_ev("\"kind\":\"state\"", "\"to\":\"CONNECTED\"", NULL, 1, 1000), "bot: the state change is published");
+	{
+		cJSON *r = tc_ctl(sim.ctl_port, "GET", "/sent?since=0&what=open", NULL, NULL);
+		const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "frames"), 0);
+		const char *ext = js(e, "extensions"), *origin = js(e, "origin"), *ua = js(e, "user_agent");
+
+		ok(ext && strstr(ext, "permessage-deflate"), "upgrade: permessage-deflate offered (%s)", ext ? ext : "none");
+		ok(origin && !strcmp(origin, "https://www.goofish.com"), "upgrade: Origin https://www.goofish.com");
+		ok(ua && strstr(ua, "Mozilla/5.0") && strstr(ua, "Chrome"), "upgrade: a browser User-Agent");
+		cJSON_Delete(r);
+	}
 }
 
 static void test_pushes(void)
@@ -321,6 +331,64 @@ static void test_reconnects(void)
 	is_int(stat_of("tokens_minted"), 1, "reconnect: no new token for connection faults");
 }
 
+/* Every "retry N in D ms (C class)" line of the bot's log: D within the class's
+ * configured bounds (base*(1-25%) .. cap*(1+25%)). Returns lines seen per class. */
+static void test_delay_bounds(void)
+{
+	static const struct { const char *name; int base, cap; } cls[] = {
+		{"network", 200, 800}, {"closed", 100, 400}, {"other", 150, 600},
+	};
+	FILE *f = fopen(botlog, "r");
+	char line[1024];
+	int seen[3] = {0, 0, 0}, bad = 0, i;
+
+	while (f && fgets(line, sizeof line, f)) {
+		char *p = strstr(line, "; retry "), cname[16];
+		int n, d;
+
+		if (!p || sscanf(p, "; retry %d in %d ms (%15s class)", &n, &d, cname) != 3)
+			continue;
+		for (i = 0; i < 3; i++) {
+			if (strcmp(cname, cls[i].name))
+				continue;
+			seen[i]++;
+			if (d < cls[i].base * 3 / 4 || d > cls[i].cap * 5 / 4) {
+				bad++;
+				diag("delay %d ms out of the %s bounds: %s", d, cname, line);
+			}
+		}
+	}
+	if (f)
+		fclose(f);
+	ok(seen[0] >= 3 && seen[1] >= 3, "delays: network (%d) and closed (%d) retries logged", seen[0], seen[1]);
+	is_int(bad, 0, "delays: every reconnect delay within its class's bounds");
+}
+
+static void test_metrics_and_cookie(void)
+{
+	double reg0, minted;
+	FILE *f;
+	char line[2048];
+	int found = 0;
+
+	kill(bot, SIGUSR1);
+	usleep(300000);
+	f = fopen(botlog, "r");
+	while (f && fgets(line, sizeof line, f))
+		found |= strstr(line, "metrics: state=CONNECTED") != NULL;
+	if (f)
+		fclose(f);
+	ok(found, "metrics: SIGUSR1 logs them");
+
+	/* the platform rotates _m_h5_tk: the bot retries once with the Set-Cookie value */
+	ctl("/fault", "{\"kind\":\"expire_h5tk\",\"seller\":\"" UNB "\"}");
+	reg0 = stat_of("reg_ok");
+	minted = stat_of("tokens_minted");
+	ctl("/fault", "{\"kind\":\"expire_token\",\"kick\":true,\"seller\":\"" UNB "\"}");
+	ok(wait_stat("reg_ok", reg0 + 1, 6000) >= 0 && stat_of("tokens_minted") == minted + 1 &&
+	   stat_of("mtop_token_expired") >= 1, "cookie: FAIL_SYS_TOKEN_EXOIRED, retried with the rotated _m_h5_tk");
+}
+
 static void test_sends(void)
 {
 	inject("10003", "hello");
@@ -348,11 +416,27 @@ static int restart(const char *rate, int refresh_before_s, int sig)
 	return wait_stat("reg_ok", reg0 + 1, 5000) >= 0;
 }
 
+/* The close code of the bot's last closed connection, as the simulator saw it. */
+static int last_close_code(void)
+{
+	cJSON *r = tc_ctl(sim.ctl_port, "GET", "/sent?since=0&what=close", NULL, NULL);
+	int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "frames"));
+	const cJSON *last = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "frames"), n - 1);
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(last, "peer_close_code");
+	int c = cJSON_IsNumber(code) ? code->valueint : -1;
+
+	cJSON_Delete(r);
+	return c;
+}
+
 static void test_token(void)
 {
 	double minted = stat_of("tokens_minted"), reg0;
 	long t;
 
+	is_int(bot_stop(SIGTERM), 0, "stop: SIGTERM exits 0");
+	usleep(100000);
+	is_int(last_close_code(), 1000, "stop: the WebSocket is closed with 1000");
 	ok(restart("20", 3600, SIGTERM), "token: the bot restarts");
 	is_int(stat_of("tokens_minted"), minted, "token: reused from state.db across a restart (no new mtop call)");
 
@@ -462,12 +546,15 @@ int main(void)
 	test_pushes();
 	test_garbage();
 	test_reconnects();
+	test_delay_bounds();
+	test_metrics_and_cookie();
 	test_sends();
 	test_token();
 	test_exactly_once();
 	test_session_expired();
 	rc = bot_stop(SIGTERM);
 	is_int(rc, 0, "bot: SIGTERM exits 0");
+
 	tc_sim_stop(&sim);
 	if (tap_failed) {
 		char cmd[400];

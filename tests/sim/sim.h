@@ -47,6 +47,7 @@ typedef struct sim_conn {
 	char sid[40];
 	int registered;
 	int stalled;
+	int peer_close_code;     /* the code of the bot's close frame, 0 if none */
 	int closing;             /* 0, or SIM_DROP_* to act on at the next writeable */
 	int close_code;
 	char close_reason[64];

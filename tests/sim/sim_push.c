@@ -229,12 +229,11 @@ cJSON *sim_chat_message(const sim_chat *ch, const char *sender, const char *send
 }
 
 /* Card metadata fields of ["1"]["10"] (or ["4"] of an update frame). */
-static cJSON *card_ext(const card_kind *k, const sim_order *o, const sim_chat *ch)
+static cJSON *card_ext(const card_kind *k, const sim_order *o, const sim_chat *ch, const char *biz)
 {
 	cJSON *e = cJSON_CreateObject();
-	char b[512], biz[33];
+	char b[512];
 
-	sim_gen_hex(biz, 32);
 	cJSON_AddStringToObject(e, "reminderTitle", k->title_remind);
 	cJSON_AddStringToObject(e, "reminderNotice", k->title_remind);
 	cJSON_AddStringToObject(e, "redReminder", k->red);
@@ -265,7 +264,7 @@ static cJSON *order_card(sim_order *o, const char *status, cJSON *info, char *er
 {
 	const card_kind *k = card_find(status);
 	sim_chat *ch = sim_chat_find(o->cid);
-	char *inner;
+	char *inner, biz[33];
 	cJSON *m;
 
 	if (!k || !ch) {
@@ -273,9 +272,13 @@ static cJSON *order_card(sim_order *o, const char *status, cJSON *info, char *er
 		return NULL;
 	}
 	inner = card_json(k, o);
+	sim_gen_hex(biz, 32);
 	m = chat_message(ch, k->from_seller ? o->seller : o->buyer, k->from_seller ? "" : o->buyer_name, 26,
-			 k->display, inner ? inner : "{}", card_ext(k, o, ch), 1, 0, NULL, info);
+			 k->display, inner ? inner : "{}", card_ext(k, o, ch, biz), 1, 0, NULL, info);
 	free(inner);
+	/* the card's business id is the one in its extJson and reminderUrl */
+	if (info && cJSON_GetObjectItemCaseSensitive(info, "message_id"))
+		cJSON_ReplaceItemInObjectCaseSensitive(info, "message_id", cJSON_CreateString(biz));
 	/* card_ext was moved in; keep the IM id for a later update frame */
 	snprintf(o->card_msg, sizeof o->card_msg, "%s",
 		 cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "1"), "3")->valuestring);
@@ -290,7 +293,7 @@ static cJSON *order_update(sim_order *o, const char *status, cJSON *info, char *
 	const card_kind *k = card_find(status);
 	sim_chat *ch = sim_chat_find(o->cid);
 	cJSON *m, *four;
-	char b[512];
+	char b[512], biz[33];
 
 	if (!k || !ch) {
 		snprintf(err, errlen, "unknown status or chat for update");
@@ -302,7 +305,8 @@ static cJSON *order_update(sim_order *o, const char *status, cJSON *info, char *
 	cJSON_AddStringToObject(m, "1", o->card_msg);
 	add_at(m, "2", ch->cid);
 	cJSON_AddNumberToObject(m, "3", 1);
-	four = card_ext(k, o, ch);
+	sim_gen_hex(biz, 32);
+	four = card_ext(k, o, ch, biz);
 	cJSON_AddStringToObject(four, "senderUserId", o->buyer);
 	cJSON_AddStringToObject(four, "reminderContent", k->display);
 	snprintf(b, sizeof b, "{\"text\":\"%s\",\"targetUrl\":\"fleamarket://order_detail?id=%s&role=seller\"}",
@@ -313,6 +317,7 @@ static cJSON *order_update(sim_order *o, const char *status, cJSON *info, char *
 	if (info) {
 		cJSON_AddStringToObject(info, "cid", ch->cid);
 		cJSON_AddStringToObject(info, "im_id", o->card_msg);
+		cJSON_AddStringToObject(info, "message_id", biz);
 		cJSON_AddStringToObject(info, "order_id", o->id);
 	}
 	return m;

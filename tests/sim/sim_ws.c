@@ -571,7 +571,20 @@ int sim_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		S.conns = c;
 		pss->conn = c;
 		S.st.ws_accepted++;
-		sim_log_add(c->id, unb, "ws", "open", NULL, 0, NULL);
+		{
+			/* what the bot sent with the upgrade, for tests (never the cookie) */
+			cJSON *x = cJSON_CreateObject();
+			char h[512];
+
+			if (lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_EXTENSIONS) > 0)
+				cJSON_AddStringToObject(x, "extensions", h);
+			if (lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_ORIGIN) > 0)
+				cJSON_AddStringToObject(x, "origin", h);
+			if (lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_HTTP_USER_AGENT) > 0)
+				cJSON_AddStringToObject(x, "user_agent", h);
+			sim_log_add(c->id, unb, "ws", "open", NULL, 0, x);
+			cJSON_Delete(x);
+		}
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		if (!c)
@@ -592,9 +605,17 @@ int sim_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return c ? conn_writeable(c) : 0;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (c && len >= 2)
+			c->peer_close_code = (((const unsigned char *)in)[0] << 8) | ((const unsigned char *)in)[1];
+		return 0;
 	case LWS_CALLBACK_CLOSED:
 		if (c) {
-			sim_log_add(c->id, c->acct ? c->acct->unb : "", "ws", "close", NULL, 0, NULL);
+			cJSON *x = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(x, "peer_close_code", c->peer_close_code);
+			sim_log_add(c->id, c->acct ? c->acct->unb : "", "ws", "close", NULL, 0, x);
+			cJSON_Delete(x);
 			conn_gone(c);
 			pss->conn = NULL;
 		}
