@@ -16,6 +16,7 @@
 #include <string.h>
 
 struct http_req {
+	struct http_req *next, **prevp;  /* every live request, for http_free_all */
 	struct lws_context *ctx;
 	struct lws *wsi;
 	int wsi_alive;
@@ -36,14 +37,15 @@ struct http_req {
 	lws_sorted_usec_list_t sul_done, sul_timeout;
 };
 
-static void req_maybe_free(http_req *q)
+static http_req *live;
+
+static void req_free(http_req *q)
 {
 	int i;
 
-	if (!q->delivered || q->wsi_alive)
-		return;
-	lws_sul_cancel(&q->sul_done);
-	lws_sul_cancel(&q->sul_timeout);
+	if (q->next)
+		q->next->prevp = q->prevp;
+	*q->prevp = q->next;
 	for (i = 0; i < q->n_cookies; i++)
 		free(q->cookies[i]);
 	sbuf_free(&q->resp);
@@ -51,6 +53,15 @@ static void req_maybe_free(http_req *q)
 	free(q->headers);
 	free(q->body);
 	free(q);
+}
+
+static void req_maybe_free(http_req *q)
+{
+	if (!q->delivered || q->wsi_alive)
+		return;
+	lws_sul_cancel(&q->sul_done);
+	lws_sul_cancel(&q->sul_timeout);
+	req_free(q);
 }
 
 static void done_cb(lws_sorted_usec_list_t *sul)
@@ -212,6 +223,11 @@ http_req *http_post(struct lws_context *ctx, struct lws_vhost *vh, const char *u
 
 	if (!q)
 		return NULL;
+	q->next = live;
+	if (live)
+		live->prevp = &q->next;
+	q->prevp = &live;
+	live = q;
 	q->ctx = ctx;
 	q->cb = cb;
 	q->ud = ud;
@@ -261,8 +277,16 @@ void http_cancel(http_req *q)
 	if (!q)
 		return;
 	q->cb = NULL;
-	if (!q->finished)
-		finish(q, "cancelled");
+	q->finished = q->delivered = 1;
+	lws_sul_cancel(&q->sul_done);
+	lws_sul_cancel(&q->sul_timeout);
 	if (q->wsi_alive && q->wsi)
 		lws_set_timeout(q->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	req_maybe_free(q);
+}
+
+void http_free_all(void)
+{
+	while (live)
+		req_free(live);
 }

@@ -36,6 +36,8 @@ http_req *http_post(struct lws_context *ctx, struct lws_vhost *vh, const char *u
 
 /* Forgets the callback; the connection is closed and freed by lws. */
 void http_cancel(http_req *r);
+/* After lws_context_destroy: frees requests lws never finished with. */
+void http_free_all(void);
 
 /* The lws protocol the client vhost must list (name "sk-http"). */
 extern const struct lws_protocols http_protocol;

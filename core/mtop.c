@@ -185,3 +185,9 @@ void mtop_cancel(mtop_call *c)
 	http_cancel(c->req);
 	call_free(c);
 }
+
+void mtop_forget(mtop_call *c)
+{
+	if (c)
+		call_free(c);
+}

@@ -44,6 +44,9 @@ typedef struct mtop_call mtop_call;
 mtop_call *mtop_start(mtop_ctx *m, const char *api, const char *data, mtop_cb cb, void *ud);
 /* The callback will not run. */
 void mtop_cancel(mtop_call *c);
+/* After the lws context is gone: frees the call without touching lws
+ * (http_free_all frees its request). */
+void mtop_forget(mtop_call *c);
 
 /* Classifies an envelope's ret array (exposed for tests). */
 mtop_result mtop_classify(const cJSON *env);

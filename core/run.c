@@ -68,9 +68,12 @@ static void on_event(void *ud, const ev *e)
 			log_warn("run", "reply to chat %s not queued", e->chat_id);
 		sbuf_free(&b);
 	}
-	log_debug("event", "%s%s%s chat=%s from=%s%s%s order=%s", event_type_name(e->type),
-		  e->trade ? " " : "", e->trade ? trade_status_name(e->trade) : "", e->chat_id, e->sender_id,
-		  e->own ? " (own" : "", e->own ? (e->echo ? ", echo)" : ")") : "", e->order_id);
+	if (e->type != EV_READ && e->type != EV_TYPING)
+		log_info("event", "%s%s%s chat=%s from=%s%s%s%s", event_type_name(e->type),
+			 e->trade ? " " : "", e->trade ? trade_status_name(e->trade) : "", e->chat_id, e->sender_id,
+			 e->own ? (e->echo ? " (our echo)" : " (own, not an echo)") : "",
+			 e->order_id[0] ? " order=" : "", e->order_id);
+	log_debug("event", "%s chat=%s text=%.80s", event_type_name(e->type), e->chat_id, e->text);
 	if (!a->event_log)
 		return;
 	j = cJSON_CreateObject();
@@ -236,6 +239,7 @@ int run_main(const config *c)
 	lws_context_destroy(run_ctx);
 	run_ctx = NULL;
 	session_free(app.sess);
+	http_free_all();
 	store_close(st);
 	if (app.event_log)
 		fclose(app.event_log);

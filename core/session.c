@@ -1194,6 +1194,8 @@ void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud)
 	lws_sul_schedule(s->ctx, 0, &s->sul_stop, stop_cb, 1);
 }
 
+/* Frees the session after the lws context is destroyed: only lists are
+ * touched (a cancelled sul is already off them), never a wsi. */
 void session_free(session *s)
 {
 	qsend *q;
@@ -1209,7 +1211,7 @@ void session_free(session *s)
 	lws_sul_cancel(&s->sul_healthy);
 	lws_sul_cancel(&s->sul_stop);
 	if (s->token_call)
-		mtop_cancel(s->token_call);
+		mtop_forget(s->token_call);
 	while ((q = s->sq_head)) {
 		s->sq_head = q->next;
 		free(q->payload);

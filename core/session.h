@@ -62,6 +62,7 @@ void session_start(session *s);
 /* Graceful stop: waits (at most deadline_ms) for sends in flight, closes the
  * socket with 1000; done() is called once everything is closed. */
 void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud);
+/* After lws_context_destroy. */
 void session_free(session *s);
 
 /* Queues a text (or image) to a chat: stored in the outbox first, sent when
