@@ -24,23 +24,32 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGLIBS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGLIBS)) -lmsgpuck -lcrypto -ldl -lpthread -lm
 
 # Code shared by the bot, the simulator and the tests.
-CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c
+CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c core/loader.c core/host.c core/log.c
 CORE_LIB_OBJ := $(CORE_LIB_SRC:%.c=$(B)/obj/%.o)
 # The bot itself (main and the rest of core/).
 CORE_SRC := $(filter-out $(CORE_LIB_SRC),$(wildcard core/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 # The platform simulator: sim_main.c plus a library the tests link too.
-SIM_LIB_SRC := $(filter-out tests/sim/sim_main.c,$(wildcard tests/sim/sim_*.c)) tests/sim/tclient.c
+SIM_LIB_SRC := $(filter-out tests/sim/sim_main.c,$(wildcard tests/sim/sim_*.c)) tests/sim/tclient.c tests/sim/tbot.c \
+               tests/fakehost/fakehost.c
 SIM_LIB_OBJ := $(SIM_LIB_SRC:%.c=$(B)/obj/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c tests/sim/test_*.c tests/integration/test_*.c)
 TESTS    := $(addprefix $(B)/tests/,$(notdir $(TEST_SRC:.c=)))
 PLUGINS  := $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c)))
 PLUGIN_SO := $(addprefix $(B)/plugins/,$(addsuffix .so,$(sort $(PLUGINS))))
+# Deliberately broken (and one good) plugins for the loader and host tests.
+TEST_PLUGINS := $(addprefix $(B)/tests/plugins/,$(addsuffix .so,$(sort $(notdir $(wildcard tests/plugins/*)))))
+# How every plugin is built, in tree or out: the header is the whole ABI.
+PLUGIN_CFLAGS = $(CFLAGS) -Iplugins -fPIC -shared -fvisibility=hidden
+PREFIX  ?= /usr/local
+# The plugin ABI's version, from the header ("1.0"), for shopkeep-plugin.pc.
+ABI_NUM = $(shell sed -n 's/^.define SK_ABI_$(1) \([0-9]*\).*/\1/p' plugins/plugin.h)
+ABI_VERSION := $(call ABI_NUM,MAJOR).$(call ABI_NUM,MINOR)
 
-.PHONY: all deps test demo clean bench
+.PHONY: all deps test demo clean bench install
 # Keep the objects the test pattern rules chain through.
 .SECONDARY:
-all: $(B)/shopkeep $(B)/shopkeep-sim $(PLUGIN_SO) $(TESTS)
+all: $(B)/shopkeep $(B)/shopkeep-sim $(PLUGIN_SO) $(TEST_PLUGINS) $(TESTS)
 
 # Installs missing packages (as root: apt-get update once, then install); a no-op when all are present.
 deps:
@@ -54,7 +63,7 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-$(B)/obj/%.o: %.c $(wildcard core/*.h db/*.h tests/*.h tests/sim/*.h plugins/*.h)
+$(B)/obj/%.o: %.c $(wildcard core/*.h db/*.h tests/*.h tests/sim/*.h tests/fakehost/*.h plugins/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
@@ -73,7 +82,19 @@ $(B)/shopkeep-sim: $(B)/obj/tests/sim/sim_main.o $(B)/libsim.a $(B)/libskcore.a
 # One pattern rule builds every plugin: the header is the whole ABI.
 $(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Wl,-z,defs $(filter %.c,$^) -o $@
+	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@
+
+# The test plugins, with the same flags.
+$(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@
+# Except this one: it calls a function nothing defines, so that dlopen fails,
+# and -Wl,-z,defs would (rightly) refuse to link it.
+$(B)/tests/plugins/missing_dep.so: tests/plugins/missing_dep/missing_dep.c plugins/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@
+# The tests load them at run time: build them with the test programs.
+$(TESTS): | $(TEST_PLUGINS) $(PLUGIN_SO)
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libsim.a $(B)/libskcore.a
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
@@ -85,7 +106,7 @@ $(B)/tests/%: $(B)/obj/tests/integration/%.o $(B)/libsim.a $(B)/libskcore.a
 # Tests find the binaries through SK_BUILD.
 test: deps
 	@$(MAKE) --no-print-directory all
-	@SK_BUILD=$(CURDIR)/$(B) tests/run.sh $(B)/tests
+	@SK_BUILD=$(CURDIR)/$(B) SK_ROOT=$(CURDIR) tests/run.sh $(B)/tests
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -93,6 +114,17 @@ demo: deps
 
 bench:
 	@echo "make bench: not built yet (issue 9)"; exit 1
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the bot, the plugin header, the
+# plugins and a pkg-config file for building plugins out of tree.
+install: $(B)/shopkeep $(PLUGIN_SO) plugins/plugin.h plugins/shopkeep-plugin.pc.in
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/shopkeep \
+	  $(DESTDIR)$(PREFIX)/lib/shopkeep/plugins $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(B)/shopkeep $(DESTDIR)$(PREFIX)/bin/shopkeep
+	install -m 644 plugins/plugin.h $(DESTDIR)$(PREFIX)/include/shopkeep/plugin.h
+	$(if $(PLUGIN_SO),install -m 755 $(PLUGIN_SO) $(DESTDIR)$(PREFIX)/lib/shopkeep/plugins/)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(ABI_VERSION)|g' plugins/shopkeep-plugin.pc.in \
+	  >$(DESTDIR)$(PREFIX)/lib/pkgconfig/shopkeep-plugin.pc
 
 clean:
 	rm -rf build

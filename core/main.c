@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "host.h"
 #include "run.h"
 #include "util.h"
 
@@ -105,6 +106,16 @@ int main(int argc, char **argv)
 		if (rc)
 			return rc == 1 ? 0 : 2;
 		rc = main_load(path, &c);
+		if (!rc && c.n_plugins) {
+			/* each plugin's section against the keys it declares */
+			sbuf errs = { 0 };
+
+			if (host_check_config(c.plugins_dir, c.plugins_load, c.plugin_sections, &errs)) {
+				fputs(errs.p ? errs.p : "plugins: cannot check\n", stderr);
+				rc = 1;
+			}
+			sbuf_free(&errs);
+		}
 		if (!rc)
 			puts("config OK");
 		config_free(&c);

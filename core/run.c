@@ -7,6 +7,7 @@
  * on them. SIGUSR1 logs the metrics.
  */
 #include "run.h"
+#include "bridge.h"
 #include "http.h"
 #include "log.h"
 #include "session.h"
@@ -26,6 +27,7 @@ static struct lws_context *run_ctx;
 typedef struct {
 	const config *cfg;
 	session *sess;
+	bridge *plugins;
 	FILE *event_log;
 	int stopped;
 } run_app;
@@ -64,7 +66,7 @@ static void on_event(void *ud, const ev *e)
 
 		sbuf_adds(&b, a->cfg->reply_prefix);
 		sbuf_adds(&b, e->text);
-		if (!b.oom && session_send_text(a->sess, e->chat_id, e->sender_id, b.p, NULL))
+		if (!b.oom && session_send_text(a->sess, NULL, NULL, e->chat_id, e->sender_id, b.p, NULL))
 			log_warn("run", "reply to chat %s not queued", e->chat_id);
 		sbuf_free(&b);
 	}
@@ -74,6 +76,8 @@ static void on_event(void *ud, const ev *e)
 			 e->own ? (e->echo ? " (our echo)" : " (own, not an echo)") : "",
 			 e->order_id[0] ? " order=" : "", e->order_id);
 	log_debug("event", "%s chat=%s text=%.80s", event_type_name(e->type), e->chat_id, e->text);
+	if (a->plugins)
+		bridge_event(a->plugins, e);
 	if (!a->event_log)
 		return;
 	j = cJSON_CreateObject();
@@ -101,6 +105,8 @@ static void on_state(void *ud, sess_state from, sess_state to, const char *why)
 	run_app *a = ud;
 	cJSON *j;
 
+	if (a->plugins)
+		bridge_state(a->plugins, from, to, why);
 	if (!a->event_log)
 		return;
 	j = cJSON_CreateObject();
@@ -112,11 +118,13 @@ static void on_state(void *ud, sess_state from, sess_state to, const char *why)
 	event_log_write(a, j);
 }
 
-static void on_send(void *ud, const char *uuid, int ok, const char *detail)
+static void on_send(void *ud, const char *uuid, int ok, const char *detail, const char *plugin, const char *tag)
 {
 	run_app *a = ud;
 	cJSON *j;
 
+	if (a->plugins)
+		bridge_send_result(a->plugins, uuid, ok, detail, plugin, tag);
 	if (!a->event_log)
 		return;
 	j = cJSON_CreateObject();
@@ -124,6 +132,8 @@ static void on_send(void *ud, const char *uuid, int ok, const char *detail)
 	cJSON_AddStringToObject(j, "uuid", uuid);
 	cJSON_AddBoolToObject(j, "ok", ok);
 	cJSON_AddStringToObject(j, ok ? "message_id" : "reason", detail);
+	cJSON_AddStringToObject(j, "plugin", plugin);
+	cJSON_AddStringToObject(j, "tag", tag);
 	event_log_write(a, j);
 }
 
@@ -215,6 +225,22 @@ int run_main(const config *c)
 		store_close(st);
 		return 1;
 	}
+	app.plugins = bridge_new(run_ctx, app.sess, st, c);
+	if (!app.plugins) {
+		lws_context_destroy(run_ctx);
+		session_free(app.sess);
+		store_close(st);
+		return 1;
+	}
+	{
+		sbuf errs = {0};
+		int n = bridge_load(app.plugins, &errs);
+
+		if (errs.len)
+			log_err("run", "plugins not started: %s", errs.p);
+		log_info("run", "%d of %d plugins started", n < 0 ? 0 : n, c->n_plugins);
+		sbuf_free(&errs);
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
@@ -225,6 +251,7 @@ int run_main(const config *c)
 			rc = 1;
 			break;
 		}
+		bridge_poll(app.plugins);
 		if (got_usr1) {
 			got_usr1 = 0;
 			session_log_metrics(app.sess);
@@ -236,10 +263,12 @@ int run_main(const config *c)
 		}
 	}
 	session_log_metrics(app.sess);
+	bridge_unload(app.plugins);
 	lws_context_destroy(run_ctx);
 	run_ctx = NULL;
 	session_free(app.sess);
 	http_free_all();
+	bridge_free(app.plugins);
 	store_close(st);
 	if (app.event_log)
 		fclose(app.event_log);

@@ -50,6 +50,8 @@ typedef struct qsend {
 	char cid[32];
 	char buyer[32];
 	char kind[8];
+	char plugin[40];
+	char tag[128];
 	char *payload;
 	int inflight;
 } qsend;
@@ -603,6 +605,8 @@ static void outbox_row_cb(const outbox_row *r, void *ud)
 	snprintf(q->cid, sizeof q->cid, "%s", r->cid);
 	snprintf(q->buyer, sizeof q->buyer, "%s", r->buyer);
 	snprintf(q->kind, sizeof q->kind, "%s", r->kind);
+	snprintf(q->plugin, sizeof q->plugin, "%s", r->plugin);
+	snprintf(q->tag, sizeof q->tag, "%s", r->tag);
 	for (t = &s->sq_head; *t; t = &(*t)->next)
 		;
 	*t = q;
@@ -712,8 +716,8 @@ static void pace(session *s)
 	}
 }
 
-static int queue_send(session *s, const char *cid, const char *buyer, const char *kind, const char *payload,
-		      char *uuid_out)
+static int queue_send(session *s, const char *plugin, const char *tag, const char *cid, const char *buyer,
+		      const char *kind, const char *payload, char *uuid_out)
 {
 	char uuid[LWP_UUID_MAX];
 	outbox_row r;
@@ -722,13 +726,15 @@ static int queue_send(session *s, const char *cid, const char *buyer, const char
 	    strlen(buyer) >= sizeof r.buyer)
 		return -1;
 	lwp_uuid(uuid);
-	if (store_outbox_add(s->st, uuid, cid, buyer, kind, payload, util_now_ms()) < 0)
+	if (store_outbox_add(s->st, uuid, cid, buyer, kind, payload, plugin, tag, util_now_ms()) < 0)
 		return -1;
 	memset(&r, 0, sizeof r);
 	snprintf(r.uuid, sizeof r.uuid, "%s", uuid);
 	snprintf(r.cid, sizeof r.cid, "%s", cid);
 	snprintf(r.buyer, sizeof r.buyer, "%s", buyer);
 	snprintf(r.kind, sizeof r.kind, "%s", kind);
+	snprintf(r.plugin, sizeof r.plugin, "%s", plugin ? plugin : "");
+	snprintf(r.tag, sizeof r.tag, "%s", tag ? tag : "");
 	r.payload = (char *)payload;
 	outbox_row_cb(&r, s);
 	s->m.sends_pending = s->sq_len;
@@ -738,13 +744,14 @@ static int queue_send(session *s, const char *cid, const char *buyer, const char
 	return 0;
 }
 
-int session_send_text(session *s, const char *cid, const char *buyer, const char *text, char *uuid_out)
+int session_send_text(session *s, const char *plugin, const char *tag, const char *cid, const char *buyer,
+		      const char *text, char *uuid_out)
 {
-	return queue_send(s, cid, buyer, "text", text, uuid_out);
+	return queue_send(s, plugin, tag, cid, buyer, "text", text, uuid_out);
 }
 
-int session_send_image(session *s, const char *cid, const char *buyer, const char *url, int w, int h,
-		       char *uuid_out)
+int session_send_image(session *s, const char *plugin, const char *tag, const char *cid, const char *buyer,
+		       const char *url, int w, int h, char *uuid_out)
 {
 	cJSON *j = cJSON_CreateObject();
 	char *p;
@@ -755,7 +762,7 @@ int session_send_image(session *s, const char *cid, const char *buyer, const cha
 	cJSON_AddNumberToObject(j, "height", h);
 	p = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
-	rc = p ? queue_send(s, cid, buyer, "image", p, uuid_out) : -1;
+	rc = p ? queue_send(s, plugin, tag, cid, buyer, "image", p, uuid_out) : -1;
 	free(p);
 	return rc;
 }
@@ -778,7 +785,7 @@ static void send_answered(session *s, const req *r, const cJSON *f)
 		s->m.sends_acked++;
 		log_info("session", "send %s delivered as %s", r->uuid, mid->valuestring);
 		if (s->h.on_send)
-			s->h.on_send(s->h.ud, r->uuid, 1, mid->valuestring);
+			s->h.on_send(s->h.ud, r->uuid, 1, mid->valuestring, q ? q->plugin : "", q ? q->tag : "");
 	} else {
 		if (cJSON_IsString(bcode) && !strcmp(bcode->valuestring, "400600001"))
 			snprintf(why, sizeof why, "flow control (400600001)");
@@ -791,7 +798,7 @@ static void send_answered(session *s, const req *r, const cJSON *f)
 		s->m.sends_refused++;
 		log_warn("session", "send %s refused: %s", r->uuid, why);
 		if (s->h.on_send)
-			s->h.on_send(s->h.ud, r->uuid, 0, why);
+			s->h.on_send(s->h.ud, r->uuid, 0, why, q ? q->plugin : "", q ? q->tag : "");
 	}
 	if (q)
 		q_remove(s, q);
@@ -1239,6 +1246,42 @@ void session_free(session *s)
 const sess_metrics *session_metrics(const session *s)
 {
 	return &s->m;
+}
+
+mtop_ctx *session_mtop(session *s)
+{
+	return &s->mt;
+}
+
+char *session_metrics_json(const session *s)
+{
+	const sess_metrics *m = &s->m;
+	cJSON *j = cJSON_CreateObject();
+	char *out;
+
+	cJSON_AddStringToObject(j, "state", session_state_name(m->state));
+	cJSON_AddNumberToObject(j, "reconnects", (double)m->reconnects);
+	cJSON_AddNumberToObject(j, "retry", m->retry);
+	cJSON_AddNumberToObject(j, "connected_ms", (double)m->connected_ms);
+	cJSON_AddNumberToObject(j, "last_msg_ms", (double)m->last_msg_ms);
+	cJSON_AddStringToObject(j, "last_error", m->last_error);
+	cJSON_AddNumberToObject(j, "frames_in", (double)m->frames_in);
+	cJSON_AddNumberToObject(j, "frames_out", (double)m->frames_out);
+	cJSON_AddNumberToObject(j, "pushes", (double)m->pushes);
+	cJSON_AddNumberToObject(j, "items", (double)m->items);
+	cJSON_AddNumberToObject(j, "events", (double)m->events);
+	cJSON_AddNumberToObject(j, "decode_errors", (double)m->decode_errors);
+	cJSON_AddNumberToObject(j, "bad_frames", (double)m->bad_frames);
+	cJSON_AddNumberToObject(j, "sends_acked", (double)m->sends_acked);
+	cJSON_AddNumberToObject(j, "sends_refused", (double)m->sends_refused);
+	cJSON_AddNumberToObject(j, "sends_pending", (double)m->sends_pending);
+	cJSON_AddNumberToObject(j, "sends_resent", (double)m->sends_resent);
+	cJSON_AddNumberToObject(j, "heartbeats_sent", (double)m->heartbeats_sent);
+	cJSON_AddNumberToObject(j, "heartbeats_answered", (double)m->heartbeats_answered);
+	cJSON_AddNumberToObject(j, "token_fetches", (double)m->token_fetches);
+	out = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return out;
 }
 
 void session_log_metrics(const session *s)

@@ -46,8 +46,10 @@ typedef struct {
 	void (*on_event)(void *ud, const ev *e);
 	/* The state changed; why is a short reason. */
 	void (*on_state)(void *ud, sess_state from, sess_state to, const char *why);
-	/* A send finished: ok with the platform's messageId, or refused with the reason. */
-	void (*on_send)(void *ud, const char *uuid, int ok, const char *message_id_or_reason);
+	/* A send finished: ok with the platform's messageId, or refused with the
+	 * reason; plugin and tag as given when it was queued ("" if none). */
+	void (*on_send)(void *ud, const char *uuid, int ok, const char *message_id_or_reason,
+			const char *plugin, const char *tag);
 	void *ud;
 } session_hooks;
 
@@ -67,13 +69,19 @@ void session_free(session *s);
 
 /* Queues a text (or image) to a chat: stored in the outbox first, sent when
  * connected and paced, resent under the same uuid after a reconnect or a restart
- * until the platform answers. uuid_out (LWP_UUID_MAX) may be NULL. 0 or -1 (queue
+ * until the platform answers. plugin and tag (may be NULL) are stored with it and
+ * come back in on_send. uuid_out (LWP_UUID_MAX) may be NULL. 0 or -1 (queue
  * full or store error). */
-int session_send_text(session *s, const char *cid, const char *buyer, const char *text, char *uuid_out);
-int session_send_image(session *s, const char *cid, const char *buyer, const char *url, int w, int h,
-		       char *uuid_out);
+int session_send_text(session *s, const char *plugin, const char *tag, const char *cid, const char *buyer,
+		      const char *text, char *uuid_out);
+int session_send_image(session *s, const char *plugin, const char *tag, const char *cid, const char *buyer,
+		       const char *url, int w, int h, char *uuid_out);
 
 const sess_metrics *session_metrics(const session *s);
+/* The session's signed mtop client (its cookie stays current), for plugins' calls. */
+struct mtop_ctx *session_mtop(session *s);
+/* The metrics as a JSON object text (malloc'd), NULL on OOM. */
+char *session_metrics_json(const session *s);
 const char *session_state_name(sess_state st);
 /* One line of metrics for logs (SIGUSR1). */
 void session_log_metrics(const session *s);

@@ -40,15 +40,15 @@ static const char *const store_sql[ST_N] = {
 			 "ON CONFLICT(account) DO UPDATE SET token = excluded.token, did = excluded.did, "
 			 "expires_ms = excluded.expires_ms, updated = excluded.updated",
 	[ST_TOKEN_CLEAR] = "DELETE FROM token WHERE account = ?1",
-	[ST_OUTBOX_ADD] = "INSERT INTO outbox(uuid, cid, buyer, kind, payload, state, attempts, created_ms, updated_ms) "
-			  "VALUES(?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?6)",
+	[ST_OUTBOX_ADD] = "INSERT INTO outbox(uuid, cid, buyer, kind, payload, state, attempts, created_ms, "
+			  "updated_ms, plugin, tag) VALUES(?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?6, ?7, ?8)",
 	[ST_OUTBOX_DONE] = "UPDATE outbox SET state = 1, message_id = ?2, updated_ms = ?3 "
 			   "WHERE uuid = ?1 AND state = 0",
 	[ST_OUTBOX_REFUSED] = "UPDATE outbox SET state = 2, reason = ?2, updated_ms = ?3 "
 			      "WHERE uuid = ?1 AND state = 0",
 	[ST_OUTBOX_ATTEMPT] = "UPDATE outbox SET attempts = attempts + 1, updated_ms = ?2 "
 			      "WHERE uuid = ?1 AND state = 0",
-	[ST_OUTBOX_PENDING] = "SELECT id, uuid, cid, buyer, kind, payload, state, attempts, created_ms "
+	[ST_OUTBOX_PENDING] = "SELECT id, uuid, cid, buyer, kind, payload, state, attempts, created_ms, plugin, tag "
 			      "FROM outbox WHERE state = 0 ORDER BY id",
 	[ST_OUTBOX_GET] = "SELECT state, message_id, reason FROM outbox WHERE uuid = ?1",
 };
@@ -323,7 +323,8 @@ int store_token_clear(store *s, const char *account)
  * fit outbox_row, a kind other than text/image), a uuid already present, or a
  * database error. */
 int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char *buyer,
-			 const char *kind, const char *payload, int64_t now_ms)
+			 const char *kind, const char *payload, const char *plugin, const char *tag,
+			 int64_t now_ms)
 {
 	sqlite3_stmt *st = s->st[ST_OUTBOX_ADD];
 	outbox_row r;
@@ -331,7 +332,8 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 
 	if (!uuid || !cid || !buyer || !kind || !payload || !uuid[0] ||
 	    strlen(uuid) >= sizeof r.uuid || strlen(cid) >= sizeof r.cid ||
-	    strlen(buyer) >= sizeof r.buyer || (strcmp(kind, "text") && strcmp(kind, "image")))
+	    strlen(buyer) >= sizeof r.buyer || (strcmp(kind, "text") && strcmp(kind, "image")) ||
+	    (plugin && strlen(plugin) >= sizeof r.plugin) || (tag && strlen(tag) >= sizeof r.tag))
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, cid, -1, SQLITE_TRANSIENT);
@@ -339,6 +341,8 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 	sqlite3_bind_text(st, 4, kind, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, payload, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 6, now_ms);
+	sqlite3_bind_text(st, 7, plugin ? plugin : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, tag ? tag : "", -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	store_done(st);
 	return rc == SQLITE_DONE ? sqlite3_last_insert_rowid(s->db) : -1;
@@ -425,6 +429,8 @@ int store_outbox_pending(store *s, void (*cb)(const outbox_row *r, void *ud), vo
 		r->state = sqlite3_column_int(st, 6);
 		r->attempts = sqlite3_column_int(st, 7);
 		r->created_ms = sqlite3_column_int64(st, 8);
+		store_col_copy(st, 9, r->plugin, sizeof r->plugin);
+		store_col_copy(st, 10, r->tag, sizeof r->tag);
 		n++;
 		if (oom)
 			break;

@@ -42,15 +42,19 @@ typedef struct {
 	char cid[32];
 	char buyer[32];
 	char kind[8];            /* "text" or "image" */
+	char plugin[40];         /* the plugin that queued it, "" for the core */
+	char tag[128];           /* the plugin's tag, "" if none */
 	char *payload;           /* text, or the image JSON {"url","width","height"}: malloc'd */
 	int state;
 	int attempts;
 	int64_t created_ms;
 } outbox_row;
 
-/* Adds a pending send; returns its id (> 0) or -1. A uuid already present is an error. */
+/* Adds a pending send; returns its id (> 0) or -1. A uuid already present is an
+ * error. plugin and tag may be NULL. */
 int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char *buyer,
-			 const char *kind, const char *payload, int64_t now_ms);
+			 const char *kind, const char *payload, const char *plugin, const char *tag,
+			 int64_t now_ms);
 /* Marks a send answered; 0, 1 when the uuid is unknown or not pending, -1 on error. */
 int store_outbox_done(store *s, const char *uuid, const char *message_id);
 int store_outbox_refused(store *s, const char *uuid, const char *reason);

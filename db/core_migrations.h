@@ -41,6 +41,17 @@ static const char *const core_migrations[] = {
 	"  updated_ms INTEGER NOT NULL"
 	") STRICT;"
 	"CREATE INDEX outbox_pending ON outbox(id) WHERE state = 0;",
+	/* 2: the plugin that queued a send, and its tag, so that a send resumed
+	 * after a restart can report to its owner. */
+	"ALTER TABLE outbox ADD COLUMN plugin TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE outbox ADD COLUMN tag TEXT NOT NULL DEFAULT '';",
+	/* 3: the schema version of each plugin's own migrations (core/host.c).
+	 * IF NOT EXISTS: the host creates the same table on a database these
+	 * steps never ran on. */
+	"CREATE TABLE IF NOT EXISTS plugin_schema("
+	"  plugin TEXT PRIMARY KEY,"
+	"  version INTEGER NOT NULL"
+	") STRICT;",
 };
 
 #define CORE_SCHEMA_VERSION ((int)(sizeof core_migrations / sizeof core_migrations[0]))

@@ -6,7 +6,7 @@
  * expiry, sends (refusals, echoes, exactly once across a drop and a kill -9).
  */
 #include "tap.h"
-#include "sim/tclient.h"
+#include "sim/tbot.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -22,8 +22,7 @@
 #define UNB "2200000000001"
 
 static tc_sim sim;
-static char dir[256], cfg_path[300], evlog[300], botlog[300];
-static pid_t bot = -1;
+static tbot bot;
 
 static const char *js(const cJSON *o, const char *k)
 {
@@ -32,25 +31,16 @@ static const char *js(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static double stat_of(const char *name)
-{
-	cJSON *s = tc_ctl(sim.ctl_port, "GET", "/state", NULL, NULL);
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "stats"), name);
-	double r = cJSON_IsNumber(v) ? v->valuedouble : -1;
-
-	cJSON_Delete(s);
-	return r;
-}
-
-static int ctl(const char *path, const char *body)
-{
-	int st = 0;
-
-	cJSON_Delete(tc_ctl(sim.ctl_port, "POST", path, body, &st));
-	if (st != 200)
-		diag("control %s %s -> %d", path, body, st);
-	return st;
-}
+#define stat_of(name) tsim_stat(&sim, name)
+#define ctl(path, body) tsim_ctl(&sim, path, body)
+#define wait_stat(name, want, ms) tsim_wait_stat(&sim, name, want, ms)
+#define delivered(text) tsim_delivered(&sim, text)
+#define wait_delivered(text, want, ms) tsim_wait_delivered(&sim, text, want, ms)
+#define evcount(a, b, c) tbot_evcount(&bot, a, b, c)
+#define wait_ev(a, b, c, want, ms) tbot_wait_ev(&bot, a, b, c, want, ms)
+#define bot_start() tbot_start(&bot)
+#define bot_stop(sig) tbot_stop(&bot, sig)
+#define bot_alive() tbot_alive(&bot)
 
 static int registered_now(void)
 {
@@ -61,19 +51,6 @@ static int registered_now(void)
 		n += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "registered"));
 	cJSON_Delete(s);
 	return n;
-}
-
-/* Polls until stat >= want; returns the ms it took, or -1 after timeout_ms. */
-static long wait_stat(const char *name, double want, int timeout_ms)
-{
-	int64_t t0 = util_mono_us();
-
-	while (util_mono_us() - t0 < (int64_t)timeout_ms * 1000) {
-		if (stat_of(name) >= want)
-			return (long)((util_mono_us() - t0) / 1000);
-		usleep(20000);
-	}
-	return -1;
 }
 
 static long wait_registered(int timeout_ms)
@@ -90,125 +67,22 @@ static long wait_registered(int timeout_ms)
 
 static void write_config(const char *rate, int refresh_before_s)
 {
-	FILE *f = fopen(cfg_path, "w");
+	char json[2048];
 
-	fprintf(f,
-		"{\"account\":{\"id\":\"demo\",\"cookie\":\"cna=abc; unb=" UNB "; cookie2=c2; "
-		"_m_h5_tk=0123456789abcdef0123456789abcdef_1700000000000; _m_h5_tk_enc=e\"},\n"
-		" \"platform\":{\"ws_url\":\"ws://127.0.0.1:%d/\",\"api_url\":\"http://127.0.0.1:%d/h5/\","
-		"\"heartbeat_interval_s\":1,\"heartbeat_timeout_s\":3,\"connect_timeout_s\":2,\"request_timeout_s\":3},\n"
-		" \"reconnect\":{\"network_base_ms\":200,\"network_cap_ms\":800,\"closed_base_ms\":100,\"closed_cap_ms\":400,"
-		"\"other_base_ms\":150,\"other_cap_ms\":600,\"jitter_pct\":25},\n"
-		" \"token\":{\"refresh_before_s\":%d,\"relogin_check_s\":3600},\n"
-		" \"send\":{\"rate_per_s\":%s,\"burst\":1},\n"
-		" \"state\":{\"db\":\"state.db\"},\n"
-		" \"log\":{\"level\":\"debug\"},\n"
-		" \"debug\":{\"event_log\":\"events.jsonl\",\"reply_prefix\":\"re: \"}}\n",
-		sim.port, sim.port, refresh_before_s, rate);
-	fclose(f);
-}
-
-static void bot_start(void)
-{
-	const char *b = getenv("SK_BUILD");
-	char exe[512];
-
-	snprintf(exe, sizeof exe, "%s/shopkeep", b ? b : "build");
-	bot = fork();
-	if (bot == 0) {
-		int fd = open(botlog, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(exe, exe, "run", "--config", cfg_path, (char *)NULL);
-		_exit(127);
-	}
-}
-
-/* SIGTERM (or sig) and wait; returns the exit status, 128+signal, or -1. */
-static int bot_stop(int sig)
-{
-	int st, i;
-
-	if (bot <= 0)
-		return -1;
-	kill(bot, sig);
-	for (i = 0; i < 500; i++) {
-		if (waitpid(bot, &st, WNOHANG) == bot) {
-			bot = -1;
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		usleep(10000);
-	}
-	kill(bot, SIGKILL);
-	waitpid(bot, &st, 0);
-	bot = -1;
-	return -1;
-}
-
-static int bot_alive(void)
-{
-	return bot > 0 && waitpid(bot, NULL, WNOHANG) == 0;
-}
-
-/* Counts event log lines containing every one of the given needles. */
-static int evcount(const char *a, const char *b, const char *c)
-{
-	FILE *f = fopen(evlog, "r");
-	char line[8192];
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof line, f))
-		if (strstr(line, a) && (!b || strstr(line, b)) && (!c || strstr(line, c)))
-			n++;
-	fclose(f);
-	return n;
-}
-
-static int wait_ev(const char *a, const char *b, const char *c, int want, int timeout_ms)
-{
-	int64_t t0 = util_mono_us();
-
-	while (util_mono_us() - t0 < (int64_t)timeout_ms * 1000) {
-		if (evcount(a, b, c) >= want)
-			return 1;
-		usleep(20000);
-	}
-	return 0;
-}
-
-/* How many accepted (not repeated, not refused) sends of exactly this text
- * the simulator recorded: what the buyer saw. */
-static int delivered(const char *text)
-{
-	cJSON *r = tc_ctl(sim.ctl_port, "GET", "/sent?since=0&what=/r/MessageSend/sendByReceiverScope", NULL, NULL);
-	cJSON *e;
-	int n = 0;
-
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "frames")) {
-		const cJSON *content = cJSON_GetObjectItemCaseSensitive(e, "content");
-		const char *t = js(cJSON_GetObjectItemCaseSensitive(content, "text"), "text");
-
-		if (t && !strcmp(t, text) && js(e, "message_id") &&
-		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "repeat")))
-			n++;
-	}
-	cJSON_Delete(r);
-	return n;
-}
-
-static int wait_delivered(const char *text, int want, int timeout_ms)
-{
-	int64_t t0 = util_mono_us();
-
-	while (util_mono_us() - t0 < (int64_t)timeout_ms * 1000) {
-		if (delivered(text) >= want)
-			return 1;
-		usleep(30000);
-	}
-	return 0;
+	snprintf(json, sizeof json,
+		 "{\"account\":{\"id\":\"demo\",\"cookie\":\"cna=abc; unb=" UNB "; cookie2=c2; "
+		 "_m_h5_tk=0123456789abcdef0123456789abcdef_1700000000000; _m_h5_tk_enc=e\"},\n"
+		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\","
+		 "\"heartbeat_interval_s\":1,\"heartbeat_timeout_s\":3,\"connect_timeout_s\":2,\"request_timeout_s\":3},\n"
+		 " \"reconnect\":{\"network_base_ms\":200,\"network_cap_ms\":800,\"closed_base_ms\":100,\"closed_cap_ms\":400,"
+		 "\"other_base_ms\":150,\"other_cap_ms\":600,\"jitter_pct\":25},\n"
+		 " \"token\":{\"refresh_before_s\":%d,\"relogin_check_s\":3600},\n"
+		 " \"send\":{\"rate_per_s\":%s,\"burst\":1},\n"
+		 " \"state\":{\"db\":\"state.db\"},\n"
+		 " \"log\":{\"level\":\"debug\"},\n"
+		 " \"debug\":{\"event_log\":\"events.jsonl\",\"reply_prefix\":\"re: \"}}\n",
+		 refresh_before_s, rate);
+	tbot_config(&bot, json);
 }
 
 static void inject(const char *cid, const char *text)
@@ -338,7 +212,7 @@ static void test_delay_bounds(void)
 	static const struct { const char *name; int base, cap; } cls[] = {
 		{"network", 200, 800}, {"closed", 100, 400}, {"other", 150, 600},
 	};
-	FILE *f = fopen(botlog, "r");
+	FILE *f = fopen(bot.log, "r");
 	char line[1024];
 	int seen[3] = {0, 0, 0}, bad = 0, i;
 
@@ -367,18 +241,10 @@ static void test_delay_bounds(void)
 static void test_metrics_and_cookie(void)
 {
 	double reg0, minted;
-	FILE *f;
-	char line[2048];
-	int found = 0;
 
-	kill(bot, SIGUSR1);
+	kill(bot.pid, SIGUSR1);
 	usleep(300000);
-	f = fopen(botlog, "r");
-	while (f && fgets(line, sizeof line, f))
-		found |= strstr(line, "metrics: state=CONNECTED") != NULL;
-	if (f)
-		fclose(f);
-	ok(found, "metrics: SIGUSR1 logs them");
+	ok(tbot_log_has(&bot, "metrics: state=CONNECTED"), "metrics: SIGUSR1 logs them");
 
 	/* the platform rotates _m_h5_tk: the bot retries once with the Set-Cookie value */
 	ctl("/fault", "{\"kind\":\"expire_h5tk\",\"seller\":\"" UNB "\"}");
@@ -529,16 +395,9 @@ static void test_session_expired(void)
 int main(void)
 {
 	const char *args[] = {"--reg-reject-delay-ms", "200", NULL};
-	char tmpl[] = "/tmp/sk-session-XXXXXX";
 	int rc;
 
-	if (!mkdtemp(tmpl))
-		return 1;
-	snprintf(dir, sizeof dir, "%s", tmpl);
-	snprintf(cfg_path, sizeof cfg_path, "%s/account.json", dir);
-	snprintf(evlog, sizeof evlog, "%s/events.jsonl", dir);
-	snprintf(botlog, sizeof botlog, "%s/bot.log", dir);
-	if (!ok(tc_sim_start(&sim, args) == 0, "simulator starts"))
+	if (!ok(tc_sim_start(&sim, args) == 0, "simulator starts") || tbot_init(&bot, &sim))
 		return tap_done();
 	write_config("20", 3600);
 	bot_start();
@@ -554,20 +413,7 @@ int main(void)
 	test_session_expired();
 	rc = bot_stop(SIGTERM);
 	is_int(rc, 0, "bot: SIGTERM exits 0");
-
 	tc_sim_stop(&sim);
-	if (tap_failed) {
-		char cmd[400];
-
-		snprintf(cmd, sizeof cmd, "tail -n 60 %s >&2", botlog);
-		if (system(cmd) < 0)
-			diag("cannot show the bot log");
-	} else {
-		char cmd[300];
-
-		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-		if (system(cmd) < 0)
-			diag("cannot remove %s", dir);
-	}
+	tbot_done(&bot, tap_failed);
 	return tap_done();
 }

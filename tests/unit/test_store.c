@@ -205,16 +205,16 @@ static void test_outbox(store *s)
 	int state = -1;
 	seen v;
 
-	a = store_outbox_add(s, "uuid-a", "10001@goofish", "30003", "text", "hello", 1000);
+	a = store_outbox_add(s, "uuid-a", "10001@goofish", "30003", "text", "hello", NULL, NULL, 1000);
 	b = store_outbox_add(s, "uuid-b", "10001@goofish", "30003", "image",
-			     "{\"url\":\"http://x/p.png\",\"width\":10,\"height\":20}", 1001);
-	c = store_outbox_add(s, "uuid-c", "10002@goofish", "30004", "text", "你好", 1002);
+			     "{\"url\":\"http://x/p.png\",\"width\":10,\"height\":20}", NULL, NULL, 1001);
+	c = store_outbox_add(s, "uuid-c", "10002@goofish", "30004", "text", "你好", NULL, NULL, 1002);
 	ok(a > 0 && b > a && c > b, "outbox: ids increase");
-	is_int(store_outbox_add(s, "uuid-a", "x", "y", "text", "again", 1003), -1, "outbox: duplicate uuid rejected");
-	is_int(store_outbox_add(s, "uuid-d", "x", "y", "video", "p", 1003), -1, "outbox: unknown kind rejected");
-	is_int(store_outbox_add(s, "uuid-e", "0123456789012345678901234567890123456789", "y", "text", "p", 1003), -1,
+	is_int(store_outbox_add(s, "uuid-a", "x", "y", "text", "again", NULL, NULL, 1003), -1, "outbox: duplicate uuid rejected");
+	is_int(store_outbox_add(s, "uuid-d", "x", "y", "video", "p", NULL, NULL, 1003), -1, "outbox: unknown kind rejected");
+	is_int(store_outbox_add(s, "uuid-e", "0123456789012345678901234567890123456789", "y", "text", "p", NULL, NULL, 1003), -1,
 	       "outbox: a cid too long for outbox_row rejected");
-	is_int(store_outbox_add(s, "", "x", "y", "text", "p", 1003), -1, "outbox: empty uuid rejected");
+	is_int(store_outbox_add(s, "", "x", "y", "text", "p", NULL, NULL, 1003), -1, "outbox: empty uuid rejected");
 
 	is_int(pending(s, &v), 3, "outbox: three pending");
 	is_str(v.text,
@@ -253,6 +253,31 @@ static void test_outbox(store *s)
 
 /* The bot dies (kill -9) right after queueing a send: the child adds a row
  * and SIGKILLs itself without closing the database. */
+static void owner_cb(const outbox_row *r, void *ud)
+{
+	char *out = ud;
+
+	if (!strcmp(r->uuid, "uuid-owned"))
+		snprintf(out, 256, "%s|%s", r->plugin, r->tag);
+}
+
+/* A send remembers the plugin that queued it and its tag (schema step 2). */
+static void test_outbox_owner(store *s)
+{
+	char got[256] = "";
+
+	ok(store_outbox_add(s, "uuid-owned", "10005@goofish", "30005", "text", "code", "orders", "order:77:1", 5000) > 0,
+	   "outbox: a send with its plugin and tag");
+	store_outbox_pending(s, owner_cb, got);
+	is_str(got, "orders|order:77:1", "outbox: plugin and tag come back with the pending row");
+	ok(store_outbox_add(s, "uuid-owned2", "x", "y", "text", "p", "orders",
+			    "0123456789012345678901234567890123456789012345678901234567890123456789"
+			    "0123456789012345678901234567890123456789012345678901234567890123456789", 5001) < 0,
+	   "outbox: a tag too long for outbox_row is rejected");
+	ok(store_schema_version(s) >= 2, "schema: at least version 2 (the outbox owner step)");
+	is_int(store_outbox_done(s, "uuid-owned", "1.PNM"), 0, "outbox: the owned send settles");
+}
+
 static void test_crash_restart(void)
 {
 	pid_t pid;
@@ -265,7 +290,7 @@ static void test_crash_restart(void)
 	if (pid == 0) {
 		store *cs = store_open(dbpath, (char[256]){ 0 }, 256);
 
-		if (!cs || store_outbox_add(cs, "uuid-crash", "10009@goofish", "30009", "text", "after crash", 2000) < 0)
+		if (!cs || store_outbox_add(cs, "uuid-crash", "10009@goofish", "30009", "text", "after crash", NULL, NULL, 2000) < 0)
 			_exit(3);
 		raise(SIGKILL);
 		_exit(4);
@@ -288,7 +313,7 @@ static void test_crash_restart(void)
 	is_int(store_outbox_pending(s, collect, &v), 2, "callback marks rows done during the walk");
 	ok(v.ordered, "marking done from the callback works");
 	is_int(pending(s, &v), 0, "nothing pending afterwards");
-	is_int(store_outbox_add(s, "uuid-crash", "x", "y", "text", "p", 3000), -1,
+	is_int(store_outbox_add(s, "uuid-crash", "x", "y", "text", "p", NULL, NULL, 3000), -1,
 	       "a settled uuid is never reused");
 	store_close(s);
 }
@@ -309,6 +334,7 @@ int main(void)
 	if (ok(s != NULL, "open for kv and outbox")) {
 		test_kv(s);
 		test_outbox(s);
+		test_outbox_owner(s);
 		store_close(s);
 	}
 	test_token();

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/bridge.c - connects the plugin host (core/host.c) to the running
+ * account: sends go to the session's outbox, timers to lws, mtop calls to the
+ * session's signed client, and the session's events, state changes and send
+ * results go to the plugins.
+ */
+#include "bridge.h"
+#include "host.h"
+#include "log.h"
+#include "mtop.h"
+#include "util.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bridge {
+	struct lws_context *ctx;
+	session *sess;
+	store *st;
+	const config *cfg;
+	host *h;
+	lws_sorted_usec_list_t sul_timers;
+};
+
+typedef struct {
+	host_mtop_done done;
+	void *ctx;
+} mtop_wait;
+
+static int be_send_text(void *ud, const char *plugin, const char *tag, const char *chat_id, const char *buyer_id,
+			const char *text, char *uuid_out)
+{
+	bridge *b = ud;
+
+	return session_send_text(b->sess, plugin, tag, chat_id, buyer_id, text, uuid_out) ? SK_ERR_FULL : SK_OK;
+}
+
+static int be_send_image(void *ud, const char *plugin, const char *tag, const char *chat_id, const char *buyer_id,
+			 const char *url, int w, int h, char *uuid_out)
+{
+	bridge *b = ud;
+
+	return session_send_image(b->sess, plugin, tag, chat_id, buyer_id, url, w, h, uuid_out) ? SK_ERR_FULL : SK_OK;
+}
+
+static int be_send_status(void *ud, const char *uuid, int *state, char **detail)
+{
+	bridge *b = ud;
+	char *mid = NULL, *why = NULL;
+	int rc = store_outbox_get(b->st, uuid, state, &mid, &why);
+
+	if (rc)
+		return rc > 0 ? SK_ERR_NOTFOUND : SK_ERR_DB;
+	if (detail) {
+		/* the message id of a sent message, the reason of a refused one */
+		*detail = mid ? mid : why;
+		if (mid)
+			free(why);
+	} else {
+		free(mid);
+		free(why);
+	}
+	return SK_OK;
+}
+
+static void timers_cb(lws_sorted_usec_list_t *sul)
+{
+	bridge *b = lws_container_of(sul, bridge, sul_timers);
+
+	host_run_timers(b->h);
+}
+
+static void be_wake_at(void *ud, int64_t mono_ms)
+{
+	bridge *b = ud;
+	int64_t d = mono_ms - util_mono_us() / 1000;
+
+	lws_sul_schedule(b->ctx, 0, &b->sul_timers, timers_cb, (lws_usec_t)(d > 0 ? d : 0) * LWS_US_PER_MS + 1);
+}
+
+static int64_t be_now_ms(void *ud)
+{
+	(void)ud;
+	return util_now_ms();
+}
+
+static int64_t be_mono_ms(void *ud)
+{
+	(void)ud;
+	return util_mono_us() / 1000;
+}
+
+static void mtop_done(void *ud, mtop_result res, const char *ret, const cJSON *data, const char *why)
+{
+	mtop_wait *w = ud;
+	char *txt = data ? cJSON_PrintUnformatted(data) : NULL;
+
+	if (why)
+		log_debug("bridge", "plugin mtop call: %s", why);
+	/* mtop_result and sk_mtop_result share their order */
+	w->done(w->ctx, (int)res, ret ? ret : "", txt ? txt : "");
+	free(txt);
+	free(w);
+}
+
+static void be_mtop(void *ud, const char *api, const char *data_json, host_mtop_done done, void *ctx)
+{
+	bridge *b = ud;
+	mtop_wait *w = calloc(1, sizeof *w);
+
+	if (!w || (w->done = done, w->ctx = ctx, !mtop_start(session_mtop(b->sess), api, data_json, mtop_done, w))) {
+		free(w);
+		done(ctx, SK_MTOP_TRANSPORT, "", "");
+	}
+}
+
+static int be_session_state(void *ud)
+{
+	bridge *b = ud;
+
+	/* sess_state and sk_state share their order */
+	return (int)session_metrics(b->sess)->state;
+}
+
+static char *be_metrics_json(void *ud)
+{
+	bridge *b = ud;
+
+	return session_metrics_json(b->sess);
+}
+
+static void be_wake_loop(void *ud)
+{
+	bridge *b = ud;
+
+	lws_cancel_service(b->ctx);
+}
+
+bridge *bridge_new(struct lws_context *ctx, session *sess, store *st, const config *cfg)
+{
+	bridge *b = calloc(1, sizeof *b);
+	host_backend be;
+	host_config hc;
+
+	if (!b)
+		return NULL;
+	b->ctx = ctx;
+	b->sess = sess;
+	b->st = st;
+	b->cfg = cfg;
+	memset(&be, 0, sizeof be);
+	be.ud = b;
+	be.send_text = be_send_text;
+	be.send_image = be_send_image;
+	be.send_status = be_send_status;
+	be.wake_at = be_wake_at;
+	be.now_ms = be_now_ms;
+	be.mono_ms = be_mono_ms;
+	be.mtop = be_mtop;
+	be.session_state = be_session_state;
+	be.metrics_json = be_metrics_json;
+	be.wake_loop = be_wake_loop;
+	memset(&hc, 0, sizeof hc);
+	hc.account_id = cfg->account_id;
+	hc.own_user_id = cfg->unb;
+	hc.rules_path = cfg->rules;
+	hc.plugin_sections = cfg->plugin_sections;
+	hc.db = store_db(st);
+	hc.worker_threads = 1;
+	b->h = host_new(&hc, &be);
+	if (!b->h) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+int bridge_load(bridge *b, sbuf *errs)
+{
+	if (!b->cfg->n_plugins)
+		return 0;
+	return host_load(b->h, b->cfg->plugins_dir, b->cfg->plugins_load, errs);
+}
+
+/* Maps the core's event to the ABI's (strings borrowed from e). */
+void bridge_event(bridge *b, const ev *e)
+{
+	static const int types[EV_TYPE_COUNT] = {
+		[EV_UNKNOWN] = SK_EV_UNKNOWN, [EV_CHAT_TEXT] = SK_EV_CHAT_TEXT, [EV_CHAT_IMAGE] = SK_EV_CHAT_IMAGE,
+		[EV_TRADE] = SK_EV_TRADE, [EV_MSG_UPDATE] = SK_EV_MSG_UPDATE, [EV_PAYMENT] = SK_EV_PAYMENT,
+		[EV_TYPING] = SK_EV_TYPING, [EV_READ] = SK_EV_READ, [EV_SYSTEM] = SK_EV_SYSTEM,
+	};
+	sk_event x;
+	char *raw = e->raw ? cJSON_PrintUnformatted(e->raw) : NULL;
+
+	memset(&x, 0, sizeof x);
+	x.size = sizeof x;
+	x.type = e->type < EV_TYPE_COUNT ? types[e->type] : SK_EV_UNKNOWN;
+	x.trade = (int)e->trade;       /* trade_status and sk_trade share their order */
+	x.chat_id = e->chat_id;
+	x.sender_id = e->sender_id;
+	x.sender_name = e->sender_name;
+	x.text = e->text;
+	x.item_id = e->item_id;
+	x.message_id = e->message_id;
+	x.im_id = e->im_id;
+	x.order_id = e->order_id;
+	x.image_url = e->image_url;
+	x.own = e->own;
+	x.echo = e->echo;
+	x.created_ms = e->created_ms;
+	x.raw_json = raw ? raw : "";
+	x.reason = x.topic = x.payload_json = x.from_plugin = x.send_uuid = x.send_tag = "";
+	host_dispatch(b->h, &x);
+	free(raw);
+}
+
+void bridge_state(bridge *b, sess_state from, sess_state to, const char *why)
+{
+	sk_event x;
+
+	memset(&x, 0, sizeof x);
+	x.size = sizeof x;
+	x.type = SK_EV_SESSION;
+	x.state = (int)to;
+	x.prev_state = (int)from;
+	x.reason = why ? why : "";
+	x.chat_id = x.sender_id = x.sender_name = x.text = x.item_id = x.message_id = x.im_id = "";
+	x.order_id = x.image_url = x.raw_json = x.topic = x.payload_json = x.from_plugin = "";
+	x.send_uuid = x.send_tag = "";
+	host_dispatch(b->h, &x);
+}
+
+void bridge_send_result(bridge *b, const char *uuid, int ok, const char *detail, const char *plugin,
+			const char *tag)
+{
+	host_send_result(b->h, uuid, ok, detail, plugin, tag);
+}
+
+void bridge_poll(bridge *b)
+{
+	host_work_poll(b->h);
+}
+
+void bridge_unload(bridge *b)
+{
+	host_work_drain(b->h);
+	host_unload_all(b->h);
+	lws_sul_cancel(&b->sul_timers);
+}
+
+void bridge_free(bridge *b)
+{
+	if (!b)
+		return;
+	host_free(b->h);
+	free(b);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/bridge.h - the plugin host wired to the running account (see bridge.c).
+ */
+#ifndef SK_BRIDGE_H
+#define SK_BRIDGE_H
+
+#include "config.h"
+#include "event.h"
+#include "session.h"
+#include "store.h"
+
+struct lws_context;
+typedef struct bridge bridge;
+
+/* A host for the account's plugins; nothing is loaded yet. NULL on failure. */
+bridge *bridge_new(struct lws_context *ctx, session *sess, store *st, const config *cfg);
+/* Loads plugins.load from plugins.dir; a plugin that fails is logged and left
+ * out (one line in errs). Returns the number started, or -1. */
+int bridge_load(bridge *b, sbuf *errs);
+void bridge_event(bridge *b, const ev *e);
+void bridge_state(bridge *b, sess_state from, sess_state to, const char *why);
+void bridge_send_result(bridge *b, const char *uuid, int ok, const char *detail, const char *plugin,
+			const char *tag);
+/* Runs finished work's completions (after the loop woke). */
+void bridge_poll(bridge *b);
+/* Unloads every plugin (while the loop still exists). */
+void bridge_unload(bridge *b);
+void bridge_free(bridge *b);
+
+#endif

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/host.h - the plugin host: implements the sk_host table of
+ * plugins/plugin.h for every loaded plugin, dispatches events, owns every
+ * registration (and undoes it), runs plugin migrations, and bridges sends,
+ * timers, mtop and work to a backend.
+ *
+ * The backend is what differs between the real process (core/run.c: the
+ * session, lws timers, the mtop client) and the fake host of the tests
+ * (tests/fakehost: recorded sends, a manual clock). Everything else - the
+ * dispatch order, the ownership rules, the SQLite services - is this one file
+ * in both.
+ */
+#ifndef SK_HOST_H
+#define SK_HOST_H
+
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "../plugins/plugin.h"
+#include "util.h"
+
+typedef struct sqlite3 sqlite3;
+typedef struct host host;
+
+typedef void (*host_mtop_done)(void *ctx, int result, const char *ret, const char *data_json);
+
+typedef struct host_backend {
+	void *ud;
+	/* Queues a send in the outbox (with the plugin's name and tag); writes its
+	 * uuid (40 bytes). 0, or a negative sk_rc. The result comes back through
+	 * host_send_result. */
+	int (*send_text)(void *ud, const char *plugin, const char *tag, const char *chat_id,
+			 const char *buyer_id, const char *text, char *uuid_out);
+	int (*send_image)(void *ud, const char *plugin, const char *tag, const char *chat_id,
+			  const char *buyer_id, const char *url, int w, int h, char *uuid_out);
+	/* 0 found (state 0 pending, 1 sent, 2 refused; *detail malloc'd message id or
+	 * reason, or NULL), SK_ERR_NOTFOUND, or another negative sk_rc. */
+	int (*send_status)(void *ud, const char *uuid, int *state, char **detail);
+	/* The host wants host_run_timers called at (or after) this monotonic ms. */
+	void (*wake_at)(void *ud, int64_t mono_ms);
+	int64_t (*now_ms)(void *ud);
+	int64_t (*mono_ms)(void *ud);
+	/* Starts a signed mtop call; done(ctx, ...) runs exactly once on the loop
+	 * (also when the call cannot start: then with SK_MTOP_TRANSPORT). */
+	void (*mtop)(void *ud, const char *api, const char *data_json, host_mtop_done done, void *ctx);
+	int (*session_state)(void *ud);          /* sk_state */
+	char *(*metrics_json)(void *ud);         /* malloc'd */
+	/* A worker finished: make the loop call host_work_poll soon (thread-safe). */
+	void (*wake_loop)(void *ud);
+	/* A log line of a plugin (or of the host about a plugin); NULL: core/log.c. */
+	void (*log)(void *ud, int level, const char *plugin, const char *msg);
+} host_backend;
+
+typedef struct host_config {
+	const char *account_id;
+	const char *own_user_id;               /* unb */
+	const char *rules_path;                /* may be NULL */
+	const cJSON *plugin_sections;          /* {"<plugin>": {...}}; borrowed */
+	sqlite3 *db;                           /* the account's state.db (or an in-memory one); borrowed */
+	int worker_threads;                    /* 0 -> 1 */
+} host_config;
+
+/* Creates a host. cfg's pointers are borrowed and must outlive it; be is copied. */
+host *host_new(const host_config *cfg, const host_backend *be);
+
+/* Loads and starts plugins in order: <dir>/<name>.so for each name (NULL-terminated).
+ * A plugin rejected by the loader, its migrations, its config check or its
+ * init is logged, reported as one line in errs, and left out; the others go
+ * on. Returns the number started, or -1 on a host error. */
+int host_load(host *h, const char *dir, char *const *names, sbuf *errs);
+/* Loads one object file (tests, the fake host); 0 or -1 with the reason in errs. */
+int host_load_file(host *h, const char *path, sbuf *errs);
+
+/* Validates plugin config sections against the declared keys without starting
+ * anything (shopkeep check): opens each plugin, checks, closes. errs gets one
+ * line per problem ("<plugin>.<key>: <reason>"). 0 or -1. */
+int host_check_config(const char *dir, char *const *names, const cJSON *sections, sbuf *errs);
+
+/* Delivers an event to every matching handler, in plugins.load order, then
+ * priority (lower first), then registration order, until one returns SK_STOP. */
+void host_dispatch(host *h, const sk_event *e);
+
+/* A send finished. If it was made in this run, its callback runs (then its
+ * free_ud); otherwise SK_EV_SEND_RESULT goes to the handlers of its plugin. */
+void host_send_result(host *h, const char *uuid, int ok, const char *detail, const char *plugin,
+		      const char *tag);
+
+/* Runs due timers (call when the backend's wake_at time comes). */
+void host_run_timers(host *h);
+/* Runs the completions of finished work (call after wake_loop). */
+void host_work_poll(host *h);
+/* Waits for every queued work item to finish and runs its completion (tests, shutdown). */
+void host_work_drain(host *h);
+
+/* Counters for the metrics. */
+typedef struct {
+	int64_t dispatched, handler_errors, stopped, sends, timers_fired, work_done;
+} host_stats;
+const host_stats *host_get_stats(const host *h);
+/* Names of the running plugins, NULL-terminated, borrowed. */
+const char *const *host_plugins(const host *h);
+
+/* fini, then every registration undone and every free_ud called, then dlclose, for
+ * every plugin in reverse load order. */
+void host_unload_all(host *h);
+void host_free(host *h);
+
+#endif

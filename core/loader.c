@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/loader.c - opens a plugin's shared object and checks its descriptor
+ * before any plugin code runs (core/loader.h).
+ *
+ * The checks run in this order, so that the first reason given is the most
+ * useful one:
+ *
+ *   1. dlopen(RTLD_NOW | RTLD_LOCAL). RTLD_NOW resolves every symbol up front,
+ *      so a plugin linked against something absent fails here and not at its
+ *      first call; RTLD_LOCAL keeps its symbols out of the global scope, so two
+ *      plugins' helpers never bind to each other.
+ *   2. dlsym(handle, "sk_plugin_entry"). A plugin built with
+ *      -fvisibility=hidden that defined its descriptor without SK_EXPORT (that
+ *      is, not with SK_PLUGIN) has no such dynamic symbol and lands here.
+ *   3. The ABI: abi_major and abi_minor are the first members of every
+ *      descriptor, past and future, so they are read before anything else and
+ *      before trusting the rest of the layout.
+ *   4. The size field, then (when the dynamic symbol table records it) the
+ *      real size of the exported object, so nothing is read past its end.
+ *   5. The name, init, version, the declared config keys and the migrations.
+ *
+ * Pointers in the descriptor come from the plugin's static initialisers and
+ * point into loaded objects; a pointer that dladdr cannot place in any loaded
+ * object is rejected instead of dereferenced. That is a sanity check, not a
+ * proof: a wild pointer that happens to land in a mapped object still passes.
+ */
+#include "loader.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The size of the 1.0 descriptor: everything up to and including spare[].
+ * Later minors only append or use spare slots, so this never changes. */
+#define LOADER_DESC_SIZE_1_0 (offsetof(sk_plugin_desc, spare) + sizeof(((sk_plugin_desc *)0)->spare))
+#if SK_ABI_MAJOR == 1 && SK_ABI_MINOR == 0
+_Static_assert(LOADER_DESC_SIZE_1_0 == sizeof(sk_plugin_desc), "the 1.0 descriptor size");
+#endif
+
+/* Enough of a descriptor to read abi_major, abi_minor and size. */
+#define LOADER_DESC_HEAD (offsetof(sk_plugin_desc, size) + sizeof(size_t))
+
+#define LOADER_NAME_MAX 32
+#define LOADER_KEY_MAX 64
+#define LOADER_STR_MAX 4096
+#define LOADER_LIST_MAX 1000
+
+/* Formats "plugin <label> (<path>): <fmt...>" into err as a single line:
+ * newlines (dlerror can hold anything) become spaces. */
+static void loader_err(char *err, size_t errlen, const char *label, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void loader_err(char *err, size_t errlen, const char *label, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+	char *c;
+
+	if (!err || !errlen)
+		return;
+	snprintf(err, errlen, "plugin %s (%s): ", label, path);
+	n = strlen(err);
+	if (n < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	for (c = err; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+}
+
+/* Whether p lies in some loaded object (the plugin, libc, ...): the best
+ * cheap evidence that a descriptor pointer is readable. */
+static int loader_mapped(const void *p)
+{
+	Dl_info info;
+
+	return p && dladdr(p, &info) != 0;
+}
+
+/* The length of s if it is NUL-terminated within max bytes, else -1. Only
+ * called on pointers loader_mapped accepted. */
+static long loader_strlen(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	return n <= max ? (long)n : -1;
+}
+
+/* Copies a string for a message (a readable one: callers check plugin
+ * pointers first): at most 40 bytes, anything that is not printable ASCII
+ * shown as '?'. Returns out, or "(null)". */
+static const char *loader_shown(const char *s, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (!s)
+		return "(null)";
+	for (i = 0; i + 1 < outlen && i < 40 && s[i]; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
+/* Whether s is [a-z][a-z0-9_]* of 1..max bytes. */
+static int loader_ident(const char *s, size_t max)
+{
+	size_t i;
+
+	if (!s || !(s[0] >= 'a' && s[0] <= 'z'))
+		return 0;
+	for (i = 1; s[i]; i++) {
+		if (i >= max)
+			return 0;
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Returns 1 if s is a valid plugin name, else 0. */
+int loader_valid_name(const char *s)
+{
+	return loader_ident(s, LOADER_NAME_MAX);
+}
+
+/* The size the dynamic symbol table records for the object at addr, or 0
+ * when unknown (no symbol size, or dladdr1 cannot tell). */
+static size_t loader_symsize(const void *addr)
+{
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+
+	if (!dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || info.dli_saddr != addr)
+		return 0;
+	return sym->st_size;
+}
+
+/* Checks the declared config keys; returns NULL or a static reason with
+ * the offending key in bad (shown form). */
+static const char *loader_check_keys(const sk_config_key *keys, char *bad, size_t badlen)
+{
+	size_t n, j;
+
+	snprintf(bad, badlen, "%s", "");
+	if (!loader_mapped(keys))
+		return "config_keys is not a readable pointer";
+	for (n = 0; n < LOADER_LIST_MAX; n++) {
+		const sk_config_key *k = &keys[n];
+
+		if (!loader_mapped(k))
+			return "config_keys runs off its object (no {NULL} end?)";
+		if (!k->key)
+			return NULL;
+		snprintf(bad, badlen, "#%zu", n);
+		if (!loader_mapped(k->key) || loader_strlen(k->key, LOADER_KEY_MAX) < 0)
+			return "config key name is not a readable string";
+		loader_shown(k->key, bad, badlen);
+		if (!loader_ident(k->key, LOADER_KEY_MAX))
+			return "config key name is not [a-z][a-z0-9_]* (at most 64 bytes)";
+		if (k->type < SK_CFG_STR || k->type > SK_CFG_JSON)
+			return "config key has an unknown type (want an sk_cfg_type)";
+		if (k->help && (!loader_mapped(k->help) || loader_strlen(k->help, LOADER_STR_MAX) < 0))
+			return "config key help is not a readable string";
+		for (j = 0; j < n; j++)
+			if (!strcmp(keys[j].key, k->key))
+				return "config key is declared twice";
+	}
+	snprintf(bad, badlen, "%s", "");
+	return "config_keys has no {NULL} end within 1000 entries";
+}
+
+/* Checks the migrations array as far as possible (NULL-terminated within
+ * LOADER_LIST_MAX readable strings); returns NULL or a static reason. */
+static const char *loader_check_migrations(const char *const *m)
+{
+	size_t n;
+
+	if (!loader_mapped(m))
+		return "migrations is not a readable pointer";
+	for (n = 0; n < LOADER_LIST_MAX; n++) {
+		if (!loader_mapped(&m[n]))
+			return "migrations runs off its object (no NULL end?)";
+		if (!m[n])
+			return NULL;
+		if (!loader_mapped(m[n]))
+			return "a migration is not a readable string";
+	}
+	return "migrations has no NULL end within 1000 steps";
+}
+
+/* Runs every descriptor check on d (exported by the object at path, whose
+ * ELF symbol is symsize bytes, 0 if unknown). Returns 0, or -1 with the
+ * reason in err. label names the plugin in messages until its own name is
+ * known good. */
+static int loader_check(const sk_plugin_desc *d, size_t symsize, const char *path, const char *name,
+			const char *label, char *err, size_t errlen)
+{
+	char shown[48], bad[48];
+	const char *why;
+
+	if (symsize && symsize < LOADER_DESC_HEAD) {
+		loader_err(err, errlen, label, path, "sk_plugin_entry is %zu bytes, too small for a descriptor; "
+			   "define it with SK_PLUGIN", symsize);
+		return -1;
+	}
+	if (d->abi_major != SK_ABI_MAJOR) {
+		loader_err(err, errlen, label, path, "ABI %u.%u but this host is %d.%d; rebuild it against plugins/plugin.h",
+			   (unsigned)d->abi_major, (unsigned)d->abi_minor, SK_ABI_MAJOR, SK_ABI_MINOR);
+		return -1;
+	}
+	if (d->abi_minor > SK_ABI_MINOR) {
+		loader_err(err, errlen, label, path,
+			   "ABI %u.%u is newer than this host's %d.%d; upgrade shopkeep or rebuild it against "
+			   "plugins/plugin.h", (unsigned)d->abi_major, (unsigned)d->abi_minor, SK_ABI_MAJOR,
+			   SK_ABI_MINOR);
+		return -1;
+	}
+	if (d->size < LOADER_DESC_SIZE_1_0) {
+		loader_err(err, errlen, label, path,
+			   "descriptor size %zu is smaller than the %d.0 descriptor (%zu bytes); define it with "
+			   "SK_PLUGIN", d->size, SK_ABI_MAJOR, (size_t)LOADER_DESC_SIZE_1_0);
+		return -1;
+	}
+	if (symsize && symsize < d->size) {
+		loader_err(err, errlen, label, path, "descriptor says %zu bytes but sk_plugin_entry is %zu bytes",
+			   d->size, symsize);
+		return -1;
+	}
+	if (!d->name) {
+		loader_err(err, errlen, label, path, "descriptor has no name");
+		return -1;
+	}
+	if (!loader_mapped(d->name) || loader_strlen(d->name, LOADER_STR_MAX) < 0) {
+		loader_err(err, errlen, label, path, "descriptor name is not a readable string");
+		return -1;
+	}
+	if (!loader_valid_name(d->name)) {
+		loader_err(err, errlen, label, path, "name \"%s\" is not valid ([a-z][a-z0-9_]*, at most %d bytes)",
+			   loader_shown(d->name, shown, sizeof(shown)), LOADER_NAME_MAX);
+		return -1;
+	}
+	if (name && strcmp(d->name, name)) {
+		loader_err(err, errlen, label, path, "descriptor names it \"%s\", not \"%s\"; the file must be "
+			   "<name>.so", d->name, name);
+		return -1;
+	}
+	/* From here on the plugin's own name is good and says more. */
+	label = d->name;
+	if (!d->init) {
+		loader_err(err, errlen, label, path, "descriptor has no init function");
+		return -1;
+	}
+	if (!d->version || !loader_mapped(d->version) || loader_strlen(d->version, LOADER_STR_MAX) <= 0) {
+		loader_err(err, errlen, label, path, "descriptor has no version string");
+		return -1;
+	}
+	if (d->description && (!loader_mapped(d->description) || loader_strlen(d->description, LOADER_STR_MAX) < 0)) {
+		loader_err(err, errlen, label, path, "description is not a readable string");
+		return -1;
+	}
+	if (d->config_keys && (why = loader_check_keys(d->config_keys, bad, sizeof(bad)))) {
+		loader_err(err, errlen, label, path, "%s%s%s%s", why, *bad ? " (\"" : "", bad, *bad ? "\")" : "");
+		return -1;
+	}
+	if (d->migrations && (why = loader_check_migrations(d->migrations))) {
+		loader_err(err, errlen, label, path, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The label for messages before the descriptor is trusted: the expected
+ * name, else the file's name without directory and ".so". Returns out. */
+static const char *loader_label(const char *path, const char *name, char *out, size_t outlen)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	if (name)
+		return name;
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n > 3 && !strcmp(base + n - 3, ".so"))
+		n -= 3;
+	snprintf(out, outlen, "%.*s", (int)(n < outlen ? n : outlen - 1), base);
+	return out;
+}
+
+/* Opens path and checks its descriptor; see core/loader.h. Returns 0 with o
+ * filled, or -1 with o zeroed and the reason in err. */
+int loader_open_file(const char *path, const char *name, loader_obj *o, char *err, size_t errlen)
+{
+	char label[64], shown[48];
+	const sk_plugin_desc *d;
+	struct stat st;
+	const char *lbl;
+	void *dl;
+	int n;
+
+	memset(o, 0, sizeof(*o));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !*path) {
+		loader_err(err, errlen, name ? name : "?", "", "no file given");
+		return -1;
+	}
+	lbl = loader_label(path, name, label, sizeof(label));
+	if (name && !loader_valid_name(name)) {
+		loader_err(err, errlen, loader_shown(name, shown, sizeof(shown)), path,
+			   "not a valid plugin name ([a-z][a-z0-9_]*, at most %d bytes)", LOADER_NAME_MAX);
+		return -1;
+	}
+	/* Without a slash dlopen would search the library path: never do that. */
+	n = snprintf(o->path, sizeof(o->path), "%s%s", strchr(path, '/') ? "" : "./", path);
+	if (n < 0 || (size_t)n >= sizeof(o->path)) {
+		memset(o, 0, sizeof(*o));
+		loader_err(err, errlen, lbl, path, "path longer than %zu bytes", sizeof(o->path) - 1);
+		return -1;
+	}
+	/* Name the common mistake plainly instead of through dlerror. */
+	if (stat(o->path, &st) != 0) {
+		loader_err(err, errlen, lbl, path, "no such file");
+		memset(o, 0, sizeof(*o));
+		return -1;
+	}
+	dlerror();
+	dl = dlopen(o->path, RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		const char *e = dlerror();
+		size_t pl = strlen(o->path);
+
+		/* glibc says "<path>: <what>"; the path is in the message already. */
+		if (e && !strncmp(e, o->path, pl) && !strncmp(e + pl, ": ", 2))
+			e += pl + 2;
+		loader_err(err, errlen, lbl, path, "dlopen failed: %s (a missing dependency - an undefined symbol "
+			   "or a library not found - is the usual cause)", e ? e : "unknown error");
+		memset(o, 0, sizeof(*o));
+		return -1;
+	}
+	dlerror();
+	d = dlsym(dl, "sk_plugin_entry");
+	if (!d) {
+		loader_err(err, errlen, lbl, path, "no exported sk_plugin_entry (not a shopkeep plugin, or the "
+			   "descriptor was not defined with SK_PLUGIN)");
+		dlclose(dl);
+		memset(o, 0, sizeof(*o));
+		return -1;
+	}
+	if (loader_check(d, loader_symsize(d), path, name, lbl, err, errlen) != 0) {
+		dlclose(dl);
+		memset(o, 0, sizeof(*o));
+		return -1;
+	}
+	o->dl = dl;
+	o->desc = d;
+	return 0;
+}
+
+/* Opens <dir>/<name>.so; see core/loader.h. Returns 0 or -1 with the reason
+ * in err. The name is checked before it becomes part of a path, so "../x"
+ * never reaches the file system. */
+int loader_open(const char *dir, const char *name, loader_obj *o, char *err, size_t errlen)
+{
+	char path[sizeof(o->path)], shown[48];
+	int n;
+
+	memset(o, 0, sizeof(*o));
+	if (!loader_valid_name(name)) {
+		loader_err(err, errlen, loader_shown(name, shown, sizeof(shown)), dir ? dir : "",
+			   "not a valid plugin name ([a-z][a-z0-9_]*, at most %d bytes)", LOADER_NAME_MAX);
+		return -1;
+	}
+	n = snprintf(path, sizeof(path), "%s/%s.so", dir && *dir ? dir : ".", name);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		loader_err(err, errlen, name, dir, "path longer than %zu bytes", sizeof(path) - 1);
+		return -1;
+	}
+	return loader_open_file(path, name, o, err, errlen);
+}
+
+/* Unloads the object (if any) and zeroes o; safe on a zeroed or closed o. */
+void loader_close(loader_obj *o)
+{
+	if (!o)
+		return;
+	if (o->dl)
+		dlclose(o->dl);
+	memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plugins/plugin.h - the whole shopkeep plugin ABI. A plugin includes this one
+ * header and nothing else of shopkeep.
+ *
+ * WRITING A PLUGIN
+ *   Copy plugins/hello/ (under 30 lines): one C file that ends with
+ *       SK_PLUGIN(.name = "hello", .version = "1.0", .description = "...",
+ *                 .init = hello_init);
+ *   Build it as a shared object with -fPIC -shared -fvisibility=hidden
+ *   -Wl,-z,defs (`pkg-config --cflags shopkeep-plugin` gives the include path),
+ *   put it in plugins.dir as <name>.so and add <name> to plugins.load in the
+ *   account's config. plugins/README.md has the walk-through and shows how to
+ *   test a plugin against the fake host (tests/fakehost).
+ *
+ * LIFECYCLE
+ *   The loader dlopens <dir>/<name>.so (RTLD_NOW | RTLD_LOCAL) and checks the
+ *   exported descriptor `sk_plugin_entry` before any plugin code runs: ABI major
+ *   equal, minor not newer than the host's, descriptor size, a valid name equal
+ *   to the one in plugins.load and unique. Then the host runs the plugin's
+ *   schema migrations, validates its config section against its declared keys,
+ *   and calls init(p). init registers handlers, timers, ... and returns SK_OK,
+ *   or a negative sk_rc to refuse to start: the host then undoes everything it
+ *   registered and unloads it. At shutdown (or unload) fini(p), if given, runs
+ *   first; then the host cancels every registration left and calls every
+ *   free_ud. Most plugins need no fini.
+ *
+ * THREADING
+ *   One thread: every callback runs on the event loop, and host functions may
+ *   only be called from it. Never block in a callback (no sleep, no network, no
+ *   slow disk): wait with sk_timer_add, and run unavoidable blocking work with
+ *   sk_work, whose work function runs on a worker thread and must not call the
+ *   host; its done function runs back on the loop.
+ *
+ * OWNERSHIP (one rule, everywhere)
+ *   1. Inbound data is borrowed: an event and every pointer in it live until
+ *      the callback returns. To keep something, copy it.
+ *   2. Outbound data is copied: whatever you pass to the host is copied before
+ *      the call returns.
+ *   3. The only transfer is ud + free_ud given at registration: the host calls
+ *      free_ud(ud) exactly once, when the registration ends (cancelled, a
+ *      one-shot finished, or the plugin unloaded; also when the call failed).
+ *   4. A const pointer returned by the host is borrowed (valid until the
+ *      callback returns); a non-const one is yours, freed with sk_free.
+ *   Strings are UTF-8, NUL-terminated and never NULL ("" when absent).
+ *
+ * RETURN CODES
+ *   sk_rc: SK_OK (0) or a named negative code; sk_strerror names it. Event
+ *   handlers return SK_PASS or SK_STOP (handled: later handlers do not see the
+ *   event); a negative return is a plugin failure: logged, counted, and the
+ *   chain goes on as for SK_PASS. A failure a buyer should see is a reply, not
+ *   an error code.
+ *
+ * VERSIONING
+ *   The host table only grows: members are appended (marked "since 1.N"),
+ *   never removed or reordered. SK_HOST_HAS(p, member) tells whether the host
+ *   you run on has a member newer than the minor you were built against.
+ *   Event structs begin with their size and also only grow.
+ */
+#ifndef SHOPKEEP_PLUGIN_H
+#define SHOPKEEP_PLUGIN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SK_ABI_MAJOR 1
+#define SK_ABI_MINOR 0
+
+typedef struct sk_host sk_host;
+
+/* A loaded plugin, as the host hands it to every callback. The first members
+ * are public; the host keeps more after them. */
+typedef struct sk_plugin {
+	const sk_host *host;     /* the service table (same as the one given to init) */
+	void *ud;                /* the plugin's own pointer: set it in init if you like */
+	const char *name;        /* the plugin's name */
+} sk_plugin;
+
+typedef enum {
+	SK_OK = 0,
+	SK_ERR_INVAL = -1,       /* a bad argument */
+	SK_ERR_NOMEM = -2,
+	SK_ERR_NOTFOUND = -3,    /* no such id, key or row */
+	SK_ERR_STATE = -4,       /* not possible now (e.g. shutting down) */
+	SK_ERR_FULL = -5,        /* a queue is full */
+	SK_ERR_DB = -6,          /* SQLite said no (the log has its message) */
+	SK_ERR_CONFIG = -7,      /* a config key is missing or of the wrong type */
+	SK_ERR_UNSUPPORTED = -8, /* the host does not offer it */
+	SK_ERR_IO = -9
+} sk_rc;
+
+enum { SK_PASS = 0, SK_STOP = 1 };
+
+enum { SK_LOG_ERR = 0, SK_LOG_WARN = 1, SK_LOG_INFO = 2, SK_LOG_DEBUG = 3 };
+
+/* ---- events ------------------------------------------------------------- */
+
+typedef enum {
+	SK_EV_CHAT_TEXT = 1,     /* a chat message with text */
+	SK_EV_CHAT_IMAGE = 2,    /* image_url set, text "[图片]" */
+	SK_EV_TRADE = 3,         /* a trade card: trade and (usually) order_id */
+	SK_EV_MSG_UPDATE = 4,    /* a message-update frame, trade/order_id when it is a card */
+	SK_EV_PAYMENT = 5,       /* payment summary or order context */
+	SK_EV_TYPING = 6,
+	SK_EV_READ = 7,          /* read receipt */
+	SK_EV_SYSTEM = 8,        /* system texts, tips, platform notices: never answer as chat */
+	SK_EV_UNKNOWN = 9,
+	SK_EV_SESSION = 10,      /* the session's state changed: state, prev_state, reason */
+	SK_EV_SEND_RESULT = 11,  /* a send resumed from an earlier run finished: send_uuid,
+	                          * send_tag, send_ok, message_id or reason (only to its plugin) */
+	SK_EV_PLUGIN = 12,       /* published by a plugin: topic, payload_json, from_plugin */
+	SK_EV_MAX = 31
+} sk_event_type;
+
+#define SK_MASK(t) (1u << (t))
+#define SK_MASK_CHAT (SK_MASK(SK_EV_CHAT_TEXT) | SK_MASK(SK_EV_CHAT_IMAGE))
+#define SK_MASK_ALL 0xfffffffeu
+
+typedef enum {
+	SK_TRADE_NONE = 0, SK_TRADE_PLACED, SK_TRADE_PAID, SK_TRADE_REMIND, SK_TRADE_SHIPPED,
+	SK_TRADE_COMPLETED, SK_TRADE_CLOSED, SK_TRADE_REFUNDING, SK_TRADE_REFUND_CANCELLED
+} sk_trade;
+
+typedef enum {
+	SK_STATE_DISCONNECTED = 0, SK_STATE_CONNECTING, SK_STATE_CONNECTED, SK_STATE_RECONNECTING,
+	SK_STATE_FAILED, SK_STATE_CLOSED
+} sk_state;
+
+typedef struct sk_event {
+	size_t size;             /* sizeof(sk_event) of the host: check before reading newer fields */
+	int type;                /* sk_event_type */
+	int trade;               /* sk_trade */
+	const char *chat_id;     /* conversation id, without "@goofish" */
+	const char *sender_id;   /* the sender's user id */
+	const char *sender_name;
+	const char *text;
+	const char *item_id;
+	const char *message_id;  /* the platform's business message id (stable across pushes) */
+	const char *im_id;       /* the IM id "<n>.PNM" */
+	const char *order_id;
+	const char *image_url;
+	int own;                 /* sent by this account */
+	int echo;                /* own, and an echo of one of our sends (not a manual reply) */
+	int64_t created_ms;      /* when the platform created it, 0 if unknown */
+	const char *raw_json;    /* the decoded item as JSON */
+	/* SK_EV_SESSION */
+	int state, prev_state;   /* sk_state */
+	const char *reason;
+	/* SK_EV_PLUGIN */
+	const char *topic;
+	const char *payload_json;
+	const char *from_plugin;
+	/* SK_EV_SEND_RESULT */
+	const char *send_uuid;
+	const char *send_tag;
+	int send_ok;
+} sk_event;
+
+/* Which events a handler sees besides its type mask (all optional). */
+typedef struct sk_filter {
+	uint32_t flags;          /* SK_F_* */
+	const char *topic;       /* SK_EV_PLUGIN: only this topic (NULL: all) */
+	const char *chat_id;     /* only this chat (NULL: all) */
+} sk_filter;
+
+#define SK_F_SKIP_OWN   1u   /* not our own account's messages */
+#define SK_F_ONLY_OWN   2u   /* only our own account's messages */
+#define SK_F_SKIP_ECHO  4u   /* not echoes of our sends */
+
+/* ---- callback types -------------------------------------------------------- */
+
+typedef int (*sk_handler_fn)(sk_plugin *p, const sk_event *e, void *ud);
+/* A send finished: ok with the platform's message_id, or refused with the reason. */
+typedef void (*sk_send_fn)(sk_plugin *p, const char *uuid, int ok, const char *message_id_or_reason,
+			   void *ud);
+typedef void (*sk_timer_fn)(sk_plugin *p, uint64_t id, void *ud);
+typedef void (*sk_free_fn)(void *ud);
+/* Runs on a worker thread: no host calls. */
+typedef void (*sk_work_fn)(void *ud);
+/* Runs on the loop after the work function returned. */
+typedef void (*sk_done_fn)(sk_plugin *p, void *ud);
+
+typedef enum { SK_NULL = 0, SK_INT = 1, SK_REAL = 2, SK_TEXT = 3, SK_BLOB = 4 } sk_value_type;
+
+/* A bound parameter or a result column. Texts and blobs are borrowed both ways. */
+typedef struct sk_value {
+	int type;                /* sk_value_type */
+	int64_t i;
+	double d;
+	const char *s;           /* SK_TEXT (NUL-terminated) or SK_BLOB */
+	size_t len;              /* bytes of s */
+} sk_value;
+
+#define SK_VINT(v)  ((sk_value){ .type = SK_INT, .i = (v) })
+#define SK_VREAL(v) ((sk_value){ .type = SK_REAL, .d = (v) })
+#define SK_VTEXT(v) ((sk_value){ .type = SK_TEXT, .s = (v), .len = (v) ? __builtin_strlen(v) : 0 })
+#define SK_VNULL    ((sk_value){ .type = SK_NULL })
+
+/* One result row; return nonzero to stop reading rows. */
+typedef int (*sk_row_fn)(sk_plugin *p, int ncols, const sk_value *cols, void *ud);
+
+/* mtop results (see the core's protocol notes). */
+typedef enum {
+	SK_MTOP_OK = 0, SK_MTOP_TOKEN_EXPIRED, SK_MTOP_SESSION_EXPIRED, SK_MTOP_RISK, SK_MTOP_FAIL,
+	SK_MTOP_TRANSPORT
+} sk_mtop_result;
+/* data_json is the envelope's data (borrowed, "" when none); ret the first ret string. */
+typedef void (*sk_mtop_fn)(sk_plugin *p, int result, const char *ret, const char *data_json, void *ud);
+
+/* ---- the descriptor --------------------------------------------------------- */
+
+typedef enum { SK_CFG_STR = 1, SK_CFG_INT, SK_CFG_NUM, SK_CFG_BOOL, SK_CFG_STR_LIST, SK_CFG_JSON } sk_cfg_type;
+
+/* A key of the plugin's config section. Keys not declared are config errors. */
+typedef struct sk_config_key {
+	const char *key;
+	int type;                /* sk_cfg_type */
+	int required;
+	const char *help;
+} sk_config_key;
+
+typedef struct sk_plugin_desc {
+	uint32_t abi_major, abi_minor;
+	size_t size;             /* sizeof(sk_plugin_desc) */
+	const char *name;        /* [a-z][a-z0-9_]*: also its config section and table prefix */
+	const char *version;
+	const char *description;
+	int (*init)(sk_plugin *p);              /* SK_OK, or a negative sk_rc to refuse */
+	void (*fini)(sk_plugin *p);             /* optional */
+	const sk_config_key *config_keys;       /* NULL-terminated by a {NULL} entry, or NULL */
+	const char *const *migrations;          /* NULL-terminated SQL steps, run in order once each;
+	                                         * tables must be named <name>_... */
+	void *spare[8];
+} sk_plugin_desc;
+
+#if defined(__GNUC__)
+#define SK_EXPORT __attribute__((visibility("default")))
+#else
+#define SK_EXPORT
+#endif
+
+/* Defines the plugin's descriptor: SK_PLUGIN(.name = "x", .version = "1", .init = x_init). */
+#define SK_PLUGIN(...) \
+	SK_EXPORT extern const sk_plugin_desc sk_plugin_entry; \
+	SK_EXPORT const sk_plugin_desc sk_plugin_entry = { \
+		.abi_major = SK_ABI_MAJOR, .abi_minor = SK_ABI_MINOR, .size = sizeof(sk_plugin_desc), \
+		__VA_ARGS__ }
+
+/* ---- host services ----------------------------------------------------------- */
+
+struct sk_host {
+	size_t size;             /* sizeof(sk_host) of the host */
+	uint32_t abi_major, abi_minor;
+
+	/* since 1.0 */
+	void (*log)(sk_plugin *p, int level, const char *fmt, va_list ap);
+	const char *(*strerror)(int rc);
+	void (*free)(void *ptr);
+
+	int (*subscribe)(sk_plugin *p, uint32_t type_mask, const sk_filter *filter, int priority,
+			 sk_handler_fn fn, void *ud, sk_free_fn free_ud, uint64_t *id_out);
+	int (*unsubscribe)(sk_plugin *p, uint64_t id);
+	int (*publish)(sk_plugin *p, const char *topic, const char *payload_json);
+
+	/* Sends go through the outbox and the pacing; uuid_out (40 bytes, may be NULL)
+	 * gets the send's durable id; tag (may be NULL) is kept with it and comes back
+	 * in SK_EV_SEND_RESULT if the process restarts before the send finishes.
+	 * While a db transaction is open sends return SK_ERR_STATE: commit what you
+	 * reserved, then send (the tag finds the send again after a crash). */
+	int (*send_text)(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *text,
+			 const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out);
+	int (*send_image)(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *url,
+			  int width, int height, const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud,
+			  char *uuid_out);
+	/* Looks up a send by uuid: state 0 pending, 1 sent (message_id), 2 refused (reason);
+	 * *detail (may be NULL) gets a copy to sk_free. */
+	int (*send_status)(sk_plugin *p, const char *uuid, int *state, char **detail);
+
+	int (*timer_add)(sk_plugin *p, uint64_t delay_ms, uint64_t repeat_ms, sk_timer_fn fn, void *ud,
+			 sk_free_fn free_ud, uint64_t *id_out);
+	int (*timer_cancel)(sk_plugin *p, uint64_t id);
+
+	/* The plugin's config section (read-only); def when the key is absent. */
+	const char *(*config_str)(sk_plugin *p, const char *key, const char *def);
+	int64_t (*config_int)(sk_plugin *p, const char *key, int64_t def);
+	double (*config_num)(sk_plugin *p, const char *key, double def);
+	int (*config_bool)(sk_plugin *p, const char *key, int def);
+	size_t (*config_list_len)(sk_plugin *p, const char *key);
+	const char *(*config_list_str)(sk_plugin *p, const char *key, size_t i);
+	const char *(*config_json)(sk_plugin *p, const char *key);   /* the value as JSON text, or NULL */
+	const char *(*rules_path)(sk_plugin *p);                     /* the account's rules file, "" if none */
+
+	/* SQLite: one statement with bound parameters; rows to fn (may be NULL).
+	 * Statements are prepared once and cached by their text. */
+	int (*db_exec)(sk_plugin *p, const char *sql, const sk_value *params, size_t nparams, sk_row_fn fn,
+		       void *ud);
+	int64_t (*db_changes)(sk_plugin *p);
+	int64_t (*db_last_rowid)(sk_plugin *p);
+	int (*db_begin)(sk_plugin *p);           /* BEGIN IMMEDIATE */
+	int (*db_commit)(sk_plugin *p);
+	int (*db_rollback)(sk_plugin *p);
+
+	int (*work)(sk_plugin *p, sk_work_fn work, sk_done_fn done, void *ud, sk_free_fn free_ud);
+
+	int (*session_state)(sk_plugin *p);      /* sk_state */
+	char *(*metrics_json)(sk_plugin *p);     /* sk_free it */
+	int64_t (*now_ms)(sk_plugin *p);         /* wall clock */
+	int64_t (*mono_ms)(sk_plugin *p);        /* monotonic */
+	const char *(*account_id)(sk_plugin *p);
+	const char *(*own_user_id)(sk_plugin *p);
+
+	/* A signed mtop call (version "1.0"); data_json is sent byte for byte. */
+	int (*mtop)(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
+		    sk_free_fn free_ud);
+};
+
+/* Whether the host has member m (for members newer than your SK_ABI_MINOR). */
+#define SK_HOST_HAS(p, m) \
+	((p)->host->size >= offsetof(sk_host, m) + sizeof(((sk_host *)0)->m) && (p)->host->m != NULL)
+
+/* ---- wrappers: call these ------------------------------------------------------ */
+
+static inline void sk_log(sk_plugin *p, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline void sk_log(sk_plugin *p, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	p->host->log(p, level, fmt, ap);
+	va_end(ap);
+}
+
+static inline const char *sk_strerror(sk_plugin *p, int rc) { return p->host->strerror(rc); }
+static inline void sk_free(sk_plugin *p, void *ptr) { p->host->free(ptr); }
+
+static inline int sk_subscribe(sk_plugin *p, uint32_t mask, const sk_filter *f, int priority, sk_handler_fn fn,
+			       void *ud, sk_free_fn free_ud, uint64_t *id)
+{
+	return p->host->subscribe(p, mask, f, priority, fn, ud, free_ud, id);
+}
+static inline int sk_unsubscribe(sk_plugin *p, uint64_t id) { return p->host->unsubscribe(p, id); }
+static inline int sk_publish(sk_plugin *p, const char *topic, const char *payload_json)
+{
+	return p->host->publish(p, topic, payload_json);
+}
+
+static inline int sk_send_text(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *text,
+			       const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out)
+{
+	return p->host->send_text(p, chat_id, buyer_id, text, tag, fn, ud, free_ud, uuid_out);
+}
+static inline int sk_send_image(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *url, int w,
+				int h, const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out)
+{
+	return p->host->send_image(p, chat_id, buyer_id, url, w, h, tag, fn, ud, free_ud, uuid_out);
+}
+/* Replies to the chat and sender of e. */
+static inline int sk_reply(sk_plugin *p, const sk_event *e, const char *text, sk_send_fn fn, void *ud,
+			   sk_free_fn free_ud)
+{
+	return p->host->send_text(p, e->chat_id, e->sender_id, text, NULL, fn, ud, free_ud, NULL);
+}
+static inline int sk_send_status(sk_plugin *p, const char *uuid, int *state, char **detail)
+{
+	return p->host->send_status(p, uuid, state, detail);
+}
+
+static inline int sk_timer_add(sk_plugin *p, uint64_t delay_ms, uint64_t repeat_ms, sk_timer_fn fn, void *ud,
+			       sk_free_fn free_ud, uint64_t *id)
+{
+	return p->host->timer_add(p, delay_ms, repeat_ms, fn, ud, free_ud, id);
+}
+static inline int sk_timer_cancel(sk_plugin *p, uint64_t id) { return p->host->timer_cancel(p, id); }
+
+static inline const char *sk_config_str(sk_plugin *p, const char *key, const char *def)
+{
+	return p->host->config_str(p, key, def);
+}
+static inline int64_t sk_config_int(sk_plugin *p, const char *key, int64_t def)
+{
+	return p->host->config_int(p, key, def);
+}
+static inline double sk_config_num(sk_plugin *p, const char *key, double def)
+{
+	return p->host->config_num(p, key, def);
+}
+static inline int sk_config_bool(sk_plugin *p, const char *key, int def)
+{
+	return p->host->config_bool(p, key, def);
+}
+static inline size_t sk_config_list_len(sk_plugin *p, const char *key) { return p->host->config_list_len(p, key); }
+static inline const char *sk_config_list_str(sk_plugin *p, const char *key, size_t i)
+{
+	return p->host->config_list_str(p, key, i);
+}
+static inline const char *sk_config_json(sk_plugin *p, const char *key) { return p->host->config_json(p, key); }
+static inline const char *sk_rules_path(sk_plugin *p) { return p->host->rules_path(p); }
+
+static inline int sk_db_exec(sk_plugin *p, const char *sql, const sk_value *params, size_t n, sk_row_fn fn,
+			     void *ud)
+{
+	return p->host->db_exec(p, sql, params, n, fn, ud);
+}
+static inline int64_t sk_db_changes(sk_plugin *p) { return p->host->db_changes(p); }
+static inline int64_t sk_db_last_rowid(sk_plugin *p) { return p->host->db_last_rowid(p); }
+static inline int sk_db_begin(sk_plugin *p) { return p->host->db_begin(p); }
+static inline int sk_db_commit(sk_plugin *p) { return p->host->db_commit(p); }
+static inline int sk_db_rollback(sk_plugin *p) { return p->host->db_rollback(p); }
+
+static inline int sk_work(sk_plugin *p, sk_work_fn work, sk_done_fn done, void *ud, sk_free_fn free_ud)
+{
+	return p->host->work(p, work, done, ud, free_ud);
+}
+
+static inline int sk_session_state(sk_plugin *p) { return p->host->session_state(p); }
+static inline char *sk_metrics_json(sk_plugin *p) { return p->host->metrics_json(p); }
+static inline int64_t sk_now_ms(sk_plugin *p) { return p->host->now_ms(p); }
+static inline int64_t sk_mono_ms(sk_plugin *p) { return p->host->mono_ms(p); }
+static inline const char *sk_account_id(sk_plugin *p) { return p->host->account_id(p); }
+static inline const char *sk_own_user_id(sk_plugin *p) { return p->host->own_user_id(p); }
+
+static inline int sk_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
+			  sk_free_fn free_ud)
+{
+	return p->host->mtop(p, api, data_json, fn, ud, free_ud);
+}
+
+#endif

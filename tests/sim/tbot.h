@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/sim/tbot.h - integration-test helpers: run the real build/shopkeep
+ * against a running simulator and look at what happened (the simulator's
+ * counters and sent log, the bot's event log and stderr).
+ */
+#ifndef SK_TBOT_H
+#define SK_TBOT_H
+
+#include <sys/types.h>
+
+#include "tclient.h"
+
+typedef struct {
+	tc_sim *sim;
+	char dir[256];           /* a temp dir: config, state.db, logs */
+	char cfg[300];           /* <dir>/account.json */
+	char evlog[300];         /* <dir>/events.jsonl */
+	char log[300];           /* <dir>/bot.log: the bot's stdout and stderr */
+	pid_t pid;
+} tbot;
+
+/* Makes the temp dir. 0 or -1. */
+int tbot_init(tbot *b, tc_sim *sim);
+/* Writes the config: json with every "@PORT@" replaced by the simulator's port. */
+void tbot_config(tbot *b, const char *json);
+/* Starts "$SK_BUILD/shopkeep run --config <cfg>". */
+void tbot_start(tbot *b);
+/* Sends sig and waits (5 s, then SIGKILL): the exit status, 128+signal, or -1. */
+int tbot_stop(tbot *b, int sig);
+int tbot_alive(tbot *b);
+/* Lines of the event log holding every given needle (b, c may be NULL). */
+int tbot_evcount(tbot *b, const char *n1, const char *n2, const char *n3);
+int tbot_wait_ev(tbot *b, const char *n1, const char *n2, const char *n3, int want, int timeout_ms);
+/* Whether the bot's log has a line containing needle. */
+int tbot_log_has(tbot *b, const char *needle);
+/* Removes the temp dir unless keep (then prints the log's tail as TAP comments). */
+void tbot_done(tbot *b, int keep);
+
+/* A counter of the simulator's GET /state stats, -1 if absent. */
+double tsim_stat(tc_sim *s, const char *name);
+/* Polls until the counter reaches want: the ms it took, or -1. */
+long tsim_wait_stat(tc_sim *s, const char *name, double want, int timeout_ms);
+/* A POST control call; returns the HTTP status (logs non-200 as a TAP comment). */
+int tsim_ctl(tc_sim *s, const char *path, const char *body);
+/* How many accepted sends (not repeats, not refused) of exactly this text the
+ * simulator recorded: what the buyer saw. */
+int tsim_delivered(tc_sim *s, const char *text);
+int tsim_wait_delivered(tc_sim *s, const char *text, int want, int timeout_ms);
+
+#endif
