@@ -46,7 +46,7 @@ PREFIX  ?= /usr/local
 ABI_NUM = $(shell sed -n 's/^.define SK_ABI_$(1) \([0-9]*\).*/\1/p' plugins/plugin.h)
 ABI_VERSION := $(call ABI_NUM,MAJOR).$(call ABI_NUM,MINOR)
 
-.PHONY: all deps test demo clean bench install
+.PHONY: all deps test demo clean bench check-valgrind install
 # Keep the objects the test pattern rules chain through.
 .SECONDARY:
 all: $(B)/shopkeep $(B)/shopkeep-sim $(PLUGIN_SO) $(TEST_PLUGINS) $(TESTS)
@@ -107,6 +107,14 @@ $(B)/tests/%: $(B)/obj/tests/integration/%.o $(B)/libsim.a $(B)/libskcore.a
 test: deps
 	@$(MAKE) --no-print-directory all
 	@SK_BUILD=$(CURDIR)/$(B) SK_ROOT=$(CURDIR) tests/run.sh $(B)/tests
+
+# Every test program under valgrind memcheck (the bot and simulator they start run natively).
+check-valgrind: deps
+	@command -v valgrind >/dev/null || { apt-get install -y -qq valgrind >/dev/null; }
+	@$(MAKE) --no-print-directory all
+	@SK_BUILD=$(CURDIR)/$(B) SK_ROOT=$(CURDIR) SK_TEST_TIMEOUT=900 \
+	  SK_TEST_WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
+	  tests/run.sh $(B)/tests
 
 demo: deps
 	@$(MAKE) --no-print-directory all

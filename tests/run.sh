@@ -12,7 +12,8 @@ for t in "$dir"/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	log="$logdir/$name.log"
-	timeout -k 5 "$limit" "$t" >"$log" 2>"$log.err"
+	# SK_TEST_WRAP, e.g. "valgrind --error-exitcode=99 ...", runs each test under a tool
+	timeout -k 5 "$limit" ${SK_TEST_WRAP:-} "$t" >"$log" 2>"$log.err"
 	rc=$?
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
