@@ -206,6 +206,11 @@ typedef struct sim_pss {
 #define SIM_MAX_BODY (1u << 20)
 
 /* sim_state.c */
+/* A member of a JSON object, or def when it is missing or of another type. */
+const char *sim_jstr(const cJSON *o, const char *k, const char *def);
+double sim_jnum(const cJSON *o, const char *k, double def);
+int sim_jbool(const cJSON *o, const char *k, int def);
+#define sim_jstr2(o, k) sim_jstr((o), (k), NULL)
 sim_account *sim_account_get(const char *unb, int create);
 sim_account *sim_default_account(const char *unb);
 sim_chat *sim_chat_find(const char *cid);

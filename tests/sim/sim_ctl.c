@@ -11,27 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *jstr(const cJSON *o, const char *k, const char *def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : def;
-}
-
-static double jnum(const cJSON *o, const char *k, double def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
-static int jbool(const cJSON *o, const char *k, int def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
-}
-
 /* {"error": msg} with a status. */
 static int fail(cJSON **out, int status, const char *msg)
 {
@@ -42,7 +21,7 @@ static int fail(cJSON **out, int status, const char *msg)
 
 static sim_account *want_account(const cJSON *b, cJSON **out)
 {
-	sim_account *a = sim_default_account(jstr(b, "seller", NULL));
+	sim_account *a = sim_default_account(sim_jstr(b, "seller", NULL));
 
 	if (!a)
 		fail(out, 409, "no seller: name \"seller\" or connect a bot first");
@@ -59,7 +38,7 @@ static int push_items(sim_account *a, const char *lwp, const cJSON *specs, cJSON
 
 	cJSON_ArrayForEach(sp, specs) {
 		info = cJSON_CreateObject();
-		cJSON_AddStringToObject(info, "kind", jstr(sp, "kind", "text"));
+		cJSON_AddStringToObject(info, "kind", sim_jstr(sp, "kind", "text"));
 		it = sim_item_build(sp, a, info, err, sizeof err);
 		if (!it) {
 			cJSON_Delete(info);
@@ -85,7 +64,7 @@ static int push_items(sim_account *a, const char *lwp, const cJSON *specs, cJSON
 /* The default lwp for a push led by spec: typing -> /s/para, vulcan -> /s/vulcan. */
 static const char *default_lwp(const cJSON *spec)
 {
-	const char *k = jstr(spec, "kind", "text");
+	const char *k = sim_jstr(spec, "kind", "text");
 
 	if (!strcmp(k, "typing"))
 		return "/s/para";
@@ -104,25 +83,25 @@ static int ctl_inject(const cJSON *b, cJSON **out)
 	if (!a)
 		return 409;
 	specs = cJSON_CreateArray();
-	k = (int)jnum(b, "position", 0);
+	k = (int)sim_jnum(b, "position", 0);
 	for (i = 0; i < k && i < 16; i++) {
 		filler = cJSON_CreateObject();
 		cJSON_AddStringToObject(filler, "kind", "receipt");
-		if (jstr(b, "cid", NULL))
-			cJSON_AddStringToObject(filler, "cid", jstr(b, "cid", NULL));
+		if (sim_jstr(b, "cid", NULL))
+			cJSON_AddStringToObject(filler, "cid", sim_jstr(b, "cid", NULL));
 		cJSON_AddNumberToObject(filler, "variant", 1 + i % 3);
 		cJSON_AddItemToArray(specs, filler);
 	}
 	cJSON_AddItemToArray(specs, cJSON_Duplicate(b, 1));
 	/* the fillers must share the main item's chat: build the main first when no cid */
-	if (k && !jstr(b, "cid", NULL)) {
-		sim_chat *ch = sim_chat_get(a->unb, NULL, jstr(b, "buyer", NULL), jstr(b, "buyer_name", NULL),
-					    jstr(b, "item_id", NULL));
+	if (k && !sim_jstr(b, "cid", NULL)) {
+		sim_chat *ch = sim_chat_get(a->unb, NULL, sim_jstr(b, "buyer", NULL), sim_jstr(b, "buyer_name", NULL),
+					    sim_jstr(b, "item_id", NULL));
 
 		cJSON_ArrayForEach(filler, specs)
 			cJSON_AddStringToObject(filler, "cid", ch->cid);
 	}
-	r = push_items(a, jstr(b, "lwp", default_lwp(cJSON_GetArrayItem(specs, k))), specs, out);
+	r = push_items(a, sim_jstr(b, "lwp", default_lwp(cJSON_GetArrayItem(specs, k))), specs, out);
 	cJSON_Delete(specs);
 	return r;
 }
@@ -136,7 +115,7 @@ static int ctl_push(const cJSON *b, cJSON **out)
 		return 409;
 	if (!cJSON_IsArray(items) || !cJSON_GetArraySize(items))
 		return fail(out, 400, "\"items\" must be a non-empty array of push specs");
-	return push_items(a, jstr(b, "lwp", default_lwp(cJSON_GetArrayItem(items, 0))), items, out);
+	return push_items(a, sim_jstr(b, "lwp", default_lwp(cJSON_GetArrayItem(items, 0))), items, out);
 }
 
 static int valid_status(const char *s)
@@ -190,9 +169,9 @@ static int push_status(sim_account *a, sim_order *o, const char *status, const c
 	cJSON_AddStringToObject(sp, "order_id", o->id);
 	cJSON_AddStringToObject(sp, "status", status);
 	cJSON_AddItemToArray(specs, sp);
-	r = push_items(a, jstr(b, "lwp", "/s/sync"), specs, out);
+	r = push_items(a, sim_jstr(b, "lwp", "/s/sync"), specs, out);
 	cJSON_Delete(specs);
-	if (r == 200 && !strcmp(status, "paid") && had_card && jbool(b, "update", 1)) {
+	if (r == 200 && !strcmp(status, "paid") && had_card && sim_jbool(b, "update", 1)) {
 		/* The earlier card turns to 已付款 in a message-update frame. */
 		specs = cJSON_CreateArray();
 		sp = cJSON_CreateObject();
@@ -213,7 +192,7 @@ static int push_status(sim_account *a, sim_order *o, const char *status, const c
 static int ctl_order(const cJSON *b, cJSON **out)
 {
 	sim_account *a = want_account(b, out);
-	const char *status = jstr(b, "status", "placed"), *id = jstr(b, "order_id", NULL);
+	const char *status = sim_jstr(b, "status", "placed"), *id = sim_jstr(b, "order_id", NULL);
 	sim_chat *ch;
 	sim_order *o;
 	int r;
@@ -224,8 +203,8 @@ static int ctl_order(const cJSON *b, cJSON **out)
 		return fail(out, 400, "unknown status");
 	if (id && sim_order_find(id))
 		return fail(out, 409, "order exists");
-	ch = sim_chat_get(a->unb, jstr(b, "cid", NULL), jstr(b, "buyer", NULL), jstr(b, "buyer_name", NULL),
-			  jstr(b, "item_id", NULL));
+	ch = sim_chat_get(a->unb, sim_jstr(b, "cid", NULL), sim_jstr(b, "buyer", NULL), sim_jstr(b, "buyer_name", NULL),
+			  sim_jstr(b, "item_id", NULL));
 	o = calloc(1, sizeof *o);
 	if (!ch || !o) {
 		free(o);
@@ -239,14 +218,14 @@ static int ctl_order(const cJSON *b, cJSON **out)
 	snprintf(o->seller, sizeof o->seller, "%s", a->unb);
 	snprintf(o->buyer, sizeof o->buyer, "%s", ch->buyer);
 	snprintf(o->buyer_name, sizeof o->buyer_name, "%s", ch->buyer_name);
-	snprintf(o->item_id, sizeof o->item_id, "%s", jstr(b, "item_id", ch->item_id));
-	snprintf(o->spec, sizeof o->spec, "%s", jstr(b, "spec", ""));
-	o->quantity = (int)jnum(b, "quantity", 1);
-	o->price = (int)jnum(b, "price", sim_item_get(o->item_id, 1)->price);
+	snprintf(o->item_id, sizeof o->item_id, "%s", sim_jstr(b, "item_id", ch->item_id));
+	snprintf(o->spec, sizeof o->spec, "%s", sim_jstr(b, "spec", ""));
+	o->quantity = (int)sim_jnum(b, "quantity", 1);
+	o->price = (int)sim_jnum(b, "price", sim_item_get(o->item_id, 1)->price);
 	snprintf(o->status, sizeof o->status, "%s", status);
 	o->next = S.orders;
 	S.orders = o;
-	if (!jbool(b, "push", 1)) {
+	if (!sim_jbool(b, "push", 1)) {
 		*out = order_json(o);
 		return 200;
 	}
@@ -260,7 +239,7 @@ static int ctl_order(const cJSON *b, cJSON **out)
  * without a change; "set": false pushes without changing. */
 static int ctl_order_status(const cJSON *b, cJSON **out)
 {
-	const char *status = jstr(b, "status", ""), *id = jstr(b, "order_id", "");
+	const char *status = sim_jstr(b, "status", ""), *id = sim_jstr(b, "order_id", "");
 	sim_order *o = sim_order_find(id);
 	sim_account *a;
 	int r;
@@ -270,9 +249,9 @@ static int ctl_order_status(const cJSON *b, cJSON **out)
 	if (!valid_status(status))
 		return fail(out, 400, "unknown status");
 	a = sim_account_get(o->seller, 1);
-	if (strcmp(status, "remind") && jbool(b, "set", 1))
+	if (strcmp(status, "remind") && sim_jbool(b, "set", 1))
 		snprintf(o->status, sizeof o->status, "%s", status);
-	if (!jbool(b, "push", 1)) {
+	if (!sim_jbool(b, "push", 1)) {
 		*out = order_json(o);
 		return 200;
 	}
@@ -297,7 +276,7 @@ static int ctl_orders(cJSON **out)
 /* POST /item: defines an item for item detail and the scenario. */
 static int ctl_item(const cJSON *b, cJSON **out)
 {
-	const char *id = jstr(b, "item_id", NULL);
+	const char *id = sim_jstr(b, "item_id", NULL);
 	sim_item *it;
 	const cJSON *skus = cJSON_GetObjectItemCaseSensitive(b, "skus");
 
@@ -306,10 +285,10 @@ static int ctl_item(const cJSON *b, cJSON **out)
 	it = sim_item_get(id, 1);
 	if (!it)
 		return fail(out, 500, "out of memory");
-	snprintf(it->title, sizeof it->title, "%s", jstr(b, "title", it->title));
-	snprintf(it->desc, sizeof it->desc, "%s", jstr(b, "desc", it->desc));
-	it->price = (int)jnum(b, "price", it->price);
-	it->quantity = (int)jnum(b, "quantity", it->quantity);
+	snprintf(it->title, sizeof it->title, "%s", sim_jstr(b, "title", it->title));
+	snprintf(it->desc, sizeof it->desc, "%s", sim_jstr(b, "desc", it->desc));
+	it->price = (int)sim_jnum(b, "price", it->price);
+	it->quantity = (int)sim_jnum(b, "quantity", it->quantity);
 	if (cJSON_IsArray(skus)) {
 		cJSON_Delete(it->skus);
 		it->skus = cJSON_Duplicate(skus, 1);
@@ -363,7 +342,7 @@ static char *garbage(const char *what, const cJSON *b, sim_account *a, size_t *l
 		return s;
 	}
 	if (!strcmp(what, "oversize")) {
-		size_t n = (size_t)jnum(b, "size", 4 << 20);
+		size_t n = (size_t)sim_jnum(b, "size", 4 << 20);
 
 		sbuf_adds(&sb, "{\"lwp\":\"/s/sync\",\"headers\":{\"mid\":\"0versize 0\",\"sid\":\"x\"},\"body\":{\"pad\":\"");
 		while (sb.len < n && !sb.oom)
@@ -395,7 +374,7 @@ static char *garbage(const char *what, const cJSON *b, sim_account *a, size_t *l
 		}
 		cJSON_Delete(it);
 	} else if (!strncmp(what, "msgpack_hostile", 15)) {
-		int v = (int)jnum(b, "variant", 0);
+		int v = (int)sim_jnum(b, "variant", 0);
 
 		if (v >= 0 && v < (int)(sizeof hostile / sizeof hostile[0])) {
 			bin = hostile[v];
@@ -423,13 +402,13 @@ static char *garbage(const char *what, const cJSON *b, sim_account *a, size_t *l
 	cJSON_AddStringToObject(it, "data", b64);
 	free(b64);
 	cJSON_AddItemToArray(items, it);
-	if (jbool(b, "with_good", 0)) {
+	if (sim_jbool(b, "with_good", 0)) {
 		cJSON *spec = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(spec, "kind", "text");
-		cJSON_AddStringToObject(spec, "text", jstr(b, "text", "after the bad item"));
-		if (jstr(b, "cid", NULL))
-			cJSON_AddStringToObject(spec, "cid", jstr(b, "cid", NULL));
+		cJSON_AddStringToObject(spec, "text", sim_jstr(b, "text", "after the bad item"));
+		if (sim_jstr(b, "cid", NULL))
+			cJSON_AddStringToObject(spec, "cid", sim_jstr(b, "cid", NULL));
 		info = cJSON_CreateObject();
 		it = sim_item_build(spec, a, info, err, sizeof err);
 		cJSON_Delete(spec);
@@ -452,13 +431,13 @@ static char *garbage(const char *what, const cJSON *b, sim_account *a, size_t *l
 /* POST /fault {"kind": ...}; see README.md. */
 static int ctl_fault(const cJSON *b, cJSON **out)
 {
-	const char *kind = jstr(b, "kind", "");
-	int all = jbool(b, "all", 0), n = 0, i;
+	const char *kind = sim_jstr(b, "kind", "");
+	int all = sim_jbool(b, "all", 0), n = 0, i;
 	sim_account *a = NULL;
 	sim_conn *c;
 
 	if (!strcmp(kind, "refuse") || !strcmp(kind, "blackhole")) {
-		int k = (int)jnum(b, "n", 1);
+		int k = (int)sim_jnum(b, "n", 1);
 
 		if (kind[0] == 'r')
 			S.refuse_n = k;
@@ -481,11 +460,11 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		    !strcmp(kind, "risk") || !strcmp(kind, "send_fail")))
 		return fail(out, 400, "this fault acts on one seller: name \"seller\"");
 	if (!strcmp(kind, "drop") || !strcmp(kind, "close")) {
-		const char *how = jstr(b, "how", "fin");
+		const char *how = sim_jstr(b, "how", "fin");
 		int act = !strcmp(kind, "close") ? SIM_DROP_CLOSE : !strcmp(how, "rst") ? SIM_DROP_RST : SIM_DROP_FIN;
 
 		FOR_TARGET_CONNS(c, a, all) {
-			sim_conn_act(c, act, (int)jnum(b, "code", 4000), jstr(b, "reason", "simulated"));
+			sim_conn_act(c, act, (int)sim_jnum(b, "code", 4000), sim_jstr(b, "reason", "simulated"));
 			n++;
 		}
 	} else if (!strcmp(kind, "stall") || !strcmp(kind, "unstall")) {
@@ -497,7 +476,7 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 	} else if (!strcmp(kind, "garbage")) {
 		size_t len = 0;
 		int raw, track;
-		char *g = garbage(jstr(b, "what", ""), b, a, &len, &raw, &track);
+		char *g = garbage(sim_jstr(b, "what", ""), b, a, &len, &raw, &track);
 
 		if (!g)
 			return fail(out, 400, "unknown garbage \"what\" (json, deep_json, utf8, oversize, opcode, "
@@ -524,31 +503,31 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 				t->revoked = 1;
 				n++;
 			}
-		if (jbool(b, "kick", 0))
+		if (sim_jbool(b, "kick", 0))
 			FOR_TARGET_CONNS(c, a, all)
 				sim_conn_act(c, SIM_DROP_FIN, 0, NULL);
 	} else if (!strcmp(kind, "expire_h5tk")) {
 		a->expire_h5tk = 1;
 		n = 1;
 	} else if (!strcmp(kind, "session_expired")) {
-		a->session_expired = jbool(b, "on", 1);
+		a->session_expired = sim_jbool(b, "on", 1);
 		n = 1;
 	} else if (!strcmp(kind, "risk")) {
-		a->risk = jbool(b, "on", 1);
+		a->risk = sim_jbool(b, "on", 1);
 		n = 1;
 	} else if (!strcmp(kind, "send_fail")) {
-		a->send_fail_n = (int)jnum(b, "n", 1);
-		snprintf(a->send_fail_reason, sizeof a->send_fail_reason, "%s", jstr(b, "reason", "CSI_FORBID"));
+		a->send_fail_n = (int)sim_jnum(b, "n", 1);
+		snprintf(a->send_fail_reason, sizeof a->send_fail_reason, "%s", sim_jstr(b, "reason", "CSI_FORBID"));
 		n = a->send_fail_n;
 	} else if (!strcmp(kind, "mtop_fail")) {
 		sim_mtop_fail *f = calloc(1, sizeof *f);
 
 		if (!f)
 			return fail(out, 500, "out of memory");
-		snprintf(f->api, sizeof f->api, "%s", jstr(b, "api", ""));
-		f->n = n = (int)jnum(b, "n", 1);
-		f->status = (int)jnum(b, "status", 200);
-		snprintf(f->ret, sizeof f->ret, "%s", jstr(b, "ret", "FAIL_SYS_SERVICE_UNAVAILABLE::服务不可用"));
+		snprintf(f->api, sizeof f->api, "%s", sim_jstr(b, "api", ""));
+		f->n = n = (int)sim_jnum(b, "n", 1);
+		f->status = (int)sim_jnum(b, "status", 200);
+		snprintf(f->ret, sizeof f->ret, "%s", sim_jstr(b, "ret", "FAIL_SYS_SERVICE_UNAVAILABLE::服务不可用"));
 		f->next = S.mtop_fails;
 		S.mtop_fails = f;
 	} else {
@@ -569,14 +548,14 @@ static int ctl_replay(const cJSON *b, cJSON **out)
 
 	if (!a)
 		return 409;
-	k = (int)jnum(b, "n", 1);
+	k = (int)sim_jnum(b, "n", 1);
 	total = a->history ? cJSON_GetArraySize(a->history) : 0;
 	/* copy first: sending appends to the history */
 	todo = cJSON_CreateArray();
 	for (i = total - k < 0 ? 0 : total - k; i < total; i++)
 		cJSON_AddItemToArray(todo, cJSON_Duplicate(cJSON_GetArrayItem(a->history, i), 1));
 	cJSON_ArrayForEach(h, todo) {
-		sim_push_send(a, jstr(h, "lwp", "/s/sync"),
+		sim_push_send(a, sim_jstr(h, "lwp", "/s/sync"),
 			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(h, "items"), 1), -1, NULL);
 		n++;
 	}

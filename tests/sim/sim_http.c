@@ -95,13 +95,6 @@ static void new_h5tk(char *tk, size_t tkn, char *cookie, size_t cn)
 		 (long long)util_now_ms() + 86400000);
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* The order detail shape of mtop.idle.web.trade.order.detail (protocol.md §9). */
 static cJSON *order_detail(const sim_order *o)
 {
@@ -172,7 +165,7 @@ static sim_mtop_fail *take_fail(const char *api)
 /* Consign: the order must be this seller's and paid; it becomes shipped. */
 static const char *mtop_consign(sim_account *a, const cJSON *data)
 {
-	const char *oid = jstr(data, "orderId");
+	const char *oid = sim_jstr2(data, "orderId");
 	sim_order *o = oid ? sim_order_find(oid) : NULL;
 
 	if (!o || strcmp(o->seller, a->unb))
@@ -283,7 +276,7 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		goto done;
 	}
 	if (!strcmp(api, "mtop.taobao.idlemessage.pc.login.token")) {
-		const char *ak = jstr(dj, "appKey"), *did = jstr(dj, "deviceId");
+		const char *ak = sim_jstr2(dj, "appKey"), *did = sim_jstr2(dj, "deviceId");
 		sim_token *tok;
 		char hex[41];
 
@@ -315,7 +308,7 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		if (r)
 			ret = r;
 	} else if (!strcmp(api, "mtop.idle.web.trade.order.detail")) {
-		const char *tid = jstr(dj, "tid");
+		const char *tid = sim_jstr2(dj, "tid");
 		sim_order *o = tid ? sim_order_find(tid) : NULL;
 
 		if (!o || strcmp(o->seller, a->unb))
@@ -323,7 +316,7 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		else
 			out = order_detail(o);
 	} else if (!strcmp(api, "mtop.taobao.idle.pc.detail")) {
-		const char *iid = jstr(dj, "itemId");
+		const char *iid = sim_jstr2(dj, "itemId");
 		sim_item *it = iid ? sim_item_get(iid, 0) : NULL;
 
 		if (!it)

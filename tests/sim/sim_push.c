@@ -61,29 +61,6 @@ static const card_kind *card_find(const char *status)
 	return NULL;
 }
 
-static const char *jstr(const cJSON *o, const char *k, const char *def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (cJSON_IsString(v))
-		return v->valuestring;
-	return def;
-}
-
-static double jnum(const cJSON *o, const char *k, double def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
-static int jbool(const cJSON *o, const char *k, int def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
-}
-
 static void new_im_id(char *out, size_t n)
 {
 	snprintf(out, n, "%llu.PNM", (unsigned long long)S.next_im++);
@@ -356,13 +333,13 @@ cJSON *sim_wrap_item(int biz_type, int object_type, const cJSON *tree, int as_js
 /* Resolves the chat a spec names (cid, or buyer/item), creating it. */
 static sim_chat *spec_chat(const cJSON *spec, sim_account *a)
 {
-	const char *oid = jstr(spec, "order_id", NULL);
+	const char *oid = sim_jstr(spec, "order_id", NULL);
 	sim_order *o = oid ? sim_order_find(oid) : NULL;
 
-	if (o && !jstr(spec, "cid", NULL))
+	if (o && !sim_jstr(spec, "cid", NULL))
 		return sim_chat_find(o->cid);
-	return sim_chat_get(a->unb, jstr(spec, "cid", NULL), jstr(spec, "buyer", NULL),
-			    jstr(spec, "buyer_name", NULL), jstr(spec, "item_id", NULL));
+	return sim_chat_get(a->unb, sim_jstr(spec, "cid", NULL), sim_jstr(spec, "buyer", NULL),
+			    sim_jstr(spec, "buyer_name", NULL), sim_jstr(spec, "item_id", NULL));
 }
 
 /* Builds one push item from a control spec {"kind":..., ...}; see README.md for
@@ -370,7 +347,7 @@ static sim_chat *spec_chat(const cJSON *spec, sim_account *a)
  * used to info; NULL with err set on a bad spec. */
 cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err, size_t errlen)
 {
-	const char *kind = jstr(spec, "kind", "text");
+	const char *kind = sim_jstr(spec, "kind", "text");
 	sim_chat *ch = NULL;
 	cJSON *tree = NULL, *it;
 	char b[1024], at[64];
@@ -379,10 +356,10 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 	if (!strcmp(kind, "raw")) {
 		/* Arbitrary data (e.g. bad base64) inside a well-formed frame. */
 		it = cJSON_CreateObject();
-		cJSON_AddNumberToObject(it, "bizType", jnum(spec, "bizType", 40));
+		cJSON_AddNumberToObject(it, "bizType", sim_jnum(spec, "bizType", 40));
 		cJSON_AddStringToObject(it, "streamId", "40");
-		cJSON_AddNumberToObject(it, "objectType", jnum(spec, "objectType", 40000));
-		cJSON_AddStringToObject(it, "data", jstr(spec, "data", ""));
+		cJSON_AddNumberToObject(it, "objectType", sim_jnum(spec, "objectType", 40000));
+		cJSON_AddStringToObject(it, "data", sim_jstr(spec, "data", ""));
 		return it;
 	}
 	if (strcmp(kind, "card") && strcmp(kind, "update") && strcmp(kind, "order_ctx")) {
@@ -393,8 +370,8 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 		}
 	}
 	if (!strcmp(kind, "text") || !strcmp(kind, "image") || !strcmp(kind, "audio") || !strcmp(kind, "tip")) {
-		const char *text = jstr(spec, "text", "");
-		int own = jbool(spec, "from_seller", 0), ct = 1;
+		const char *text = sim_jstr(spec, "text", "");
+		int own = sim_jbool(spec, "from_seller", 0), ct = 1;
 		const char *display = text;
 		cJSON *inner = cJSON_CreateObject(), *ext = NULL;
 		char *itxt;
@@ -406,10 +383,10 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 			display = "[图片]";
 			cJSON_AddNumberToObject(inner, "contentType", 2);
 			pics = cJSON_AddArrayToObject(cJSON_AddObjectToObject(inner, "image"), "pics");
-			cJSON_AddNumberToObject(pic, "height", jnum(spec, "height", 600));
+			cJSON_AddNumberToObject(pic, "height", sim_jnum(spec, "height", 600));
 			cJSON_AddNumberToObject(pic, "type", 0);
-			cJSON_AddStringToObject(pic, "url", jstr(spec, "url", "https://img.alicdn.com/sim/1.jpg"));
-			cJSON_AddNumberToObject(pic, "width", jnum(spec, "width", 800));
+			cJSON_AddStringToObject(pic, "url", sim_jstr(spec, "url", "https://img.alicdn.com/sim/1.jpg"));
+			cJSON_AddNumberToObject(pic, "width", sim_jnum(spec, "width", 800));
 			cJSON_AddItemToArray(pics, pic);
 		} else if (!strcmp(kind, "audio")) {
 			ct = 3;
@@ -428,16 +405,16 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 		} else {
 			cJSON_AddNumberToObject(inner, "contentType", 1);
 			cJSON_AddStringToObject(cJSON_AddObjectToObject(inner, "text"), "text", text);
-			if (jbool(spec, "mobile", 0))
+			if (sim_jbool(spec, "mobile", 0))
 				cJSON_AddArrayToObject(inner, "atUsers");
 		}
 		itxt = cJSON_PrintUnformatted(inner);
 		cJSON_Delete(inner);
 		tree = chat_message(ch, own ? a->unb : ch->buyer, own ? "" : ch->buyer_name, ct, display,
-				    itxt ? itxt : "{}", ext, !own && ct != 14, jbool(spec, "mobile", 0), NULL, info);
+				    itxt ? itxt : "{}", ext, !own && ct != 14, sim_jbool(spec, "mobile", 0), NULL, info);
 		free(itxt);
 	} else if (!strcmp(kind, "card") || !strcmp(kind, "update") || !strcmp(kind, "order_ctx")) {
-		const char *oid = jstr(spec, "order_id", "");
+		const char *oid = sim_jstr(spec, "order_id", "");
 		sim_order *o = sim_order_find(oid);
 
 		if (!o) {
@@ -445,9 +422,9 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 			return NULL;
 		}
 		if (!strcmp(kind, "card")) {
-			tree = order_card(o, jstr(spec, "status", o->status), info, err, errlen);
+			tree = order_card(o, sim_jstr(spec, "status", o->status), info, err, errlen);
 		} else if (!strcmp(kind, "update")) {
-			tree = order_update(o, jstr(spec, "status", o->status), info, err, errlen);
+			tree = order_update(o, sim_jstr(spec, "status", o->status), info, err, errlen);
 		} else {
 			sim_item *item = sim_item_get(o->item_id, 1);
 			cJSON *three;
@@ -475,7 +452,7 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 		add_at(tree, "1", ch->cid);
 		cJSON_AddNumberToObject(tree, "2", 1);
 		three = cJSON_AddObjectToObject(tree, "3");
-		cJSON_AddStringToObject(three, "redReminder", jstr(spec, "red", "等待卖家发货"));
+		cJSON_AddStringToObject(three, "redReminder", sim_jstr(spec, "red", "等待卖家发货"));
 		cJSON_AddStringToObject(three, "redReminderStyle", "1");
 		cJSON_AddNumberToObject(tree, "4", (double)util_now_ms());
 	} else if (!strcmp(kind, "typing")) {
@@ -486,11 +463,11 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 		arr = cJSON_AddArrayToObject(tree, "1");
 		add_at(e, "1", ch->cid);
 		cJSON_AddNumberToObject(e, "2", 1);
-		cJSON_AddNumberToObject(e, "3", jnum(spec, "state", 1));
+		cJSON_AddNumberToObject(e, "3", sim_jnum(spec, "state", 1));
 		add_at(e, "4", ch->buyer);
 		cJSON_AddItemToArray(arr, e);
 	} else if (!strcmp(kind, "receipt")) {
-		int v = (int)jnum(spec, "variant", 1);
+		int v = (int)sim_jnum(spec, "variant", 1);
 		char im[32];
 
 		obj = 40103;
@@ -532,7 +509,7 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 		sa = cJSON_AddObjectToObject(op, "sessionArouse");
 		arr = cJSON_AddArrayToObject(sa, "arouseChatScriptInfo");
 		scr = cJSON_CreateObject();
-		cJSON_AddStringToObject(scr, "chatScrip", jstr(spec, "text", "宝贝还在吗？"));
+		cJSON_AddStringToObject(scr, "chatScrip", sim_jstr(spec, "text", "宝贝还在吗？"));
 		cJSON_AddItemToArray(arr, scr);
 		arr = cJSON_AddArrayToObject(tree, "receiverIds");
 		cJSON_AddItemToArray(arr, cJSON_CreateString(a->unb));
@@ -666,7 +643,7 @@ int sim_push_frame(sim_account *a, const char *text, size_t len, int raw, int tr
 		sim_conn_enqueue(c, text, len, raw);
 		if (track) {
 			cJSON *f = cJSON_ParseWithLength(text, len);
-			const char *mid = jstr(cJSON_GetObjectItemCaseSensitive(f, "headers"), "mid", NULL);
+			const char *mid = sim_jstr(cJSON_GetObjectItemCaseSensitive(f, "headers"), "mid", NULL);
 
 			if (mid)
 				sim_conn_track_push(c, mid, text, -1);
@@ -707,7 +684,7 @@ void sim_push_flush_offline(sim_account *a, sim_conn *c)
 				sim_conn_track_push(c, p->mid, p->text, p->load_idx);
 			else if (p->track) {
 				cJSON *f = cJSON_Parse(p->text);
-				const char *mid = jstr(cJSON_GetObjectItemCaseSensitive(f, "headers"), "mid", NULL);
+				const char *mid = sim_jstr(cJSON_GetObjectItemCaseSensitive(f, "headers"), "mid", NULL);
 
 				if (mid)
 					sim_conn_track_push(c, mid, p->text, p->load_idx);

@@ -11,13 +11,6 @@
 
 #define LOAD_CID_BASE 900000000ull
 
-static const char *jstr(const cJSON *o, const char *k, const char *def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : def;
-}
-
 /* Runs the next step and schedules the one after it. */
 static void scen_cb(lws_sorted_usec_list_t *sul)
 {
@@ -28,10 +21,10 @@ static void scen_cb(lws_sorted_usec_list_t *sul)
 	(void)sul;
 	if (!S.scenario || !(step = cJSON_DetachItemFromArray(S.scenario, 0)))
 		return;
-	st = sim_ctl_call(jstr(step, "method", "POST"), jstr(step, "call", ""), "",
+	st = sim_ctl_call(sim_jstr(step, "method", "POST"), sim_jstr(step, "call", ""), "",
 			  cJSON_GetObjectItemCaseSensitive(step, "body"), &out);
 	txt = out ? cJSON_PrintUnformatted(out) : NULL;
-	lwsl_user("sim: scenario %s -> %d %s\n", jstr(step, "call", ""), st, txt ? txt : "");
+	lwsl_user("sim: scenario %s -> %d %s\n", sim_jstr(step, "call", ""), st, txt ? txt : "");
 	free(txt);
 	cJSON_Delete(out);
 	cJSON_Delete(step);
@@ -60,7 +53,7 @@ static void scen_start(void)
 int sim_scenario_load(cJSON *scn, char *err, size_t errlen)
 {
 	cJSON *steps = cJSON_GetObjectItemCaseSensitive(scn, "steps"), *x, *out;
-	const char *start = jstr(scn, "start", "on_register");
+	const char *start = sim_jstr(scn, "start", "on_register");
 	int i = 0;
 
 	if (!cJSON_IsArray(steps)) {
@@ -69,7 +62,7 @@ int sim_scenario_load(cJSON *scn, char *err, size_t errlen)
 	}
 	cJSON_ArrayForEach(x, steps) {
 		const cJSON *ms = cJSON_GetObjectItemCaseSensitive(x, "after_ms");
-		const char *call = jstr(x, "call", NULL);
+		const char *call = sim_jstr(x, "call", NULL);
 
 		if (!cJSON_IsObject(x) || !call || call[0] != '/' || (ms && (!cJSON_IsNumber(ms) || ms->valuedouble < 0))) {
 			snprintf(err, errlen, "scenario: step %d needs \"call\" (a control path) and a non-negative \"after_ms\"", i);
@@ -174,7 +167,7 @@ int sim_load_start(cJSON *b, char *err, size_t errlen)
 {
 	sim_load *L = &S.load;
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(b, "n"), *w = cJSON_GetObjectItemCaseSensitive(b, "window");
-	sim_account *a = sim_default_account(jstr(b, "seller", NULL));
+	sim_account *a = sim_default_account(sim_jstr(b, "seller", NULL));
 	int i;
 
 	if (!cJSON_IsNumber(n) || n->valuedouble < 1 || n->valuedouble > 10000000) {
@@ -191,7 +184,7 @@ int sim_load_start(cJSON *b, char *err, size_t errlen)
 	L->n = n->valueint;
 	L->window = cJSON_IsNumber(w) && w->valueint > 0 ? w->valueint : 32;
 	snprintf(L->seller, sizeof L->seller, "%s", a->unb);
-	snprintf(L->text, sizeof L->text, "%s", jstr(b, "text", "多少钱"));
+	snprintf(L->text, sizeof L->text, "%s", sim_jstr(b, "text", "多少钱"));
 	L->push_us = calloc((size_t)L->n, sizeof *L->push_us);
 	L->lat_us = malloc((size_t)L->n * sizeof *L->lat_us);
 	if (!L->push_us || !L->lat_us) {

@@ -13,6 +13,27 @@ sim S;
 /* Copies src into a fixed buffer of size n, truncating. */
 #define SET(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
 
+const char *sim_jstr(const cJSON *o, const char *k, const char *def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+double sim_jnum(const cJSON *o, const char *k, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+int sim_jbool(const cJSON *o, const char *k, int def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
 /* Returns the account for unb, created when asked; NULL otherwise. */
 sim_account *sim_account_get(const char *unb, int create)
 {

@@ -13,13 +13,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Queues n bytes for the connection and asks for a writeable callback. */
 void sim_conn_enqueue(sim_conn *c, const char *p, size_t n, int raw)
 {
@@ -113,7 +106,7 @@ static void reg_reject_cb(lws_sorted_usec_list_t *sul)
  * this cookie's unb. A bad one gets no answer and the socket closes soon after. */
 static void handle_reg(sim_conn *c, const char *mid, const cJSON *h)
 {
-	const char *tok = jstr(h, "token"), *did = jstr(h, "did");
+	const char *tok = sim_jstr2(h, "token"), *did = sim_jstr2(h, "did");
 	sim_token *t = tok ? sim_token_find(tok) : NULL;
 	const char *why = NULL;
 	cJSON *r, *b, *rh;
@@ -127,7 +120,7 @@ static void handle_reg(sim_conn *c, const char *mid, const cJSON *h)
 		why = "did does not match the token's deviceId";
 	else if (strcmp(t->unb, c->acct->unb))
 		why = "token minted for another account";
-	else if (!jstr(h, "app-key") || strcmp(jstr(h, "app-key"), SIGN_IM_APPKEY))
+	else if (!sim_jstr2(h, "app-key") || strcmp(sim_jstr2(h, "app-key"), SIGN_IM_APPKEY))
 		why = "wrong app-key";
 	if (why) {
 		S.st.reg_bad++;
@@ -181,7 +174,7 @@ static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(b0, "content");
 	const cJSON *custom = cJSON_GetObjectItemCaseSensitive(content, "custom");
 	const cJSON *recv = cJSON_GetObjectItemCaseSensitive(b1, "actualReceivers"), *x, *known;
-	const char *uuid = jstr(b0, "uuid"), *cidat = jstr(b0, "cid"), *data = jstr(custom, "data");
+	const char *uuid = sim_jstr2(b0, "uuid"), *cidat = sim_jstr2(b0, "cid"), *data = sim_jstr2(custom, "data");
 	const char *err = NULL, *text = NULL;
 	char cid[32], me[64], peer[64], *inner_txt = NULL;
 	cJSON *inner = NULL, *r, *rb, *echo, *items;
@@ -207,9 +200,9 @@ static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *
 
 		ct = cJSON_IsNumber(ctj) ? ctj->valueint : 0;
 		if (ct == 1)
-			text = jstr(cJSON_GetObjectItemCaseSensitive(inner, "text"), "text");
+			text = sim_jstr2(cJSON_GetObjectItemCaseSensitive(inner, "text"), "text");
 		else if (ct == 2)
-			text = jstr(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+			text = sim_jstr2(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
 				cJSON_GetObjectItemCaseSensitive(inner, "image"), "pics"), 0), "url") ? "[图片]" : NULL;
 		if (!text)
 			err = "custom.data must be a text (1) or image (2) content";
@@ -299,8 +292,8 @@ out:
 static void handle_create(sim_conn *c, const char *mid, const cJSON *body)
 {
 	const cJSON *b0 = cJSON_GetArrayItem(body, 0);
-	const char *first = jstr(b0, "pairFirst"), *second = jstr(b0, "pairSecond");
-	const char *item = jstr(cJSON_GetObjectItemCaseSensitive(b0, "extension"), "itemId");
+	const char *first = sim_jstr2(b0, "pairFirst"), *second = sim_jstr2(b0, "pairSecond");
+	const char *item = sim_jstr2(cJSON_GetObjectItemCaseSensitive(b0, "extension"), "itemId");
 	char buyer[32], me[64];
 	sim_chat *ch;
 	cJSON *r, *conv;
@@ -330,7 +323,7 @@ static void handle_create(sim_conn *c, const char *mid, const cJSON *body)
 /* An ACK (a frame with code and no lwp): settles the push with that mid. */
 static void handle_ack(sim_conn *c, const cJSON *h)
 {
-	const char *mid = jstr(h, "mid");
+	const char *mid = sim_jstr2(h, "mid");
 	sim_push **pp, *p;
 
 	for (pp = &c->pending; mid && *pp; pp = &(*pp)->next) {
@@ -352,7 +345,7 @@ static void handle_frame(sim_conn *c, const char *txt, size_t len)
 {
 	cJSON *f = cJSON_ParseWithLength(txt, len), *logx = cJSON_CreateObject(), *r, *b;
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(f, "headers");
-	const char *lwp = jstr(f, "lwp"), *mid = jstr(h, "mid");
+	const char *lwp = sim_jstr2(f, "lwp"), *mid = sim_jstr2(h, "mid");
 	const char *what = lwp ? lwp : "ack";
 
 	if (!c->acct)
@@ -384,7 +377,7 @@ static void handle_frame(sim_conn *c, const char *txt, size_t len)
 		S.st.ackdiffs++;
 		r = response(c, mid, 200);
 		b = cJSON_AddObjectToObject(r, "body");
-		cJSON_AddStringToObject(b, "channel", jstr(b0, "channel") ? jstr(b0, "channel") : "sync");
+		cJSON_AddStringToObject(b, "channel", sim_jstr2(b0, "channel") ? sim_jstr2(b0, "channel") : "sync");
 		cJSON_AddNumberToObject(b, "highPts", 0);
 		cJSON_AddStringToObject(b, "pipeline", "sync");
 		cJSON_AddNumberToObject(b, "pts", (double)util_now_ms() * 1000);

@@ -1020,3 +1020,32 @@ void tc_ws_close(tc_ws *w, int code)
 	rb_free(&w->msg);
 	free(w);
 }
+
+cJSON *tc_jget(const cJSON *o, const char *path)
+{
+	char buf[256], *save = NULL, *tok;
+	const cJSON *c = o;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && c; tok = strtok_r(NULL, ".", &save)) {
+		if (cJSON_IsArray(c))
+			c = cJSON_GetArrayItem(c, atoi(tok));
+		else
+			c = cJSON_GetObjectItemCaseSensitive(c, tok);
+	}
+	return (cJSON *)c;
+}
+
+const char *tc_jstr(const cJSON *o, const char *path)
+{
+	const cJSON *v = tc_jget(o, path);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+double tc_jnum(const cJSON *o, const char *path)
+{
+	const cJSON *v = tc_jget(o, path);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}

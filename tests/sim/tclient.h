@@ -130,4 +130,10 @@ int tc_tcp_connect(int port, int timeout_ms);
  * discarded), TC_EOF, TC_RST, TC_TIMEOUT, or TC_ERROR on another socket error. */
 int tc_tcp_wait(int fd, int timeout_ms);
 
+/* Reads a dotted path ("body.data.0.data": array indexes as numbers) in a JSON
+ * tree: the node, its string (NULL if not a string) or its number (-1 if not a number). */
+cJSON *tc_jget(const cJSON *o, const char *path);
+const char *tc_jstr(const cJSON *o, const char *path);
+double tc_jnum(const cJSON *o, const char *path);
+
 #endif

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#define jget tc_jget
+#define jps tc_jstr
+#define jpn tc_jnum
+
 #define UNB "2200000000001"
 #define UNB2 "2200000000002"
 #define DID "3F2A1B4C-9D8E-4F7A-B6C5-D4E3F2A1B0C9-" UNB
@@ -31,39 +35,10 @@ static const char *js(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static cJSON *jget(const cJSON *o, const char *path)
-{
-	char buf[256], *save = NULL, *tok;
-	const cJSON *c = o;
-
-	snprintf(buf, sizeof buf, "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok && c; tok = strtok_r(NULL, ".", &save)) {
-		if (cJSON_IsArray(c))
-			c = cJSON_GetArrayItem(c, atoi(tok));
-		else
-			c = cJSON_GetObjectItemCaseSensitive(c, tok);
-	}
-	return (cJSON *)c;
-}
-
-static const char *jps(const cJSON *o, const char *path)
-{
-	const cJSON *v = jget(o, path);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* strstr that takes a NULL haystack as "not found". */
 static const char *sstr(const char *h, const char *n)
 {
 	return h && n ? strstr(h, n) : NULL;
-}
-
-static double jpn(const cJSON *o, const char *path)
-{
-	const cJSON *v = jget(o, path);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
 /* A control call; returns the parsed answer (caller deletes). */

@@ -18,41 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define jget tc_jget
+#define jps tc_jstr
+#define jpn tc_jnum
+
 #define UNB "2200000000001"
 #define TOKEN_API "mtop.taobao.idlemessage.pc.login.token"
 
 /* --- small helpers ------------------------------------------------------- */
-
-/* Walks a dotted path ("body.0.content.custom"); array steps are indexes. */
-static cJSON *jget(const cJSON *o, const char *path)
-{
-	char buf[256], *save = NULL, *tok;
-	const cJSON *c = o;
-
-	snprintf(buf, sizeof buf, "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok && c; tok = strtok_r(NULL, ".", &save)) {
-		if (cJSON_IsArray(c))
-			c = cJSON_GetArrayItem(c, atoi(tok));
-		else
-			c = cJSON_GetObjectItemCaseSensitive(c, tok);
-	}
-	return (cJSON *)c;
-}
-
-static const char *jps(const cJSON *o, const char *path)
-{
-	const cJSON *v = jget(o, path);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* The number at path, or -1 when it is missing or not a number. */
-static double jpn(const cJSON *o, const char *path)
-{
-	const cJSON *v = jget(o, path);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : -1;
-}
 
 /* Returns 1 when object o has exactly the keys of the NULL-terminated list, in that order. */
 static int keys_are(const cJSON *o, const char *const *keys)
