@@ -127,15 +127,15 @@ static char *dedup_join(const char *a, const char *b, const char *c, const char 
  * the event has no id to key it by, or NULL without memory. */
 static char *dedup_key(const sk_event *e)
 {
-	char mid[256];
+	char status[32];
 
 	if (e->type == SK_EV_MSG_UPDATE) {
 		const char *id = *e->im_id ? e->im_id : e->message_id;
 
 		if (!*id)
 			return dedup_join("", "", "", "");
-		snprintf(mid, sizeof mid, "%s:%d:", id, e->trade);
-		return dedup_join("upd:", mid, e->text, "");
+		snprintf(status, sizeof status, ":%d:", e->trade);
+		return dedup_join("upd:", id, status, e->text);
 	}
 	return dedup_join(e->message_id, "", "", "");
 }

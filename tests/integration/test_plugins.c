@@ -28,8 +28,9 @@ static void link_plugins(char *dir, size_t n)
 
 	snprintf(dir, n, "%s/plugins", bot.dir);
 	snprintf(cmd, sizeof cmd, "mkdir -p %s && ln -sf %s/plugins/hello.so %s/hello.so && "
+		 "ln -sf %s/plugins/dedup.so %s/dedup.so && "
 		 "ln -sf %s/tests/plugins/init_fails.so %s/init_fails.so", dir, b ? b : "build", dir,
-		 b ? b : "build", dir);
+		 b ? b : "build", dir, b ? b : "build", dir);
 	if (system(cmd))
 		diag("cannot link the plugins");
 }
@@ -79,13 +80,13 @@ int main(void)
 	ok(rc == 1 && strstr(out, "hello.bogus"), "check: an undeclared key of a plugin's section is named (%d: %s)",
 	   rc, out);
 
-	write_config(dir, "\"init_fails\",\"hello\"", NULL);
+	write_config(dir, "\"dedup\",\"init_fails\",\"hello\"", NULL);
 	rc = check(out, sizeof out);
 	ok(rc == 0, "check: the config is valid (%s)", out);
 	tbot_start(&bot);
 	ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "bot: registered with plugins loaded");
 	ok(tbot_log_has(&bot, "init_fails"), "bot: the plugin whose init fails is logged");
-	ok(tbot_log_has(&bot, "1 of 2 plugins started"), "bot: the others still start");
+	ok(tbot_log_has(&bot, "2 of 3 plugins started"), "bot: the others still start");
 
 	tsim_ctl(&sim, "/inject", "{\"seller\":\"" UNB "\",\"cid\":\"20001\",\"buyer\":\"40001\",\"text\":\"hello there\"}");
 	ok(tsim_wait_delivered(&sim, HELLO_REPLY, 1, 4000), "hello: a buyer says hello, the reply goes out on the wire");
@@ -95,7 +96,17 @@ int main(void)
 	ok(tbot_wait_ev(&bot, "\"kind\":\"send\"", "\"plugin\":\"hello\"", "\"ok\":true", 1, 2000),
 	   "hello: the send is recorded as the plugin's");
 
+	/* the platform pushes the same messages again: dedup stops them before hello */
+	tsim_ctl(&sim, "/replay", "{\"seller\":\"" UNB "\",\"n\":4}");
+	usleep(800000);
+	is_int(tsim_delivered(&sim, HELLO_REPLY), 1, "dedup: a re-pushed hello is not answered again");
 	is_int(tbot_stop(&bot, SIGTERM), 0, "bot: SIGTERM exits 0 with plugins loaded");
+	tbot_start(&bot);
+	ok(tsim_wait_stat(&sim, "reg_ok", 2, 5000) >= 0, "bot: registered again after a restart");
+	tsim_ctl(&sim, "/replay", "{\"seller\":\"" UNB "\",\"n\":6}");
+	usleep(800000);
+	is_int(tsim_delivered(&sim, HELLO_REPLY), 1, "dedup: nor after a restart (SQLite)");
+	is_int(tbot_stop(&bot, SIGTERM), 0, "bot: SIGTERM exits 0 again");
 	tc_sim_stop(&sim);
 	tbot_done(&bot, tap_failed);
 	return tap_done();
