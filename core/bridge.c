@@ -234,6 +234,21 @@ void bridge_state(bridge *b, sess_state from, sess_state to, const char *why)
 	host_dispatch(b->h, &x);
 }
 
+void bridge_reload(bridge *b)
+{
+	sk_event x;
+
+	memset(&x, 0, sizeof x);
+	x.size = sizeof x;
+	x.type = SK_EV_PLUGIN;
+	x.topic = "core.reload";
+	x.payload_json = "{}";
+	x.from_plugin = "core";
+	x.chat_id = x.sender_id = x.sender_name = x.text = x.item_id = x.message_id = x.im_id = "";
+	x.order_id = x.image_url = x.raw_json = x.reason = x.send_uuid = x.send_tag = "";
+	host_dispatch(b->h, &x);
+}
+
 void bridge_send_result(bridge *b, const char *uuid, int ok, const char *detail, const char *plugin,
 			const char *tag)
 {

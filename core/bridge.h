@@ -22,6 +22,9 @@ void bridge_event(bridge *b, const ev *e);
 void bridge_state(bridge *b, sess_state from, sess_state to, const char *why);
 void bridge_send_result(bridge *b, const char *uuid, int ok, const char *detail, const char *plugin,
 			const char *tag);
+/* SIGHUP: tells every plugin to reload its files (SK_EV_PLUGIN, topic "core.reload",
+ * from_plugin "core"). */
+void bridge_reload(bridge *b);
 /* Runs finished work's completions (after the loop woke). */
 void bridge_poll(bridge *b);
 /* Unloads every plugin (while the loop still exists). */

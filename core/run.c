@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static volatile sig_atomic_t got_stop, got_usr1;
+static volatile sig_atomic_t got_stop, got_usr1, got_hup;
 static struct lws_context *run_ctx;
 
 typedef struct {
@@ -36,6 +36,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
 	else
 		got_stop = 1;
 	if (run_ctx)
@@ -244,6 +246,7 @@ int run_main(const config *c)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
+	signal(SIGHUP, on_signal);
 	log_info("run", "account %s starting (unb %s)", c->account_id, c->unb);
 	session_start(app.sess);
 	while (!app.stopped) {
@@ -255,6 +258,11 @@ int run_main(const config *c)
 		if (got_usr1) {
 			got_usr1 = 0;
 			session_log_metrics(app.sess);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			log_info("run", "SIGHUP: plugins reload their files");
+			bridge_reload(app.plugins);
 		}
 		if (got_stop == 1) {
 			got_stop = 2;

@@ -109,7 +109,9 @@ typedef enum {
 	SK_EV_SESSION = 10,      /* the session's state changed: state, prev_state, reason */
 	SK_EV_SEND_RESULT = 11,  /* a send resumed from an earlier run finished: send_uuid,
 	                          * send_tag, send_ok, message_id or reason (only to its plugin) */
-	SK_EV_PLUGIN = 12,       /* published by a plugin: topic, payload_json, from_plugin */
+	SK_EV_PLUGIN = 12,       /* published by a plugin: topic, payload_json, from_plugin; the
+	                          * core publishes topic "core.reload" (from "core") on SIGHUP:
+	                          * reload your files (rules) */
 	SK_EV_MAX = 31
 } sk_event_type;
 

@@ -96,6 +96,10 @@ int main(void)
 	ok(tbot_wait_ev(&bot, "\"kind\":\"send\"", "\"plugin\":\"hello\"", "\"ok\":true", 1, 2000),
 	   "hello: the send is recorded as the plugin's");
 
+	kill(bot.pid, SIGHUP);
+	usleep(300000);
+	ok(tbot_alive(&bot) && tbot_log_has(&bot, "SIGHUP: plugins reload"), "SIGHUP: plugins are told to reload, the bot runs on");
+
 	/* the platform pushes the same messages again: dedup stops them before hello */
 	tsim_ctl(&sim, "/replay", "{\"seller\":\"" UNB "\",\"n\":4}");
 	usleep(800000);
