@@ -8,6 +8,9 @@
  * the cap; the WebSocket parser works on whatever is buffered and asks for more.
  */
 #include "tclient.h"
+#include "lwp.h"
+#include "util.h"
+
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1048,4 +1051,28 @@ double tc_jnum(const cJSON *o, const char *path)
 	const cJSON *v = tc_jget(o, path);
 
 	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+cJSON *tc_lwp_await(tc_ws *w, const char *mid, int ms, int ack_pushes)
+{
+	int64_t end = util_mono_us() + (int64_t)ms * 1000;
+
+	while (util_mono_us() < end) {
+		cJSON *f = tc_ws_recv_json(w, (int)((end - util_mono_us()) / 1000) + 1);
+		const char *m = tc_jstr(f, "headers.mid");
+
+		if (!f)
+			return NULL;
+		if (!tc_jstr(f, "lwp") && m && !strcmp(m, mid))
+			return f;
+		if (ack_pushes && tc_jstr(f, "lwp")) {
+			char *a = lwp_ack(tc_jget(f, "headers"));
+
+			if (a)
+				tc_ws_send_text(w, a, strlen(a));
+			free(a);
+		}
+		cJSON_Delete(f);
+	}
+	return NULL;
 }

@@ -136,4 +136,9 @@ cJSON *tc_jget(const cJSON *o, const char *path);
 const char *tc_jstr(const cJSON *o, const char *path);
 double tc_jnum(const cJSON *o, const char *path);
 
+/* The next LWP response (a frame without lwp) whose headers.mid is mid; frames
+ * on the way are skipped, pushes among them ACKed first when ack_pushes. NULL
+ * after ms. */
+cJSON *tc_lwp_await(tc_ws *w, const char *mid, int ms, int ack_pushes);
+
 #endif

@@ -145,29 +145,12 @@ static void send_req(tc_ws *w, const char *lwp, const char *headers_extra, const
 	tc_ws_send_text(w, buf, strlen(buf));
 }
 
-/* Next frame that answers mid (pushes before it are ACKed and skipped). */
-static cJSON *await_resp(tc_ws *w, const char *mid, int ms)
-{
-	int64_t end = util_mono_us() + (int64_t)ms * 1000;
-
-	while (util_mono_us() < end) {
-		cJSON *f = tc_ws_recv_json(w, (int)((end - util_mono_us()) / 1000) + 1);
-
-		if (!f)
-			return NULL;
-		if (!js(f, "lwp") && jps(f, "headers.mid") && !strcmp(jps(f, "headers.mid"), mid))
-			return f;
-		cJSON_Delete(f);
-	}
-	return NULL;
-}
-
 static cJSON *request(tc_ws *w, const char *lwp, const char *hx, const char *body)
 {
 	char mid[32];
 
 	send_req(w, lwp, hx, body, mid);
-	return await_resp(w, mid, 3000);
+	return tc_lwp_await(w, mid, 3000, 0);
 }
 
 /* ACKs a push the way the bot must (protocol.md §4.4). */
@@ -1028,11 +1011,11 @@ static void test_faults(void)
 
 		send_req(w, "/!", NULL, NULL, mid);
 		tc_ws_send_ping(w);
-		r = await_resp(w, mid, 700);
+		r = tc_lwp_await(w, mid, 700, 0);
 		ok(!r && tc_ws_pongs(w) == pongs, "stall: heartbeat and WS ping go unanswered");
 		cJSON_Delete(r);
 		ctl_ok("/fault", "{\"kind\":\"unstall\"}");
-		r = await_resp(w, mid, 2000);
+		r = tc_lwp_await(w, mid, 2000, 0);
 		ok(r != NULL, "unstall: the heartbeat is answered once reading resumes");
 		cJSON_Delete(r);
 	}

@@ -578,26 +578,6 @@ static int send_frame(tc_ws *w, char *s)
 	return rc;
 }
 
-/* The next response (no lwp) carrying mid; pushes on the way are ACKed with
- * lwp_ack. NULL after ms. */
-static cJSON *await_resp(tc_ws *w, const char *mid, int ms)
-{
-	int64_t end = util_mono_us() + (int64_t)ms * 1000;
-
-	while (util_mono_us() < end) {
-		cJSON *f = tc_ws_recv_json(w, (int)((end - util_mono_us()) / 1000) + 1);
-
-		if (!f)
-			return NULL;
-		if (!jps(f, "lwp") && jps(f, "headers.mid") && !strcmp(jps(f, "headers.mid"), mid))
-			return f;
-		if (jps(f, "lwp"))
-			send_frame(w, lwp_ack(jget(f, "headers")));
-		cJSON_Delete(f);
-	}
-	return NULL;
-}
-
 /* The next push (a frame with lwp), not ACKed; NULL after ms. */
 static cJSON *await_push(tc_ws *w, int ms)
 {
@@ -634,7 +614,7 @@ static int heartbeat(tc_ws *w)
 	int good;
 
 	send_frame(w, lwp_heartbeat(mid));
-	r = await_resp(w, mid, 3000);
+	r = tc_lwp_await(w, mid, 3000, 1);
 	good = jpn(r, "code") == 200;
 	cJSON_Delete(r);
 	return good;
@@ -666,13 +646,13 @@ static void test_sim_round_trip(void)
 		goto out;
 
 	send_frame(w, lwp_reg(token, did, mid));
-	r = await_resp(w, mid, 3000);
+	r = tc_lwp_await(w, mid, 3000, 1);
 	is_int(jpn(r, "code"), 200, "sim: lwp_reg accepted (code 200)");
 	is_str(jps(r, "headers.reg-uid"), UNB "@goofish", "sim: ... registered as the account");
 	cJSON_Delete(r);
 
 	send_frame(w, lwp_ackdiff(util_now_ms(), mid));
-	r = await_resp(w, mid, 3000);
+	r = tc_lwp_await(w, mid, 3000, 1);
 	is_int(jpn(r, "code"), 200, "sim: lwp_ackdiff answered code 200");
 	cJSON_Delete(r);
 
@@ -695,7 +675,7 @@ static void test_sim_round_trip(void)
 
 	lwp_uuid(uuid);
 	send_frame(w, lwp_send_text(uuid, cid, "60001", UNB, text, mid));
-	r = await_resp(w, mid, 3000);
+	r = tc_lwp_await(w, mid, 3000, 1);
 	is_int(jpn(r, "code"), 200, "sim: lwp_send_text accepted (code 200)");
 	ok(jps(r, "body.messageId") && strstr(jps(r, "body.messageId"), ".PNM"), "sim: ... with a messageId (%s)",
 	   jps(r, "body.messageId") ? jps(r, "body.messageId") : "none");
@@ -709,7 +689,7 @@ static void test_sim_round_trip(void)
 
 	lwp_uuid(uuid);
 	send_frame(w, lwp_send_image(uuid, cid, "60001", UNB, "https://img.alicdn.com/a.png", 0, 0, mid));
-	r = await_resp(w, mid, 3000);
+	r = tc_lwp_await(w, mid, 3000, 1);
 	ok(jpn(r, "code") == 200 && jps(r, "body.messageId"), "sim: lwp_send_image accepted with a messageId");
 	is_str(jps(r, "body.extension.reminderContent"), "[图片]", "sim: ... shown as [图片]");
 	cJSON_Delete(r);
@@ -718,7 +698,7 @@ static void test_sim_round_trip(void)
 	cJSON_Delete(p);
 
 	send_frame(w, lwp_create_conv("60001", UNB, "40004", mid));
-	r = await_resp(w, mid, 3000);
+	r = tc_lwp_await(w, mid, 3000, 1);
 	{
 		char want[80];
 
