@@ -82,7 +82,9 @@ $(B)/shopkeep-sim: $(B)/obj/tests/sim/sim_main.o $(B)/libsim.a $(B)/libskcore.a
 # One pattern rule builds every plugin: the header is the whole ABI.
 $(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@
+	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ $(PLUGIN_LIBS)
+# A plugin's own libraries (set per target): autoreply parses its rules with cJSON.
+$(B)/plugins/autoreply.so: PLUGIN_LIBS := -lcjson
 
 # The test plugins, with the same flags.
 $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h

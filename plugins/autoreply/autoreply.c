@@ -1,0 +1,958 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plugins/autoreply/autoreply.c - answers buyers' chat texts from the
+ * account's rules file (config/rules.example.json shows every field).
+ *
+ * Rules. The file named by the account's `rules` is JSON:
+ *
+ *   keyword_rules  [{keywords, match, reply, item_id, priority, enabled, image, once, id}]
+ *   item_defaults  [{item_id, reply, image, once}]
+ *   default_reply  {reply, image, once, enabled}
+ *
+ * It is validated as a whole; every error names the rule and the field
+ * ("keyword_rules[2].match: must be contains, exact or regex") and is logged,
+ * and a file with any error leaves the rules in force unchanged. It is read at
+ * init and again on the core's "core.reload" event (SIGHUP). Regexes are
+ * compiled once, at load.
+ *
+ * Matching. `match` is "contains" (the default: the keyword is a substring
+ * of the text, ASCII letters compared case-insensitively, other bytes - CJK -
+ * exactly), "exact" (the text, without surrounding ASCII blanks, equals the
+ * keyword byte for byte) or "regex" (POSIX extended, case as written; the
+ * process runs in the C locale, so a pattern sees bytes: write (多少)? rather
+ * than 多少?, whose ? would apply to the last byte of 少). Several
+ * keywords mean any-of. The first match wins, in this order: enabled rules
+ * bound to the message's item_id, then enabled rules with no item_id (each
+ * pass by priority, lower first, ties in file order), then the item's entry
+ * of item_defaults, then default_reply (unless "enabled": false).
+ *
+ * Replies. Variables {buyer_name} {buyer_id} {message} {item_id} {chat_id}
+ * are substituted; any other {...} is a validation error (write {{ and }} for
+ * literal braces). An empty reply without an image means "matched, send
+ * nothing". An `image` URL is sent as an image (800x600) before the text.
+ * `once` ("chat", "chat_item" or null) answers a rule once per chat, or per
+ * (chat, item); the record is kept in autoreply_once, and a rule whose once is
+ * spent still matches but sends nothing (so a buyer who had the item's
+ * default does not get the account default next).
+ *
+ * Around the rules:
+ *   - debounce (debounce_ms, default 1000, 0 = off): a burst of texts in a
+ *     chat gets one decision, for its last message, debounce_ms after it;
+ *   - manual takeover: a message of our own account that is not an echo of
+ *     our sends pauses the chat for pause_s (default 600, 0 = never), kept in
+ *     autoreply_pause so it survives restarts, and drops a pending burst;
+ *   - banned words (banned_words, default 微信 QQ 支付宝 银行卡 线下, ASCII
+ *     case-insensitive): a reply containing one is not sent, and the log says
+ *     why;
+ *   - only buyers' SK_EV_CHAT_TEXT is answered: trade cards, system texts
+ *     (SK_EV_SYSTEM, classified by the core) and images never are;
+ *   - enabled (default true): false answers nothing (pauses still recorded).
+ */
+#include <regex.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "plugin.h"
+
+#define AR_DEF_DEBOUNCE_MS 1000
+#define AR_DEF_PAUSE_S 600
+#define AR_MAX_FILE (1024 * 1024)
+#define AR_IMAGE_W 800
+#define AR_IMAGE_H 600
+
+enum { AR_CONTAINS = 0, AR_EXACT, AR_REGEX };
+enum { AR_ONCE_NONE = 0, AR_ONCE_CHAT, AR_ONCE_CHAT_ITEM };
+
+/* One rule: a keyword rule, an item default or the account default. */
+typedef struct {
+	char *key;                 /* its once key prefix: "k:<id or #n>", "i:<item>" or "d" */
+	char **kw;
+	regex_t *re;               /* nkw compiled regexes when match is AR_REGEX */
+	size_t nkw;
+	int match, once, enabled;
+	int64_t priority;
+	char *item_id;             /* NULL: any item */
+	char *reply;               /* "" when absent */
+	char *image;               /* NULL when none */
+} ar_rule;
+
+typedef struct {
+	ar_rule *kr;
+	size_t nkr;
+	size_t *order;             /* kr indices by priority, then file order */
+	ar_rule *idef;
+	size_t nidef;
+	ar_rule dflt;
+	int has_dflt;
+} ar_rules;
+
+/* The last message of a chat's burst, waiting for its debounce timer. */
+typedef struct ar_pend {
+	char *chat, *buyer, *name, *text, *item;
+	uint64_t timer;
+	struct ar_pend *next;
+} ar_pend;
+
+typedef struct {
+	ar_rules *rules;           /* never NULL after init */
+	int64_t debounce_ms, pause_ms;
+	char **banned;
+	size_t nbanned;
+	int enabled;
+	ar_pend *pend;
+} ar_state;
+
+/* The message being answered (borrowed strings). */
+typedef struct {
+	const char *chat, *buyer, *name, *text, *item;
+} ar_msg;
+
+/* Validation context: the log gets every error. */
+typedef struct {
+	sk_plugin *p;
+	const char *path;
+	int nerr;
+} ar_ctx;
+
+static const char *const ar_vars[] = { "buyer_name", "buyer_id", "message", "item_id", "chat_id", NULL };
+static const char *const ar_def_banned[] = { "微信", "QQ", "支付宝", "银行卡", "线下", NULL };
+
+static const sk_config_key ar_keys[] = {
+	{ .key = "debounce_ms", .type = SK_CFG_INT, .help = "one reply per burst in a chat, this long after its last message (default 1000)" },
+	{ .key = "pause_s", .type = SK_CFG_INT, .help = "pause a chat this long after the seller typed in it (default 600, 0 = never)" },
+	{ .key = "banned_words", .type = SK_CFG_STR_LIST, .help = "replies containing one are not sent" },
+	{ .key = "enabled", .type = SK_CFG_BOOL, .help = "answer at all (default true)" },
+	{ 0 }
+};
+
+static const char *const ar_migrations[] = {
+	"CREATE TABLE autoreply_once (scope TEXT PRIMARY KEY, ms INTEGER NOT NULL)",
+	"CREATE TABLE autoreply_pause (chat TEXT PRIMARY KEY, until_ms INTEGER NOT NULL)",
+	NULL
+};
+
+/* Logs one validation error "<path>: <where>: <what>" and counts it. */
+static void ar_err(ar_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ar_err(ar_ctx *x, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	sk_log(x->p, SK_LOG_ERR, "rules %s: %s", x->path, msg);
+	x->nerr++;
+}
+
+/* Frees what a rule holds. */
+static void ar_rule_clear(ar_rule *r)
+{
+	for (size_t i = 0; i < r->nkw; i++) {
+		free(r->kw[i]);
+		if (r->re)
+			regfree(&r->re[i]);
+	}
+	free(r->kw);
+	free(r->re);
+	free(r->key);
+	free(r->item_id);
+	free(r->reply);
+	free(r->image);
+	memset(r, 0, sizeof *r);
+}
+
+/* Frees a rule set (NULL is fine). */
+static void ar_rules_free(ar_rules *rs)
+{
+	if (!rs)
+		return;
+	for (size_t i = 0; i < rs->nkr; i++)
+		ar_rule_clear(&rs->kr[i]);
+	for (size_t i = 0; i < rs->nidef; i++)
+		ar_rule_clear(&rs->idef[i]);
+	ar_rule_clear(&rs->dflt);
+	free(rs->kr);
+	free(rs->idef);
+	free(rs->order);
+	free(rs);
+}
+
+/* Returns a malloc'ed copy of s (NULL stays NULL, or without memory). */
+static char *ar_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* ASCII lower case; other bytes unchanged. */
+static int ar_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* Returns whether needle occurs in hay, ASCII letters case-insensitively. */
+static int ar_icontains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay; hay++) {
+		size_t i = 0;
+
+		while (i < n && hay[i] && ar_lower((unsigned char)hay[i]) == ar_lower((unsigned char)needle[i]))
+			i++;
+		if (i == n)
+			return 1;
+	}
+	return n == 0;
+}
+
+/* Returns whether s, without surrounding ASCII blanks, equals kw. */
+static int ar_exact(const char *s, const char *kw)
+{
+	const char *end = s + strlen(s);
+	size_t n = strlen(kw);
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		end--;
+	return (size_t)(end - s) == n && !memcmp(s, kw, n);
+}
+
+/* Returns the index of the variable named by [s, s+n) in ar_vars, or -1. */
+static int ar_var(const char *s, size_t n)
+{
+	for (int i = 0; ar_vars[i]; i++)
+		if (strlen(ar_vars[i]) == n && !memcmp(ar_vars[i], s, n))
+			return i;
+	return -1;
+}
+
+/* Checks a reply template: every {name} is known, braces balance ({{ and }}
+ * are literal). Returns NULL when fine, else a malloc'ed reason. */
+static char *ar_check_template(const char *t)
+{
+	char buf[160];
+
+	for (const char *s = t; *s; s++) {
+		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
+			s++;
+		} else if (*s == '}') {
+			return strdup("a '}' without its '{' (write }} for a literal one)");
+		} else if (*s == '{') {
+			const char *e = strchr(s, '}');
+
+			if (!e)
+				return strdup("a '{' without its '}' (write {{ for a literal one)");
+			if (ar_var(s + 1, (size_t)(e - s - 1)) < 0) {
+				snprintf(buf, sizeof buf, "unknown variable {%.*s} (known: {buyer_name} {buyer_id} "
+					 "{message} {item_id} {chat_id})", (int)(e - s - 1 > 40 ? 40 : e - s - 1), s + 1);
+				return strdup(buf);
+			}
+			s = e;
+		}
+	}
+	return NULL;
+}
+
+/* Returns the malloc'ed reply of template t for m (t was checked), or NULL
+ * without memory. */
+static char *ar_render(const char *t, const ar_msg *m)
+{
+	const char *vals[] = { m->name, m->buyer, m->text, m->item, m->chat };
+	size_t cap = strlen(t) + 1, len = 0;
+	char *out;
+
+	/* Size it first: every variable may be replaced once per occurrence. */
+	for (const char *s = t; *s; s++)
+		if (*s == '{' && s[1] != '{')
+			cap += strlen(m->name) + strlen(m->buyer) + strlen(m->text) + strlen(m->item) + strlen(m->chat);
+	if (!(out = malloc(cap)))
+		return NULL;
+	for (const char *s = t; *s; s++) {
+		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
+			out[len++] = *s++;
+		} else if (*s == '{') {
+			const char *e = strchr(s, '}');
+			int v = ar_var(s + 1, (size_t)(e - s - 1));
+			size_t n = strlen(vals[v]);
+
+			memcpy(out + len, vals[v], n);
+			len += n;
+			s = e;
+		} else {
+			out[len++] = *s;
+		}
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* Reads an optional string field into *out (malloc'ed; NULL when absent or
+ * null; numbers are accepted as their decimal text when num_ok). Returns 0,
+ * or -1 after logging an error. */
+static int ar_get_str(ar_ctx *x, const cJSON *o, const char *field, const char *where, int num_ok, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
+	char buf[32];
+
+	*out = NULL;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (cJSON_IsString(v)) {
+		*out = strdup(v->valuestring);
+	} else if (num_ok && cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble) {
+		snprintf(buf, sizeof buf, "%lld", (long long)v->valuedouble);
+		*out = strdup(buf);
+	} else {
+		ar_err(x, "%s.%s: must be a string%s", where, field, num_ok ? ", a number or null" : " or null");
+		return -1;
+	}
+	if (!*out) {
+		ar_err(x, "%s.%s: out of memory", where, field);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the fields every rule kind has: reply (checked), image, once. */
+static void ar_get_common(ar_ctx *x, const cJSON *o, const char *where, ar_rule *r)
+{
+	char *once = NULL, *why;
+
+	if (ar_get_str(x, o, "reply", where, 0, &r->reply) == 0 && !r->reply && !(r->reply = strdup("")))
+		ar_err(x, "%s.reply: out of memory", where);
+	if (r->reply && (why = ar_check_template(r->reply))) {
+		ar_err(x, "%s.reply: %s", where, why);
+		free(why);
+	}
+	if (ar_get_str(x, o, "image", where, 0, &r->image) == 0 && r->image && !*r->image) {
+		free(r->image);
+		r->image = NULL;
+	}
+	if (ar_get_str(x, o, "once", where, 0, &once) == 0 && once) {
+		if (!strcmp(once, "chat"))
+			r->once = AR_ONCE_CHAT;
+		else if (!strcmp(once, "chat_item"))
+			r->once = AR_ONCE_CHAT_ITEM;
+		else
+			ar_err(x, "%s.once: must be \"chat\", \"chat_item\" or null", where);
+	}
+	free(once);
+}
+
+/* Reads an optional boolean field (def when absent). */
+static int ar_get_bool(ar_ctx *x, const cJSON *o, const char *field, const char *where, int def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
+
+	if (!v)
+		return def;
+	if (!cJSON_IsBool(v)) {
+		ar_err(x, "%s.%s: must be true or false", where, field);
+		return def;
+	}
+	return cJSON_IsTrue(v);
+}
+
+/* Logs an error for each field of o not in allowed (NULL-terminated). */
+static void ar_check_fields(ar_ctx *x, const cJSON *o, const char *where, const char *const *allowed)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, o) {
+		size_t i = 0;
+
+		while (allowed[i] && strcmp(allowed[i], c->string))
+			i++;
+		if (!allowed[i])
+			ar_err(x, "%s.%s: unknown field", where, c->string);
+	}
+}
+
+/* Parses keyword_rules[i] into r. */
+static void ar_parse_keyword_rule(ar_ctx *x, const cJSON *o, size_t i, ar_rule *r)
+{
+	static const char *const fields[] = { "keywords", "match", "reply", "item_id", "priority", "enabled",
+					      "image", "once", "id", "comment", NULL };
+	const cJSON *kws, *v;
+	char where[48], *match = NULL, *id = NULL;
+	size_t n;
+
+	snprintf(where, sizeof where, "keyword_rules[%zu]", i);
+	if (!cJSON_IsObject(o)) {
+		ar_err(x, "%s: must be an object", where);
+		return;
+	}
+	ar_check_fields(x, o, where, fields);
+	ar_get_common(x, o, where, r);
+	ar_get_str(x, o, "item_id", where, 1, &r->item_id);
+	r->enabled = ar_get_bool(x, o, "enabled", where, 1);
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "priority"))) {
+		if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble)
+			r->priority = (int64_t)v->valuedouble;
+		else
+			ar_err(x, "%s.priority: must be an integer", where);
+	}
+	if (ar_get_str(x, o, "match", where, 0, &match) == 0 && match) {
+		if (!strcmp(match, "contains"))
+			r->match = AR_CONTAINS;
+		else if (!strcmp(match, "exact"))
+			r->match = AR_EXACT;
+		else if (!strcmp(match, "regex"))
+			r->match = AR_REGEX;
+		else
+			ar_err(x, "%s.match: must be contains, exact or regex", where);
+	}
+	free(match);
+	ar_get_str(x, o, "id", where, 1, &id);
+	if (id) {
+		size_t len = strlen(id) + 3;
+
+		if ((r->key = malloc(len)))
+			snprintf(r->key, len, "k:%s", id);
+		free(id);
+	} else if ((r->key = malloc(32))) {
+		snprintf(r->key, 32, "k:#%zu", i);
+	}
+	kws = cJSON_GetObjectItemCaseSensitive(o, "keywords");
+	if (!cJSON_IsArray(kws) || !(n = (size_t)cJSON_GetArraySize(kws))) {
+		ar_err(x, "%s.keywords: must be a non-empty list of strings", where);
+		return;
+	}
+	if (!(r->kw = calloc(n, sizeof *r->kw)) || (r->match == AR_REGEX && !(r->re = calloc(n, sizeof *r->re)))) {
+		ar_err(x, "%s.keywords: out of memory", where);
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const cJSON *s = cJSON_GetArrayItem(kws, (int)k);
+		char msg[200];
+		int rc;
+
+		if (!cJSON_IsString(s) || !*s->valuestring) {
+			ar_err(x, "%s.keywords[%zu]: must be a non-empty string", where, k);
+			continue;
+		}
+		if (r->re && (rc = regcomp(&r->re[r->nkw], s->valuestring, REG_EXTENDED | REG_NOSUB))) {
+			regerror(rc, &r->re[r->nkw], msg, sizeof msg);
+			regfree(&r->re[r->nkw]);
+			ar_err(x, "%s.keywords[%zu]: bad regex: %s", where, k, msg);
+			continue;
+		}
+		if (!(r->kw[r->nkw] = strdup(s->valuestring))) {
+			if (r->re)
+				regfree(&r->re[r->nkw]);
+			ar_err(x, "%s.keywords: out of memory", where);
+			continue;
+		}
+		r->nkw++;
+	}
+}
+
+/* Parses item_defaults[i] into r. */
+static void ar_parse_item_default(ar_ctx *x, const cJSON *o, size_t i, ar_rule *r)
+{
+	static const char *const fields[] = { "item_id", "reply", "image", "once", "comment", NULL };
+	char where[48];
+	size_t len;
+
+	snprintf(where, sizeof where, "item_defaults[%zu]", i);
+	if (!cJSON_IsObject(o)) {
+		ar_err(x, "%s: must be an object", where);
+		return;
+	}
+	ar_check_fields(x, o, where, fields);
+	ar_get_common(x, o, where, r);
+	r->enabled = 1;
+	if (ar_get_str(x, o, "item_id", where, 1, &r->item_id) == 0 && (!r->item_id || !*r->item_id)) {
+		ar_err(x, "%s.item_id: must be given", where);
+		return;
+	}
+	if (r->item_id && (r->key = malloc(len = strlen(r->item_id) + 3)))
+		snprintf(r->key, len, "i:%s", r->item_id);
+}
+
+/* Sorts rs->order by priority, ties in file order (insertion sort: stable,
+ * and rule files are small). */
+static void ar_sort(ar_rules *rs)
+{
+	for (size_t i = 0; i < rs->nkr; i++) {
+		size_t j = i, v = i;
+
+		while (j > 0 && rs->kr[rs->order[j - 1]].priority > rs->kr[v].priority) {
+			rs->order[j] = rs->order[j - 1];
+			j--;
+		}
+		rs->order[j] = v;
+	}
+}
+
+/* Returns the malloc'ed contents of path (NUL-terminated), or NULL after
+ * logging why. */
+static char *ar_read_file(ar_ctx *x)
+{
+	FILE *fp = fopen(x->path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!fp) {
+		ar_err(x, "cannot open: %m");
+		return NULL;
+	}
+	if (fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || n > AR_MAX_FILE || fseek(fp, 0, SEEK_SET)) {
+		ar_err(x, "cannot read (or larger than %d bytes)", AR_MAX_FILE);
+	} else if (!(buf = malloc((size_t)n + 1))) {
+		ar_err(x, "out of memory");
+	} else if (fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+		ar_err(x, "cannot read: %m");
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[n] = '\0';
+	}
+	fclose(fp);
+	return buf;
+}
+
+/* Loads and validates the rules file. Returns the rules (empty ones when the
+ * account has no rules file), or NULL when it has errors (all logged). */
+static ar_rules *ar_load(sk_plugin *p)
+{
+	static const char *const fields[] = { "keyword_rules", "item_defaults", "default_reply", "comment", NULL };
+	static const char *const dfields[] = { "reply", "image", "once", "enabled", "comment", NULL };
+	ar_ctx x = { .p = p, .path = sk_rules_path(p) };
+	const cJSON *kr, *id, *dr;
+	ar_rules *rs = calloc(1, sizeof *rs);
+	cJSON *root = NULL;
+	char *text;
+
+	if (!rs)
+		return NULL;
+	if (!*x.path) {
+		sk_log(p, SK_LOG_INFO, "no rules file: nothing to answer");
+		return rs;
+	}
+	if (!(text = ar_read_file(&x)))
+		goto fail;
+	root = cJSON_ParseWithOpts(text, NULL, 1);
+	free(text);
+	if (!cJSON_IsObject(root)) {
+		ar_err(&x, root ? "must be a JSON object" : "not valid JSON");
+		goto fail;
+	}
+	ar_check_fields(&x, root, "(top)", fields);
+	kr = cJSON_GetObjectItemCaseSensitive(root, "keyword_rules");
+	if (kr && !cJSON_IsNull(kr) && !cJSON_IsArray(kr)) {
+		ar_err(&x, "keyword_rules: must be a list");
+	} else if (cJSON_IsArray(kr) && (rs->nkr = (size_t)cJSON_GetArraySize(kr))) {
+		if (!(rs->kr = calloc(rs->nkr, sizeof *rs->kr)) || !(rs->order = calloc(rs->nkr, sizeof *rs->order))) {
+			rs->nkr = 0;
+			ar_err(&x, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < rs->nkr; i++)
+			ar_parse_keyword_rule(&x, cJSON_GetArrayItem(kr, (int)i), i, &rs->kr[i]);
+		ar_sort(rs);
+	}
+	id = cJSON_GetObjectItemCaseSensitive(root, "item_defaults");
+	if (id && !cJSON_IsNull(id) && !cJSON_IsArray(id)) {
+		ar_err(&x, "item_defaults: must be a list");
+	} else if (cJSON_IsArray(id) && (rs->nidef = (size_t)cJSON_GetArraySize(id))) {
+		if (!(rs->idef = calloc(rs->nidef, sizeof *rs->idef))) {
+			rs->nidef = 0;
+			ar_err(&x, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < rs->nidef; i++)
+			ar_parse_item_default(&x, cJSON_GetArrayItem(id, (int)i), i, &rs->idef[i]);
+	}
+	dr = cJSON_GetObjectItemCaseSensitive(root, "default_reply");
+	if (dr && !cJSON_IsNull(dr) && !cJSON_IsObject(dr)) {
+		ar_err(&x, "default_reply: must be an object or null");
+	} else if (cJSON_IsObject(dr)) {
+		ar_check_fields(&x, dr, "default_reply", dfields);
+		ar_get_common(&x, dr, "default_reply", &rs->dflt);
+		rs->dflt.enabled = ar_get_bool(&x, dr, "enabled", "default_reply", 1);
+		rs->dflt.key = strdup("d");
+		rs->has_dflt = 1;
+	}
+	if (x.nerr)
+		goto fail;
+	cJSON_Delete(root);
+	sk_log(p, SK_LOG_INFO, "rules %s: %zu keyword rules, %zu item defaults, %s default reply", x.path,
+	       rs->nkr, rs->nidef, rs->has_dflt && rs->dflt.enabled ? "a" : "no");
+	return rs;
+fail:
+	cJSON_Delete(root);
+	ar_rules_free(rs);
+	sk_log(p, SK_LOG_ERR, "rules %s: %d error%s, the rules in force are kept", x.path, x.nerr,
+	       x.nerr == 1 ? "" : "s");
+	return NULL;
+}
+
+/* Returns whether keyword rule r matches text. */
+static int ar_matches(const ar_rule *r, const char *text)
+{
+	for (size_t i = 0; i < r->nkw; i++) {
+		if (r->match == AR_CONTAINS ? ar_icontains(text, r->kw[i]) :
+		    r->match == AR_EXACT ? ar_exact(text, r->kw[i]) : !regexec(&r->re[i], text, 0, NULL, 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* Returns the rule that answers m, or NULL when none does. */
+static const ar_rule *ar_find(const ar_rules *rs, const ar_msg *m)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < rs->nkr; i++) {
+			const ar_rule *r = &rs->kr[rs->order[i]];
+
+			if (!r->enabled || (pass == 0 ? !r->item_id || !*m->item || strcmp(r->item_id, m->item) :
+					    r->item_id != NULL))
+				continue;
+			if (ar_matches(r, m->text))
+				return r;
+		}
+	}
+	if (*m->item)
+		for (size_t i = 0; i < rs->nidef; i++)
+			if (!strcmp(rs->idef[i].item_id, m->item))
+				return &rs->idef[i];
+	return rs->has_dflt && rs->dflt.enabled ? &rs->dflt : NULL;
+}
+
+/* A row callback that sets *(int *)ud. */
+static int ar_row_found(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
+{
+	(void)p;
+	(void)ncols;
+	(void)cols;
+	*(int *)ud = 1;
+	return 1;
+}
+
+/* Returns 1 when chat is paused now, 0 when not, or a negative sk_rc. */
+static int ar_paused(sk_plugin *p, const char *chat)
+{
+	sk_value v[2] = { SK_VTEXT(chat), SK_VINT(sk_now_ms(p)) };
+	int found = 0, rc;
+
+	rc = sk_db_exec(p, "SELECT 1 FROM autoreply_pause WHERE chat = ? AND until_ms > ?", v, 2, ar_row_found,
+			&found);
+	return rc < 0 ? rc : found;
+}
+
+/* Returns the banned word reply contains, or NULL. */
+static const char *ar_banned(const ar_state *st, const char *reply)
+{
+	for (size_t i = 0; i < st->nbanned; i++)
+		if (*st->banned[i] && ar_icontains(reply, st->banned[i]))
+			return st->banned[i];
+	return NULL;
+}
+
+/* Builds r's once key for m into buf. */
+static void ar_once_key(const ar_rule *r, const ar_msg *m, char *buf, size_t n)
+{
+	if (r->once == AR_ONCE_CHAT_ITEM)
+		snprintf(buf, n, "%s|%s|%s", r->key ? r->key : "?", m->chat, m->item);
+	else
+		snprintf(buf, n, "%s|%s", r->key ? r->key : "?", m->chat);
+}
+
+/* Decides and sends the answer to m. Returns 1 when a rule took it (a reply
+ * sent, or deliberately nothing), 0 when nothing answered, or a negative sk_rc. */
+static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
+{
+	const ar_rule *r;
+	const char *bad;
+	char key[1024], *text;
+	int rc, found = 0;
+
+	if (!st->enabled)
+		return 0;
+	if ((rc = ar_paused(p, m->chat)) != 0) {
+		if (rc > 0)
+			sk_log(p, SK_LOG_DEBUG, "chat %s is paused (manual takeover): not answered", m->chat);
+		return rc < 0 ? rc : 1;
+	}
+	if (!(r = ar_find(st->rules, m)))
+		return 0;
+	if (r->once) {
+		const char *k = key;
+		sk_value v;
+
+		ar_once_key(r, m, key, sizeof key);
+		v = SK_VTEXT(k);
+		if ((rc = sk_db_exec(p, "SELECT 1 FROM autoreply_once WHERE scope = ?", &v, 1, ar_row_found, &found)) < 0)
+			return rc;
+		if (found) {
+			sk_log(p, SK_LOG_DEBUG, "chat %s: %s already answered once: nothing sent", m->chat, key);
+			return 1;
+		}
+	}
+	if (!*r->reply && !r->image) {
+		sk_log(p, SK_LOG_DEBUG, "chat %s: matched an empty reply: nothing sent", m->chat);
+		return 1;
+	}
+	if (!(text = ar_render(r->reply, m)))
+		return SK_ERR_NOMEM;
+	if ((bad = ar_banned(st, text))) {
+		sk_log(p, SK_LOG_WARN, "chat %s: reply not sent: it contains the banned word \"%s\"", m->chat, bad);
+		free(text);
+		return 1;
+	}
+	if (r->once) {
+		const char *k = key;
+		sk_value v[2] = { SK_VTEXT(k), SK_VINT(sk_now_ms(p)) };
+
+		if ((rc = sk_db_exec(p, "INSERT INTO autoreply_once (scope, ms) VALUES (?, ?) ON CONFLICT (scope) "
+				     "DO NOTHING", v, 2, NULL, NULL)) < 0) {
+			free(text);
+			return rc;
+		}
+	}
+	rc = SK_OK;
+	if (r->image)
+		rc = sk_send_image(p, m->chat, m->buyer, r->image, AR_IMAGE_W, AR_IMAGE_H, NULL, NULL, NULL, NULL, NULL);
+	if (rc >= 0 && *text)
+		rc = sk_send_text(p, m->chat, m->buyer, text, NULL, NULL, NULL, NULL, NULL);
+	free(text);
+	return rc < 0 ? rc : 1;
+}
+
+/* Frees a pending burst. */
+static void ar_pend_free(ar_pend *q)
+{
+	if (!q)
+		return;
+	free(q->chat);
+	free(q->buyer);
+	free(q->name);
+	free(q->text);
+	free(q->item);
+	free(q);
+}
+
+/* Unlinks and returns the pending burst of chat, or NULL. */
+static ar_pend *ar_pend_take(ar_state *st, const char *chat)
+{
+	for (ar_pend **pp = &st->pend; *pp; pp = &(*pp)->next) {
+		if (!strcmp((*pp)->chat, chat)) {
+			ar_pend *q = *pp;
+
+			*pp = q->next;
+			q->next = NULL;
+			return q;
+		}
+	}
+	return NULL;
+}
+
+/* The debounce timer of a chat (ud: its chat id, freed by the host). */
+static void ar_on_timer(sk_plugin *p, uint64_t id, void *ud)
+{
+	ar_state *st = p->ud;
+	ar_pend *q;
+	int rc;
+
+	(void)id;
+	if (!st || !(q = ar_pend_take(st, ud)))
+		return;
+	rc = ar_answer(p, st, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item });
+	if (rc < 0)
+		sk_log(p, SK_LOG_WARN, "chat %s: answering failed: %s", q->chat, sk_strerror(p, rc));
+	ar_pend_free(q);
+}
+
+/* A buyer's chat text: answered now without debounce, else kept as the
+ * burst's last message and its timer restarted. */
+static int ar_on_text(sk_plugin *p, const sk_event *e, void *ud)
+{
+	ar_state *st = p->ud;
+	ar_pend *q;
+	char *chat;
+	int rc;
+
+	(void)ud;
+	if (!st || !*e->chat_id || !st->enabled)
+		return SK_PASS;
+	if (!st->debounce_ms) {
+		rc = ar_answer(p, st, &(ar_msg){ e->chat_id, e->sender_id, e->sender_name, e->text, e->item_id });
+		return rc < 0 ? rc : rc ? SK_STOP : SK_PASS;
+	}
+	if ((q = ar_pend_take(st, e->chat_id)))
+		sk_timer_cancel(p, q->timer);
+	else if (!(q = calloc(1, sizeof *q)) || !(q->chat = strdup(e->chat_id)))
+		goto nomem;
+	free(q->buyer);
+	free(q->name);
+	free(q->text);
+	free(q->item);
+	q->buyer = strdup(e->sender_id);
+	q->name = strdup(e->sender_name);
+	q->text = strdup(e->text);
+	q->item = strdup(e->item_id);
+	if (!q->buyer || !q->name || !q->text || !q->item || !(chat = strdup(e->chat_id)))
+		goto nomem;
+	/* The timer owns its copy of the chat id (free_ud runs even when this fails). */
+	if ((rc = sk_timer_add(p, (uint64_t)st->debounce_ms, 0, ar_on_timer, chat, free, &q->timer)) < 0) {
+		ar_pend_free(q);
+		return rc;
+	}
+	q->next = st->pend;
+	st->pend = q;
+	return SK_PASS;
+nomem:
+	ar_pend_free(q);
+	return SK_ERR_NOMEM;
+}
+
+/* Our own message, not an echo: the seller took over the chat. */
+static int ar_on_own(sk_plugin *p, const sk_event *e, void *ud)
+{
+	ar_state *st = p->ud;
+	ar_pend *q;
+	int rc;
+
+	(void)ud;
+	if (!st || !*e->chat_id)
+		return SK_PASS;
+	if ((q = ar_pend_take(st, e->chat_id))) {
+		sk_timer_cancel(p, q->timer);
+		ar_pend_free(q);
+	}
+	if (!st->pause_ms)
+		return SK_PASS;
+	{
+		sk_value v[2] = { SK_VTEXT(e->chat_id), SK_VINT(sk_now_ms(p) + st->pause_ms) };
+
+		rc = sk_db_exec(p, "INSERT INTO autoreply_pause (chat, until_ms) VALUES (?, ?) ON CONFLICT (chat) "
+				"DO UPDATE SET until_ms = excluded.until_ms", v, 2, NULL, NULL);
+	}
+	if (rc < 0)
+		return rc;
+	sk_log(p, SK_LOG_INFO, "chat %s: the seller replied by hand, paused for %lld s", e->chat_id,
+	       (long long)(st->pause_ms / 1000));
+	return SK_PASS;
+}
+
+/* "core.reload": the rules file is read again; a broken one changes nothing. */
+static int ar_on_reload(sk_plugin *p, const sk_event *e, void *ud)
+{
+	ar_state *st = p->ud;
+	ar_rules *rs;
+
+	(void)ud;
+	if (!st || strcmp(e->topic, "core.reload") || strcmp(e->from_plugin, "core"))
+		return SK_PASS;
+	if (!(rs = ar_load(p)))
+		return SK_PASS;
+	ar_rules_free(st->rules);
+	st->rules = rs;
+	return SK_PASS;
+}
+
+/* Frees the state (fini, or a failed init). */
+static void ar_state_free(ar_state *st)
+{
+	if (!st)
+		return;
+	while (st->pend) {
+		ar_pend *q = st->pend;
+
+		st->pend = q->next;
+		ar_pend_free(q);
+	}
+	for (size_t i = 0; i < st->nbanned; i++)
+		free(st->banned[i]);
+	free(st->banned);
+	ar_rules_free(st->rules);
+	free(st);
+}
+
+/* Frees the state; the host then cancels the timers (freeing their chat ids). */
+static void ar_fini(sk_plugin *p)
+{
+	ar_state_free(p->ud);
+	p->ud = NULL;
+}
+
+/* Reads the config into st. Returns SK_OK, SK_ERR_CONFIG (logged) or SK_ERR_NOMEM. */
+static int ar_config(sk_plugin *p, ar_state *st)
+{
+	int64_t pause_s = sk_config_int(p, "pause_s", AR_DEF_PAUSE_S);
+	size_t n;
+
+	st->debounce_ms = sk_config_int(p, "debounce_ms", AR_DEF_DEBOUNCE_MS);
+	st->enabled = sk_config_bool(p, "enabled", 1);
+	if (st->debounce_ms < 0 || st->debounce_ms > 3600 * 1000) {
+		sk_log(p, SK_LOG_ERR, "autoreply.debounce_ms must be 0 (off) to 3600000, not %lld",
+		       (long long)st->debounce_ms);
+		return SK_ERR_CONFIG;
+	}
+	if (pause_s < 0 || pause_s > INT64_MAX / 1000 / 2) {
+		sk_log(p, SK_LOG_ERR, "autoreply.pause_s must be 0 (never) or a number of seconds, not %lld",
+		       (long long)pause_s);
+		return SK_ERR_CONFIG;
+	}
+	st->pause_ms = pause_s * 1000;
+	if (sk_config_json(p, "banned_words")) {
+		n = sk_config_list_len(p, "banned_words");
+		if (n && !(st->banned = calloc(n, sizeof *st->banned)))
+			return SK_ERR_NOMEM;
+		for (; st->nbanned < n; st->nbanned++)
+			if (!(st->banned[st->nbanned] = ar_strdup(sk_config_list_str(p, "banned_words", st->nbanned))))
+				return SK_ERR_NOMEM;
+	} else {
+		for (n = 0; ar_def_banned[n]; n++)
+			;
+		if (!(st->banned = calloc(n, sizeof *st->banned)))
+			return SK_ERR_NOMEM;
+		for (; st->nbanned < n; st->nbanned++)
+			if (!(st->banned[st->nbanned] = strdup(ar_def_banned[st->nbanned])))
+				return SK_ERR_NOMEM;
+	}
+	return SK_OK;
+}
+
+/* Reads the config and the rules (a broken file: no rules until a reload
+ * brings good ones), subscribes. Returns SK_OK or a negative sk_rc. */
+static int ar_init(sk_plugin *p)
+{
+	sk_filter buyers = { .flags = SK_F_SKIP_OWN };
+	sk_filter seller = { .flags = SK_F_ONLY_OWN | SK_F_SKIP_ECHO };
+	sk_filter reload = { .topic = "core.reload" };
+	ar_state *st = calloc(1, sizeof *st);
+	int rc;
+
+	if (!st)
+		return SK_ERR_NOMEM;
+	if ((rc = ar_config(p, st)) < 0)
+		goto fail;
+	if (!(st->rules = ar_load(p)) && !(st->rules = calloc(1, sizeof *st->rules))) {
+		rc = SK_ERR_NOMEM;
+		goto fail;
+	}
+	p->ud = st;
+	if ((rc = sk_subscribe(p, SK_MASK(SK_EV_CHAT_TEXT), &buyers, 0, ar_on_text, NULL, NULL, NULL)) < 0 ||
+	    (rc = sk_subscribe(p, SK_MASK_CHAT, &seller, 0, ar_on_own, NULL, NULL, NULL)) < 0 ||
+	    (rc = sk_subscribe(p, SK_MASK(SK_EV_PLUGIN), &reload, 0, ar_on_reload, NULL, NULL, NULL)) < 0)
+		goto fail;
+	return SK_OK;
+fail:
+	/* fini does not run after a failed init. */
+	ar_state_free(st);
+	p->ud = NULL;
+	return rc;
+}
+
+SK_PLUGIN(.name = "autoreply", .version = "1.0",
+	  .description = "Answers buyers from the rules file (keywords, item and account defaults)",
+	  .init = ar_init, .fini = ar_fini, .config_keys = ar_keys, .migrations = ar_migrations);

@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_autoreply.c - plugins/autoreply through the fake host: the
+ * real autoreply.so reads rules files written to a temporary directory and
+ * answers buyers' texts. Match kinds, priority and file order, item rules
+ * before general ones, item and account defaults with once (kept across an
+ * unload and reload on the same database), variables, validation errors that
+ * keep the old rules, reload on "core.reload", debounce, manual takeover and
+ * its expiry, banned words, empty replies, images, and events never answered.
+ */
+#include "fakehost/fakehost.h"
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NODEB "{\"autoreply\":{\"debounce_ms\":0}}"
+
+static char tmpdir[256];
+static char rules[300];
+
+/* Writes text to the rules file; returns 1 on success. */
+static int write_rules(const char *text)
+{
+	FILE *fp = fopen(rules, "w");
+
+	if (!fp)
+		return 0;
+	fputs(text, fp);
+	return fclose(fp) == 0;
+}
+
+/* Returns a fake host with autoreply.so loaded under sections and the rules
+ * file (rules_path NULL: none), or NULL after reporting why. */
+static fh *start(const char *sections, const char *rules_path)
+{
+	char so[512];
+	fh *f = fh_new(sections, rules_path);
+
+	if (!f)
+		return NULL;
+	if (fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) != 0) {
+		diag("load: %s", fh_error(f));
+		fh_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* A buyer's text in chat about item (may be "") from buyer1 "Alice". */
+static void say(fh *f, const char *chat, const char *item, const char *text)
+{
+	sk_event e = fh_event(f, SK_EV_CHAT_TEXT);
+
+	e.chat_id = chat;
+	e.sender_id = "buyer1";
+	e.sender_name = "Alice";
+	e.item_id = item;
+	e.text = text;
+	fh_dispatch(f, &e);
+}
+
+/* The text of the last send, "" when there is none. */
+static const char *last(fh *f)
+{
+	size_t n = fh_nsends(f);
+
+	return n ? fh_send_at(f, n - 1)->text : "";
+}
+
+/* Sends one text and returns the reply it got ("" when none), clearing sends. */
+static const char *ask(fh *f, const char *chat, const char *item, const char *text)
+{
+	static char buf[512];
+
+	fh_clear_sends(f);
+	say(f, chat, item, text);
+	snprintf(buf, sizeof buf, "%s", fh_nsends(f) ? last(f) : "");
+	if (fh_nsends(f) > 1)
+		snprintf(buf, sizeof buf, "(%zu sends)", fh_nsends(f));
+	return buf;
+}
+
+/* Dispatches core.reload as the core does on SIGHUP. */
+static void reload(fh *f, const char *from)
+{
+	sk_event e = fh_event(f, SK_EV_PLUGIN);
+
+	e.topic = "core.reload";
+	e.payload_json = "{}";
+	e.from_plugin = from;
+	fh_dispatch(f, &e);
+}
+
+static void test_match(void)
+{
+	fh *f;
+
+	write_rules("{\"keyword_rules\":["
+		    "{\"keywords\":[\"多少钱\",\"PRICE\"],\"reply\":\"r-contains\"},"
+		    "{\"keywords\":[\"hi\"],\"match\":\"exact\",\"reply\":\"r-exact\"},"
+		    "{\"keywords\":[\"^order [0-9]+$\",\"^单号\"],\"match\":\"regex\",\"reply\":\"r-regex\"}]}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "autoreply.so loads with a rules file"))
+		return;
+	ok(fh_log_find(f, "3 keyword rules") > 0, "the load is logged with its counts");
+	is_str(ask(f, "c1", "", "what is the price?"), "r-contains", "contains, ASCII case-insensitive");
+	is_str(ask(f, "c1", "", "这个多少钱呀"), "r-contains", "contains, CJK bytes");
+	is_str(ask(f, "c1", "", "多少"), "", "a part of the keyword does not match");
+	is_str(ask(f, "c1", "", "  hi \n"), "r-exact", "exact, surrounding blanks ignored");
+	is_str(ask(f, "c1", "", "hi there"), "", "exact does not match a longer text");
+	is_str(ask(f, "c1", "", "order 42"), "r-regex", "regex, first pattern");
+	is_str(ask(f, "c1", "", "单号多少钱"), "r-contains", "rules in file order: contains comes first");
+	is_str(ask(f, "c1", "", "单号 1"), "r-regex", "regex, second pattern (any-of)");
+	is_str(ask(f, "c1", "", "ORDER 42"), "", "regex is case-sensitive as written");
+	is_str(ask(f, "c1", "", "order 42x"), "", "regex anchors hold");
+	is_str(fh_send_at(f, 0) ? "" : "none", "none", "no send for a text no rule matches");
+	fh_clear_sends(f);
+	say(f, "c9", "", "price");
+	ok(fh_nsends(f) == 1 && !strcmp(fh_send_at(f, 0)->chat_id, "c9") &&
+	   !strcmp(fh_send_at(f, 0)->buyer_id, "buyer1"), "the reply goes to the chat and the buyer");
+	fh_free(f);
+}
+
+static void test_priority_and_items(void)
+{
+	fh *f;
+
+	write_rules("{\"keyword_rules\":["
+		    "{\"keywords\":[\"apple\"],\"reply\":\"p10\",\"priority\":10},"
+		    "{\"keywords\":[\"apple\"],\"reply\":\"p5-first\",\"priority\":5},"
+		    "{\"keywords\":[\"apple\"],\"reply\":\"p5-second\",\"priority\":5},"
+		    "{\"keywords\":[\"ship\"],\"reply\":\"general\",\"priority\":0},"
+		    "{\"keywords\":[\"ship\"],\"reply\":\"item 40004\",\"priority\":100,\"item_id\":\"40004\"},"
+		    "{\"keywords\":[\"ship\"],\"reply\":\"item 50005\",\"priority\":100,\"item_id\":50005},"
+		    "{\"keywords\":[\"pear\"],\"reply\":\"disabled\",\"enabled\":false},"
+		    "{\"keywords\":[\"pear\"],\"reply\":\"enabled\",\"priority\":99}]}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "loads"))
+		return;
+	is_str(ask(f, "c1", "", "apple?"), "p5-first", "lower priority first, ties in file order");
+	is_str(ask(f, "c1", "40004", "ship?"), "item 40004", "the item's rule before a general one of lower priority");
+	is_str(ask(f, "c1", "50005", "ship?"), "item 50005", "item_id given as a number");
+	is_str(ask(f, "c1", "777", "ship?"), "general", "another item: the general rule");
+	is_str(ask(f, "c1", "", "ship?"), "general", "no item: the general rule");
+	is_str(ask(f, "c1", "", "pear"), "enabled", "a disabled rule is skipped");
+	fh_free(f);
+}
+
+static void test_defaults_once(void)
+{
+	char so[512];
+	fh *f;
+
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"price\"],\"reply\":\"kw\"},"
+		    "{\"keywords\":[\"hello\"],\"reply\":\"hello once\",\"once\":\"chat\",\"id\":\"greet\"}],"
+		    "\"item_defaults\":[{\"item_id\":\"40004\",\"reply\":\"item default\",\"once\":\"chat\"}],"
+		    "\"default_reply\":{\"reply\":\"account default\",\"once\":\"chat_item\"}}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "loads"))
+		return;
+	is_str(ask(f, "c1", "40004", "anything"), "item default", "no keyword: the item's default");
+	is_str(ask(f, "c1", "40004", "anything else"), "", "once per chat: not again");
+	is_str(ask(f, "c1", "40004", "price"), "kw", "keyword rules still answer");
+	is_str(ask(f, "c2", "40004", "anything"), "item default", "another chat gets it");
+	is_str(ask(f, "c1", "888", "anything"), "account default", "another item: the account default");
+	is_str(ask(f, "c1", "888", "again"), "", "once per (chat, item): not again");
+	is_str(ask(f, "c1", "999", "again"), "account default", "a third item in the chat: again");
+	is_str(ask(f, "c1", "", "hello"), "hello once", "a keyword rule with once");
+	is_str(ask(f, "c1", "", "hello"), "", "answered once");
+	fh_unload(f);
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "reloaded on the same database");
+	is_str(ask(f, "c1", "40004", "anything"), "", "once records survive the reload (item default)");
+	is_str(ask(f, "c1", "888", "anything"), "", "and the account default");
+	is_str(ask(f, "c1", "", "hello"), "", "and the keyword rule (by its id)");
+	is_str(ask(f, "c3", "888", "anything"), "account default", "a new chat still gets it");
+	fh_free(f);
+
+	write_rules("{\"default_reply\":{\"reply\":\"always\"}}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "loads with a default only"))
+		return;
+	is_str(ask(f, "c1", "", "a"), "always", "a default without once");
+	is_str(ask(f, "c1", "", "b"), "always", "answers every time");
+	fh_free(f);
+
+	write_rules("{\"default_reply\":{\"reply\":\"off\",\"enabled\":false}}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "loads with a disabled default"))
+		return;
+	is_str(ask(f, "c1", "", "a"), "", "a disabled default answers nothing");
+	fh_free(f);
+}
+
+static void test_variables_empty_image(void)
+{
+	const fh_send *s;
+	fh *f;
+
+	write_rules("{\"keyword_rules\":["
+		    "{\"keywords\":[\"vars\"],\"reply\":\"Hi {buyer_name} ({buyer_id}) re {item_id} in {chat_id}: "
+		    "{message} {{ok}}\"},"
+		    "{\"keywords\":[\"quiet\"],\"reply\":\"\"},"
+		    "{\"keywords\":[\"pic\"],\"reply\":\"see the picture\",\"image\":\"https://img.example/a.jpg\"},"
+		    "{\"keywords\":[\"solo\"],\"image\":\"https://img.example/b.jpg\"}],"
+		    "\"default_reply\":{\"reply\":\"default\"}}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "loads"))
+		return;
+	is_str(ask(f, "c7", "40004", "vars please"),
+	       "Hi Alice (buyer1) re 40004 in c7: vars please {ok}", "every variable substituted, {{ }} literal");
+	is_str(ask(f, "c7", "", "be quiet"), "", "an empty reply sends nothing");
+	ok(fh_nsends(f) == 0, "not even the default (the chain stops)");
+	fh_clear_sends(f);
+	say(f, "c7", "", "a pic?");
+	is_int(fh_nsends(f), 2, "an image rule: two sends");
+	if (fh_nsends(f) == 2) {
+		s = fh_send_at(f, 0);
+		ok(s->image && !strcmp(s->url, "https://img.example/a.jpg") && s->w == 800 && s->h == 600,
+		   "the image first, 800x600");
+		s = fh_send_at(f, 1);
+		ok(!s->image && !strcmp(s->text, "see the picture"), "then the text");
+	}
+	fh_clear_sends(f);
+	say(f, "c7", "", "solo");
+	ok(fh_nsends(f) == 1 && fh_send_at(f, 0)->image && !strcmp(fh_send_at(f, 0)->url, "https://img.example/b.jpg"),
+	   "an image without a reply: only the image");
+	fh_free(f);
+}
+
+static void test_validation_reload(void)
+{
+	fh *f;
+
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"x\"],\"reply\":\"old\"}]}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "loads"))
+		return;
+	is_str(ask(f, "c1", "", "x"), "old", "the first rules answer");
+
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"x\"],\"reply\":\"new\"},"
+		    "{\"keywords\":[\"y\"],\"reply\":\"price {price}\"}]}");
+	reload(f, "core");
+	ok(fh_log_find(f, "keyword_rules[1].reply: unknown variable {price}") > 0,
+	   "an unknown variable is an error naming the rule and field");
+	ok(fh_log_find(f, "the rules in force are kept") > 0, "which says the old rules are kept");
+	is_str(ask(f, "c1", "", "x"), "old", "and they are");
+	is_str(ask(f, "c1", "", "y"), "", "nothing of the broken file is used");
+
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"x\"],\"reply\":\"new\"}");
+	reload(f, "core");
+	ok(fh_log_find(f, "not valid JSON") > 0, "broken JSON is logged");
+	is_str(ask(f, "c1", "", "x"), "old", "and keeps the old rules");
+
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"x\"],\"reply\":\"n\"},{\"keywords\":[\"y\"],\"reply\":\"n\"},"
+		    "{\"keywords\":[\"z\"],\"match\":\"fuzzy\",\"reply\":\"n\"},"
+		    "{\"keywords\":[\"(\"],\"match\":\"regex\",\"reply\":\"n\"},"
+		    "{\"keywords\":[],\"reply\":\"n\"},"
+		    "{\"keywords\":[\"q\"],\"reply\":\"n\",\"once\":\"forever\",\"priority\":\"high\",\"colour\":1}],"
+		    "\"item_defaults\":[{\"reply\":\"n\"}],\"default_reply\":{\"reply\":\"{oops\"}}");
+	fh_clear_logs(f);
+	reload(f, "core");
+	ok(fh_log_find(f, "keyword_rules[2].match: must be contains, exact or regex") > 0, "a bad match");
+	ok(fh_log_find(f, "keyword_rules[3].keywords[0]: bad regex") > 0, "a bad regex");
+	ok(fh_log_find(f, "keyword_rules[4].keywords: must be a non-empty list") > 0, "no keywords");
+	ok(fh_log_find(f, "keyword_rules[5].once: must be") > 0, "a bad once");
+	ok(fh_log_find(f, "keyword_rules[5].priority: must be an integer") > 0, "a bad priority");
+	ok(fh_log_find(f, "keyword_rules[5].colour: unknown field") > 0, "an unknown field");
+	ok(fh_log_find(f, "item_defaults[0].item_id: must be given") > 0, "an item default without its item");
+	ok(fh_log_find(f, "default_reply.reply: a '{' without its '}'") > 0, "a stray brace");
+	ok(fh_log_find(f, "8 errors") > 0, "every error is reported, then counted");
+	is_str(ask(f, "c1", "", "x"), "old", "the old rules are still in force");
+
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"x\"],\"reply\":\"new\"}]}");
+	reload(f, "someplugin");
+	is_str(ask(f, "c1", "", "x"), "old", "core.reload from a plugin other than the core is ignored");
+	reload(f, "core");
+	is_str(ask(f, "c1", "", "x"), "new", "a good file is in force after core.reload");
+
+	unlink(rules);
+	reload(f, "core");
+	ok(fh_log_find(f, "cannot open") > 0, "a missing file is logged");
+	is_str(ask(f, "c1", "", "x"), "new", "and keeps the rules");
+	fh_free(f);
+
+	/* A broken file at start: running, without rules, until a reload. */
+	write_rules("[1,2]");
+	if (!ok((f = start(NODEB, rules)) != NULL, "a broken file at start does not stop the plugin"))
+		return;
+	ok(fh_log_find(f, "must be a JSON object") > 0, "and is logged");
+	is_str(ask(f, "c1", "", "x"), "", "no rules: no reply");
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"x\"],\"reply\":\"fixed\"}]}");
+	reload(f, "core");
+	is_str(ask(f, "c1", "", "x"), "fixed", "fixed by a reload");
+	fh_free(f);
+
+	if (!ok((f = start(NODEB, NULL)) != NULL, "loads without a rules file"))
+		return;
+	is_str(ask(f, "c1", "", "x"), "", "and answers nothing");
+	fh_free(f);
+}
+
+static void test_debounce(void)
+{
+	fh *f;
+
+	write_rules("{\"default_reply\":{\"reply\":\"got: {message}\"}}");
+	if (!ok((f = start("{\"autoreply\":{}}", rules)) != NULL, "loads with the default debounce"))
+		return;
+	say(f, "c1", "", "one");
+	fh_advance(f, 500);
+	say(f, "c1", "", "two");
+	say(f, "c2", "", "other chat");
+	fh_advance(f, 900);
+	say(f, "c1", "", "three");
+	is_int(fh_nsends(f), 0, "nothing sent during a burst");
+	fh_advance(f, 100);
+	ok(fh_nsends(f) == 1 && !strcmp(fh_send_at(f, 0)->chat_id, "c2"), "the other chat is answered 1 s after its message");
+	fh_advance(f, 899);
+	is_int(fh_nsends(f), 1, "999 ms after the last message: still waiting");
+	fh_advance(f, 1);
+	is_int(fh_nsends(f), 2, "1000 ms after it: one reply for the burst");
+	is_str(last(f), "got: three", "to its last message");
+	fh_advance(f, 5000);
+	is_int(fh_nsends(f), 2, "and no more");
+	fh_free(f);
+}
+
+static void test_takeover(void)
+{
+	char so[512];
+	fh *f;
+
+	write_rules("{\"default_reply\":{\"reply\":\"bot\"}}");
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0,\"pause_s\":60}}", rules)) != NULL, "loads"))
+		return;
+	fh_echo(f, "c1", "bot");
+	is_str(ask(f, "c1", "", "q"), "bot", "an echo of our send does not pause");
+	fh_chat(f, "c1", FH_OWN_ID, "let me answer this one");
+	ok(fh_log_find(f, "paused for 60 s") > 0, "the seller typing pauses the chat");
+	is_str(ask(f, "c1", "", "q"), "", "a paused chat is not answered");
+	is_str(ask(f, "c2", "", "q"), "bot", "other chats are");
+	fh_advance(f, 59 * 1000);
+	is_str(ask(f, "c1", "", "q"), "", "59 s later: still paused");
+	fh_unload(f);
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "reloaded");
+	is_str(ask(f, "c1", "", "q"), "", "the pause survives the reload");
+	fh_advance(f, 1000);
+	is_str(ask(f, "c1", "", "q"), "bot", "after 60 s the bot answers again");
+	fh_free(f);
+
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0,\"pause_s\":0}}", rules)) != NULL, "loads with pause_s 0"))
+		return;
+	fh_chat(f, "c1", FH_OWN_ID, "manual");
+	is_str(ask(f, "c1", "", "q"), "bot", "pause_s 0: never paused");
+	fh_free(f);
+
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":1000}}", rules)) != NULL, "loads with a debounce"))
+		return;
+	say(f, "c1", "", "q");
+	fh_advance(f, 500);
+	fh_chat(f, "c1", FH_OWN_ID, "manual");
+	fh_advance(f, 2000);
+	is_int(fh_nsends(f), 0, "the seller typing during a burst drops its reply");
+	fh_advance(f, 600 * 1000);
+	say(f, "c1", "", "q");
+	fh_advance(f, 1000);
+	is_int(fh_nsends(f), 1, "the default pause is 600 s");
+	fh_free(f);
+}
+
+static void test_banned(void)
+{
+	fh *f;
+
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"pay\"],\"reply\":\"加我微信付款\"},"
+		    "{\"keywords\":[\"qq\"],\"reply\":\"my qq is 1\"},"
+		    "{\"keywords\":[\"echo\"],\"reply\":\"you said {message}\"},"
+		    "{\"keywords\":[\"foo\"],\"reply\":\"FOO bar\"}]}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "loads with the default banned words"))
+		return;
+	is_str(ask(f, "c1", "", "pay"), "", "a reply with 微信 is not sent");
+	ok(fh_log_find(f, "banned word \"微信\"") > 0, "the reason is logged");
+	is_str(ask(f, "c1", "", "qq?"), "", "banned words compare ASCII case-insensitively");
+	is_str(ask(f, "c1", "", "echo 支付宝"), "", "a banned word brought in by a variable");
+	is_str(ask(f, "c1", "", "foo"), "FOO bar", "other replies are sent");
+	fh_free(f);
+
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0,\"banned_words\":[\"foo\"]}}", rules)) != NULL,
+		"loads with banned_words set"))
+		return;
+	is_str(ask(f, "c1", "", "pay"), "加我微信付款", "the configured list replaces the default");
+	is_str(ask(f, "c1", "", "foo"), "", "and is applied");
+	fh_free(f);
+}
+
+static void test_not_answered(void)
+{
+	sk_event e;
+	fh *f;
+
+	write_rules("{\"default_reply\":{\"reply\":\"default\"}}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "loads"))
+		return;
+	fh_trade(f, "c1", "buyer1", "4000000001", SK_TRADE_PAID);
+	e = fh_event(f, SK_EV_SYSTEM);
+	e.chat_id = "c1";
+	e.sender_id = "buyer1";
+	e.text = "[我已付款，等待你发货]";
+	fh_dispatch(f, &e);
+	e.type = SK_EV_MSG_UPDATE;
+	fh_dispatch(f, &e);
+	fh_image(f, "c1", "buyer1", "https://img.example/x.jpg");
+	fh_chat(f, "c1", FH_OWN_ID, "own text");
+	is_int(fh_nsends(f), 0, "trade, system, update, image and own events are never answered");
+	fh_free(f);
+
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0,\"enabled\":false}}", rules)) != NULL,
+		"loads disabled"))
+		return;
+	is_str(ask(f, "c1", "", "x"), "", "enabled false: nothing answered");
+	fh_free(f);
+}
+
+/* A bad config is refused and names the key. */
+static void config_refused(const char *sections, const char *want, const char *what)
+{
+	char so[512];
+	fh *f = fh_new(sections, NULL);
+
+	if (!ok(f != NULL, "fake host for %s", what))
+		return;
+	is_int(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL), -1, "%s is refused", what);
+	if (!ok(strstr(fh_error(f), want) != NULL || fh_log_find(f, want) > 0, "the error names %s", want))
+		diag("error: %s", fh_error(f));
+	fh_free(f);
+}
+
+/* The example rules file validates and behaves as its comments say. */
+static void test_example(void)
+{
+	char path[512];
+	const char *root = getenv("SK_ROOT");
+	fh *f;
+
+	snprintf(path, sizeof path, "%s/config/rules.example.json", root && *root ? root : ".");
+	if (!ok((f = start(NODEB, path)) != NULL, "loads with rules.example.json"))
+		return;
+	ok(fh_log_find(f, "5 keyword rules, 1 item defaults, a default reply") > 0, "the example has no errors");
+	is_str(ask(f, "c1", "", "这个多少钱"), "Hi Alice, the price is as listed and already the lowest.", "its price rule");
+	is_str(ask(f, "c1", "", "订单123456"), "Got it, checking order 订单123456 in chat c1 (buyer1).", "its regex rule");
+	is_str(ask(f, "c1", "40004", "size?"), "(2 sends)", "its item rule sends an image and a text");
+	is_str(ask(f, "c1", "", "thanks!"), "", "its empty reply");
+	is_str(ask(f, "c1", "", "在吗"), "在的，Alice，请问有什么可以帮您？", "its exact rule");
+	is_str(ask(f, "c1", "", "在吗"), "", "once per chat");
+	fh_free(f);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/sk_autoreply_XXXXXX");
+	if (!ok(mkdtemp(tmpdir) != NULL, "a temporary directory"))
+		return tap_done();
+	snprintf(rules, sizeof rules, "%s/rules.json", tmpdir);
+	test_match();
+	test_priority_and_items();
+	test_defaults_once();
+	test_variables_empty_image();
+	test_validation_reload();
+	test_debounce();
+	test_takeover();
+	test_banned();
+	test_not_answered();
+	test_example();
+	config_refused("{\"autoreply\":{\"debounce_ms\":-1}}", "autoreply.debounce_ms", "a negative debounce_ms");
+	config_refused("{\"autoreply\":{\"pause_s\":-5}}", "autoreply.pause_s", "a negative pause_s");
+	config_refused("{\"autoreply\":{\"banned_words\":\"QQ\"}}", "autoreply.banned_words", "a string banned_words");
+	config_refused("{\"autoreply\":{\"reply\":\"x\"}}", "autoreply.reply", "an unknown key");
+	unlink(rules);
+	rmdir(tmpdir);
+	return tap_done();
+}
