@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/integration/test_autoreply_e2e.c - dedup + autoreply in the real bot
+ * against the simulator: keyword replies on the wire, a burst answered once,
+ * echoes that do not pause, a manual reply that does, trade cards never
+ * answered as chat, re-pushes not answered twice, rules reloaded on SIGHUP.
+ */
+#include "tap.h"
+#include "sim/tbot.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define UNB "2200000000001"
+
+static tc_sim sim;
+static tbot bot;
+static char rules[400];
+
+static void write_rules(const char *price_reply)
+{
+	FILE *f = fopen(rules, "w");
+
+	fprintf(f, "{\"keyword_rules\":[{\"keywords\":[\"多少钱\",\"price\"],\"reply\":\"%s\"}],"
+		   "\"default_reply\":{\"reply\":\"您好 {buyer_name}，稍等\",\"once\":\"chat\"}}\n", price_reply);
+	fclose(f);
+}
+
+/* Sends the bot made to one chat, whatever their text. */
+static int sends_to(const char *cid)
+{
+	cJSON *r = tc_ctl(sim.ctl_port, "GET", "/sent?since=0&what=/r/MessageSend/sendByReceiverScope", NULL, NULL), *e;
+	int n = 0;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "frames"))
+		n += tc_jstr(e, "cid") && !strcmp(tc_jstr(e, "cid"), cid);
+	cJSON_Delete(r);
+	return n;
+}
+
+static void inject(const char *cid, const char *text)
+{
+	char b[400];
+
+	snprintf(b, sizeof b, "{\"seller\":\"" UNB "\",\"cid\":\"%s\",\"buyer\":\"5%s\",\"buyer_name\":\"小王\",\"text\":\"%s\"}",
+		 cid, cid, text);
+	tsim_ctl(&sim, "/inject", b);
+}
+
+int main(void)
+{
+	const char *build = getenv("SK_BUILD");
+	char json[2048];
+
+	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") || tbot_init(&bot, &sim))
+		return tap_done();
+	snprintf(rules, sizeof rules, "%s/rules.json", bot.dir);
+	write_rules("9.9元，包邮");
+	snprintf(json, sizeof json,
+		 "{\"account\":{\"id\":\"ar\",\"cookie\":\"unb=" UNB "; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
+		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
+		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
+		 " \"state\":{\"db\":\"state.db\"},\n"
+		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\"]},\n"
+		 " \"rules\":\"rules.json\",\n"
+		 " \"autoreply\":{\"debounce_ms\":300,\"pause_s\":600},\n"
+		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n", build ? build : "build");
+	tbot_config(&bot, json);
+	tbot_start(&bot);
+	ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "bot: registered with dedup and autoreply");
+
+	inject("30001", "这个多少钱？");
+	ok(tsim_wait_delivered(&sim, "9.9元，包邮", 1, 4000), "keyword: the price rule answers on the wire");
+	inject("30001", "在吗");
+	ok(tsim_wait_delivered(&sim, "您好 小王，稍等", 1, 4000), "default reply with {buyer_name}");
+	inject("30001", "还在吗");
+	usleep(900000);
+	is_int(tsim_delivered(&sim, "您好 小王，稍等"), 1, "default reply once per chat");
+	is_int(tsim_delivered(&sim, "9.9元，包邮"), 1, "our own echoes do not trigger or pause anything");
+
+	/* a burst gets one reply */
+	inject("30002", "price?");
+	inject("30002", "price??");
+	inject("30002", "price???");
+	ok(tsim_wait_delivered(&sim, "9.9元，包邮", 2, 4000), "burst: answered");
+	usleep(800000);
+	is_int(tsim_delivered(&sim, "9.9元，包邮"), 2, "burst: three messages, one reply");
+
+	/* trade cards are never answered as chat */
+	tsim_ctl(&sim, "/order", "{\"seller\":\"" UNB "\",\"order_id\":\"2503688126356636999\",\"cid\":\"30003\",\"buyer\":\"530003\"}");
+	tsim_ctl(&sim, "/order/status", "{\"order_id\":\"2503688126356636999\",\"status\":\"paid\"}");
+	usleep(1200000);
+	ok(tbot_wait_ev(&bot, "\"trade\":\"paid\"", "2503688126356636999", NULL, 1, 2000), "the paid card arrived");
+	is_int(sends_to("30003"), 0, "trade cards get no chat reply");
+	inject("30003", "在吗");
+	for (int i = 0; i < 100 && sends_to("30003") < 1; i++)
+		usleep(40000);
+	is_int(sends_to("30003"), 1, "(the same chat does get an answer to a buyer text)");
+
+	/* the seller types by hand: the chat pauses */
+	tsim_ctl(&sim, "/inject", "{\"seller\":\"" UNB "\",\"cid\":\"30001\",\"text\":\"我来回复\",\"from_seller\":true}");
+	usleep(300000);
+	inject("30001", "多少钱呢");
+	usleep(1000000);
+	is_int(tsim_delivered(&sim, "9.9元，包邮"), 2, "manual takeover: a paused chat is not answered");
+
+	/* the same pushes again: not answered twice */
+	tsim_ctl(&sim, "/replay", "{\"seller\":\"" UNB "\",\"n\":12}");
+	usleep(1200000);
+	is_int(tsim_delivered(&sim, "9.9元，包邮"), 2, "dedup: replayed pushes are not answered again");
+
+	/* new rules on SIGHUP */
+	write_rules("新价格 8.8元");
+	kill(bot.pid, SIGHUP);
+	usleep(300000);
+	inject("30004", "多少钱");
+	ok(tsim_wait_delivered(&sim, "新价格 8.8元", 1, 4000), "SIGHUP: the new rules are in force");
+
+	is_int(tbot_stop(&bot, SIGTERM), 0, "bot: SIGTERM exits 0");
+	tc_sim_stop(&sim);
+	tbot_done(&bot, tap_failed);
+	return tap_done();
+}
