@@ -42,13 +42,74 @@ static int sends_to(const char *cid)
 	return n;
 }
 
-static void inject(const char *cid, const char *text)
+/* Image sends the bot made to one chat. */
+static int images_to(const char *cid)
+{
+	cJSON *r = tc_ctl(sim.ctl_port, "GET", "/sent?since=0&what=/r/MessageSend/sendByReceiverScope", NULL, NULL), *e;
+	int n = 0;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "frames"))
+		n += tc_jstr(e, "cid") && !strcmp(tc_jstr(e, "cid"), cid) && tc_jnum(e, "content.contentType") == 2;
+	cJSON_Delete(r);
+	return n;
+}
+
+static void inject_item(const char *cid, const char *item, const char *text)
 {
 	char b[400];
 
-	snprintf(b, sizeof b, "{\"seller\":\"" UNB "\",\"cid\":\"%s\",\"buyer\":\"5%s\",\"buyer_name\":\"小王\",\"text\":\"%s\"}",
-		 cid, cid, text);
+	snprintf(b, sizeof b, "{\"seller\":\"" UNB "\",\"cid\":\"%s\",\"buyer\":\"5%s\",\"buyer_name\":\"小王\","
+		 "\"item_id\":\"%s\",\"text\":\"%s\"}", cid, cid, item, text);
 	tsim_ctl(&sim, "/inject", b);
+}
+
+static void inject(const char *cid, const char *text)
+{
+	inject_item(cid, "40004", text);
+}
+
+static void write_file(const char *text)
+{
+	FILE *f = fopen(rules, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Match modes, item rules, image, banned words and a broken file, after SIGHUP. */
+static void test_modes(void)
+{
+	write_file("{\"keyword_rules\":["
+		   "{\"keywords\":[\"在吗\"],\"match\":\"exact\",\"reply\":\"exact-hit\"},"
+		   "{\"keywords\":[\"^订单[0-9]+$\"],\"match\":\"regex\",\"reply\":\"regex-hit\"},"
+		   "{\"keywords\":[\"尺寸\"],\"item_id\":\"40009\",\"reply\":\"item-rule {item_id}\",\"priority\":50},"
+		   "{\"keywords\":[\"尺寸\"],\"reply\":\"general-size\",\"priority\":1},"
+		   "{\"keywords\":[\"图片\"],\"reply\":\"\",\"image\":\"https://img.alicdn.com/x.jpg\"},"
+		   "{\"keywords\":[\"联系\"],\"reply\":\"加我微信 abc\"}]}\n");
+	kill(bot.pid, SIGHUP);
+	usleep(300000);
+	inject("30011", "在吗");
+	ok(tsim_wait_delivered(&sim, "exact-hit", 1, 4000), "exact: an exact text matches");
+	inject("30012", "在吗在吗");
+	inject("30013", "订单12345");
+	ok(tsim_wait_delivered(&sim, "regex-hit", 1, 4000), "regex: a pattern matches");
+	inject_item("30014", "40009", "尺寸多少");
+	ok(tsim_wait_delivered(&sim, "item-rule 40009", 1, 4000), "item rules come before general ones (and {item_id})");
+	inject("30015", "有图片吗");
+	for (int i = 0; i < 100 && images_to("30015") < 1; i++)
+		usleep(40000);
+	is_int(images_to("30015"), 1, "image: the rule's image is sent");
+	inject("30016", "怎么联系你");
+	usleep(1200000);
+	is_int(tsim_delivered(&sim, "exact-hit"), 1, "exact: a longer text does not match");
+	is_int(tsim_delivered(&sim, "general-size"), 0, "the general rule was not used for the item's chat");
+	is_int(sends_to("30016"), 0, "banned words: a reply with 微信 is not sent");
+	ok(tbot_log_has(&bot, "微信"), "banned words: the reason is logged");
+	write_file("{broken");
+	kill(bot.pid, SIGHUP);
+	usleep(300000);
+	inject("30017", "在吗");
+	ok(tsim_wait_delivered(&sim, "exact-hit", 2, 4000), "a broken rules file keeps the old rules in force");
 }
 
 int main(void)
@@ -120,6 +181,7 @@ int main(void)
 	inject("30004", "多少钱");
 	ok(tsim_wait_delivered(&sim, "新价格 8.8元", 1, 4000), "SIGHUP: the new rules are in force");
 
+	test_modes();
 	is_int(tbot_stop(&bot, SIGTERM), 0, "bot: SIGTERM exits 0");
 	tc_sim_stop(&sim);
 	tbot_done(&bot, tap_failed);
