@@ -85,7 +85,10 @@ static void test_modes(void)
 		   "{\"keywords\":[\"尺寸\"],\"item_id\":\"40009\",\"reply\":\"item-rule {item_id}\",\"priority\":50},"
 		   "{\"keywords\":[\"尺寸\"],\"reply\":\"general-size\",\"priority\":1},"
 		   "{\"keywords\":[\"图片\"],\"reply\":\"\",\"image\":\"https://img.alicdn.com/x.jpg\"},"
-		   "{\"keywords\":[\"联系\"],\"reply\":\"加我微信 abc\"}]}\n");
+		   "{\"keywords\":[\"联系\"],\"reply\":\"加我微信 abc\"},"
+		   "{\"keywords\":[\"发货\"],\"reply\":\"prio-5\",\"priority\":5},"
+		   "{\"keywords\":[\"发货\"],\"reply\":\"prio-1\",\"priority\":1}],"
+		   "\"item_defaults\":[{\"item_id\":\"40010\",\"reply\":\"item-default {chat_id}\",\"once\":\"chat_item\"}]}\n");
 	kill(bot.pid, SIGHUP);
 	usleep(300000);
 	inject("30011", "在吗");
@@ -100,10 +103,17 @@ static void test_modes(void)
 		usleep(40000);
 	is_int(images_to("30015"), 1, "image: the rule's image is sent");
 	inject("30016", "怎么联系你");
+	inject("30018", "什么时候发货");
+	ok(tsim_wait_delivered(&sim, "prio-1", 1, 4000), "priority: the lower number wins");
+	inject_item("30019", "40010", "随便问问");
+	ok(tsim_wait_delivered(&sim, "item-default 30019", 1, 4000), "the item's default reply ({chat_id})");
+	inject_item("30019", "40010", "再问问");
 	usleep(1200000);
 	is_int(tsim_delivered(&sim, "exact-hit"), 1, "exact: a longer text does not match");
 	is_int(tsim_delivered(&sim, "general-size"), 0, "the general rule was not used for the item's chat");
 	is_int(sends_to("30016"), 0, "banned words: a reply with 微信 is not sent");
+	is_int(tsim_delivered(&sim, "prio-5"), 0, "priority: the higher number is not used");
+	is_int(tsim_delivered(&sim, "item-default 30019"), 1, "the item default once per chat and item");
 	ok(tbot_log_has(&bot, "微信"), "banned words: the reason is logged");
 	write_file("{broken");
 	kill(bot.pid, SIGHUP);
