@@ -1632,6 +1632,14 @@ static int host_rows(host_plug *pl, sqlite3_stmt *st, sk_row_fn fn, void *ud, co
 	return ret;
 }
 
+/* Whether sql is an INSERT or REPLACE (its first word, any case). */
+static int host_sql_inserts(const char *sql)
+{
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r')
+		sql++;
+	return !strncasecmp(sql, "INSERT", 6) || !strncasecmp(sql, "REPLACE", 7);
+}
+
 /* sk_db_exec. Note that the host does not police what the SQL touches: a
  * plugin can read or write another plugin's (or the core's) tables through
  * it. The table prefix rule is only enforced on migrations; the rest is a
@@ -1664,7 +1672,10 @@ static int host_db_exec(sk_plugin *p, const char *sql, const sk_value *params, s
 		rc = host_rows(pl, st, fn, ud, sql);
 	if (rc == SK_OK) {
 		pl->last_changes = sqlite3_changes64(db);
-		if (sqlite3_last_insert_rowid(db) != rowid_before)
+		/* An INSERT that added a row sets it even when the rowid equals the
+		 * connection's previous one (a first row of a new table is often 1). */
+		if (sqlite3_last_insert_rowid(db) != rowid_before ||
+		    (host_sql_inserts(sql) && pl->last_changes > 0))
 			pl->last_rowid = sqlite3_last_insert_rowid(db);
 	}
 	sqlite3_reset(st);

@@ -641,8 +641,12 @@ static void test_db(void)
 	tr();
 	sys("dbi apple 3");
 	is_str(tr(), "a.cmd a.dbi:0:1:2 a.sys2", "an insert with bound parameters: changes 1, rowid 2");
+	/* a core insert whose rowid happens to be the next one of the plugin's table */
+	sqlite3_exec(store_db(ST), "INSERT INTO kv(rowid, k, v, updated) VALUES(3, 'rowid-probe', 'x', 0)",
+		     NULL, NULL, NULL);
 	sys("dbi pear 4");
-	tr();
+	is_str(tr(), "a.cmd a.dbi:0:1:3 a.sys2", "last_rowid is the plugin's insert even when it equals the previous one");
+	sqlite3_exec(store_db(ST), "DELETE FROM kv WHERE k = 'rowid-probe'", NULL, NULL, NULL);
 	sys("dbs");
 	is_str(tr(), "a.cmd a.row:1:migrated:0:131024:2.5:2:2 a.row:2:apple:3:131024:2.5:2:2 "
 	       "a.row:3:pear:4:131024:2.5:2:2 a.dbs:0 a.sys2", "rows with typed columns");
