@@ -47,6 +47,29 @@
  *   - only buyers' SK_EV_CHAT_TEXT is answered: trade cards, system texts
  *     (SK_EV_SYSTEM, classified by the core) and images never are;
  *   - enabled (default true): false answers nothing (pauses still recorded).
+ *
+ * Decision log. Every buyer text that reaches autoreply gets one row in
+ * autoreply_log (ms, chat, buyer, message_id, the buyer's text) saying what
+ * was decided, for the web page:
+ *   rule          a keyword rule answered (rule: its id, or "#<index>")
+ *   item_default  the item's default answered (rule: "item:<item_id>")
+ *   default       the account default answered (rule: "default")
+ *   swallowed     the matched rule has an empty reply: nothing sent
+ *   once_used     the matched rule's once is spent: nothing sent
+ *   banned        the reply has a banned word: not sent (outcome: the word)
+ *   paused        the chat is paused, or the seller took over during its burst
+ *   debounced     superseded by a later message of its burst (that one is logged too)
+ *   no_match      nothing answered (the event goes on to later handlers)
+ *   disabled      enabled is false
+ * (rule is set whenever a rule matched.) For a reply sent, send_uuid is the
+ * send's durable id (the text's when a rule sends an image and a text) and
+ * outcome becomes "sent:<message_id>" or "refused:<reason>" when the send
+ * finishes - from the send callback, or from SK_EV_SEND_RESULT when it
+ * finishes after a restart - or "error:<sk_strerror>" when the host refused
+ * the send outright. A message the dedup plugin stopped as a duplicate never
+ * reaches autoreply, so duplicates are not in this log (dedup keeps its own).
+ * Rows older than log_days (default 30, 0 = keep forever) are deleted at
+ * start and then once a day.
  */
 #include <regex.h>
 #include <stdarg.h>
@@ -64,6 +87,8 @@
 #define AR_MAX_FILE (1024 * 1024)
 #define AR_IMAGE_W 800
 #define AR_IMAGE_H 600
+#define AR_DEF_LOG_DAYS 30
+#define AR_DAY_MS (24LL * 3600 * 1000)
 
 enum { AR_CONTAINS = 0, AR_EXACT, AR_REGEX };
 enum { AR_ONCE_NONE = 0, AR_ONCE_CHAT, AR_ONCE_CHAT_ITEM };
@@ -93,7 +118,7 @@ typedef struct {
 
 /* The last message of a chat's burst, waiting for its debounce timer. */
 typedef struct ar_pend {
-	char *chat, *buyer, *name, *text, *item;
+	char *chat, *buyer, *name, *text, *item, *mid;
 	uint64_t timer;
 	struct ar_pend *next;
 } ar_pend;
@@ -101,6 +126,7 @@ typedef struct ar_pend {
 typedef struct {
 	ar_rules *rules;           /* never NULL after init */
 	int64_t debounce_ms, pause_ms;
+	int64_t log_days;          /* 0: keep the decision log forever */
 	char **banned;
 	size_t nbanned;
 	int enabled;
@@ -109,7 +135,7 @@ typedef struct {
 
 /* The message being answered (borrowed strings). */
 typedef struct {
-	const char *chat, *buyer, *name, *text, *item;
+	const char *chat, *buyer, *name, *text, *item, *mid;
 } ar_msg;
 
 /* Validation context: the log gets every error. */
@@ -127,12 +153,17 @@ static const sk_config_key ar_keys[] = {
 	{ .key = "pause_s", .type = SK_CFG_INT, .help = "pause a chat this long after the seller typed in it (default 600, 0 = never)" },
 	{ .key = "banned_words", .type = SK_CFG_STR_LIST, .help = "replies containing one are not sent" },
 	{ .key = "enabled", .type = SK_CFG_BOOL, .help = "answer at all (default true)" },
+	{ .key = "log_days", .type = SK_CFG_INT, .help = "keep the decision log this many days (default 30, 0 = forever)" },
 	{ 0 }
 };
 
 static const char *const ar_migrations[] = {
 	"CREATE TABLE autoreply_once (scope TEXT PRIMARY KEY, ms INTEGER NOT NULL)",
 	"CREATE TABLE autoreply_pause (chat TEXT PRIMARY KEY, until_ms INTEGER NOT NULL)",
+	"CREATE TABLE autoreply_log (id INTEGER PRIMARY KEY, ms INTEGER NOT NULL, chat TEXT NOT NULL, "
+	"buyer TEXT NOT NULL, message_id TEXT NOT NULL, text TEXT NOT NULL, decision TEXT NOT NULL, "
+	"rule TEXT NOT NULL DEFAULT '', send_uuid TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX autoreply_log_ms ON autoreply_log (ms)",
 	NULL
 };
 
@@ -666,24 +697,147 @@ static void ar_once_key(const ar_rule *r, const ar_msg *m, char *buf, size_t n)
 		snprintf(buf, n, "%s|%s", r->key ? r->key : "?", m->chat);
 }
 
-/* Decides and sends the answer to m. Returns 1 when a rule took it (a reply
- * sent, or deliberately nothing), 0 when nothing answered, or a negative sk_rc. */
+/* Writes r's label for the log's rule column into buf: a keyword rule's id
+ * or "#<index>", "item:<item_id>" or "default"; "" when r is NULL. */
+static const char *ar_rule_label(const ar_rule *r, char *buf, size_t n)
+{
+	if (!r || !r->key)
+		snprintf(buf, n, "%s", "");
+	else if (!strncmp(r->key, "k:", 2))
+		snprintf(buf, n, "%s", r->key + 2);
+	else if (!strncmp(r->key, "i:", 2))
+		snprintf(buf, n, "item:%s", r->key + 2);
+	else
+		snprintf(buf, n, "%s", "default");
+	return buf;
+}
+
+/* A row callback that stores the first column's integer in *(int64_t *)ud. */
+static int ar_row_id(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
+{
+	(void)p;
+	if (ncols > 0 && cols[0].type == SK_INT)
+		*(int64_t *)ud = cols[0].i;
+	return 1;
+}
+
+/* Adds m's row to autoreply_log with its decision, matched rule (may be NULL)
+ * and outcome (may be NULL). Returns the row id, or 0 when it could not be
+ * written (logged: a lost log row does not stop the answer). */
+static int64_t ar_log(sk_plugin *p, const ar_msg *m, const char *decision, const ar_rule *r, const char *outcome)
+{
+	char buf[256];
+	const char *label = ar_rule_label(r, buf, sizeof buf), *out = outcome ? outcome : "";
+	sk_value v[8] = { SK_VINT(sk_now_ms(p)), SK_VTEXT(m->chat), SK_VTEXT(m->buyer), SK_VTEXT(m->mid),
+			  SK_VTEXT(m->text), SK_VTEXT(decision), SK_VTEXT(label), SK_VTEXT(out) };
+	int64_t id = 0;
+	int rc;
+
+	/* RETURNING rather than sk_db_last_rowid: the host only updates that when
+	 * the connection's rowid changed, and the first row's id 1 may equal
+	 * another table's last one. */
+	rc = sk_db_exec(p, "INSERT INTO autoreply_log (ms, chat, buyer, message_id, text, decision, rule, outcome) "
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", v, 8, ar_row_id, &id);
+	if (rc < 0) {
+		sk_log(p, SK_LOG_WARN, "chat %s: decision %s not logged: %s", m->chat, decision, sk_strerror(p, rc));
+		return 0;
+	}
+	return id;
+}
+
+/* Sets the outcome of log rows: the row id when id > 0, else the rows of
+ * send uuid. outcome is "<prefix><detail>". */
+static void ar_log_outcome(sk_plugin *p, int64_t id, const char *uuid, const char *prefix, const char *detail)
+{
+	size_t n = strlen(prefix) + strlen(detail) + 1;
+	char *out = malloc(n);
+	int rc;
+
+	if (!out)
+		return;
+	snprintf(out, n, "%s%s", prefix, detail);
+	if (id > 0) {
+		sk_value v[2] = { SK_VTEXT(out), SK_VINT(id) };
+
+		rc = sk_db_exec(p, "UPDATE autoreply_log SET outcome = ? WHERE id = ?", v, 2, NULL, NULL);
+	} else {
+		sk_value v[2] = { SK_VTEXT(out), SK_VTEXT(uuid) };
+
+		rc = sk_db_exec(p, "UPDATE autoreply_log SET outcome = ? WHERE send_uuid = ? AND send_uuid <> ''", v,
+				2, NULL, NULL);
+	}
+	if (rc < 0)
+		sk_log(p, SK_LOG_WARN, "send %s: outcome %s not logged: %s", uuid, out, sk_strerror(p, rc));
+	free(out);
+}
+
+/* A logged send finished (ud: its malloc'ed log row id, freed by the host). */
+static void ar_on_sent(sk_plugin *p, const char *uuid, int ok, const char *detail, void *ud)
+{
+	ar_log_outcome(p, *(int64_t *)ud, uuid, ok ? "sent:" : "refused:", detail ? detail : "");
+}
+
+/* Sends one reply part (an image when url is set, else text) for log row id
+ * (0: not logged), tracking its outcome when track is set. Returns SK_OK or
+ * a negative sk_rc. */
+static int ar_send(sk_plugin *p, const ar_msg *m, const char *url, const char *text, int64_t id, int track)
+{
+	char uuid[40] = "";
+	int64_t *ud = NULL;
+	int rc;
+
+	if (track && id > 0) {
+		if (!(ud = malloc(sizeof *ud)))
+			return SK_ERR_NOMEM;
+		*ud = id;
+	}
+	if (url)
+		rc = sk_send_image(p, m->chat, m->buyer, url, AR_IMAGE_W, AR_IMAGE_H, NULL, ud ? ar_on_sent : NULL, ud,
+				   ud ? free : NULL, uuid);
+	else
+		rc = sk_send_text(p, m->chat, m->buyer, text, NULL, ud ? ar_on_sent : NULL, ud, ud ? free : NULL, uuid);
+	if (rc < 0) {
+		if (id > 0)
+			ar_log_outcome(p, id, "", "error:", sk_strerror(p, rc));
+		return rc;
+	}
+	/* Only the uuid: the callback may already have set the outcome. */
+	if (track && id > 0 && *uuid) {
+		const char *u = uuid;
+		sk_value v[2] = { SK_VTEXT(u), SK_VINT(id) };
+
+		if ((rc = sk_db_exec(p, "UPDATE autoreply_log SET send_uuid = ? WHERE id = ?", v, 2, NULL, NULL)) < 0)
+			sk_log(p, SK_LOG_WARN, "send %s: not logged: %s", uuid, sk_strerror(p, rc));
+	}
+	return SK_OK;
+}
+
+/* Decides and sends the answer to m, and logs the decision. Returns 1 when
+ * a rule took it (a reply sent, or deliberately nothing), 0 when nothing
+ * answered, or a negative sk_rc. */
 static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 {
 	const ar_rule *r;
-	const char *bad;
+	const char *bad, *decision;
 	char key[1024], *text;
+	int64_t id;
 	int rc, found = 0;
 
-	if (!st->enabled)
+	if (!st->enabled) {
+		ar_log(p, m, "disabled", NULL, NULL);
 		return 0;
+	}
 	if ((rc = ar_paused(p, m->chat)) != 0) {
-		if (rc > 0)
+		if (rc > 0) {
 			sk_log(p, SK_LOG_DEBUG, "chat %s is paused (manual takeover): not answered", m->chat);
+			ar_log(p, m, "paused", NULL, NULL);
+		}
 		return rc < 0 ? rc : 1;
 	}
-	if (!(r = ar_find(st->rules, m)))
+	if (!(r = ar_find(st->rules, m))) {
+		ar_log(p, m, "no_match", NULL, NULL);
 		return 0;
+	}
 	if (r->once) {
 		const char *k = key;
 		sk_value v;
@@ -694,17 +848,20 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 			return rc;
 		if (found) {
 			sk_log(p, SK_LOG_DEBUG, "chat %s: %s already answered once: nothing sent", m->chat, key);
+			ar_log(p, m, "once_used", r, NULL);
 			return 1;
 		}
 	}
 	if (!*r->reply && !r->image) {
 		sk_log(p, SK_LOG_DEBUG, "chat %s: matched an empty reply: nothing sent", m->chat);
+		ar_log(p, m, "swallowed", r, NULL);
 		return 1;
 	}
 	if (!(text = ar_render(r->reply, m)))
 		return SK_ERR_NOMEM;
 	if ((bad = ar_banned(st, text))) {
 		sk_log(p, SK_LOG_WARN, "chat %s: reply not sent: it contains the banned word \"%s\"", m->chat, bad);
+		ar_log(p, m, "banned", r, bad);
 		free(text);
 		return 1;
 	}
@@ -718,11 +875,14 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 			return rc;
 		}
 	}
+	decision = r == &st->rules->dflt ? "default" : r->key && !strncmp(r->key, "i:", 2) ? "item_default" : "rule";
+	id = ar_log(p, m, decision, r, NULL);
 	rc = SK_OK;
+	/* The log follows the text when there is one, else the image. */
 	if (r->image)
-		rc = sk_send_image(p, m->chat, m->buyer, r->image, AR_IMAGE_W, AR_IMAGE_H, NULL, NULL, NULL, NULL, NULL);
+		rc = ar_send(p, m, r->image, NULL, id, !*text);
 	if (rc >= 0 && *text)
-		rc = sk_send_text(p, m->chat, m->buyer, text, NULL, NULL, NULL, NULL, NULL);
+		rc = ar_send(p, m, NULL, text, id, 1);
 	free(text);
 	return rc < 0 ? rc : 1;
 }
@@ -737,6 +897,7 @@ static void ar_pend_free(ar_pend *q)
 	free(q->name);
 	free(q->text);
 	free(q->item);
+	free(q->mid);
 	free(q);
 }
 
@@ -765,7 +926,7 @@ static void ar_on_timer(sk_plugin *p, uint64_t id, void *ud)
 	(void)id;
 	if (!st || !(q = ar_pend_take(st, ud)))
 		return;
-	rc = ar_answer(p, st, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item });
+	rc = ar_answer(p, st, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item, q->mid });
 	if (rc < 0)
 		sk_log(p, SK_LOG_WARN, "chat %s: answering failed: %s", q->chat, sk_strerror(p, rc));
 	ar_pend_free(q);
@@ -781,25 +942,30 @@ static int ar_on_text(sk_plugin *p, const sk_event *e, void *ud)
 	int rc;
 
 	(void)ud;
-	if (!st || !*e->chat_id || !st->enabled)
+	if (!st || !*e->chat_id)
 		return SK_PASS;
-	if (!st->debounce_ms) {
-		rc = ar_answer(p, st, &(ar_msg){ e->chat_id, e->sender_id, e->sender_name, e->text, e->item_id });
+	if (!st->enabled || !st->debounce_ms) {
+		rc = ar_answer(p, st, &(ar_msg){ e->chat_id, e->sender_id, e->sender_name, e->text, e->item_id,
+						 e->message_id });
 		return rc < 0 ? rc : rc ? SK_STOP : SK_PASS;
 	}
-	if ((q = ar_pend_take(st, e->chat_id)))
+	if ((q = ar_pend_take(st, e->chat_id))) {
 		sk_timer_cancel(p, q->timer);
-	else if (!(q = calloc(1, sizeof *q)) || !(q->chat = strdup(e->chat_id)))
+		ar_log(p, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item, q->mid }, "debounced", NULL, NULL);
+	} else if (!(q = calloc(1, sizeof *q)) || !(q->chat = strdup(e->chat_id))) {
 		goto nomem;
+	}
 	free(q->buyer);
 	free(q->name);
 	free(q->text);
 	free(q->item);
+	free(q->mid);
 	q->buyer = strdup(e->sender_id);
 	q->name = strdup(e->sender_name);
 	q->text = strdup(e->text);
 	q->item = strdup(e->item_id);
-	if (!q->buyer || !q->name || !q->text || !q->item || !(chat = strdup(e->chat_id)))
+	q->mid = strdup(e->message_id);
+	if (!q->buyer || !q->name || !q->text || !q->item || !q->mid || !(chat = strdup(e->chat_id)))
 		goto nomem;
 	/* The timer owns its copy of the chat id (free_ud runs even when this fails). */
 	if ((rc = sk_timer_add(p, (uint64_t)st->debounce_ms, 0, ar_on_timer, chat, free, &q->timer)) < 0) {
@@ -826,6 +992,7 @@ static int ar_on_own(sk_plugin *p, const sk_event *e, void *ud)
 		return SK_PASS;
 	if ((q = ar_pend_take(st, e->chat_id))) {
 		sk_timer_cancel(p, q->timer);
+		ar_log(p, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item, q->mid }, "paused", NULL, NULL);
 		ar_pend_free(q);
 	}
 	if (!st->pause_ms)
@@ -859,6 +1026,41 @@ static int ar_on_reload(sk_plugin *p, const sk_event *e, void *ud)
 	return SK_PASS;
 }
 
+/* SK_EV_SEND_RESULT: a send of an earlier run finished; its log row, found
+ * by uuid, gets the outcome. */
+static int ar_on_send_result(sk_plugin *p, const sk_event *e, void *ud)
+{
+	(void)ud;
+	if (*e->send_uuid)
+		ar_log_outcome(p, 0, e->send_uuid, e->send_ok ? "sent:" : "refused:",
+			       e->send_ok ? e->message_id : e->reason);
+	return SK_PASS;
+}
+
+/* Deletes the decision log rows older than log_days. */
+static void ar_prune(sk_plugin *p, ar_state *st)
+{
+	sk_value v = SK_VINT(sk_now_ms(p) - st->log_days * AR_DAY_MS);
+	int rc;
+
+	if (!st->log_days)
+		return;
+	if ((rc = sk_db_exec(p, "DELETE FROM autoreply_log WHERE ms < ?", &v, 1, NULL, NULL)) < 0)
+		sk_log(p, SK_LOG_WARN, "pruning the decision log failed: %s", sk_strerror(p, rc));
+	else if (sk_db_changes(p) > 0)
+		sk_log(p, SK_LOG_DEBUG, "decision log: %lld rows older than %lld days deleted",
+		       (long long)sk_db_changes(p), (long long)st->log_days);
+}
+
+/* The daily pruning timer. */
+static void ar_on_prune(sk_plugin *p, uint64_t id, void *ud)
+{
+	(void)id;
+	(void)ud;
+	if (p->ud)
+		ar_prune(p, p->ud);
+}
+
 /* Frees the state (fini, or a failed init). */
 static void ar_state_free(ar_state *st)
 {
@@ -889,6 +1091,13 @@ static int ar_config(sk_plugin *p, ar_state *st)
 {
 	int64_t pause_s = sk_config_int(p, "pause_s", AR_DEF_PAUSE_S);
 	size_t n;
+
+	st->log_days = sk_config_int(p, "log_days", AR_DEF_LOG_DAYS);
+	if (st->log_days < 0 || st->log_days > 36500) {
+		sk_log(p, SK_LOG_ERR, "autoreply.log_days must be 0 (forever) to 36500, not %lld",
+		       (long long)st->log_days);
+		return SK_ERR_CONFIG;
+	}
 
 	st->debounce_ms = sk_config_int(p, "debounce_ms", AR_DEF_DEBOUNCE_MS);
 	st->enabled = sk_config_bool(p, "enabled", 1);
@@ -943,7 +1152,12 @@ static int ar_init(sk_plugin *p)
 	p->ud = st;
 	if ((rc = sk_subscribe(p, SK_MASK(SK_EV_CHAT_TEXT), &buyers, 0, ar_on_text, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_subscribe(p, SK_MASK_CHAT, &seller, 0, ar_on_own, NULL, NULL, NULL)) < 0 ||
-	    (rc = sk_subscribe(p, SK_MASK(SK_EV_PLUGIN), &reload, 0, ar_on_reload, NULL, NULL, NULL)) < 0)
+	    (rc = sk_subscribe(p, SK_MASK(SK_EV_PLUGIN), &reload, 0, ar_on_reload, NULL, NULL, NULL)) < 0 ||
+	    (rc = sk_subscribe(p, SK_MASK(SK_EV_SEND_RESULT), NULL, 0, ar_on_send_result, NULL, NULL, NULL)) < 0)
+		goto fail;
+	ar_prune(p, st);
+	if (st->log_days &&
+	    (rc = sk_timer_add(p, (uint64_t)AR_DAY_MS, (uint64_t)AR_DAY_MS, ar_on_prune, NULL, NULL, NULL)) < 0)
 		goto fail;
 	return SK_OK;
 fail:

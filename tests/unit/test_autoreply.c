@@ -7,9 +7,13 @@
  * unload and reload on the same database), variables, validation errors that
  * keep the old rules, reload on "core.reload", debounce, manual takeover and
  * its expiry, banned words, empty replies, images, and events never answered.
+ * The decision log: every decision kind lands in autoreply_log, send outcomes
+ * from the callback and from SK_EV_SEND_RESULT after a restart, pruning.
  */
 #include "fakehost/fakehost.h"
 #include "tap.h"
+
+#include <sqlite3.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,6 +455,246 @@ static void test_example(void)
 	fh_free(f);
 }
 
+/* ---- the decision log ----------------------------------------------------------- */
+
+/* Returns "decision|rule|outcome" of the last autoreply_log row (or of the
+ * row whose column col equals val when col is set), "" when none. */
+static const char *logrow(fh *f, const char *col, const char *val)
+{
+	static char buf[512];
+	char sql[256];
+	sqlite3_stmt *st;
+
+	snprintf(sql, sizeof sql, "SELECT decision || '|' || rule || '|' || outcome FROM autoreply_log %s%s%s "
+		 "ORDER BY id DESC LIMIT 1", col ? "WHERE " : "", col ? col : "", col ? " = ?" : "");
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK)
+		return "(prepare failed)";
+	if (col)
+		sqlite3_bind_text(st, 1, val, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+/* Returns the text column col of the last log row, "" when none. */
+static const char *logcol(fh *f, const char *col)
+{
+	static char buf[512];
+	char sql[160];
+	sqlite3_stmt *st;
+
+	snprintf(sql, sizeof sql, "SELECT %s FROM autoreply_log ORDER BY id DESC LIMIT 1", col);
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK)
+		return "(prepare failed)";
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+/* Returns the number of log rows. */
+static int nlog(fh *f)
+{
+	sqlite3_stmt *st;
+	int n = -1;
+
+	if (sqlite3_prepare_v2(fh_db(f), "SELECT count(*) FROM autoreply_log", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* The uuid of the last send, "" when none. */
+static const char *last_uuid(fh *f)
+{
+	size_t n = fh_nsends(f);
+
+	return n ? fh_send_at(f, n - 1)->uuid : "";
+}
+
+static void test_log_decisions(void)
+{
+	sk_event e;
+	fh *f;
+
+	write_rules("{\"keyword_rules\":["
+		    "{\"keywords\":[\"hello\"],\"reply\":\"hi\",\"id\":\"greet\"},"
+		    "{\"keywords\":[\"quiet\"],\"reply\":\"\"},"
+		    "{\"keywords\":[\"pay\"],\"reply\":\"加我微信\"},"
+		    "{\"keywords\":[\"once\"],\"reply\":\"only once\",\"once\":\"chat\",\"id\":\"o1\"}],"
+		    "\"item_defaults\":[{\"item_id\":\"40004\",\"reply\":\"item\"}],"
+		    "\"default_reply\":{\"reply\":\"default\"}}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "log: loads"))
+		return;
+	is_int(nlog(f), 0, "log: empty at start");
+	e = fh_event(f, SK_EV_CHAT_TEXT);
+	e.chat_id = "c1";
+	e.sender_id = "buyer1";
+	e.sender_name = "Alice";
+	e.text = "hello there";
+	e.message_id = "m-hello";
+	fh_dispatch(f, &e);
+	is_str(logrow(f, NULL, NULL), "rule|greet|", "log: a keyword rule by its id");
+	ok(!strcmp(logcol(f, "chat"), "c1") && !strcmp(logcol(f, "buyer"), "buyer1") &&
+	   !strcmp(logcol(f, "message_id"), "m-hello") && !strcmp(logcol(f, "text"), "hello there"),
+	   "log: chat, buyer, message id and text");
+	ok(atoll(logcol(f, "ms")) == fh_now_ms(f), "log: ms is the wall clock");
+	is_str(logcol(f, "send_uuid"), last_uuid(f), "log: the send's uuid");
+	ask(f, "c1", "", "be quiet");
+	is_str(logrow(f, NULL, NULL), "swallowed|#1|", "log: an empty reply is swallowed, the rule by its index");
+	ask(f, "c1", "", "pay now");
+	is_str(logrow(f, NULL, NULL), "banned|#2|微信", "log: banned, with the word as outcome");
+	is_str(logcol(f, "send_uuid"), "", "log: no send uuid when nothing was sent");
+	ask(f, "c1", "", "once");
+	is_str(logrow(f, NULL, NULL), "rule|o1|", "log: a once rule the first time");
+	ask(f, "c1", "", "once");
+	is_str(logrow(f, NULL, NULL), "once_used|o1|", "log: once_used the second time");
+	ask(f, "c1", "40004", "size?");
+	is_str(logrow(f, NULL, NULL), "item_default|item:40004|", "log: the item default");
+	ask(f, "c1", "", "zzz");
+	is_str(logrow(f, NULL, NULL), "default|default|", "log: the account default");
+	fh_chat(f, "c1", FH_OWN_ID, "by hand");
+	ask(f, "c1", "", "hello");
+	is_str(logrow(f, NULL, NULL), "paused||", "log: a paused chat");
+	is_int(nlog(f), 8, "log: one row per buyer message (the seller's own is not logged)");
+	fh_free(f);
+
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"x\"],\"reply\":\"x\"}]}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "log: loads without a default"))
+		return;
+	ask(f, "c1", "", "zzz");
+	is_str(logrow(f, NULL, NULL), "no_match||", "log: no_match");
+	fh_free(f);
+
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0,\"enabled\":false}}", rules)) != NULL, "log: loads disabled"))
+		return;
+	ask(f, "c1", "", "x");
+	is_str(logrow(f, NULL, NULL), "disabled||", "log: disabled");
+	fh_free(f);
+
+	write_rules("{\"default_reply\":{\"reply\":\"got: {message}\"}}");
+	if (!ok((f = start("{\"autoreply\":{}}", rules)) != NULL, "log: loads with debounce"))
+		return;
+	say(f, "c1", "", "one");
+	fh_advance(f, 300);
+	say(f, "c1", "", "two");
+	is_str(logrow(f, "text", "one"), "debounced||", "log: a message superseded in its burst is debounced");
+	is_int(nlog(f), 1, "log: the last one waits");
+	fh_advance(f, 1000);
+	is_str(logrow(f, "text", "two"), "default|default|", "log: the burst's last message gets the decision");
+	say(f, "c1", "", "three");
+	fh_chat(f, "c1", FH_OWN_ID, "by hand");
+	fh_advance(f, 2000);
+	is_str(logrow(f, "text", "three"), "paused||", "log: a burst dropped by the seller's takeover is paused");
+	is_int(nlog(f), 3, "log: every message has its row");
+	fh_free(f);
+}
+
+static void test_log_outcomes(void)
+{
+	char so[512], uuid[40], uuid2[40];
+	fh *f;
+
+	write_rules("{\"keyword_rules\":["
+		    "{\"keywords\":[\"pic\"],\"reply\":\"see\",\"image\":\"https://img.example/a.jpg\",\"id\":\"pic\"},"
+		    "{\"keywords\":[\"solo\"],\"image\":\"https://img.example/b.jpg\",\"id\":\"solo\"}],"
+		    "\"default_reply\":{\"reply\":\"default\"}}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "outcome: loads"))
+		return;
+	ask(f, "c1", "", "a");
+	snprintf(uuid, sizeof uuid, "%s", last_uuid(f));
+	is_int(fh_complete_send(f, uuid, 1, "mid-1"), 0, "outcome: the send completes");
+	is_str(logrow(f, "send_uuid", uuid), "default|default|sent:mid-1", "outcome: sent:<message id>");
+	ask(f, "c1", "", "b");
+	snprintf(uuid, sizeof uuid, "%s", last_uuid(f));
+	fh_complete_send(f, uuid, 0, "too fast");
+	is_str(logrow(f, "send_uuid", uuid), "default|default|refused:too fast", "outcome: refused:<reason>");
+	is_int(nlog(f), 2, "outcome: updates, no new rows");
+
+	ask(f, "c1", "", "pic");
+	ok(fh_nsends(f) == 2, "outcome: image and text sent");
+	is_str(logcol(f, "send_uuid"), last_uuid(f), "outcome: an image and a text: the row follows the text");
+	fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, "mid-img");
+	is_str(logrow(f, NULL, NULL), "rule|pic|", "outcome: the image's result does not set it");
+	fh_complete_send(f, last_uuid(f), 1, "mid-txt");
+	is_str(logrow(f, NULL, NULL), "rule|pic|sent:mid-txt", "outcome: the text's does");
+	ask(f, "c1", "", "solo");
+	snprintf(uuid, sizeof uuid, "%s", last_uuid(f));
+	is_str(logcol(f, "send_uuid"), uuid, "outcome: an image alone: the row follows it");
+	fh_complete_send(f, uuid, 1, "mid-solo");
+	is_str(logrow(f, NULL, NULL), "rule|solo|sent:mid-solo", "outcome: and its result");
+
+	fh_fail_sends(f, SK_ERR_FULL);
+	ask(f, "c1", "", "c");
+	fh_fail_sends(f, 0);
+	ok(!strncmp(logrow(f, NULL, NULL), "default|default|error:", 22), "outcome: a send the host refused: error:");
+
+	/* A send that finishes after a restart comes back as SK_EV_SEND_RESULT. */
+	ask(f, "c1", "", "d");
+	snprintf(uuid, sizeof uuid, "%s", last_uuid(f));
+	ask(f, "c1", "", "e");
+	snprintf(uuid2, sizeof uuid2, "%s", last_uuid(f));
+	fh_unload(f);
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "outcome: reloaded");
+	is_int(fh_complete_send(f, uuid, 1, "mid-late"), 0, "outcome: the old send completes");
+	is_str(logrow(f, "send_uuid", uuid), "default|default|sent:mid-late", "outcome: SK_EV_SEND_RESULT sets it");
+	is_str(logrow(f, "send_uuid", uuid2), "default|default|", "outcome: only for its own uuid");
+	fh_complete_send(f, uuid2, 0, "risk control");
+	is_str(logrow(f, "send_uuid", uuid2), "default|default|refused:risk control",
+	       "outcome: SK_EV_SEND_RESULT refused");
+	fh_free(f);
+}
+
+static void test_log_prune(void)
+{
+	char so[512];
+	fh *f;
+
+	write_rules("{\"default_reply\":{\"reply\":\"d\"}}");
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0,\"log_days\":1}}", rules)) != NULL, "prune: loads"))
+		return;
+	ask(f, "c1", "", "first");
+	is_int(sqlite3_exec(fh_db(f), "INSERT INTO autoreply_log (ms, chat, buyer, message_id, text, decision) "
+			    "VALUES (1, 'c0', 'b0', 'm0', 'ancient', 'default')", NULL, NULL, NULL), SQLITE_OK,
+	       "prune: an ancient row added");
+	is_int(nlog(f), 2, "prune: two rows");
+	fh_unload(f);
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "prune: reloaded");
+	is_int(nlog(f), 1, "prune: old rows are deleted at start");
+	fh_advance(f, 24 * 3600 * 1000LL);
+	is_int(nlog(f), 1, "prune: a day later it is kept (exactly 1 day old)");
+	ask(f, "c1", "", "second");
+	fh_advance(f, 12 * 3600 * 1000LL);
+	is_int(nlog(f), 2, "prune: nothing between the daily runs");
+	fh_advance(f, 12 * 3600 * 1000LL);
+	is_int(nlog(f), 1, "prune: the next daily run deletes the older one");
+	is_str(logcol(f, "text"), "second", "prune: the newer one stays");
+	fh_advance(f, 24 * 3600 * 1000LL);
+	is_int(nlog(f), 0, "prune: and then it goes too");
+	fh_free(f);
+
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0}}", rules)) != NULL, "prune: loads with the default"))
+		return;
+	ask(f, "c1", "", "x");
+	fh_advance(f, 29 * 24 * 3600 * 1000LL);
+	is_int(nlog(f), 1, "prune: kept 29 days by default");
+	fh_advance(f, 2 * 24 * 3600 * 1000LL);
+	is_int(nlog(f), 0, "prune: gone after 30");
+	fh_free(f);
+
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0,\"log_days\":0}}", rules)) != NULL, "prune: log_days 0"))
+		return;
+	ask(f, "c1", "", "x");
+	fh_advance(f, 400 * 24 * 3600 * 1000LL);
+	is_int(nlog(f), 1, "prune: log_days 0 keeps rows forever");
+	fh_free(f);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/sk_autoreply_XXXXXX");
@@ -467,9 +711,13 @@ int main(void)
 	test_banned();
 	test_not_answered();
 	test_example();
+	test_log_decisions();
+	test_log_outcomes();
+	test_log_prune();
 	config_refused("{\"autoreply\":{\"debounce_ms\":-1}}", "autoreply.debounce_ms", "a negative debounce_ms");
 	config_refused("{\"autoreply\":{\"pause_s\":-5}}", "autoreply.pause_s", "a negative pause_s");
 	config_refused("{\"autoreply\":{\"banned_words\":\"QQ\"}}", "autoreply.banned_words", "a string banned_words");
+	config_refused("{\"autoreply\":{\"log_days\":-1}}", "autoreply.log_days", "a negative log_days");
 	config_refused("{\"autoreply\":{\"reply\":\"x\"}}", "autoreply.reply", "an unknown key");
 	unlink(rules);
 	rmdir(tmpdir);
