@@ -22,7 +22,7 @@ line=$(grep ready "$run/sim.out") || { echo "demo: the simulator did not start:"
 port=$(sed 's/.* port=\([0-9]*\).*/\1/' <<<"$line")
 ctl=$(sed 's/.*ctl_port=\([0-9]*\).*/\1/' <<<"$line")
 # The demo account: a made-up cookie, the simulator's URLs, the state in build/demo.
-sed -e "s/@PORT@/$port/g" -e "s#@PLUGINS@#$PWD/$B/plugins#g" config/demo.json > "$run/account.json"
+sed -e "s/@PORT@/$port/g" -e "s#@PLUGINS@#$PWD/$B/plugins#g" -e "s#@RULES@#$PWD/config/rules.example.json#g" config/demo.json > "$run/account.json"
 cat <<MSG
 shopkeep demo
   simulated platform:  ws://127.0.0.1:$port/  (mtop API http://127.0.0.1:$port/h5/)
@@ -31,8 +31,8 @@ shopkeep demo
   the bot's events:    $run/events.jsonl      its config: $run/account.json
   simulator log:       $run/sim.log
 A buyer greets, asks the price, orders and pays (config/demo-scenario.json). The demo
-account runs the hello plugin (plugins/hello), which answers "hello"; the other plugins
-(dedup, auto-reply, orders) come next. Ctrl-C to stop.
+account runs dedup, hello (answers "hello") and autoreply with config/rules.example.json
+(edit it and `kill -HUP` the bot to reload). Orders and auto-delivery come next. Ctrl-C to stop.
 
 MSG
 "$B/shopkeep" run --config "$run/account.json" &
