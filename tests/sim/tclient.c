@@ -9,6 +9,7 @@
  */
 #include "tclient.h"
 #include "lwp.h"
+#include "sign.h"
 #include "util.h"
 
 
@@ -1075,4 +1076,37 @@ cJSON *tc_lwp_await(tc_ws *w, const char *mid, int ms, int ack_pushes)
 		cJSON_Delete(f);
 	}
 	return NULL;
+}
+
+cJSON *tc_mtop(int port, const char *ck, const char *api, const char *data, const char *tk, int *status,
+	       char **set_cookie)
+{
+	char token[64], t[32], sign[33], path[1024], hdr[1200];
+	sbuf body = {0};
+	tc_http_resp r;
+	cJSON *env = NULL;
+
+	cookie_h5_token(ck, token, sizeof token);
+	snprintf(t, sizeof t, "%lld", (long long)util_now_ms());
+	sign_mtop(tk ? tk : token, t, SIGN_MTOP_APPKEY, data, strlen(data), sign);
+	snprintf(path, sizeof path,
+		 "/h5/%s/1.0/?jsv=2.7.2&appKey=%s&t=%s&sign=%s&v=1.0&type=originaljson"
+		 "&accountSite=xianyu&dataType=json&timeout=20000&api=%s&sessionOption=AutoLoginOnly",
+		 api, SIGN_MTOP_APPKEY, t, sign, api);
+	sbuf_adds(&body, "data=");
+	util_urlencode(&body, data, strlen(data));
+	snprintf(hdr, sizeof hdr, "Cookie: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+		 "Origin: https://www.goofish.com\r\n", ck);
+	if (set_cookie)
+		*set_cookie = NULL;
+	if (tc_http(port, "POST", path, hdr, body.p, body.len, &r, 3000) == 0) {
+		if (status)
+			*status = r.status;
+		env = cJSON_ParseWithLength(r.body, r.body_len);
+		if (set_cookie)
+			*set_cookie = tc_http_header(&r, "Set-Cookie", 0);
+		tc_http_free(&r);
+	}
+	sbuf_free(&body);
+	return env;
 }

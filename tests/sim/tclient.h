@@ -141,4 +141,11 @@ double tc_jnum(const cJSON *o, const char *path);
  * after ms. */
 cJSON *tc_lwp_await(tc_ws *w, const char *mid, int ms, int ack_pushes);
 
+/* A signed mtop call to the simulator's API on port, with cookie ck: the md5 sign over
+ * the exact form data, with tk as the signing token (NULL: the cookie's _m_h5_tk).
+ * Returns the parsed envelope (NULL on I/O error or a body that is not JSON);
+ * *status and *set_cookie (first Set-Cookie, malloc'd) when not NULL. */
+cJSON *tc_mtop(int port, const char *ck, const char *api, const char *data, const char *tk, int *status,
+	       char **set_cookie);
+
 #endif

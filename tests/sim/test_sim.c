@@ -4,7 +4,7 @@
  * and fault of build/shopkeep-sim (tests/sim/README.md) over loopback.
  */
 #include "tap.h"
-#include "tclient.h"
+#include "tbot.h"
 #include "codec.h"
 #include "sign.h"
 #include "util.h"
@@ -57,47 +57,9 @@ static void ctl_ok(const char *path, const char *body)
 	cJSON_Delete(r);
 }
 
-static double stat_of(const char *name)
-{
-	cJSON *s = ctl("GET", "/state", NULL, NULL);
-	double v = jpn(s, "stats") >= -1 ? jpn(cJSON_GetObjectItemCaseSensitive(s, "stats"), name) : -1;
+#define stat_of(name) tsim_stat(&sim, name)
 
-	cJSON_Delete(s);
-	return v;
-}
-
-/* A signed mtop call. tk overrides the signing token (NULL: from the cookie).
- * Returns the envelope; *set_cookie gets the first Set-Cookie (may be NULL). */
-static cJSON *mtop_full(const char *ck, const char *api, const char *data, const char *tk,
-			int *status, char **set_cookie)
-{
-	char token[64], t[32], sign[33], path[1024], hdr[1200];
-	sbuf body = {0};
-	tc_http_resp r;
-	cJSON *env = NULL;
-
-	cookie_h5_token(ck, token, sizeof token);
-	snprintf(t, sizeof t, "%lld", (long long)util_now_ms());
-	sign_mtop(tk ? tk : token, t, SIGN_MTOP_APPKEY, data, strlen(data), sign);
-	snprintf(path, sizeof path,
-		 "/h5/%s/1.0/?jsv=2.7.2&appKey=34839810&t=%s&sign=%s&v=1.0&type=originaljson"
-		 "&accountSite=xianyu&dataType=json&timeout=20000&api=%s&sessionOption=AutoLoginOnly",
-		 api, t, sign, api);
-	sbuf_adds(&body, "data=");
-	util_urlencode(&body, data, strlen(data));
-	snprintf(hdr, sizeof hdr, "Cookie: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-		 "Origin: https://www.goofish.com\r\n", ck);
-	if (tc_http(sim.port, "POST", path, hdr, body.p, body.len, &r, 3000) == 0) {
-		if (status)
-			*status = r.status;
-		env = cJSON_ParseWithLength(r.body, r.body_len);
-		if (set_cookie)
-			*set_cookie = tc_http_header(&r, "Set-Cookie", 0);
-		tc_http_free(&r);
-	}
-	sbuf_free(&body);
-	return env;
-}
+#define mtop_full(...) tc_mtop(sim.port, __VA_ARGS__)
 
 static cJSON *mtop(const char *api, const char *data)
 {

@@ -545,28 +545,7 @@ static char cookie[512];
 /* A signed mtop call with the test cookie; returns the envelope or NULL. */
 static cJSON *mtop(const char *api, const char *data)
 {
-	char token[64], t[32], sign[33], path[1024], hdr[1200];
-	sbuf body = {0};
-	tc_http_resp r;
-	cJSON *env = NULL;
-
-	cookie_h5_token(cookie, token, sizeof token);
-	snprintf(t, sizeof t, "%lld", (long long)util_now_ms());
-	sign_mtop(token, t, SIGN_MTOP_APPKEY, data, strlen(data), sign);
-	snprintf(path, sizeof path,
-		 "/h5/%s/1.0/?jsv=2.7.2&appKey=34839810&t=%s&sign=%s&v=1.0&type=originaljson"
-		 "&accountSite=xianyu&dataType=json&timeout=20000&api=%s&sessionOption=AutoLoginOnly",
-		 api, t, sign, api);
-	sbuf_adds(&body, "data=");
-	util_urlencode(&body, data, strlen(data));
-	snprintf(hdr, sizeof hdr, "Cookie: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-		 "Origin: https://www.goofish.com\r\n", cookie);
-	if (tc_http(sim.port, "POST", path, hdr, body.p, body.len, &r, 3000) == 0) {
-		env = cJSON_ParseWithLength(r.body, r.body_len);
-		tc_http_free(&r);
-	}
-	sbuf_free(&body);
-	return env;
+	return tc_mtop(sim.port, cookie, api, data, NULL, NULL, NULL);
 }
 
 /* Sends a frame text (freeing it); returns 0 or -1. */
