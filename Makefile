@@ -80,11 +80,12 @@ $(B)/shopkeep-sim: $(B)/obj/tests/sim/sim_main.o $(B)/libsim.a $(B)/libskcore.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 # One pattern rule builds every plugin: the header is the whole ABI.
-$(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h
+$(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ $(PLUGIN_LIBS)
-# A plugin's own libraries (set per target): autoreply parses its rules with cJSON.
+# A plugin's own libraries (set per target): autoreply and orders parse the rules file with cJSON.
 $(B)/plugins/autoreply.so: PLUGIN_LIBS := -lcjson
+$(B)/plugins/orders.so: PLUGIN_LIBS := -lcjson
 
 # The test plugins, with the same flags.
 $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h

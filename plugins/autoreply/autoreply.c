@@ -9,6 +9,8 @@
  *   item_defaults  [{item_id, reply, image, once}]
  *   default_reply  {reply, image, once, enabled}
  *
+ * (The same file's "cards" and "delivery" belong to the orders plugin.)
+ *
  * It is validated as a whole; every error names the rule and the field
  * ("keyword_rules[2].match: must be contains, exact or regex") and is logged,
  * and a file with any error leaves the rules in force unchanged. It is read at
@@ -81,6 +83,7 @@
 #include <cjson/cJSON.h>
 
 #include "plugin.h"
+#include "common/sktext.h"
 
 #define AR_DEF_DEBOUNCE_MS 1000
 #define AR_DEF_PAUSE_S 600
@@ -255,75 +258,6 @@ static int ar_exact(const char *s, const char *kw)
 	return (size_t)(end - s) == n && !memcmp(s, kw, n);
 }
 
-/* Returns the index of the variable named by [s, s+n) in ar_vars, or -1. */
-static int ar_var(const char *s, size_t n)
-{
-	for (int i = 0; ar_vars[i]; i++)
-		if (strlen(ar_vars[i]) == n && !memcmp(ar_vars[i], s, n))
-			return i;
-	return -1;
-}
-
-/* Checks a reply template: every {name} is known, braces balance ({{ and }}
- * are literal). Returns NULL when fine, else a malloc'ed reason. */
-static char *ar_check_template(const char *t)
-{
-	char buf[160];
-
-	for (const char *s = t; *s; s++) {
-		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
-			s++;
-		} else if (*s == '}') {
-			return strdup("a '}' without its '{' (write }} for a literal one)");
-		} else if (*s == '{') {
-			const char *e = strchr(s, '}');
-
-			if (!e)
-				return strdup("a '{' without its '}' (write {{ for a literal one)");
-			if (ar_var(s + 1, (size_t)(e - s - 1)) < 0) {
-				snprintf(buf, sizeof buf, "unknown variable {%.*s} (known: {buyer_name} {buyer_id} "
-					 "{message} {item_id} {chat_id})", (int)(e - s - 1 > 40 ? 40 : e - s - 1), s + 1);
-				return strdup(buf);
-			}
-			s = e;
-		}
-	}
-	return NULL;
-}
-
-/* Returns the malloc'ed reply of template t for m (t was checked), or NULL
- * without memory. */
-static char *ar_render(const char *t, const ar_msg *m)
-{
-	const char *vals[] = { m->name, m->buyer, m->text, m->item, m->chat };
-	size_t cap = strlen(t) + 1, len = 0;
-	char *out;
-
-	/* Size it first: every variable may be replaced once per occurrence. */
-	for (const char *s = t; *s; s++)
-		if (*s == '{' && s[1] != '{')
-			cap += strlen(m->name) + strlen(m->buyer) + strlen(m->text) + strlen(m->item) + strlen(m->chat);
-	if (!(out = malloc(cap)))
-		return NULL;
-	for (const char *s = t; *s; s++) {
-		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
-			out[len++] = *s++;
-		} else if (*s == '{') {
-			const char *e = strchr(s, '}');
-			int v = ar_var(s + 1, (size_t)(e - s - 1));
-			size_t n = strlen(vals[v]);
-
-			memcpy(out + len, vals[v], n);
-			len += n;
-			s = e;
-		} else {
-			out[len++] = *s;
-		}
-	}
-	out[len] = '\0';
-	return out;
-}
-
 /* Reads an optional string field into *out (malloc'ed; NULL when absent or
  * null; numbers are accepted as their decimal text when num_ok). Returns 0,
  * or -1 after logging an error. */
@@ -354,14 +288,12 @@ static int ar_get_str(ar_ctx *x, const cJSON *o, const char *field, const char *
 /* Reads the fields every rule kind has: reply (checked), image, once. */
 static void ar_get_common(ar_ctx *x, const cJSON *o, const char *where, ar_rule *r)
 {
-	char *once = NULL, *why;
+	char *once = NULL, why[256];
 
 	if (ar_get_str(x, o, "reply", where, 0, &r->reply) == 0 && !r->reply && !(r->reply = strdup("")))
 		ar_err(x, "%s.reply: out of memory", where);
-	if (r->reply && (why = ar_check_template(r->reply))) {
+	if (r->reply && sktext_tmpl_check(r->reply, ar_vars, why, sizeof why))
 		ar_err(x, "%s.reply: %s", where, why);
-		free(why);
-	}
 	if (ar_get_str(x, o, "image", where, 0, &r->image) == 0 && r->image && !*r->image) {
 		free(r->image);
 		r->image = NULL;
@@ -523,44 +455,19 @@ static void ar_sort(ar_rules *rs)
 	}
 }
 
-/* Returns the malloc'ed contents of path (NUL-terminated), or NULL after
- * logging why. */
-static char *ar_read_file(ar_ctx *x)
-{
-	FILE *fp = fopen(x->path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!fp) {
-		ar_err(x, "cannot open: %m");
-		return NULL;
-	}
-	if (fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || n > AR_MAX_FILE || fseek(fp, 0, SEEK_SET)) {
-		ar_err(x, "cannot read (or larger than %d bytes)", AR_MAX_FILE);
-	} else if (!(buf = malloc((size_t)n + 1))) {
-		ar_err(x, "out of memory");
-	} else if (fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-		ar_err(x, "cannot read: %m");
-		free(buf);
-		buf = NULL;
-	} else {
-		buf[n] = '\0';
-	}
-	fclose(fp);
-	return buf;
-}
-
 /* Loads and validates the rules file. Returns the rules (empty ones when the
  * account has no rules file), or NULL when it has errors (all logged). */
 static ar_rules *ar_load(sk_plugin *p)
 {
-	static const char *const fields[] = { "keyword_rules", "item_defaults", "default_reply", "comment", NULL };
+	/* cards and delivery belong to the orders plugin */
+	static const char *const fields[] = { "keyword_rules", "item_defaults", "default_reply", "cards", "delivery",
+		"comment", NULL };
 	static const char *const dfields[] = { "reply", "image", "once", "enabled", "comment", NULL };
 	ar_ctx x = { .p = p, .path = sk_rules_path(p) };
 	const cJSON *kr, *id, *dr;
 	ar_rules *rs = calloc(1, sizeof *rs);
 	cJSON *root = NULL;
-	char *text;
+	char *text, why[256];
 
 	if (!rs)
 		return NULL;
@@ -568,8 +475,10 @@ static ar_rules *ar_load(sk_plugin *p)
 		sk_log(p, SK_LOG_INFO, "no rules file: nothing to answer");
 		return rs;
 	}
-	if (!(text = ar_read_file(&x)))
+	if (!(text = sktext_read_file(x.path, AR_MAX_FILE, why, sizeof why))) {
+		ar_err(&x, "%s", why);
 		goto fail;
+	}
 	root = cJSON_ParseWithOpts(text, NULL, 1);
 	free(text);
 	if (!cJSON_IsObject(root)) {
@@ -857,7 +766,8 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 		ar_log(p, m, "swallowed", r, NULL);
 		return 1;
 	}
-	if (!(text = ar_render(r->reply, m)))
+	if (!(text = sktext_tmpl_render(r->reply, ar_vars, (const char *const[]){ m->name, m->buyer, m->text, m->item,
+									       m->chat })))
 		return SK_ERR_NOMEM;
 	if ((bad = ar_banned(st, text))) {
 		sk_log(p, SK_LOG_WARN, "chat %s: reply not sent: it contains the banned word \"%s\"", m->chat, bad);

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plugins/common/sktext.h - small text helpers shared by the plugins shipped
+ * with shopkeep (header-only, static: each plugin gets its own copy, so this
+ * is not part of the ABI; plugins/plugin.h stays the only interface to the
+ * core).
+ *
+ *   sktext_read_file   a whole file, bounded
+ *   sktext_tmpl_check  a template's {variables} are all known; {{ }} literal
+ *   sktext_tmpl_render substitutes them
+ */
+#ifndef SK_PLUGINS_SKTEXT_H
+#define SK_PLUGINS_SKTEXT_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads the whole file at path (at most max bytes) into a malloc'ed,
+ * NUL-terminated buffer. NULL on failure, with a reason in why. */
+static inline char *sktext_read_file(const char *path, long max, char *why, size_t whylen)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!fp) {
+		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || n > max || fseek(fp, 0, SEEK_SET)) {
+		snprintf(why, whylen, "cannot read (or larger than %ld bytes)", max);
+	} else if (!(buf = malloc((size_t)n + 1))) {
+		snprintf(why, whylen, "out of memory");
+	} else if (fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+		snprintf(why, whylen, "cannot read: %s", strerror(errno));
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[n] = '\0';
+	}
+	fclose(fp);
+	return buf;
+}
+
+/* The index of the variable [s, s+n) in vars (NULL-terminated), or -1. */
+static inline int sktext_var(const char *const *vars, const char *s, size_t n)
+{
+	for (int i = 0; vars[i]; i++)
+		if (strlen(vars[i]) == n && !memcmp(vars[i], s, n))
+			return i;
+	return -1;
+}
+
+/* Checks template t against vars. Returns 0, or -1 with the reason in why
+ * (naming the unknown variable and the known ones). */
+static inline int sktext_tmpl_check(const char *t, const char *const *vars, char *why, size_t whylen)
+{
+	for (const char *s = t; *s; s++) {
+		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
+			s++;
+		} else if (*s == '}') {
+			snprintf(why, whylen, "a '}' without its '{' (write }} for a literal one)");
+			return -1;
+		} else if (*s == '{') {
+			const char *e = strchr(s, '}');
+			size_t len = 0;
+
+			if (!e) {
+				snprintf(why, whylen, "a '{' without its '}' (write {{ for a literal one)");
+				return -1;
+			}
+			if (sktext_var(vars, s + 1, (size_t)(e - s - 1)) < 0) {
+				len = (size_t)snprintf(why, whylen, "unknown variable {%.*s} (known:",
+						       (int)(e - s - 1 > 40 ? 40 : e - s - 1), s + 1);
+				for (int i = 0; vars[i] && len < whylen; i++)
+					len += (size_t)snprintf(why + len, whylen - len, " {%s}", vars[i]);
+				if (len < whylen)
+					snprintf(why + len, whylen - len, ")");
+				return -1;
+			}
+			s = e;
+		}
+	}
+	return 0;
+}
+
+/* Renders checked template t: {vars[i]} becomes vals[i]. Returns a malloc'ed
+ * string, or NULL without memory. */
+static inline char *sktext_tmpl_render(const char *t, const char *const *vars, const char *const *vals)
+{
+	size_t cap = 1, len = 0;
+	char *out;
+
+	/* Size it first, exactly. */
+	for (const char *s = t; *s; s++) {
+		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
+			s++;
+			cap++;
+		} else if (*s == '{') {
+			const char *e = strchr(s, '}');
+
+			cap += strlen(vals[sktext_var(vars, s + 1, (size_t)(e - s - 1))]);
+			s = e;
+		} else {
+			cap++;
+		}
+	}
+	if (!(out = malloc(cap)))
+		return NULL;
+	for (const char *s = t; *s; s++) {
+		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
+			out[len++] = *s++;
+		} else if (*s == '{') {
+			const char *e = strchr(s, '}');
+			const char *v = vals[sktext_var(vars, s + 1, (size_t)(e - s - 1))];
+			size_t n = strlen(v);
+
+			memcpy(out + len, v, n);
+			len += n;
+			s = e;
+		} else {
+			out[len++] = *s;
+		}
+	}
+	out[len] = '\0';
+	return out;
+}
+
+#endif
