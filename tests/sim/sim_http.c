@@ -390,6 +390,12 @@ static int http_common(struct lws *wsi, enum lws_callback_reasons reason, void *
 	char *uri;
 	int ulen;
 
+	/* A connection that closes before (or after) a protocol is bound has no pss. */
+	if (!pss && reason != LWS_CALLBACK_HTTP && reason != LWS_CALLBACK_HTTP_BODY &&
+	    reason != LWS_CALLBACK_HTTP_BODY_COMPLETION && reason != LWS_CALLBACK_HTTP_WRITEABLE)
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	if (!pss)
+		return -1;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		snprintf(pss->path, sizeof pss->path, "%s", (const char *)in);

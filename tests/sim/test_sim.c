@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define jget tc_jget
@@ -1106,6 +1107,54 @@ static void test_scenario_and_load(void)
 	tc_ws_close(w, 1000);
 }
 
+/* Drops fd with an RST (SO_LINGER 0). */
+static void rst_close(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(fd);
+}
+
+/* Clients that vanish at every point of an HTTP request on both ports (a bot
+ * killed with -9 mid-call): the simulator goes on. Found when a killed bot's
+ * half-open mtop connection closed with no pss bound and the simulator
+ * crashed freeing through it. */
+static void test_abrupt_http(void)
+{
+	static const char *const reqs[] = {
+		"",                                                   /* connect, nothing sent */
+		"POST /h5/mtop.x/1.0/ HTTP/1.1\r\nHost: a\r\n",           /* headers cut */
+		"POST /h5/mtop.x/1.0/ HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\ndata=",   /* body cut */
+		"GET /nothing HTTP/1.1\r\nHost: a\r\n\r\n",                /* answered, keep-alive */
+	};
+	int ports[2] = { sim.port, sim.ctl_port }, alive = 0, total = 0;
+
+	for (int p = 0; p < 2; p++)
+		for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++)
+			for (int how = 0; how < 2; how++) {
+				int fd = tc_tcp_connect(ports[p], 1000), st = 0;
+				cJSON *j;
+
+				if (fd < 0)
+					continue;
+				if (*reqs[i] && write(fd, reqs[i], strlen(reqs[i])) < 0)
+					diag("abrupt: write failed");
+				if (i == 3)
+					tc_tcp_wait(fd, 1000);   /* the response */
+				if (how)
+					rst_close(fd);
+				else
+					close(fd);
+				usleep(20000);
+				total++;
+				j = ctl("GET", "/state", NULL, &st);
+				alive += st == 200;
+				cJSON_Delete(j);
+			}
+	is_int(alive, total, "http: clients that vanish mid-request (FIN or RST, both ports) leave the simulator running");
+}
+
 static void test_control_errors(void)
 {
 	int st;
@@ -1155,6 +1204,7 @@ int main(void)
 	test_sent_log();
 	test_scenario_and_load();
 	test_control_errors();
+	test_abrupt_http();
 	rc = tc_sim_stop(&sim);
 	is_int(rc, 0, "simulator exits 0 on SIGTERM");
 	return tap_done();
