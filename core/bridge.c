@@ -66,6 +66,18 @@ static int be_send_status(void *ud, const char *uuid, int *state, char **detail)
 	return SK_OK;
 }
 
+/* The latest send of plugin with tag, from the outbox (durable: sends of
+ * earlier runs too). */
+static int be_send_find(void *ud, const char *plugin, const char *tag, char *uuid_out, int *state, char **detail)
+{
+	bridge *b = ud;
+	int rc = store_outbox_find(b->st, plugin, tag, uuid_out, state, detail);
+
+	if (rc)
+		return rc > 0 ? SK_ERR_NOTFOUND : SK_ERR_DB;
+	return SK_OK;
+}
+
 static void timers_cb(lws_sorted_usec_list_t *sul)
 {
 	bridge *b = lws_container_of(sul, bridge, sul_timers);
@@ -156,6 +168,7 @@ bridge *bridge_new(struct lws_context *ctx, session *sess, store *st, const conf
 	be.send_text = be_send_text;
 	be.send_image = be_send_image;
 	be.send_status = be_send_status;
+	be.send_find = be_send_find;
 	be.wake_at = be_wake_at;
 	be.now_ms = be_now_ms;
 	be.mono_ms = be_mono_ms;

@@ -40,7 +40,8 @@
 #define HOST_WORKERS_MAX 16
 #define HOST_TOPIC_MAX 128
 
-enum { PL_LOADING, PL_INIT, PL_RUNNING, PL_FINI, PL_DEAD };
+/* PL_COMMAND: running its command-line command instead of init (host_command). */
+enum { PL_LOADING, PL_INIT, PL_RUNNING, PL_FINI, PL_COMMAND, PL_DEAD };
 
 typedef struct host_plug host_plug;
 
@@ -284,10 +285,23 @@ static int host_check(sk_plugin *p, const char *fn, host_plug **out)
 	return SK_OK;
 }
 
-/* Whether the plugin may register things now: from init to fini. */
+/* Whether the plugin may register things now: from init to fini, or during
+ * its command (handlers and timers registered there never fire: nothing
+ * dispatches or runs timers in a command's process). */
 static int host_alive(const host_plug *pl)
 {
-	return pl->state == PL_INIT || pl->state == PL_RUNNING || pl->state == PL_FINI;
+	return pl->state == PL_INIT || pl->state == PL_RUNNING || pl->state == PL_FINI || pl->state == PL_COMMAND;
+}
+
+/* Whether the plugin runs a command: then there is no session or loop, and
+ * sends, mtop and work (whose completion needs the loop) are refused with
+ * SK_ERR_STATE, logged as named by what. Returns 1 when refused. */
+static int host_no_session(host_plug *pl, const char *what)
+{
+	if (pl->state != PL_COMMAND)
+		return 0;
+	host_plog(pl, SK_LOG_WARN, "%s refused: a command runs without a session", what);
+	return 1;
 }
 
 /* The monotonic clock in ms, from the backend when it has one. */
@@ -944,7 +958,7 @@ static int host_send(sk_plugin *p, const char *fn_name, int image, const char *c
 	if (!chat_id || !*chat_id || !buyer_id || !body || (image && (!*body || w < 0 || hgt < 0)))
 		goto fail;
 	rc = SK_ERR_STATE;
-	if (!host_alive(pl))
+	if (!host_alive(pl) || host_no_session(pl, image ? "send_image" : "send_text"))
 		goto fail;
 	/* The outbox row would join the open transaction: a rollback would erase
 	 * it while the session already holds the message. Commit first. */
@@ -1026,6 +1040,41 @@ static int host_send_status(sk_plugin *p, const char *uuid, int *state, char **d
 		free(d);
 		return rc > 0 ? SK_ERR_IO : rc;
 	}
+	if (state)
+		*state = st;
+	if (detail)
+		*detail = d;
+	return SK_OK;
+}
+
+/* sk_send_find: the backend's latest send of this plugin (by its own name:
+ * another plugin's tags are never found) with tag; *detail is malloc'd.
+ * Returns SK_OK, SK_ERR_NOTFOUND, SK_ERR_INVAL for a NULL or empty tag,
+ * SK_ERR_UNSUPPORTED without a backend that can look, or another error. */
+static int host_send_find(sk_plugin *p, const char *tag, char *uuid_out, int *state, char **detail)
+{
+	char uuid[40] = "", *d = NULL;
+	host_plug *pl;
+	int rc, st = 0;
+
+	if (uuid_out)
+		uuid_out[0] = '\0';
+	if (detail)
+		*detail = NULL;
+	if ((rc = host_check(p, __func__, &pl)))
+		return rc;
+	if (!tag || !*tag)
+		return SK_ERR_INVAL;
+	if (!pl->h->be.send_find)
+		return SK_ERR_UNSUPPORTED;
+	rc = pl->h->be.send_find(pl->h->be.ud, pl->name, tag, uuid, &st, detail ? &d : NULL);
+	if (rc != SK_OK) {
+		free(d);
+		return rc > 0 ? SK_ERR_IO : rc;
+	}
+	uuid[sizeof uuid - 1] = '\0';
+	if (uuid_out)
+		memcpy(uuid_out, uuid, sizeof uuid);
 	if (state)
 		*state = st;
 	if (detail)
@@ -1838,7 +1887,7 @@ static int host_work(sk_plugin *p, sk_work_fn work, sk_done_fn done, void *ud, s
 	if (!work)
 		goto fail;
 	rc = SK_ERR_STATE;
-	if (!host_alive(pl))
+	if (!host_alive(pl) || host_no_session(pl, "work"))
 		goto fail;
 	rc = SK_ERR_NOMEM;
 	if (!(j = calloc(1, sizeof *j)))
@@ -2088,7 +2137,7 @@ static int host_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mt
 	}
 	cJSON_Delete(j);
 	rc = SK_ERR_STATE;
-	if (!host_alive(pl))
+	if (!host_alive(pl) || host_no_session(pl, "mtop"))
 		goto fail;
 	rc = SK_ERR_UNSUPPORTED;
 	if (!h->be.mtop)
@@ -2197,6 +2246,7 @@ static const sk_host host_table = {
 	.account_id = host_account_id,
 	.own_user_id = host_own_user_id,
 	.mtop = host_mtop,
+	.send_find = host_send_find,
 };
 
 /* ---- loading and unloading ----------------------------------------------- */
@@ -2304,21 +2354,34 @@ static void host_unload_one(host *h, host_plug *pl, int run_fini)
 	free(pl);
 }
 
-/* Appends a failure line to errs and logs it. */
-static void host_reject(host *h, sbuf *errs, const char *plugin, const char *line)
+/* Appends a failure line to errs and logs it; quiet (a command: the caller
+ * shows errs on the terminal) only appends, when there is an errs. */
+static void host_reject(host *h, sbuf *errs, const char *plugin, const char *line, int quiet)
 {
-	host_say(h, plugin, SK_LOG_ERR, "%s", line);
+	if (!quiet || !errs)
+		host_say(h, plugin, SK_LOG_ERR, "%s", line);
 	if (errs) {
 		sbuf_adds(errs, line);
 		sbuf_adds(errs, "\n");
 	}
 }
 
+/* A command to run instead of init (host_command); status is its result. */
+typedef struct {
+	int argc;
+	char **argv;
+	int status;
+} host_cmd;
+
 /* Starts the plugin of an opened object (which it takes over): migrations,
- * config check, init. Returns 0, or -1 with the reason logged and in errs. */
-static int host_start(host *h, loader_obj *o, sbuf *errs)
+ * config check, init. With cmd, command mode: command(argc, argv) instead of
+ * init, its exit status in cmd->status, then the plugin is unloaded (no
+ * fini), and failures are not logged, only put in errs. Returns 0, or -1
+ * with the reason logged and in errs. */
+static int host_start(host *h, loader_obj *o, sbuf *errs, host_cmd *cmd)
 {
 	const sk_plugin_desc *d = o->desc;
+	int quiet = cmd != NULL;
 	char why[1024];
 	host_plug *pl;
 	sbuf cfgerr = { 0 };
@@ -2327,7 +2390,7 @@ static int host_start(host *h, loader_obj *o, sbuf *errs)
 
 	if (host_find(h, d->name)) {
 		snprintf(why, sizeof why, "plugin %s (%s): a plugin of that name is loaded already", d->name, o->path);
-		host_reject(h, errs, d->name, why);
+		host_reject(h, errs, d->name, why, quiet);
 		loader_close(o);
 		return -1;
 	}
@@ -2335,7 +2398,7 @@ static int host_start(host *h, loader_obj *o, sbuf *errs)
 		size_t cap = h->capplugs ? h->capplugs * 2 : 8;
 
 		if (!(grown = realloc(h->plugs, cap * sizeof *h->plugs))) {
-			host_reject(h, errs, d->name, "out of memory");
+			host_reject(h, errs, d->name, "out of memory", quiet);
 			loader_close(o);
 			return -1;
 		}
@@ -2343,7 +2406,7 @@ static int host_start(host *h, loader_obj *o, sbuf *errs)
 		h->capplugs = cap;
 	}
 	if (!(pl = calloc(1, sizeof *pl))) {
-		host_reject(h, errs, d->name, "out of memory");
+		host_reject(h, errs, d->name, "out of memory", quiet);
 		loader_close(o);
 		return -1;
 	}
@@ -2371,6 +2434,23 @@ static int host_start(host *h, loader_obj *o, sbuf *errs)
 		snprintf(why, sizeof why, "%s", cfgerr.oom ? "out of memory" : cfgerr.p);
 		goto fail;
 	}
+	sbuf_free(&cfgerr);
+	if (cmd) {
+		host_plog(pl, SK_LOG_DEBUG, "command %s (version %s, from %s)", cmd->argv[0], d->version, o->path);
+		pl->state = PL_COMMAND;
+		host_enter(pl);
+		rc = d->command(&pl->pub, cmd->argc, cmd->argv);
+		host_leave(pl, "command");
+		/* main returns it: keep it an exit status, and never -1 (host_command's "not found") */
+		if (rc < 0 || rc > 255) {
+			host_plog(pl, SK_LOG_WARN, "command %s returned %d, not an exit status (0..255): 1 instead",
+				  cmd->argv[0], rc);
+			rc = 1;
+		}
+		cmd->status = rc;
+		host_unload_one(h, pl, 0);
+		return 0;
+	}
 	pl->state = PL_INIT;
 	host_enter(pl);
 	rc = d->init(&pl->pub);
@@ -2380,12 +2460,11 @@ static int host_start(host *h, loader_obj *o, sbuf *errs)
 		goto fail;
 	}
 	pl->state = PL_RUNNING;
-	sbuf_free(&cfgerr);
 	host_plog(pl, SK_LOG_INFO, "started (version %s, from %s)", d->version, o->path);
 	return 0;
 fail:
 	sbuf_free(&cfgerr);
-	host_reject(h, errs, pl->name, why);
+	host_reject(h, errs, pl->name, why, quiet);
 	host_unload_one(h, pl, 0);
 	return -1;
 }
@@ -2401,10 +2480,10 @@ int host_load(host *h, const char *dir, char *const *names, sbuf *errs)
 		return -1;
 	for (i = 0; names && names[i]; i++) {
 		if (loader_open(dir, names[i], &o, err, sizeof err)) {
-			host_reject(h, errs, names[i], err);
+			host_reject(h, errs, names[i], err, 0);
 			continue;
 		}
-		if (!host_start(h, &o, errs))
+		if (!host_start(h, &o, errs, NULL))
 			started++;
 	}
 	return started;
@@ -2418,10 +2497,42 @@ int host_load_file(host *h, const char *path, sbuf *errs)
 	if (!h || !path || !host_on_loop(h, __func__))
 		return -1;
 	if (loader_open_file(path, NULL, &o, err, sizeof err)) {
-		host_reject(h, errs, NULL, err);
+		host_reject(h, errs, NULL, err, 0);
 		return -1;
 	}
-	return host_start(h, &o, errs);
+	return host_start(h, &o, errs, NULL);
+}
+
+int host_command(host *h, const char *dir, char *const *names, int argc, char **argv, sbuf *errs)
+{
+	host_cmd cmd = { .argc = argc, .argv = argv };
+	sbuf skipped = { 0 };
+	char err[1024];
+	loader_obj o;
+	size_t i;
+
+	if (!h || !dir || argc < 1 || !argv || !argv[0] || !host_on_loop(h, __func__))
+		return -1;
+	for (i = 0; names && names[i]; i++) {
+		if (loader_open(dir, names[i], &o, err, sizeof err)) {
+			sbuf_addf(&skipped, "%s\n", err);
+			continue;
+		}
+		/* Only the descriptor was read: nothing of this plugin ran. */
+		if (!loader_has_command(o.desc, argv[0])) {
+			loader_close(&o);
+			continue;
+		}
+		/* The command exists: the other plugins' problems are not its business. */
+		sbuf_free(&skipped);
+		if (host_start(h, &o, errs, &cmd))
+			return 1;
+		return cmd.status;
+	}
+	if (errs && skipped.len)
+		sbuf_add(errs, skipped.p, skipped.len);
+	sbuf_free(&skipped);
+	return -1;
 }
 
 int host_check_config(const char *dir, char *const *names, const cJSON *sections, sbuf *errs)

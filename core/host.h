@@ -37,6 +37,12 @@ typedef struct host_backend {
 	/* 0 found (state 0 pending, 1 sent, 2 refused; *detail malloc'd message id or
 	 * reason, or NULL), SK_ERR_NOTFOUND, or another negative sk_rc. */
 	int (*send_status)(void *ud, const char *uuid, int *state, char **detail);
+	/* The latest send plugin queued with tag (non-empty), in this run or an
+	 * earlier one: 0 found (uuid_out 40 bytes; state and detail as for
+	 * send_status; any output may be NULL), SK_ERR_NOTFOUND, or another
+	 * negative sk_rc. NULL: sk_send_find answers SK_ERR_UNSUPPORTED. */
+	int (*send_find)(void *ud, const char *plugin, const char *tag, char *uuid_out, int *state,
+			 char **detail);
 	/* The host wants host_run_timers called at (or after) this monotonic ms. */
 	void (*wake_at)(void *ud, int64_t mono_ms);
 	int64_t (*now_ms)(void *ud);
@@ -71,6 +77,18 @@ host *host_new(const host_config *cfg, const host_backend *be);
 int host_load(host *h, const char *dir, char *const *names, sbuf *errs);
 /* Loads one object file (tests, the fake host); 0 or -1 with the reason in errs. */
 int host_load_file(host *h, const char *path, sbuf *errs);
+
+/* Runs a plugin's command-line command (plugins/plugin.h, COMMANDS): opens the
+ * plugins of names (NULL-terminated) in order until one declares argv[0]
+ * among its commands, starts that one in command mode - migrations, config
+ * check, then command(argc, argv) instead of init; never fini - and unloads
+ * it. Returns the command's exit status (a value outside 0..255 is logged and
+ * becomes 1), 1 when the plugin could not be started (the reason in errs), or
+ * -1 when no plugin of names declares argv[0] (or argc < 1): nothing was run,
+ * and errs has a line for each plugin that could not be opened, in case one
+ * of them was meant. Plugins opened on the way are closed without running any
+ * of their code. Nothing is logged of what goes to errs: the caller shows it. */
+int host_command(host *h, const char *dir, char *const *names, int argc, char **argv, sbuf *errs);
 
 /* Validates plugin config sections against the declared keys without starting
  * anything (shopkeep check): opens each plugin, checks, closes. errs gets one

@@ -18,7 +18,8 @@
  *      before trusting the rest of the layout.
  *   4. The size field, then (when the dynamic symbol table records it) the
  *      real size of the exported object, so nothing is read past its end.
- *   5. The name, init, version, the declared config keys and the migrations.
+ *   5. The name, init, version, the declared config keys and the migrations,
+ *      and from a 1.1 descriptor on its commands (plugins/plugin.h, COMMANDS).
  *
  * Pointers in the descriptor come from the plugin's static initialisers and
  * point into loaded objects; a pointer that dladdr cannot place in any loaded
@@ -34,17 +35,24 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The size of the 1.0 descriptor: everything up to and including spare[].
- * Later minors only append or use spare slots, so this never changes. */
-#define LOADER_DESC_SIZE_1_0 (offsetof(sk_plugin_desc, spare) + sizeof(((sk_plugin_desc *)0)->spare))
-#if SK_ABI_MAJOR == 1 && SK_ABI_MINOR == 0
-_Static_assert(LOADER_DESC_SIZE_1_0 == sizeof(sk_plugin_desc), "the 1.0 descriptor size");
+/* The size of the 1.0 descriptor: everything up to migrations, then void
+ * *spare[8]. Later minors only append or use spare slots (1.1 took two for
+ * commands and command), so this never changes; it is spelled out from the
+ * 1.0 layout because spare[] itself shrinks as slots are used. */
+#define LOADER_DESC_SIZE_1_0 \
+	(offsetof(sk_plugin_desc, migrations) + sizeof(const char *const *) + 8 * sizeof(void *))
+#if SK_ABI_MAJOR == 1 && SK_ABI_MINOR <= 1
+_Static_assert(LOADER_DESC_SIZE_1_0 == sizeof(sk_plugin_desc), "1.1 keeps the 1.0 descriptor size");
+_Static_assert(offsetof(sk_plugin_desc, commands) == offsetof(sk_plugin_desc, migrations) + sizeof(void *) &&
+	       offsetof(sk_plugin_desc, spare) == offsetof(sk_plugin_desc, commands) + 2 * sizeof(void *),
+	       "commands and command are the 1.0 descriptor's spare[0] and spare[1]");
 #endif
 
 /* Enough of a descriptor to read abi_major, abi_minor and size. */
 #define LOADER_DESC_HEAD (offsetof(sk_plugin_desc, size) + sizeof(size_t))
 
 #define LOADER_NAME_MAX 32
+#define LOADER_COMMAND_MAX 32
 #define LOADER_KEY_MAX 64
 #define LOADER_STR_MAX 4096
 #define LOADER_LIST_MAX 1000
@@ -128,6 +136,56 @@ int loader_valid_name(const char *s)
 	return loader_ident(s, LOADER_NAME_MAX);
 }
 
+/* The core's own commands, built in or reserved for it: core/main.c never
+ * looks these up among the plugins, so a plugin may not declare them. */
+static const char *const loader_core_commands[] = { "run", "check", "help", "passwd", "secret", "status", NULL };
+
+/* Returns 1 if s is one of the core's commands, else 0. */
+int loader_core_command(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && loader_core_commands[i]; i++)
+		if (!strcmp(s, loader_core_commands[i]))
+			return 1;
+	return 0;
+}
+
+/* Whether s is [a-z][a-z0-9_-]* of 1..LOADER_COMMAND_MAX bytes: a word that
+ * cannot be taken for an option or a path on the command line. */
+static int loader_command_name(const char *s)
+{
+	size_t i;
+
+	if (!s || !(s[0] >= 'a' && s[0] <= 'z'))
+		return 0;
+	for (i = 1; s[i]; i++) {
+		if (i >= LOADER_COMMAND_MAX)
+			return 0;
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* The commands a descriptor declares: its commands member from 1.1 on (a
+ * 1.0 descriptor's slot is spare and never read), NULL when none. */
+const char *const *loader_commands(const sk_plugin_desc *d)
+{
+	return d && d->abi_minor >= 1 ? d->commands : NULL;
+}
+
+/* Returns 1 if the (checked) descriptor declares command cmd, else 0. */
+int loader_has_command(const sk_plugin_desc *d, const char *cmd)
+{
+	const char *const *c = loader_commands(d);
+
+	for (; c && *c && cmd; c++)
+		if (!strcmp(*c, cmd))
+			return 1;
+	return 0;
+}
+
 /* The size the dynamic symbol table records for the object at addr, or 0
  * when unknown (no symbol size, or dladdr1 cannot tell). */
 static size_t loader_symsize(const void *addr)
@@ -191,6 +249,39 @@ static const char *loader_check_migrations(const char *const *m)
 			return "a migration is not a readable string";
 	}
 	return "migrations has no NULL end within 1000 steps";
+}
+
+/* Checks the command names (a 1.1 descriptor's commands): NULL-terminated
+ * readable strings, each a valid command name, not one of the core's, and
+ * none twice. Returns NULL or a static reason with the offending name in bad
+ * (shown form). */
+static const char *loader_check_commands(const char *const *c, char *bad, size_t badlen)
+{
+	size_t n, j;
+
+	snprintf(bad, badlen, "%s", "");
+	if (!loader_mapped(c))
+		return "commands is not a readable pointer";
+	for (n = 0; n < LOADER_LIST_MAX; n++) {
+		if (!loader_mapped(&c[n]))
+			return "commands runs off its object (no NULL end?)";
+		if (!c[n])
+			return n ? NULL : "commands lists no command (leave it and command NULL instead)";
+		snprintf(bad, badlen, "#%zu", n);
+		if (!loader_mapped(c[n]) || loader_strlen(c[n], LOADER_STR_MAX) < 0)
+			return "a command name is not a readable string";
+		loader_shown(c[n], bad, badlen);
+		if (!loader_command_name(c[n]))
+			return "command name is not [a-z][a-z0-9_-]* (at most 32 bytes)";
+		if (loader_core_command(c[n]))
+			return "command name is one of the core's own commands (run, check, help, passwd, secret, "
+			       "status)";
+		for (j = 0; j < n; j++)
+			if (!strcmp(c[j], c[n]))
+				return "command is declared twice";
+	}
+	snprintf(bad, badlen, "%s", "");
+	return "commands has no NULL end within 1000 names";
 }
 
 /* Runs every descriptor check on d (exported by the object at path, whose
@@ -270,6 +361,22 @@ static int loader_check(const sk_plugin_desc *d, size_t symsize, const char *pat
 	if (d->migrations && (why = loader_check_migrations(d->migrations))) {
 		loader_err(err, errlen, label, path, "%s", why);
 		return -1;
+	}
+	/* 1.1: a 1.0 descriptor's slots are spare, whatever they hold. */
+	if (d->abi_minor >= 1) {
+		if (d->commands && !d->command) {
+			loader_err(err, errlen, label, path, "descriptor has commands but no command function");
+			return -1;
+		}
+		if (d->command && !d->commands) {
+			loader_err(err, errlen, label, path, "descriptor has a command function but no commands");
+			return -1;
+		}
+		if (d->commands && (why = loader_check_commands(d->commands, bad, sizeof(bad)))) {
+			loader_err(err, errlen, label, path, "%s%s%s%s", why, *bad ? " (\"" : "", bad,
+				   *bad ? "\")" : "");
+			return -1;
+		}
 	}
 	return 0;
 }

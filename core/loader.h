@@ -20,7 +20,10 @@ typedef struct {
  * exported `sk_plugin_entry`: present; abi_major == SK_ABI_MAJOR; abi_minor <=
  * SK_ABI_MINOR; size >= the 1.0 descriptor size; name a valid identifier
  * ([a-z][a-z0-9_]*, at most 32 bytes) equal to `name`; init present; every
- * declared config key valid; version a non-empty string. Nothing of the plugin
+ * declared config key valid; version a non-empty string; for a 1.1 descriptor,
+ * commands and command both set or both NULL, every command name
+ * [a-z][a-z0-9_-]* (at most 32 bytes), declared once and not one of the
+ * core's (loader_core_command). Nothing of the plugin
  * runs (its constructors aside: RTLD_NOW runs ELF constructors, a documented
  * limit). Returns 0, or -1 with a one-line reason in err that names the file,
  * the problem and, for ABI mismatches, both versions (for a dlopen failure it
@@ -33,5 +36,14 @@ void loader_close(loader_obj *o);
 
 /* Whether s is a valid plugin name. */
 int loader_valid_name(const char *s);
+
+/* Whether s is one of the core's own commands (run, check, help, passwd,
+ * secret, status), which no plugin may declare. */
+int loader_core_command(const char *s);
+/* The command names a checked descriptor declares (NULL-terminated), NULL
+ * when none; a 1.0 descriptor has none (its slot is spare and never read). */
+const char *const *loader_commands(const sk_plugin_desc *d);
+/* Whether a checked descriptor declares command cmd. */
+int loader_has_command(const sk_plugin_desc *d, const char *cmd);
 
 #endif

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/main.c - the shopkeep command line: `check` validates a config, `run`
- * loads one and hands it to run_main (core/run.c). Exit status: 0 success, 1 a
- * bad config, 2 a usage error (or whatever run_main returns).
+ * loads one and hands it to run_main (core/run.c); any other command is a
+ * plugin's (plugins/plugin.h, COMMANDS), run through host_command. Exit
+ * status: 0 success, 1 a bad config, 2 a usage error (or whatever run_main or
+ * the plugin's command returns).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "host.h"
+#include "log.h"
 #include "run.h"
+#include "store.h"
 #include "util.h"
 
 static const char main_usage[] =
@@ -18,6 +23,10 @@ static const char main_usage[] =
 	"commands:\n"
 	"  run --config FILE     run one account in the foreground until SIGINT/SIGTERM\n"
 	"  check --config FILE   validate a config: prints \"config OK\" or one error per line\n"
+	"\n"
+	"Plugins add commands of their own: `shopkeep <command> --config FILE [args]`\n"
+	"runs the first plugin in the config's plugins.load that provides it. stock\n"
+	"and orders come from the orders plugin: shopkeep stock --help --config FILE\n"
 	"\n"
 	"`shopkeep <command> --help` describes a command.\n";
 
@@ -85,6 +94,117 @@ static int main_load(const char *path, config *c)
 	return rc ? 1 : 0;
 }
 
+static int64_t main_now_ms(void *ud)
+{
+	(void)ud;
+	return util_now_ms();
+}
+
+static int64_t main_mono_ms(void *ud)
+{
+	(void)ud;
+	return util_mono_us() / 1000;
+}
+
+/* Prints a host_command's errs (one line each) to stderr. */
+static void main_errs(const sbuf *errs)
+{
+	if (errs->oom)
+		fputs("shopkeep: out of memory\n", stderr);
+	else if (errs->len)
+		fputs(errs->p, stderr);
+}
+
+/* A command that is not built in: a plugin's. Takes --config FILE,
+ * --config=FILE and -c FILE out of the arguments wherever they are (up to a
+ * "--", after which everything is the command's, "--" included) and hands
+ * the rest, argv[0] the command, to host_command on a host over the
+ * account's state database. There is no session: the backend has clocks
+ * only. Returns the exit status. */
+static int main_plugin_command(const char *cmd, int argc, char **argv)
+{
+	const char *path = NULL;
+	char **args, err[256];
+	host_backend be = { .now_ms = main_now_ms, .mono_ms = main_mono_ms };
+	host_config hc = { .worker_threads = 1 };
+	sbuf errs = { 0 };
+	int i, n = 0, rc, raw = 0;
+	store *st = NULL;
+	host *h = NULL;
+	config c;
+
+	if (!(args = calloc((size_t)argc + 1, sizeof *args))) {
+		fputs("shopkeep: out of memory\n", stderr);
+		return 1;
+	}
+	args[n++] = (char *)cmd;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (raw) {
+			args[n++] = argv[i];
+		} else if (!strcmp(a, "--config") || !strcmp(a, "-c")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "shopkeep %s: %s needs a FILE\n", cmd, a);
+				free(args);
+				return 2;
+			}
+			path = argv[++i];
+		} else if (!strncmp(a, "--config=", 9)) {
+			path = a + 9;
+		} else {
+			raw = !strcmp(a, "--");
+			args[n++] = argv[i];
+		}
+	}
+	if (!path || !*path) {
+		fprintf(stderr, "shopkeep: unknown command '%s' (a plugin's command needs --config FILE; "
+			"try shopkeep --help)\n", cmd);
+		free(args);
+		return 2;
+	}
+	if (main_load(path, &c)) {
+		config_free(&c);
+		free(args);
+		return 1;
+	}
+	/* The command prints what it has to say: the log is for trouble. log.level
+	 * "debug" or "error" is kept; "info", also the default, becomes "warn". */
+	log_set_level(c.log_level && (!strcmp(c.log_level, "debug") || !strcmp(c.log_level, "error")) ?
+		      c.log_level : "warn");
+	rc = -1;
+	if (c.n_plugins) {
+		if (!(st = store_open(c.state_db, err, sizeof err))) {
+			fprintf(stderr, "shopkeep %s: state.db %s\n", cmd, err);
+			rc = 1;
+			goto out;
+		}
+		hc.account_id = c.account_id;
+		hc.own_user_id = c.unb;
+		hc.rules_path = c.rules;
+		hc.plugin_sections = c.plugin_sections;
+		hc.db = store_db(st);
+		if (!(h = host_new(&hc, &be))) {
+			fputs("shopkeep: out of memory\n", stderr);
+			rc = 1;
+			goto out;
+		}
+		rc = host_command(h, c.plugins_dir, c.plugins_load, n, args, &errs);
+		main_errs(&errs);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "shopkeep: unknown command '%s' (no plugin in plugins.load provides it)\n", cmd);
+		rc = 2;
+	}
+out:
+	host_free(h);
+	store_close(st);
+	sbuf_free(&errs);
+	config_free(&c);
+	free(args);
+	return rc;
+}
+
 /* Returns the exit status of the command line. */
 int main(int argc, char **argv)
 {
@@ -131,7 +251,9 @@ int main(int argc, char **argv)
 		config_free(&c);
 		return rc;
 	}
-	fprintf(stderr, "shopkeep: unknown %s '%s' (try shopkeep --help)\n",
-		cmd[0] == '-' ? "option" : "command", cmd);
-	return 2;
+	if (cmd[0] == '-') {
+		fprintf(stderr, "shopkeep: unknown option '%s' (try shopkeep --help)\n", cmd);
+		return 2;
+	}
+	return main_plugin_command(cmd, argc - 2, argv + 2);
 }

@@ -27,6 +27,7 @@ enum {
 	ST_OUTBOX_ATTEMPT,
 	ST_OUTBOX_PENDING,
 	ST_OUTBOX_GET,
+	ST_OUTBOX_FIND,
 	ST_N
 };
 
@@ -51,6 +52,10 @@ static const char *const store_sql[ST_N] = {
 	[ST_OUTBOX_PENDING] = "SELECT id, uuid, cid, buyer, kind, payload, state, attempts, created_ms, plugin, tag "
 			      "FROM outbox WHERE state = 0 ORDER BY id",
 	[ST_OUTBOX_GET] = "SELECT state, message_id, reason FROM outbox WHERE uuid = ?1",
+	/* tag <> '' lets SQLite use the partial index outbox_tag: it cannot tell
+	 * that from tag = ?2 alone (the caller never passes ""), and scans. */
+	[ST_OUTBOX_FIND] = "SELECT uuid, state, message_id, reason FROM outbox "
+			   "WHERE plugin = ?1 AND tag = ?2 AND tag <> '' ORDER BY id DESC LIMIT 1",
 };
 
 struct store {
@@ -481,5 +486,48 @@ int store_outbox_get(store *s, const char *uuid, int *state, char **message_id, 
 		*message_id = mid;
 	if (reason)
 		*reason = why;
+	return 0;
+}
+
+/* Returns 0 with the latest send of plugin with tag: its uuid (uuid_out, 40
+ * bytes), state, and *detail malloc'd (the message id of a sent one, the
+ * reason of a refused one, NULL while pending); any output may be NULL.
+ * 1 when there is none, -1 on bad arguments (NULL, an empty tag) or error. */
+int store_outbox_find(store *s, const char *plugin, const char *tag, char *uuid_out, int *state, char **detail)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_FIND];
+	char *d = NULL;
+	int rc, oom = 0, stv = 0;
+
+	if (uuid_out)
+		uuid_out[0] = '\0';
+	if (detail)
+		*detail = NULL;
+	if (!plugin || !tag || !*tag)
+		return -1;
+	sqlite3_bind_text(st, 1, plugin, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		stv = sqlite3_column_int(st, 1);
+		if (uuid_out)
+			store_col_copy(st, 0, uuid_out, sizeof ((outbox_row *)0)->uuid);
+		if (detail && stv == OUTBOX_DONE)
+			d = store_col_dup(st, 2, &oom);
+		else if (detail && stv == OUTBOX_REFUSED)
+			d = store_col_dup(st, 3, &oom);
+	}
+	store_done(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 1 : -1;
+	if (oom) {
+		if (uuid_out)
+			uuid_out[0] = '\0';
+		return -1;
+	}
+	if (state)
+		*state = stv;
+	if (detail)
+		*detail = d;
 	return 0;
 }

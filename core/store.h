@@ -65,5 +65,11 @@ int store_outbox_attempt(store *s, const char *uuid);
 int store_outbox_pending(store *s, void (*cb)(const outbox_row *r, void *ud), void *ud);
 /* Looks up a send by uuid: 0 found (*state, *message_id malloc'd or NULL), 1 none, -1 error. */
 int store_outbox_get(store *s, const char *uuid, int *state, char **message_id, char **reason);
+/* The latest send (highest id) plugin queued with tag (non-empty): 0 found with
+ * uuid_out (40 bytes), *state and *detail (malloc'd message id when done,
+ * reason when refused, NULL while pending) set - each output may be NULL -,
+ * 1 none, -1 error or a NULL/empty argument. */
+int store_outbox_find(store *s, const char *plugin, const char *tag, char *uuid_out, int *state,
+		      char **detail);
 
 #endif

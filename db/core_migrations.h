@@ -52,6 +52,10 @@ static const char *const core_migrations[] = {
 	"  plugin TEXT PRIMARY KEY,"
 	"  version INTEGER NOT NULL"
 	") STRICT;",
+	/* 4: a plugin finds its latest send with a tag (sk_send_find, ABI 1.1).
+	 * Partial: untagged sends, most of them, are never looked up by tag. A
+	 * query must say tag <> '' itself to use it (store_outbox_find does). */
+	"CREATE INDEX outbox_tag ON outbox(plugin, tag) WHERE tag <> '';",
 };
 
 #define CORE_SCHEMA_VERSION ((int)(sizeof core_migrations / sizeof core_migrations[0]))

@@ -25,6 +25,23 @@
  *   first; then the host cancels every registration left and calls every
  *   free_ud. Most plugins need no fini.
  *
+ * COMMANDS (since 1.1)
+ *   A plugin may add command-line commands: list their names in .commands and
+ *   give .command. `shopkeep <command> --config FILE [args]` runs in its own
+ *   short-lived process: the host opens the first plugin of plugins.load that
+ *   lists the command, runs its migrations and config check, and calls
+ *   command(p, argc, argv) INSTEAD of init (argv[0] is the command, --config
+ *   FILE is taken out, argv[argc] is NULL); fini never runs. There is no
+ *   session: sends, sk_mtop and sk_work return SK_ERR_STATE, and handlers and
+ *   timers may be registered but never fire. The database, the config, the
+ *   rules path, the log, the clocks and the account work as usual, and
+ *   command may block (read files, wait on SQLite). It prints to stdout and
+ *   stderr itself (--help included) and returns the exit status: 0 success,
+ *   1 a failure, 2 a usage error (anything outside 0..255 becomes 1). Names
+ *   are [a-z][a-z0-9_-]* and must not be one of the core's own commands (run,
+ *   check, help, passwd, secret, status); the loader rejects a plugin that
+ *   breaks that, or has commands without command or command without commands.
+ *
  * THREADING
  *   One thread: every callback runs on the event loop, and host functions may
  *   only be called from it. Never block in a callback (no sleep, no network, no
@@ -65,7 +82,7 @@
 #include <stdint.h>
 
 #define SK_ABI_MAJOR 1
-#define SK_ABI_MINOR 0
+#define SK_ABI_MINOR 1
 
 typedef struct sk_host sk_host;
 
@@ -194,9 +211,13 @@ typedef struct sk_value {
 	size_t len;              /* bytes of s */
 } sk_value;
 
+/* The length of a text value, 0 for NULL. A function, not `(v) ? ... : 0` in
+ * SK_VTEXT: that trips -Waddress (an error with -Werror) when v is an array. */
+static inline size_t sk_text_len(const char *s) { return s ? __builtin_strlen(s) : 0; }
+
 #define SK_VINT(v)  ((sk_value){ .type = SK_INT, .i = (v) })
 #define SK_VREAL(v) ((sk_value){ .type = SK_REAL, .d = (v) })
-#define SK_VTEXT(v) ((sk_value){ .type = SK_TEXT, .s = (v), .len = (v) ? __builtin_strlen(v) : 0 })
+#define SK_VTEXT(v) ((sk_value){ .type = SK_TEXT, .s = (v), .len = sk_text_len(v) })
 #define SK_VNULL    ((sk_value){ .type = SK_NULL })
 
 /* One result row; return nonzero to stop reading rows. */
@@ -233,7 +254,13 @@ typedef struct sk_plugin_desc {
 	const sk_config_key *config_keys;       /* NULL-terminated by a {NULL} entry, or NULL */
 	const char *const *migrations;          /* NULL-terminated SQL steps, run in order once each;
 	                                         * tables must be named <name>_... */
-	void *spare[8];
+	/* since 1.1: command-line commands (`shopkeep <command> --config FILE ...`,
+	 * see COMMANDS above); the loader reads them only from a 1.1 descriptor */
+	const char *const *commands;            /* NULL-terminated names, e.g. {"stock", "orders", NULL},
+	                                         * or NULL */
+	int (*command)(sk_plugin *p, int argc, char **argv);   /* argv[0] is the command; returns the
+	                                                        * exit status */
+	void *spare[6];
 } sk_plugin_desc;
 
 #if defined(__GNUC__)
@@ -269,14 +296,24 @@ struct sk_host {
 	 * gets the send's durable id; tag (may be NULL) is kept with it and comes back
 	 * in SK_EV_SEND_RESULT if the process restarts before the send finishes.
 	 * While a db transaction is open sends return SK_ERR_STATE: commit what you
-	 * reserved, then send (the tag finds the send again after a crash). */
+	 * reserved, then send (sk_send_find finds the send by its tag after a crash). */
 	int (*send_text)(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *text,
 			 const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out);
 	int (*send_image)(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *url,
 			  int width, int height, const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud,
 			  char *uuid_out);
 	/* Looks up a send by uuid: state 0 pending, 1 sent (message_id), 2 refused (reason);
-	 * *detail (may be NULL) gets a copy to sk_free. */
+	 * *detail (may be NULL) gets a copy to sk_free.
+	 * send_find (since 1.1, so at the end of this table) looks up the LATEST send
+	 * this plugin queued with a non-empty tag, in this run or an earlier one
+	 * (the outbox is durable): SK_OK with uuid_out (40 bytes, may be NULL) set,
+	 * *state (may be NULL) 0 pending, 1 sent, 2 refused, and *detail (may be
+	 * NULL) a copy to sk_free of the message id or the reason (NULL while
+	 * pending); SK_ERR_NOTFOUND when this plugin never queued a send with that
+	 * tag (another plugin's sends are never found); SK_ERR_INVAL for a NULL or
+	 * empty tag. It makes sends exactly-once: commit the reservation, send with
+	 * a tag, record the uuid; after a crash between the send and the record,
+	 * the tag finds the send again instead of sending twice. */
 	int (*send_status)(sk_plugin *p, const char *uuid, int *state, char **detail);
 
 	int (*timer_add)(sk_plugin *p, uint64_t delay_ms, uint64_t repeat_ms, sk_timer_fn fn, void *ud,
@@ -315,6 +352,10 @@ struct sk_host {
 	/* A signed mtop call (version "1.0"); data_json is sent byte for byte. */
 	int (*mtop)(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
 		    sk_free_fn free_ud);
+
+	/* since 1.1 */
+	/* The latest send of this plugin with this tag (see send_status above). */
+	int (*send_find)(sk_plugin *p, const char *tag, char *uuid_out, int *state, char **detail);
 };
 
 /* Whether the host has member m (for members newer than your SK_ABI_MINOR). */
@@ -366,6 +407,10 @@ static inline int sk_reply(sk_plugin *p, const sk_event *e, const char *text, sk
 static inline int sk_send_status(sk_plugin *p, const char *uuid, int *state, char **detail)
 {
 	return p->host->send_status(p, uuid, state, detail);
+}
+static inline int sk_send_find(sk_plugin *p, const char *tag, char *uuid_out, int *state, char **detail)
+{
+	return p->host->send_find(p, tag, uuid_out, state, detail);
 }
 
 static inline int sk_timer_add(sk_plugin *p, uint64_t delay_ms, uint64_t repeat_ms, sk_timer_fn fn, void *ud,

@@ -175,6 +175,31 @@ static int be_send_status(void *ud, const char *uuid, int *state, char **detail)
 	return 0;
 }
 
+/* The latest recorded send of plugin with tag (fh_clear_sends hides nothing
+ * from it: the real outbox forgets nothing either): 0 with its uuid, state
+ * and a malloc'd detail (NULL while pending), or SK_ERR_NOTFOUND. */
+static int be_send_find(void *ud, const char *plugin, const char *tag, char *uuid_out, int *state, char **detail)
+{
+	fh *f = ud;
+
+	if (detail)
+		*detail = NULL;
+	for (size_t i = f->sends.n; i-- > 0;) {
+		fh_send *s = f->sends.v[i];
+
+		if (strcmp(s->plugin, plugin) || strcmp(s->tag, tag))
+			continue;
+		if (detail && s->state != 0 && !(*detail = strdup(s->detail)))
+			return SK_ERR_NOMEM;
+		if (uuid_out)
+			memcpy(uuid_out, s->uuid, sizeof s->uuid);
+		if (state)
+			*state = s->state;
+		return 0;
+	}
+	return SK_ERR_NOTFOUND;
+}
+
 static void be_wake_at(void *ud, int64_t mono_ms)
 {
 	((fh *)ud)->wake = mono_ms;
@@ -250,6 +275,7 @@ fh *fh_new(const char *sections_json, const char *rules_path)
 		.send_text = be_send_text,
 		.send_image = be_send_image,
 		.send_status = be_send_status,
+		.send_find = be_send_find,
 		.wake_at = be_wake_at,
 		.now_ms = be_now_ms,
 		.mono_ms = be_mono_ms,

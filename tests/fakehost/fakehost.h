@@ -113,7 +113,10 @@ void fh_trade(fh *f, const char *chat_id, const char *buyer_id, const char *orde
 /* An image from the sender. */
 void fh_image(fh *f, const char *chat_id, const char *sender_id, const char *url);
 
-/* Sends, in the order plugins made them. */
+/* Sends, in the order plugins made them. sk_send_status and sk_send_find
+ * (the latest send of the plugin with the tag) answer from these records;
+ * they live in this fake host only (not in its store's outbox), so sends of
+ * an "earlier run" cannot be set up: a new fake host starts with none. */
 size_t fh_nsends(fh *f);
 const fh_send *fh_send_at(fh *f, size_t i);       /* NULL out of range */
 const fh_send *fh_send_find(fh *f, const char *uuid);

@@ -23,6 +23,9 @@ port=$(sed 's/.* port=\([0-9]*\).*/\1/' <<<"$line")
 ctl=$(sed 's/.*ctl_port=\([0-9]*\).*/\1/' <<<"$line")
 # The demo account: a made-up cookie, the simulator's URLs, the state in build/demo.
 sed -e "s/@PORT@/$port/g" -e "s#@PLUGINS@#$PWD/$B/plugins#g" -e "s#@RULES@#$PWD/config/rules.example.json#g" config/demo.json > "$run/account.json"
+# Stock for the two stock cards of the example rules (kept across runs: duplicates are skipped).
+"$B/shopkeep" stock import --config "$run/account.json" --card vip-month config/demo-codes-vip.txt || exit 1
+"$B/shopkeep" stock import --config "$run/account.json" --card game-50 config/demo-codes-game50.txt || exit 1
 cat <<MSG
 shopkeep demo
   simulated platform:  ws://127.0.0.1:$port/  (mtop API http://127.0.0.1:$port/h5/)
@@ -31,8 +34,12 @@ shopkeep demo
   the bot's events:    $run/events.jsonl      its config: $run/account.json
   simulator log:       $run/sim.log
 A buyer greets, asks the price, orders and pays (config/demo-scenario.json). The demo
-account runs dedup, hello (answers "hello") and autoreply with config/rules.example.json
-(edit it and `kill -HUP` the bot to reload). Orders and auto-delivery come next. Ctrl-C to stop.
+account runs dedup, hello (answers "hello"), autoreply with config/rules.example.json
+(edit it and `kill -HUP` the bot to reload) and orders: each paid order gets its card
+codes once, then the shipment is confirmed. Stock and orders while it runs:
+  $B/shopkeep stock list --config $run/account.json
+  $B/shopkeep orders list --config $run/account.json
+Ctrl-C to stop.
 
 MSG
 "$B/shopkeep" run --config "$run/account.json" &

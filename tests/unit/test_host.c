@@ -393,7 +393,7 @@ static void test_dispatch(void)
 	is_str(err, "", "no errors");
 	is_int(load("hostcheck_b", &err), 0, "hostcheck_b loads");
 	t = tr();
-	ok(strstr(t, "a.abi:1:1:0:1:hostcheck_a"), "the table: size, abi 1.0, SK_HOST_HAS, the name");
+	ok(strstr(t, "a.abi:1:1:1:1:hostcheck_a"), "the table: size, abi 1.1, SK_HOST_HAS, the name");
 	ok(strstr(t, "a.cfg:mode=m1:greeting=hey:count=12:ratio=0.5:enabled=1:words=2:x:y:(null):"
 		  "extra={\"a\":[1,2]}:none=(null):absent=7:str_as_int=9"),
 	   "config getters: values, defaults, a list, json, wrong-type read gives the default");

@@ -278,6 +278,32 @@ static void test_outbox_owner(store *s)
 	is_int(store_outbox_done(s, "uuid-owned", "1.PNM"), 0, "outbox: the owned send settles");
 }
 
+/* store_outbox_find: the latest send of a plugin with a tag (schema step 4). */
+static void test_outbox_find(store *s)
+{
+	char uuid[40];
+	char *d = NULL;
+	int state = -1;
+
+	ok(store_outbox_add(s, "uuid-f1", "x", "y", "text", "one", "orders", "order:9:1", 6000) > 0 &&
+	   store_outbox_add(s, "uuid-f2", "x", "y", "text", "two", "orders", "order:9:1", 6001) > 0 &&
+	   store_outbox_add(s, "uuid-f3", "x", "y", "text", "alien", "autoreply", "order:9:2", 6002) > 0,
+	   "find: two sends of orders with one tag, one of autoreply");
+	is_int(store_outbox_refused(s, "uuid-f1", "CSI_FORBID"), 0, "find: the first is refused");
+	is_int(store_outbox_find(s, "orders", "order:9:1", uuid, &state, &d), 0, "find: found");
+	ok(!strcmp(uuid, "uuid-f2") && state == OUTBOX_PENDING && d == NULL, "find: the latest one wins, pending, no detail");
+	is_int(store_outbox_done(s, "uuid-f2", "77.PNM"), 0, "find: it is answered");
+	is_int(store_outbox_find(s, "orders", "order:9:1", NULL, &state, &d), 0, "find: NULL uuid_out");
+	ok(state == OUTBOX_DONE && d && !strcmp(d, "77.PNM"), "find: done, detail is the message id (%s)", d ? d : "NULL");
+	free(d);
+	d = NULL;
+	is_int(store_outbox_find(s, "orders", "order:9:2", uuid, &state, &d), 1, "find: another plugin's tag is not found");
+	is_int(store_outbox_find(s, "orders", "order:404:1", uuid, NULL, NULL), 1, "find: an unknown tag is 1");
+	is_int(store_outbox_find(s, "orders", "", uuid, NULL, NULL), -1, "find: an empty tag is an error");
+	is_int(store_outbox_find(s, "orders", NULL, uuid, NULL, NULL), -1, "find: a NULL tag is an error");
+	is_int(store_outbox_done(s, "uuid-f3", "78.PNM"), 0, "find: the alien send settles");
+}
+
 static void test_crash_restart(void)
 {
 	pid_t pid;
@@ -335,6 +361,7 @@ int main(void)
 		test_kv(s);
 		test_outbox(s);
 		test_outbox_owner(s);
+		test_outbox_find(s);
 		store_close(s);
 	}
 	test_token();

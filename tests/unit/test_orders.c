@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_orders.c - plugins/orders through the fake host: the rules
+ * validator, order state transitions (applied, repeated, illegal), the order
+ * detail and rule matching (spec, ambiguous, no rule, quantity), reservation
+ * and the unit states with their codes (sent consumes, refused releases),
+ * delays, the three confirmation policies with retries, out of stock and the
+ * published events, cancellation, retries by reminder and by new stock.
+ * (Restarts and kill -9 are tested against the simulator: test_orders_e2e.)
+ */
+#include "fakehost/fakehost.h"
+#include "tap.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DETAIL "mtop.idle.web.trade.order.detail"
+#define CONSIGN "mtop.taobao.idle.logistic.consign.dummy"
+
+static char rules[256];
+
+static const char good_rules[] =
+	"{\"cards\": ["
+	"  {\"name\": \"vip\", \"type\": \"stock\", \"template\": \"Code {code} for {order_id} x{quantity}\", \"low_stock\": 3},"
+	"  {\"name\": \"month\", \"type\": \"text\", \"template\": \"Hi {buyer_name}: item {item_id} spec {spec}\"},"
+	"  {\"name\": \"year\", \"type\": \"image\", \"url\": \"https://example.com/y.jpg\", \"width\": 640, \"height\": 480},"
+	"  {\"name\": \"slow\", \"type\": \"stock\", \"delay_s\": 30},"
+	"  {\"name\": \"other\", \"type\": \"text\", \"template\": \"other\"}"
+	"],"
+	"\"delivery\": ["
+	"  {\"item_id\": \"100\", \"spec\": null, \"card\": \"vip\"},"
+	"  {\"item_id\": 200, \"spec\": \"套餐:月卡\", \"card\": \"month\"},"
+	"  {\"item_id\": \"200\", \"spec\": \"年卡\", \"card\": \"year\"},"
+	"  {\"item_id\": \"300\", \"card\": \"vip\"},"
+	"  {\"item_id\": \"300\", \"card\": \"other\"},"
+	"  {\"item_id\": \"400\", \"card\": \"slow\"}"
+	"],"
+	"\"keyword_rules\": [], \"comment\": \"autoreply's keys are left to autoreply\"}";
+
+static void write_rules(const char *text)
+{
+	FILE *fp = fopen(rules, "w");
+
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static fh *start(const char *sections)
+{
+	char so[512];
+	fh *f = fh_new(sections, rules);
+
+	if (!f)
+		return NULL;
+	if (fh_load(f, fh_build_path(so, sizeof so, "plugins/orders.so"), NULL) ||
+	    fh_load(f, fh_build_path(so, sizeof so, "tests/plugins/topic_probe.so"), NULL)) {
+		diag("load: %s", fh_error(f));
+		fh_free(f);
+		return NULL;
+	}
+	fh_advance(f, 0);
+	return f;
+}
+
+static int64_t q_int(fh *f, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK) {
+		diag("sql: %s: %s", sql, sqlite3_errmsg(fh_db(f)));
+		return -1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* The first column of the first row as text (static buffer), "" when none. */
+static const char *q_str(fh *f, const char *sql)
+{
+	static char buf[1024];
+	sqlite3_stmt *st;
+
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK) {
+		diag("sql: %s: %s", sql, sqlite3_errmsg(fh_db(f)));
+		return buf;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+static const char *order_col(fh *f, const char *oid, const char *col)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof sql, "SELECT %s FROM orders_order WHERE order_id = '%s'", col, oid);
+	return q_str(f, sql);
+}
+
+static int64_t stock(fh *f, const char *card, int state)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders_stock WHERE card = '%s' AND state = %d", card, state);
+	return q_int(f, sql);
+}
+
+static void add_codes(fh *f, const char *card, const char *prefix, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char sql[256];
+
+		snprintf(sql, sizeof sql, "INSERT INTO orders_stock (card, code, added_ms, updated_ms) "
+			 "VALUES ('%s', '%s%d', 0, 0)", card, prefix, i + 1);
+		sqlite3_exec(fh_db(f), sql, NULL, NULL, NULL);
+	}
+}
+
+/* A trade card of the buyer for the order. */
+static void trade(fh *f, const char *oid, int t)
+{
+	sk_event e = fh_event(f, SK_EV_TRADE);
+
+	e.chat_id = "c1";
+	e.sender_id = "b1";
+	e.sender_name = "小王";
+	e.order_id = oid;
+	e.trade = t;
+	fh_dispatch(f, &e);
+}
+
+/* Answers the last mtop call, which must be api. */
+static int reply(fh *f, const char *api, int result, const char *ret, const char *data)
+{
+	size_t n = fh_nmtop(f);
+
+	if (!n || strcmp(fh_mtop_at(f, n - 1)->api, api) || fh_mtop_at(f, n - 1)->answered) {
+		diag("no pending %s call (calls %zu, last %s)", api, n, n ? fh_mtop_at(f, n - 1)->api : "-");
+		return -1;
+	}
+	return fh_mtop_reply(f, n - 1, result, ret, data);
+}
+
+static int detail(fh *f, const char *item, int qty, const char *sku)
+{
+	char d[600];
+
+	snprintf(d, sizeof d, "{\"components\":[{\"render\":\"orderInfoVO\",\"data\":{\"itemInfo\":{\"itemId\":\"%s\","
+		 "\"buyAmount\":%d,\"skuInfo\":\"%s\"},\"buyerUserId\":\"b1\",\"buyerNick\":\"小王\"}}],"
+		 "\"peerUserId\":\"b1\",\"itemId\":\"%s\"}", item, qty, sku, item);
+	return reply(f, DETAIL, SK_MTOP_OK, "SUCCESS::调用成功", d);
+}
+
+static int pending_mtops(fh *f, const char *api)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < fh_nmtop(f); i++)
+		n += !fh_mtop_at(f, i)->answered && !strcmp(fh_mtop_at(f, i)->api, api);
+	return n;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_validation(void)
+{
+	fh *f;
+
+	write_rules("{\"cards\": [{\"name\": \"a\", \"type\": \"coupon\"},"
+		    " {\"name\": \"b\", \"type\": \"text\", \"template\": \"{code}\"},"
+		    " {\"name\": \"c\", \"type\": \"stock\", \"template\": \"no code here\"},"
+		    " {\"name\": \"d\", \"type\": \"text\", \"template\": \"{price}\"},"
+		    " {\"name\": \"d\", \"type\": \"image\"},"
+		    " {\"name\": \"e\", \"type\": \"text\", \"template\": \"x\", \"colour\": 1, \"delay_s\": -1}],"
+		    " \"delivery\": [{\"item_id\": \"1\", \"card\": \"zz\"}, {\"spec\": \"x\", \"card\": \"a\"}],"
+		    " \"bogus\": 1}");
+	f = start("{\"orders\":{}}");
+	if (!ok(f != NULL, "a rules file with errors does not stop the plugin"))
+		return;
+	ok(fh_log_find(f, "cards[0].type: must be text, stock or image, not \"coupon\"") == 1, "bad type named");
+	ok(fh_log_find(f, "cards[1].template: {code} needs a stock card") == 1, "{code} in a text card");
+	ok(fh_log_find(f, "cards[2].template: a stock card's template must contain {code}") == 1, "stock without {code}");
+	ok(fh_log_find(f, "cards[3].template: unknown variable {price}") == 1, "unknown variable");
+	ok(fh_log_find(f, "cards[4].name: \"d\" is also cards[3]") == 1, "duplicate card name");
+	ok(fh_log_find(f, "cards[4].url: an image card needs an http(s) url") == 1, "image without url");
+	ok(fh_log_find(f, "cards[5].colour: unknown field") == 1, "unknown field");
+	ok(fh_log_find(f, "cards[5].delay_s: must be a whole number from 0 to 86400") == 1, "negative delay");
+	ok(fh_log_find(f, "delivery[0].card: no card named \"zz\"") == 1, "unknown card in a rule");
+	ok(fh_log_find(f, "delivery[1].item_id: required") == 1, "rule without item");
+	ok(fh_log_find(f, "(top).bogus: unknown field") == 1, "unknown top-level key");
+	ok(fh_log_find(f, "delivery rules unchanged") == 1, "the file is refused as a whole");
+	/* a paid order now has no rule at all */
+	add_codes(f, "vip", "V", 2);
+	trade(f, "9001", SK_TRADE_PAID);
+	detail(f, "100", 1, "");
+	is_int(fh_nsends(f), 0, "nothing sent without valid rules");
+	ok(!strncmp(order_col(f, "9001", "reason"), "no_rule:", 8), "reason no_rule");
+	fh_free(f);
+
+	/* a good file with two rules for one item and spec */
+	write_rules(good_rules);
+	f = start("{\"orders\":{\"confirm\":\"never\"}}");
+	if (!f)
+		return;
+	ok(fh_log_find(f, "6 delivery rules") == 1, "a good file loads");
+	ok(fh_log_find(f, "delivery[4] and delivery[3] are for the same item and spec") == 1,
+	   "two rules for one item and spec: a warning at load");
+	fh_free(f);
+}
+
+static void test_paid_after(void)
+{
+	fh *f = start("{\"orders\":{}}");
+	const fh_send *s;
+	char uuid[40];
+
+	if (!ok(f != NULL, "started (confirm after)"))
+		return;
+	add_codes(f, "vip", "V", 6);
+	trade(f, "1001", SK_TRADE_PLACED);
+	is_str(order_col(f, "1001", "state"), "placed", "placed");
+	is_int((int64_t)fh_nmtop(f), 0, "no detail asked for a placed order");
+	trade(f, "1001", SK_TRADE_PAID);
+	is_str(order_col(f, "1001", "state"), "paid", "paid");
+	is_str(order_col(f, "1001", "delivery"), "pending", "delivery pending while the detail is asked");
+	if (!ok(fh_nmtop(f) == 1, "the order detail is asked"))
+		goto out;
+	is_str(fh_mtop_at(f, 0)->data, "{\"tid\":\"1001\"}", "with the order id as tid");
+	trade(f, "1001", SK_TRADE_PAID);
+	is_int((int64_t)fh_nmtop(f), 1, "a repeat of the paid card while asking: no second call");
+	detail(f, "100", 1, "");
+	if (!ok(fh_nsends(f) == 1, "one unit sent"))
+		goto out;
+	s = fh_send_at(f, 0);
+	is_str(s->text, "Code V1 for 1001 x1", "the code in the template");
+	is_str(s->tag, "order:1001:1:1", "tagged order:<id>:<unit>:<attempt>");
+	is_str(s->chat_id, "c1", "to the order's chat");
+	is_str(s->buyer_id, "b1", "and buyer");
+	is_int(stock(f, "vip", 1), 1, "its code is reserved");
+	is_str(q_str(f, "SELECT state FROM orders_unit WHERE order_id = '1001'"), "sending", "unit sending");
+	snprintf(uuid, sizeof uuid, "%s", s->uuid);
+	is_str(q_str(f, "SELECT uuid FROM orders_unit WHERE order_id = '1001'"), uuid, "with its send's uuid");
+	is_int(pending_mtops(f, CONSIGN), 0, "no confirmation before the send is acked");
+	fh_complete_send(f, uuid, 1, "mid-1");
+	is_int(stock(f, "vip", 2), 1, "acked: the code is used");
+	is_int(stock(f, "vip", 1), 0, "nothing reserved");
+	is_str(q_str(f, "SELECT message_id FROM orders_unit WHERE order_id = '1001'"), "mid-1", "message id kept");
+	is_str(order_col(f, "1001", "delivery"), "delivered", "delivered");
+	ok(fh_log_find(f, "topic orders.delivered {\"order_id\":\"1001\",\"units\":1}") == 1, "orders.delivered published");
+	if (!ok(pending_mtops(f, CONSIGN) == 1, "then the shipment is confirmed"))
+		goto out;
+	ok(strstr(fh_mtop_at(f, fh_nmtop(f) - 1)->data, "\"orderId\":\"1001\"") != NULL, "consign names the order");
+	is_str(q_str(f, "SELECT state FROM orders_unit WHERE order_id = '1001'"), "sent", "unit sent until confirmed");
+	reply(f, CONSIGN, SK_MTOP_OK, "SUCCESS::调用成功", "{}");
+	is_str(order_col(f, "1001", "confirm"), "done", "confirm done");
+	is_str(q_str(f, "SELECT state FROM orders_unit WHERE order_id = '1001'"), "done", "unit done");
+	trade(f, "1001", SK_TRADE_SHIPPED);
+	is_str(order_col(f, "1001", "state"), "shipped", "the platform's shipped card: shipped");
+
+	/* duplicates and late triggers */
+	trade(f, "1001", SK_TRADE_PAID);
+	trade(f, "1001", SK_TRADE_REMIND);
+	is_int((int64_t)fh_nsends(f), 1, "a late paid card and a reminder send nothing more");
+	is_int((int64_t)fh_nmtop(f), 2, "nor ask anything");
+	is_int(q_int(f, "SELECT count(*) FROM orders_transition WHERE order_id = '1001' AND applied = 0 AND "
+		     "note LIKE 'illegal: shipped -> paid%'"), 1, "shipped -> paid recorded as illegal, not applied");
+	is_str(order_col(f, "1001", "state"), "shipped", "still shipped");
+	trade(f, "1001", SK_TRADE_COMPLETED);
+	trade(f, "1001", SK_TRADE_PLACED);
+	is_str(order_col(f, "1001", "state"), "completed", "completed; back to placed refused");
+	is_int(q_int(f, "SELECT count(*) FROM orders_transition WHERE order_id = '1001'"), 8, "every attempt recorded");
+	is_int(q_int(f, "SELECT count(*) FROM orders_transition WHERE order_id = '1001' AND note = 'repeat'"), 2,
+	       "the repeated paid card and the reminder after shipping recorded as repeats");
+	ok(q_int(f, "SELECT count(*) FROM orders_transition WHERE message_id = ''") == 0,
+	   "each with the message that caused it");
+
+	/* quantity 3: three codes, three messages */
+	trade(f, "1002", SK_TRADE_PAID);
+	detail(f, "100", 3, "");
+	if (!ok(fh_nsends(f) == 4, "quantity 3: three sends"))
+		goto out;
+	is_str(fh_send_at(f, 1)->text, "Code V2 for 1002 x3", "unit 1 code 2");
+	is_str(fh_send_at(f, 2)->text, "Code V3 for 1002 x3", "unit 2 code 3");
+	is_str(fh_send_at(f, 3)->text, "Code V4 for 1002 x3", "unit 3 code 4");
+	is_str(fh_send_at(f, 3)->tag, "order:1002:3:1", "unit 3's tag");
+	ok(fh_log_find(f, "topic orders.low_stock {\"card\":\"vip\",\"available\":2,\"low_stock\":3}") == 1,
+	   "below low_stock: orders.low_stock published");
+	fh_complete_send(f, fh_send_at(f, 1)->uuid, 1, NULL);
+	fh_complete_send(f, fh_send_at(f, 2)->uuid, 1, NULL);
+	is_str(order_col(f, "1002", "delivery"), "delivering", "two of three: still delivering");
+	is_int(pending_mtops(f, CONSIGN), 0, "not confirmed yet");
+	fh_complete_send(f, fh_send_at(f, 3)->uuid, 1, NULL);
+	is_str(order_col(f, "1002", "delivery"), "delivered", "all three: delivered");
+	is_int(stock(f, "vip", 2), 4, "four codes used");
+	is_int(stock(f, "vip", 0), 2, "two free");
+out:
+	fh_free(f);
+}
+
+static void test_refused(void)
+{
+	fh *f = start("{\"orders\":{\"confirm\":\"never\"}}");
+
+	if (!ok(f != NULL, "started (confirm never)"))
+		return;
+	add_codes(f, "vip", "R", 3);
+	trade(f, "2001", SK_TRADE_PAID);
+	detail(f, "100", 1, "");
+	if (!ok(fh_nsends(f) == 1, "sent"))
+		goto out;
+	fh_complete_send(f, fh_send_at(f, 0)->uuid, 0, "CSI_FORBID");
+	is_int(stock(f, "vip", 0), 3, "refused: the code is free again");
+	is_str(q_str(f, "SELECT state FROM orders_unit WHERE order_id = '2001'"), "failed", "unit failed");
+	is_str(q_str(f, "SELECT reason FROM orders_unit WHERE order_id = '2001'"),
+	       "refused: the platform refused the message (CSI_FORBID)", "with the platform's reason");
+	is_str(order_col(f, "2001", "delivery"), "failed", "order failed");
+	ok(!strncmp(order_col(f, "2001", "reason"), "refused: the platform refused the message (CSI_FORBID)", 40),
+	   "the order's reason starts with the unit's");
+	ok(fh_log_find(f, "topic orders.delivery_failed {\"order_id\":\"2001\"") == 1, "orders.delivery_failed published");
+	trade(f, "2001", SK_TRADE_PAID);
+	is_int((int64_t)fh_nmtop(f), 1, "a repeated paid card does not retry");
+	trade(f, "2001", SK_TRADE_REMIND);
+	if (!ok(pending_mtops(f, DETAIL) == 1, "a reminder does: the detail again"))
+		goto out;
+	detail(f, "100", 1, "");
+	if (!ok(fh_nsends(f) == 2, "sent again"))
+		goto out;
+	is_str(fh_send_at(f, 1)->tag, "order:2001:1:2", "attempt 2 of unit 1");
+	is_str(fh_send_at(f, 1)->text, "Code R1 for 2001 x1", "with the released code");
+	fh_complete_send(f, fh_send_at(f, 1)->uuid, 1, "mid-2");
+	is_str(order_col(f, "2001", "delivery"), "delivered", "delivered");
+	is_str(order_col(f, "2001", "confirm"), "skipped", "confirm never: skipped");
+	is_int(pending_mtops(f, CONSIGN), 0, "no consign call");
+	is_str(q_str(f, "SELECT state FROM orders_unit WHERE order_id = '2001'"), "done", "unit done");
+	is_int(stock(f, "vip", 2), 1, "one used");
+	is_int(stock(f, "vip", 0), 2, "two free: nothing lost");
+out:
+	fh_free(f);
+}
+
+static void test_match(void)
+{
+	fh *f = start("{\"orders\":{\"confirm\":\"never\",\"max_quantity\":5}}");
+
+	if (!ok(f != NULL, "started"))
+		return;
+	trade(f, "3001", SK_TRADE_PAID);
+	detail(f, "200", 1, "套餐:月卡");
+	if (ok(fh_nsends(f) == 1, "spec 套餐:月卡 matched by the whole spec"))
+		is_str(fh_send_at(f, 0)->text, "Hi 小王: item 200 spec 套餐:月卡", "text card with its variables");
+	trade(f, "3002", SK_TRADE_PAID);
+	detail(f, "200", 2, "套餐:年卡");
+	if (ok(fh_nsends(f) == 3, "spec 年卡 matched by its value: two image units")) {
+		ok(fh_send_at(f, 1)->image, "an image");
+		is_str(fh_send_at(f, 1)->url, "https://example.com/y.jpg", "its url");
+		ok(fh_send_at(f, 1)->w == 640 && fh_send_at(f, 1)->h == 480, "its size");
+	}
+	trade(f, "3003", SK_TRADE_PAID);
+	detail(f, "200", 1, "套餐:季卡");
+	is_int((int64_t)fh_nsends(f), 3, "an unknown spec: nothing");
+	is_str(order_col(f, "3003", "reason"), "no_rule: no delivery rule for item 200 spec \"套餐:季卡\"", "no_rule");
+	trade(f, "3004", SK_TRADE_PAID);
+	detail(f, "200", 1, "");
+	is_str(order_col(f, "3004", "reason"), "no_rule: no delivery rule for item 200 (no spec)",
+	       "no spec on a multi-spec item: no_rule");
+	trade(f, "3005", SK_TRADE_PAID);
+	detail(f, "300", 1, "");
+	is_str(order_col(f, "3005", "reason"), "ambiguous: 2 delivery rules match item 300 (cards vip other)",
+	       "two rules: ambiguous");
+	is_str(order_col(f, "3005", "delivery"), "failed", "failed");
+	trade(f, "3006", SK_TRADE_PAID);
+	detail(f, "100", 1, "颜色:红");
+	ok(!strncmp(order_col(f, "3006", "reason"), "no_rule:", 8), "a spec on an item whose rule has none: no_rule");
+	trade(f, "3007", SK_TRADE_PAID);
+	detail(f, "200", 6, "月卡");
+	is_str(order_col(f, "3007", "reason"), "quantity: the order is for 6 units; orders.max_quantity is 5",
+	       "above max_quantity");
+	is_int((int64_t)fh_nsends(f), 3, "none of them sent anything");
+	is_int(q_int(f, "SELECT count(*) FROM orders_unit WHERE order_id IN ('3003','3004','3005','3006','3007')"), 0,
+	       "nor reserved anything");
+	fh_free(f);
+}
+
+static void test_stock(void)
+{
+	fh *f = start("{\"orders\":{\"confirm\":\"never\",\"retry_s\":60}}");
+
+	if (!ok(f != NULL, "started"))
+		return;
+	add_codes(f, "vip", "S", 2);
+	trade(f, "4001", SK_TRADE_PAID);
+	detail(f, "100", 3, "");
+	is_int((int64_t)fh_nsends(f), 0, "3 wanted, 2 free: nothing sent");
+	is_str(order_col(f, "4001", "reason"), "out_of_stock: card vip has 2 free codes, the order needs 3",
+	       "out_of_stock with the counts");
+	is_int(stock(f, "vip", 0), 2, "the free codes stay free");
+	ok(fh_log_find(f, "topic orders.out_of_stock {\"card\":\"vip\",\"order_id\":\"4001\",\"needed\":3,\"available\":2}") == 1,
+	   "orders.out_of_stock published");
+	ok(fh_log_find(f, "topic orders.delivery_failed {\"order_id\":\"4001\",\"reason\":\"out_of_stock:") == 1,
+	   "and orders.delivery_failed");
+	fh_advance(f, 61000);
+	is_int((int64_t)fh_nsends(f), 0, "the retry finds too few codes still: nothing");
+	is_int((int64_t)fh_nmtop(f), 1, "and asks nothing");
+	add_codes(f, "vip", "T", 1);
+	fh_advance(f, 60000);
+	is_int((int64_t)fh_nsends(f), 3, "new stock: the waiting order goes out within retry_s");
+	for (size_t i = 0; i < fh_nsends(f); i++)
+		fh_complete_send(f, fh_send_at(f, i)->uuid, 1, NULL);
+	is_str(order_col(f, "4001", "delivery"), "delivered", "delivered");
+	is_int(stock(f, "vip", 2), 3, "three used");
+	fh_free(f);
+}
+
+static void test_confirm(void)
+{
+	fh *f = start("{\"orders\":{\"confirm\":\"before\",\"retry_base_ms\":100,\"confirm_attempts\":3}}");
+
+	if (!ok(f != NULL, "started (confirm before)"))
+		return;
+	add_codes(f, "vip", "C", 5);
+	trade(f, "5001", SK_TRADE_PAID);
+	detail(f, "100", 1, "");
+	is_int((int64_t)fh_nsends(f), 0, "before: nothing sent while confirming");
+	is_int(stock(f, "vip", 1), 1, "but the code is reserved");
+	if (!ok(pending_mtops(f, CONSIGN) == 1, "consign first"))
+		goto out;
+	reply(f, CONSIGN, SK_MTOP_FAIL, "FAIL_SYS_SERVICE_ERROR::系统错误", "{}");
+	is_int(pending_mtops(f, CONSIGN), 0, "a transient failure: no call at once");
+	fh_advance(f, 99);
+	is_int(pending_mtops(f, CONSIGN), 0, "nor before the backoff");
+	fh_advance(f, 1);
+	if (!ok(pending_mtops(f, CONSIGN) == 1, "retried after retry_base_ms"))
+		goto out;
+	reply(f, CONSIGN, SK_MTOP_TRANSPORT, "", NULL);
+	fh_advance(f, 200);
+	if (!ok(pending_mtops(f, CONSIGN) == 1, "again after twice the delay"))
+		goto out;
+	reply(f, CONSIGN, SK_MTOP_FAIL, "ORDER_ALREADY_DELIVERY::订单已发货", "{}");
+	is_str(order_col(f, "5001", "confirm"), "done", "already shipped counts as done");
+	if (ok(fh_nsends(f) == 1, "then the code is sent"))
+		fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, NULL);
+	is_str(order_col(f, "5001", "delivery"), "delivered", "delivered");
+	is_int(pending_mtops(f, CONSIGN), 0, "no second confirmation");
+
+	trade(f, "5002", SK_TRADE_PAID);
+	detail(f, "100", 1, "");
+	reply(f, CONSIGN, SK_MTOP_FAIL, "FAIL_BIZ_ORDER_STATUS_ERROR::订单状态不允许发货", "{}");
+	is_str(order_col(f, "5002", "confirm"), "failed", "a business error: failed, no retry");
+	ok(!strcmp(q_str(f, "SELECT confirm_reason FROM orders_order WHERE order_id = '5002'"),
+		   "confirm: FAIL_BIZ_ORDER_STATUS_ERROR::订单状态不允许发货"), "its reason");
+	ok(fh_log_find(f, "topic orders.confirm_failed {\"order_id\":\"5002\"") == 1, "orders.confirm_failed published");
+	is_int((int64_t)fh_nsends(f), 2, "the code goes out anyway");
+
+	trade(f, "5003", SK_TRADE_PAID);
+	detail(f, "100", 1, "");
+	for (int i = 0; i < 3; i++) {
+		reply(f, CONSIGN, SK_MTOP_FAIL, "FAIL_SYS_SERVICE_ERROR::系统错误", "{}");
+		fh_advance(f, 1000);
+	}
+	is_str(order_col(f, "5003", "confirm"), "failed", "confirm_attempts transient failures: failed");
+	is_int(q_int(f, "SELECT confirm_attempts FROM orders_order WHERE order_id = '5003'"), 3, "three attempts");
+	is_int((int64_t)fh_nsends(f), 3, "and the code sent");
+out:
+	fh_free(f);
+}
+
+static void test_detail_retry(void)
+{
+	fh *f = start("{\"orders\":{\"retry_base_ms\":50,\"detail_attempts\":2}}");
+
+	if (!ok(f != NULL, "started"))
+		return;
+	trade(f, "6001", SK_TRADE_PAID);
+	reply(f, DETAIL, SK_MTOP_TRANSPORT, "", NULL);
+	fh_advance(f, 50);
+	if (!ok(pending_mtops(f, DETAIL) == 1, "the detail is asked again after a transport error"))
+		goto out;
+	reply(f, DETAIL, SK_MTOP_FAIL, "FAIL_SYS_SERVICE_ERROR::x", NULL);
+	fh_advance(f, 1000);
+	is_int(pending_mtops(f, DETAIL), 0, "detail_attempts reached");
+	ok(!strncmp(order_col(f, "6001", "reason"), "detail: the order detail could not be read (FAIL_SYS_SERVICE_ERROR", 60),
+	   "reason detail");
+	trade(f, "6002", SK_TRADE_PAID);
+	reply(f, DETAIL, SK_MTOP_SESSION_EXPIRED, "FAIL_SYS_SESSION_EXPIRED::x", NULL);
+	fh_advance(f, 1000);
+	is_int(pending_mtops(f, DETAIL), 0, "session expired: no retry");
+	ok(strstr(order_col(f, "6002", "reason"), "needs a new login") != NULL, "the reason says to log in again");
+out:
+	fh_free(f);
+}
+
+static void test_cancel_and_delay(void)
+{
+	fh *f = start("{\"orders\":{\"confirm\":\"never\"}}");
+
+	if (!ok(f != NULL, "started"))
+		return;
+	add_codes(f, "slow", "D", 3);
+	trade(f, "7001", SK_TRADE_PAID);
+	detail(f, "400", 1, "");
+	is_int((int64_t)fh_nsends(f), 0, "delay_s 30: not yet");
+	is_int(stock(f, "slow", 1), 1, "reserved meanwhile");
+	fh_advance(f, 29000);
+	is_int((int64_t)fh_nsends(f), 0, "not at 29 s");
+	fh_advance(f, 1000);
+	if (ok(fh_nsends(f) == 1, "sent at 30 s"))
+		is_str(fh_send_at(f, 0)->text, "D1", "the default stock template is the code");
+
+	trade(f, "7002", SK_TRADE_PAID);
+	detail(f, "400", 2, "");
+	is_int(stock(f, "slow", 1), 3, "two more reserved");
+	trade(f, "7002", SK_TRADE_CLOSED);
+	is_str(order_col(f, "7002", "state"), "closed", "closed");
+	is_int(stock(f, "slow", 1), 1, "closed before the send: its codes are released");
+	is_str(order_col(f, "7002", "delivery"), "cancelled", "delivery cancelled");
+	fh_advance(f, 31000);
+	is_int((int64_t)fh_nsends(f), 1, "and nothing is sent when the delay ends");
+	trade(f, "7002", SK_TRADE_PAID);
+	is_str(order_col(f, "7002", "state"), "closed", "nothing leaves closed");
+
+	/* refund requested before the code went out, then withdrawn */
+	trade(f, "7003", SK_TRADE_PAID);
+	detail(f, "400", 1, "");
+	trade(f, "7003", SK_TRADE_REFUNDING);
+	is_str(order_col(f, "7003", "state"), "refunding", "refunding");
+	is_str(order_col(f, "7003", "delivery"), "cancelled", "delivery cancelled");
+	trade(f, "7003", SK_TRADE_REFUND_CANCELLED);
+	is_str(order_col(f, "7003", "state"), "paid", "refund cancelled: back to paid");
+	if (ok(pending_mtops(f, DETAIL) == 1, "and the delivery starts again"))
+		detail(f, "400", 1, "");
+	fh_advance(f, 30000);
+	is_int((int64_t)fh_nsends(f), 2, "its code is sent");
+	is_int(stock(f, "slow", 0) + stock(f, "slow", 1) + stock(f, "slow", 2), 3, "no code lost");
+	fh_free(f);
+}
+
+static void test_remind_unknown(void)
+{
+	fh *f = start("{\"orders\":{\"confirm\":\"never\"}}");
+
+	if (!ok(f != NULL, "started"))
+		return;
+	add_codes(f, "vip", "M", 1);
+	trade(f, "8001", SK_TRADE_REMIND);
+	is_str(order_col(f, "8001", "state"), "paid", "a reminder for an unknown order proves the payment");
+	if (ok(pending_mtops(f, DETAIL) == 1, "and starts the delivery"))
+		detail(f, "100", 1, "");
+	is_int((int64_t)fh_nsends(f), 1, "sent");
+	fh_free(f);
+}
+
+int main(void)
+{
+	snprintf(rules, sizeof rules, "/tmp/sk-orders-%d.json", (int)getpid());
+	write_rules(good_rules);
+	test_validation();
+	write_rules(good_rules);
+	test_paid_after();
+	test_refused();
+	test_match();
+	test_stock();
+	test_confirm();
+	test_detail_retry();
+	test_cancel_and_delay();
+	test_remind_unknown();
+	unlink(rules);
+	return tap_done();
+}
