@@ -23,6 +23,8 @@ struct bridge {
 	const config *cfg;
 	host *h;
 	lws_sorted_usec_list_t sul_timers;
+	void (*on_publish)(void *ud, const char *plugin, const char *topic, const char *payload_json);
+	void *pub_ud;
 };
 
 typedef struct {
@@ -144,6 +146,14 @@ static char *be_metrics_json(void *ud)
 	return session_metrics_json(b->sess);
 }
 
+static void be_on_publish(void *ud, const char *plugin, const char *topic, const char *payload_json)
+{
+	bridge *b = ud;
+
+	if (b->on_publish)
+		b->on_publish(b->pub_ud, plugin, topic, payload_json);
+}
+
 static void be_wake_loop(void *ud)
 {
 	bridge *b = ud;
@@ -176,6 +186,7 @@ bridge *bridge_new(struct lws_context *ctx, session *sess, store *st, const conf
 	be.session_state = be_session_state;
 	be.metrics_json = be_metrics_json;
 	be.wake_loop = be_wake_loop;
+	be.on_publish = be_on_publish;
 	memset(&hc, 0, sizeof hc);
 	hc.account_id = cfg->account_id;
 	hc.own_user_id = cfg->unb;
@@ -278,6 +289,18 @@ void bridge_unload(bridge *b)
 	host_work_drain(b->h);
 	host_unload_all(b->h);
 	lws_sul_cancel(&b->sul_timers);
+}
+
+host *bridge_host(bridge *b)
+{
+	return b ? b->h : NULL;
+}
+
+void bridge_on_publish(bridge *b, void (*fn)(void *ud, const char *plugin, const char *topic, const char *payload_json),
+		       void *ud)
+{
+	b->on_publish = fn;
+	b->pub_ud = ud;
 }
 
 void bridge_free(bridge *b)

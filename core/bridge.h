@@ -12,6 +12,7 @@
 
 struct lws_context;
 typedef struct bridge bridge;
+struct host;
 
 /* A host for the account's plugins; nothing is loaded yet. NULL on failure. */
 bridge *bridge_new(struct lws_context *ctx, session *sess, store *st, const config *cfg);
@@ -30,5 +31,10 @@ void bridge_poll(bridge *b);
 /* Unloads every plugin (while the loop still exists). */
 void bridge_unload(bridge *b);
 void bridge_free(bridge *b);
+/* The host inside (the web API runs plugins' control commands through it). */
+struct host *bridge_host(bridge *b);
+/* fn sees every topic a plugin publishes (the web page's live events). */
+void bridge_on_publish(bridge *b, void (*fn)(void *ud, const char *plugin, const char *topic, const char *payload_json),
+		       void *ud);
 
 #endif

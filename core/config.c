@@ -23,6 +23,11 @@
 #define SK_PLUGIN_DIR "/usr/local/lib/shopkeep/plugins"
 #endif
 
+/* Where the web page's files are looked for when web.root is not set. */
+#ifndef SK_WEB_ROOT
+#define SK_WEB_ROOT "/usr/local/share/shopkeep/web"
+#endif
+
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define CONFIG_MAX_COOKIE (64 * 1024)
 #define CONFIG_MAX_PLUGIN_NAME 32
@@ -84,6 +89,10 @@ static const config_field config_fields[] = {
 	{ "log", "level", F_LEVEL, OFF(log_level) },
 	{ "debug", "event_log", F_PATH, OFF(event_log) },
 	{ "debug", "reply_prefix", F_STR, OFF(reply_prefix) },
+	{ "web", "listen", F_STR, OFF(web_listen) },
+	{ "web", "root", F_PATH, OFF(web_root) },
+	{ "web", "session_idle_s", F_INT, OFF(web_session_idle_s), 60, 30 * 86400 },
+	{ "web", "pwhash_min", F_BOOL, OFF(web_pwhash_min) },
 };
 
 #define N_FIELDS (sizeof config_fields / sizeof config_fields[0])
@@ -553,6 +562,16 @@ static void config_finish(config_ctx *x)
 	int i;
 
 	config_account(x);
+	if (c->web_listen && strcmp(c->web_listen, "off")) {
+		unsigned a, b, d, e, port;
+		char tail;
+
+		if (sscanf(c->web_listen, "%u.%u.%u.%u:%u%c", &a, &b, &d, &e, &port, &tail) != 5 || a > 255 ||
+		    b > 255 || d > 255 || e > 255 || port < 1 || port > 65535)
+			config_err(x, "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
+		else
+			c->web_port = (int)port;
+	}
 	if (!config_seen(x, "state", "db"))
 		config_err(x, "state.db: required");
 	for (i = 0; i < 3; i++)
@@ -593,7 +612,10 @@ static int config_defaults(config *c)
 	c->send_rate = 1;
 	c->send_burst = 3;
 	c->send_queue_max = 1000;
-	if (!c->ws_url || !c->api_url || !c->plugins_dir || !c->log_level || !c->plugins_load ||
+	c->web_listen = config_strdup("127.0.0.1:8080");
+	c->web_root = config_strdup(SK_WEB_ROOT);
+	c->web_session_idle_s = 43200;
+	if (!c->web_listen || !c->web_root || !c->ws_url || !c->api_url || !c->plugins_dir || !c->log_level || !c->plugins_load ||
 	    !c->plugin_sections)
 		return -1;
 	return 0;
@@ -755,6 +777,8 @@ void config_free(config *c)
 	free(c->log_level);
 	free(c->event_log);
 	free(c->reply_prefix);
+	free(c->web_listen);
+	free(c->web_root);
 	cJSON_Delete(c->plugin_sections);
 	memset(c, 0, sizeof *c);
 }

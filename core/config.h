@@ -50,6 +50,12 @@ typedef struct {
 	char *event_log;         /* debug.event_log: a file to append every event to as JSON lines, or NULL */
 	char *reply_prefix;      /* debug.reply_prefix: a diagnostic hook until plugins land: answer
 	                          * every buyer text with prefix + text through the session's send path */
+	/* web: the account's page and control API (core/web.c) */
+	char *web_listen;        /* "127.0.0.1:8080" (default) or "off" */
+	int web_port;            /* the port of web_listen, 0 when off */
+	char *web_root;          /* the page's files (web/), default SK_WEB_ROOT */
+	int web_session_idle_s;  /* a login ends after this long without a request, default 43200 */
+	int web_pwhash_min;      /* web.pwhash_min: the cheapest argon2id (tests under valgrind only) */
 	cJSON *plugin_sections;  /* {"<plugin>": {...}} for plugins in plugins.load, owned */
 } config;
 

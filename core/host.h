@@ -54,6 +54,9 @@ typedef struct host_backend {
 	char *(*metrics_json)(void *ud);         /* malloc'd */
 	/* A worker finished: make the loop call host_work_poll soon (thread-safe). */
 	void (*wake_loop)(void *ud);
+	/* A plugin published topic (payload JSON text): seen before the plugins
+	 * get it (the web page's live events). May be NULL. */
+	void (*on_publish)(void *ud, const char *plugin, const char *topic, const char *payload_json);
 	/* A log line of a plugin (or of the host about a plugin); NULL: core/log.c. */
 	void (*log)(void *ud, int level, const char *plugin, const char *msg);
 } host_backend;
@@ -110,6 +113,19 @@ void host_run_timers(host *h);
 void host_work_poll(host *h);
 /* Waits for every queued work item to finish and runs its completion (tests, shutdown). */
 void host_work_drain(host *h);
+
+/* Runs the control command a running plugin registered (sk_control_add)
+ * with data_json (NULL: "{}"). Returns SK_OK with *result the data as JSON
+ * text (malloc'd, NULL for null), or a negative sk_rc with *error a readable
+ * reason (malloc'd): SK_ERR_NOTFOUND when no plugin has the command. */
+int host_control(host *h, const char *command, const char *data_json, char **result, char **error);
+/* Calls cb for each control command of a running plugin, in registration order. */
+void host_control_each(const host *h, void (*cb)(const char *name, const char *plugin, const char *help, void *ud),
+		       void *ud);
+/* Asks every running plugin with a rules_check (ABI 1.2) whether the rules
+ * document json is valid. Returns 0, or -1 with one line per problem in errs
+ * ("<plugin>: <problem>"). */
+int host_rules_check(const host *h, const char *json, size_t len, sbuf *errs);
 
 /* Counters for the metrics. */
 typedef struct {

@@ -41,11 +41,12 @@
  * 1.0 layout because spare[] itself shrinks as slots are used. */
 #define LOADER_DESC_SIZE_1_0 \
 	(offsetof(sk_plugin_desc, migrations) + sizeof(const char *const *) + 8 * sizeof(void *))
-#if SK_ABI_MAJOR == 1 && SK_ABI_MINOR <= 1
-_Static_assert(LOADER_DESC_SIZE_1_0 == sizeof(sk_plugin_desc), "1.1 keeps the 1.0 descriptor size");
+#if SK_ABI_MAJOR == 1 && SK_ABI_MINOR <= 2
+_Static_assert(LOADER_DESC_SIZE_1_0 == sizeof(sk_plugin_desc), "1.1 and 1.2 keep the 1.0 descriptor size");
 _Static_assert(offsetof(sk_plugin_desc, commands) == offsetof(sk_plugin_desc, migrations) + sizeof(void *) &&
-	       offsetof(sk_plugin_desc, spare) == offsetof(sk_plugin_desc, commands) + 2 * sizeof(void *),
-	       "commands and command are the 1.0 descriptor's spare[0] and spare[1]");
+	       offsetof(sk_plugin_desc, rules_check) == offsetof(sk_plugin_desc, commands) + 2 * sizeof(void *) &&
+	       offsetof(sk_plugin_desc, spare) == offsetof(sk_plugin_desc, rules_check) + sizeof(void *),
+	       "commands, command and rules_check are the 1.0 descriptor's spare[0], [1] and [2]");
 #endif
 
 /* Enough of a descriptor to read abi_major, abi_minor and size. */

@@ -6,10 +6,14 @@
  * status: 0 success, 1 a bad config, 2 a usage error (or whatever run_main or
  * the plugin's command returns).
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "host.h"
 #include "log.h"
@@ -23,6 +27,7 @@ static const char main_usage[] =
 	"commands:\n"
 	"  run --config FILE     run one account in the foreground until SIGINT/SIGTERM\n"
 	"  check --config FILE   validate a config: prints \"config OK\" or one error per line\n"
+	"  passwd --config FILE  set the admin password of the account's web page (read from stdin)\n"
 	"\n"
 	"Plugins add commands of their own: `shopkeep <command> --config FILE [args]`\n"
 	"runs the first plugin in the config's plugins.load that provides it. stock\n"
@@ -41,6 +46,15 @@ static const char main_check_usage[] =
 	"\n"
 	"Validates FILE (JSON). Prints \"config OK\" and exits 0, or prints every\n"
 	"problem, one \"<key>: <reason>\" per line on stderr, and exits 1.\n";
+
+static const char main_passwd_usage[] =
+	"usage: shopkeep passwd --config FILE\n"
+	"\n"
+	"Sets the admin password of the account's web page (web.listen). It is read\n"
+	"from stdin: on a terminal it is asked for twice without echo; otherwise the\n"
+	"first line is the password. At least 8 characters. It is stored hashed\n"
+	"(argon2id) in the account's state database; a running process uses it at\n"
+	"its next login. Exits 0, 1 on a failure, 2 on a usage error.\n";
 
 /* Reads the options of a command (only --config FILE, --config=FILE and
  * --help). Returns 0 with *path set, 1 when help was printed, 2 on a usage
@@ -205,6 +219,84 @@ out:
 	return rc;
 }
 
+/* Reads one line of stdin into buf without its newline; on a terminal with
+ * echo off after printing prompt. Returns 0, or -1 at EOF or on an error. */
+static int main_read_secret(const char *prompt, char *buf, size_t n)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), rc = 0;
+
+	if (tty) {
+		fputs(prompt, stderr);
+		fflush(stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		} else {
+			tty = 0;
+		}
+	}
+	if (!fgets(buf, (int)n, stdin))
+		rc = -1;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputs("\n", stderr);
+	}
+	if (!rc) {
+		size_t l = strcspn(buf, "\r\n");
+
+		if (!buf[l] && l == n - 1 && !feof(stdin)) {
+			fputs("shopkeep passwd: the password is too long\n", stderr);
+			return -1;
+		}
+		buf[l] = '\0';
+	}
+	return rc;
+}
+
+/* shopkeep passwd: the web page's admin password into the state database. */
+static int main_passwd(int argc, char **argv)
+{
+	char pw[AUTH_MAX_PASSWORD + 2], again[AUTH_MAX_PASSWORD + 2], err[256];
+	const char *path;
+	store *st;
+	config c;
+	int rc;
+
+	if ((rc = main_options("passwd", main_passwd_usage, argc, argv, &path)))
+		return rc == 1 ? 0 : 2;
+	if (main_load(path, &c)) {
+		config_free(&c);
+		return 1;
+	}
+	rc = 1;
+	if (main_read_secret("New password: ", pw, sizeof pw)) {
+		fputs("shopkeep passwd: no password given on stdin\n", stderr);
+		goto out;
+	}
+	if (isatty(STDIN_FILENO) && (main_read_secret("Again: ", again, sizeof again) || strcmp(pw, again))) {
+		fputs("shopkeep passwd: the two passwords differ; nothing changed\n", stderr);
+		goto out;
+	}
+	if (!(st = store_open(c.state_db, err, sizeof err))) {
+		fprintf(stderr, "shopkeep passwd: state.db %s: %s\n", c.state_db, err);
+		goto out;
+	}
+	if (auth_set_password(st, pw, c.web_pwhash_min, err, sizeof err))
+		fprintf(stderr, "shopkeep passwd: %s; nothing changed\n", err);
+	else {
+		printf("the admin password of account %s is set\n", c.account_id);
+		rc = 0;
+	}
+	store_close(st);
+out:
+	sodium_memzero(pw, sizeof pw);
+	sodium_memzero(again, sizeof again);
+	config_free(&c);
+	return rc;
+}
+
 /* Returns the exit status of the command line. */
 int main(int argc, char **argv)
 {
@@ -241,6 +333,8 @@ int main(int argc, char **argv)
 		config_free(&c);
 		return rc;
 	}
+	if (!strcmp(cmd, "passwd"))
+		return main_passwd(argc - 2, argv + 2);
 	if (!strcmp(cmd, "run")) {
 		rc = main_options(cmd, main_run_usage, argc - 2, argv + 2, &path);
 		if (rc)

@@ -7,12 +7,15 @@
  * on them. SIGUSR1 logs the metrics.
  */
 #include "run.h"
+#include "api.h"
+#include "auth.h"
 #include "bridge.h"
 #include "http.h"
 #include "log.h"
 #include "session.h"
 #include "store.h"
 #include "util.h"
+#include "web.h"
 
 #include <libwebsockets.h>
 #include <signal.h>
@@ -28,6 +31,9 @@ typedef struct {
 	const config *cfg;
 	session *sess;
 	bridge *plugins;
+	auth *au;
+	api_ctx *api;
+	web *web;
 	FILE *event_log;
 	int stopped;
 } run_app;
@@ -80,6 +86,10 @@ static void on_event(void *ud, const ev *e)
 	log_debug("event", "%s chat=%s text=%.80s", event_type_name(e->type), e->chat_id, e->text);
 	if (a->plugins)
 		bridge_event(a->plugins, e);
+	if (a->api)
+		api_note_event(a->api, e);
+	if (a->web && e->type != EV_READ && e->type != EV_TYPING)
+		web_broadcast(a->web, api_json_event(e));
 	if (!a->event_log)
 		return;
 	j = cJSON_CreateObject();
@@ -109,6 +119,8 @@ static void on_state(void *ud, sess_state from, sess_state to, const char *why)
 
 	if (a->plugins)
 		bridge_state(a->plugins, from, to, why);
+	if (a->web)
+		web_broadcast(a->web, api_json_state(session_state_name(from), session_state_name(to), why));
 	if (!a->event_log)
 		return;
 	j = cJSON_CreateObject();
@@ -127,6 +139,8 @@ static void on_send(void *ud, const char *uuid, int ok, const char *detail, cons
 
 	if (a->plugins)
 		bridge_send_result(a->plugins, uuid, ok, detail, plugin, tag);
+	if (a->web)
+		web_broadcast(a->web, api_json_send(uuid, ok, detail, plugin, tag));
 	if (!a->event_log)
 		return;
 	j = cJSON_CreateObject();
@@ -137,6 +151,62 @@ static void on_send(void *ud, const char *uuid, int ok, const char *detail, cons
 	cJSON_AddStringToObject(j, "plugin", plugin);
 	cJSON_AddStringToObject(j, "tag", tag);
 	event_log_write(a, j);
+}
+
+static void on_publish(void *ud, const char *plugin, const char *topic, const char *payload_json)
+{
+	run_app *a = ud;
+
+	if (a->web)
+		web_broadcast(a->web, api_json_plugin(plugin, topic, payload_json));
+}
+
+/* The web page saved the rules or asked for a reload: as SIGHUP. */
+static void on_reload(void *ud)
+{
+	run_app *a = ud;
+
+	log_info("run", "reload asked from the web page: plugins reload their files");
+	bridge_reload(a->plugins);
+}
+
+static int64_t run_mono_ms(void)
+{
+	return util_mono_us() / 1000;
+}
+
+/* The web page: auth, api, the vhost. Returns 0, or -1 (logged) when it was
+ * asked for and cannot run (then a->web is NULL). */
+static int run_web(run_app *a, const config *c, store *st)
+{
+	api_env env;
+	char err[256];
+	const char *setup;
+
+	if (!c->web_port)
+		return 0;
+	if (!(a->au = auth_new(st, (int64_t)c->web_session_idle_s * 1000, c->web_pwhash_min, run_mono_ms))) {
+		log_err("web", "cannot read the admin password from state.db");
+		return -1;
+	}
+	memset(&env, 0, sizeof env);
+	env.cfg = c;
+	env.sess = a->sess;
+	env.plugins = bridge_host(a->plugins);
+	env.au = a->au;
+	env.reload = on_reload;
+	env.ud = a;
+	if (!(a->api = api_new(&env)))
+		return -1;
+	if (!(a->web = web_new(run_ctx, c, a->api, err, sizeof err))) {
+		log_err("web", "web.listen %s: %s", c->web_listen, err);
+		return -1;
+	}
+	bridge_on_publish(a->plugins, on_publish, a);
+	if ((setup = auth_setup_token(a->au)))
+		log_warn("web", "no admin password yet: open the page and set one with the setup token %s "
+			 "(or run shopkeep passwd --config FILE)", setup);
+	return 0;
 }
 
 static void on_stopped(void *ud)
@@ -243,6 +313,9 @@ int run_main(const config *c)
 		log_info("run", "%d of %d plugins started", n < 0 ? 0 : n, c->n_plugins);
 		sbuf_free(&errs);
 	}
+	/* The page is for the seller; the platform session is the job: without the page it goes on. */
+	if (run_web(&app, c, st))
+		log_err("web", "the web page is NOT running (see above); the account runs without it");
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
@@ -277,6 +350,9 @@ int run_main(const config *c)
 	session_free(app.sess);
 	http_free_all();
 	bridge_free(app.plugins);
+	web_free(app.web);
+	api_free(app.api);
+	auth_free(app.au);
 	store_close(st);
 	if (app.event_log)
 		fclose(app.event_log);

@@ -42,6 +42,23 @@
  *   check, help, passwd, secret, status); the loader rejects a plugin that
  *   breaks that, or has commands without command or command without commands.
  *
+ * CONTROL COMMANDS AND RULES CHECKS (since 1.2)
+ *   The account's control API (its web page, POST /api/control, web/API.md)
+ *   runs commands by name with JSON data. sk_control_add registers one: its
+ *   function gets the command's data as JSON text (borrowed; "{}" when none),
+ *   answers with sk_control_result(p, json) (copied: the result's "data") and
+ *   returns SK_OK, or returns a negative sk_rc with sk_control_error(p, text)
+ *   saying what went wrong for the seller (SK_ERR_INVAL becomes HTTP 400,
+ *   SK_ERR_NOTFOUND 404, others 500). It runs on the loop: keep it short.
+ *   Names are [a-z][a-z0-9_]* and unique per process (the core's own status,
+ *   send, list_chats and reload_rules included).
+ *   .rules_check, if given, validates a candidate rules file before the web
+ *   page saves it: the whole document as JSON text; it returns 0, or -1 with
+ *   one problem per line in errs ("keyword_rules[2].match: ..."), checking only
+ *   the keys the plugin owns. It is called without init (like a pure
+ *   function) and must not call the host. A document every plugin accepts is
+ *   saved and then announced with "core.reload".
+ *
  * THREADING
  *   One thread: every callback runs on the event loop, and host functions may
  *   only be called from it. Never block in a callback (no sleep, no network, no
@@ -82,7 +99,7 @@
 #include <stdint.h>
 
 #define SK_ABI_MAJOR 1
-#define SK_ABI_MINOR 1
+#define SK_ABI_MINOR 2
 
 typedef struct sk_host sk_host;
 
@@ -231,6 +248,10 @@ typedef enum {
 /* data_json is the envelope's data (borrowed, "" when none); ret the first ret string. */
 typedef void (*sk_mtop_fn)(sk_plugin *p, int result, const char *ret, const char *data_json, void *ud);
 
+/* A control command (since 1.2): data_json borrowed; answer with
+ * sk_control_result / sk_control_error before returning. */
+typedef int (*sk_control_fn)(sk_plugin *p, const char *command, const char *data_json, void *ud);
+
 /* ---- the descriptor --------------------------------------------------------- */
 
 typedef enum { SK_CFG_STR = 1, SK_CFG_INT, SK_CFG_NUM, SK_CFG_BOOL, SK_CFG_STR_LIST, SK_CFG_JSON } sk_cfg_type;
@@ -260,7 +281,10 @@ typedef struct sk_plugin_desc {
 	                                         * or NULL */
 	int (*command)(sk_plugin *p, int argc, char **argv);   /* argv[0] is the command; returns the
 	                                                        * exit status */
-	void *spare[6];
+	/* since 1.2: validates a candidate rules document (see CONTROL COMMANDS
+	 * AND RULES CHECKS); read only from a 1.2 descriptor */
+	int (*rules_check)(const char *json, size_t len, char *errs, size_t errlen);
+	void *spare[5];
 } sk_plugin_desc;
 
 #if defined(__GNUC__)
@@ -356,6 +380,17 @@ struct sk_host {
 	/* since 1.1 */
 	/* The latest send of this plugin with this tag (see send_status above). */
 	int (*send_find)(sk_plugin *p, const char *tag, char *uuid_out, int *state, char **detail);
+
+	/* since 1.2 */
+	/* Registers a control command (see CONTROL COMMANDS above); help is one
+	 * line for the API's listing. SK_ERR_INVAL for a bad or taken name. */
+	int (*control_add)(sk_plugin *p, const char *command, const char *help, sk_control_fn fn, void *ud,
+			   sk_free_fn free_ud);
+	/* Only inside an sk_control_fn: the result data (JSON text, copied; NULL
+	 * gives null), or the error text. SK_ERR_STATE outside one, SK_ERR_INVAL
+	 * for a result that is not JSON. */
+	int (*control_result)(sk_plugin *p, const char *json);
+	int (*control_error)(sk_plugin *p, const char *text);
 };
 
 /* Whether the host has member m (for members newer than your SK_ABI_MINOR). */
@@ -472,5 +507,13 @@ static inline int sk_mtop(sk_plugin *p, const char *api, const char *data_json, 
 {
 	return p->host->mtop(p, api, data_json, fn, ud, free_ud);
 }
+
+static inline int sk_control_add(sk_plugin *p, const char *command, const char *help, sk_control_fn fn, void *ud,
+				 sk_free_fn free_ud)
+{
+	return p->host->control_add(p, command, help, fn, ud, free_ud);
+}
+static inline int sk_control_result(sk_plugin *p, const char *json) { return p->host->control_result(p, json); }
+static inline int sk_control_error(sk_plugin *p, const char *text) { return p->host->control_error(p, text); }
 
 #endif

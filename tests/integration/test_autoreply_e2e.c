@@ -136,6 +136,7 @@ int main(void)
 		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
 		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
+		 " \"web\":{\"listen\":\"off\"},\n"
 		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\"]},\n"
 		 " \"rules\":\"rules.json\",\n"
 		 " \"autoreply\":{\"debounce_ms\":300,\"pause_s\":600},\n"

@@ -82,6 +82,7 @@ static void bot_config(bot_t *r, const char *policy, const char *kill_at)
 		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
 		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
+		 " \"web\":{\"listen\":\"off\"},\n"
 		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"orders\"]},\n"
 		 " \"rules\":\"rules.json\",\n"
 		 " \"orders\":{\"confirm\":\"%s\",\"retry_base_ms\":100,\"retry_s\":1%s},\n"
@@ -752,8 +753,12 @@ static void test_kill_loop(void)
 			break;
 		t0 = now_ms();
 		for (int k = 0; k < 4 && n < 16; k++, n++) {
+			char c[16];
+
 			new_oid(o[n].oid, sizeof o[n].oid);
-			snprintf(o[n].cid, sizeof o[n].cid, "9%s", o[n].oid + 10);
+			/* via c: gcc -O1 (SAN=1) sees o[n].oid and o[n].cid as one object (-Wrestrict) */
+			snprintf(c, sizeof c, "9%s", o[n].oid + 10);
+			memcpy(o[n].cid, c, sizeof c);
 			o[n].qty = 1 + (k & 1);
 			units += o[n].qty;
 			order_paid(&r, o[n].oid, o[n].cid, "50001", o[n].qty, NULL);

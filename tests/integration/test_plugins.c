@@ -44,6 +44,7 @@ static void write_config(const char *plugin_dir, const char *load, const char *e
 		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
 		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
+		 " \"web\":{\"listen\":\"off\"},\n"
 		 " \"plugins\":{\"dir\":\"%s\",\"load\":[%s]},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"}%s}\n", plugin_dir, load, extra ? extra : "");
 	tbot_config(&bot, json);

@@ -79,6 +79,7 @@ static void write_config(const char *rate, int refresh_before_s)
 		 " \"token\":{\"refresh_before_s\":%d,\"relogin_check_s\":3600},\n"
 		 " \"send\":{\"rate_per_s\":%s,\"burst\":1},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
+		 " \"web\":{\"listen\":\"off\"},\n"
 		 " \"log\":{\"level\":\"debug\"},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\",\"reply_prefix\":\"re: \"}}\n",
 		 refresh_before_s, rate);

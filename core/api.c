@@ -1,0 +1,816 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/api.c - the JSON API of the account's web page (core/api.h,
+ * web/API.md).
+ *
+ * Every answer is a JSON object; every error is {"error": "..."} with the
+ * status web/API.md lists. Nothing a request sends can make it fail other
+ * than with an answer: bodies are parsed with length and checked for
+ * trailing bytes, every member is type-checked, and strings going back out
+ * are JSON-escaped by cJSON.
+ */
+#include "api.h"
+#include "auth.h"
+#include "host.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define API_CHATS 100
+#define API_TEXT_MAX 4000
+
+typedef struct {
+	char chat_id[32], buyer_id[32], buyer_name[64], item_id[32], last_text[200];
+	int64_t last_ms;
+	int own;
+} api_chat;
+
+struct api_ctx {
+	api_env env;
+	api_stats st;
+	api_chat chats[API_CHATS];   /* newest first */
+	int nchats;
+	int64_t started_ms;
+};
+
+api_ctx *api_new(const api_env *env)
+{
+	api_ctx *a = calloc(1, sizeof *a);
+
+	if (!a)
+		return NULL;
+	a->env = *env;
+	a->started_ms = util_now_ms();
+	return a;
+}
+
+void api_free(api_ctx *a)
+{
+	free(a);
+}
+
+const api_stats *api_get_stats(const api_ctx *a)
+{
+	return &a->st;
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+/* Sets r to status with j as its body (j is consumed). */
+static void api_answer(api_resp *r, int status, cJSON *j)
+{
+	r->status = status;
+	r->body = j ? cJSON_PrintUnformatted(j) : NULL;
+	cJSON_Delete(j);
+	if (!r->body) {
+		r->status = 500;
+		r->body = util_strndup("{\"error\":\"out of memory\"}", 25);
+	}
+}
+
+static void api_error(api_resp *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* An error answer {"error": "<fmt...>"}. */
+static void api_error(api_resp *r, int status, const char *fmt, ...)
+{
+	char msg[512];
+	cJSON *j = cJSON_CreateObject();
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(j, "error", msg);
+	api_answer(r, status, j);
+}
+
+/* The HTTP status for a negative sk_rc of a control command. */
+static int api_rc_status(int rc)
+{
+	switch (rc) {
+	case SK_OK: return 200;
+	case SK_ERR_INVAL: case SK_ERR_CONFIG: return 400;
+	case SK_ERR_NOTFOUND: return 404;
+	case SK_ERR_STATE: case SK_ERR_FULL: return 409;
+	default: return 500;
+	}
+}
+
+/* Parses exactly len bytes of JSON (no trailing bytes but blanks). NULL if not JSON. */
+static cJSON *api_parse(const char *s, size_t len)
+{
+	const char *end = NULL;
+	cJSON *j;
+
+	if (!s || !len)
+		return NULL;
+	j = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+	if (!j)
+		return NULL;
+	while (end && end < s + len && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+		end++;
+	if (end != s + len) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* A string member of o, or NULL when absent or not a string. */
+static const char *api_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ---- sessions and cookies -------------------------------------------------- */
+
+/* The value of cookie name in a Cookie header into out; 0, or -1 when absent.
+ * Matches whole names only (techniques.md P6: lws's own getter does not). */
+static int api_cookie(const char *hdr, const char *name, char *out, size_t n)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = hdr; p && *p;) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		if (!strncmp(p, name, nl) && p[nl] == '=') {
+			const char *v = p + nl + 1;
+			size_t vl = strcspn(v, ";");
+
+			if (vl >= n)
+				return -1;
+			memcpy(out, v, vl);
+			out[vl] = '\0';
+			return 0;
+		}
+		p += strcspn(p, ";");
+	}
+	return -1;
+}
+
+/* The session token of the Cookie header into tok; 0 or -1. */
+static int api_token(const char *cookie, char *tok)
+{
+	return api_cookie(cookie, "sk_session", tok, AUTH_TOKEN_LEN + 1);
+}
+
+int api_logged_in(api_ctx *a, const char *cookie)
+{
+	char tok[AUTH_TOKEN_LEN + 1];
+
+	return !api_token(cookie, tok) && auth_session(a->env.au, tok) != NULL;
+}
+
+/* ---- the control commands ---------------------------------------------------- */
+
+/* One command's outcome: status, data (owned) or error text. */
+typedef struct {
+	int status;
+	cJSON *data;
+	char error[512];
+} api_out;
+
+static void api_fail(api_out *o, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void api_fail(api_out *o, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	o->status = status;
+	va_start(ap, fmt);
+	vsnprintf(o->error, sizeof o->error, fmt, ap);
+	va_end(ap);
+}
+
+/* A plugin command's data as JSON (parsed from its result text); NULL on failure. */
+static cJSON *api_plugin_call(api_ctx *a, const char *cmd, const char *data, api_out *o)
+{
+	char *res = NULL, *err = NULL;
+	int rc;
+	cJSON *j = NULL;
+
+	if (!a->env.plugins) {
+		api_fail(o, 404, "unknown command '%s'", cmd);
+		return NULL;
+	}
+	rc = host_control(a->env.plugins, cmd, data, &res, &err);
+	if (rc == SK_ERR_NOTFOUND && err && !strcmp(err, "unknown command")) {
+		api_fail(o, 404, "unknown command '%s'", cmd);
+	} else if (rc < 0) {
+		api_fail(o, api_rc_status(rc), "%s", err ? err : "failed");
+	} else {
+		j = res ? cJSON_Parse(res) : cJSON_CreateNull();
+		if (!j)
+			api_fail(o, 500, "out of memory");
+	}
+	free(res);
+	free(err);
+	return j;
+}
+
+static void api_cmd_status(api_ctx *a, api_out *o)
+{
+	cJSON *d = cJSON_CreateObject(), *pl = cJSON_AddArrayToObject(d, "plugins");
+	const sess_metrics *m = a->env.sess ? session_metrics(a->env.sess) : NULL;
+	const char *const *names = a->env.plugins ? host_plugins(a->env.plugins) : NULL;
+
+	cJSON_AddStringToObject(d, "account", a->env.cfg->account_id ? a->env.cfg->account_id : "");
+	cJSON_AddStringToObject(d, "unb", a->env.cfg->unb ? a->env.cfg->unb : "");
+	cJSON_AddStringToObject(d, "state", m ? session_state_name(m->state) : "DISCONNECTED");
+	cJSON_AddBoolToObject(d, "needs_relogin", m && m->state == SESS_FAILED);
+	cJSON_AddStringToObject(d, "last_error", m ? m->last_error : "no session");
+	if (a->env.sess) {
+		char *mj = session_metrics_json(a->env.sess);
+		cJSON *mm = mj ? cJSON_Parse(mj) : NULL;
+
+		free(mj);
+		cJSON_AddItemToObject(d, "metrics", mm ? mm : cJSON_CreateObject());
+	} else {
+		cJSON_AddItemToObject(d, "metrics", cJSON_CreateObject());
+	}
+	for (size_t i = 0; names && names[i]; i++)
+		cJSON_AddItemToArray(pl, cJSON_CreateString(names[i]));
+	cJSON_AddNumberToObject(d, "uptime_s", (double)((util_now_ms() - a->started_ms) / 1000));
+	o->data = d;
+}
+
+static void api_cmd_send(api_ctx *a, const cJSON *data, api_out *o)
+{
+	const char *cid = api_str(data, "chat_id"), *buyer = api_str(data, "buyer_id"), *text = api_str(data, "text");
+	char uuid[64];
+
+	if (!cid || !*cid || strlen(cid) > 30 || !buyer || !*buyer || strlen(buyer) > 30 || !text || !*text) {
+		api_fail(o, 400, "send needs data {\"chat_id\", \"buyer_id\", \"text\"}: non-empty strings");
+		return;
+	}
+	if (strlen(text) > API_TEXT_MAX) {
+		api_fail(o, 400, "send: the text is longer than %d bytes", API_TEXT_MAX);
+		return;
+	}
+	if (!a->env.sess) {
+		api_fail(o, 409, "send: no session");
+		return;
+	}
+	if (session_send_text(a->env.sess, NULL, "control", cid, buyer, text, uuid)) {
+		api_fail(o, 409, "send: not queued (the send queue is full or the state database failed)");
+		return;
+	}
+	log_info("web", "control: a text queued to chat %s (%s)", cid, uuid);
+	o->data = cJSON_CreateObject();
+	cJSON_AddStringToObject(o->data, "uuid", uuid);
+}
+
+/* The chats autoreply has paused now (its paused_chats command), as an object
+ * chat_id -> until_ms; an empty object when there is no such command. */
+static cJSON *api_paused(api_ctx *a)
+{
+	api_out po = { 0 };
+	cJSON *d = a->env.plugins ? api_plugin_call(a, "paused_chats", "{}", &po) : NULL, *map = cJSON_CreateObject(), *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(d, "chats")) {
+		const char *id = api_str(c, "chat_id");
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "paused_until_ms");
+
+		if (id && cJSON_IsNumber(u) && !cJSON_GetObjectItemCaseSensitive(map, id))
+			cJSON_AddNumberToObject(map, id, u->valuedouble);
+	}
+	cJSON_Delete(d);
+	return map;
+}
+
+static void api_cmd_list_chats(api_ctx *a, const cJSON *data, api_out *o)
+{
+	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(data, "limit");
+	int limit = API_CHATS;
+	cJSON *d, *arr, *paused;
+
+	if (lim && (!cJSON_IsNumber(lim) || lim->valuedouble < 1 || lim->valuedouble > API_CHATS)) {
+		api_fail(o, 400, "list_chats: limit must be a number from 1 to %d", API_CHATS);
+		return;
+	}
+	if (lim)
+		limit = (int)lim->valuedouble;
+	paused = api_paused(a);
+	d = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(d, "chats");
+	for (int i = 0; i < a->nchats && i < limit; i++) {
+		const api_chat *c = &a->chats[i];
+		cJSON *e = cJSON_CreateObject();
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(paused, c->chat_id);
+
+		cJSON_AddStringToObject(e, "chat_id", c->chat_id);
+		cJSON_AddStringToObject(e, "buyer_id", c->buyer_id);
+		cJSON_AddStringToObject(e, "buyer_name", c->buyer_name);
+		cJSON_AddStringToObject(e, "item_id", c->item_id);
+		cJSON_AddStringToObject(e, "last_text", c->last_text);
+		cJSON_AddNumberToObject(e, "last_ms", (double)c->last_ms);
+		cJSON_AddBoolToObject(e, "own", c->own);
+		cJSON_AddBoolToObject(e, "paused", p != NULL);
+		if (p)
+			cJSON_AddNumberToObject(e, "paused_until_ms", p->valuedouble);
+		cJSON_AddItemToArray(arr, e);
+	}
+	cJSON_Delete(paused);
+	o->data = d;
+}
+
+static void api_cmd_help_one(const char *name, const char *plugin, const char *help, void *ud)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "command", name);
+	cJSON_AddStringToObject(e, "plugin", plugin);
+	cJSON_AddStringToObject(e, "help", help);
+	cJSON_AddItemToArray(ud, e);
+}
+
+static void api_cmd_help(api_ctx *a, api_out *o)
+{
+	static const char *const core[][2] = {
+		{ "status", "state, metrics, last error, plugins" },
+		{ "send", "{chat_id, buyer_id, text}: queue a text to a chat" },
+		{ "list_chats", "{limit}: recent chats, newest first" },
+		{ "reload_rules", "reload the rules file (as SIGHUP)" },
+		{ "help", "this list" },
+	};
+	cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "commands");
+
+	for (size_t i = 0; i < sizeof core / sizeof core[0]; i++)
+		api_cmd_help_one(core[i][0], "core", core[i][1], arr);
+	if (a->env.plugins)
+		host_control_each(a->env.plugins, api_cmd_help_one, arr);
+	o->data = d;
+}
+
+/* Runs one command with data (an object, or NULL for none). */
+static void api_command(api_ctx *a, const char *cmd, const cJSON *data, api_out *o)
+{
+	o->status = 200;
+	if (data && !cJSON_IsObject(data)) {
+		api_fail(o, 400, "data must be a JSON object");
+	} else if (!strcmp(cmd, "status")) {
+		api_cmd_status(a, o);
+	} else if (!strcmp(cmd, "send")) {
+		api_cmd_send(a, data, o);
+	} else if (!strcmp(cmd, "list_chats")) {
+		api_cmd_list_chats(a, data, o);
+	} else if (!strcmp(cmd, "reload_rules")) {
+		if (a->env.reload)
+			a->env.reload(a->env.ud);
+		o->data = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o->data, "reloaded", a->env.reload != NULL);
+	} else if (!strcmp(cmd, "help")) {
+		api_cmd_help(a, o);
+	} else {
+		char *dj = data ? cJSON_PrintUnformatted(data) : NULL;
+
+		o->data = api_plugin_call(a, cmd, dj ? dj : "{}", o);
+		cJSON_free(dj);
+	}
+	if (!o->data && o->status == 200)
+		api_fail(o, 500, "out of memory");
+}
+
+/* Parses a control envelope and runs it; the answer object (owned) and its status. */
+static cJSON *api_control(api_ctx *a, const char *text, size_t len, int *status)
+{
+	cJSON *env = api_parse(text, len), *ans = cJSON_CreateObject();
+	const cJSON *rid = cJSON_GetObjectItemCaseSensitive(env, "request_id");
+	const char *cmd = api_str(env, "command");
+	api_out o = { 0 };
+
+	if (cJSON_IsString(rid) || cJSON_IsNumber(rid))
+		cJSON_AddItemToObject(ans, "request_id", cJSON_Duplicate(rid, 0));
+	else
+		cJSON_AddNullToObject(ans, "request_id");
+	if (!env || !cJSON_IsObject(env))
+		api_fail(&o, 400, "the request is not a JSON object {\"request_id\", \"command\", \"data\"}");
+	else if (!cmd || !*cmd)
+		api_fail(&o, 400, "the request has no command");
+	else if (strlen(cmd) > 64)
+		api_fail(&o, 400, "the command name is too long");
+	else
+		api_command(a, cmd, cJSON_GetObjectItemCaseSensitive(env, "data"), &o);
+	cJSON_Delete(env);
+	cJSON_AddBoolToObject(ans, "success", o.status == 200);
+	if (o.status == 200) {
+		cJSON_AddItemToObject(ans, "data", o.data);
+		cJSON_AddNullToObject(ans, "error");
+	} else {
+		cJSON_Delete(o.data);
+		cJSON_AddNullToObject(ans, "data");
+		cJSON_AddStringToObject(ans, "error", o.error);
+		log_info("web", "control %s: %s", cmd && strlen(cmd) <= 64 ? cmd : "?", o.error);
+	}
+	*status = o.status;
+	return ans;
+}
+
+char *api_ws_control(api_ctx *a, const char *text, size_t len)
+{
+	int status;
+	cJSON *ans = api_control(a, text, len, &status);
+	char *s;
+
+	cJSON_AddStringToObject(ans, "kind", "reply");
+	s = cJSON_PrintUnformatted(ans);
+	cJSON_Delete(ans);
+	return s;
+}
+
+/* ---- the rules file ------------------------------------------------------------- */
+
+static void api_rules_get(api_ctx *a, api_resp *r)
+{
+	const char *path = a->env.cfg->rules;
+	cJSON *j = cJSON_CreateObject(), *doc = NULL;
+	FILE *f;
+
+	if (!path) {
+		cJSON_Delete(j);
+		api_error(r, 404, "no rules file is configured (set \"rules\" in the account's config)");
+		return;
+	}
+	cJSON_AddStringToObject(j, "path", path);
+	if ((f = fopen(path, "rb"))) {
+		sbuf b = { 0 };
+		char buf[8192];
+		size_t n;
+
+		while ((n = fread(buf, 1, sizeof buf, f)) > 0 && b.len < 4 * API_MAX_BODY)
+			sbuf_add(&b, buf, n);
+		fclose(f);
+		doc = b.oom ? NULL : api_parse(b.p, b.len);
+		sbuf_free(&b);
+		if (!cJSON_IsObject(doc)) {
+			cJSON_Delete(doc);
+			cJSON_Delete(j);
+			api_error(r, 500, "the rules file is not a JSON object: fix it by hand (the bot keeps the rules it has)");
+			return;
+		}
+	} else if (errno != ENOENT) {
+		cJSON_Delete(j);
+		api_error(r, 500, "the rules file cannot be read: %s", strerror(errno));
+		return;
+	}
+	cJSON_AddItemToObject(j, "rules", doc ? doc : cJSON_CreateObject());
+	api_answer(r, 200, j);
+}
+
+/* Writes text to path atomically: a temp file in the same folder, fsync,
+ * rename over it, fsync the folder. 0 or -1 with errno. */
+static int api_write_atomic(const char *path, const char *text)
+{
+	char tmp[4200], dir[4200];
+	size_t n = strlen(text);
+	char *slash;
+	FILE *f;
+	int fd, e;
+
+	if (snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (!(f = fopen(tmp, "wb")))
+		return -1;
+	if (fwrite(text, 1, n, f) != n || fflush(f) || fsync(fileno(f))) {
+		e = errno;
+		fclose(f);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (fclose(f) || rename(tmp, path)) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	snprintf(dir, sizeof dir, "%s", path);
+	if ((slash = strrchr(dir, '/'))) {
+		*slash = '\0';
+		if ((fd = open(*dir ? dir : "/", O_RDONLY)) >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+	return 0;
+}
+
+static void api_rules_put(api_ctx *a, const char *body, size_t len, api_resp *r)
+{
+	const char *path = a->env.cfg->rules;
+	cJSON *doc = api_parse(body, len), *j, *errs;
+	sbuf eb = { 0 };
+	char *text;
+
+	if (!path) {
+		cJSON_Delete(doc);
+		api_error(r, 404, "no rules file is configured (set \"rules\" in the account's config)");
+		return;
+	}
+	if (!cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		api_error(r, 400, "the rules must be a JSON object");
+		return;
+	}
+	text = cJSON_Print(doc);
+	cJSON_Delete(doc);
+	if (!text) {
+		api_error(r, 500, "out of memory");
+		return;
+	}
+	if (a->env.plugins && host_rules_check(a->env.plugins, text, strlen(text), &eb)) {
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "error", "the rules were not saved: fix the problems listed");
+		errs = cJSON_AddArrayToObject(j, "errors");
+		for (char *l = eb.p, *e; l && *l; l = e) {
+			e = l + strcspn(l, "\n");
+			if (e > l) {
+				char *one = util_strndup(l, (size_t)(e - l));
+
+				cJSON_AddItemToArray(errs, cJSON_CreateString(one ? one : "?"));
+				free(one);
+			}
+			if (*e)
+				e++;
+		}
+		sbuf_free(&eb);
+		cJSON_free(text);
+		api_answer(r, 422, j);
+		return;
+	}
+	sbuf_free(&eb);
+	if (api_write_atomic(path, text)) {
+		int e = errno;
+
+		cJSON_free(text);
+		log_err("web", "rules %s not saved: %s", path, strerror(e));
+		api_error(r, 500, "the rules file could not be written: %s", strerror(e));
+		return;
+	}
+	cJSON_free(text);
+	log_info("web", "rules %s saved from the page; reloading", path);
+	if (a->env.reload)
+		a->env.reload(a->env.ud);
+	j = cJSON_CreateObject();
+	cJSON_AddBoolToObject(j, "saved", 1);
+	api_answer(r, 200, j);
+}
+
+/* ---- login ------------------------------------------------------------------------ */
+
+static void api_session_info(api_ctx *a, const char *cookie, api_resp *r)
+{
+	char tok[AUTH_TOKEN_LEN + 1];
+	const char *csrf = api_token(cookie, tok) ? NULL : auth_session(a->env.au, tok);
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(j, "logged_in", csrf != NULL);
+	cJSON_AddBoolToObject(j, "needs_setup", auth_needs_setup(a->env.au));
+	if (csrf)
+		cJSON_AddStringToObject(j, "csrf", csrf);
+	cJSON_AddStringToObject(j, "account", a->env.cfg->account_id ? a->env.cfg->account_id : "");
+	api_answer(r, 200, j);
+}
+
+static void api_login(api_ctx *a, const char *body, size_t len, api_resp *r)
+{
+	cJSON *b = api_parse(body, len), *j;
+	const char *pw = api_str(b, "password"), *setup = api_str(b, "setup_token"), *why = "";
+	char tok[AUTH_TOKEN_LEN + 1], csrf[AUTH_TOKEN_LEN + 1];
+	int retry = 0, rc;
+
+	if (!cJSON_IsObject(b) || !pw) {
+		cJSON_Delete(b);
+		api_error(r, 400, "login needs {\"password\"} (and \"setup_token\" the first time)");
+		return;
+	}
+	rc = auth_login(a->env.au, pw, setup, tok, csrf, &retry, &why);
+	cJSON_Delete(b);
+	if (rc != AUTH_OK) {
+		a->st.logins_failed++;
+		log_warn("web", "login refused: %s", why);
+		r->retry_after_s = retry;
+		api_error(r, rc == AUTH_LOCKED ? 429 : rc == AUTH_INVAL ? 400 : rc == AUTH_BAD ? 401 : 500, "%s", why);
+		return;
+	}
+	log_info("web", "login (%d sessions)", auth_nsessions(a->env.au));
+	snprintf(r->set_cookie, sizeof r->set_cookie, "sk_session=%s; Path=/; HttpOnly; SameSite=Strict", tok);
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "csrf", csrf);
+	cJSON_AddStringToObject(j, "account", a->env.cfg->account_id ? a->env.cfg->account_id : "");
+	api_answer(r, 200, j);
+}
+
+/* ---- the router -------------------------------------------------------------------- */
+
+/* Answers one request, before the counters. */
+static void api_route(api_ctx *a, const char *method, const char *path, const char *cookie, const char *csrf,
+		      const char *body, size_t len, api_resp *r)
+{
+	int get = !strcmp(method, "GET"), post = !strcmp(method, "POST"), put = !strcmp(method, "PUT");
+	char tok[AUTH_TOKEN_LEN + 1];
+	const char *q = strchr(path, '?');
+	size_t plen = q ? (size_t)(q - path) : strlen(path);
+	char p[128];
+
+	if (plen >= sizeof p) {
+		api_error(r, 404, "no such API path");
+		return;
+	}
+	memcpy(p, path, plen);
+	p[plen] = '\0';
+	if (!strcmp(p, "/api/session")) {
+		if (!get)
+			api_error(r, 405, "GET only");
+		else
+			api_session_info(a, cookie, r);
+		return;
+	}
+	if (!strcmp(p, "/api/login")) {
+		if (!post)
+			api_error(r, 405, "POST only");
+		else
+			api_login(a, body, len, r);
+		return;
+	}
+	if (strcmp(p, "/api/logout") && strcmp(p, "/api/status") && strcmp(p, "/api/rules") &&
+	    strcmp(p, "/api/control") && strcmp(p, "/api/events")) {
+		api_error(r, 404, "no such API path");
+		return;
+	}
+	if (api_token(cookie, tok) || !auth_session(a->env.au, tok)) {
+		a->st.unauthorized++;
+		api_error(r, 401, "not logged in (or the session expired): log in again");
+		return;
+	}
+	if (!get && !auth_csrf_ok(a->env.au, tok, csrf)) {
+		a->st.csrf_refused++;
+		api_error(r, 403, "missing or wrong X-CSRF-Token header");
+		return;
+	}
+	if (!strcmp(p, "/api/logout")) {
+		if (!post) {
+			api_error(r, 405, "POST only");
+			return;
+		}
+		auth_logout(a->env.au, tok);
+		snprintf(r->set_cookie, sizeof r->set_cookie, "sk_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+		api_answer(r, 200, cJSON_CreateObject());
+	} else if (!strcmp(p, "/api/status")) {
+		api_out o = { 0 };
+
+		if (!get) {
+			api_error(r, 405, "GET only");
+			return;
+		}
+		api_cmd_status(a, &o);
+		api_answer(r, 200, o.data);
+	} else if (!strcmp(p, "/api/rules")) {
+		if (get)
+			api_rules_get(a, r);
+		else if (put)
+			api_rules_put(a, body, len, r);
+		else
+			api_error(r, 405, "GET or PUT only");
+	} else if (!strcmp(p, "/api/control")) {
+		int status;
+		cJSON *ans;
+
+		if (!post) {
+			api_error(r, 405, "POST only");
+			return;
+		}
+		ans = api_control(a, body, len, &status);
+		api_answer(r, status, ans);
+	} else {
+		api_error(r, 400, "/api/events is a WebSocket: connect with an upgrade");
+	}
+}
+
+void api_http(api_ctx *a, const char *method, const char *path, const char *cookie, const char *csrf,
+	      const char *body, size_t len, api_resp *r)
+{
+	memset(r, 0, sizeof *r);
+	a->st.requests++;
+	if (len > API_MAX_BODY)
+		api_error(r, 413, "the body is larger than %d bytes", API_MAX_BODY);
+	else
+		api_route(a, method ? method : "", path ? path : "", cookie, csrf, body, len, r);
+	if (r->status < 400)
+		a->st.ok++;
+	else if (r->status < 500)
+		a->st.client_errors++;
+	else
+		a->st.server_errors++;
+}
+
+/* ---- chats and live events ----------------------------------------------------------- */
+
+void api_note_event(api_ctx *a, const ev *e)
+{
+	api_chat c, *found = NULL;
+	int i;
+
+	if ((e->type != EV_CHAT_TEXT && e->type != EV_CHAT_IMAGE) || !e->chat_id[0])
+		return;
+	for (i = 0; i < a->nchats; i++)
+		if (!strcmp(a->chats[i].chat_id, e->chat_id)) {
+			found = &a->chats[i];
+			break;
+		}
+	if (found)
+		c = *found;
+	else
+		memset(&c, 0, sizeof c);
+	snprintf(c.chat_id, sizeof c.chat_id, "%s", e->chat_id);
+	if (!e->own) {
+		snprintf(c.buyer_id, sizeof c.buyer_id, "%s", e->sender_id);
+		if (e->sender_name[0])
+			snprintf(c.buyer_name, sizeof c.buyer_name, "%s", e->sender_name);
+	}
+	if (e->item_id[0])
+		snprintf(c.item_id, sizeof c.item_id, "%s", e->item_id);
+	snprintf(c.last_text, sizeof c.last_text, "%s", e->text);
+	c.last_ms = e->created_ms ? e->created_ms : util_now_ms();
+	c.own = e->own;
+	/* move it to the front; the oldest falls off a full list */
+	if (!found)
+		i = a->nchats < API_CHATS ? a->nchats++ : API_CHATS - 1;
+	memmove(&a->chats[1], &a->chats[0], (size_t)i * sizeof c);
+	a->chats[0] = c;
+}
+
+/* Prints j (consumed) with "ms" added. */
+static char *api_line(cJSON *j)
+{
+	char *s;
+
+	cJSON_AddNumberToObject(j, "ms", (double)util_now_ms());
+	s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return s;
+}
+
+char *api_json_event(const ev *e)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "kind", "event");
+	cJSON_AddStringToObject(j, "type", event_type_name(e->type));
+	cJSON_AddStringToObject(j, "trade", trade_status_name(e->trade));
+	cJSON_AddStringToObject(j, "chat_id", e->chat_id);
+	cJSON_AddStringToObject(j, "sender_id", e->sender_id);
+	cJSON_AddStringToObject(j, "sender_name", e->sender_name);
+	cJSON_AddStringToObject(j, "text", e->text);
+	cJSON_AddStringToObject(j, "item_id", e->item_id);
+	cJSON_AddStringToObject(j, "order_id", e->order_id);
+	cJSON_AddBoolToObject(j, "own", e->own);
+	cJSON_AddBoolToObject(j, "echo", e->echo);
+	return api_line(j);
+}
+
+char *api_json_state(const char *from, const char *to, const char *why)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "kind", "state");
+	cJSON_AddStringToObject(j, "from", from);
+	cJSON_AddStringToObject(j, "to", to);
+	cJSON_AddStringToObject(j, "why", why ? why : "");
+	return api_line(j);
+}
+
+char *api_json_send(const char *uuid, int ok, const char *detail, const char *plugin, const char *tag)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "kind", "send");
+	cJSON_AddStringToObject(j, "uuid", uuid);
+	cJSON_AddBoolToObject(j, "ok", ok);
+	cJSON_AddStringToObject(j, ok ? "message_id" : "reason", detail ? detail : "");
+	cJSON_AddStringToObject(j, "plugin", plugin ? plugin : "");
+	cJSON_AddStringToObject(j, "tag", tag ? tag : "");
+	return api_line(j);
+}
+
+char *api_json_plugin(const char *plugin, const char *topic, const char *payload_json)
+{
+	cJSON *j = cJSON_CreateObject(), *p = payload_json ? cJSON_Parse(payload_json) : NULL;
+
+	cJSON_AddStringToObject(j, "kind", "plugin");
+	cJSON_AddStringToObject(j, "topic", topic);
+	cJSON_AddStringToObject(j, "from", plugin);
+	cJSON_AddItemToObject(j, "payload", p ? p : cJSON_CreateNull());
+	return api_line(j);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/api.h - the web page's JSON API (web/API.md): requests in, JSON
+ * answers out, independent of the transport (core/web.c carries them over
+ * lws, the tests and the fuzzer call it directly). It owns the login check,
+ * the CSRF check, the control commands (the core's own: status, send,
+ * list_chats, reload_rules, help; the rest are the plugins', through the
+ * host), the rules file's GET/PUT, and the recent-chats list.
+ */
+#ifndef SK_API_H
+#define SK_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "event.h"
+#include "session.h"
+
+typedef struct api_ctx api_ctx;
+typedef struct auth auth;
+typedef struct host host;
+
+#define API_MAX_BODY (256 * 1024)
+
+typedef struct {
+	const config *cfg;
+	session *sess;           /* NULL in tests without a session: send and status say so */
+	host *plugins;           /* may be NULL */
+	auth *au;
+	/* Tells the plugins to reload their files (SIGHUP's path); may be NULL. */
+	void (*reload)(void *ud);
+	void *ud;
+} api_env;
+
+/* One answer: status, a JSON body (malloc'd), maybe a cookie and Retry-After. */
+typedef struct {
+	int status;
+	char *body;
+	char set_cookie[160];    /* a whole Set-Cookie value, "" for none */
+	int retry_after_s;       /* > 0: send Retry-After */
+} api_resp;
+
+api_ctx *api_new(const api_env *env);
+void api_free(api_ctx *a);
+
+/* One HTTP request to path (starting "/api/"). cookie: the Cookie header,
+ * csrf: the X-CSRF-Token header (both may be NULL); body may be NULL. Fills
+ * r (free r->body with free). Never fails: errors are answers. */
+void api_http(api_ctx *a, const char *method, const char *path, const char *cookie, const char *csrf,
+	      const char *body, size_t len, api_resp *r);
+/* A control request from a logged-in WebSocket: the envelope's JSON text.
+ * Returns the answer (malloc'd, with "kind":"reply"), NULL on OOM. */
+char *api_ws_control(api_ctx *a, const char *text, size_t len);
+/* Whether the Cookie header carries a live session (the WebSocket's check). */
+int api_logged_in(api_ctx *a, const char *cookie);
+
+/* An event of the session: kept for list_chats. */
+void api_note_event(api_ctx *a, const ev *e);
+
+/* The live-event JSON lines (malloc'd, NULL on OOM) for /api/events. */
+char *api_json_event(const ev *e);
+char *api_json_state(const char *from, const char *to, const char *why);
+char *api_json_send(const char *uuid, int ok, const char *detail, const char *plugin, const char *tag);
+char *api_json_plugin(const char *plugin, const char *topic, const char *payload_json);
+
+/* Counters: requests answered by status class, refused logins, bad requests. */
+typedef struct {
+	int64_t requests, ok, client_errors, server_errors, logins_failed, csrf_refused, unauthorized;
+} api_stats;
+const api_stats *api_get_stats(const api_ctx *a);
+
+#endif
