@@ -24,7 +24,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGLIBS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGLIBS)) -lmsgpuck -lcrypto -ldl -lpthread -lm
 
 # Code shared by the bot, the simulator and the tests.
-CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c core/loader.c core/host.c core/log.c
+CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c core/loader.c core/host.c core/log.c core/auth.c
 CORE_LIB_OBJ := $(CORE_LIB_SRC:%.c=$(B)/obj/%.o)
 # The bot itself (main and the rest of core/).
 CORE_SRC := $(filter-out $(CORE_LIB_SRC),$(wildcard core/*.c))
@@ -46,7 +46,12 @@ PREFIX  ?= /usr/local
 ABI_NUM = $(shell sed -n 's/^.define SK_ABI_$(1) \([0-9]*\).*/\1/p' plugins/plugin.h)
 ABI_VERSION := $(call ABI_NUM,MAJOR).$(call ABI_NUM,MINOR)
 
-.PHONY: all deps test demo clean bench check-valgrind install
+# What the browser test needs (tests/integration/test_web_browser.c): Debian's
+# Chromium, Node.js (any >= 18 on PATH, else Debian's) and playwright-core
+# from the npm registry, pinned by tests/browser/package-lock.json.
+BROWSER_PKGS := chromium
+
+.PHONY: all deps browser-deps test demo clean bench check-valgrind install
 # Keep the objects the test pattern rules chain through.
 .SECONDARY:
 all: $(B)/shopkeep $(B)/shopkeep-sim $(PLUGIN_SO) $(TEST_PLUGINS) $(TESTS)
@@ -62,6 +67,21 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+
+# Installs what the browser test needs; a no-op when all is there.
+browser-deps: deps
+	@missing=""; for p in $(BROWSER_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "make browser-deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make browser-deps: run as root (or install:$$missing)" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } || exit 1; \
+	fi
+	@[ -d tests/browser/node_modules/playwright-core ] || \
+	  { echo "make browser-deps: npm ci in tests/browser"; cd tests/browser && npm ci --no-audit --no-fund --loglevel=error; }
 
 $(B)/obj/%.o: %.c $(wildcard core/*.h db/*.h tests/*.h tests/sim/*.h tests/fakehost/*.h plugins/*.h)
 	@mkdir -p $(dir $@)
@@ -107,7 +127,7 @@ $(B)/tests/%: $(B)/obj/tests/integration/%.o $(B)/libsim.a $(B)/libskcore.a
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 # Tests find the binaries through SK_BUILD.
-test: deps
+test: deps browser-deps
 	@$(MAKE) --no-print-directory all
 	@SK_BUILD=$(CURDIR)/$(B) SK_ROOT=$(CURDIR) tests/run.sh $(B)/tests
 

@@ -400,7 +400,6 @@ static cJSON *api_control(api_ctx *a, const char *text, size_t len, int *status)
 		api_fail(&o, 400, "the command name is too long");
 	else
 		api_command(a, cmd, cJSON_GetObjectItemCaseSensitive(env, "data"), &o);
-	cJSON_Delete(env);
 	cJSON_AddBoolToObject(ans, "success", o.status == 200);
 	if (o.status == 200) {
 		cJSON_AddItemToObject(ans, "data", o.data);
@@ -411,6 +410,7 @@ static cJSON *api_control(api_ctx *a, const char *text, size_t len, int *status)
 		cJSON_AddStringToObject(ans, "error", o.error);
 		log_info("web", "control %s: %s", cmd && strlen(cmd) <= 64 ? cmd : "?", o.error);
 	}
+	cJSON_Delete(env);   /* last: cmd points into it */
 	*status = o.status;
 	return ans;
 }

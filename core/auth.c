@@ -113,12 +113,23 @@ void auth_free(auth *a)
 	}
 }
 
-const char *auth_setup_token(const auth *a)
+/* Forgets the setup token once a password exists (shopkeep passwd may set
+ * one while the process runs). */
+static void auth_refresh(auth *a)
 {
-	return a && a->setup[0] ? a->setup : NULL;
+	if (a->setup[0] && auth_has_password(a->st) == 1)
+		sodium_memzero(a->setup, sizeof a->setup);
 }
 
-int auth_needs_setup(const auth *a)
+const char *auth_setup_token(auth *a)
+{
+	if (!a)
+		return NULL;
+	auth_refresh(a);
+	return a->setup[0] ? a->setup : NULL;
+}
+
+int auth_needs_setup(auth *a)
 {
 	return auth_setup_token(a) != NULL;
 }
@@ -182,9 +193,7 @@ int auth_login(auth *a, const char *password, const char *setup_token, char *tok
 			*why = "a password is required (at most 1024 characters)";
 		return AUTH_INVAL;
 	}
-	/* shopkeep passwd may have set one since the start */
-	if (a->setup[0] && auth_has_password(a->st) == 1)
-		a->setup[0] = '\0';
+	auth_refresh(a);
 	if (a->setup[0]) {
 		if (!setup_token || !*setup_token) {
 			if (why)

@@ -35,9 +35,10 @@ int auth_has_password(store *st);
 auth *auth_new(store *st, int64_t idle_ms, int pwhash_min, int64_t (*now_ms)(void));
 void auth_free(auth *a);
 
-/* The one-time setup token while no password is set, else NULL. */
-const char *auth_setup_token(const auth *a);
-int auth_needs_setup(const auth *a);
+/* The one-time setup token while no password is set (in the database: one
+ * set meanwhile by shopkeep passwd counts), else NULL. */
+const char *auth_setup_token(auth *a);
+int auth_needs_setup(auth *a);
 
 /* A login: with setup_token (only while no password is set) it sets password
  * as the admin password first. On AUTH_OK, token and csrf (AUTH_TOKEN_LEN + 1

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t got_stop, got_usr1, got_hup;
 static struct lws_context *run_ctx;
@@ -203,6 +204,13 @@ static int run_web(run_app *a, const config *c, store *st)
 		return -1;
 	}
 	bridge_on_publish(a->plugins, on_publish, a);
+	{
+		char idx[4200];
+
+		snprintf(idx, sizeof idx, "%s/index.html", c->web_root);
+		if (access(idx, R_OK))
+			log_warn("web", "web.root %s has no index.html: the API works, the page will not", c->web_root);
+	}
 	if ((setup = auth_setup_token(a->au)))
 		log_warn("web", "no admin password yet: open the page and set one with the setup token %s "
 			 "(or run shopkeep passwd --config FILE)", setup);

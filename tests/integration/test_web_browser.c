@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/integration/test_web_browser.c - the real page in headless Chromium
+ * against the real bot and the simulator: tests/browser/page_test.mjs
+ * (playwright-core driving /usr/bin/chromium, both installed by make test's
+ * set-up) sets the password with the setup token, adds a keyword rule, sees
+ * the bot answer a simulated buyer with it and the event arrive live, sees a
+ * bad rule refused where it was made, and takes a screenshot into
+ * build/web-page.png. Each "ok - ..." / "not ok - ..." line the script prints
+ * becomes a check here; a script that dies, hangs or prints nothing fails.
+ */
+#include "tap.h"
+#include "sim/tbot.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define UNB "2200000000088"
+
+static const char *env_or(const char *k, const char *def)
+{
+	const char *v = getenv(k);
+
+	return v ? v : def;
+}
+
+/* A port nothing listens on now. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t n = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) && !getsockname(fd, (struct sockaddr *)&a, &n))
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* The setup token from the bot's log into out ("" if none yet). */
+static void setup_token(const tbot *b, char *out, size_t n)
+{
+	char line[1024];
+	FILE *f = fopen(b->log, "r");
+
+	*out = '\0';
+	while (f && fgets(line, sizeof line, f)) {
+		char *p = strstr(line, "setup token ");
+
+		if (p)
+			snprintf(out, n, "%.*s", (int)strcspn(p + 12, " \n"), p + 12);
+	}
+	if (f)
+		fclose(f);
+}
+
+int main(void)
+{
+	const char *build = env_or("SK_BUILD", "build"), *root = env_or("SK_ROOT", ".");
+	char json[2048], cmd[3000], tok[128] = "", shot[600], line[1024];
+	int wport = free_port(), checks = 0, failed = 0, st;
+	struct stat sb;
+	tc_sim sim;
+	tbot bot;
+	FILE *p;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	snprintf(cmd, sizeof cmd, "test -x /usr/bin/chromium && command -v node >/dev/null && "
+		 "test -d '%s/tests/browser/node_modules/playwright-core'", root);
+	if (!ok(system(cmd) == 0, "chromium, node and playwright-core are installed (make test's set-up does it)"))
+		return tap_done();
+	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts"))
+		return tap_done();
+	if (!ok(tbot_init(&bot, &sim) == 0 && wport > 0, "a temp dir and a free port"))
+		return tap_done();
+	snprintf(cmd, sizeof cmd, "cp '%s/config/rules.example.json' '%s/rules.json'", root, bot.dir);
+	if (system(cmd) != 0)
+		diag("cannot copy the example rules");
+	snprintf(json, sizeof json,
+		 "{\"account\":{\"id\":\"browser\",\"cookie\":\"unb=" UNB "; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
+		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
+		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
+		 " \"state\":{\"db\":\"state.db\"},\n"
+		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\",\"orders\"]},\n"
+		 " \"rules\":\"rules.json\",\n"
+		 " \"autoreply\":{\"debounce_ms\":0},\n"
+		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\",\"pwhash_min\":true}}\n",
+		 build, wport, root);
+	tbot_config(&bot, json);
+	tbot_start(&bot);
+	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "the bot registers"))
+		goto out;
+	for (int i = 0; i < 50 && !tok[0]; i++) {
+		setup_token(&bot, tok, sizeof tok);
+		if (!tok[0])
+			usleep(100000);
+	}
+	if (!ok(tok[0], "the bot logged its setup token"))
+		goto out;
+	snprintf(shot, sizeof shot, "%s/web-page.png", build);
+	unlink(shot);
+	snprintf(cmd, sizeof cmd,
+		 "cd '%s/tests/browser' && SK_WEB_URL=http://127.0.0.1:%d/ SK_SETUP_TOKEN='%s' SK_SIM_CTL=%d "
+		 "SK_SELLER=" UNB " SK_SHOT='%s' timeout -k 5 120 node page_test.mjs 2>&1",
+		 root, wport, tok, sim.ctl_port, shot);
+	if (!(p = popen(cmd, "r"))) {
+		ok(0, "node runs");
+		goto out;
+	}
+	while (fgets(line, sizeof line, p)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "ok - ", 5)) {
+			ok(1, "browser: %s", line + 5);
+			checks++;
+		} else if (!strncmp(line, "not ok - ", 9)) {
+			ok(0, "browser: %s", line + 9);
+			checks++;
+			failed++;
+		} else {
+			diag("browser: %s", line);
+		}
+	}
+	st = pclose(p);
+	ok(checks >= 5, "the page test ran its checks (%d)", checks);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == (failed ? 1 : 0), "the page test exited %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	ok(stat(shot, &sb) == 0 && sb.st_size > 1000, "the screenshot is in %s", shot);
+	ok(tbot_alive(&bot), "the bot still runs");
+out:
+	if (bot.pid > 0)
+		is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
+	tbot_done(&bot, tap_failed > 0);
+	tc_sim_stop(&sim);
+	return tap_done();
+}
