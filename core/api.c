@@ -764,20 +764,9 @@ static char *api_line(cJSON *j)
 
 char *api_json_event(const ev *e)
 {
-	cJSON *j = cJSON_CreateObject();
+	cJSON *j = event_json(e);
 
-	cJSON_AddStringToObject(j, "kind", "event");
-	cJSON_AddStringToObject(j, "type", event_type_name(e->type));
-	cJSON_AddStringToObject(j, "trade", trade_status_name(e->trade));
-	cJSON_AddStringToObject(j, "chat_id", e->chat_id);
-	cJSON_AddStringToObject(j, "sender_id", e->sender_id);
-	cJSON_AddStringToObject(j, "sender_name", e->sender_name);
-	cJSON_AddStringToObject(j, "text", e->text);
-	cJSON_AddStringToObject(j, "item_id", e->item_id);
-	cJSON_AddStringToObject(j, "order_id", e->order_id);
-	cJSON_AddBoolToObject(j, "own", e->own);
-	cJSON_AddBoolToObject(j, "echo", e->echo);
-	return api_line(j);
+	return j ? api_line(j) : NULL;
 }
 
 char *api_json_state(const char *from, const char *to, const char *why)

@@ -848,3 +848,26 @@ int event_from_item(const cJSON *tree, int object_type, int plain_json, const ch
 	e->object_type = object_type;
 	return -1;
 }
+
+cJSON *event_json(const ev *e)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "kind", "event");
+	cJSON_AddStringToObject(j, "type", event_type_name(e->type));
+	cJSON_AddStringToObject(j, "trade", trade_status_name(e->trade));
+	cJSON_AddStringToObject(j, "chat_id", e->chat_id);
+	cJSON_AddStringToObject(j, "sender_id", e->sender_id);
+	cJSON_AddStringToObject(j, "sender_name", e->sender_name);
+	cJSON_AddStringToObject(j, "text", e->text);
+	cJSON_AddStringToObject(j, "item_id", e->item_id);
+	cJSON_AddStringToObject(j, "message_id", e->message_id);
+	cJSON_AddStringToObject(j, "im_id", e->im_id);
+	cJSON_AddStringToObject(j, "order_id", e->order_id);
+	cJSON_AddStringToObject(j, "image_url", e->image_url);
+	cJSON_AddBoolToObject(j, "own", e->own);
+	cJSON_AddBoolToObject(j, "echo", e->echo);
+	cJSON_AddNumberToObject(j, "object_type", e->object_type);
+	cJSON_AddNumberToObject(j, "created_ms", (double)e->created_ms);
+	return j;
+}

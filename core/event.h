@@ -70,6 +70,10 @@ typedef struct {
  * on missing fields: they stay "". */
 int event_from_item(const cJSON *tree, int object_type, int plain_json, const char *own_unb, ev *e);
 
+/* The event as JSON {"kind":"event","type","trade","chat_id",...,"created_ms"}
+ * (the event log's and the web page's line; no raw tree). NULL on OOM. */
+cJSON *event_json(const ev *e);
+
 /* "chat_text", "trade"...; "paid", "shipped"... */
 const char *event_type_name(ev_type t);
 const char *trade_status_name(trade_status s);

@@ -67,7 +67,6 @@ static void event_log_write(run_app *a, cJSON *j)
 static void on_event(void *ud, const ev *e)
 {
 	run_app *a = ud;
-	cJSON *j;
 
 	if (a->cfg->reply_prefix && e->type == EV_CHAT_TEXT && !e->own && e->chat_id[0] && e->sender_id[0]) {
 		/* debug.reply_prefix: the diagnostic answer, through the real send path */
@@ -93,24 +92,7 @@ static void on_event(void *ud, const ev *e)
 		web_broadcast(a->web, api_json_event(e));
 	if (!a->event_log)
 		return;
-	j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "kind", "event");
-	cJSON_AddStringToObject(j, "type", event_type_name(e->type));
-	cJSON_AddStringToObject(j, "trade", trade_status_name(e->trade));
-	cJSON_AddStringToObject(j, "chat_id", e->chat_id);
-	cJSON_AddStringToObject(j, "sender_id", e->sender_id);
-	cJSON_AddStringToObject(j, "sender_name", e->sender_name);
-	cJSON_AddStringToObject(j, "text", e->text);
-	cJSON_AddStringToObject(j, "item_id", e->item_id);
-	cJSON_AddStringToObject(j, "message_id", e->message_id);
-	cJSON_AddStringToObject(j, "im_id", e->im_id);
-	cJSON_AddStringToObject(j, "order_id", e->order_id);
-	cJSON_AddStringToObject(j, "image_url", e->image_url);
-	cJSON_AddBoolToObject(j, "own", e->own);
-	cJSON_AddBoolToObject(j, "echo", e->echo);
-	cJSON_AddNumberToObject(j, "object_type", e->object_type);
-	cJSON_AddNumberToObject(j, "created_ms", (double)e->created_ms);
-	event_log_write(a, j);
+	event_log_write(a, event_json(e));
 }
 
 static void on_state(void *ud, sess_state from, sess_state to, const char *why)

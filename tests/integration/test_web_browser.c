@@ -12,12 +12,10 @@
 #include "tap.h"
 #include "sim/tbot.h"
 
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,42 +29,11 @@ static const char *env_or(const char *k, const char *def)
 	return v ? v : def;
 }
 
-/* A port nothing listens on now. */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t n = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-
-	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) && !getsockname(fd, (struct sockaddr *)&a, &n))
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-/* The setup token from the bot's log into out ("" if none yet). */
-static void setup_token(const tbot *b, char *out, size_t n)
-{
-	char line[1024];
-	FILE *f = fopen(b->log, "r");
-
-	*out = '\0';
-	while (f && fgets(line, sizeof line, f)) {
-		char *p = strstr(line, "setup token ");
-
-		if (p)
-			snprintf(out, n, "%.*s", (int)strcspn(p + 12, " \n"), p + 12);
-	}
-	if (f)
-		fclose(f);
-}
-
 int main(void)
 {
 	const char *build = env_or("SK_BUILD", "build"), *root = env_or("SK_ROOT", ".");
 	char json[2048], cmd[3000], tok[128] = "", shot[600], line[1024];
-	int wport = free_port(), checks = 0, failed = 0, st;
+	int wport = tbot_free_port(), checks = 0, failed = 0, st;
 	struct stat sb;
 	tc_sim sim;
 	tbot bot;
@@ -99,7 +66,7 @@ int main(void)
 	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "the bot registers"))
 		goto out;
 	for (int i = 0; i < 50 && !tok[0]; i++) {
-		setup_token(&bot, tok, sizeof tok);
+		tbot_setup_token(&bot, tok, sizeof tok);
 		if (!tok[0])
 			usleep(100000);
 	}

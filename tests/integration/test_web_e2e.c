@@ -16,12 +16,10 @@
 #include "sim/tbot.h"
 #include "util.h"
 
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define UNB "2200000000077"
@@ -44,20 +42,6 @@ static const char *root_dir(void)
 	const char *r = getenv("SK_ROOT");
 
 	return r ? r : ".";
-}
-
-/* A port nothing listens on now (bound to 0, read, closed). */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t n = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-
-	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) && !getsockname(fd, (struct sockaddr *)&a, &n))
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 /* One request to the page: the status; *body (may be NULL) the parsed JSON answer. */
@@ -154,25 +138,6 @@ static void write_config(void)
 	tbot_config(&bot, json);
 }
 
-/* The setup token the bot logged; "" if none. */
-static void setup_token(char *out, size_t n)
-{
-	char path[400], line[1024];
-	FILE *f;
-
-	*out = '\0';
-	snprintf(path, sizeof path, "%s", bot.log);
-	if (!(f = fopen(path, "r")))
-		return;
-	while (fgets(line, sizeof line, f)) {
-		char *p = strstr(line, "setup token ");
-
-		if (p)
-			snprintf(out, n, "%.*s", (int)strcspn(p + 12, " \n"), p + 12);
-	}
-	fclose(f);
-}
-
 /* 1. It listens on 127.0.0.1 only (techniques.md P1). */
 static void test_listen(void)
 {
@@ -210,7 +175,7 @@ static void test_login(void)
 	ok(st == 200 && cJSON_IsTrue(tc_jget(j, "needs_setup")) && cJSON_IsFalse(tc_jget(j, "logged_in")),
 	   "session: not logged in, needs setup");
 	cJSON_Delete(j);
-	setup_token(tok, sizeof tok);
+	tbot_setup_token(&bot, tok, sizeof tok);
 	ok(strlen(tok) >= 32, "the bot logged a setup token");
 	is_int(req("POST", "/api/login", NULL, "{\"password\":\"" PW "\"}", NULL, NULL), 400,
 	       "login: a password alone while setup is needed -> 400");
@@ -491,7 +456,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts"))
 		return tap_done();
-	if (!ok(tbot_init(&bot, &sim) == 0 && (wport = free_port()) > 0, "a temp dir and a free port"))
+	if (!ok(tbot_init(&bot, &sim) == 0 && (wport = tbot_free_port()) > 0, "a temp dir and a free port"))
 		return tap_done();
 	write_config();
 	tbot_start(&bot);

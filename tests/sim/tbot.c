@@ -3,10 +3,12 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,4 +204,33 @@ int tsim_wait_delivered(tc_sim *s, const char *text, int want, int timeout_ms)
 		usleep(30000);
 	}
 	return 0;
+}
+
+int tbot_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t n = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) && !getsockname(fd, (struct sockaddr *)&a, &n))
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+void tbot_setup_token(const tbot *b, char *out, size_t n)
+{
+	char line[1024];
+	FILE *f = fopen(b->log, "r");
+
+	*out = '\0';
+	while (f && fgets(line, sizeof line, f)) {
+		char *p = strstr(line, "setup token ");
+
+		if (p)
+			snprintf(out, n, "%.*s", (int)strcspn(p + 12, " \n"), p + 12);
+	}
+	if (f)
+		fclose(f);
 }

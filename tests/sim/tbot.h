@@ -7,6 +7,7 @@
 #ifndef SK_TBOT_H
 #define SK_TBOT_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "tclient.h"
@@ -34,6 +35,10 @@ int tbot_evcount(tbot *b, const char *n1, const char *n2, const char *n3);
 int tbot_wait_ev(tbot *b, const char *n1, const char *n2, const char *n3, int want, int timeout_ms);
 /* Whether the bot's log has a line containing needle. */
 int tbot_log_has(tbot *b, const char *needle);
+/* A loopback port nothing listens on now (bound to 0, read, closed), 0 on failure. */
+int tbot_free_port(void);
+/* The web page's setup token the bot logged (its last one) into out, "" if none. */
+void tbot_setup_token(const tbot *b, char *out, size_t n);
 /* Removes the temp dir unless keep (then prints the log's tail as TAP comments). */
 void tbot_done(tbot *b, int keep);
 

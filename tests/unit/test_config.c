@@ -133,6 +133,13 @@ static void test_defaults(void)
 	is_str(c.log_level, "info", "default log level");
 	ok(c.event_log == NULL, "event_log NULL");
 	ok(cJSON_IsObject(c.plugin_sections) && !c.plugin_sections->child, "plugin_sections empty");
+	ok(!strcmp(c.web_listen, "127.0.0.1:8080") && c.web_port == 8080, "default web.listen 127.0.0.1:8080");
+	ok(c.web_root && c.web_root[0] == '/' && c.web_session_idle_s == 43200 && !c.web_pwhash_min,
+	   "default web.root absolute, session_idle_s 43200, full-cost password hashing");
+	config_free(&c);
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"web\":{\"listen\":\"off\",\"root\":\"www\"}}", "/srv/acct", &c,
+		  &rc);
+	ok(rc == 0 && c.web_port == 0 && !strcmp(c.web_root, "/srv/acct/www"), "web.listen off; web.root resolved");
 	config_free(&c);
 }
 
@@ -199,6 +206,13 @@ static void test_error_kinds(void)
 	const char *e;
 
 	one_error("\"platform\":{\"bogus\":1}", "platform.bogus: unknown key");
+	one_error("\"web\":{\"listen\":\"8080\"}",
+		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
+	one_error("\"web\":{\"listen\":\"127.0.0.1:99999\"}",
+		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
+	one_error("\"web\":{\"listen\":\"127.0.0.1:80 x\"}",
+		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
+	one_error("\"web\":{\"session_idle_s\":5}", "web.session_idle_s: must be an integer from 60 to 2592000");
 	one_error("\"bogus\":{}", "bogus: unknown key (not a core section, nor a plugin in plugins.load)");
 	one_error("\"Bogus-Key\":1", "Bogus-Key: unknown key");
 	one_error("\"platform\":{\"heartbeat_interval_s\":0}",
