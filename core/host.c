@@ -2328,6 +2328,7 @@ static int host_control_result(sk_plugin *p, const char *json)
 		return SK_ERR_STATE;
 	free(c->result);
 	c->result = NULL;
+	c->bad_result = 0;
 	if (!json)
 		return SK_OK;
 	if (!(j = cJSON_ParseWithOpts(json, NULL, 1))) {
@@ -2335,7 +2336,6 @@ static int host_control_result(sk_plugin *p, const char *json)
 		return SK_ERR_INVAL;
 	}
 	cJSON_Delete(j);
-	c->bad_result = 0;
 	return (c->result = host_strdup(json)) ? SK_OK : SK_ERR_NOMEM;
 }
 

@@ -50,8 +50,9 @@
  *   returns SK_OK, or returns a negative sk_rc with sk_control_error(p, text)
  *   saying what went wrong for the seller (SK_ERR_INVAL becomes HTTP 400,
  *   SK_ERR_NOTFOUND 404, others 500). It runs on the loop: keep it short.
- *   Names are [a-z][a-z0-9_]* and unique per process (the core's own status,
- *   send, list_chats and reload_rules included).
+ *   Names are [a-z][a-z0-9_]*, at most 40 bytes, and unique per process
+ *   (the core's own status, send, list_chats, reload_rules and help are
+ *   taken).
  *   .rules_check, if given, validates a candidate rules file before the web
  *   page saves it: the whole document as JSON text; it returns 0, or -1 with
  *   one problem per line in errs ("keyword_rules[2].match: ..."), checking only

@@ -15,7 +15,9 @@
  * ("keyword_rules[2].match: must be contains, exact or regex") and is logged,
  * and a file with any error leaves the rules in force unchanged. It is read at
  * init and again on the core's "core.reload" event (SIGHUP). Regexes are
- * compiled once, at load.
+ * compiled once, at load. The descriptor's rules_check runs the same
+ * validator on a document the web page wants to save, and gives the same
+ * messages, one a line.
  *
  * Matching. `match` is "contains" (the default: the keyword is a substring
  * of the text, ASCII letters compared case-insensitively, other bytes - CJK -
@@ -72,6 +74,18 @@
  * reaches autoreply, so duplicates are not in this log (dedup keeps its own).
  * Rows older than log_days (default 30, 0 = keep forever) are deleted at
  * start and then once a day.
+ *
+ * Control commands (the account's web page, web/API.md); bad data is
+ * SK_ERR_INVAL with a message naming the field:
+ *   pause_chat {chat_id, seconds}  pauses the chat as a manual takeover does
+ *                                  (seconds: 1 to 10 years, default pause_s)
+ *                                  -> {chat_id, paused_until_ms}
+ *   resume_chat {chat_id}          ends its pause -> {chat_id, resumed: was it paused}
+ *   decisions {limit}              the decision log, newest first (limit 1 to
+ *                                  1000, default 100) -> {decisions: [{ms, chat_id,
+ *                                  buyer_id, text, decision, rule, outcome}]}
+ *   paused_chats                   -> {chats: [{chat_id, paused_until_ms}]}, the
+ *                                  chats paused now (the core's list_chats uses it)
  */
 #include <regex.h>
 #include <stdarg.h>
@@ -83,6 +97,7 @@
 #include <cjson/cJSON.h>
 
 #include "plugin.h"
+#include "common/skctl.h"
 #include "common/sktext.h"
 
 #define AR_DEF_DEBOUNCE_MS 1000
@@ -92,6 +107,10 @@
 #define AR_IMAGE_H 600
 #define AR_DEF_LOG_DAYS 30
 #define AR_DAY_MS (24LL * 3600 * 1000)
+#define AR_CTL_LIMIT_DEF 100
+#define AR_CTL_LIMIT_MAX 1000
+#define AR_CTL_CHAT_MAX 64
+#define AR_CTL_PAUSE_MAX_S (10LL * 366 * 24 * 3600)
 
 enum { AR_CONTAINS = 0, AR_EXACT, AR_REGEX };
 enum { AR_ONCE_NONE = 0, AR_ONCE_CHAT, AR_ONCE_CHAT_ITEM };
@@ -141,10 +160,13 @@ typedef struct {
 	const char *chat, *buyer, *name, *text, *item, *mid;
 } ar_msg;
 
-/* Validation context: the log gets every error. */
+/* Validation context: every error goes to the log (loading the rules file)
+ * or to errs (rules_check, which must not call the host). */
 typedef struct {
-	sk_plugin *p;
+	sk_plugin *p;              /* NULL in rules_check */
 	const char *path;
+	char *errs;                /* rules_check's buffer (errlen bytes), or NULL */
+	size_t errlen;
 	int nerr;
 } ar_ctx;
 
@@ -170,7 +192,9 @@ static const char *const ar_migrations[] = {
 	NULL
 };
 
-/* Logs one validation error "<path>: <where>: <what>" and counts it. */
+/* Reports one validation error "<where>: <what>" and counts it: logged as
+ * "rules <path>: <where>: <what>" when loading the file, one line of errs in
+ * rules_check. */
 static void ar_err(ar_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ar_err(ar_ctx *x, const char *fmt, ...)
 {
@@ -180,7 +204,10 @@ static void ar_err(ar_ctx *x, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	sk_log(x->p, SK_LOG_ERR, "rules %s: %s", x->path, msg);
+	if (x->p)
+		sk_log(x->p, SK_LOG_ERR, "rules %s: %s", x->path, msg);
+	if (x->errs)
+		sktext_line_add(x->errs, x->errlen, msg);
 	x->nerr++;
 }
 
@@ -455,84 +482,124 @@ static void ar_sort(ar_rules *rs)
 	}
 }
 
-/* Loads and validates the rules file. Returns the rules (empty ones when the
- * account has no rules file), or NULL when it has errors (all logged). */
-static ar_rules *ar_load(sk_plugin *p)
+/* Validates a rules document (NUL-terminated JSON text) and builds its
+ * rules: the one validator of the rules file and of rules_check. Returns the
+ * rules, or NULL when it has errors (each reported with ar_err). */
+static ar_rules *ar_parse(ar_ctx *x, const char *text)
 {
 	/* cards and delivery belong to the orders plugin */
 	static const char *const fields[] = { "keyword_rules", "item_defaults", "default_reply", "cards", "delivery",
 		"comment", NULL };
 	static const char *const dfields[] = { "reply", "image", "once", "enabled", "comment", NULL };
-	ar_ctx x = { .p = p, .path = sk_rules_path(p) };
 	const cJSON *kr, *id, *dr;
 	ar_rules *rs = calloc(1, sizeof *rs);
 	cJSON *root = NULL;
-	char *text, why[256];
 
-	if (!rs)
+	if (!rs) {
+		ar_err(x, "out of memory");
 		return NULL;
-	if (!*x.path) {
-		sk_log(p, SK_LOG_INFO, "no rules file: nothing to answer");
-		return rs;
-	}
-	if (!(text = sktext_read_file(x.path, AR_MAX_FILE, why, sizeof why))) {
-		ar_err(&x, "%s", why);
-		goto fail;
 	}
 	root = cJSON_ParseWithOpts(text, NULL, 1);
-	free(text);
 	if (!cJSON_IsObject(root)) {
-		ar_err(&x, root ? "must be a JSON object" : "not valid JSON");
+		ar_err(x, root ? "must be a JSON object" : "not valid JSON");
 		goto fail;
 	}
-	ar_check_fields(&x, root, "(top)", fields);
+	ar_check_fields(x, root, "(top)", fields);
 	kr = cJSON_GetObjectItemCaseSensitive(root, "keyword_rules");
 	if (kr && !cJSON_IsNull(kr) && !cJSON_IsArray(kr)) {
-		ar_err(&x, "keyword_rules: must be a list");
+		ar_err(x, "keyword_rules: must be a list");
 	} else if (cJSON_IsArray(kr) && (rs->nkr = (size_t)cJSON_GetArraySize(kr))) {
 		if (!(rs->kr = calloc(rs->nkr, sizeof *rs->kr)) || !(rs->order = calloc(rs->nkr, sizeof *rs->order))) {
 			rs->nkr = 0;
-			ar_err(&x, "out of memory");
+			ar_err(x, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < rs->nkr; i++)
-			ar_parse_keyword_rule(&x, cJSON_GetArrayItem(kr, (int)i), i, &rs->kr[i]);
+			ar_parse_keyword_rule(x, cJSON_GetArrayItem(kr, (int)i), i, &rs->kr[i]);
 		ar_sort(rs);
 	}
 	id = cJSON_GetObjectItemCaseSensitive(root, "item_defaults");
 	if (id && !cJSON_IsNull(id) && !cJSON_IsArray(id)) {
-		ar_err(&x, "item_defaults: must be a list");
+		ar_err(x, "item_defaults: must be a list");
 	} else if (cJSON_IsArray(id) && (rs->nidef = (size_t)cJSON_GetArraySize(id))) {
 		if (!(rs->idef = calloc(rs->nidef, sizeof *rs->idef))) {
 			rs->nidef = 0;
-			ar_err(&x, "out of memory");
+			ar_err(x, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < rs->nidef; i++)
-			ar_parse_item_default(&x, cJSON_GetArrayItem(id, (int)i), i, &rs->idef[i]);
+			ar_parse_item_default(x, cJSON_GetArrayItem(id, (int)i), i, &rs->idef[i]);
 	}
 	dr = cJSON_GetObjectItemCaseSensitive(root, "default_reply");
 	if (dr && !cJSON_IsNull(dr) && !cJSON_IsObject(dr)) {
-		ar_err(&x, "default_reply: must be an object or null");
+		ar_err(x, "default_reply: must be an object or null");
 	} else if (cJSON_IsObject(dr)) {
-		ar_check_fields(&x, dr, "default_reply", dfields);
-		ar_get_common(&x, dr, "default_reply", &rs->dflt);
-		rs->dflt.enabled = ar_get_bool(&x, dr, "enabled", "default_reply", 1);
+		ar_check_fields(x, dr, "default_reply", dfields);
+		ar_get_common(x, dr, "default_reply", &rs->dflt);
+		rs->dflt.enabled = ar_get_bool(x, dr, "enabled", "default_reply", 1);
 		rs->dflt.key = strdup("d");
 		rs->has_dflt = 1;
 	}
-	if (x.nerr)
+	if (x->nerr)
 		goto fail;
 	cJSON_Delete(root);
-	sk_log(p, SK_LOG_INFO, "rules %s: %zu keyword rules, %zu item defaults, %s default reply", x.path,
-	       rs->nkr, rs->nidef, rs->has_dflt && rs->dflt.enabled ? "a" : "no");
 	return rs;
 fail:
 	cJSON_Delete(root);
 	ar_rules_free(rs);
-	sk_log(p, SK_LOG_ERR, "rules %s: %d error%s, the rules in force are kept", x.path, x.nerr,
-	       x.nerr == 1 ? "" : "s");
 	return NULL;
+}
+
+/* Loads and validates the rules file. Returns the rules (empty ones when the
+ * account has no rules file), or NULL when it has errors (all logged). */
+static ar_rules *ar_load(sk_plugin *p)
+{
+	ar_ctx x = { .p = p, .path = sk_rules_path(p) };
+	ar_rules *rs = NULL;
+	char *text, why[256];
+
+	if (!*x.path) {
+		sk_log(p, SK_LOG_INFO, "no rules file: nothing to answer");
+		return calloc(1, sizeof *rs);
+	}
+	if (!(text = sktext_read_file(x.path, AR_MAX_FILE, why, sizeof why))) {
+		ar_err(&x, "%s", why);
+	} else {
+		rs = ar_parse(&x, text);
+		free(text);
+	}
+	if (!rs) {
+		sk_log(p, SK_LOG_ERR, "rules %s: %d error%s, the rules in force are kept", x.path, x.nerr,
+		       x.nerr == 1 ? "" : "s");
+		return NULL;
+	}
+	sk_log(p, SK_LOG_INFO, "rules %s: %zu keyword rules, %zu item defaults, %s default reply", x.path,
+	       rs->nkr, rs->nidef, rs->has_dflt && rs->dflt.enabled ? "a" : "no");
+	return rs;
+}
+
+/* The descriptor's rules_check: validates the rules document json (len
+ * bytes) exactly as a rules file is validated, without the host. Returns 0,
+ * or -1 with one problem per line in errs (errlen bytes). */
+static int ar_rules_check(const char *json, size_t len, char *errs, size_t errlen)
+{
+	ar_ctx x = { .errs = errs && errlen ? errs : NULL, .errlen = errlen };
+	char *text;
+
+	if (x.errs)
+		x.errs[0] = '\0';
+	/* A NUL inside would hide what follows it from the parser. */
+	if (!json || memchr(json, '\0', len)) {
+		ar_err(&x, "not valid JSON");
+	} else if (!(text = malloc(len + 1))) {
+		ar_err(&x, "out of memory");
+	} else {
+		memcpy(text, json, len);
+		text[len] = '\0';
+		ar_rules_free(ar_parse(&x, text));
+		free(text);
+	}
+	return x.nerr ? -1 : 0;
 }
 
 /* Returns whether keyword rule r matches text. */
@@ -890,30 +957,42 @@ nomem:
 	return SK_ERR_NOMEM;
 }
 
+/* Drops the pending burst of chat, if any: its message is logged as paused. */
+static void ar_pend_drop(sk_plugin *p, ar_state *st, const char *chat)
+{
+	ar_pend *q = ar_pend_take(st, chat);
+
+	if (!q)
+		return;
+	sk_timer_cancel(p, q->timer);
+	ar_log(p, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item, q->mid }, "paused", NULL, NULL);
+	ar_pend_free(q);
+}
+
+/* Records that chat is paused until until_ms (wall clock) in autoreply_pause,
+ * replacing an earlier pause, so that it survives restarts. Returns SK_OK or
+ * a negative sk_rc. */
+static int ar_pause_set(sk_plugin *p, const char *chat, int64_t until_ms)
+{
+	sk_value v[2] = { SK_VTEXT(chat), SK_VINT(until_ms) };
+
+	return sk_db_exec(p, "INSERT INTO autoreply_pause (chat, until_ms) VALUES (?, ?) ON CONFLICT (chat) "
+			  "DO UPDATE SET until_ms = excluded.until_ms", v, 2, NULL, NULL);
+}
+
 /* Our own message, not an echo: the seller took over the chat. */
 static int ar_on_own(sk_plugin *p, const sk_event *e, void *ud)
 {
 	ar_state *st = p->ud;
-	ar_pend *q;
 	int rc;
 
 	(void)ud;
 	if (!st || !*e->chat_id)
 		return SK_PASS;
-	if ((q = ar_pend_take(st, e->chat_id))) {
-		sk_timer_cancel(p, q->timer);
-		ar_log(p, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item, q->mid }, "paused", NULL, NULL);
-		ar_pend_free(q);
-	}
+	ar_pend_drop(p, st, e->chat_id);
 	if (!st->pause_ms)
 		return SK_PASS;
-	{
-		sk_value v[2] = { SK_VTEXT(e->chat_id), SK_VINT(sk_now_ms(p) + st->pause_ms) };
-
-		rc = sk_db_exec(p, "INSERT INTO autoreply_pause (chat, until_ms) VALUES (?, ?) ON CONFLICT (chat) "
-				"DO UPDATE SET until_ms = excluded.until_ms", v, 2, NULL, NULL);
-	}
-	if (rc < 0)
+	if ((rc = ar_pause_set(p, e->chat_id, sk_now_ms(p) + st->pause_ms)) < 0)
 		return rc;
 	sk_log(p, SK_LOG_INFO, "chat %s: the seller replied by hand, paused for %lld s", e->chat_id,
 	       (long long)(st->pause_ms / 1000));
@@ -970,6 +1049,187 @@ static void ar_on_prune(sk_plugin *p, uint64_t id, void *ud)
 	if (p->ud)
 		ar_prune(p, p->ud);
 }
+
+/* ---- control commands (web/API.md) ----------------------------------------- */
+
+/* The data's chat_id (borrowed from d), or NULL after failing the command. */
+static const char *ar_ctl_chat(sk_plugin *p, const char *command, const cJSON *d)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, "chat_id");
+
+	if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) > AR_CTL_CHAT_MAX) {
+		skctl_fail(p, SK_ERR_INVAL, "%s: chat_id must be a chat id (a non-empty string of at most %d bytes)",
+			    command, AR_CTL_CHAT_MAX);
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+/* pause_chat {"chat_id", "seconds"}: the chat is paused as by the seller
+ * typing in it (seconds defaults to pause_s): its pending burst is dropped
+ * and nothing is answered there until then, across restarts. Answers
+ * {"chat_id", "paused_until_ms"}. */
+static int ar_ctl_pause(sk_plugin *p, const char *command, const char *data_json, void *ud)
+{
+	ar_state *st = p->ud;
+	cJSON *d, *o;
+	const char *chat;
+	int64_t secs, until;
+	int rc;
+
+	(void)ud;
+	if (!st)
+		return SK_ERR_STATE;
+	if (!(d = skctl_data(p, command, data_json)))
+		return SK_ERR_INVAL;
+	if (!(chat = ar_ctl_chat(p, command, d)) ||
+	    (secs = skctl_count(p, command, d, "seconds", st->pause_ms / 1000, AR_CTL_PAUSE_MAX_S)) < 0) {
+		cJSON_Delete(d);
+		return SK_ERR_INVAL;
+	}
+	if (!secs) {
+		cJSON_Delete(d);
+		return skctl_fail(p, SK_ERR_INVAL, "%s: seconds is required, since autoreply.pause_s is 0", command);
+	}
+	until = sk_now_ms(p) + secs * 1000;
+	ar_pend_drop(p, st, chat);
+	if ((rc = ar_pause_set(p, chat, until)) < 0) {
+		cJSON_Delete(d);
+		return skctl_fail(p, rc, "%s: the pause was not saved: %s", command, sk_strerror(p, rc));
+	}
+	sk_log(p, SK_LOG_INFO, "chat %s: paused for %lld s (control command)", chat, (long long)secs);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "chat_id", chat);
+	cJSON_AddNumberToObject(o, "paused_until_ms", (double)until);
+	cJSON_Delete(d);
+	return skctl_answer(p, o);
+}
+
+/* resume_chat {"chat_id"}: ends the chat's pause (a manual takeover's too).
+ * Answers {"chat_id", "resumed"}: whether it was paused. */
+static int ar_ctl_resume(sk_plugin *p, const char *command, const char *data_json, void *ud)
+{
+	cJSON *d, *o;
+	const char *chat;
+	int paused, rc;
+
+	(void)ud;
+	if (!(d = skctl_data(p, command, data_json)))
+		return SK_ERR_INVAL;
+	if (!(chat = ar_ctl_chat(p, command, d))) {
+		cJSON_Delete(d);
+		return SK_ERR_INVAL;
+	}
+	if ((paused = ar_paused(p, chat)) < 0 ||
+	    (rc = sk_db_exec(p, "DELETE FROM autoreply_pause WHERE chat = ?", &SK_VTEXT(chat), 1, NULL, NULL)) < 0) {
+		rc = paused < 0 ? paused : rc;
+		cJSON_Delete(d);
+		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
+	}
+	if (paused)
+		sk_log(p, SK_LOG_INFO, "chat %s: resumed (control command)", chat);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "chat_id", chat);
+	cJSON_AddBoolToObject(o, "resumed", paused);
+	cJSON_Delete(d);
+	return skctl_answer(p, o);
+}
+
+/* A row of autoreply_log (ms, chat, buyer, text, decision, rule, outcome)
+ * appended to the array ud. */
+static int ar_row_decision(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
+{
+	static const char *const names[] = { "chat_id", "buyer_id", "text", "decision", "rule", "outcome" };
+	cJSON *o;
+
+	(void)p;
+	if (ncols < 7 || !(o = cJSON_CreateObject()))
+		return 1;
+	cJSON_AddNumberToObject(o, "ms", (double)(cols[0].type == SK_INT ? cols[0].i : 0));
+	for (int i = 0; i < 6; i++)
+		cJSON_AddStringToObject(o, names[i], cols[i + 1].type == SK_TEXT ? cols[i + 1].s : "");
+	cJSON_AddItemToArray(ud, o);
+	return 0;
+}
+
+/* decisions {"limit"}: the decision log, newest first (limit default 100,
+ * at most 1000). Answers {"decisions": [{"ms", "chat_id", "buyer_id",
+ * "text", "decision", "rule", "outcome"}]}. */
+static int ar_ctl_decisions(sk_plugin *p, const char *command, const char *data_json, void *ud)
+{
+	cJSON *d, *o, *arr;
+	int64_t limit;
+	int rc;
+
+	(void)ud;
+	if (!(d = skctl_data(p, command, data_json)))
+		return SK_ERR_INVAL;
+	limit = skctl_count(p, command, d, "limit", AR_CTL_LIMIT_DEF, AR_CTL_LIMIT_MAX);
+	cJSON_Delete(d);
+	if (limit < 0)
+		return SK_ERR_INVAL;
+	o = cJSON_CreateObject();
+	if (!(arr = cJSON_AddArrayToObject(o, "decisions"))) {
+		cJSON_Delete(o);
+		return SK_ERR_NOMEM;
+	}
+	if ((rc = sk_db_exec(p, "SELECT ms, chat, buyer, text, decision, rule, outcome FROM autoreply_log "
+			     "ORDER BY id DESC LIMIT ?", &SK_VINT(limit), 1, ar_row_decision, arr)) < 0) {
+		cJSON_Delete(o);
+		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
+	}
+	return skctl_answer(p, o);
+}
+
+/* A row of autoreply_pause (chat, until_ms) appended to the array ud. */
+static int ar_row_paused(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
+{
+	cJSON *o;
+
+	(void)p;
+	if (ncols < 2 || !(o = cJSON_CreateObject()))
+		return 1;
+	cJSON_AddStringToObject(o, "chat_id", cols[0].type == SK_TEXT ? cols[0].s : "");
+	cJSON_AddNumberToObject(o, "paused_until_ms", (double)(cols[1].type == SK_INT ? cols[1].i : 0));
+	cJSON_AddItemToArray(ud, o);
+	return 0;
+}
+
+/* paused_chats {}: the chats paused now, the longest pause first (the core
+ * marks them in list_chats). Answers {"chats": [{"chat_id",
+ * "paused_until_ms"}]}. */
+static int ar_ctl_paused(sk_plugin *p, const char *command, const char *data_json, void *ud)
+{
+	cJSON *d, *o, *arr;
+	int rc;
+
+	(void)ud;
+	if (!(d = skctl_data(p, command, data_json)))
+		return SK_ERR_INVAL;
+	cJSON_Delete(d);
+	o = cJSON_CreateObject();
+	if (!(arr = cJSON_AddArrayToObject(o, "chats"))) {
+		cJSON_Delete(o);
+		return SK_ERR_NOMEM;
+	}
+	if ((rc = sk_db_exec(p, "SELECT chat, until_ms FROM autoreply_pause WHERE until_ms > ? "
+			     "ORDER BY until_ms DESC, chat", &SK_VINT(sk_now_ms(p)), 1, ar_row_paused, arr)) < 0) {
+		cJSON_Delete(o);
+		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
+	}
+	return skctl_answer(p, o);
+}
+
+static const struct {
+	const char *name, *help;
+	sk_control_fn fn;
+} ar_controls[] = {
+	{ "pause_chat", "{chat_id, seconds}: autoreply answers nothing in the chat for that long (default pause_s)",
+	  ar_ctl_pause },
+	{ "resume_chat", "{chat_id}: ends the chat's pause", ar_ctl_resume },
+	{ "decisions", "{limit}: autoreply's decision log, newest first", ar_ctl_decisions },
+	{ "paused_chats", "the chats autoreply has paused now", ar_ctl_paused },
+};
 
 /* Frees the state (fini, or a failed init). */
 static void ar_state_free(ar_state *st)
@@ -1065,6 +1325,11 @@ static int ar_init(sk_plugin *p)
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_PLUGIN), &reload, 0, ar_on_reload, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_SEND_RESULT), NULL, 0, ar_on_send_result, NULL, NULL, NULL)) < 0)
 		goto fail;
+	/* Without its control commands autoreply still answers: a refusal is logged. */
+	for (size_t i = 0; i < sizeof ar_controls / sizeof ar_controls[0]; i++)
+		if ((rc = sk_control_add(p, ar_controls[i].name, ar_controls[i].help, ar_controls[i].fn, NULL, NULL)) < 0)
+			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", ar_controls[i].name,
+			       sk_strerror(p, rc));
 	ar_prune(p, st);
 	if (st->log_days &&
 	    (rc = sk_timer_add(p, (uint64_t)AR_DAY_MS, (uint64_t)AR_DAY_MS, ar_on_prune, NULL, NULL, NULL)) < 0)
@@ -1079,4 +1344,5 @@ fail:
 
 SK_PLUGIN(.name = "autoreply", .version = "1.0",
 	  .description = "Answers buyers from the rules file (keywords, item and account defaults)",
-	  .init = ar_init, .fini = ar_fini, .config_keys = ar_keys, .migrations = ar_migrations);
+	  .init = ar_init, .fini = ar_fini, .config_keys = ar_keys, .migrations = ar_migrations,
+	  .rules_check = ar_rules_check);

@@ -8,6 +8,7 @@
  *   sktext_read_file   a whole file, bounded
  *   sktext_tmpl_check  a template's {variables} are all known; {{ }} literal
  *   sktext_tmpl_render substitutes them
+ *   sktext_line_add    appends one line to a bounded buffer (rules_check's errs)
  */
 #ifndef SK_PLUGINS_SKTEXT_H
 #define SK_PLUGINS_SKTEXT_H
@@ -126,6 +127,25 @@ static inline char *sktext_tmpl_render(const char *t, const char *const *vars, c
 	}
 	out[len] = '\0';
 	return out;
+}
+
+/* Appends line and a newline to the NUL-terminated text in buf (n bytes in
+ * all). Only whole lines go in: one that does not fit is left out, so a full
+ * buffer never ends in half a message. Returns 0, or -1 when it was left out
+ * (or buf is NULL). */
+static inline int sktext_line_add(char *buf, size_t n, const char *line)
+{
+	size_t used, len = strlen(line);
+
+	if (!buf || !n)
+		return -1;
+	used = strnlen(buf, n - 1);
+	if (used + len + 2 > n)
+		return -1;
+	memcpy(buf + used, line, len);
+	buf[used + len] = '\n';
+	buf[used + len + 1] = '\0';
+	return 0;
 }
 
 #endif

@@ -57,15 +57,35 @@
  * "orders.delivery_failed" {order_id, reason}. An order that failed is tried
  * again by its next reminder card, by "core.reload" (SIGHUP, when the rules
  * changed) when it failed on the rules or the stock, and every retry_s when
- * it waits for stock that has since been imported. Topics published:
+ * it waits for stock that has since been imported (at once when the codes
+ * come through the stock_import control command). Topics published:
  * orders.delivered, orders.delivery_failed, orders.low_stock,
  * orders.out_of_stock, orders.confirm_failed.
+ *
+ * The rules file is validated as a whole ("cards[2].template: ..."), at init
+ * and on "core.reload"; a file with errors leaves the rules in force. The
+ * descriptor's rules_check runs the same validator on a document the web
+ * page wants to save, and gives the same messages, one a line.
  *
  * Commands (shopkeep <command> --config FILE):
  *   stock import --card NAME FILE   add codes, one per line (blank lines and
  *                                   duplicates skipped), prints the counts
  *   stock list                      codes per card: free, reserved, used
  *   orders list [--limit N]         recent orders with state and reason
+ *
+ * Control commands (the account's web page, web/API.md); bad data is
+ * SK_ERR_INVAL with a message naming the field:
+ *   orders_list {limit}     recent orders, newest first (limit 1 to 1000, default
+ *                           100) -> {orders: [{order_id, state, delivery, confirm,
+ *                           reason, item_id, quantity, buyer_name, updated_ms,
+ *                           units: [{unit, state, reason, message_id}]}]}
+ *   stock_list              -> {cards: [{name, type, free, reserved, used,
+ *                           low_stock}]}: every card of the rules in force, the
+ *                           counts of stock list (null for a card without stock),
+ *                           low_stock the card's threshold
+ *   stock_import {card, codes}  what stock import does, with codes one a line;
+ *                           then the orders waiting for stock are tried at once
+ *                           -> {card, added, duplicates, blank, free}
  *
  * debug_kill_at (tests only) kills the process with SIGKILL at a named step
  * of a delivery: detail reserved send sending acked sent confirm confirmed.
@@ -80,6 +100,7 @@
 #include <cjson/cJSON.h>
 
 #include "plugin.h"
+#include "common/skctl.h"
 #include "common/sktext.h"
 
 #define OD_MAX_FILE (1024 * 1024)
@@ -334,12 +355,19 @@ static const od_card *od_card_find(const od_rules *rs, const char *name)
 	return NULL;
 }
 
+/* Validation context: every error goes to the log (loading the rules file)
+ * or to errs (rules_check, which must not call the host). */
 typedef struct {
-	sk_plugin *p;
+	sk_plugin *p;              /* NULL in rules_check */
 	const char *path;
+	char *errs;                /* rules_check's buffer (errlen bytes), or NULL */
+	size_t errlen;
 	int nerr;
 } od_ctx;
 
+/* Reports one validation error "<where>: <what>" and counts it: logged as
+ * "rules <path>: <where>: <what>" when loading the file, one line of errs in
+ * rules_check. */
 static void od_err(od_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void od_err(od_ctx *x, const char *fmt, ...)
 {
@@ -349,7 +377,10 @@ static void od_err(od_ctx *x, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	sk_log(x->p, SK_LOG_ERR, "rules %s: %s", x->path, msg);
+	if (x->p)
+		sk_log(x->p, SK_LOG_ERR, "rules %s: %s", x->path, msg);
+	if (x->errs)
+		sktext_line_add(x->errs, x->errlen, msg);
 	x->nerr++;
 }
 
@@ -484,86 +515,131 @@ static void od_rule_parse(od_ctx *x, const cJSON *o, const char *where, od_rule 
 	}
 }
 
-/* Loads and validates the cards and delivery rules (other top-level keys
- * belong to other plugins, e.g. autoreply's). Returns the rules (empty when
- * the account has no rules file) or NULL when the file has errors (logged). */
-static od_rules *od_load(sk_plugin *p)
+/* Validates the cards and delivery rules of a rules document (NUL-terminated
+ * JSON text; other top-level keys belong to other plugins, e.g. autoreply's)
+ * and builds them: the one validator of the rules file and of rules_check.
+ * Returns the rules, or NULL when there are errors (each reported with
+ * od_err). Two rules for one item and spec are only a warning, logged when
+ * loading the file. */
+static od_rules *od_parse(od_ctx *x, const char *text)
 {
 	static const char *const top[] = { "cards", "delivery", "keyword_rules", "item_defaults", "default_reply",
 		"comment", NULL };
-	od_ctx x = { .p = p, .path = sk_rules_path(p) };
 	od_rules *rs = calloc(1, sizeof *rs);
 	const cJSON *cards, *del;
 	cJSON *root = NULL;
-	char why[256], where[64], *text;
+	char where[64];
 
-	if (!rs)
+	if (!rs) {
+		od_err(x, "out of memory");
 		return NULL;
-	if (!*x.path)
-		return rs;
-	if (!(text = sktext_read_file(x.path, OD_MAX_FILE, why, sizeof why))) {
-		od_err(&x, "%s", why);
-		goto fail;
 	}
 	root = cJSON_ParseWithOpts(text, NULL, 1);
-	free(text);
 	if (!cJSON_IsObject(root)) {
-		od_err(&x, root ? "must be a JSON object" : "not valid JSON");
+		od_err(x, root ? "must be a JSON object" : "not valid JSON");
 		goto fail;
 	}
-	od_fields(&x, root, "(top)", top);
+	od_fields(x, root, "(top)", top);
 	cards = cJSON_GetObjectItemCaseSensitive(root, "cards");
 	del = cJSON_GetObjectItemCaseSensitive(root, "delivery");
 	if (cards && !cJSON_IsNull(cards) && !cJSON_IsArray(cards))
-		od_err(&x, "cards: must be a list");
+		od_err(x, "cards: must be a list");
 	else if (cJSON_IsArray(cards) && (rs->ncards = (size_t)cJSON_GetArraySize(cards))) {
 		if (!(rs->cards = calloc(rs->ncards, sizeof *rs->cards))) {
 			rs->ncards = 0;
+			od_err(x, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < rs->ncards; i++) {
 			snprintf(where, sizeof where, "cards[%zu]", i);
-			od_card_parse(&x, cJSON_GetArrayItem(cards, (int)i), where, &rs->cards[i]);
+			od_card_parse(x, cJSON_GetArrayItem(cards, (int)i), where, &rs->cards[i]);
 			for (size_t j = 0; j < i && rs->cards[i].name; j++)
 				if (rs->cards[j].name && !strcmp(rs->cards[j].name, rs->cards[i].name))
-					od_err(&x, "%s.name: \"%s\" is also cards[%zu]", where, rs->cards[i].name, j);
+					od_err(x, "%s.name: \"%s\" is also cards[%zu]", where, rs->cards[i].name, j);
 		}
 	}
 	if (del && !cJSON_IsNull(del) && !cJSON_IsArray(del))
-		od_err(&x, "delivery: must be a list");
+		od_err(x, "delivery: must be a list");
 	else if (cJSON_IsArray(del) && (rs->nrules = (size_t)cJSON_GetArraySize(del))) {
 		if (!(rs->rules = calloc(rs->nrules, sizeof *rs->rules))) {
 			rs->nrules = 0;
+			od_err(x, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < rs->nrules; i++) {
 			od_rule *r = &rs->rules[i];
 
 			snprintf(where, sizeof where, "delivery[%zu]", i);
-			od_rule_parse(&x, cJSON_GetArrayItem(del, (int)i), where, r);
+			od_rule_parse(x, cJSON_GetArrayItem(del, (int)i), where, r);
 			if (r->card && !od_card_find(rs, r->card))
-				od_err(&x, "%s.card: no card named \"%s\" in cards", where, r->card);
-			for (size_t j = 0; j < i && r->item; j++) {
+				od_err(x, "%s.card: no card named \"%s\" in cards", where, r->card);
+			for (size_t j = 0; j < i && r->item && x->p; j++) {
 				const od_rule *q = &rs->rules[j];
 
 				if (q->item && !strcmp(q->item, r->item) &&
 				    (q->spec ? r->spec && !strcmp(q->spec, r->spec) : !r->spec))
-					sk_log(p, SK_LOG_WARN, "rules %s: %s and delivery[%zu] are for the same item and "
-					       "spec: its orders will be refused as ambiguous", x.path, where, j);
+					sk_log(x->p, SK_LOG_WARN, "rules %s: %s and delivery[%zu] are for the same item and "
+					       "spec: its orders will be refused as ambiguous", x->path, where, j);
 			}
 		}
 	}
-	if (x.nerr)
+	if (x->nerr)
 		goto fail;
 	cJSON_Delete(root);
-	sk_log(p, SK_LOG_INFO, "rules %s: %zu cards, %zu delivery rules", x.path, rs->ncards, rs->nrules);
 	return rs;
 fail:
-	if (x.nerr)
-		sk_log(p, SK_LOG_ERR, "rules %s: %d errors; delivery rules unchanged", x.path, x.nerr);
 	cJSON_Delete(root);
 	od_rules_free(rs);
 	return NULL;
+}
+
+/* Loads and validates the rules file. Returns the rules (empty when the
+ * account has no rules file) or NULL when the file has errors (logged). */
+static od_rules *od_load(sk_plugin *p)
+{
+	od_ctx x = { .p = p, .path = sk_rules_path(p) };
+	od_rules *rs = NULL;
+	char why[256], *text;
+
+	if (!*x.path)
+		return calloc(1, sizeof *rs);
+	if (!(text = sktext_read_file(x.path, OD_MAX_FILE, why, sizeof why))) {
+		od_err(&x, "%s", why);
+	} else {
+		rs = od_parse(&x, text);
+		free(text);
+	}
+	if (!rs) {
+		if (x.nerr)
+			sk_log(p, SK_LOG_ERR, "rules %s: %d errors; delivery rules unchanged", x.path, x.nerr);
+		return NULL;
+	}
+	sk_log(p, SK_LOG_INFO, "rules %s: %zu cards, %zu delivery rules", x.path, rs->ncards, rs->nrules);
+	return rs;
+}
+
+/* The descriptor's rules_check: validates the rules document json (len
+ * bytes) exactly as a rules file is validated, without the host. Returns 0,
+ * or -1 with one problem per line in errs (errlen bytes). */
+static int od_rules_check(const char *json, size_t len, char *errs, size_t errlen)
+{
+	od_ctx x = { .errs = errs && errlen ? errs : NULL, .errlen = errlen };
+	char *text;
+
+	if (x.errs)
+		x.errs[0] = '\0';
+	/* A NUL inside would hide what follows it from the parser. */
+	if (!json || memchr(json, '\0', len)) {
+		od_err(&x, "not valid JSON");
+	} else if (!(text = malloc(len + 1))) {
+		od_err(&x, "out of memory");
+	} else {
+		memcpy(text, json, len);
+		text[len] = '\0';
+		od_rules_free(od_parse(&x, text));
+		free(text);
+	}
+	return x.nerr ? -1 : 0;
 }
 
 /* Whether rule spec rs matches the order's skuInfo ("名:值"): equal to the
@@ -1826,6 +1902,8 @@ static const char od_orders_usage[] =
 	"Prints the most recent orders (default 20): id, state, delivery, shipment\n"
 	"confirmation, item, quantity, and the reason of a failure.\n";
 
+static const char *const od_type_names[] = { "text", "stock", "image" };
+
 typedef struct {
 	int64_t n[3];
 } od_counts;
@@ -1850,32 +1928,40 @@ static od_counts od_stock_counts(sk_plugin *p, const char *card)
 	return k;
 }
 
-static int od_cmd_import(sk_plugin *p, const od_rules *rs, const char *name, const char *file)
+/* What an import did. */
+typedef struct {
+	size_t added, dup, blank;
+} od_imported;
+
+/* The stock card name of rs that codes may be imported into, or NULL with
+ * the reason in why (shared by `shopkeep stock import` and stock_import). */
+static const od_card *od_import_card(sk_plugin *p, const od_rules *rs, const char *name, char *why, size_t n)
 {
 	const od_card *c = od_card_find(rs, name);
-	size_t cap = 0, added = 0, dup = 0, blank = 0;
+
+	if (!c)
+		snprintf(why, n, "no card named \"%s\" in the rules file %s", name, sk_rules_path(p));
+	else if (c->type != OD_STOCK)
+		snprintf(why, n, "card \"%s\" is not a stock card (its type sends no codes)", name);
+	return c && c->type == OD_STOCK ? c : NULL;
+}
+
+/* Adds the codes of fp, one per line, to the stock of card (checked with
+ * od_import_card), in one transaction: surrounding blanks are trimmed, blank
+ * lines and codes the card already has are skipped and counted. The one
+ * import of `shopkeep stock import` and of stock_import. Returns 0 with the
+ * counts in *k, or a negative sk_rc (nothing imported) with the reason in why. */
+static int od_import(sk_plugin *p, const char *card, FILE *fp, od_imported *k, char *why, size_t n)
+{
+	size_t cap = 0;
 	char *line = NULL;
 	ssize_t len;
-	FILE *fp;
 	int rc = 0;
 
-	if (!c) {
-		fprintf(stderr, "shopkeep stock import: no card named \"%s\" in the rules file %s\n", name, sk_rules_path(p));
-		return 1;
-	}
-	if (c->type != OD_STOCK) {
-		fprintf(stderr, "shopkeep stock import: card \"%s\" is not a stock card (its type sends no codes)\n", name);
-		return 1;
-	}
-	if (!(fp = strcmp(file, "-") ? fopen(file, "r") : stdin)) {
-		fprintf(stderr, "shopkeep stock import: %s: %m\n", file);
-		return 1;
-	}
+	memset(k, 0, sizeof *k);
 	if (sk_db_begin(p) < 0) {
-		fprintf(stderr, "shopkeep stock import: the database is busy or broken (see the log)\n");
-		if (fp != stdin)
-			fclose(fp);
-		return 1;
+		snprintf(why, n, "the database is busy or broken (see the log)");
+		return SK_ERR_DB;
 	}
 	while ((len = getline(&line, &cap, fp)) >= 0) {
 		char *s = line, *e = line + len;
@@ -1886,34 +1972,58 @@ static int od_cmd_import(sk_plugin *p, const od_rules *rs, const char *name, con
 			e--;
 		*e = '\0';
 		if (s == e) {
-			blank++;
+			k->blank++;
 			continue;
 		}
 		{
 			int64_t now = sk_now_ms(p);
-			sk_value v[3] = { SK_VTEXT(name), SK_VTEXT(s), SK_VINT(now) };
+			sk_value v[3] = { SK_VTEXT(card), SK_VTEXT(s), SK_VINT(now) };
 
 			if ((rc = sk_db_exec(p, "INSERT INTO orders_stock (card, code, added_ms, updated_ms) VALUES (?1, ?2, "
 					     "?3, ?3) ON CONFLICT (card, code) DO NOTHING", v, 3, NULL, NULL)) < 0)
 				break;
 			if (sk_db_changes(p) > 0)
-				added++;
+				k->added++;
 			else
-				dup++;
+				k->dup++;
 		}
 	}
 	free(line);
-	if (ferror(fp))
+	if (rc >= 0 && ferror(fp))
 		rc = SK_ERR_IO;
-	if (fp != stdin)
-		fclose(fp);
-	if (rc < 0 || sk_db_commit(p) < 0) {
+	if (rc < 0 || (rc = sk_db_commit(p)) < 0) {
 		sk_db_rollback(p);
-		fprintf(stderr, "shopkeep stock import: nothing imported: %s\n", sk_strerror(p, rc < 0 ? rc : SK_ERR_DB));
+		memset(k, 0, sizeof *k);
+		snprintf(why, n, "nothing imported: %s", sk_strerror(p, rc));
+		return rc;
+	}
+	return 0;
+}
+
+static int od_cmd_import(sk_plugin *p, const od_rules *rs, const char *name, const char *file)
+{
+	od_imported k;
+	char why[512];
+	FILE *fp;
+	int rc;
+
+	if (!od_import_card(p, rs, name, why, sizeof why)) {
+		fprintf(stderr, "shopkeep stock import: %s\n", why);
 		return 1;
 	}
-	printf("card %s: %zu codes added, %zu duplicates and %zu blank lines skipped; %lld free now\n", name, added, dup,
-	       blank, (long long)od_stock_counts(p, name).n[0]);
+	if (!(fp = strcmp(file, "-") ? fopen(file, "r") : stdin)) {
+		fprintf(stderr, "shopkeep stock import: %s: %m\n", file);
+		return 1;
+	}
+	rc = od_import(p, name, fp, &k, why, sizeof why);
+	if (fp != stdin)
+		fclose(fp);
+	if (rc < 0) {
+		fprintf(stderr, "shopkeep stock import: %s\n", why);
+		return 1;
+	}
+	printf("card %s: %zu codes added, %zu duplicates and %zu blank lines skipped; %lld free now\n", name, k.added,
+	       k.dup, k.blank, (long long)od_stock_counts(p, name).n[0]);
 	return 0;
 }
 
@@ -1929,18 +2039,16 @@ static int od_row_name(sk_plugin *p, int n, const sk_value *c, void *ud)
 
 static int od_cmd_list(sk_plugin *p, const od_rules *rs)
 {
-	static const char *const types[] = { "text", "stock", "image" };
-
 	printf("%-20s %-6s %8s %8s %8s\n", "card", "type", "free", "reserved", "used");
 	for (size_t i = 0; i < rs->ncards; i++) {
 		const od_card *c = &rs->cards[i];
 		od_counts k = od_stock_counts(p, c->name);
 
 		if (c->type == OD_STOCK)
-			printf("%-20s %-6s %8lld %8lld %8lld%s\n", c->name, types[c->type], (long long)k.n[0],
+			printf("%-20s %-6s %8lld %8lld %8lld%s\n", c->name, od_type_names[c->type], (long long)k.n[0],
 			       (long long)k.n[1], (long long)k.n[2], k.n[0] < c->low_stock ? "  LOW" : "");
 		else
-			printf("%-20s %-6s %8s %8s %8s\n", c->name, types[c->type], "-", "-", "-");
+			printf("%-20s %-6s %8s %8s %8s\n", c->name, od_type_names[c->type], "-", "-", "-");
 	}
 	sk_db_exec(p, "SELECT DISTINCT card FROM orders_stock ORDER BY card", NULL, 0, od_row_name, (void *)rs);
 	return 0;
@@ -2026,6 +2134,216 @@ static int od_command(sk_plugin *p, int argc, char **argv)
 	return rc;
 }
 
+/* ---- control commands (web/API.md) --------------------------------------------------------- */
+
+#define OD_CTL_LIMIT_DEF 100
+#define OD_CTL_LIMIT_MAX 1000
+
+/* A column as a JSON string or number into o under name. */
+static void od_json_text(cJSON *o, const char *name, const sk_value *v)
+{
+	cJSON_AddStringToObject(o, name, v->type == SK_TEXT && v->s ? v->s : "");
+}
+
+static void od_json_int(cJSON *o, const char *name, const sk_value *v)
+{
+	cJSON_AddNumberToObject(o, name, (double)od_int(v));
+}
+
+/* A row of orders_order (order_id, state, delivery, confirm, reason, item_id,
+ * quantity, buyer_name, updated_ms, confirm_reason) appended to the array ud. */
+static int od_row_listed(sk_plugin *p, int n, const sk_value *c, void *ud)
+{
+	cJSON *o;
+
+	(void)p;
+	if (n < 10 || !(o = cJSON_CreateObject()))
+		return 1;
+	od_json_text(o, "order_id", &c[0]);
+	od_json_text(o, "state", &c[1]);
+	od_json_text(o, "delivery", &c[2]);
+	od_json_text(o, "confirm", &c[3]);
+	od_json_text(o, "reason", &c[4]);
+	od_json_text(o, "item_id", &c[5]);
+	od_json_int(o, "quantity", &c[6]);
+	od_json_text(o, "buyer_name", &c[7]);
+	od_json_int(o, "updated_ms", &c[8]);
+	od_json_text(o, "confirm_reason", &c[9]);
+	cJSON_AddItemToArray(ud, o);
+	return 0;
+}
+
+/* A row of orders_unit (unit, state, reason, message_id) appended to the array ud. */
+static int od_row_listed_unit(sk_plugin *p, int n, const sk_value *c, void *ud)
+{
+	cJSON *o;
+
+	(void)p;
+	if (n < 4 || !(o = cJSON_CreateObject()))
+		return 1;
+	od_json_int(o, "unit", &c[0]);
+	od_json_text(o, "state", &c[1]);
+	od_json_text(o, "reason", &c[2]);
+	od_json_text(o, "message_id", &c[3]);
+	cJSON_AddItemToArray(ud, o);
+	return 0;
+}
+
+/* orders_list {"limit"}: the orders, most recently changed first (limit
+ * default 100, at most 1000), each with its units. Answers {"orders":
+ * [{"order_id", "state", "delivery", "confirm", "reason", "item_id",
+ * "quantity", "buyer_name", "updated_ms", "confirm_reason" (why the
+ * shipment confirmation failed, "" if it did not), "units": [{"unit",
+ * "state", "reason", "message_id"}]}]}. */
+static int od_ctl_orders(sk_plugin *p, const char *command, const char *data_json, void *ud)
+{
+	cJSON *d, *o, *arr, *e;
+	int64_t limit;
+	int rc;
+
+	(void)ud;
+	if (!(d = skctl_data(p, command, data_json)))
+		return SK_ERR_INVAL;
+	limit = skctl_count(p, command, d, "limit", OD_CTL_LIMIT_DEF, OD_CTL_LIMIT_MAX);
+	cJSON_Delete(d);
+	if (limit < 0)
+		return SK_ERR_INVAL;
+	o = cJSON_CreateObject();
+	if (!(arr = cJSON_AddArrayToObject(o, "orders"))) {
+		cJSON_Delete(o);
+		return SK_ERR_NOMEM;
+	}
+	rc = sk_db_exec(p, "SELECT order_id, state, delivery, confirm, reason, item_id, quantity, buyer_name, updated_ms, "
+			"confirm_reason FROM orders_order ORDER BY updated_ms DESC, rowid DESC LIMIT ?", &SK_VINT(limit), 1,
+			od_row_listed, arr);
+	/* The units after the orders: no statement runs inside another's rows. */
+	cJSON_ArrayForEach(e, arr) {
+		cJSON *units = cJSON_AddArrayToObject(e, "units");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "order_id");
+
+		if (rc < 0)
+			break;
+		if (!units) {
+			rc = SK_ERR_NOMEM;
+			break;
+		}
+		rc = sk_db_exec(p, "SELECT unit, state, reason, message_id FROM orders_unit WHERE order_id = ? ORDER BY unit",
+				&SK_VTEXT(id->valuestring), 1, od_row_listed_unit, units);
+	}
+	if (rc < 0) {
+		cJSON_Delete(o);
+		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
+	}
+	return skctl_answer(p, o);
+}
+
+/* stock_list {}: every card of the rules in force with its codes, the
+ * numbers of `shopkeep stock list`: free, reserved, used (null for a card
+ * that is not a stock card) and the card's low_stock threshold. Answers
+ * {"cards": [{"name", "type", "free", "reserved", "used", "low_stock"}]}. */
+static int od_ctl_stock(sk_plugin *p, const char *command, const char *data_json, void *ud)
+{
+	od_state *st = p->ud;
+	cJSON *d, *o, *arr;
+
+	(void)ud;
+	if (!st)
+		return SK_ERR_STATE;
+	if (!(d = skctl_data(p, command, data_json)))
+		return SK_ERR_INVAL;
+	cJSON_Delete(d);
+	o = cJSON_CreateObject();
+	if (!(arr = cJSON_AddArrayToObject(o, "cards"))) {
+		cJSON_Delete(o);
+		return SK_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < st->rules->ncards; i++) {
+		const od_card *c = &st->rules->cards[i];
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "name", c->name);
+		cJSON_AddStringToObject(e, "type", od_type_names[c->type]);
+		if (c->type == OD_STOCK) {
+			od_counts k = od_stock_counts(p, c->name);
+
+			cJSON_AddNumberToObject(e, "free", (double)k.n[0]);
+			cJSON_AddNumberToObject(e, "reserved", (double)k.n[1]);
+			cJSON_AddNumberToObject(e, "used", (double)k.n[2]);
+		} else {
+			cJSON_AddNullToObject(e, "free");
+			cJSON_AddNullToObject(e, "reserved");
+			cJSON_AddNullToObject(e, "used");
+		}
+		cJSON_AddNumberToObject(e, "low_stock", (double)c->low_stock);
+		cJSON_AddItemToArray(arr, e);
+	}
+	return skctl_answer(p, o);
+}
+
+/* stock_import {"card", "codes"}: adds the codes (one a line) to a stock
+ * card of the rules in force as `shopkeep stock import` does, then at once
+ * delivers the orders that waited for them. Answers {"card", "added",
+ * "duplicates", "blank", "free"}, free counted after those orders took
+ * their codes. */
+static int od_ctl_import(sk_plugin *p, const char *command, const char *data_json, void *ud)
+{
+	od_state *st = p->ud;
+	const cJSON *card, *codes;
+	od_imported k;
+	char why[512];
+	cJSON *d, *o;
+	FILE *fp;
+	int rc;
+
+	(void)ud;
+	if (!st)
+		return SK_ERR_STATE;
+	if (!(d = skctl_data(p, command, data_json)))
+		return SK_ERR_INVAL;
+	card = cJSON_GetObjectItemCaseSensitive(d, "card");
+	codes = cJSON_GetObjectItemCaseSensitive(d, "codes");
+	if (!cJSON_IsString(card) || !*card->valuestring) {
+		rc = skctl_fail(p, SK_ERR_INVAL, "%s: card must be the name of a stock card", command);
+	} else if (!od_import_card(p, st->rules, card->valuestring, why, sizeof why)) {
+		rc = skctl_fail(p, SK_ERR_INVAL, "%s: %s", command, why);
+	} else if (!cJSON_IsString(codes)) {
+		rc = skctl_fail(p, SK_ERR_INVAL, "%s: codes must be a string, one code a line", command);
+	} else if (!(fp = fmemopen(codes->valuestring, strlen(codes->valuestring), "r"))) {
+		rc = skctl_fail(p, SK_ERR_NOMEM, "%s: %s", command, sk_strerror(p, SK_ERR_NOMEM));
+	} else {
+		rc = od_import(p, card->valuestring, fp, &k, why, sizeof why);
+		fclose(fp);
+		if (rc < 0)
+			rc = skctl_fail(p, rc, "%s: %s", command, why);
+	}
+	if (rc < 0) {
+		cJSON_Delete(d);
+		return rc;
+	}
+	sk_log(p, SK_LOG_INFO, "card %s: %zu codes imported, %zu duplicates and %zu blank lines skipped (control command)",
+	       card->valuestring, k.added, k.dup, k.blank);
+	/* What the retry timer would find within retry_s, now. */
+	if (k.added)
+		od_retry(p, 1);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "card", card->valuestring);
+	cJSON_AddNumberToObject(o, "added", (double)k.added);
+	cJSON_AddNumberToObject(o, "duplicates", (double)k.dup);
+	cJSON_AddNumberToObject(o, "blank", (double)k.blank);
+	cJSON_AddNumberToObject(o, "free", (double)od_stock_counts(p, card->valuestring).n[0]);
+	cJSON_Delete(d);
+	return skctl_answer(p, o);
+}
+
+static const struct {
+	const char *name, *help;
+	sk_control_fn fn;
+} od_controls[] = {
+	{ "orders_list", "{limit}: recent orders with their delivery and units, newest first", od_ctl_orders },
+	{ "stock_list", "every card with its free, reserved and used codes", od_ctl_stock },
+	{ "stock_import", "{card, codes}: adds codes (one a line) to a stock card", od_ctl_import },
+};
+
 /* ---- init ------------------------------------------------------------------------------------ */
 
 static void od_state_free(od_state *st)
@@ -2109,6 +2427,11 @@ static int od_init(sk_plugin *p)
 	    (st->retry_s && (rc = sk_timer_add(p, (uint64_t)st->retry_s * 1000, (uint64_t)st->retry_s * 1000,
 					       od_on_retry, NULL, NULL, NULL)) < 0))
 		goto fail;
+	/* Without its control commands orders still delivers: a refusal is logged. */
+	for (size_t i = 0; i < sizeof od_controls / sizeof od_controls[0]; i++)
+		if ((rc = sk_control_add(p, od_controls[i].name, od_controls[i].help, od_controls[i].fn, NULL, NULL)) < 0)
+			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", od_controls[i].name,
+			       sk_strerror(p, rc));
 	return SK_OK;
 fail:
 	od_state_free(st);
@@ -2121,4 +2444,4 @@ static const char *const od_commands[] = { "stock", "orders", NULL };
 SK_PLUGIN(.name = "orders", .version = "1.0",
 	  .description = "Order states from trade cards; exactly-once delivery of card codes, texts and images",
 	  .init = od_init, .fini = od_fini, .config_keys = od_keys, .migrations = od_migrations,
-	  .commands = od_commands, .command = od_command);
+	  .commands = od_commands, .command = od_command, .rules_check = od_rules_check);

@@ -9,12 +9,16 @@
  * its expiry, banned words, empty replies, images, and events never answered.
  * The decision log: every decision kind lands in autoreply_log, send outcomes
  * from the callback and from SK_EV_SEND_RESULT after a restart, pruning.
+ * The control commands (pause_chat really pausing, resume_chat, paused_chats,
+ * decisions, bad data) and rules_check (the example file, the loader's own
+ * messages), called from the .so without a host as well as through it.
  */
 #include "fakehost/fakehost.h"
 #include "tap.h"
 
 #include <sqlite3.h>
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,6 +499,16 @@ static const char *logcol(fh *f, const char *col)
 	return buf;
 }
 
+/* Counts the occurrences of sub in s. */
+static int count_of(const char *s, const char *sub)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, sub)); p += strlen(sub))
+		n++;
+	return n;
+}
+
 /* Returns the number of log rows. */
 static int nlog(fh *f)
 {
@@ -695,6 +709,264 @@ static void test_log_prune(void)
 	fh_free(f);
 }
 
+/* ---- control commands and rules_check ------------------------------------------ */
+
+/* Runs a control command through the host. Returns its rc; *out is its
+ * result data ("null" for none), or its error text when it failed (static). */
+static int ctl(fh *f, const char *cmd, const char *data, const char **out)
+{
+	static char buf[16384];
+	char *res = NULL, *err = NULL;
+	int rc = host_control(fh_host(f), cmd, data, &res, &err);
+
+	snprintf(buf, sizeof buf, "%s", rc < 0 ? (err ? err : "(no error text)") : res ? res : "null");
+	free(res);
+	free(err);
+	*out = buf;
+	return rc;
+}
+
+/* Checks that cmd with data fails with SK_ERR_INVAL and the error want. */
+static void ctl_bad(fh *f, const char *cmd, const char *data, const char *want, const char *what)
+{
+	const char *out;
+
+	is_int(ctl(f, cmd, data, &out), SK_ERR_INVAL, "%s: %s is SK_ERR_INVAL", cmd, what);
+	is_str(out, want, "%s: %s: the error says so", cmd, what);
+}
+
+static void test_control_pause(void)
+{
+	char so[512], want[256];
+	const char *out;
+	fh *f;
+
+	write_rules("{\"default_reply\":{\"reply\":\"bot\"}}");
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0,\"pause_s\":60}}", rules)) != NULL, "ctl: loads"))
+		return;
+	is_int(ctl(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":120}", &out), SK_OK, "pause_chat: runs");
+	snprintf(want, sizeof want, "{\"chat_id\":\"c1\",\"paused_until_ms\":%lld}", (long long)(fh_now_ms(f) + 120000));
+	is_str(out, want, "pause_chat: {chat_id, paused_until_ms}");
+	is_str(ask(f, "c1", "", "q"), "", "pause_chat: the paused chat gets no reply");
+	is_str(logrow(f, NULL, NULL), "paused||", "pause_chat: logged as paused");
+	is_str(ask(f, "c2", "", "q"), "bot", "pause_chat: other chats are answered");
+	is_int(ctl(f, "paused_chats", NULL, &out), SK_OK, "paused_chats: runs");
+	snprintf(want, sizeof want, "{\"chats\":[{\"chat_id\":\"c1\",\"paused_until_ms\":%lld}]}",
+		 (long long)(fh_now_ms(f) + 120000));
+	is_str(out, want, "paused_chats: {chats: [{chat_id, paused_until_ms}]}");
+	is_int(ctl(f, "resume_chat", "{\"chat_id\":\"c1\"}", &out), SK_OK, "resume_chat: runs");
+	is_str(out, "{\"chat_id\":\"c1\",\"resumed\":true}", "resume_chat: {chat_id, resumed: true}");
+	is_str(ask(f, "c1", "", "q"), "bot", "resume_chat: the chat is answered again");
+	ctl(f, "resume_chat", "{\"chat_id\":\"c1\"}", &out);
+	is_str(out, "{\"chat_id\":\"c1\",\"resumed\":false}", "resume_chat: a chat not paused: resumed false");
+	ctl(f, "paused_chats", "{}", &out);
+	is_str(out, "{\"chats\":[]}", "paused_chats: none now");
+
+	/* the default is pause_s; the pause is kept in autoreply_pause */
+	ctl(f, "pause_chat", "{\"chat_id\":\"c3\"}", &out);
+	snprintf(want, sizeof want, "{\"chat_id\":\"c3\",\"paused_until_ms\":%lld}", (long long)(fh_now_ms(f) + 60000));
+	is_str(out, want, "pause_chat: seconds defaults to pause_s");
+	fh_advance(f, 1000);
+	fh_chat(f, "c4", FH_OWN_ID, "by hand");
+	ctl(f, "paused_chats", "{}", &out);
+	snprintf(want, sizeof want, "{\"chats\":[{\"chat_id\":\"c4\",\"paused_until_ms\":%lld},"
+		 "{\"chat_id\":\"c3\",\"paused_until_ms\":%lld}]}", (long long)(fh_now_ms(f) + 60000),
+		 (long long)(fh_now_ms(f) + 59000));
+	is_str(out, want, "paused_chats: a manual takeover too, the longest pause first");
+	fh_unload(f);
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "ctl: reloaded");
+	is_str(ask(f, "c3", "", "q"), "", "pause_chat: the pause survives the reload");
+	ctl(f, "resume_chat", "{\"chat_id\":\"c4\"}", &out);
+	is_str(out, "{\"chat_id\":\"c4\",\"resumed\":true}", "resume_chat: ends a manual takeover too");
+	is_str(ask(f, "c4", "", "q"), "bot", "resume_chat: which is answered again");
+	fh_advance(f, 59000);
+	is_str(ask(f, "c3", "", "q"), "bot", "pause_chat: answered again when the pause ends");
+	ctl(f, "paused_chats", "{}", &out);
+	is_str(out, "{\"chats\":[]}", "paused_chats: an ended pause is not listed");
+
+	ctl_bad(f, "pause_chat", "[1]", "pause_chat: data must be a JSON object", "data not an object");
+	ctl_bad(f, "pause_chat", "{nope", "pause_chat: data must be a JSON object", "data not JSON");
+	ctl_bad(f, "pause_chat", "{}", "pause_chat: chat_id must be a chat id (a non-empty string of at most 64 bytes)",
+		"no chat_id");
+	ctl_bad(f, "pause_chat", "{\"chat_id\":\"\"}",
+		"pause_chat: chat_id must be a chat id (a non-empty string of at most 64 bytes)", "an empty chat_id");
+	ctl_bad(f, "pause_chat", "{\"chat_id\":10001}",
+		"pause_chat: chat_id must be a chat id (a non-empty string of at most 64 bytes)", "a number chat_id");
+	ctl_bad(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":0}",
+		"pause_chat: seconds must be a whole number from 1 to 316224000", "seconds 0");
+	ctl_bad(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":-5}",
+		"pause_chat: seconds must be a whole number from 1 to 316224000", "negative seconds");
+	ctl_bad(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":1.5}",
+		"pause_chat: seconds must be a whole number from 1 to 316224000", "fractional seconds");
+	ctl_bad(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":\"60\"}",
+		"pause_chat: seconds must be a whole number from 1 to 316224000", "seconds as a string");
+	ctl_bad(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":1e300}",
+		"pause_chat: seconds must be a whole number from 1 to 316224000", "huge seconds");
+	ctl_bad(f, "resume_chat", "{}",
+		"resume_chat: chat_id must be a chat id (a non-empty string of at most 64 bytes)", "no chat_id");
+	ctl_bad(f, "resume_chat", "\"c1\"", "resume_chat: data must be a JSON object", "data a string");
+	ctl_bad(f, "paused_chats", "[]", "paused_chats: data must be a JSON object", "data a list");
+	is_str(ask(f, "c1", "", "q"), "bot", "ctl: refused commands paused nothing");
+	fh_free(f);
+
+	/* pause_s 0: seconds must be given; a pause drops a burst waiting for its debounce */
+	if (!ok((f = start("{\"autoreply\":{\"pause_s\":0}}", rules)) != NULL, "ctl: loads with pause_s 0"))
+		return;
+	ctl_bad(f, "pause_chat", "{\"chat_id\":\"c1\"}", "pause_chat: seconds is required, since autoreply.pause_s is 0",
+		"no seconds with pause_s 0");
+	say(f, "c1", "", "one");
+	is_int(ctl(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":5}", &out), SK_OK, "pause_chat: with seconds");
+	is_str(logrow(f, "text", "one"), "paused||", "pause_chat: the pending burst is dropped as paused");
+	fh_advance(f, 2000);
+	is_int(fh_nsends(f), 0, "pause_chat: and never answered");
+	fh_advance(f, 3000);
+	say(f, "c1", "", "two");
+	fh_advance(f, 1000);
+	is_int(fh_nsends(f), 1, "pause_chat: answered again after its seconds");
+	fh_free(f);
+}
+
+static void test_control_decisions(void)
+{
+	char want[1024];
+	const char *out;
+	int64_t t0;
+	fh *f;
+
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"hello\"],\"reply\":\"hi\",\"id\":\"greet\"}],"
+		    "\"default_reply\":{\"reply\":\"default\"}}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "decisions: loads"))
+		return;
+	is_int(ctl(f, "decisions", NULL, &out), SK_OK, "decisions: runs");
+	is_str(out, "{\"decisions\":[]}", "decisions: none yet");
+	t0 = fh_now_ms(f);
+	ask(f, "c1", "", "hello");
+	is_int(fh_complete_send(f, last_uuid(f), 1, "mid-1"), 0, "decisions: the reply is sent");
+	fh_advance(f, 1000);
+	ask(f, "c2", "", "zzz \"quoted\"");
+	ctl(f, "decisions", "{}", &out);
+	snprintf(want, sizeof want, "{\"decisions\":["
+		 "{\"ms\":%lld,\"chat_id\":\"c2\",\"buyer_id\":\"buyer1\",\"text\":\"zzz \\\"quoted\\\"\","
+		 "\"decision\":\"default\",\"rule\":\"default\",\"outcome\":\"\"},"
+		 "{\"ms\":%lld,\"chat_id\":\"c1\",\"buyer_id\":\"buyer1\",\"text\":\"hello\",\"decision\":\"rule\","
+		 "\"rule\":\"greet\",\"outcome\":\"sent:mid-1\"}]}", (long long)(t0 + 1000), (long long)t0);
+	is_str(out, want, "decisions: {decisions: [{ms, chat_id, buyer_id, text, decision, rule, outcome}]}, newest first");
+	fh_chat(f, "c1", FH_OWN_ID, "by hand");
+	ask(f, "c1", "", "hello");
+	ctl(f, "decisions", "{\"limit\":1}", &out);
+	ok(strstr(out, "\"decision\":\"paused\"") && !strstr(out, "greet"), "decisions: limit 1: only the newest");
+	for (int i = 0; i < 120; i++)
+		ask(f, "c5", "", "zzz");
+	ctl(f, "decisions", "{}", &out);
+	is_int(count_of(out, "\"ms\":"), 100, "decisions: 100 by default");
+	ctl(f, "decisions", "{\"limit\":1000}", &out);
+	is_int(count_of(out, "\"ms\":"), 123, "decisions: up to 1000 asked (all 123 here)");
+	ctl_bad(f, "decisions", "{\"limit\":0}", "decisions: limit must be a whole number from 1 to 1000", "limit 0");
+	ctl_bad(f, "decisions", "{\"limit\":1001}", "decisions: limit must be a whole number from 1 to 1000",
+		"limit 1001");
+	ctl_bad(f, "decisions", "{\"limit\":\"10\"}", "decisions: limit must be a whole number from 1 to 1000",
+		"limit a string");
+	ctl_bad(f, "decisions", "7", "decisions: data must be a JSON object", "data a number");
+	fh_free(f);
+}
+
+/* The problems of a rules document by the plugin's own rules_check, called
+ * straight from the .so with no host and no init. Returns its rc (-2 when it
+ * cannot be called), the lines in errs. */
+static int direct_check(const char *json, size_t len, char *errs, size_t n)
+{
+	char so[512];
+	void *h = dlopen(fh_build_path(so, sizeof so, "plugins/autoreply.so"), RTLD_NOW | RTLD_LOCAL);
+	const sk_plugin_desc *d = h ? dlsym(h, "sk_plugin_entry") : NULL;
+	int rc = d && d->abi_minor >= 2 && d->rules_check ? d->rules_check(json, len, errs, n) : -2;
+
+	if (h)
+		dlclose(h);
+	return rc;
+}
+
+static void test_rules_check(void)
+{
+	static const char bad[] =
+		"{\"keyword_rules\":[{\"keywords\":[\"x\"],\"reply\":\"n\"},{\"keywords\":[\"y\"],\"reply\":\"n\"},"
+		"{\"keywords\":[\"z\"],\"match\":\"fuzzy\",\"reply\":\"n\"},"
+		"{\"keywords\":[\"(\"],\"match\":\"regex\",\"reply\":\"n\"},"
+		"{\"keywords\":[],\"reply\":\"n\"},"
+		"{\"keywords\":[\"q\"],\"reply\":\"n\",\"once\":\"forever\",\"priority\":\"high\",\"colour\":1}],"
+		"\"item_defaults\":[{\"reply\":\"n\"}],\"default_reply\":{\"reply\":\"{oops\"}}";
+	char path[512], errs[4096], line[600], *text;
+	const char *root = getenv("SK_ROOT");
+	sbuf hs = { 0 };
+	size_t nlines = 0;
+	int same = 1;
+	FILE *fp;
+	long n;
+	fh *f;
+
+	snprintf(path, sizeof path, "%s/config/rules.example.json", root && *root ? root : ".");
+	if (!ok((fp = fopen(path, "rb")) != NULL, "rules_check: the example file"))
+		return;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	text = calloc(1, (size_t)n + 1);
+	if (text && fread(text, 1, (size_t)n, fp) != (size_t)n)
+		n = 0;
+	fclose(fp);
+	strcpy(errs, "junk");
+	is_int(direct_check(text, (size_t)n, errs, sizeof errs), 0, "rules_check: accepts rules.example.json (no host, no init)");
+	is_str(errs, "", "rules_check: and leaves errs empty");
+	free(text);
+
+	is_int(direct_check(bad, strlen(bad), errs, sizeof errs), -1, "rules_check: refuses a bad document");
+	ok(strstr(errs, "keyword_rules[2].match: must be contains, exact or regex\n") != NULL, "rules_check: a bad match");
+	ok(strstr(errs, "item_defaults[0].item_id: must be given\n") != NULL, "rules_check: an item default without its item");
+	ok(strstr(errs, "default_reply.reply: a '{' without its '}' (write {{ for a literal one)\n") != NULL,
+	   "rules_check: a stray brace");
+
+	/* the same document as a rules file: the loader logs the same lines */
+	write_rules(bad);
+	if (!ok((f = start(NODEB, rules)) != NULL, "rules_check: autoreply with that file"))
+		return;
+	ok(fh_log_find(f, "8 errors") > 0, "rules_check: the loader counts 8 errors");
+	for (char *l = errs, *e; *l; l = e + 1) {
+		if (!(e = strchr(l, '\n')))
+			break;
+		snprintf(line, sizeof line, "rules %s: %.*s", rules, (int)(e - l), l);
+		nlines++;
+		if (fh_log_find(f, line) != 1) {
+			same = 0;
+			diag("not logged: %s", line);
+		}
+	}
+	is_int(nlines, 8, "rules_check: 8 lines, one per problem");
+	ok(same, "rules_check: each one is what the file loader logs");
+
+	is_int(host_rules_check(fh_host(f), bad, strlen(bad), &hs), -1, "rules_check: through the host");
+	ok(hs.p && strstr(hs.p, "autoreply: keyword_rules[2].match: must be contains, exact or regex\n"),
+	   "rules_check: lines prefixed with the plugin's name");
+	sbuf_reset(&hs);
+	snprintf(line, sizeof line, "{\"keyword_rules\":[{\"keywords\":[\"a\"],\"reply\":\"b\"}],"
+		 "\"cards\":[\"not autoreply's\"]}");
+	is_int(host_rules_check(fh_host(f), line, strlen(line), &hs), 0, "rules_check: orders' keys are left alone");
+	sbuf_free(&hs);
+	fh_free(f);
+
+	is_int(direct_check("{\"keyword_rules\":", 17, errs, sizeof errs), -1, "rules_check: broken JSON");
+	is_str(errs, "not valid JSON\n", "rules_check: says so");
+	is_int(direct_check("[1]", 3, errs, sizeof errs), -1, "rules_check: a list");
+	is_str(errs, "must be a JSON object\n", "rules_check: must be an object");
+	is_int(direct_check("{}\0{\"x\":1}", 10, errs, sizeof errs), -1, "rules_check: a NUL inside");
+	is_str(errs, "not valid JSON\n", "rules_check: is not JSON");
+	is_int(direct_check("{}trailing", 2, errs, sizeof errs), 0, "rules_check: only len bytes are read");
+	snprintf(line, sizeof line, "{\"default_reply\":{\"reply\":\"hi {buyer_name}\"}}");
+	is_int(direct_check(line, strlen(line), errs, sizeof errs), 0, "rules_check: a good small document");
+	is_int(direct_check(bad, strlen(bad), errs, 120), -1, "rules_check: a small errs buffer");
+	ok(strlen(errs) < 120 && strlen(errs) > 0 && errs[strlen(errs) - 1] == '\n',
+	   "rules_check: holds whole lines only (%zu bytes)", strlen(errs));
+	is_int(direct_check(bad, strlen(bad), NULL, 0), -1, "rules_check: no errs buffer at all");
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/sk_autoreply_XXXXXX");
@@ -714,6 +986,9 @@ int main(void)
 	test_log_decisions();
 	test_log_outcomes();
 	test_log_prune();
+	test_control_pause();
+	test_control_decisions();
+	test_rules_check();
 	config_refused("{\"autoreply\":{\"debounce_ms\":-1}}", "autoreply.debounce_ms", "a negative debounce_ms");
 	config_refused("{\"autoreply\":{\"pause_s\":-5}}", "autoreply.pause_s", "a negative pause_s");
 	config_refused("{\"autoreply\":{\"banned_words\":\"QQ\"}}", "autoreply.banned_words", "a string banned_words");

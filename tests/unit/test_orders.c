@@ -6,11 +6,15 @@
  * and the unit states with their codes (sent consumes, refused releases),
  * delays, the three confirmation policies with retries, out of stock and the
  * published events, cancellation, retries by reminder and by new stock.
+ * The control commands (orders_list, stock_list, stock_import with a waiting
+ * order sent at once, bad data) and rules_check (the example file, the
+ * loader's own messages), called from the .so without a host and through it.
  * (Restarts and kill -9 are tested against the simulator: test_orders_e2e.)
  */
 #include "fakehost/fakehost.h"
 #include "tap.h"
 
+#include <dlfcn.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -557,6 +561,279 @@ static void test_remind_unknown(void)
 	fh_free(f);
 }
 
+/* ---- control commands and rules_check ------------------------------------------ */
+
+/* Runs a control command through the host. Returns its rc; *out is its
+ * result data ("null" for none), or its error text when it failed (static). */
+static int ctl(fh *f, const char *cmd, const char *data, const char **out)
+{
+	static char buf[65536];
+	char *res = NULL, *err = NULL;
+	int rc = host_control(fh_host(f), cmd, data, &res, &err);
+
+	snprintf(buf, sizeof buf, "%s", rc < 0 ? (err ? err : "(no error text)") : res ? res : "null");
+	free(res);
+	free(err);
+	*out = buf;
+	return rc;
+}
+
+/* Checks that cmd with data fails with SK_ERR_INVAL and the error want. */
+static void ctl_bad(fh *f, const char *cmd, const char *data, const char *want, const char *what)
+{
+	const char *out;
+
+	is_int(ctl(f, cmd, data, &out), SK_ERR_INVAL, "%s: %s is SK_ERR_INVAL", cmd, what);
+	is_str(out, want, "%s: %s: the error says so", cmd, what);
+}
+
+/* The member names of object o, comma-separated (static). */
+static const char *keys(const cJSON *o)
+{
+	static char buf[512];
+	const cJSON *c;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	cJSON_ArrayForEach(c, o)
+		n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s%s", n ? "," : "", c->string);
+	return buf;
+}
+
+static void test_control_orders(void)
+{
+	const cJSON *orders, *o, *u;
+	const char *out;
+	cJSON *j;
+	fh *f = start("{\"orders\":{\"confirm\":\"never\"}}");
+
+	if (!ok(f != NULL, "orders_list: started"))
+		return;
+	is_int(ctl(f, "orders_list", NULL, &out), SK_OK, "orders_list: runs");
+	is_str(out, "{\"orders\":[]}", "orders_list: no orders yet");
+	add_codes(f, "vip", "L", 5);
+	trade(f, "9101", SK_TRADE_PAID);
+	detail(f, "100", 2, "");
+	fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, "mid-a");
+	fh_complete_send(f, fh_send_at(f, 1)->uuid, 0, "CSI_FORBID");
+	fh_advance(f, 1000);
+	trade(f, "9102", SK_TRADE_PAID);
+	detail(f, "999", 1, "");
+	is_int(ctl(f, "orders_list", "{}", &out), SK_OK, "orders_list: two orders");
+	j = cJSON_Parse(out);
+	orders = cJSON_GetObjectItemCaseSensitive(j, "orders");
+	if (!ok(cJSON_GetArraySize(orders) == 2, "orders_list: both listed")) {
+		diag("%s", out);
+		cJSON_Delete(j);
+		fh_free(f);
+		return;
+	}
+	o = cJSON_GetArrayItem(orders, 0);
+	is_str(keys(o), "order_id,state,delivery,confirm,reason,item_id,quantity,buyer_name,updated_ms,confirm_reason,units",
+	       "orders_list: an order's fields, as web/API.md has them");
+	is_str(cJSON_GetObjectItemCaseSensitive(o, "order_id")->valuestring, "9102", "orders_list: newest first");
+	is_str(cJSON_GetObjectItemCaseSensitive(o, "delivery")->valuestring, "failed", "orders_list: its delivery");
+	is_str(cJSON_GetObjectItemCaseSensitive(o, "reason")->valuestring, order_col(f, "9102", "reason"),
+	       "orders_list: its reason");
+	is_int(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "units")), 0, "orders_list: no units reserved");
+	o = cJSON_GetArrayItem(orders, 1);
+	ok(!strcmp(cJSON_GetObjectItemCaseSensitive(o, "order_id")->valuestring, "9101") &&
+	   !strcmp(cJSON_GetObjectItemCaseSensitive(o, "state")->valuestring, "paid") &&
+	   !strcmp(cJSON_GetObjectItemCaseSensitive(o, "confirm")->valuestring, "skipped") &&
+	   !strcmp(cJSON_GetObjectItemCaseSensitive(o, "item_id")->valuestring, "100") &&
+	   !strcmp(cJSON_GetObjectItemCaseSensitive(o, "buyer_name")->valuestring, "小王") &&
+	   cJSON_GetObjectItemCaseSensitive(o, "quantity")->valuedouble == 2 &&
+	   cJSON_GetObjectItemCaseSensitive(o, "updated_ms")->valuedouble ==
+	   (double)q_int(f, "SELECT updated_ms FROM orders_order WHERE order_id = '9101'"),
+	   "orders_list: state, confirm, item, buyer, quantity and updated_ms from orders_order");
+	u = cJSON_GetObjectItemCaseSensitive(o, "units");
+	if (ok(cJSON_GetArraySize(u) == 2, "orders_list: with its two units")) {
+		is_str(keys(cJSON_GetArrayItem(u, 0)), "unit,state,reason,message_id", "orders_list: a unit's fields");
+		ok(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 0), "unit")->valuedouble == 1 &&
+		   !strcmp(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 0), "state")->valuestring, "sent") &&
+		   !strcmp(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 0), "message_id")->valuestring, "mid-a"),
+		   "orders_list: unit 1 sent, with its message id");
+		ok(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 1), "unit")->valuedouble == 2 &&
+		   !strcmp(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 1), "state")->valuestring, "failed") &&
+		   !strcmp(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 1), "reason")->valuestring,
+			   "refused: the platform refused the message (CSI_FORBID)"),
+		   "orders_list: unit 2 failed, with its reason");
+	}
+	cJSON_Delete(j);
+	ctl(f, "orders_list", "{\"limit\":1}", &out);
+	ok(strstr(out, "9102") && !strstr(out, "9101"), "orders_list: limit 1: the newest only");
+	ctl_bad(f, "orders_list", "{\"limit\":0}", "orders_list: limit must be a whole number from 1 to 1000", "limit 0");
+	ctl_bad(f, "orders_list", "{\"limit\":5000}", "orders_list: limit must be a whole number from 1 to 1000",
+		"limit 5000");
+	ctl_bad(f, "orders_list", "[]", "orders_list: data must be a JSON object", "data a list");
+	fh_free(f);
+}
+
+static void test_control_stock(void)
+{
+	char want[512];
+	const char *out;
+	fh *f = start("{\"orders\":{\"confirm\":\"never\",\"retry_s\":0}}");
+
+	if (!ok(f != NULL, "stock: started (retry_s 0: no retry timer)"))
+		return;
+	is_int(ctl(f, "stock_list", NULL, &out), SK_OK, "stock_list: runs");
+	is_str(out, "{\"cards\":[{\"name\":\"vip\",\"type\":\"stock\",\"free\":0,\"reserved\":0,\"used\":0,\"low_stock\":3},"
+	       "{\"name\":\"month\",\"type\":\"text\",\"free\":null,\"reserved\":null,\"used\":null,\"low_stock\":0},"
+	       "{\"name\":\"year\",\"type\":\"image\",\"free\":null,\"reserved\":null,\"used\":null,\"low_stock\":0},"
+	       "{\"name\":\"slow\",\"type\":\"stock\",\"free\":0,\"reserved\":0,\"used\":0,\"low_stock\":0},"
+	       "{\"name\":\"other\",\"type\":\"text\",\"free\":null,\"reserved\":null,\"used\":null,\"low_stock\":0}]}",
+	       "stock_list: every card of the rules, in their order; counts for stock cards only");
+
+	is_int(ctl(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"A1\\n  A2 \\n\\nA1\\n\\t\\r\\nA3\"}", &out), SK_OK,
+	       "stock_import: runs");
+	is_str(out, "{\"card\":\"vip\",\"added\":3,\"duplicates\":1,\"blank\":2,\"free\":3}",
+	       "stock_import: {card, added, duplicates, blank, free}");
+	is_str(q_str(f, "SELECT group_concat(code, ',') FROM (SELECT code FROM orders_stock WHERE card = 'vip' ORDER BY id)"),
+	       "A1,A2,A3", "stock_import: the codes, trimmed, in order");
+	ctl(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"A3\\nA4\\n\"}", &out);
+	is_str(out, "{\"card\":\"vip\",\"added\":1,\"duplicates\":1,\"blank\":0,\"free\":4}",
+	       "stock_import: codes the card has are duplicates; a last newline is no blank line");
+	ctl(f, "stock_import", "{\"card\":\"slow\",\"codes\":\"A1\"}", &out);
+	is_str(out, "{\"card\":\"slow\",\"added\":1,\"duplicates\":0,\"blank\":0,\"free\":1}",
+	       "stock_import: the same code on another card is no duplicate");
+	ctl(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"\"}", &out);
+	is_str(out, "{\"card\":\"vip\",\"added\":0,\"duplicates\":0,\"blank\":0,\"free\":4}", "stock_import: no codes");
+
+	/* one transaction: a failure half way imports nothing */
+	sqlite3_exec(fh_db(f), "CREATE TEMP TRIGGER boom BEFORE INSERT ON orders_stock WHEN NEW.code = 'BOOM' "
+		     "BEGIN SELECT RAISE(ABORT, 'boom'); END", NULL, NULL, NULL);
+	is_int(ctl(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"B1\\nBOOM\\nB2\"}", &out), SK_ERR_DB,
+	       "stock_import: a database failure half way");
+	is_str(out, "stock_import: nothing imported: database error", "stock_import: says nothing was imported");
+	is_int(q_int(f, "SELECT count(*) FROM orders_stock WHERE code LIKE 'B%'"), 0, "stock_import: and nothing was");
+	sqlite3_exec(fh_db(f), "DROP TRIGGER boom", NULL, NULL, NULL);
+
+	snprintf(want, sizeof want, "stock_import: no card named \"nosuch\" in the rules file %s", rules);
+	ctl_bad(f, "stock_import", "{\"card\":\"nosuch\",\"codes\":\"X\"}", want, "an unknown card");
+	ctl_bad(f, "stock_import", "{\"card\":\"month\",\"codes\":\"X\"}",
+		"stock_import: card \"month\" is not a stock card (its type sends no codes)", "a text card");
+	ctl_bad(f, "stock_import", "{\"card\":\"vip\"}", "stock_import: codes must be a string, one code a line",
+		"codes missing");
+	ctl_bad(f, "stock_import", "{\"card\":\"vip\",\"codes\":[\"X\"]}",
+		"stock_import: codes must be a string, one code a line", "codes a list");
+	ctl_bad(f, "stock_import", "{\"codes\":\"X\"}", "stock_import: card must be the name of a stock card",
+		"card missing");
+	ctl_bad(f, "stock_import", "null", "stock_import: data must be a JSON object", "data null");
+	ctl_bad(f, "stock_list", "[1]", "stock_list: data must be a JSON object", "data a list");
+	is_int(stock(f, "vip", 0), 4, "stock_import: refused imports added nothing");
+
+	/* the numbers of `shopkeep stock list` (od_stock_counts) after deliveries */
+	trade(f, "9201", SK_TRADE_PAID);
+	detail(f, "100", 2, "");
+	fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, NULL);
+	ctl(f, "stock_list", "{}", &out);
+	ok(strstr(out, "{\"name\":\"vip\",\"type\":\"stock\",\"free\":2,\"reserved\":1,\"used\":1,\"low_stock\":3}") != NULL,
+	   "stock_list: free, reserved and used as in orders_stock");
+	is_int(stock(f, "vip", 0) * 100 + stock(f, "vip", 1) * 10 + stock(f, "vip", 2), 211, "stock_list: which agree");
+
+	/* an order waiting for stock goes out as soon as the codes are imported */
+	trade(f, "9202", SK_TRADE_PAID);
+	detail(f, "100", 3, "");
+	is_str(order_col(f, "9202", "reason"), "out_of_stock: card vip has 2 free codes, the order needs 3",
+	       "stock_import: an order waits for stock");
+	fh_clear_sends(f);
+	is_int(ctl(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"C1\"}", &out), SK_OK, "stock_import: one more code");
+	is_int((int64_t)fh_nsends(f), 3, "stock_import: the waiting order is sent at once (no retry timer)");
+	is_str(order_col(f, "9202", "delivery"), "delivering", "stock_import: it is delivering");
+	is_str(out, "{\"card\":\"vip\",\"added\":1,\"duplicates\":0,\"blank\":0,\"free\":0}",
+	       "stock_import: free counts what is left after it took its codes");
+	for (size_t i = 0; i < fh_nsends(f); i++)
+		fh_complete_send(f, fh_send_at(f, i)->uuid, 1, NULL);
+	is_str(order_col(f, "9202", "delivery"), "delivered", "stock_import: and delivered");
+	fh_free(f);
+}
+
+/* The rules_check of orders.so, called straight from the .so with no host
+ * and no init. Returns its rc (-2 when it cannot be called). */
+static int direct_check(const char *json, char *errs, size_t n)
+{
+	char so[512];
+	void *h = dlopen(fh_build_path(so, sizeof so, "plugins/orders.so"), RTLD_NOW | RTLD_LOCAL);
+	const sk_plugin_desc *d = h ? dlsym(h, "sk_plugin_entry") : NULL;
+	int rc = d && d->abi_minor >= 2 && d->rules_check ? d->rules_check(json, strlen(json), errs, n) : -2;
+
+	if (h)
+		dlclose(h);
+	return rc;
+}
+
+static void test_rules_check(void)
+{
+	static const char bad[] =
+		"{\"cards\": [{\"name\": \"a\", \"type\": \"coupon\"},"
+		" {\"name\": \"b\", \"type\": \"text\", \"template\": \"{code}\"},"
+		" {\"name\": \"c\", \"type\": \"stock\", \"template\": \"no code here\"},"
+		" {\"name\": \"d\", \"type\": \"text\", \"template\": \"{price}\"},"
+		" {\"name\": \"d\", \"type\": \"image\"},"
+		" {\"name\": \"e\", \"type\": \"text\", \"template\": \"x\", \"colour\": 1, \"delay_s\": -1}],"
+		" \"delivery\": [{\"item_id\": \"1\", \"card\": \"zz\"}, {\"spec\": \"x\", \"card\": \"a\"}],"
+		" \"bogus\": 1}";
+	char path[512], errs[4096], line[700], *text;
+	const char *root = getenv("SK_ROOT");
+	sbuf hs = { 0 };
+	int nlines = 0, same = 1;
+	FILE *fp;
+	long n;
+	fh *f;
+
+	snprintf(path, sizeof path, "%s/config/rules.example.json", root && *root ? root : ".");
+	if (!ok((fp = fopen(path, "rb")) != NULL, "rules_check: the example file"))
+		return;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	text = calloc(1, (size_t)n + 1);
+	if (text && fread(text, 1, (size_t)n, fp) != (size_t)n)
+		text[0] = '\0';
+	fclose(fp);
+	strcpy(errs, "junk");
+	is_int(direct_check(text, errs, sizeof errs), 0, "rules_check: accepts rules.example.json (no host, no init)");
+	is_str(errs, "", "rules_check: errs empty");
+	free(text);
+	is_int(direct_check(good_rules, errs, sizeof errs), 0,
+	       "rules_check: two rules for one item and spec are only a warning");
+	is_int(direct_check("{\"keyword_rules\": [{\"match\": \"fuzzy\"}], \"default_reply\": 5}", errs, sizeof errs), 0,
+	       "rules_check: autoreply's keys are autoreply's to check");
+
+	is_int(direct_check(bad, errs, sizeof errs), -1, "rules_check: refuses a bad document");
+	ok(strstr(errs, "cards[0].type: must be text, stock or image, not \"coupon\"\n") != NULL, "rules_check: bad type");
+	ok(strstr(errs, "delivery[0].card: no card named \"zz\" in cards\n") != NULL, "rules_check: unknown card");
+	ok(strstr(errs, "(top).bogus: unknown field\n") != NULL, "rules_check: unknown top-level key");
+
+	/* the same document as the rules file: the loader logs the same lines */
+	write_rules(bad);
+	if (!ok((f = start("{\"orders\":{}}")) != NULL, "rules_check: orders with that file"))
+		return;
+	for (char *l = errs, *e; *l && (e = strchr(l, '\n')); l = e + 1) {
+		snprintf(line, sizeof line, "rules %s: %.*s", rules, (int)(e - l), l);
+		nlines++;
+		if (fh_log_find(f, line) != 1) {
+			same = 0;
+			diag("not logged: %s", line);
+		}
+	}
+	snprintf(line, sizeof line, "%d errors; delivery rules unchanged", nlines);
+	ok(nlines == 11 && fh_log_find(f, line) == 1, "rules_check: 11 lines, as many errors as the loader counts");
+	ok(same, "rules_check: each one is what the file loader logs");
+	is_int(host_rules_check(fh_host(f), bad, strlen(bad), &hs), -1, "rules_check: through the host");
+	ok(hs.p && strstr(hs.p, "orders: cards[4].name: \"d\" is also cards[3]\n"),
+	   "rules_check: lines prefixed with the plugin's name");
+	sbuf_free(&hs);
+	fh_free(f);
+	write_rules(good_rules);
+
+	is_int(direct_check("{\"cards\": 1}", errs, sizeof errs), -1, "rules_check: cards not a list");
+	is_str(errs, "cards: must be a list\n", "rules_check: says so");
+	is_int(direct_check("not json", errs, sizeof errs), -1, "rules_check: not JSON");
+	is_str(errs, "not valid JSON\n", "rules_check: says so");
+}
+
 int main(void)
 {
 	snprintf(rules, sizeof rules, "/tmp/sk-orders-%d.json", (int)getpid());
@@ -571,6 +848,9 @@ int main(void)
 	test_detail_retry();
 	test_cancel_and_delay();
 	test_remind_unknown();
+	test_control_orders();
+	test_control_stock();
+	test_rules_check();
 	unlink(rules);
 	return tap_done();
 }
