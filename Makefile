@@ -5,7 +5,7 @@
 
 # Debian packages the project needs to build and test.
 PKGS := gcc libc6-dev make pkg-config libwebsockets-dev libsodium-dev libcjson-dev \
-        libsqlite3-dev libmsgpuck-dev libssl-dev
+        libsqlite3-dev libmsgpuck-dev libssl-dev systemd
 
 CC      ?= gcc
 PKGLIBS := libwebsockets libsodium libcjson sqlite3
@@ -146,16 +146,25 @@ demo: deps
 bench:
 	@echo "make bench: not built yet (issue 9)"; exit 1
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the bot, the plugin header, the
-# plugins and a pkg-config file for building plugins out of tree.
-install: $(B)/shopkeep $(PLUGIN_SO) plugins/plugin.h plugins/shopkeep-plugin.pc.in
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSTEMDDIR=]: the bot, the plugin
+# header, the plugins, a pkg-config file for building plugins out of tree, the
+# web page's files, and the systemd template unit shopkeep@.service (its
+# ExecStart names PREFIX's binary).
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+WEB_FILES := $(wildcard web/*.html web/*.css web/*.js)
+install: $(B)/shopkeep $(PLUGIN_SO) plugins/plugin.h plugins/shopkeep-plugin.pc.in config/systemd/shopkeep@.service
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/shopkeep \
-	  $(DESTDIR)$(PREFIX)/lib/shopkeep/plugins $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	  $(DESTDIR)$(PREFIX)/lib/shopkeep/plugins $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/share/shopkeep/web $(DESTDIR)$(SYSTEMDDIR)
 	install -m 755 $(B)/shopkeep $(DESTDIR)$(PREFIX)/bin/shopkeep
 	install -m 644 plugins/plugin.h $(DESTDIR)$(PREFIX)/include/shopkeep/plugin.h
 	$(if $(PLUGIN_SO),install -m 755 $(PLUGIN_SO) $(DESTDIR)$(PREFIX)/lib/shopkeep/plugins/)
+	$(if $(WEB_FILES),install -m 644 $(WEB_FILES) $(DESTDIR)$(PREFIX)/share/shopkeep/web/)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(ABI_VERSION)|g' plugins/shopkeep-plugin.pc.in \
 	  >$(DESTDIR)$(PREFIX)/lib/pkgconfig/shopkeep-plugin.pc
+	sed -e 's|/usr/local/bin/shopkeep|$(PREFIX)/bin/shopkeep|g' config/systemd/shopkeep@.service \
+	  >$(DESTDIR)$(SYSTEMDDIR)/shopkeep@.service
+	chmod 644 $(DESTDIR)$(SYSTEMDDIR)/shopkeep@.service
 
 clean:
 	rm -rf build

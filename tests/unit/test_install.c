@@ -267,6 +267,22 @@ static void test_prefix(void)
 		diag("%s", err);
 	ok(o.desc && !strcmp(o.desc->version, "1.2.3"), "with its descriptor");
 	loader_close(&o);
+
+	/* the page and the service */
+	snprintf(path, sizeof(path), "%s/share/shopkeep/web/index.html", prefix);
+	ok(is_file(path, S_IRUSR), "the web page's files under share/shopkeep/web");
+	snprintf(path, sizeof(path), "%s/lib/systemd/system/shopkeep@.service", prefix);
+	text = slurp(path);
+	snprintf(want, sizeof(want), "ExecStart=%s/bin/shopkeep run --config", prefix);
+	ok(text && strstr(text, want) && strstr(text, "Restart=on-failure") && strstr(text, "NoNewPrivileges=yes") &&
+	   strstr(text, "ProtectSystem=strict") && strstr(text, "ProtectHome=yes") && strstr(text, "PrivateTmp=yes") &&
+	   strstr(text, "StateDirectory="), "shopkeep@.service: ExecStart of this prefix, restart, state dir, hardening");
+	free(text);
+	/* verify an instance: systemd-analyze reads the unit and checks ExecStart is there */
+	is_int(run("command -v systemd-analyze >/dev/null || { echo 'no systemd-analyze'; exit 1; }; "
+		   "d='%s/units'; mkdir -p \"$d\" && cp '%s' \"$d/shopkeep@test.service\" && "
+		   "timeout 60 systemd-analyze verify \"$d/shopkeep@test.service\"", tmp, path), 0,
+	       "systemd-analyze verify shopkeep@test.service");
 }
 
 /* DESTDIR=<tmp>/stage PREFIX=/opt/sk: files under the stage, the .pc still
