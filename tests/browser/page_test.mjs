@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: MIT
+//
+// tests/browser/page_test.mjs - drives the account's web page (web/) in
+// headless Chromium against a running `shopkeep run` and the simulator.
+//
+// Environment:
+//   SK_WEB_URL      the page, e.g. http://127.0.0.1:18080/
+//   SK_SETUP_TOKEN  the one-time setup token the bot logged
+//   SK_SIM_CTL      the simulator's control port (on 127.0.0.1)
+//   SK_SELLER       the seller's unb (the simulator's account)
+//   SK_SHOT         where to write a full-page PNG screenshot (optional)
+//   SK_CHROMIUM     the browser (default /usr/bin/chromium)
+//   SK_TIMEOUT_S    the overall limit (default 60)
+//
+// Prints one line per check, "ok - what" or "not ok - what" (lines starting
+// with "#" are diagnostics), and exits 0 when every check passed, else 1.
+
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const env = process.env;
+const WEB_URL = env.SK_WEB_URL || '';
+const SETUP_TOKEN = env.SK_SETUP_TOKEN || '';
+const SIM_CTL = env.SK_SIM_CTL || '';
+const SELLER = env.SK_SELLER || '';
+const SHOT = env.SK_SHOT || '';
+const CHROMIUM = env.SK_CHROMIUM || '/usr/bin/chromium';
+const TIMEOUT_S = Number(env.SK_TIMEOUT_S) > 0 ? Number(env.SK_TIMEOUT_S) : 60;
+const PASSWORD = 'correct horse 42';
+const KEYWORD = 'browserkw';
+const REPLY = 'answer from the page';
+const STATES = ['CONNECTED', 'CONNECTING', 'RECONNECTING', 'FAILED', 'CLOSED', 'DISCONNECTED'];
+const SEND_LWP = '/r/MessageSend/sendByReceiverScope';
+
+let failures = 0, checks = 0, context = null, userDir = null, timedOut = false;
+
+function ok(cond, what, diag) {
+	if (timedOut)
+		return false;
+	checks++;
+	if (cond) {
+		console.log(`ok - ${what}`);
+	} else {
+		failures++;
+		console.log(`not ok - ${what}`);
+		if (diag)
+			for (const l of String(diag).split('\n'))
+				console.log(`# ${l}`);
+	}
+	return !!cond;
+}
+
+function diag(msg) {
+	if (timedOut)
+		return;
+	for (const l of String(msg).split('\n'))
+		console.log(`# ${l}`);
+}
+
+function cleanup() {
+	if (userDir) {
+		try {
+			fs.rmSync(userDir, { recursive: true, force: true });
+		} catch { /* a temp folder */ }
+		userDir = null;
+	}
+}
+
+const overall = setTimeout(() => {
+	console.log('not ok - timeout');
+	console.log(`# the whole test took longer than ${TIMEOUT_S} s`);
+	timedOut = true;
+	failures++;
+	const done = () => {
+		cleanup();
+		process.exit(1);
+	};
+	if (context)
+		context.close().then(done, done);
+	else
+		done();
+	setTimeout(done, 3000).unref();
+}, TIMEOUT_S * 1000);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The simulator's control API (plain Node fetch: not the page's origin).
+async function sim(method, pathq, body) {
+	const res = await fetch(`http://127.0.0.1:${SIM_CTL}${pathq}`, {
+		method,
+		headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const text = await res.text();
+	let json = null;
+	try {
+		json = JSON.parse(text);
+	} catch { /* reported below */ }
+	return { status: res.status, json, text };
+}
+
+// Waits until document.querySelector(sel)'s text contains want; true/false.
+async function waitText(page, sel, want, ms) {
+	try {
+		await page.waitForFunction(([s, w]) => {
+			const e = document.querySelector(s);
+			return !!e && e.textContent.includes(w);
+		}, [sel, want], { timeout: ms });
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+async function visible(page, sel, ms) {
+	try {
+		await page.locator(sel).waitFor({ state: 'visible', timeout: ms });
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+async function text(page, sel) {
+	try {
+		return (await page.locator(sel).textContent({ timeout: 2000 })) || '';
+	} catch {
+		return '';
+	}
+}
+
+// The lines of a list or table body, for diagnostics.
+async function lines(page, sel, max = 12) {
+	try {
+		const all = await page.locator(`${sel} > *`).allInnerTexts();
+		return all.slice(0, max).map((t) => t.replace(/\s+/g, ' ').trim()).join('\n');
+	} catch {
+		return '';
+	}
+}
+
+// The page's own view of the rules (same origin, its session cookie).
+async function pageRules(page) {
+	return page.evaluate(async () => {
+		const r = await fetch('/api/rules', { credentials: 'same-origin' });
+		return { status: r.status, body: await r.json() };
+	});
+}
+
+async function main() {
+	for (const [k, v] of [['SK_WEB_URL', WEB_URL], ['SK_SETUP_TOKEN', SETUP_TOKEN], ['SK_SIM_CTL', SIM_CTL],
+		['SK_SELLER', SELLER]])
+		if (!v) {
+			ok(false, `environment: ${k} is set`);
+			return;
+		}
+	if (!ok(fs.existsSync(CHROMIUM), `the browser is installed (${CHROMIUM})`))
+		return;
+
+	userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sk-page-test-'));
+	context = await chromium.launchPersistentContext(userDir, {
+		executablePath: CHROMIUM,
+		headless: true,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+		viewport: { width: 1280, height: 900 },
+	});
+	const page = context.pages()[0] || await context.newPage();
+	const jsErrors = [];
+	page.on('pageerror', (e) => jsErrors.push(`page error: ${e.message}`));
+	page.on('console', (m) => {
+		// a failed request (401, 422 ...) is logged as "Failed to load resource": expected here
+		if (m.type() === 'error' && !/Failed to load resource/.test(m.text()))
+			jsErrors.push(`console: ${m.text()}`);
+	});
+	page.setDefaultTimeout(10000);
+
+	// ---- setup: the token and a new password
+	const resp = await page.goto(WEB_URL, { waitUntil: 'load' });
+	ok(resp && resp.ok(), 'the page loads', resp ? `HTTP ${resp.status()}` : 'no response');
+	if (!ok(await visible(page, '#setup-form', 10000), 'the setup form shows (no password yet)',
+		`login view: ${await text(page, '#login-view')}`))
+		return;
+
+	await page.fill('#setup-token', 'not-the-token');
+	await page.fill('#setup-password', PASSWORD);
+	await page.fill('#setup-password2', PASSWORD);
+	await page.click('#setup-submit');
+	ok(await visible(page, '#setup-error', 5000) && !(await page.locator('#app-view').isVisible()),
+		'a wrong setup token is refused, the error next to the form', await text(page, '#setup-error'));
+
+	await page.fill('#setup-token', SETUP_TOKEN);
+	await page.click('#setup-submit');
+	const inApp = await visible(page, '#app-view', 10000);
+	ok(inApp, 'logged in with the setup token and the new password', await text(page, '#setup-error'));
+	if (!inApp)
+		return;
+	let st = '';
+	try {
+		await page.waitForFunction((states) => states.includes(document.querySelector('#status-state').textContent),
+			STATES, { timeout: 10000 });
+	} catch { /* reported */ }
+	st = await text(page, '#status-state');
+	ok(STATES.includes(st), `the status shows the connection state (${st})`, await text(page, '#status-error'));
+	ok(await waitText(page, '#events-status', 'live', 10000), 'the live events WebSocket is connected',
+		await text(page, '#events-status'));
+
+	// ---- a keyword rule, saved from the page
+	try {
+		await page.waitForFunction(() => !document.querySelector('#rules-save').disabled, null, { timeout: 10000 });
+	} catch { /* reported */ }
+	if (!ok(!(await page.locator('#rules-save').isDisabled()), 'the rules editor loaded the rules',
+		await text(page, '#rules-load-error')))
+		return;
+	const before = await pageRules(page);
+	const n = await page.locator('#rules-list .rule').count();
+	await page.click('#rule-add');
+	await page.fill(`#rule-${n}-keywords`, KEYWORD);
+	await page.fill(`#rule-${n}-reply`, REPLY);
+	await page.fill(`#rule-${n}-priority`, '1');
+	await page.click('#rules-save');
+	const saved = await visible(page, '#rules-saved', 10000);
+	ok(saved && /saved/i.test(await text(page, '#rules-saved')), 'the new rule is saved ("saved" shows)',
+		`errors: ${await text(page, '#rules-errors-box')}`);
+	const after = await pageRules(page);
+	const kr = (after.body.rules && after.body.rules.keyword_rules) || [];
+	const mine = kr[n];
+	ok(mine && JSON.stringify(mine.keywords) === JSON.stringify([KEYWORD]) && mine.reply === REPLY &&
+		mine.priority === 1 && kr.length === n + 1, 'the rules file has the new rule, last, as entered',
+	JSON.stringify(mine));
+	const b = before.body.rules || {}, a = after.body.rules || {};
+	const lost = Object.keys(b).filter((k) => k !== 'keyword_rules' && JSON.stringify(b[k]) !== JSON.stringify(a[k]));
+	const oldRules = JSON.stringify((b.keyword_rules || []).slice(0, n));
+	ok(!lost.length && oldRules === JSON.stringify(kr.slice(0, n)),
+		'the saved document keeps every other key and rule as it was', `changed: ${lost.join(', ')}`);
+
+	// ---- a buyer message through the simulator; the bot's reply
+	const s0 = await sim('GET', '/sent');
+	const since = s0.json && typeof s0.json.next === 'number' ? s0.json.next : 0;
+	const inj = await sim('POST', '/inject', { seller: SELLER, kind: 'text', text: `${KEYWORD} please`,
+		buyer_name: 'page-test' });
+	const cid = inj.json && inj.json.items && inj.json.items[0] && inj.json.items[0].cid;
+	ok(inj.status === 200 && cid, `the simulator pushed a buyer message (chat ${cid})`, inj.text);
+	ok(await waitText(page, '#events-list', `${KEYWORD} please`, 10000), 'the live events show the buyer message',
+		await lines(page, '#events-list'));
+	ok(await waitText(page, '#events-list', REPLY, 10000), 'the live events show the bot\'s reply',
+		await lines(page, '#events-list'));
+	let got = null, frames = [];
+	for (const end = Date.now() + 10000; Date.now() < end && !got; await sleep(250)) {
+		const s = await sim('GET', `/sent?since=${since}`);
+		frames = (s.json && s.json.frames) || [];
+		got = frames.find((f) => f.what === SEND_LWP && f.content && f.content.text &&
+			f.content.text.text === REPLY && (!cid || f.cid === cid) && !f.error && !f.refused);
+	}
+	ok(got, 'the simulator received the reply in that chat',
+		`sends seen: ${JSON.stringify(frames.filter((f) => f.what === SEND_LWP).map((f) => [f.cid, f.content]))}`);
+
+	// ---- a hostile buyer text is text, not HTML
+	const hostile = '<img src=x id=sk-xss onerror="window.__skXss=1">hostile<b id=sk-xss-b>bold</b>';
+	await sim('POST', '/inject', { seller: SELLER, kind: 'text', text: hostile, cid });
+	const shown = await waitText(page, '#events-list', 'onerror="window.__skXss=1"', 10000);
+	const injected = await page.evaluate(() => !!document.querySelector('#sk-xss, #sk-xss-b') ||
+		window.__skXss !== undefined);
+	ok(shown && !injected, 'a hostile buyer text shows as text, not as HTML');
+
+	// ---- the chat list, the decision log, pause and resume, a message from the page
+	await page.click('#chats-refresh');
+	const row = `#chats-body tr[data-chat="${cid}"]`;
+	ok(await visible(page, row, 10000), 'the chats list shows the buyer\'s chat', await lines(page, '#chats-body'));
+	await page.click('#decisions-refresh');
+	ok(await waitText(page, '#decisions-body', `${KEYWORD} please`, 10000) &&
+		(await text(page, '#decisions-body')).includes(mine ? mine.id : 'rule-'),
+	'the decision log shows the message and the rule that answered', await lines(page, '#decisions-body'));
+	await page.click(`#chat-${cid}-pause`);
+	ok(await waitText(page, `${row} .auto`, 'paused', 10000), 'a chat can be paused from the page',
+		`${await text(page, row)} ${await text(page, '#chats-error')}`);
+	await page.click(`#chat-${cid}-resume`);
+	ok(await waitText(page, `${row} .auto`, 'on', 10000) && !(await text(page, `${row} .auto`)).includes('paused'),
+		'and resumed', `${await text(page, row)} ${await text(page, '#chats-error')}`);
+	const s1 = await sim('GET', '/sent');
+	const since1 = s1.json && typeof s1.json.next === 'number' ? s1.json.next : 0;
+	await page.click(`#chat-${cid}-reply`);
+	const MANUAL = 'hello from the seller';
+	await page.fill('#send-text', MANUAL);
+	await page.click('#send-submit');
+	ok(await visible(page, '#send-result', 10000), 'a message sent from the page is queued',
+		await text(page, '#send-error'));
+	got = null;
+	for (const end = Date.now() + 10000; Date.now() < end && !got; await sleep(250)) {
+		const s = await sim('GET', `/sent?since=${since1}`);
+		got = ((s.json && s.json.frames) || []).find((f) => f.what === SEND_LWP && f.cid === cid &&
+			f.content && f.content.text && f.content.text.text === MANUAL && !f.error);
+	}
+	ok(got, 'the simulator received the message sent from the page');
+
+	// ---- stock import, and an order delivered from it
+	try {
+		await page.waitForFunction(() => [...document.querySelectorAll('#import-card option')]
+			.some((o) => o.value === 'vip-month'), null, { timeout: 10000 });
+	} catch { /* reported */ }
+	const cards = await text(page, '#stock-body');
+	if (ok(cards.includes('vip-month'), 'the stock table lists the cards of the rules file', cards)) {
+		await page.selectOption('#import-card', 'vip-month');
+		await page.fill('#import-codes', 'PAGE-CODE-1\nPAGE-CODE-2\n\n');
+		await page.click('#import-submit');
+		ok(await visible(page, '#import-result', 10000) && /\b2 added/.test(await text(page, '#import-result')),
+			'codes imported from the page (2 added)', `${await text(page, '#import-result')} ${await text(page, '#import-error')}`);
+		const ord = await sim('POST', '/order', { seller: SELLER, cid, item_id: '40004', quantity: 1 });
+		const oid = ord.json && (ord.json.order_id || (ord.json.order && ord.json.order.order_id));
+		const paid = oid ? await sim('POST', '/order/status', { seller: SELLER, order_id: oid, status: 'paid' }) : null;
+		ok(oid && paid && paid.status === 200, `the simulator placed and paid an order (${oid})`, `${ord.text} ${paid && paid.text}`);
+		ok(await waitText(page, '#events-list', 'PAGE-CODE-', 15000), 'the order is delivered from the imported codes (seen live)',
+			await lines(page, '#events-list'));
+		let delivered = false;
+		for (const end = Date.now() + 10000; Date.now() < end && !delivered; await sleep(500)) {
+			await page.click('#orders-refresh');
+			await sleep(300);
+			const t = await text(page, '#orders-body');
+			delivered = t.includes(oid) && t.includes('delivered');
+		}
+		ok(delivered, 'the orders table shows the order as delivered', await lines(page, '#orders-body'));
+	}
+
+	// ---- an invalid rule: the errors show by the editor, the edit stays
+	const m = await page.locator('#rules-list .rule').count();
+	await page.click('#rule-add');
+	await page.fill(`#rule-${m}-keywords`, 'badrule');
+	await page.fill(`#rule-${m}-reply`, 'never saved');
+	// "bogus" as a hand-edited file would have it: the select shows such a value as it is
+	await page.evaluate((id) => {
+		const s = document.getElementById(id), o = document.createElement('option');
+		o.value = 'bogus';
+		o.textContent = 'bogus';
+		s.appendChild(o);
+	}, `rule-${m}-match`);
+	await page.selectOption(`#rule-${m}-match`, 'bogus');
+	await page.click('#rules-save');
+	const errShown = await visible(page, '#rules-errors', 10000);
+	const errs = await text(page, '#rules-errors');
+	ok(errShown && errs.includes(`keyword_rules[${m}].match`), 'saving an invalid rule shows the errors by the editor',
+		`errors: ${errs}`);
+	ok(await page.locator(`#rule-${m}-errors`).isVisible() &&
+		(await text(page, `#rule-${m}-errors`)).includes('match'), 'the error shows on the rule it names too',
+	`errors: ${errs}; on rule ${m}: ${await text(page, `#rule-${m}-errors`)}`);
+	const keptMatch = await page.locator(`#rule-${m}-match`).inputValue();
+	const keptKw = await page.locator(`#rule-${m}-keywords`).inputValue();
+	ok(keptMatch === 'bogus' && keptKw === 'badrule' && await page.locator('#rules-dirty').isVisible() &&
+		!(await page.locator('#rules-saved').isVisible()), 'the page kept the edit (unsaved)',
+	`match=${keptMatch} keywords=${keptKw}`);
+	const after2 = await pageRules(page);
+	ok(!JSON.stringify(after2.body).includes('badrule') &&
+		JSON.stringify(after2.body.rules) === JSON.stringify(after.body.rules), 'nothing of the invalid rules was saved');
+
+	// ---- the picture, the phone width
+	if (SHOT) {
+		await page.evaluate(() => window.scrollTo(0, 0));
+		await page.screenshot({ path: SHOT, fullPage: true });
+		ok(fs.existsSync(SHOT) && fs.statSync(SHOT).size > 1000, `screenshot written (${SHOT})`);
+	}
+	await page.setViewportSize({ width: 390, height: 844 });
+	await sleep(200);
+	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+	ok(overflow <= 1, 'the page fits a phone width (390 px) without sideways scrolling', `overflow ${overflow} px`);
+	if (env.SK_SHOT_PHONE)
+		await page.screenshot({ path: env.SK_SHOT_PHONE, fullPage: true });
+	await page.setViewportSize({ width: 1280, height: 900 });
+
+	// ---- logout, a wrong password, the password
+	await page.click('#logout');
+	ok(await visible(page, '#login-form', 10000) && !(await page.locator('#app-view').isVisible()),
+		'logging out shows the password form');
+	const st401 = await page.evaluate(async () => (await fetch('/api/status')).status);
+	ok(st401 === 401, 'after logout the API answers 401', `status ${st401}`);
+	await page.fill('#login-password', 'wrong password 1');
+	await page.click('#login-submit');
+	ok(await visible(page, '#login-error', 5000) && !(await page.locator('#app-view').isVisible()),
+		'a wrong password is refused, the error next to the form', await text(page, '#login-error'));
+	await page.fill('#login-password', PASSWORD);
+	await page.click('#login-submit');
+	ok(await visible(page, '#app-view', 10000), 'logged in again with the new password', await text(page, '#login-error'));
+	ok(await waitText(page, '#events-status', 'live', 10000), 'the live events reconnect after the new login');
+
+	ok(!jsErrors.length, 'no JavaScript errors and no Content-Security-Policy violations', jsErrors.join('\n'));
+}
+
+let crashed = false;
+try {
+	await main();
+} catch (e) {
+	crashed = true;
+	ok(false, 'the test ran to its end', e && e.stack ? e.stack : String(e));
+}
+clearTimeout(overall);
+if (context) {
+	try {
+		await context.close();
+	} catch { /* closing anyway */ }
+}
+cleanup();
+if (!checks)
+	ok(false, 'the test made no check');
+diag(`${checks - failures} of ${checks} checks passed${crashed ? ' (stopped early)' : ''}`);
+if (timedOut)
+	await new Promise(() => {});  // the timeout handler exits
+
+process.exit(failures || timedOut ? 1 : 0);

@@ -1,0 +1,1340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * web/app.js - the account's page (web/API.md has the API it speaks).
+ *
+ * Plain JS, no framework, no build step, nothing from outside; loaded with
+ * <script src> only, so a strict Content-Security-Policy holds. Everything
+ * that comes from the server (buyer texts above all: they are hostile) goes
+ * into the page through textContent or element properties, never innerHTML.
+ */
+'use strict';
+
+(function () {
+	/* ------------------------------------------------------------------ state */
+
+	var S = {
+		csrf: null,
+		account: '',
+		loggedIn: false,
+		needsSetup: false,
+		doc: null,            /* the whole rules document, edited in place */
+		rulesLoaded: false,
+		dirty: false,
+		ws: null,
+		wsWanted: false,
+		wsDelay: 1000,
+		wsTimer: null,
+		timers: [],
+		reqSeq: 0,
+		lastState: null,
+		retryTimer: null,
+		soon: {}              /* debounced refreshes by name */
+	};
+
+	var EVENTS_MAX = 200;
+	var STATES = ['CONNECTED', 'CONNECTING', 'RECONNECTING', 'FAILED', 'CLOSED', 'DISCONNECTED'];
+
+	/* ---------------------------------------------------------------- helpers */
+
+	function $(id) { return document.getElementById(id); }
+
+	/* el('td', {className: 'num'}, 'text', otherNode): children are strings
+	 * (set as text) or nodes; attributes are set as properties, except
+	 * data-* and aria-* which go through setAttribute. */
+	function el(tag, attrs) {
+		var e = document.createElement(tag), k, i, c;
+
+		if (attrs)
+			for (k in attrs) {
+				if (!Object.prototype.hasOwnProperty.call(attrs, k) || attrs[k] === undefined || attrs[k] === null)
+					continue;
+				if (k.indexOf('data-') === 0 || k.indexOf('aria-') === 0)
+					e.setAttribute(k, String(attrs[k]));
+				else
+					e[k] = attrs[k];
+			}
+		for (i = 2; i < arguments.length; i++) {
+			c = arguments[i];
+			if (c === null || c === undefined || c === false)
+				continue;
+			e.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+		}
+		return e;
+	}
+
+	function clear(node) {
+		while (node.firstChild)
+			node.removeChild(node.firstChild);
+	}
+
+	function show(node, on) {
+		if (typeof node === 'string')
+			node = $(node);
+		if (node)
+			node.hidden = !on;
+	}
+
+	/* Shows msg in the error element id (or hides it when msg is empty). */
+	function setError(id, msg) {
+		var e = $(id);
+
+		if (!e)
+			return;
+		e.textContent = msg || '';
+		e.hidden = !msg;
+	}
+
+	function str(v) {
+		return v === null || v === undefined ? '' : String(v);
+	}
+
+	function num(v) {
+		return typeof v === 'number' && isFinite(v) ? v : null;
+	}
+
+	function fmtNum(v) {
+		var n = num(v);
+
+		return n === null ? '–' : n.toLocaleString();
+	}
+
+	function plural(n, word) {
+		return fmtNum(n) + ' ' + word + (n === 1 ? '' : 's');
+	}
+
+	function pad2(n) { return (n < 10 ? '0' : '') + n; }
+
+	/* A time of day for today, else date and time. */
+	function fmtTime(ms) {
+		var d, now;
+
+		if (!num(ms) || ms <= 0)
+			return '';
+		d = new Date(ms);
+		now = new Date();
+		var t = pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds());
+		if (d.toDateString() === now.toDateString())
+			return t;
+		return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + ' ' + t;
+	}
+
+	function fmtDuration(s) {
+		var d, h, m, out = [];
+
+		if (num(s) === null)
+			return '–';
+		s = Math.max(0, Math.floor(s));
+		d = Math.floor(s / 86400);
+		h = Math.floor(s % 86400 / 3600);
+		m = Math.floor(s % 3600 / 60);
+		if (d)
+			out.push(d + 'd');
+		if (d || h)
+			out.push(h + 'h');
+		if (!d)
+			out.push(m + 'm');
+		if (!d && !h)
+			out.push(s % 60 + 's');
+		return out.join(' ');
+	}
+
+	function clone(v) {
+		return JSON.parse(JSON.stringify(v));
+	}
+
+	/* Runs fn at most once per `ms` for name (trailing call). */
+	function soon(name, ms, fn) {
+		if (S.soon[name])
+			return;
+		S.soon[name] = setTimeout(function () {
+			S.soon[name] = null;
+			fn();
+		}, ms);
+	}
+
+	/* -------------------------------------------------------------------- API */
+
+	function ApiError(status, message, body, retryAfter) {
+		this.status = status;
+		this.message = message;
+		this.body = body;
+		this.retryAfter = retryAfter;
+	}
+
+	var STATUS_TEXT = {
+		0: 'the bot is not answering (is it running?)',
+		400: 'bad request',
+		401: 'not logged in',
+		403: 'refused (security token): reload the page and try again',
+		404: 'not found',
+		405: 'method not allowed',
+		411: 'length required',
+		413: 'too large (at most 256 KiB)',
+		422: 'not valid',
+		429: 'too many attempts',
+		500: 'internal error of the bot (see its log)'
+	};
+
+	/* fetch() wrapper: resolves to the parsed JSON body, rejects with ApiError.
+	 * opts.auth false: a 401 does not mean "the session ended" (login). */
+	function api(method, path, body, opts) {
+		var headers = { 'Accept': 'application/json' }, init;
+
+		opts = opts || {};
+		if (body !== undefined)
+			headers['Content-Type'] = 'application/json';
+		if (method !== 'GET' && S.csrf)
+			headers['X-CSRF-Token'] = S.csrf;
+		init = { method: method, headers: headers, credentials: 'same-origin', cache: 'no-store' };
+		if (body !== undefined)
+			init.body = JSON.stringify(body);
+		return fetch(path, init).then(function (res) {
+			return res.text().then(function (text) {
+				var data = null, msg;
+
+				try {
+					data = text ? JSON.parse(text) : {};
+				} catch (e) {
+					data = null;
+				}
+				if (res.ok && data !== null)
+					return data;
+				msg = data && typeof data.error === 'string' && data.error ? data.error
+					: (STATUS_TEXT[res.status] || 'HTTP ' + res.status);
+				if (res.ok)
+					msg = 'the answer is not JSON';
+				var err = new ApiError(res.status, msg, data,
+					parseInt(res.headers.get('Retry-After') || '', 10) || 0);
+				if (res.status === 401 && opts.auth !== false && S.loggedIn)
+					sessionEnded();
+				throw err;
+			});
+		}, function () {
+			throw new ApiError(0, STATUS_TEXT[0], null, 0);
+		});
+	}
+
+	/* A control command: resolves to its data, rejects with ApiError. */
+	function control(command, data) {
+		var req = { request_id: 'p' + (++S.reqSeq), command: command, data: data || {} };
+
+		return api('POST', '/api/control', req).then(function (ans) {
+			if (!ans || ans.success !== true)
+				throw new ApiError(200, (ans && ans.error) || command + ' failed', ans, 0);
+			return ans.data || {};
+		}, function (err) {
+			if (err.body && typeof err.body.error === 'string')
+				err.message = err.body.error;
+			throw err;
+		});
+	}
+
+	function errText(err) {
+		if (err instanceof ApiError)
+			return err.status ? err.message + ' (' + err.status + ')' : err.message;
+		return String(err && err.message || err);
+	}
+
+	/* Disables a button while p runs. */
+	function busy(button, p) {
+		if (button)
+			button.disabled = true;
+		return p.then(function (v) {
+			if (button)
+				button.disabled = false;
+			return v;
+		}, function (e) {
+			if (button)
+				button.disabled = false;
+			throw e;
+		});
+	}
+
+	/* ------------------------------------------------------------------ login */
+
+	function start() {
+		show('login-loading', true);
+		api('GET', '/api/session', undefined, { auth: false }).then(function (s) {
+			S.account = str(s.account);
+			if (s.logged_in && s.csrf) {
+				S.csrf = s.csrf;
+				enterApp();
+			} else {
+				showLogin(!!s.needs_setup, '');
+			}
+		}, function (err) {
+			showLogin(false, 'Cannot ask the bot whether you are logged in: ' + errText(err));
+			show('login-form', true);
+		});
+	}
+
+	function showLogin(needsSetup, msg) {
+		S.loggedIn = false;
+		S.needsSetup = needsSetup;
+		stopApp();
+		show('app-view', false);
+		show('login-view', true);
+		show('login-loading', false);
+		$('login-account').textContent = S.account ? 'Account: ' + S.account : '';
+		Array.prototype.forEach.call(document.querySelectorAll('input.username'), function (u) {
+			u.value = S.account || 'admin';
+		});
+		show('setup-form', needsSetup);
+		show('login-form', !needsSetup);
+		setError('setup-error', needsSetup ? msg : '');
+		setError('login-error', needsSetup ? '' : msg);
+		$(needsSetup ? 'setup-token' : 'login-password').focus();
+	}
+
+	/* A 401 on a logged-in request: back to the login form (edits are kept). */
+	function sessionEnded() {
+		if (!S.loggedIn)
+			return;
+		S.loggedIn = false;
+		S.csrf = null;
+		api('GET', '/api/session', undefined, { auth: false }).then(function (s) {
+			showLogin(!!s.needs_setup, 'Your session has ended. Please log in again.' +
+				(S.dirty ? ' Your unsaved rule changes are kept.' : ''));
+		}, function () {
+			showLogin(false, 'Your session has ended. Please log in again.');
+		});
+	}
+
+	function loginFailed(err, errId, submit) {
+		var left;
+
+		if (err.status === 429) {
+			left = err.retryAfter || 60;
+			submit.disabled = true;
+			clearInterval(S.retryTimer);
+			var tick = function () {
+				if (left <= 0) {
+					clearInterval(S.retryTimer);
+					submit.disabled = false;
+					setError(errId, 'You may try again now.');
+					return;
+				}
+				setError(errId, 'Too many failed attempts. Try again in ' + left + ' second' +
+					(left === 1 ? '' : 's') + '.');
+				left--;
+			};
+			tick();
+			S.retryTimer = setInterval(tick, 1000);
+			return;
+		}
+		submit.disabled = false;
+		if (err.status === 401)
+			setError(errId, errId === 'setup-error' ? 'Wrong setup token: ' + err.message
+				: 'Wrong password. (' + err.message + ')');
+		else
+			setError(errId, 'Login failed: ' + errText(err));
+	}
+
+	function loggedIn(ans) {
+		S.csrf = ans.csrf;
+		if (ans.account)
+			S.account = ans.account;
+		$('login-password').value = '';
+		$('setup-password').value = '';
+		$('setup-password2').value = '';
+		$('setup-token').value = '';
+		enterApp();
+	}
+
+	function onSetupSubmit(ev) {
+		var token = $('setup-token').value.trim(), pw = $('setup-password').value, pw2 = $('setup-password2').value;
+		var submit = $('setup-submit');
+
+		ev.preventDefault();
+		if (!token)
+			return setError('setup-error', 'Enter the setup token from the bot\'s log.');
+		if (pw.length < 8)
+			return setError('setup-error', 'The password must have at least 8 characters.');
+		if (pw !== pw2)
+			return setError('setup-error', 'The two passwords differ.');
+		setError('setup-error', '');
+		submit.disabled = true;
+		api('POST', '/api/login', { setup_token: token, password: pw }, { auth: false }).then(function (ans) {
+			submit.disabled = false;
+			loggedIn(ans);
+		}, function (err) {
+			loginFailed(err, 'setup-error', submit);
+		});
+	}
+
+	function onLoginSubmit(ev) {
+		var pw = $('login-password').value, submit = $('login-submit');
+
+		ev.preventDefault();
+		if (!pw)
+			return setError('login-error', 'Enter the password.');
+		setError('login-error', '');
+		submit.disabled = true;
+		api('POST', '/api/login', { password: pw }, { auth: false }).then(function (ans) {
+			submit.disabled = false;
+			loggedIn(ans);
+		}, function (err) {
+			$('login-password').select();
+			loginFailed(err, 'login-error', submit);
+		});
+	}
+
+	function onLogout() {
+		var done = function () {
+			S.loggedIn = false;
+			S.csrf = null;
+			start();
+		};
+
+		stopApp();
+		api('POST', '/api/logout', {}, { auth: false }).then(done, done);
+	}
+
+	/* -------------------------------------------------------------------- app */
+
+	function enterApp() {
+		S.loggedIn = true;
+		clearInterval(S.retryTimer);
+		show('login-view', false);
+		show('app-view', true);
+		$('app-account').textContent = S.account;
+		document.title = (S.account ? S.account + ' – ' : '') + 'shopkeep';
+		refreshStatus();
+		if (!S.dirty)
+			loadRules();
+		refreshStock();
+		refreshOrders();
+		refreshChats();
+		refreshDecisions();
+		S.timers.push(setInterval(refreshStatus, 5000));
+		S.timers.push(setInterval(function () {
+			refreshChats();
+			refreshDecisions();
+			refreshOrders();
+			refreshStock();
+		}, 30000));
+		S.wsWanted = true;
+		S.wsDelay = 1000;
+		connectEvents();
+	}
+
+	function stopApp() {
+		S.timers.forEach(clearInterval);
+		S.timers = [];
+		S.wsWanted = false;
+		clearTimeout(S.wsTimer);
+		if (S.ws) {
+			try {
+				S.ws.close();
+			} catch (e) { /* closing anyway */ }
+			S.ws = null;
+		}
+		setEventsStatus('not connected', 'off');
+	}
+
+	/* ----------------------------------------------------------------- status */
+
+	function stateClass(state) {
+		switch (state) {
+		case 'CONNECTED': return 'good';
+		case 'CONNECTING': case 'RECONNECTING': return 'warn';
+		case 'FAILED': return 'bad';
+		default: return 'off';
+		}
+	}
+
+	function setPill(node, text, cls) {
+		node.textContent = text;
+		node.className = node.className.replace(/\b(good|warn|bad|off)\b/g, '').trim() + ' ' + cls;
+	}
+
+	function setBanner(title, text) {
+		$('banner-title').textContent = title || '';
+		$('banner-text').textContent = text || '';
+		show('banner', !!title);
+		document.documentElement.classList.toggle('has-banner', !!title);
+	}
+
+	function renderStatus(d) {
+		var m = d.metrics || {}, state = str(d.state) || 'DISCONNECTED';
+		var failed = d.needs_relogin === true || state === 'FAILED';
+
+		S.lastState = state;
+		setPill($('status-state'), state, stateClass(state));
+		setPill($('top-state'), state, stateClass(state));
+		$('status-uptime').textContent = fmtDuration(d.uptime_s);
+		$('status-last-error').textContent = str(d.last_error) || 'none';
+		$('status-last-error').classList.toggle('has-error', !!d.last_error);
+		$('m-frames').textContent = fmtNum(m.frames_in) + ' / ' + fmtNum(m.frames_out);
+		$('m-events').textContent = fmtNum(m.events);
+		$('m-sends-acked').textContent = fmtNum(m.sends_acked);
+		$('m-sends-refused').textContent = fmtNum(m.sends_refused);
+		$('m-sends-refused').classList.toggle('has-error', num(m.sends_refused) > 0);
+		$('m-sends-pending').textContent = fmtNum(m.sends_pending);
+		$('m-reconnects').textContent = fmtNum(m.reconnects);
+		$('m-heartbeats').textContent = fmtNum(m.heartbeats_answered) + ' / ' + fmtNum(m.heartbeats_sent);
+		$('m-decode-errors').textContent = fmtNum(m.decode_errors);
+		$('status-plugins').textContent = Array.isArray(d.plugins) && d.plugins.length ? d.plugins.join(', ') : 'none';
+		$('status-updated').textContent = 'updated ' + fmtTime(Date.now());
+		if (d.account && !S.account) {
+			S.account = d.account;
+			$('app-account').textContent = S.account;
+		}
+		if (failed)
+			setBanner(d.needs_relogin ? 'Connection FAILED – the bot needs a new Xianyu login'
+				: 'Connection FAILED',
+				(d.last_error ? 'Last error: ' + d.last_error + '. ' : '') +
+				'No messages are answered and no orders are delivered. Log in to goofish.com again, put the ' +
+				'new cookie into the account\'s cookie file, and restart the bot.');
+		else
+			setBanner('', '');
+	}
+
+	function refreshStatus() {
+		if (!S.loggedIn)
+			return;
+		api('GET', '/api/status').then(function (d) {
+			setError('status-error', '');
+			renderStatus(d);
+		}, function (err) {
+			if (err.status === 401)
+				return;
+			setError('status-error', 'Could not read the status: ' + errText(err));
+			if (err.status === 0) {
+				setPill($('status-state'), 'NOT ANSWERING', 'bad');
+				setPill($('top-state'), 'NOT ANSWERING', 'bad');
+				setBanner('The bot is not answering',
+					'The page cannot reach the bot process. Is it still running? (retrying every 5 s)');
+			}
+		});
+	}
+
+	/* ------------------------------------------------------------------ rules */
+
+	function rulesArray(key) {
+		if (!Array.isArray(S.doc[key]))
+			S.doc[key] = [];
+		return S.doc[key];
+	}
+
+	function setDirty(on) {
+		S.dirty = on;
+		show('rules-dirty', on);
+		$('rules-discard').disabled = !on;
+		$('rules-save').disabled = !S.rulesLoaded;
+		if (on)
+			show('rules-saved', false);
+	}
+
+	function loadRules() {
+		setError('rules-load-error', '');
+		return api('GET', '/api/rules').then(function (ans) {
+			var r = ans && ans.rules;
+
+			S.doc = r && typeof r === 'object' && !Array.isArray(r) ? r : {};
+			S.rulesLoaded = true;
+			$('rules-path').textContent = ans.path ? 'file: ' + ans.path : '';
+			clearRuleErrors();
+			renderRules();
+			setDirty(false);
+		}, function (err) {
+			if (err.status === 401)
+				return;
+			S.rulesLoaded = false;
+			$('rules-save').disabled = true;
+			setError('rules-load-error', 'Could not load the rules: ' + errText(err));
+		});
+	}
+
+	function splitKeywords(text, match) {
+		var parts = match === 'regex' ? text.split(/\r?\n/) : text.split(/\r?\n|[,，]/);
+
+		return parts.map(function (s) { return s.trim(); }).filter(function (s) { return s.length > 0; });
+	}
+
+	/* A <select> of values; an unknown current value (from a hand-edited
+	 * file) is shown as it is so that it can be seen and fixed. */
+	function selectField(id, options, value) {
+		var s = el('select', { id: id }), known = false;
+
+		options.forEach(function (o) {
+			s.appendChild(el('option', { value: o[0] }, o[1]));
+			if (o[0] === value)
+				known = true;
+		});
+		if (!known)
+			s.appendChild(el('option', { value: value }, value + ' (not valid)'));
+		s.value = value;
+		return s;
+	}
+
+	var ONCE_OPTIONS = [['', 'every time'], ['chat', 'once per chat'], ['chat_item', 'once per chat and item']];
+	var MATCH_OPTIONS = [['contains', 'contains'], ['exact', 'is exactly'], ['regex', 'regex']];
+
+	function field(label, input, cls) {
+		return el('label', { className: 'field' + (cls ? ' ' + cls : '') }, el('span', null, label), input);
+	}
+
+	/* An input that writes obj[key] (null when empty, for nullable keys). */
+	function textInput(id, obj, key, nullable, attrs) {
+		var a = attrs || {}, tag = a.rows ? 'textarea' : 'input', i;
+
+		a.id = id;
+		if (tag === 'input' && !a.type)
+			a.type = 'text';
+		i = el(tag, a);
+		i.value = str(obj[key]);
+		i.addEventListener('input', function () {
+			obj[key] = nullable && i.value.trim() === '' ? null : i.value;
+			setDirty(true);
+		});
+		return i;
+	}
+
+	function onceSelect(id, obj) {
+		var s = selectField(id, ONCE_OPTIONS, str(obj.once));
+
+		s.addEventListener('change', function () {
+			obj.once = s.value === '' ? null : s.value;
+			setDirty(true);
+		});
+		return s;
+	}
+
+	function newRuleId(list) {
+		var ids = {}, n = list.length + 1;
+
+		list.forEach(function (r) { if (r && typeof r.id === 'string') ids[r.id] = true; });
+		while (ids['rule-' + n])
+			n++;
+		return 'rule-' + n;
+	}
+
+	function moveItem(list, i, d) {
+		var j = i + d, t;
+
+		if (j < 0 || j >= list.length)
+			return false;
+		t = list[i];
+		list[i] = list[j];
+		list[j] = t;
+		return true;
+	}
+
+	function renderKeywordRule(r, i, n, list) {
+		var p = 'rule-' + i + '-', card, kw, match, prio, enabled, title, up, down, del;
+
+		if (!r || typeof r !== 'object' || Array.isArray(r))
+			return el('div', { className: 'rule', id: 'rule-' + i },
+				el('div', { className: 'rule-head' }, el('strong', null, '#' + (i + 1) + ' (not an object: ' +
+					JSON.stringify(r) + ')')),
+				el('ul', { id: p + 'errors', className: 'error-list', hidden: true }));
+
+		title = el('strong', { className: 'rule-title' });
+		var setTitle = function () {
+			var kws = Array.isArray(r.keywords) ? r.keywords.join(', ') : '';
+
+			title.textContent = '#' + (i + 1) + ' ' + (r.id ? r.id : '') + (kws ? ' – ' + kws : '');
+			card.classList.toggle('disabled', r.enabled === false);
+		};
+
+		kw = el('textarea', { id: p + 'keywords', rows: 2, spellcheck: false,
+			placeholder: 'one keyword per line (or separated by commas)' });
+		kw.value = Array.isArray(r.keywords) ? r.keywords.join('\n') : str(r.keywords);
+		kw.rows = Math.min(8, Math.max(2, kw.value.split('\n').length));
+		match = selectField(p + 'match', MATCH_OPTIONS, r.match === undefined || r.match === null ? 'contains'
+			: str(r.match));
+		kw.addEventListener('input', function () {
+			r.keywords = splitKeywords(kw.value, match.value);
+			setDirty(true);
+			setTitle();
+		});
+		match.addEventListener('change', function () {
+			r.match = match.value;
+			r.keywords = splitKeywords(kw.value, match.value);
+			setDirty(true);
+			setTitle();
+		});
+		/* text, not number: a number input hides what it cannot parse, the validator names it */
+		prio = el('input', { id: p + 'priority', type: 'text', inputMode: 'numeric', spellcheck: false,
+			placeholder: '0' });
+		prio.value = r.priority === undefined || r.priority === null ? '' : str(r.priority);
+		prio.addEventListener('input', function () {
+			var v = prio.value.trim();
+
+			if (v === '')
+				delete r.priority;
+			else
+				r.priority = /^-?\d+$/.test(v) ? parseInt(v, 10) : v;
+			setDirty(true);
+		});
+		enabled = el('input', { id: p + 'enabled', type: 'checkbox' });
+		enabled.checked = r.enabled !== false;
+		enabled.addEventListener('change', function () {
+			r.enabled = enabled.checked;
+			setDirty(true);
+			setTitle();
+		});
+		up = el('button', { type: 'button', id: p + 'up', className: 'small', title: 'Move up', disabled: i === 0 },
+			'↑ Up');
+		down = el('button', { type: 'button', id: p + 'down', className: 'small', title: 'Move down',
+			disabled: i === n - 1 }, '↓ Down');
+		del = el('button', { type: 'button', id: p + 'delete', className: 'small danger' }, 'Delete');
+		up.addEventListener('click', function () {
+			if (moveItem(list, i, -1)) {
+				setDirty(true);
+				renderRules();
+				focusLater('rule-' + (i - 1) + '-up');
+			}
+		});
+		down.addEventListener('click', function () {
+			if (moveItem(list, i, 1)) {
+				setDirty(true);
+				renderRules();
+				focusLater('rule-' + (i + 1) + '-down');
+			}
+		});
+		del.addEventListener('click', function () {
+			list.splice(i, 1);
+			setDirty(true);
+			renderRules();
+		});
+
+		card = el('div', { className: 'rule', id: 'rule-' + i, 'data-index': i },
+			el('div', { className: 'rule-head' }, title, el('span', { className: 'spacer' }),
+				el('label', { className: 'check' }, enabled, ' enabled'), up, down, del),
+			el('ul', { id: p + 'errors', className: 'error-list', hidden: true }),
+			el('div', { className: 'grid' },
+				field('Keywords', kw, 'wide'),
+				field('Match', match),
+				field('Priority (lower first)', prio),
+				field('Reply', textInput(p + 'reply', r, 'reply', false,
+					{ rows: 3, placeholder: 'Hi {buyer_name}, …' }), 'wide'),
+				field('Only for item id (optional)', textInput(p + 'item', r, 'item_id', true,
+					{ placeholder: 'any item', spellcheck: false })),
+				field('Image URL (optional)', textInput(p + 'image', r, 'image', true,
+					{ type: 'url', placeholder: 'https://…' })),
+				field('Send', onceSelect(p + 'once', r)),
+				field('Rule id', textInput(p + 'id', r, 'id', true, { spellcheck: false }))));
+		card.querySelector('#' + p + 'id').addEventListener('input', setTitle);
+		setTitle();
+		return card;
+	}
+
+	function renderItemDefault(r, i, list) {
+		var p = 'item-default-' + i + '-', del;
+
+		if (!r || typeof r !== 'object' || Array.isArray(r))
+			return el('div', { className: 'rule', id: 'item-default-' + i },
+				el('strong', null, 'item default #' + (i + 1) + ' is not an object'),
+				el('ul', { id: p + 'errors', className: 'error-list', hidden: true }));
+		del = el('button', { type: 'button', id: p + 'delete', className: 'small danger' }, 'Delete');
+		del.addEventListener('click', function () {
+			list.splice(i, 1);
+			setDirty(true);
+			renderRules();
+		});
+		return el('div', { className: 'rule', id: 'item-default-' + i },
+			el('div', { className: 'rule-head' }, el('strong', null, 'Item default #' + (i + 1)),
+				el('span', { className: 'spacer' }), del),
+			el('ul', { id: p + 'errors', className: 'error-list', hidden: true }),
+			el('div', { className: 'grid' },
+				field('Item id', textInput(p + 'item', r, 'item_id', false, { spellcheck: false })),
+				field('Image URL (optional)', textInput(p + 'image', r, 'image', true,
+					{ type: 'url', placeholder: 'https://…' })),
+				field('Send', onceSelect(p + 'once', r)),
+				field('Reply', textInput(p + 'reply', r, 'reply', false, { rows: 2 }), 'wide')));
+	}
+
+	/* The default_reply fields are static in the page; they edit
+	 * S.doc.default_reply, made only when the seller changes one. */
+	function defaultReply() {
+		if (!S.doc.default_reply || typeof S.doc.default_reply !== 'object' || Array.isArray(S.doc.default_reply))
+			S.doc.default_reply = {};
+		return S.doc.default_reply;
+	}
+
+	function renderDefaultReply() {
+		var d = S.doc.default_reply && typeof S.doc.default_reply === 'object' ? S.doc.default_reply : {};
+		var once = $('default-once'), extra = once.querySelector('option.extra'), v = str(d.once);
+
+		$('default-reply').value = str(d.reply);
+		$('default-image').value = str(d.image);
+		if (extra)
+			once.removeChild(extra);
+		if (v && !ONCE_OPTIONS.some(function (o) { return o[0] === v; }))
+			once.appendChild(el('option', { value: v, className: 'extra' }, v + ' (not valid)'));
+		once.value = v;
+		$('default-enabled').checked = d.enabled !== false;
+	}
+
+	function renderRules() {
+		var list, box = $('rules-list'), ibox = $('item-defaults-list');
+
+		clear(box);
+		clear(ibox);
+		if (!S.doc)
+			return;
+		list = Array.isArray(S.doc.keyword_rules) ? S.doc.keyword_rules : [];
+		list.forEach(function (r, i) { box.appendChild(renderKeywordRule(r, i, list.length, list)); });
+		if (!list.length)
+			box.appendChild(el('p', { className: 'muted' }, 'No keyword rules yet.'));
+		list = Array.isArray(S.doc.item_defaults) ? S.doc.item_defaults : [];
+		list.forEach(function (r, i) { ibox.appendChild(renderItemDefault(r, i, list)); });
+		if (!list.length)
+			ibox.appendChild(el('p', { className: 'muted' }, 'No item defaults.'));
+		renderDefaultReply();
+	}
+
+	function focusLater(id) {
+		setTimeout(function () {
+			var e = $(id);
+
+			if (e && !e.disabled)
+				e.focus();
+		}, 0);
+	}
+
+	function clearRuleErrors() {
+		var lists = document.querySelectorAll('#sec-rules .error-list'), i;
+
+		show('rules-errors-box', false);
+		for (i = 0; i < lists.length; i++) {
+			clear(lists[i]);
+			lists[i].hidden = true;
+		}
+		var cards = document.querySelectorAll('#sec-rules .rule.has-error');
+		for (i = 0; i < cards.length; i++)
+			cards[i].classList.remove('has-error');
+	}
+
+	/* Shows the validator's errors: all of them under the save button, and
+	 * each one also on the rule it names. */
+	function showRuleErrors(title, errors) {
+		var all = $('rules-errors'), first = null;
+
+		clearRuleErrors();
+		clear(all);
+		all.hidden = errors.length === 0;
+		$('rules-error-title').textContent = title.charAt(0).toUpperCase() + title.slice(1) +
+			(errors.length ? ':' : '');
+		errors.forEach(function (msg) {
+			/* "autoreply: keyword_rules[2].match: ..." (the plugin's name first) */
+			var m = /(?:^|: )(keyword_rules|item_defaults)\[(\d+)\]/.exec(msg), target = null, card = null;
+
+			all.appendChild(el('li', null, msg));
+			if (m) {
+				var p = (m[1] === 'keyword_rules' ? 'rule-' : 'item-default-') + m[2];
+				card = $(p);
+				target = $(p + '-errors');
+			} else if (/(?:^|: )default_reply\b/.test(msg)) {
+				card = $('default-reply-box');
+				target = $('default-reply-errors');
+			}
+			if (target) {
+				target.appendChild(el('li', null, msg));
+				target.hidden = false;
+			}
+			if (card) {
+				card.classList.add('has-error');
+				if (!first)
+					first = card;
+			}
+		});
+		show('rules-errors-box', true);
+		(first || $('rules-errors-box')).scrollIntoView({ block: 'center' });
+	}
+
+	function onRulesSave() {
+		var btn = $('rules-save');
+
+		if (!S.doc)
+			return;
+		show('rules-saved', false);
+		busy(btn, api('PUT', '/api/rules', S.doc)).then(function () {
+			clearRuleErrors();
+			setDirty(false);
+			$('rules-saved').textContent = 'Saved at ' + fmtTime(Date.now()) + ' – the new rules are in force.';
+			show('rules-saved', true);
+		}, function (err) {
+			if (err.status === 401)
+				return;
+			if (err.status === 422 && err.body && Array.isArray(err.body.errors))
+				showRuleErrors(err.message || 'The rules were not saved', err.body.errors.map(str));
+			else
+				showRuleErrors('The rules were not saved: ' + errText(err), []);
+		});
+	}
+
+	function onRuleAdd() {
+		var list = rulesArray('keyword_rules');
+
+		if (!S.doc)
+			return;
+		list.push({ id: newRuleId(list), keywords: [], match: 'contains', reply: '', item_id: null,
+			priority: 10, enabled: true, image: null, once: null });
+		setDirty(true);
+		renderRules();
+		focusLater('rule-' + (list.length - 1) + '-keywords');
+		$('rule-' + (list.length - 1)).scrollIntoView({ block: 'nearest' });
+	}
+
+	function onItemDefaultAdd() {
+		var list;
+
+		if (!S.doc)
+			return;
+		list = rulesArray('item_defaults');
+		list.push({ item_id: '', reply: '', image: null, once: null });
+		setDirty(true);
+		renderRules();
+		focusLater('item-default-' + (list.length - 1) + '-item');
+	}
+
+	function wireDefaultReply() {
+		$('default-reply').addEventListener('input', function () {
+			if (!S.doc)
+				return;
+			defaultReply().reply = $('default-reply').value;
+			setDirty(true);
+		});
+		$('default-image').addEventListener('input', function () {
+			if (!S.doc)
+				return;
+			defaultReply().image = $('default-image').value.trim() === '' ? null : $('default-image').value;
+			setDirty(true);
+		});
+		$('default-once').addEventListener('change', function () {
+			if (!S.doc)
+				return;
+			defaultReply().once = $('default-once').value === '' ? null : $('default-once').value;
+			setDirty(true);
+		});
+		$('default-enabled').addEventListener('change', function () {
+			if (!S.doc)
+				return;
+			defaultReply().enabled = $('default-enabled').checked;
+			setDirty(true);
+		});
+	}
+
+	/* ------------------------------------------------------------------ stock */
+
+	function refreshStock() {
+		if (!S.loggedIn)
+			return;
+		control('stock_list').then(function (d) {
+			var body = $('stock-body'), sel = $('import-card'), keep = sel.value;
+			var cards = Array.isArray(d.cards) ? d.cards : [];
+
+			setError('stock-error', '');
+			clear(body);
+			clear(sel);
+			cards.forEach(function (c) {
+				var free = num(c.free), low = num(c.low_stock), isLow = c.type === 'stock' && free !== null &&
+					low !== null && low > 0 && free < low;
+				var empty = c.type === 'stock' && free === 0;
+
+				body.appendChild(el('tr', { className: isLow || empty ? 'low' : '' },
+					el('td', { className: 'nowrap' }, str(c.name)), el('td', null, str(c.type)),
+					el('td', { className: 'num' }, fmtNum(c.free), isLow || empty
+						? el('span', { className: 'badge bad' }, empty ? 'EMPTY' : 'LOW') : null),
+					el('td', { className: 'num' }, fmtNum(c.reserved)),
+					el('td', { className: 'num' }, fmtNum(c.used)),
+					el('td', { className: 'num' }, low ? fmtNum(low) : '–')));
+				if (!c.type || c.type === 'stock')
+					sel.appendChild(el('option', { value: str(c.name) }, str(c.name)));
+			});
+			show('stock-empty', cards.length === 0);
+			if (!sel.options.length)
+				sel.appendChild(el('option', { value: '' }, '(no stock cards)'));
+			if (keep && Array.prototype.some.call(sel.options, function (o) { return o.value === keep; }))
+				sel.value = keep;
+		}, function (err) {
+			if (err.status !== 401)
+				setError('stock-error', 'Could not read the stock: ' + errText(err));
+		});
+	}
+
+	function countCodes() {
+		var n = $('import-codes').value.split(/\r?\n/).filter(function (l) { return l.trim() !== ''; }).length;
+
+		$('import-count').textContent = n ? '(' + n + ')' : '';
+	}
+
+	function onImportSubmit(ev) {
+		var card = $('import-card').value, codes = $('import-codes').value;
+
+		ev.preventDefault();
+		show('import-result', false);
+		if (!card)
+			return setError('import-error', 'Choose a card (a card of type "stock" in the rules file).');
+		if (!codes.trim())
+			return setError('import-error', 'Paste the codes, one per line.');
+		setError('import-error', '');
+		busy($('import-submit'), control('stock_import', { card: card, codes: codes })).then(function (d) {
+			$('import-result').textContent = 'Card ' + str(d.card || card) + ': ' + fmtNum(d.added) + ' added, ' +
+				plural(d.duplicates, 'duplicate') + ' skipped, ' + plural(d.blank, 'blank line') + '; ' +
+				fmtNum(d.free) + ' free now.';
+			show('import-result', true);
+			$('import-codes').value = '';
+			countCodes();
+			refreshStock();
+		}, function (err) {
+			if (err.status !== 401)
+				setError('import-error', 'The codes were not added: ' + errText(err));
+		});
+	}
+
+	/* ----------------------------------------------------------------- orders */
+
+	var BADGE = {
+		good: ['delivered', 'done', 'sent', 'shipped', 'completed', 'confirmed', 'rule', 'item_default', 'default'],
+		warn: ['pending', 'delivering', 'reserved', 'sending', 'waiting', 'placed', 'remind', 'refunding', 'paused',
+			'debounced', 'once_used', 'swallowed'],
+		bad: ['failed', 'cancelled', 'refused', 'error', 'banned', 'out_of_stock']
+	};
+
+	function stateBadge(v) {
+		var s = str(v), cls = 'neutral', k;
+
+		for (k in BADGE)
+			if (BADGE[k].indexOf(s) >= 0)
+				cls = k;
+		if (cls === 'neutral' && /fail|error|refus/i.test(s))
+			cls = 'bad';
+		return s ? el('span', { className: 'badge ' + cls }, s) : '';
+	}
+
+	function refreshOrders() {
+		if (!S.loggedIn)
+			return;
+		control('orders_list', { limit: 100 }).then(function (d) {
+			var body = $('orders-body'), orders = Array.isArray(d.orders) ? d.orders : [];
+
+			setError('orders-error', '');
+			clear(body);
+			orders.forEach(function (o) {
+				var units = el('ul', { className: 'units' }), bad = /fail|cancel/i.test(str(o.delivery)) ||
+					/fail/.test(str(o.confirm)) || !!o.reason || !!o.confirm_reason;
+
+				(Array.isArray(o.units) ? o.units : []).forEach(function (u) {
+					units.appendChild(el('li', null, '#' + str(u.unit) + ' ', stateBadge(u.state),
+						u.reason ? el('span', { className: 'reason' }, ' ' + str(u.reason)) : null,
+						u.message_id ? el('span', { className: 'muted' }, ' ' + str(u.message_id)) : null));
+				});
+				body.appendChild(el('tr', { className: bad ? 'problem' : '' },
+					el('td', { className: 'mono' }, str(o.order_id)),
+					el('td', null, str(o.item_id) + (o.quantity ? ' × ' + o.quantity : '')),
+					el('td', null, str(o.buyer_name)),
+					el('td', null, stateBadge(o.state)),
+					el('td', null, stateBadge(o.delivery)),
+					el('td', null, stateBadge(o.confirm)),
+					el('td', { className: 'reason' }, str(o.reason),
+						o.reason && o.confirm_reason ? el('br') : null,
+						o.confirm_reason ? 'shipment: ' + str(o.confirm_reason) : null),
+					el('td', null, units),
+					el('td', { className: 'nowrap' }, fmtTime(o.updated_ms))));
+			});
+			show('orders-empty', orders.length === 0);
+		}, function (err) {
+			if (err.status !== 401)
+				setError('orders-error', 'Could not read the orders: ' + errText(err));
+		});
+	}
+
+	/* ------------------------------------------------------------------ chats */
+
+	function refreshChats() {
+		if (!S.loggedIn)
+			return;
+		control('list_chats', { limit: 50 }).then(function (d) {
+			var body = $('chats-body'), chats = Array.isArray(d.chats) ? d.chats : [];
+
+			setError('chats-error', '');
+			clear(body);
+			chats.forEach(function (c) {
+				var act = el('td', { className: 'actions' }), pause, resume, reply;
+				var paused = !!c.paused;
+
+				pause = el('button', { type: 'button', className: 'small', id: 'chat-' + str(c.chat_id) + '-pause' },
+					paused ? 'Pause longer' : 'Pause');
+				resume = el('button', { type: 'button', className: 'small', id: 'chat-' + str(c.chat_id) + '-resume',
+					disabled: !paused }, 'Resume');
+				reply = el('button', { type: 'button', className: 'small', id: 'chat-' + str(c.chat_id) + '-reply' },
+					'Reply…');
+				pause.addEventListener('click', function () {
+					var secs = parseInt($('pause-seconds').value, 10) || 600;
+
+					setError('chats-error', '');
+					busy(pause, control('pause_chat', { chat_id: str(c.chat_id), seconds: secs })).then(refreshChats,
+						function (err) {
+							if (err.status !== 401)
+								setError('chats-error', 'Chat ' + c.chat_id + ' was not paused: ' + errText(err));
+						});
+				});
+				resume.addEventListener('click', function () {
+					setError('chats-error', '');
+					busy(resume, control('resume_chat', { chat_id: str(c.chat_id) })).then(refreshChats,
+						function (err) {
+							if (err.status !== 401)
+								setError('chats-error', 'Chat ' + c.chat_id + ' was not resumed: ' + errText(err));
+						});
+				});
+				reply.addEventListener('click', function () {
+					$('send-chat').value = str(c.chat_id);
+					$('send-buyer').value = str(c.buyer_id);
+					$('send-form').scrollIntoView({ block: 'center' });
+					$('send-text').focus();
+				});
+				act.appendChild(pause);
+				act.appendChild(resume);
+				act.appendChild(reply);
+				body.appendChild(el('tr', { className: paused ? 'paused' : '', 'data-chat': str(c.chat_id) },
+					el('td', { className: 'mono' }, str(c.chat_id)),
+					el('td', null, str(c.buyer_name), c.buyer_id ? el('div', { className: 'muted mono' },
+						str(c.buyer_id)) : null),
+					el('td', { className: 'mono' }, str(c.item_id)),
+					el('td', { className: 'msg' }, c.own ? el('span', { className: 'badge neutral' }, 'you') : null,
+						c.own ? ' ' : null, str(c.last_text)),
+					el('td', { className: 'nowrap' }, fmtTime(c.last_ms)),
+					el('td', { className: 'auto' }, paused ? el('span', { className: 'badge warn' }, 'paused' +
+						(num(c.paused_until_ms) ? ' until ' + fmtTime(c.paused_until_ms) : ''))
+						: el('span', { className: 'badge good' }, 'on')),
+					act));
+			});
+			show('chats-empty', chats.length === 0);
+		}, function (err) {
+			if (err.status !== 401)
+				setError('chats-error', 'Could not read the chats: ' + errText(err));
+		});
+	}
+
+	function onSendSubmit(ev) {
+		var chat = $('send-chat').value.trim(), buyer = $('send-buyer').value.trim(), text = $('send-text').value;
+
+		ev.preventDefault();
+		show('send-result', false);
+		if (!chat || !buyer)
+			return setError('send-error', 'Enter the chat id and the buyer id (or press "Reply…" on a chat).');
+		if (!text.trim())
+			return setError('send-error', 'Write the message.');
+		setError('send-error', '');
+		busy($('send-submit'), control('send', { chat_id: chat, buyer_id: buyer, text: text })).then(function (d) {
+			$('send-result').textContent = 'Queued (' + str(d.uuid) + '); the live events show when it is sent.';
+			show('send-result', true);
+			$('send-text').value = '';
+		}, function (err) {
+			if (err.status !== 401)
+				setError('send-error', 'Not sent: ' + errText(err));
+		});
+	}
+
+	/* -------------------------------------------------------------- decisions */
+
+	function refreshDecisions() {
+		if (!S.loggedIn)
+			return;
+		control('decisions', { limit: 100 }).then(function (d) {
+			var body = $('decisions-body'), rows = Array.isArray(d.decisions) ? d.decisions : [];
+
+			setError('decisions-error', '');
+			clear(body);
+			rows.forEach(function (r) {
+				var outcome = str(r.outcome);
+
+				body.appendChild(el('tr', { className: /^(refused|error)/.test(outcome) ? 'problem' : '' },
+					el('td', { className: 'nowrap' }, fmtTime(r.ms)),
+					el('td', { className: 'mono' }, str(r.chat_id)),
+					el('td', { className: 'mono' }, str(r.buyer_id)),
+					el('td', { className: 'msg' }, str(r.text)),
+					el('td', null, stateBadge(r.decision)),
+					el('td', null, str(r.rule)),
+					el('td', { className: /^(refused|error)/.test(outcome) ? 'reason' : '' }, outcome)));
+			});
+			show('decisions-empty', rows.length === 0);
+		}, function (err) {
+			if (err.status !== 401)
+				setError('decisions-error', 'Could not read the decision log: ' + errText(err));
+		});
+	}
+
+	/* ------------------------------------------------------------ live events */
+
+	function setEventsStatus(text, cls) {
+		setPill($('events-status'), text, cls);
+	}
+
+	function connectEvents() {
+		var url, ws;
+
+		if (!S.wsWanted || S.ws)
+			return;
+		url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/events';
+		setEventsStatus('connecting…', 'warn');
+		try {
+			ws = new WebSocket(url);
+		} catch (e) {
+			scheduleReconnect();
+			return;
+		}
+		S.ws = ws;
+		ws.onopen = function () {
+			if (S.ws !== ws)
+				return;
+			S.wsDelay = 1000;
+			setEventsStatus('live', 'good');
+		};
+		ws.onmessage = function (m) {
+			var j;
+
+			if (S.ws !== ws)
+				return;
+			try {
+				j = JSON.parse(m.data);
+			} catch (e) {
+				j = { kind: 'text', text: String(m.data) };
+			}
+			onEvent(j);
+		};
+		ws.onclose = function () {
+			if (S.ws !== ws)
+				return;
+			S.ws = null;
+			if (!S.wsWanted)
+				return;
+			scheduleReconnect();
+			/* a refused upgrade looks like any close: ask whether we are still logged in */
+			api('GET', '/api/session', undefined, { auth: false }).then(function (s) {
+				if (S.loggedIn && !s.logged_in)
+					sessionEnded();
+			}, function () { /* the status shows that the bot is away */ });
+		};
+		ws.onerror = function () { /* onclose follows */ };
+	}
+
+	function scheduleReconnect() {
+		var secs = Math.round(S.wsDelay / 1000);
+
+		setEventsStatus('disconnected – retrying in ' + secs + ' s', 'bad');
+		clearTimeout(S.wsTimer);
+		S.wsTimer = setTimeout(connectEvents, S.wsDelay);
+		S.wsDelay = Math.min(S.wsDelay * 2, 30000);
+	}
+
+	function shortJson(v) {
+		var s;
+
+		try {
+			s = JSON.stringify(v);
+		} catch (e) {
+			s = String(v);
+		}
+		return s && s.length > 300 ? s.slice(0, 300) + '…' : s;
+	}
+
+	/* One readable line for an event object: [kind label, text, css class]. */
+	function describe(j) {
+		var who, t;
+
+		switch (j.kind) {
+		case 'event':
+			who = j.own ? (j.echo ? 'bot (echo)' : 'you') : (str(j.sender_name) || str(j.sender_id) || 'buyer');
+			t = str(j.type) + (j.chat_id ? ' · chat ' + j.chat_id : '') + ' · ' + who +
+				(j.sender_id && !j.own && j.sender_name ? ' (' + j.sender_id + ')' : '');
+			if (j.text)
+				t += ': ' + j.text;
+			if (j.order_id)
+				t += ' · order ' + j.order_id;
+			if (j.trade && j.trade !== 'none' && j.trade !== 'NONE')
+				t += ' · ' + j.trade;
+			return ['message', t, j.own ? 'own' : 'buyer'];
+		case 'state':
+			return ['state', str(j.from) + ' → ' + str(j.to) + (j.why ? ' (' + j.why + ')' : ''),
+				j.to === 'FAILED' ? 'bad' : j.to === 'CONNECTED' ? 'good' : 'warn'];
+		case 'send':
+			return ['send', (j.ok ? 'sent ' + str(j.message_id) : 'REFUSED: ' + str(j.reason)) +
+				(j.plugin ? ' · by ' + j.plugin : '') + (j.tag ? ' · ' + j.tag : '') + ' · ' + str(j.uuid),
+				j.ok ? 'good' : 'bad'];
+		case 'plugin':
+			return ['plugin', str(j.topic) + (j.from ? ' from ' + j.from : '') +
+				(j.payload !== undefined ? ': ' + shortJson(j.payload) : ''),
+				/fail|low_stock/.test(str(j.topic)) ? 'bad' : ''];
+		case 'reply':
+			return ['reply', str(j.request_id) + (j.success ? ' ok' : ' failed: ' + str(j.error)), j.success ? '' : 'bad'];
+		default:
+			return [str(j.kind) || '?', j.text !== undefined ? str(j.text) : shortJson(j), ''];
+		}
+	}
+
+	function onEvent(j) {
+		var list = $('events-list'), d, li;
+
+		if (!j || typeof j !== 'object')
+			return;
+		d = describe(j);
+		li = el('li', { className: 'ev ' + d[2], title: shortJson(j) },
+			el('span', { className: 'ev-time' }, fmtTime(num(j.ms) || Date.now())),
+			el('span', { className: 'ev-kind' }, d[0]),
+			el('span', { className: 'ev-text' }, d[1]));
+		list.insertBefore(li, list.firstChild);
+		while (list.children.length > EVENTS_MAX)
+			list.removeChild(list.lastChild);
+
+		if (j.kind === 'state') {
+			if (STATES.indexOf(str(j.to)) >= 0) {
+				setPill($('status-state'), str(j.to), stateClass(j.to));
+				setPill($('top-state'), str(j.to), stateClass(j.to));
+			}
+			soon('status', 300, refreshStatus);
+		} else if (j.kind === 'event' || j.kind === 'send') {
+			soon('chats', 1500, refreshChats);
+			soon('decisions', 1500, refreshDecisions);
+			soon('status', 1500, refreshStatus);
+			if (j.order_id || j.type === 'trade' || j.type === 'payment')
+				soon('orders', 1500, refreshOrders);
+		} else if (j.kind === 'plugin' && /^orders\./.test(str(j.topic))) {
+			soon('orders', 800, refreshOrders);
+			soon('stock', 800, refreshStock);
+		}
+	}
+
+	/* ------------------------------------------------------------------ wiring */
+
+	function wire() {
+		$('setup-form').addEventListener('submit', onSetupSubmit);
+		$('login-form').addEventListener('submit', onLoginSubmit);
+		$('logout').addEventListener('click', onLogout);
+		$('status-refresh').addEventListener('click', refreshStatus);
+		$('rule-add').addEventListener('click', onRuleAdd);
+		$('item-default-add').addEventListener('click', onItemDefaultAdd);
+		$('rules-save').addEventListener('click', onRulesSave);
+		$('rules-discard').addEventListener('click', function () {
+			show('rules-saved', false);
+			S.dirty = false;
+			loadRules();
+		});
+		wireDefaultReply();
+		$('stock-refresh').addEventListener('click', refreshStock);
+		$('import-form').addEventListener('submit', onImportSubmit);
+		$('import-codes').addEventListener('input', countCodes);
+		$('orders-refresh').addEventListener('click', refreshOrders);
+		$('chats-refresh').addEventListener('click', refreshChats);
+		$('send-form').addEventListener('submit', onSendSubmit);
+		$('decisions-refresh').addEventListener('click', refreshDecisions);
+		$('events-clear').addEventListener('click', function () { clear($('events-list')); });
+		window.addEventListener('beforeunload', function (ev) {
+			if (S.dirty) {
+				ev.preventDefault();
+				ev.returnValue = '';
+			}
+		});
+	}
+
+	if (document.readyState === 'loading')
+		document.addEventListener('DOMContentLoaded', function () { wire(); start(); });
+	else {
+		wire();
+		start();
+	}
+}());
