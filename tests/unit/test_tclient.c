@@ -741,10 +741,12 @@ static void test_sim(void)
 	}
 	setenv("SK_BUILD", dir, 1);
 
-	write_sim(dir, "echo \"$@\" > \"$(dirname \"$0\")/args\"\n"
+	/* The trap comes before the ready line: a SIGTERM right after it must
+	 * find the trap set (the other order failed once on a loaded machine). */
+	write_sim(dir, "trap 'exit 7' TERM\n"
+	               "echo \"$@\" > \"$(dirname \"$0\")/args\"\n"
 	               "echo noise\n"
 	               "echo 'shopkeep-sim: ready port=4321 ctl_port=4322'\n"
-	               "trap 'exit 7' TERM\n"
 	               "while :; do sleep 0.02; done\n");
 	rc = tc_sim_start(&s, extra);
 	ok(rc == 0 && s.pid > 0 && s.port == 4321 && s.ctl_port == 4322, "sim: ready line parsed");
