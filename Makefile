@@ -24,7 +24,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGLIBS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGLIBS)) -lmsgpuck -lcrypto -ldl -lpthread -lm
 
 # Code shared by the bot, the simulator and the tests.
-CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c core/loader.c core/host.c core/log.c core/auth.c
+CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c core/loader.c core/host.c core/log.c core/auth.c core/secret.c
 CORE_LIB_OBJ := $(CORE_LIB_SRC:%.c=$(B)/obj/%.o)
 # The bot itself (main and the rest of core/).
 CORE_SRC := $(filter-out $(CORE_LIB_SRC),$(wildcard core/*.c))

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secret.h"
+
 /* Where plugins are looked for when plugins.dir is not set. */
 #ifndef SK_PLUGIN_DIR
 #define SK_PLUGIN_DIR "/usr/local/lib/shopkeep/plugins"
@@ -29,7 +31,6 @@
 #endif
 
 #define CONFIG_MAX_FILE (1024 * 1024)
-#define CONFIG_MAX_COOKIE (64 * 1024)
 #define CONFIG_MAX_PLUGIN_NAME 32
 
 typedef enum {
@@ -60,6 +61,8 @@ static const config_field config_fields[] = {
 	{ "account", "id", F_STR, OFF(account_id) },
 	{ "account", "cookie", F_SECRET, OFF(cookie) },
 	{ "account", "cookie_file", F_PATH, OFF(cookie_file) },
+	{ "account", "cookie_secret", F_PATH, OFF(cookie_secret) },
+	{ "account", "key_file", F_PATH, OFF(key_file) },
 	{ "platform", "ws_url", F_WS_URL, OFF(ws_url) },
 	{ "platform", "api_url", F_HTTP_URL, OFF(api_url) },
 	{ "platform", "tls_verify", F_BOOL, OFF(tls_verify) },
@@ -101,13 +104,17 @@ static const char *const config_levels[] = { "error", "warn", "info", "debug" };
 
 /* Parsing context: the config being filled, where errors go, the base
  * directory, and which table keys were present (valid or not, so that a bad
- * value is not also reported as missing). */
+ * value is not also reported as missing); then the flags, the config file's
+ * name for the hints ("FILE" when there is none) and the warnings. */
 typedef struct {
 	config *c;
 	sbuf *errs;
 	const char *base_dir;
 	int nerr;
 	unsigned char seen[N_FIELDS];
+	int flags;
+	const char *src;
+	sbuf warns;
 } config_ctx;
 
 static void config_err(config_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -115,7 +122,7 @@ static void config_err(config_ctx *x, const char *fmt, ...) __attribute__((forma
 /* Appends one error line "<key>: <reason>" to the list. */
 static void config_err(config_ctx *x, const char *fmt, ...)
 {
-	char line[512];
+	char line[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -513,45 +520,145 @@ static int config_read_cookie_file(config_ctx *x)
 	return 0;
 }
 
-/* Account rules that span keys: id required, exactly one cookie source, the
- * cookie's unb. Never shows the cookie. */
+/* Checks a cookie string; returns NULL with *unb set, or the reason. */
+const char *config_cookie_check(const char *cookie, char **unb)
+{
+	*unb = NULL;
+	if (!cookie[0])
+		return "the cookie is empty";
+	if (config_has_ctl(cookie))
+		return "the cookie contains a line break or another control character";
+	*unb = config_cookie_get(cookie, "unb");
+	if (!*unb || !(*unb)[0]) {
+		free(*unb);
+		*unb = NULL;
+		return "the cookie has no unb (the seller's user id): copy the whole cookie string of a logged-in "
+		       "browser session";
+	}
+	return NULL;
+}
+
+/* Returns 1 when id can name a file: letters, digits, '.', '_', '-', not
+ * starting with '.', at most 128 bytes. */
+static int config_id_is_filename(const char *id)
+{
+	size_t i;
+
+	if (!id || !id[0] || id[0] == '.')
+		return 0;
+	for (i = 0; id[i]; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		      (id[i] >= '0' && id[i] <= '9') || id[i] == '.' || id[i] == '_' || id[i] == '-'))
+			return 0;
+	return i <= 128;
+}
+
+/* Returns the malloc'd "<dir>/<account id><suffix>", NULL when the id cannot
+ * name a file (or on OOM). */
+static char *config_account_file(const char *dir, const char *id, const char *suffix)
+{
+	sbuf b = { 0 };
+	char *name, *path;
+
+	if (!config_id_is_filename(id))
+		return NULL;
+	sbuf_adds(&b, id);
+	sbuf_adds(&b, suffix);
+	if (!(name = sbuf_take(&b)))
+		return NULL;
+	path = config_resolve(dir, name);
+	free(name);
+	return path;
+}
+
+/* Returns the default path of the encrypted cookie, malloc'd, or NULL. */
+char *config_default_cookie_secret(const config *c)
+{
+	return config_account_file(c->dir, c->account_id, ".cookie.secret");
+}
+
+/* Decrypts the cookie_secret file with the key file into c->cookie. Returns 0
+ * or -1 with an error added that names the file at fault and the reason. */
+static int config_read_cookie_secret(config_ctx *x)
+{
+	config *c = x->c;
+	char err[1024], *plain = NULL;
+	int rc;
+
+	if (!c->key_file) {
+		if (!config_seen(x, "account", "key_file"))
+			config_err(x, "account.key_file: required with account.cookie_secret when account.id is not "
+				   "a plain file name (letters, digits, '.', '_', '-')");
+		return -1; /* else a bad value, already reported */
+	}
+	rc = secret_get(c->key_file, c->cookie_secret, &plain, err, sizeof err);
+	if (rc == SECRET_EKEY)
+		config_err(x, "account.key_file: %s", err);
+	else if (rc == SECRET_EMISSING)
+		config_err(x, "account.cookie_secret: %s (write it with `shopkeep secret set --config %s cookie`)",
+			   err, x->src);
+	else if (rc == SECRET_EBAD)
+		config_err(x, "account.cookie_secret: %s (key file %s)", err, c->key_file);
+	else if (rc)
+		config_err(x, "account.cookie_secret: %s", err);
+	if (rc)
+		return -1;
+	if (strlen(plain) > CONFIG_MAX_COOKIE) {
+		config_err(x, "account.cookie_secret: the cookie is larger than %d bytes", CONFIG_MAX_COOKIE);
+		secret_free(plain);
+		return -1;
+	}
+	secret_free(c->cookie);
+	c->cookie = plain;
+	return 0;
+}
+
+/* Account rules that span keys: id required, the key file's default, exactly
+ * one cookie source, the cookie's unb, a warning for a plaintext cookie.
+ * Never shows the cookie. */
 static void config_account(config_ctx *x)
 {
 	config *c = x->c;
 	int has_cookie = config_seen(x, "account", "cookie");
 	int has_file = config_seen(x, "account", "cookie_file");
-	const char *key = has_file ? "account.cookie_file" : "account.cookie";
+	int has_secret = config_seen(x, "account", "cookie_secret");
+	const char *key = has_secret ? "account.cookie_secret" : has_file ? "account.cookie_file" : "account.cookie";
+	const char *why;
+	char *unb;
 
 	if (!config_seen(x, "account", "id"))
 		config_err(x, "account.id: required");
-	if (has_cookie && has_file) {
-		config_err(x, "account.cookie_file: set account.cookie or account.cookie_file, not both");
+	if (!config_seen(x, "account", "key_file") && c->account_id && !c->key_file)
+		c->key_file = config_account_file(x->base_dir, c->account_id, ".key");
+	if (x->flags & CONFIG_NO_COOKIE)
+		return;
+	if (has_cookie + has_file + has_secret > 1) {
+		if (!has_secret)
+			config_err(x, "account.cookie_file: set account.cookie or account.cookie_file, not both");
+		else
+			config_err(x, "account.cookie_secret: set one of account.cookie, account.cookie_file and "
+				   "account.cookie_secret, not several");
 		return;
 	}
-	if (!has_cookie && !has_file) {
+	if (!has_cookie && !has_file && !has_secret) {
 		config_err(x, "account.cookie: required (or account.cookie_file)");
 		return;
 	}
 	if (has_file && c->cookie_file && config_read_cookie_file(x))
 		return;
+	if (has_secret && (!c->cookie_secret || config_read_cookie_secret(x)))
+		return;
 	if (!c->cookie)
 		return; /* a bad value, already reported */
-	if (!c->cookie[0]) {
-		config_err(x, "%s: the cookie is empty", key);
-		return;
-	}
-	if (config_has_ctl(c->cookie)) {
-		config_err(x, "%s: the cookie contains a line break or another control character", key);
+	if ((why = config_cookie_check(c->cookie, &unb))) {
+		config_err(x, "%s: %s", key, why);
 		return;
 	}
 	free(c->unb);
-	c->unb = config_cookie_get(c->cookie, "unb");
-	if (!c->unb || !c->unb[0]) {
-		free(c->unb);
-		c->unb = NULL;
-		config_err(x, "%s: the cookie has no unb (the seller's user id): copy the whole cookie "
-			   "string of a logged-in browser session", key);
-	}
+	c->unb = unb;
+	if (!has_secret)
+		sbuf_addf(&x->warns, "%s: the cookie is stored in plaintext; encrypt it with "
+			  "`shopkeep secret set --config %s cookie`\n", key, x->src);
 }
 
 /* Rules that span keys after the table pass. */
@@ -643,16 +750,18 @@ static void config_syntax_error(config_ctx *x, const char *what, const char *tex
 	config_err(x, "%s: JSON syntax error at line %d, column %d", what, line, col);
 }
 
-/* Parses text (len bytes) into c; what names the source in a syntax error.
- * Returns 0 or -1 with the errors in errs. */
-static int config_parse_named(const char *text, size_t len, const char *what, const char *base_dir,
-			      config *c, sbuf *errs)
+/* Parses text (len bytes) into c; what names the source in a syntax error,
+ * src the config file in hints. Returns 0 or -1 with the errors in errs. */
+static int config_parse_named(const char *text, size_t len, const char *what, const char *src,
+			      const char *base_dir, int flags, config *c, sbuf *errs)
 {
 	config_ctx x = { c, errs, base_dir, 0 };
 	const char *end = NULL;
 	cJSON *root, *v, *next;
 
-	if (config_defaults(c)) {
+	x.flags = flags;
+	x.src = src;
+	if (config_defaults(c) || (base_dir && !(c->dir = config_strdup(base_dir)))) {
 		config_err(&x, "%s: out of memory", what);
 		return -1;
 	}
@@ -694,6 +803,9 @@ static int config_parse_named(const char *text, size_t len, const char *what, co
 	}
 	config_finish(&x);
 	cJSON_Delete(root);
+	if (x.warns.len)
+		c->warnings = sbuf_take(&x.warns);
+	sbuf_free(&x.warns);
 	if (errs->oom)
 		return -1;
 	return x.nerr ? -1 : 0;
@@ -702,12 +814,18 @@ static int config_parse_named(const char *text, size_t len, const char *what, co
 /* Parses JSON text; returns 0 or -1 with the errors in errs. */
 int config_parse(const char *text, const char *base_dir, config *c, sbuf *errs)
 {
-	return config_parse_named(text, strlen(text), "config", base_dir, c, errs);
+	return config_parse_named(text, strlen(text), "config", "FILE", base_dir, 0, c, errs);
 }
 
 /* Reads and parses the file at path (at most 1 MiB); returns 0 or -1 with the
  * errors in errs. Relative paths inside resolve against the file's directory. */
 int config_load(const char *path, config *c, sbuf *errs)
+{
+	return config_load_flags(path, 0, c, errs);
+}
+
+/* config_load with flags (CONFIG_NO_COOKIE). */
+int config_load_flags(const char *path, int flags, config *c, sbuf *errs)
 {
 	config_ctx x = { c, errs, NULL, 0 };
 	char *text = NULL, *dir = NULL, *abs = NULL;
@@ -740,7 +858,7 @@ int config_load(const char *path, config *c, sbuf *errs)
 		dir = slash ? util_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : config_strdup(".");
 		abs = dir ? realpath(dir, NULL) : NULL;
 		config_free(c);
-		rc = config_parse_named(text, n, path, abs ? abs : dir, c, errs);
+		rc = config_parse_named(text, n, path, path, abs ? abs : dir, flags, c, errs);
 	}
 	fclose(f);
 	if (text) {
@@ -763,6 +881,10 @@ void config_free(config *c)
 	}
 	free(c->account_id);
 	free(c->cookie_file);
+	free(c->cookie_secret);
+	free(c->key_file);
+	free(c->dir);
+	free(c->warnings);
 	free(c->unb);
 	free(c->ws_url);
 	free(c->api_url);

@@ -5,6 +5,11 @@
  * An unknown key is an error that names it; a bad value names the key and the
  * reason. Top-level sections named after a plugin in plugins.load are kept as
  * they are for that plugin to validate.
+ *
+ * The cookie comes from exactly one of account.cookie (inline),
+ * account.cookie_file (a plaintext file) or account.cookie_secret (a file
+ * encrypted with the key of account.key_file, core/secret.h, written by
+ * `shopkeep secret set`). The two plaintext ones give a warning.
  */
 #ifndef SK_CONFIG_H
 #define SK_CONFIG_H
@@ -16,8 +21,11 @@
 typedef struct {
 	/* account */
 	char *account_id;
-	char *cookie;            /* the whole cookie string (from account.cookie or read from cookie_file) */
-	char *cookie_file;       /* NULL when the cookie is inline */
+	char *cookie;            /* the whole cookie string (account.cookie, or read from cookie_file or cookie_secret) */
+	char *cookie_file;       /* NULL unless the cookie is in a plaintext file */
+	char *cookie_secret;     /* account.cookie_secret: the encrypted cookie file, NULL when not used */
+	char *key_file;          /* account.key_file: its key, default "<config dir>/<account id>.key" (NULL when
+	                          * account.id is not a plain file name and key_file is not set) */
 	char *unb;               /* the cookie's unb (required) */
 	/* platform */
 	char *ws_url;            /* default wss://wss-goofish.dingtalk.com/ */
@@ -57,15 +65,36 @@ typedef struct {
 	int web_session_idle_s;  /* a login ends after this long without a request, default 43200 */
 	int web_pwhash_min;      /* web.pwhash_min: the cheapest argon2id (tests under valgrind only) */
 	cJSON *plugin_sections;  /* {"<plugin>": {...}} for plugins in plugins.load, owned */
+	char *dir;               /* the folder relative paths resolve against, NULL when none */
+	char *warnings;          /* one "<key>: <reason>\n" line per warning, NULL when none */
 } config;
+
+/* The largest cookie, in bytes. */
+#define CONFIG_MAX_COOKIE (64 * 1024)
+
+/* config_load_flags: skip the cookie (don't require, read or decrypt it, nor
+ * warn about it) for `shopkeep secret set`, which writes it. */
+enum { CONFIG_NO_COOKIE = 1 };
 
 /* Loads and validates path. Returns 0, or -1 with one line per problem appended
  * to errs ("<key>: <reason>"). Relative paths in the config (cookie_file,
  * state.db, plugins.dir, rules, debug.event_log) are resolved against the config
  * file's directory. c is valid (and must be freed) either way. */
 int config_load(const char *path, config *c, sbuf *errs);
+/* The same with flags (CONFIG_NO_COOKIE). */
+int config_load_flags(const char *path, int flags, config *c, sbuf *errs);
 /* The same from JSON text, with base_dir for relative paths (tests). */
 int config_parse(const char *text, const char *base_dir, config *c, sbuf *errs);
 void config_free(config *c);
+
+/* Checks a cookie string as config_load does: not empty, no control
+ * character, a non-empty unb (the seller's user id). Returns NULL with *unb
+ * the malloc'd unb, or the reason (static text without the key, e.g. "the
+ * cookie has no unb ...") with *unb NULL. Never shows the cookie. */
+const char *config_cookie_check(const char *cookie, char **unb);
+/* Where `shopkeep secret set` puts the cookie when account.cookie_secret is
+ * not set: "<config dir>/<account id>.cookie.secret", malloc'd; NULL when
+ * account.id is not a plain file name (or on OOM). */
+char *config_default_cookie_secret(const config *c);
 
 #endif

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/main.c - the shopkeep command line: `check` validates a config, `run`
- * loads one and hands it to run_main (core/run.c); any other command is a
- * plugin's (plugins/plugin.h, COMMANDS), run through host_command. Exit
- * status: 0 success, 1 a bad config, 2 a usage error (or whatever run_main or
- * the plugin's command returns).
+ * loads one and hands it to run_main (core/run.c), `passwd` sets the web
+ * page's password, `secret set` encrypts the cookie (core/secret.c); any
+ * other command is a plugin's (plugins/plugin.h, COMMANDS), run through
+ * host_command. Exit status: 0 success, 1 a bad config, 2 a usage error (or
+ * whatever run_main or the plugin's command returns).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "host.h"
 #include "log.h"
 #include "run.h"
+#include "secret.h"
 #include "store.h"
 #include "util.h"
 
@@ -28,6 +30,8 @@ static const char main_usage[] =
 	"  run --config FILE     run one account in the foreground until SIGINT/SIGTERM\n"
 	"  check --config FILE   validate a config: prints \"config OK\" or one error per line\n"
 	"  passwd --config FILE  set the admin password of the account's web page (read from stdin)\n"
+	"  secret set --config FILE cookie\n"
+	"                        encrypt the account's cookie (read from stdin) for account.cookie_secret\n"
 	"\n"
 	"Plugins add commands of their own: `shopkeep <command> --config FILE [args]`\n"
 	"runs the first plugin in the config's plugins.load that provides it. stock\n"
@@ -56,14 +60,44 @@ static const char main_passwd_usage[] =
 	"(argon2id) in the account's state database; a running process uses it at\n"
 	"its next login. Exits 0, 1 on a failure, 2 on a usage error.\n";
 
+static const char main_secret_usage[] =
+	"usage: shopkeep secret set --config FILE cookie\n"
+	"\n"
+	"Keeps the account's cookie encrypted at rest instead of in plaintext in the\n"
+	"config (account.cookie) or in a file (account.cookie_file). `secret set`\n"
+	"encrypts it into the file of account.cookie_secret, which a config then\n"
+	"names instead of account.cookie: see shopkeep secret set --help.\n";
+
+static const char main_secret_set_usage[] =
+	"usage: shopkeep secret set --config FILE cookie\n"
+	"\n"
+	"Encrypts the account's cookie (libsodium crypto_secretbox: XSalsa20-Poly1305)\n"
+	"into the file of account.cookie_secret, by default <config dir>/<account\n"
+	"id>.cookie.secret, with the key of account.key_file, by default <config\n"
+	"dir>/<account id>.key, which is made on first use with mode 0600. Without\n"
+	"the key file the cookie cannot be decrypted; whoever reads both has it.\n"
+	"\n"
+	"The cookie is read from stdin: on a terminal it is asked for without echo;\n"
+	"otherwise the first line is the cookie. It must hold unb=... like\n"
+	"account.cookie. A terminal cuts a line at 4095 bytes: give a longer cookie\n"
+	"through a pipe or a file (shopkeep secret set --config FILE cookie < cookie.txt).\n"
+	"\n"
+	"FILE itself is not changed: the command says what to change in it. A\n"
+	"running process uses the new cookie when it is started again.\n"
+	"Exits 0, 1 on a failure, 2 on a usage error.\n";
+
 /* Reads the options of a command (only --config FILE, --config=FILE and
- * --help). Returns 0 with *path set, 1 when help was printed, 2 on a usage
- * error (already reported). */
-static int main_options(const char *cmd, const char *usage, int argc, char **argv, const char **path)
+ * --help) and, when arg is not NULL, one argument (*arg NULL when absent).
+ * Returns 0 with *path set, 1 when help was printed, 2 on a usage error
+ * (already reported). */
+static int main_options(const char *cmd, const char *usage, int argc, char **argv, const char **path,
+			const char **arg)
 {
 	int i;
 
 	*path = NULL;
+	if (arg)
+		*arg = NULL;
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -81,6 +115,8 @@ static int main_options(const char *cmd, const char *usage, int argc, char **arg
 		} else if (a[0] == '-') {
 			fprintf(stderr, "shopkeep %s: unknown option '%s' (try shopkeep %s --help)\n", cmd, a, cmd);
 			return 2;
+		} else if (arg && !*arg) {
+			*arg = a;
 		} else {
 			fprintf(stderr, "shopkeep %s: unexpected argument '%s' (try shopkeep %s --help)\n", cmd, a, cmd);
 			return 2;
@@ -93,11 +129,12 @@ static int main_options(const char *cmd, const char *usage, int argc, char **arg
 	return 0;
 }
 
-/* Loads and validates path; prints the errors to stderr. Returns 0 or 1. */
-static int main_load(const char *path, config *c)
+/* Loads and validates path (config_load_flags); prints the errors to stderr.
+ * Returns 0 or 1. */
+static int main_load(const char *path, int flags, config *c)
 {
 	sbuf errs = { 0 };
-	int rc = config_load(path, c, &errs);
+	int rc = config_load_flags(path, flags, c, &errs);
 
 	if (rc) {
 		fputs(errs.p ? errs.p : "", stderr);
@@ -177,7 +214,7 @@ static int main_plugin_command(const char *cmd, int argc, char **argv)
 		free(args);
 		return 2;
 	}
-	if (main_load(path, &c)) {
+	if (main_load(path, 0, &c)) {
 		config_free(&c);
 		free(args);
 		return 1;
@@ -220,7 +257,8 @@ out:
 }
 
 /* Reads one line of stdin into buf without its newline; on a terminal with
- * echo off after printing prompt. Returns 0, or -1 at EOF or on an error. */
+ * echo off after printing prompt. Returns 0, -1 at EOF or on an error, or -2
+ * when the line does not fit in buf. */
 static int main_read_secret(const char *prompt, char *buf, size_t n)
 {
 	struct termios old, quiet;
@@ -247,8 +285,8 @@ static int main_read_secret(const char *prompt, char *buf, size_t n)
 		size_t l = strcspn(buf, "\r\n");
 
 		if (!buf[l] && l == n - 1 && !feof(stdin)) {
-			fputs("shopkeep passwd: the password is too long\n", stderr);
-			return -1;
+			sodium_memzero(buf, n);
+			return -2;
 		}
 		buf[l] = '\0';
 	}
@@ -264,17 +302,20 @@ static int main_passwd(int argc, char **argv)
 	config c;
 	int rc;
 
-	if ((rc = main_options("passwd", main_passwd_usage, argc, argv, &path)))
+	if ((rc = main_options("passwd", main_passwd_usage, argc, argv, &path, NULL)))
 		return rc == 1 ? 0 : 2;
-	if (main_load(path, &c)) {
+	if (main_load(path, 0, &c)) {
 		config_free(&c);
 		return 1;
 	}
-	rc = 1;
-	if (main_read_secret("New password: ", pw, sizeof pw)) {
-		fputs("shopkeep passwd: no password given on stdin\n", stderr);
+	rc = main_read_secret("New password: ", pw, sizeof pw);
+	if (rc) {
+		fputs(rc == -2 ? "shopkeep passwd: the password is too long\n"
+		      : "shopkeep passwd: no password given on stdin\n", stderr);
+		rc = 1;
 		goto out;
 	}
+	rc = 1;
 	if (isatty(STDIN_FILENO) && (main_read_secret("Again: ", again, sizeof again) || strcmp(pw, again))) {
 		fputs("shopkeep passwd: the two passwords differ; nothing changed\n", stderr);
 		goto out;
@@ -297,6 +338,157 @@ out:
 	return rc;
 }
 
+/* Prints the config's warnings, one line each, on stderr. */
+static void main_warnings(const config *c)
+{
+	const char *p = c->warnings;
+
+	while (p && *p) {
+		size_t n = strcspn(p, "\n");
+
+		fprintf(stderr, "warning: %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
+/* Logs the config's warnings (log_warn), one event per line. */
+static void main_log_warnings(const config *c)
+{
+	const char *p = c->warnings;
+
+	while (p && *p) {
+		size_t n = strcspn(p, "\n");
+
+		log_warn("config", "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
+/* The terminal's line discipline keeps at most this much of a line (Linux
+ * N_TTY_BUF_SIZE less the newline); what is pasted beyond it is dropped. */
+#define MAIN_TTY_LINE_MAX 4095
+
+/* shopkeep secret set --config FILE cookie: reads the cookie from stdin,
+ * checks it like config_load, encrypts it into account.cookie_secret (or its
+ * default) and says what to change in FILE. Never rewrites FILE. */
+static int main_secret_set(int argc, char **argv)
+{
+	const size_t cap = CONFIG_MAX_COOKIE + 2;
+	char err[1024], *buf = NULL, *target = NULL, *unb = NULL, *s;
+	const char *path, *name, *why;
+	int rc, had_key;
+	size_t n;
+	config c;
+
+	if ((rc = main_options("secret set", main_secret_set_usage, argc, argv, &path, &name)))
+		return rc == 1 ? 0 : 2;
+	if (!name) {
+		fputs("shopkeep secret set: which secret? the only one is cookie (try shopkeep secret set --help)\n",
+		      stderr);
+		return 2;
+	}
+	if (strcmp(name, "cookie")) {
+		fprintf(stderr, "shopkeep secret set: unknown secret '%s': the only one is cookie\n", name);
+		return 2;
+	}
+	/* The cookie as the config has it is not needed: this command replaces it. */
+	if (main_load(path, CONFIG_NO_COOKIE, &c)) {
+		config_free(&c);
+		return 1;
+	}
+	rc = 1;
+	if (!c.key_file) {
+		fprintf(stderr, "shopkeep secret set: account.id is not a plain file name (letters, digits, '.', "
+			"'_', '-'): set account.key_file in %s\n", path);
+		goto out;
+	}
+	if (!(target = c.cookie_secret ? strdup(c.cookie_secret) : config_default_cookie_secret(&c))) {
+		fprintf(stderr, "shopkeep secret set: account.id is not a plain file name (letters, digits, '.', "
+			"'_', '-'): set account.cookie_secret in %s\n", path);
+		goto out;
+	}
+	if (!(buf = malloc(cap))) {
+		fputs("shopkeep: out of memory\n", stderr);
+		goto out;
+	}
+	switch (main_read_secret("Cookie: ", buf, cap)) {
+	case 0:
+		break;
+	case -2:
+		fprintf(stderr, "shopkeep secret set: the cookie is larger than %d bytes; nothing changed\n",
+			CONFIG_MAX_COOKIE);
+		goto out;
+	default:
+		fputs("shopkeep secret set: no cookie given on stdin; nothing changed\n", stderr);
+		goto out;
+	}
+	/* The white space around a pasted value is not part of it. */
+	for (s = buf; *s == ' ' || *s == '\t'; s++)
+		;
+	n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	if (isatty(STDIN_FILENO) && n >= MAIN_TTY_LINE_MAX - 1) {
+		fprintf(stderr, "shopkeep secret set: the terminal may have cut the cookie at %d bytes; give it "
+			"through a pipe or a file: shopkeep secret set --config %s cookie < cookie.txt; nothing changed\n",
+			MAIN_TTY_LINE_MAX, path);
+		goto out;
+	}
+	if ((why = config_cookie_check(s, &unb))) {
+		fprintf(stderr, "shopkeep secret set: %s; nothing changed\n", why);
+		goto out;
+	}
+	had_key = access(c.key_file, F_OK) == 0;
+	if (secret_set(c.key_file, target, s, err, sizeof err)) {
+		fprintf(stderr, "shopkeep secret set: %s; nothing changed\n", err);
+		goto out;
+	}
+	printf("the cookie of account %s is encrypted into %s\n", c.account_id, target);
+	if (!had_key)
+		printf("a new key was made: %s (mode 0600); keep it, and a copy apart from the cookie: "
+		       "without it the cookie cannot be decrypted\n", c.key_file);
+	if (!c.cookie_secret) {
+		const char *slash = strrchr(target, '/');
+
+		/* The default is in the config's folder: its name alone resolves there. */
+		printf("to use it, set in %s: \"account\": {\"cookie_secret\": \"%s\"}\n", path, slash ? slash + 1 : target);
+	} else {
+		printf("account.cookie_secret of %s names it: the account uses it when it is started again\n", path);
+	}
+	if (c.cookie)
+		printf("and remove account.cookie from %s: it holds the cookie in plaintext\n", path);
+	if (c.cookie_file)
+		printf("and remove account.cookie_file from %s, then delete %s: it holds the cookie in plaintext\n",
+		       path, c.cookie_file);
+	rc = 0;
+out:
+	if (buf) {
+		sodium_memzero(buf, cap);
+		free(buf);
+	}
+	free(unb);
+	free(target);
+	config_free(&c);
+	return rc;
+}
+
+/* shopkeep secret: only `set` for now. */
+static int main_secret(int argc, char **argv)
+{
+	if (argc < 1) {
+		fputs(main_secret_usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
+		fputs(main_secret_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[0], "set"))
+		return main_secret_set(argc - 1, argv + 1);
+	fprintf(stderr, "shopkeep secret: unknown subcommand '%s' (try shopkeep secret --help)\n", argv[0]);
+	return 2;
+}
+
 /* Returns the exit status of the command line. */
 int main(int argc, char **argv)
 {
@@ -314,10 +506,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "check")) {
-		rc = main_options(cmd, main_check_usage, argc - 2, argv + 2, &path);
+		rc = main_options(cmd, main_check_usage, argc - 2, argv + 2, &path, NULL);
 		if (rc)
 			return rc == 1 ? 0 : 2;
-		rc = main_load(path, &c);
+		rc = main_load(path, 0, &c);
 		if (!rc && c.n_plugins) {
 			/* each plugin's section against the keys it declares */
 			sbuf errs = { 0 };
@@ -330,18 +522,26 @@ int main(int argc, char **argv)
 		}
 		if (!rc)
 			puts("config OK");
+		/* For a person at a terminal: scripts compare the output above. */
+		if (!rc && isatty(STDERR_FILENO))
+			main_warnings(&c);
 		config_free(&c);
 		return rc;
 	}
 	if (!strcmp(cmd, "passwd"))
 		return main_passwd(argc - 2, argv + 2);
+	if (!strcmp(cmd, "secret"))
+		return main_secret(argc - 2, argv + 2);
 	if (!strcmp(cmd, "run")) {
-		rc = main_options(cmd, main_run_usage, argc - 2, argv + 2, &path);
+		rc = main_options(cmd, main_run_usage, argc - 2, argv + 2, &path, NULL);
 		if (rc)
 			return rc == 1 ? 0 : 2;
-		rc = main_load(path, &c);
-		if (!rc)
+		rc = main_load(path, 0, &c);
+		if (!rc) {
+			log_set_level(c.log_level ? c.log_level : "info");
+			main_log_warnings(&c);
 			rc = run_main(&c);
+		}
 		config_free(&c);
 		return rc;
 	}

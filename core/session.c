@@ -9,6 +9,7 @@
  * never-upgraded case that raises no other callback (techniques.md P4).
  */
 #include "session.h"
+#include "secret.h"
 #include "backoff.h"
 #include "codec.h"
 #include "log.h"
@@ -146,22 +147,38 @@ static void cookie_src_hash(const char *cookie, char out[33])
 	sodium_bin2hex(out, 33, h, sizeof h);
 }
 
+/* The merged cookie is saved sealed (secretbox, the account's key file) when
+ * the config keeps its cookie encrypted, "sealed:<base64>": a Set-Cookie must
+ * not put back in plaintext what account.cookie_secret keeps encrypted. */
+#define COOKIE_SEALED "sealed:"
+
 static void on_cookie(void *ud, const char *cookie)
 {
 	session *s = ud;
-	char key[160], src[33];
+	char key[160], src[33], err[512];
+	char *sealed = NULL, *val = NULL;
 
+	if (s->cfg->cookie_secret) {
+		if (secret_seal(s->cfg->key_file, cookie, &sealed, err, sizeof err) ||
+		    asprintf(&val, COOKIE_SEALED "%s", sealed) < 0) {
+			log_err("session", "cookie updated from Set-Cookie but not saved: %s", err);
+			free(sealed);
+			return;
+		}
+		free(sealed);
+	}
 	snprintf(key, sizeof key, "cookie:%s", s->cfg->account_id);
 	cookie_src_hash(s->cfg->cookie, src);
-	store_kv_set(s->st, key, cookie);
+	store_kv_set(s->st, key, val ? val : cookie);
 	snprintf(key, sizeof key, "cookie_src:%s", s->cfg->account_id);
 	store_kv_set(s->st, key, src);
-	log_info("session", "cookie updated from Set-Cookie (saved)");
+	log_info("session", "cookie updated from Set-Cookie (saved%s)", val ? ", encrypted" : "");
+	free(val);
 }
 
 static char *initial_cookie(session *s)
 {
-	char key[160], src[33], *saved = NULL, *saved_src = NULL;
+	char key[160], src[33], err[512], *saved = NULL, *saved_src = NULL, *open = NULL;
 
 	cookie_src_hash(s->cfg->cookie, src);
 	snprintf(key, sizeof key, "cookie_src:%s", s->cfg->account_id);
@@ -171,6 +188,22 @@ static char *initial_cookie(session *s)
 			saved = NULL;
 	}
 	free(saved_src);
+	if (saved && !strncmp(saved, COOKIE_SEALED, strlen(COOKIE_SEALED))) {
+		const char *b = saved + strlen(COOKIE_SEALED);
+
+		if (!s->cfg->key_file ||
+		    secret_open(s->cfg->key_file, "the saved cookie", b, strlen(b), &open, err, sizeof err)) {
+			log_warn("session", "%s; using the configured cookie", s->cfg->key_file ? err :
+				 "the saved cookie is encrypted and no key file is configured");
+			open = NULL;
+		}
+		free(saved);
+		saved = open ? strdup(open) : NULL;
+		secret_free(open);
+	} else if (saved && s->cfg->cookie_secret) {
+		/* saved in plaintext by an earlier run: seal it now */
+		on_cookie(s, saved);
+	}
 	return saved ? saved : strdup(s->cfg->cookie);
 }
 
