@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "daemon.h"
 #include "host.h"
 #include "log.h"
 #include "run.h"
@@ -40,10 +41,17 @@ static const char main_usage[] =
 	"`shopkeep <command> --help` describes a command.\n";
 
 static const char main_run_usage[] =
-	"usage: shopkeep run --config FILE\n"
+	"usage: shopkeep run --config FILE [--daemon [--pidfile PATH] [--log PATH]]\n"
 	"\n"
 	"Runs the account of FILE (JSON) in the foreground until SIGINT or SIGTERM.\n"
-	"The config is validated first, as by `shopkeep check`; a bad config exits 1.\n";
+	"The config is validated first, as by `shopkeep check`; a bad config exits 1.\n"
+	"\n"
+	"--daemon detaches from the terminal (for machines without systemd; with\n"
+	"systemd use shopkeep@.service instead): the process's log is appended to\n"
+	"--log (default: <account id>.log next to state.db), its pid is written to\n"
+	"--pidfile (default: <account id>.pid next to state.db), which stays locked\n"
+	"while it runs, so a second start of the same account exits 1. The command\n"
+	"returns 0 once the daemon is up; stop it with kill -TERM $(cat PIDFILE).\n";
 
 static const char main_check_usage[] =
 	"usage: shopkeep check --config FILE\n"
@@ -533,10 +541,60 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "secret"))
 		return main_secret(argc - 2, argv + 2);
 	if (!strcmp(cmd, "run")) {
-		rc = main_options(cmd, main_run_usage, argc - 2, argv + 2, &path, NULL);
+		const char *pidfile = NULL, *logfile = NULL;
+		char *rest[8];
+		int nrest = 0, daemonize = 0;
+
+		/* --daemon, --pidfile, --log here; the rest is main_options's */
+		for (int i = 2; i < argc; i++) {
+			if (!strcmp(argv[i], "--daemon")) {
+				daemonize = 1;
+			} else if (!strcmp(argv[i], "--pidfile") || !strcmp(argv[i], "--log")) {
+				if (i + 1 >= argc) {
+					fprintf(stderr, "shopkeep run: %s needs a PATH\n", argv[i]);
+					return 2;
+				}
+				*(!strcmp(argv[i], "--log") ? &logfile : &pidfile) = argv[i + 1];
+				i++;
+			} else if (nrest < 8) {
+				rest[nrest++] = argv[i];
+			} else {
+				fprintf(stderr, "shopkeep run: too many arguments (try shopkeep run --help)\n");
+				return 2;
+			}
+		}
+		rc = main_options(cmd, main_run_usage, nrest, rest, &path, NULL);
 		if (rc)
 			return rc == 1 ? 0 : 2;
+		if ((pidfile || logfile) && !daemonize) {
+			fprintf(stderr, "shopkeep run: --pidfile and --log go with --daemon\n");
+			return 2;
+		}
 		rc = main_load(path, 0, &c);
+		if (!rc && daemonize) {
+			char pdef[4200], ldef[4200], dir[4096], err[700];
+			char *slash;
+
+			snprintf(dir, sizeof dir, "%s", c.state_db);
+			if ((slash = strrchr(dir, '/')))
+				*slash = '\0';
+			else
+				snprintf(dir, sizeof dir, ".");
+			snprintf(pdef, sizeof pdef, "%s/%s.pid", dir, c.account_id);
+			snprintf(ldef, sizeof ldef, "%s/%s.log", dir, c.account_id);
+			rc = daemon_start(pidfile ? pidfile : pdef, logfile ? logfile : ldef, err, sizeof err);
+			if (rc < 0) {
+				fprintf(stderr, "shopkeep run --daemon: %s\n", err);
+				config_free(&c);
+				return 1;
+			}
+			if (rc > 0) {
+				printf("shopkeep: account %s runs in the background (log %s, pidfile %s)\n", c.account_id,
+				       logfile ? logfile : ldef, pidfile ? pidfile : pdef);
+				config_free(&c);
+				return 0;
+			}
+		}
 		if (!rc) {
 			log_set_level(c.log_level ? c.log_level : "info");
 			main_log_warnings(&c);

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/integration/test_daemon.c - `shopkeep run --daemon` against the
+ * simulator: the command returns 0 once the daemon is up; the pidfile names
+ * a live process that registers and logs to its log file; a second start of
+ * the same account is refused while it runs; SIGTERM ends it and removes the
+ * pidfile; a pidfile that cannot be written is an error, not a daemon.
+ */
+#include "tap.h"
+#include "sim/tbot.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static tc_sim sim;
+static tbot bot;
+
+/* Runs cmd; its exit status, out its output. */
+static int sh(const char *cmd, char *out, size_t n)
+{
+	FILE *p = popen(cmd, "r");
+	size_t got = 0;
+	int st;
+
+	out[0] = '\0';
+	if (!p)
+		return -1;
+	got = fread(out, 1, n - 1, p);
+	out[got] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static long read_pid(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long pid = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = -1;
+		fclose(f);
+	}
+	return pid;
+}
+
+int main(void)
+{
+	const char *build = getenv("SK_BUILD") ? getenv("SK_BUILD") : "build";
+	char cmd[1500], out[2048], pidf[400], logf[400], cfg[400];
+	long pid;
+	int gone = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") || !ok(tbot_init(&bot, &sim) == 0, "temp dir"))
+		return tap_done();
+	tbot_config(&bot, "{\"account\":{\"id\":\"bg\",\"cookie\":\"unb=2200000000066; "
+		    "_m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
+		    " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
+		    " \"state\":{\"db\":\"state.db\"},\n"
+		    " \"web\":{\"listen\":\"off\"}}\n");
+	snprintf(cfg, sizeof cfg, "%s", bot.cfg);
+	snprintf(pidf, sizeof pidf, "%s/bg.pid", bot.dir);
+	snprintf(logf, sizeof logf, "%s/bg.log", bot.dir);
+	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' run --config '%s' --daemon 2>&1", build, cfg);
+	is_int(sh(cmd, out, sizeof out), 0, "run --daemon returns 0 once the daemon is up");
+	ok(strstr(out, "runs in the background") && strstr(out, "bg.pid"), "and says where its pidfile and log are");
+	pid = read_pid(pidf);
+	ok(pid > 0 && kill((pid_t)pid, 0) == 0, "the default pidfile (next to state.db) names a live process (%ld)", pid);
+	ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "the daemon registers with the simulator");
+	usleep(200000);
+	snprintf(cmd, sizeof cmd, "grep -q 'CONNECTED (registered)' '%s'", logf);
+	ok(system(cmd) == 0, "its log goes to the log file");
+	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' run --config '%s' --daemon 2>&1", build, cfg);
+	is_int(sh(cmd, out, sizeof out), 1, "a second start of the same account exits 1");
+	ok(strstr(out, "already running") != NULL, "saying it is already running (%.80s)", out);
+	ok(pid > 0 && kill((pid_t)pid, 0) == 0, "the first one still runs");
+	if (pid > 0)
+		kill((pid_t)pid, SIGTERM);
+	for (int i = 0; i < 100 && !gone; i++) {
+		gone = pid > 0 && kill((pid_t)pid, 0) != 0;
+		if (!gone)
+			usleep(50000);
+	}
+	ok(gone, "SIGTERM stops it");
+	ok(access(pidf, F_OK) != 0, "and its pidfile is removed");
+	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' run --config '%s' --daemon --pidfile /nonexistent/dir/x.pid "
+		 "2>&1", build, cfg);
+	is_int(sh(cmd, out, sizeof out), 1, "a pidfile that cannot be written: exit 1");
+	ok(strstr(out, "/nonexistent/dir/x.pid") != NULL, "naming it");
+	snprintf(cmd, sizeof cmd, "'%s/shopkeep' run --config '%s' --pidfile x.pid 2>&1", build, cfg);
+	is_int(sh(cmd, out, sizeof out), 2, "--pidfile without --daemon is a usage error");
+	if (pid > 0 && !gone)
+		kill((pid_t)pid, SIGKILL);   /* never leave a daemon behind */
+	tbot_done(&bot, tap_failed > 0);
+	tc_sim_stop(&sim);
+	return tap_done();
+}
