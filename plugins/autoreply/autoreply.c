@@ -98,6 +98,7 @@
 
 #include "plugin.h"
 #include "common/skctl.h"
+#include "common/skrules.h"
 #include "common/sktext.h"
 
 #define AR_DEF_DEBOUNCE_MS 1000
@@ -160,16 +161,6 @@ typedef struct {
 	const char *chat, *buyer, *name, *text, *item, *mid;
 } ar_msg;
 
-/* Validation context: every error goes to the log (loading the rules file)
- * or to errs (rules_check, which must not call the host). */
-typedef struct {
-	sk_plugin *p;              /* NULL in rules_check */
-	const char *path;
-	char *errs;                /* rules_check's buffer (errlen bytes), or NULL */
-	size_t errlen;
-	int nerr;
-} ar_ctx;
-
 static const char *const ar_vars[] = { "buyer_name", "buyer_id", "message", "item_id", "chat_id", NULL };
 static const char *const ar_def_banned[] = { "微信", "QQ", "支付宝", "银行卡", "线下", NULL };
 
@@ -191,25 +182,6 @@ static const char *const ar_migrations[] = {
 	"CREATE INDEX autoreply_log_ms ON autoreply_log (ms)",
 	NULL
 };
-
-/* Reports one validation error "<where>: <what>" and counts it: logged as
- * "rules <path>: <where>: <what>" when loading the file, one line of errs in
- * rules_check. */
-static void ar_err(ar_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ar_err(ar_ctx *x, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (x->p)
-		sk_log(x->p, SK_LOG_ERR, "rules %s: %s", x->path, msg);
-	if (x->errs)
-		sktext_line_add(x->errs, x->errlen, msg);
-	x->nerr++;
-}
 
 /* Frees what a rule holds. */
 static void ar_rule_clear(ar_rule *r)
@@ -288,7 +260,7 @@ static int ar_exact(const char *s, const char *kw)
 /* Reads an optional string field into *out (malloc'ed; NULL when absent or
  * null; numbers are accepted as their decimal text when num_ok). Returns 0,
  * or -1 after logging an error. */
-static int ar_get_str(ar_ctx *x, const cJSON *o, const char *field, const char *where, int num_ok, char **out)
+static int ar_get_str(skrules_ctx *x, const cJSON *o, const char *field, const char *where, int num_ok, char **out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
 	char buf[32];
@@ -302,25 +274,25 @@ static int ar_get_str(ar_ctx *x, const cJSON *o, const char *field, const char *
 		snprintf(buf, sizeof buf, "%lld", (long long)v->valuedouble);
 		*out = strdup(buf);
 	} else {
-		ar_err(x, "%s.%s: must be a string%s", where, field, num_ok ? ", a number or null" : " or null");
+		skrules_err(x, "%s.%s: must be a string%s", where, field, num_ok ? ", a number or null" : " or null");
 		return -1;
 	}
 	if (!*out) {
-		ar_err(x, "%s.%s: out of memory", where, field);
+		skrules_err(x, "%s.%s: out of memory", where, field);
 		return -1;
 	}
 	return 0;
 }
 
 /* Reads the fields every rule kind has: reply (checked), image, once. */
-static void ar_get_common(ar_ctx *x, const cJSON *o, const char *where, ar_rule *r)
+static void ar_get_common(skrules_ctx *x, const cJSON *o, const char *where, ar_rule *r)
 {
 	char *once = NULL, why[256];
 
 	if (ar_get_str(x, o, "reply", where, 0, &r->reply) == 0 && !r->reply && !(r->reply = strdup("")))
-		ar_err(x, "%s.reply: out of memory", where);
+		skrules_err(x, "%s.reply: out of memory", where);
 	if (r->reply && sktext_tmpl_check(r->reply, ar_vars, why, sizeof why))
-		ar_err(x, "%s.reply: %s", where, why);
+		skrules_err(x, "%s.reply: %s", where, why);
 	if (ar_get_str(x, o, "image", where, 0, &r->image) == 0 && r->image && !*r->image) {
 		free(r->image);
 		r->image = NULL;
@@ -331,27 +303,27 @@ static void ar_get_common(ar_ctx *x, const cJSON *o, const char *where, ar_rule 
 		else if (!strcmp(once, "chat_item"))
 			r->once = AR_ONCE_CHAT_ITEM;
 		else
-			ar_err(x, "%s.once: must be \"chat\", \"chat_item\" or null", where);
+			skrules_err(x, "%s.once: must be \"chat\", \"chat_item\" or null", where);
 	}
 	free(once);
 }
 
 /* Reads an optional boolean field (def when absent). */
-static int ar_get_bool(ar_ctx *x, const cJSON *o, const char *field, const char *where, int def)
+static int ar_get_bool(skrules_ctx *x, const cJSON *o, const char *field, const char *where, int def)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
 
 	if (!v)
 		return def;
 	if (!cJSON_IsBool(v)) {
-		ar_err(x, "%s.%s: must be true or false", where, field);
+		skrules_err(x, "%s.%s: must be true or false", where, field);
 		return def;
 	}
 	return cJSON_IsTrue(v);
 }
 
 /* Logs an error for each field of o not in allowed (NULL-terminated). */
-static void ar_check_fields(ar_ctx *x, const cJSON *o, const char *where, const char *const *allowed)
+static void ar_check_fields(skrules_ctx *x, const cJSON *o, const char *where, const char *const *allowed)
 {
 	const cJSON *c;
 
@@ -361,12 +333,12 @@ static void ar_check_fields(ar_ctx *x, const cJSON *o, const char *where, const 
 		while (allowed[i] && strcmp(allowed[i], c->string))
 			i++;
 		if (!allowed[i])
-			ar_err(x, "%s.%s: unknown field", where, c->string);
+			skrules_err(x, "%s.%s: unknown field", where, c->string);
 	}
 }
 
 /* Parses keyword_rules[i] into r. */
-static void ar_parse_keyword_rule(ar_ctx *x, const cJSON *o, size_t i, ar_rule *r)
+static void ar_parse_keyword_rule(skrules_ctx *x, const cJSON *o, size_t i, ar_rule *r)
 {
 	static const char *const fields[] = { "keywords", "match", "reply", "item_id", "priority", "enabled",
 					      "image", "once", "id", "comment", NULL };
@@ -376,7 +348,7 @@ static void ar_parse_keyword_rule(ar_ctx *x, const cJSON *o, size_t i, ar_rule *
 
 	snprintf(where, sizeof where, "keyword_rules[%zu]", i);
 	if (!cJSON_IsObject(o)) {
-		ar_err(x, "%s: must be an object", where);
+		skrules_err(x, "%s: must be an object", where);
 		return;
 	}
 	ar_check_fields(x, o, where, fields);
@@ -387,7 +359,7 @@ static void ar_parse_keyword_rule(ar_ctx *x, const cJSON *o, size_t i, ar_rule *
 		if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble)
 			r->priority = (int64_t)v->valuedouble;
 		else
-			ar_err(x, "%s.priority: must be an integer", where);
+			skrules_err(x, "%s.priority: must be an integer", where);
 	}
 	if (ar_get_str(x, o, "match", where, 0, &match) == 0 && match) {
 		if (!strcmp(match, "contains"))
@@ -397,7 +369,7 @@ static void ar_parse_keyword_rule(ar_ctx *x, const cJSON *o, size_t i, ar_rule *
 		else if (!strcmp(match, "regex"))
 			r->match = AR_REGEX;
 		else
-			ar_err(x, "%s.match: must be contains, exact or regex", where);
+			skrules_err(x, "%s.match: must be contains, exact or regex", where);
 	}
 	free(match);
 	ar_get_str(x, o, "id", where, 1, &id);
@@ -412,11 +384,11 @@ static void ar_parse_keyword_rule(ar_ctx *x, const cJSON *o, size_t i, ar_rule *
 	}
 	kws = cJSON_GetObjectItemCaseSensitive(o, "keywords");
 	if (!cJSON_IsArray(kws) || !(n = (size_t)cJSON_GetArraySize(kws))) {
-		ar_err(x, "%s.keywords: must be a non-empty list of strings", where);
+		skrules_err(x, "%s.keywords: must be a non-empty list of strings", where);
 		return;
 	}
 	if (!(r->kw = calloc(n, sizeof *r->kw)) || (r->match == AR_REGEX && !(r->re = calloc(n, sizeof *r->re)))) {
-		ar_err(x, "%s.keywords: out of memory", where);
+		skrules_err(x, "%s.keywords: out of memory", where);
 		return;
 	}
 	for (size_t k = 0; k < n; k++) {
@@ -425,19 +397,19 @@ static void ar_parse_keyword_rule(ar_ctx *x, const cJSON *o, size_t i, ar_rule *
 		int rc;
 
 		if (!cJSON_IsString(s) || !*s->valuestring) {
-			ar_err(x, "%s.keywords[%zu]: must be a non-empty string", where, k);
+			skrules_err(x, "%s.keywords[%zu]: must be a non-empty string", where, k);
 			continue;
 		}
 		if (r->re && (rc = regcomp(&r->re[r->nkw], s->valuestring, REG_EXTENDED | REG_NOSUB))) {
 			regerror(rc, &r->re[r->nkw], msg, sizeof msg);
 			regfree(&r->re[r->nkw]);
-			ar_err(x, "%s.keywords[%zu]: bad regex: %s", where, k, msg);
+			skrules_err(x, "%s.keywords[%zu]: bad regex: %s", where, k, msg);
 			continue;
 		}
 		if (!(r->kw[r->nkw] = strdup(s->valuestring))) {
 			if (r->re)
 				regfree(&r->re[r->nkw]);
-			ar_err(x, "%s.keywords: out of memory", where);
+			skrules_err(x, "%s.keywords: out of memory", where);
 			continue;
 		}
 		r->nkw++;
@@ -445,7 +417,7 @@ static void ar_parse_keyword_rule(ar_ctx *x, const cJSON *o, size_t i, ar_rule *
 }
 
 /* Parses item_defaults[i] into r. */
-static void ar_parse_item_default(ar_ctx *x, const cJSON *o, size_t i, ar_rule *r)
+static void ar_parse_item_default(skrules_ctx *x, const cJSON *o, size_t i, ar_rule *r)
 {
 	static const char *const fields[] = { "item_id", "reply", "image", "once", "comment", NULL };
 	char where[48];
@@ -453,14 +425,14 @@ static void ar_parse_item_default(ar_ctx *x, const cJSON *o, size_t i, ar_rule *
 
 	snprintf(where, sizeof where, "item_defaults[%zu]", i);
 	if (!cJSON_IsObject(o)) {
-		ar_err(x, "%s: must be an object", where);
+		skrules_err(x, "%s: must be an object", where);
 		return;
 	}
 	ar_check_fields(x, o, where, fields);
 	ar_get_common(x, o, where, r);
 	r->enabled = 1;
 	if (ar_get_str(x, o, "item_id", where, 1, &r->item_id) == 0 && (!r->item_id || !*r->item_id)) {
-		ar_err(x, "%s.item_id: must be given", where);
+		skrules_err(x, "%s.item_id: must be given", where);
 		return;
 	}
 	if (r->item_id && (r->key = malloc(len = strlen(r->item_id) + 3)))
@@ -484,8 +456,8 @@ static void ar_sort(ar_rules *rs)
 
 /* Validates a rules document (NUL-terminated JSON text) and builds its
  * rules: the one validator of the rules file and of rules_check. Returns the
- * rules, or NULL when it has errors (each reported with ar_err). */
-static ar_rules *ar_parse(ar_ctx *x, const char *text)
+ * rules, or NULL when it has errors (each reported with skrules_err). */
+static ar_rules *ar_parse(skrules_ctx *x, const char *text)
 {
 	/* cards and delivery belong to the orders plugin */
 	static const char *const fields[] = { "keyword_rules", "item_defaults", "default_reply", "cards", "delivery",
@@ -496,22 +468,22 @@ static ar_rules *ar_parse(ar_ctx *x, const char *text)
 	cJSON *root = NULL;
 
 	if (!rs) {
-		ar_err(x, "out of memory");
+		skrules_err(x, "out of memory");
 		return NULL;
 	}
 	root = cJSON_ParseWithOpts(text, NULL, 1);
 	if (!cJSON_IsObject(root)) {
-		ar_err(x, root ? "must be a JSON object" : "not valid JSON");
+		skrules_err(x, root ? "must be a JSON object" : "not valid JSON");
 		goto fail;
 	}
 	ar_check_fields(x, root, "(top)", fields);
 	kr = cJSON_GetObjectItemCaseSensitive(root, "keyword_rules");
 	if (kr && !cJSON_IsNull(kr) && !cJSON_IsArray(kr)) {
-		ar_err(x, "keyword_rules: must be a list");
+		skrules_err(x, "keyword_rules: must be a list");
 	} else if (cJSON_IsArray(kr) && (rs->nkr = (size_t)cJSON_GetArraySize(kr))) {
 		if (!(rs->kr = calloc(rs->nkr, sizeof *rs->kr)) || !(rs->order = calloc(rs->nkr, sizeof *rs->order))) {
 			rs->nkr = 0;
-			ar_err(x, "out of memory");
+			skrules_err(x, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < rs->nkr; i++)
@@ -520,11 +492,11 @@ static ar_rules *ar_parse(ar_ctx *x, const char *text)
 	}
 	id = cJSON_GetObjectItemCaseSensitive(root, "item_defaults");
 	if (id && !cJSON_IsNull(id) && !cJSON_IsArray(id)) {
-		ar_err(x, "item_defaults: must be a list");
+		skrules_err(x, "item_defaults: must be a list");
 	} else if (cJSON_IsArray(id) && (rs->nidef = (size_t)cJSON_GetArraySize(id))) {
 		if (!(rs->idef = calloc(rs->nidef, sizeof *rs->idef))) {
 			rs->nidef = 0;
-			ar_err(x, "out of memory");
+			skrules_err(x, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < rs->nidef; i++)
@@ -532,7 +504,7 @@ static ar_rules *ar_parse(ar_ctx *x, const char *text)
 	}
 	dr = cJSON_GetObjectItemCaseSensitive(root, "default_reply");
 	if (dr && !cJSON_IsNull(dr) && !cJSON_IsObject(dr)) {
-		ar_err(x, "default_reply: must be an object or null");
+		skrules_err(x, "default_reply: must be an object or null");
 	} else if (cJSON_IsObject(dr)) {
 		ar_check_fields(x, dr, "default_reply", dfields);
 		ar_get_common(x, dr, "default_reply", &rs->dflt);
@@ -554,7 +526,7 @@ fail:
  * account has no rules file), or NULL when it has errors (all logged). */
 static ar_rules *ar_load(sk_plugin *p)
 {
-	ar_ctx x = { .p = p, .path = sk_rules_path(p) };
+	skrules_ctx x = { .p = p, .path = sk_rules_path(p) };
 	ar_rules *rs = NULL;
 	char *text, why[256];
 
@@ -563,7 +535,7 @@ static ar_rules *ar_load(sk_plugin *p)
 		return calloc(1, sizeof *rs);
 	}
 	if (!(text = sktext_read_file(x.path, AR_MAX_FILE, why, sizeof why))) {
-		ar_err(&x, "%s", why);
+		skrules_err(&x, "%s", why);
 	} else {
 		rs = ar_parse(&x, text);
 		free(text);
@@ -583,22 +555,12 @@ static ar_rules *ar_load(sk_plugin *p)
  * or -1 with one problem per line in errs (errlen bytes). */
 static int ar_rules_check(const char *json, size_t len, char *errs, size_t errlen)
 {
-	ar_ctx x = { .errs = errs && errlen ? errs : NULL, .errlen = errlen };
-	char *text;
+	skrules_ctx x;
+	char *text = skrules_text(&x, errs, errlen, json, len);
 
-	if (x.errs)
-		x.errs[0] = '\0';
-	/* A NUL inside would hide what follows it from the parser. */
-	if (!json || memchr(json, '\0', len)) {
-		ar_err(&x, "not valid JSON");
-	} else if (!(text = malloc(len + 1))) {
-		ar_err(&x, "out of memory");
-	} else {
-		memcpy(text, json, len);
-		text[len] = '\0';
+	if (text)
 		ar_rules_free(ar_parse(&x, text));
-		free(text);
-	}
+	free(text);
 	return x.nerr ? -1 : 0;
 }
 

@@ -101,6 +101,7 @@
 
 #include "plugin.h"
 #include "common/skctl.h"
+#include "common/skrules.h"
 #include "common/sktext.h"
 
 #define OD_MAX_FILE (1024 * 1024)
@@ -355,37 +356,8 @@ static const od_card *od_card_find(const od_rules *rs, const char *name)
 	return NULL;
 }
 
-/* Validation context: every error goes to the log (loading the rules file)
- * or to errs (rules_check, which must not call the host). */
-typedef struct {
-	sk_plugin *p;              /* NULL in rules_check */
-	const char *path;
-	char *errs;                /* rules_check's buffer (errlen bytes), or NULL */
-	size_t errlen;
-	int nerr;
-} od_ctx;
-
-/* Reports one validation error "<where>: <what>" and counts it: logged as
- * "rules <path>: <where>: <what>" when loading the file, one line of errs in
- * rules_check. */
-static void od_err(od_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void od_err(od_ctx *x, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (x->p)
-		sk_log(x->p, SK_LOG_ERR, "rules %s: %s", x->path, msg);
-	if (x->errs)
-		sktext_line_add(x->errs, x->errlen, msg);
-	x->nerr++;
-}
-
 /* Every member of o must be in fields. */
-static void od_fields(od_ctx *x, const cJSON *o, const char *where, const char *const *fields)
+static void od_fields(skrules_ctx *x, const cJSON *o, const char *where, const char *const *fields)
 {
 	const cJSON *c;
 
@@ -395,13 +367,13 @@ static void od_fields(od_ctx *x, const cJSON *o, const char *where, const char *
 		for (i = 0; fields[i] && strcmp(fields[i], c->string); i++)
 			;
 		if (!fields[i])
-			od_err(x, "%s.%s: unknown field", where, c->string);
+			skrules_err(x, "%s.%s: unknown field", where, c->string);
 	}
 }
 
 /* A string field (or an integer written as a number, for ids) into *out;
  * absent or null leaves NULL. Required ones must be non-empty. */
-static void od_str(od_ctx *x, const cJSON *o, const char *f, const char *where, int required, int num_ok, char **out)
+static void od_str(skrules_ctx *x, const cJSON *o, const char *f, const char *where, int required, int num_ok, char **out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f);
 	char buf[32];
@@ -409,30 +381,30 @@ static void od_str(od_ctx *x, const cJSON *o, const char *f, const char *where, 
 	*out = NULL;
 	if (!v || cJSON_IsNull(v)) {
 		if (required)
-			od_err(x, "%s.%s: required", where, f);
+			skrules_err(x, "%s.%s: required", where, f);
 		return;
 	}
 	if (cJSON_IsString(v)) {
 		if (required && !*v->valuestring) {
-			od_err(x, "%s.%s: must not be empty", where, f);
+			skrules_err(x, "%s.%s: must not be empty", where, f);
 			return;
 		}
 		if (!(*out = strdup(v->valuestring)))
-			od_err(x, "out of memory");
+			skrules_err(x, "out of memory");
 		return;
 	}
 	if (num_ok && cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e18 &&
 	    v->valuedouble == (double)(int64_t)v->valuedouble) {
 		snprintf(buf, sizeof buf, "%lld", (long long)v->valuedouble);
 		if (!(*out = strdup(buf)))
-			od_err(x, "out of memory");
+			skrules_err(x, "out of memory");
 		return;
 	}
-	od_err(x, "%s.%s: must be a string", where, f);
+	skrules_err(x, "%s.%s: must be a string", where, f);
 }
 
 /* An integer field in [lo, hi], def when absent. */
-static int64_t od_num(od_ctx *x, const cJSON *o, const char *f, const char *where, int64_t def, int64_t lo, int64_t hi)
+static int64_t od_num(skrules_ctx *x, const cJSON *o, const char *f, const char *where, int64_t def, int64_t lo, int64_t hi)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f);
 
@@ -440,20 +412,20 @@ static int64_t od_num(od_ctx *x, const cJSON *o, const char *f, const char *wher
 		return def;
 	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble || v->valuedouble < (double)lo ||
 	    v->valuedouble > (double)hi) {
-		od_err(x, "%s.%s: must be a whole number from %lld to %lld", where, f, (long long)lo, (long long)hi);
+		skrules_err(x, "%s.%s: must be a whole number from %lld to %lld", where, f, (long long)lo, (long long)hi);
 		return def;
 	}
 	return (int64_t)v->valuedouble;
 }
 
-static void od_card_parse(od_ctx *x, const cJSON *o, const char *where, od_card *c)
+static void od_card_parse(skrules_ctx *x, const cJSON *o, const char *where, od_card *c)
 {
 	static const char *const fields[] = { "name", "type", "template", "delay_s", "low_stock", "url", "width",
 		"height", "comment", NULL };
 	char *type = NULL, why[256];
 
 	if (!cJSON_IsObject(o)) {
-		od_err(x, "%s: must be an object", where);
+		skrules_err(x, "%s: must be an object", where);
 		return;
 	}
 	od_fields(x, o, where, fields);
@@ -472,37 +444,37 @@ static void od_card_parse(od_ctx *x, const cJSON *o, const char *where, od_card 
 	if (!strcmp(type, "text")) {
 		c->type = OD_TEXT;
 		if (!c->tmpl || !*c->tmpl)
-			od_err(x, "%s.template: required for a text card", where);
+			skrules_err(x, "%s.template: required for a text card", where);
 	} else if (!strcmp(type, "stock")) {
 		c->type = OD_STOCK;
 		if (!c->tmpl && !(c->tmpl = strdup("{code}")))
-			od_err(x, "out of memory");
+			skrules_err(x, "out of memory");
 		else if (!strstr(c->tmpl, "{code}"))
-			od_err(x, "%s.template: a stock card's template must contain {code}", where);
+			skrules_err(x, "%s.template: a stock card's template must contain {code}", where);
 	} else if (!strcmp(type, "image")) {
 		c->type = OD_IMAGE;
 		if (!c->url || strncmp(c->url, "http", 4))
-			od_err(x, "%s.url: an image card needs an http(s) url", where);
+			skrules_err(x, "%s.url: an image card needs an http(s) url", where);
 		if (c->tmpl)
-			od_err(x, "%s.template: an image card sends its url only", where);
+			skrules_err(x, "%s.template: an image card sends its url only", where);
 	} else {
-		od_err(x, "%s.type: must be text, stock or image, not \"%s\"", where, type);
+		skrules_err(x, "%s.type: must be text, stock or image, not \"%s\"", where, type);
 	}
 	free(type);
 	if (c->tmpl && sktext_tmpl_check(c->tmpl, od_vars, why, sizeof why))
-		od_err(x, "%s.template: %s", where, why);
+		skrules_err(x, "%s.template: %s", where, why);
 	else if (c->tmpl && c->type == OD_TEXT && strstr(c->tmpl, "{code}"))
-		od_err(x, "%s.template: {code} needs a stock card", where);
+		skrules_err(x, "%s.template: {code} needs a stock card", where);
 	if (c->url && c->type != OD_IMAGE)
-		od_err(x, "%s.url: only for image cards", where);
+		skrules_err(x, "%s.url: only for image cards", where);
 }
 
-static void od_rule_parse(od_ctx *x, const cJSON *o, const char *where, od_rule *r)
+static void od_rule_parse(skrules_ctx *x, const cJSON *o, const char *where, od_rule *r)
 {
 	static const char *const fields[] = { "item_id", "spec", "card", "comment", NULL };
 
 	if (!cJSON_IsObject(o)) {
-		od_err(x, "%s: must be an object", where);
+		skrules_err(x, "%s: must be an object", where);
 		return;
 	}
 	od_fields(x, o, where, fields);
@@ -519,9 +491,9 @@ static void od_rule_parse(od_ctx *x, const cJSON *o, const char *where, od_rule 
  * JSON text; other top-level keys belong to other plugins, e.g. autoreply's)
  * and builds them: the one validator of the rules file and of rules_check.
  * Returns the rules, or NULL when there are errors (each reported with
- * od_err). Two rules for one item and spec are only a warning, logged when
+ * skrules_err). Two rules for one item and spec are only a warning, logged when
  * loading the file. */
-static od_rules *od_parse(od_ctx *x, const char *text)
+static od_rules *od_parse(skrules_ctx *x, const char *text)
 {
 	static const char *const top[] = { "cards", "delivery", "keyword_rules", "item_defaults", "default_reply",
 		"comment", NULL };
@@ -531,23 +503,23 @@ static od_rules *od_parse(od_ctx *x, const char *text)
 	char where[64];
 
 	if (!rs) {
-		od_err(x, "out of memory");
+		skrules_err(x, "out of memory");
 		return NULL;
 	}
 	root = cJSON_ParseWithOpts(text, NULL, 1);
 	if (!cJSON_IsObject(root)) {
-		od_err(x, root ? "must be a JSON object" : "not valid JSON");
+		skrules_err(x, root ? "must be a JSON object" : "not valid JSON");
 		goto fail;
 	}
 	od_fields(x, root, "(top)", top);
 	cards = cJSON_GetObjectItemCaseSensitive(root, "cards");
 	del = cJSON_GetObjectItemCaseSensitive(root, "delivery");
 	if (cards && !cJSON_IsNull(cards) && !cJSON_IsArray(cards))
-		od_err(x, "cards: must be a list");
+		skrules_err(x, "cards: must be a list");
 	else if (cJSON_IsArray(cards) && (rs->ncards = (size_t)cJSON_GetArraySize(cards))) {
 		if (!(rs->cards = calloc(rs->ncards, sizeof *rs->cards))) {
 			rs->ncards = 0;
-			od_err(x, "out of memory");
+			skrules_err(x, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < rs->ncards; i++) {
@@ -555,15 +527,15 @@ static od_rules *od_parse(od_ctx *x, const char *text)
 			od_card_parse(x, cJSON_GetArrayItem(cards, (int)i), where, &rs->cards[i]);
 			for (size_t j = 0; j < i && rs->cards[i].name; j++)
 				if (rs->cards[j].name && !strcmp(rs->cards[j].name, rs->cards[i].name))
-					od_err(x, "%s.name: \"%s\" is also cards[%zu]", where, rs->cards[i].name, j);
+					skrules_err(x, "%s.name: \"%s\" is also cards[%zu]", where, rs->cards[i].name, j);
 		}
 	}
 	if (del && !cJSON_IsNull(del) && !cJSON_IsArray(del))
-		od_err(x, "delivery: must be a list");
+		skrules_err(x, "delivery: must be a list");
 	else if (cJSON_IsArray(del) && (rs->nrules = (size_t)cJSON_GetArraySize(del))) {
 		if (!(rs->rules = calloc(rs->nrules, sizeof *rs->rules))) {
 			rs->nrules = 0;
-			od_err(x, "out of memory");
+			skrules_err(x, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < rs->nrules; i++) {
@@ -572,7 +544,7 @@ static od_rules *od_parse(od_ctx *x, const char *text)
 			snprintf(where, sizeof where, "delivery[%zu]", i);
 			od_rule_parse(x, cJSON_GetArrayItem(del, (int)i), where, r);
 			if (r->card && !od_card_find(rs, r->card))
-				od_err(x, "%s.card: no card named \"%s\" in cards", where, r->card);
+				skrules_err(x, "%s.card: no card named \"%s\" in cards", where, r->card);
 			for (size_t j = 0; j < i && r->item && x->p; j++) {
 				const od_rule *q = &rs->rules[j];
 
@@ -597,14 +569,14 @@ fail:
  * account has no rules file) or NULL when the file has errors (logged). */
 static od_rules *od_load(sk_plugin *p)
 {
-	od_ctx x = { .p = p, .path = sk_rules_path(p) };
+	skrules_ctx x = { .p = p, .path = sk_rules_path(p) };
 	od_rules *rs = NULL;
 	char why[256], *text;
 
 	if (!*x.path)
 		return calloc(1, sizeof *rs);
 	if (!(text = sktext_read_file(x.path, OD_MAX_FILE, why, sizeof why))) {
-		od_err(&x, "%s", why);
+		skrules_err(&x, "%s", why);
 	} else {
 		rs = od_parse(&x, text);
 		free(text);
@@ -623,22 +595,12 @@ static od_rules *od_load(sk_plugin *p)
  * or -1 with one problem per line in errs (errlen bytes). */
 static int od_rules_check(const char *json, size_t len, char *errs, size_t errlen)
 {
-	od_ctx x = { .errs = errs && errlen ? errs : NULL, .errlen = errlen };
-	char *text;
+	skrules_ctx x;
+	char *text = skrules_text(&x, errs, errlen, json, len);
 
-	if (x.errs)
-		x.errs[0] = '\0';
-	/* A NUL inside would hide what follows it from the parser. */
-	if (!json || memchr(json, '\0', len)) {
-		od_err(&x, "not valid JSON");
-	} else if (!(text = malloc(len + 1))) {
-		od_err(&x, "out of memory");
-	} else {
-		memcpy(text, json, len);
-		text[len] = '\0';
+	if (text)
 		od_rules_free(od_parse(&x, text));
-		free(text);
-	}
+	free(text);
 	return x.nerr ? -1 : 0;
 }
 
