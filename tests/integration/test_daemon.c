@@ -19,22 +19,6 @@
 static tc_sim sim;
 static tbot bot;
 
-/* Runs cmd; its exit status, out its output. */
-static int sh(const char *cmd, char *out, size_t n)
-{
-	FILE *p = popen(cmd, "r");
-	size_t got = 0;
-	int st;
-
-	out[0] = '\0';
-	if (!p)
-		return -1;
-	got = fread(out, 1, n - 1, p);
-	out[got] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static long read_pid(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -51,9 +35,10 @@ static long read_pid(const char *path)
 int main(void)
 {
 	const char *build = getenv("SK_BUILD") ? getenv("SK_BUILD") : "build";
-	char cmd[1500], out[2048], pidf[400], logf[400], cfg[400];
+	char cmd[1500], pidf[400], logf[400], cfg[400];
+	const char *out;
 	long pid;
-	int gone = 0;
+	int gone = 0, st;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") || !ok(tbot_init(&bot, &sim) == 0, "temp dir"))
@@ -67,7 +52,8 @@ int main(void)
 	snprintf(pidf, sizeof pidf, "%s/bg.pid", bot.dir);
 	snprintf(logf, sizeof logf, "%s/bg.log", bot.dir);
 	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' run --config '%s' --daemon 2>&1", build, cfg);
-	is_int(sh(cmd, out, sizeof out), 0, "run --daemon returns 0 once the daemon is up");
+	out = tbot_sh(cmd, &st);
+	is_int(st, 0, "run --daemon returns 0 once the daemon is up");
 	ok(strstr(out, "runs in the background") && strstr(out, "bg.pid"), "and says where its pidfile and log are");
 	pid = read_pid(pidf);
 	ok(pid > 0 && kill((pid_t)pid, 0) == 0, "the default pidfile (next to state.db) names a live process (%ld)", pid);
@@ -76,7 +62,8 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "grep -q 'CONNECTED (registered)' '%s'", logf);
 	ok(system(cmd) == 0, "its log goes to the log file");
 	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' run --config '%s' --daemon 2>&1", build, cfg);
-	is_int(sh(cmd, out, sizeof out), 1, "a second start of the same account exits 1");
+	out = tbot_sh(cmd, &st);
+	is_int(st, 1, "a second start of the same account exits 1");
 	ok(strstr(out, "already running") != NULL, "saying it is already running (%.80s)", out);
 	ok(pid > 0 && kill((pid_t)pid, 0) == 0, "the first one still runs");
 	if (pid > 0)
@@ -90,10 +77,12 @@ int main(void)
 	ok(access(pidf, F_OK) != 0, "and its pidfile is removed");
 	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' run --config '%s' --daemon --pidfile /nonexistent/dir/x.pid "
 		 "2>&1", build, cfg);
-	is_int(sh(cmd, out, sizeof out), 1, "a pidfile that cannot be written: exit 1");
+	out = tbot_sh(cmd, &st);
+	is_int(st, 1, "a pidfile that cannot be written: exit 1");
 	ok(strstr(out, "/nonexistent/dir/x.pid") != NULL, "naming it");
 	snprintf(cmd, sizeof cmd, "'%s/shopkeep' run --config '%s' --pidfile x.pid 2>&1", build, cfg);
-	is_int(sh(cmd, out, sizeof out), 2, "--pidfile without --daemon is a usage error");
+	out = tbot_sh(cmd, &st);
+	is_int(st, 2, "--pidfile without --daemon is a usage error");
 	if (pid > 0 && !gone)
 		kill((pid_t)pid, SIGKILL);   /* never leave a daemon behind */
 	tbot_done(&bot, tap_failed > 0);

@@ -234,3 +234,23 @@ void tbot_setup_token(const tbot *b, char *out, size_t n)
 	if (f)
 		fclose(f);
 }
+
+const char *tbot_sh(const char *cmd, int *status)
+{
+	static char out[8192];
+	size_t n = 0, r;
+	FILE *p = popen(cmd, "r");
+	int st;
+
+	out[0] = '\0';
+	if (!p) {
+		*status = -1;
+		return out;
+	}
+	while (n < sizeof out - 1 && (r = fread(out + n, 1, sizeof out - 1 - n, p)) > 0)
+		n += r;
+	out[n] = '\0';
+	st = pclose(p);
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return out;
+}

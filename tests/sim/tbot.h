@@ -35,6 +35,10 @@ int tbot_evcount(tbot *b, const char *n1, const char *n2, const char *n3);
 int tbot_wait_ev(tbot *b, const char *n1, const char *n2, const char *n3, int want, int timeout_ms);
 /* Whether the bot's log has a line containing needle. */
 int tbot_log_has(tbot *b, const char *needle);
+/* Runs a shell command line: its output (what it writes to stdout; add 2>&1
+ * for stderr) in a static buffer, *status its exit status (-1 when it did not
+ * exit). */
+const char *tbot_sh(const char *cmd, int *status);
 /* A loopback port nothing listens on now (bound to 0, read, closed), 0 on failure. */
 int tbot_free_port(void);
 /* The web page's setup token the bot logged (its last one) into out, "" if none. */

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "tap.h"
+#include "sim/tbot.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -419,28 +420,6 @@ static void test_syntax(void)
 	ok(rc == -1 && has_line(e, "config: JSON syntax error at line 1, column 1"), "empty text");
 }
 
-/* Runs a shell command line, returns its exit status and its output (stdout
- * and stderr) in a static buffer. */
-static const char *run(const char *cmd, int *status)
-{
-	static char out[8192];
-	size_t n = 0, r;
-	FILE *p = popen(cmd, "r");
-	int st;
-
-	out[0] = '\0';
-	if (!p) {
-		*status = -1;
-		return out;
-	}
-	while (n < sizeof out - 1 && (r = fread(out + n, 1, sizeof out - 1 - n, p)) > 0)
-		n += r;
-	out[n] = '\0';
-	st = pclose(p);
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	return out;
-}
-
 static void test_cli(void)
 {
 	const char *build = getenv("SK_BUILD");
@@ -462,14 +441,14 @@ static void test_cli(void)
 			 "\"platform\":{\"heartbeat_interval_s\":0,\"bogus\":true}}\n");
 
 	snprintf(cmd, sizeof cmd, "'%s' check --config '%s' 2>&1", bin, good);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 0 && !strcmp(out, "config OK\n"), "check: a good config prints config OK, exit 0");
 	snprintf(cmd, sizeof cmd, "'%s' check --config='%s' 2>&1", bin, good);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 0 && !strcmp(out, "config OK\n"), "check: --config=FILE");
 
 	snprintf(cmd, sizeof cmd, "'%s' check --config '%s' 2>&1", bin, bad);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	is_int(st, 1, "check: a bad config exits 1");
 	ok(has_line(out, "platform.heartbeat_interval_s: must be an integer from 1 to 3600") &&
 	   has_line(out, "platform.bogus: unknown key") && has_line(out, "state.db: required") &&
@@ -479,38 +458,38 @@ static void test_cli(void)
 	ok(!strstr(out, "config OK"), "check: no OK on failure");
 
 	snprintf(cmd, sizeof cmd, "'%s' check --config '%s/missing.json' 2>&1", bin, tmpdir);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 1 && strstr(out, "missing.json: cannot read"), "check: missing file exits 1");
 
 	snprintf(cmd, sizeof cmd, "'%s' check 2>&1", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "--config FILE is required"), "check without --config exits 2");
 	snprintf(cmd, sizeof cmd, "'%s' check --config 2>&1", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "needs a FILE"), "--config without a value exits 2");
 	snprintf(cmd, sizeof cmd, "'%s' check --verbose --config '%s' 2>&1", bin, good);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "unknown option '--verbose'"), "unknown option exits 2");
 	snprintf(cmd, sizeof cmd, "'%s' frobnicate 2>&1", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "unknown command 'frobnicate'"), "unknown command exits 2");
 	snprintf(cmd, sizeof cmd, "'%s' --frob 2>&1", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "unknown option '--frob'"), "unknown top-level option exits 2");
 	snprintf(cmd, sizeof cmd, "'%s' 2>&1", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "usage:"), "no command: usage, exit 2");
 	snprintf(cmd, sizeof cmd, "'%s' --help 2>/dev/null", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 0 && strstr(out, "usage:") && strstr(out, "check --config FILE"), "--help on stdout, exit 0");
 	snprintf(cmd, sizeof cmd, "'%s' check --help 2>/dev/null", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 0 && strstr(out, "usage: shopkeep check"), "check --help");
 	snprintf(cmd, sizeof cmd, "'%s' run --help 2>/dev/null", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 0 && strstr(out, "usage: shopkeep run"), "run --help");
 	snprintf(cmd, sizeof cmd, "'%s' run --config '%s' 2>&1", bin, bad);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 1 && has_line(out, "platform.bogus: unknown key"), "run: a bad config exits 1 with the errors");
 	free(good);
 	free(bad);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "secret.h"
 #include "tap.h"
+#include "sim/tbot.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -437,28 +438,6 @@ static void test_config(void)
 	free(cfg);
 }
 
-/* Runs a shell command line, returns its exit status and its output (stdout
- * and stderr) in a static buffer. */
-static const char *run(const char *cmd, int *status)
-{
-	static char out[8192];
-	size_t n = 0, r;
-	FILE *p = popen(cmd, "r");
-	int st;
-
-	out[0] = '\0';
-	if (!p) {
-		*status = -1;
-		return out;
-	}
-	while (n < sizeof out - 1 && (r = fread(out + n, 1, sizeof out - 1 - n, p)) > 0)
-		n += r;
-	out[n] = '\0';
-	st = pclose(p);
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	return out;
-}
-
 static void test_cli(void)
 {
 	const char *build = getenv("SK_BUILD"), *out;
@@ -481,7 +460,7 @@ static void test_cli(void)
 
 	snprintf(cmd, sizeof cmd, "echo 'unb=2200000000001; _m_h5_tk=SECRETTK_77_1700000000000' | '%s' secret set "
 		 "--config '%s' cookie 2>&1", bin, x);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	if (!ok(st == 0 && strstr(out, "encrypted into ") && strstr(out, secret), "secret set: exit 0, names the file"))
 		diag("%s", out);
 	ok(strstr(out, "\"cookie_secret\": \"shop1.cookie.secret\"") && strstr(out, "remove account.cookie"),
@@ -496,19 +475,19 @@ static void test_cli(void)
 
 	write_text(y, "{\"account\":{\"id\":\"shop1\",\"cookie_secret\":\"shop1.cookie.secret\"},\"state\":{\"db\":\"s.db\"}}\n");
 	snprintf(cmd, sizeof cmd, "'%s' check --config '%s' 2>&1", bin, y);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	if (!ok(st == 0 && !strcmp(out, "config OK\n"), "check: a config with cookie_secret passes"))
 		diag("%s", out);
 	snprintf(cmd, sizeof cmd, "grep -rq SECRETTK_77 '%s'", dir);
-	run(cmd, &st);
+	tbot_sh(cmd, &st);
 	is_int(st, 1, "the cookie text is nowhere in the folder (grep fails)");
 	snprintf(cmd, sizeof cmd, "grep -q 2200000000001 '%s'", secret);
-	run(cmd, &st);
+	tbot_sh(cmd, &st);
 	is_int(st, 1, "not even its unb in the secret file");
 
 	snprintf(cmd, sizeof cmd, "printf 'unb=2200000000002; _m_h5_tk=SECRETTK_78\\r\\n' | '%s' secret set --config '%s' "
 		 "cookie 2>&1", bin, y);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 0 && strstr(out, "account.cookie_secret of ") && !strstr(out, "a new key") &&
 	   !strstr(out, "remove"), "secret set again: the config already names it, the key is kept");
 	{
@@ -522,7 +501,7 @@ static void test_cli(void)
 
 	text = read_text(secret);
 	snprintf(cmd, sizeof cmd, "echo 'sid=SECRETTK_79' | '%s' secret set --config '%s' cookie 2>&1", bin, y);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 1 && strstr(out, "the cookie has no unb") && strstr(out, "nothing changed") && !strstr(out, "SECRETTK"),
 	   "secret set: a cookie without unb exits 1, not shown");
 	{
@@ -533,46 +512,46 @@ static void test_cli(void)
 	}
 	free(text);
 	snprintf(cmd, sizeof cmd, "'%s' secret set --config '%s' cookie </dev/null 2>&1", bin, y);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 1 && strstr(out, "no cookie given on stdin"), "secret set: nothing on stdin exits 1");
 
 	chmod(key, 0640);
 	snprintf(cmd, sizeof cmd, "'%s' check --config '%s' 2>&1", bin, y);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	if (!ok(st == 1 && strstr(out, "account.key_file: ") && strstr(out, "chmod 600 ") && strstr(out, key),
 		"check: a group-readable key file exits 1 with the fix"))
 		diag("%s", out);
 	chmod(key, 0600);
 
 	snprintf(cmd, sizeof cmd, "'%s' secret --help 2>/dev/null", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 0 && strstr(out, "usage: shopkeep secret set --config FILE cookie"), "secret --help");
 	snprintf(cmd, sizeof cmd, "'%s' secret set --help 2>/dev/null", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 0 && strstr(out, "usage: shopkeep secret set") && strstr(out, "stdin"), "secret set --help");
 	snprintf(cmd, sizeof cmd, "'%s' --help 2>/dev/null", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 0 && strstr(out, "secret set --config FILE cookie"), "secret in the usage");
 	snprintf(cmd, sizeof cmd, "'%s' secret 2>&1", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "usage:"), "secret alone: usage, exit 2");
 	snprintf(cmd, sizeof cmd, "'%s' secret get --config '%s' cookie 2>&1", bin, y);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "unknown subcommand 'get'"), "secret get: exit 2");
 	snprintf(cmd, sizeof cmd, "'%s' secret set --config '%s' password </dev/null 2>&1", bin, y);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "unknown secret 'password'"), "an unknown secret: exit 2");
 	snprintf(cmd, sizeof cmd, "'%s' secret set --config '%s' </dev/null 2>&1", bin, y);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "the only one is cookie"), "no secret named: exit 2");
 	snprintf(cmd, sizeof cmd, "'%s' secret set cookie </dev/null 2>&1", bin);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "--config FILE is required"), "no --config: exit 2");
 	snprintf(cmd, sizeof cmd, "'%s' secret set --config '%s' cookie extra </dev/null 2>&1", bin, y);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "unexpected argument 'extra'"), "an extra argument: exit 2");
 	snprintf(cmd, sizeof cmd, "'%s' check --config '%s' 2>&1", bin, x);
-	out = run(cmd, &st);
+	out = tbot_sh(cmd, &st);
 	ok(st == 0 && !strcmp(out, "config OK\n"), "check of a plaintext config, not on a terminal: output unchanged");
 	free(x);
 	free(y);
