@@ -674,3 +674,16 @@ void fh_work_poll(fh *f)
 	__atomic_store_n(&f->work_pending, 0, __ATOMIC_RELEASE);
 	host_work_poll(f->h);
 }
+
+int fh_control(fh *f, const char *cmd, const char *data, const char **out)
+{
+	static char buf[65536];
+	char *res = NULL, *err = NULL;
+	int rc = host_control(fh_host(f), cmd, data, &res, &err);
+
+	snprintf(buf, sizeof buf, "%s", rc < 0 ? (err ? err : "(no error text)") : res ? res : "null");
+	free(res);
+	free(err);
+	*out = buf;
+	return rc;
+}

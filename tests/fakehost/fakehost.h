@@ -162,4 +162,9 @@ void fh_work_poll(fh *f);
  * (prev_state the old one, reason "fakehost"). */
 void fh_set_state(fh *f, int state);
 
+/* Runs a plugin's control command through the host (host_control). Returns
+ * its rc; *out is its result data ("null" for none), or its error text when
+ * it failed; valid until the next call. */
+int fh_control(fh *f, const char *cmd, const char *data, const char **out);
+
 #endif

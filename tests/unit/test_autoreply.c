@@ -711,27 +711,12 @@ static void test_log_prune(void)
 
 /* ---- control commands and rules_check ------------------------------------------ */
 
-/* Runs a control command through the host. Returns its rc; *out is its
- * result data ("null" for none), or its error text when it failed (static). */
-static int ctl(fh *f, const char *cmd, const char *data, const char **out)
-{
-	static char buf[16384];
-	char *res = NULL, *err = NULL;
-	int rc = host_control(fh_host(f), cmd, data, &res, &err);
-
-	snprintf(buf, sizeof buf, "%s", rc < 0 ? (err ? err : "(no error text)") : res ? res : "null");
-	free(res);
-	free(err);
-	*out = buf;
-	return rc;
-}
-
 /* Checks that cmd with data fails with SK_ERR_INVAL and the error want. */
 static void ctl_bad(fh *f, const char *cmd, const char *data, const char *want, const char *what)
 {
 	const char *out;
 
-	is_int(ctl(f, cmd, data, &out), SK_ERR_INVAL, "%s: %s is SK_ERR_INVAL", cmd, what);
+	is_int(fh_control(f, cmd, data, &out), SK_ERR_INVAL, "%s: %s is SK_ERR_INVAL", cmd, what);
 	is_str(out, want, "%s: %s: the error says so", cmd, what);
 }
 
@@ -744,31 +729,31 @@ static void test_control_pause(void)
 	write_rules("{\"default_reply\":{\"reply\":\"bot\"}}");
 	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0,\"pause_s\":60}}", rules)) != NULL, "ctl: loads"))
 		return;
-	is_int(ctl(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":120}", &out), SK_OK, "pause_chat: runs");
+	is_int(fh_control(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":120}", &out), SK_OK, "pause_chat: runs");
 	snprintf(want, sizeof want, "{\"chat_id\":\"c1\",\"paused_until_ms\":%lld}", (long long)(fh_now_ms(f) + 120000));
 	is_str(out, want, "pause_chat: {chat_id, paused_until_ms}");
 	is_str(ask(f, "c1", "", "q"), "", "pause_chat: the paused chat gets no reply");
 	is_str(logrow(f, NULL, NULL), "paused||", "pause_chat: logged as paused");
 	is_str(ask(f, "c2", "", "q"), "bot", "pause_chat: other chats are answered");
-	is_int(ctl(f, "paused_chats", NULL, &out), SK_OK, "paused_chats: runs");
+	is_int(fh_control(f, "paused_chats", NULL, &out), SK_OK, "paused_chats: runs");
 	snprintf(want, sizeof want, "{\"chats\":[{\"chat_id\":\"c1\",\"paused_until_ms\":%lld}]}",
 		 (long long)(fh_now_ms(f) + 120000));
 	is_str(out, want, "paused_chats: {chats: [{chat_id, paused_until_ms}]}");
-	is_int(ctl(f, "resume_chat", "{\"chat_id\":\"c1\"}", &out), SK_OK, "resume_chat: runs");
+	is_int(fh_control(f, "resume_chat", "{\"chat_id\":\"c1\"}", &out), SK_OK, "resume_chat: runs");
 	is_str(out, "{\"chat_id\":\"c1\",\"resumed\":true}", "resume_chat: {chat_id, resumed: true}");
 	is_str(ask(f, "c1", "", "q"), "bot", "resume_chat: the chat is answered again");
-	ctl(f, "resume_chat", "{\"chat_id\":\"c1\"}", &out);
+	fh_control(f, "resume_chat", "{\"chat_id\":\"c1\"}", &out);
 	is_str(out, "{\"chat_id\":\"c1\",\"resumed\":false}", "resume_chat: a chat not paused: resumed false");
-	ctl(f, "paused_chats", "{}", &out);
+	fh_control(f, "paused_chats", "{}", &out);
 	is_str(out, "{\"chats\":[]}", "paused_chats: none now");
 
 	/* the default is pause_s; the pause is kept in autoreply_pause */
-	ctl(f, "pause_chat", "{\"chat_id\":\"c3\"}", &out);
+	fh_control(f, "pause_chat", "{\"chat_id\":\"c3\"}", &out);
 	snprintf(want, sizeof want, "{\"chat_id\":\"c3\",\"paused_until_ms\":%lld}", (long long)(fh_now_ms(f) + 60000));
 	is_str(out, want, "pause_chat: seconds defaults to pause_s");
 	fh_advance(f, 1000);
 	fh_chat(f, "c4", FH_OWN_ID, "by hand");
-	ctl(f, "paused_chats", "{}", &out);
+	fh_control(f, "paused_chats", "{}", &out);
 	snprintf(want, sizeof want, "{\"chats\":[{\"chat_id\":\"c4\",\"paused_until_ms\":%lld},"
 		 "{\"chat_id\":\"c3\",\"paused_until_ms\":%lld}]}", (long long)(fh_now_ms(f) + 60000),
 		 (long long)(fh_now_ms(f) + 59000));
@@ -776,12 +761,12 @@ static void test_control_pause(void)
 	fh_unload(f);
 	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "ctl: reloaded");
 	is_str(ask(f, "c3", "", "q"), "", "pause_chat: the pause survives the reload");
-	ctl(f, "resume_chat", "{\"chat_id\":\"c4\"}", &out);
+	fh_control(f, "resume_chat", "{\"chat_id\":\"c4\"}", &out);
 	is_str(out, "{\"chat_id\":\"c4\",\"resumed\":true}", "resume_chat: ends a manual takeover too");
 	is_str(ask(f, "c4", "", "q"), "bot", "resume_chat: which is answered again");
 	fh_advance(f, 59000);
 	is_str(ask(f, "c3", "", "q"), "bot", "pause_chat: answered again when the pause ends");
-	ctl(f, "paused_chats", "{}", &out);
+	fh_control(f, "paused_chats", "{}", &out);
 	is_str(out, "{\"chats\":[]}", "paused_chats: an ended pause is not listed");
 
 	ctl_bad(f, "pause_chat", "[1]", "pause_chat: data must be a JSON object", "data not an object");
@@ -815,7 +800,7 @@ static void test_control_pause(void)
 	ctl_bad(f, "pause_chat", "{\"chat_id\":\"c1\"}", "pause_chat: seconds is required, since autoreply.pause_s is 0",
 		"no seconds with pause_s 0");
 	say(f, "c1", "", "one");
-	is_int(ctl(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":5}", &out), SK_OK, "pause_chat: with seconds");
+	is_int(fh_control(f, "pause_chat", "{\"chat_id\":\"c1\",\"seconds\":5}", &out), SK_OK, "pause_chat: with seconds");
 	is_str(logrow(f, "text", "one"), "paused||", "pause_chat: the pending burst is dropped as paused");
 	fh_advance(f, 2000);
 	is_int(fh_nsends(f), 0, "pause_chat: and never answered");
@@ -837,14 +822,14 @@ static void test_control_decisions(void)
 		    "\"default_reply\":{\"reply\":\"default\"}}");
 	if (!ok((f = start(NODEB, rules)) != NULL, "decisions: loads"))
 		return;
-	is_int(ctl(f, "decisions", NULL, &out), SK_OK, "decisions: runs");
+	is_int(fh_control(f, "decisions", NULL, &out), SK_OK, "decisions: runs");
 	is_str(out, "{\"decisions\":[]}", "decisions: none yet");
 	t0 = fh_now_ms(f);
 	ask(f, "c1", "", "hello");
 	is_int(fh_complete_send(f, last_uuid(f), 1, "mid-1"), 0, "decisions: the reply is sent");
 	fh_advance(f, 1000);
 	ask(f, "c2", "", "zzz \"quoted\"");
-	ctl(f, "decisions", "{}", &out);
+	fh_control(f, "decisions", "{}", &out);
 	snprintf(want, sizeof want, "{\"decisions\":["
 		 "{\"ms\":%lld,\"chat_id\":\"c2\",\"buyer_id\":\"buyer1\",\"text\":\"zzz \\\"quoted\\\"\","
 		 "\"decision\":\"default\",\"rule\":\"default\",\"outcome\":\"\"},"
@@ -853,13 +838,13 @@ static void test_control_decisions(void)
 	is_str(out, want, "decisions: {decisions: [{ms, chat_id, buyer_id, text, decision, rule, outcome}]}, newest first");
 	fh_chat(f, "c1", FH_OWN_ID, "by hand");
 	ask(f, "c1", "", "hello");
-	ctl(f, "decisions", "{\"limit\":1}", &out);
+	fh_control(f, "decisions", "{\"limit\":1}", &out);
 	ok(strstr(out, "\"decision\":\"paused\"") && !strstr(out, "greet"), "decisions: limit 1: only the newest");
 	for (int i = 0; i < 120; i++)
 		ask(f, "c5", "", "zzz");
-	ctl(f, "decisions", "{}", &out);
+	fh_control(f, "decisions", "{}", &out);
 	is_int(count_of(out, "\"ms\":"), 100, "decisions: 100 by default");
-	ctl(f, "decisions", "{\"limit\":1000}", &out);
+	fh_control(f, "decisions", "{\"limit\":1000}", &out);
 	is_int(count_of(out, "\"ms\":"), 123, "decisions: up to 1000 asked (all 123 here)");
 	ctl_bad(f, "decisions", "{\"limit\":0}", "decisions: limit must be a whole number from 1 to 1000", "limit 0");
 	ctl_bad(f, "decisions", "{\"limit\":1001}", "decisions: limit must be a whole number from 1 to 1000",

@@ -563,27 +563,12 @@ static void test_remind_unknown(void)
 
 /* ---- control commands and rules_check ------------------------------------------ */
 
-/* Runs a control command through the host. Returns its rc; *out is its
- * result data ("null" for none), or its error text when it failed (static). */
-static int ctl(fh *f, const char *cmd, const char *data, const char **out)
-{
-	static char buf[65536];
-	char *res = NULL, *err = NULL;
-	int rc = host_control(fh_host(f), cmd, data, &res, &err);
-
-	snprintf(buf, sizeof buf, "%s", rc < 0 ? (err ? err : "(no error text)") : res ? res : "null");
-	free(res);
-	free(err);
-	*out = buf;
-	return rc;
-}
-
 /* Checks that cmd with data fails with SK_ERR_INVAL and the error want. */
 static void ctl_bad(fh *f, const char *cmd, const char *data, const char *want, const char *what)
 {
 	const char *out;
 
-	is_int(ctl(f, cmd, data, &out), SK_ERR_INVAL, "%s: %s is SK_ERR_INVAL", cmd, what);
+	is_int(fh_control(f, cmd, data, &out), SK_ERR_INVAL, "%s: %s is SK_ERR_INVAL", cmd, what);
 	is_str(out, want, "%s: %s: the error says so", cmd, what);
 }
 
@@ -609,7 +594,7 @@ static void test_control_orders(void)
 
 	if (!ok(f != NULL, "orders_list: started"))
 		return;
-	is_int(ctl(f, "orders_list", NULL, &out), SK_OK, "orders_list: runs");
+	is_int(fh_control(f, "orders_list", NULL, &out), SK_OK, "orders_list: runs");
 	is_str(out, "{\"orders\":[]}", "orders_list: no orders yet");
 	add_codes(f, "vip", "L", 5);
 	trade(f, "9101", SK_TRADE_PAID);
@@ -619,7 +604,7 @@ static void test_control_orders(void)
 	fh_advance(f, 1000);
 	trade(f, "9102", SK_TRADE_PAID);
 	detail(f, "999", 1, "");
-	is_int(ctl(f, "orders_list", "{}", &out), SK_OK, "orders_list: two orders");
+	is_int(fh_control(f, "orders_list", "{}", &out), SK_OK, "orders_list: two orders");
 	j = cJSON_Parse(out);
 	orders = cJSON_GetObjectItemCaseSensitive(j, "orders");
 	if (!ok(cJSON_GetArraySize(orders) == 2, "orders_list: both listed")) {
@@ -660,7 +645,7 @@ static void test_control_orders(void)
 		   "orders_list: unit 2 failed, with its reason");
 	}
 	cJSON_Delete(j);
-	ctl(f, "orders_list", "{\"limit\":1}", &out);
+	fh_control(f, "orders_list", "{\"limit\":1}", &out);
 	ok(strstr(out, "9102") && !strstr(out, "9101"), "orders_list: limit 1: the newest only");
 	ctl_bad(f, "orders_list", "{\"limit\":0}", "orders_list: limit must be a whole number from 1 to 1000", "limit 0");
 	ctl_bad(f, "orders_list", "{\"limit\":5000}", "orders_list: limit must be a whole number from 1 to 1000",
@@ -677,7 +662,7 @@ static void test_control_stock(void)
 
 	if (!ok(f != NULL, "stock: started (retry_s 0: no retry timer)"))
 		return;
-	is_int(ctl(f, "stock_list", NULL, &out), SK_OK, "stock_list: runs");
+	is_int(fh_control(f, "stock_list", NULL, &out), SK_OK, "stock_list: runs");
 	is_str(out, "{\"cards\":[{\"name\":\"vip\",\"type\":\"stock\",\"free\":0,\"reserved\":0,\"used\":0,\"low_stock\":3},"
 	       "{\"name\":\"month\",\"type\":\"text\",\"free\":null,\"reserved\":null,\"used\":null,\"low_stock\":0},"
 	       "{\"name\":\"year\",\"type\":\"image\",\"free\":null,\"reserved\":null,\"used\":null,\"low_stock\":0},"
@@ -685,25 +670,25 @@ static void test_control_stock(void)
 	       "{\"name\":\"other\",\"type\":\"text\",\"free\":null,\"reserved\":null,\"used\":null,\"low_stock\":0}]}",
 	       "stock_list: every card of the rules, in their order; counts for stock cards only");
 
-	is_int(ctl(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"A1\\n  A2 \\n\\nA1\\n\\t\\r\\nA3\"}", &out), SK_OK,
+	is_int(fh_control(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"A1\\n  A2 \\n\\nA1\\n\\t\\r\\nA3\"}", &out), SK_OK,
 	       "stock_import: runs");
 	is_str(out, "{\"card\":\"vip\",\"added\":3,\"duplicates\":1,\"blank\":2,\"free\":3}",
 	       "stock_import: {card, added, duplicates, blank, free}");
 	is_str(q_str(f, "SELECT group_concat(code, ',') FROM (SELECT code FROM orders_stock WHERE card = 'vip' ORDER BY id)"),
 	       "A1,A2,A3", "stock_import: the codes, trimmed, in order");
-	ctl(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"A3\\nA4\\n\"}", &out);
+	fh_control(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"A3\\nA4\\n\"}", &out);
 	is_str(out, "{\"card\":\"vip\",\"added\":1,\"duplicates\":1,\"blank\":0,\"free\":4}",
 	       "stock_import: codes the card has are duplicates; a last newline is no blank line");
-	ctl(f, "stock_import", "{\"card\":\"slow\",\"codes\":\"A1\"}", &out);
+	fh_control(f, "stock_import", "{\"card\":\"slow\",\"codes\":\"A1\"}", &out);
 	is_str(out, "{\"card\":\"slow\",\"added\":1,\"duplicates\":0,\"blank\":0,\"free\":1}",
 	       "stock_import: the same code on another card is no duplicate");
-	ctl(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"\"}", &out);
+	fh_control(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"\"}", &out);
 	is_str(out, "{\"card\":\"vip\",\"added\":0,\"duplicates\":0,\"blank\":0,\"free\":4}", "stock_import: no codes");
 
 	/* one transaction: a failure half way imports nothing */
 	sqlite3_exec(fh_db(f), "CREATE TEMP TRIGGER boom BEFORE INSERT ON orders_stock WHEN NEW.code = 'BOOM' "
 		     "BEGIN SELECT RAISE(ABORT, 'boom'); END", NULL, NULL, NULL);
-	is_int(ctl(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"B1\\nBOOM\\nB2\"}", &out), SK_ERR_DB,
+	is_int(fh_control(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"B1\\nBOOM\\nB2\"}", &out), SK_ERR_DB,
 	       "stock_import: a database failure half way");
 	is_str(out, "stock_import: nothing imported: database error", "stock_import: says nothing was imported");
 	is_int(q_int(f, "SELECT count(*) FROM orders_stock WHERE code LIKE 'B%'"), 0, "stock_import: and nothing was");
@@ -727,7 +712,7 @@ static void test_control_stock(void)
 	trade(f, "9201", SK_TRADE_PAID);
 	detail(f, "100", 2, "");
 	fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, NULL);
-	ctl(f, "stock_list", "{}", &out);
+	fh_control(f, "stock_list", "{}", &out);
 	ok(strstr(out, "{\"name\":\"vip\",\"type\":\"stock\",\"free\":2,\"reserved\":1,\"used\":1,\"low_stock\":3}") != NULL,
 	   "stock_list: free, reserved and used as in orders_stock");
 	is_int(stock(f, "vip", 0) * 100 + stock(f, "vip", 1) * 10 + stock(f, "vip", 2), 211, "stock_list: which agree");
@@ -738,7 +723,7 @@ static void test_control_stock(void)
 	is_str(order_col(f, "9202", "reason"), "out_of_stock: card vip has 2 free codes, the order needs 3",
 	       "stock_import: an order waits for stock");
 	fh_clear_sends(f);
-	is_int(ctl(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"C1\"}", &out), SK_OK, "stock_import: one more code");
+	is_int(fh_control(f, "stock_import", "{\"card\":\"vip\",\"codes\":\"C1\"}", &out), SK_OK, "stock_import: one more code");
 	is_int((int64_t)fh_nsends(f), 3, "stock_import: the waiting order is sent at once (no retry timer)");
 	is_str(order_col(f, "9202", "delivery"), "delivering", "stock_import: it is delivering");
 	is_str(out, "{\"card\":\"vip\",\"added\":1,\"duplicates\":0,\"blank\":0,\"free\":0}",
