@@ -88,7 +88,7 @@ static void on_event(void *ud, const ev *e)
 		bridge_event(a->plugins, e);
 	if (a->api)
 		api_note_event(a->api, e);
-	if (a->web && e->type != EV_READ && e->type != EV_TYPING)
+	if (web_clients(a->web) && e->type != EV_READ && e->type != EV_TYPING)
 		web_broadcast(a->web, api_json_event(e));
 	if (!a->event_log)
 		return;
@@ -102,7 +102,7 @@ static void on_state(void *ud, sess_state from, sess_state to, const char *why)
 
 	if (a->plugins)
 		bridge_state(a->plugins, from, to, why);
-	if (a->web)
+	if (web_clients(a->web))
 		web_broadcast(a->web, api_json_state(session_state_name(from), session_state_name(to), why));
 	if (!a->event_log)
 		return;
@@ -122,7 +122,7 @@ static void on_send(void *ud, const char *uuid, int ok, const char *detail, cons
 
 	if (a->plugins)
 		bridge_send_result(a->plugins, uuid, ok, detail, plugin, tag);
-	if (a->web)
+	if (web_clients(a->web))
 		web_broadcast(a->web, api_json_send(uuid, ok, detail, plugin, tag));
 	if (!a->event_log)
 		return;
@@ -140,7 +140,7 @@ static void on_publish(void *ud, const char *plugin, const char *topic, const ch
 {
 	run_app *a = ud;
 
-	if (a->web)
+	if (web_clients(a->web))
 		web_broadcast(a->web, api_json_plugin(plugin, topic, payload_json));
 }
 

@@ -55,6 +55,7 @@ typedef struct web_pss {
 	char cookie[80];         /* "sk_session=<token>" of the upgrade */
 	web_line *q, *q_tail;
 	int nq;
+	int64_t dropped;         /* lines this client lost (too slow, or no memory): logged at its close */
 	sbuf rx;
 	int rx_too_big;
 } web_pss;
@@ -65,7 +66,6 @@ struct web {
 	api_ctx *a;
 	web_pss *clients;
 	int nclients;
-	int64_t sent, dropped;
 	struct lws_protocols protocols[2];
 	struct lws_http_mount m_api, m_root;
 	char host_ip[64], host_lh[64];
@@ -186,12 +186,12 @@ static int web_ws_allowed(web *w, struct lws *wsi, const char **why)
 }
 
 /* Appends a line (copied) to one client's queue, dropping its oldest when full. */
-static void web_enqueue(web *w, web_pss *c, const char *s, size_t n)
+static void web_enqueue(web_pss *c, const char *s, size_t n)
 {
 	web_line *l = malloc(sizeof *l + LWS_PRE + n);
 
 	if (!l) {
-		w->dropped++;
+		c->dropped++;
 		return;
 	}
 	l->next = NULL;
@@ -208,7 +208,7 @@ static void web_enqueue(web *w, web_pss *c, const char *s, size_t n)
 		c->q = old->next;
 		free(old);
 		c->nq--;
-		w->dropped++;
+		c->dropped++;
 	}
 }
 
@@ -222,6 +222,9 @@ static void web_ws_clear(web *w, web_pss *pss)
 			w->nclients--;
 			break;
 		}
+	if (pss->dropped)
+		log_warn("web", "an events client lost %lld lines (too slow to keep up)", (long long)pss->dropped);
+	pss->dropped = 0;
 	while ((l = pss->q)) {
 		pss->q = l->next;
 		free(l);
@@ -332,7 +335,6 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		free(l);
 		if (st < 0)
 			return -1;
-		w->sent++;
 		if (pss->q)
 			lws_callback_on_writable(wsi);
 		return 0;
@@ -359,7 +361,7 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			else
 				ans = api_ws_control(w->a, pss->rx.p ? pss->rx.p : "", pss->rx.len);
 			if (ans) {
-				web_enqueue(w, pss, ans, strlen(ans));
+				web_enqueue(pss, ans, strlen(ans));
 				free(ans);
 				lws_callback_on_writable(wsi);
 			}
@@ -394,7 +396,7 @@ void web_broadcast(web *w, char *line)
 	if (w) {
 		n = strlen(line);
 		for (web_pss *c = w->clients; c; c = c->next) {
-			web_enqueue(w, c, line, n);
+			web_enqueue(c, line, n);
 			lws_callback_on_writable(c->wsi);
 		}
 	}

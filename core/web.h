@@ -21,7 +21,8 @@ web *web_new(struct lws_context *ctx, const config *cfg, api_ctx *a, char *err, 
 /* Queues a JSON line (taken over: freed by web) to every events WebSocket.
  * NULL is ignored. */
 void web_broadcast(web *w, char *line);
-/* Counters: clients now, lines sent, lines dropped (a slow client's queue full). */
+/* The events clients connected now (0 for a NULL w): with none, callers
+ * skip building lines nobody would get (the per-event path). */
 int web_clients(const web *w);
 /* After lws_context_destroy (which closed every connection). */
 void web_free(web *w);
