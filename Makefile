@@ -5,7 +5,10 @@
 
 # Debian packages the project needs to build and test.
 PKGS := gcc libc6-dev make pkg-config libwebsockets-dev libsodium-dev libcjson-dev \
-        libsqlite3-dev libmsgpuck-dev libssl-dev systemd
+        libsqlite3-dev libmsgpuck-dev libssl-dev systemd \
+        clang-14 libclang-rt-14-dev llvm-14
+# (clang-14 only Recommends libclang-rt-14-dev, which holds libFuzzer and the
+# sanitizer runtimes; llvm-14 has llvm-symbolizer for the fuzzers' reports.)
 
 CC      ?= gcc
 PKGLIBS := libwebsockets libsodium libcjson sqlite3
@@ -15,25 +18,28 @@ CFLAGS  := -std=gnu11 -g -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes 
 LDFLAGS :=
 ifeq ($(SAN),1)
 B       := build/san
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# (gcc's "undefined" leaves out float-cast-overflow: a double outside the integer type it is converted to.)
+CFLAGS  += -O1 -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined,float-cast-overflow
 LDFLAGS += -fsanitize=address,undefined
 export ASAN_OPTIONS  := detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGLIBS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGLIBS)) -lmsgpuck -lcrypto -ldl -lpthread -lm
+PKG_LIBS   = $(shell pkg-config --libs $(PKGLIBS)) -lmsgpuck -lssl -lcrypto -ldl -lpthread -lm
 
 # Code shared by the bot, the simulator and the tests.
-CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c core/loader.c core/host.c core/log.c core/auth.c core/secret.c
+CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c core/loader.c core/host.c core/log.c core/auth.c core/secret.c core/http.c
 CORE_LIB_OBJ := $(CORE_LIB_SRC:%.c=$(B)/obj/%.o)
 # The bot itself (main and the rest of core/).
 CORE_SRC := $(filter-out $(CORE_LIB_SRC),$(wildcard core/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 # The platform simulator: sim_main.c plus a library the tests link too.
 SIM_LIB_SRC := $(filter-out tests/sim/sim_main.c,$(wildcard tests/sim/sim_*.c)) tests/sim/tclient.c tests/sim/tbot.c \
+               tests/sim/thook.c \
                tests/fakehost/fakehost.c
 SIM_LIB_OBJ := $(SIM_LIB_SRC:%.c=$(B)/obj/%.o)
-TEST_SRC := $(wildcard tests/unit/test_*.c tests/sim/test_*.c tests/integration/test_*.c)
+TEST_SRC := $(wildcard tests/unit/test_*.c tests/sim/test_*.c tests/integration/test_*.c tests/fuzz/test_*.c)
 TESTS    := $(addprefix $(B)/tests/,$(notdir $(TEST_SRC:.c=)))
 PLUGINS  := $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c)))
 PLUGIN_SO := $(addprefix $(B)/plugins/,$(addsuffix .so,$(sort $(PLUGINS))))
@@ -51,7 +57,7 @@ ABI_VERSION := $(call ABI_NUM,MAJOR).$(call ABI_NUM,MINOR)
 # from the npm registry, pinned by tests/browser/package-lock.json.
 BROWSER_PKGS := chromium
 
-.PHONY: all deps browser-deps test demo clean bench check-valgrind install
+.PHONY: all deps browser-deps test demo clean bench bench-build check-valgrind install fuzz fuzz-build soak soak-build
 # Keep the objects the test pattern rules chain through.
 .SECONDARY:
 all: $(B)/shopkeep $(B)/shopkeep-sim $(PLUGIN_SO) $(TEST_PLUGINS) $(TESTS)
@@ -106,6 +112,7 @@ $(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
 # A plugin's own libraries (set per target): autoreply and orders parse the rules file with cJSON.
 $(B)/plugins/autoreply.so: PLUGIN_LIBS := -lcjson
 $(B)/plugins/orders.so: PLUGIN_LIBS := -lcjson
+$(B)/plugins/notify.so: PLUGIN_LIBS := -lcjson
 
 # The test plugins, with the same flags.
 $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h
@@ -125,10 +132,70 @@ $(B)/tests/%: $(B)/obj/tests/sim/%.o $(B)/libsim.a $(B)/libskcore.a
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 $(B)/tests/%: $(B)/obj/tests/integration/%.o $(B)/libsim.a $(B)/libskcore.a
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+$(B)/tests/%: $(B)/obj/tests/fuzz/%.o $(B)/libsim.a $(B)/libskcore.a
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+# Fuzzing (README.md, "Fuzzing"): one libFuzzer target per tests/fuzz/fuzz_<name>.c,
+# built with clang-14 into build/fuzz/ from its own objects of the core (and, for
+# the rules target, of the autoreply and orders plugins, their descriptors renamed
+# so that both link into one program). Always with ASan + UBSan, whatever SAN is.
+# make test runs each briefly on its corpus (tests/fuzz/test_fuzz.c); make fuzz
+# runs each for FUZZ_TIME seconds (FUZZ_TARGETS="payload api" for some only),
+# adding what it finds to build/fuzz/corpus/<name>, crashes to build/fuzz/crashes/.
+FUZZ_CC      := clang-14
+FB           := build/fuzz
+FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_TIME    ?= 300
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-missing-field-initializers \
+                -fno-strict-aliasing -D_GNU_SOURCE -Icore -Idb -Itests -Iplugins \
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FB)/obj/%.o,$(filter-out core/main.c,$(wildcard core/*.c)))
+FUZZ_BIN     := $(addprefix $(FB)/fuzz_,$(FUZZ_ALL))
+FUZZ_RUN_ENV := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer
+
+$(FB)/obj/%.o: %.c $(wildcard core/*.h db/*.h tests/*.h plugins/*.h plugins/common/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+# The plugins' own descriptors, renamed (sk_plugin_entry_autoreply...).
+$(FB)/obj/plugins/%.o: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fvisibility=hidden -Dsk_plugin_entry=sk_plugin_entry_$* $(PKG_CFLAGS) \
+	  -c plugins/$*/$*.c -o $@
+$(FB)/libskcore.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(FB)/fuzz_rules: $(FB)/obj/plugins/autoreply.o $(FB)/obj/plugins/orders.o
+# The control target loads the plugins as the bot does, instrumented too.
+$(FB)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fPIC -shared -fvisibility=hidden $(filter %.c,$^) -o $@ -lcjson
+$(FB)/fuzz_control: $(FB)/obj/tests/fakehost/fakehost.o | $(FB)/plugins/autoreply.so $(FB)/plugins/orders.so
+$(FB)/fuzz_%: $(FB)/obj/tests/fuzz/fuzz_%.o $(FB)/libskcore.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(filter %.o,$^) $(FB)/libskcore.a -o $@ $(PKG_LIBS)
+# The seed generator (simulator items and frames; an ordinary build).
+$(B)/fuzz_gen: $(B)/obj/tests/fuzz/gen_corpus.o $(B)/libsim.a $(B)/libskcore.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FB)/corpus/$$t $(FB)/crashes; \
+	  echo "make fuzz: $$t for $(FUZZ_TIME) s (log: $(FB)/fuzz_$$t.log)"; \
+	  $(FUZZ_RUN_ENV) $(FB)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	    -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix=$(FB)/crashes/$$t- \
+	    $$( [ -f tests/fuzz/$$t.dict ] && echo -dict=tests/fuzz/$$t.dict ) \
+	    $(FB)/corpus/$$t tests/fuzz/corpus/$$t </dev/null >$(FB)/fuzz_$$t.log 2>&1 || failed="$$failed $$t"; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|^stat::number_of_executed_units' $(FB)/fuzz_$$t.log | sed 's/^/  /'; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make fuzz: found something in:$$failed (inputs in $(FB)/crashes/)"; exit 1; fi
 
 # Tests find the binaries through SK_BUILD.
 test: deps browser-deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory fuzz-build
 	@SK_BUILD=$(CURDIR)/$(B) SK_ROOT=$(CURDIR) tests/run.sh $(B)/tests
 
 # Every test program under valgrind memcheck (the bot and simulator they start run natively).
@@ -143,8 +210,35 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/sim/demo.sh $(B)
 
-bench:
-	@echo "make bench: not built yet (issue 9)"; exit 1
+# make bench (README.md, "Benchmarks"): an optimized build without sanitizers
+# (into $(B); build/bench when SAN=1 is given), then tests/bench/bench.c runs
+# the bot against the simulator's load mode and prints one JSON line per
+# figure. A few minutes; BENCH_QUICK=1 for a short run, BENCH_N=... and the
+# other BENCH_* of bench.c to change one count.
+BENCH_B = $(if $(filter 1,$(SAN)),build/bench,$(B))
+bench: deps
+	@$(MAKE) --no-print-directory SAN=0 B=$(BENCH_B) bench-build
+	@SK_BUILD=$(CURDIR)/$(BENCH_B) SK_ROOT=$(CURDIR) $(BENCH_B)/bench/bench
+
+bench-build: $(B)/shopkeep $(B)/shopkeep-sim $(PLUGIN_SO) $(B)/bench/bench
+
+$(B)/bench/%: $(B)/obj/tests/bench/%.o $(B)/libsim.a $(B)/libskcore.a
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+# make soak [SOAK_S=300] (README.md, "Soak"): tests/soak/soak.c runs one bot
+# (dedup, autoreply, orders) against the simulator for SOAK_S seconds of
+# traffic with a fault every few seconds and restarts, then checks replies,
+# deliveries, stock, the outbox and RSS growth. Bounded: SOAK_S plus at most
+# the catch-up time (SOAK_CATCHUP_S, 240) and a hard limit of SOAK_S + 900 s.
+SOAK_S ?= 300
+soak: deps
+	@$(MAKE) --no-print-directory soak-build
+	@SK_BUILD=$(CURDIR)/$(B) SK_ROOT=$(CURDIR) SOAK_S=$(SOAK_S) timeout -k 10 $$(( $(SOAK_S) + 900 )) $(B)/soak/soak
+
+soak-build: $(B)/shopkeep $(B)/shopkeep-sim $(PLUGIN_SO) $(B)/soak/soak
+
+$(B)/soak/%: $(B)/obj/tests/soak/%.o $(B)/libsim.a $(B)/libskcore.a
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSTEMDDIR=]: the bot, the plugin
 # header, the plugins, a pkg-config file for building plugins out of tree, the

@@ -51,6 +51,11 @@ api_ctx *api_new(const api_env *env)
 	return a;
 }
 
+void api_set_auth(api_ctx *a, auth *au)
+{
+	a->env.au = au;
+}
+
 void api_free(api_ctx *a)
 {
 	free(a);
@@ -240,6 +245,16 @@ static void api_cmd_status(api_ctx *a, api_out *o)
 	for (size_t i = 0; names && names[i]; i++)
 		cJSON_AddItemToArray(pl, cJSON_CreateString(names[i]));
 	cJSON_AddNumberToObject(d, "uptime_s", (double)((util_now_ms() - a->started_ms) / 1000));
+	cJSON_AddNumberToObject(d, "pid", (double)getpid());
+	/* the page's address as configured (web.listen), null when it is off */
+	if (a->env.cfg->web_port && a->env.cfg->web_listen) {
+		char url[96];
+
+		snprintf(url, sizeof url, "http://%s/", a->env.cfg->web_listen);
+		cJSON_AddStringToObject(d, "web_url", url);
+	} else {
+		cJSON_AddNullToObject(d, "web_url");
+	}
 	o->data = d;
 }
 
@@ -415,16 +430,22 @@ static cJSON *api_control(api_ctx *a, const char *text, size_t len, int *status)
 	return ans;
 }
 
-char *api_ws_control(api_ctx *a, const char *text, size_t len)
+char *api_control_text(api_ctx *a, const char *text, size_t len, int *status)
 {
-	int status;
-	cJSON *ans = api_control(a, text, len, &status);
+	cJSON *ans = api_control(a, text, len, status);
 	char *s;
 
 	cJSON_AddStringToObject(ans, "kind", "reply");
 	s = cJSON_PrintUnformatted(ans);
 	cJSON_Delete(ans);
 	return s;
+}
+
+char *api_ws_control(api_ctx *a, const char *text, size_t len)
+{
+	int status;
+
+	return api_control_text(a, text, len, &status);
 }
 
 /* ---- the rules file ------------------------------------------------------------- */

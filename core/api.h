@@ -42,6 +42,9 @@ typedef struct {
 } api_resp;
 
 api_ctx *api_new(const api_env *env);
+/* The page's auth, once it is made (an API made before it answers the local
+ * socket only: its HTTP requests are refused without one). */
+void api_set_auth(api_ctx *a, auth *au);
 void api_free(api_ctx *a);
 
 /* One HTTP request to path (starting "/api/"). cookie: the Cookie header,
@@ -52,6 +55,10 @@ void api_http(api_ctx *a, const char *method, const char *path, const char *cook
 /* A control request from a logged-in WebSocket: the envelope's JSON text.
  * Returns the answer (malloc'd, with "kind":"reply"), NULL on OOM. */
 char *api_ws_control(api_ctx *a, const char *text, size_t len);
+/* The same for any other transport (core/ctl.c's local socket): the answer
+ * (malloc'd, "kind":"reply"), NULL on OOM, and in *status the HTTP status
+ * the command's outcome maps to (200, or 400... as in web/API.md). */
+char *api_control_text(api_ctx *a, const char *text, size_t len, int *status);
 /* Whether the Cookie header carries a live session (the WebSocket's check). */
 int api_logged_in(api_ctx *a, const char *cookie);
 

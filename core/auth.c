@@ -105,6 +105,12 @@ auth *auth_new(store *st, int64_t idle_ms, int pwhash_min, int64_t (*now_ms)(voi
 	return a;
 }
 
+void auth_set_idle(auth *a, int64_t idle_ms)
+{
+	if (a)
+		a->idle_ms = idle_ms;
+}
+
 void auth_free(auth *a)
 {
 	if (a) {

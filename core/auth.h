@@ -33,6 +33,8 @@ int auth_has_password(store *st);
  * unused. now_ms is the clock (monotonic ms). When no password is set it makes
  * a setup token (auth_setup_token). NULL on OOM or a database error. */
 auth *auth_new(store *st, int64_t idle_ms, int pwhash_min, int64_t (*now_ms)(void));
+/* SIGHUP: a new web.session_idle_s for every session's next request. */
+void auth_set_idle(auth *a, int64_t idle_ms);
 void auth_free(auth *a);
 
 /* The one-time setup token while no password is set (in the database: one

@@ -7,6 +7,7 @@
  */
 #include "bridge.h"
 #include "host.h"
+#include "http.h"
 #include "log.h"
 #include "mtop.h"
 #include "util.h"
@@ -131,6 +132,56 @@ static void be_mtop(void *ud, const char *api, const char *data_json, host_mtop_
 	}
 }
 
+/* A plugin's HTTP POST (sk_http_post) on the core's client. */
+typedef struct {
+	http_req *req;
+	host_http_done done;
+	void *ctx;
+} http_wait;
+
+static void http_done(void *ud, const http_resp *r)
+{
+	http_wait *w = ud;
+
+	if (r->error)
+		log_debug("bridge", "plugin HTTP POST: %s", r->error);
+	w->done(w->ctx, r->error || r->status <= 0 ? SK_ERR_IO : r->status, r->body ? r->body : "");
+	free(w);
+}
+
+/* Webhooks always verify the certificate (tls_verify 1), whatever
+ * platform.tls_verify says: that switch is for a test platform, and a
+ * webhook carries the seller's secrets elsewhere. The trust store is the
+ * client vhost's: the system's CAs plus platform.ca_file. The core's client
+ * counts the timeout in whole seconds. */
+static void *be_http_post(void *ud, const char *url, const char *headers, const char *body, size_t len,
+			  int timeout_ms, host_http_done done, void *ctx)
+{
+	bridge *b = ud;
+	mtop_ctx *m = session_mtop(b->sess);
+	http_wait *w = calloc(1, sizeof *w);
+
+	if (!w)
+		return NULL;
+	w->done = done;
+	w->ctx = ctx;
+	w->req = http_post(m->ctx, m->vh, url, headers, body, len, (timeout_ms + 999) / 1000, 1, http_done, w);
+	if (!w->req) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void be_http_cancel(void *ud, void *handle)
+{
+	http_wait *w = handle;
+
+	(void)ud;
+	http_cancel(w->req);
+	free(w);
+}
+
 static int be_session_state(void *ud)
 {
 	bridge *b = ud;
@@ -187,6 +238,8 @@ bridge *bridge_new(struct lws_context *ctx, session *sess, store *st, const conf
 	be.metrics_json = be_metrics_json;
 	be.wake_loop = be_wake_loop;
 	be.on_publish = be_on_publish;
+	be.http_post = be_http_post;
+	be.http_cancel = be_http_cancel;
 	memset(&hc, 0, sizeof hc);
 	hc.account_id = cfg->account_id;
 	hc.own_user_id = cfg->unb;
@@ -258,19 +311,30 @@ void bridge_state(bridge *b, sess_state from, sess_state to, const char *why)
 	host_dispatch(b->h, &x);
 }
 
-void bridge_reload(bridge *b)
+/* An SK_EV_PLUGIN event from "core" on topic. */
+static void bridge_core_topic(bridge *b, const char *topic)
 {
 	sk_event x;
 
 	memset(&x, 0, sizeof x);
 	x.size = sizeof x;
 	x.type = SK_EV_PLUGIN;
-	x.topic = "core.reload";
+	x.topic = topic;
 	x.payload_json = "{}";
 	x.from_plugin = "core";
 	x.chat_id = x.sender_id = x.sender_name = x.text = x.item_id = x.message_id = x.im_id = "";
 	x.order_id = x.image_url = x.raw_json = x.reason = x.send_uuid = x.send_tag = "";
 	host_dispatch(b->h, &x);
+}
+
+void bridge_reload(bridge *b)
+{
+	bridge_core_topic(b, "core.reload");
+}
+
+void bridge_stopping(bridge *b)
+{
+	bridge_core_topic(b, "core.stopping");
 }
 
 void bridge_send_result(bridge *b, const char *uuid, int ok, const char *detail, const char *plugin,

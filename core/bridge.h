@@ -26,6 +26,9 @@ void bridge_send_result(bridge *b, const char *uuid, int ok, const char *detail,
 /* SIGHUP: tells every plugin to reload its files (SK_EV_PLUGIN, topic "core.reload",
  * from_plugin "core"). */
 void bridge_reload(bridge *b);
+/* SIGTERM: "core.stopping" (from "core"): plugins send what they hold back
+ * (debounced replies) now, while the session still flushes sends. */
+void bridge_stopping(bridge *b);
 /* Runs finished work's completions (after the loop woke). */
 void bridge_poll(bridge *b);
 /* Unloads every plugin (while the loop still exists). */

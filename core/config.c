@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "secret.h"
 
@@ -82,9 +83,10 @@ static const config_field config_fields[] = {
 	{ "reconnect", "max_retries", F_INT, OFF(reconnect_max_retries), 0, 1000000 },
 	{ "token", "refresh_before_s", F_INT, OFF(token_refresh_s), 1, 86400 },
 	{ "token", "relogin_check_s", F_INT, OFF(relogin_check_s), 1, 86400 },
-	{ "send", "rate_per_s", F_NUM, OFF(send_rate), 0.001, 1000 },
+	{ "send", "rate_per_s", F_NUM, OFF(send_rate), 0, 1000 },   /* 0: no pacing (benchmarks) */
 	{ "send", "burst", F_INT, OFF(send_burst), 1, 1000 },
 	{ "send", "queue_max", F_INT, OFF(send_queue_max), 1, 1000000 },
+	{ "send", "stop_flush_s", F_INT, OFF(send_stop_flush_s), 0, 600 },
 	{ "state", "db", F_PATH, OFF(state_db) },
 	{ "plugins", "dir", F_PATH, OFF(plugins_dir) },
 	{ "plugins", "load", F_PLUGINS, 0 },
@@ -96,6 +98,7 @@ static const config_field config_fields[] = {
 	{ "web", "root", F_PATH, OFF(web_root) },
 	{ "web", "session_idle_s", F_INT, OFF(web_session_idle_s), 60, 30 * 86400 },
 	{ "web", "pwhash_min", F_BOOL, OFF(web_pwhash_min) },
+	{ "control", "socket", F_STR, OFF(ctl_socket) },
 };
 
 #define N_FIELDS (sizeof config_fields / sizeof config_fields[0])
@@ -661,6 +664,58 @@ static void config_account(config_ctx *x)
 			  "`shopkeep secret set --config %s cookie`\n", key, x->src);
 }
 
+/* control.socket: "off", a path (resolved against the config's folder) or,
+ * when not set, <account id>.sock in state.db's folder. A unix socket's path
+ * has at most sizeof sun_path - 1 bytes: a longer one that was set is an
+ * error, a longer default a warning (and the socket is off). */
+static void config_control_socket(config_ctx *x)
+{
+	const size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+	config *c = x->c;
+	int set = config_seen(x, "control", "socket");
+	char *p = NULL;
+
+	if (c->ctl_socket && !strcmp(c->ctl_socket, "off")) {
+		free(c->ctl_socket);
+		c->ctl_socket = NULL;
+		return;
+	}
+	if (c->ctl_socket) {
+		p = config_resolve(x->base_dir, c->ctl_socket);
+	} else if (!set && c->state_db && c->account_id) {
+		const char *slash = strrchr(c->state_db, '/');
+		char *dir = slash ? util_strndup(c->state_db, slash == c->state_db ? 1 : (size_t)(slash - c->state_db))
+				  : NULL;
+
+		if (slash && !dir) {
+			config_err(x, "control.socket: out of memory");
+			return;
+		}
+		p = config_account_file(dir, c->account_id, ".sock");
+		free(dir);
+		if (!p)
+			return;   /* account.id is not a plain file name: off unless set */
+	} else {
+		return;           /* a bad value (reported), or no state.db (reported) */
+	}
+	free(c->ctl_socket);
+	c->ctl_socket = p;
+	if (!p) {
+		config_err(x, "control.socket: out of memory");
+	} else if (strlen(p) > max) {
+		if (set)
+			config_err(x, "control.socket: the path is %zu bytes long, a unix socket's can be at most %zu: "
+				   "choose a shorter one (or \"off\")", strlen(p), max);
+		else
+			sbuf_addf(&x->warns, "control.socket: the default path (<account id>.sock next to state.db) is "
+				  "%zu bytes long, a unix socket's can be at most %zu: the control socket is off and "
+				  "`shopkeep status` cannot reach the process; set control.socket to a shorter path\n",
+				  strlen(p), max);
+		free(c->ctl_socket);
+		c->ctl_socket = NULL;
+	}
+}
+
 /* Rules that span keys after the table pass. */
 static void config_finish(config_ctx *x)
 {
@@ -681,6 +736,7 @@ static void config_finish(config_ctx *x)
 	}
 	if (!config_seen(x, "state", "db"))
 		config_err(x, "state.db: required");
+	config_control_socket(x);
 	for (i = 0; i < 3; i++)
 		if (c->reconnect_cap_ms[i] < c->reconnect_base_ms[i])
 			config_err(x, "reconnect.%s_cap_ms: must not be less than reconnect.%s_base_ms",
@@ -719,6 +775,7 @@ static int config_defaults(config *c)
 	c->send_rate = 1;
 	c->send_burst = 3;
 	c->send_queue_max = 1000;
+	c->send_stop_flush_s = 5;
 	c->web_listen = config_strdup("127.0.0.1:8080");
 	c->web_root = config_strdup(SK_WEB_ROOT);
 	c->web_session_idle_s = 43200;
@@ -865,9 +922,77 @@ int config_load_flags(const char *path, int flags, config *c, sbuf *errs)
 		explicit_bzero(text, n < CONFIG_MAX_FILE + 1 ? n : CONFIG_MAX_FILE + 1);
 		free(text);
 	}
+	free(c->path);
+	if (!(c->path = realpath(path, NULL)))
+		c->path = config_strdup(path);
 	free(dir);
 	free(abs);
 	return rc;
+}
+
+static int config_str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+static void config_swap_str(char **a, char **b)
+{
+	char *t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+void config_take_live(config *c, config *next, sbuf *restart)
+{
+	const char *sep = "";
+	int i, nd = 0;
+	cJSON *t;
+
+	/* restart-only keys: named when they differ */
+#define CFG_RESTART(differs, key) do { if (differs) { sbuf_addf(restart, "%s%s", sep, key); sep = ", "; } } while (0)
+	CFG_RESTART(config_str_differs(c->account_id, next->account_id), "account.id");
+	CFG_RESTART(config_str_differs(c->cookie, next->cookie) || config_str_differs(c->cookie_file, next->cookie_file) ||
+		    config_str_differs(c->cookie_secret, next->cookie_secret), "account.cookie");
+	CFG_RESTART(config_str_differs(c->key_file, next->key_file), "account.key_file");
+	CFG_RESTART(config_str_differs(c->ws_url, next->ws_url), "platform.ws_url");
+	CFG_RESTART(config_str_differs(c->api_url, next->api_url), "platform.api_url");
+	CFG_RESTART(c->tls_verify != next->tls_verify, "platform.tls_verify");
+	CFG_RESTART(config_str_differs(c->ca_file, next->ca_file), "platform.ca_file");
+	CFG_RESTART(c->connect_timeout_s != next->connect_timeout_s, "platform.connect_timeout_s");
+	CFG_RESTART(config_str_differs(c->state_db, next->state_db), "state.db");
+	CFG_RESTART(config_str_differs(c->plugins_dir, next->plugins_dir), "plugins.dir");
+	for (i = 0; c->plugins_load[i] && next->plugins_load[i]; i++)
+		nd += strcmp(c->plugins_load[i], next->plugins_load[i]) != 0;
+	CFG_RESTART(nd || c->plugins_load[i] || next->plugins_load[i], "plugins.load");
+	CFG_RESTART(config_str_differs(c->rules, next->rules), "rules");
+	CFG_RESTART(config_str_differs(c->event_log, next->event_log), "debug.event_log");
+	CFG_RESTART(config_str_differs(c->web_listen, next->web_listen), "web.listen");
+	CFG_RESTART(config_str_differs(c->web_root, next->web_root), "web.root");
+	CFG_RESTART(c->web_pwhash_min != next->web_pwhash_min, "web.pwhash_min");
+	CFG_RESTART(config_str_differs(c->ctl_socket, next->ctl_socket), "control.socket");
+#undef CFG_RESTART
+	/* live keys: taken */
+	c->heartbeat_interval_s = next->heartbeat_interval_s;
+	c->heartbeat_timeout_s = next->heartbeat_timeout_s;
+	c->request_timeout_s = next->request_timeout_s;
+	memcpy(c->reconnect_base_ms, next->reconnect_base_ms, sizeof c->reconnect_base_ms);
+	memcpy(c->reconnect_cap_ms, next->reconnect_cap_ms, sizeof c->reconnect_cap_ms);
+	c->reconnect_jitter_pct = next->reconnect_jitter_pct;
+	c->reconnect_healthy_s = next->reconnect_healthy_s;
+	c->reconnect_max_retries = next->reconnect_max_retries;
+	c->token_refresh_s = next->token_refresh_s;
+	c->relogin_check_s = next->relogin_check_s;
+	c->send_rate = next->send_rate;
+	c->send_burst = next->send_burst;
+	c->send_queue_max = next->send_queue_max;
+	c->send_stop_flush_s = next->send_stop_flush_s;
+	c->web_session_idle_s = next->web_session_idle_s;
+	config_swap_str(&c->log_level, &next->log_level);
+	config_swap_str(&c->reply_prefix, &next->reply_prefix);
+	t = c->plugin_sections;
+	c->plugin_sections = next->plugin_sections;
+	next->plugin_sections = t;
 }
 
 /* Frees every field (wiping the cookie first) and zeroes c. */
@@ -901,6 +1026,8 @@ void config_free(config *c)
 	free(c->reply_prefix);
 	free(c->web_listen);
 	free(c->web_root);
+	free(c->ctl_socket);
 	cJSON_Delete(c->plugin_sections);
+	free(c->path);
 	memset(c, 0, sizeof *c);
 }

@@ -45,9 +45,11 @@ typedef struct {
 	int token_refresh_s;     /* refresh this long before expiry, default 3600; jitter up to 20% of it */
 	int relogin_check_s;     /* session expired: re-check this often, default 1800 */
 	/* sending */
-	double send_rate;        /* send.rate_per_s, default 1 */
+	double send_rate;        /* send.rate_per_s, default 1; 0 = no pacing (make bench: the
+	                          * platform's flow control refuses bursts, don't use it live) */
 	int send_burst;          /* send.burst, default 3 */
 	int send_queue_max;      /* send.queue_max, default 1000 */
+	int send_stop_flush_s;   /* send.stop_flush_s, default 5: SIGTERM waits this long for queued sends */
 	/* state, plugins, rules */
 	char *state_db;
 	char *plugins_dir;
@@ -64,8 +66,12 @@ typedef struct {
 	char *web_root;          /* the page's files (web/), default SK_WEB_ROOT */
 	int web_session_idle_s;  /* a login ends after this long without a request, default 43200 */
 	int web_pwhash_min;      /* web.pwhash_min: the cheapest argon2id (tests under valgrind only) */
+	/* control: the local control socket (core/ctl.c) of shopkeep status */
+	char *ctl_socket;        /* control.socket: a path, default "<state.db's folder>/<account id>.sock";
+	                          * NULL when "off" (or when account.id is not a plain file name) */
 	cJSON *plugin_sections;  /* {"<plugin>": {...}} for plugins in plugins.load, owned */
 	char *dir;               /* the folder relative paths resolve against, NULL when none */
+	char *path;              /* the config file, absolute (config_load), NULL for config_parse */
 	char *warnings;          /* one "<key>: <reason>\n" line per warning, NULL when none */
 } config;
 
@@ -83,6 +89,14 @@ enum { CONFIG_NO_COOKIE = 1 };
 int config_load(const char *path, config *c, sbuf *errs);
 /* The same with flags (CONFIG_NO_COOKIE). */
 int config_load_flags(const char *path, int flags, config *c, sbuf *errs);
+/* SIGHUP: moves into c what can change while the account runs, from next
+ * (a config loaded again from c->path without errors), and gives next c's
+ * old values for config_free. The live keys: platform.heartbeat_*,
+ * platform.request_timeout_s, reconnect.*, token.*, send.*, log.level,
+ * debug.reply_prefix, web.session_idle_s and the plugins' sections. Every
+ * other key that differs is named in restart ("web.listen, state.db"):
+ * it takes effect after a restart. */
+void config_take_live(config *c, config *next, sbuf *restart);
 /* The same from JSON text, with base_dir for relative paths (tests). */
 int config_parse(const char *text, const char *base_dir, config *c, sbuf *errs);
 void config_free(config *c);

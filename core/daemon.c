@@ -88,6 +88,28 @@ static int daemon_abs(const char *path, char *out, size_t n)
 	return snprintf(out, n, "%s/%s", cwd, path) < (int)n ? 0 : -1;
 }
 
+/* The daemon's log file (absolute), "" when not a daemon. */
+static char daemon_logfile[4096];
+
+int daemon_reopen_log(void)
+{
+	int fd;
+
+	if (!daemon_logfile[0])
+		return 0;
+	fd = open(daemon_logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int daemon_start(const char *pidfile_in, const char *logfile_in, char *err, size_t errlen)
 {
 	char msg[600], pidfile[4096], logfile[4096];
@@ -148,6 +170,7 @@ int daemon_start(const char *pidfile_in, const char *logfile_in, char *err, size
 		_exit(1);
 	}
 	close(fd);
+	snprintf(daemon_logfile, sizeof daemon_logfile, "%s", logfile);
 	fd = open("/dev/null", O_RDONLY);
 	if (fd >= 0) {
 		dup2(fd, STDIN_FILENO);

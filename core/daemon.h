@@ -14,5 +14,8 @@
  * there with the reason in err (already running, the pidfile or the log
  * cannot be opened). */
 int daemon_start(const char *pidfile, const char *logfile, char *err, size_t errlen);
+/* SIGHUP in a daemon: opens its log file again (after logrotate moved it).
+ * 0, also when not a daemon; -1 (errno) when it cannot: the old one stays. */
+int daemon_reopen_log(void);
 
 #endif

@@ -40,6 +40,12 @@
 #define HOST_WORKERS_MAX 16
 #define HOST_TOPIC_MAX 128
 #define HOST_CTL_NAME_MAX 40
+#define HOST_HTTP_MAX 16                /* sk_http_post requests in flight per plugin */
+#define HOST_HTTP_URL_MAX 2048
+#define HOST_HTTP_HEADERS_MAX 2048      /* the extra header lines, as sent */
+#define HOST_HTTP_BODY_MAX (1u << 20)
+#define HOST_HTTP_TIMEOUT_MS 10000      /* timeout_ms 0 */
+#define HOST_HTTP_TIMEOUT_MAX_MS 300000
 
 /* PL_COMMAND: running its command-line command instead of init (host_command). */
 enum { PL_LOADING, PL_INIT, PL_RUNNING, PL_FINI, PL_COMMAND, PL_DEAD };
@@ -139,6 +145,22 @@ typedef struct host_mtopc {
 	char *ret, *data;
 } host_mtopc;
 
+/* An sk_http_post request in flight (since 1.3). The plugin's unload
+ * cancels it in the backend and frees it, so pl is always live. */
+typedef struct host_httpc {
+	struct host_httpc *prev, *next;
+	host *h;
+	host_plug *pl;
+	void *req;                /* the backend's handle */
+	sk_http_fn fn;
+	void *ud;
+	sk_free_fn free_ud;
+	int starting;             /* inside backend.http_post */
+	int early;                /* completed inside it (a backend that breaks its contract) */
+	int status;
+	char *body;
+} host_httpc;
+
 typedef struct host_job {
 	struct host_job *next;
 	host_plug *pl;
@@ -202,6 +224,7 @@ struct host {
 	int in_send;
 	host_early *early, *early_tail;
 	host_mtopc *mtops;
+	host_httpc *https;        /* sk_http_post requests in flight */
 	host_plug *txn_owner;
 	int schema_ready;
 
@@ -2195,6 +2218,248 @@ fail:
 	return rc;
 }
 
+/* ---- HTTP POST (since 1.3) -------------------------------------------------- */
+
+/* Takes an HTTP record out of the list of requests in flight. */
+static void host_http_unlink(host_httpc *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->h->https = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* A request finished: the plugin's fn (a status outside 100..599 that is
+ * not an sk_rc becomes SK_ERR_IO), its free_ud, then the record is freed. */
+static void host_http_finish(host_httpc *c, int status, const char *body)
+{
+	host_plug *pl = c->pl;
+
+	host_http_unlink(c);
+	if (status >= 0 && (status < 100 || status > 599))
+		status = SK_ERR_IO;
+	if (c->fn) {
+		host_enter(pl);
+		c->fn(&pl->pub, status, body ? body : "", c->ud);
+		host_leave(pl, "an HTTP callback");
+	}
+	host_free_ud(c->free_ud, c->ud);
+	free(c->body);
+	free(c);
+}
+
+/* The backend's completion (host_http_done). */
+static void host_http_cb(void *ctx, int status, const char *body)
+{
+	host_httpc *c = ctx;
+
+	if (!c)
+		return;
+	if (c->starting) {
+		/* The backend must not answer inside http_post; if it does,
+		 * host_http_post delivers the answer when the backend returns. */
+		c->early = 1;
+		c->status = status;
+		c->body = host_strdup(body ? body : "");
+		return;
+	}
+	host_http_finish(c, status, body);
+}
+
+/* Whether c may be part of a header name (an RFC 9110 token character). */
+static int host_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Checks a URL for sk_http_post: http:// or https:// (lower case: the core's
+ * client tells TLS by that), a host, no user:password@ (use a header), no
+ * space or control byte, at most HOST_HTTP_URL_MAX bytes. Returns 0, or -1
+ * with *why set. */
+static int host_http_url_ok(const char *url, const char **why)
+{
+	const char *rest, *s;
+
+	if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
+		*why = "the url must start with http:// or https://";
+		return -1;
+	}
+	rest = url + (url[4] == 's' ? 8 : 7);
+	if (strlen(url) > HOST_HTTP_URL_MAX) {
+		*why = "the url is longer than 2048 bytes";
+		return -1;
+	}
+	if (!*rest || *rest == '/' || *rest == ':' || *rest == '?' || *rest == '#') {
+		*why = "the url has no host";
+		return -1;
+	}
+	for (s = url; *s; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f) {
+			*why = "the url has a space or a control character";
+			return -1;
+		}
+	for (s = rest; *s && *s != '/' && *s != '?' && *s != '#'; s++)
+		if (*s == '@') {
+			*why = "user:password@ in the url is not supported (send an Authorization header)";
+			return -1;
+		}
+	return 0;
+}
+
+/* Turns a plugin's extra header lines ("Name: value", separated by '\n';
+ * NULL or "" for none) into what the backend sends: each line checked and
+ * ended with CRLF, then Content-Type: application/json and a User-Agent
+ * unless the plugin gave its own. The names the host or the client write
+ * (Host, Content-Length, Transfer-Encoding, Connection) are refused, and so
+ * is any control byte but a tab in a value (CR and LF included: no header
+ * injection). Returns 0, or -1 with *why set (never quoting a value: it may
+ * be a secret). */
+static int host_http_headers(const char *in, sbuf *out, const char **why)
+{
+	static const char *const taken[] = { "host", "content-length", "transfer-encoding", "connection", NULL };
+	const char *s = in ? in : "";
+	int has_ct = 0, has_ua = 0;
+
+	while (*s) {
+		const char *e = strchr(s, '\n'), *colon, *v, *ve;
+		size_t len = e ? (size_t)(e - s) : strlen(s), nlen, i;
+
+		if (!len) {
+			if (!s[1])
+				break;        /* the last line ended with a newline */
+			*why = "an empty header line";
+			return -1;
+		}
+		if (!(colon = memchr(s, ':', len)) || colon == s) {
+			*why = "a header line is not \"Name: value\"";
+			return -1;
+		}
+		nlen = (size_t)(colon - s);
+		for (i = 0; i < nlen; i++)
+			if (!host_tchar((unsigned char)s[i])) {
+				*why = "a header name has a character that is not allowed (CR, LF and spaces included)";
+				return -1;
+			}
+		for (v = colon + 1; v < s + len; v++)
+			if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f) {
+				*why = "a header value has a control character (CR and LF included)";
+				return -1;
+			}
+		for (i = 0; taken[i]; i++)
+			if (strlen(taken[i]) == nlen && !strncasecmp(s, taken[i], nlen)) {
+				*why = "Host, Content-Length, Transfer-Encoding and Connection are set by the host";
+				return -1;
+			}
+		has_ct |= nlen == 12 && !strncasecmp(s, "content-type", 12);
+		has_ua |= nlen == 10 && !strncasecmp(s, "user-agent", 10);
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		for (ve = s + len; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+			;
+		sbuf_addf(out, "%.*s: %.*s\r\n", (int)nlen, s, (int)(ve - v), v);
+		s += len + (e ? 1 : 0);
+	}
+	if (!has_ct)
+		sbuf_adds(out, "Content-Type: application/json\r\n");
+	if (!has_ua)
+		sbuf_addf(out, "User-Agent: shopkeep (plugin ABI %d.%d)\r\n", SK_ABI_MAJOR, SK_ABI_MINOR);
+	if (out->oom) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (out->len > HOST_HTTP_HEADERS_MAX) {
+		*why = "the headers are longer than 2048 bytes";
+		return -1;
+	}
+	return 0;
+}
+
+/* sk_http_post (see plugins/plugin.h, HTTP POST). Returns SK_OK (fn then
+ * runs once, later, unless the plugin is unloaded first), or an error after
+ * calling free_ud: SK_ERR_INVAL (logged with the reason), SK_ERR_STATE (a
+ * command, or not running), SK_ERR_FULL, SK_ERR_UNSUPPORTED (no backend),
+ * SK_ERR_NOMEM, SK_ERR_IO (the backend could not start it). */
+static int host_http_post(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,
+			  int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud)
+{
+	const char *why = NULL;
+	sbuf hdr = { 0 };
+	host_httpc *c;
+	host_plug *pl;
+	size_t n = 0;
+	host *h;
+	int rc;
+
+	if ((rc = host_check(p, __func__, &pl)))
+		goto fail;
+	h = pl->h;
+	rc = SK_ERR_INVAL;
+	if (host_http_url_ok(url, &why) || host_http_headers(headers, &hdr, &why))
+		goto bad;
+	if (!body && len) {
+		why = "no body but a length";
+		goto bad;
+	}
+	if (len > HOST_HTTP_BODY_MAX) {
+		why = "the body is larger than 1 MiB";
+		goto bad;
+	}
+	if (timeout_ms < 0 || timeout_ms > HOST_HTTP_TIMEOUT_MAX_MS) {
+		why = "timeout_ms must be from 0 (the default, 10 s) to 300000";
+		goto bad;
+	}
+	rc = SK_ERR_STATE;
+	if (!host_alive(pl) || host_no_session(pl, "http_post"))
+		goto fail;
+	rc = SK_ERR_UNSUPPORTED;
+	if (!h->be.http_post || !h->be.http_cancel)
+		goto fail;
+	for (c = h->https; c; c = c->next)
+		n += c->pl == pl;
+	rc = SK_ERR_FULL;
+	if (n >= HOST_HTTP_MAX) {
+		host_plog(pl, SK_LOG_WARN, "http_post refused: %d requests in flight already", HOST_HTTP_MAX);
+		goto fail;
+	}
+	rc = SK_ERR_NOMEM;
+	if (!(c = calloc(1, sizeof *c)))
+		goto fail;
+	c->h = h;
+	c->pl = pl;
+	c->fn = fn;
+	c->ud = ud;
+	c->free_ud = free_ud;
+	c->next = h->https;
+	if (h->https)
+		h->https->prev = c;
+	h->https = c;
+	c->starting = 1;
+	c->req = h->be.http_post(h->be.ud, url, hdr.p, body ? body : "", len,
+				 timeout_ms ? timeout_ms : HOST_HTTP_TIMEOUT_MS, host_http_cb, c);
+	c->starting = 0;
+	sbuf_free(&hdr);
+	if (!c->req) {
+		host_http_unlink(c);
+		free(c->body);
+		free(c);
+		host_free_ud(free_ud, ud);
+		return SK_ERR_IO;
+	}
+	if (c->early)
+		host_http_finish(c, c->status, c->body);
+	return SK_OK;
+bad:
+	host_plog(pl, SK_LOG_WARN, "http_post refused: %s", why);
+fail:
+	sbuf_free(&hdr);
+	host_free_ud(free_ud, ud);
+	return rc;
+}
+
 /* ---- the service table --------------------------------------------------- */
 
 /* sk_log: one line with the plugin's name as its module. */
@@ -2406,6 +2671,39 @@ void host_control_each(const host *h, void (*cb)(const char *name, const char *p
 			cb(c->name, c->pl->name, c->help, ud);
 }
 
+/* Frees a plugin's cache of config_json answers. */
+static void host_jcache_free(host_plug *pl)
+{
+	host_json *jc;
+
+	while ((jc = pl->jcache)) {
+		pl->jcache = jc->next;
+		free(jc->key);
+		cJSON_free(jc->json);
+		free(jc);
+	}
+}
+
+int host_config_replace(host *h, const cJSON *sections, sbuf *errs)
+{
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < h->nplugs; i++)
+		bad += host_config_check(h->plugs[i]->desc, cJSON_IsObject(sections) ?
+					 cJSON_GetObjectItemCaseSensitive(sections, h->plugs[i]->name) : NULL, errs, "\n");
+	if (bad)
+		return -1;
+	h->cfg.plugin_sections = sections;
+	for (i = 0; i < h->nplugs; i++) {
+		host_plug *pl = h->plugs[i];
+
+		pl->section = cJSON_IsObject(sections) ? cJSON_GetObjectItemCaseSensitive(sections, pl->name) : NULL;
+		host_jcache_free(pl);
+	}
+	return 0;
+}
+
 int host_rules_check(const host *h, const char *json, size_t len, sbuf *errs)
 {
 	char buf[4096];
@@ -2476,6 +2774,7 @@ static const sk_host host_table = {
 	.control_add = host_control_add,
 	.control_result = host_control_result,
 	.control_error = host_control_error,
+	.http_post = host_http_post,
 };
 
 /* ---- loading and unloading ----------------------------------------------- */
@@ -2500,16 +2799,16 @@ static int host_names_update(host *h)
 }
 
 /* Undoes everything of a plugin and frees it: fini first when run_fini and it
- * started; then work, handlers, timers, sends and mtop calls each get their
- * free_ud exactly once (callbacks of sends and mtop calls still in flight are
- * dropped); an open transaction is rolled back; statements are finalized, and
- * the object closed. */
+ * started; then work, handlers, timers, sends, mtop calls and HTTP requests
+ * each get their free_ud exactly once (callbacks of sends and mtop calls
+ * still in flight are dropped, HTTP requests are cancelled in the backend);
+ * an open transaction is rolled back; statements are finalized, and the
+ * object closed. */
 static void host_unload_one(host *h, host_plug *pl, int run_fini)
 {
 	host_timer **tp, *t;
 	host_pend **sp, *s;
 	host_mtopc *c;
-	host_json *jc;
 	size_t i;
 
 	if (run_fini && pl->state == PL_RUNNING && pl->desc->fini) {
@@ -2555,6 +2854,16 @@ static void host_unload_one(host *h, host_plug *pl, int run_fini)
 			c->pl = NULL;
 			host_free_ud(c->free_ud, c->ud);
 		}
+	for (host_httpc *hc = h->https, *hn; hc; hc = hn) {
+		hn = hc->next;
+		if (hc->pl != pl)
+			continue;
+		h->be.http_cancel(h->be.ud, hc->req);
+		host_http_unlink(hc);
+		host_free_ud(hc->free_ud, hc->ud);
+		free(hc->body);
+		free(hc);
+	}
 	for (host_ctl **cp = &h->ctls, *k; (k = *cp);) {
 		if (k->pl == pl) {
 			*cp = k->next;
@@ -2574,12 +2883,7 @@ static void host_unload_one(host *h, host_plug *pl, int run_fini)
 		free(pl->stmts[i].sql);
 	}
 	free(pl->stmts);
-	while ((jc = pl->jcache)) {
-		pl->jcache = jc->next;
-		free(jc->key);
-		cJSON_free(jc->json);
-		free(jc);
-	}
+	host_jcache_free(pl);
 	for (i = 0; i < h->nplugs; i++)
 		if (h->plugs[i] == pl) {
 			memmove(h->plugs + i, h->plugs + i + 1, (h->nplugs - i - 1) * sizeof *h->plugs);
@@ -2864,6 +3168,14 @@ void host_free(host *h)
 	if (n)
 		host_say(h, NULL, SK_LOG_WARN, "%d mtop calls never completed (the backend must finish them "
 			 "before host_free)", n);
+	/* Unloading cancelled every HTTP request; none can be left. */
+	while (h->https) {
+		host_httpc *hc = h->https;
+
+		host_http_unlink(hc);
+		free(hc->body);
+		free(hc);
+	}
 	while ((q = h->pubq)) {
 		h->pubq = q->next;
 		free(q->topic);

@@ -24,6 +24,8 @@ typedef struct sqlite3 sqlite3;
 typedef struct host host;
 
 typedef void (*host_mtop_done)(void *ctx, int result, const char *ret, const char *data_json);
+/* An HTTP POST finished: status the HTTP status, or a negative sk_rc (no answer). */
+typedef void (*host_http_done)(void *ctx, int status, const char *body);
 
 typedef struct host_backend {
 	void *ud;
@@ -59,6 +61,16 @@ typedef struct host_backend {
 	void (*on_publish)(void *ud, const char *plugin, const char *topic, const char *payload_json);
 	/* A log line of a plugin (or of the host about a plugin); NULL: core/log.c. */
 	void (*log)(void *ud, int level, const char *plugin, const char *msg);
+	/* Starts a POST for sk_http_post (ABI 1.3): url, headers ("Name: value\r\n"
+	 * lines, checked and completed by the host), body (len bytes) are copied;
+	 * timeout_ms > 0. Returns a handle, or NULL when it cannot start (done
+	 * never runs). Otherwise done(ctx, ...) runs exactly once on the loop,
+	 * never inside this call, unless http_cancel(handle) ran first. NULL:
+	 * sk_http_post answers SK_ERR_UNSUPPORTED. */
+	void *(*http_post)(void *ud, const char *url, const char *headers, const char *body, size_t len,
+			   int timeout_ms, host_http_done done, void *ctx);
+	/* Drops a request started by http_post whose done has not run: it never will. */
+	void (*http_cancel)(void *ud, void *handle);
 } host_backend;
 
 typedef struct host_config {
@@ -126,6 +138,12 @@ void host_control_each(const host *h, void (*cb)(const char *name, const char *p
  * document json is valid. Returns 0, or -1 with one line per problem in errs
  * ("<plugin>: <problem>"). */
 int host_rules_check(const host *h, const char *json, size_t len, sbuf *errs);
+/* SIGHUP: the plugins' config sections from a config loaded again. Checks
+ * every loaded plugin's section against its declared keys first: -1 with one
+ * "<plugin>.<key>: <reason>" line per problem in errs and nothing changed, or
+ * 0 and the plugins read sections (borrowed: must outlive the host, or the
+ * next replace) from now on. */
+int host_config_replace(host *h, const cJSON *sections, sbuf *errs);
 
 /* Counters for the metrics. */
 typedef struct {

@@ -255,8 +255,12 @@ http_req *http_post(struct lws_context *ctx, struct lws_vhost *vh, const char *u
 	i.local_protocol_name = http_protocol.name;
 	i.userdata = q;
 	i.alpn = "http/1.1";
+	/* A redirect is an answer (its status), never followed: lws would send
+	 * the extra headers (a cookie, a webhook's token) to the new address,
+	 * and the body is gone by then. */
+	i.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
 	if (!strcmp(prot, "https")) {
-		i.ssl_connection = LCCSCF_USE_SSL;
+		i.ssl_connection |= LCCSCF_USE_SSL;
 		if (!tls_verify)
 			i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
 					    LCCSCF_ALLOW_EXPIRED;

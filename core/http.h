@@ -28,8 +28,11 @@ typedef struct http_req http_req;
 typedef void (*http_done_cb)(void *ud, const http_resp *r);
 
 /* Starts POST url with body (copied) and extra header lines ("Name: value\r\n",
- * copied). tls_verify 0 accepts any certificate (tests); ca_file may be NULL.
- * Returns the request, or NULL (cb is then never called). */
+ * copied; lws adds Host, Content-Length, "connection: close" and no-cache
+ * Pragma/Cache-Control, nothing else: give Content-Type yourself). tls_verify 0 accepts any certificate (tests); the
+ * CAs are the vhost's (the system's plus its client_ssl_ca_filepath).
+ * Redirects are not followed: a 3xx is the answer. Returns the request, or
+ * NULL (cb is then never called). */
 http_req *http_post(struct lws_context *ctx, struct lws_vhost *vh, const char *url,
 		    const char *headers, const char *body, size_t body_len, int timeout_s,
 		    int tls_verify, http_done_cb cb, void *ud);

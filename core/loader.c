@@ -41,8 +41,9 @@
  * 1.0 layout because spare[] itself shrinks as slots are used. */
 #define LOADER_DESC_SIZE_1_0 \
 	(offsetof(sk_plugin_desc, migrations) + sizeof(const char *const *) + 8 * sizeof(void *))
-#if SK_ABI_MAJOR == 1 && SK_ABI_MINOR <= 2
-_Static_assert(LOADER_DESC_SIZE_1_0 == sizeof(sk_plugin_desc), "1.1 and 1.2 keep the 1.0 descriptor size");
+#if SK_ABI_MAJOR == 1 && SK_ABI_MINOR <= 3
+/* 1.3 only grew the host table (http_post): the descriptor is 1.2's. */
+_Static_assert(LOADER_DESC_SIZE_1_0 == sizeof(sk_plugin_desc), "1.1 to 1.3 keep the 1.0 descriptor size");
 _Static_assert(offsetof(sk_plugin_desc, commands) == offsetof(sk_plugin_desc, migrations) + sizeof(void *) &&
 	       offsetof(sk_plugin_desc, rules_check) == offsetof(sk_plugin_desc, commands) + 2 * sizeof(void *) &&
 	       offsetof(sk_plugin_desc, spare) == offsetof(sk_plugin_desc, rules_check) + sizeof(void *),
@@ -139,7 +140,8 @@ int loader_valid_name(const char *s)
 
 /* The core's own commands, built in or reserved for it: core/main.c never
  * looks these up among the plugins, so a plugin may not declare them. */
-static const char *const loader_core_commands[] = { "run", "check", "help", "passwd", "secret", "status", NULL };
+static const char *const loader_core_commands[] = { "run", "check", "help", "passwd", "secret", "status", "ctl",
+							NULL };
 
 /* Returns 1 if s is one of the core's commands, else 0. */
 int loader_core_command(const char *s)

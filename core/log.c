@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * core/log.c - one line per event on stderr. Every line goes through
+ * log_redact first: whatever a caller (or lws, or a plugin) passes, the values
+ * of cookies, tokens and auth headers never reach the log. Under systemd
+ * (JOURNAL_STREAM set) each line starts with its syslog priority, <3> to <7>,
+ * which journald takes as the line's level.
+ */
 #include "log.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int threshold = LOG_INFO;
@@ -25,15 +34,104 @@ int log_level(void)
 	return threshold;
 }
 
+/* Replaces line[from, to) with "***". */
+static void log_mask(char *line, size_t from, size_t to)
+{
+	size_t n = strlen(line);
+
+	if (to - from < 3) {
+		memset(line + from, '*', to - from);
+		return;
+	}
+	memcpy(line + from, "***", 3);
+	memmove(line + from + 3, line + to, n - to + 1);
+}
+
+/* Names whose value is a secret: cookies of the platform's login, tokens,
+ * the page's session and CSRF token. Matched without case, as a name: then
+ * '=' (a cookie or a query) or '":"' (JSON), with any [A-Za-z0-9_] between
+ * (so _m_h5_tk also covers _m_h5_tk_enc). */
+static const char *const log_secret_names[] = {
+	"_m_h5_tk", "cookie2", "sgcookie", "_tb_token_", "havana_lgc", "unb_sign", "accesstoken", "refreshtoken",
+	"sk_session", "csrf", "password", "secret", NULL
+};
+/* Header lines whose whole value is a secret (as lws or a peer writes them). */
+static const char *const log_secret_headers[] = { "cookie:", "set-cookie:", "authorization:", "x-csrf-token:", NULL };
+
+void log_redact(char *line)
+{
+	unsigned char first[256] = { 0 };
+	size_t i, k, v, e;
+
+	/* Which bytes start a header or a name (either case): at any other
+	 * position nothing can match, and the compares below are skipped (they
+	 * were most of the cost of a log line, one of which every event has). */
+	for (k = 0; log_secret_headers[k]; k++)
+		first[tolower((unsigned char)log_secret_headers[k][0])] =
+			first[toupper((unsigned char)log_secret_headers[k][0])] = 1;
+	for (k = 0; log_secret_names[k]; k++)
+		first[tolower((unsigned char)log_secret_names[k][0])] =
+			first[toupper((unsigned char)log_secret_names[k][0])] = 1;
+	for (i = 0; line[i]; i++) {
+		if (!first[(unsigned char)line[i]])
+			continue;
+		for (k = 0; log_secret_headers[k]; k++) {
+			size_t n = strlen(log_secret_headers[k]);
+
+			/* a header: at the start or after a blank, then a value (not a sentence:
+			 * "account.cookie: the cookie is ..." starts with a letter after '.') */
+			if ((i && !isspace((unsigned char)line[i - 1]) && line[i - 1] != '"') ||
+			    strncasecmp(line + i, log_secret_headers[k], n))
+				continue;
+			for (v = i + n; line[v] == ' '; v++)
+				;
+			for (e = v; line[e] && line[e] != '\r' && line[e] != '\n' && line[e] != '"'; e++)
+				;
+			if (e > v)
+				log_mask(line, v, e);
+			i = v + (e > v ? (e - v < 3 ? e - v : 3) : 0) - 1;   /* on after the mask (i++ below) */
+			break;
+		}
+		if (log_secret_headers[k])
+			continue;
+		for (k = 0; log_secret_names[k]; k++) {
+			size_t n = strlen(log_secret_names[k]);
+
+			if (strncasecmp(line + i, log_secret_names[k], n))
+				continue;
+			for (v = i + n; isalnum((unsigned char)line[v]) || line[v] == '_'; v++)
+				;
+			if (line[v] == '=')
+				v++;
+			else if (!strncmp(line + v, "\":\"", 3))
+				v += 3;
+			else if (!strncmp(line + v, "\\\":\\\"", 5))   /* JSON inside a JSON string */
+				v += 5;
+			else
+				continue;
+			for (e = v; line[e] && !strchr(";&\"\\, \t\r\n}", line[e]); e++)
+				;
+			if (e > v)
+				log_mask(line, v, e);
+			i = v + (e > v ? (e - v < 3 ? e - v : 3) : 0) - 1;
+			break;
+		}
+	}
+}
+
 void log_msg(int level, const char *mod, const char *fmt, ...)
 {
 	static const char *const tags[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+	static const char prio[] = {'3', '4', '6', '7'};
+	static int journal = -1;
 	char line[2048];
 	va_list ap;
 	int n;
 
 	if (level > threshold)
 		return;
+	if (journal < 0)
+		journal = getenv("JOURNAL_STREAM") != NULL;
 	n = snprintf(line, sizeof line, "%s %s: ", tags[level], mod);
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
@@ -42,5 +140,9 @@ void log_msg(int level, const char *mod, const char *fmt, ...)
 	for (char *p = line; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	fprintf(stderr, "%s\n", line);
+	log_redact(line);
+	if (journal)
+		fprintf(stderr, "<%c>%s\n", prio[level], line);
+	else
+		fprintf(stderr, "%s\n", line);
 }

@@ -12,6 +12,11 @@ enum { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 int log_set_level(const char *name);
 int log_level(void);
 void log_msg(int level, const char *mod, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Masks in place (with "***") the values of secrets in a line: cookies of the
+ * platform's login (_m_h5_tk=..., cookie2=...), tokens ("accessToken":"..."),
+ * the page's session and CSRF token, and Cookie/Set-Cookie/Authorization
+ * header values. log_msg runs every line through it. */
+void log_redact(char *line);
 
 #define log_err(mod, ...)   log_msg(LOG_ERR, mod, __VA_ARGS__)
 #define log_warn(mod, ...)  log_msg(LOG_WARN, mod, __VA_ARGS__)

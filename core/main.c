@@ -2,20 +2,26 @@
 /*
  * core/main.c - the shopkeep command line: `check` validates a config, `run`
  * loads one and hands it to run_main (core/run.c), `passwd` sets the web
- * page's password, `secret set` encrypts the cookie (core/secret.c); any
- * other command is a plugin's (plugins/plugin.h, COMMANDS), run through
- * host_command. Exit status: 0 success, 1 a bad config, 2 a usage error (or
- * whatever run_main or the plugin's command returns).
+ * page's password, `secret set` encrypts the cookie (core/secret.c),
+ * `status` and `ctl` ask the running process over its local control socket
+ * (core/ctl.c); any other command is a plugin's (plugins/plugin.h,
+ * COMMANDS), run through host_command. Every command takes --help (usage on
+ * stdout, exit 0). Exit status: 0 success, 1 a bad config or another
+ * failure, 2 a usage error (one line on stderr naming what is wrong), 3 for
+ * status/ctl when the account is not running (or whatever run_main or the
+ * plugin's command returns).
  */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "config.h"
+#include "ctl.h"
 #include "daemon.h"
 #include "host.h"
 #include "log.h"
@@ -33,6 +39,10 @@ static const char main_usage[] =
 	"  passwd --config FILE  set the admin password of the account's web page (read from stdin)\n"
 	"  secret set --config FILE cookie\n"
 	"                        encrypt the account's cookie (read from stdin) for account.cookie_secret\n"
+	"  status --config FILE [--json]\n"
+	"                        ask the running process of the account for its state (exit 3: not running)\n"
+	"  ctl --config FILE COMMAND [DATA]\n"
+	"                        run one control command (web/API.md) in the running process\n"
 	"\n"
 	"Plugins add commands of their own: `shopkeep <command> --config FILE [args]`\n"
 	"runs the first plugin in the config's plugins.load that provides it. stock\n"
@@ -94,6 +104,34 @@ static const char main_secret_set_usage[] =
 	"running process uses the new cookie when it is started again.\n"
 	"Exits 0, 1 on a failure, 2 on a usage error.\n";
 
+static const char main_status_usage[] =
+	"usage: shopkeep status --config FILE [--json] [--timeout SECONDS]\n"
+	"\n"
+	"Asks the running process of the account of FILE for its status over its\n"
+	"local control socket (control.socket, by default <account id>.sock next to\n"
+	"state.db; only the account's user and root may use it) and prints the\n"
+	"account, the session's state and since when, the last frame received, the\n"
+	"sends pending, the plugins running, the page's address and the pid. --json\n"
+	"prints the status as one JSON object instead (the data of the control\n"
+	"command status, web/API.md). --timeout: how long to wait for the answer\n"
+	"(default 5 seconds).\n"
+	"\n"
+	"Exits 0 when the process answered, 3 when the account is not running (no\n"
+	"process listens on the socket), 1 on another failure, 2 on a usage error.\n";
+
+static const char main_ctl_usage[] =
+	"usage: shopkeep ctl --config FILE [--timeout SECONDS] COMMAND [DATA]\n"
+	"\n"
+	"Runs one control command in the running process of the account of FILE,\n"
+	"over its local control socket (as shopkeep status does), and prints the\n"
+	"answer's data as JSON. The commands are those of the web page's control API\n"
+	"(web/API.md): status, send, list_chats, reload_rules, help, and the\n"
+	"plugins' (shopkeep ctl --config FILE help lists them). DATA is the command's\n"
+	"arguments as a JSON object, e.g. '{\"limit\":10}'.\n"
+	"\n"
+	"Exits 0 when the command succeeded, 1 when it failed (the reason on stderr)\n"
+	"or on another failure, 3 when the account is not running, 2 on a usage error.\n";
+
 /* Reads the options of a command (only --config FILE, --config=FILE and
  * --help) and, when arg is not NULL, one argument (*arg NULL when absent).
  * Returns 0 with *path set, 1 when help was printed, 2 on a usage error
@@ -114,7 +152,7 @@ static int main_options(const char *cmd, const char *usage, int argc, char **arg
 			return 1;
 		} else if (!strcmp(a, "--config") || !strcmp(a, "-c")) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "shopkeep %s: %s needs a FILE\n", cmd, a);
+				fprintf(stderr, "shopkeep %s: %s needs a FILE (try shopkeep %s --help)\n", cmd, a, cmd);
 				return 2;
 			}
 			*path = argv[++i];
@@ -217,6 +255,16 @@ static int main_plugin_command(const char *cmd, int argc, char **argv)
 		}
 	}
 	if (!path || !*path) {
+		/* Which plugin provides cmd, if any, is the config's plugins.load: its help needs it. */
+		for (i = 1; i < n && strcmp(args[i], "--"); i++)
+			if (!strcmp(args[i], "--help") || !strcmp(args[i], "-h")) {
+				printf("shopkeep %s is not a built-in command: if it exists, a plugin provides it (stock and\n"
+				       "orders are the orders plugin's), and the plugins are the account's config's\n"
+				       "(plugins.load). For its help, name the config: shopkeep %s --help --config FILE\n"
+				       "The built-in commands: shopkeep --help\n", cmd, cmd);
+				free(args);
+				return 0;
+			}
 		fprintf(stderr, "shopkeep: unknown command '%s' (a plugin's command needs --config FILE; "
 			"try shopkeep --help)\n", cmd);
 		free(args);
@@ -484,7 +532,7 @@ out:
 static int main_secret(int argc, char **argv)
 {
 	if (argc < 1) {
-		fputs(main_secret_usage, stderr);
+		fputs("shopkeep secret: which subcommand? the only one is set (try shopkeep secret --help)\n", stderr);
 		return 2;
 	}
 	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
@@ -493,8 +541,277 @@ static int main_secret(int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "set"))
 		return main_secret_set(argc - 1, argv + 1);
-	fprintf(stderr, "shopkeep secret: unknown subcommand '%s' (try shopkeep secret --help)\n", argv[0]);
+	fprintf(stderr, "shopkeep secret: unknown %s '%s' (try shopkeep secret --help)\n",
+		argv[0][0] == '-' ? "option" : "subcommand", argv[0]);
 	return 2;
+}
+
+/* The options of status and ctl: --config FILE, --json (when allow_json),
+ * --timeout SECONDS, --help, and at most nmax arguments into args. Returns 0
+ * with *path set, 1 when help was printed, 2 on a usage error (reported). */
+static int main_ctl_options(const char *cmd, const char *usage, int allow_json, int argc, char **argv,
+			    const char **path, int *json, int *timeout_s, const char **args, int nmax, int *nargs)
+{
+	*path = NULL;
+	*json = 0;
+	*timeout_s = 5;
+	*nargs = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			return 1;
+		} else if (!strcmp(a, "--config") || !strcmp(a, "-c")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "shopkeep %s: %s needs a FILE (try shopkeep %s --help)\n", cmd, a, cmd);
+				return 2;
+			}
+			*path = argv[++i];
+		} else if (!strncmp(a, "--config=", 9)) {
+			*path = a + 9;
+		} else if (allow_json && !strcmp(a, "--json")) {
+			*json = 1;
+		} else if (!strcmp(a, "--timeout") || !strncmp(a, "--timeout=", 10)) {
+			const char *v = a[9] == '=' ? a + 10 : i + 1 < argc ? argv[++i] : "";
+			char *end;
+			long t = strtol(v, &end, 10);
+
+			if (!*v || *end || t < 1 || t > 3600) {
+				fprintf(stderr, "shopkeep %s: --timeout needs a whole number of seconds from 1 to 3600 "
+					"(try shopkeep %s --help)\n", cmd, cmd);
+				return 2;
+			}
+			*timeout_s = (int)t;
+		} else if (a[0] == '-') {
+			fprintf(stderr, "shopkeep %s: unknown option '%s' (try shopkeep %s --help)\n", cmd, a, cmd);
+			return 2;
+		} else if (*nargs < nmax) {
+			args[(*nargs)++] = a;
+		} else {
+			fprintf(stderr, "shopkeep %s: unexpected argument '%s' (try shopkeep %s --help)\n", cmd, a, cmd);
+			return 2;
+		}
+	}
+	if (!*path || !**path) {
+		fprintf(stderr, "shopkeep %s: --config FILE is required (try shopkeep %s --help)\n", cmd, cmd);
+		return 2;
+	}
+	return 0;
+}
+
+/* Sends one control request (a JSON line) to the running process of c.
+ * Returns 0 with *ans the answer (owned), 3 when the account is not running
+ * (said on stdout when human, else on stderr), 1 on another failure (said
+ * on stderr). */
+static int main_ask(const char *cmd, const config *c, const char *request, int timeout_s, int human, cJSON **ans)
+{
+	char err[700], *text = NULL;
+	int r;
+
+	*ans = NULL;
+	if (!c->ctl_socket) {
+		fprintf(stderr, "shopkeep %s: account %s has no control socket: control.socket is off (or account.id is "
+			"not a plain file name: then set control.socket)\n", cmd, c->account_id);
+		return 1;
+	}
+	r = ctl_call(c->ctl_socket, request, timeout_s * 1000, &text, err, sizeof err);
+	if (r == CTL_NOT_RUNNING) {
+		fprintf(human ? stdout : stderr, "account %s is not running: %s\n", c->account_id, err);
+		return 3;
+	}
+	if (r) {
+		fprintf(stderr, "shopkeep %s: account %s: %s\n", cmd, c->account_id, err);
+		return 1;
+	}
+	*ans = cJSON_Parse(text);
+	free(text);
+	if (!cJSON_IsObject(*ans)) {
+		fprintf(stderr, "shopkeep %s: account %s answered something that is not a JSON object\n", cmd,
+			c->account_id);
+		cJSON_Delete(*ans);
+		*ans = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+/* A duration of ms as "3d 04h", "2h 05m", "4m 12s" or "9s" into buf. */
+static const char *main_span(int64_t ms, char *buf, size_t n)
+{
+	long long t = ms < 0 ? 0 : (long long)(ms / 1000);
+
+	if (t >= 86400)
+		snprintf(buf, n, "%lldd %02lldh", t / 86400, t % 86400 / 3600);
+	else if (t >= 3600)
+		snprintf(buf, n, "%lldh %02lldm", t / 3600, t % 3600 / 60);
+	else if (t >= 60)
+		snprintf(buf, n, "%lldm %02llds", t / 60, t % 60);
+	else
+		snprintf(buf, n, "%llds", t);
+	return buf;
+}
+
+/* A wall-clock time in ms as "YYYY-MM-DD HH:MM:SS (4m 12s ago)" (local time) into buf. */
+static const char *main_when(int64_t ms, char *buf, size_t n)
+{
+	time_t t = (time_t)(ms / 1000);
+	char d[32] = "?", span[32];
+	struct tm tm;
+
+	if (localtime_r(&t, &tm))
+		strftime(d, sizeof d, "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf, n, "%s (%s ago)", d, main_span(util_now_ms() - ms, span, sizeof span));
+	return buf;
+}
+
+/* A number member of o (0 when absent). */
+static double main_num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* A string member of o ("" when absent). */
+static const char *main_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Prints the status command's data d for a person. */
+static void main_status_print(const cJSON *d)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(d, "metrics"), *p;
+	const char *state = main_str(d, "state"), *err = main_str(d, "last_error"), *url = main_str(d, "web_url");
+	int64_t conn = (int64_t)main_num(m, "connected_ms"), last = (int64_t)main_num(m, "last_msg_ms");
+	char w[96], span[32];
+	int first = 1;
+
+	printf("account:      %s (unb %s)\n", main_str(d, "account"), main_str(d, "unb"));
+	if (!strcmp(state, "CONNECTED") && conn)
+		printf("state:        CONNECTED since %s\n", main_when(conn, w, sizeof w));
+	else
+		printf("state:        %s (retry %.0f; %s%s)\n", state, main_num(m, "retry"),
+		       conn ? "last connected " : "never connected", conn ? main_when(conn, w, sizeof w) : "");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "needs_relogin")))
+		printf("              the session gave up: log in to goofish.com again, put the new cookie in the "
+		       "account's config (shopkeep secret set) and restart the process\n");
+	printf("last message: %s\n", last ? main_when(last, w, sizeof w) : "none yet");
+	printf("sends:        %.0f pending, %.0f acked, %.0f refused\n", main_num(m, "sends_pending"),
+	       main_num(m, "sends_acked"), main_num(m, "sends_refused"));
+	printf("plugins:      ");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(d, "plugins")) {
+		if (cJSON_IsString(p)) {
+			printf("%s%s", first ? "" : ", ", p->valuestring);
+			first = 0;
+		}
+	}
+	printf("%s\n", first ? "none" : "");
+	printf("page:         %s\n", *url ? url : "off");
+	printf("process:      pid %.0f, up %s, %.0f reconnects\n", main_num(d, "pid"),
+	       main_span((int64_t)main_num(d, "uptime_s") * 1000, span, sizeof span), main_num(m, "reconnects"));
+	if (*err)
+		printf("last error:   %s\n", err);
+}
+
+/* shopkeep status: the running process's status, for a person or as JSON. */
+static int main_status(int argc, char **argv)
+{
+	const char *path, *args[1];
+	int json, timeout_s, nargs, rc;
+	cJSON *ans = NULL, *d;
+	config c;
+
+	if ((rc = main_ctl_options("status", main_status_usage, 1, argc, argv, &path, &json, &timeout_s, args, 0,
+				   &nargs)))
+		return rc == 1 ? 0 : 2;
+	/* The cookie is the running process's business. */
+	if (main_load(path, CONFIG_NO_COOKIE, &c)) {
+		config_free(&c);
+		return 1;
+	}
+	rc = main_ask("status", &c, "{\"request_id\":\"status\",\"command\":\"status\"}", timeout_s, !json, &ans);
+	d = cJSON_GetObjectItemCaseSensitive(ans, "data");
+	if (!rc && (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "success")) || !cJSON_IsObject(d))) {
+		fprintf(stderr, "shopkeep status: account %s: %s\n", c.account_id,
+			*main_str(ans, "error") ? main_str(ans, "error") : "the answer has no status");
+		rc = 1;
+	} else if (!rc && json) {
+		char *s = cJSON_PrintUnformatted(d);
+
+		if (s)
+			puts(s);
+		else
+			rc = 1;
+		cJSON_free(s);
+	} else if (!rc) {
+		main_status_print(d);
+	}
+	cJSON_Delete(ans);
+	config_free(&c);
+	return rc;
+}
+
+/* shopkeep ctl: one control command in the running process; prints its data. */
+static int main_ctl(int argc, char **argv)
+{
+	const char *path, *args[2];
+	int json, timeout_s, nargs, rc;
+	cJSON *req, *data = NULL, *ans = NULL;
+	char *line;
+	config c;
+
+	if ((rc = main_ctl_options("ctl", main_ctl_usage, 0, argc, argv, &path, &json, &timeout_s, args, 2, &nargs)))
+		return rc == 1 ? 0 : 2;
+	if (!nargs) {
+		fputs("shopkeep ctl: which command? (shopkeep ctl --config FILE help lists them; try shopkeep ctl "
+		      "--help)\n", stderr);
+		return 2;
+	}
+	if (nargs > 1 && !cJSON_IsObject(data = cJSON_Parse(args[1]))) {
+		fprintf(stderr, "shopkeep ctl: DATA must be a JSON object, e.g. '{\"limit\":10}' (try shopkeep ctl "
+			"--help)\n");
+		cJSON_Delete(data);
+		return 2;
+	}
+	if (main_load(path, CONFIG_NO_COOKIE, &c)) {
+		cJSON_Delete(data);
+		config_free(&c);
+		return 1;
+	}
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "request_id", "ctl");
+	cJSON_AddStringToObject(req, "command", args[0]);
+	if (data)
+		cJSON_AddItemToObject(req, "data", data);
+	line = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (!line) {
+		fputs("shopkeep: out of memory\n", stderr);
+		config_free(&c);
+		return 1;
+	}
+	rc = main_ask("ctl", &c, line, timeout_s, 0, &ans);
+	cJSON_free(line);
+	if (!rc && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "success"))) {
+		char *s = cJSON_Print(cJSON_GetObjectItemCaseSensitive(ans, "data"));
+
+		if (s)
+			puts(s);
+		else
+			rc = 1;
+		cJSON_free(s);
+	} else if (!rc) {
+		fprintf(stderr, "shopkeep ctl %s: %s\n", args[0], *main_str(ans, "error") ? main_str(ans, "error") :
+			"failed");
+		rc = 1;
+	}
+	cJSON_Delete(ans);
+	config_free(&c);
+	return rc;
 }
 
 /* Returns the exit status of the command line. */
@@ -505,7 +822,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 2) {
-		fputs(main_usage, stderr);
+		fputs("usage: shopkeep <command> [options] (shopkeep --help lists the commands)\n", stderr);
 		return 2;
 	}
 	cmd = argv[1];
@@ -540,6 +857,10 @@ int main(int argc, char **argv)
 		return main_passwd(argc - 2, argv + 2);
 	if (!strcmp(cmd, "secret"))
 		return main_secret(argc - 2, argv + 2);
+	if (!strcmp(cmd, "status"))
+		return main_status(argc - 2, argv + 2);
+	if (!strcmp(cmd, "ctl"))
+		return main_ctl(argc - 2, argv + 2);
 	if (!strcmp(cmd, "run")) {
 		const char *pidfile = NULL, *logfile = NULL;
 		char *rest[8];
@@ -551,7 +872,7 @@ int main(int argc, char **argv)
 				daemonize = 1;
 			} else if (!strcmp(argv[i], "--pidfile") || !strcmp(argv[i], "--log")) {
 				if (i + 1 >= argc) {
-					fprintf(stderr, "shopkeep run: %s needs a PATH\n", argv[i]);
+					fprintf(stderr, "shopkeep run: %s needs a PATH (try shopkeep run --help)\n", argv[i]);
 					return 2;
 				}
 				*(!strcmp(argv[i], "--log") ? &logfile : &pidfile) = argv[i + 1];
@@ -567,7 +888,7 @@ int main(int argc, char **argv)
 		if (rc)
 			return rc == 1 ? 0 : 2;
 		if ((pidfile || logfile) && !daemonize) {
-			fprintf(stderr, "shopkeep run: --pidfile and --log go with --daemon\n");
+			fprintf(stderr, "shopkeep run: --pidfile and --log go with --daemon (try shopkeep run --help)\n");
 			return 2;
 		}
 		rc = main_load(path, 0, &c);

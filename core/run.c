@@ -10,6 +10,9 @@
 #include "api.h"
 #include "auth.h"
 #include "bridge.h"
+#include "daemon.h"
+#include "ctl.h"
+#include "host.h"
 #include "http.h"
 #include "log.h"
 #include "session.h"
@@ -17,6 +20,7 @@
 #include "util.h"
 #include "web.h"
 
+#include <errno.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <sodium.h>
@@ -29,14 +33,16 @@ static volatile sig_atomic_t got_stop, got_usr1, got_hup;
 static struct lws_context *run_ctx;
 
 typedef struct {
-	const config *cfg;
+	config *cfg;
 	session *sess;
 	bridge *plugins;
 	auth *au;
 	api_ctx *api;
 	web *web;
+	ctl *ctl;
 	FILE *event_log;
 	int stopped;
+	lws_sorted_usec_list_t sul_hard;   /* the last resort of a stop that does not finish */
 } run_app;
 
 static void on_signal(int sig)
@@ -144,13 +150,64 @@ static void on_publish(void *ud, const char *plugin, const char *topic, const ch
 		web_broadcast(a->web, api_json_plugin(plugin, topic, payload_json));
 }
 
+/* lws's log levels for ours. */
+static int run_lws_levels(void)
+{
+	return LLL_ERR | LLL_WARN | (log_level() >= LOG_DEBUG ? LLL_NOTICE : 0);
+}
+
+static void lws_emit(int level, const char *line);
+
+/* One log line of a list of lines ("a\nb\n" -> "a; b"). */
+static void run_join_lines(sbuf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (b->p[i] == '\n')
+			b->p[i] = i + 1 < b->len ? ';' : '\0';
+}
+
+/* SIGHUP (and the page's reload): the config file again - its live keys
+ * (config_take_live; a file with any error changes nothing) - then the
+ * plugins reload their files and config ("core.reload"). */
+static void run_reload(run_app *a, const char *why)
+{
+	config next;
+	sbuf errs = {0}, restart = {0};
+	const char *path = a->cfg->path;
+
+	memset(&next, 0, sizeof next);
+	if (daemon_reopen_log())
+		log_err("run", "%s: cannot open the log file again: %s; logging on to the old one", why, strerror(errno));
+	if (!path) {
+		log_info("run", "%s: plugins reload their files", why);
+	} else if (config_load(path, &next, &errs)) {
+		run_join_lines(&errs);
+		log_err("run", "%s: %s has errors, nothing of it is taken (the rules are still reloaded): %s", why, path,
+			errs.p ? errs.p : "out of memory");
+	} else if (host_config_replace(bridge_host(a->plugins), next.plugin_sections, &errs)) {
+		run_join_lines(&errs);
+		log_err("run", "%s: %s: a plugin's section has errors, nothing of it is taken: %s", why, path,
+			errs.p ? errs.p : "out of memory");
+	} else {
+		config_take_live(a->cfg, &next, &restart);
+		log_set_level(a->cfg->log_level);
+		lws_set_log_level(run_lws_levels(), lws_emit);
+		session_reconfigure(a->sess);
+		auth_set_idle(a->au, (int64_t)a->cfg->web_session_idle_s * 1000);
+		log_info("run", "%s: config %s reloaded; plugins reload their files", why, path);
+		if (restart.len)
+			log_warn("run", "%s: changed in %s, but only taken at the next start: %s", why, path, restart.p);
+	}
+	config_free(&next);
+	sbuf_free(&errs);
+	sbuf_free(&restart);
+	bridge_reload(a->plugins);
+}
+
 /* The web page saved the rules or asked for a reload: as SIGHUP. */
 static void on_reload(void *ud)
 {
-	run_app *a = ud;
-
-	log_info("run", "reload asked from the web page: plugins reload their files");
-	bridge_reload(a->plugins);
+	run_reload(ud, "reload asked from the web page");
 }
 
 static int64_t run_mono_ms(void)
@@ -179,7 +236,9 @@ static int run_web(run_app *a, const config *c, store *st)
 	env.au = a->au;
 	env.reload = on_reload;
 	env.ud = a;
-	if (!(a->api = api_new(&env)))
+	if (a->api)
+		api_set_auth(a->api, a->au);
+	else if (!(a->api = api_new(&env)))
 		return -1;
 	if (!(a->web = web_new(run_ctx, c, a->api, err, sizeof err))) {
 		log_err("web", "web.listen %s: %s", c->web_listen, err);
@@ -207,6 +266,15 @@ static void on_stopped(void *ud)
 	lws_cancel_service(run_ctx);
 }
 
+/* The close did not finish (a peer that never answers the close frame): stop anyway. */
+static void stop_hard_cb(lws_sorted_usec_list_t *sul)
+{
+	run_app *a = lws_container_of(sul, run_app, sul_hard);
+
+	log_warn("run", "the session did not close in time; stopping anyway");
+	a->stopped = 1;
+}
+
 /* lws's own log lines go through ours; ERR carries TLS failure reasons. */
 static void lws_emit(int level, const char *line)
 {
@@ -216,7 +284,7 @@ static void lws_emit(int level, const char *line)
 		(int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
 }
 
-int run_main(const config *c)
+int run_main(config *c)
 {
 	static const struct lws_extension exts[] = {
 		{"permessage-deflate", lws_extension_callback_pm_deflate,
@@ -248,7 +316,7 @@ int run_main(const config *c)
 			fclose(app.event_log);
 		return 1;
 	}
-	lws_set_log_level(LLL_ERR | LLL_WARN | (log_level() >= LOG_DEBUG ? LLL_NOTICE : 0), lws_emit);
+	lws_set_log_level(run_lws_levels(), lws_emit);
 
 	memset(&info, 0, sizeof info);
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
@@ -262,7 +330,10 @@ int run_main(const config *c)
 	protocols[0] = session_protocol;
 	protocols[1] = http_protocol;
 	memset(&info, 0, sizeof info);
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* Not the OS CA bundle at start (OpenSSL 3 parses all of Debian's 140
+	 * roots: 50 ms, most of the time to registered): session.c adds the CA
+	 * directory instead, whose certificates are read when a chain needs them. */
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.vhost_name = "platform";
 	info.protocols = protocols;
@@ -294,7 +365,18 @@ int run_main(const config *c)
 		store_close(st);
 		return 1;
 	}
-	{
+	/* The control API (the page's, given its auth by run_web, and the local
+	 * socket's), then the local control socket (shopkeep status) before any
+	 * plugin starts: a live one means the account runs already, and a second
+	 * process must not start plugins (they resume deliveries) on its state. */
+	app.api = api_new(&(api_env){ .cfg = c, .sess = app.sess, .plugins = bridge_host(app.plugins),
+				      .reload = on_reload, .ud = &app });
+	if (ctl_start(&app.ctl, run_ctx, app.api, &(api_env){ .cfg = c, .sess = app.sess,
+		      .plugins = bridge_host(app.plugins), .reload = on_reload, .ud = &app })) {
+		rc = 1;
+		app.stopped = 1;
+	}
+	if (!app.stopped) {
 		sbuf errs = {0};
 		int n = bridge_load(app.plugins, &errs);
 
@@ -302,16 +384,18 @@ int run_main(const config *c)
 			log_err("run", "plugins not started: %s", errs.p);
 		log_info("run", "%d of %d plugins started", n < 0 ? 0 : n, c->n_plugins);
 		sbuf_free(&errs);
+		/* The page is for the seller; the platform session is the job: without the page it goes on. */
+		if (run_web(&app, c, st))
+			log_err("web", "the web page is NOT running (see above); the account runs without it");
 	}
-	/* The page is for the seller; the platform session is the job: without the page it goes on. */
-	if (run_web(&app, c, st))
-		log_err("web", "the web page is NOT running (see above); the account runs without it");
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
 	signal(SIGHUP, on_signal);
-	log_info("run", "account %s starting (unb %s)", c->account_id, c->unb);
-	session_start(app.sess);
+	if (!app.stopped) {
+		log_info("run", "account %s starting (unb %s)", c->account_id, c->unb);
+		session_start(app.sess);
+	}
 	while (!app.stopped) {
 		if (lws_service(run_ctx, 0) < 0) {
 			rc = 1;
@@ -324,15 +408,22 @@ int run_main(const config *c)
 		}
 		if (got_hup) {
 			got_hup = 0;
-			log_info("run", "SIGHUP: plugins reload their files");
-			bridge_reload(app.plugins);
+			run_reload(&app, "SIGHUP");
 		}
 		if (got_stop == 1) {
 			got_stop = 2;
-			log_info("run", "stopping: flushing and closing");
-			session_stop(app.sess, 2000, on_stopped, &app);
+			log_info("run", "stopping: plugins flush, queued sends go out for up to %d s, then close",
+				 c->send_stop_flush_s);
+			/* Plugins send what they hold back first; the session still takes
+			 * sends and pushes while it flushes (the replies are queued, and
+			 * what cannot go out in time stays in the outbox). */
+			bridge_stopping(app.plugins);
+			session_stop(app.sess, c->send_stop_flush_s * 1000, on_stopped, &app);
+			lws_sul_schedule(run_ctx, 0, &app.sul_hard, stop_hard_cb,
+					 ((lws_usec_t)c->send_stop_flush_s + 2) * LWS_US_PER_SEC);
 		}
 	}
+	lws_sul_cancel(&app.sul_hard);
 	session_log_metrics(app.sess);
 	bridge_unload(app.plugins);
 	lws_context_destroy(run_ctx);
@@ -341,6 +432,7 @@ int run_main(const config *c)
 	http_free_all();
 	bridge_free(app.plugins);
 	web_free(app.web);
+	ctl_free(app.ctl);
 	api_free(app.api);
 	auth_free(app.au);
 	store_close(st);

@@ -9,7 +9,8 @@
 #include "config.h"
 
 /* Runs the account of a validated config; c stays owned by the caller and
- * outlives the call. Returns the process exit status (0 after a clean shutdown). */
-int run_main(const config *c);
+ * outlives the call. SIGHUP loads c->path again and moves its live keys into c
+ * (config_take_live). Returns the process exit status (0 after a clean shutdown). */
+int run_main(config *c);
 
 #endif

@@ -19,6 +19,7 @@
 #include "util.h"
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 
 #define TOKEN_API "mtop.taobao.idlemessage.pc.login.token"
 #define MAX_FRAME (8u << 20)       /* larger frames are dropped (counted), the connection stays */
+#define RX_KEEP (64u << 10)        /* a receive buffer grown past this is freed after its frame */
 #define ECHO_RING 128
 #define TOKEN_MIN_LEFT_MS 10000     /* a cached token closer to expiry than this is not used */
 
@@ -704,16 +706,18 @@ static void pace_cb(lws_sorted_usec_list_t *sul)
 	pace(s);
 }
 
-/* Sends queued messages while the token bucket allows. */
+/* Sends queued messages while the token bucket allows (send.rate_per_s 0:
+ * no bucket, everything at once). */
 static void pace(session *s)
 {
 	int64_t now = now_us();
+	int unpaced = s->cfg->send_rate <= 0;
 	qsend *q;
 
-	if (!s->registered || s->stopping)
-		return;
+	if (!s->registered || s->close_pending)
+		return;       /* while stopping, sends go on until the close begins */
 	s->pace_tokens += (double)(now - s->pace_at_us) / 1e6 * s->cfg->send_rate;
-	if (s->pace_tokens > s->cfg->send_burst)
+	if (s->pace_tokens > s->cfg->send_burst || unpaced)
 		s->pace_tokens = s->cfg->send_burst;
 	s->pace_at_us = now;
 	for (q = s->sq_head; q; q = q->next) {
@@ -721,7 +725,7 @@ static void pace(session *s)
 
 		if (q->inflight)
 			continue;
-		if (s->pace_tokens < 1) {
+		if (s->pace_tokens < 1 && !unpaced) {
 			double wait = (1 - s->pace_tokens) / s->cfg->send_rate * 1e6;
 
 			lws_sul_schedule(s->ctx, 0, &s->sul_pace, pace_cb, (lws_usec_t)wait + 1);
@@ -755,7 +759,7 @@ static int queue_send(session *s, const char *plugin, const char *tag, const cha
 	char uuid[LWP_UUID_MAX];
 	outbox_row r;
 
-	if (s->stopping || s->sq_len >= s->cfg->send_queue_max || strlen(cid) >= sizeof r.cid ||
+	if (s->sq_len >= s->cfg->send_queue_max || strlen(cid) >= sizeof r.cid ||
 	    strlen(buyer) >= sizeof r.buyer)
 		return -1;
 	lwp_uuid(uuid);
@@ -1076,7 +1080,11 @@ static int lwp_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			} else {
 				handle_frame(s, s->rx.p ? s->rx.p : "", s->rx.len);
 			}
-			sbuf_reset(&s->rx);
+			/* one big frame must not pin megabytes for the process's life */
+			if (s->rx.cap > RX_KEEP)
+				sbuf_free(&s->rx);
+			else
+				sbuf_reset(&s->rx);
 			s->rx_drop = 0;
 		}
 		return 0;
@@ -1131,6 +1139,13 @@ static int lwp_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		if (s && s->conn_live)
 			conn_gone(s);
 		return 0;
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+		/* The vhost's client SSL_CTX (user), made without the OS CA bundle
+		 * (run.c): trust the OS CA directory (SSL_CERT_DIR, else OpenSSL's,
+		 * /etc/ssl/certs on Debian), looked up by hash per chain. */
+		if (!SSL_CTX_set_default_verify_dir((SSL_CTX *)user))
+			log_err("session", "cannot use the system's CA certificates: TLS connections will fail");
+		return 0;
 	default:
 		return 0;
 	}
@@ -1138,13 +1153,28 @@ static int lwp_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
 const struct lws_protocols session_protocol = {"sk-lwp", lwp_callback, 0, 0, 0, NULL, 0};
 
+/* The reconnect policy and the request timeout, from the config (at start and on SIGHUP). */
+static void session_policy(session *s)
+{
+	const config *cfg = s->cfg;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		s->bo.base_ms[i] = cfg->reconnect_base_ms[i];
+		s->bo.cap_ms[i] = cfg->reconnect_cap_ms[i];
+	}
+	s->bo.jitter_pct = cfg->reconnect_jitter_pct;
+	s->bo.healthy_ms = cfg->reconnect_healthy_s * 1000;
+	s->bo.max_retries = cfg->reconnect_max_retries;
+	s->mt.timeout_s = cfg->request_timeout_s;
+}
+
 /* --- lifecycle ------------------------------------------------------------------ */
 
 session *session_new(struct lws_context *ctx, struct lws_vhost *vh, const config *cfg, store *st,
 		     const session_hooks *hooks)
 {
 	session *s = calloc(1, sizeof *s);
-	int i;
 
 	if (!s)
 		return NULL;
@@ -1155,18 +1185,11 @@ session *session_new(struct lws_context *ctx, struct lws_vhost *vh, const config
 	if (hooks)
 		s->h = *hooks;
 	bo_policy_default(&s->bo);
-	for (i = 0; i < 3; i++) {
-		s->bo.base_ms[i] = cfg->reconnect_base_ms[i];
-		s->bo.cap_ms[i] = cfg->reconnect_cap_ms[i];
-	}
-	s->bo.jitter_pct = cfg->reconnect_jitter_pct;
-	s->bo.healthy_ms = cfg->reconnect_healthy_s * 1000;
-	s->bo.max_retries = cfg->reconnect_max_retries;
+	session_policy(s);
 	s->mt.ctx = ctx;
 	s->mt.vh = vh;
 	s->mt.api_url = cfg->api_url;
 	s->mt.tls_verify = cfg->tls_verify;
-	s->mt.timeout_s = cfg->request_timeout_s;
 	s->mt.on_cookie = on_cookie;
 	s->mt.ud = s;
 	s->mt.cookie = initial_cookie(s);
@@ -1177,6 +1200,14 @@ session *session_new(struct lws_context *ctx, struct lws_vhost *vh, const config
 		return NULL;
 	}
 	return s;
+}
+
+void session_reconfigure(session *s)
+{
+	session_policy(s);
+	if (s->pace_tokens > s->cfg->send_burst)
+		s->pace_tokens = s->cfg->send_burst;
+	pace(s);
 }
 
 void session_start(session *s)
@@ -1200,8 +1231,6 @@ static void stop_close(session *s)
 static void stop_cb(lws_sorted_usec_list_t *sul)
 {
 	session *s = lws_container_of(sul, session, sul_stop);
-	qsend *q;
-	int inflight = 0;
 
 	if (s->m.state == SESS_CLOSED) {
 		if (s->stop_done)
@@ -1209,12 +1238,15 @@ static void stop_cb(lws_sorted_usec_list_t *sul)
 		s->stop_done = NULL;
 		return;
 	}
-	for (q = s->sq_head; q; q = q->next)
-		inflight += q->inflight;
-	if (inflight && s->conn_live && now_us() < s->stop_deadline_us) {
-		lws_sul_schedule(s->ctx, 0, &s->sul_stop, stop_cb, 50 * LWS_US_PER_MS);
+	/* Queued and in-flight sends go out while the connection is registered,
+	 * up to the deadline; what is left stays in the outbox for the next run. */
+	if (s->sq_head && s->conn_live && s->registered && !s->close_pending && now_us() < s->stop_deadline_us) {
+		lws_sul_schedule(s->ctx, 0, &s->sul_stop, stop_cb, 20 * LWS_US_PER_MS);
 		return;
 	}
+	if (s->sq_head)
+		log_warn("session", "stopping with %d send(s) not finished: kept in the outbox for the next start",
+			 s->sq_len);
 	stop_close(s);
 }
 

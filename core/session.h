@@ -61,6 +61,9 @@ session *session_new(struct lws_context *ctx, struct lws_vhost *vh, const config
 		     const session_hooks *hooks);
 /* Starts: token (cached or fetched), then connect. */
 void session_start(session *s);
+/* SIGHUP changed the config's live keys (config_take_live): the reconnect
+ * policy, the request timeout and the pacing take the new values. */
+void session_reconfigure(session *s);
 /* Graceful stop: waits (at most deadline_ms) for sends in flight, closes the
  * socket with 1000; done() is called once everything is closed. */
 void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud);

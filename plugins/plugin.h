@@ -32,15 +32,18 @@
  *   lists the command, runs its migrations and config check, and calls
  *   command(p, argc, argv) INSTEAD of init (argv[0] is the command, --config
  *   FILE is taken out, argv[argc] is NULL); fini never runs. There is no
- *   session: sends, sk_mtop and sk_work return SK_ERR_STATE, and handlers and
- *   timers may be registered but never fire. The database, the config, the
+ *   session: sends, sk_mtop, sk_work and sk_http_post return SK_ERR_STATE,
+ *   and handlers and timers may be registered but never fire. The database, the config, the
  *   rules path, the log, the clocks and the account work as usual, and
  *   command may block (read files, wait on SQLite). It prints to stdout and
- *   stderr itself (--help included) and returns the exit status: 0 success,
- *   1 a failure, 2 a usage error (anything outside 0..255 becomes 1). Names
- *   are [a-z][a-z0-9_-]* and must not be one of the core's own commands (run,
- *   check, help, passwd, secret, status); the loader rejects a plugin that
- *   breaks that, or has commands without command or command without commands.
+ *   stderr itself and returns the exit status: 0 success, 1 a failure, 2 a
+ *   usage error (anything outside 0..255 becomes 1). As the core's commands
+ *   do, --help or -h anywhere prints the usage on stdout and returns 0, and a
+ *   usage error is one line on stderr that names the option or argument and
+ *   points to --help. Names are [a-z][a-z0-9_-]* and must not be one of the
+ *   core's own commands (run, check, help, passwd, secret, status, ctl); the
+ *   loader rejects a plugin that breaks that, or has commands without command
+ *   or command without commands.
  *
  * CONTROL COMMANDS AND RULES CHECKS (since 1.2)
  *   The account's control API (its web page, POST /api/control, web/API.md)
@@ -59,6 +62,24 @@
  *   the keys the plugin owns. It is called without init (like a pure
  *   function) and must not call the host. A document every plugin accepts is
  *   saved and then announced with "core.reload".
+ *
+ * HTTP POST (since 1.3)
+ *   sk_http_post sends one POST to an http:// or https:// URL (a webhook,
+ *   say) on the loop and calls fn(p, status, body, ud) exactly once, later
+ *   (never inside the call), unless the plugin is unloaded first: then the
+ *   request is cancelled and only free_ud runs. status is the HTTP status, or
+ *   a negative sk_rc when no answer came (SK_ERR_IO: refused, reset,
+ *   timeout, TLS failure). It returns SK_OK, or an error after free_ud ran
+ *   (SK_ERR_INVAL for a bad URL, header or size, SK_ERR_FULL with 16 of the
+ *   plugin's requests in flight, SK_ERR_IO when it cannot start). headers
+ *   (may be NULL or "") are extra "Name: value" lines separated by '\n';
+ *   the host refuses a CR, any other control byte, a bad name and the names
+ *   it writes itself (Host, Content-Length, Transfer-Encoding, Connection),
+ *   and adds "Content-Type: application/json" and a User-Agent unless given.
+ *   Certificates are always verified (the system's CAs plus the account's
+ *   platform.ca_file), whatever platform.tls_verify says. No redirects,
+ *   no cookies, one request per connection. In a command process there is
+ *   no loop: SK_ERR_STATE.
  *
  * THREADING
  *   One thread: every callback runs on the event loop, and host functions may
@@ -100,7 +121,7 @@
 #include <stdint.h>
 
 #define SK_ABI_MAJOR 1
-#define SK_ABI_MINOR 2
+#define SK_ABI_MINOR 3
 
 typedef struct sk_host sk_host;
 
@@ -145,8 +166,11 @@ typedef enum {
 	SK_EV_SEND_RESULT = 11,  /* a send resumed from an earlier run finished: send_uuid,
 	                          * send_tag, send_ok, message_id or reason (only to its plugin) */
 	SK_EV_PLUGIN = 12,       /* published by a plugin: topic, payload_json, from_plugin; the
-	                          * core publishes topic "core.reload" (from "core") on SIGHUP:
-	                          * reload your files (rules) */
+	                          * core publishes (from "core") topic "core.reload" on SIGHUP:
+	                          * reload your files (rules) and config; and "core.stopping" on
+	                          * SIGTERM: send now what you hold back (a debounce, a batch):
+	                          * sends are still taken and flushed until send.stop_flush_s,
+	                          * what is left stays in the outbox for the next start */
 	SK_EV_MAX = 31
 } sk_event_type;
 
@@ -252,6 +276,11 @@ typedef void (*sk_mtop_fn)(sk_plugin *p, int result, const char *ret, const char
 /* A control command (since 1.2): data_json borrowed; answer with
  * sk_control_result / sk_control_error before returning. */
 typedef int (*sk_control_fn)(sk_plugin *p, const char *command, const char *data_json, void *ud);
+
+/* An HTTP POST finished (since 1.3): status the HTTP status (100..599), or a
+ * negative sk_rc when there was no answer (SK_ERR_IO); body the answer's body
+ * (borrowed, "" when none). */
+typedef void (*sk_http_fn)(sk_plugin *p, int status, const char *body, void *ud);
 
 /* ---- the descriptor --------------------------------------------------------- */
 
@@ -392,6 +421,16 @@ struct sk_host {
 	 * for a result that is not JSON. */
 	int (*control_result)(sk_plugin *p, const char *json);
 	int (*control_error)(sk_plugin *p, const char *text);
+
+	/* since 1.3 */
+	/* POSTs len bytes of body (copied; may be NULL when len is 0, at most
+	 * 1 MiB) to url (http:// or https://, copied) with the extra headers
+	 * (see HTTP POST above; copied) and a timeout (ms; 0 means 10 s, at most
+	 * 300 s; whole seconds in the core). fn (may be NULL) runs once with the
+	 * answer; ud is handed over (rule 3: free_ud runs exactly once, also on
+	 * failure and at unload). */
+	int (*http_post)(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,
+			 int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud);
 };
 
 /* Whether the host has member m (for members newer than your SK_ABI_MINOR). */
@@ -516,5 +555,12 @@ static inline int sk_control_add(sk_plugin *p, const char *command, const char *
 }
 static inline int sk_control_result(sk_plugin *p, const char *json) { return p->host->control_result(p, json); }
 static inline int sk_control_error(sk_plugin *p, const char *text) { return p->host->control_error(p, text); }
+
+/* Since 1.3: check SK_HOST_HAS(p, http_post) when you may run on an older host. */
+static inline int sk_http_post(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,
+			       int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud)
+{
+	return p->host->http_post(p, url, headers, body, len, timeout_ms, fn, ud, free_ud);
+}
 
 #endif

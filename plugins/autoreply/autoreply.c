@@ -41,7 +41,10 @@
  *
  * Around the rules:
  *   - debounce (debounce_ms, default 1000, 0 = off): a burst of texts in a
- *     chat gets one decision, for its last message, debounce_ms after it;
+ *     chat gets one decision, for its last message, debounce_ms after it
+ *     (or at once on "core.stopping", SIGTERM); the waiting burst is kept in
+ *     autoreply_pending, so a crash before its time does not lose it: the
+ *     next start answers it (unless the log shows it was answered);
  *   - manual takeover: a message of our own account that is not an echo of
  *     our sends pauses the chat for pause_s (default 600, 0 = never), kept in
  *     autoreply_pause so it survives restarts, and drops a pending burst;
@@ -180,6 +183,9 @@ static const char *const ar_migrations[] = {
 	"buyer TEXT NOT NULL, message_id TEXT NOT NULL, text TEXT NOT NULL, decision TEXT NOT NULL, "
 	"rule TEXT NOT NULL DEFAULT '', send_uuid TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX autoreply_log_ms ON autoreply_log (ms)",
+	/* the burst waiting for its debounce timer, per chat: answered after a crash */
+	"CREATE TABLE autoreply_pending (chat TEXT PRIMARY KEY, buyer TEXT NOT NULL, name TEXT NOT NULL, "
+	"text TEXT NOT NULL, item TEXT NOT NULL, message_id TEXT NOT NULL, due_ms INTEGER NOT NULL)",
 	NULL
 };
 
@@ -257,6 +263,15 @@ static int ar_exact(const char *s, const char *kw)
 	return (size_t)(end - s) == n && !memcmp(s, kw, n);
 }
 
+/* Returns 1 when v is a number with an integral value that fits int64_t. The
+ * range is tested first: converting a double outside it is undefined (NaN
+ * fails the test too). */
+static int ar_is_int(const cJSON *v)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= -9223372036854775808.0 &&
+	       v->valuedouble < 9223372036854775808.0 && v->valuedouble == (double)(int64_t)v->valuedouble;
+}
+
 /* Reads an optional string field into *out (malloc'ed; NULL when absent or
  * null; numbers are accepted as their decimal text when num_ok). Returns 0,
  * or -1 after logging an error. */
@@ -270,7 +285,7 @@ static int ar_get_str(skrules_ctx *x, const cJSON *o, const char *field, const c
 		return 0;
 	if (cJSON_IsString(v)) {
 		*out = strdup(v->valuestring);
-	} else if (num_ok && cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble) {
+	} else if (num_ok && ar_is_int(v)) {
 		snprintf(buf, sizeof buf, "%lld", (long long)v->valuedouble);
 		*out = strdup(buf);
 	} else {
@@ -356,7 +371,7 @@ static void ar_parse_keyword_rule(skrules_ctx *x, const cJSON *o, size_t i, ar_r
 	ar_get_str(x, o, "item_id", where, 1, &r->item_id);
 	r->enabled = ar_get_bool(x, o, "enabled", where, 1);
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "priority"))) {
-		if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble)
+		if (ar_is_int(v))
 			r->priority = (int64_t)v->valuedouble;
 		else
 			skrules_err(x, "%s.priority: must be an integer", where);
@@ -855,20 +870,120 @@ static ar_pend *ar_pend_take(ar_state *st, const char *chat)
 	return NULL;
 }
 
+/* Keeps the pending burst q in autoreply_pending (its timer ends at due_ms,
+ * wall clock), so that a crash (kill -9, power) before its timer does not
+ * lose the answer: the dedup plugin has marked its messages as handled. */
+static void ar_pend_save(sk_plugin *p, const ar_pend *q, int64_t due_ms)
+{
+	sk_value v[7] = { SK_VTEXT(q->chat), SK_VTEXT(q->buyer), SK_VTEXT(q->name), SK_VTEXT(q->text),
+			  SK_VTEXT(q->item), SK_VTEXT(q->mid), SK_VINT(due_ms) };
+	int rc = sk_db_exec(p, "INSERT INTO autoreply_pending (chat, buyer, name, text, item, message_id, due_ms) "
+			    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat) DO UPDATE SET buyer = excluded.buyer, "
+			    "name = excluded.name, text = excluded.text, item = excluded.item, "
+			    "message_id = excluded.message_id, due_ms = excluded.due_ms", v, 7, NULL, NULL);
+
+	if (rc < 0)
+		sk_log(p, SK_LOG_WARN, "chat %s: the pending reply is not kept across a crash: %s", q->chat,
+		       sk_strerror(p, rc));
+}
+
+/* The burst of chat was answered or dropped. */
+static void ar_pend_forget(sk_plugin *p, const char *chat)
+{
+	sk_value v = SK_VTEXT(chat);
+
+	if (sk_db_exec(p, "DELETE FROM autoreply_pending WHERE chat = ?", &v, 1, NULL, NULL) < 0)
+		sk_log(p, SK_LOG_WARN, "chat %s: its pending reply stays recorded", chat);
+}
+
+/* Answers a pending burst (its timer fired, or the core is stopping) and
+ * forgets it. */
+static void ar_pend_answer(sk_plugin *p, ar_state *st, ar_pend *q)
+{
+	int rc = ar_answer(p, st, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item, q->mid });
+
+	if (rc < 0)
+		sk_log(p, SK_LOG_WARN, "chat %s: answering failed: %s", q->chat, sk_strerror(p, rc));
+	ar_pend_forget(p, q->chat);
+	ar_pend_free(q);
+}
+
 /* The debounce timer of a chat (ud: its chat id, freed by the host). */
 static void ar_on_timer(sk_plugin *p, uint64_t id, void *ud)
 {
 	ar_state *st = p->ud;
 	ar_pend *q;
-	int rc;
 
 	(void)id;
-	if (!st || !(q = ar_pend_take(st, ud)))
-		return;
-	rc = ar_answer(p, st, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item, q->mid });
-	if (rc < 0)
-		sk_log(p, SK_LOG_WARN, "chat %s: answering failed: %s", q->chat, sk_strerror(p, rc));
-	ar_pend_free(q);
+	if (st && (q = ar_pend_take(st, ud)))
+		ar_pend_answer(p, st, q);
+}
+
+/* A row of autoreply_pending (chat, buyer, name, text, item, message_id,
+ * due_ms) onto the list ud; the burst's due time goes to its timer field
+ * until ar_pend_restore arms the timer. */
+static int ar_pend_row(sk_plugin *p, int ncols, const sk_value *c, void *ud)
+{
+	ar_pend **list = ud, *q;
+
+	(void)p;
+	if (ncols < 7 || !(q = calloc(1, sizeof *q)))
+		return 1;
+	q->chat = strdup(c[0].s ? c[0].s : "");
+	q->buyer = strdup(c[1].s ? c[1].s : "");
+	q->name = strdup(c[2].s ? c[2].s : "");
+	q->text = strdup(c[3].s ? c[3].s : "");
+	q->item = strdup(c[4].s ? c[4].s : "");
+	q->mid = strdup(c[5].s ? c[5].s : "");
+	q->timer = (uint64_t)(c[6].i > 0 ? c[6].i : 0);
+	q->next = *list;
+	*list = q;
+	return 0;
+}
+
+/* At init: the bursts an earlier run left waiting (it crashed, or stopped
+ * without the core's "core.stopping") get their timers again - at once when
+ * their time has passed. One whose message already has a decision in the log
+ * was answered just before the crash: forgotten, not answered twice. */
+static void ar_pend_restore(sk_plugin *p, ar_state *st)
+{
+	ar_pend *list = NULL, *q;
+	int64_t now = sk_now_ms(p);
+	int n = 0;
+
+	if (sk_db_exec(p, "SELECT chat, buyer, name, text, item, message_id, due_ms FROM autoreply_pending", NULL, 0,
+		       ar_pend_row, &list) < 0)
+		sk_log(p, SK_LOG_WARN, "the replies a crash left pending cannot be read");
+	while ((q = list)) {
+		int64_t due = (int64_t)q->timer;
+		sk_value v = SK_VTEXT(q->mid);
+		int found = 0;
+		char *chat;
+
+		list = q->next;
+		q->next = NULL;
+		if (!q->chat || !q->buyer || !q->name || !q->text || !q->item || !q->mid) {
+			ar_pend_free(q);
+			continue;
+		}
+		if (*q->mid && sk_db_exec(p, "SELECT 1 FROM autoreply_log WHERE message_id = ? AND decision <> 'debounced'",
+					  &v, 1, ar_row_found, &found) >= 0 && found) {
+			ar_pend_forget(p, q->chat);
+			ar_pend_free(q);
+			continue;
+		}
+		if (!(chat = strdup(q->chat)) ||
+		    sk_timer_add(p, (uint64_t)(due > now ? due - now : 0), 0, ar_on_timer, chat, free, &q->timer) < 0) {
+			sk_log(p, SK_LOG_WARN, "chat %s: its pending reply cannot be timed; answered now", q->chat);
+			ar_pend_answer(p, st, q);
+			continue;
+		}
+		q->next = st->pend;
+		st->pend = q;
+		n++;
+	}
+	if (n)
+		sk_log(p, SK_LOG_INFO, "%d reply(ies) an earlier run left pending: answered at their time", n);
 }
 
 /* A buyer's chat text: answered now without debounce, else kept as the
@@ -908,11 +1023,13 @@ static int ar_on_text(sk_plugin *p, const sk_event *e, void *ud)
 		goto nomem;
 	/* The timer owns its copy of the chat id (free_ud runs even when this fails). */
 	if ((rc = sk_timer_add(p, (uint64_t)st->debounce_ms, 0, ar_on_timer, chat, free, &q->timer)) < 0) {
+		ar_pend_forget(p, q->chat);
 		ar_pend_free(q);
 		return rc;
 	}
 	q->next = st->pend;
 	st->pend = q;
+	ar_pend_save(p, q, sk_now_ms(p) + st->debounce_ms);
 	return SK_PASS;
 nomem:
 	ar_pend_free(q);
@@ -928,6 +1045,7 @@ static void ar_pend_drop(sk_plugin *p, ar_state *st, const char *chat)
 		return;
 	sk_timer_cancel(p, q->timer);
 	ar_log(p, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item, q->mid }, "paused", NULL, NULL);
+	ar_pend_forget(p, q->chat);
 	ar_pend_free(q);
 }
 
@@ -961,7 +1079,37 @@ static int ar_on_own(sk_plugin *p, const sk_event *e, void *ud)
 	return SK_PASS;
 }
 
-/* "core.reload": the rules file is read again; a broken one changes nothing. */
+static int ar_config(sk_plugin *p, ar_state *st);
+
+/* Takes the config of a reload (a config section with a bad value changes
+ * nothing, logged by ar_config): enabled, debounce, pause, banned words, log days. */
+static void ar_reconfigure(sk_plugin *p, ar_state *st)
+{
+	ar_state nx;
+
+	memset(&nx, 0, sizeof nx);
+	if (ar_config(p, &nx) == SK_OK) {
+		char **b = st->banned;
+		size_t nb = st->nbanned;
+
+		st->debounce_ms = nx.debounce_ms;
+		st->pause_ms = nx.pause_ms;
+		st->log_days = nx.log_days;
+		st->enabled = nx.enabled;
+		st->banned = nx.banned;
+		st->nbanned = nx.nbanned;
+		nx.banned = b;
+		nx.nbanned = nb;
+	} else {
+		sk_log(p, SK_LOG_ERR, "config not changed: the autoreply section has an error (see above)");
+	}
+	for (size_t i = 0; i < nx.nbanned; i++)
+		free(nx.banned[i]);
+	free(nx.banned);
+}
+
+/* "core.reload": the config section and the rules file are read again; a
+ * broken one changes nothing. */
 static int ar_on_reload(sk_plugin *p, const sk_event *e, void *ud)
 {
 	ar_state *st = p->ud;
@@ -970,10 +1118,36 @@ static int ar_on_reload(sk_plugin *p, const sk_event *e, void *ud)
 	(void)ud;
 	if (!st || strcmp(e->topic, "core.reload") || strcmp(e->from_plugin, "core"))
 		return SK_PASS;
+	ar_reconfigure(p, st);
 	if (!(rs = ar_load(p)))
 		return SK_PASS;
 	ar_rules_free(st->rules);
 	st->rules = rs;
+	return SK_PASS;
+}
+
+/* "core.stopping" (SIGTERM): every pending burst is answered now instead of
+ * at its timer, while the core still flushes sends; the dedup plugin has
+ * already marked these messages as handled, so a burst dropped here would
+ * never be answered after the restart. */
+static int ar_on_stopping(sk_plugin *p, const sk_event *e, void *ud)
+{
+	ar_state *st = p->ud;
+	ar_pend *q;
+	int n = 0;
+
+	(void)ud;
+	if (!st || strcmp(e->topic, "core.stopping") || strcmp(e->from_plugin, "core"))
+		return SK_PASS;
+	while ((q = st->pend)) {
+		st->pend = q->next;
+		q->next = NULL;
+		sk_timer_cancel(p, q->timer);
+		ar_pend_answer(p, st, q);
+		n++;
+	}
+	if (n)
+		sk_log(p, SK_LOG_INFO, "stopping: %d debounced chat(s) answered now", n);
 	return SK_PASS;
 }
 
@@ -1270,6 +1444,7 @@ static int ar_init(sk_plugin *p)
 	sk_filter buyers = { .flags = SK_F_SKIP_OWN };
 	sk_filter seller = { .flags = SK_F_ONLY_OWN | SK_F_SKIP_ECHO };
 	sk_filter reload = { .topic = "core.reload" };
+	sk_filter stopping = { .topic = "core.stopping" };
 	ar_state *st = calloc(1, sizeof *st);
 	int rc;
 
@@ -1285,6 +1460,7 @@ static int ar_init(sk_plugin *p)
 	if ((rc = sk_subscribe(p, SK_MASK(SK_EV_CHAT_TEXT), &buyers, 0, ar_on_text, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_subscribe(p, SK_MASK_CHAT, &seller, 0, ar_on_own, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_PLUGIN), &reload, 0, ar_on_reload, NULL, NULL, NULL)) < 0 ||
+	    (rc = sk_subscribe(p, SK_MASK(SK_EV_PLUGIN), &stopping, 0, ar_on_stopping, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_SEND_RESULT), NULL, 0, ar_on_send_result, NULL, NULL, NULL)) < 0)
 		goto fail;
 	/* Without its control commands autoreply still answers: a refusal is logged. */
@@ -1293,6 +1469,7 @@ static int ar_init(sk_plugin *p)
 			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", ar_controls[i].name,
 			       sk_strerror(p, rc));
 	ar_prune(p, st);
+	ar_pend_restore(p, st);
 	if (st->log_days &&
 	    (rc = sk_timer_add(p, (uint64_t)AR_DAY_MS, (uint64_t)AR_DAY_MS, ar_on_prune, NULL, NULL, NULL)) < 0)
 		goto fail;

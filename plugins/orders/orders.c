@@ -92,6 +92,7 @@
  */
 #include <ctype.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,10 +349,12 @@ static void od_rules_free(od_rules *rs)
 	free(rs);
 }
 
+/* The card called name, NULL when none. While parsing, a card whose name
+ * was refused has none (NULL). */
 static const od_card *od_card_find(const od_rules *rs, const char *name)
 {
 	for (size_t i = 0; i < rs->ncards; i++)
-		if (!strcmp(rs->cards[i].name, name))
+		if (rs->cards[i].name && !strcmp(rs->cards[i].name, name))
 			return &rs->cards[i];
 	return NULL;
 }
@@ -410,8 +413,9 @@ static int64_t od_num(skrules_ctx *x, const cJSON *o, const char *f, const char 
 
 	if (!v || cJSON_IsNull(v))
 		return def;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble || v->valuedouble < (double)lo ||
-	    v->valuedouble > (double)hi) {
+	/* The range first: converting a double outside int64_t is undefined (NaN fails it too). */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)lo && v->valuedouble <= (double)hi) ||
+	    v->valuedouble != (double)(int64_t)v->valuedouble) {
 		skrules_err(x, "%s.%s: must be a whole number from %lld to %lld", where, f, (long long)lo, (long long)hi);
 		return def;
 	}
@@ -1002,7 +1006,9 @@ static const char *od_jtext(const cJSON *o, const char *k, char *buf, size_t n)
 
 	if (cJSON_IsString(v))
 		return v->valuestring;
-	if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble) {
+	/* The range first: converting a double outside int64_t is undefined. */
+	if (cJSON_IsNumber(v) && v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18 &&
+	    v->valuedouble == (double)(int64_t)v->valuedouble) {
 		snprintf(buf, n, "%lld", (long long)v->valuedouble);
 		return buf;
 	}
@@ -1852,10 +1858,11 @@ static const char od_stock_usage[] =
 	"usage: shopkeep stock import --config FILE --card NAME CODES_FILE\n"
 	"       shopkeep stock list --config FILE\n"
 	"\n"
-	"import  adds the codes of CODES_FILE (one per line; surrounding blanks are\n"
-	"        trimmed, blank lines and codes the card already has are skipped) to\n"
-	"        the stock card NAME of the account's rules file, and prints the counts.\n"
-	"        The running bot picks them up (orders waiting for stock within retry_s).\n"
+	"import  adds the codes of CODES_FILE (one per line, - for stdin; surrounding\n"
+	"        blanks are trimmed, blank lines and codes the card already has are\n"
+	"        skipped) to the stock card NAME of the account's rules file, and prints\n"
+	"        the counts. The running bot picks them up (orders waiting for stock\n"
+	"        within retry_s).\n"
 	"list    prints every card with its free, reserved and used codes.\n";
 
 static const char od_orders_usage[] =
@@ -2041,11 +2048,28 @@ static int od_cmd_orders(sk_plugin *p, int64_t limit)
 			  "FROM orders_order ORDER BY updated_ms DESC LIMIT ?", &v, 1, od_row_print, NULL) < 0;
 }
 
-/* shopkeep stock ... / shopkeep orders ... */
+/* A usage error of `shopkeep stock|orders`: one line on stderr, then 2. */
+static int od_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int od_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	return 2;
+}
+
+/* shopkeep stock ... / shopkeep orders ...: --help anywhere prints the usage
+ * on stdout (0); a usage error is one line on stderr naming what is wrong
+ * (2). */
 static int od_command(sk_plugin *p, int argc, char **argv)
 {
-	const char *card = NULL, *file = NULL, *sub = argc > 1 ? argv[1] : "";
-	const char *usage = !strcmp(argv[0], "stock") ? od_stock_usage : od_orders_usage;
+	const char *cmd = argv[0], *card = NULL, *file = NULL, *sub = argc > 1 ? argv[1] : "";
+	int stock = !strcmp(cmd, "stock");
+	const char *usage = stock ? od_stock_usage : od_orders_usage, *subs = stock ? "import or list" : "list";
+	const char *hint = stock ? "see shopkeep stock --help --config FILE" : "see shopkeep orders --help --config FILE";
 	int64_t limit = 20;
 	od_rules *rs;
 	int rc;
@@ -2055,34 +2079,43 @@ static int od_command(sk_plugin *p, int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		}
+	if (!*sub)
+		return od_usage_error("shopkeep %s: which subcommand, %s? (%s)\n", cmd, subs, hint);
+	if (*sub == '-')
+		return od_usage_error("shopkeep %s: the subcommand (%s) comes before '%s' (%s)\n", cmd, subs, sub, hint);
+	if (strcmp(sub, "list") && (!stock || strcmp(sub, "import")))
+		return od_usage_error("shopkeep %s: unknown subcommand '%s': %s (%s)\n", cmd, sub, subs, hint);
 	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--card") && i + 1 < argc)
-			card = argv[++i];
-		else if (!strncmp(argv[i], "--card=", 7))
-			card = argv[i] + 7;
-		else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
-			limit = strtoll(argv[++i], NULL, 10);
-		else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "shopkeep %s: unknown option '%s'\n%s", argv[0], argv[i], usage);
-			return 2;
-		} else if (!file)
-			file = argv[i];
-		else {
-			fprintf(stderr, "shopkeep %s: unexpected argument '%s'\n%s", argv[0], argv[i], usage);
-			return 2;
+		const char *a = argv[i];
+
+		if (stock && !strcmp(sub, "import") && (!strcmp(a, "--card") || !strncmp(a, "--card=", 7))) {
+			if (!a[6] && i + 1 >= argc)
+				return od_usage_error("shopkeep stock import: --card needs a NAME (%s)\n", hint);
+			card = a[6] ? a + 7 : argv[++i];
+		} else if (!stock && (!strcmp(a, "--limit") || !strncmp(a, "--limit=", 8))) {
+			const char *v = a[7] ? a + 8 : i + 1 < argc ? argv[++i] : "";
+			char *end;
+
+			limit = strtoll(v, &end, 10);
+			if (!*v || *end || limit < 1 || limit > 100000)
+				return od_usage_error("shopkeep orders list: --limit needs a whole number from 1 to 100000 "
+						      "(%s)\n", hint);
+		} else if (a[0] == '-' && a[1]) {
+			return od_usage_error("shopkeep %s %s: unknown option '%s' (%s)\n", cmd, sub, a, hint);
+		} else if (stock && !strcmp(sub, "import") && !file) {
+			file = a;
+		} else {
+			return od_usage_error("shopkeep %s %s: unexpected argument '%s' (%s)\n", cmd, sub, a, hint);
 		}
 	}
-	if (!strcmp(argv[0], "orders")) {
-		if (strcmp(sub, "list") || file || card || limit < 1) {
-			fputs(usage, stderr);
-			return 2;
-		}
+	if (!stock)
 		return od_cmd_orders(p, limit);
-	}
-	if (!(!strcmp(sub, "import") && card && file) && !(!strcmp(sub, "list") && !card && !file)) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (!strcmp(sub, "import") && !card)
+		return od_usage_error("shopkeep stock import: --card NAME is required: the stock card to add to (%s)\n",
+				      hint);
+	if (!strcmp(sub, "import") && !file)
+		return od_usage_error("shopkeep stock import: which CODES_FILE? one code per line, - for stdin (%s)\n",
+				      hint);
 	if (!*sk_rules_path(p)) {
 		fprintf(stderr, "shopkeep stock: the account has no rules file (config key \"rules\"): no cards\n");
 		return 1;

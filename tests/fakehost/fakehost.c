@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store.h"
 
@@ -27,6 +28,12 @@ typedef struct {
 	void *ctx;
 } fh_mtop_rec;
 
+typedef struct {
+	fh_http pub;
+	host_http_done done;
+	void *ctx;
+} fh_http_rec;
+
 struct fh {
 	store *st;
 	host *h;
@@ -37,9 +44,10 @@ struct fh {
 	int64_t now, mono, wake;
 	int state;
 	int send_rc;
+	int http_fail;
 	unsigned long nsent, nmsg, nmid;
 	size_t send_base, log_base;
-	fh_vec sends, logs, mtops, pool;
+	fh_vec sends, logs, mtops, https, pool;
 	sbuf err;
 	int work_pending;           /* set by wake_loop from a worker thread */
 };
@@ -227,6 +235,38 @@ static void be_mtop(void *ud, const char *api, const char *data_json, host_mtop_
 	fh_vec_push(&f->mtops, m);
 }
 
+/* Records the request; it waits for fh_http_reply. NULL under fh_fail_http. */
+static void *be_http_post(void *ud, const char *url, const char *headers, const char *body, size_t len,
+			  int timeout_ms, host_http_done done, void *ctx)
+{
+	fh *f = ud;
+	fh_http_rec *r;
+	char *b;
+
+	if (f->http_fail)
+		return NULL;
+	r = fh_xmalloc(sizeof *r);
+	b = fh_xmalloc(len + 1);
+	memcpy(b, body, len);
+	fh_vec_push(&f->pool, b);
+	r->pub.url = fh_keep(f, url);
+	r->pub.headers = fh_keep(f, headers);
+	r->pub.body = b;
+	r->pub.len = len;
+	r->pub.timeout_ms = timeout_ms;
+	r->pub.mono_ms = f->mono;
+	r->done = done;
+	r->ctx = ctx;
+	fh_vec_push(&f->https, r);
+	return r;
+}
+
+static void be_http_cancel(void *ud, void *handle)
+{
+	(void)ud;
+	((fh_http_rec *)handle)->pub.cancelled = 1;
+}
+
 static int be_session_state(void *ud)
 {
 	return ((fh *)ud)->state;
@@ -280,6 +320,8 @@ fh *fh_new(const char *sections_json, const char *rules_path)
 		.now_ms = be_now_ms,
 		.mono_ms = be_mono_ms,
 		.mtop = be_mtop,
+		.http_post = be_http_post,
+		.http_cancel = be_http_cancel,
 		.session_state = be_session_state,
 		.metrics_json = be_metrics_json,
 		.wake_loop = be_wake_loop,
@@ -342,6 +384,7 @@ void fh_free(fh *f)
 	fh_vec_free(&f->sends);
 	fh_vec_free(&f->logs);
 	fh_vec_free(&f->mtops);
+	fh_vec_free(&f->https);
 	fh_vec_free(&f->pool);
 	sbuf_free(&f->err);
 	free(f);
@@ -394,6 +437,7 @@ int fh_load(fh *f, const char *so_path, sbuf *errs)
 	sbuf mine = { 0 };
 	int rc = host_load_file(f->h, so_path, &mine);
 
+	f->unloaded = 0;   /* loaded again after fh_unload: the next fh_unload unloads it */
 	fh_take_errors(f, &mine, errs);
 	return rc;
 }
@@ -403,6 +447,7 @@ int fh_load_names(fh *f, const char *dir, sbuf *errs, const char *const *names)
 	sbuf mine = { 0 };
 	int rc = host_load(f->h, dir, (char *const *)names, &mine);
 
+	f->unloaded = 0;
 	fh_take_errors(f, &mine, errs);
 	return rc;
 }
@@ -659,6 +704,58 @@ int fh_mtop_reply(fh *f, size_t i, int result, const char *ret, const char *data
 	m->pub.answered = 1;
 	m->done(m->ctx, result, ret ? ret : "", data_json ? data_json : "");
 	return 0;
+}
+
+/* ---- HTTP ----------------------------------------------------------------------- */
+
+size_t fh_nhttp(fh *f)
+{
+	return f->https.n;
+}
+
+const fh_http *fh_http_at(fh *f, size_t i)
+{
+	return i < f->https.n ? &((fh_http_rec *)f->https.v[i])->pub : NULL;
+}
+
+int fh_http_reply(fh *f, size_t i, int status, const char *body)
+{
+	fh_http_rec *r = i < f->https.n ? f->https.v[i] : NULL;
+
+	if (!r || r->pub.answered || r->pub.cancelled)
+		return -1;
+	r->pub.answered = 1;
+	r->done(r->ctx, status, body ? body : "");
+	return 0;
+}
+
+int fh_http_header(fh *f, size_t i, const char *name, char *out, size_t n)
+{
+	const fh_http *r = fh_http_at(f, i);
+	size_t nl = strlen(name);
+
+	if (n)
+		*out = '\0';
+	for (const char *s = r ? r->headers : ""; *s;) {
+		const char *e = strstr(s, "\r\n");
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+
+		if (len > nl && s[nl] == ':' && !strncasecmp(s, name, nl)) {
+			const char *v = s + nl + 1;
+
+			while (*v == ' ')
+				v++;
+			snprintf(out, n, "%.*s", (int)(len - (size_t)(v - s)), v);
+			return 0;
+		}
+		s += len + (e ? 2 : 0);
+	}
+	return -1;
+}
+
+void fh_fail_http(fh *f, int on)
+{
+	f->http_fail = on;
 }
 
 /* ---- work ------------------------------------------------------------------------- */

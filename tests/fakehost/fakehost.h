@@ -5,9 +5,10 @@
  * It is the real core/host.c (dispatch order, ownership, cleanup, the SQLite
  * services) and the real core/loader.c (ABI checks) on top of a backend that
  * records instead of acting: sends are kept in order and finish only when the
- * test says so, log lines are kept, mtop calls wait for a scripted reply, the
- * clock moves only with fh_advance (which fires the timers that come due), and
- * the database is an in-memory SQLite with the core migrations.
+ * test says so, log lines are kept, mtop calls and HTTP POSTs wait for a
+ * scripted reply, the clock moves only with fh_advance (which fires the
+ * timers that come due), and the database is an in-memory SQLite with the
+ * core migrations.
  *
  *     fh *f = fh_new("{\"hello\":{}}", NULL);
  *     fh_load(f, "build/plugins/hello.so", NULL);
@@ -66,6 +67,19 @@ typedef struct {
 	const char *data;
 	int answered;
 } fh_mtop;
+
+/* One HTTP POST a plugin made (sk_http_post, ABI 1.3), in the order made. */
+typedef struct {
+	const char *url;
+	const char *headers;     /* as the host hands them on: "Name: value\r\n" lines,
+	                          * with its Content-Type and User-Agent */
+	const char *body;        /* NUL-terminated copy of the body */
+	size_t len;
+	int timeout_ms;          /* 10000 when the plugin passed 0 */
+	int answered;            /* fh_http_reply ran */
+	int cancelled;           /* the host cancelled it (its plugin was unloaded) */
+	int64_t mono_ms;         /* when it was made */
+} fh_http;
 
 /* Creates a fake host: sections_json is the plugins' config sections
  * ({"<plugin>": {...}}, NULL for none), rules_path the account's rules file
@@ -151,6 +165,19 @@ void fh_clear_logs(fh *f);
 size_t fh_nmtop(fh *f);
 const fh_mtop *fh_mtop_at(fh *f, size_t i);
 int fh_mtop_reply(fh *f, size_t i, int result, const char *ret, const char *data_json);
+
+/* HTTP POSTs, in order. fh_http_reply answers request i with an HTTP status,
+ * or a negative sk_rc for "no answer" (SK_ERR_IO: refused, timeout...), and
+ * body (NULL: ""): 0, or -1 when there is no such request or it was answered
+ * or cancelled. fh_http_header copies the value of header name (any case) of
+ * request i into out ("" and -1 when it has none). fh_fail_http(f, 1) makes
+ * the backend refuse to start the next requests (sk_http_post then returns
+ * SK_ERR_IO), 0 to stop. */
+size_t fh_nhttp(fh *f);
+const fh_http *fh_http_at(fh *f, size_t i);
+int fh_http_reply(fh *f, size_t i, int status, const char *body);
+int fh_http_header(fh *f, size_t i, const char *name, char *out, size_t n);
+void fh_fail_http(fh *f, int on);
 
 /* Worker queue: fh_work_drain waits for all queued work and runs the
  * completions (host_work_drain); fh_work_poll runs the completions of work

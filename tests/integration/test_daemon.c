@@ -3,7 +3,8 @@
  * tests/integration/test_daemon.c - `shopkeep run --daemon` against the
  * simulator: the command returns 0 once the daemon is up; the pidfile names
  * a live process that registers and logs to its log file; a second start of
- * the same account is refused while it runs; SIGTERM ends it and removes the
+ * the same account is refused while it runs; SIGHUP opens the log file again
+ * (logrotate); SIGTERM ends it and removes the
  * pidfile; a pidfile that cannot be written is an error, not a daemon.
  */
 #include "tap.h"
@@ -66,6 +67,17 @@ int main(void)
 	is_int(st, 1, "a second start of the same account exits 1");
 	ok(strstr(out, "already running") != NULL, "saying it is already running (%.80s)", out);
 	ok(pid > 0 && kill((pid_t)pid, 0) == 0, "the first one still runs");
+	/* logrotate: the log is moved away, SIGHUP opens a new one */
+	snprintf(cmd, sizeof cmd, "mv '%s' '%s.1'", logf, logf);
+	ok(system(cmd) == 0, "the log is moved away (as logrotate does)");
+	if (pid > 0)
+		kill((pid_t)pid, SIGHUP);
+	snprintf(cmd, sizeof cmd, "grep -q 'SIGHUP: config' '%s' 2>/dev/null", logf);
+	for (int i = 0; i < 50 && system(cmd) != 0; i++)
+		usleep(100000);
+	ok(system(cmd) == 0, "SIGHUP opens the log file again: the reload is logged in a new file");
+	snprintf(cmd, sizeof cmd, "grep -q 'SIGHUP' '%s.1'", logf);
+	ok(system(cmd) != 0, "and nothing more goes to the moved one");
 	if (pid > 0)
 		kill((pid_t)pid, SIGTERM);
 	for (int i = 0; i < 100 && !gone; i++) {

@@ -99,7 +99,8 @@ int main(void)
 
 	kill(bot.pid, SIGHUP);
 	usleep(300000);
-	ok(tbot_alive(&bot) && tbot_log_has(&bot, "SIGHUP: plugins reload"), "SIGHUP: plugins are told to reload, the bot runs on");
+	ok(tbot_alive(&bot) && tbot_log_has(&bot, "SIGHUP: config ") && tbot_log_has(&bot, "plugins reload their files"),
+	   "SIGHUP: the config is read again, plugins are told to reload, the bot runs on");
 
 	/* the platform pushes the same messages again: dedup stops them before hello */
 	tsim_ctl(&sim, "/replay", "{\"seller\":\"" UNB "\",\"n\":4}");

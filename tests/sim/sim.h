@@ -61,6 +61,15 @@ typedef struct sim_conn {
 
 enum { SIM_DROP_NONE, SIM_DROP_FIN, SIM_DROP_RST, SIM_DROP_CLOSE };
 
+/* An accepted send: its uuid's messageId (hashed in sim_account.sent). */
+typedef struct sim_sent {
+	struct sim_sent *next;
+	char im[32];
+	char uuid[];
+} sim_sent;
+
+#define SIM_SENT_BUCKETS 4096
+
 /* A seller account, keyed by its unb. */
 struct sim_account {
 	sim_account *next;
@@ -72,7 +81,8 @@ struct sim_account {
 	int risk;
 	int send_fail_n;         /* the next N sends are refused */
 	char send_fail_reason[32];
-	cJSON *uuids;            /* uuid -> messageId of accepted sends */
+	sim_sent *sent[SIM_SENT_BUCKETS]; /* uuid -> messageId of accepted sends (a list
+	                          * scanned per send made a long load run quadratic) */
 	cJSON *history;          /* the last pushes sent, [{"lwp","items"}], for /replay */
 	sim_push *offline;       /* pushes waiting for a registered connection */
 	sim_push **offline_tail;
@@ -214,6 +224,10 @@ int sim_jbool(const cJSON *o, const char *k, int def);
 sim_account *sim_account_get(const char *unb, int create);
 sim_account *sim_default_account(const char *unb);
 sim_chat *sim_chat_find(const char *cid);
+/* The messageId of the account's accepted send uuid, NULL when none. */
+const char *sim_sent_find(const sim_account *a, const char *uuid);
+/* Records it. 0 or -1 (out of memory). */
+int sim_sent_add(sim_account *a, const char *uuid, const char *im);
 sim_chat *sim_chat_get(const char *seller, const char *cid, const char *buyer,
 		       const char *buyer_name, const char *item_id);
 sim_order *sim_order_find(const char *id);

@@ -11,7 +11,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -84,7 +86,12 @@ static void accept_all(int lfd)
 				.vh = S.vh, .type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP,
 				.fd.sockfd = fd, .opaque = lfd == S.ctl_fd ? &S.ctl_fd : NULL,
 			};
+			int one = 1;
 
+			/* lws sets no TCP_NODELAY on an adopted socket: without it
+			 * a reply written right after a push waits for the bot's
+			 * delayed ACK (40 ms; make bench found it). */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 			if (!lws_adopt_descriptor_vhost_via_info(&ad))
 				close(fd);
 		}
@@ -161,6 +168,10 @@ int main(int argc, char **argv)
 
 	if (sodium_init() < 0)
 		return 1;
+	/* permessage-deflate makes and frees a compressor per message; with the
+	 * default threshold each free gave the heap back to the kernel and the next
+	 * one faulted it in again (a third of the simulator's time in make bench). */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	S.reg_reject_delay_ms = 1000;
 	S.token_ttl_ms = 86400000;
 	S.redeliver_unacked = 1;

@@ -48,7 +48,6 @@ sim_account *sim_account_get(const char *unb, int create)
 	if (!a)
 		return NULL;
 	SET(a->unb, unb);
-	a->uuids = cJSON_CreateObject();
 	a->offline_tail = &a->offline;
 	a->next = S.accounts;
 	S.accounts = a;
@@ -78,6 +77,30 @@ static unsigned chat_bucket(const char *cid)
 	while (*cid)
 		h = h * 33 + (unsigned char)*cid++;
 	return h % (sizeof S.chat_hash / sizeof S.chat_hash[0]);
+}
+
+const char *sim_sent_find(const sim_account *a, const char *uuid)
+{
+	const sim_sent *e;
+
+	for (e = a->sent[chat_bucket(uuid) % SIM_SENT_BUCKETS]; e; e = e->next)
+		if (!strcmp(e->uuid, uuid))
+			return e->im;
+	return NULL;
+}
+
+int sim_sent_add(sim_account *a, const char *uuid, const char *im)
+{
+	size_t n = strlen(uuid) + 1;
+	sim_sent *e = malloc(sizeof *e + n), **b = &a->sent[chat_bucket(uuid) % SIM_SENT_BUCKETS];
+
+	if (!e)
+		return -1;
+	memcpy(e->uuid, uuid, n);
+	snprintf(e->im, sizeof e->im, "%s", im);
+	e->next = *b;
+	*b = e;
+	return 0;
 }
 
 sim_chat *sim_chat_find(const char *cid)
@@ -180,10 +203,15 @@ sim_token *sim_token_find(const char *token)
 void sim_gen_hex(char *out, size_t nhex)
 {
 	static const char hex[] = "0123456789abcdef";
+	unsigned char r[32];
 	size_t i;
 
-	for (i = 0; i < nhex; i++)
-		out[i] = hex[randombytes_uniform(16)];
+	/* one getrandom per 64 digits, not one per digit */
+	for (i = 0; i < nhex; i++) {
+		if (i % 64 == 0)
+			randombytes_buf(r, sizeof r);
+		out[i] = hex[(r[i % 64 / 2] >> (i % 2 * 4)) & 15];
+	}
 	out[nhex] = '\0';
 }
 
@@ -267,7 +295,13 @@ void sim_reset(void)
 		sim_account *a = S.accounts;
 
 		S.accounts = a->next;
-		cJSON_Delete(a->uuids);
+		for (i = 0; i < SIM_SENT_BUCKETS; i++)
+			while (a->sent[i]) {
+				sim_sent *n = a->sent[i]->next;
+
+				free(a->sent[i]);
+				a->sent[i] = n;
+			}
 		cJSON_Delete(a->history);
 		push_list_free(a->offline);
 		free(a);

@@ -173,8 +173,9 @@ static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *
 	const cJSON *b0 = cJSON_GetArrayItem(body, 0), *b1 = cJSON_GetArrayItem(body, 1);
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(b0, "content");
 	const cJSON *custom = cJSON_GetObjectItemCaseSensitive(content, "custom");
-	const cJSON *recv = cJSON_GetObjectItemCaseSensitive(b1, "actualReceivers"), *x, *known;
+	const cJSON *recv = cJSON_GetObjectItemCaseSensitive(b1, "actualReceivers"), *x;
 	const char *uuid = sim_jstr2(b0, "uuid"), *cidat = sim_jstr2(b0, "cid"), *data = sim_jstr2(custom, "data");
+	const char *known;
 	const char *err = NULL, *text = NULL;
 	char cid[32], me[64], peer[64], *inner_txt = NULL;
 	cJSON *inner = NULL, *r, *rb, *echo, *items;
@@ -243,19 +244,19 @@ static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *
 		conn_send_json(c, r);
 		goto out;
 	}
-	known = cJSON_GetObjectItemCaseSensitive(a->uuids, uuid);
+	known = sim_sent_find(a, uuid);
 	if (known) {
 		/* The same uuid is the same message: same messageId, no second echo. */
 		S.st.send_repeats++;
 		cJSON_AddTrueToObject(logx, "repeat");
-		snprintf(im, sizeof im, "%s", known->valuestring);
+		snprintf(im, sizeof im, "%s", known);
 	} else if (a->send_fail_n > 0) {
 		a->send_fail_n--;
 		send_refuse(c, mid, a->send_fail_reason, logx);
 		goto out;
 	} else {
 		snprintf(im, sizeof im, "%llu.PNM", (unsigned long long)S.next_im++);
-		cJSON_AddStringToObject(a->uuids, uuid, im);
+		sim_sent_add(a, uuid, im);
 	}
 	cJSON_AddStringToObject(logx, "message_id", im);
 	r = response(c, mid, 200);

@@ -329,6 +329,80 @@ static void test_debounce(void)
 	fh_free(f);
 }
 
+/* The number of rows of autoreply_pending. */
+static int npending(fh *f)
+{
+	sqlite3_stmt *st;
+	int n = -1;
+
+	if (sqlite3_prepare_v2(fh_db(f), "SELECT count(*) FROM autoreply_pending", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* A burst waiting for its timer survives a crash; SIGTERM answers it at once. */
+static void test_debounce_durable(void)
+{
+	char so[512], sql[512];
+	fh *f;
+	sk_event e;
+
+	write_rules("{\"default_reply\":{\"reply\":\"got: {message}\"}}");
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":3000}}", rules)) != NULL, "durable: loads"))
+		return;
+	say(f, "c1", "", "one");
+	say(f, "c1", "", "two");
+	is_int(npending(f), 1, "durable: the waiting burst is recorded, one row per chat");
+	fh_advance(f, 1000);
+	fh_unload(f);   /* what a crash leaves: the row (fini does not touch it) */
+	is_int(fh_nsends(f), 0, "durable: nothing sent before the crash");
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "durable: started again");
+	is_int(fh_nsends(f), 0, "durable: not answered before its time");
+	fh_advance(f, 2000);
+	ok(fh_nsends(f) == 1 && !strcmp(last(f), "got: two"), "durable: answered at its time after the restart");
+	is_int(npending(f), 0, "durable: and forgotten");
+	fh_unload(f);
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "durable: started again");
+	fh_advance(f, 10000);
+	is_int(fh_nsends(f), 1, "durable: an answered burst is not answered again");
+
+	/* past its time at the restart: answered at once */
+	say(f, "c2", "", "late");
+	fh_unload(f);
+	fh_advance(f, 60000);
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "durable: started again later");
+	fh_advance(f, 0);
+	ok(fh_nsends(f) == 2 && !strcmp(last(f), "got: late"), "durable: a burst past its time is answered at once");
+
+	/* a row whose message the log shows as decided: forgotten, not answered twice */
+	snprintf(sql, sizeof sql, "INSERT INTO autoreply_pending VALUES ('c3', 'b', 'n', 'dup', '', 'mid-dup', 0);"
+		 "INSERT INTO autoreply_log (ms, chat, buyer, message_id, text, decision) "
+		 "VALUES (%lld, 'c3', 'b', 'mid-dup', 'dup', 'default')", (long long)fh_now_ms(f));
+	is_int(sqlite3_exec(fh_db(f), sql, NULL, NULL, NULL), SQLITE_OK,
+	       "durable: a burst recorded as pending and as decided (a crash between the two)");
+	fh_unload(f);
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "durable: started again");
+	fh_advance(f, 5000);
+	is_int(fh_nsends(f), 2, "durable: a burst already decided before the crash is not answered again");
+	is_int(npending(f), 0, "durable: and its row is gone");
+
+	/* core.stopping: every waiting burst answered now */
+	say(f, "c4", "", "stop one");
+	say(f, "c5", "", "stop two");
+	e = fh_event(f, SK_EV_PLUGIN);
+	e.topic = "core.stopping";
+	e.payload_json = "{}";
+	e.from_plugin = "core";
+	fh_dispatch(f, &e);
+	is_int(fh_nsends(f), 4, "stopping: both waiting bursts answered at once");
+	is_int(npending(f), 0, "stopping: none left recorded");
+	fh_advance(f, 5000);
+	is_int(fh_nsends(f), 4, "stopping: and their timers do not answer again");
+	fh_free(f);
+}
+
 static void test_takeover(void)
 {
 	char so[512];
@@ -950,6 +1024,15 @@ static void test_rules_check(void)
 	ok(strlen(errs) < 120 && strlen(errs) > 0 && errs[strlen(errs) - 1] == '\n',
 	   "rules_check: holds whole lines only (%zu bytes)", strlen(errs));
 	is_int(direct_check(bad, strlen(bad), NULL, 0), -1, "rules_check: no errs buffer at all");
+	/* Found by tests/fuzz/fuzz_rules (corpus/rules/ub-huge-numbers.json): a
+	 * number outside int64_t was converted to it before the integer test,
+	 * which is undefined (make test SAN=1 stops on it). */
+	snprintf(line, sizeof line, "{\"keyword_rules\":[{\"keywords\":[\"x\"],\"reply\":\"r\",\"priority\":1e300,"
+		 "\"item_id\":-3e19}]}");
+	is_int(direct_check(line, strlen(line), errs, sizeof errs), -1, "rules_check: huge numbers are refused");
+	ok(strstr(errs, "keyword_rules[0].priority: must be an integer\n") != NULL, "rules_check: a priority of 1e300");
+	ok(strstr(errs, "keyword_rules[0].item_id: must be a string, a number or null\n") != NULL,
+	   "rules_check: an item_id of -3e19");
 }
 
 int main(void)
@@ -964,6 +1047,7 @@ int main(void)
 	test_variables_empty_image();
 	test_validation_reload();
 	test_debounce();
+	test_debounce_durable();
 	test_takeover();
 	test_banned();
 	test_not_answered();

@@ -230,7 +230,7 @@ static void test_error_kinds(void)
 	one_error("\"reconnect\":{\"closed_base_ms\":20000}",
 		  "reconnect.closed_cap_ms: must not be less than reconnect.closed_base_ms");
 	one_error("\"platform\":{\"tls_verify\":\"yes\"}", "platform.tls_verify: must be true or false");
-	one_error("\"send\":{\"rate_per_s\":0}", "send.rate_per_s: must be a number from 0.001 to 1000");
+	one_error("\"send\":{\"rate_per_s\":-1}", "send.rate_per_s: must be a number from 0 to 1000");
 	one_error("\"platform\":{\"ws_url\":\"https://x/\"}", "platform.ws_url: must start with ws:// or wss://");
 	one_error("\"platform\":{\"ws_url\":\"wss:///path\"}", "platform.ws_url: has no host");
 	one_error("\"platform\":{\"api_url\":\"wss://x/\"}", "platform.api_url: must start with http:// or https://");
@@ -495,6 +495,52 @@ static void test_cli(void)
 	free(bad);
 }
 
+/* send.rate_per_s 0 is "no pacing" (make bench): accepted and kept as 0. */
+static void test_unpaced(void)
+{
+	config c;
+	const char *e;
+	int rc;
+
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"send\":{\"rate_per_s\":0}}", tmpdir, &c, &rc);
+	if (!ok(rc == 0 && c.send_rate == 0, "send.rate_per_s 0 (no pacing) is accepted"))
+		diag("%s", e);
+	config_free(&c);
+	e = errors_of("{" GOOD_ACCOUNT "," GOOD_STATE ",\"send\":{\"rate_per_s\":1000.5}}", &rc);
+	ok(rc == -1 && has_line(e, "send.rate_per_s: must be a number from 0 to 1000"), "send.rate_per_s over 1000 is not");
+}
+
+/* config_take_live (SIGHUP): live keys move, restart-only keys are named and kept. */
+static void test_take_live(void)
+{
+	config c, n;
+	sbuf restart = { 0 };
+	int rc;
+
+	parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"send\":{\"rate_per_s\":2},\"log\":{\"level\":\"info\"},"
+	      "\"plugins\":{\"load\":[\"autoreply\"]},\"autoreply\":{\"debounce_ms\":1}}", tmpdir, &c, &rc);
+	is_int(rc, 0, "take_live: the running config parses");
+	parse("{\"account\":{\"id\":\"a2\",\"cookie\":\"cna=x; unb=20001; _m_h5_tk=abc_1\"},"
+	      "\"state\":{\"db\":\"other.db\"},\"send\":{\"rate_per_s\":7,\"stop_flush_s\":9},"
+	      "\"log\":{\"level\":\"debug\"},\"web\":{\"listen\":\"off\"},"
+	      "\"plugins\":{\"load\":[\"autoreply\",\"dedup\"]},\"autoreply\":{\"debounce_ms\":2}}", tmpdir, &n, &rc);
+	is_int(rc, 0, "take_live: the new one parses");
+	config_take_live(&c, &n, &restart);
+	ok(c.send_rate == 7 && c.send_stop_flush_s == 9, "take_live: send.* taken");
+	is_str(c.log_level, "debug", "take_live: log.level taken");
+	is_int((int)cJSON_GetObjectItem(cJSON_GetObjectItem(c.plugin_sections, "autoreply"), "debounce_ms")->valuedouble, 2,
+	       "take_live: the plugins' sections taken");
+	is_str(c.account_id, "a1", "take_live: account.id kept");
+	ok(strstr(c.state_db, "/state.db") != NULL, "take_live: state.db kept");
+	is_str(c.plugins_load[1] ? "2" : "1", "1", "take_live: plugins.load kept");
+	is_str(restart.p ? restart.p : "", "account.id, account.key_file, state.db, plugins.load, web.listen, control.socket",
+	       "take_live: the keys that need a restart are named (key_file and the socket follow account.id)");
+	is_str(n.log_level, "info", "take_live: the old values go to the other config, freed with it");
+	sbuf_free(&restart);
+	config_free(&c);
+	config_free(&n);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -513,6 +559,8 @@ int main(void)
 	test_secrets();
 	test_syntax();
 	test_cli();
+	test_take_live();
+	test_unpaced();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		diag("could not remove %s", tmpdir);

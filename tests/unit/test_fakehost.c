@@ -3,8 +3,9 @@
  * tests/unit/test_fakehost.c - the fake host itself, driven through
  * tests/plugins/fh_probe: the manual clock and its timers, recorded sends and
  * their completion, send_status, results of earlier runs, mtop replies, the
- * worker queue, session state, config, the in-memory database, load errors
- * and unload.
+ * worker queue, session state, config, the in-memory database, HTTP POSTs
+ * (ABI 1.3: what the backend gets, answers, refusals, unload, a command),
+ * load errors and unload.
  */
 #include "fakehost/fakehost.h"
 #include "tap.h"
@@ -189,6 +190,102 @@ static void test_services(void)
 	fh_free(f);
 }
 
+/* sk_http_post through the fake host (and the real host's checks). */
+static void test_http(void)
+{
+	static const char *const bad_urls[] = { "ftp://x/", "HTTPS://x/", "http://user:pw@x/", "http:///path",
+		"http://x/a b", "http://x/\x01", "", NULL };
+	static const char *const bad_headers[] = { "X-A: 1\r\nX-B: 2", "X-A: 1\rX-B: 2", "X-A: 1\n\nX-B: 2",
+		"Bad Name: 1", "Host: evil", "content-length: 5", "Connection: close", "NoColon", ": x",
+		"X-A: \x01", "X-A: one\r", NULL };
+	fh *f = probe_host(60000);
+	const fh_http *r;
+	size_t n, freed, k;
+	char v[128];
+
+	if (!ok(f != NULL, "http: fake host with fh_probe"))
+		return;
+	fh_chat(f, "c1", "b1", "http http://127.0.0.1:8080/hook?x=1");
+	is_int(fh_nhttp(f), 1, "http: a POST is recorded");
+	if ((r = fh_http_at(f, 0))) {
+		is_str(r->url, "http://127.0.0.1:8080/hook?x=1", "http: with its url");
+		ok(r->len == 7 && !strcmp(r->body, "{\"q\":1}"), "http: its body (%s)", r->body);
+		is_int(r->timeout_ms, 2500, "http: its timeout");
+		ok(strstr(r->headers, "X-Probe: 1\r\n") != NULL, "http: the plugin's header line, ended with CRLF");
+		ok(!fh_http_header(f, 0, "content-type", v, sizeof v) && !strcmp(v, "application/json"),
+		   "http: the host adds Content-Type: application/json");
+		ok(!fh_http_header(f, 0, "User-Agent", v, sizeof v) && strstr(v, "shopkeep"), "http: and a User-Agent (%s)", v);
+	}
+	is_int(fh_nsends(f), 0, "http: no callback before the answer");
+	is_int(fh_http_reply(f, 0, 201, "created"), 0, "http: fh_http_reply");
+	is_str(last_text(f), "http 201 created", "http: the plugin got the status and the body");
+	is_int(fh_log_find(f, "http freed"), 1, "http: then its free_ud, once");
+	is_int(fh_http_reply(f, 0, 200, NULL), -1, "http: a request is answered once");
+
+	fh_chat(f, "c1", "b1", "http https://hooks.example/x");
+	is_int(fh_http_reply(f, 1, SK_ERR_IO, NULL), 0, "http: a transport failure");
+	is_str(last_text(f), "http -9 ", "http: no answer reaches the plugin as SK_ERR_IO");
+	fh_chat(f, "c1", "b1", "http http://h/");
+	fh_http_reply(f, 2, 0, "x");
+	is_str(last_text(f), "http -9 x", "http: a status outside 100..599 becomes SK_ERR_IO");
+
+	n = fh_nhttp(f);
+	freed = fh_log_find(f, "http freed");
+	for (int i = 0; bad_urls[i]; i++) {
+		char cmd[64];
+
+		snprintf(cmd, sizeof cmd, "http %s", bad_urls[i]);
+		fh_chat(f, "c1", "b1", cmd);
+		is_str(last_text(f), "http rc -1", "http: url \"%s\" refused with SK_ERR_INVAL", bad_urls[i]);
+	}
+	for (int i = 0; bad_headers[i]; i++) {
+		char cmd[64];
+
+		snprintf(cmd, sizeof cmd, "httph %s", bad_headers[i]);
+		fh_chat(f, "c1", "b1", cmd);
+		is_str(last_text(f), "httph -1", "http: headers #%d refused with SK_ERR_INVAL", i);
+	}
+	is_int(fh_nhttp(f), n, "http: nothing refused reached the backend");
+	is_int(fh_log_find(f, "http freed") - freed, 7, "http: each refused request's free_ud ran once");
+	is_int(fh_log_find(f, "evil"), 0, "http: a refused header's value is not logged");
+
+	fh_chat(f, "c1", "b1", "httph X-A:  one \nX-B: 2\n");
+	is_str(last_text(f), "httph 0", "http: two lines, a trailing newline");
+	r = fh_http_at(f, n);
+	ok(r && strstr(r->headers, "X-A: one\r\nX-B: 2\r\n") && r->timeout_ms == 10000,
+	   "http: trimmed, CRLF-ended; timeout 0 is 10 s");
+	fh_chat(f, "c1", "b1", "httph Content-Type: text/plain; charset=utf-8\nUser-Agent: probe");
+	ok((r = fh_http_at(f, n + 1)) && !fh_http_header(f, n + 1, "Content-Type", v, sizeof v) &&
+	   !strcmp(v, "text/plain; charset=utf-8") && !strstr(r->headers, "application/json") &&
+	   !strstr(r->headers, "shopkeep"), "http: the plugin's Content-Type and User-Agent replace the host's");
+	fh_fail_http(f, 1);
+	fh_chat(f, "c1", "b1", "http http://x/");
+	is_str(last_text(f), "http rc -9", "http: a request the backend cannot start: SK_ERR_IO");
+	fh_fail_http(f, 0);
+
+	fh_chat(f, "c1", "b1", "http http://x/pending");
+	k = fh_nhttp(f) - 1;
+	freed = fh_log_find(f, "http freed");
+	n = fh_nsends(f);
+	fh_unload(f);
+	ok(fh_http_at(f, k) && fh_http_at(f, k)->cancelled, "http: unload cancels the request in flight");
+	is_int(fh_log_find(f, "http freed") - freed, 1, "http: and runs its free_ud once");
+	is_int(fh_http_reply(f, k, 200, NULL), -1, "http: a cancelled request cannot be answered");
+	is_int(fh_nsends(f), n, "http: its callback never ran");
+	fh_free(f);
+
+	if ((f = fh_new(NULL, NULL))) {
+		const char *const names[] = { "fh_probe", NULL };
+		char *argv[] = { "fh_http", NULL };
+		sbuf errs = { 0 };
+
+		is_int(host_command(fh_host(f), probe_dir, (char *const *)names, 1, argv, &errs), 0,
+		       "http: a command process gets SK_ERR_STATE, free_ud runs once");
+		sbuf_free(&errs);
+		fh_free(f);
+	}
+}
+
 static void test_load_errors(void)
 {
 	fh *f = fh_new("{\"fh_probe\":{\"bogus\":1}}", NULL);
@@ -214,6 +311,7 @@ int main(void)
 	test_clock();
 	test_sends();
 	test_services();
+	test_http();
 	test_load_errors();
 	return tap_done();
 }

@@ -561,6 +561,26 @@ static void test_remind_unknown(void)
 	fh_free(f);
 }
 
+/* An order detail whose ids are numbers too big for int64_t: no item id, the
+ * order fails with that reason (od_jtext converted them before checking the
+ * range, which is undefined: make test SAN=1 stops on it). */
+static void test_detail_huge_numbers(void)
+{
+	fh *f = start("{\"orders\":{\"confirm\":\"never\"}}");
+
+	if (!ok(f != NULL, "huge numbers: started"))
+		return;
+	trade(f, "8101", SK_TRADE_PAID);
+	if (ok(pending_mtops(f, DETAIL) == 1, "huge numbers: the detail is asked"))
+		reply(f, DETAIL, SK_MTOP_OK, "SUCCESS::调用成功",
+		      "{\"components\":[{\"render\":\"orderInfoVO\",\"data\":{\"itemInfo\":{\"itemId\":1e300,"
+		      "\"buyAmount\":-3e19},\"buyerUserId\":5e20}}],\"itemId\":-1e300,\"peerUserId\":1e19}");
+	is_str(order_col(f, "8101", "reason"), "detail: the order detail has no item id",
+	       "huge numbers: not ids, the order fails");
+	is_int((int64_t)fh_nsends(f), 0, "huge numbers: nothing sent");
+	fh_free(f);
+}
+
 /* ---- control commands and rules_check ------------------------------------------ */
 
 /* Checks that cmd with data fails with SK_ERR_INVAL and the error want. */
@@ -817,6 +837,23 @@ static void test_rules_check(void)
 	is_str(errs, "cards: must be a list\n", "rules_check: says so");
 	is_int(direct_check("not json", errs, sizeof errs), -1, "rules_check: not JSON");
 	is_str(errs, "not valid JSON\n", "rules_check: says so");
+	/* Found by tests/fuzz/fuzz_rules (corpus/rules/crash-card-no-name): a card
+	 * without a name, then a delivery rule naming a card, made od_card_find
+	 * strcmp a NULL name - a crash of the bot on PUT /api/rules. */
+	is_int(direct_check("{\"cards\": [{\"type\": \"text\", \"template\": \"t\"}],"
+			    " \"delivery\": [{\"item_id\": \"1\", \"card\": \"vip\"}]}", errs, sizeof errs), -1,
+	       "rules_check: a card without a name and a rule naming a card: refused, no crash");
+	ok(strstr(errs, "delivery[0].card: no card named \"vip\" in cards\n") != NULL,
+	   "rules_check: the rule's card is not found among the named ones");
+	/* Found by tests/fuzz/fuzz_rules (corpus/rules/ub-delay-s-3e21.json): od_num
+	 * converted a number outside int64_t before its range test, which is
+	 * undefined (make test SAN=1 stops on it). */
+	is_int(direct_check("{\"cards\": [{\"name\": \"c\", \"type\": \"stock\", \"delay_s\": 3e21, "
+			    "\"width\": -1e300}]}", errs, sizeof errs), -1, "rules_check: huge numbers are refused");
+	ok(strstr(errs, "cards[0].delay_s: must be a whole number from 0 to 86400\n") != NULL,
+	   "rules_check: a delay_s of 3e21");
+	ok(strstr(errs, "cards[0].width: must be a whole number from 1 to 10000\n") != NULL,
+	   "rules_check: a width of -1e300");
 }
 
 int main(void)
@@ -833,6 +870,7 @@ int main(void)
 	test_detail_retry();
 	test_cancel_and_delay();
 	test_remind_unknown();
+	test_detail_huge_numbers();
 	test_control_orders();
 	test_control_stock();
 	test_rules_check();

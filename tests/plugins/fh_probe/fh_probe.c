@@ -13,9 +13,16 @@
  *   state       replies "state <n>"
  *   whoami      replies "<account> <own user id> <rules path>"
  *   db          inserts the message id into fh_probe_seen; replies "db <rows>"
+ *   http <url>  POSTs {"q":1} with the header "X-Probe: 1" and a 2500 ms
+ *               timeout; the answer is sent as "http <status> <body>", a
+ *               refusal as "http rc <rc>"; its free_ud logs "http freed"
+ *   httph <h>   POSTs to http://127.0.0.1:9/ with the header lines h; replies
+ *               "httph <rc>"
  *
  * It also logs "session <prev>-><state>", "result <uuid> <tag> <ok>" for
- * SK_EV_SEND_RESULT, and "fini ticks=<n>".
+ * SK_EV_SEND_RESULT, and "fini ticks=<n>". Its command-line command
+ * "fh_http" calls sk_http_post (which a command must be refused) and exits
+ * 0 when that returned SK_ERR_STATE after running free_ud once, else 1.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +79,33 @@ static void fh_probe_fired(sk_plugin *p, uint64_t id, void *ud)
 
 	(void)id;
 	sk_send_text(p, to->chat, to->buyer, "fired", NULL, NULL, NULL, NULL, NULL);
+}
+
+/* The ud of an HTTP POST: where the answer goes, and who logs its free. */
+typedef struct {
+	fh_probe_to to;
+	sk_plugin *p;
+} fh_probe_http;
+
+static int fh_probe_http_frees;
+
+static void fh_probe_http_free(void *ud)
+{
+	fh_probe_http *h = ud;
+
+	fh_probe_http_frees++;
+	if (h->p)
+		sk_log(h->p, SK_LOG_INFO, "http freed");
+	free(h);
+}
+
+static void fh_probe_http_done(sk_plugin *p, int status, const char *body, void *ud)
+{
+	fh_probe_http *h = ud;
+	char text[256];
+
+	snprintf(text, sizeof text, "http %d %s", status, body);
+	sk_send_text(p, h->to.chat, h->to.buyer, text, NULL, NULL, NULL, NULL, NULL);
 }
 
 static void fh_probe_sent(sk_plugin *p, const char *uuid, int ok, const char *detail, void *ud)
@@ -165,6 +199,20 @@ static int fh_probe_on_text(sk_plugin *p, const sk_event *e, void *ud)
 		snprintf(j->to.chat, sizeof j->to.chat, "%s", e->chat_id);
 		snprintf(j->to.buyer, sizeof j->to.buyer, "%s", e->sender_id);
 		rc = sk_work(p, fh_probe_work, fh_probe_work_done, j, free);
+	} else if (!strncmp(t, "http ", 5)) {
+		fh_probe_http *h = calloc(1, sizeof *h);
+
+		if (!h)
+			return SK_ERR_NOMEM;
+		snprintf(h->to.chat, sizeof h->to.chat, "%s", e->chat_id);
+		snprintf(h->to.buyer, sizeof h->to.buyer, "%s", e->sender_id);
+		h->p = p;
+		rc = sk_http_post(p, t + 5, "X-Probe: 1", "{\"q\":1}", 7, 2500, fh_probe_http_done, h, fh_probe_http_free);
+		if (rc < 0)
+			rc = fh_probe_replyf(p, e, "http rc %d", rc);
+	} else if (!strncmp(t, "httph ", 6)) {
+		rc = sk_http_post(p, "http://127.0.0.1:9/", t + 6, "", 0, 0, NULL, NULL, NULL);
+		rc = fh_probe_replyf(p, e, "httph %d", rc);
 	} else if (!strcmp(t, "state")) {
 		rc = fh_probe_replyf(p, e, "state %d", sk_session_state(p));
 	} else if (!strcmp(t, "whoami")) {
@@ -214,6 +262,21 @@ static int fh_probe_init(sk_plugin *p)
 	return rc;
 }
 
+/* `fh_http`: no loop in a command, so sk_http_post must be refused. */
+static int fh_probe_command(sk_plugin *p, int argc, char **argv)
+{
+	fh_probe_http *h = calloc(1, sizeof *h);
+	int rc;
+
+	(void)argc, (void)argv;
+	fh_probe_http_frees = 0;
+	rc = sk_http_post(p, "http://127.0.0.1:9/", NULL, "{}", 2, 0, fh_probe_http_done, h, fh_probe_http_free);
+	fprintf(stderr, "fh_http rc=%d frees=%d\n", rc, fh_probe_http_frees);
+	return rc == SK_ERR_STATE && fh_probe_http_frees == 1 ? 0 : 1;
+}
+
+static const char *const fh_probe_commands[] = { "fh_http", NULL };
+
 static void fh_probe_fini(sk_plugin *p)
 {
 	fh_probe_state *st = p->ud;
@@ -222,4 +285,5 @@ static void fh_probe_fini(sk_plugin *p)
 }
 
 SK_PLUGIN(.name = "fh_probe", .version = "1.0", .description = "exercises the fake host", .init = fh_probe_init,
-	  .fini = fh_probe_fini, .config_keys = fh_probe_keys, .migrations = fh_probe_migrations);
+	  .fini = fh_probe_fini, .config_keys = fh_probe_keys, .migrations = fh_probe_migrations,
+	  .commands = fh_probe_commands, .command = fh_probe_command);

@@ -438,7 +438,7 @@ static int hostcheck_a_init(sk_plugin *p)
 		return SK_ERR_INVAL;
 	}
 	hostcheck_a_trace(p, "a.abi:%d:%u:%u:%d:%s", p->host->size == sizeof(sk_host), p->host->abi_major,
-			  p->host->abi_minor, SK_HOST_HAS(p, mtop), p->name);
+			  p->host->abi_minor, SK_HOST_HAS(p, http_post), p->name);
 	hostcheck_a_trace(p, "a.cfg:mode=%s:greeting=%s:count=%lld:ratio=%g:enabled=%d:words=%zu:%s:%s:%s:"
 			  "extra=%s:none=%s:absent=%lld:str_as_int=%lld",
 			  sk_config_str(p, "mode", "?"), sk_config_str(p, "greeting", "hi"),
