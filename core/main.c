@@ -132,19 +132,21 @@ static const char main_ctl_usage[] =
 	"Exits 0 when the command succeeded, 1 when it failed (the reason on stderr)\n"
 	"or on another failure, 3 when the account is not running, 2 on a usage error.\n";
 
-/* Reads the options of a command (only --config FILE, --config=FILE and
- * --help) and, when arg is not NULL, one argument (*arg NULL when absent).
- * Returns 0 with *path set, 1 when help was printed, 2 on a usage error
- * (already reported). */
-static int main_options(const char *cmd, const char *usage, int argc, char **argv, const char **path,
-			const char **arg)
-{
-	int i;
+/* Which options a command takes besides --config FILE and --help. */
+enum { MAIN_OPT_JSON = 1, MAIN_OPT_TIMEOUT = 2 };
 
+/* The options of a command: --config FILE (or --config=FILE), --help, --json
+ * (MAIN_OPT_JSON) and --timeout SECONDS (MAIN_OPT_TIMEOUT) when opts has them,
+ * and at most nmax arguments into args. Returns 0 with *path set, 1 when help
+ * was printed, 2 on a usage error (reported). */
+static int main_ctl_options(const char *cmd, const char *usage, int opts, int argc, char **argv,
+			    const char **path, int *json, int *timeout_s, const char **args, int nmax, int *nargs)
+{
 	*path = NULL;
-	if (arg)
-		*arg = NULL;
-	for (i = 0; i < argc; i++) {
+	*json = 0;
+	*timeout_s = 5;
+	*nargs = 0;
+	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -158,11 +160,24 @@ static int main_options(const char *cmd, const char *usage, int argc, char **arg
 			*path = argv[++i];
 		} else if (!strncmp(a, "--config=", 9)) {
 			*path = a + 9;
+		} else if ((opts & MAIN_OPT_JSON) && !strcmp(a, "--json")) {
+			*json = 1;
+		} else if ((opts & MAIN_OPT_TIMEOUT) && (!strcmp(a, "--timeout") || !strncmp(a, "--timeout=", 10))) {
+			const char *v = a[9] == '=' ? a + 10 : i + 1 < argc ? argv[++i] : "";
+			char *end;
+			long t = strtol(v, &end, 10);
+
+			if (!*v || *end || t < 1 || t > 3600) {
+				fprintf(stderr, "shopkeep %s: --timeout needs a whole number of seconds from 1 to 3600 "
+					"(try shopkeep %s --help)\n", cmd, cmd);
+				return 2;
+			}
+			*timeout_s = (int)t;
 		} else if (a[0] == '-') {
 			fprintf(stderr, "shopkeep %s: unknown option '%s' (try shopkeep %s --help)\n", cmd, a, cmd);
 			return 2;
-		} else if (arg && !*arg) {
-			*arg = a;
+		} else if (*nargs < nmax) {
+			args[(*nargs)++] = a;
 		} else {
 			fprintf(stderr, "shopkeep %s: unexpected argument '%s' (try shopkeep %s --help)\n", cmd, a, cmd);
 			return 2;
@@ -173,6 +188,20 @@ static int main_options(const char *cmd, const char *usage, int argc, char **arg
 		return 2;
 	}
 	return 0;
+}
+
+/* The options of a command with only --config FILE and --help and, when arg
+ * is not NULL, one argument (*arg NULL when absent): main_ctl_options. */
+static int main_options(const char *cmd, const char *usage, int argc, char **argv, const char **path,
+			const char **arg)
+{
+	const char *args[1] = { NULL };
+	int json, timeout_s, n, rc = main_ctl_options(cmd, usage, 0, argc, argv, path, &json, &timeout_s, args,
+						       arg ? 1 : 0, &n);
+
+	if (arg)
+		*arg = args[0];
+	return rc;
 }
 
 /* Loads and validates path (config_load_flags); prints the errors to stderr.
@@ -546,60 +575,6 @@ static int main_secret(int argc, char **argv)
 	return 2;
 }
 
-/* The options of status and ctl: --config FILE, --json (when allow_json),
- * --timeout SECONDS, --help, and at most nmax arguments into args. Returns 0
- * with *path set, 1 when help was printed, 2 on a usage error (reported). */
-static int main_ctl_options(const char *cmd, const char *usage, int allow_json, int argc, char **argv,
-			    const char **path, int *json, int *timeout_s, const char **args, int nmax, int *nargs)
-{
-	*path = NULL;
-	*json = 0;
-	*timeout_s = 5;
-	*nargs = 0;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage, stdout);
-			return 1;
-		} else if (!strcmp(a, "--config") || !strcmp(a, "-c")) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "shopkeep %s: %s needs a FILE (try shopkeep %s --help)\n", cmd, a, cmd);
-				return 2;
-			}
-			*path = argv[++i];
-		} else if (!strncmp(a, "--config=", 9)) {
-			*path = a + 9;
-		} else if (allow_json && !strcmp(a, "--json")) {
-			*json = 1;
-		} else if (!strcmp(a, "--timeout") || !strncmp(a, "--timeout=", 10)) {
-			const char *v = a[9] == '=' ? a + 10 : i + 1 < argc ? argv[++i] : "";
-			char *end;
-			long t = strtol(v, &end, 10);
-
-			if (!*v || *end || t < 1 || t > 3600) {
-				fprintf(stderr, "shopkeep %s: --timeout needs a whole number of seconds from 1 to 3600 "
-					"(try shopkeep %s --help)\n", cmd, cmd);
-				return 2;
-			}
-			*timeout_s = (int)t;
-		} else if (a[0] == '-') {
-			fprintf(stderr, "shopkeep %s: unknown option '%s' (try shopkeep %s --help)\n", cmd, a, cmd);
-			return 2;
-		} else if (*nargs < nmax) {
-			args[(*nargs)++] = a;
-		} else {
-			fprintf(stderr, "shopkeep %s: unexpected argument '%s' (try shopkeep %s --help)\n", cmd, a, cmd);
-			return 2;
-		}
-	}
-	if (!*path || !**path) {
-		fprintf(stderr, "shopkeep %s: --config FILE is required (try shopkeep %s --help)\n", cmd, cmd);
-		return 2;
-	}
-	return 0;
-}
-
 /* Sends one control request (a JSON line) to the running process of c.
  * Returns 0 with *ans the answer (owned), 3 when the account is not running
  * (said on stdout when human, else on stderr), 1 on another failure (said
@@ -725,8 +700,8 @@ static int main_status(int argc, char **argv)
 	cJSON *ans = NULL, *d;
 	config c;
 
-	if ((rc = main_ctl_options("status", main_status_usage, 1, argc, argv, &path, &json, &timeout_s, args, 0,
-				   &nargs)))
+	if ((rc = main_ctl_options("status", main_status_usage, MAIN_OPT_JSON | MAIN_OPT_TIMEOUT, argc, argv, &path,
+				   &json, &timeout_s, args, 0, &nargs)))
 		return rc == 1 ? 0 : 2;
 	/* The cookie is the running process's business. */
 	if (main_load(path, CONFIG_NO_COOKIE, &c)) {
@@ -764,7 +739,8 @@ static int main_ctl(int argc, char **argv)
 	char *line;
 	config c;
 
-	if ((rc = main_ctl_options("ctl", main_ctl_usage, 0, argc, argv, &path, &json, &timeout_s, args, 2, &nargs)))
+	if ((rc = main_ctl_options("ctl", main_ctl_usage, MAIN_OPT_TIMEOUT, argc, argv, &path, &json, &timeout_s, args,
+				   2, &nargs)))
 		return rc == 1 ? 0 : 2;
 	if (!nargs) {
 		fputs("shopkeep ctl: which command? (shopkeep ctl --config FILE help lists them; try shopkeep ctl "

@@ -119,7 +119,7 @@ int main(void)
 	ok(hup("SIGHUP: config "), "SIGHUP: enabled again, log.level debug");
 	ok(reply_after("80003", "three", 1), "SIGHUP: answers again");
 	/* (the echo of the reply has its own DEBUG line, chat=80003 too) */
-	ok(log_count("DEBUG event: chat_text chat=80003 text=three") == 1, "SIGHUP: log.level debug is taken at once");
+	ok(log_count("DEBUG event: chat_text chat=80003 text=three") >= 1, "SIGHUP: log.level debug is taken at once");
 
 	config("{\"debounce_ms\":0,\"enabled\":true}", "info", "127.0.0.1:1");
 	ok(hup("only taken at the next start: web.listen"), "SIGHUP: web.listen is named as needing a restart");
