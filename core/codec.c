@@ -22,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Returns 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates, nothing
- * above U+10FFFF) and, unless allow_nul, holds no NUL byte; 0 otherwise. */
 static int utf8_valid(const unsigned char *s, size_t n, int allow_nul)
 {
 	size_t i = 0;
@@ -66,6 +64,11 @@ static int utf8_valid(const unsigned char *s, size_t n, int allow_nul)
 		i += more + 1;
 	}
 	return 1;
+}
+
+int codec_utf8_valid(const char *s, size_t n)
+{
+	return utf8_valid((const unsigned char *)s, n, 0);
 }
 
 /* Initialises libsodium once; returns 0, or -1 when it cannot be initialised. */

@@ -47,4 +47,8 @@ cJSON *codec_json_parse(const char *buf, size_t len, const char **err);
  * UTF-8 JSON object or array, else MessagePack. Sets *kind. */
 cJSON *codec_decode_item(const char *b64, size_t len, codec_kind *kind, const char **err);
 
+/* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates, nothing above
+ * U+10FFFF) without a NUL byte; 0 otherwise. */
+int codec_utf8_valid(const char *s, size_t n);
+
 #endif

@@ -260,6 +260,28 @@ char *lwp_heartbeat(char *mid_out)
  * push's mid (a fresh one when it has none), its sid or "", and app-key, ua
  * and dt when present as strings. Nothing else is copied. Returns the frame
  * text, NULL on OOM. */
+/* A string item whose text is valid UTF-8. */
+static int lwp_text_ok(const cJSON *v)
+{
+	return cJSON_IsString(v) && v->valuestring && codec_utf8_valid(v->valuestring, strlen(v->valuestring));
+}
+
+int64_t lwp_token_ttl_ms(const cJSON *v)
+{
+	const int64_t max = (int64_t)LWP_TOKEN_TTL_MAX_S * 1000;
+	int64_t ms = 0;
+
+	if (cJSON_IsString(v) && v->valuestring) {
+		char *end;
+		long long n = strtoll(v->valuestring, &end, 10);
+
+		ms = end != v->valuestring && n > 0 ? (n > max ? max : (int64_t)n) : 0;
+	} else if (cJSON_IsNumber(v) && v->valuedouble > 0) {
+		ms = v->valuedouble < (double)max ? (int64_t)v->valuedouble : max;   /* also inf; NaN fails > 0 */
+	}
+	return ms > 0 ? ms : 3600 * 1000;
+}
+
 char *lwp_ack(const cJSON *push_headers)
 {
 	static const char *const copy[] = {"app-key", "ua", "dt"};
@@ -274,15 +296,17 @@ char *lwp_ack(const cJSON *push_headers)
 		return NULL;
 	lwp_num(&b, b.root, "code", 200);
 	h = lwp_obj(&b, b.root, "headers");
-	if (cJSON_IsString(mid) && mid->valuestring)
+	/* A value that is not UTF-8 (a push that was not valid text) is not
+	 * echoed: our frame would be an invalid text frame in turn. */
+	if (lwp_text_ok(mid))
 		lwp_str(&b, h, "mid", mid->valuestring);
 	else
 		lwp_add_mid(&b, h, NULL);
-	lwp_str(&b, h, "sid", cJSON_IsString(sid) ? sid->valuestring : "");
+	lwp_str(&b, h, "sid", lwp_text_ok(sid) ? sid->valuestring : "");
 	for (i = 0; i < sizeof copy / sizeof copy[0]; i++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(push_headers, copy[i]);
 
-		if (cJSON_IsString(v) && v->valuestring)
+		if (lwp_text_ok(v))
 			lwp_str(&b, h, copy[i], v->valuestring);
 	}
 	return lwp_finish(&b);

@@ -43,4 +43,11 @@ char *lwp_send_image(const char *uuid, const char *cid, const char *buyer, const
 /* SingleChatConversation/create for (buyer, seller, item). */
 char *lwp_create_conv(const char *buyer, const char *unb, const char *item_id, char *mid_out);
 
+/* The longest IM token life believed: a longer (or absurd) accessTokenExpiredTime is cut to it. */
+#define LWP_TOKEN_TTL_MAX_S (30 * 86400)
+/* The IM token's life from the token answer's accessTokenExpiredTime (ms, a
+ * number or a string): an hour when missing, zero, negative or not a number
+ * (rather than forever), at most LWP_TOKEN_TTL_MAX_S. */
+int64_t lwp_token_ttl_ms(const cJSON *v);
+
 #endif

@@ -283,19 +283,14 @@ static void on_token(void *ud, mtop_result res, const char *ret, const cJSON *da
 	session *s = ud;
 	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(data, "accessToken");
 	const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(data, "accessTokenExpiredTime");
-	int64_t ttl_ms = 0;
+	int64_t ttl_ms;
 	char m[240];
 
 	s->token_call = NULL;
 	if (s->stopping)
 		return;
 	if (res == MTOP_OK && cJSON_IsString(tok) && strlen(tok->valuestring) < sizeof s->token) {
-		if (cJSON_IsString(ttl))
-			ttl_ms = strtoll(ttl->valuestring, NULL, 10);
-		else if (cJSON_IsNumber(ttl))
-			ttl_ms = (int64_t)ttl->valuedouble;
-		if (ttl_ms <= 0)
-			ttl_ms = 3600 * 1000;   /* not given: assume an hour rather than forever */
+		ttl_ms = lwp_token_ttl_ms(ttl);
 		snprintf(s->token, sizeof s->token, "%s", tok->valuestring);
 		s->token_exp_ms = util_now_ms() + ttl_ms;
 		store_token_set(s->st, s->cfg->account_id, s->token, s->did, s->token_exp_ms);

@@ -350,6 +350,42 @@ static void test_ack(void)
 	   "ack: no headers -> a fresh mid and sid \"\"");
 	cJSON_Delete(f);
 	free(s);
+
+	/* a push that was not valid text (the fallback parse): its bytes are not echoed */
+	push = cJSON_Parse("{\"mid\":\"\xff\xfe 0\",\"sid\":\"s\xc0\xaf\",\"ua\":\"\xed\xa0\x80\"}");
+	s = lwp_ack(push);
+	ok(s && codec_utf8_valid(s, strlen(s)), "ack: a mid, sid or ua that is not UTF-8 gives a frame that is");
+	f = s ? cJSON_Parse(s) : NULL;
+	ok(keys_are(jget(f, "headers"), min) && !strcmp(jps(f, "headers.sid"), "") &&
+	   mid_shape(jps(f, "headers.mid") ? jps(f, "headers.mid") : "", now - 1000, now + 1000),
+	   "ack: ... with a fresh mid, sid \"\" and no ua");
+	cJSON_Delete(f);
+	free(s);
+	cJSON_Delete(push);
+}
+
+/* The IM token's life from accessTokenExpiredTime: bounded, never undefined. */
+static void test_token_ttl(void)
+{
+	static const struct { const char *json; int64_t want; const char *what; } c[] = {
+		{ "{\"t\":86400000}", 86400000, "a number of ms" },
+		{ "{\"t\":\"7200000\"}", 7200000, "a string of ms" },
+		{ "{}", 3600000, "missing: an hour" },
+		{ "{\"t\":0}", 3600000, "zero: an hour" },
+		{ "{\"t\":-5}", 3600000, "negative: an hour" },
+		{ "{\"t\":\"soon\"}", 3600000, "not a number: an hour" },
+		{ "{\"t\":1e300}", (int64_t)LWP_TOKEN_TTL_MAX_S * 1000, "1e300 (overflowed int64_t): capped" },
+		{ "{\"t\":\"9223372036854775807\"}", (int64_t)LWP_TOKEN_TTL_MAX_S * 1000,
+		  "INT64_MAX as text (overflowed now + ttl): capped" },
+		{ "{\"t\":\"99999999999999999999999\"}", (int64_t)LWP_TOKEN_TTL_MAX_S * 1000, "beyond int64 as text: capped" },
+	};
+
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		cJSON *j = cJSON_Parse(c[i].json);
+
+		ok(lwp_token_ttl_ms(cJSON_GetObjectItem(j, "t")) == c[i].want, "token ttl: %s", c[i].what);
+		cJSON_Delete(j);
+	}
 }
 
 /* Checks the whole §8 outer frame; returns the parsed frame (caller deletes). */
@@ -727,6 +763,7 @@ int main(void)
 	test_ackdiff();
 	test_heartbeat();
 	test_ack();
+	test_token_ttl();
 	test_send_text();
 	test_send_image();
 	test_create_conv();
