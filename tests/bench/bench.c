@@ -432,6 +432,14 @@ static int bench_dedup(const char *dir, const char *state_db, uint64_t n, long e
 		note("dedup: %s", err);
 		goto out;
 	}
+	if (getenv("BENCH_CACHE_KIB")) {
+		/* a diagnostic: SQLite's page cache for this connection (the bot's is
+		 * SQLite's default, 2000 KiB) */
+		char sql[64];
+
+		snprintf(sql, sizeof sql, "PRAGMA cache_size=-%ld", strtol(getenv("BENCH_CACHE_KIB"), NULL, 10));
+		sqlite3_exec(store_db(st), sql, NULL, NULL, NULL);
+	}
 	memset(&hc, 0, sizeof hc);
 	hc.account_id = "bench";
 	hc.own_user_id = BENCH_UNB;

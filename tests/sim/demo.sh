@@ -59,6 +59,7 @@ page_of() {
 	else
 		echo "      log in with the password set earlier (or: $B/shopkeep passwd --config $dir/account.json)"
 	fi
+	echo "      from a shell: $B/shopkeep status --config $dir/account.json"
 }
 
 start_account demo 2200000000001 "$web1"
