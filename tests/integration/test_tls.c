@@ -99,7 +99,9 @@ static void serve(int lfd, const char *pem, const char *log)
 			buf[strcspn(buf, "\r\n")] = '\0';
 			if (f)
 				fprintf(f, "ok %s\n", buf);
-			SSL_write(ssl, "HTTP/1.1 500 x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 58);
+			static const char ans[] = "HTTP/1.1 500 x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+			SSL_write(ssl, ans, (int)sizeof ans - 1);
 		} else if (f) {
 			fprintf(f, "failed\n");
 		}
