@@ -41,10 +41,33 @@ static uint32_t lwp_rand(uint32_t n)
 	return randombytes_uniform(n);
 }
 
-/* "<0..999><now_ms> 0": the random part is not zero-padded (protocol.md §4). */
+/* "<0..999><now_ms> 0": the random part is not zero-padded (protocol.md §4).
+ * No random part repeats within one ms (past 1000 mids in one ms, the ms
+ * steps on), so no two mids of a process are equal: answers are matched to
+ * requests by mid, and requests of one ms (the sends, ackDiff and heartbeat
+ * right after a /reg) could draw the same random part; then another
+ * request's answer was taken for a send's, and a send the platform had
+ * accepted was recorded as refused (make soak: that order's code was freed
+ * and given to the next buyer too). */
 void lwp_mid(char out[LWP_MID_MAX])
 {
-	snprintf(out, LWP_MID_MAX, "%" PRIu32 "%" PRId64 " 0", lwp_rand(1000), util_now_ms());
+	static int64_t last;
+	static unsigned char used[1000];
+	static int nused;
+	int64_t ms = util_now_ms();
+	uint32_t r;
+
+	if (ms > last || nused == 1000) {
+		last = ms > last ? ms : last + 1;
+		memset(used, 0, sizeof used);
+		nused = 0;
+	}
+	do
+		r = lwp_rand(1000);
+	while (used[r]);
+	used[r] = 1;
+	nused++;
+	snprintf(out, LWP_MID_MAX, "%" PRIu32 "%" PRId64 " 0", r, last);
 }
 
 /* "-<ms>1" with ms from a logical clock: the wall clock, or one more than the
