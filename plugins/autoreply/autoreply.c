@@ -53,6 +53,11 @@
  *     why;
  *   - only buyers' SK_EV_CHAT_TEXT is answered: trade cards, system texts
  *     (SK_EV_SYSTEM, classified by the core) and images never are;
+ *   - once per message: a reply's sends carry the tag "reply:<message_id>",
+ *     and a message whose reply is in the outbox already (the process died
+ *     after queueing it, before dedup wrote the message down, and the
+ *     platform pushed it again) is not answered again; a rule's once is
+ *     spent when its reply is queued;
  *   - enabled (default true): false answers nothing (pauses still recorded).
  *
  * Decision log. Every buyer text that reaches autoreply gets one row in
@@ -74,7 +79,8 @@
  * finishes - from the send callback, or from SK_EV_SEND_RESULT when it
  * finishes after a restart - or "error:<sk_strerror>" when the host refused
  * the send outright. A message the dedup plugin stopped as a duplicate never
- * reaches autoreply, so duplicates are not in this log (dedup keeps its own).
+ * reaches autoreply, so duplicates are not in this log (dedup keeps its own;
+ * one answered before a restart is logged once, at its answer).
  * Rows older than log_days (default 30, 0 = keep forever) are deleted at
  * start and then once a day.
  *
@@ -89,8 +95,13 @@
  *                                  buyer_id, text, decision, rule, outcome}]}
  *   paused_chats                   -> {chats: [{chat_id, paused_until_ms}]}, the
  *                                  chats paused now (the core's list_chats uses it)
+ *
+ * debug_kill_at (tests only) kills the process with SIGKILL at a step of an
+ * answer: "answer" (dedup has passed the message, nothing written yet) or
+ * "queued" (its reply is in the outbox, not sent yet).
  */
 #include <regex.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,6 +126,7 @@
 #define AR_CTL_LIMIT_MAX 1000
 #define AR_CTL_CHAT_MAX 64
 #define AR_CTL_PAUSE_MAX_S (10LL * 366 * 24 * 3600)
+#define AR_TAG_MAX 128
 
 enum { AR_CONTAINS = 0, AR_EXACT, AR_REGEX };
 enum { AR_ONCE_NONE = 0, AR_ONCE_CHAT, AR_ONCE_CHAT_ITEM };
@@ -157,6 +169,7 @@ typedef struct {
 	size_t nbanned;
 	int enabled;
 	ar_pend *pend;
+	char *kill_at;             /* debug_kill_at (tests only), NULL when unset */
 } ar_state;
 
 /* The message being answered (borrowed strings). */
@@ -173,6 +186,7 @@ static const sk_config_key ar_keys[] = {
 	{ .key = "banned_words", .type = SK_CFG_STR_LIST, .help = "replies containing one are not sent" },
 	{ .key = "enabled", .type = SK_CFG_BOOL, .help = "answer at all (default true)" },
 	{ .key = "log_days", .type = SK_CFG_INT, .help = "keep the decision log this many days (default 30, 0 = forever)" },
+	{ .key = "debug_kill_at", .type = SK_CFG_STR, .help = "tests only: SIGKILL the process at this step of an answer" },
 	{ 0 }
 };
 
@@ -730,12 +744,33 @@ static void ar_on_sent(sk_plugin *p, const char *uuid, int ok, const char *detai
 	ar_log_outcome(p, *(int64_t *)ud, uuid, ok ? "sent:" : "refused:", detail ? detail : "");
 }
 
+/* The tag of m's reply sends, "reply:<message_id>" in buf, or NULL when m
+ * has no message id (or one too long to tag). */
+static const char *ar_tag(const ar_msg *m, char buf[AR_TAG_MAX])
+{
+	int n = *m->mid ? snprintf(buf, AR_TAG_MAX, "reply:%s", m->mid) : -1;
+
+	return n > 0 && n < AR_TAG_MAX ? buf : NULL;
+}
+
+/* debug_kill_at: dies like kill -9 at the named step (tests of the recovery). */
+static void ar_step(sk_plugin *p, const char *step, const ar_msg *m)
+{
+	ar_state *st = p->ud;
+
+	if (st && st->kill_at && !strcmp(st->kill_at, step)) {
+		sk_log(p, SK_LOG_WARN, "debug_kill_at %s (message %s): SIGKILL", step, m->mid);
+		raise(SIGKILL);
+	}
+}
+
 /* Sends one reply part (an image when url is set, else text) for log row id
  * (0: not logged), tracking its outcome when track is set. Returns SK_OK or
  * a negative sk_rc. */
 static int ar_send(sk_plugin *p, const ar_msg *m, const char *url, const char *text, int64_t id, int track)
 {
-	char uuid[40] = "";
+	char uuid[40] = "", tag[AR_TAG_MAX];
+	const char *t = ar_tag(m, tag);
 	int64_t *ud = NULL;
 	int rc;
 
@@ -745,10 +780,10 @@ static int ar_send(sk_plugin *p, const ar_msg *m, const char *url, const char *t
 		*ud = id;
 	}
 	if (url)
-		rc = sk_send_image(p, m->chat, m->buyer, url, AR_IMAGE_W, AR_IMAGE_H, NULL, ud ? ar_on_sent : NULL, ud,
+		rc = sk_send_image(p, m->chat, m->buyer, url, AR_IMAGE_W, AR_IMAGE_H, t, ud ? ar_on_sent : NULL, ud,
 				   ud ? free : NULL, uuid);
 	else
-		rc = sk_send_text(p, m->chat, m->buyer, text, NULL, ud ? ar_on_sent : NULL, ud, ud ? free : NULL, uuid);
+		rc = sk_send_text(p, m->chat, m->buyer, text, t, ud ? ar_on_sent : NULL, ud, ud ? free : NULL, uuid);
 	if (rc < 0) {
 		if (id > 0)
 			ar_log_outcome(p, id, "", "error:", sk_strerror(p, rc));
@@ -772,13 +807,20 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 {
 	const ar_rule *r;
 	const char *bad, *decision;
-	char key[1024], *text;
+	char key[1024], tag[AR_TAG_MAX], *text;
 	int64_t id;
 	int rc, found = 0;
 
 	if (!st->enabled) {
 		ar_log(p, m, "disabled", NULL, NULL);
 		return 0;
+	}
+	ar_step(p, "answer", m);
+	/* Answered already: the process died after queueing the reply and before
+	 * dedup wrote the message down, and the platform pushed it again. */
+	if (ar_tag(m, tag) && sk_send_find(p, tag, NULL, NULL, NULL) == SK_OK) {
+		sk_log(p, SK_LOG_INFO, "chat %s: message %s was answered before a restart: not again", m->chat, m->mid);
+		return 1;
 	}
 	if ((rc = ar_paused(p, m->chat)) != 0) {
 		if (rc > 0) {
@@ -819,16 +861,6 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 		free(text);
 		return 1;
 	}
-	if (r->once) {
-		const char *k = key;
-		sk_value v[2] = { SK_VTEXT(k), SK_VINT(sk_now_ms(p)) };
-
-		if ((rc = sk_db_exec(p, "INSERT INTO autoreply_once (scope, ms) VALUES (?, ?) ON CONFLICT (scope) "
-				     "DO NOTHING", v, 2, NULL, NULL)) < 0) {
-			free(text);
-			return rc;
-		}
-	}
 	decision = r == &st->rules->dflt ? "default" : r->key && !strncmp(r->key, "i:", 2) ? "item_default" : "rule";
 	id = ar_log(p, m, decision, r, NULL);
 	rc = SK_OK;
@@ -838,6 +870,17 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 	if (rc >= 0 && *text)
 		rc = ar_send(p, m, NULL, text, id, 1);
 	free(text);
+	if (rc >= 0)
+		ar_step(p, "queued", m);
+	/* once is spent when the reply is queued, not before: a crash in between
+	 * must not leave it spent with nothing sent */
+	if (rc >= 0 && r->once) {
+		const char *k = key;
+		sk_value v[2] = { SK_VTEXT(k), SK_VINT(sk_now_ms(p)) };
+
+		rc = sk_db_exec(p, "INSERT INTO autoreply_once (scope, ms) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING",
+				v, 2, NULL, NULL);
+	}
 	return rc < 0 ? rc : 1;
 }
 
@@ -1381,6 +1424,7 @@ static void ar_state_free(ar_state *st)
 	for (size_t i = 0; i < st->nbanned; i++)
 		free(st->banned[i]);
 	free(st->banned);
+	free(st->kill_at);
 	ar_rules_free(st->rules);
 	free(st);
 }
@@ -1452,6 +1496,10 @@ static int ar_init(sk_plugin *p)
 		return SK_ERR_NOMEM;
 	if ((rc = ar_config(p, st)) < 0)
 		goto fail;
+	if (*sk_config_str(p, "debug_kill_at", "") && !(st->kill_at = strdup(sk_config_str(p, "debug_kill_at", "")))) {
+		rc = SK_ERR_NOMEM;
+		goto fail;
+	}
 	if (!(st->rules = ar_load(p)) && !(st->rules = calloc(1, sizeof *st->rules))) {
 		rc = SK_ERR_NOMEM;
 		goto fail;

@@ -14,10 +14,10 @@
  *      (unknown) are never dropped either.
  *
  *   2. Message id (always on): the key is the event's message_id (the
- *      platform's business id, stable across pushes). It is inserted into
- *      dedup_seen with ON CONFLICT DO NOTHING: one row changed means new (pass),
- *      none means seen (stop). The UNIQUE primary key does the work, so the
- *      answer survives restarts. Events with an empty message_id pass through.
+ *      platform's business id, stable across pushes). A key in dedup_seen
+ *      (or decided in this run) means seen (stop); a new one passes, and is
+ *      written to dedup_seen after the dispatch (below), so the answer
+ *      survives restarts. Events with an empty message_id pass through.
  *      Own messages and echoes are keyed too: they may be re-pushed as well.
  *
  *      Message-update frames (SK_EV_MSG_UPDATE) reuse the ids of the card they
@@ -36,6 +36,16 @@
  *      from the last text that passed, and is kept in dedup_seen under
  *      "txt:<chat_id>:<text>", so it survives restarts; rows are pruned with
  *      the others, so a window longer than ttl_s is cut to ttl_s.
+ *
+ * The rows of what passed are written by a 0 ms timer, that is right after
+ * the dispatch (and at unload), in one transaction: a message counts as
+ * handled only once the handlers after dedup have done their durable part
+ * (autoreply queued its reply, orders recorded the order). Written at once,
+ * a kill -9 between dedup's row and the reply's outbox row lost the reply:
+ * the platform pushed the message again and dedup stopped it (make soak).
+ * Now a crash in that moment lets the push through again, and the handlers
+ * know what they did (autoreply finds its reply's send by tag, orders its
+ * order's state).
  *
  * A direct-mapped in-memory cache of 4096 recent id keys answers hot
  * duplicates without touching SQLite; a cached key counts only while younger
@@ -62,9 +72,19 @@ typedef struct {
 	int64_t seen_ms;
 } dedup_slot;
 
+/* A key that passed, to be written to dedup_seen by dedup_flush. */
+typedef struct {
+	char *key;
+	int64_t seen_ms;
+	int text;                  /* a text-window key: its row takes the new time */
+} dedup_mark;
+
 typedef struct {
 	int64_t ttl_ms, prune_ms, window_ms, max_age_ms;
 	dedup_slot cache[DEDUP_CACHE_SIZE];
+	dedup_mark *marks;
+	size_t nmarks, capmarks;
+	int flush_armed;           /* the 0 ms timer of dedup_flush is set */
 } dedup_state;
 
 static const sk_config_key dedup_keys[] = {
@@ -92,6 +112,9 @@ static void dedup_state_free(void *ud)
 		return;
 	for (size_t i = 0; i < DEDUP_CACHE_SIZE; i++)
 		free(st->cache[i].key);
+	for (size_t i = 0; i < st->nmarks; i++)
+		free(st->marks[i].key);
+	free(st->marks);
 	free(st);
 }
 
@@ -172,13 +195,95 @@ static int dedup_too_old(const dedup_state *st, const sk_event *e, int64_t now)
 	return e->created_ms < now - st->max_age_ms;
 }
 
-/* Records the id key of e. Returns SK_PASS when new, SK_STOP when seen, or a
- * negative sk_rc when SQLite failed (the host logs it and the event passes). */
+/* A row's seen_ms into the int64_t ud. */
+static int dedup_row_ms(sk_plugin *p, int ncols, const sk_value *c, void *ud)
+{
+	(void)p;
+	if (ncols > 0 && c[0].type == SK_INT)
+		*(int64_t *)ud = c[0].i;
+	return 0;
+}
+
+/* Returns the seen_ms of key: a pending mark's, else its row's; 0 when
+ * neither, -1 when SQLite failed. */
+static int64_t dedup_seen_ms(sk_plugin *p, dedup_state *st, const char *key)
+{
+	sk_value v = SK_VTEXT(key);
+	int64_t ms = 0;
+
+	for (size_t i = st->nmarks; i-- > 0;)
+		if (!strcmp(st->marks[i].key, key))
+			return st->marks[i].seen_ms;
+	if (sk_db_exec(p, "SELECT seen_ms FROM dedup_seen WHERE key = ?", &v, 1, dedup_row_ms, &ms) < 0)
+		return -1;
+	return ms;
+}
+
+static void dedup_on_flush(sk_plugin *p, uint64_t id, void *ud);
+
+/* Queues key (taken over; text: a text-window key) for dedup_flush, which a
+ * 0 ms timer runs after this dispatch. Returns SK_OK or SK_ERR_NOMEM (key
+ * freed). */
+static int dedup_mark_add(sk_plugin *p, dedup_state *st, char *key, int text, int64_t now)
+{
+	if (st->nmarks == st->capmarks) {
+		size_t cap = st->capmarks ? st->capmarks * 2 : 16;
+		dedup_mark *m = realloc(st->marks, cap * sizeof *m);
+
+		if (!m) {
+			free(key);
+			return SK_ERR_NOMEM;
+		}
+		st->marks = m;
+		st->capmarks = cap;
+	}
+	st->marks[st->nmarks++] = (dedup_mark){ key, now, text };
+	if (!st->flush_armed && sk_timer_add(p, 0, 0, dedup_on_flush, st, NULL, NULL) == SK_OK)
+		st->flush_armed = 1;
+	return SK_OK;
+}
+
+/* Writes the pending marks to dedup_seen in one transaction (a seen row
+ * keeps its first time, a text-window row takes the new one). */
+static void dedup_flush(sk_plugin *p, dedup_state *st)
+{
+	int began = st->nmarks > 1 && sk_db_begin(p) == SK_OK, rc = 0;
+
+	for (size_t i = 0; i < st->nmarks; i++) {
+		const char *k = st->marks[i].key;
+		sk_value v[2] = { SK_VTEXT(k), SK_VINT(st->marks[i].seen_ms) };
+
+		if (rc >= 0)
+			rc = sk_db_exec(p, st->marks[i].text ? "INSERT INTO dedup_seen (key, seen_ms) VALUES (?, ?) "
+					"ON CONFLICT (key) DO UPDATE SET seen_ms = excluded.seen_ms" :
+					"INSERT INTO dedup_seen (key, seen_ms) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+					v, 2, NULL, NULL);
+		free(st->marks[i].key);
+	}
+	if (began && (rc < 0 ? sk_db_rollback(p) : sk_db_commit(p)) < 0)
+		rc = SK_ERR_DB;
+	if (rc < 0)
+		sk_log(p, SK_LOG_WARN, "%zu seen message(s) not recorded: %s", st->nmarks, sk_strerror(p, rc));
+	st->nmarks = 0;
+}
+
+/* The 0 ms timer after a dispatch; ud is the state. */
+static void dedup_on_flush(sk_plugin *p, uint64_t id, void *ud)
+{
+	dedup_state *st = ud;
+
+	(void)id;
+	st->flush_armed = 0;
+	dedup_flush(p, st);
+}
+
+/* The id layer for e. Returns SK_PASS when new (its mark queued), SK_STOP
+ * when seen, or a negative sk_rc when SQLite failed (the host logs it and
+ * the event passes). */
 static int dedup_check_id(sk_plugin *p, dedup_state *st, const sk_event *e, int64_t now)
 {
-	sk_value v[2];
 	char *key = dedup_key(e);
-	int rc;
+	int64_t seen;
 
 	if (!key)
 		return SK_ERR_NOMEM;
@@ -190,20 +295,18 @@ static int dedup_check_id(sk_plugin *p, dedup_state *st, const sk_event *e, int6
 		free(key);
 		return SK_STOP;
 	}
-	v[0] = SK_VTEXT(key);
-	v[1] = SK_VINT(now);
-	rc = sk_db_exec(p, "INSERT INTO dedup_seen (key, seen_ms) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-			v, 2, NULL, NULL);
-	if (rc < 0) {
+	if ((seen = dedup_seen_ms(p, st, key)) < 0) {
 		free(key);
-		return rc;
+		return SK_ERR_DB;
 	}
-	rc = sk_db_changes(p) > 0 ? SK_PASS : SK_STOP;
-	/* Either way the row is there now; a seen row keeps its first time, which
-	 * the cache need not match exactly: it only has to expire no later. */
+	/* Either way it is seen from now on; a seen row keeps its first time,
+	 * which the cache need not match exactly: it only has to expire no later. */
 	dedup_cache_put(st, key, now);
-	free(key);
-	return rc;
+	if (seen) {
+		free(key);
+		return SK_STOP;
+	}
+	return dedup_mark_add(p, st, key, 0, now);
 }
 
 /* The text window for a buyer's chat text. Returns SK_PASS when the same text
@@ -211,26 +314,24 @@ static int dedup_check_id(sk_plugin *p, dedup_state *st, const sk_event *e, int6
  * SK_STOP when it did, or a negative sk_rc when SQLite failed. */
 static int dedup_check_text(sk_plugin *p, dedup_state *st, const sk_event *e, int64_t now)
 {
-	sk_value v[3];
+	int64_t seen;
 	char *key;
-	int rc;
 
 	if (!st->window_ms || e->type != SK_EV_CHAT_TEXT || e->own || e->echo || !*e->chat_id || !*e->text)
 		return SK_PASS;
 	if (!(key = dedup_join("txt:", e->chat_id, ":", e->text)))
 		return SK_ERR_NOMEM;
-	v[0] = SK_VTEXT(key);
-	v[1] = SK_VINT(now);
-	v[2] = SK_VINT(now - st->window_ms);
-	/* A row outside the window is refreshed (one change: pass); one inside it
-	 * is left alone (no change: stop). */
-	rc = sk_db_exec(p, "INSERT INTO dedup_seen (key, seen_ms) VALUES (?1, ?2) ON CONFLICT (key) "
-			"DO UPDATE SET seen_ms = excluded.seen_ms WHERE dedup_seen.seen_ms <= ?3",
-			v, 3, NULL, NULL);
-	free(key);
-	if (rc < 0)
-		return rc;
-	return sk_db_changes(p) > 0 ? SK_PASS : SK_STOP;
+	if ((seen = dedup_seen_ms(p, st, key)) < 0) {
+		free(key);
+		return SK_ERR_DB;
+	}
+	/* A row outside the window is refreshed (pass); one inside it is left
+	 * alone (stop). */
+	if (seen && seen > now - st->window_ms) {
+		free(key);
+		return SK_STOP;
+	}
+	return dedup_mark_add(p, st, key, 1, now);
 }
 
 /* The handler for every deduplicated event. Returns SK_STOP for an event
@@ -308,10 +409,19 @@ static int dedup_init(sk_plugin *p)
 	/* From here the subscription owns st (freed even if subscribing fails). */
 	if ((rc = sk_subscribe(p, mask, NULL, DEDUP_PRIORITY, dedup_on_event, st, dedup_state_free, NULL)) < 0)
 		return rc;
+	p->ud = st;
 	dedup_prune(p, st);
 	return sk_timer_add(p, (uint64_t)st->prune_ms, (uint64_t)st->prune_ms, dedup_on_timer, st, NULL, NULL);
 }
 
+/* Writes what is still pending (the host frees the state afterwards). */
+static void dedup_fini(sk_plugin *p)
+{
+	if (p->ud)
+		dedup_flush(p, p->ud);
+	p->ud = NULL;
+}
+
 SK_PLUGIN(.name = "dedup", .version = "1.0",
 	  .description = "Stops events already handled (message id, optional text window and age limit)",
-	  .init = dedup_init, .config_keys = dedup_keys, .migrations = dedup_migrations);
+	  .init = dedup_init, .fini = dedup_fini, .config_keys = dedup_keys, .migrations = dedup_migrations);

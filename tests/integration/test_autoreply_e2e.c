@@ -3,7 +3,8 @@
  * tests/integration/test_autoreply_e2e.c - dedup + autoreply in the real bot
  * against the simulator: keyword replies on the wire, a burst answered once,
  * echoes that do not pause, a manual reply that does, trade cards never
- * answered as chat, re-pushes not answered twice, rules reloaded on SIGHUP.
+ * answered as chat, re-pushes not answered twice, rules reloaded on SIGHUP,
+ * kill -9 inside an answer answered exactly once after the restart.
  */
 #include "tap.h"
 #include "sim/tbot.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define UNB "2200000000001"
@@ -122,6 +124,66 @@ static void test_modes(void)
 	ok(tsim_wait_delivered(&sim, "exact-hit", 2, 4000), "a broken rules file keeps the old rules in force");
 }
 
+/* kill -9 inside an answer (autoreply.debug_kill_at): at "answer", after dedup
+ * passed the message and before its reply was queued; at "queued", after the
+ * reply went into the outbox and before it went out. The push was not ACKed,
+ * so the platform pushes it again to the next run: the buyer gets the reply
+ * exactly once either way. (At "answer" it was lost while dedup wrote the
+ * message down during the dispatch; make soak found it.) */
+static void test_kill(const char *step, const char *unb)
+{
+	const char *build = getenv("SK_BUILD");
+	char json[2048], path[400], b[400], want[80];
+	double reg0 = tsim_stat(&sim, "reg_ok");
+	int st = -1, i;
+	tbot k;
+	FILE *f;
+
+	if (tbot_init(&k, &sim))
+		return;
+	snprintf(path, sizeof path, "%s/rules.json", k.dir);
+	if (!(f = fopen(path, "w")))
+		return;
+	fputs("{\"default_reply\":{\"reply\":\"re: {message}\"}}\n", f);
+	fclose(f);
+	for (i = 0; i < 2; i++) {
+		snprintf(json, sizeof json,
+			 "{\"account\":{\"id\":\"k%s\",\"cookie\":\"unb=%s; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
+			 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
+			 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
+			 " \"state\":{\"db\":\"state.db\"},\n"
+			 " \"web\":{\"listen\":\"off\"},\n"
+			 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\"]},\n"
+			 " \"rules\":\"rules.json\",\n"
+			 " \"autoreply\":{\"debounce_ms\":0%s%s%s}}\n", step, unb, build ? build : "build",
+			 i ? "" : ",\"debug_kill_at\":\"", i ? "" : step, i ? "" : "\"");
+		tbot_config(&k, json);
+		tbot_start(&k);
+		if (!ok(tsim_wait_stat(&sim, "reg_ok", reg0 + 1 + i, 5000) >= 0, "kill at %s: the bot registers (run %d)",
+			step, i + 1))
+			goto out;
+		if (i)
+			break;
+		snprintf(b, sizeof b, "{\"seller\":\"%s\",\"cid\":\"3100%d\",\"buyer\":\"53100\",\"text\":\"kill at %s\"}",
+			 unb, step[0] == 'a' ? 1 : 2, step);
+		tsim_ctl(&sim, "/inject", b);
+		for (int t = 0; t < 500 && st == -1; t++)
+			if (waitpid(k.pid, &st, WNOHANG) != k.pid)
+				usleep(20000);
+		if (!ok(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && tbot_log_has(&k, "debug_kill_at"),
+			"kill at %s: the bot died by SIGKILL there", step))
+			goto out;
+		k.pid = -1;
+	}
+	snprintf(want, sizeof want, "re: kill at %s", step);
+	tsim_wait_delivered(&sim, want, 1, 8000);
+	usleep(1500000);
+	is_int(tsim_delivered(&sim, want), 1, "kill at %s: after the restart the buyer got the reply exactly once", step);
+	is_int(tbot_stop(&k, SIGTERM), 0, "kill at %s: SIGTERM exits 0", step);
+out:
+	tbot_done(&k, tap_failed);
+}
+
 int main(void)
 {
 	const char *build = getenv("SK_BUILD");
@@ -193,6 +255,8 @@ int main(void)
 	ok(tsim_wait_delivered(&sim, "新价格 8.8元", 1, 4000), "SIGHUP: the new rules are in force");
 
 	test_modes();
+	test_kill("answer", "2200000000002");
+	test_kill("queued", "2200000000003");
 	is_int(tbot_stop(&bot, SIGTERM), 0, "bot: SIGTERM exits 0");
 	tc_sim_stop(&sim);
 	tbot_done(&bot, tap_failed);

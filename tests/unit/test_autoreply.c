@@ -197,6 +197,44 @@ static void test_defaults_once(void)
 	fh_free(f);
 }
 
+/* A message pushed again after a restart, its reply already queued (the
+ * process died before dedup wrote the message down; make soak lost such
+ * replies when dedup wrote it first): not answered twice, by the send's tag. */
+static void test_once_per_message(void)
+{
+	char so[512];
+	sk_event e;
+	fh *f;
+
+	write_rules("{\"keyword_rules\":[{\"keywords\":[\"hi\"],\"reply\":\"once\",\"once\":\"chat\"}],"
+		    "\"default_reply\":{\"reply\":\"re: {message}\"}}");
+	if (!ok((f = start(NODEB, rules)) != NULL, "loads"))
+		return;
+	e = fh_event(f, SK_EV_CHAT_TEXT);
+	e.chat_id = "c1";
+	e.sender_id = "buyer1";
+	e.message_id = "mid-1";
+	e.text = "hello";
+	fh_dispatch(f, &e);
+	is_int(fh_nsends(f), 1, "a message is answered");
+	is_str(fh_send_at(f, 0)->tag, "reply:mid-1", "its send is tagged reply:<message id>");
+	fh_unload(f);
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "reloaded (a restart)");
+	fh_dispatch(f, &e);
+	is_int(fh_nsends(f), 1, "the same message pushed again: its reply is queued already, not sent again");
+	ok(fh_log_find(f, "answered before a restart") > 0, "and the log says why");
+	e.message_id = "mid-2";
+	fh_dispatch(f, &e);
+	is_int(fh_nsends(f), 2, "a new message with the same text is answered");
+	e.message_id = "mid-3";
+	e.text = "hi";
+	fh_dispatch(f, &e);
+	e.message_id = "mid-4";
+	fh_dispatch(f, &e);
+	ok(fh_nsends(f) == 3 && !strcmp(fh_send_at(f, 2)->text, "once"), "a once rule: its reply queued once");
+	fh_free(f);
+}
+
 static void test_variables_empty_image(void)
 {
 	const fh_send *s;
@@ -1044,6 +1082,7 @@ int main(void)
 	test_match();
 	test_priority_and_items();
 	test_defaults_once();
+	test_once_per_message();
 	test_variables_empty_image();
 	test_validation_reload();
 	test_debounce();

@@ -100,12 +100,14 @@ static void test_ids(void)
 	e = chat(f, "m2", "c1", "hello");
 	fh_dispatch(f, &e);
 	is_int(fh_nsends(f), 2, "the same text with another id: replied (no text window by default)");
-	is_int(rows(f), 2, "two rows in dedup_seen");
+	fh_advance(f, 0);
+	is_int(rows(f), 2, "two rows in dedup_seen (once the dispatch is over)");
 
 	e = chat(f, "", "c1", "hello");
 	fh_dispatch(f, &e);
 	fh_dispatch(f, &e);
 	is_int(fh_nsends(f), 4, "an empty message id passes undeduplicated");
+	fh_advance(f, 0);
 	is_int(rows(f), 2, "and is not stored");
 
 	e = chat(f, "own1", "c1", "hello");
@@ -175,7 +177,46 @@ static void test_ids(void)
 	e = chat(f, "m1", "c1", "hello");
 	fh_dispatch(f, &e);
 	is_int(fh_nsends(f), 6, "m1 after the TTL is new again");
+	fh_advance(f, 0);
 	is_int(rows(f), 1, "and stored again");
+	fh_free(f);
+}
+
+/* A message is written down after its dispatch, so that a crash before the
+ * handlers after dedup did their part (autoreply queueing the reply) lets
+ * the platform's next push of it through: written during the dispatch, a
+ * kill -9 there lost the reply (make soak). */
+static void test_after_dispatch(void)
+{
+	char so[512];
+	sk_event e;
+	fh *f = start("{\"dedup\":{\"text_window_s\":60},\"hello\":{}}", 1);
+
+	if (!ok(f != NULL, "dedup.so and hello.so load"))
+		return;
+	e = chat(f, "k1", "c1", "hello");
+	fh_dispatch(f, &e);
+	is_int(fh_nsends(f), 1, "after dispatch: the reply is queued");
+	is_int(rows(f), 0, "and nothing is in dedup_seen yet (a kill -9 now: the push comes again and passes)");
+	fh_dispatch(f, &e);
+	is_int(fh_nsends(f), 1, "pushed again before the write: still stopped (this run knows it)");
+	e = chat(f, "k2", "c1", "hello");
+	is_int(stopped(f, &e), 1, "the same text within the window, before the write: stopped");
+	fh_advance(f, 0);
+	is_int(rows(f), 3, "right after the dispatch: the ids (k1, k2) and the text are written");
+	/* a restart that came after the write: the database knows */
+	e = chat(f, "k3", "c1", "hello again");
+	fh_dispatch(f, &e);
+	is_int(fh_nsends(f), 2, "another text: replied");
+	fh_unload(f);
+	is_int(rows(f), 5, "an unload writes what is pending (k3 and its text)");
+	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/dedup.so"), NULL) == 0 &&
+	   fh_load(f, fh_build_path(so, sizeof so, "plugins/hello.so"), NULL) == 0, "reloaded on the same database");
+	e = chat(f, "k1", "c1", "hello");
+	fh_dispatch(f, &e);
+	e = chat(f, "k3", "c1", "hello again");
+	fh_dispatch(f, &e);
+	is_int(fh_nsends(f), 2, "k1 and k3 pushed again after the reload: no reply");
 	fh_free(f);
 }
 
@@ -287,6 +328,7 @@ static void test_not_subscribed(void)
 int main(void)
 {
 	test_ids();
+	test_after_dispatch();
 	test_text_window();
 	test_max_age();
 	test_not_subscribed();
