@@ -674,7 +674,10 @@ static void echo_remember(session *s, const char *im_id, const char *cid, const 
 }
 
 /* Whether an own-account message is an echo of one of our sends: by the IM id
- * the send's answer gave, or by chat and text for a send still in flight. */
+ * the send's answer gave (the recent ones in memory, else the outbox: the
+ * echo of a send an earlier run made, pushed again to this one, is ours too,
+ * not a manual reply that pauses the chat - make soak saw that after kill -9),
+ * or by chat and text for a send still in flight. */
 static int echo_match(session *s, const ev *e)
 {
 	unsigned char h[16];
@@ -688,6 +691,8 @@ static int echo_match(session *s, const ev *e)
 	for (i = 0; i < ECHO_RING; i++)
 		if (s->echo[i].cid[0] && !strcmp(s->echo[i].cid, e->chat_id) && !memcmp(s->echo[i].text_hash, h, 16))
 			return 1;
+	if (e->im_id[0] && store_outbox_sent_as(s->st, e->im_id) == 1)
+		return 1;
 	for (q = s->sq_head; q; q = q->next)
 		if (!strcmp(q->cid, e->chat_id) && !strcmp(q->kind, "text") && !strcmp(q->payload, e->text))
 			return 1;

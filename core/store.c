@@ -44,6 +44,7 @@ enum {
 	ST_OUTBOX_PENDING,
 	ST_OUTBOX_GET,
 	ST_OUTBOX_FIND,
+	ST_OUTBOX_SENT_AS,
 	ST_N
 };
 
@@ -72,6 +73,7 @@ static const char *const store_sql[ST_N] = {
 	 * that from tag = ?2 alone (the caller never passes ""), and scans. */
 	[ST_OUTBOX_FIND] = "SELECT uuid, state, message_id, reason FROM outbox "
 			   "WHERE plugin = ?1 AND tag = ?2 AND tag <> '' ORDER BY id DESC LIMIT 1",
+	[ST_OUTBOX_SENT_AS] = "SELECT 1 FROM outbox WHERE message_id = ?1 AND state = 1 LIMIT 1",
 };
 
 #define STORE_CKPT_PAGES 1000      /* SQLite's own autocheckpoint threshold */
@@ -602,6 +604,19 @@ int store_outbox_get(store *s, const char *uuid, int *state, char **message_id, 
 	if (reason)
 		*reason = why;
 	return 0;
+}
+
+/* Returns 1 when a send of the outbox was answered with message_id (an own
+ * message with that IM id is its echo), 0 when none was, -1 on error. */
+int store_outbox_sent_as(store *s, const char *message_id)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_SENT_AS];
+	int rc;
+
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	store_done(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Returns 0 with the latest send of plugin with tag: its uuid (uuid_out, 40

@@ -71,5 +71,8 @@ int store_outbox_get(store *s, const char *uuid, int *state, char **message_id, 
  * 1 none, -1 error or a NULL/empty argument. */
 int store_outbox_find(store *s, const char *plugin, const char *tag, char *uuid_out, int *state,
 		      char **detail);
+/* 1 when a send was answered with message_id (the platform's IM id), 0 when
+ * none was, -1 on error. */
+int store_outbox_sent_as(store *s, const char *message_id);
 
 #endif

@@ -56,6 +56,9 @@ static const char *const core_migrations[] = {
 	 * Partial: untagged sends, most of them, are never looked up by tag. A
 	 * query must say tag <> '' itself to use it (store_outbox_find does). */
 	"CREATE INDEX outbox_tag ON outbox(plugin, tag) WHERE tag <> '';",
+	/* 5: an own message is our echo when a send of ours was answered with
+	 * its IM id (store_outbox_sent_as), also after a restart. */
+	"CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;",
 };
 
 #define CORE_SCHEMA_VERSION ((int)(sizeof core_migrations / sizeof core_migrations[0]))

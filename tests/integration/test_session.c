@@ -318,6 +318,30 @@ static void test_sends(void)
 }
 
 /* Restarts the bot with another config; 1 when it registered again. */
+static int restart(const char *rate, int refresh_before_s, int sig);
+
+/* The echo of a send the last run made, pushed again to this run (its push
+ * un-ACKed at a kill -9, or a platform re-sync): still our echo, found by
+ * its IM id in the outbox. It counted as the seller typing by hand, and
+ * paused autoreply in that chat (make soak). */
+static void test_echo_restart(void)
+{
+	int n0;
+
+	inject("10005", "echo me");
+	ok(wait_delivered("re: echo me", 1, 4000), "echo restart: the reply went out");
+	ok(wait_ev("\"own\":true", "\"echo\":true", "\"text\":\"re: echo me\"", 1, 3000),
+	   "echo restart: its echo is recognised");
+	ok(restart("20", 3600, SIGTERM), "echo restart: the bot restarts");
+	n0 = evcount("\"own\":true", "\"text\":\"re: echo me\"", NULL);
+	ctl("/replay", "{\"seller\":\"" UNB "\",\"n\":1}");
+	ok(wait_ev("\"own\":true", "\"text\":\"re: echo me\"", NULL, n0 + 1, 4000),
+	   "echo restart: the echo pushed again reaches the next run");
+	is_int(evcount("\"own\":true", "\"echo\":false", "\"text\":\"re: echo me\""), 0,
+	       "echo restart: it is still our echo, not a manual reply");
+}
+
+/* Restarts the bot with another config; 1 when it registered again. */
 static int restart(const char *rate, int refresh_before_s, int sig)
 {
 	double reg0 = stat_of("reg_ok");
@@ -455,6 +479,7 @@ int main(void)
 	test_delay_bounds();
 	test_metrics_and_cookie();
 	test_sends();
+	test_echo_restart();
 	test_token();
 	test_exactly_once();
 	test_session_expired();

@@ -233,6 +233,10 @@ static void test_outbox(store *s)
 	is_int(store_outbox_attempt(s, "uuid-b"), 1, "outbox: attempt on a done send is 1");
 	is_int(store_outbox_refused(s, "uuid-c", "CSI_FORBID"), 0, "outbox: refused");
 	is_int(store_outbox_done(s, "nope", "m"), 1, "outbox: done on unknown uuid");
+	/* echoes of an earlier run's sends are known by their IM id (step 5) */
+	is_int(store_outbox_sent_as(s, "3812345678901.PNM"), 1, "outbox: a send answered with that IM id is found");
+	is_int(store_outbox_sent_as(s, "3812345678902.PNM"), 0, "outbox: another IM id is not");
+	is_int(store_outbox_sent_as(s, ""), 0, "outbox: nor an empty one");
 
 	is_int(store_outbox_get(s, "uuid-b", &state, &mid, &why), 0, "outbox: get done");
 	ok(state == OUTBOX_DONE, "outbox: state done");
