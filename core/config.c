@@ -86,6 +86,7 @@ static const config_field config_fields[] = {
 	{ "send", "rate_per_s", F_NUM, OFF(send_rate), 0, 1000 },   /* 0: no pacing (benchmarks) */
 	{ "send", "burst", F_INT, OFF(send_burst), 1, 1000 },
 	{ "send", "queue_max", F_INT, OFF(send_queue_max), 1, 1000000 },
+	{ "send", "backlog_max", F_INT, OFF(send_backlog_max), 1, 100000000 },
 	{ "send", "stop_flush_s", F_INT, OFF(send_stop_flush_s), 0, 600 },
 	{ "state", "db", F_PATH, OFF(state_db) },
 	{ "plugins", "dir", F_PATH, OFF(plugins_dir) },
@@ -775,6 +776,7 @@ static int config_defaults(config *c)
 	c->send_rate = 1;
 	c->send_burst = 3;
 	c->send_queue_max = 1000;
+	c->send_backlog_max = 1000000;
 	c->send_stop_flush_s = 5;
 	c->web_listen = config_strdup("127.0.0.1:8080");
 	c->web_root = config_strdup(SK_WEB_ROOT);
@@ -986,6 +988,7 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->send_rate = next->send_rate;
 	c->send_burst = next->send_burst;
 	c->send_queue_max = next->send_queue_max;
+	c->send_backlog_max = next->send_backlog_max;
 	c->send_stop_flush_s = next->send_stop_flush_s;
 	c->web_session_idle_s = next->web_session_idle_s;
 	config_swap_str(&c->log_level, &next->log_level);

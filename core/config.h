@@ -48,7 +48,9 @@ typedef struct {
 	double send_rate;        /* send.rate_per_s, default 1; 0 = no pacing (make bench: the
 	                          * platform's flow control refuses bursts, don't use it live) */
 	int send_burst;          /* send.burst, default 3 */
-	int send_queue_max;      /* send.queue_max, default 1000 */
+	int send_queue_max;      /* send.queue_max, default 1000: sends held in memory */
+	int send_backlog_max;    /* send.backlog_max, default 1000000: pending sends in all
+	                          * (the rest wait in the outbox); beyond it sk_send refuses */
 	int send_stop_flush_s;   /* send.stop_flush_s, default 5: SIGTERM waits this long for queued sends */
 	/* state, plugins, rules */
 	char *state_db;

@@ -675,8 +675,9 @@ static void main_status_print(const cJSON *d)
 		printf("              the session gave up: log in to goofish.com again, put the new cookie in the "
 		       "account's config (shopkeep secret set) and restart the process\n");
 	printf("last message: %s\n", last ? main_when(last, w, sizeof w) : "none yet");
-	printf("sends:        %.0f pending, %.0f acked, %.0f refused\n", main_num(m, "sends_pending"),
-	       main_num(m, "sends_acked"), main_num(m, "sends_refused"));
+	printf("sends:        %.0f pending (%.0f waiting in the outbox), %.0f acked, %.0f refused\n",
+	       main_num(m, "sends_pending"), main_num(m, "sends_backlog"), main_num(m, "sends_acked"),
+	       main_num(m, "sends_refused"));
 	printf("plugins:      ");
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(d, "plugins")) {
 		if (cJSON_IsString(p)) {

@@ -86,7 +86,10 @@ struct session {
 	int close_pending;
 	req *reqs;
 	qsend *sq_head;
-	int sq_len;
+	int sq_len;                /* the window in memory, at most send.queue_max */
+	int sq_loaded;             /* the outbox was read (first /reg) */
+	int64_t sq_last_id;        /* the highest outbox id in the window */
+	int64_t sq_backlog;        /* pending sends beyond the window, in the outbox only */
 	double pace_tokens;
 	int64_t pace_at_us;
 	bo_policy bo;
@@ -641,8 +644,38 @@ static void outbox_row_cb(const outbox_row *r, void *ud)
 		;
 	*t = q;
 	s->sq_len++;
+	if (r->id > s->sq_last_id)
+		s->sq_last_id = r->id;
 	if (r->attempts > 0)
 		s->m.sends_resent++;
+}
+
+/* Fills the window (send.queue_max sends in memory) from the outbox in id
+ * order: sends beyond it wait there, durable, and move up as others finish. */
+static void q_refill(session *s)
+{
+	int room = s->cfg->send_queue_max - s->sq_len, n;
+
+	if (room > 0 && s->sq_backlog > 0) {
+		n = store_outbox_pending_from(s->st, s->sq_last_id, room, outbox_row_cb, s);
+		if (n >= 0)
+			s->sq_backlog = n < room ? 0 : s->sq_backlog - n;
+	}
+	s->m.sends_pending = s->sq_len + s->sq_backlog;
+	s->m.sends_backlog = s->sq_backlog;
+}
+
+/* Reads the outbox at the first /reg: the pending sends of an earlier run
+ * (and any queued before), the first send.queue_max of them into memory. */
+static void q_load(session *s)
+{
+	int64_t n;
+
+	if (s->sq_loaded || (n = store_outbox_pending_count(s->st)) < 0)
+		return;
+	s->sq_loaded = 1;
+	s->sq_backlog = n - s->sq_len;
+	q_refill(s);
 }
 
 static void registered(session *s)
@@ -658,7 +691,7 @@ static void registered(session *s)
 	lws_sul_schedule(s->ctx, 0, &s->sul_hb, hb_cb, (lws_usec_t)s->cfg->heartbeat_interval_s * LWS_US_PER_SEC);
 	lws_sul_schedule(s->ctx, 0, &s->sul_healthy, healthy_cb,
 			 (lws_usec_t)s->cfg->reconnect_healthy_s * LWS_US_PER_SEC);
-	store_outbox_pending(s->st, outbox_row_cb, s);
+	q_load(s);
 	pace(s);
 }
 
@@ -758,14 +791,28 @@ static int queue_send(session *s, const char *plugin, const char *tag, const cha
 {
 	char uuid[LWP_UUID_MAX];
 	outbox_row r;
+	int64_t id;
 
-	if (s->sq_len >= s->cfg->send_queue_max || strlen(cid) >= sizeof r.cid ||
+	if (s->sq_len + s->sq_backlog >= s->cfg->send_backlog_max || strlen(cid) >= sizeof r.cid ||
 	    strlen(buyer) >= sizeof r.buyer)
 		return -1;
 	lwp_uuid(uuid);
-	if (store_outbox_add(s->st, uuid, cid, buyer, kind, payload, plugin, tag, util_now_ms()) < 0)
+	if ((id = store_outbox_add(s->st, uuid, cid, buyer, kind, payload, plugin, tag, util_now_ms())) < 0)
 		return -1;
+	if (uuid_out)
+		snprintf(uuid_out, LWP_UUID_MAX, "%s", uuid);
+	if (!s->sq_loaded) {
+		s->m.sends_pending++;
+		return 0;     /* read with the rest of the outbox at the first /reg */
+	}
+	if (s->sq_backlog > 0 || s->sq_len >= s->cfg->send_queue_max) {
+		s->sq_backlog++;      /* behind the window: it moves up in order */
+		q_refill(s);
+		pace(s);
+		return 0;
+	}
 	memset(&r, 0, sizeof r);
+	r.id = id;
 	snprintf(r.uuid, sizeof r.uuid, "%s", uuid);
 	snprintf(r.cid, sizeof r.cid, "%s", cid);
 	snprintf(r.buyer, sizeof r.buyer, "%s", buyer);
@@ -774,9 +821,7 @@ static int queue_send(session *s, const char *plugin, const char *tag, const cha
 	snprintf(r.tag, sizeof r.tag, "%s", tag ? tag : "");
 	r.payload = (char *)payload;
 	outbox_row_cb(&r, s);
-	s->m.sends_pending = s->sq_len;
-	if (uuid_out)
-		snprintf(uuid_out, LWP_UUID_MAX, "%s", uuid);
+	s->m.sends_pending = s->sq_len + s->sq_backlog;
 	pace(s);
 	return 0;
 }
@@ -839,7 +884,7 @@ static void send_answered(session *s, const req *r, const cJSON *f)
 	}
 	if (q)
 		q_remove(s, q);
-	s->m.sends_pending = s->sq_len;
+	q_refill(s);
 	pace(s);
 }
 
@@ -1245,8 +1290,8 @@ static void stop_cb(lws_sorted_usec_list_t *sul)
 		return;
 	}
 	if (s->sq_head)
-		log_warn("session", "stopping with %d send(s) not finished: kept in the outbox for the next start",
-			 s->sq_len);
+		log_warn("session", "stopping with %lld send(s) not finished: kept in the outbox for the next start",
+			 (long long)(s->sq_len + s->sq_backlog));
 	stop_close(s);
 }
 
@@ -1340,6 +1385,7 @@ char *session_metrics_json(const session *s)
 	cJSON_AddNumberToObject(j, "sends_acked", (double)m->sends_acked);
 	cJSON_AddNumberToObject(j, "sends_refused", (double)m->sends_refused);
 	cJSON_AddNumberToObject(j, "sends_pending", (double)m->sends_pending);
+	cJSON_AddNumberToObject(j, "sends_backlog", (double)m->sends_backlog);
 	cJSON_AddNumberToObject(j, "sends_resent", (double)m->sends_resent);
 	cJSON_AddNumberToObject(j, "heartbeats_sent", (double)m->heartbeats_sent);
 	cJSON_AddNumberToObject(j, "heartbeats_answered", (double)m->heartbeats_answered);

@@ -36,6 +36,7 @@ typedef struct {
 	char last_error[160];
 	int64_t frames_in, frames_out, pushes, items, events, decode_errors, bad_frames;
 	int64_t sends_acked, sends_refused, sends_pending, sends_resent;
+	int64_t sends_backlog;     /* of sends_pending, those beyond send.queue_max (outbox only) */
 	int64_t heartbeats_sent, heartbeats_answered, token_fetches;
 } sess_metrics;
 

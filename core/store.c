@@ -42,6 +42,7 @@ enum {
 	ST_OUTBOX_REFUSED,
 	ST_OUTBOX_ATTEMPT,
 	ST_OUTBOX_PENDING,
+	ST_OUTBOX_COUNT,
 	ST_OUTBOX_GET,
 	ST_OUTBOX_FIND,
 	ST_OUTBOX_SENT_AS,
@@ -67,7 +68,8 @@ static const char *const store_sql[ST_N] = {
 	[ST_OUTBOX_ATTEMPT] = "UPDATE outbox SET attempts = attempts + 1, updated_ms = ?2 "
 			      "WHERE uuid = ?1 AND state = 0",
 	[ST_OUTBOX_PENDING] = "SELECT id, uuid, cid, buyer, kind, payload, state, attempts, created_ms, plugin, tag "
-			      "FROM outbox WHERE state = 0 ORDER BY id",
+			      "FROM outbox WHERE state = 0 AND id > ?1 ORDER BY id LIMIT ?2",
+	[ST_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE state = 0",
 	[ST_OUTBOX_GET] = "SELECT state, message_id, reason FROM outbox WHERE uuid = ?1",
 	/* tag <> '' lets SQLite use the partial index outbox_tag: it cannot tell
 	 * that from tag = ?2 alone (the caller never passes ""), and scans. */
@@ -518,16 +520,19 @@ static void store_col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
 	snprintf(dst, size, "%s", t ? (const char *)t : "");
 }
 
-/* Reads every pending row first and only then calls cb, so that cb may call
- * the other outbox functions (mark done, count an attempt) without disturbing
- * a running SELECT. Returns the number of rows, or -1. */
-int store_outbox_pending(store *s, void (*cb)(const outbox_row *r, void *ud), void *ud)
+/* Reads the rows first and only then calls cb, so that cb may call the other
+ * outbox functions (mark done, count an attempt) without disturbing a running
+ * SELECT. Returns the number of rows, or -1. */
+int store_outbox_pending_from(store *s, int64_t after_id, int limit,
+			      void (*cb)(const outbox_row *r, void *ud), void *ud)
 {
 	sqlite3_stmt *st = s->st[ST_OUTBOX_PENDING];
 	outbox_row *rows = NULL, *r;
 	size_t n = 0, cap = 0, i;
 	int rc, oom = 0;
 
+	sqlite3_bind_int64(st, 1, after_id);
+	sqlite3_bind_int(st, 2, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -567,6 +572,23 @@ int store_outbox_pending(store *s, void (*cb)(const outbox_row *r, void *ud), vo
 	if (oom || rc != SQLITE_DONE)
 		return -1;
 	return (int)n;
+}
+
+int store_outbox_pending(store *s, void (*cb)(const outbox_row *r, void *ud), void *ud)
+{
+	return store_outbox_pending_from(s, 0, -1, cb, ud);
+}
+
+/* The number of pending sends, or -1. */
+int64_t store_outbox_pending_count(store *s)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_COUNT];
+	int64_t n = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	store_done(st);
+	return n;
 }
 
 /* Returns 0 with the send's state (and message_id / reason malloc'd or NULL;

@@ -63,6 +63,11 @@ int store_outbox_attempt(store *s, const char *uuid);
 /* Calls cb for each pending send in id order; cb's row is borrowed. Returns the
  * number of rows, or -1. */
 int store_outbox_pending(store *s, void (*cb)(const outbox_row *r, void *ud), void *ud);
+/* The same for at most limit (-1: all) pending sends with an id above after_id. */
+int store_outbox_pending_from(store *s, int64_t after_id, int limit,
+			      void (*cb)(const outbox_row *r, void *ud), void *ud);
+/* The number of pending sends, or -1. */
+int64_t store_outbox_pending_count(store *s);
 /* Looks up a send by uuid: 0 found (*state, *message_id malloc'd or NULL), 1 none, -1 error. */
 int store_outbox_get(store *s, const char *uuid, int *state, char **message_id, char **reason);
 /* The latest send (highest id) plugin queued with tag (non-empty): 0 found with

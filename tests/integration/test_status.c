@@ -248,7 +248,7 @@ int main(void)
 	is_int(st, 0, "status exits 0");
 	snprintf(cmd, sizeof cmd, "pid %d,", (int)bot.pid);
 	ok(strstr(out, "account:      st1 (unb " UNB ")") && strstr(out, "CONNECTED since") &&
-	   strstr(out, "0 pending, 1 acked") && strstr(out, "plugins:      dedup") && strstr(out, "page:         off") &&
+	   strstr(out, "0 pending (0 waiting in the outbox), 1 acked") && strstr(out, "plugins:      dedup") && strstr(out, "page:         off") &&
 	   strstr(out, cmd), "the summary: account, state and since when, sends, plugins, page, pid");
 	if (tap_failed)
 		diag("status printed:\n%s", out);

@@ -10,7 +10,10 @@
  *     the restart;
  *   - a platform that stops answering cannot hold the exit: it comes after the
  *     deadline, exit status 0, and the unanswered sends go out once later;
- *   - the WebSocket is closed with 1000.
+ *   - the WebSocket is closed with 1000;
+ *   - replies beyond send.queue_max wait in the outbox and all go out, in
+ *     order and once, also across a kill -9; beyond send.backlog_max sk_send
+ *     refuses (queue full) and the log says so.
  */
 #include "tap.h"
 #include "sim/tbot.h"
@@ -27,7 +30,10 @@
 static tc_sim sim;
 static tbot bot;
 
-/* (Re)writes the config: debounce, pacing and the flush deadline. */
+static int queue_max = 1000, backlog_max = 1000000;
+
+/* (Re)writes the config: debounce, pacing and the flush deadline (and the
+ * send window queue_max / backlog_max above). */
 static void config(int debounce_ms, double rate, int burst, int flush_s)
 {
 	const char *build = getenv("SK_BUILD");
@@ -42,14 +48,14 @@ static void config(int debounce_ms, double rate, int burst, int flush_s)
 	snprintf(json, sizeof json,
 		 "{\"account\":{\"id\":\"stop\",\"cookie\":\"unb=" UNB "; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
 		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
-		 " \"send\":{\"rate_per_s\":%g,\"burst\":%d,\"stop_flush_s\":%d},\n"
+		 " \"send\":{\"rate_per_s\":%g,\"burst\":%d,\"stop_flush_s\":%d,\"queue_max\":%d,\"backlog_max\":%d},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
 		 " \"web\":{\"listen\":\"off\"},\n"
 		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\"]},\n"
 		 " \"rules\":\"rules.json\",\n"
 		 " \"autoreply\":{\"debounce_ms\":%d},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n",
-		 rate, burst, flush_s, build ? build : "build", debounce_ms);
+		 rate, burst, flush_s, queue_max, backlog_max, build ? build : "build", debounce_ms);
 	tbot_config(&bot, json);
 }
 
@@ -216,6 +222,88 @@ static void test_stalled(void)
 	is_int(tbot_stop(&bot, SIGTERM), 0, "stall: SIGTERM exits 0");
 }
 
+/* The order of the replies "got: <prefix><i>" as the buyers saw them: 1 when
+ * each came after the one before. */
+static int delivered_in_order(const char *prefix, int n)
+{
+	cJSON *r = tc_ctl(sim.ctl_port, "GET", "/sent?since=0&what=/r/MessageSend/sendByReceiverScope", NULL, NULL);
+	const cJSON *fr = cJSON_GetObjectItemCaseSensitive(r, "frames"), *f;
+	char want[80];
+	int next = 0;
+
+	cJSON_ArrayForEach(f, fr) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f, "content"), "text"), "text");
+
+		snprintf(want, sizeof want, "got: %s%d", prefix, next);
+		if (cJSON_IsString(t) && !strcmp(t->valuestring, want))
+			next++;
+	}
+	cJSON_Delete(r);
+	return next == n;
+}
+
+/* More replies than send.queue_max: the rest wait in the outbox, none is
+ * refused; a kill -9 with a backlog loses none; send.backlog_max bounds it. */
+static void test_backlog(void)
+{
+	char t[40];
+	int twice, before;
+
+	queue_max = 3;
+	config(0, 20, 2, 3);
+	if (!ok(start(), "backlog: the bot registers with a window of 3 sends"))
+		return;
+	for (int i = 0; i < 20; i++) {
+		snprintf(t, sizeof t, "b%d", i);
+		inject("7070", t);
+	}
+	ok(tbot_wait_ev(&bot, "\"text\":\"b19\"", NULL, NULL, 1, 3000), "backlog: twenty messages reached the bot");
+	for (int w = 0; w < 50 && delivered_all("b", 20, &twice) < 20; w++)
+		usleep(100000);
+	is_int(delivered_all("b", 20, &twice), 20, "backlog: all twenty answered (17 beyond the window)");
+	is_int(twice, 0, "backlog: none twice");
+	ok(delivered_in_order("b", 20), "backlog: in the order they were queued");
+	ok(!tbot_log_has(&bot, "queue full"), "backlog: nothing refused");
+
+	/* kill -9 while most replies wait beyond the window (1 send/s) */
+	config(0, 1, 1, 1);
+	tbot_stop(&bot, SIGTERM);
+	ok(start(), "backlog: restart at 1 send/s");
+	for (int i = 0; i < 10; i++) {
+		snprintf(t, sizeof t, "k%d", i);
+		inject("7071", t);
+	}
+	ok(tbot_wait_ev(&bot, "\"text\":\"k9\"", NULL, NULL, 1, 3000), "backlog: ten more reached the bot");
+	usleep(300000);
+	tbot_stop(&bot, SIGKILL);
+	before = delivered_all("k", 10, &twice);
+	ok(before < 10, "backlog: killed with replies waiting (%d of 10 out)", before);
+	config(0, 50, 10, 3);
+	ok(start(), "backlog: restart at full speed");
+	for (int w = 0; w < 50 && delivered_all("k", 10, &twice) < 10; w++)
+		usleep(100000);
+	is_int(delivered_all("k", 10, &twice), 10, "backlog: after the kill all ten were answered");
+	is_int(twice, 0, "backlog: none twice");
+	tbot_stop(&bot, SIGTERM);
+
+	/* send.backlog_max: the bound, said in the log */
+	backlog_max = 5;
+	config(0, 0.5, 1, 0);
+	ok(start(), "backlog: restart with at most 5 pending sends");
+	for (int i = 0; i < 8; i++) {
+		snprintf(t, sizeof t, "m%d", i);
+		inject("7072", t);
+	}
+	ok(tbot_wait_ev(&bot, "\"text\":\"m7\"", NULL, NULL, 1, 3000), "backlog: eight messages reached the bot");
+	for (int w = 0; w < 30 && !tbot_log_has(&bot, "queue full"); w++)
+		usleep(100000);
+	ok(tbot_log_has(&bot, "queue full"), "backlog: beyond backlog_max sk_send refuses, and the log says so");
+	is_int(tbot_stop(&bot, SIGTERM), 0, "backlog: SIGTERM exits 0");
+	queue_max = 1000;
+	backlog_max = 1000000;
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -225,6 +313,7 @@ int main(void)
 	test_queue();
 	test_deadline();
 	test_stalled();
+	test_backlog();
 	tbot_done(&bot, tap_failed > 0);
 	tc_sim_stop(&sim);
 	return tap_done();

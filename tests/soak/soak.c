@@ -59,10 +59,11 @@
  *     (0.6 kB a message). Each of them must be answered once ("re: warm" in
  *     its own chat) too. When the warm-up ends after 80% of the run (a short
  *     SOAK_S), the RSS check is skipped, saying so. The load mode pushes as
- *     fast as the bot ACKs, far faster than a send pace: the bot runs with
- *     send.rate_per_s 500 and send.queue_max 20000, or a full send queue
- *     would refuse replies outright (sk_send SK_ERR_FULL: the reply is lost,
- *     its push ACKed; with the default 1000 and 50/s, 3956 of 5000 were).
+ *     fast as the bot ACKs, far faster than a send pace: replies beyond the
+ *     send window (send.queue_max, default 1000) wait in the outbox. Before
+ *     they did, a full window refused them (sk_send SK_ERR_FULL: the reply
+ *     lost, its push ACKed; 3956 of 5000 at 50/s). The bot runs at
+ *     send.rate_per_s 500 so that the warm-up ends early in the run.
  * A failure prints the offending messages, orders or rows, and keeps the
  * bot's temp dir (config, state.db, bot.log, events.jsonl).
  *
@@ -483,7 +484,7 @@ static int bot_setup(void)
 		 " \"reconnect\":{\"network_base_ms\":200,\"network_cap_ms\":1000,\"closed_base_ms\":100,\"closed_cap_ms\":500,"
 		 "\"other_base_ms\":150,\"other_cap_ms\":1000},\n"
 		 " \"token\":{\"relogin_check_s\":2},\n"
-		 " \"send\":{\"rate_per_s\":500,\"burst\":50,\"queue_max\":20000,\"stop_flush_s\":2},\n"
+		 " \"send\":{\"rate_per_s\":500,\"burst\":50,\"stop_flush_s\":2},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
 		 " \"web\":{\"listen\":\"off\"},\n"
 		 " \"log\":{\"level\":\"info\"},\n"

@@ -253,6 +253,40 @@ static void test_outbox(store *s)
 
 	is_int(pending(s, &v), 1, "outbox: one pending left");
 	is_str(v.text, "uuid-a:10001@goofish:30003:text:hello:2;", "outbox: it carries its attempts");
+	is_int((int)store_outbox_pending_count(s), 1, "outbox: the count of pending sends");
+}
+
+/* The send window is refilled from the outbox: pending rows after an id, at
+ * most a limit of them, in id order (done and refused rows skipped). */
+static void test_outbox_window(store *s)
+{
+	int64_t id[6];
+	char u[16];
+	seen v;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(u, sizeof u, "uuid-w%d", i);
+		id[i] = store_outbox_add(s, u, "20001@goofish", "30005", "text", u + 5, NULL, NULL, 2000 + i);
+	}
+	store_outbox_refused(s, "uuid-w2", "x");
+	is_int((int)store_outbox_pending_count(s), 6, "window: six pending (uuid-a and five of six)");
+	memset(&v, 0, sizeof v);
+	v.ordered = 1;
+	is_int(store_outbox_pending_from(s, id[0], 2, collect, &v), 2, "window: two after the first");
+	is_str(v.text, "uuid-w1:20001@goofish:30005:text:w1:0;uuid-w3:20001@goofish:30005:text:w3:0;",
+	       "window: the refused one skipped, in id order");
+	memset(&v, 0, sizeof v);
+	v.ordered = 1;
+	is_int(store_outbox_pending_from(s, id[3], 10, collect, &v), 2, "window: fewer than the limit at the end");
+	is_str(v.text, "uuid-w4:20001@goofish:30005:text:w4:0;uuid-w5:20001@goofish:30005:text:w5:0;",
+	       "window: the last two");
+	memset(&v, 0, sizeof v);
+	is_int(store_outbox_pending_from(s, id[5], 10, collect, &v), 0, "window: none after the last");
+	for (i = 0; i < 6; i++) {
+		snprintf(u, sizeof u, "uuid-w%d", i);
+		store_outbox_done(s, u, "m");
+	}
 }
 
 /* The bot dies (kill -9) right after queueing a send: the child adds a row
@@ -364,6 +398,7 @@ int main(void)
 	if (ok(s != NULL, "open for kv and outbox")) {
 		test_kv(s);
 		test_outbox(s);
+		test_outbox_window(s);
 		test_outbox_owner(s);
 		test_outbox_find(s);
 		store_close(s);
