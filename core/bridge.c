@@ -85,6 +85,10 @@ static void timers_cb(lws_sorted_usec_list_t *sul)
 {
 	bridge *b = lws_container_of(sul, bridge, sul_timers);
 
+	/* what the timers write (a debounced answer: its log row, its image and
+	 * text, a once rule spent) commits as one */
+	if (b->sess)
+		session_batch_begin(b->sess);
 	host_run_timers(b->h);
 }
 
@@ -341,6 +345,11 @@ void bridge_send_result(bridge *b, const char *uuid, int ok, const char *detail,
 			const char *tag)
 {
 	host_send_result(b->h, uuid, ok, detail, plugin, tag);
+}
+
+void bridge_run_due(bridge *b)
+{
+	host_run_timers(b->h);
 }
 
 void bridge_poll(bridge *b)

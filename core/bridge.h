@@ -31,6 +31,8 @@ void bridge_reload(bridge *b);
 void bridge_stopping(bridge *b);
 /* Runs finished work's completions (after the loop woke). */
 void bridge_poll(bridge *b);
+/* Runs the plugins' timers that are due now. */
+void bridge_run_due(bridge *b);
 /* Unloads every plugin (while the loop still exists). */
 void bridge_unload(bridge *b);
 void bridge_free(bridge *b);

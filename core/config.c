@@ -95,6 +95,7 @@ static const config_field config_fields[] = {
 	{ "log", "level", F_LEVEL, OFF(log_level) },
 	{ "debug", "event_log", F_PATH, OFF(event_log) },
 	{ "debug", "reply_prefix", F_STR, OFF(reply_prefix) },
+	{ "debug", "kill_at", F_STR, OFF(kill_at) },
 	{ "web", "listen", F_STR, OFF(web_listen) },
 	{ "web", "root", F_PATH, OFF(web_root) },
 	{ "web", "session_idle_s", F_INT, OFF(web_session_idle_s), 60, 30 * 86400 },
@@ -969,6 +970,7 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	CFG_RESTART(nd || c->plugins_load[i] || next->plugins_load[i], "plugins.load");
 	CFG_RESTART(config_str_differs(c->rules, next->rules), "rules");
 	CFG_RESTART(config_str_differs(c->event_log, next->event_log), "debug.event_log");
+	CFG_RESTART(config_str_differs(c->kill_at, next->kill_at), "debug.kill_at");
 	CFG_RESTART(config_str_differs(c->web_listen, next->web_listen), "web.listen");
 	CFG_RESTART(config_str_differs(c->web_root, next->web_root), "web.root");
 	CFG_RESTART(c->web_pwhash_min != next->web_pwhash_min, "web.pwhash_min");
@@ -1027,6 +1029,7 @@ void config_free(config *c)
 	free(c->log_level);
 	free(c->event_log);
 	free(c->reply_prefix);
+	free(c->kill_at);
 	free(c->web_listen);
 	free(c->web_root);
 	free(c->ctl_socket);

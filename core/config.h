@@ -60,6 +60,8 @@ typedef struct {
 	char *rules;             /* may be NULL */
 	char *log_level;         /* "error", "warn", "info" (default), "debug" */
 	char *event_log;         /* debug.event_log: a file to append every event to as JSON lines, or NULL */
+	char *kill_at;           /* debug.kill_at (tests only): "commit" dies by SIGKILL right
+	                          * before the commit of a batch that queued a send */
 	char *reply_prefix;      /* debug.reply_prefix: a diagnostic hook until plugins land: answer
 	                          * every buyer text with prefix + text through the session's send path */
 	/* web: the account's page and control API (core/web.c) */

@@ -78,7 +78,8 @@ struct host_plug {
 	int state;                /* PL_* */
 	const cJSON *section;     /* the plugin's config section, NULL when absent */
 	int calls;                /* nesting of host calls into this plugin's code */
-	int in_txn;               /* the plugin has a transaction open */
+	int in_txn;               /* the plugin has a transaction open: 1 BEGIN, 2 a savepoint
+	                           * of the core's batch (store_batch_begin) */
 	int64_t last_changes, last_rowid;
 	host_stmt *stmts;
 	size_t nstmts;
@@ -367,7 +368,7 @@ static host_plug *host_find(const host *h, const char *name)
 }
 
 static void host_settle(host *h);
-static void host_txn_end(host_plug *pl, const char *sql);
+static void host_txn_end(host_plug *pl, int op);
 
 /* Before calling into a plugin. */
 static void host_enter(host_plug *pl)
@@ -386,7 +387,7 @@ static void host_leave(host_plug *pl, const char *what)
 	if (--pl->calls == 0 && pl->in_txn) {
 		host_plog(pl, SK_LOG_ERR, "%s returned with a transaction open: rolled back (commit or roll back "
 			  "before returning)", what);
-		host_txn_end(pl, "ROLLBACK");
+		host_txn_end(pl, 'r');
 		pl->txn_rollbacks++;
 	}
 	if (--h->depth == 0)
@@ -1511,12 +1512,31 @@ out:
 	return rc;
 }
 
-/* Ends the plugin's transaction with COMMIT or ROLLBACK. Returns SK_OK, or
- * SK_ERR_DB (logged) when SQLite refused; the transaction counts as closed
- * once SQLite is back in autocommit mode. */
-static int host_txn_exec(host_plug *pl, const char *sql)
+/* A plugin's transaction while the core's batch is open (the session's group
+ * commit, core/store.c) is a savepoint of the batch: as atomic as BEGIN ...
+ * COMMIT, and durable with the batch, which commits before anything leaves
+ * the process. The connection is in a transaction that no plugin owns only
+ * then. */
+#define HOST_SAVEPOINT "sk_plugin_txn"
+
+/* The SQL that begins, commits or rolls back (op 'b', 'c', 'r') the plugin's
+ * transaction in its mode. */
+static const char *host_txn_sql(int mode, int op)
+{
+	if (mode == 2)
+		return op == 'b' ? "SAVEPOINT " HOST_SAVEPOINT : op == 'c' ? "RELEASE " HOST_SAVEPOINT
+			: "ROLLBACK TO " HOST_SAVEPOINT "; RELEASE " HOST_SAVEPOINT;
+	return op == 'b' ? "BEGIN IMMEDIATE" : op == 'c' ? "COMMIT" : "ROLLBACK";
+}
+
+/* Ends the plugin's transaction (op 'c' commit, 'r' roll back). Returns SK_OK,
+ * or SK_ERR_DB (logged) when SQLite refused; the transaction counts as closed
+ * once SQLite is back in autocommit mode, or for a savepoint once it is
+ * released. */
+static int host_txn_exec(host_plug *pl, int op)
 {
 	sqlite3 *db = pl->h->cfg.db;
+	const char *sql = host_txn_sql(pl->in_txn, op);
 	char why[256];
 	int rc = SK_OK;
 
@@ -1524,7 +1544,7 @@ static int host_txn_exec(host_plug *pl, const char *sql)
 		host_plog(pl, SK_LOG_ERR, "%s: %s", sql, why);
 		rc = SK_ERR_DB;
 	}
-	if (sqlite3_get_autocommit(db)) {
+	if (op != 'b' && (sqlite3_get_autocommit(db) || (pl->in_txn == 2 && rc == SK_OK))) {
 		pl->in_txn = 0;
 		if (pl->h->txn_owner == pl)
 			pl->h->txn_owner = NULL;
@@ -1532,11 +1552,15 @@ static int host_txn_exec(host_plug *pl, const char *sql)
 	return rc;
 }
 
-/* Rolls back (or commits) for the host; always leaves the plugin outside a transaction. */
-static void host_txn_end(host_plug *pl, const char *sql)
+/* Rolls back (or commits) for the host; always leaves the plugin outside a
+ * transaction (a savepoint that cannot be rolled back is logged and left to
+ * the batch: the core's batch itself is never rolled back here). */
+static void host_txn_end(host_plug *pl, int op)
 {
-	host_txn_exec(pl, sql);
-	if (pl->in_txn && !sqlite3_get_autocommit(pl->h->cfg.db))
+	int mode = pl->in_txn;
+
+	host_txn_exec(pl, op);
+	if (pl->in_txn && mode == 1 && !sqlite3_get_autocommit(pl->h->cfg.db))
 		sqlite3_exec(pl->h->cfg.db, "ROLLBACK", NULL, NULL, NULL);
 	pl->in_txn = 0;
 	if (pl->h->txn_owner == pl)
@@ -1736,6 +1760,39 @@ static int host_sql_inserts(const char *sql)
 	return !strncasecmp(sql, "INSERT", 6) || !strncasecmp(sql, "REPLACE", 7);
 }
 
+static int host_db_begin(sk_plugin *p);
+static int host_db_commit(sk_plugin *p);
+static int host_db_rollback(sk_plugin *p);
+
+/* 'b', 'c' or 'r' when sql is a bare BEGIN [DEFERRED|IMMEDIATE|EXCLUSIVE]
+ * [TRANSACTION], COMMIT / END [TRANSACTION] or ROLLBACK [TRANSACTION] (not
+ * ROLLBACK TO), else 0. */
+static int host_sql_txn_word(const char *sql)
+{
+	static const char *const words[] = {"BEGIN", "COMMIT", "END", "ROLLBACK"};
+	const char *t;
+	size_t i, n;
+
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r')
+		sql++;
+	for (i = 0; i < 4; i++) {
+		n = strlen(words[i]);
+		if (strncasecmp(sql, words[i], n))
+			continue;
+		for (t = sql + n; *t; t++)
+			if (!strchr(" \t\r\n;", *t) && !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", *t))
+				return 0;
+		t = sql + n;
+		while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+			t++;
+		if (*t && strncasecmp(t, "TRANSACTION", 11) && strncasecmp(t, "DEFERRED", 8) &&
+		    strncasecmp(t, "IMMEDIATE", 9) && strncasecmp(t, "EXCLUSIVE", 9) && *t != ';')
+			return 0;
+		return i == 0 ? 'b' : i == 3 ? 'r' : 'c';
+	}
+	return 0;
+}
+
 /* sk_db_exec. Note that the host does not police what the SQL touches: a
  * plugin can read or write another plugin's (or the core's) tables through
  * it. The table prefix rule is only enforced on migrations; the rest is a
@@ -1756,6 +1813,13 @@ static int host_db_exec(sk_plugin *p, const char *sql, const sk_value *params, s
 		return SK_ERR_INVAL;
 	if ((rc = host_db_ready(pl)))
 		return rc;
+	/* BEGIN / COMMIT / ROLLBACK as SQL are sk_db_begin / _commit / _rollback:
+	 * inside the core's batch they must become a savepoint of it */
+	switch (nparams ? 0 : host_sql_txn_word(sql)) {
+	case 'b': return host_db_begin(p);
+	case 'c': return host_db_commit(p);
+	case 'r': return host_db_rollback(p);
+	}
 	db = pl->h->cfg.db;
 	if ((rc = host_stmt_get(pl, sql, &st, &tmp, &entry)))
 		return rc;
@@ -1827,11 +1891,14 @@ static int host_db_begin(sk_plugin *p)
 		return rc;
 	if ((rc = host_db_ready(pl)))
 		return rc;
-	if (pl->in_txn || !sqlite3_get_autocommit(pl->h->cfg.db))
+	if (pl->in_txn)
 		return SK_ERR_STATE;
-	if ((rc = host_txn_exec(pl, "BEGIN IMMEDIATE")))
+	/* not in autocommit mode, no plugin's: the core's batch */
+	pl->in_txn = sqlite3_get_autocommit(pl->h->cfg.db) ? 1 : 2;
+	if ((rc = host_txn_exec(pl, 'b'))) {
+		pl->in_txn = 0;
 		return rc;
-	pl->in_txn = 1;
+	}
 	pl->h->txn_owner = pl;
 	return SK_OK;
 }
@@ -1848,7 +1915,7 @@ static int host_db_commit(sk_plugin *p)
 		return SK_ERR_UNSUPPORTED;
 	if (!pl->in_txn)
 		return SK_ERR_STATE;
-	return host_txn_exec(pl, "COMMIT");
+	return host_txn_exec(pl, 'c');
 }
 
 /* sk_db_rollback: SK_OK, SK_ERR_STATE without a transaction, or SK_ERR_DB. */
@@ -1863,7 +1930,7 @@ static int host_db_rollback(sk_plugin *p)
 		return SK_ERR_UNSUPPORTED;
 	if (!pl->in_txn)
 		return SK_ERR_STATE;
-	return host_txn_exec(pl, "ROLLBACK");
+	return host_txn_exec(pl, 'r');
 }
 
 /* ---- work ---------------------------------------------------------------- */
@@ -2876,7 +2943,7 @@ static void host_unload_one(host *h, host_plug *pl, int run_fini)
 	}
 	if (pl->in_txn) {
 		host_plog(pl, SK_LOG_WARN, "unloaded with a transaction open: rolled back");
-		host_txn_end(pl, "ROLLBACK");
+		host_txn_end(pl, 'r');
 	}
 	for (i = 0; i < pl->nstmts; i++) {
 		sqlite3_finalize(pl->stmts[i].st);

@@ -121,6 +121,16 @@ static void on_state(void *ud, sess_state from, sess_state to, const char *why)
 	event_log_write(a, j);
 }
 
+/* The plugins' timers due now (dedup's 0 ms flush of what the dispatch let
+ * through) run inside the batch instead of in a commit of their own. */
+static void on_batch_end(void *ud)
+{
+	run_app *a = ud;
+
+	if (a->plugins)
+		bridge_run_due(a->plugins);
+}
+
 static void on_send(void *ud, const char *uuid, int ok, const char *detail, const char *plugin, const char *tag)
 {
 	run_app *a = ud;
@@ -351,6 +361,7 @@ int run_main(config *c)
 	hooks.on_event = on_event;
 	hooks.on_state = on_state;
 	hooks.on_send = on_send;
+	hooks.on_batch_end = on_batch_end;
 	hooks.ud = &app;
 	app.sess = session_new(run_ctx, vh, c, st, &hooks);
 	if (!app.sess) {

@@ -51,6 +51,9 @@ typedef struct {
 	 * reason; plugin and tag as given when it was queued ("" if none). */
 	void (*on_send)(void *ud, const char *uuid, int ok, const char *message_id_or_reason,
 			const char *plugin, const char *tag);
+	/* The batch of this loop turn is about to commit (may be NULL): work
+	 * that is due now (the plugins' 0 ms timers) joins it. */
+	void (*on_batch_end)(void *ud);
 	void *ud;
 } session_hooks;
 
@@ -70,6 +73,10 @@ void session_reconfigure(session *s);
 void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud);
 /* After lws_context_destroy. */
 void session_free(session *s);
+/* Opens the group commit of this loop turn (core/store.c) for work outside
+ * the session's own callbacks (the plugins' timers): it commits before the
+ * loop polls again and before any frame is written. */
+void session_batch_begin(session *s);
 
 /* Queues a text (or image) to a chat: stored in the outbox first, sent when
  * connected and paced, resent under the same uuid after a reconnect or a restart

@@ -21,6 +21,17 @@ void store_close(store *s);
 sqlite3 *store_db(store *s);
 int store_schema_version(store *s);
 
+/* Group commit (see store.c): begin 0 opened, 1 one is open already, -1
+ * failed; commit 0 done or none open, -1 the batch's writes are lost (err
+ * says why). A caller that gets -1 from commit must not let anything that
+ * depended on those writes leave the process. */
+int store_batch_begin(store *s);
+int store_batch_open(const store *s);
+int store_batch_commit(store *s);
+int store_batch_commit_err(store *s, char *err, size_t errlen);
+int64_t store_batches(const store *s);   /* batches committed so far */
+int64_t store_commits(const store *s);   /* all commits so far (a file database's) */
+
 /* Key/value. get: 0 with *v malloc'd, 1 when absent, -1 on error. */
 int store_kv_get(store *s, const char *k, char **v);
 int store_kv_set(store *s, const char *k, const char *v);

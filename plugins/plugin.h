@@ -385,12 +385,21 @@ struct sk_host {
 	const char *(*rules_path)(sk_plugin *p);                     /* the account's rules file, "" if none */
 
 	/* SQLite: one statement with bound parameters; rows to fn (may be NULL).
-	 * Statements are prepared once and cached by their text. */
+	 * Statements are prepared once and cached by their text.
+	 * Durability: the core groups the writes of one loop turn (the frames that
+	 * arrived, every plugin's handlers, the timers due then) into one commit,
+	 * which is done before anything leaves the process: the ACK of a push, a
+	 * send, an HTTP request or answer. A write is durable by the time any
+	 * effect of it can be seen outside; a crash loses only the turn's work,
+	 * and the platform pushes again what it had not ACKed. Inside such a turn
+	 * db_begin / db_commit / db_rollback (and BEGIN, COMMIT, ROLLBACK run
+	 * through db_exec) work on a savepoint: as atomic as ever, and committed
+	 * with the turn. */
 	int (*db_exec)(sk_plugin *p, const char *sql, const sk_value *params, size_t nparams, sk_row_fn fn,
 		       void *ud);
 	int64_t (*db_changes)(sk_plugin *p);
 	int64_t (*db_last_rowid)(sk_plugin *p);
-	int (*db_begin)(sk_plugin *p);           /* BEGIN IMMEDIATE */
+	int (*db_begin)(sk_plugin *p);           /* BEGIN IMMEDIATE (a savepoint within a turn) */
 	int (*db_commit)(sk_plugin *p);
 	int (*db_rollback)(sk_plugin *p);
 

@@ -97,8 +97,9 @@
  *                                  chats paused now (the core's list_chats uses it)
  *
  * debug_kill_at (tests only) kills the process with SIGKILL at a step of an
- * answer: "answer" (dedup has passed the message, nothing written yet) or
- * "queued" (its reply is in the outbox, not sent yet).
+ * answer: "answer" (dedup has passed the message, nothing written yet),
+ * "between" (a reply of an image and a text: the image queued, the text not
+ * yet) or "queued" (its reply is in the outbox, not sent yet).
  */
 #include <regex.h>
 #include <signal.h>
@@ -867,6 +868,8 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 	/* The log follows the text when there is one, else the image. */
 	if (r->image)
 		rc = ar_send(p, m, r->image, NULL, id, !*text);
+	if (r->image && *text)
+		ar_step(p, "between", m);
 	if (rc >= 0 && *text)
 		rc = ar_send(p, m, NULL, text, id, 1);
 	free(text);

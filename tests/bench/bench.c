@@ -234,6 +234,23 @@ static double bot_start_timed(tbot *b)
 	return -1;
 }
 
+/* A number of the bot's metrics (shopkeep status --json), -1 when it does not answer. */
+static double bot_metric(const tbot *b, const char *name)
+{
+	char cmd[1200];
+	cJSON *j;
+	double v = -1;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "timeout 10 '%s/shopkeep' status --json --config '%s' 2>/dev/null", build_dir,
+		 b->cfg);
+	j = cJSON_Parse(tbot_sh(cmd, &st));
+	if (st == 0 && j)
+		v = tc_jnum(cJSON_GetObjectItemCaseSensitive(j, "metrics"), name);
+	cJSON_Delete(j);
+	return v;
+}
+
 /* Runs POST /load n/window and waits until every message is answered (or
  * nothing moves for 15 s). Returns the final report (caller frees) or NULL. */
 static cJSON *load_run(long n, long window)
@@ -572,6 +589,7 @@ int main(void)
 	long dedup_ids = env_long("BENCH_DEDUP_IDS", 10000000, 200000), dedup_ev = env_long("BENCH_DEDUP_EV", 20000, 5000);
 	const char *keep = getenv("BENCH_KEEP");
 	double cold_ms, warm_ms, c0, c1, s0, s1, ms, base_us[2], big_us[2];
+	double commits0, commits1, batches0, batches1;
 	long rss_start, rss_run, hwm_run, priv_start, priv_run, pss_run;
 	char state_db[400], state_copy[400];
 	cJSON *r, *j;
@@ -610,12 +628,16 @@ int main(void)
 
 	/* the pipeline */
 	note("pipeline: %ld messages, window %ld", n, window);
+	commits0 = bot_metric(&bot, "db_commits");
+	batches0 = bot_metric(&bot, "db_batches");
 	c0 = proc_cpu_s(bot.pid, NULL);
 	s0 = proc_cpu_s(sim.pid, NULL);
 	if (!(r = load_run(n, window)))
 		goto out;
 	c1 = proc_cpu_s(bot.pid, NULL);
 	s1 = proc_cpu_s(sim.pid, NULL);
+	commits1 = bot_metric(&bot, "db_commits");
+	batches1 = bot_metric(&bot, "db_batches");
 	ms = tc_jnum(r, "elapsed_ms");
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "bench", "pipeline");
@@ -630,6 +652,11 @@ int main(void)
 	cJSON_AddNumberToObject(j, "bot_capacity_per_s", c1 > c0 ? (double)n / (c1 - c0) : 0);
 	cJSON_AddNumberToObject(j, "p50_us", tc_jnum(r, "p50_us"));
 	cJSON_AddNumberToObject(j, "p99_us", tc_jnum(r, "p99_us"));
+	/* SQLite commits per buyer message, and of them the session's batches */
+	if (commits0 >= 0 && commits1 >= 0) {
+		cJSON_AddNumberToObject(j, "db_commits_per_event", (commits1 - commits0) / (double)n);
+		cJSON_AddNumberToObject(j, "db_batches_per_event", (batches1 - batches0) / (double)n);
+	}
 	cJSON_AddNumberToObject(j, "target", T_EVENTS_PER_S);
 	cJSON_AddBoolToObject(j, "met", (double)n / (ms / 1000.0) >= T_EVENTS_PER_S);
 	emit(j);

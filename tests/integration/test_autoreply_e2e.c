@@ -129,57 +129,96 @@ static void test_modes(void)
  * reply went into the outbox and before it went out. The push was not ACKed,
  * so the platform pushes it again to the next run: the buyer gets the reply
  * exactly once either way. (At "answer" it was lost while dedup wrote the
- * message down during the dispatch; make soak found it.) */
-static void test_kill(const char *step, const char *unb)
+ * message down during the dispatch; make soak found it.) At "commit" (the
+ * core's debug.kill_at) the bot dies right before the commit of the loop
+ * turn's batch (group commit, core/store.c) that holds the reply: nothing of
+ * it - the ACK, the reply - may have gone out, and the next run answers once. */
+/* The images the seller unb sent the buyers (answered, not a repeat). */
+static int images_delivered(const char *unb)
 {
+	cJSON *r = tc_ctl(sim.ctl_port, "GET", "/sent?since=0&what=/r/MessageSend/sendByReceiverScope", NULL, NULL);
+	cJSON *e;
+	int n = 0;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "frames")) {
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "unb");
+		char *t = cJSON_PrintUnformatted(e);
+
+		if (cJSON_IsString(u) && !strcmp(u->valuestring, unb) && t && strstr(t, "kill.png") &&
+		    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "message_id")) &&
+		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "repeat")))
+			n++;
+		free(t);
+	}
+	cJSON_Delete(r);
+	return n;
+}
+
+static void test_kill(const char *step, const char *unb, int image, int debounce_ms)
+{
+	int core = !strcmp(step, "commit");
 	const char *build = getenv("SK_BUILD");
-	char json[2048], path[400], b[400], want[80];
+	char json[2048], path[400], b[400], want[80], what[120];
 	double reg0 = tsim_stat(&sim, "reg_ok");
 	int st = -1, i;
 	tbot k;
 	FILE *f;
 
+	snprintf(what, sizeof what, "%s%s%s", step, image ? " (image and text)" : "",
+		 debounce_ms ? " (debounced: answered from a timer)" : "");
 	if (tbot_init(&k, &sim))
 		return;
 	snprintf(path, sizeof path, "%s/rules.json", k.dir);
 	if (!(f = fopen(path, "w")))
 		return;
-	fputs("{\"default_reply\":{\"reply\":\"re: {message}\"}}\n", f);
+	fprintf(f, "{\"default_reply\":{\"reply\":\"re: {message}\"%s}}\n",
+		image ? ",\"image\":\"https://img.alicdn.com/kill.png\"" : "");
 	fclose(f);
 	for (i = 0; i < 2; i++) {
 		snprintf(json, sizeof json,
-			 "{\"account\":{\"id\":\"k%s\",\"cookie\":\"unb=%s; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
+			 "{\"account\":{\"id\":\"k%s%d\",\"cookie\":\"unb=%s; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
 			 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
 			 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
 			 " \"state\":{\"db\":\"state.db\"},\n"
 			 " \"web\":{\"listen\":\"off\"},\n"
 			 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\"]},\n"
 			 " \"rules\":\"rules.json\",\n"
-			 " \"autoreply\":{\"debounce_ms\":0%s%s%s}}\n", step, unb, build ? build : "build",
-			 i ? "" : ",\"debug_kill_at\":\"", i ? "" : step, i ? "" : "\"");
+			 " \"debug\":{\"event_log\":\"events.jsonl\"%s},\n"
+			 " \"autoreply\":{\"debounce_ms\":%d%s%s%s}}\n", step, image, unb, build ? build : "build",
+			 !i && core ? ",\"kill_at\":\"commit\"" : "", debounce_ms,
+			 i || core ? "" : ",\"debug_kill_at\":\"", i || core ? "" : step, i || core ? "" : "\"");
 		tbot_config(&k, json);
 		tbot_start(&k);
 		if (!ok(tsim_wait_stat(&sim, "reg_ok", reg0 + 1 + i, 5000) >= 0, "kill at %s: the bot registers (run %d)",
-			step, i + 1))
+			what, i + 1))
 			goto out;
 		if (i)
 			break;
-		snprintf(b, sizeof b, "{\"seller\":\"%s\",\"cid\":\"3100%d\",\"buyer\":\"53100\",\"text\":\"kill at %s\"}",
-			 unb, step[0] == 'a' ? 1 : 2, step);
+		snprintf(b, sizeof b, "{\"seller\":\"%s\",\"cid\":\"31%s\",\"buyer\":\"53100\",\"text\":\"kill at %s %s\"}",
+			 unb, unb + 9, step, unb + 9);
 		tsim_ctl(&sim, "/inject", b);
 		for (int t = 0; t < 500 && st == -1; t++)
 			if (waitpid(k.pid, &st, WNOHANG) != k.pid)
 				usleep(20000);
-		if (!ok(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && tbot_log_has(&k, "debug_kill_at"),
-			"kill at %s: the bot died by SIGKILL there", step))
+		if (!ok(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL &&
+			tbot_log_has(&k, core ? "debug.kill_at commit" : "debug_kill_at"),
+			"kill at %s: the bot died by SIGKILL there", what))
 			goto out;
 		k.pid = -1;
+		if (core) {
+			snprintf(want, sizeof want, "re: kill at %s %s", step, unb + 9);
+			is_int(tsim_delivered(&sim, want), 0, "kill at commit: the reply did not go out before the commit");
+			ok(tbot_wait_ev(&k, "\"text\":\"kill at commit", NULL, NULL, 1, 100),
+			   "kill at commit: (the bot had the message)");
+		}
 	}
-	snprintf(want, sizeof want, "re: kill at %s", step);
+	snprintf(want, sizeof want, "re: kill at %s %s", step, unb + 9);
 	tsim_wait_delivered(&sim, want, 1, 8000);
 	usleep(1500000);
-	is_int(tsim_delivered(&sim, want), 1, "kill at %s: after the restart the buyer got the reply exactly once", step);
-	is_int(tbot_stop(&k, SIGTERM), 0, "kill at %s: SIGTERM exits 0", step);
+	is_int(tsim_delivered(&sim, want), 1, "kill at %s: after the restart the buyer got the reply exactly once", what);
+	if (image)
+		is_int(images_delivered(unb), 1, "kill at %s: and the image exactly once", what);
+	is_int(tbot_stop(&k, SIGTERM), 0, "kill at %s: SIGTERM exits 0", what);
 out:
 	tbot_done(&k, tap_failed);
 }
@@ -255,8 +294,15 @@ int main(void)
 	ok(tsim_wait_delivered(&sim, "新价格 8.8元", 1, 4000), "SIGHUP: the new rules are in force");
 
 	test_modes();
-	test_kill("answer", "2200000000002");
-	test_kill("queued", "2200000000003");
+	test_kill("answer", "2200000000002", 0, 0);
+	test_kill("queued", "2200000000003", 0, 0);
+	test_kill("commit", "2200000000004", 0, 0);
+	/* image then text: a crash between them lost the text (the restarted bot
+	 * found the image by the reply's tag and took the message as answered);
+	 * the group commit makes both one write, also when a timer answers */
+	test_kill("between", "2200000000005", 1, 0);
+	test_kill("between", "2200000000006", 1, 300);
+	test_kill("queued", "2200000000007", 1, 300);
 	is_int(tbot_stop(&bot, SIGTERM), 0, "bot: SIGTERM exits 0");
 	tc_sim_stop(&sim);
 	tbot_done(&bot, tap_failed);

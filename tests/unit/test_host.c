@@ -677,6 +677,39 @@ static void test_db(void)
 	is_str(tr(), "a.cmd a.txnsend:0:-4:0 a.sys2", "no send while a transaction is open: SK_ERR_STATE");
 	sys("txn_twice");
 	is_str(tr(), "a.cmd a.txn:0:-4:0:-4 a.sys2", "begin twice, commit without one: SK_ERR_STATE");
+	sys("txn_raw lime c");
+	is_str(tr(), "a.cmd a.txn:0:0:0 a.sys2", "BEGIN and COMMIT as SQL through db_exec");
+	is_str(q1("SELECT count(*) FROM hostcheck_a_items WHERE name = 'lime'"), "1", "committed");
+	sys("txn_raw sloe r");
+	is_str(tr(), "a.cmd a.txn:0:0:0 a.sys2", "BEGIN and ROLLBACK as SQL");
+	is_str(q1("SELECT count(*) FROM hostcheck_a_items WHERE name = 'sloe'"), "0", "rolled back");
+
+	/* inside the core's batch (the session's group commit) a plugin's
+	 * transaction is a savepoint: its rollback and the host's leave the
+	 * batch's other writes alone, and nothing of it can end the batch */
+	is_int(store_batch_begin(ST), 0, "batch: opened");
+	store_kv_set(ST, "batch-core", "1");
+	sys("txn_commit date");
+	is_str(tr(), "a.cmd a.txn:0:0:0 a.sys2", "batch: begin, insert, commit (a savepoint)");
+	sys("txn_rollback yuzu");
+	is_str(tr(), "a.cmd a.txn:0:0:0 a.sys2", "batch: begin, insert, rollback");
+	sys("txn_open pomelo");
+	is_str(tr(), "a.cmd a.txn:0:0 a.sys2", "batch: a handler returns with its transaction open");
+	sys("txn_raw quince r");
+	is_str(tr(), "a.cmd a.txn:0:0:0 a.sys2", "batch: ROLLBACK as SQL rolls back the plugin's part only");
+	sys("txn_raw medlar c");
+	is_str(tr(), "a.cmd a.txn:0:0:0 a.sys2", "batch: COMMIT as SQL releases the plugin's part only");
+	sys("txn_send");
+	is_str(tr(), "a.cmd a.txnsend:0:-4:0 a.sys2", "batch: no send while the plugin's transaction is open");
+	sys("txn_twice");
+	is_str(tr(), "a.cmd a.txn:0:-4:0:-4 a.sys2", "batch: begin twice, commit without one: SK_ERR_STATE");
+	ok(store_batch_open(ST) && !sqlite3_get_autocommit(store_db(ST)), "batch: still open after all of that");
+	is_int(store_batch_commit(ST), 0, "batch: commits");
+	ok(sqlite3_get_autocommit(store_db(ST)), "batch: the connection is out of it");
+	is_str(q1("SELECT group_concat(name) FROM (SELECT name FROM hostcheck_a_items WHERE name IN "
+		  "('date', 'yuzu', 'pomelo', 'quince', 'medlar') ORDER BY name)"), "date,medlar",
+	       "batch: the committed parts are there, the rolled back ones not");
+	is_str(q1("SELECT v FROM kv WHERE k = 'batch-core'"), "1", "batch: and the core's write with them");
 	rm(0);
 	t = q1("SELECT count(*) FROM hostcheck_a_items WHERE name = 'fini'");
 	is_str(t, "0", "a transaction left open by fini is rolled back");

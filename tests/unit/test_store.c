@@ -382,6 +382,70 @@ static void test_crash_restart(void)
 	store_close(s);
 }
 
+/* Group commit: a batch's writes are one transaction; a kill -9 before its
+ * commit loses all of them, close commits it, and a batch SQLite rolled back
+ * by itself is reported at commit, not taken for committed. */
+static void test_batch(void)
+{
+	pid_t pid;
+	int st = -1;
+	store *s;
+	char *v = NULL, err[256];
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		store *cs = store_open(dbpath, (char[256]){ 0 }, 256);
+
+		if (!cs || store_batch_begin(cs) != 0 || store_kv_set(cs, "b-lost", "1") ||
+		    store_outbox_add(cs, "uuid-b-lost", "10010@goofish", "30010", "text", "lost", NULL, NULL, 4000) < 0)
+			_exit(3);
+		raise(SIGKILL);
+		_exit(4);
+	}
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	ok(pid > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "batch: child wrote in a batch and was killed");
+	s = open_db(dbpath);
+	if (!ok(s != NULL, "batch: reopen"))
+		return;
+	is_int(store_kv_get(s, "b-lost", &v), 1, "batch: none of the uncommitted batch is there (kv)");
+	is_int(store_outbox_get(s, "uuid-b-lost", NULL, NULL, NULL), 1, "batch: (outbox)");
+
+	is_int(store_batch_begin(s), 0, "batch: begin");
+	is_int(store_batch_begin(s), 1, "batch: begin again: one is open");
+	ok(store_batch_open(s), "batch: open");
+	store_kv_set(s, "b1", "x");
+	store_outbox_add(s, "uuid-b1", "10011@goofish", "30011", "text", "kept", NULL, NULL, 4001);
+	is_int(store_batch_commit(s), 0, "batch: commit");
+	ok(!store_batch_open(s) && store_batches(s) == 1, "batch: closed, counted");
+	is_int(store_batch_commit(s), 0, "batch: commit without one is a no-op");
+	store_outbox_done(s, "uuid-b1", "m-b1");
+
+	/* SQLite ends a transaction itself on some errors (SQLITE_FULL, IOERR):
+	 * here a ROLLBACK behind the store's back stands in for that */
+	store_batch_begin(s);
+	store_kv_set(s, "b2", "y");
+	sqlite3_exec(store_db(s), "ROLLBACK", NULL, NULL, NULL);
+	is_int(store_batch_commit_err(s, err, sizeof err), -1, "batch: a batch rolled back under it is an error");
+	ok(strstr(err, "rolled back") != NULL, "batch: saying so (%s)", err);
+	ok(!store_batch_open(s), "batch: and it is over");
+
+	store_batch_begin(s);
+	store_kv_set(s, "b3", "z");
+	store_close(s);
+	s = open_db(dbpath);
+	if (!ok(s != NULL, "batch: reopen after close"))
+		return;
+	is_int(store_kv_get(s, "b1", &v), 0, "batch: the committed batch is there");
+	free(v);
+	v = NULL;
+	is_int(store_kv_get(s, "b2", &v), 1, "batch: the rolled back one is not");
+	is_int(store_kv_get(s, "b3", &v), 0, "batch: close commits an open batch");
+	free(v);
+	store_close(s);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -405,6 +469,7 @@ int main(void)
 	}
 	test_token();
 	test_crash_restart();
+	test_batch();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		diag("could not remove %s", tmpdir);

@@ -285,6 +285,7 @@ static void hostcheck_a_leave(sk_plugin *p)
  *   send_bad                   status <uuid>           mtop <name> <api> <json>
  *   work <name>                dbi <name> <n>          dbs | dbs_first | db_bad | db_two | db_nested
  *   txn_commit <name>          txn_rollback <name>     txn_open <name>   txn_twice
+ *   txn_raw <name> c|r         (BEGIN, insert, COMMIT or ROLLBACK as SQL through db_exec)
  *   txn_send
  *   info                       metrics                 json <key>        leave
  */
@@ -380,6 +381,11 @@ static int hostcheck_a_cmd(sk_plugin *p, const sk_event *e, void *ud)
 		int b = sk_db_begin(p), i = hostcheck_a_insert(p, w[1], 1);
 
 		hostcheck_a_trace(p, "a.txn:%d:%d", b, i);
+	} else if (!strcmp(w[0], "txn_raw") && n == 3) {
+		int b = sk_db_exec(p, "BEGIN", NULL, 0, NULL, NULL), i = hostcheck_a_insert(p, w[1], 1);
+		int end = sk_db_exec(p, w[2][0] == 'c' ? "COMMIT" : "ROLLBACK", NULL, 0, NULL, NULL);
+
+		hostcheck_a_trace(p, "a.txn:%d:%d:%d", b, i, end);
 	} else if (!strcmp(w[0], "txn_send")) {
 		int b = sk_db_begin(p), sr = sk_send_text(p, "c1", "b1", "in txn", NULL, NULL, NULL, NULL, NULL);
 
