@@ -38,6 +38,10 @@
  *     pending -> failed           any other status (4xx: the receiver refuses
  *                                 it, a retry would not help): logged
  *     suppressed                  made while the rate limit was reached
+ *     pending -> expired          still undelivered expire_s after it was
+ *                                 made (the receiver was down that long):
+ *                                 logged, never posted - news of a day-old
+ *                                 outage is noise
  * One alert is in flight at a time, oldest first; after a failure the whole
  * queue waits for the retry (the receiver is down for all of them). A
  * restart (even kill -9 mid-post) leaves the row pending: init posts the
@@ -73,8 +77,9 @@
  *   dedup_s          default 600 (0: off)
  *   max_per_hour     default 30
  *   retry_base_ms    default 5000     retry_max_s   default 600
+ *   expire_s         default 86400 (0: never)
  *   timeout_s        default 10       keep_days     default 30 (delivered,
- *                    failed and summarized rows older than this are deleted)
+ *                    failed, expired and summarized rows older than this are deleted)
  * The default body: {"id", "account", "kind", "key", "text", "t" (ms), and
  * each placeholder of the kind that has a value}. A bad value refuses the
  * start with a message naming the key. On "core.reload" (SIGHUP) the section
@@ -134,6 +139,7 @@ typedef struct {
 	char **words;
 	size_t nwords;
 	int64_t offline_after_ms, dedup_ms, max_per_hour, retry_base_ms, retry_max_ms, timeout_ms, keep_ms;
+	int64_t expire_ms;         /* expire_s: 0 never */
 	int back_online, relogin, on_delivery_failed, on_out_of_stock, on_low_stock;
 	/* the session */
 	int outage;                 /* not CONNECTED since outage_mono */
@@ -181,6 +187,7 @@ static const sk_config_key nt_keys[] = {
 	{ .key = "retry_max_s", .type = SK_CFG_INT, .help = "longest retry delay (600)" },
 	{ .key = "timeout_s", .type = SK_CFG_INT, .help = "a POST without an answer this long failed (10)" },
 	{ .key = "keep_days", .type = SK_CFG_INT, .help = "finished alerts are deleted after this (30)" },
+	{ .key = "expire_s", .type = SK_CFG_INT, .help = "an alert undelivered this long is dropped (86400, 0: never)" },
 	{ 0 }
 };
 
@@ -476,7 +483,7 @@ static void nt_config_swap(nt_state *a, nt_state *b)
 	a->nwords = b->nwords, b->nwords = t.nwords;
 	a->offline_after_ms = b->offline_after_ms, a->dedup_ms = b->dedup_ms, a->max_per_hour = b->max_per_hour;
 	a->retry_base_ms = b->retry_base_ms, a->retry_max_ms = b->retry_max_ms, a->timeout_ms = b->timeout_ms;
-	a->keep_ms = b->keep_ms, a->back_online = b->back_online, a->relogin = b->relogin;
+	a->keep_ms = b->keep_ms, a->expire_ms = b->expire_ms, a->back_online = b->back_online, a->relogin = b->relogin;
 	a->on_delivery_failed = b->on_delivery_failed, a->on_out_of_stock = b->on_out_of_stock;
 	a->on_low_stock = b->on_low_stock;
 }
@@ -583,6 +590,8 @@ static int nt_config(sk_plugin *p, nt_state *st)
 	st->timeout_ms = v * 1000;
 	bad += nt_int(p, "keep_days", 30, 1, 3650, &v) < 0;
 	st->keep_ms = v * 86400000;
+	bad += nt_int(p, "expire_s", 86400, 0, 3650 * 86400LL, &v) < 0;
+	st->expire_ms = v * 1000;
 	st->back_online = sk_config_bool(p, "back_online", 1);
 	st->relogin = sk_config_bool(p, "relogin", 1);
 	st->on_delivery_failed = sk_config_bool(p, "delivery_failed", 1);
@@ -878,7 +887,7 @@ static void nt_on_http(sk_plugin *p, int status, const char *body, void *ud)
 }
 
 typedef struct {
-	int64_t row, attempts, next_ms;
+	int64_t row, attempts, next_ms, created_ms;
 	char id[32], kind[32];
 	char *body;
 } nt_head;
@@ -888,7 +897,7 @@ static int nt_row_head(sk_plugin *p, int n, const sk_value *c, void *ud)
 	nt_head *h = ud;
 
 	(void)p;
-	if (n < 6)
+	if (n < 7)
 		return 1;
 	h->row = c[0].i;
 	snprintf(h->id, sizeof h->id, "%s", c[1].s ? c[1].s : "");
@@ -896,6 +905,7 @@ static int nt_row_head(sk_plugin *p, int n, const sk_value *c, void *ud)
 	h->body = strdup(c[3].s ? c[3].s : "");
 	h->attempts = c[4].i;
 	h->next_ms = c[5].i;
+	h->created_ms = c[6].i;
 	return 1;
 }
 
@@ -911,10 +921,27 @@ static void nt_kick(sk_plugin *p, nt_state *st)
 
 	if (st->inflight)
 		return;
-	if (sk_db_exec(p, "SELECT id, alert_id, kind, body, attempts, next_ms FROM notify_alert WHERE state = "
-		       "'pending' ORDER BY id LIMIT 1", NULL, 0, nt_row_head, &h) < 0 || !h.row) {
-		free(h.body);
-		return;
+	for (;;) {
+		if (sk_db_exec(p, "SELECT id, alert_id, kind, body, attempts, next_ms, created_ms FROM notify_alert "
+			       "WHERE state = 'pending' ORDER BY id LIMIT 1", NULL, 0, nt_row_head, &h) < 0 || !h.row) {
+			free(h.body);
+			return;
+		}
+		if (!st->expire_ms || now - h.created_ms <= st->expire_ms)
+			break;
+		{
+			char why[80];
+			sk_value v[3] = { SK_VTEXT(why), SK_VINT(now), SK_VINT(h.row) };
+
+			snprintf(why, sizeof why, "undelivered for %lld s: expired", (long long)(now - h.created_ms) / 1000);
+			sk_log(p, SK_LOG_WARN, "alert %s (%s) dropped: %s after %lld attempt(s)", h.id, h.kind, why,
+			       (long long)h.attempts);
+			free(h.body);
+			memset(&h, 0, sizeof h);
+			if (sk_db_exec(p, "UPDATE notify_alert SET state = 'expired', last_error = ?, updated_ms = ? "
+				       "WHERE id = ?", v, 3, NULL, NULL) < 0)
+				return;
+		}
 	}
 	due = h.next_ms > st->pause_until ? h.next_ms : st->pause_until;
 	if (due > now) {
@@ -1178,7 +1205,7 @@ static void nt_prune(sk_plugin *p, nt_state *st)
 {
 	sk_value v = SK_VINT(sk_now_ms(p) - st->keep_ms);
 
-	sk_db_exec(p, "DELETE FROM notify_alert WHERE updated_ms < ? AND (state IN ('delivered', 'failed') OR "
+	sk_db_exec(p, "DELETE FROM notify_alert WHERE updated_ms < ? AND (state IN ('delivered', 'failed', 'expired') OR "
 		   "(state = 'suppressed' AND summary_id <> ''))", &v, 1, NULL, NULL);
 }
 
@@ -1220,7 +1247,7 @@ static int64_t nt_count_state(sk_plugin *p, const char *state)
 /* notify_list {limit, state}: see the top of the file. */
 static int nt_ctl_list(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
-	static const char *const states[] = { "pending", "delivered", "failed", "suppressed", NULL };
+	static const char *const states[] = { "pending", "delivered", "failed", "suppressed", "expired", NULL };
 	nt_state *st = p->ud;
 	cJSON *d = skctl_data(p, command, data_json), *out, *arr;
 	const cJSON *s;
@@ -1242,7 +1269,7 @@ static int nt_ctl_list(sk_plugin *p, const char *command, const char *data_json,
 				state = states[i];
 		if (!state) {
 			cJSON_Delete(d);
-			return skctl_fail(p, SK_ERR_INVAL, "%s: state must be one of pending, delivered, failed, suppressed",
+			return skctl_fail(p, SK_ERR_INVAL, "%s: state must be one of pending, delivered, failed, suppressed, expired",
 					  command);
 		}
 	}

@@ -608,6 +608,44 @@ out:
 	fh_free(f);
 }
 
+/* An alert the receiver never took within expire_s is dropped, said in the
+ * log and kept as expired; the ones behind it go out. */
+static void test_expire(void)
+{
+	fh *f = start("\"dedup_s\":0,\"retry_base_ms\":60000,\"retry_max_s\":600,\"expire_s\":3600");
+	char id1[64], id2[64];
+	const char *out;
+	int steps = 0;
+
+	if (!ok(f != NULL, "expire: notify starts"))
+		return;
+	buyer_says(f, "c1", "", "人工");
+	snprintf(id1, sizeof id1, "%s", bstr(f, 0, "id"));
+	fh_http_reply(f, 0, SK_ERR_IO, NULL);
+	fh_advance(f, 1800 * 1000);
+	buyer_says(f, "c2", "", "人工");
+	snprintf(id2, sizeof id2, "%s", q_text(f, "SELECT alert_id FROM notify_alert WHERE key = 'keyword:c2'"));
+	/* the receiver stays down: every attempt of the first alert fails */
+	while (strcmp(state_of(f, id1), "expired") && steps++ < 200) {
+		for (size_t i = 0; i < fh_nhttp(f); i++)
+			if (strcmp(bstr(f, i, "id"), id2))
+				fh_http_reply(f, i, SK_ERR_IO, NULL);
+		if (fh_nhttp(f) && !strcmp(bstr(f, fh_nhttp(f) - 1, "id"), id2))
+			break;
+		fh_advance(f, 30 * 1000);
+	}
+	is_str(state_of(f, id1), "expired", "expire: undelivered for expire_s: expired");
+	ok(fh_now_ms(f) - q_int(f, "SELECT created_ms FROM notify_alert WHERE key = 'keyword:c1'") >= 3600 * 1000,
+	   "expire: not before expire_s");
+	ok(fh_log_find(f, "expired") >= 1, "expire: and the log says so");
+	is_str(bstr(f, fh_nhttp(f) - 1, "id"), id2, "expire: the younger alert behind it is posted");
+	answer(f, 200);
+	is_str(state_of(f, id2), "delivered", "expire: and delivered");
+	is_int(fh_control(f, "notify_list", "{\"state\":\"expired\"}", &out), 0, "expire: notify_list state expired");
+	ok(out && strstr(out, id1) != NULL, "expire: lists it");
+	fh_free(f);
+}
+
 /* ---- a restart on the same database ----------------------------------------------------------- */
 
 static void test_restart(void)
@@ -750,6 +788,7 @@ int main(void)
 	test_rate();
 	test_flapping();
 	test_retry();
+	test_expire();
 	test_restart();
 	test_reload();
 	test_control();
