@@ -788,6 +788,27 @@ static int receipt_fill(const cJSON *tree, ev *e)
  * for a tree no event is made of. A chatType item is EV_SYSTEM in either
  * encoding; other plain-JSON items are read like decoded ones ([ZH]), so
  * plain_json changes nothing today. */
+int event_from_push_item(const cJSON *item, const char *own_unb, ev *e, cJSON **tree, const char **err)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(item, "data");
+	const cJSON *ot = cJSON_GetObjectItemCaseSensitive(item, "objectType");
+	codec_kind kind;
+
+	*err = NULL;
+	*tree = NULL;
+	if (!cJSON_IsString(d)) {
+		*err = "no data string";
+		return -1;
+	}
+	if (!(*tree = codec_decode_item(d->valuestring, strlen(d->valuestring), &kind, err))) {
+		if (!*err)
+			*err = "does not decode";
+		return -1;
+	}
+	event_from_item(*tree, cJSON_IsNumber(ot) ? ot->valueint : 0, kind == CODEC_JSON, own_unb, e);
+	return 0;
+}
+
 int event_from_item(const cJSON *tree, int object_type, int plain_json, const char *own_unb, ev *e)
 {
 	const cJSON *one, *el;

@@ -70,6 +70,13 @@ typedef struct {
  * on missing fields: they stay "". */
 int event_from_item(const cJSON *tree, int object_type, int plain_json, const char *own_unb, ev *e);
 
+/* One item of a push's body.syncPushPackage.data ({"data":"<base64>",
+ * "objectType":N}): its data decoded (codec_decode_item) into *tree, which
+ * the caller deletes, and the event made of it (event_from_item; e->raw
+ * points into *tree). 0, or -1 with *tree NULL and *err set: the item has
+ * no data string, or the data does not decode. */
+int event_from_push_item(const cJSON *item, const char *own_unb, ev *e, cJSON **tree, const char **err);
+
 /* The event as JSON {"kind":"event","type","trade","chat_id",...,"created_ms"}
  * (the event log's and the web page's line; no raw tree). NULL on OOM. */
 cJSON *event_json(const ev *e);

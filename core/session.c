@@ -904,27 +904,17 @@ static void handle_push(session *s, const cJSON *f)
 
 	s->m.pushes++;
 	cJSON_ArrayForEach(it, items) {
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "data");
-		const cJSON *ot = cJSON_GetObjectItemCaseSensitive(it, "objectType");
-		const char *err = NULL;
-		codec_kind kind;
+		const char *err;
 		cJSON *tree;
 		ev e;
 
 		idx++;
 		s->m.items++;
-		if (!cJSON_IsString(d)) {
+		if (event_from_push_item(it, s->cfg->unb, &e, &tree, &err)) {
 			s->m.decode_errors++;
-			log_warn("session", "push item %d has no data string", idx);
+			log_warn("session", "push item %d: %s", idx, err);
 			continue;
 		}
-		tree = codec_decode_item(d->valuestring, strlen(d->valuestring), &kind, &err);
-		if (!tree) {
-			s->m.decode_errors++;
-			log_warn("session", "push item %d does not decode: %s", idx, err ? err : "?");
-			continue;
-		}
-		event_from_item(tree, cJSON_IsNumber(ot) ? ot->valueint : 0, kind == CODEC_JSON, s->cfg->unb, &e);
 		if (e.own)
 			e.echo = echo_match(s, &e);
 		s->m.events++;

@@ -9,7 +9,7 @@
  * JSON object, the lenient cJSON_ParseWithLength and lwp_ack of its headers
  * (the ACK of an unreadable push); for a push ("lwp" a string), lwp_ack of
  * its headers and, under "/s/", every item of body.syncPushPackage.data
- * through codec_decode_item and event_from_item with the item's objectType;
+ * through event_from_push_item (the decoder and the events, as session.c);
  * for an answer, the lookups handle_response and send_answered make. Keep it
  * in step with session.c.
  *
@@ -61,21 +61,14 @@ static void push_of(const cJSON *f)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, items) {
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "data");
-		const cJSON *ot = cJSON_GetObjectItemCaseSensitive(it, "objectType");
-		const char *err = NULL;
-		codec_kind kind;
+		const char *err;
 		cJSON *tree;
 		ev e;
 
-		if (!cJSON_IsString(d))
-			continue;
-		tree = codec_decode_item(d->valuestring, strlen(d->valuestring), &kind, &err);
-		if (!tree) {
-			FUZZ_CHECK(err != NULL);
+		if (event_from_push_item(it, OWN_UNB, &e, &tree, &err)) {
+			FUZZ_CHECK(err != NULL && tree == NULL);
 			continue;
 		}
-		event_from_item(tree, cJSON_IsNumber(ot) ? ot->valueint : 0, kind == CODEC_JSON, OWN_UNB, &e);
 		fuzz_check_event(&e, tree);
 		cJSON_Delete(tree);
 	}
