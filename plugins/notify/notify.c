@@ -931,9 +931,13 @@ static void nt_kick(sk_plugin *p, nt_state *st)
 			break;
 		{
 			char why[80];
-			sk_value v[3] = { SK_VTEXT(why), SK_VINT(now), SK_VINT(h.row) };
+			sk_value v[3];
 
+			/* SK_VTEXT takes the length: the text first */
 			snprintf(why, sizeof why, "undelivered for %lld s: expired", (long long)(now - h.created_ms) / 1000);
+			v[0] = SK_VTEXT(why);
+			v[1] = SK_VINT(now);
+			v[2] = SK_VINT(h.row);
 			sk_log(p, SK_LOG_WARN, "alert %s (%s) dropped: %s after %lld attempt(s)", h.id, h.kind, why,
 			       (long long)h.attempts);
 			free(h.body);
