@@ -638,6 +638,9 @@ static void test_expire(void)
 	ok(fh_now_ms(f) - q_int(f, "SELECT created_ms FROM notify_alert WHERE key = 'keyword:c1'") >= 3600 * 1000,
 	   "expire: not before expire_s");
 	ok(fh_log_find(f, "expired") >= 1, "expire: and the log says so");
+	ok(!strncmp(q_text(f, "SELECT last_error FROM notify_alert WHERE key = 'keyword:c1'"), "undelivered for ", 16) &&
+	   strstr(q_text(f, "SELECT last_error FROM notify_alert WHERE key = 'keyword:c1'"), "s: expired"),
+	   "expire: its last_error says why (%s)", q_text(f, "SELECT last_error FROM notify_alert WHERE key = 'keyword:c1'"));
 	is_str(bstr(f, fh_nhttp(f) - 1, "id"), id2, "expire: the younger alert behind it is posted");
 	answer(f, 200);
 	is_str(state_of(f, id2), "delivered", "expire: and delivered");
