@@ -109,6 +109,8 @@ static int delivered_all(const char *prefix, int n, int *twice)
 /* A burst waiting for its debounce timer is answered at SIGTERM, not dropped. */
 static void test_debounce(void)
 {
+	double acks0;
+
 	config(10000, 50, 10, 3);
 	if (!ok(start(), "debounce: the bot registers"))
 		return;
@@ -125,8 +127,14 @@ static void test_debounce(void)
 	config(2000, 50, 10, 3);
 	if (!ok(start(), "crash: the bot registers (2 s debounce)"))
 		return;
+	acks0 = tsim_stat(&sim, "acks");
 	inject("70002", "held at the crash");
 	ok(tbot_wait_ev(&bot, "\"text\":\"held at the crash\"", NULL, NULL, 1, 3000), "crash: the message reached the bot");
+	/* the event log line is written during the dispatch, before the turn's
+	 * commit; the ACK only after it: from then on the burst is durable */
+	for (int w = 0; w < 150 && (tsim_stat(&sim, "acks") < acks0 + 1 || tsim_stat(&sim, "unacked") > 0); w++)
+		usleep(20000);
+	ok(tsim_stat(&sim, "unacked") == 0, "crash: the push was ACKed (the burst committed)");
 	is_int(tbot_stop(&bot, SIGKILL), 128 + SIGKILL, "crash: kill -9 before the debounce ends");
 	is_int(tsim_delivered(&sim, "got: held at the crash"), 0, "crash: not answered before the crash");
 	ok(start(), "crash: restart");
