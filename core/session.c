@@ -1143,8 +1143,9 @@ static int lwp_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		if (!s)
 			return -1;
 		s->established = 1;
-		/* The platform asks for client_no_context_takeover: lws then makes and
-		 * frees a compressor for every frame we send, by default a 15-bit
+		/* Our offer (run.c) has client_no_context_takeover, and a peer that
+		 * accepts it holds us to it: lws then makes and frees a compressor
+		 * for every frame we send, by default a 15-bit
 		 * window and memLevel 8 (~260 KB, its hash table zeroed each time),
 		 * and Huffman-codes each ACK: 15% of the CPU of make bench. Level 0
 		 * sends stored deflate blocks (RSV1 frames the platform inflates as
