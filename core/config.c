@@ -736,6 +736,8 @@ static void config_finish(config_ctx *x)
 		else
 			c->web_port = (int)port;
 	}
+	if (c->kill_at && strcmp(c->kill_at, "commit"))
+		config_err(x, "debug.kill_at: must be \"commit\" (tests only)");
 	if (!config_seen(x, "state", "db"))
 		config_err(x, "state.db: required");
 	config_control_socket(x);

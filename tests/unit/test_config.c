@@ -214,6 +214,7 @@ static void test_error_kinds(void)
 	one_error("\"web\":{\"listen\":\"127.0.0.1:80 x\"}",
 		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
 	one_error("\"web\":{\"session_idle_s\":5}", "web.session_idle_s: must be an integer from 60 to 2592000");
+	one_error("\"debug\":{\"kill_at\":\"comit\"}", "debug.kill_at: must be \"commit\" (tests only)");
 	one_error("\"bogus\":{}", "bogus: unknown key (not a core section, nor a plugin in plugins.load)");
 	one_error("\"Bogus-Key\":1", "Bogus-Key: unknown key");
 	one_error("\"platform\":{\"heartbeat_interval_s\":0}",
