@@ -650,11 +650,6 @@ int store_outbox_pending_from(store *s, int64_t after_id, int limit,
 	return (int)n;
 }
 
-int store_outbox_pending(store *s, void (*cb)(const outbox_row *r, void *ud), void *ud)
-{
-	return store_outbox_pending_from(s, 0, -1, cb, ud);
-}
-
 /* The number of pending sends, or -1. */
 int64_t store_outbox_pending_count(store *s)
 {

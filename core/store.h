@@ -71,10 +71,9 @@ int store_outbox_done(store *s, const char *uuid, const char *message_id);
 int store_outbox_refused(store *s, const char *uuid, const char *reason);
 /* Counts one more attempt of the send. */
 int store_outbox_attempt(store *s, const char *uuid);
-/* Calls cb for each pending send in id order; cb's row is borrowed. Returns the
- * number of rows, or -1. */
-int store_outbox_pending(store *s, void (*cb)(const outbox_row *r, void *ud), void *ud);
-/* The same for at most limit (-1: all) pending sends with an id above after_id. */
+/* Calls cb for at most limit (-1: all) pending sends with an id above
+ * after_id, in id order; cb's row is borrowed. Returns the number of rows,
+ * or -1. */
 int store_outbox_pending_from(store *s, int64_t after_id, int limit,
 			      void (*cb)(const outbox_row *r, void *ud), void *ud);
 /* The number of pending sends, or -1. */

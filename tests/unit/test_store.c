@@ -68,12 +68,12 @@ static void collect(const outbox_row *r, void *ud)
 		v->ordered = 0;
 }
 
-/* Runs store_outbox_pending into a fresh seen; returns the count. */
+/* Runs store_outbox_pending_from (all rows) into a fresh seen; returns the count. */
 static int pending(store *s, seen *v)
 {
 	memset(v, 0, sizeof *v);
 	v->ordered = 1;
-	return store_outbox_pending(s, collect, v);
+	return store_outbox_pending_from(s, 0, -1, collect, v);
 }
 
 static void test_open_and_migrate(void)
@@ -306,7 +306,7 @@ static void test_outbox_owner(store *s)
 
 	ok(store_outbox_add(s, "uuid-owned", "10005@goofish", "30005", "text", "code", "orders", "order:77:1", 5000) > 0,
 	   "outbox: a send with its plugin and tag");
-	store_outbox_pending(s, owner_cb, got);
+	store_outbox_pending_from(s, 0, -1, owner_cb, got);
 	is_str(got, "orders|order:77:1", "outbox: plugin and tag come back with the pending row");
 	ok(store_outbox_add(s, "uuid-owned2", "x", "y", "text", "p", "orders",
 			    "0123456789012345678901234567890123456789012345678901234567890123456789"
@@ -374,7 +374,7 @@ static void test_crash_restart(void)
 	memset(&v, 0, sizeof v);
 	v.ordered = 1;
 	v.s = s;
-	is_int(store_outbox_pending(s, collect, &v), 2, "callback marks rows done during the walk");
+	is_int(store_outbox_pending_from(s, 0, -1, collect, &v), 2, "callback marks rows done during the walk");
 	ok(v.ordered, "marking done from the callback works");
 	is_int(pending(s, &v), 0, "nothing pending afterwards");
 	is_int(store_outbox_add(s, "uuid-crash", "x", "y", "text", "p", NULL, NULL, 3000), -1,
