@@ -175,6 +175,13 @@ static void test_kill(const char *step, const char *unb, int image, int debounce
 		image ? ",\"image\":\"https://img.alicdn.com/kill.png\"" : "");
 	fclose(f);
 	for (i = 0; i < 2; i++) {
+		char core_kill[40] = "", ar_kill[80] = "";
+
+		/* the first run dies at the step: the core's or autoreply's option */
+		if (!i && core)
+			snprintf(core_kill, sizeof core_kill, ",\"kill_at\":\"commit\"");
+		else if (!i)
+			snprintf(ar_kill, sizeof ar_kill, ",\"debug_kill_at\":\"%s\"", step);
 		snprintf(json, sizeof json,
 			 "{\"account\":{\"id\":\"k%s%d\",\"cookie\":\"unb=%s; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
 			 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
@@ -184,9 +191,8 @@ static void test_kill(const char *step, const char *unb, int image, int debounce
 			 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\"]},\n"
 			 " \"rules\":\"rules.json\",\n"
 			 " \"debug\":{\"event_log\":\"events.jsonl\"%s},\n"
-			 " \"autoreply\":{\"debounce_ms\":%d%s%s%s}}\n", step, image, unb, build ? build : "build",
-			 !i && core ? ",\"kill_at\":\"commit\"" : "", debounce_ms,
-			 i || core ? "" : ",\"debug_kill_at\":\"", i || core ? "" : step, i || core ? "" : "\"");
+			 " \"autoreply\":{\"debounce_ms\":%d%s}}\n", step, image, unb, build ? build : "build",
+			 core_kill, debounce_ms, ar_kill);
 		tbot_config(&k, json);
 		tbot_start(&k);
 		if (!ok(tsim_wait_stat(&sim, "reg_ok", reg0 + 1 + i, 5000) >= 0, "kill at %s: the bot registers (run %d)",
