@@ -40,6 +40,12 @@ struct api_ctx {
 	int64_t started_ms;
 };
 
+void api_barrier(api_ctx *a)
+{
+	if (a)
+		session_barrier(a->env.sess);
+}
+
 api_ctx *api_new(const api_env *env)
 {
 	api_ctx *a = calloc(1, sizeof *a);

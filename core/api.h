@@ -42,6 +42,9 @@ typedef struct {
 } api_resp;
 
 api_ctx *api_new(const api_env *env);
+/* Makes what the requests so far wrote durable (session_barrier): before any
+ * answer is written. */
+void api_barrier(api_ctx *a);
 /* The page's auth, once it is made (an API made before it answers the local
  * socket only: its HTTP requests are refused without one). */
 void api_set_auth(api_ctx *a, auth *au);

@@ -189,7 +189,7 @@ static int ctl_rx(ctl *c, struct lws *wsi, ctl_conn *cc, const char *in, size_t 
 /* The connection may write: its queued answers, in one lws_write (lws keeps
  * what the socket does not take at once and sends it first). Returns 0, or
  * -1 to close. */
-static int ctl_writeable(struct lws *wsi, ctl_conn *cc)
+static int ctl_writeable(ctl *c, struct lws *wsi, ctl_conn *cc)
 {
 	if (cc->out.len) {
 		unsigned char *buf = malloc(LWS_PRE + cc->out.len);
@@ -199,6 +199,8 @@ static int ctl_writeable(struct lws *wsi, ctl_conn *cc)
 		if (!buf)
 			return -1;
 		memcpy(buf + LWS_PRE, cc->out.p, n);
+		/* an answer of this loop turn follows its commit (session_barrier) */
+		api_barrier(c->a);
 		w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_RAW);
 		free(buf);
 		if (w < (int)n)
@@ -282,7 +284,7 @@ static int ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 	case LWS_CALLBACK_RAW_RX:
 		return cc ? ctl_rx(c, wsi, cc, in, len) : -1;
 	case LWS_CALLBACK_RAW_WRITEABLE:
-		return cc ? ctl_writeable(wsi, cc) : -1;
+		return cc ? ctl_writeable(c, wsi, cc) : -1;
 	case LWS_CALLBACK_RAW_CLOSE:
 		if (cc) {
 			c->nconns -= cc->open;

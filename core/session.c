@@ -980,13 +980,25 @@ static void batch_commit(session *s)
 	_exit(74);
 }
 
-static void batch_cb(lws_sorted_usec_list_t *sul)
+/* Ends the open batch: the plugins' due timers run in it, then it commits. */
+static void batch_end(session *s)
 {
-	session *s = lws_container_of(sul, session, sul_batch);
-
-	if (s->h.on_batch_end && store_batch_open(s->st))
+	if (!store_batch_open(s->st))
+		return;
+	if (s->h.on_batch_end)
 		s->h.on_batch_end(s->h.ud);
 	batch_commit(s);
+}
+
+static void batch_cb(lws_sorted_usec_list_t *sul)
+{
+	batch_end(lws_container_of(sul, session, sul_batch));
+}
+
+void session_barrier(session *s)
+{
+	if (s)
+		batch_end(s);
 }
 
 /* Opens the batch for the frames of this turn; it commits before the loop

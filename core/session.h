@@ -77,6 +77,11 @@ void session_free(session *s);
  * the session's own callbacks (the plugins' timers): it commits before the
  * loop polls again and before any frame is written. */
 void session_batch_begin(session *s);
+/* Commits the open batch now (no-op without one; s may be NULL). Everything
+ * that writes to a peer outside the session's own WRITEABLE calls it first:
+ * a web answer written in the same loop turn as a session frame would
+ * otherwise leave before what it reports is durable. */
+void session_barrier(session *s);
 
 /* Queues a text (or image) to a chat: stored in the outbox first, sent when
  * connected and paced, resent under the same uuid after a reconnect or a restart

@@ -88,6 +88,7 @@ static int web_host_ok(web *w, struct lws *wsi)
 static int web_respond(struct lws *wsi, web_pss *pss, int status, const char *body, const char *cookie,
 		       int retry_after)
 {
+	web *w = lws_get_vhost_user(lws_get_vhost(wsi));
 	uint8_t hb[LWS_PRE + 2048], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
 	size_t n = strlen(body);
 	char ra[16];
@@ -111,6 +112,8 @@ static int web_respond(struct lws *wsi, web_pss *pss, int status, const char *bo
 						 (int)strlen(ra), &p, end))
 			return 1;
 	}
+	/* lws writes the headers at once: what the request wrote is durable first */
+	api_barrier(w->a);
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return 1;
 	lws_callback_on_writable(wsi);
@@ -328,6 +331,8 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
 		if (!pss->ws || !(l = pss->q))
 			return 0;
+		/* a line of this loop turn (an event, a control answer) follows its commit */
+		api_barrier(w->a);
 		if (!(pss->q = l->next))
 			pss->q_tail = NULL;
 		pss->nq--;
