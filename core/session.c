@@ -33,6 +33,11 @@
 #define ECHO_RING 128
 #define TOKEN_MIN_LEFT_MS 10000     /* a cached token closer to expiry than this is not used */
 
+/* Frames written in one WRITEABLE: at most this many, each at most this
+ * long (see LWS_CALLBACK_CLIENT_WRITEABLE). */
+#define SESS_WRITES_PER_CB 32
+#define SESS_SMALL_FRAME 1024
+
 typedef struct out_frame {
 	struct out_frame *next;
 	size_t len;
@@ -1202,6 +1207,7 @@ static int lwp_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		return 0;
 	case LWS_CALLBACK_CLIENT_WRITEABLE: {
 		out_frame *f;
+		int n;
 
 		if (!s)
 			return 0;
@@ -1215,16 +1221,25 @@ static int lwp_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
 			return -1;
 		}
-		f = s->oq_head;
-		if (!f)
-			return 0;
-		s->oq_head = f->next;
-		if (!s->oq_head)
-			s->oq_tail = NULL;
-		s->oq_last = f;
-		if (lws_write(wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT) < (int)f->len) {
-			note_err(s, BO_NETWORK, "write failed");
-			return -1;
+		/* Small frames (the ACKs, most replies) go several per callback:
+		 * a turn's ACKs and reply leave in one POLLOUT instead of one each.
+		 * lws_send_pipe_choked() allows the next lws_write (it clears lws's
+		 * back-to-back guard) only when the socket takes more and nothing is
+		 * buffered; permessage-deflate compresses a frame this small at
+		 * once, so none is still draining (techniques: lws, session 7). */
+		for (n = 0; (f = s->oq_head); n++) {
+			if (n && (n >= SESS_WRITES_PER_CB || f->len > SESS_SMALL_FRAME ||
+				  s->oq_last->len > SESS_SMALL_FRAME || lws_send_pipe_choked(wsi)))
+				break;
+			s->oq_head = f->next;
+			if (!s->oq_head)
+				s->oq_tail = NULL;
+			out_free(&s->oq_last);
+			s->oq_last = f;
+			if (lws_write(wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT) < (int)f->len) {
+				note_err(s, BO_NETWORK, "write failed");
+				return -1;
+			}
 		}
 		if (s->oq_head || s->close_pending)
 			lws_callback_on_writable(wsi);

@@ -141,6 +141,39 @@ static void test_pushes(void)
 	is_int(stat_of("unacked"), 0, "push: every push was ACKed");
 }
 
+/* A turn with many frames to send: while the bot is stopped, 30 pushes wait in
+ * its socket; on SIGCONT it ACKs them all at once (several small frames per
+ * WRITEABLE, core/session.c) between replies of which some are long (those
+ * are written alone). The simulator gets each ACK, no bad frame, and every
+ * reply intact. */
+static void test_burst(void)
+{
+	double acks0 = stat_of("acks"), bad0 = stat_of("bad_frames"), dup0 = stat_of("dup_acks");
+	char big[1601], b[2000], want[1700];
+	int st, i, got = 0;
+
+	for (i = 0; i < 1600; i++)
+		big[i] = (char)('a' + i % 26);
+	big[1600] = '\0';
+	kill(bot.pid, SIGSTOP);
+	waitpid(bot.pid, &st, WUNTRACED);
+	for (i = 0; i < 30; i++) {
+		snprintf(b, sizeof b, "{\"seller\":\"" UNB "\",\"cid\":\"10010\",\"buyer\":\"310010\","
+			 "\"text\":\"burst %d%s%s\"}", i, i % 10 == 5 ? " " : "", i % 10 == 5 ? big : "");
+		ctl("/inject", b);
+	}
+	kill(bot.pid, SIGCONT);
+	st = wait_stat("acks", acks0 + 30, 5000) >= 0;
+	ok(st, "burst: the 30 pushes are ACKed (%.0f)", stat_of("acks") - acks0);
+	ok(wait_delivered("re: burst 29", 1, 5000) >= 0, "burst: the last reply arrives");
+	for (i = 0; i < 30; i++) {
+		snprintf(want, sizeof want, "re: burst %d%s%s", i, i % 10 == 5 ? " " : "", i % 10 == 5 ? big : "");
+		got += delivered(want) == 1;
+	}
+	is_int(got, 30, "burst: every reply reached the buyer once, the long ones intact");
+	ok(stat_of("bad_frames") == bad0 && stat_of("dup_acks") == dup0, "burst: no bad frame, no ACK twice");
+}
+
 static void test_garbage(void)
 {
 	static const char *const kinds[] = {
@@ -473,6 +506,7 @@ int main(void)
 	bot_start();
 	test_register_and_heartbeat();
 	test_pushes();
+	test_burst();
 	test_garbage();
 	test_big_frames();
 	test_reconnects();
