@@ -317,6 +317,12 @@ static void store_ckpt_stop(store *s)
 	s->ckpt_on = 0;
 }
 
+/* The page cache: 1 MiB, not SQLite's 2 MiB. The hot pages (the B-trees'
+ * upper levels, the newest ids and outbox rows) fit; the rest comes from the
+ * OS page cache. make bench: RSS after the run -1.7 MB, the same msg/s and
+ * dedup cost at 200k ids. */
+#define STORE_CACHE_KIB "-1024"
+
 store *store_open(const char *path, char *err, size_t errlen)
 {
 	store *s = calloc(1, sizeof *s);
@@ -334,7 +340,8 @@ store *store_open(const char *path, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	if (store_wal(s->db, path, why, sizeof why) ||
-	    store_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", why, sizeof why) ||
+	    store_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=" STORE_CACHE_KIB,
+		       why, sizeof why) ||
 	    store_migrate(s->db, why, sizeof why)) {
 		snprintf(err, errlen, "%s: %s", path, why);
 		goto fail;
