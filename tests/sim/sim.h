@@ -22,6 +22,7 @@ typedef struct sim_out {
 	struct sim_out *next;
 	size_t len;
 	int raw;                 /* written unframed (protocol garbage) */
+	int load_idx;            /* a load run's push (its latency starts when written), else -1 */
 	unsigned char *buf;      /* LWS_PRE bytes, then len bytes */
 } sim_out;
 
@@ -271,6 +272,8 @@ int sim_ctl_call(const char *method, const char *path, const char *query, cJSON 
 int sim_scenario_load(cJSON *scn, char *err, size_t errlen);
 void sim_scenario_on_register(void);
 void sim_load_on_ack(int load_idx);
+/* A load run's push left: its push -> reply latency starts now. */
+void sim_load_on_write(int load_idx);
 void sim_load_on_send(const char *cid);
 int sim_load_start(cJSON *body, char *err, size_t errlen);
 cJSON *sim_load_report(void);

@@ -607,6 +607,8 @@ int sim_push_send(sim_account *a, const char *lwp, cJSON *items, int load_idx, c
 		if (!s)
 			return -1;
 		sim_conn_enqueue(c, s, strlen(s), 0);
+		if (c->q_tail)
+			c->q_tail->load_idx = load_idx;
 		sim_conn_track_push(c, mid, s, load_idx);
 		free(s);
 		if (mid_out)

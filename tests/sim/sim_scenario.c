@@ -135,6 +135,14 @@ static void load_pump(void)
 	}
 }
 
+/* The latency is the bot's: from the push on the wire (not from when the
+ * simulator queued it behind its own answers) to the reply. */
+void sim_load_on_write(int idx)
+{
+	if (idx >= 0 && idx < S.load.n && S.load.push_us && S.load.lat_us && S.load.lat_us[idx] < 0)
+		S.load.push_us[idx] = util_mono_us();
+}
+
 void sim_load_on_ack(int idx)
 {
 	if (idx < 0 || idx >= S.load.n)

@@ -25,6 +25,7 @@ void sim_conn_enqueue(sim_conn *c, const char *p, size_t n, int raw)
 	memcpy(o->buf + LWS_PRE, p, n);
 	o->len = n;
 	o->raw = raw;
+	o->load_idx = -1;
 	if (c->q_tail)
 		c->q_tail->next = o;
 	else
@@ -497,6 +498,8 @@ static int conn_writeable(sim_conn *c)
 	flags = o->raw ? LWS_WRITE_RAW : LWS_WRITE_TEXT;
 	if (lws_write(c->wsi, o->buf + LWS_PRE, o->len, (enum lws_write_protocol)flags) < (int)o->len)
 		return -1;
+	if (o->load_idx >= 0)
+		sim_load_on_write(o->load_idx);
 	if (c->q_head)
 		lws_callback_on_writable(c->wsi);
 	return 0;
