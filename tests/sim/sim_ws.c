@@ -461,7 +461,7 @@ static void conn_gone(sim_conn *c)
 static int conn_writeable(sim_conn *c)
 {
 	sim_out *o;
-	int flags;
+	int flags, n;
 
 	if (c->last) {
 		free(c->last->buf);
@@ -487,19 +487,28 @@ static int conn_writeable(sim_conn *c)
 				 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
 	}
-	o = c->q_head;
-	if (!o)
-		return 0;
-	c->q_head = o->next;
-	if (!c->q_head)
-		c->q_tail = NULL;
-	c->q_bytes -= o->len;
-	c->last = o;
-	flags = o->raw ? LWS_WRITE_RAW : LWS_WRITE_TEXT;
-	if (lws_write(c->wsi, o->buf + LWS_PRE, o->len, (enum lws_write_protocol)flags) < (int)o->len)
-		return -1;
-	if (o->load_idx >= 0)
-		sim_load_on_write(o->load_idx);
+	/* Small text frames go several per callback, as the bot sends them
+	 * (core/session.c): lws_send_pipe_choked() between them, none after a
+	 * large or raw one (permessage-deflate may still be draining it). */
+	for (n = 0; (o = c->q_head); n++) {
+		if (n && (n >= 32 || o->raw || o->len > 1024 || c->last->raw || c->last->len > 1024 ||
+			  lws_send_pipe_choked(c->wsi)))
+			break;
+		c->q_head = o->next;
+		if (!c->q_head)
+			c->q_tail = NULL;
+		c->q_bytes -= o->len;
+		if (c->last) {
+			free(c->last->buf);
+			free(c->last);
+		}
+		c->last = o;
+		flags = o->raw ? LWS_WRITE_RAW : LWS_WRITE_TEXT;
+		if (lws_write(c->wsi, o->buf + LWS_PRE, o->len, (enum lws_write_protocol)flags) < (int)o->len)
+			return -1;
+		if (o->load_idx >= 0)
+			sim_load_on_write(o->load_idx);
+	}
 	if (c->q_head)
 		lws_callback_on_writable(c->wsi);
 	return 0;
