@@ -1226,7 +1226,7 @@ static int lwp_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		 * lws_send_pipe_choked() allows the next lws_write (it clears lws's
 		 * back-to-back guard) only when the socket takes more and nothing is
 		 * buffered; permessage-deflate compresses a frame this small at
-		 * once, so none is still draining (techniques: lws, session 7). */
+		 * once, so none is still draining (issue 9, session 7 note). */
 		for (n = 0; (f = s->oq_head); n++) {
 			if (n && (n >= SESS_WRITES_PER_CB || f->len > SESS_SMALL_FRAME ||
 				  s->oq_last->len > SESS_SMALL_FRAME || lws_send_pipe_choked(wsi)))

@@ -24,9 +24,10 @@
  * frame; everything written meanwhile (dedup ids, decision logs, outbox rows
  * and their answers, for every frame of that turn) is one commit instead of
  * one each. Nothing leaves the process between a write and its commit (an
- * ACK, a send, an HTTP request or answer is written when the socket polls
- * writable, after the commit), so a crash loses only work whose effects
- * nobody saw: the platform pushes again what was not ACKed.
+ * ACK, a send, an HTTP request is written when the socket polls writable,
+ * after the commit; a web or ctl answer, which may be written in the same
+ * loop turn, calls session_barrier first), so a crash loses only work whose
+ * effects nobody saw: the platform pushes again what was not ACKed.
  */
 #include "store.h"
 
@@ -319,8 +320,8 @@ static void store_ckpt_stop(store *s)
 
 /* The page cache: 1 MiB, not SQLite's 2 MiB. The hot pages (the B-trees'
  * upper levels, the newest ids and outbox rows) fit; the rest comes from the
- * OS page cache. make bench: RSS after the run -1.7 MB, the same msg/s and
- * dedup cost at 200k ids. */
+ * OS page cache. make bench: RSS after the run ~1 MB lower, the same msg/s
+ * and dedup cost at 200k ids. */
 #define STORE_CACHE_KIB "-1024"
 
 store *store_open(const char *path, char *err, size_t errlen)

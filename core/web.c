@@ -113,7 +113,7 @@ static int web_respond(struct lws *wsi, web_pss *pss, int status, const char *bo
 			return 1;
 	}
 	/* lws writes the headers at once: what the request wrote is durable first */
-	api_barrier(w->a);
+	api_barrier(w ? w->a : NULL);
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return 1;
 	lws_callback_on_writable(wsi);
