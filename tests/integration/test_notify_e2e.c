@@ -47,13 +47,6 @@ static const char rules_json[] =
 	"{\"item_id\":\"50005\",\"spec\":null,\"card\":\"scarce\"},"
 	"{\"item_id\":\"50006\",\"spec\":null,\"card\":\"few\"}]}\n";
 
-static const char *build_dir(void)
-{
-	const char *b = getenv("SK_BUILD");
-
-	return b ? b : "build";
-}
-
 static int64_t now_ms(void)
 {
 	return util_mono_us() / 1000;
@@ -79,7 +72,7 @@ static void config(void)
 		 "\"offline_after_s\":3,\"dedup_s\":600,\"retry_base_ms\":300,\"retry_max_s\":1,\"timeout_s\":2},\n"
 		 " \"orders\":{\"retry_base_ms\":100},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n",
-		 build_dir(), thook_port(hook));
+		 tbot_build_dir(), thook_port(hook));
 	tbot_config(&bot, json);
 }
 
@@ -135,7 +128,7 @@ static int cli(const char *args)
 {
 	char cmd[1200];
 
-	snprintf(cmd, sizeof cmd, "%s/shopkeep %s --config %s >/dev/null 2>&1", build_dir(), args, bot.cfg);
+	snprintf(cmd, sizeof cmd, "%s/shopkeep %s --config %s >/dev/null 2>&1", tbot_build_dir(), args, bot.cfg);
 	return WEXITSTATUS(system(cmd));
 }
 

@@ -57,13 +57,6 @@ static const char rules_json[] =
 	"{\"item_id\":\"50003\",\"card\":\"other\"},"
 	"{\"item_id\":\"50005\",\"card\":\"scarce\"}]}\n";
 
-static const char *build_dir(void)
-{
-	const char *b = getenv("SK_BUILD");
-
-	return b ? b : "build";
-}
-
 static int64_t now_ms(void)
 {
 	return util_mono_us() / 1000;
@@ -87,7 +80,7 @@ static void bot_config(bot_t *r, const char *policy, const char *kill_at)
 		 " \"rules\":\"rules.json\",\n"
 		 " \"orders\":{\"confirm\":\"%s\",\"retry_base_ms\":100,\"retry_s\":1%s},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n",
-		 r->unb + 8, r->unb, build_dir(), policy, kill);
+		 r->unb + 8, r->unb, tbot_build_dir(), policy, kill);
 	tbot_config(&r->b, json);
 }
 
@@ -377,7 +370,7 @@ static int cli(bot_t *r, const char *args, char *out, size_t n)
 	size_t got;
 	FILE *p;
 
-	snprintf(cmd, sizeof cmd, "%s/shopkeep %s --config %s 2>&1", build_dir(), args, r->b.cfg);
+	snprintf(cmd, sizeof cmd, "%s/shopkeep %s --config %s 2>&1", tbot_build_dir(), args, r->b.cfg);
 	if (!(p = popen(cmd, "r")))
 		return -1;
 	got = fread(out, 1, n - 1, p);

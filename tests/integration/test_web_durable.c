@@ -34,20 +34,6 @@ static tbot bot;
 static int wport;
 static char cookie[128], csrf[64];
 
-static const char *build_dir(void)
-{
-	const char *b = getenv("SK_BUILD");
-
-	return b ? b : "build";
-}
-
-static const char *root_dir(void)
-{
-	const char *r = getenv("SK_ROOT");
-
-	return r ? r : ".";
-}
-
 static void write_config(int kill)
 {
 	char json[2048];
@@ -60,7 +46,7 @@ static void write_config(int kill)
 		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\"]},\n"
 		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\",\"pwhash_min\":true},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"%s}}\n",
-		 build_dir(), wport, root_dir(), kill ? ",\"kill_at\":\"commit\"" : "");
+		 tbot_build_dir(), wport, tbot_root_dir(), kill ? ",\"kill_at\":\"commit\"" : "");
 	tbot_config(&bot, json);
 }
 

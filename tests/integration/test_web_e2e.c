@@ -30,20 +30,6 @@ static tbot bot;
 static int wport;
 static char cookie[128], csrf[64];
 
-static const char *build_dir(void)
-{
-	const char *b = getenv("SK_BUILD");
-
-	return b ? b : "build";
-}
-
-static const char *root_dir(void)
-{
-	const char *r = getenv("SK_ROOT");
-
-	return r ? r : ".";
-}
-
 /* One request to the page: the status; *body (may be NULL) the parsed JSON answer. */
 static int req(const char *method, const char *path, const char *hdrs, const char *body, cJSON **out,
 	       tc_http_resp *keep)
@@ -121,7 +107,7 @@ static void write_config(void)
 	char json[2048], rules[400], cmd[1200];
 
 	snprintf(rules, sizeof rules, "%s/rules.json", bot.dir);
-	snprintf(cmd, sizeof cmd, "cp '%s/config/rules.example.json' '%s'", root_dir(), rules);
+	snprintf(cmd, sizeof cmd, "cp '%s/config/rules.example.json' '%s'", tbot_root_dir(), rules);
 	if (system(cmd) != 0)
 		diag("cannot copy the example rules");
 	snprintf(json, sizeof json,
@@ -134,7 +120,7 @@ static void write_config(void)
 		 " \"autoreply\":{\"debounce_ms\":0},\n"
 		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\",\"pwhash_min\":true},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n",
-		 build_dir(), wport, root_dir());
+		 tbot_build_dir(), wport, tbot_root_dir());
 	tbot_config(&bot, json);
 }
 
@@ -415,9 +401,9 @@ static void test_passwd(void)
 	is_int(req("POST", "/api/logout", auth_hdrs(1), "{}", NULL, NULL), 200, "logout");
 	is_int(req("GET", "/api/status", auth_hdrs(0), NULL, NULL, NULL), 401, "after logout the session is gone");
 	snprintf(cmd, sizeof cmd, "echo 'another secret 9' | '%s/shopkeep' passwd --config '%s' >/dev/null 2>&1",
-		 build_dir(), bot.cfg);
+		 tbot_build_dir(), bot.cfg);
 	is_int(system(cmd), 0, "shopkeep passwd reads the new password from stdin");
-	snprintf(cmd, sizeof cmd, "echo 'short' | '%s/shopkeep' passwd --config '%s' >/dev/null 2>&1", build_dir(),
+	snprintf(cmd, sizeof cmd, "echo 'short' | '%s/shopkeep' passwd --config '%s' >/dev/null 2>&1", tbot_build_dir(),
 		 bot.cfg);
 	ok(system(cmd) != 0, "shopkeep passwd refuses a password under 8 characters");
 	is_int(req("POST", "/api/login", NULL, "{\"password\":\"" PW "\"}", NULL, NULL), 401, "the old password: 401");

@@ -46,12 +46,25 @@ void tbot_config(tbot *b, const char *json)
 	fclose(f);
 }
 
+const char *tbot_build_dir(void)
+{
+	const char *b = getenv("SK_BUILD");
+
+	return b ? b : "build";
+}
+
+const char *tbot_root_dir(void)
+{
+	const char *r = getenv("SK_ROOT");
+
+	return r ? r : ".";
+}
+
 void tbot_start(tbot *b)
 {
-	const char *build = getenv("SK_BUILD");
 	char exe[512];
 
-	snprintf(exe, sizeof exe, "%s/shopkeep", build ? build : "build");
+	snprintf(exe, sizeof exe, "%s/shopkeep", tbot_build_dir());
 	b->pid = fork();
 	if (b->pid == 0) {
 		int fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0600);

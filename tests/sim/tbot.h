@@ -21,6 +21,10 @@ typedef struct {
 	pid_t pid;
 } tbot;
 
+/* $SK_BUILD (the build directory, default "build") and $SK_ROOT (the
+ * checkout, default "."). */
+const char *tbot_build_dir(void);
+const char *tbot_root_dir(void);
 /* Makes the temp dir. 0 or -1. */
 int tbot_init(tbot *b, tc_sim *sim);
 /* Writes the config: json with every "@PORT@" replaced by the simulator's port. */

@@ -182,13 +182,6 @@ static int warm_n, warm_replies, warm_refused, warm_chats, warm_other;
 static unsigned char *warm_seen;  /* per load chat: answered */
 static int warm_started;
 
-static const char *build_dir(void)
-{
-	const char *b = getenv("SK_BUILD");
-
-	return b ? b : "build";
-}
-
 static int64_t now_ms(void)
 {
 	return util_mono_us() / 1000;
@@ -492,7 +485,7 @@ static int bot_setup(void)
 		 " \"rules\":\"rules.json\",\n"
 		 " \"autoreply\":{\"debounce_ms\":0,\"pause_s\":600},\n"
 		 " \"orders\":{\"confirm\":\"after\",\"retry_base_ms\":200,\"retry_s\":5},\n"
-		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n", build_dir());
+		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n", tbot_build_dir());
 	tbot_config(&bot, json);
 	if (write_file("rules.json",
 		       "{\"keyword_rules\":[{\"keywords\":[\"多少钱\"],\"reply\":\"价: {message}\"}],\n"
@@ -506,7 +499,7 @@ static int bot_setup(void)
 	for (int i = 1; i <= ncodes; i++)
 		fprintf(f, "C-%06d\n", i);
 	fclose(f);
-	snprintf(cmd, sizeof cmd, "%s/shopkeep stock import --card " CARD " %s --config %s 2>&1", build_dir(), path, bot.cfg);
+	snprintf(cmd, sizeof cmd, "%s/shopkeep stock import --card " CARD " %s --config %s 2>&1", tbot_build_dir(), path, bot.cfg);
 	out = tbot_sh(cmd, &st);
 	snprintf(path, sizeof path, "card " CARD ": %d codes added", ncodes);
 	if (!ok(st == 0 && strstr(out, path), "stock import: %d codes (%s)", ncodes, st == 0 ? path : out))
