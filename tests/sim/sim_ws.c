@@ -458,6 +458,11 @@ static void conn_gone(sim_conn *c)
  * With permessage-deflate, lws keeps compressing a large frame from our buffer
  * on later POLLOUTs before it calls us again: the last written frame is freed
  * only at the next writeable callback (or when the connection goes). */
+/* Frames written in one writeable callback: at most this many, each at most
+ * this long (the bot's SESS_WRITES_PER_CB / SESS_SMALL_FRAME). */
+#define SIM_WRITES_PER_CB 32
+#define SIM_SMALL_FRAME 1024
+
 static int conn_writeable(sim_conn *c)
 {
 	sim_out *o;
@@ -491,8 +496,8 @@ static int conn_writeable(sim_conn *c)
 	 * (core/session.c): lws_send_pipe_choked() between them, none after a
 	 * large or raw one (permessage-deflate may still be draining it). */
 	for (n = 0; (o = c->q_head); n++) {
-		if (n && (n >= 32 || o->raw || o->len > 1024 || c->last->raw || c->last->len > 1024 ||
-			  lws_send_pipe_choked(c->wsi)))
+		if (n && (n >= SIM_WRITES_PER_CB || o->raw || o->len > SIM_SMALL_FRAME || c->last->raw ||
+			  c->last->len > SIM_SMALL_FRAME || lws_send_pipe_choked(c->wsi)))
 			break;
 		c->q_head = o->next;
 		if (!c->q_head)
