@@ -43,6 +43,8 @@ static const char main_usage[] =
 	"                        ask the running process of the account for its state (exit 3: not running)\n"
 	"  ctl --config FILE COMMAND [DATA]\n"
 	"                        run one control command (web/API.md) in the running process\n"
+	"  backup --config FILE DEST\n"
+	"                        copy the account's state.db into DEST, also while it runs\n"
 	"\n"
 	"Plugins add commands of their own: `shopkeep <command> --config FILE [args]`\n"
 	"runs the first plugin in the config's plugins.load that provides it. stock\n"
@@ -103,6 +105,17 @@ static const char main_secret_set_usage[] =
 	"FILE itself is not changed: the command says what to change in it. A\n"
 	"running process uses the new cookie when it is started again.\n"
 	"Exits 0, 1 on a failure, 2 on a usage error.\n";
+
+static const char main_backup_usage[] =
+	"usage: shopkeep backup --config FILE DEST\n"
+	"\n"
+	"Copies the account's state database (state.db) into DEST with SQLite's\n"
+	"online backup: safe while `shopkeep run` runs (the copy is the state of one\n"
+	"moment, whatever it commits meanwhile). DEST is written with mode 0600 under\n"
+	"a temporary name in its folder, checked, synced and renamed, so it is\n"
+	"either the old file or the whole new copy. To restore: stop the account,\n"
+	"remove state.db-wal and state.db-shm, copy DEST over state.db, start it\n"
+	"(README, \"Backup and restore\"). Exits 0, 1 on a failure, 2 on a usage error.\n";
 
 static const char main_status_usage[] =
 	"usage: shopkeep status --config FILE [--json] [--timeout SECONDS]\n"
@@ -250,7 +263,7 @@ static void main_errs(const sbuf *errs)
 static int main_plugin_command(const char *cmd, int argc, char **argv)
 {
 	const char *path = NULL;
-	char **args, err[256];
+	char **args, err[600];
 	host_backend be = { .now_ms = main_now_ms, .mono_ms = main_mono_ms };
 	host_config hc = { .worker_threads = 1 };
 	sbuf errs = { 0 };
@@ -310,7 +323,7 @@ static int main_plugin_command(const char *cmd, int argc, char **argv)
 		      c.log_level : "warn");
 	rc = -1;
 	if (c.n_plugins) {
-		if (!(st = store_open(c.state_db, err, sizeof err))) {
+		if (!(st = store_open(c.state_db, err, sizeof err)) || store_account(st, c.account_id, err, sizeof err)) {
 			fprintf(stderr, "shopkeep %s: state.db %s\n", cmd, err);
 			rc = 1;
 			goto out;
@@ -381,7 +394,7 @@ static int main_read_secret(const char *prompt, char *buf, size_t n)
 /* shopkeep passwd: the web page's admin password into the state database. */
 static int main_passwd(int argc, char **argv)
 {
-	char pw[AUTH_MAX_PASSWORD + 2], again[AUTH_MAX_PASSWORD + 2], err[256];
+	char pw[AUTH_MAX_PASSWORD + 2], again[AUTH_MAX_PASSWORD + 2], err[600];
 	const char *path;
 	store *st;
 	config c;
@@ -405,8 +418,9 @@ static int main_passwd(int argc, char **argv)
 		fputs("shopkeep passwd: the two passwords differ; nothing changed\n", stderr);
 		goto out;
 	}
-	if (!(st = store_open(c.state_db, err, sizeof err))) {
-		fprintf(stderr, "shopkeep passwd: state.db %s: %s\n", c.state_db, err);
+	if (!(st = store_open(c.state_db, err, sizeof err)) || store_account(st, c.account_id, err, sizeof err)) {
+		fprintf(stderr, "shopkeep passwd: state.db %s\n", err);
+		store_close(st);
 		goto out;
 	}
 	if (auth_set_password(st, pw, c.web_pwhash_min, err, sizeof err))
@@ -421,6 +435,33 @@ out:
 	sodium_memzero(again, sizeof again);
 	config_free(&c);
 	return rc;
+}
+
+/* shopkeep backup --config FILE DEST: store_backup of the config's state.db. */
+static int main_backup(int argc, char **argv)
+{
+	const char *path, *dest;
+	char err[1024];
+	config c;
+	int rc;
+
+	if ((rc = main_options("backup", main_backup_usage, argc, argv, &path, &dest)))
+		return rc == 1 ? 0 : 2;
+	if (!dest || !*dest) {
+		fputs("shopkeep backup: where to? give DEST (try shopkeep backup --help)\n", stderr);
+		return 2;
+	}
+	if (main_load(path, CONFIG_NO_COOKIE, &c)) {
+		config_free(&c);
+		return 1;
+	}
+	rc = store_backup(c.state_db, dest, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "shopkeep backup: %s; nothing written to %s\n", err, dest);
+	else
+		printf("state.db %s of account %s copied into %s\n", c.state_db, c.account_id, dest);
+	config_free(&c);
+	return rc ? 1 : 0;
 }
 
 /* Prints the config's warnings, one line each, on stderr. */
@@ -838,6 +879,8 @@ int main(int argc, char **argv)
 		return main_status(argc - 2, argv + 2);
 	if (!strcmp(cmd, "ctl"))
 		return main_ctl(argc - 2, argv + 2);
+	if (!strcmp(cmd, "backup"))
+		return main_backup(argc - 2, argv + 2);
 	if (!strcmp(cmd, "run")) {
 		const char *pidfile = NULL, *logfile = NULL;
 		char *rest[8];

@@ -307,8 +307,8 @@ int run_main(config *c)
 	session_hooks hooks;
 	run_app app;
 	store *st;
-	char err[256];
-	int rc = 0;
+	char err[600];
+	int rc = 0, lockfd;
 
 	if (sodium_init() < 0)
 		return 1;
@@ -319,12 +319,23 @@ int run_main(config *c)
 		log_err("run", "cannot open debug.event_log %s", c->event_log);
 		return 1;
 	}
-	st = store_open(c->state_db, err, sizeof err);
-	if (!st) {
-		log_err("run", "state.db %s: %s", c->state_db, err);
+	/* One process per state.db, whatever control.socket says: the lock
+	 * first, then the file (a state.db that cannot be opened or is damaged
+	 * exits 74, as a failed commit does later), then its account. */
+	if ((lockfd = store_lock(c->state_db, c->account_id, err, sizeof err)) < 0) {
+		log_err("run", "%s", err);
 		if (app.event_log)
 			fclose(app.event_log);
 		return 1;
+	}
+	st = store_open(c->state_db, err, sizeof err);
+	if (!st || store_account(st, c->account_id, err, sizeof err)) {
+		log_err("run", "state.db %s", err);
+		if (app.event_log)
+			fclose(app.event_log);
+		store_close(st);
+		close(lockfd);
+		return st ? 1 : 74;
 	}
 	lws_set_log_level(run_lws_levels(), lws_emit);
 
@@ -334,6 +345,7 @@ int run_main(config *c)
 	run_ctx = lws_create_context(&info);
 	if (!run_ctx) {
 		store_close(st);
+		close(lockfd);
 		return 1;
 	}
 	memset(protocols, 0, sizeof protocols);
@@ -355,6 +367,7 @@ int run_main(config *c)
 	if (!vh) {
 		lws_context_destroy(run_ctx);
 		store_close(st);
+		close(lockfd);
 		return 1;
 	}
 	memset(&hooks, 0, sizeof hooks);
@@ -367,6 +380,7 @@ int run_main(config *c)
 	if (!app.sess) {
 		lws_context_destroy(run_ctx);
 		store_close(st);
+		close(lockfd);
 		return 1;
 	}
 	app.plugins = bridge_new(run_ctx, app.sess, st, c);
@@ -374,6 +388,7 @@ int run_main(config *c)
 		lws_context_destroy(run_ctx);
 		session_free(app.sess);
 		store_close(st);
+		close(lockfd);
 		return 1;
 	}
 	/* The control API (the page's, given its auth by run_web, and the local
@@ -447,6 +462,7 @@ int run_main(config *c)
 	api_free(app.api);
 	auth_free(app.au);
 	store_close(st);
+	close(lockfd);
 	if (app.event_log)
 		fclose(app.event_log);
 	log_info("run", "stopped");

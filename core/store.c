@@ -31,13 +31,20 @@
  */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core_migrations.h"
+#include "log.h"
 #include "util.h"
 
 enum {
@@ -94,9 +101,10 @@ static const char *const store_sql[ST_N] = {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_N];
+	char *path;                /* a file database's path, NULL for :memory: */
 	/* the checkpoint thread (file databases only) */
-	char *path;
 	int ckpt_on, ckpt_want, ckpt_stop;
+	int64_t ckpt_failures;     /* failed checkpoints, the thread's and the loop's (under ckpt_mu) */
 	int ckpt_asked;            /* the WAL's pages when the loop last woke it (loop only) */
 	pthread_t ckpt;
 	pthread_mutex_t ckpt_mu;
@@ -104,6 +112,14 @@ struct store {
 	int batch;                 /* store_batch_begin opened a transaction */
 	int64_t batches;           /* committed batches (metrics) */
 	int64_t commits;           /* every commit on the connection (file databases) */
+	int batch_durable;         /* the open batch must be on disk before it counts (store_batch_durable) */
+	int64_t durable_commits;   /* commits whose WAL was synced after them */
+	/* The files SQLite has open, as they were at open: a commit checks
+	 * that they are still there (store_watch_check). */
+	dev_t db_dev, wal_dev;
+	ino_t db_ino, wal_ino;
+	off_t wal_size;            /* the largest WAL size seen: it never shrinks while open */
+	int watch;                 /* 1 once the -wal file was seen */
 };
 
 /* Resets a statement after use and drops its bindings. */
@@ -231,17 +247,43 @@ static int store_migrate(sqlite3 *db, char *err, size_t errlen)
 	return 0;
 }
 
+/* Counts a checkpoint's outcome rc (SQLITE_BUSY, another checkpoint at it,
+ * is no failure) and logs a failure: the first one, then every 100th, and
+ * the first success after failures. A checkpoint that keeps failing leaves
+ * the commits in the WAL, which grows: the disk fills, or a bad sector or a
+ * changed file mode stays unseen until it does. Called on both threads. */
+static void store_ckpt_note(store *s, sqlite3 *db, int rc, const char *who)
+{
+	int64_t n;
+
+	if (rc == SQLITE_BUSY)
+		return;
+	pthread_mutex_lock(&s->ckpt_mu);
+	n = rc == SQLITE_OK ? -s->ckpt_failures : ++s->ckpt_failures;
+	if (rc == SQLITE_OK)
+		s->ckpt_failures = 0;
+	pthread_mutex_unlock(&s->ckpt_mu);
+	if (rc != SQLITE_OK && (n == 1 || n % 100 == 0))
+		log_err("store", "%s: a checkpoint (%s) failed: %s (%d; %lld in a row): the WAL keeps the commits "
+			"and grows until one succeeds", s->path, who, sqlite3_errmsg(db), rc, (long long)n);
+	else if (n < 0)
+		log_info("store", "%s: checkpoints succeed again after %lld failures", s->path, (long long)-n);
+}
+
 /* The checkpoint thread: a PASSIVE checkpoint (it never blocks the loop's
  * writes) each time the loop asks, on its own connection, until stopped. */
 static void *store_ckpt_main(void *ud)
 {
 	store *s = ud;
 	sqlite3 *db = NULL;
+	int rc;
 
 	/* A connection that has not read the file yet does not know it is in WAL
 	 * mode, and its checkpoints do nothing: read the journal mode first. */
-	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA journal_mode", NULL, NULL, NULL) != SQLITE_OK) {
+	if ((rc = sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(db, "PRAGMA journal_mode", NULL, NULL, NULL)) != SQLITE_OK) {
+		log_err("store", "%s: the checkpoint thread cannot open it: %s; the loop checkpoints past %d WAL pages",
+			s->path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), STORE_CKPT_INLINE);
 		sqlite3_close(db);
 		db = NULL;
 	}
@@ -254,7 +296,8 @@ static void *store_ckpt_main(void *ud)
 		s->ckpt_want = 0;
 		pthread_mutex_unlock(&s->ckpt_mu);
 		if (db)
-			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			store_ckpt_note(s, db, sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL),
+					"thread");
 		pthread_mutex_lock(&s->ckpt_mu);
 	}
 	pthread_mutex_unlock(&s->ckpt_mu);
@@ -274,7 +317,8 @@ static int store_wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
 	if (pages < s->ckpt_asked)
 		s->ckpt_asked = 0;
 	if (pages >= STORE_CKPT_INLINE)
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		store_ckpt_note(s, db, sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL),
+				"loop");
 	if (pages >= s->ckpt_asked + STORE_CKPT_PAGES) {
 		s->ckpt_asked = pages;
 		pthread_mutex_lock(&s->ckpt_mu);
@@ -287,9 +331,9 @@ static int store_wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
 
 /* Starts the checkpoint thread for a file database; without it (no memory,
  * no thread) SQLite's automatic checkpoints stay on. */
-static void store_ckpt_start(store *s, const char *path)
+static void store_ckpt_start(store *s)
 {
-	if (!strcmp(path, ":memory:") || !(s->path = util_strndup(path, strlen(path))))
+	if (!s->path)
 		return;
 	pthread_mutex_init(&s->ckpt_mu, NULL);
 	pthread_cond_init(&s->ckpt_cv, NULL);
@@ -324,15 +368,160 @@ static void store_ckpt_stop(store *s)
  * and dedup cost at 200k ids. */
 #define STORE_CACHE_KIB "-1024"
 
+/* How long the quick_check at open may take: on a large database it stops
+ * there (make bench's 1.1 GB dedup file: see README, Benchmarks), having
+ * checked the pages it got to. */
+#define STORE_CHECK_MS 500
+
+/* The progress handler of the quick_check: stops it at its deadline. */
+static int store_check_progress(void *ud)
+{
+	return util_mono_us() > *(const int64_t *)ud;
+}
+
+/* PRAGMA quick_check, bounded by STORE_CHECK_MS. Returns 0 when it found
+ * nothing (also when it ran out of time), -1 with err set when it found damage
+ * or could not run. */
+static int store_quick_check(sqlite3 *db, char *err, size_t errlen)
+{
+	int64_t deadline = util_mono_us() + STORE_CHECK_MS * 1000;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int rc, bad = 0;
+
+	err[0] = '\0';
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check(3)", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "quick_check: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_progress_handler(db, 1000, store_check_progress, &deadline);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+
+		if (t && !strcmp(t, "ok"))
+			continue;
+		bad = 1;
+		if (n < errlen)
+			n += (size_t)snprintf(err + n, errlen - n, "%s%s", n ? "; " : "quick_check: ", t ? t : "?");
+	}
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	for (char *p = err; *p; p++)
+		if (*p == '\n')
+			*p = ' ';      /* "*** in database main ***\nPage 6: ..." on one log line */
+	if (rc != SQLITE_DONE && rc != SQLITE_INTERRUPT && !bad)
+		snprintf(err, errlen, "quick_check: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return bad || (rc != SQLITE_DONE && rc != SQLITE_INTERRUPT) ? -1 : 0;
+}
+
+/* 1 when SQLite's last error on db says the file is damaged or no database. */
+static int store_damaged(sqlite3 *db)
+{
+	int rc = sqlite3_errcode(db) & 0xff;
+
+	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+/* Notes the inodes of the database file and of its WAL (once it exists) and
+ * the WAL's size, for store_watch_check. */
+static void store_watch_note(store *s)
+{
+	struct stat a;
+	char wal[4200];
+
+	if (!s->path)
+		return;
+	if (!s->db_ino && !stat(s->path, &a)) {
+		s->db_dev = a.st_dev;
+		s->db_ino = a.st_ino;
+	}
+	snprintf(wal, sizeof wal, "%s-wal", s->path);
+	if (!s->watch && !stat(wal, &a)) {
+		s->wal_dev = a.st_dev;
+		s->wal_ino = a.st_ino;
+		s->wal_size = a.st_size;
+		s->watch = 1;
+	}
+}
+
+/* Checks that the database file and its WAL are still the files SQLite has
+ * open, and that the WAL did not shrink (SQLite never truncates it while a
+ * connection is open: no journal_size_limit, no TRUNCATE checkpoints). A WAL
+ * deleted, replaced or cut under the process loses the commits it held for
+ * any later start: their effects must not leave the process. Two stat()s.
+ * Returns 0, or -1 with err set naming the file. */
+static int store_watch_check(store *s, char *err, size_t errlen)
+{
+	struct stat a;
+	char wal[4200];
+
+	if (!s->path || !s->db_ino)
+		return 0;
+	if (stat(s->path, &a) || a.st_dev != s->db_dev || a.st_ino != s->db_ino) {
+		snprintf(err, errlen, "%s was deleted or replaced under the running process (%s)", s->path,
+			 errno == ENOENT ? "gone" : "another file now");
+		return -1;
+	}
+	snprintf(wal, sizeof wal, "%s-wal", s->path);
+	if (!s->watch) {
+		store_watch_note(s);
+		return 0;
+	}
+	if (stat(wal, &a)) {
+		snprintf(err, errlen, "%s was deleted under the running process: the commits in it are lost for any "
+			 "later start", wal);
+		return -1;
+	}
+	if (a.st_dev != s->wal_dev || a.st_ino != s->wal_ino) {
+		snprintf(err, errlen, "%s was replaced under the running process: the commits in it are lost for any "
+			 "later start", wal);
+		return -1;
+	}
+	if (a.st_size < s->wal_size) {
+		snprintf(err, errlen, "%s was truncated under the running process (%lld to %lld bytes): the commits "
+			 "in it are lost for any later start", wal, (long long)s->wal_size, (long long)a.st_size);
+		return -1;
+	}
+	s->wal_size = a.st_size;
+	return 0;
+}
+
+/* Syncs the WAL file the connection has open (what synchronous=FULL does at
+ * every commit; PRAGMA synchronous cannot change inside the transaction
+ * where we learn that it matters). Returns 0, or -1 with err set. */
+static int store_sync_wal(store *s, char *err, size_t errlen)
+{
+	sqlite3_file *f = NULL;
+	int rc;
+
+	if (!s->path)
+		return 0;
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f ||
+	    !f->pMethods) {
+		snprintf(err, errlen, "%s-wal: the WAL file is not open: cannot sync it", s->path);
+		return -1;
+	}
+	if ((rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL)) != SQLITE_OK) {
+		snprintf(err, errlen, "%s-wal: sync: %s", s->path, sqlite3_errstr(rc));
+		return -1;
+	}
+	s->durable_commits++;
+	return 0;
+}
+
 store *store_open(const char *path, char *err, size_t errlen)
 {
 	store *s = calloc(1, sizeof *s);
-	char why[256];
+	char why[512];
 	int i;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
+	}
+	if (strcmp(path, ":memory:") && !(s->path = util_strndup(path, strlen(path)))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
 	}
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -343,8 +532,13 @@ store *store_open(const char *path, char *err, size_t errlen)
 	if (store_wal(s->db, path, why, sizeof why) ||
 	    store_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=" STORE_CACHE_KIB,
 		       why, sizeof why) ||
+	    store_quick_check(s->db, why, sizeof why) ||
 	    store_migrate(s->db, why, sizeof why)) {
-		snprintf(err, errlen, "%s: %s", path, why);
+		if (store_damaged(s->db) || !strncmp(why, "quick_check: ", 13))
+			snprintf(err, errlen, "%s is damaged (%s): stop shopkeep, move it and its -wal and -shm files "
+				 "aside, and restore the last backup (README, \"Backup and restore\")", path, why);
+		else
+			snprintf(err, errlen, "%s: %s", path, why);
 		goto fail;
 	}
 	for (i = 0; i < ST_N; i++)
@@ -353,7 +547,8 @@ store *store_open(const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: preparing statement %d: %s", path, i, sqlite3_errmsg(s->db));
 			goto fail;
 		}
-	store_ckpt_start(s, path);
+	store_watch_note(s);
+	store_ckpt_start(s);
 	return s;
 fail:
 	store_close(s);
@@ -414,15 +609,56 @@ int store_batch_commit_err(store *s, char *err, size_t errlen)
 		snprintf(err, errlen, "the batch was rolled back by SQLite (a write in it failed)");
 		return -1;
 	}
+	/* Before COMMIT too: a WAL cut to nothing grows again with the commit. */
+	if (store_watch_check(s, err, errlen)) {
+		s->batch_durable = 0;
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
+		s->batch_durable = 0;
 		snprintf(err, errlen, "COMMIT: %s", sqlite3_errmsg(s->db));
 		if (!sqlite3_get_autocommit(s->db))
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
 	s->batches++;
+	if (store_watch_check(s, err, errlen))
+		return -1;
+	if (s->batch_durable) {
+		s->batch_durable = 0;
+		if (store_sync_wal(s, err, errlen))
+			return -1;
+	}
 	return 0;
+}
+
+/* A batch that sends stock (an outbox row: store_outbox_add marks it) must be
+ * on disk before what it caused leaves the process: its commit syncs the
+ * WAL, which makes every earlier commit durable too. Other batches (ACKs,
+ * dedup ids, logs) stay on synchronous=NORMAL: lost on a power cut, they
+ * only make the platform push again. */
+void store_batch_durable(store *s)
+{
+	s->batch_durable = 1;
+}
+
+int64_t store_durable_commits(const store *s)
+{
+	return s->durable_commits;
+}
+
+int64_t store_ckpt_failures(store *s)
+{
+	int64_t n;
+
+	if (!s->ckpt_on)
+		return 0;
+	pthread_mutex_lock(&s->ckpt_mu);
+	n = s->ckpt_failures;
+	pthread_mutex_unlock(&s->ckpt_mu);
+	return n;
 }
 
 int store_batch_commit(store *s)
@@ -553,7 +789,22 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 	sqlite3_bind_text(st, 8, tag ? tag : "", -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	store_done(st);
-	return rc == SQLITE_DONE ? sqlite3_last_insert_rowid(s->db) : -1;
+	if (rc != SQLITE_DONE)
+		return -1;
+	/* The send may carry stock: durable before it leaves (store_batch_durable).
+	 * Outside a batch the insert has committed already (or commits with a
+	 * transaction of someone else's: the next batch's sync covers it). */
+	s->batch_durable = 1;
+	if (!s->batch && sqlite3_get_autocommit(s->db)) {
+		char err[256];
+
+		s->batch_durable = 0;
+		if (store_sync_wal(s, err, sizeof err)) {
+			log_err("store", "%s", err);
+			return -1;
+		}
+	}
+	return sqlite3_last_insert_rowid(s->db);
 }
 
 /* Moves a pending send to a final state with its text column (message_id or
@@ -761,4 +1012,183 @@ int store_outbox_find(store *s, const char *plugin, const char *tag, char *uuid_
 	if (detail)
 		*detail = d;
 	return 0;
+}
+
+/* Takes the run lock of the database at path: flock() on "<path>.lock"
+ * (0600), not on the database, whose POSIX locks SQLite holds and any close()
+ * of another descriptor of it would drop. The file names the holder ("pid
+ * account") for the next one's error. Returns the descriptor, to keep open
+ * for the life of the process, or -1 with err set: who holds it. */
+int store_lock(const char *path, const char *account, char *err, size_t errlen)
+{
+	char lpath[4200], buf[256], *sp;
+	ssize_t n;
+	int fd;
+
+	if (!strcmp(path, ":memory:"))
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	snprintf(lpath, sizeof lpath, "%s.lock", path);
+	if ((fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		snprintf(err, errlen, "%s: %s", lpath, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+
+		n = pread(fd, buf, sizeof buf - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(fd);
+		if (e != EWOULDBLOCK) {
+			snprintf(err, errlen, "%s: flock: %s", lpath, strerror(e));
+			return -1;
+		}
+		sp = strchr(buf, ' ');
+		if (sp)
+			*sp++ = '\0';
+		if (!sp || !*sp)
+			snprintf(err, errlen, "state.db %s is in use by another process (%s holds %s)", path,
+				 buf[0] ? buf : "?", lpath);
+		else if (!strcmp(sp, account))
+			snprintf(err, errlen, "account %s is running already (pid %s holds %s); this one stops", account,
+				 buf, lpath);
+		else
+			snprintf(err, errlen, "state.db %s is in use by account %s (pid %s holds %s): account %s cannot "
+				 "run on it; give each account its own state.db", path, sp, buf, lpath, account);
+		return -1;
+	}
+	n = snprintf(buf, sizeof buf, "%ld %s\n", (long)getpid(), account);
+	if (ftruncate(fd, 0) || pwrite(fd, buf, (size_t)n, 0) != n) {
+		snprintf(err, errlen, "%s: %s", lpath, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+#define STORE_KV_ACCOUNT "core.account_id"
+
+/* The account a database belongs to: recorded at its first open by a
+ * command that names one; another account is refused, since its process
+ * would answer the first's buyers with the first's stock. Returns 0, or -1
+ * with err set naming both accounts and the file. */
+int store_account(store *s, const char *account, char *err, size_t errlen)
+{
+	char *v = NULL;
+	int rc = store_kv_get(s, STORE_KV_ACCOUNT, &v);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot read its account: %s", s->path ? s->path : ":memory:",
+			 sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (rc == 1 || !v) {
+		free(v);
+		if (store_kv_set(s, STORE_KV_ACCOUNT, account)) {
+			snprintf(err, errlen, "%s: cannot record its account: %s", s->path ? s->path : ":memory:",
+				 sqlite3_errmsg(s->db));
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(v, account)) {
+		snprintf(err, errlen, "%s belongs to account %s, not to account %s (this config's "
+			 "account.id): give each account its own state.db", s->path ? s->path : ":memory:", v, account);
+		free(v);
+		return -1;
+	}
+	free(v);
+	return 0;
+}
+
+#define STORE_BACKUP_PAGES 256     /* pages per step: 1 MiB of 4 KiB pages */
+#define STORE_BACKUP_SLEEP_MS 2    /* between steps, so the copy does not hog the disk */
+
+/* Copies the database at path into dest with SQLite's online backup API,
+ * safe beside a running process: one read transaction held on the source
+ * for the whole copy (in WAL mode it blocks no writer; the copy is that
+ * moment's state and never starts over), steps of STORE_BACKUP_PAGES
+ * pages. dest is written as a temp file (0600) in its folder, synced,
+ * checked, and renamed over dest. Returns 0, or -1 with err set. */
+int store_backup(const char *path, const char *dest, char *err, size_t errlen)
+{
+	char tmp[4200], dir[4200], why[256], *slash;
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *b;
+	int fd, rc, done = 0;
+
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", dest) >= (int)sizeof tmp) {
+		snprintf(err, errlen, "%s: the name is too long", dest);
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, src ? sqlite3_errmsg(src) : "out of memory");
+		sqlite3_close(src);
+		return -1;
+	}
+	sqlite3_busy_timeout(src, 5000);
+	if (sqlite3_exec(src, "BEGIN; SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(src));
+		sqlite3_close(src);
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		sqlite3_close(src);
+		return -1;
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    !(b = sqlite3_backup_init(dst, "main", src, "main"))) {
+		snprintf(err, errlen, "%s: %s", tmp, dst ? sqlite3_errmsg(dst) : "out of memory");
+		goto fail;
+	}
+	while ((rc = sqlite3_backup_step(b, STORE_BACKUP_PAGES)) == SQLITE_OK || rc == SQLITE_BUSY ||
+	       rc == SQLITE_LOCKED)
+		sqlite3_sleep(STORE_BACKUP_SLEEP_MS);
+	done = rc == SQLITE_DONE;
+	rc = sqlite3_backup_finish(b);
+	if (!done || rc != SQLITE_OK) {
+		snprintf(err, errlen, "copying %s into %s: %s", path, tmp, sqlite3_errmsg(dst));
+		goto fail;
+	}
+	sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(src);
+	src = NULL;
+	/* The copy must be a sound database before it replaces anything. */
+	if (store_quick_check(dst, why, sizeof why)) {
+		snprintf(err, errlen, "%s: the copy does not check out: %s", tmp, why);
+		goto fail;
+	}
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", tmp, sqlite3_errmsg(dst));
+		goto fail;
+	}
+	dst = NULL;
+	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd)) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto fail;
+	}
+	close(fd);
+	if (rename(tmp, dest)) {
+		snprintf(err, errlen, "%s: %s", dest, strerror(errno));
+		goto fail;
+	}
+	snprintf(dir, sizeof dir, "%s", dest);
+	if ((slash = strrchr(dir, '/')))
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, sizeof dir, ".");
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
+fail:
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	unlink(tmp);
+	return -1;
 }

@@ -14,10 +14,23 @@
 typedef struct store store;
 typedef struct sqlite3 sqlite3;
 
-/* Opens (creating) the file, WAL, foreign keys, busy timeout, and runs the core
- * migrations of db/core_migrations.h. NULL with err set on failure. */
+/* Opens (creating) the file, WAL, foreign keys, busy timeout, a quick_check
+ * bounded in time (a damaged file is an error naming it and the way back),
+ * and runs the core migrations of db/core_migrations.h. NULL with err set on
+ * failure. */
 store *store_open(const char *path, char *err, size_t errlen);
 void store_close(store *s);
+/* The run lock of the database at path (flock on "<path>.lock", 0600): one
+ * process runs on a state.db, whatever its control socket. The descriptor
+ * (>= 0) to keep open while running, or -1 with err saying who holds it.
+ * CLI commands do not take it: they write beside a running process. */
+int store_lock(const char *path, const char *account, char *err, size_t errlen);
+/* Records account as the database's owner at its first use; 0, or -1 with
+ * err set when it belongs to another account (or on an error). */
+int store_account(store *s, const char *account, char *err, size_t errlen);
+/* An online copy of the database at path into dest (0600, atomic: temp file
+ * and rename), safe beside a running process. 0, or -1 with err set. */
+int store_backup(const char *path, const char *dest, char *err, size_t errlen);
 sqlite3 *store_db(store *s);
 int store_schema_version(store *s);
 
@@ -31,6 +44,13 @@ int store_batch_commit(store *s);
 int store_batch_commit_err(store *s, char *err, size_t errlen);
 int64_t store_batches(const store *s);   /* batches committed so far */
 int64_t store_commits(const store *s);   /* all commits so far (a file database's) */
+/* Marks the open batch durable: its commit syncs the WAL before commit
+ * returns (store_outbox_add marks it by itself). A commit also checks that
+ * the database file and its WAL were not deleted, replaced or truncated
+ * under the process: -1 (exit 74) when they were. */
+void store_batch_durable(store *s);
+int64_t store_durable_commits(const store *s);   /* commits whose WAL was synced after them */
+int64_t store_ckpt_failures(store *s);           /* checkpoints failed in a row (logged) */
 
 /* Key/value. get: 0 with *v malloc'd, 1 when absent, -1 on error. */
 int store_kv_get(store *s, const char *k, char **v);
