@@ -326,7 +326,7 @@ int run_main(config *c)
 		log_err("run", "%s", err);
 		if (app.event_log)
 			fclose(app.event_log);
-		return 1;
+		return lockfd == -1 ? 1 : 74;
 	}
 	st = store_open(c->state_db, err, sizeof err);
 	if (!st || store_account(st, c->account_id, err, sizeof err)) {

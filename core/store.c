@@ -1018,7 +1018,8 @@ int store_outbox_find(store *s, const char *plugin, const char *tag, char *uuid_
  * (0600), not on the database, whose POSIX locks SQLite holds and any close()
  * of another descriptor of it would drop. The file names the holder ("pid
  * account") for the next one's error. Returns the descriptor, to keep open
- * for the life of the process, or -1 with err set: who holds it. */
+ * for the life of the process, or with err set -1 when another process holds
+ * it (who), -2 when the lock file cannot be made or locked. */
 int store_lock(const char *path, const char *account, char *err, size_t errlen)
 {
 	char lpath[4200], buf[256], *sp;
@@ -1029,8 +1030,8 @@ int store_lock(const char *path, const char *account, char *err, size_t errlen)
 		return open("/dev/null", O_RDONLY | O_CLOEXEC);
 	snprintf(lpath, sizeof lpath, "%s.lock", path);
 	if ((fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
-		snprintf(err, errlen, "%s: %s", lpath, strerror(errno));
-		return -1;
+		snprintf(err, errlen, "state.db %s: cannot make its lock file %s: %s", path, lpath, strerror(errno));
+		return -2;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		int e = errno;
@@ -1040,8 +1041,8 @@ int store_lock(const char *path, const char *account, char *err, size_t errlen)
 		buf[strcspn(buf, "\n")] = '\0';
 		close(fd);
 		if (e != EWOULDBLOCK) {
-			snprintf(err, errlen, "%s: flock: %s", lpath, strerror(e));
-			return -1;
+			snprintf(err, errlen, "state.db %s: cannot lock %s: %s", path, lpath, strerror(e));
+			return -2;
 		}
 		sp = strchr(buf, ' ');
 		if (sp)
@@ -1050,8 +1051,8 @@ int store_lock(const char *path, const char *account, char *err, size_t errlen)
 			snprintf(err, errlen, "state.db %s is in use by another process (%s holds %s)", path,
 				 buf[0] ? buf : "?", lpath);
 		else if (!strcmp(sp, account))
-			snprintf(err, errlen, "account %s is running already (pid %s holds %s); this one stops", account,
-				 buf, lpath);
+			snprintf(err, errlen, "account %s is running already on state.db %s (pid %s holds %s); this one "
+				 "stops", account, path, buf, lpath);
 		else
 			snprintf(err, errlen, "state.db %s is in use by account %s (pid %s holds %s): account %s cannot "
 				 "run on it; give each account its own state.db", path, sp, buf, lpath, account);
@@ -1059,9 +1060,9 @@ int store_lock(const char *path, const char *account, char *err, size_t errlen)
 	}
 	n = snprintf(buf, sizeof buf, "%ld %s\n", (long)getpid(), account);
 	if (ftruncate(fd, 0) || pwrite(fd, buf, (size_t)n, 0) != n) {
-		snprintf(err, errlen, "%s: %s", lpath, strerror(errno));
+		snprintf(err, errlen, "state.db %s: cannot write its lock file %s: %s", path, lpath, strerror(errno));
 		close(fd);
-		return -1;
+		return -2;
 	}
 	return fd;
 }

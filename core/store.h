@@ -22,7 +22,8 @@ store *store_open(const char *path, char *err, size_t errlen);
 void store_close(store *s);
 /* The run lock of the database at path (flock on "<path>.lock", 0600): one
  * process runs on a state.db, whatever its control socket. The descriptor
- * (>= 0) to keep open while running, or -1 with err saying who holds it.
+ * (>= 0) to keep open while running, or -1 with err saying who holds it,
+ * -2 when the lock file cannot be made (err says why).
  * CLI commands do not take it: they write beside a running process. */
 int store_lock(const char *path, const char *account, char *err, size_t errlen);
 /* Records account as the database's owner at its first use; 0, or -1 with

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/integration/test_statedb.c - one state.db, one account, one process,
+ * with the real bot against the simulator: a second account configured with
+ * the same state.db is refused, running or not, naming both accounts and the
+ * file; a second process of the account is refused with control.socket
+ * "off" too; a CLI command writes beside the running process; shopkeep
+ * backup copies the running process's state.db, and the copy restores; a
+ * WAL deleted under the running process ends it with status 74 and a log
+ * line naming the file; a damaged state.db stops run (74) and stock list,
+ * naming the file; a state.db that cannot be opened at start exits 74.
+ */
+#include "tap.h"
+#include "sim/tbot.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define UNB "2200000000811"
+
+static tc_sim sim;
+static tbot a, b;
+static char build[300];
+
+/* alice, with the orders plugin (for stock list); extra is more top-level keys. */
+static void config(tbot *t, const char *id, const char *db, const char *extra)
+{
+	char json[2000], path[400];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/rules.json", t->dir);
+	if ((f = fopen(path, "w"))) {
+		fputs("{\"cards\":[{\"name\":\"code\",\"type\":\"stock\",\"template\":\"Your code: {code}\"}],"
+		      "\"delivery\":[{\"item_id\":\"50001\",\"card\":\"code\"}]}\n", f);
+		fclose(f);
+	}
+	snprintf(json, sizeof json,
+		 "{\"account\":{\"id\":\"%s\",\"cookie\":\"unb=" UNB "; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
+		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
+		 " \"state\":{\"db\":\"%s\"},\n"
+		 " \"web\":{\"listen\":\"off\"},\n"
+		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"orders\"]},\n"
+		 " \"rules\":\"rules.json\",\n"
+		 " \"debug\":{\"reply_prefix\":\"%s says: \"}%s}\n", id, db, build, id, extra ? extra : "");
+	tbot_config(t, json);
+}
+
+static void buyer(const char *cid, const char *text)
+{
+	char body[300];
+
+	snprintf(body, sizeof body, "{\"seller\":\"" UNB "\",\"cid\":\"%s\",\"buyer\":\"9%s\",\"text\":\"%s\"}", cid, cid,
+		 text);
+	tsim_ctl(&sim, "/inject", body);
+}
+
+/* Runs `shopkeep <args> --config cfg` (at most 8 s) with its stdout and
+ * stderr into out; the exit status (124: still running at the timeout). */
+static int sk(const char *cfg, const char *args, const char *input, const char **out)
+{
+	char cmd[1500];
+	int st;
+
+	snprintf(cmd, sizeof cmd, "%s%s%stimeout 8 '%s/shopkeep' %s --config '%s' 2>&1", input ? "echo '" : "",
+		 input ? input : "", input ? "' | " : "", build, args, cfg);
+	*out = tbot_sh(cmd, &st);
+	return st;
+}
+
+/* Waits (bounded) for t to exit; its exit status, or -1. */
+static int wait_exit(tbot *t, int ms)
+{
+	int st;
+
+	for (int i = 0; i < ms / 20; i++) {
+		if (waitpid(t->pid, &st, WNOHANG) == t->pid) {
+			t->pid = -1;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* The first column of the first row of sql on the database at path ("" if none). */
+static const char *db_text(const char *path, const char *sql)
+{
+	char cmd[1200];
+	static char out[512];
+	const char *o;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "sqlite3 '%s' \"%s\" 2>&1", path, sql);
+	o = tbot_sh(cmd, &st);
+	snprintf(out, sizeof out, "%s", o);
+	out[strcspn(out, "\n")] = '\0';
+	return out;
+}
+
+int main(void)
+{
+	char db[400], cmd[1200], bk[400], bad_db[400];
+	const char *out;
+	double reg;
+	int st;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!realpath(tbot_build_dir(), build))
+		snprintf(build, sizeof build, "%s", tbot_build_dir());
+	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") || !ok(!tbot_init(&a, &sim) && !tbot_init(&b, &sim),
+									    "two temp dirs"))
+		return tap_done();
+	snprintf(db, sizeof db, "%s/state.db", a.dir);
+	snprintf(bk, sizeof bk, "%s/backup.db", b.dir);
+	config(&a, "alice", db, NULL);
+	config(&b, "bob", db, NULL);
+
+	/* alice runs and answers */
+	tbot_start(&a);
+	ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "alice registers");
+	buyer("81101", "hi");
+	ok(tsim_wait_delivered(&sim, "alice says: hi", 1, 5000), "alice answers her buyer");
+
+	/* bob on alice's state.db, while she runs */
+	st = sk(b.cfg, "run", NULL, &out);
+	is_int(st, 1, "bob on alice's state.db, while she runs: exits 1");
+	ok(strstr(out, "alice") && strstr(out, "bob") && strstr(out, db),
+	   "naming both accounts and the file (%.300s)", out);
+	is_int(tsim_stat(&sim, "reg_ok"), 1, "bob never connected");
+
+	/* a CLI command that writes, beside the running process (not locked out) */
+	st = sk(a.cfg, "passwd", "a-good-password", &out);
+	ok(st == 0 && strstr(out, "is set"), "shopkeep passwd writes state.db while alice runs (%d: %.200s)", st, out);
+
+	/* the online backup of the running process's state.db */
+	snprintf(cmd, sizeof cmd, "backup '%s'", bk);
+	st = sk(a.cfg, cmd, NULL, &out);
+	ok(st == 0 && strstr(out, bk), "shopkeep backup while alice runs: exit 0 (%d: %.200s)", st, out);
+	{
+		struct stat bs;
+
+		ok(!stat(bk, &bs) && (bs.st_mode & 0777) == 0600, "the backup is 0600");
+	}
+	is_str(db_text(bk, "SELECT v FROM kv WHERE k = 'core.account_id'"), "alice",
+	       "the backup opens and records the account");
+	is_str(db_text(bk, "SELECT count(*) FROM outbox WHERE payload = 'alice says: hi' AND state = 1"), "1",
+	       "and has the answered reply");
+	ok(strncmp(db_text(bk, "SELECT v FROM kv WHERE k = 'web.password_hash'"), "$argon2id$", 10) == 0,
+	   "and the password set a moment before");
+
+	/* the WAL deleted under the running process */
+	snprintf(cmd, sizeof cmd, "rm -f '%s-wal'", db);
+	is_int(system(cmd), 0, "state.db-wal deleted under alice");
+	buyer("81102", "after the wal is gone");
+	is_int(wait_exit(&a, 8000), 74, "alice's next commit ends her with status 74");
+	ok(tbot_log_has(&a, "state.db-wal was deleted"), "and the log names the file");
+	is_int(tsim_delivered(&sim, "alice says: after the wal is gone"), 0, "nothing of that turn went out");
+
+	/* restore: the backup copied back, -wal and -shm removed */
+	snprintf(cmd, sizeof cmd, "rm -f '%1$s-wal' '%1$s-shm' && cp '%2$s' '%1$s'", db, bk);
+	is_int(system(cmd), 0, "the backup copied back over state.db");
+	reg = tsim_stat(&sim, "reg_ok");
+	tbot_start(&a);
+	ok(tsim_wait_stat(&sim, "reg_ok", reg + 1, 5000) >= 0, "alice starts on the restored state.db");
+	ok(tsim_wait_delivered(&sim, "alice says: after the wal is gone", 1, 5000),
+	   "and answers the message that was not ACKed");
+	is_int(tsim_delivered(&sim, "alice says: hi"), 1, "and not the one answered before the backup");
+	is_int(tbot_stop(&a, SIGTERM), 0, "alice stops (SIGTERM)");
+
+	/* bob, alice not running: the account recorded in state.db refuses him */
+	st = sk(b.cfg, "run", NULL, &out);
+	is_int(st, 1, "bob on alice's state.db, alice stopped: exits 1");
+	ok(strstr(out, "belongs to account alice") && strstr(out, "bob") && strstr(out, db),
+	   "naming both accounts and the file (%.300s)", out);
+	st = sk(b.cfg, "stock list", NULL, &out);
+	ok(st == 1 && strstr(out, "alice"), "bob's CLI commands are refused too (%d: %.200s)", st, out);
+
+	/* control.socket off: still one process */
+	config(&a, "alice", db, ",\n \"control\":{\"socket\":\"off\"}");
+	reg = tsim_stat(&sim, "reg_ok");
+	tbot_start(&a);
+	ok(tsim_wait_stat(&sim, "reg_ok", reg + 1, 5000) >= 0, "alice runs with control.socket off");
+	st = sk(a.cfg, "run", NULL, &out);
+	is_int(st, 1, "a second alice with control.socket off: exits 1");
+	ok(strstr(out, "account alice is running already"), "saying alice runs already (%.300s)", out);
+	is_int(tsim_stat(&sim, "reg_ok"), reg + 1, "it never connected");
+	is_int(tbot_stop(&a, SIGTERM), 0, "alice stops");
+
+	/* a damaged state.db: run and stock list name it */
+	snprintf(cmd, sizeof cmd, "printf 'garbage%%.0s' $(seq 1 4000) | dd of='%s' bs=4096 seek=1 conv=notrunc "
+		 "status=none", db);
+	is_int(system(cmd), 0, "state.db damaged past its first page");
+	st = sk(a.cfg, "stock list", NULL, &out);
+	ok(st == 1 && strstr(out, db) && strstr(out, "damaged") && strstr(out, "backup"),
+	   "stock list fails naming the file and the way back (%d: %.300s)", st, out);
+	ok(!strstr(out, "0/0/0") && !strstr(out, "free"), "and prints no counts");
+	st = sk(a.cfg, "run", NULL, &out);
+	is_int(st, 74, "run on it exits 74");
+	ok(strstr(out, db) && strstr(out, "damaged"), "naming the file (%.300s)", out);
+
+	/* a state.db that cannot be opened at start */
+	snprintf(bad_db, sizeof bad_db, "%s/nodir/state.db", b.dir);
+	config(&b, "bob", bad_db, NULL);
+	st = sk(b.cfg, "run", NULL, &out);
+	is_int(st, 74, "a state.db that cannot be opened: run exits 74, as a failed commit does");
+	ok(strstr(out, "nodir/state.db"), "naming it (%.200s)", out);
+
+	tbot_done(&a, tap_failed > 0);
+	tbot_done(&b, tap_failed > 0);
+	tc_sim_stop(&sim);
+	return tap_done();
+}
