@@ -24,7 +24,7 @@
 #define UNB "2200000000811"
 
 static tc_sim sim;
-static tbot a, b;
+static tbot a, b, c;
 static char build[300];
 
 /* alice, with the orders plugin (for stock list); extra is more top-level keys. */
@@ -104,16 +104,16 @@ static const char *db_text(const char *path, const char *sql)
 
 int main(void)
 {
-	char db[400], cmd[1200], bk[400], bad_db[400];
+	char db[400], cdb[400], cmd[1200], bk[400], bad_db[400];
 	const char *out;
 	double reg;
-	int st;
+	int st, root;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!realpath(tbot_build_dir(), build))
 		snprintf(build, sizeof build, "%s", tbot_build_dir());
-	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") || !ok(!tbot_init(&a, &sim) && !tbot_init(&b, &sim),
-									    "two temp dirs"))
+	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") ||
+	    !ok(!tbot_init(&a, &sim) && !tbot_init(&b, &sim) && !tbot_init(&c, &sim), "three temp dirs"))
 		return tap_done();
 	snprintf(db, sizeof db, "%s/state.db", a.dir);
 	snprintf(bk, sizeof bk, "%s/backup.db", b.dir);
@@ -180,28 +180,36 @@ int main(void)
 	st = sk(b.cfg, "stock list", NULL, &out);
 	ok(st == 1 && strstr(out, "alice"), "bob's CLI commands are refused too (%d: %.200s)", st, out);
 
-	/* control.socket off: still one process */
-	config(&a, "alice", db, ",\n \"control\":{\"socket\":\"off\"}");
+	/* control.socket off (carol, a state.db of her own): still one process */
+	snprintf(cdb, sizeof cdb, "%s/state.db", c.dir);
+	config(&c, "carol", cdb, ",\n \"control\":{\"socket\":\"off\"}");
 	reg = tsim_stat(&sim, "reg_ok");
-	tbot_start(&a);
-	ok(tsim_wait_stat(&sim, "reg_ok", reg + 1, 5000) >= 0, "alice runs with control.socket off");
-	st = sk(a.cfg, "run", NULL, &out);
-	is_int(st, 1, "a second alice with control.socket off: exits 1");
-	ok(strstr(out, "account alice is running already"), "saying alice runs already (%.300s)", out);
+	tbot_start(&c);
+	ok(tsim_wait_stat(&sim, "reg_ok", reg + 1, 5000) >= 0, "carol runs with control.socket off");
+	st = sk(c.cfg, "run", NULL, &out);
+	is_int(st, 1, "a second carol with control.socket off: exits 1");
+	ok(strstr(out, "account carol is running already"), "saying carol runs already (%.300s)", out);
 	is_int(tsim_stat(&sim, "reg_ok"), reg + 1, "it never connected");
-	is_int(tbot_stop(&a, SIGTERM), 0, "alice stops");
+	is_int(tbot_stop(&c, SIGTERM), 0, "carol stops");
 
-	/* a damaged state.db: run and stock list name it */
-	snprintf(cmd, sizeof cmd, "printf 'garbage%%.0s' $(seq 1 4000) | dd of='%s' bs=4096 seek=1 conv=notrunc "
-		 "status=none", db);
-	is_int(system(cmd), 0, "state.db damaged past its first page");
-	st = sk(a.cfg, "stock list", NULL, &out);
-	ok(st == 1 && strstr(out, db) && strstr(out, "damaged") && strstr(out, "backup"),
+	/* a damaged state.db: stock list and run name it (stock list printed 0 0 0 and exited 0) */
+	snprintf(cmd, sizeof cmd, "seq -f 'CODE-%%06g' 1 3000 > '%s/codes.txt'", c.dir);
+	is_int(system(cmd), 0, "3000 codes");
+	snprintf(cmd, sizeof cmd, "stock import --card code '%s/codes.txt'", c.dir);
+	st = sk(c.cfg, cmd, NULL, &out);
+	ok(st == 0 && strstr(out, "3000 free"), "imported into carol's state.db (%.200s)", out);
+	snprintf(cmd, sizeof cmd, "SELECT rootpage FROM sqlite_schema WHERE name = 'orders_stock'");
+	root = atoi(db_text(cdb, cmd));
+	snprintf(cmd, sizeof cmd, "printf 'garbage%%.0s' $(seq 1 600) | dd of='%s' bs=4096 seek=%d conv=notrunc "
+		 "status=none", cdb, root - 1);
+	ok(root > 1 && system(cmd) == 0, "the stock table's first page (%d) overwritten", root);
+	st = sk(c.cfg, "stock list", NULL, &out);
+	ok(st == 1 && strstr(out, cdb) && strstr(out, "damaged") && strstr(out, "backup"),
 	   "stock list fails naming the file and the way back (%d: %.300s)", st, out);
-	ok(!strstr(out, "0/0/0") && !strstr(out, "free"), "and prints no counts");
-	st = sk(a.cfg, "run", NULL, &out);
+	ok(!strstr(out, "reserved"), "and prints no table of counts");
+	st = sk(c.cfg, "run", NULL, &out);
 	is_int(st, 74, "run on it exits 74");
-	ok(strstr(out, db) && strstr(out, "damaged"), "naming the file (%.300s)", out);
+	ok(strstr(out, cdb) && strstr(out, "damaged"), "naming the file (%.300s)", out);
 
 	/* a state.db that cannot be opened at start */
 	snprintf(bad_db, sizeof bad_db, "%s/nodir/state.db", b.dir);
@@ -212,6 +220,7 @@ int main(void)
 
 	tbot_done(&a, tap_failed > 0);
 	tbot_done(&b, tap_failed > 0);
+	tbot_done(&c, tap_failed > 0);
 	tc_sim_stop(&sim);
 	return tap_done();
 }
