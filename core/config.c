@@ -89,6 +89,7 @@ static const config_field config_fields[] = {
 	{ "send", "backlog_max", F_INT, OFF(send_backlog_max), 1, 100000000 },
 	{ "send", "stop_flush_s", F_INT, OFF(send_stop_flush_s), 0, 600 },
 	{ "state", "db", F_PATH, OFF(state_db) },
+	{ "state", "sync_sends", F_STR, OFF(state_sync_sends) },
 	{ "plugins", "dir", F_PATH, OFF(plugins_dir) },
 	{ "plugins", "load", F_PLUGINS, 0 },
 	{ NULL, "rules", F_PATH, OFF(rules) },
@@ -966,6 +967,7 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	CFG_RESTART(config_str_differs(c->ca_file, next->ca_file), "platform.ca_file");
 	CFG_RESTART(c->connect_timeout_s != next->connect_timeout_s, "platform.connect_timeout_s");
 	CFG_RESTART(config_str_differs(c->state_db, next->state_db), "state.db");
+	CFG_RESTART(config_str_differs(c->state_sync_sends, next->state_sync_sends), "state.sync_sends");
 	CFG_RESTART(config_str_differs(c->plugins_dir, next->plugins_dir), "plugins.dir");
 	for (i = 0; c->plugins_load[i] && next->plugins_load[i]; i++)
 		nd += strcmp(c->plugins_load[i], next->plugins_load[i]) != 0;
@@ -1022,6 +1024,7 @@ void config_free(config *c)
 	free(c->api_url);
 	free(c->ca_file);
 	free(c->state_db);
+	free(c->state_sync_sends);
 	free(c->plugins_dir);
 	if (c->plugins_load)
 		for (i = 0; c->plugins_load[i]; i++)

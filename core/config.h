@@ -54,6 +54,9 @@ typedef struct {
 	int send_stop_flush_s;   /* send.stop_flush_s, default 5: SIGTERM waits this long for queued sends */
 	/* state, plugins, rules */
 	char *state_db;
+	char *state_sync_sends;  /* state.sync_sends: whose sends sync the WAL before they leave
+	                          * (plugin names, comma-separated, "core", "all" or "none");
+	                          * NULL: "orders" (core/store.c store_sync_sends) */
 	char *plugins_dir;
 	char **plugins_load;     /* NULL-terminated */
 	int n_plugins;

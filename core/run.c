@@ -294,6 +294,33 @@ static void lws_emit(int level, const char *line)
 		(int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
 }
 
+/* state.sync_sends (default "orders": the deliveries of stock) into the
+ * store; a name that is no plugin of plugins.load is logged, since its
+ * sends would never be synced. */
+static void run_sync_sends(const config *c, store *st)
+{
+	const char *spec = c->state_sync_sends ? c->state_sync_sends : "orders", *p = spec;
+
+	if (store_sync_sends(st, spec))
+		log_warn("run", "state.sync_sends: out of memory: every send is synced");
+	if (!strcmp(spec, "all") || !strcmp(spec, "none"))
+		return;
+	while (*p) {
+		size_t len;
+		int i, found;
+
+		p += strspn(p, " ,");
+		len = strcspn(p, " ,");
+		found = len == 4 && !strncmp(p, "core", 4);
+		for (i = 0; !found && i < c->n_plugins; i++)
+			found = strlen(c->plugins_load[i]) == len && !strncmp(c->plugins_load[i], p, len);
+		if (len && !found && c->state_sync_sends)
+			log_warn("run", "state.sync_sends: %.*s is not in plugins.load: its sends are not synced", (int)len,
+				 p);
+		p += len;
+	}
+}
+
 int run_main(config *c)
 {
 	static const struct lws_extension exts[] = {
@@ -337,6 +364,7 @@ int run_main(config *c)
 		close(lockfd);
 		return st ? 1 : 74;
 	}
+	run_sync_sends(c, st);
 	lws_set_log_level(run_lws_levels(), lws_emit);
 
 	memset(&info, 0, sizeof info);

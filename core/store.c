@@ -113,6 +113,7 @@ struct store {
 	int64_t batches;           /* committed batches (metrics) */
 	int64_t commits;           /* every commit on the connection (file databases) */
 	int batch_durable;         /* the open batch must be on disk before it counts (store_batch_durable) */
+	char *sync_sends;          /* whose sends make their batch durable (store_sync_sends); NULL: all */
 	int64_t durable_commits;   /* commits whose WAL was synced after them */
 	/* The files SQLite has open, as they were at open: a commit checks
 	 * that they are still there (store_watch_check). */
@@ -567,6 +568,7 @@ void store_close(store *s)
 	for (i = 0; i < ST_N; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	free(s->sync_sends);
 	free(s->path);
 	free(s);
 }
@@ -763,6 +765,39 @@ int store_token_clear(store *s, const char *account)
 	return store_exec_st(s, st) < 0 ? -1 : 0;
 }
 
+/* Sets whose sends are synced (state.sync_sends): "all", "none", or plugin
+ * names separated by commas ("core" for the core's own sends). Returns 0, -1
+ * out of memory (then all are). */
+int store_sync_sends(store *s, const char *spec)
+{
+	free(s->sync_sends);
+	s->sync_sends = NULL;
+	if (!spec || !strcmp(spec, "all"))
+		return 0;
+	s->sync_sends = util_strndup(spec, strlen(spec));
+	return s->sync_sends ? 0 : -1;
+}
+
+/* 1 when a send queued by plugin (NULL or "": the core) is to be synced. */
+static int store_sync_match(const store *s, const char *plugin)
+{
+	const char *p = s->sync_sends, *name = plugin && *plugin ? plugin : "core";
+	size_t n = strlen(name);
+
+	if (!p)
+		return 1;
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, " ,");
+		len = strcspn(p, " ,");
+		if (len == n && !strncmp(p, name, n))
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
 /* Returns the new row's id (> 0), or -1: bad arguments (a string that does not
  * fit outbox_row, a kind other than text/image), a uuid already present, or a
  * database error. */
@@ -791,9 +826,11 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 	store_done(st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	/* The send may carry stock: durable before it leaves (store_batch_durable).
+	/* A send that may carry stock: durable before it leaves (store_batch_durable).
 	 * Outside a batch the insert has committed already (or commits with a
 	 * transaction of someone else's: the next batch's sync covers it). */
+	if (!store_sync_match(s, plugin))
+		return sqlite3_last_insert_rowid(s->db);
 	s->batch_durable = 1;
 	if (!s->batch && sqlite3_get_autocommit(s->db)) {
 		char err[256];

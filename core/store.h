@@ -50,6 +50,10 @@ int64_t store_commits(const store *s);   /* all commits so far (a file database'
  * the database file and its WAL were not deleted, replaced or truncated
  * under the process: -1 (exit 74) when they were. */
 void store_batch_durable(store *s);
+/* Whose sends make their batch durable: "all" (or NULL: the default),
+ * "none", or plugin names separated by commas, "core" for the core's own
+ * sends. 0, or -1 out of memory (then all are). */
+int store_sync_sends(store *s, const char *spec);
 int64_t store_durable_commits(const store *s);   /* commits whose WAL was synced after them */
 int64_t store_ckpt_failures(store *s);           /* checkpoints failed in a row (logged) */
 

@@ -247,6 +247,34 @@ static void test_durable(void)
 	is_int((int)store_durable_commits(s), 1, "store_durable_commits counts it");
 	is_int(batch(s, "plain2", 0, err, sizeof err), 0, "the next plain batch");
 	is_int(__atomic_load_n(&shim_wal_syncs, __ATOMIC_SEQ_CST) - w2, 0, "is NORMAL again");
+	/* state.sync_sends: whose sends */
+	{
+		static const struct {
+			const char *spec, *plugin;
+			int synced;
+		} cases[] = {
+			{ "orders", "orders", 1 }, { "orders", "autoreply", 0 }, { "orders", NULL, 0 },
+			{ " autoreply , orders", "orders", 1 }, { "order", "orders", 0 }, { "ordersx", "orders", 0 },
+			{ "orders,core", NULL, 1 }, { "all", "autoreply", 1 }, { "none", "orders", 0 },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			char uuid[40];
+			int w, rc;
+
+			store_sync_sends(s, cases[i].spec);
+			snprintf(uuid, sizeof uuid, "spec-%zu", i);
+			w = __atomic_load_n(&shim_wal_syncs, __ATOMIC_SEQ_CST);
+			store_batch_begin(s);
+			store_outbox_add(s, uuid, "10001", "20002", "text", "a reply", cases[i].plugin, NULL, 1);
+			rc = store_batch_commit_err(s, err, sizeof err);
+			ok(rc == 0 && (__atomic_load_n(&shim_wal_syncs, __ATOMIC_SEQ_CST) > w) == cases[i].synced,
+			   "sync_sends \"%s\": a send of %s is %s", cases[i].spec,
+			   cases[i].plugin ? cases[i].plugin : "the core", cases[i].synced ? "synced" : "not synced");
+		}
+		store_sync_sends(s, NULL);
+	}
 	/* outside a batch the insert is its own commit: synced at once */
 	w2 = __atomic_load_n(&shim_wal_syncs, __ATOMIC_SEQ_CST);
 	ok(store_outbox_add(s, "lone-uuid", "10001", "20002", "text", "Your code: X", NULL, NULL, 1) > 0,
