@@ -356,13 +356,14 @@ int run_main(config *c)
 		return lockfd == -1 ? 1 : 74;
 	}
 	st = store_open(c->state_db, err, sizeof err);
-	if (!st || store_account(st, c->account_id, err, sizeof err)) {
+	if (!st || store_account(st, c->account_id, err, sizeof err) ||
+	    (rc = store_use_lock(st, lockfd, c->account_id, err, sizeof err))) {
 		log_err("run", "state.db %s", err);
 		if (app.event_log)
 			fclose(app.event_log);
 		store_close(st);
 		close(lockfd);
-		return st ? 1 : 74;
+		return !st || rc ? 74 : 1;
 	}
 	run_sync_sends(c, st);
 	lws_set_log_level(run_lws_levels(), lws_emit);

@@ -114,6 +114,9 @@ struct store {
 	int64_t commits;           /* every commit on the connection (file databases) */
 	int batch_durable;         /* the open batch must be on disk before it counts (store_batch_durable) */
 	char *sync_sends;          /* whose sends make their batch durable (store_sync_sends); NULL: all */
+	int64_t durable_seq;       /* kv core.durable_seq: durable commits the file has ever had */
+	int lockfd;                /* the run lock (store_use_lock), -1 */
+	char *lock_account;
 	int64_t durable_commits;   /* commits whose WAL was synced after them */
 	/* The files SQLite has open, as they were at open: a commit checks
 	 * that they are still there (store_watch_check). */
@@ -554,6 +557,49 @@ static int store_sync_wal(store *s, char *err, size_t errlen)
 	return 0;
 }
 
+#define STORE_KV_SEQ "core.durable_seq"
+
+/* Counts one more durable commit in kv (inside the transaction that makes
+ * it). Returns 0, or -1 with err set. */
+static int store_seq_bump(store *s, char *err, size_t errlen)
+{
+	char v[24];
+
+	snprintf(v, sizeof v, "%lld", (long long)(s->durable_seq + 1));
+	if (store_kv_set(s, STORE_KV_SEQ, v)) {
+		snprintf(err, errlen, "%s: recording a durable commit: %s", s->path ? s->path : ":memory:",
+			 sqlite3_errmsg(s->db));
+		return -1;
+	}
+	s->durable_seq++;
+	return 0;
+}
+
+/* Writes the run lock's line: "pid seq account". 0 or -1. */
+static int store_lock_write(int fd, int64_t seq, const char *account)
+{
+	char buf[300];
+	int n = snprintf(buf, sizeof buf, "%ld %lld %s\n", (long)getpid(), (long long)seq, account);
+
+	if (n >= (int)sizeof buf)
+		n = (int)sizeof buf - 1;
+	/* The line first, then the cut: a crash between leaves a line, and
+	 * whatever followed it after its newline. */
+	return pwrite(fd, buf, (size_t)n, 0) != n || ftruncate(fd, n) ? -1 : 0;
+}
+
+/* After a durable commit: the WAL synced, then the count in the lock file
+ * (no sync: it is only ever behind the database after a power cut, never
+ * ahead), which the next start compares (store_use_lock). 0 or -1. */
+static int store_durable_done(store *s, char *err, size_t errlen)
+{
+	if (store_sync_wal(s, err, errlen))
+		return -1;
+	if (s->lockfd >= 0 && store_lock_write(s->lockfd, s->durable_seq, s->lock_account))
+		log_warn("store", "%s.lock: cannot write: %s", s->path, strerror(errno));
+	return 0;
+}
+
 store *store_open(const char *path, char *err, size_t errlen)
 {
 	store *s = calloc(1, sizeof *s);
@@ -564,6 +610,7 @@ store *store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	s->lockfd = -1;
 	if (strcmp(path, ":memory:") && !(s->path = util_strndup(path, strlen(path)))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -592,6 +639,13 @@ store *store_open(const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: preparing statement %d: %s", path, i, sqlite3_errmsg(s->db));
 			goto fail;
 		}
+	{
+		char *v = NULL;
+
+		if (store_kv_get(s, STORE_KV_SEQ, &v) == 0 && v)
+			s->durable_seq = strtoll(v, NULL, 10);
+		free(v);
+	}
 	store_watch_note(s);
 	store_ckpt_start(s);
 	return s;
@@ -613,6 +667,7 @@ void store_close(store *s)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
 	free(s->sync_sends);
+	free(s->lock_account);
 	free(s->path);
 	free(s);
 }
@@ -656,7 +711,7 @@ int store_batch_commit_err(store *s, char *err, size_t errlen)
 		return -1;
 	}
 	/* Before COMMIT too: a WAL cut to nothing grows again with the commit. */
-	if (store_watch_check(s, err, errlen)) {
+	if (store_watch_check(s, err, errlen) || (s->batch_durable && store_seq_bump(s, err, errlen))) {
 		s->batch_durable = 0;
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
@@ -674,7 +729,7 @@ int store_batch_commit_err(store *s, char *err, size_t errlen)
 		return -1;
 	if (s->batch_durable) {
 		s->batch_durable = 0;
-		if (store_sync_wal(s, err, errlen))
+		if (store_durable_done(s, err, errlen))
 			return -1;
 	}
 	return 0;
@@ -851,6 +906,7 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 {
 	sqlite3_stmt *st = s->st[ST_OUTBOX_ADD];
 	outbox_row r;
+	int64_t id;
 	int rc;
 
 	if (!uuid || !cid || !buyer || !kind || !payload || !uuid[0] ||
@@ -875,17 +931,18 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 	 * transaction of someone else's: the next batch's sync covers it). */
 	if (!store_sync_match(s, plugin))
 		return sqlite3_last_insert_rowid(s->db);
+	id = sqlite3_last_insert_rowid(s->db);
 	s->batch_durable = 1;
 	if (!s->batch && sqlite3_get_autocommit(s->db)) {
 		char err[256];
 
 		s->batch_durable = 0;
-		if (store_sync_wal(s, err, sizeof err)) {
+		if (store_seq_bump(s, err, sizeof err) || store_durable_done(s, err, sizeof err)) {
 			log_err("store", "%s", err);
 			return -1;
 		}
 	}
-	return sqlite3_last_insert_rowid(s->db);
+	return id;
 }
 
 /* Moves a pending send to a final state with its text column (message_id or
@@ -1095,16 +1152,40 @@ int store_outbox_find(store *s, const char *plugin, const char *tag, char *uuid_
 	return 0;
 }
 
+/* Reads the run lock's line "pid seq account" of fd into buf: *pid and
+ * *account point into buf ("" when absent), *seq is 0 when absent. */
+static void store_lock_read(int fd, char *buf, size_t n, const char **pid, int64_t *seq, const char **account)
+{
+	ssize_t got = pread(fd, buf, n - 1, 0);
+	char *p, *e;
+
+	buf[got > 0 ? got : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	*pid = buf;
+	*account = "";
+	*seq = 0;
+	if (!(p = strchr(buf, ' ')))
+		return;
+	*p++ = '\0';
+	*seq = strtoll(p, &e, 10);
+	if (e != p && *e == ' ')
+		*account = e + 1;
+	else
+		*seq = 0;
+}
+
 /* Takes the run lock of the database at path: flock() on "<path>.lock"
  * (0600), not on the database, whose POSIX locks SQLite holds and any close()
- * of another descriptor of it would drop. The file names the holder ("pid
- * account") for the next one's error. Returns the descriptor, to keep open
- * for the life of the process, or with err set -1 when another process holds
- * it (who), -2 when the lock file cannot be made or locked. */
+ * of another descriptor of it would drop. The file names the holder for the
+ * next one's error and keeps the count of durable commits (store_use_lock):
+ * "pid seq account". Returns the descriptor, to keep open for the life of
+ * the process, or with err set -1 when another process holds it (who), -2
+ * when the lock file cannot be made or locked. */
 int store_lock(const char *path, const char *account, char *err, size_t errlen)
 {
-	char lpath[4200], buf[256], *sp;
-	ssize_t n;
+	char lpath[4200], buf[300];
+	const char *pid, *holder;
+	int64_t seq;
 	int fd;
 
 	if (!strcmp(path, ":memory:"))
@@ -1117,35 +1198,64 @@ int store_lock(const char *path, const char *account, char *err, size_t errlen)
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		int e = errno;
 
-		n = pread(fd, buf, sizeof buf - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
+		store_lock_read(fd, buf, sizeof buf, &pid, &seq, &holder);
 		close(fd);
 		if (e != EWOULDBLOCK) {
 			snprintf(err, errlen, "state.db %s: cannot lock %s: %s", path, lpath, strerror(e));
 			return -2;
 		}
-		sp = strchr(buf, ' ');
-		if (sp)
-			*sp++ = '\0';
-		if (!sp || !*sp)
+		if (!*holder)
 			snprintf(err, errlen, "state.db %s is in use by another process (%s holds %s)", path,
-				 buf[0] ? buf : "?", lpath);
-		else if (!strcmp(sp, account))
+				 *pid ? pid : "?", lpath);
+		else if (!strcmp(holder, account))
 			snprintf(err, errlen, "account %s is running already on state.db %s (pid %s holds %s); this one "
-				 "stops", account, path, buf, lpath);
+				 "stops", account, path, pid, lpath);
 		else
 			snprintf(err, errlen, "state.db %s is in use by account %s (pid %s holds %s): account %s cannot "
-				 "run on it; give each account its own state.db", path, sp, buf, lpath, account);
+				 "run on it; give each account its own state.db", path, holder, pid, lpath, account);
 		return -1;
 	}
-	n = snprintf(buf, sizeof buf, "%ld %s\n", (long)getpid(), account);
-	if (ftruncate(fd, 0) || pwrite(fd, buf, (size_t)n, 0) != n) {
+	store_lock_read(fd, buf, sizeof buf, &pid, &seq, &holder);
+	if (store_lock_write(fd, seq, account)) {
 		snprintf(err, errlen, "state.db %s: cannot write its lock file %s: %s", path, lpath, strerror(errno));
 		close(fd);
 		return -2;
 	}
 	return fd;
+}
+
+/* Hands the run lock (store_lock's fd, kept by the caller) to the store:
+ * each durable commit writes its count there. First compares the counts: a
+ * database that has had fewer durable commits than the lock file saw lost
+ * them - its WAL deleted or truncated after a crash, or an older copy put
+ * back - and codes sent by them would be handed out again. Returns 0, or -1
+ * with err set (the store is not to be run). */
+int store_use_lock(store *s, int fd, const char *account, char *err, size_t errlen)
+{
+	char buf[300];
+	const char *pid, *holder;
+	int64_t seq;
+
+	if (!s->path)
+		return 0;
+	store_lock_read(fd, buf, sizeof buf, &pid, &seq, &holder);
+	if (seq > s->durable_seq) {
+		snprintf(err, errlen, "%s has lost commits: %lld durable commits (deliveries) were made, it holds %lld "
+			 "(its -wal was deleted or truncated after a crash, or an older copy was put back); codes those "
+			 "deliveries sent may be free again in it. Restore the latest backup or check the stock against "
+			 "the platform's orders (shopkeep orders list), then remove %s.lock to start anyway", s->path,
+			 (long long)seq, (long long)s->durable_seq, s->path);
+		return -1;
+	}
+	free(s->lock_account);
+	if (!(s->lock_account = util_strndup(account, strlen(account)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->lockfd = fd;
+	if (seq < s->durable_seq && store_lock_write(fd, s->durable_seq, account))
+		log_warn("store", "%s.lock: cannot write: %s", s->path, strerror(errno));
+	return 0;
 }
 
 #define STORE_KV_ACCOUNT "core.account_id"

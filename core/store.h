@@ -26,6 +26,11 @@ void store_close(store *s);
  * -2 when the lock file cannot be made (err says why).
  * CLI commands do not take it: they write beside a running process. */
 int store_lock(const char *path, const char *account, char *err, size_t errlen);
+/* Gives the store the run lock's fd: durable commits count themselves there.
+ * -1 with err set when the database holds fewer durable commits than the
+ * lock file counted (lost: a WAL deleted or truncated after a crash, an
+ * older copy put back): not to be run. */
+int store_use_lock(store *s, int fd, const char *account, char *err, size_t errlen);
 /* Records account as the database's owner at its first use; 0, or -1 with
  * err set when it belongs to another account (or on an error). */
 int store_account(store *s, const char *account, char *err, size_t errlen);

@@ -7,8 +7,9 @@
  * store fails the next commit naming the file, a damaged file is refused at
  * open naming the file and the way back, a failing checkpoint is counted and
  * logged, the run lock and the account record refuse a second process and
- * another account, and the online backup copies a store that is being
- * written.
+ * another account, durable commits lost with a WAL truncated after a crash
+ * are noticed at the next start, and the online backup copies a store that
+ * is being written.
  */
 #include "store.h"
 #include "tap.h"
@@ -428,7 +429,75 @@ static void test_lock(void)
 	close(b);
 }
 
-/* The account a state.db belongs to. */
+/* A child that makes n durable commits under the run lock and dies without
+ * closing (its WAL left as after a crash). Returns its exit status. */
+static int crash_child(const char *path, int n)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		char err[600], k[16];
+		store *s = store_open(path, err, sizeof err);
+		int fd = store_lock(path, "alice", err, sizeof err), i;
+
+		if (!s || fd < 0 || store_use_lock(s, fd, "alice", err, sizeof err))
+			_exit(2);
+		for (i = 0; i < n; i++) {
+			snprintf(k, sizeof k, "d%d", i);
+			if (batch(s, k, 1, err, sizeof err))
+				_exit(3);
+		}
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Deliveries lost with a WAL truncated after a crash: the lock file counted
+ * them, the database does not have them; the start is refused (it went on
+ * silently, and the codes were handed out again). */
+static void test_lost_commits(void)
+{
+	char path[160], err[900], cmd[400];
+	store *s;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/lost.db", tmpdir);
+	is_int(crash_child(path, 3), 0, "a process makes 3 durable commits (deliveries) and dies");
+	s = store_open(path, err, sizeof err);
+	fd = store_lock(path, "alice", err, sizeof err);
+	ok(s && fd >= 0 && store_use_lock(s, fd, "alice", err, sizeof err) == 0,
+	   "with its WAL intact, the next start goes on");
+	store_close(s);
+	if (fd >= 0)
+		close(fd);
+
+	is_int(crash_child(path, 2), 0, "2 more, then it dies again");
+	snprintf(cmd, sizeof cmd, "truncate -s 0 '%s-wal'", path);
+	is_int(sh(cmd), 0, "the WAL truncated after the crash");
+	s = store_open(path, err, sizeof err);
+	ok(s != NULL, "the database still opens (SQLite drops what the WAL lost, silently)");
+	fd = store_lock(path, "alice", err, sizeof err);
+	err[0] = '\0';
+	ok(s && fd >= 0 && store_use_lock(s, fd, "alice", err, sizeof err) == -1 && strstr(err, path) &&
+	   strstr(err, "lost") && strstr(err, ".lock"), "the start is refused, naming the file and the way on: %s", err);
+	store_close(s);
+	if (fd >= 0)
+		close(fd);
+
+	snprintf(cmd, sizeof cmd, "rm -f '%s.lock'", path);
+	is_int(sh(cmd), 0, "the lock file removed (the seller checked the stock)");
+	s = store_open(path, err, sizeof err);
+	fd = store_lock(path, "alice", err, sizeof err);
+	ok(s && fd >= 0 && store_use_lock(s, fd, "alice", err, sizeof err) == 0, "then it starts");
+	store_close(s);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The account a database belongs to. */
 static void test_account(void)
 {
 	char path[160], err[600];
@@ -504,6 +573,7 @@ int main(void)
 	test_damaged();
 	test_ckpt_failure();
 	test_lock();
+	test_lost_commits();
 	test_account();
 	test_backup();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
