@@ -7,8 +7,10 @@
  * "off" too; a CLI command writes beside the running process; shopkeep
  * backup copies the running process's state.db, and the copy restores; a
  * WAL deleted under the running process ends it with status 74 and a log
- * line naming the file; a damaged state.db stops run (74) and stock list,
- * naming the file; a state.db that cannot be opened at start exits 74.
+ * line naming the file; a delivery's commit is synced and counted (in
+ * state.db and the lock file), a plain reply's is not; a damaged state.db
+ * stops run (74) and stock list, naming the file; a state.db that cannot be
+ * opened at start exits 74.
  */
 #include "tap.h"
 #include "sim/tbot.h"
@@ -180,9 +182,16 @@ int main(void)
 	st = sk(b.cfg, "stock list", NULL, &out);
 	ok(st == 1 && strstr(out, "alice"), "bob's CLI commands are refused too (%d: %.200s)", st, out);
 
-	/* control.socket off (carol, a state.db of her own): still one process */
+	/* carol, a state.db of her own, codes imported before her first start */
 	snprintf(cdb, sizeof cdb, "%s/state.db", c.dir);
 	config(&c, "carol", cdb, ",\n \"control\":{\"socket\":\"off\"}");
+	snprintf(cmd, sizeof cmd, "seq -f 'CODE-%%06g' 1 3000 > '%s/codes.txt'", c.dir);
+	is_int(system(cmd), 0, "3000 codes");
+	snprintf(cmd, sizeof cmd, "stock import --card code '%s/codes.txt'", c.dir);
+	st = sk(c.cfg, cmd, NULL, &out);
+	ok(st == 0 && strstr(out, "3000 free"), "imported into carol's state.db (%.200s)", out);
+
+	/* control.socket off: still one process */
 	reg = tsim_stat(&sim, "reg_ok");
 	tbot_start(&c);
 	ok(tsim_wait_stat(&sim, "reg_ok", reg + 1, 5000) >= 0, "carol runs with control.socket off");
@@ -190,14 +199,40 @@ int main(void)
 	is_int(st, 1, "a second carol with control.socket off: exits 1");
 	ok(strstr(out, "account carol is running already"), "saying carol runs already (%.300s)", out);
 	is_int(tsim_stat(&sim, "reg_ok"), reg + 1, "it never connected");
+
+	/* a delivery's commit is durable: counted in state.db and in the lock file */
+	buyer("81103", "a question");
+	ok(tsim_wait_delivered(&sim, "carol says: a question", 1, 5000), "carol answers a question");
+	is_str(db_text(cdb, "SELECT count(*) FROM kv WHERE k = 'core.durable_seq'"), "0",
+	       "a plain reply's commit is not counted durable");
+	tsim_ctl(&sim, "/order", "{\"seller\":\"" UNB "\",\"order_id\":\"2503688100000001\",\"cid\":\"81104\","
+		 "\"buyer\":\"781104\",\"buyer_name\":\"b\",\"item_id\":\"50001\",\"quantity\":1,\"spec\":\"\","
+		 "\"status\":\"placed\"}");
+	tsim_ctl(&sim, "/order/status", "{\"order_id\":\"2503688100000001\",\"status\":\"paid\",\"set\":true}");
+	ok(tsim_wait_delivered(&sim, "Your code: CODE-000001", 1, 8000), "carol delivers a code for a paid order");
+	{
+		char lpath[450], line[300] = "";
+		FILE *f;
+
+		snprintf(lpath, sizeof lpath, "%s.lock", cdb);
+		for (int i = 0; i < 100; i++) {
+			if ((f = fopen(lpath, "r"))) {
+				if (!fgets(line, sizeof line, f))
+					line[0] = '\0';
+				fclose(f);
+			}
+			if (atoi(strchr(line, ' ') ? strchr(line, ' ') + 1 : "0") >= 1)
+				break;
+			usleep(20000);
+		}
+		ok(atoi(strchr(line, ' ') ? strchr(line, ' ') + 1 : "0") >= 1 && strstr(line, "carol"),
+		   "the delivery's commit was synced and counted in the lock file (%s)", line);
+		ok(atoi(db_text(cdb, "SELECT v FROM kv WHERE k = 'core.durable_seq'")) >= 1,
+		   "and in state.db (%s)", db_text(cdb, "SELECT v FROM kv WHERE k = 'core.durable_seq'"));
+	}
 	is_int(tbot_stop(&c, SIGTERM), 0, "carol stops");
 
 	/* a damaged state.db: stock list and run name it (stock list printed 0 0 0 and exited 0) */
-	snprintf(cmd, sizeof cmd, "seq -f 'CODE-%%06g' 1 3000 > '%s/codes.txt'", c.dir);
-	is_int(system(cmd), 0, "3000 codes");
-	snprintf(cmd, sizeof cmd, "stock import --card code '%s/codes.txt'", c.dir);
-	st = sk(c.cfg, cmd, NULL, &out);
-	ok(st == 0 && strstr(out, "3000 free"), "imported into carol's state.db (%.200s)", out);
 	snprintf(cmd, sizeof cmd, "SELECT rootpage FROM sqlite_schema WHERE name = 'orders_stock'");
 	root = atoi(db_text(cdb, cmd));
 	snprintf(cmd, sizeof cmd, "printf 'garbage%%.0s' $(seq 1 600) | dd of='%s' bs=4096 seek=%d conv=notrunc "
