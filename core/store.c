@@ -28,6 +28,15 @@
  * after the commit; a web or ctl answer, which may be written in the same
  * loop turn, calls session_barrier first), so a crash loses only work whose
  * effects nobody saw: the platform pushes again what was not ACKed.
+ *
+ * A power cut may also take the last commits of synchronous=NORMAL, whose
+ * effects did leave. For a card code that would mean handing it out again,
+ * so a batch that queues a send of a plugin named in state.sync_sends
+ * (orders) syncs the WAL after its COMMIT, and counts itself in kv and in
+ * the run lock file (store_lock, store_use_lock: a start that finds fewer
+ * in the database than in the lock file refuses). Every commit also checks
+ * that state.db and its -wal are still the files SQLite has open, and every
+ * open runs a quick_check bounded in time.
  */
 #include "store.h"
 
@@ -112,7 +121,7 @@ struct store {
 	int batch;                 /* store_batch_begin opened a transaction */
 	int64_t batches;           /* committed batches (metrics) */
 	int64_t commits;           /* every commit on the connection (file databases) */
-	int batch_durable;         /* the open batch must be on disk before it counts (store_batch_durable) */
+	int batch_durable;         /* the open batch queued a send to sync (store_outbox_add) */
 	char *sync_sends;          /* whose sends make their batch durable (store_sync_sends); NULL: all */
 	int64_t durable_seq;       /* kv core.durable_seq: durable commits the file has ever had */
 	int lockfd;                /* the run lock (store_use_lock), -1 */
@@ -735,16 +744,6 @@ int store_batch_commit_err(store *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* A batch that sends stock (an outbox row: store_outbox_add marks it) must be
- * on disk before what it caused leaves the process: its commit syncs the
- * WAL, which makes every earlier commit durable too. Other batches (ACKs,
- * dedup ids, logs) stay on synchronous=NORMAL: lost on a power cut, they
- * only make the platform push again. */
-void store_batch_durable(store *s)
-{
-	s->batch_durable = 1;
-}
-
 int64_t store_durable_commits(const store *s)
 {
 	return s->durable_commits;
@@ -926,9 +925,13 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 	store_done(st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	/* A send that may carry stock: durable before it leaves (store_batch_durable).
-	 * Outside a batch the insert has committed already (or commits with a
-	 * transaction of someone else's: the next batch's sync covers it). */
+	/* A send that may carry stock (state.sync_sends names its plugin) must be
+	 * on disk before it leaves the process: its batch's commit syncs the WAL,
+	 * which makes every earlier commit durable too, and is counted. Other
+	 * batches (replies, ACKs, dedup ids) stay on synchronous=NORMAL: lost on
+	 * a power cut, they make the platform push again. Outside a batch the
+	 * insert has committed already (or commits with a transaction of someone
+	 * else's: the next durable batch's sync covers it). */
 	if (!store_sync_match(s, plugin))
 		return sqlite3_last_insert_rowid(s->db);
 	id = sqlite3_last_insert_rowid(s->db);

@@ -50,11 +50,10 @@ int store_batch_commit(store *s);
 int store_batch_commit_err(store *s, char *err, size_t errlen);
 int64_t store_batches(const store *s);   /* batches committed so far */
 int64_t store_commits(const store *s);   /* all commits so far (a file database's) */
-/* Marks the open batch durable: its commit syncs the WAL before commit
- * returns (store_outbox_add marks it by itself). A commit also checks that
- * the database file and its WAL were not deleted, replaced or truncated
- * under the process: -1 (exit 74) when they were. */
-void store_batch_durable(store *s);
+/* A batch that queued a send (store_outbox_add) of a plugin store_sync_sends
+ * names is durable: its commit syncs the WAL before it returns. Every commit
+ * also checks that the database file and its WAL were not deleted, replaced
+ * or truncated under the process: -1 (exit 74) when they were. */
 /* Whose sends make their batch durable: "all" (or NULL: the default),
  * "none", or plugin names separated by commas, "core" for the core's own
  * sends. 0, or -1 out of memory (then all are). */
