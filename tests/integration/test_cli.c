@@ -123,6 +123,7 @@ int main(void)
 	help("status --help", "usage: shopkeep status ");
 	help("status -h", "usage: shopkeep status ");
 	help("ctl --help", "usage: shopkeep ctl ");
+	help("backup --help", "usage: shopkeep backup ");
 	help("stock --help --config @CFG@", "usage: shopkeep stock import");
 	help("stock list --help --config @CFG@", "usage: shopkeep stock import");
 	help("stock import -h --config @CFG@", "usage: shopkeep stock import");
@@ -161,6 +162,8 @@ int main(void)
 	usage_error("status --config @CFG@ --timeout 0", "--timeout");
 	usage_error("status --config @CFG@ extra", "'extra'");
 	usage_error("ctl --config @CFG@", "which command");
+	usage_error("backup --config @CFG@", "DEST");
+	usage_error("backup --config @CFG@ a b", "b");
 	usage_error("ctl --config @CFG@ send '[1]'", "DATA");
 	usage_error("stock --config @CFG@", "which subcommand");
 	usage_error("stock frob --config @CFG@", "'frob'");
