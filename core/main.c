@@ -459,7 +459,7 @@ static int main_backup(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "shopkeep backup: %s; nothing written to %s\n", err, dest);
 	else
-		printf("state.db %s of account %s copied into %s\n", c.state_db, c.account_id, dest);
+		printf("state.db %s copied into %s\n", c.state_db, dest);
 	config_free(&c);
 	return rc ? 1 : 0;
 }

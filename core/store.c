@@ -630,6 +630,17 @@ store *store_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
+	/* The absolute name SQLite made of path: the checks by name (the WAL's
+	 * stat, the checkpoint thread's open) hold after a chdir. */
+	if (s->path) {
+		const char *full = sqlite3_db_filename(s->db, "main");
+		char *copy = full && *full ? util_strndup(full, strlen(full)) : NULL;
+
+		if (copy) {
+			free(s->path);
+			s->path = copy;
+		}
+	}
 	if (store_wal(s->db, path, why, sizeof why) ||
 	    store_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=" STORE_CACHE_KIB,
 		       why, sizeof why) ||
