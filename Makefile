@@ -106,9 +106,11 @@ $(B)/shopkeep-sim: $(B)/obj/tests/sim/sim_main.o $(B)/libsim.a $(B)/libskcore.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 # One pattern rule builds every plugin: the header is the whole ABI.
+# The loader refuses a plugin or folder writable by group or others (a umask of 002).
 $(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ $(PLUGIN_LIBS)
+	@chmod go-w $@ $(dir $@)
 # A plugin's own libraries (set per target): autoreply and orders parse the rules file with cJSON.
 $(B)/plugins/autoreply.so: PLUGIN_LIBS := -lcjson
 $(B)/plugins/orders.so: PLUGIN_LIBS := -lcjson
@@ -118,11 +120,13 @@ $(B)/plugins/notify.so: PLUGIN_LIBS := -lcjson
 $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@
+	@chmod go-w $@ $(dir $@)
 # Except this one: it calls a function nothing defines, so that dlopen fails,
 # and -Wl,-z,defs would (rightly) refuse to link it.
 $(B)/tests/plugins/missing_dep.so: tests/plugins/missing_dep/missing_dep.c plugins/plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@
+	@chmod go-w $@ $(dir $@)
 # The tests load them at run time: build them with the test programs.
 $(TESTS): | $(TEST_PLUGINS) $(PLUGIN_SO)
 
@@ -170,6 +174,7 @@ $(FB)/fuzz_rules: $(FB)/obj/plugins/autoreply.o $(FB)/obj/plugins/orders.o
 $(FB)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fPIC -shared -fvisibility=hidden $(filter %.c,$^) -o $@ -lcjson
+	@chmod go-w $@ $(dir $@)
 $(FB)/fuzz_control: $(FB)/obj/tests/fakehost/fakehost.o | $(FB)/plugins/autoreply.so $(FB)/plugins/orders.so
 $(FB)/fuzz_%: $(FB)/obj/tests/fuzz/fuzz_%.o $(FB)/libskcore.a
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(filter %.o,$^) $(FB)/libskcore.a -o $@ $(PKG_LIBS)

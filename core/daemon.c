@@ -49,7 +49,7 @@ static void daemon_report(int fd, const char *msg)
 static int daemon_pidfile(const char *path, char *err, size_t errlen)
 {
 	char buf[32];
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
@@ -97,7 +97,7 @@ int daemon_reopen_log(void)
 
 	if (!daemon_logfile[0])
 		return 0;
-	fd = open(daemon_logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(daemon_logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	fflush(stdout);
@@ -155,7 +155,13 @@ int daemon_start(const char *pidfile_in, const char *logfile_in, char *err, size
 		daemon_report(p[1], msg);
 		_exit(1);
 	}
-	fd = open(logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* The log holds buyers' messages: the account's user's alone, also a
+	 * log an older version made 0640. */
+	fd = open(logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && fchmod(fd, 0600)) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0) {
 		snprintf(msg, sizeof msg, "log %s: %s", logfile, strerror(errno));
 		unlink(pidfile);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t got_stop, got_usr1, got_hup;
@@ -315,8 +316,12 @@ int run_main(config *c)
 	log_set_level(c->log_level ? c->log_level : "info");
 	memset(&app, 0, sizeof app);
 	app.cfg = c;
-	if (c->event_log && !(app.event_log = fopen(c->event_log, "a"))) {
-		log_err("run", "cannot open debug.event_log %s", c->event_log);
+	/* The event log holds buyers' messages and card codes: 0600, also one
+	 * an older version made with the umask's mode. */
+	if (c->event_log && (!(app.event_log = fopen(c->event_log, "a")) || fchmod(fileno(app.event_log), 0600))) {
+		log_err("run", "cannot open debug.event_log %s (or make it 0600): %s", c->event_log, strerror(errno));
+		if (app.event_log)
+			fclose(app.event_log);
 		return 1;
 	}
 	st = store_open(c->state_db, err, sizeof err);
