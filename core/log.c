@@ -168,6 +168,21 @@ void log_escape(const char *in, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+int log_utf8_prefix(const char *s, int max)
+{
+	size_t n = strnlen(s, max > 0 ? (size_t)max : 0), tail;
+	char buf[8];
+
+	if (n == 0 || s[n] == '\0')
+		return (int)n;
+	/* Only the last (up to 4) bytes can be a character that goes on past max. */
+	tail = n < 4 ? n : 4;
+	memcpy(buf, s + n - tail, tail);
+	buf[tail] = '\0';
+	log_cut_utf8(buf, tail);
+	return (int)(n - tail + strlen(buf));
+}
+
 void log_msg(int level, const char *mod, const char *fmt, ...)
 {
 	static const char *const tags[] = {"ERROR", "WARN", "INFO", "DEBUG"};

@@ -25,6 +25,9 @@ void log_redact(char *line);
  * U+009F as "\\u00HH". Every other byte, UTF-8 included, is kept. 4 *
  * strlen(in) + 1 bytes are always enough. log_msg runs every line through it. */
 void log_escape(const char *in, char *out, size_t cap);
+/* How many bytes of s, at most max, end on a whole UTF-8 character: for
+ * "%.*s" of a buyer's text in a log line. */
+int log_utf8_prefix(const char *s, int max);
 
 #define log_err(mod, ...)   log_msg(LOG_ERR, mod, __VA_ARGS__)
 #define log_warn(mod, ...)  log_msg(LOG_WARN, mod, __VA_ARGS__)

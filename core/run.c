@@ -90,7 +90,8 @@ static void on_event(void *ud, const ev *e)
 			 e->trade ? " " : "", e->trade ? trade_status_name(e->trade) : "", e->chat_id, e->sender_id,
 			 e->own ? (e->echo ? " (our echo)" : " (own, not an echo)") : "",
 			 e->order_id[0] ? " order=" : "", e->order_id);
-	log_debug("event", "%s chat=%s text=%.80s", event_type_name(e->type), e->chat_id, e->text);
+	log_debug("event", "%s chat=%s text=%.*s", event_type_name(e->type), e->chat_id, log_utf8_prefix(e->text, 80),
+		  e->text);
 	if (a->plugins)
 		bridge_event(a->plugins, e);
 	if (a->api)

@@ -51,6 +51,22 @@ static void test_escape(void)
 	is_str(small, "abcdefg", "log_escape: cut at the buffer, terminated");
 }
 
+/* log_utf8_prefix: a prefix of at most max bytes that ends on a whole
+ * character. */
+static void test_prefix(void)
+{
+	const char *s = "ab\xe5\x8d\xa1\xe5\x8d\xa1";   /* ab + two 3-byte characters */
+
+	is_int(log_utf8_prefix(s, 80), 8, "log_utf8_prefix: a short string whole");
+	is_int(log_utf8_prefix(s, 8), 8, "log_utf8_prefix: max at the end");
+	is_int(log_utf8_prefix(s, 7), 5, "log_utf8_prefix: a character cut after 2 of 3 bytes is left out");
+	is_int(log_utf8_prefix(s, 6), 5, "log_utf8_prefix: cut after 1 of 3 bytes");
+	is_int(log_utf8_prefix(s, 5), 5, "log_utf8_prefix: on a boundary");
+	is_int(log_utf8_prefix(s, 3), 2, "log_utf8_prefix: before the first character");
+	is_int(log_utf8_prefix("abcdef", 3), 3, "log_utf8_prefix: ASCII");
+	is_int(log_utf8_prefix("", 3), 0, "log_utf8_prefix: empty");
+}
+
 /* A line cut at log_msg's buffer does not end in half a UTF-8 character. */
 static void test_long_utf8(void)
 {
@@ -147,5 +163,6 @@ int main(void)
 	       "UTF-8 kept), journald priorities, the level threshold");
 	test_escape();
 	test_long_utf8();
+	test_prefix();
 	return tap_done();
 }
