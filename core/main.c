@@ -778,8 +778,15 @@ static void main_status_print(const cJSON *d)
 	printf("page:         %s\n", *url ? url : "off");
 	printf("process:      pid %.0f, up %s, %.0f reconnects\n", main_num(d, "pid"),
 	       main_span((int64_t)main_num(d, "uptime_s") * 1000, span, sizeof span), main_num(m, "reconnects"));
-	if (*err)
-		printf("last error:   %s\n", err);
+	if (*err) {
+		/* the platform's words: nothing a terminal would act on */
+		char *esc = malloc(4 * strlen(err) + 1);
+
+		if (esc)
+			log_escape(err, esc, 4 * strlen(err) + 1);
+		printf("last error:   %s\n", esc ? esc : "(out of memory)");
+		free(esc);
+	}
 }
 
 /* shopkeep status: the running process's status, for a person or as JSON. */

@@ -245,14 +245,14 @@ static void test_running(void)
 	all_private("after the bot", "state.db", "events.jsonl", NULL);
 }
 
-/* The pid in the daemon's pidfile, -1 when none. */
-static long daemon_pid(void)
+/* The pid in the daemon's pidfile <bot dir>/name, -1 when none. */
+static long daemon_pid(const char *name)
 {
 	char path[400];
 	long pid = -1;
 	FILE *f;
 
-	snprintf(path, sizeof path, "%s/pv.pid", bot.dir);
+	snprintf(path, sizeof path, "%s/%s", bot.dir, name);
 	if ((f = fopen(path, "r"))) {
 		if (fscanf(f, "%ld", &pid) != 1)
 			pid = -1;
@@ -261,11 +261,11 @@ static long daemon_pid(void)
 	return pid;
 }
 
-/* SIGTERM to the daemon, then waits (10 s) for it to end. Returns 1 when it
- * ended (or there was none), else 0 after a SIGKILL. */
-static int stop_daemon(void)
+/* SIGTERM to the daemon of pidfile name, then waits (10 s) for it to end.
+ * Returns 1 when it ended (or there was none), else 0 after a SIGKILL. */
+static int stop_daemon_at(const char *name)
 {
-	long pid = daemon_pid();
+	long pid = daemon_pid(name);
 
 	if (pid <= 0)
 		return 1;
@@ -278,12 +278,33 @@ static int stop_daemon(void)
 	return 0;
 }
 
-/* run --daemon: the pidfile and the log are 0600 too. */
+/* stop_daemon_at the default pidfile. */
+static int stop_daemon(void)
+{
+	return stop_daemon_at("pv.pid");
+}
+
+/* run --daemon: the pidfile and the log are 0600 too, also when an older
+ * version left them 0644 and 0640. */
 static void test_daemon(void)
 {
+	char path[400];
+
+	is_int(sk("run --config account.json --daemon --pidfile old.pid --log old.log", NULL), 0,
+	       "run --daemon with an old pidfile and log (made below)");
+	stop_daemon_at("old.pid");
+	snprintf(path, sizeof path, "%s/old.log", bot.dir);
+	ok(chmod(path, 0640) == 0, "old.log made 0640");
+	snprintf(path, sizeof path, "%s/old.pid", bot.dir);
+	close(open(path, O_WRONLY | O_CREAT, 0644));
+	ok(chmod(path, 0644) == 0 && (!as_nobody || chown(path, NOBODY, NOBODY) == 0), "old.pid made 0644");
+	is_int(sk("run --config account.json --daemon --pidfile old.pid --log old.log", NULL), 0,
+	       "run --daemon takes them again");
+	all_private("the daemon with old files", "old.pid", "old.log", NULL);
+	stop_daemon_at("old.pid");
 	if (!ok(sk("run --config account.json --daemon", NULL) == 0, "run --daemon starts"))
 		diag("%s", out);
-	ok(daemon_pid() > 0, "its pidfile names it");
+	ok(daemon_pid("pv.pid") > 0, "its pidfile names it");
 	all_private("the daemon", "pv.pid", "pv.log", "state.db", NULL);
 	ok(stop_daemon(), "SIGTERM ends the daemon");
 }
@@ -318,7 +339,8 @@ static void test_refused(void)
 /* As root, status does not talk to a control socket of another user (root
  * passes the server's SO_PEERCRED check, so only the file's owner tells):
  * a fake server's socket of uid 4242 is refused; given to the account's
- * user (the owner of state.db), it is asked. */
+ * user (the owner of state.db), it is asked, and the last error it sends
+ * is printed with its control characters escaped. */
 static void test_socket_owner(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -326,20 +348,14 @@ static void test_socket_owner(void)
 	pid_t srv;
 	int fd, st;
 
-	if (geteuid() != 0) {
-		skip("a control socket of another user (chown needs root)");
-		skip("a control socket of the account's user");
-		return;
-	}
 	snprintf(path, sizeof path, "%s/fake.sock", bot.dir);
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (!ok(fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof sa) && !listen(fd, 4) && !chown(path, 4242, 4242),
-		"a fake control socket of uid 4242"))
+	if (!ok(fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof sa) && !listen(fd, 4), "a fake control socket"))
 		return;
 	if ((srv = fork()) == 0) {
 		static const char ans[] = "{\"request_id\":\"status\",\"success\":true,\"data\":{\"account\":\"evil\","
-					  "\"state\":\"CONNECTED\",\"metrics\":{}}}\n";
+					  "\"state\":\"CONNECTED\",\"metrics\":{},\"last_error\":\"boom\\u001b[2J\"}}\n";
 
 		for (;;) {
 			char buf[4096];
@@ -357,17 +373,23 @@ static void test_socket_owner(void)
 	    "_m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
 	    " \"state\":{\"db\":\"state.db\"}, \"web\":{\"listen\":\"off\"}, \"control\":{\"socket\":\"fake.sock\"}}\n");
 	snprintf(cmd, sizeof cmd, "cd '%s' && timeout 20 '%s' status --config account2.json 2>&1", bot.dir, exe);
-	snprintf(out, sizeof out, "%s", tbot_sh(cmd, &st));
-	is_int(st, 1, "root: status refuses a socket of uid 4242");
-	if (!ok(strstr(out, path) && strstr(out, "uid 4242") && !strstr(out, "evil"), "naming it and its owner, "
-		"nothing of the answer printed"))
-		diag("%s", out);
-	if (!as_nobody || chown(path, NOBODY, NOBODY)) {
-		skip("the account's user's socket");
-	} else {
+	if (geteuid() == 0 && ok(chown(path, 4242, 4242) == 0, "the fake socket given to uid 4242")) {
 		snprintf(out, sizeof out, "%s", tbot_sh(cmd, &st));
-		ok(st == 0 && strstr(out, "evil"), "given to the account's user (the owner of state.db), it is asked");
+		is_int(st, 1, "root: status refuses a socket of uid 4242");
+		if (!ok(strstr(out, path) && strstr(out, "uid 4242") && !strstr(out, "evil"), "naming it and its owner, "
+			"nothing of the answer printed"))
+			diag("%s", out);
+	} else {
+		skip("a control socket of another user (chown needs root)");
 	}
+	/* The account's user: NOBODY (owner of state.db) as root, else the test's user. */
+	if (geteuid() == 0 && chown(path, NOBODY, NOBODY))
+		diag("chown %s: %s", path, strerror(errno));
+	snprintf(out, sizeof out, "%s", tbot_sh(cmd, &st));
+	if (!ok(st == 0 && strstr(out, "evil"), "a socket of the account's user is asked"))
+		diag("%s", out);
+	ok(strstr(out, "last error:   boom\\x1b[2J") && !strchr(out, '\x1b'), "the answer's last error is printed "
+	   "with its ESC escaped");
 	kill(srv, SIGKILL);
 	waitpid(srv, NULL, 0);
 }
