@@ -191,6 +191,7 @@ static void web_answer_cb(lws_sorted_usec_list_t *sul)
 
 	pss->delayed = 0;
 	w->ndelayed--;
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 	if (web_respond(wsi, pss, r->status, r->body ? r->body : "{}", r->set_cookie, r->retry_after_s))
 		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 	free(r->body);
@@ -234,6 +235,8 @@ static int web_dispatch(web *w, struct lws *wsi, web_pss *pss)
 		pss->wsi = wsi;
 		pss->delayed = 1;
 		w->ndelayed++;
+		/* the wait is ours: no shorter lws timeout may end it (one timeout per connection) */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, r.delay_ms / 1000 + 10);
 		lws_sul_schedule(w->ctx, 0, &pss->sul_answer, web_answer_cb, (lws_usec_t)r.delay_ms * LWS_US_PER_MS);
 		return 0;
 	}
