@@ -353,6 +353,8 @@ static void web_sweep(web *w, int sync)
 			web_end_client(c, "its session ended (logout, expiry or a new password)");
 }
 
+/* Every WEB_SWEEP_MS: the sweep with a fresh look at the password, so that
+ * expiry and shopkeep passwd close sockets that see no requests. */
 static void web_sweep_cb(lws_sorted_usec_list_t *sul)
 {
 	web *w = lws_container_of(sul, web, sul_sweep);
