@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,18 @@ int api_logged_in(api_ctx *a, const char *cookie)
 	char tok[AUTH_TOKEN_LEN + 1];
 
 	return !api_token(cookie, tok) && auth_session(a->env.au, tok) != NULL;
+}
+
+int api_session_live(api_ctx *a, const char *cookie)
+{
+	char tok[AUTH_TOKEN_LEN + 1];
+
+	return !api_token(cookie, tok) && auth_alive(a->env.au, tok);
+}
+
+void api_auth_sync(api_ctx *a)
+{
+	auth_sync(a->env.au);
 }
 
 /* ---- the control commands ---------------------------------------------------- */
@@ -361,6 +374,7 @@ static void api_cmd_help(api_ctx *a, api_out *o)
 		{ "send", "{chat_id, buyer_id, text}: queue a text to a chat" },
 		{ "list_chats", "{limit}: recent chats, newest first" },
 		{ "reload_rules", "reload the rules file (as SIGHUP)" },
+		{ "setup_token", "a fresh setup token for the page while no admin password is set" },
 		{ "help", "this list" },
 	};
 	cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "commands");
@@ -370,6 +384,30 @@ static void api_cmd_help(api_ctx *a, api_out *o)
 	if (a->env.plugins)
 		host_control_each(a->env.plugins, api_cmd_help_one, arr);
 	o->data = d;
+}
+
+/* A fresh setup token for the page while no admin password is set (the
+ * seller lost or outwaited the one logged at start). It is logged too. Only
+ * the local socket can reach this in practice: without a password no page
+ * session exists. */
+static void api_cmd_setup_token(api_ctx *a, api_out *o)
+{
+	char tok[AUTH_TOKEN_LEN + 1];
+	int valid_s = 0;
+
+	if (!a->env.au) {
+		api_fail(o, 409, "setup_token: the web page is off (web.listen)");
+		return;
+	}
+	if (auth_new_setup_token(a->env.au, tok, &valid_s)) {
+		api_fail(o, 409, "setup_token: the admin password is set already (change it with shopkeep passwd)");
+		return;
+	}
+	log_warn("web", "no admin password yet: a fresh setup token %s (valid for %d s)", tok, valid_s);
+	o->data = cJSON_CreateObject();
+	cJSON_AddStringToObject(o->data, "setup_token", tok);
+	cJSON_AddNumberToObject(o->data, "valid_s", valid_s);
+	sodium_memzero(tok, sizeof tok);
 }
 
 /* Runs one command with data (an object, or NULL for none). */
@@ -391,6 +429,8 @@ static void api_command(api_ctx *a, const char *cmd, const cJSON *data, api_out 
 		cJSON_AddBoolToObject(o->data, "reloaded", a->env.reload != NULL);
 	} else if (!strcmp(cmd, "help")) {
 		api_cmd_help(a, o);
+	} else if (!strcmp(cmd, "setup_token")) {
+		api_cmd_setup_token(a, o);
 	} else {
 		char *dj = data ? cJSON_PrintUnformatted(data) : NULL;
 
@@ -626,9 +666,13 @@ static void api_login(api_ctx *a, const char *body, size_t len, api_resp *r)
 	cJSON_Delete(b);
 	if (rc != AUTH_OK) {
 		a->st.logins_failed++;
-		log_warn("web", "login refused: %s", why);
 		r->retry_after_s = retry;
-		api_error(r, rc == AUTH_LOCKED ? 429 : rc == AUTH_INVAL ? 400 : rc == AUTH_BAD ? 401 : 500, "%s", why);
+		r->delay_ms = rc == AUTH_BAD ? auth_fail_delay_ms(a->env.au) : 0;
+		if (r->delay_ms)
+			log_warn("web", "login refused: %s (answered in %d ms)", why, r->delay_ms);
+		else
+			log_warn("web", "login refused: %s", why);
+		api_error(r, rc == AUTH_BUSY ? 429 : rc == AUTH_INVAL ? 400 : rc == AUTH_BAD ? 401 : 500, "%s", why);
 		return;
 	}
 	log_info("web", "login (%d sessions)", auth_nsessions(a->env.au));

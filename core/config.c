@@ -99,6 +99,9 @@ static const config_field config_fields[] = {
 	{ "web", "listen", F_STR, OFF(web_listen) },
 	{ "web", "root", F_PATH, OFF(web_root) },
 	{ "web", "session_idle_s", F_INT, OFF(web_session_idle_s), 60, 30 * 86400 },
+	{ "web", "session_max_s", F_INT, OFF(web_session_max_s), 5, 365 * 86400 },
+	{ "web", "setup_token_s", F_INT, OFF(web_setup_token_s), 5, 7 * 86400 },
+	{ "web", "login_delay_max_ms", F_INT, OFF(web_login_delay_max_ms), 10, 20000 },
 	{ "web", "pwhash_min", F_BOOL, OFF(web_pwhash_min) },
 	{ "control", "socket", F_STR, OFF(ctl_socket) },
 };
@@ -784,6 +787,9 @@ static int config_defaults(config *c)
 	c->web_listen = config_strdup("127.0.0.1:8080");
 	c->web_root = config_strdup(SK_WEB_ROOT);
 	c->web_session_idle_s = 43200;
+	c->web_session_max_s = 7 * 86400;
+	c->web_setup_token_s = 3600;
+	c->web_login_delay_max_ms = 8000;
 	if (!c->web_listen || !c->web_root || !c->ws_url || !c->api_url || !c->plugins_dir || !c->log_level || !c->plugins_load ||
 	    !c->plugin_sections)
 		return -1;
@@ -995,6 +1001,9 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->send_backlog_max = next->send_backlog_max;
 	c->send_stop_flush_s = next->send_stop_flush_s;
 	c->web_session_idle_s = next->web_session_idle_s;
+	c->web_session_max_s = next->web_session_max_s;
+	c->web_setup_token_s = next->web_setup_token_s;
+	c->web_login_delay_max_ms = next->web_login_delay_max_ms;
 	config_swap_str(&c->log_level, &next->log_level);
 	config_swap_str(&c->reply_prefix, &next->reply_prefix);
 	t = c->plugin_sections;

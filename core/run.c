@@ -178,6 +178,17 @@ static void run_join_lines(sbuf *b)
 			b->p[i] = i + 1 < b->len ? ';' : '\0';
 }
 
+/* The page's session and login limits from the config (web.*). */
+static void run_auth_limits(run_app *a)
+{
+	const config *c = a->cfg;
+
+	auth_set_limits(a->au, &(auth_limits){ .idle_ms = (int64_t)c->web_session_idle_s * 1000,
+					       .max_ms = (int64_t)c->web_session_max_s * 1000,
+					       .setup_ms = (int64_t)c->web_setup_token_s * 1000,
+					       .delay_max_ms = c->web_login_delay_max_ms });
+}
+
 /* SIGHUP (and the page's reload): the config file again - its live keys
  * (config_take_live; a file with any error changes nothing) - then the
  * plugins reload their files and config ("core.reload"). */
@@ -205,7 +216,7 @@ static void run_reload(run_app *a, const char *why)
 		log_set_level(a->cfg->log_level);
 		lws_set_log_level(run_lws_levels(), lws_emit);
 		session_reconfigure(a->sess);
-		auth_set_idle(a->au, (int64_t)a->cfg->web_session_idle_s * 1000);
+		run_auth_limits(a);
 		log_info("run", "%s: config %s reloaded; plugins reload their files", why, path);
 		if (restart.len)
 			log_warn("run", "%s: changed in %s, but only taken at the next start: %s", why, path, restart.p);
@@ -241,6 +252,7 @@ static int run_web(run_app *a, const config *c, store *st)
 		log_err("web", "cannot read the admin password from state.db");
 		return -1;
 	}
+	run_auth_limits(a);
 	memset(&env, 0, sizeof env);
 	env.cfg = c;
 	env.sess = a->sess;
@@ -266,7 +278,8 @@ static int run_web(run_app *a, const config *c, store *st)
 	}
 	if ((setup = auth_setup_token(a->au)))
 		log_warn("web", "no admin password yet: open the page and set one with the setup token %s "
-			 "(or run shopkeep passwd --config FILE)", setup);
+			 "(valid for %d s; a fresh one: shopkeep ctl --config FILE setup_token; "
+			 "or run shopkeep passwd --config FILE)", setup, c->web_setup_token_s);
 	return 0;
 }
 

@@ -14,8 +14,23 @@
  * Requests to /api must name this host in Host (127.0.0.1:<port> or
  * localhost:<port>): a page on another site that rebinds its DNS name to
  * 127.0.0.1 is refused (403). The WebSocket also needs an Origin of this
- * host and a logged-in session cookie. Bodies need a Content-Length (411)
- * and at most API_MAX_BODY bytes (413, and the connection is closed).
+ * host and a logged-in session cookie. A login (and the setup, the same
+ * request) with an Origin of another site is refused (403): browsers send
+ * Origin with every cross-origin POST, so a page elsewhere cannot guess
+ * passwords through the seller's browser; without Origin (curl) it goes on.
+ * Bodies need a Content-Length (411) and at most API_MAX_BODY bytes (413,
+ * and the connection is closed).
+ *
+ * The answer to a failed login waits the delay auth.c asks for, on a timer
+ * of its connection (the loop never sleeps); at most WEB_DELAYED_MAX wait at
+ * once (auth.c's AUTH_PENDING_MAX slots keep it lower), more are answered
+ * at once.
+ *
+ * An events WebSocket lives only as long as its session: the socket is
+ * closed (1008) as soon as its session is gone - logout, idle or absolute
+ * expiry, or a password changed by shopkeep passwd (seen by the
+ * WEB_SWEEP_MS timer, which re-reads the password). A line is never written
+ * to a socket whose session has ended.
  *
  * Each events client has a queue of lines capped at WEB_QUEUE_MAX; a client
  * too slow to keep up loses its oldest lines (counted) rather than growing
@@ -33,6 +48,8 @@
 #define WEB_QUEUE_MAX 256
 #define WEB_WS_MAX 65536
 #define WEB_CLIENTS_MAX 16
+#define WEB_DELAYED_MAX 8
+#define WEB_SWEEP_MS 1000
 
 typedef struct web_line {
 	struct web_line *next;
@@ -50,6 +67,10 @@ typedef struct web_pss {
 	int too_big, close_after;
 	unsigned char *resp;
 	size_t resp_len;
+	/* an answer held back (a failed login) until sul_answer fires */
+	lws_sorted_usec_list_t sul_answer;
+	api_resp held;
+	int delayed;
 	/* WebSocket */
 	struct lws *wsi;
 	char cookie[80];         /* "sk_session=<token>" of the upgrade */
@@ -58,10 +79,14 @@ typedef struct web_pss {
 	int64_t dropped;         /* lines this client lost (too slow, or no memory): logged at its close */
 	sbuf rx;
 	int rx_too_big;
+	int ending;              /* its session ended: closed at the next WRITEABLE */
 } web_pss;
 
 struct web {
+	struct lws_context *ctx;
 	struct lws_vhost *vh;
+	lws_sorted_usec_list_t sul_sweep;
+	int ndelayed;
 	const config *cfg;
 	api_ctx *a;
 	web_pss *clients;
@@ -81,6 +106,22 @@ static int web_host_ok(web *w, struct lws *wsi)
 	if (lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_HOST) <= 0)
 		return 0;
 	return !strcmp(h, w->host_ip) || !strcmp(h, w->host_lh);
+}
+
+/* Whether the Origin header names this server (http://<Host we accept>).
+ * Without an Origin: missing_ok (a CLI client; browsers always send one on a
+ * cross-origin POST and on a WebSocket upgrade). */
+static int web_origin_ok(web *w, struct lws *wsi, int missing_ok)
+{
+	char origin[160] = "", want[100];
+
+	if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+		return missing_ok && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) == 0;
+	snprintf(want, sizeof want, "http://%s", w->host_ip);
+	if (!strcmp(origin, want))
+		return 1;
+	snprintf(want, sizeof want, "http://%s", w->host_lh);
+	return !strcmp(origin, want);
 }
 
 /* Queues a response: status, JSON body, maybe a cookie and Retry-After.
@@ -137,7 +178,40 @@ static int web_error(struct lws *wsi, web_pss *pss, int status, const char *msg)
 	return r;
 }
 
-/* Hands a complete request to the API and queues its answer. */
+static void web_sweep(web *w, int sync);
+
+/* The held answer of a failed login is due: queued now. A failure to queue
+ * it closes the connection (from a timer, by lws's timeout). */
+static void web_answer_cb(lws_sorted_usec_list_t *sul)
+{
+	web_pss *pss = lws_container_of(sul, web_pss, sul_answer);
+	struct lws *wsi = pss->wsi;
+	web *w = lws_get_vhost_user(lws_get_vhost(wsi));
+	api_resp *r = &pss->held;
+
+	pss->delayed = 0;
+	w->ndelayed--;
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	if (web_respond(wsi, pss, r->status, r->body ? r->body : "{}", r->set_cookie, r->retry_after_s))
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	free(r->body);
+	r->body = NULL;
+}
+
+/* Drops a held answer (its connection closes first). */
+static void web_unhold(web *w, web_pss *pss)
+{
+	if (!pss->delayed)
+		return;
+	lws_sul_cancel(&pss->sul_answer);
+	pss->delayed = 0;
+	w->ndelayed--;
+	free(pss->held.body);
+	pss->held.body = NULL;
+}
+
+/* Hands a complete request to the API and queues its answer, or holds it
+ * back for r.delay_ms (a failed login). */
 static int web_dispatch(web *w, struct lws *wsi, web_pss *pss)
 {
 	const char *method = pss->method >= 0 && pss->method < 8 ? web_methods[pss->method] : "?";
@@ -153,9 +227,21 @@ static int web_dispatch(web *w, struct lws *wsi, web_pss *pss)
 	if (lws_hdr_custom_copy(wsi, csrf, sizeof csrf, "x-csrf-token:", 13) < 0)
 		csrf[0] = '\0';
 	api_http(w->a, method, pss->path, cookie, csrf, pss->body.p, pss->body.len, &r);
+	sbuf_free(&pss->body);
+	/* a logout (or anything else that ended a session) closes its WebSockets now */
+	web_sweep(w, 0);
+	if (r.delay_ms > 0 && w->ndelayed < WEB_DELAYED_MAX && !pss->delayed) {
+		pss->held = r;
+		pss->wsi = wsi;
+		pss->delayed = 1;
+		w->ndelayed++;
+		/* the wait is ours: no shorter lws timeout may end it (one timeout per connection) */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, r.delay_ms / 1000 + 10);
+		lws_sul_schedule(w->ctx, 0, &pss->sul_answer, web_answer_cb, (lws_usec_t)r.delay_ms * LWS_US_PER_MS);
+		return 0;
+	}
 	rc = web_respond(wsi, pss, r.status, r.body ? r.body : "{}", r.set_cookie, r.retry_after_s);
 	free(r.body);
-	sbuf_free(&pss->body);
 	return rc;
 }
 
@@ -163,10 +249,9 @@ static int web_dispatch(web *w, struct lws *wsi, web_pss *pss)
  * session. Returns 0, or the HTTP status to refuse it with (*why says why). */
 static int web_ws_allowed(web *w, struct lws *wsi, const char **why)
 {
-	char uri[64] = "", origin[160] = "", cookie[1024] = "", want[100];
+	char uri[64] = "", cookie[1024] = "";
 
 	lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-	lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
 	lws_hdr_copy(wsi, cookie, sizeof cookie, WSI_TOKEN_HTTP_COOKIE);
 	*why = "not found";
 	if (strcmp(uri, "/api/events"))
@@ -174,9 +259,8 @@ static int web_ws_allowed(web *w, struct lws *wsi, const char **why)
 	*why = "this server's name is not in Host";
 	if (!web_host_ok(w, wsi))
 		return 403;
-	snprintf(want, sizeof want, "http://%s", w->host_ip);
 	*why = "the WebSocket is for this page only (Origin)";
-	if (strcmp(origin, want) && (snprintf(want, sizeof want, "http://%s", w->host_lh), strcmp(origin, want)))
+	if (!web_origin_ok(w, wsi, 0))
 		return 403;
 	*why = "not logged in";
 	if (!api_logged_in(w->a, cookie))
@@ -215,10 +299,21 @@ static void web_enqueue(web_pss *c, const char *s, size_t n)
 	}
 }
 
-static void web_ws_clear(web *w, web_pss *pss)
+/* Frees a client's queued lines. */
+static void web_drop_queue(web_pss *c)
 {
 	web_line *l;
 
+	while ((l = c->q)) {
+		c->q = l->next;
+		free(l);
+	}
+	c->q_tail = NULL;
+	c->nq = 0;
+}
+
+static void web_ws_clear(web *w, web_pss *pss)
+{
 	for (web_pss **pp = &w->clients; *pp; pp = &(*pp)->next)
 		if (*pp == pss) {
 			*pp = pss->next;
@@ -228,14 +323,44 @@ static void web_ws_clear(web *w, web_pss *pss)
 	if (pss->dropped)
 		log_warn("web", "an events client lost %lld lines (too slow to keep up)", (long long)pss->dropped);
 	pss->dropped = 0;
-	while ((l = pss->q)) {
-		pss->q = l->next;
-		free(l);
-	}
-	pss->q_tail = NULL;
-	pss->nq = 0;
+	web_drop_queue(pss);
 	sbuf_free(&pss->rx);
 	pss->ws = 0;
+	pss->ending = 0;
+}
+
+/* Marks an events client whose session ended: nothing more is written to
+ * it, and it is closed at its next WRITEABLE. */
+static void web_end_client(web_pss *c, const char *why)
+{
+	if (c->ending)
+		return;
+	c->ending = 1;
+	web_drop_queue(c);
+	log_info("web", "an events WebSocket is closed: %s", why);
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Closes the events WebSockets whose session is gone; with sync, first has
+ * auth look at the password in the database again (changed elsewhere: every
+ * session ends). */
+static void web_sweep(web *w, int sync)
+{
+	if (sync)
+		api_auth_sync(w->a);
+	for (web_pss *c = w->clients; c; c = c->next)
+		if (!c->ending && !api_session_live(w->a, c->cookie))
+			web_end_client(c, "its session ended (logout, expiry or a new password)");
+}
+
+/* Every WEB_SWEEP_MS: the sweep with a fresh look at the password, so that
+ * expiry and shopkeep passwd close sockets that see no requests. */
+static void web_sweep_cb(lws_sorted_usec_list_t *sul)
+{
+	web *w = lws_container_of(sul, web, sul_sweep);
+
+	web_sweep(w, 1);
+	lws_sul_schedule(w->ctx, 0, &w->sul_sweep, web_sweep_cb, (lws_usec_t)WEB_SWEEP_MS * LWS_US_PER_MS);
 }
 
 static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -263,6 +388,12 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		if (!strncmp(pss->path, "/api/", 5) && !web_host_ok(w, wsi)) {
 			pss->close_after = 1;
 			return web_error(wsi, pss, 403, "this server's name is not in the Host header");
+		}
+		if (!strncmp(pss->path, "/api/login", 10) && (!pss->path[10] || pss->path[10] == '?') &&
+		    !web_origin_ok(w, wsi, 1)) {
+			pss->close_after = 1;
+			log_warn("web", "login refused: from another site's page (Origin)");
+			return web_error(wsi, pss, 403, "a login from another site's page is refused (Origin)");
 		}
 		if (pss->method == LWSHUMETH_POST || pss->method == LWSHUMETH_PUT ||
 		    pss->method == LWSHUMETH_PATCH) {
@@ -329,7 +460,15 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 	case LWS_CALLBACK_SERVER_WRITEABLE: {
 		web_line *l;
 
-		if (!pss->ws || !(l = pss->q))
+		if (!pss->ws)
+			return 0;
+		if (pss->q && !pss->ending && !api_session_live(w->a, pss->cookie))
+			web_end_client(pss, "its session ended (logout, expiry or a new password)");
+		if (pss->ending) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"session ended", 13);
+			return -1;
+		}
+		if (!(l = pss->q))
 			return 0;
 		/* a line of this loop turn (an event, a control answer) follows its commit */
 		api_barrier(w->a);
@@ -380,12 +519,17 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (pss) {
+			web_unhold(w, pss);
 			free(pss->resp);
 			pss->resp = NULL;
 			sbuf_free(&pss->body);
 			if (pss->ws)
 				web_ws_clear(w, pss);
 		}
+		return 0;
+	case LWS_CALLBACK_PROTOCOL_DESTROY:
+		/* the context goes: its timer list with it */
+		lws_sul_cancel(&w->sul_sweep);
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -401,6 +545,8 @@ void web_broadcast(web *w, char *line)
 	if (w) {
 		n = strlen(line);
 		for (web_pss *c = w->clients; c; c = c->next) {
+			if (c->ending)
+				continue;
 			web_enqueue(c, line, n);
 			lws_callback_on_writable(c->wsi);
 		}
@@ -425,6 +571,7 @@ web *web_new(struct lws_context *ctx, const config *cfg, api_ctx *a, char *err, 
 	}
 	w->cfg = cfg;
 	w->a = a;
+	w->ctx = ctx;
 	snprintf(ip, sizeof ip, "%.*s", (int)strcspn(cfg->web_listen, ":"), cfg->web_listen);
 	snprintf(w->host_ip, sizeof w->host_ip, "%s:%d", ip, cfg->web_port);
 	snprintf(w->host_lh, sizeof w->host_lh, "localhost:%d", cfg->web_port);
@@ -448,6 +595,7 @@ web *web_new(struct lws_context *ctx, const config *cfg, api_ctx *a, char *err, 
 		free(w);
 		return NULL;
 	}
+	lws_sul_schedule(ctx, 0, &w->sul_sweep, web_sweep_cb, (lws_usec_t)WEB_SWEEP_MS * LWS_US_PER_MS);
 	log_info("web", "the page is at http://%s/ (files from %s)", w->host_ip, cfg->web_root);
 	return w;
 }

@@ -137,6 +137,8 @@ static void test_defaults(void)
 	ok(!strcmp(c.web_listen, "127.0.0.1:8080") && c.web_port == 8080, "default web.listen 127.0.0.1:8080");
 	ok(c.web_root && c.web_root[0] == '/' && c.web_session_idle_s == 43200 && !c.web_pwhash_min,
 	   "default web.root absolute, session_idle_s 43200, full-cost password hashing");
+	ok(c.web_session_max_s == 604800 && c.web_setup_token_s == 3600 && c.web_login_delay_max_ms == 8000,
+	   "default web.session_max_s 7 days, setup_token_s 3600, login_delay_max_ms 8000");
 	config_free(&c);
 	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"web\":{\"listen\":\"off\",\"root\":\"www\"}}", "/srv/acct", &c,
 		  &rc);
@@ -214,6 +216,9 @@ static void test_error_kinds(void)
 	one_error("\"web\":{\"listen\":\"127.0.0.1:80 x\"}",
 		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
 	one_error("\"web\":{\"session_idle_s\":5}", "web.session_idle_s: must be an integer from 60 to 2592000");
+	one_error("\"web\":{\"session_max_s\":4}", "web.session_max_s: must be an integer from 5 to 31536000");
+	one_error("\"web\":{\"setup_token_s\":\"1h\"}", "web.setup_token_s: must be an integer from 5 to 604800");
+	one_error("\"web\":{\"login_delay_max_ms\":30000}", "web.login_delay_max_ms: must be an integer from 10 to 20000");
 	one_error("\"debug\":{\"kill_at\":\"comit\"}", "debug.kill_at: must be \"commit\" (tests only)");
 	one_error("\"bogus\":{}", "bogus: unknown key (not a core section, nor a plugin in plugins.load)");
 	one_error("\"Bogus-Key\":1", "Bogus-Key: unknown key");
@@ -523,12 +528,15 @@ static void test_take_live(void)
 	is_int(rc, 0, "take_live: the running config parses");
 	parse("{\"account\":{\"id\":\"a2\",\"cookie\":\"cna=x; unb=20001; _m_h5_tk=abc_1\"},"
 	      "\"state\":{\"db\":\"other.db\"},\"send\":{\"rate_per_s\":7,\"stop_flush_s\":9},"
-	      "\"log\":{\"level\":\"debug\"},\"web\":{\"listen\":\"off\"},"
+	      "\"log\":{\"level\":\"debug\"},\"web\":{\"listen\":\"off\",\"session_max_s\":60,\"setup_token_s\":70,"
+	      "\"login_delay_max_ms\":80},"
 	      "\"plugins\":{\"load\":[\"autoreply\",\"dedup\"]},\"autoreply\":{\"debounce_ms\":2}}", tmpdir, &n, &rc);
 	is_int(rc, 0, "take_live: the new one parses");
 	config_take_live(&c, &n, &restart);
 	ok(c.send_rate == 7 && c.send_stop_flush_s == 9, "take_live: send.* taken");
 	is_str(c.log_level, "debug", "take_live: log.level taken");
+	ok(c.web_session_max_s == 60 && c.web_setup_token_s == 70 && c.web_login_delay_max_ms == 80,
+	   "take_live: web.session_max_s, setup_token_s, login_delay_max_ms taken");
 	is_int((int)cJSON_GetObjectItem(cJSON_GetObjectItem(c.plugin_sections, "autoreply"), "debounce_ms")->valuedouble, 2,
 	       "take_live: the plugins' sections taken");
 	is_str(c.account_id, "a1", "take_live: account.id kept");
