@@ -38,9 +38,10 @@
  * $ treat a newline as POSIX did. What differs: a repeat after a Chinese
  * character now repeats the character (it repeated its last byte); \d \s \w
  * \b and (?...) are Perl's; \< and \> are plain < and > (GNU's word
- * boundaries: write \b); {,n} is literal text (write {0,n}); a back-reference
- * names what its group matched first (Perl's leftmost-first, not POSIX's
- * longest), which only changes which texts a back-reference matches.
+ * boundaries: write \b); {,n} is literal text (write {0,n}); a backslash
+ * inside [ ] escapes ([\d] is a digit, POSIX read \ or d). Perl's
+ * leftmost-first and POSIX's leftmost-longest pick different matches, but a
+ * rule only asks whether there is one, and both search until they find it.
  *
  * Regex limits. A pattern is at most AR_RE_MAX_LEN (512) bytes and may take
  * at most AR_RE_COMPILE_MAX (32 KiB) to compile, all of a file's together
@@ -58,7 +59,8 @@
  * are substituted; any other {...} is a validation error (write {{ and }} for
  * literal braces). A reply is cut to AR_REPLY_MAX (4096) bytes after the
  * substitution, at a character boundary, and the cut is logged: a long
- * buyer text in a template that repeats {message} cannot grow a huge reply. An empty reply without an image means "matched, send
+ * buyer text in a template that repeats {message} cannot grow a huge reply.
+ * An empty reply without an image means "matched, send
  * nothing". An `image` URL is sent as an image (800x600) before the text.
  * `once` ("chat", "chat_item" or null) answers a rule once per chat, or per
  * (chat, item); the record is kept in autoreply_once, and a rule whose once is
