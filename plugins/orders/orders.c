@@ -494,12 +494,42 @@ static void od_rule_parse(skrules_ctx *x, const cJSON *o, const char *where, od_
 	}
 }
 
+/* The value part of a spec "名:值" (after the first "：" or ':'), NULL when
+ * it has none: od_spec_match matches an order's spec by it. */
+static const char *od_spec_value(const char *s)
+{
+	const char *v;
+
+	if ((v = strstr(s, "：")))
+		return v + strlen("：");
+	if ((v = strchr(s, ':')))
+		return v + 1;
+	return NULL;
+}
+
+/* Whether some order's spec would match both rule specs a and b (NULL: no
+ * spec) under od_spec_match: equal, or one is the value part of the other
+ * ("红" and "颜色:红"), or both have the same name and value. */
+static int od_spec_overlap(const char *a, const char *b)
+{
+	const char *va, *vb;
+
+	if (!a || !b)
+		return !a && !b;
+	if (!strcmp(a, b))
+		return 1;
+	va = od_spec_value(a);
+	vb = od_spec_value(b);
+	return (va && !strcmp(va, b)) || (vb && !strcmp(vb, a));
+}
+
 /* Validates the cards and delivery rules of a rules document (NUL-terminated
  * JSON text; other top-level keys belong to other plugins, e.g. autoreply's)
  * and builds them: the one validator of the rules file and of rules_check.
  * Returns the rules, or NULL when there are errors (each reported with
- * skrules_err). Two rules for one item and spec are only a warning, logged when
- * loading the file. */
+ * skrules_err). Two rules that one order would match (the same item and an
+ * overlapping spec) are an error: the file is refused when it is saved or
+ * checked, not the order at payment time. */
 static od_rules *od_parse(skrules_ctx *x, const char *text)
 {
 	static const char *const top[] = { "cards", "delivery", "keyword_rules", "item_defaults", "default_reply",
@@ -552,13 +582,14 @@ static od_rules *od_parse(skrules_ctx *x, const char *text)
 			od_rule_parse(x, cJSON_GetArrayItem(del, (int)i), where, r);
 			if (r->card && !od_card_find(rs, r->card))
 				skrules_err(x, "%s.card: no card named \"%s\" in cards", where, r->card);
-			for (size_t j = 0; j < i && r->item && x->p; j++) {
+			for (size_t j = 0; j < i && r->item; j++) {
 				const od_rule *q = &rs->rules[j];
 
-				if (q->item && !strcmp(q->item, r->item) &&
-				    (q->spec ? r->spec && !strcmp(q->spec, r->spec) : !r->spec))
-					sk_log(x->p, SK_LOG_WARN, "rules %s: %s and delivery[%zu] are for the same item and "
-					       "spec: its orders will be refused as ambiguous", x->path, where, j);
+				if (q->item && !strcmp(q->item, r->item) && od_spec_overlap(q->spec, r->spec))
+					skrules_err(x, "%s: delivery[%zu] is for the same item %s and spec %s%s%s: an order "
+						    "would match both (cards \"%s\" and \"%s\"); keep one", where, j, r->item,
+						    r->spec ? "\"" : "", r->spec ? r->spec : "null", r->spec ? "\"" : "",
+						    q->card ? q->card : "?", r->card ? r->card : "?");
 			}
 		}
 	}
