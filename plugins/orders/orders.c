@@ -14,9 +14,17 @@
  *
  * Delivery. A paid card, or the reminder [记得及时发货] of an order not yet
  * delivered, starts a delivery: the order detail (quantity, spec, buyer,
- * item) comes from mtop.idle.web.trade.order.detail; the rules file's
- * "delivery" list must have exactly one rule for the item and its spec
- * (otherwise nothing is sent and the reason is "no_rule" or "ambiguous");
+ * item) comes from mtop.idle.web.trade.order.detail. The card alone proves
+ * nothing: the detail must say paid (its 已付款 status node completed, the
+ * order neither closed nor in refund), its buyer must be the card's sender
+ * and its item the chat's (else "mismatch", at once). A detail that does
+ * not say paid yet - it can lag the card by seconds - keeps the order
+ * pending ("waiting: ...") and is asked again after 2, 4, 8... s (at most
+ * 60 s apart) for paid_wait_s; then, or at once for a closed order, the
+ * delivery fails as "unpaid". The rules file's "delivery" list must have
+ * exactly one rule for the item and its spec (otherwise nothing is sent and
+ * the reason is "no_rule"; "ambiguous" cannot pass the validator any more,
+ * which refuses two rules one order would match, but stays as a backstop);
  * the rule names a card of "cards", which makes one unit per quantity:
  *
  *   {"cards": [{"name": "vip-month", "type": "stock", "template": "Your code: {code}",
@@ -52,8 +60,8 @@
  * session expiry and risk control end it as failed with the reason.
  *
  * Failures. Every one records a reason a seller can read, "<kind>: <text>",
- * kind one of no_rule ambiguous out_of_stock detail quantity refused send
- * cancelled confirm, in orders_order.reason (and the unit's), and publishes
+ * kind one of no_rule ambiguous out_of_stock detail unpaid mismatch quantity
+ * refused send cancelled confirm, in orders_order.reason (and the unit's), and publishes
  * "orders.delivery_failed" {order_id, reason}. An order that failed is tried
  * again by its next reminder card, by "core.reload" (SIGHUP, when the rules
  * changed) when it failed on the rules or the stock, and every retry_s when
