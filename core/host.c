@@ -2871,8 +2871,10 @@ static char *host_rules_read(const char *path, size_t *len, sbuf *errs)
 				col++;
 			}
 		}
-		sbuf_addf(errs, "rules %s: not valid JSON (%s at line %zu, column %zu)\n", path,
-			  b.len ? "stops" : "empty", line, col);
+		if (!b.len)
+			sbuf_addf(errs, "rules %s: empty (a rules file is one JSON object, {} at least)\n", path);
+		else
+			sbuf_addf(errs, "rules %s: not valid JSON (stops at line %zu, column %zu)\n", path, line, col);
 		goto fail;
 	}
 	/* trailing bytes other than white space are JSON errors too */
