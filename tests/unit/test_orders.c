@@ -2,7 +2,9 @@
 /*
  * tests/unit/test_orders.c - plugins/orders through the fake host: the rules
  * validator, order state transitions (applied, repeated, illegal), the order
- * detail and rule matching (spec, ambiguous, no rule, quantity), reservation
+ * detail and rule matching (spec, no rule, quantity; two rules one order would
+ * match are refused with the file), the paid gate (an unpaid, lagging, closed
+ * or mismatched order detail), reservation
  * and the unit states with their codes (sent consumes, refused releases),
  * delays, the three confirmation policies with retries, out of stock and the
  * published events, cancellation, retries by reminder and by new stock.
