@@ -236,6 +236,7 @@ struct host {
 	int rules_state;          /* HOST_RULES_*, as host_rules_verify found the file */
 	int rules_ever_ok;        /* a good file was loaded in this run */
 	char *rules_problem;      /* why the file is refused, NULL when it is not */
+	char *rules_who;          /* the plugins that refused it ("a, b"), NULL: all (unreadable, not JSON) */
 	host_ctl_call *ctl_call;  /* the one running, or NULL */
 
 	/* the worker pool */
@@ -2923,40 +2924,57 @@ int host_check_rules(const char *dir, char *const *names, const char *path, sbuf
 void host_rules_verify(host *h)
 {
 	const char *path = h ? h->cfg.rules_path : NULL;
-	sbuf errs = { 0 };
+	sbuf errs = { 0 }, who = { 0 };
 	size_t len;
 	char *text;
 
 	if (!h)
 		return;
 	free(h->rules_problem);
-	h->rules_problem = NULL;
+	free(h->rules_who);
+	h->rules_problem = h->rules_who = NULL;
 	if (!path) {
 		h->rules_state = HOST_RULES_OFF;
 		return;
 	}
-	if ((text = host_rules_read(path, &len, &errs)) && !host_rules_check(h, text, len, &errs)) {
-		h->rules_state = HOST_RULES_OK;
-		h->rules_ever_ok = 1;
+	if ((text = host_rules_read(path, &len, &errs))) {
+		/* each plugin loads the file on its own: note which ones refuse it */
+		for (size_t i = 0; i < h->nplugs; i++) {
+			const host_plug *pl = h->plugs[i];
+
+			if (pl->state == PL_RUNNING && host_desc_rules_check(pl->desc, text, len, "", &errs))
+				sbuf_addf(&who, "%s%s", who.len ? ", " : "", pl->name);
+		}
 		free(text);
-		return;
+		if (!errs.len && !errs.oom) {
+			h->rules_state = HOST_RULES_OK;
+			h->rules_ever_ok = 1;
+			sbuf_free(&errs);
+			sbuf_free(&who);
+			return;
+		}
+		h->rules_who = who.len ? sbuf_take(&who) : NULL;
+		sbuf_free(&who);
 	}
-	free(text);
 	/* "a\nb\n" -> "a; b" */
 	for (size_t i = 0; errs.p && i < errs.len; i++)
 		if (errs.p[i] == '\n')
 			errs.p[i] = i + 1 < errs.len ? ';' : '\0';
 	h->rules_problem = errs.p ? errs.p : strdup("out of memory");
 	h->rules_state = h->rules_ever_ok ? HOST_RULES_STALE : HOST_RULES_BROKEN;
-	host_say(h, NULL, SK_LOG_ERR, "%s: %s", h->rules_state == HOST_RULES_STALE ?
-		 "the rules file is refused, the rules loaded before stay in force" :
-		 "the rules file is refused: NO replies or deliveries until it is fixed (shopkeep check lists the "
-		 "problems; then SIGHUP)", h->rules_problem ? h->rules_problem : "");
+	if (h->rules_state == HOST_RULES_STALE)
+		host_say(h, NULL, SK_LOG_ERR, "the rules file is refused%s%s, the rules loaded before stay in force: %s",
+			 h->rules_who ? " by " : "", h->rules_who ? h->rules_who : "", h->rules_problem);
+	else
+		host_say(h, NULL, SK_LOG_ERR, "the rules file is refused: NO replies or deliveries %s%s until it is fixed "
+			 "(shopkeep check lists the problems; then SIGHUP): %s", h->rules_who ? "by " : "",
+			 h->rules_who ? h->rules_who : "", h->rules_problem);
 }
 
-int host_rules_status(const host *h, const char **problem)
+int host_rules_status(const host *h, const char **problem, const char **who)
 {
 	*problem = h && h->rules_problem ? h->rules_problem : "";
+	*who = h && h->rules_who ? h->rules_who : "";
 	return h ? h->rules_state : HOST_RULES_OFF;
 }
 
@@ -3417,6 +3435,7 @@ void host_free(host *h)
 	free(h->plugs);
 	free(h->names);
 	free(h->rules_problem);
+	free(h->rules_who);
 	pthread_cond_destroy(&h->cv_work);
 	pthread_cond_destroy(&h->cv_done);
 	pthread_mutex_destroy(&h->mu);

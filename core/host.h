@@ -157,8 +157,10 @@ enum {
  * each reload); a refused file is logged. */
 void host_rules_verify(host *h);
 /* Returns HOST_RULES_*; *problem is why the file is refused ("" when it is
- * not), borrowed until the next host_rules_verify. */
-int host_rules_status(const host *h, const char **problem);
+ * not), *who the plugins that refused it ("autoreply, orders"; "" when the
+ * file itself is missing or not JSON, so no plugin has rules), both
+ * borrowed until the next host_rules_verify. */
+int host_rules_status(const host *h, const char **problem, const char **who);
 /* SIGHUP: the plugins' config sections from a config loaded again. Checks
  * every loaded plugin's section against its declared keys first: -1 with one
  * "<plugin>.<key>: <reason>" line per problem in errs and nothing changed, or

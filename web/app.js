@@ -498,7 +498,8 @@
 				'No messages are answered and no orders are delivered. Log in to goofish.com again, put the ' +
 				'new cookie into the account\'s cookie file, and restart the bot.');
 		else if (noRules)
-			setBanner('The rules file is broken – no replies and no deliveries',
+			setBanner('The rules file is broken – ' + (Array.isArray(rules.refused_by) && rules.refused_by.length ?
+				rules.refused_by.map(str).join(', ') + ' run without rules' : 'no replies and no deliveries'),
 				str(rules.problem) + '. Fix the file (shopkeep check lists every problem) or save the rules ' +
 				'again below; the bot reloads them then.');
 		else if (rstate === 'stale')

@@ -247,6 +247,9 @@ static void test_rules_status(char *cfg, size_t n)
 	problem = tc_jstr(j, "rules.problem");
 	ok(j && problem && strstr(problem, "autoreply: keyword_rules[0].match"), "broken again: \"stale\", named by "
 	   "autoreply (%s)", problem ? problem : "-");
+	ok(j && cJSON_GetArraySize(tc_jget(j, "rules.refused_by")) == 1 && tc_jstr(j, "rules.refused_by.0") &&
+	   !strcmp(tc_jstr(j, "rules.refused_by.0"), "autoreply"), "broken again: refused_by [\"autoreply\"] (orders "
+	   "took the file)");
 	ok(j && tc_jstr(j, "rules.summary") && strstr(tc_jstr(j, "rules.summary"), "the rules loaded before stay in force"),
 	   "broken again: the rules loaded before stay in force");
 	cJSON_Delete(j);
