@@ -241,6 +241,47 @@ static cJSON *api_plugin_call(api_ctx *a, const char *cmd, const char *data, api
 	return j;
 }
 
+/* The status's "rules": {state, problem, refused_by, summary}: state "ok",
+ * "off" (no rules file), "broken" (the file is refused and no rules are in
+ * force: no replies or deliveries - of the plugins in refused_by, or of all
+ * when it is [] because the file is missing or not JSON) or "stale"
+ * (refused, the rules of an earlier valid file stay in force); summary is
+ * one line for a person. */
+static void api_status_rules(api_ctx *a, cJSON *d)
+{
+	static const char *const names[] = { "off", "ok", "broken", "stale" };
+	const char *problem = "", *who = "";
+	int st = a->env.plugins ? host_rules_status(a->env.plugins, &problem, &who) : HOST_RULES_OFF;
+	cJSON *r = cJSON_AddObjectToObject(d, "rules"), *by = cJSON_CreateArray();
+	char sum[1200], name[64];
+
+	if (st < HOST_RULES_OFF || st > HOST_RULES_STALE)
+		st = HOST_RULES_OFF;
+	for (const char *w = who; *w;) {
+		size_t n = strcspn(w, ",");
+
+		snprintf(name, sizeof name, "%.*s", (int)n, w);
+		cJSON_AddItemToArray(by, cJSON_CreateString(name));
+		w += n;
+		w += strspn(w, ", ");
+	}
+	if (st == HOST_RULES_BROKEN && *who)
+		snprintf(sum, sizeof sum, "broken — %s; no replies or deliveries by %s", problem, who);
+	else if (st == HOST_RULES_BROKEN)
+		snprintf(sum, sizeof sum, "broken — %s; no replies or deliveries", problem);
+	else if (st == HOST_RULES_STALE)
+		snprintf(sum, sizeof sum, "the file is refused%s%s — %s; the rules loaded before stay in force", *who ? " by " : "",
+			 who, problem);
+	else if (st == HOST_RULES_OK)
+		snprintf(sum, sizeof sum, "OK (%s)", a->env.cfg->rules ? a->env.cfg->rules : "");
+	else
+		snprintf(sum, sizeof sum, "no rules file configured");
+	cJSON_AddStringToObject(r, "state", names[st]);
+	cJSON_AddStringToObject(r, "problem", problem);
+	cJSON_AddItemToObject(r, "refused_by", by);
+	cJSON_AddStringToObject(r, "summary", sum);
+}
+
 static void api_cmd_status(api_ctx *a, api_out *o)
 {
 	cJSON *d = cJSON_CreateObject(), *pl = cJSON_AddArrayToObject(d, "plugins");
@@ -263,6 +304,7 @@ static void api_cmd_status(api_ctx *a, api_out *o)
 	}
 	for (size_t i = 0; names && names[i]; i++)
 		cJSON_AddItemToArray(pl, cJSON_CreateString(names[i]));
+	api_status_rules(a, d);
 	cJSON_AddNumberToObject(d, "uptime_s", (double)((util_now_ms() - a->started_ms) / 1000));
 	cJSON_AddNumberToObject(d, "pid", (double)getpid());
 	/* the page's address as configured (web.listen), null when it is off */

@@ -775,6 +775,8 @@ static void main_status_print(const cJSON *d)
 		}
 	}
 	printf("%s\n", first ? "none" : "");
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(d, "rules")))
+		printf("rules:        %s\n", main_str(cJSON_GetObjectItemCaseSensitive(d, "rules"), "summary"));
 	printf("page:         %s\n", *url ? url : "off");
 	printf("process:      pid %.0f, up %s, %.0f reconnects\n", main_num(d, "pid"),
 	       main_span((int64_t)main_num(d, "uptime_s") * 1000, span, sizeof span), main_num(m, "reconnects"));
@@ -915,6 +917,16 @@ int main(int argc, char **argv)
 
 			if (host_check_config(c.plugins_dir, c.plugins_load, c.plugin_sections, &errs)) {
 				fputs(errs.p ? errs.p : "plugins: cannot check\n", stderr);
+				rc = 1;
+			}
+			sbuf_free(&errs);
+		}
+		if (!rc && c.rules) {
+			/* the rules file, by every plugin's own validator (as run loads it) */
+			sbuf errs = { 0 };
+
+			if (host_check_rules(c.plugins_dir, c.plugins_load, c.rules, &errs)) {
+				fputs(errs.p ? errs.p : "rules: cannot check\n", stderr);
 				rc = 1;
 			}
 			sbuf_free(&errs);

@@ -225,6 +225,7 @@ static void run_reload(run_app *a, const char *why)
 	sbuf_free(&errs);
 	sbuf_free(&restart);
 	bridge_reload(a->plugins);
+	host_rules_verify(bridge_host(a->plugins));
 }
 
 /* The web page saved the rules or asked for a reload: as SIGHUP. */
@@ -414,6 +415,8 @@ int run_main(config *c)
 			log_err("run", "plugins not started: %s", errs.p);
 		log_info("run", "%d of %d plugins started", n < 0 ? 0 : n, c->n_plugins);
 		sbuf_free(&errs);
+		/* what the plugins just loaded: a refused file shows in the status */
+		host_rules_verify(bridge_host(app.plugins));
 		/* The page is for the seller; the platform session is the job: without the page it goes on. */
 		if (run_web(&app, c, st))
 			log_err("web", "the web page is NOT running (see above); the account runs without it");

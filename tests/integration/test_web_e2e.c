@@ -466,6 +466,24 @@ static void test_rules(void)
 		is_str(now, before, "the refused rules were not written");
 	}
 	cJSON_ReplaceItemInObjectCaseSensitive(rule, "match", cJSON_CreateString("contains"));
+	/* Issue 18 item 5: a second delivery rule for delivery[0]'s item and
+	 * spec is refused when saved, not when an order is paid. */
+	{
+		cJSON *del = cJSON_GetObjectItemCaseSensitive(doc, "delivery"), *dup;
+		int nd = cJSON_GetArraySize(del);
+		char want[64];
+
+		dup = cJSON_Duplicate(cJSON_GetArrayItem(del, 0), 1);
+		cJSON_AddItemToArray(del, dup);
+		text = cJSON_PrintUnformatted(doc);
+		st = req("PUT", "/api/rules", auth_hdrs(1), text, &j, NULL);
+		snprintf(want, sizeof want, "orders: delivery[%d]: delivery[0] is for the same item", nd);
+		ok(st == 422 && tc_jstr(j, "errors.0") && strstr(tc_jstr(j, "errors.0"), want),
+		   "PUT rules with two delivery rules for one item and spec -> 422 (%s)", tc_jstr(j, "errors.0") ?: "none");
+		cJSON_Delete(j);
+		free(text);
+		cJSON_DeleteItemFromArray(del, nd);
+	}
 	text = cJSON_PrintUnformatted(doc);
 	st = req("PUT", "/api/rules", auth_hdrs(1), text, &j, NULL);
 	ok(st == 200 && cJSON_IsTrue(tc_jget(j, "saved")), "PUT valid rules -> saved");
@@ -477,6 +495,10 @@ static void test_rules(void)
 	ok(tsim_wait_delivered(&sim, "answer saved through the API", 1, 5000),
 	   "the bot answers a buyer with the rule saved through the API");
 	is_int(req("PUT", "/api/rules", auth_hdrs(1), "[]", NULL, NULL), 400, "PUT rules that are not an object -> 400");
+	st = control("status", NULL, &j);
+	ok(st == 200 && tc_jstr(j, "data.rules.state") && !strcmp(tc_jstr(j, "data.rules.state"), "ok"),
+	   "status: rules.state \"ok\" after the save");
+	cJSON_Delete(j);
 }
 
 /* 6. Live events over the WebSocket. */
