@@ -70,6 +70,7 @@ typedef struct {
 	char *web_root;          /* the page's files (web/), default SK_WEB_ROOT */
 	int web_session_idle_s;  /* a login ends after this long without a request, default 43200 */
 	int web_pwhash_min;      /* web.pwhash_min: the cheapest argon2id (tests under valgrind only) */
+	int web_header_timeout_s;/* a page connection that has not sent its request's headers by then is closed, default 10 */
 	/* control: the local control socket (core/ctl.c) of shopkeep status */
 	char *ctl_socket;        /* control.socket: a path, default "<state.db's folder>/<account id>.sock";
 	                          * NULL when "off" (or when account.id is not a plain file name) */
@@ -114,5 +115,10 @@ const char *config_cookie_check(const char *cookie, char **unb);
  * not set: "<config dir>/<account id>.cookie.secret", malloc'd; NULL when
  * account.id is not a plain file name (or on OOM). */
 char *config_default_cookie_secret(const config *c);
+/* Splits web.listen ("127.0.0.1:8080", "[::1]:8080") into its address
+ * (without brackets) and port. Returns AF_INET or AF_INET6 when it is a
+ * loopback address (127.0.0.0/8, ::1), 0 when it is a well-formed address
+ * that is not loopback, -1 when it is not "<address>:<port>". */
+int config_web_addr(const char *listen, char *host, size_t hostlen, int *port);
 
 #endif
