@@ -721,6 +721,9 @@ static void config_control_socket(config_ctx *x)
 	}
 }
 
+/* Splits web.listen and tells a loopback address (config.h). The port is
+ * digits only (strtoul alone would take a sign or blanks); inet_pton is
+ * strict dotted-quad / IPv6 text. */
 int config_web_addr(const char *listen, char *host, size_t hostlen, int *port)
 {
 	const char *colon = listen ? strrchr(listen, ':') : NULL, *h = listen;
