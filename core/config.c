@@ -1022,6 +1022,7 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	CFG_RESTART(config_str_differs(c->web_listen, next->web_listen), "web.listen");
 	CFG_RESTART(config_str_differs(c->web_root, next->web_root), "web.root");
 	CFG_RESTART(c->web_pwhash_min != next->web_pwhash_min, "web.pwhash_min");
+	CFG_RESTART(c->web_header_timeout_s != next->web_header_timeout_s, "web.header_timeout_s");
 	CFG_RESTART(config_str_differs(c->ctl_socket, next->ctl_socket), "control.socket");
 #undef CFG_RESTART
 	/* live keys: taken */
