@@ -8,8 +8,9 @@
  * answer (it read past a string: ASan); the rules are saved through a temp
  * file that a planted symlink cannot redirect; 200 idle connections leave
  * `shopkeep status`, the page and the platform session working and are
- * closed after web.header_timeout_s; the page listens on 127.0.0.2 and on
- * [::1] when asked.
+ * closed after web.header_timeout_s; a peer that is not loopback (a client
+ * bound to the LAN address connecting to 127.0.0.1) gets no answer; the
+ * page listens on 127.0.0.2 and on [::1] when asked.
  */
 #include "tap.h"
 #include "sim/tbot.h"
@@ -17,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -454,7 +456,62 @@ static void test_idle(void)
 	ok(tbot_alive(&bot), "the bot is still running");
 }
 
-/* 8. Other loopback addresses: 127.0.0.2, and [::1] where this machine has it. */
+/* 8. A peer that is not loopback, even on the loopback listener (a client
+ * bound to this machine's LAN address connecting to 127.0.0.1, as a LAN
+ * host would reach a page bound to every interface): closed at accept, no
+ * answer, whatever its Host says. */
+static void test_foreign_peer(void)
+{
+	struct ifaddrs *ifs = NULL, *i;
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)wport) };
+	char rq[300], buf[256], a[INET_ADDRSTRLEN] = "";
+	int fd = -1, st = -1;
+	ssize_t n;
+
+	getifaddrs(&ifs);
+	for (i = ifs; i && fd < 0; i = i->ifa_next) {
+		struct sockaddr_in from;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		from = *(struct sockaddr_in *)i->ifa_addr;
+		if ((ntohl(from.sin_addr.s_addr) >> 24) == 127)
+			continue;
+		from.sin_port = 0;
+		inet_ntop(AF_INET, &from.sin_addr, a, sizeof a);
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0 && bind(fd, (struct sockaddr *)&from, sizeof from)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeifaddrs(ifs);
+	if (fd < 0) {
+		skip("this machine has no IPv4 address but loopback");
+		return;
+	}
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	{
+		struct timeval tv = { 5, 0 };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	}
+	if (!connect(fd, (struct sockaddr *)&to, sizeof to)) {
+		snprintf(rq, sizeof rq, "GET /api/session HTTP/1.1\r\nHost: localhost:%d\r\n\r\n", wport);
+		if (send(fd, rq, strlen(rq), MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+			diag("send: %s", strerror(errno));
+		n = read(fd, buf, sizeof buf - 1);
+		st = 0;
+		if (n > 12) {
+			buf[n] = '\0';
+			sscanf(buf, "HTTP/1.1 %d", &st);
+		}
+	}
+	close(fd);
+	is_int(st, 0, "a peer at %s (not loopback) with Host localhost: closed with no answer", a);
+	is_int(req("GET", "/api/session", NULL, NULL, 0, NULL, NULL), 200, "a loopback peer is still answered");
+}
+
+/* 9. Other loopback addresses: 127.0.0.2, and [::1] where this machine has it. */
 static void test_other_loopback(void)
 {
 	char listen[64], host[64];
@@ -518,6 +575,7 @@ int main(void)
 			test_ws_big();
 			test_rules_tmp();
 			test_idle();
+			test_foreign_peer();
 		}
 		test_other_loopback();
 	}
