@@ -376,8 +376,11 @@ static void test_rules_tmp(void)
 	cJSON_Delete(j);
 	free(text);
 	ok(access(victim, F_OK) != 0, "the symlink's target was not created or written");
-	ok(lstat(rules, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0600,
-	   "rules.json is a regular file, mode 0600 (%o)", (unsigned)(sb.st_mode & 0777));
+	/* lstat first: ok()'s arguments may be evaluated before its condition */
+	memset(&sb, 0, sizeof sb);
+	st = lstat(rules, &sb);
+	ok(st == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0600, "rules.json is a regular file, mode 0600 (%o)",
+	   (unsigned)(sb.st_mode & 0777));
 	ok(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode), "the planted symlink is left alone");
 	unlink(link);
 }
