@@ -194,15 +194,18 @@ static void web_conn_wait(web *w, web_conn *c)
 	}
 }
 
-/* A new connection: tracked, and when max_conns are open the oldest one
- * that is not an events WebSocket is closed to make room. Returns 0, or -1
- * to refuse it (no room at all). */
-static int web_conn_add(web *w, struct lws *wsi)
+/* Before a new connection is accepted (only its fd exists): when
+ * max_conns are open, the oldest one that is not an events WebSocket is
+ * closed to make room (the one waiting longest for its request first).
+ * Returns 0, or -1 to refuse it: too many closes are still under way. */
+static int web_conn_room(web *w)
 {
 	int open = 0, oldest = -1;
-	web_conn *c;
 
-	/* the oldest still waiting for its request, else the oldest at all */
+	if (w->nconns >= 2 * w->max_conns) {
+		w->n_refused++;
+		return -1;
+	}
 	for (int i = 0; i < w->nconns; i++) {
 		const web_conn *o = &w->conns[i], *b = oldest >= 0 ? &w->conns[oldest] : NULL;
 
@@ -218,6 +221,15 @@ static int web_conn_add(web *w, struct lws *wsi)
 		w->n_made_room++;
 		web_conn_close(&w->conns[oldest]);
 	}
+	return 0;
+}
+
+/* A new connection (web_conn_room made room for it): tracked from now.
+ * Returns 0, or -1 to close it. */
+static int web_conn_add(web *w, struct lws *wsi)
+{
+	web_conn *c;
+
 	if (w->nconns >= 2 * w->max_conns) {
 		w->n_refused++;
 		return -1;
@@ -522,7 +534,8 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			log_warn("web", "a connection from an address that is not loopback was refused");
 			return 1;
 		}
-		return 0;
+		/* refused here, lws closes it quietly (past adoption it logs an error) */
+		return web_conn_room(w) ? 1 : 0;
 	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
 		return web_conn_add(w, wsi);
 	case LWS_CALLBACK_WSI_DESTROY:
