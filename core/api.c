@@ -135,6 +135,30 @@ static cJSON *api_parse(const char *s, size_t len)
 	return j;
 }
 
+/* Whether the JSON text s (len bytes) holds a NUL byte or a string with the
+ * escape \u0000: cJSON would cut that string at the NUL, so the API refuses it
+ * rather than act on less than was sent. Escaped backslashes are skipped
+ * ("\\u0000" is a backslash and "u0000"). */
+static int api_has_nul(const char *s, size_t len)
+{
+	int in_str = 0;
+
+	if (memchr(s, '\0', len))
+		return 1;   /* a raw NUL byte: not JSON, and cut the same way */
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"') {
+			in_str = !in_str;
+		} else if (in_str && s[i] == '\\' && i + 1 < len) {
+			if (s[i + 1] == 'u' && i + 5 < len && !memcmp(s + i + 2, "0000", 4))
+				return 1;
+			i++;
+		}
+	}
+	return 0;
+}
+
+#define API_NUL_ERROR "a JSON string in the request holds \\u0000 (a NUL character), which is not accepted"
+
 /* A string member of o, or NULL when absent or not a string. */
 static const char *api_str(const cJSON *o, const char *k)
 {
@@ -495,7 +519,9 @@ static cJSON *api_control(api_ctx *a, const char *text, size_t len, int *status)
 		cJSON_AddItemToObject(ans, "request_id", cJSON_Duplicate(rid, 0));
 	else
 		cJSON_AddNullToObject(ans, "request_id");
-	if (!env || !cJSON_IsObject(env))
+	if (text && api_has_nul(text, len))
+		api_fail(&o, 400, API_NUL_ERROR);
+	else if (!env || !cJSON_IsObject(env))
 		api_fail(&o, 400, "the request is not a JSON object {\"request_id\", \"command\", \"data\"}");
 	else if (!cmd || !*cmd)
 		api_fail(&o, 400, "the request has no command");
@@ -575,30 +601,49 @@ static void api_rules_get(api_ctx *a, api_resp *r)
 	api_answer(r, 200, j);
 }
 
-/* Writes text to path atomically: a temp file in the same folder, fsync,
- * rename over it, fsync the folder. 0 or -1 with errno. */
+/* Writes text to path atomically: a new temp file in the same folder
+ * (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: a file or symlink planted at its
+ * name is never written through, another name is tried), fsync, rename
+ * over path, fsync the folder. 0 or -1 with errno. */
 static int api_write_atomic(const char *path, const char *text)
 {
 	char tmp[4200], dir[4200];
-	size_t n = strlen(text);
+	size_t n = strlen(text), off = 0;
 	char *slash;
-	FILE *f;
-	int fd, e;
+	int fd = -1, e;
 
-	if (snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
+	for (int i = 0; i < 16 && fd < 0; i++) {
+		if (snprintf(tmp, sizeof tmp, "%s.tmp-%d-%08x", path, (int)getpid(), (unsigned)randombytes_random()) >=
+		    (int)sizeof tmp) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return -1;
+		if (fd < 0)
+			log_warn("web", "%s exists already (planted?): not touched, another name is tried", tmp);
 	}
-	if (!(f = fopen(tmp, "wb")))
+	if (fd < 0)
 		return -1;
-	if (fwrite(text, 1, n, f) != n || fflush(f) || fsync(fileno(f))) {
-		e = errno;
-		fclose(f);
+	errno = 0;
+	while (off < n) {
+		ssize_t w = write(fd, text + off, n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off < n || fsync(fd)) {
+		e = errno ? errno : EIO;
+		close(fd);
 		unlink(tmp);
 		errno = e;
 		return -1;
 	}
-	if (fclose(f) || rename(tmp, path)) {
+	if (close(fd) || rename(tmp, path)) {
 		e = errno;
 		unlink(tmp);
 		errno = e;
@@ -818,6 +863,8 @@ void api_http(api_ctx *a, const char *method, const char *path, const char *cook
 	a->st.requests++;
 	if (len > API_MAX_BODY)
 		api_error(r, 413, "the body is larger than %d bytes", API_MAX_BODY);
+	else if (body && api_has_nul(body, len))
+		api_error(r, 400, API_NUL_ERROR);
 	else
 		api_route(a, method ? method : "", path ? path : "", cookie, csrf, body, len, r);
 	if (r->status < 400)
@@ -850,11 +897,12 @@ void api_note_event(api_ctx *a, const ev *e)
 	if (!e->own) {
 		snprintf(c.buyer_id, sizeof c.buyer_id, "%s", e->sender_id);
 		if (e->sender_name[0])
-			snprintf(c.buyer_name, sizeof c.buyer_name, "%s", e->sender_name);
+			util_utf8_copy(c.buyer_name, sizeof c.buyer_name, e->sender_name);
 	}
 	if (e->item_id[0])
 		snprintf(c.item_id, sizeof c.item_id, "%s", e->item_id);
-	snprintf(c.last_text, sizeof c.last_text, "%s", e->text);
+	/* cut at a character: a Chinese text must not end in half a character */
+	util_utf8_copy(c.last_text, sizeof c.last_text, e->text);
 	c.last_ms = e->created_ms ? e->created_ms : util_now_ms();
 	c.own = e->own;
 	/* move it to the front; the oldest falls off a full list */

@@ -73,6 +73,7 @@ typedef struct {
 	int web_setup_token_s;   /* a setup token is good this long, default 3600 */
 	int web_login_delay_max_ms; /* the longest wait before answering a failed login, default 8000 */
 	int web_pwhash_min;      /* web.pwhash_min: the cheapest argon2id (tests under valgrind only) */
+	int web_header_timeout_s;/* a page connection that has not sent its request's headers by then is closed, default 10 */
 	/* control: the local control socket (core/ctl.c) of shopkeep status */
 	char *ctl_socket;        /* control.socket: a path, default "<state.db's folder>/<account id>.sock";
 	                          * NULL when "off" (or when account.id is not a plain file name) */
@@ -118,5 +119,10 @@ const char *config_cookie_check(const char *cookie, char **unb);
  * not set: "<config dir>/<account id>.cookie.secret", malloc'd; NULL when
  * account.id is not a plain file name (or on OOM). */
 char *config_default_cookie_secret(const config *c);
+/* Splits web.listen ("127.0.0.1:8080", "[::1]:8080") into its address
+ * (without brackets) and port. Returns AF_INET or AF_INET6 when it is a
+ * loopback address (127.0.0.0/8, ::1), 0 when it is a well-formed address
+ * that is not loopback, -1 when it is not "<address>:<port>". */
+int config_web_addr(const char *listen, char *host, size_t hostlen, int *port);
 
 #endif

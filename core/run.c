@@ -28,7 +28,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+/* The fds the loop may hold: enough that idle page connections (capped
+ * at a quarter of it) never starve the platform session, the HTTP client
+ * and the control socket, few enough that lws's per-fd tables stay small
+ * (1000 accounts a machine). */
+#define RUN_FD_WANT 1024
 
 static volatile sig_atomic_t got_stop, got_usr1, got_hup;
 static struct lws_context *run_ctx;
@@ -241,7 +248,7 @@ static int64_t run_mono_ms(void)
 
 /* The web page: auth, api, the vhost. Returns 0, or -1 (logged) when it was
  * asked for and cannot run (then a->web is NULL). */
-static int run_web(run_app *a, const config *c, store *st)
+static int run_web(run_app *a, const config *c, store *st, int fd_limit)
 {
 	api_env env;
 	char err[256];
@@ -265,7 +272,7 @@ static int run_web(run_app *a, const config *c, store *st)
 		api_set_auth(a->api, a->au);
 	else if (!(a->api = api_new(&env)))
 		return -1;
-	if (!(a->web = web_new(run_ctx, c, a->api, err, sizeof err))) {
+	if (!(a->web = web_new(run_ctx, c, a->api, fd_limit / 4 < 64 ? fd_limit / 4 : 64, err, sizeof err))) {
 		log_err("web", "web.listen %s: %s", c->web_listen, err);
 		return -1;
 	}
@@ -282,6 +289,30 @@ static int run_web(run_app *a, const config *c, store *st)
 			 "(valid for %d s; a fresh one: shopkeep ctl --config FILE setup_token; "
 			 "or run shopkeep passwd --config FILE)", setup, c->web_setup_token_s);
 	return 0;
+}
+
+/* The loop's fd limit: RLIMIT_NOFILE's soft limit, raised towards the hard
+ * one when it is below RUN_FD_WANT, and at most RUN_FD_WANT. */
+static int run_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 256;
+	if (rl.rlim_cur < RUN_FD_WANT && rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max < RUN_FD_WANT ? rl.rlim_max : RUN_FD_WANT;
+		if (setrlimit(RLIMIT_NOFILE, &rl)) {
+			log_warn("run", "cannot raise the open files limit from %llu: %s", (unsigned long long)was,
+				 strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	if (rl.rlim_cur < 64)
+		log_warn("run", "the open files limit is %llu: the page and the control socket may be refused "
+			 "connections (raise it: ulimit -n / LimitNOFILE=)", (unsigned long long)rl.rlim_cur);
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > RUN_FD_WANT ? RUN_FD_WANT : (int)rl.rlim_cur;
 }
 
 static void on_stopped(void *ud)
@@ -324,7 +355,7 @@ int run_main(config *c)
 	run_app app;
 	store *st;
 	char err[256];
-	int rc = 0;
+	int rc = 0, fd_limit;
 
 	if (sodium_init() < 0)
 		return 1;
@@ -350,7 +381,7 @@ int run_main(config *c)
 
 	memset(&info, 0, sizeof info);
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-	info.fd_limit_per_thread = 64;
+	info.fd_limit_per_thread = (unsigned)(fd_limit = run_fd_limit());
 	run_ctx = lws_create_context(&info);
 	if (!run_ctx) {
 		store_close(st);
@@ -418,7 +449,7 @@ int run_main(config *c)
 		/* what the plugins just loaded: a refused file shows in the status */
 		host_rules_verify(bridge_host(app.plugins));
 		/* The page is for the seller; the platform session is the job: without the page it goes on. */
-		if (run_web(&app, c, st))
+		if (run_web(&app, c, st, fd_limit))
 			log_err("web", "the web page is NOT running (see above); the account runs without it");
 	}
 	signal(SIGINT, on_signal);

@@ -104,7 +104,7 @@ typedef struct sim_chat {
 	char cid[24];
 	char seller[32];
 	char buyer[32];
-	char buyer_name[64];
+	char buyer_name[128];     /* longer than the bot keeps: its cut is tested */
 	char item_id[24];
 } sim_chat;
 
@@ -114,7 +114,7 @@ typedef struct sim_order {
 	char cid[24];
 	char seller[32];
 	char buyer[32];
-	char buyer_name[64];
+	char buyer_name[128];     /* longer than the bot keeps: its cut is tested */
 	char item_id[24];
 	char spec[96];           /* "name:value" or "" */
 	int quantity;

@@ -203,18 +203,51 @@ static void test_all_keys(void)
 	ok(rc == 0 && !*e, "null keeps the default");
 }
 
+#define WEB_FORMAT "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080), \"[::1]:<port>\" or \"off\""
+#define WEB_NOT_LOOPBACK(a, p) "web.listen: " a " is not a loopback address: the page listens on 127.0.0.0/8 or " \
+	"[::1] only; to reach it from another machine use an SSH tunnel (ssh -L " p ":127.0.0.1:" p " host) or a " \
+	"TLS reverse proxy on this machine"
+
+/* web.listen is a loopback address or nothing (issue 18 item 9): 0.0.0.0
+ * passed and listened on every interface. */
+static void test_web_loopback(void)
+{
+	config c;
+	const char *e;
+	int rc;
+
+	one_error("\"web\":{\"listen\":\"0.0.0.0:8080\"}", WEB_NOT_LOOPBACK("0.0.0.0", "8080"));
+	one_error("\"web\":{\"listen\":\"192.168.1.20:8081\"}", WEB_NOT_LOOPBACK("192.168.1.20", "8081"));
+	one_error("\"web\":{\"listen\":\"[::]:8082\"}", WEB_NOT_LOOPBACK("::", "8082"));
+	one_error("\"web\":{\"listen\":\"[::ffff:127.0.0.1]:8083\"}", WEB_NOT_LOOPBACK("::ffff:127.0.0.1", "8083"));
+	one_error("\"web\":{\"listen\":\"128.0.0.1:8084\"}", WEB_NOT_LOOPBACK("128.0.0.1", "8084"));
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"web\":{\"listen\":\"127.0.0.2:8085\"}}", "/b", &c, &rc);
+	ok(rc == 0 && !*e && c.web_port == 8085, "web.listen 127.0.0.2:8085 (any of 127.0.0.0/8) is accepted (%s)", e);
+	config_free(&c);
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"web\":{\"listen\":\"[::1]:8086\"}}", "/b", &c, &rc);
+	ok(rc == 0 && !*e && c.web_port == 8086, "web.listen [::1]:8086 is accepted (%s)", e);
+	config_free(&c);
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"web\":{\"header_timeout_s\":3}}", "/b", &c, &rc);
+	ok(rc == 0 && c.web_header_timeout_s == 3, "web.header_timeout_s 3 is taken");
+	config_free(&c);
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE "}", "/b", &c, &rc);
+	ok(rc == 0 && c.web_header_timeout_s == 10, "web.header_timeout_s defaults to 10");
+	config_free(&c);
+}
+
 static void test_error_kinds(void)
 {
 	int rc;
 	const char *e;
 
 	one_error("\"platform\":{\"bogus\":1}", "platform.bogus: unknown key");
-	one_error("\"web\":{\"listen\":\"8080\"}",
-		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
-	one_error("\"web\":{\"listen\":\"127.0.0.1:99999\"}",
-		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
-	one_error("\"web\":{\"listen\":\"127.0.0.1:80 x\"}",
-		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
+	one_error("\"web\":{\"listen\":\"8080\"}", WEB_FORMAT);
+	one_error("\"web\":{\"listen\":\"127.0.0.1:99999\"}", WEB_FORMAT);
+	one_error("\"web\":{\"listen\":\"127.0.0.1:80 x\"}", WEB_FORMAT);
+	one_error("\"web\":{\"listen\":\"127.0.0.1:+80\"}", WEB_FORMAT);
+	one_error("\"web\":{\"listen\":\"[::1:8080\"}", WEB_FORMAT);
+	one_error("\"web\":{\"listen\":\"::1:8080\"}", WEB_FORMAT);
+	one_error("\"web\":{\"header_timeout_s\":0}", "web.header_timeout_s: must be an integer from 1 to 300");
 	one_error("\"web\":{\"session_idle_s\":5}", "web.session_idle_s: must be an integer from 60 to 2592000");
 	one_error("\"web\":{\"session_max_s\":4}", "web.session_max_s: must be an integer from 5 to 31536000");
 	one_error("\"web\":{\"setup_token_s\":\"1h\"}", "web.setup_token_s: must be an integer from 5 to 604800");
@@ -497,6 +530,17 @@ static void test_cli(void)
 	snprintf(cmd, sizeof cmd, "'%s' run --config '%s' 2>&1", bin, bad);
 	out = tbot_sh(cmd, &st);
 	ok(st == 1 && has_line(out, "platform.bogus: unknown key"), "run: a bad config exits 1 with the errors");
+	free(bad);
+	bad = write_file(tmpdir, "everywhere.json",
+			 "{\"account\":{\"id\":\"a\",\"cookie\":\"unb=5; _m_h5_tk=SECRETTK_1\"},"
+			 "\"state\":{\"db\":\"s.db\"},\"web\":{\"listen\":\"0.0.0.0:18080\"}}\n");
+	snprintf(cmd, sizeof cmd, "'%s' check --config '%s' 2>&1", bin, bad);
+	out = tbot_sh(cmd, &st);
+	ok(st == 1 && has_line(out, WEB_NOT_LOOPBACK("0.0.0.0", "18080")),
+	   "check: web.listen 0.0.0.0 is refused, pointing at an SSH tunnel or a TLS proxy");
+	snprintf(cmd, sizeof cmd, "timeout 10 '%s' run --config '%s' 2>&1", bin, bad);
+	out = tbot_sh(cmd, &st);
+	ok(st == 1 && has_line(out, WEB_NOT_LOOPBACK("0.0.0.0", "18080")), "run: web.listen 0.0.0.0 is refused, exit 1");
 	free(good);
 	free(bad);
 }
@@ -642,6 +686,7 @@ int main(void)
 	test_defaults();
 	test_all_keys();
 	test_error_kinds();
+	test_web_loopback();
 	test_collects_all();
 	test_plugin_sections();
 	test_cookie_file();
