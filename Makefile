@@ -5,7 +5,7 @@
 
 # Debian packages the project needs to build and test.
 PKGS := gcc libc6-dev make pkg-config libwebsockets-dev libsodium-dev libcjson-dev \
-        libsqlite3-dev libmsgpuck-dev libssl-dev systemd \
+        libsqlite3-dev libmsgpuck-dev libssl-dev libpcre2-dev systemd \
         clang-14 libclang-rt-14-dev llvm-14
 # (clang-14 only Recommends libclang-rt-14-dev, which holds libFuzzer and the
 # sanitizer runtimes; llvm-14 has llvm-symbolizer for the fuzzers' reports.)
@@ -27,6 +27,9 @@ export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGLIBS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGLIBS)) -lmsgpuck -lssl -lcrypto -ldl -lpthread -lm
+# PCRE2 (autoreply's regex rules): only what holds autoreply links it.
+PCRE2_CFLAGS = $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
+PCRE2_LIBS   = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
 
 # Code shared by the bot, the simulator and the tests.
 CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c core/loader.c core/host.c core/log.c core/auth.c core/secret.c core/http.c
@@ -106,11 +109,13 @@ $(B)/shopkeep-sim: $(B)/obj/tests/sim/sim_main.o $(B)/libsim.a $(B)/libskcore.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 # One pattern rule builds every plugin: the header is the whole ABI.
+# The loader refuses a plugin or folder writable by group or others (a umask of 002).
 $(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ $(PLUGIN_LIBS)
+	@chmod go-w $@ $(dir $@)
 # A plugin's own libraries (set per target): autoreply and orders parse the rules file with cJSON.
-$(B)/plugins/autoreply.so: PLUGIN_LIBS := -lcjson
+$(B)/plugins/autoreply.so: PLUGIN_LIBS := -lcjson $(PCRE2_CFLAGS) $(PCRE2_LIBS)
 $(B)/plugins/orders.so: PLUGIN_LIBS := -lcjson
 $(B)/plugins/notify.so: PLUGIN_LIBS := -lcjson
 
@@ -118,11 +123,13 @@ $(B)/plugins/notify.so: PLUGIN_LIBS := -lcjson
 $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@
+	@chmod go-w $@ $(dir $@)
 # Except this one: it calls a function nothing defines, so that dlopen fails,
 # and -Wl,-z,defs would (rightly) refuse to link it.
 $(B)/tests/plugins/missing_dep.so: tests/plugins/missing_dep/missing_dep.c plugins/plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@
+	@chmod go-w $@ $(dir $@)
 # The tests load them at run time: build them with the test programs.
 $(TESTS): | $(TEST_PLUGINS) $(PLUGIN_SO)
 
@@ -162,17 +169,20 @@ $(FB)/obj/%.o: %.c $(wildcard core/*.h db/*.h tests/*.h plugins/*.h plugins/comm
 $(FB)/obj/plugins/%.o: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fvisibility=hidden -Dsk_plugin_entry=sk_plugin_entry_$* $(PKG_CFLAGS) \
-	  -c plugins/$*/$*.c -o $@
+	  $(PCRE2_CFLAGS) -c plugins/$*/$*.c -o $@
 $(FB)/libskcore.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(FB)/fuzz_rules: $(FB)/obj/plugins/autoreply.o $(FB)/obj/plugins/orders.o
+$(FB)/fuzz_rules: FUZZ_LIBS := $(PCRE2_LIBS)
 # The control target loads the plugins as the bot does, instrumented too.
 $(FB)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fPIC -shared -fvisibility=hidden $(filter %.c,$^) -o $@ -lcjson
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fPIC -shared -fvisibility=hidden $(filter %.c,$^) -o $@ -lcjson $(FUZZ_LIBS)
+	@chmod go-w $@ $(dir $@)
+$(FB)/plugins/autoreply.so: FUZZ_LIBS := $(PCRE2_CFLAGS) $(PCRE2_LIBS)
 $(FB)/fuzz_control: $(FB)/obj/tests/fakehost/fakehost.o | $(FB)/plugins/autoreply.so $(FB)/plugins/orders.so
 $(FB)/fuzz_%: $(FB)/obj/tests/fuzz/fuzz_%.o $(FB)/libskcore.a
-	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(filter %.o,$^) $(FB)/libskcore.a -o $@ $(PKG_LIBS)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(filter %.o,$^) $(FB)/libskcore.a -o $@ $(PKG_LIBS) $(FUZZ_LIBS)
 # The seed generator (simulator items and frames; an ordinary build).
 $(B)/fuzz_gen: $(B)/obj/tests/fuzz/gen_corpus.o $(B)/libsim.a $(B)/libskcore.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,30 @@ static cJSON *api_parse(const char *s, size_t len)
 	return j;
 }
 
+/* Whether the JSON text s (len bytes) holds a NUL byte or a string with the
+ * escape \u0000: cJSON would cut that string at the NUL, so the API refuses it
+ * rather than act on less than was sent. Escaped backslashes are skipped
+ * ("\\u0000" is a backslash and "u0000"). */
+static int api_has_nul(const char *s, size_t len)
+{
+	int in_str = 0;
+
+	if (memchr(s, '\0', len))
+		return 1;   /* a raw NUL byte: not JSON, and cut the same way */
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"') {
+			in_str = !in_str;
+		} else if (in_str && s[i] == '\\' && i + 1 < len) {
+			if (s[i + 1] == 'u' && i + 5 < len && !memcmp(s + i + 2, "0000", 4))
+				return 1;
+			i++;
+		}
+	}
+	return 0;
+}
+
+#define API_NUL_ERROR "a JSON string in the request holds \\u0000 (a NUL character), which is not accepted"
+
 /* A string member of o, or NULL when absent or not a string. */
 static const char *api_str(const cJSON *o, const char *k)
 {
@@ -179,6 +204,18 @@ int api_logged_in(api_ctx *a, const char *cookie)
 	char tok[AUTH_TOKEN_LEN + 1];
 
 	return !api_token(cookie, tok) && auth_session(a->env.au, tok) != NULL;
+}
+
+int api_session_live(api_ctx *a, const char *cookie)
+{
+	char tok[AUTH_TOKEN_LEN + 1];
+
+	return !api_token(cookie, tok) && auth_alive(a->env.au, tok);
+}
+
+void api_auth_sync(api_ctx *a)
+{
+	auth_sync(a->env.au);
 }
 
 /* ---- the control commands ---------------------------------------------------- */
@@ -228,6 +265,47 @@ static cJSON *api_plugin_call(api_ctx *a, const char *cmd, const char *data, api
 	return j;
 }
 
+/* The status's "rules": {state, problem, refused_by, summary}: state "ok",
+ * "off" (no rules file), "broken" (the file is refused and no rules are in
+ * force: no replies or deliveries - of the plugins in refused_by, or of all
+ * when it is [] because the file is missing or not JSON) or "stale"
+ * (refused, the rules of an earlier valid file stay in force); summary is
+ * one line for a person. */
+static void api_status_rules(api_ctx *a, cJSON *d)
+{
+	static const char *const names[] = { "off", "ok", "broken", "stale" };
+	const char *problem = "", *who = "";
+	int st = a->env.plugins ? host_rules_status(a->env.plugins, &problem, &who) : HOST_RULES_OFF;
+	cJSON *r = cJSON_AddObjectToObject(d, "rules"), *by = cJSON_CreateArray();
+	char sum[1200], name[64];
+
+	if (st < HOST_RULES_OFF || st > HOST_RULES_STALE)
+		st = HOST_RULES_OFF;
+	for (const char *w = who; *w;) {
+		size_t n = strcspn(w, ",");
+
+		snprintf(name, sizeof name, "%.*s", (int)n, w);
+		cJSON_AddItemToArray(by, cJSON_CreateString(name));
+		w += n;
+		w += strspn(w, ", ");
+	}
+	if (st == HOST_RULES_BROKEN && *who)
+		snprintf(sum, sizeof sum, "broken — %s; no replies or deliveries by %s", problem, who);
+	else if (st == HOST_RULES_BROKEN)
+		snprintf(sum, sizeof sum, "broken — %s; no replies or deliveries", problem);
+	else if (st == HOST_RULES_STALE)
+		snprintf(sum, sizeof sum, "the file is refused%s%s — %s; the rules loaded before stay in force", *who ? " by " : "",
+			 who, problem);
+	else if (st == HOST_RULES_OK)
+		snprintf(sum, sizeof sum, "OK (%s)", a->env.cfg->rules ? a->env.cfg->rules : "");
+	else
+		snprintf(sum, sizeof sum, "no rules file configured");
+	cJSON_AddStringToObject(r, "state", names[st]);
+	cJSON_AddStringToObject(r, "problem", problem);
+	cJSON_AddItemToObject(r, "refused_by", by);
+	cJSON_AddStringToObject(r, "summary", sum);
+}
+
 static void api_cmd_status(api_ctx *a, api_out *o)
 {
 	cJSON *d = cJSON_CreateObject(), *pl = cJSON_AddArrayToObject(d, "plugins");
@@ -250,6 +328,7 @@ static void api_cmd_status(api_ctx *a, api_out *o)
 	}
 	for (size_t i = 0; names && names[i]; i++)
 		cJSON_AddItemToArray(pl, cJSON_CreateString(names[i]));
+	api_status_rules(a, d);
 	cJSON_AddNumberToObject(d, "uptime_s", (double)((util_now_ms() - a->started_ms) / 1000));
 	cJSON_AddNumberToObject(d, "pid", (double)getpid());
 	/* the page's address as configured (web.listen), null when it is off */
@@ -361,6 +440,7 @@ static void api_cmd_help(api_ctx *a, api_out *o)
 		{ "send", "{chat_id, buyer_id, text}: queue a text to a chat" },
 		{ "list_chats", "{limit}: recent chats, newest first" },
 		{ "reload_rules", "reload the rules file (as SIGHUP)" },
+		{ "setup_token", "a fresh setup token for the page while no admin password is set" },
 		{ "help", "this list" },
 	};
 	cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "commands");
@@ -370,6 +450,30 @@ static void api_cmd_help(api_ctx *a, api_out *o)
 	if (a->env.plugins)
 		host_control_each(a->env.plugins, api_cmd_help_one, arr);
 	o->data = d;
+}
+
+/* A fresh setup token for the page while no admin password is set (the
+ * seller lost or outwaited the one logged at start). It is logged too. Only
+ * the local socket can reach this in practice: without a password no page
+ * session exists. */
+static void api_cmd_setup_token(api_ctx *a, api_out *o)
+{
+	char tok[AUTH_TOKEN_LEN + 1];
+	int valid_s = 0;
+
+	if (!a->env.au) {
+		api_fail(o, 409, "setup_token: the web page is off (web.listen)");
+		return;
+	}
+	if (auth_new_setup_token(a->env.au, tok, &valid_s)) {
+		api_fail(o, 409, "setup_token: the admin password is set already (change it with shopkeep passwd)");
+		return;
+	}
+	log_warn("web", "no admin password yet: a fresh setup token %s (valid for %d s)", tok, valid_s);
+	o->data = cJSON_CreateObject();
+	cJSON_AddStringToObject(o->data, "setup_token", tok);
+	cJSON_AddNumberToObject(o->data, "valid_s", valid_s);
+	sodium_memzero(tok, sizeof tok);
 }
 
 /* Runs one command with data (an object, or NULL for none). */
@@ -391,6 +495,8 @@ static void api_command(api_ctx *a, const char *cmd, const cJSON *data, api_out 
 		cJSON_AddBoolToObject(o->data, "reloaded", a->env.reload != NULL);
 	} else if (!strcmp(cmd, "help")) {
 		api_cmd_help(a, o);
+	} else if (!strcmp(cmd, "setup_token")) {
+		api_cmd_setup_token(a, o);
 	} else {
 		char *dj = data ? cJSON_PrintUnformatted(data) : NULL;
 
@@ -413,7 +519,9 @@ static cJSON *api_control(api_ctx *a, const char *text, size_t len, int *status)
 		cJSON_AddItemToObject(ans, "request_id", cJSON_Duplicate(rid, 0));
 	else
 		cJSON_AddNullToObject(ans, "request_id");
-	if (!env || !cJSON_IsObject(env))
+	if (text && api_has_nul(text, len))
+		api_fail(&o, 400, API_NUL_ERROR);
+	else if (!env || !cJSON_IsObject(env))
 		api_fail(&o, 400, "the request is not a JSON object {\"request_id\", \"command\", \"data\"}");
 	else if (!cmd || !*cmd)
 		api_fail(&o, 400, "the request has no command");
@@ -493,30 +601,49 @@ static void api_rules_get(api_ctx *a, api_resp *r)
 	api_answer(r, 200, j);
 }
 
-/* Writes text to path atomically: a temp file in the same folder, fsync,
- * rename over it, fsync the folder. 0 or -1 with errno. */
+/* Writes text to path atomically: a new temp file in the same folder
+ * (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: a file or symlink planted at its
+ * name is never written through, another name is tried), fsync, rename
+ * over path, fsync the folder. 0 or -1 with errno. */
 static int api_write_atomic(const char *path, const char *text)
 {
 	char tmp[4200], dir[4200];
-	size_t n = strlen(text);
+	size_t n = strlen(text), off = 0;
 	char *slash;
-	FILE *f;
-	int fd, e;
+	int fd = -1, e;
 
-	if (snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
+	for (int i = 0; i < 16 && fd < 0; i++) {
+		if (snprintf(tmp, sizeof tmp, "%s.tmp-%d-%08x", path, (int)getpid(), (unsigned)randombytes_random()) >=
+		    (int)sizeof tmp) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return -1;
+		if (fd < 0)
+			log_warn("web", "%s exists already (planted?): not touched, another name is tried", tmp);
 	}
-	if (!(f = fopen(tmp, "wb")))
+	if (fd < 0)
 		return -1;
-	if (fwrite(text, 1, n, f) != n || fflush(f) || fsync(fileno(f))) {
-		e = errno;
-		fclose(f);
+	errno = 0;
+	while (off < n) {
+		ssize_t w = write(fd, text + off, n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off < n || fsync(fd)) {
+		e = errno ? errno : EIO;
+		close(fd);
 		unlink(tmp);
 		errno = e;
 		return -1;
 	}
-	if (fclose(f) || rename(tmp, path)) {
+	if (close(fd) || rename(tmp, path)) {
 		e = errno;
 		unlink(tmp);
 		errno = e;
@@ -626,9 +753,13 @@ static void api_login(api_ctx *a, const char *body, size_t len, api_resp *r)
 	cJSON_Delete(b);
 	if (rc != AUTH_OK) {
 		a->st.logins_failed++;
-		log_warn("web", "login refused: %s", why);
 		r->retry_after_s = retry;
-		api_error(r, rc == AUTH_LOCKED ? 429 : rc == AUTH_INVAL ? 400 : rc == AUTH_BAD ? 401 : 500, "%s", why);
+		r->delay_ms = rc == AUTH_BAD ? auth_fail_delay_ms(a->env.au) : 0;
+		if (r->delay_ms)
+			log_warn("web", "login refused: %s (answered in %d ms)", why, r->delay_ms);
+		else
+			log_warn("web", "login refused: %s", why);
+		api_error(r, rc == AUTH_BUSY ? 429 : rc == AUTH_INVAL ? 400 : rc == AUTH_BAD ? 401 : 500, "%s", why);
 		return;
 	}
 	log_info("web", "login (%d sessions)", auth_nsessions(a->env.au));
@@ -732,6 +863,8 @@ void api_http(api_ctx *a, const char *method, const char *path, const char *cook
 	a->st.requests++;
 	if (len > API_MAX_BODY)
 		api_error(r, 413, "the body is larger than %d bytes", API_MAX_BODY);
+	else if (body && api_has_nul(body, len))
+		api_error(r, 400, API_NUL_ERROR);
 	else
 		api_route(a, method ? method : "", path ? path : "", cookie, csrf, body, len, r);
 	if (r->status < 400)
@@ -764,11 +897,12 @@ void api_note_event(api_ctx *a, const ev *e)
 	if (!e->own) {
 		snprintf(c.buyer_id, sizeof c.buyer_id, "%s", e->sender_id);
 		if (e->sender_name[0])
-			snprintf(c.buyer_name, sizeof c.buyer_name, "%s", e->sender_name);
+			util_utf8_copy(c.buyer_name, sizeof c.buyer_name, e->sender_name);
 	}
 	if (e->item_id[0])
 		snprintf(c.item_id, sizeof c.item_id, "%s", e->item_id);
-	snprintf(c.last_text, sizeof c.last_text, "%s", e->text);
+	/* cut at a character: a Chinese text must not end in half a character */
+	util_utf8_copy(c.last_text, sizeof c.last_text, e->text);
 	c.last_ms = e->created_ms ? e->created_ms : util_now_ms();
 	c.own = e->own;
 	/* move it to the front; the oldest falls off a full list */

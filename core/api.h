@@ -39,6 +39,7 @@ typedef struct {
 	char *body;
 	char set_cookie[160];    /* a whole Set-Cookie value, "" for none */
 	int retry_after_s;       /* > 0: send Retry-After */
+	int delay_ms;            /* > 0: answer only after this long (a failed login) */
 } api_resp;
 
 api_ctx *api_new(const api_env *env);
@@ -62,8 +63,14 @@ char *api_ws_control(api_ctx *a, const char *text, size_t len);
  * (malloc'd, "kind":"reply"), NULL on OOM, and in *status the HTTP status
  * the command's outcome maps to (200, or 400... as in web/API.md). */
 char *api_control_text(api_ctx *a, const char *text, size_t len, int *status);
-/* Whether the Cookie header carries a live session (the WebSocket's check). */
+/* Whether the Cookie header carries a live session (the WebSocket's check);
+ * it keeps the session alive. */
 int api_logged_in(api_ctx *a, const char *cookie);
+/* Whether it still does, without keeping it alive (auth_alive). */
+int api_session_live(api_ctx *a, const char *cookie);
+/* auth_sync: sessions end on a password changed elsewhere, an old setup
+ * token expires. For a timer. */
+void api_auth_sync(api_ctx *a);
 
 /* An event of the session: kept for list_chats. */
 void api_note_event(api_ctx *a, const ev *e);

@@ -10,8 +10,10 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -100,7 +102,11 @@ static const config_field config_fields[] = {
 	{ "web", "listen", F_STR, OFF(web_listen) },
 	{ "web", "root", F_PATH, OFF(web_root) },
 	{ "web", "session_idle_s", F_INT, OFF(web_session_idle_s), 60, 30 * 86400 },
+	{ "web", "session_max_s", F_INT, OFF(web_session_max_s), 5, 365 * 86400 },
+	{ "web", "setup_token_s", F_INT, OFF(web_setup_token_s), 5, 7 * 86400 },
+	{ "web", "login_delay_max_ms", F_INT, OFF(web_login_delay_max_ms), 10, 20000 },
 	{ "web", "pwhash_min", F_BOOL, OFF(web_pwhash_min) },
+	{ "web", "header_timeout_s", F_INT, OFF(web_header_timeout_s), 1, 300 },
 	{ "control", "socket", F_STR, OFF(ctl_socket) },
 };
 
@@ -719,6 +725,44 @@ static void config_control_socket(config_ctx *x)
 	}
 }
 
+/* Splits web.listen and tells a loopback address (config.h). The port is
+ * digits only (strtoul alone would take a sign or blanks); inet_pton is
+ * strict dotted-quad / IPv6 text. */
+int config_web_addr(const char *listen, char *host, size_t hostlen, int *port)
+{
+	const char *colon = listen ? strrchr(listen, ':') : NULL, *h = listen;
+	size_t hl;
+	unsigned long p = 0;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (!colon || !colon[1] || strlen(colon + 1) > 5 || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return -1;
+	p = strtoul(colon + 1, NULL, 10);
+	hl = (size_t)(colon - listen);
+	if (p < 1 || p > 65535 || !hl)
+		return -1;
+	if (listen[0] == '[') {
+		if (hl < 3 || colon[-1] != ']')
+			return -1;
+		h++;
+		hl -= 2;
+	}
+	if (hl >= hostlen)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (int)p;
+	if (listen[0] == '[') {
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return -1;
+		return IN6_IS_ADDR_LOOPBACK(&a6) ? AF_INET6 : 0;
+	}
+	if (inet_pton(AF_INET, host, &a4) != 1)
+		return -1;
+	return (ntohl(a4.s_addr) >> 24) == 127 ? AF_INET : 0;
+}
+
 /* Rules that span keys after the table pass. */
 static void config_finish(config_ctx *x)
 {
@@ -728,14 +772,18 @@ static void config_finish(config_ctx *x)
 
 	config_account(x);
 	if (c->web_listen && strcmp(c->web_listen, "off")) {
-		unsigned a, b, d, e, port;
-		char tail;
+		char host[64];
+		int port, fam = config_web_addr(c->web_listen, host, sizeof host, &port);
 
-		if (sscanf(c->web_listen, "%u.%u.%u.%u:%u%c", &a, &b, &d, &e, &port, &tail) != 5 || a > 255 ||
-		    b > 255 || d > 255 || e > 255 || port < 1 || port > 65535)
-			config_err(x, "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
+		if (fam < 0)
+			config_err(x, "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080), "
+				   "\"[::1]:<port>\" or \"off\"");
+		else if (!fam)
+			config_err(x, "web.listen: %s is not a loopback address: the page listens on 127.0.0.0/8 or "
+				   "[::1] only; to reach it from another machine use an SSH tunnel (ssh -L %d:127.0.0.1:%d "
+				   "host) or a TLS reverse proxy on this machine", host, port, port);
 		else
-			c->web_port = (int)port;
+			c->web_port = port;
 	}
 	if (c->kill_at && strcmp(c->kill_at, "commit"))
 		config_err(x, "debug.kill_at: must be \"commit\" (tests only)");
@@ -785,6 +833,10 @@ static int config_defaults(config *c)
 	c->web_listen = config_strdup("127.0.0.1:8080");
 	c->web_root = config_strdup(SK_WEB_ROOT);
 	c->web_session_idle_s = 43200;
+	c->web_session_max_s = 7 * 86400;
+	c->web_setup_token_s = 3600;
+	c->web_login_delay_max_ms = 8000;
+	c->web_header_timeout_s = 10;
 	if (!c->web_listen || !c->web_root || !c->ws_url || !c->api_url || !c->plugins_dir || !c->log_level || !c->plugins_load ||
 	    !c->plugin_sections)
 		return -1;
@@ -978,6 +1030,7 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	CFG_RESTART(config_str_differs(c->web_listen, next->web_listen), "web.listen");
 	CFG_RESTART(config_str_differs(c->web_root, next->web_root), "web.root");
 	CFG_RESTART(c->web_pwhash_min != next->web_pwhash_min, "web.pwhash_min");
+	CFG_RESTART(c->web_header_timeout_s != next->web_header_timeout_s, "web.header_timeout_s");
 	CFG_RESTART(config_str_differs(c->ctl_socket, next->ctl_socket), "control.socket");
 #undef CFG_RESTART
 	/* live keys: taken */
@@ -997,6 +1050,9 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->send_backlog_max = next->send_backlog_max;
 	c->send_stop_flush_s = next->send_stop_flush_s;
 	c->web_session_idle_s = next->web_session_idle_s;
+	c->web_session_max_s = next->web_session_max_s;
+	c->web_setup_token_s = next->web_setup_token_s;
+	c->web_login_delay_max_ms = next->web_login_delay_max_ms;
 	config_swap_str(&c->log_level, &next->log_level);
 	config_swap_str(&c->reply_prefix, &next->reply_prefix);
 	t = c->plugin_sections;

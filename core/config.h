@@ -72,7 +72,11 @@ typedef struct {
 	int web_port;            /* the port of web_listen, 0 when off */
 	char *web_root;          /* the page's files (web/), default SK_WEB_ROOT */
 	int web_session_idle_s;  /* a login ends after this long without a request, default 43200 */
+	int web_session_max_s;   /* ... and this long after it began, default 604800 (7 days) */
+	int web_setup_token_s;   /* a setup token is good this long, default 3600 */
+	int web_login_delay_max_ms; /* the longest wait before answering a failed login, default 8000 */
 	int web_pwhash_min;      /* web.pwhash_min: the cheapest argon2id (tests under valgrind only) */
+	int web_header_timeout_s;/* a page connection that has not sent its request's headers by then is closed, default 10 */
 	/* control: the local control socket (core/ctl.c) of shopkeep status */
 	char *ctl_socket;        /* control.socket: a path, default "<state.db's folder>/<account id>.sock";
 	                          * NULL when "off" (or when account.id is not a plain file name) */
@@ -100,7 +104,8 @@ int config_load_flags(const char *path, int flags, config *c, sbuf *errs);
  * (a config loaded again from c->path without errors), and gives next c's
  * old values for config_free. The live keys: platform.heartbeat_*,
  * platform.request_timeout_s, reconnect.*, token.*, send.*, log.level,
- * debug.reply_prefix, web.session_idle_s and the plugins' sections. Every
+ * debug.reply_prefix, web.session_idle_s / session_max_s / setup_token_s /
+ * login_delay_max_ms and the plugins' sections. Every
  * other key that differs is named in restart ("web.listen, state.db"):
  * it takes effect after a restart. */
 void config_take_live(config *c, config *next, sbuf *restart);
@@ -117,5 +122,10 @@ const char *config_cookie_check(const char *cookie, char **unb);
  * not set: "<config dir>/<account id>.cookie.secret", malloc'd; NULL when
  * account.id is not a plain file name (or on OOM). */
 char *config_default_cookie_secret(const config *c);
+/* Splits web.listen ("127.0.0.1:8080", "[::1]:8080") into its address
+ * (without brackets) and port. Returns AF_INET or AF_INET6 when it is a
+ * loopback address (127.0.0.0/8, ::1), 0 when it is a well-formed address
+ * that is not loopback, -1 when it is not "<address>:<port>". */
+int config_web_addr(const char *listen, char *host, size_t hostlen, int *port);
 
 #endif

@@ -497,6 +497,34 @@ static int ctl_wait(int fd, short events, int64_t deadline_ms)
 	}
 }
 
+/* Whether uid may own the control socket: see ctl_check_owner. */
+static int ctl_owner_fine(uid_t uid, uid_t account_uid)
+{
+	return uid == 0 || uid == geteuid() || (account_uid != (uid_t)-1 && uid == account_uid);
+}
+
+int ctl_check_owner(const char *path, uid_t account_uid, char *err, size_t errlen)
+{
+	struct stat l, st;
+
+	if (lstat(path, &l))
+		return 0;
+	if (!ctl_owner_fine(l.st_uid, account_uid)) {
+		snprintf(err, errlen, "%s belongs to uid %d, not to you (uid %d), root or the account's user: not asked "
+			 "(whoever made it would read the request and write the answer); remove it, or set "
+			 "control.socket to a path in a folder only the account's user can write", path, (int)l.st_uid,
+			 (int)geteuid());
+		return -1;
+	}
+	if (S_ISLNK(l.st_mode) && !stat(path, &st) && !ctl_owner_fine(st.st_uid, account_uid)) {
+		snprintf(err, errlen, "%s leads to a socket of uid %d, not yours (uid %d), root's or the account's "
+			 "user's: not asked; remove it, or set control.socket to a path in a folder only the "
+			 "account's user can write", path, (int)st.st_uid, (int)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
 int ctl_call(const char *path, const char *request, int timeout_ms, char **answer, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -11,6 +11,8 @@
 #ifndef SK_CTL_H
 #define SK_CTL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "api.h"
@@ -45,5 +47,14 @@ enum { CTL_OK = 0, CTL_NOT_RUNNING = -1, CTL_FAIL = -2 };
  * process listens there (no socket file, or a stale one), or CTL_FAIL; both
  * with the reason in err. */
 int ctl_call(const char *path, const char *request, int timeout_ms, char **answer, char *err, size_t errlen);
+/* Checks, before a client talks to the socket at path, who owns it: the
+ * file (and a symlink at path, which is followed) must belong to the caller
+ * (euid), to root, or to account_uid, the account's user (the owner of its
+ * state.db; (uid_t)-1 when unknown). Whoever else owns it may have put it
+ * there to read what is asked and answer lies, also to root (whom the
+ * SO_PEERCRED check of ctl_call lets talk to anyone). Returns 0, also when
+ * nothing is at path (ctl_call then says the account is not running), or -1
+ * with the reason and the fix in err. */
+int ctl_check_owner(const char *path, uid_t account_uid, char *err, size_t errlen);
 
 #endif

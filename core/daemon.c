@@ -49,7 +49,7 @@ static void daemon_report(int fd, const char *msg)
 static int daemon_pidfile(const char *path, char *err, size_t errlen)
 {
 	char buf[32];
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
@@ -65,6 +65,13 @@ static int daemon_pidfile(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	/* 0600 also when an older version made it 0644 */
+	if (fchmod(fd, 0600)) {
+		snprintf(err, errlen, "pidfile %s: cannot make it 0600 (%s): it is not yours; remove it or choose "
+			 "another --pidfile", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (ftruncate(fd, 0) || pwrite(fd, buf, strlen(buf), 0) != (ssize_t)strlen(buf) || fsync(fd)) {
 		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
 		close(fd);
@@ -97,7 +104,7 @@ int daemon_reopen_log(void)
 
 	if (!daemon_logfile[0])
 		return 0;
-	fd = open(daemon_logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(daemon_logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	fflush(stdout);
@@ -155,7 +162,16 @@ int daemon_start(const char *pidfile_in, const char *logfile_in, char *err, size
 		daemon_report(p[1], msg);
 		_exit(1);
 	}
-	fd = open(logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* The log holds buyers' messages: the account's user's alone, also a
+	 * log an older version made 0640. */
+	fd = open(logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && fchmod(fd, 0600)) {
+		snprintf(msg, sizeof msg, "log %s: cannot make it 0600 (%s): it is not yours; remove it or choose "
+			 "another --log", logfile, strerror(errno));
+		unlink(pidfile);
+		daemon_report(p[1], msg);
+		_exit(1);
+	}
 	if (fd < 0) {
 		snprintf(msg, sizeof msg, "log %s: %s", logfile, strerror(errno));
 		unlink(pidfile);

@@ -22,6 +22,7 @@
  */
 #include "host.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -232,6 +233,10 @@ struct host {
 	host_stats stats;
 
 	host_ctl *ctls;           /* control commands, in registration order */
+	int rules_state;          /* HOST_RULES_*, as host_rules_verify found the file */
+	int rules_ever_ok;        /* a good file was loaded in this run */
+	char *rules_problem;      /* why the file is refused, NULL when it is not */
+	char *rules_who;          /* the plugins that refused it ("a, b"), NULL: all (unreadable, not JSON) */
 	host_ctl_call *ctl_call;  /* the one running, or NULL */
 
 	/* the worker pool */
@@ -2771,33 +2776,206 @@ int host_config_replace(host *h, const cJSON *sections, sbuf *errs)
 	return 0;
 }
 
-int host_rules_check(const host *h, const char *json, size_t len, sbuf *errs)
+/* Runs descriptor d's rules_check (if it has one) on the document json (len
+ * bytes): each problem becomes a line "<prefix><plugin>: <problem>" of errs.
+ * Returns 1 when the plugin refused the document, else 0. */
+static int host_desc_rules_check(const sk_plugin_desc *d, const char *json, size_t len, const char *prefix, sbuf *errs)
 {
 	char buf[4096];
+
+	if (d->abi_minor < 2 || !d->rules_check)
+		return 0;
+	buf[0] = '\0';
+	if (!d->rules_check(json, len, buf, sizeof buf))
+		return 0;
+	buf[sizeof buf - 1] = '\0';
+	if (!buf[0])
+		snprintf(buf, sizeof buf, "refused (no reason given)");
+	/* one line per problem, each named by its plugin */
+	for (char *l = buf, *e; *l; l = e) {
+		e = l + strcspn(l, "\n");
+		if (e > l)
+			sbuf_addf(errs, "%s%s: %.*s\n", prefix, d->name, (int)(e - l), l);
+		if (*e)
+			e++;
+	}
+	return 1;
+}
+
+int host_rules_check(const host *h, const char *json, size_t len, sbuf *errs)
+{
 	int bad = 0;
 
 	for (size_t i = 0; h && i < h->nplugs; i++) {
 		const host_plug *pl = h->plugs[i];
 
-		if (pl->state != PL_RUNNING || pl->desc->abi_minor < 2 || !pl->desc->rules_check)
-			continue;
-		buf[0] = '\0';
-		if (pl->desc->rules_check(json, len, buf, sizeof buf)) {
-			buf[sizeof buf - 1] = '\0';
-			bad++;
-			if (!buf[0])
-				snprintf(buf, sizeof buf, "refused (no reason given)");
-			/* one line per problem, each named by its plugin */
-			for (char *l = buf, *e; *l; l = e) {
-				e = l + strcspn(l, "\n");
-				if (e > l)
-					sbuf_addf(errs, "%s: %.*s\n", pl->name, (int)(e - l), l);
-				if (*e)
-					e++;
-			}
-		}
+		if (pl->state == PL_RUNNING)
+			bad += host_desc_rules_check(pl->desc, json, len, "", errs);
 	}
 	return bad ? -1 : 0;
+}
+
+/* The plugins read at most this much of a rules file (autoreply, orders). */
+#define HOST_RULES_MAX (1024 * 1024)
+
+/* Reads the rules file path and checks that it is one JSON object. Returns
+ * its text (malloc'd, NUL-terminated, *len bytes), or NULL with one line
+ * "rules <path>: <problem>" in errs: missing, unreadable, too large, not
+ * JSON (with the line and column where the parser stopped), not an object. */
+static char *host_rules_read(const char *path, size_t *len, sbuf *errs)
+{
+	const char *end = NULL;
+	sbuf b = { 0 };
+	char buf[8192];
+	cJSON *doc;
+	size_t n;
+	FILE *f;
+
+	if (!(f = fopen(path, "rb"))) {
+		sbuf_addf(errs, "rules %s: cannot read it: %s%s\n", path, strerror(errno),
+			  errno == ENOENT ? " (the file named by \"rules\" in the config is missing)" : "");
+		return NULL;
+	}
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0 && b.len <= HOST_RULES_MAX)
+		sbuf_add(&b, buf, n);
+	if (ferror(f)) {
+		sbuf_addf(errs, "rules %s: cannot read it: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	if (b.oom) {
+		sbuf_addf(errs, "rules %s: out of memory\n", path);
+		goto fail;
+	}
+	if (b.len > HOST_RULES_MAX) {
+		sbuf_addf(errs, "rules %s: larger than %d bytes\n", path, HOST_RULES_MAX);
+		goto fail;
+	}
+	if (!b.p)
+		sbuf_add(&b, "", 0);
+	if (b.oom || !b.p) {
+		sbuf_addf(errs, "rules %s: out of memory\n", path);
+		goto fail;
+	}
+	if (memchr(b.p, '\0', b.len)) {
+		sbuf_addf(errs, "rules %s: not valid JSON (a NUL byte)\n", path);
+		goto fail;
+	}
+	doc = cJSON_ParseWithLengthOpts(b.p, b.len, &end, 0);
+	if (!doc) {
+		size_t at = end && end >= b.p && end <= b.p + b.len ? (size_t)(end - b.p) : b.len, line = 1, col = 1;
+
+		for (size_t i = 0; i < at; i++) {
+			if (b.p[i] == '\n') {
+				line++;
+				col = 1;
+			} else if (((unsigned char)b.p[i] & 0xc0) != 0x80) {
+				col++;
+			}
+		}
+		if (!b.len)
+			sbuf_addf(errs, "rules %s: empty (a rules file is one JSON object, {} at least)\n", path);
+		else
+			sbuf_addf(errs, "rules %s: not valid JSON (stops at line %zu, column %zu)\n", path, line, col);
+		goto fail;
+	}
+	/* trailing bytes other than white space are JSON errors too */
+	while (end && end < b.p + b.len && strchr(" \t\r\n", *end))
+		end++;
+	if (!cJSON_IsObject(doc) || (end && end < b.p + b.len)) {
+		sbuf_addf(errs, "rules %s: %s\n", path, !cJSON_IsObject(doc) ? "must be a JSON object" :
+			  "not valid JSON (text after the object)");
+		cJSON_Delete(doc);
+		goto fail;
+	}
+	cJSON_Delete(doc);
+	fclose(f);
+	*len = b.len;
+	return b.p;
+fail:
+	fclose(f);
+	sbuf_free(&b);
+	return NULL;
+}
+
+int host_check_rules(const char *dir, char *const *names, const char *path, sbuf *errs)
+{
+	char err[1024], prefix[4200];
+	size_t len;
+	char *text;
+	loader_obj o;
+	int bad = 0;
+
+	if (!path)
+		return 0;
+	if (!(text = host_rules_read(path, &len, errs)))
+		return -1;
+	snprintf(prefix, sizeof prefix, "rules %s: ", path);
+	for (size_t i = 0; names && names[i]; i++) {
+		/* a plugin that cannot be opened is host_check_config's line */
+		if (loader_open(dir, names[i], &o, err, sizeof err))
+			continue;
+		bad += host_desc_rules_check(o.desc, text, len, prefix, errs);
+		loader_close(&o);
+	}
+	free(text);
+	return bad ? -1 : 0;
+}
+
+void host_rules_verify(host *h)
+{
+	const char *path = h ? h->cfg.rules_path : NULL;
+	sbuf errs = { 0 }, who = { 0 };
+	size_t len;
+	char *text;
+
+	if (!h)
+		return;
+	free(h->rules_problem);
+	free(h->rules_who);
+	h->rules_problem = h->rules_who = NULL;
+	if (!path) {
+		h->rules_state = HOST_RULES_OFF;
+		return;
+	}
+	if ((text = host_rules_read(path, &len, &errs))) {
+		/* each plugin loads the file on its own: note which ones refuse it */
+		for (size_t i = 0; i < h->nplugs; i++) {
+			const host_plug *pl = h->plugs[i];
+
+			if (pl->state == PL_RUNNING && host_desc_rules_check(pl->desc, text, len, "", &errs))
+				sbuf_addf(&who, "%s%s", who.len ? ", " : "", pl->name);
+		}
+		free(text);
+		if (!errs.len && !errs.oom) {
+			h->rules_state = HOST_RULES_OK;
+			h->rules_ever_ok = 1;
+			sbuf_free(&errs);
+			sbuf_free(&who);
+			return;
+		}
+		h->rules_who = who.len ? sbuf_take(&who) : NULL;
+		sbuf_free(&who);
+	}
+	/* "a\nb\n" -> "a; b" */
+	for (size_t i = 0; errs.p && i < errs.len; i++)
+		if (errs.p[i] == '\n')
+			errs.p[i] = i + 1 < errs.len ? ';' : '\0';
+	h->rules_problem = errs.p ? errs.p : strdup("out of memory");
+	h->rules_state = h->rules_ever_ok ? HOST_RULES_STALE : HOST_RULES_BROKEN;
+	if (h->rules_state == HOST_RULES_STALE)
+		host_say(h, NULL, SK_LOG_ERR, "the rules file is refused%s%s, the rules loaded before stay in force: %s",
+			 h->rules_who ? " by " : "", h->rules_who ? h->rules_who : "", h->rules_problem);
+	else
+		host_say(h, NULL, SK_LOG_ERR, "the rules file is refused: NO replies or deliveries %s%s until it is fixed "
+			 "(shopkeep check lists the problems; then SIGHUP): %s", h->rules_who ? "by " : "",
+			 h->rules_who ? h->rules_who : "", h->rules_problem);
+}
+
+int host_rules_status(const host *h, const char **problem, const char **who)
+{
+	*problem = h && h->rules_problem ? h->rules_problem : "";
+	*who = h && h->rules_who ? h->rules_who : "";
+	return h ? h->rules_state : HOST_RULES_OFF;
 }
 
 static const sk_host host_table = {
@@ -3256,6 +3434,8 @@ void host_free(host *h)
 	free(h->added);
 	free(h->plugs);
 	free(h->names);
+	free(h->rules_problem);
+	free(h->rules_who);
 	pthread_cond_destroy(&h->cv_work);
 	pthread_cond_destroy(&h->cv_done);
 	pthread_mutex_destroy(&h->mu);

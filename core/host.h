@@ -138,6 +138,29 @@ void host_control_each(const host *h, void (*cb)(const char *name, const char *p
  * document json is valid. Returns 0, or -1 with one line per problem in errs
  * ("<plugin>: <problem>"). */
 int host_rules_check(const host *h, const char *json, size_t len, sbuf *errs);
+/* shopkeep check: reads the rules file path (NULL: none configured, 0) and
+ * validates it with the rules_check of every plugin of names (opened from
+ * dir, never started). Returns 0, or -1 with one line per problem in errs:
+ * "rules <path>: <problem>" for a missing, unreadable or non-JSON file,
+ * "rules <path>: <plugin>: <problem>" for what a plugin refused. */
+int host_check_rules(const char *dir, char *const *names, const char *path, sbuf *errs);
+
+/* What the rules in force are, as host_rules_verify last found the file. */
+enum {
+	HOST_RULES_OFF = 0,        /* no rules file configured */
+	HOST_RULES_OK,             /* the file is valid: the plugins have its rules */
+	HOST_RULES_BROKEN,         /* refused and never valid in this run: the rules are empty */
+	HOST_RULES_STALE           /* refused, the rules of an earlier valid file stay in force */
+};
+/* Reads the account's rules file and asks every running plugin's rules_check
+ * about it, as the plugins do when they load it (after host_load, and at
+ * each reload); a refused file is logged. */
+void host_rules_verify(host *h);
+/* Returns HOST_RULES_*; *problem is why the file is refused ("" when it is
+ * not), *who the plugins that refused it ("autoreply, orders"; "" when the
+ * file itself is missing or not JSON, so no plugin has rules), both
+ * borrowed until the next host_rules_verify. */
+int host_rules_status(const host *h, const char **problem, const char **who);
 /* SIGHUP: the plugins' config sections from a config loaded again. Checks
  * every loaded plugin's section against its declared keys first: -1 with one
  * "<plugin>.<key>: <reason>" line per problem in errs and nothing changed, or

@@ -6,6 +6,9 @@
  * The checks run in this order, so that the first reason given is the most
  * useful one:
  *
+ *   0. Before anything is mapped: the file, its folder (and the real file's
+ *      folder behind a symlink) belong to root or to this process's user and
+ *      are not writable by group or others (loader_safe).
  *   1. dlopen(RTLD_NOW | RTLD_LOCAL). RTLD_NOW resolves every symbol up front,
  *      so a plugin linked against something absent fails here and not at its
  *      first call; RTLD_LOCAL keeps its symbols out of the global scope, so two
@@ -29,11 +32,15 @@
 #include "loader.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The size of the 1.0 descriptor: everything up to migrations, then void
  * *spare[8]. Later minors only append or use spare slots (1.1 took two for
@@ -401,6 +408,66 @@ static const char *loader_label(const char *path, const char *name, char *out, s
 	return out;
 }
 
+/* Whether the file or folder path (followed if a symlink) is safe to load
+ * code from: owned by root or by this process's user (euid) and not
+ * writable by group or others. Whoever else could write it could run code
+ * as the account (which holds the cookie, the IM token and the card codes).
+ * what is "plugin" or "plugins folder". Returns 0, or -1 with the reason,
+ * the path and the fix in err. */
+static int loader_safe_one(const char *path, const char *what, const char *label, const char *shown_path,
+			   char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		loader_err(err, errlen, label, shown_path, "cannot check the %s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		loader_err(err, errlen, label, shown_path, "the %s %s belongs to uid %d, neither root nor this "
+			   "process's user (uid %d): its owner could run code as this account; not loaded. Fix it: "
+			   "chown root %s (or install it as root)", what, path, (int)st.st_uid, (int)geteuid(), path);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		loader_err(err, errlen, label, shown_path, "the %s %s is writable by group or others (mode %04o): "
+			   "they could run code as this account; not loaded. Fix it: chmod go-w %s", what, path,
+			   (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The checks of loader_safe_one before dlopen: on the file at path, on the
+ * folder that holds it (the plugins folder: who can write there can put in
+ * a plugin of their own), and when path leads through symlinks on the real
+ * file's folder too. Returns 0 or -1 with the reason in err. */
+static int loader_safe(const char *path, const char *label, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], real[PATH_MAX], *slash;
+
+	if (loader_safe_one(path, "plugin", label, path, err, errlen))
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	if (loader_safe_one(dir, "plugins folder", label, path, err, errlen))
+		return -1;
+	if (!realpath(path, real)) {
+		loader_err(err, errlen, label, path, "cannot check the plugin %s: %s", path, strerror(errno));
+		return -1;
+	}
+	slash = strrchr(real, '/');
+	if (slash == real)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	return strcmp(real, dir) ? loader_safe_one(real, "plugins folder", label, path, err, errlen) : 0;
+}
+
 /* Opens path and checks its descriptor; see core/loader.h. Returns 0 with o
  * filled, or -1 with o zeroed and the reason in err. */
 int loader_open_file(const char *path, const char *name, loader_obj *o, char *err, size_t errlen)
@@ -435,6 +502,11 @@ int loader_open_file(const char *path, const char *name, loader_obj *o, char *er
 	/* Name the common mistake plainly instead of through dlerror. */
 	if (stat(o->path, &st) != 0) {
 		loader_err(err, errlen, lbl, path, "no such file");
+		memset(o, 0, sizeof(*o));
+		return -1;
+	}
+	/* Nothing of a file someone else could have written runs. */
+	if (loader_safe(o->path, lbl, err, errlen)) {
 		memset(o, 0, sizeof(*o));
 		return -1;
 	}

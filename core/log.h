@@ -6,6 +6,8 @@
 #ifndef SK_LOG_H
 #define SK_LOG_H
 
+#include <stddef.h>
+
 enum { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 /* Sets the threshold from "error", "warn", "info" or "debug"; returns 0 or -1. */
@@ -17,6 +19,15 @@ void log_msg(int level, const char *mod, const char *fmt, ...) __attribute__((fo
  * the page's session and CSRF token, and Cookie/Set-Cookie/Authorization
  * header values. log_msg runs every line through it. */
 void log_redact(char *line);
+/* Copies in to out (cap bytes, always terminated; what does not fit is
+ * dropped) with control characters escaped: \n and \r as "\\n" and "\\r",
+ * other C0 controls but tab and DEL as "\\xHH", the C1 controls U+0080 to
+ * U+009F as "\\u00HH". Every other byte, UTF-8 included, is kept. 4 *
+ * strlen(in) + 1 bytes are always enough. log_msg runs every line through it. */
+void log_escape(const char *in, char *out, size_t cap);
+/* How many bytes of s, at most max, end on a whole UTF-8 character: for
+ * "%.*s" of a buyer's text in a log line. */
+int log_utf8_prefix(const char *s, int max);
 
 #define log_err(mod, ...)   log_msg(LOG_ERR, mod, __VA_ARGS__)
 #define log_warn(mod, ...)  log_msg(LOG_WARN, mod, __VA_ARGS__)

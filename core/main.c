@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -233,6 +236,79 @@ static int main_load(const char *path, int flags, config *c)
 	return rc ? 1 : 0;
 }
 
+/* Appends path to out for a shell command line: as it is when it holds only
+ * [A-Za-z0-9/._+-], else in single quotes ('\'' for a quote). */
+static void main_shell_word(sbuf *out, const char *path)
+{
+	if (path[strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-")] == '\0' &&
+	    *path) {
+		sbuf_adds(out, path);
+		return;
+	}
+	sbuf_adds(out, "'");
+	for (; *path; path++)
+		if (*path == '\'')
+			sbuf_adds(out, "'\\''");
+		else
+			sbuf_addf(out, "%c", *path);
+	sbuf_adds(out, "'");
+}
+
+/* Refuses a state database that group or others have access to: it holds
+ * the platform's IM token, every card code and the page's password hash.
+ * Checks db and, when they exist, its -wal and -shm (SQLite makes those with
+ * the database file's mode, whatever the umask). A database that does not
+ * exist yet is fine: it is made 0600 (umask 077, main). Returns 0, or 1
+ * after printing on stderr which file it is and the chmod that fixes it. */
+static int main_db_private(const char *cmd, const char *db)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char path[4200], bad[4200] = "";
+	sbuf fix = { 0 };
+	mode_t mode = 0;
+	struct stat st;
+	int i, refuse = 0;
+
+	sbuf_adds(&fix, "chmod 600");
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s%s", db, suffix[i]);
+		if (stat(path, &st))
+			continue;
+		sbuf_adds(&fix, " ");
+		main_shell_word(&fix, path);
+		if ((st.st_mode & 077) && !refuse) {
+			refuse = 1;
+			mode = st.st_mode & 07777;
+			snprintf(bad, sizeof bad, "%s", path);
+		}
+	}
+	if (refuse)
+		fprintf(stderr, "shopkeep %s: %s: group or others have access to it (mode %04o), and it holds the "
+			"IM token, the card codes and the password hash; not opened. Fix it: %s\n", cmd, bad,
+			(unsigned)mode, fix.oom ? "chmod 600 <state.db and its -wal and -shm>" : fix.p);
+	sbuf_free(&fix);
+	return refuse;
+}
+
+/* Whatever the process or a command makes is its user's alone (files 0600,
+ * folders 0700, whatever the caller's umask), and a crash leaves no core
+ * file with the cookie, the IM token or card codes in it: the process is
+ * not dumpable (nor ptrace-attachable by its own user without
+ * CAP_SYS_PTRACE) and RLIMIT_CORE is 0. The limit is only lowered when it is
+ * not 0 already (LimitCORE=0 in the unit), so a seccomp filter without
+ * @resources never sees a setrlimit. */
+static void main_private(void)
+{
+	struct rlimit rl;
+
+	umask(077);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (getrlimit(RLIMIT_CORE, &rl) || rl.rlim_cur || rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max = 0;
+		setrlimit(RLIMIT_CORE, &rl);   /* lowering a limit cannot fail */
+	}
+}
+
 static int64_t main_now_ms(void *ud)
 {
 	(void)ud;
@@ -323,6 +399,10 @@ static int main_plugin_command(const char *cmd, int argc, char **argv)
 		      c.log_level : "warn");
 	rc = -1;
 	if (c.n_plugins) {
+		if (main_db_private(cmd, c.state_db)) {
+			rc = 1;
+			goto out;
+		}
 		if (!(st = store_open(c.state_db, err, sizeof err)) || store_account(st, c.account_id, err, sizeof err)) {
 			fprintf(stderr, "shopkeep %s: state.db %s\n", cmd, err);
 			rc = 1;
@@ -418,6 +498,8 @@ static int main_passwd(int argc, char **argv)
 		fputs("shopkeep passwd: the two passwords differ; nothing changed\n", stderr);
 		goto out;
 	}
+	if (main_db_private("passwd", c.state_db))
+		goto out;
 	if (!(st = store_open(c.state_db, err, sizeof err)) || store_account(st, c.account_id, err, sizeof err)) {
 		fprintf(stderr, "shopkeep passwd: state.db %s\n", err);
 		store_close(st);
@@ -623,12 +705,19 @@ static int main_secret(int argc, char **argv)
 static int main_ask(const char *cmd, const config *c, const char *request, int timeout_s, int human, cJSON **ans)
 {
 	char err[700], *text = NULL;
+	struct stat st;
 	int r;
 
 	*ans = NULL;
 	if (!c->ctl_socket) {
 		fprintf(stderr, "shopkeep %s: account %s has no control socket: control.socket is off (or account.id is "
 			"not a plain file name: then set control.socket)\n", cmd, c->account_id);
+		return 1;
+	}
+	/* The account's user is the owner of its state.db (a DynamicUser of
+	 * systemd, for root asking). */
+	if (ctl_check_owner(c->ctl_socket, stat(c->state_db, &st) ? (uid_t)-1 : st.st_uid, err, sizeof err)) {
+		fprintf(stderr, "shopkeep %s: account %s: %s\n", cmd, c->account_id, err);
 		return 1;
 	}
 	r = ctl_call(c->ctl_socket, request, timeout_s * 1000, &text, err, sizeof err);
@@ -727,11 +816,20 @@ static void main_status_print(const cJSON *d)
 		}
 	}
 	printf("%s\n", first ? "none" : "");
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(d, "rules")))
+		printf("rules:        %s\n", main_str(cJSON_GetObjectItemCaseSensitive(d, "rules"), "summary"));
 	printf("page:         %s\n", *url ? url : "off");
 	printf("process:      pid %.0f, up %s, %.0f reconnects\n", main_num(d, "pid"),
 	       main_span((int64_t)main_num(d, "uptime_s") * 1000, span, sizeof span), main_num(m, "reconnects"));
-	if (*err)
-		printf("last error:   %s\n", err);
+	if (*err) {
+		/* the platform's words: nothing a terminal would act on */
+		char *esc = malloc(4 * strlen(err) + 1);
+
+		if (esc)
+			log_escape(err, esc, 4 * strlen(err) + 1);
+		printf("last error:   %s\n", esc ? esc : "(out of memory)");
+		free(esc);
+	}
 }
 
 /* shopkeep status: the running process's status, for a person or as JSON. */
@@ -843,6 +941,7 @@ int main(int argc, char **argv)
 		fputs("usage: shopkeep <command> [options] (shopkeep --help lists the commands)\n", stderr);
 		return 2;
 	}
+	main_private();
 	cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(main_usage, stdout);
@@ -859,6 +958,16 @@ int main(int argc, char **argv)
 
 			if (host_check_config(c.plugins_dir, c.plugins_load, c.plugin_sections, &errs)) {
 				fputs(errs.p ? errs.p : "plugins: cannot check\n", stderr);
+				rc = 1;
+			}
+			sbuf_free(&errs);
+		}
+		if (!rc && c.rules) {
+			/* the rules file, by every plugin's own validator (as run loads it) */
+			sbuf errs = { 0 };
+
+			if (host_check_rules(c.plugins_dir, c.plugins_load, c.rules, &errs)) {
+				fputs(errs.p ? errs.p : "rules: cannot check\n", stderr);
 				rc = 1;
 			}
 			sbuf_free(&errs);
@@ -912,6 +1021,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		rc = main_load(path, 0, &c);
+		if (!rc)
+			rc = main_db_private(cmd, c.state_db);
 		if (!rc && daemonize) {
 			char pdef[4200], ldef[4200], dir[4096], err[700];
 			char *slash;

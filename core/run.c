@@ -27,7 +27,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+/* The fds the loop may hold: enough that idle page connections (capped
+ * at a quarter of it) never starve the platform session, the HTTP client
+ * and the control socket, few enough that lws's per-fd tables stay small
+ * (1000 accounts a machine). */
+#define RUN_FD_WANT 1024
 
 static volatile sig_atomic_t got_stop, got_usr1, got_hup;
 static struct lws_context *run_ctx;
@@ -89,7 +97,8 @@ static void on_event(void *ud, const ev *e)
 			 e->trade ? " " : "", e->trade ? trade_status_name(e->trade) : "", e->chat_id, e->sender_id,
 			 e->own ? (e->echo ? " (our echo)" : " (own, not an echo)") : "",
 			 e->order_id[0] ? " order=" : "", e->order_id);
-	log_debug("event", "%s chat=%s text=%.80s", event_type_name(e->type), e->chat_id, e->text);
+	log_debug("event", "%s chat=%s text=%.*s", event_type_name(e->type), e->chat_id, log_utf8_prefix(e->text, 80),
+		  e->text);
 	if (a->plugins)
 		bridge_event(a->plugins, e);
 	if (a->api)
@@ -176,6 +185,17 @@ static void run_join_lines(sbuf *b)
 			b->p[i] = i + 1 < b->len ? ';' : '\0';
 }
 
+/* The page's session and login limits from the config (web.*). */
+static void run_auth_limits(run_app *a)
+{
+	const config *c = a->cfg;
+
+	auth_set_limits(a->au, &(auth_limits){ .idle_ms = (int64_t)c->web_session_idle_s * 1000,
+					       .max_ms = (int64_t)c->web_session_max_s * 1000,
+					       .setup_ms = (int64_t)c->web_setup_token_s * 1000,
+					       .delay_max_ms = c->web_login_delay_max_ms });
+}
+
 /* SIGHUP (and the page's reload): the config file again - its live keys
  * (config_take_live; a file with any error changes nothing) - then the
  * plugins reload their files and config ("core.reload"). */
@@ -203,7 +223,7 @@ static void run_reload(run_app *a, const char *why)
 		log_set_level(a->cfg->log_level);
 		lws_set_log_level(run_lws_levels(), lws_emit);
 		session_reconfigure(a->sess);
-		auth_set_idle(a->au, (int64_t)a->cfg->web_session_idle_s * 1000);
+		run_auth_limits(a);
 		log_info("run", "%s: config %s reloaded; plugins reload their files", why, path);
 		if (restart.len)
 			log_warn("run", "%s: changed in %s, but only taken at the next start: %s", why, path, restart.p);
@@ -212,6 +232,7 @@ static void run_reload(run_app *a, const char *why)
 	sbuf_free(&errs);
 	sbuf_free(&restart);
 	bridge_reload(a->plugins);
+	host_rules_verify(bridge_host(a->plugins));
 }
 
 /* The web page saved the rules or asked for a reload: as SIGHUP. */
@@ -227,7 +248,7 @@ static int64_t run_mono_ms(void)
 
 /* The web page: auth, api, the vhost. Returns 0, or -1 (logged) when it was
  * asked for and cannot run (then a->web is NULL). */
-static int run_web(run_app *a, const config *c, store *st)
+static int run_web(run_app *a, const config *c, store *st, int fd_limit)
 {
 	api_env env;
 	char err[256];
@@ -239,6 +260,7 @@ static int run_web(run_app *a, const config *c, store *st)
 		log_err("web", "cannot read the admin password from state.db");
 		return -1;
 	}
+	run_auth_limits(a);
 	memset(&env, 0, sizeof env);
 	env.cfg = c;
 	env.sess = a->sess;
@@ -250,7 +272,7 @@ static int run_web(run_app *a, const config *c, store *st)
 		api_set_auth(a->api, a->au);
 	else if (!(a->api = api_new(&env)))
 		return -1;
-	if (!(a->web = web_new(run_ctx, c, a->api, err, sizeof err))) {
+	if (!(a->web = web_new(run_ctx, c, a->api, fd_limit / 4 < 64 ? fd_limit / 4 : 64, err, sizeof err))) {
 		log_err("web", "web.listen %s: %s", c->web_listen, err);
 		return -1;
 	}
@@ -264,8 +286,33 @@ static int run_web(run_app *a, const config *c, store *st)
 	}
 	if ((setup = auth_setup_token(a->au)))
 		log_warn("web", "no admin password yet: open the page and set one with the setup token %s "
-			 "(or run shopkeep passwd --config FILE)", setup);
+			 "(valid for %d s; a fresh one: shopkeep ctl --config FILE setup_token; "
+			 "or run shopkeep passwd --config FILE)", setup, c->web_setup_token_s);
 	return 0;
+}
+
+/* The loop's fd limit: RLIMIT_NOFILE's soft limit, raised towards the hard
+ * one when it is below RUN_FD_WANT, and at most RUN_FD_WANT. */
+static int run_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 256;
+	if (rl.rlim_cur < RUN_FD_WANT && rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max < RUN_FD_WANT ? rl.rlim_max : RUN_FD_WANT;
+		if (setrlimit(RLIMIT_NOFILE, &rl)) {
+			log_warn("run", "cannot raise the open files limit from %llu: %s", (unsigned long long)was,
+				 strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	if (rl.rlim_cur < 64)
+		log_warn("run", "the open files limit is %llu: the page and the control socket may be refused "
+			 "connections (raise it: ulimit -n / LimitNOFILE=)", (unsigned long long)rl.rlim_cur);
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > RUN_FD_WANT ? RUN_FD_WANT : (int)rl.rlim_cur;
 }
 
 static void on_stopped(void *ud)
@@ -335,15 +382,19 @@ int run_main(config *c)
 	run_app app;
 	store *st;
 	char err[600];
-	int rc = 0, lockfd;
+	int rc = 0, lockfd, fd_limit;
 
 	if (sodium_init() < 0)
 		return 1;
 	log_set_level(c->log_level ? c->log_level : "info");
 	memset(&app, 0, sizeof app);
 	app.cfg = c;
-	if (c->event_log && !(app.event_log = fopen(c->event_log, "a"))) {
-		log_err("run", "cannot open debug.event_log %s", c->event_log);
+	/* The event log holds buyers' messages and card codes: 0600, also one
+	 * an older version made with the umask's mode. */
+	if (c->event_log && (!(app.event_log = fopen(c->event_log, "a")) || fchmod(fileno(app.event_log), 0600))) {
+		log_err("run", "cannot open debug.event_log %s (or make it 0600): %s", c->event_log, strerror(errno));
+		if (app.event_log)
+			fclose(app.event_log);
 		return 1;
 	}
 	/* One process per state.db, whatever control.socket says: the lock
@@ -370,7 +421,7 @@ int run_main(config *c)
 
 	memset(&info, 0, sizeof info);
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-	info.fd_limit_per_thread = 64;
+	info.fd_limit_per_thread = (unsigned)(fd_limit = run_fd_limit());
 	run_ctx = lws_create_context(&info);
 	if (!run_ctx) {
 		store_close(st);
@@ -439,8 +490,10 @@ int run_main(config *c)
 			log_err("run", "plugins not started: %s", errs.p);
 		log_info("run", "%d of %d plugins started", n < 0 ? 0 : n, c->n_plugins);
 		sbuf_free(&errs);
+		/* what the plugins just loaded: a refused file shows in the status */
+		host_rules_verify(bridge_host(app.plugins));
 		/* The page is for the seller; the platform session is the job: without the page it goes on. */
-		if (run_web(&app, c, st))
+		if (run_web(&app, c, st, fd_limit))
 			log_err("web", "the web page is NOT running (see above); the account runs without it");
 	}
 	signal(SIGINT, on_signal);

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 int64_t util_now_ms(void)
@@ -186,4 +189,43 @@ char *util_strndup(const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+size_t util_utf8_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src), k;
+
+	if (!size)
+		return 0;
+	if (n >= size) {
+		/* step back over continuation bytes (10xxxxxx) to a character's start,
+		 * which is then cut off whole with what follows it */
+		n = size - 1;
+		k = n;
+		while (k > 0 && ((unsigned char)src[k] & 0xC0) == 0x80)
+			k--;
+		n = k;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}
+
+int util_peer_loopback(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t n = sizeof ss;
+
+	memset(&ss, 0, sizeof ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &n))
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		/* ::ffff:127.x.y.z is an IPv4 peer of a dual-stack socket */
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return 0;
 }

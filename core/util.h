@@ -37,5 +37,13 @@ char *util_form_get(const char *q, size_t qlen, const char *name);
 
 /* malloc'd copy of n bytes plus a NUL. NULL on OOM. */
 char *util_strndup(const char *s, size_t n);
+/* Copies the string src into dst of size bytes (NUL-terminated when size
+ * > 0), cut when too long at a character boundary of UTF-8: a multi-byte
+ * character never loses its tail. Returns the bytes copied. */
+size_t util_utf8_copy(char *dst, size_t size, const char *src);
+/* Whether the peer of the connected socket fd has a loopback address
+ * (127.0.0.0/8, ::1, ::ffff:127.x.y.z): 1, or 0 (also when it is not an
+ * IP socket or getpeername fails). */
+int util_peer_loopback(int fd);
 
 #endif

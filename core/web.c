@@ -3,19 +3,42 @@
  * core/web.c - the web page's server (core/web.h): lws plumbing only; what a
  * request means is core/api.c's.
  *
- * One vhost "web" on web.listen, IPv4 only (techniques.md P1: with IPv6 on,
- * "127.0.0.1" would bind every interface). Its one protocol "sk-web" is
- * protocols[0], so it is the default one: it answers the /api mount's HTTP
- * requests, the file mount's misses (404) and the WebSocket upgrades of
- * /api/events (a browser's new WebSocket(url) names no subprotocol). The
- * file mount serves web.root with the security headers lws adds under
- * HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE (a CSP without inline script).
+ * One vhost "web" on web.listen, a loopback address only (127.0.0.0/8 with
+ * IPv6 off: techniques.md P1, with IPv6 on "127.0.0.1" would bind every
+ * interface; or ::1). A connection whose peer is not a loopback address is
+ * closed at accept all the same. Its one protocol "sk-web" is protocols[0],
+ * so it is the default one: one callback mount on "/" brings it every HTTP
+ * request and the WebSocket upgrades of /api/events (a browser's new
+ * WebSocket(url) names no subprotocol). /api goes to core/api.c; any other
+ * path is a file of web.root, read here (not by lws's file mount, which
+ * follows symlinks): a path that resolves outside web.root is a 404. Every
+ * answer carries WEB_CSP and the usual security headers.
+ *
+ * Idle connections cannot starve the process: at most max_conns page
+ * connections are open (a new one past it closes the oldest that is not an
+ * events WebSocket), and one that has not sent a request's headers within
+ * web.header_timeout_s of its accept (or of its last answer) is closed.
  *
  * Requests to /api must name this host in Host (127.0.0.1:<port> or
  * localhost:<port>): a page on another site that rebinds its DNS name to
  * 127.0.0.1 is refused (403). The WebSocket also needs an Origin of this
- * host and a logged-in session cookie. Bodies need a Content-Length (411)
- * and at most API_MAX_BODY bytes (413, and the connection is closed).
+ * host and a logged-in session cookie. A login (and the setup, the same
+ * request) with an Origin of another site is refused (403): browsers send
+ * Origin with every cross-origin POST, so a page elsewhere cannot guess
+ * passwords through the seller's browser; without Origin (curl) it goes on.
+ * Bodies need a Content-Length (411) and at most API_MAX_BODY bytes (413,
+ * and the connection is closed).
+ *
+ * The answer to a failed login waits the delay auth.c asks for, on a timer
+ * of its connection (the loop never sleeps); at most WEB_DELAYED_MAX wait at
+ * once (auth.c's AUTH_PENDING_MAX slots keep it lower), more are answered
+ * at once.
+ *
+ * An events WebSocket lives only as long as its session: the socket is
+ * closed (1008) as soon as its session is gone - logout, idle or absolute
+ * expiry, or a password changed by shopkeep passwd (seen by the
+ * WEB_SESSIONS_MS timer, which re-reads the password). A line is never written
+ * to a socket whose session has ended.
  *
  * Each events client has a queue of lines capped at WEB_QUEUE_MAX; a client
  * too slow to keep up loses its oldest lines (counted) rather than growing
@@ -25,14 +48,37 @@
 #include "log.h"
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libwebsockets.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define WEB_QUEUE_MAX 256
 #define WEB_WS_MAX 65536
 #define WEB_CLIENTS_MAX 16
+#define WEB_DELAYED_MAX 8
+#define WEB_SESSIONS_MS 1000
+#define WEB_FILE_MAX (4 << 20)   /* the largest file of web.root served */
+
+/* connect-src 'self' only: the page talks to this server (its WebSocket
+ * included), never to another host (lws's own CSP allows any ws:/wss:). */
+#define WEB_CSP "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+		"font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+/* One open page connection, from its accept to its close. */
+typedef struct {
+	struct lws *wsi;
+	int64_t since_ms;        /* the accept, or the last answer of a keep-alive connection */
+	int started;             /* its request's headers arrived */
+	int ws;                  /* an events WebSocket: never closed to make room */
+	int closing;             /* asked to close (timed out or made room), not gone yet */
+} web_conn;
 
 typedef struct web_line {
 	struct web_line *next;
@@ -50,6 +96,10 @@ typedef struct web_pss {
 	int too_big, close_after;
 	unsigned char *resp;
 	size_t resp_len;
+	/* an answer held back (a failed login) until sul_answer fires */
+	lws_sorted_usec_list_t sul_answer;
+	api_resp held;
+	int delayed;
 	/* WebSocket */
 	struct lws *wsi;
 	char cookie[80];         /* "sk_session=<token>" of the upgrade */
@@ -58,17 +108,28 @@ typedef struct web_pss {
 	int64_t dropped;         /* lines this client lost (too slow, or no memory): logged at its close */
 	sbuf rx;
 	int rx_too_big;
+	int ending;              /* its session ended: closed at the next WRITEABLE */
 } web_pss;
 
 struct web {
+	struct lws_context *ctx;
 	struct lws_vhost *vh;
+	lws_sorted_usec_list_t sul_sessions;
+	int ndelayed;
 	const config *cfg;
 	api_ctx *a;
 	web_pss *clients;
 	int nclients;
 	struct lws_protocols protocols[2];
-	struct lws_http_mount m_api, m_root;
-	char host_ip[64], host_lh[64];
+	struct lws_http_mount m_root;
+	char host_ip[80], host_lh[64];
+	char root[PATH_MAX];     /* web.root resolved (realpath), "" when it does not exist */
+	web_conn *conns;         /* the open connections, nconns of them, room for 2 * max_conns */
+	int nconns, max_conns;
+	int64_t header_timeout_ms;
+	lws_sorted_usec_list_t sul_sweep;
+	int sweeping;
+	int64_t n_timed_out, n_made_room, n_refused, n_logged, last_log_ms;
 };
 
 static const char *const web_methods[] = { "GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT", "HEAD" };
@@ -83,14 +144,177 @@ static int web_host_ok(web *w, struct lws *wsi)
 	return !strcmp(h, w->host_ip) || !strcmp(h, w->host_lh);
 }
 
-/* Queues a response: status, JSON body, maybe a cookie and Retry-After.
- * Returns 0, or 1 to close. */
-static int web_respond(struct lws *wsi, web_pss *pss, int status, const char *body, const char *cookie,
-		       int retry_after)
+/* Whether the Origin header names this server (http://<Host we accept>).
+ * Without an Origin: missing_ok (a CLI client; browsers always send one on a
+ * cross-origin POST and on a WebSocket upgrade). */
+static int web_origin_ok(web *w, struct lws *wsi, int missing_ok)
+{
+	char origin[160] = "", want[100];
+
+	if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+		return missing_ok && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) == 0;
+	snprintf(want, sizeof want, "http://%s", w->host_ip);
+	if (!strcmp(origin, want))
+		return 1;
+	snprintf(want, sizeof want, "http://%s", w->host_lh);
+	return !strcmp(origin, want);
+}
+
+/* The open connection wsi, NULL when it is not one of ours. */
+static web_conn *web_conn_find(web *w, struct lws *wsi)
+{
+	for (int i = 0; i < w->nconns; i++)
+		if (w->conns[i].wsi == wsi)
+			return &w->conns[i];
+	return NULL;
+}
+
+/* Asks lws to close c at its next turn (we may be inside another
+ * connection's callback: no synchronous close). */
+static void web_conn_close(web_conn *c)
+{
+	c->closing = 1;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Logs what the limits closed, at most once a minute (an attack must not
+ * flood the log). */
+static void web_conn_log(web *w, int64_t now)
+{
+	int64_t n = w->n_timed_out + w->n_made_room + w->n_refused;
+
+	if (n == w->n_logged || now - w->last_log_ms < 60000)
+		return;
+	log_warn("web", "page connections closed so far: %lld sent no request within %lld s, %lld closed to make "
+		 "room (at most %d open), %lld refused (not from loopback, or no room)", (long long)w->n_timed_out,
+		 (long long)(w->header_timeout_ms / 1000), (long long)w->n_made_room, w->max_conns,
+		 (long long)w->n_refused);
+	w->n_logged = n;
+	w->last_log_ms = now;
+}
+
+/* Every second while a connection waits for its request: closes those past
+ * web.header_timeout_s. */
+static void web_sweep_cb(lws_sorted_usec_list_t *sul)
+{
+	web *w = lws_container_of(sul, web, sul_sweep);
+	int64_t now = util_mono_us() / 1000;
+	int waiting = 0;
+
+	w->sweeping = 0;
+	for (int i = 0; i < w->nconns; i++) {
+		web_conn *c = &w->conns[i];
+
+		if (c->started || c->ws || c->closing)
+			continue;
+		if (now - c->since_ms >= w->header_timeout_ms) {
+			log_debug("web", "a page connection sent no request within %lld ms: closed",
+				  (long long)w->header_timeout_ms);
+			w->n_timed_out++;
+			web_conn_close(c);
+		} else {
+			waiting = 1;
+		}
+	}
+	web_conn_log(w, now);
+	if (waiting) {
+		w->sweeping = 1;
+		lws_sul_schedule(w->ctx, 0, &w->sul_sweep, web_sweep_cb, LWS_US_PER_SEC);
+	}
+}
+
+/* Starts the header clock of c (at the accept, or after an answer). */
+static void web_conn_wait(web *w, web_conn *c)
+{
+	c->started = 0;
+	c->since_ms = util_mono_us() / 1000;
+	if (!w->sweeping) {
+		w->sweeping = 1;
+		lws_sul_schedule(w->ctx, 0, &w->sul_sweep, web_sweep_cb, LWS_US_PER_SEC);
+	}
+}
+
+/* Before a new connection is accepted (only its fd exists): when
+ * max_conns are open, the oldest one that is not an events WebSocket is
+ * closed to make room (the one waiting longest for its request first).
+ * Returns 0, or -1 to refuse it: too many closes are still under way. */
+static int web_conn_room(web *w)
+{
+	int open = 0, oldest = -1;
+
+	if (w->nconns >= 2 * w->max_conns) {
+		w->n_refused++;
+		return -1;
+	}
+	for (int i = 0; i < w->nconns; i++) {
+		const web_conn *o = &w->conns[i], *b = oldest >= 0 ? &w->conns[oldest] : NULL;
+
+		if (o->closing)
+			continue;
+		open++;
+		if (!o->ws && (!b || (!o->started && b->started) ||
+			       (o->started == b->started && o->since_ms < b->since_ms)))
+			oldest = i;
+	}
+	if (open >= w->max_conns && oldest >= 0) {
+		log_debug("web", "%d page connections open: the oldest is closed to make room", open);
+		w->n_made_room++;
+		web_conn_close(&w->conns[oldest]);
+	}
+	return 0;
+}
+
+/* A new connection (web_conn_room made room for it): tracked from now.
+ * Returns 0, or -1 to close it. */
+static int web_conn_add(web *w, struct lws *wsi)
+{
+	web_conn *c;
+
+	if (w->nconns >= 2 * w->max_conns) {
+		w->n_refused++;
+		return -1;
+	}
+	c = &w->conns[w->nconns++];
+	memset(c, 0, sizeof *c);
+	c->wsi = wsi;
+	web_conn_wait(w, c);
+	return 0;
+}
+
+/* The connection wsi is gone. */
+static void web_conn_remove(web *w, struct lws *wsi)
+{
+	web_conn *c = web_conn_find(w, wsi);
+
+	if (c)
+		*c = w->conns[--w->nconns];
+}
+
+/* Adds the security headers every answer carries. 0, or 1 when they do not fit. */
+static int web_security_headers(struct lws *wsi, uint8_t **p, uint8_t *end)
+{
+	static const char *const h[][2] = {
+		{ "content-security-policy:", WEB_CSP },
+		{ "x-content-type-options:", "nosniff" },
+		{ "x-frame-options:", "deny" },
+		{ "referrer-policy:", "no-referrer" },
+		{ "cache-control:", "no-store" },
+	};
+
+	for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)h[i][0], (const unsigned char *)h[i][1],
+						(int)strlen(h[i][1]), p, end))
+			return 1;
+	return 0;
+}
+
+/* Queues a response: status, a body of n bytes of type ctype (copied),
+ * maybe a cookie and Retry-After. Returns 0, or 1 to close. */
+static int web_send(struct lws *wsi, web_pss *pss, int status, const char *ctype, const void *body, size_t n,
+		    const char *cookie, int retry_after)
 {
 	web *w = lws_get_vhost_user(lws_get_vhost(wsi));
 	uint8_t hb[LWS_PRE + 2048], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
-	size_t n = strlen(body);
 	char ra[16];
 
 	free(pss->resp);
@@ -98,9 +322,7 @@ static int web_respond(struct lws *wsi, web_pss *pss, int status, const char *bo
 		return 1;
 	memcpy(pss->resp + LWS_PRE, body, n);
 	pss->resp_len = n;
-	if (lws_add_http_common_headers(wsi, (unsigned)status, "application/json; charset=utf-8", n, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:", (const unsigned char *)"no-store",
-					8, &p, end))
+	if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, n, &p, end) || web_security_headers(wsi, &p, end))
 		return 1;
 	if (cookie && *cookie &&
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_SET_COOKIE, (const unsigned char *)cookie,
@@ -120,6 +342,13 @@ static int web_respond(struct lws *wsi, web_pss *pss, int status, const char *bo
 	return 0;
 }
 
+/* Queues a JSON response (web_send). */
+static int web_respond(struct lws *wsi, web_pss *pss, int status, const char *body, const char *cookie,
+		       int retry_after)
+{
+	return web_send(wsi, pss, status, "application/json; charset=utf-8", body, strlen(body), cookie, retry_after);
+}
+
 /* An error answer made here (before api.c sees the request). */
 static int web_error(struct lws *wsi, web_pss *pss, int status, const char *msg)
 {
@@ -137,7 +366,126 @@ static int web_error(struct lws *wsi, web_pss *pss, int status, const char *msg)
 	return r;
 }
 
-/* Hands a complete request to the API and queues its answer. */
+static void web_sessions_check(web *w, int sync);
+
+/* The held answer of a failed login is due: queued now. A failure to queue
+ * it closes the connection (from a timer, by lws's timeout). */
+static void web_answer_cb(lws_sorted_usec_list_t *sul)
+{
+	web_pss *pss = lws_container_of(sul, web_pss, sul_answer);
+	struct lws *wsi = pss->wsi;
+	web *w = lws_get_vhost_user(lws_get_vhost(wsi));
+	api_resp *r = &pss->held;
+
+	pss->delayed = 0;
+	w->ndelayed--;
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	if (web_respond(wsi, pss, r->status, r->body ? r->body : "{}", r->set_cookie, r->retry_after_s))
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	free(r->body);
+	r->body = NULL;
+}
+
+/* Drops a held answer (its connection closes first). */
+static void web_unhold(web *w, web_pss *pss)
+{
+	if (!pss->delayed)
+		return;
+	lws_sul_cancel(&pss->sul_answer);
+	pss->delayed = 0;
+	w->ndelayed--;
+	free(pss->held.body);
+	pss->held.body = NULL;
+}
+
+/* The Content-Type of a file by its name. */
+static const char *web_mime(const char *path)
+{
+	static const char *const m[][2] = {
+		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" }, { ".json", "application/json" }, { ".svg", "image/svg+xml" },
+		{ ".png", "image/png" }, { ".ico", "image/x-icon" }, { ".txt", "text/plain; charset=utf-8" },
+		{ ".woff2", "font/woff2" }, { ".md", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(path, '.');
+
+	for (size_t i = 0; dot && i < sizeof m / sizeof m[0]; i++)
+		if (!strcmp(dot, m[i][0]))
+			return m[i][1];
+	return "application/octet-stream";
+}
+
+/* Reads the file of web.root that path names into *out (malloc'd, *n
+ * bytes). Hidden names (".x", "..") are refused; a path that resolves
+ * outside web.root (a symlink out of it) is refused; the file itself is
+ * opened without following a symlink and must be a regular file. Returns
+ * 0, or the HTTP status to answer (404, 500). */
+static int web_file_read(web *w, const char *path, char **out, size_t *n)
+{
+	char full[PATH_MAX + 64], real[PATH_MAX];
+	size_t rl = strlen(w->root);
+	struct stat st;
+	ssize_t r;
+	int fd;
+
+	*out = NULL;
+	if (!w->root[0] || path[0] != '/' || strstr(path, "/.") || strlen(path) > 1024)
+		return 404;
+	if (snprintf(full, sizeof full, "%s%s%s", w->root, path, path[strlen(path) - 1] == '/' ? "index.html" : "") >=
+	    (int)sizeof full)
+		return 404;
+	if (!realpath(full, real))
+		return 404;
+	if (strncmp(real, w->root, rl) || real[rl] != '/') {
+		log_info("web", "%s is not served: it leads out of web.root (a symlink)", path);
+		return 404;
+	}
+	if ((fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0)
+		return 404;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > WEB_FILE_MAX) {
+		close(fd);
+		return 404;
+	}
+	if (!(*out = malloc((size_t)st.st_size + 1))) {
+		close(fd);
+		return 500;
+	}
+	for (*n = 0; *n < (size_t)st.st_size; *n += (size_t)r)
+		if ((r = read(fd, *out + *n, (size_t)st.st_size - *n)) <= 0) {
+			if (r < 0 && errno == EINTR) {
+				r = 0;
+				continue;
+			}
+			break;
+		}
+	close(fd);
+	if (*n != (size_t)st.st_size) {
+		free(*out);
+		*out = NULL;
+		return 500;
+	}
+	return 0;
+}
+
+/* Answers a request for a file of web.root (GET only). */
+static int web_file(web *w, struct lws *wsi, web_pss *pss)
+{
+	char *data;
+	size_t n = 0;
+	int st, rc;
+
+	if (pss->method != LWSHUMETH_GET)
+		return web_error(wsi, pss, 405, "GET only");
+	if ((st = web_file_read(w, pss->path, &data, &n)))
+		return web_error(wsi, pss, st, st == 404 ? "not found" : "the file cannot be read");
+	rc = web_send(wsi, pss, 200, web_mime(pss->path[strlen(pss->path) - 1] == '/' ? "index.html" : pss->path),
+		      data, n, NULL, 0);
+	free(data);
+	return rc;
+}
+
+/* Hands a complete request to the API and queues its answer, or holds it
+ * back for r.delay_ms (a failed login). */
 static int web_dispatch(web *w, struct lws *wsi, web_pss *pss)
 {
 	const char *method = pss->method >= 0 && pss->method < 8 ? web_methods[pss->method] : "?";
@@ -148,14 +496,26 @@ static int web_dispatch(web *w, struct lws *wsi, web_pss *pss)
 	if (pss->too_big)
 		return web_error(wsi, pss, 413, "the body is larger than 256 KiB");
 	if (strncmp(pss->path, "/api/", 5))
-		return web_error(wsi, pss, 404, "not found");
+		return strcmp(pss->path, "/api") ? web_file(w, wsi, pss) : web_error(wsi, pss, 404, "not found");
 	lws_hdr_copy(wsi, cookie, sizeof cookie, WSI_TOKEN_HTTP_COOKIE);
 	if (lws_hdr_custom_copy(wsi, csrf, sizeof csrf, "x-csrf-token:", 13) < 0)
 		csrf[0] = '\0';
 	api_http(w->a, method, pss->path, cookie, csrf, pss->body.p, pss->body.len, &r);
+	sbuf_free(&pss->body);
+	/* a logout (or anything else that ended a session) closes its WebSockets now */
+	web_sessions_check(w, 0);
+	if (r.delay_ms > 0 && w->ndelayed < WEB_DELAYED_MAX && !pss->delayed) {
+		pss->held = r;
+		pss->wsi = wsi;
+		pss->delayed = 1;
+		w->ndelayed++;
+		/* the wait is ours: no shorter lws timeout may end it (one timeout per connection) */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, r.delay_ms / 1000 + 10);
+		lws_sul_schedule(w->ctx, 0, &pss->sul_answer, web_answer_cb, (lws_usec_t)r.delay_ms * LWS_US_PER_MS);
+		return 0;
+	}
 	rc = web_respond(wsi, pss, r.status, r.body ? r.body : "{}", r.set_cookie, r.retry_after_s);
 	free(r.body);
-	sbuf_free(&pss->body);
 	return rc;
 }
 
@@ -163,10 +523,9 @@ static int web_dispatch(web *w, struct lws *wsi, web_pss *pss)
  * session. Returns 0, or the HTTP status to refuse it with (*why says why). */
 static int web_ws_allowed(web *w, struct lws *wsi, const char **why)
 {
-	char uri[64] = "", origin[160] = "", cookie[1024] = "", want[100];
+	char uri[64] = "", cookie[1024] = "";
 
 	lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-	lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
 	lws_hdr_copy(wsi, cookie, sizeof cookie, WSI_TOKEN_HTTP_COOKIE);
 	*why = "not found";
 	if (strcmp(uri, "/api/events"))
@@ -174,9 +533,8 @@ static int web_ws_allowed(web *w, struct lws *wsi, const char **why)
 	*why = "this server's name is not in Host";
 	if (!web_host_ok(w, wsi))
 		return 403;
-	snprintf(want, sizeof want, "http://%s", w->host_ip);
 	*why = "the WebSocket is for this page only (Origin)";
-	if (strcmp(origin, want) && (snprintf(want, sizeof want, "http://%s", w->host_lh), strcmp(origin, want)))
+	if (!web_origin_ok(w, wsi, 0))
 		return 403;
 	*why = "not logged in";
 	if (!api_logged_in(w->a, cookie))
@@ -215,10 +573,21 @@ static void web_enqueue(web_pss *c, const char *s, size_t n)
 	}
 }
 
-static void web_ws_clear(web *w, web_pss *pss)
+/* Frees a client's queued lines. */
+static void web_drop_queue(web_pss *c)
 {
 	web_line *l;
 
+	while ((l = c->q)) {
+		c->q = l->next;
+		free(l);
+	}
+	c->q_tail = NULL;
+	c->nq = 0;
+}
+
+static void web_ws_clear(web *w, web_pss *pss)
+{
 	for (web_pss **pp = &w->clients; *pp; pp = &(*pp)->next)
 		if (*pp == pss) {
 			*pp = pss->next;
@@ -228,14 +597,44 @@ static void web_ws_clear(web *w, web_pss *pss)
 	if (pss->dropped)
 		log_warn("web", "an events client lost %lld lines (too slow to keep up)", (long long)pss->dropped);
 	pss->dropped = 0;
-	while ((l = pss->q)) {
-		pss->q = l->next;
-		free(l);
-	}
-	pss->q_tail = NULL;
-	pss->nq = 0;
+	web_drop_queue(pss);
 	sbuf_free(&pss->rx);
 	pss->ws = 0;
+	pss->ending = 0;
+}
+
+/* Marks an events client whose session ended: nothing more is written to
+ * it, and it is closed at its next WRITEABLE. */
+static void web_end_client(web_pss *c, const char *why)
+{
+	if (c->ending)
+		return;
+	c->ending = 1;
+	web_drop_queue(c);
+	log_info("web", "an events WebSocket is closed: %s", why);
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Closes the events WebSockets whose session is gone; with sync, first has
+ * auth look at the password in the database again (changed elsewhere: every
+ * session ends). */
+static void web_sessions_check(web *w, int sync)
+{
+	if (sync)
+		api_auth_sync(w->a);
+	for (web_pss *c = w->clients; c; c = c->next)
+		if (!c->ending && !api_session_live(w->a, c->cookie))
+			web_end_client(c, "its session ended (logout, expiry or a new password)");
+}
+
+/* Every WEB_SESSIONS_MS: the sweep with a fresh look at the password, so that
+ * expiry and shopkeep passwd close sockets that see no requests. */
+static void web_sessions_cb(lws_sorted_usec_list_t *sul)
+{
+	web *w = lws_container_of(sul, web, sul_sessions);
+
+	web_sessions_check(w, 1);
+	lws_sul_schedule(w->ctx, 0, &w->sul_sessions, web_sessions_cb, (lws_usec_t)WEB_SESSIONS_MS * LWS_US_PER_MS);
 }
 
 static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -243,6 +642,7 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 	struct lws_vhost *vh = lws_get_vhost(wsi);
 	web *w = vh ? lws_get_vhost_user(vh) : NULL;
 	web_pss *pss = user;
+	web_conn *c;
 	char *uri;
 	int ulen, st;
 	const char *why;
@@ -250,11 +650,32 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 	if (!w)
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* wsi is the listener, in the accepted socket: loopback peers only
+		 * (web.listen is a loopback address; this holds whatever the bind) */
+		if (!util_peer_loopback((int)(lws_intptr_t)in)) {
+			w->n_refused++;
+			log_warn("web", "a connection from an address that is not loopback was refused");
+			return 1;
+		}
+		/* refused here, lws closes it quietly (past adoption it logs an error) */
+		return web_conn_room(w) ? 1 : 0;
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		return web_conn_add(w, wsi);
+	case LWS_CALLBACK_WSI_DESTROY:
+		web_conn_remove(w, wsi);
+		return 0;
 	case LWS_CALLBACK_HTTP:
 		if (!pss)
 			return -1;
-		/* the whole path (on the /api mount, in is only the part after it) */
+		if ((c = web_conn_find(w, wsi)))
+			c->started = 1;
+		/* the whole path (on the / mount, in is only the part after it) */
 		pss->method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+		if (uri && ulen >= (int)sizeof pss->path) {
+			pss->close_after = 1;
+			return web_error(wsi, pss, 404, "the path is too long");
+		}
 		snprintf(pss->path, sizeof pss->path, "%.*s", uri && ulen > 0 ? ulen : 0, uri ? uri : "");
 		if (!pss->path[0])
 			snprintf(pss->path, sizeof pss->path, "%s", in ? (const char *)in : "/");
@@ -263,6 +684,12 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		if (!strncmp(pss->path, "/api/", 5) && !web_host_ok(w, wsi)) {
 			pss->close_after = 1;
 			return web_error(wsi, pss, 403, "this server's name is not in the Host header");
+		}
+		if (!strncmp(pss->path, "/api/login", 10) && (!pss->path[10] || pss->path[10] == '?') &&
+		    !web_origin_ok(w, wsi, 1)) {
+			pss->close_after = 1;
+			log_warn("web", "login refused: from another site's page (Origin)");
+			return web_error(wsi, pss, 403, "a login from another site's page is refused (Origin)");
 		}
 		if (pss->method == LWSHUMETH_POST || pss->method == LWSHUMETH_PUT ||
 		    pss->method == LWSHUMETH_PATCH) {
@@ -301,9 +728,14 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		sbuf_free(&pss->body);
 		if (pss->close_after || lws_http_transaction_completed(wsi))
 			return -1;
+		/* keep-alive: the next request's headers are due in time as well */
+		if ((c = web_conn_find(w, wsi)))
+			web_conn_wait(w, c);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* no pss yet: the protocol is bound after this */
+		if ((c = web_conn_find(w, wsi)))
+			c->started = 1;
 		if ((st = web_ws_allowed(w, wsi, &why))) {
 			log_info("web", "events WebSocket refused (%d): %s", st, why);
 			lws_return_http_status(wsi, (unsigned)st, why);
@@ -320,6 +752,8 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			snprintf(pss->cookie, sizeof pss->cookie, "%.*s", (int)strcspn(t, "; "), t);
 		pss->ws = 1;
 		pss->wsi = wsi;
+		if ((c = web_conn_find(w, wsi)))
+			c->ws = 1;
 		log_debug("web", "events WebSocket open (%d clients)", w->nclients + 1);
 		pss->next = w->clients;
 		w->clients = pss;
@@ -329,7 +763,15 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 	case LWS_CALLBACK_SERVER_WRITEABLE: {
 		web_line *l;
 
-		if (!pss->ws || !(l = pss->q))
+		if (!pss->ws)
+			return 0;
+		if (pss->q && !pss->ending && !api_session_live(w->a, pss->cookie))
+			web_end_client(pss, "its session ended (logout, expiry or a new password)");
+		if (pss->ending) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"session ended", 13);
+			return -1;
+		}
+		if (!(l = pss->q))
 			return 0;
 		/* a line of this loop turn (an event, a control answer) follows its commit */
 		api_barrier(w->a);
@@ -355,14 +797,17 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		else
 			sbuf_add(&pss->rx, in, len);
 		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+			static const char too_big[] = "{\"kind\":\"reply\",\"request_id\":null,\"success\":false,"
+				"\"data\":null,\"error\":\"the request is larger than 64 KiB\"}";
+			static const char logged_out[] = "{\"kind\":\"reply\",\"request_id\":null,\"success\":false,"
+				"\"data\":null,\"error\":\"not logged in (or the session expired)\"}";
 			char *ans;
 
+			/* sizeof - 1: the literal's own length (a hand-counted one read past it) */
 			if (pss->rx_too_big)
-				ans = util_strndup("{\"kind\":\"reply\",\"request_id\":null,\"success\":false,\"data\":null,"
-						   "\"error\":\"the request is larger than 64 KiB\"}", 110);
+				ans = util_strndup(too_big, sizeof too_big - 1);
 			else if (!api_logged_in(w->a, pss->cookie))
-				ans = util_strndup("{\"kind\":\"reply\",\"request_id\":null,\"success\":false,\"data\":null,"
-						   "\"error\":\"not logged in (or the session expired)\"}", 111);
+				ans = util_strndup(logged_out, sizeof logged_out - 1);
 			else
 				ans = api_ws_control(w->a, pss->rx.p ? pss->rx.p : "", pss->rx.len);
 			if (ans) {
@@ -380,12 +825,19 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (pss) {
+			web_unhold(w, pss);
 			free(pss->resp);
 			pss->resp = NULL;
 			sbuf_free(&pss->body);
 			if (pss->ws)
 				web_ws_clear(w, pss);
 		}
+		return 0;
+	case LWS_CALLBACK_PROTOCOL_DESTROY:
+		/* the context goes: its timer list with it */
+		lws_sul_cancel(&w->sul_sessions);
+		lws_sul_cancel(&w->sul_sweep);
+		w->sweeping = 0;
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -401,6 +853,8 @@ void web_broadcast(web *w, char *line)
 	if (w) {
 		n = strlen(line);
 		for (web_pss *c = w->clients; c; c = c->next) {
+			if (c->ending)
+				continue;
 			web_enqueue(c, line, n);
 			lws_callback_on_writable(c->wsi);
 		}
@@ -413,46 +867,67 @@ int web_clients(const web *w)
 	return w ? w->nclients : 0;
 }
 
-web *web_new(struct lws_context *ctx, const config *cfg, api_ctx *a, char *err, size_t errlen)
+web *web_new(struct lws_context *ctx, const config *cfg, api_ctx *a, int max_conns, char *err, size_t errlen)
 {
 	struct lws_context_creation_info info;
-	char ip[32];
+	char ip[64];
+	int port, fam;
 	web *w;
 
 	if (!cfg->web_port || !(w = calloc(1, sizeof *w))) {
 		snprintf(err, errlen, cfg->web_port ? "out of memory" : "web.listen is off");
 		return NULL;
 	}
+	/* config_load refused any other address already: this is the last guard */
+	if ((fam = config_web_addr(cfg->web_listen, ip, sizeof ip, &port)) <= 0) {
+		snprintf(err, errlen, "not a loopback address: the page listens on 127.0.0.0/8 or [::1] only "
+			 "(use an SSH tunnel or a TLS reverse proxy to reach it from elsewhere)");
+		free(w);
+		return NULL;
+	}
+	w->ctx = ctx;
 	w->cfg = cfg;
 	w->a = a;
-	snprintf(ip, sizeof ip, "%.*s", (int)strcspn(cfg->web_listen, ":"), cfg->web_listen);
-	snprintf(w->host_ip, sizeof w->host_ip, "%s:%d", ip, cfg->web_port);
-	snprintf(w->host_lh, sizeof w->host_lh, "localhost:%d", cfg->web_port);
+	w->max_conns = max_conns < 4 ? 4 : max_conns;
+	w->header_timeout_ms = (int64_t)(cfg->web_header_timeout_s > 0 ? cfg->web_header_timeout_s : 10) * 1000;
+	if (!(w->conns = calloc((size_t)w->max_conns * 2, sizeof *w->conns))) {
+		snprintf(err, errlen, "out of memory");
+		free(w);
+		return NULL;
+	}
+	if (!realpath(cfg->web_root, w->root))
+		w->root[0] = '\0';
+	snprintf(w->host_ip, sizeof w->host_ip, fam == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
+	snprintf(w->host_lh, sizeof w->host_lh, "localhost:%d", port);
 	w->protocols[0] = (struct lws_protocols){ "sk-web", web_callback, sizeof(web_pss), 4096, 0, NULL, 0 };
-	w->m_api = (struct lws_http_mount){ .mountpoint = "/api", .mountpoint_len = 4, .origin = "sk-web",
+	w->m_root = (struct lws_http_mount){ .mountpoint = "/", .mountpoint_len = 1, .origin = "sk-web",
 		.protocol = "sk-web", .origin_protocol = LWSMPRO_CALLBACK };
-	w->m_root = (struct lws_http_mount){ .mount_next = &w->m_api, .mountpoint = "/", .mountpoint_len = 1,
-		.origin = cfg->web_root, .def = "index.html", .origin_protocol = LWSMPRO_FILE };
 	memset(&info, 0, sizeof info);
-	info.port = cfg->web_port;
+	info.port = port;
 	info.iface = ip;
 	info.vhost_name = "web";
 	info.protocols = w->protocols;
 	info.mounts = &w->m_root;
-	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	/* IPv4: IPv6 off, or "127.0.0.1" binds every interface (P1); "::1" binds ::1 only */
+	info.options = fam == AF_INET ? LWS_SERVER_OPTION_DISABLE_IPV6 : 0;
 	info.user = w;
 	info.timeout_secs = 30;
+	info.timeout_secs_ah_idle = (unsigned)(w->header_timeout_ms / 1000);
 	if (!(w->vh = lws_create_vhost(ctx, &info))) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this machine)",
 			 cfg->web_listen);
+		free(w->conns);
 		free(w);
 		return NULL;
 	}
+	lws_sul_schedule(ctx, 0, &w->sul_sessions, web_sessions_cb, (lws_usec_t)WEB_SESSIONS_MS * LWS_US_PER_MS);
 	log_info("web", "the page is at http://%s/ (files from %s)", w->host_ip, cfg->web_root);
 	return w;
 }
 
 void web_free(web *w)
 {
+	if (w)
+		free(w->conns);
 	free(w);
 }

@@ -15,9 +15,13 @@
 struct lws_context;
 typedef struct web web;
 
-/* Creates the vhost on ctx (a context made with EXPLICIT_VHOSTS). cfg and a
- * are borrowed and must outlive it. NULL with the reason in err. */
-web *web_new(struct lws_context *ctx, const config *cfg, api_ctx *a, char *err, size_t errlen);
+/* Creates the vhost on ctx (a context made with EXPLICIT_VHOSTS) on
+ * web.listen, which must be a loopback address. At most max_conns page
+ * connections are open at once (keep it well below the context's fd
+ * limit: the platform session, the control socket and the HTTP client
+ * need room too). cfg and a are borrowed and must outlive it. NULL with
+ * the reason in err. */
+web *web_new(struct lws_context *ctx, const config *cfg, api_ctx *a, int max_conns, char *err, size_t errlen);
 /* Queues a JSON line (taken over: freed by web) to every events WebSocket.
  * NULL is ignored. */
 void web_broadcast(web *w, char *line);

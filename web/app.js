@@ -27,6 +27,7 @@
 		timers: [],
 		reqSeq: 0,
 		lastState: null,
+		rulesBroken: false,   /* connected, but the rules file is refused and none are in force */
 		retryTimer: null,
 		soon: {}              /* debounced refreshes by name */
 	};
@@ -458,10 +459,20 @@
 	function renderStatus(d) {
 		var m = d.metrics || {}, state = str(d.state) || 'DISCONNECTED';
 		var failed = d.needs_relogin === true || state === 'FAILED';
+		var rules = d.rules || {}, rstate = str(rules.state);
+		/* connected, but with no rules in force nothing is answered: not green */
+		var noRules = rstate === 'broken', pillText = state, pillClass = stateClass(state);
 
+		if (noRules && state === 'CONNECTED') {
+			pillText = 'CONNECTED – RULES BROKEN';
+			pillClass = 'bad';
+		}
 		S.lastState = state;
-		setPill($('status-state'), state, stateClass(state));
-		setPill($('top-state'), state, stateClass(state));
+		S.rulesBroken = noRules;
+		setPill($('status-state'), pillText, pillClass);
+		setPill($('top-state'), pillText, pillClass);
+		$('status-rules').textContent = str(rules.summary) || '–';
+		$('status-rules').classList.toggle('has-error', rstate === 'broken' || rstate === 'stale');
 		$('status-uptime').textContent = fmtDuration(d.uptime_s);
 		$('status-last-error').textContent = str(d.last_error) || 'none';
 		$('status-last-error').classList.toggle('has-error', !!d.last_error);
@@ -486,6 +497,15 @@
 				(d.last_error ? 'Last error: ' + d.last_error + '. ' : '') +
 				'No messages are answered and no orders are delivered. Log in to goofish.com again, put the ' +
 				'new cookie into the account\'s cookie file, and restart the bot.');
+		else if (noRules)
+			setBanner('The rules file is broken – ' + (Array.isArray(rules.refused_by) && rules.refused_by.length ?
+				rules.refused_by.map(str).join(', ') + ' run without rules' : 'no replies and no deliveries'),
+				str(rules.problem) + '. Fix the file (shopkeep check lists every problem) or save the rules ' +
+				'again below; the bot reloads them then.');
+		else if (rstate === 'stale')
+			setBanner('The rules file was refused – the rules loaded before stay in force',
+				str(rules.problem) + '. Fix the file (shopkeep check lists every problem) or save the rules ' +
+				'again below.');
 		else
 			setBanner('', '');
 	}
@@ -856,6 +876,7 @@
 			setDirty(false);
 			$('rules-saved').textContent = 'Saved at ' + fmtTime(Date.now()) + ' – the new rules are in force.';
 			show('rules-saved', true);
+			soon('status', 300, refreshStatus);
 		}, function (err) {
 			if (err.status === 401)
 				return;
@@ -1283,8 +1304,10 @@
 
 		if (j.kind === 'state') {
 			if (STATES.indexOf(str(j.to)) >= 0) {
-				setPill($('status-state'), str(j.to), stateClass(j.to));
-				setPill($('top-state'), str(j.to), stateClass(j.to));
+				var broken = S.rulesBroken && str(j.to) === 'CONNECTED';
+
+				setPill($('status-state'), broken ? 'CONNECTED – RULES BROKEN' : str(j.to), broken ? 'bad' : stateClass(j.to));
+				setPill($('top-state'), broken ? 'CONNECTED – RULES BROKEN' : str(j.to), broken ? 'bad' : stateClass(j.to));
 			}
 			soon('status', 300, refreshStatus);
 		} else if (j.kind === 'event' || j.kind === 'send') {

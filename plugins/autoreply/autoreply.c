@@ -15,24 +15,52 @@
  * ("keyword_rules[2].match: must be contains, exact or regex") and is logged,
  * and a file with any error leaves the rules in force unchanged. It is read at
  * init and again on the core's "core.reload" event (SIGHUP). Regexes are
- * compiled once, at load. The descriptor's rules_check runs the same
+ * compiled once, at load (see "Regex limits" below for the patterns it
+ * refuses). The descriptor's rules_check runs the same
  * validator on a document the web page wants to save, and gives the same
  * messages, one a line.
  *
  * Matching. `match` is "contains" (the default: the keyword is a substring
  * of the text, ASCII letters compared case-insensitively, other bytes - CJK -
  * exactly), "exact" (the text, without surrounding ASCII blanks, equals the
- * keyword byte for byte) or "regex" (POSIX extended, case as written; the
- * process runs in the C locale, so a pattern sees bytes: write (多少)? rather
- * than 多少?, whose ? would apply to the last byte of 少). Several
- * keywords mean any-of. The first match wins, in this order: enabled rules
+ * keyword byte for byte) or "regex" (PCRE2, Perl syntax, case as written,
+ * found anywhere in the text unless anchored; in UTF-8 mode, so 号? means an
+ * optional 号, and with Unicode properties: \d, \w and [[:digit:]] match any
+ * script's digits and letters, [0-9] only ASCII ones). Several keywords mean
+ * any-of. The first match wins, in this order: enabled rules
  * bound to the message's item_id, then enabled rules with no item_id (each
  * pass by priority, lower first, ties in file order), then the item's entry
  * of item_defaults, then default_reply (unless "enabled": false).
  *
+ * Regex syntax. A regex used to be POSIX extended (regcomp); the patterns
+ * a seller writes (^ $ | ( ) [ ] [[:digit:]] * + ? {n,m}) mean the same
+ * under PCRE2, which is compiled with DOTALL and DOLLAR_ENDONLY so that . and
+ * $ treat a newline as POSIX did. What differs: a repeat after a Chinese
+ * character now repeats the character (it repeated its last byte); \d \s \w
+ * \b and (?...) are Perl's; \< and \> are plain < and > (GNU's word
+ * boundaries: write \b); {,n} is literal text (write {0,n}); a backslash
+ * inside [ ] escapes ([\d] is a digit, POSIX read \ or d). Perl's
+ * leftmost-first and POSIX's leftmost-longest pick different matches, but a
+ * rule only asks whether there is one, and both search until they find it.
+ *
+ * Regex limits. A pattern is at most AR_RE_MAX_LEN (512) bytes and may take
+ * at most AR_RE_COMPILE_MAX (32 KiB) to compile, all of a file's together
+ * AR_RE_TOTAL_MAX (16 MiB): longer or bigger ones ("(a{1,100}){1,100}") are
+ * a validation error ("keyword_rules[3].keywords[0]: bad regex: too big ...").
+ * A match may take AR_RE_MATCH_LIMIT backtracking steps, AR_RE_DEPTH_LIMIT
+ * nested ones and AR_RE_HEAP_KIB of memory; a keyword that hits a limit on a
+ * message (a back-reference or nested repeat on an unlucky text) does not
+ * match it, and that is logged once per rule (until the rules are reloaded),
+ * so one message costs a few milliseconds per such keyword, never the loop.
+ * No JIT: it needs writable executable memory, which the systemd unit denies
+ * (MemoryDenyWriteExecute), and ignores the depth and heap limits.
+ *
  * Replies. Variables {buyer_name} {buyer_id} {message} {item_id} {chat_id}
  * are substituted; any other {...} is a validation error (write {{ and }} for
- * literal braces). An empty reply without an image means "matched, send
+ * literal braces). A reply is cut to AR_REPLY_MAX (4096) bytes after the
+ * substitution, at a character boundary, and the cut is logged: a long
+ * buyer text in a template that repeats {message} cannot grow a huge reply.
+ * An empty reply without an image means "matched, send
  * nothing". An `image` URL is sent as an image (800x600) before the text.
  * `once` ("chat", "chat_item" or null) answers a rule once per chat, or per
  * (chat, item); the record is kept in autoreply_once, and a rule whose once is
@@ -101,15 +129,17 @@
  * "between" (a reply of an image and a text: the image queued, the text not
  * yet) or "queued" (its reply is in the outbox, not sent yet).
  */
-#include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "plugin.h"
 #include "common/skctl.h"
@@ -128,6 +158,17 @@
 #define AR_CTL_CHAT_MAX 64
 #define AR_CTL_PAUSE_MAX_S (10LL * 366 * 24 * 3600)
 #define AR_TAG_MAX 128
+#define AR_REPLY_MAX 4096                   /* bytes of a reply after substitution */
+#define AR_RE_MAX_LEN 512                   /* bytes of one regex */
+#define AR_RE_COMPILE_MAX (32 * 1024)       /* bytes one regex may take to compile */
+#define AR_RE_TOTAL_MAX (16 * 1024 * 1024)  /* bytes a rules file's compiled regexes may hold */
+#define AR_RE_MATCH_LIMIT 100000            /* backtracking steps of one match */
+#define AR_RE_DEPTH_LIMIT 20000             /* nested backtracking steps of one match */
+#define AR_RE_HEAP_KIB 4096                 /* memory of one match's backtracking, KiB */
+/* UTF-8 (a text that is not valid UTF-8 still matches where it is), Unicode
+ * classes, and . and $ as POSIX had them; no \C, which splits a character. */
+#define AR_RE_OPTIONS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY | \
+		       PCRE2_NEVER_BACKSLASH_C)
 
 enum { AR_CONTAINS = 0, AR_EXACT, AR_REGEX };
 enum { AR_ONCE_NONE = 0, AR_ONCE_CHAT, AR_ONCE_CHAT_ITEM };
@@ -136,14 +177,26 @@ enum { AR_ONCE_NONE = 0, AR_ONCE_CHAT, AR_ONCE_CHAT_ITEM };
 typedef struct {
 	char *key;                 /* its once key prefix: "k:<id or #n>", "i:<item>" or "d" */
 	char **kw;
-	regex_t *re;               /* nkw compiled regexes when match is AR_REGEX */
+	pcre2_code **re;           /* nkw compiled regexes when match is AR_REGEX */
 	size_t nkw;
 	int match, once, enabled;
+	int re_gave_up;            /* a regex of it hit a limit: logged (once) */
 	int64_t priority;
 	char *item_id;             /* NULL: any item */
 	char *reply;               /* "" when absent */
 	char *image;               /* NULL when none */
 } ar_rule;
+
+/* What a rule set's compiled regexes hold (the memory_data of its PCRE2
+ * general context, whose allocator enforces the compile caps: PCRE2 10.42
+ * has no cap of its own on what a pattern compiles to). */
+typedef struct {
+	size_t used;               /* bytes held now */
+	size_t base;               /* used when the current compile began */
+	int refused;               /* 0, or which cap refused an allocation since */
+} ar_remem;
+
+enum { AR_RE_REFUSED_ONE = 1, AR_RE_REFUSED_ALL };
 
 typedef struct {
 	ar_rule *kr;
@@ -153,6 +206,12 @@ typedef struct {
 	size_t nidef;
 	ar_rule dflt;
 	int has_dflt;
+	/* regexes: all NULL when the rules have none */
+	ar_remem mem;
+	pcre2_general_context *gctx;   /* compiles through ar_re_alloc */
+	pcre2_compile_context *cctx;
+	pcre2_match_context *mctx;     /* the match limits */
+	pcre2_match_data *md;          /* shared: one match at a time, on the loop */
 } ar_rules;
 
 /* The last message of a chat's burst, waiting for its debounce timer. */
@@ -210,7 +269,7 @@ static void ar_rule_clear(ar_rule *r)
 	for (size_t i = 0; i < r->nkw; i++) {
 		free(r->kw[i]);
 		if (r->re)
-			regfree(&r->re[i]);
+			pcre2_code_free(r->re[i]);
 	}
 	free(r->kw);
 	free(r->re);
@@ -234,7 +293,100 @@ static void ar_rules_free(ar_rules *rs)
 	free(rs->kr);
 	free(rs->idef);
 	free(rs->order);
+	/* after the codes: they free through rs->mem */
+	pcre2_match_data_free(rs->md);
+	pcre2_match_context_free(rs->mctx);
+	pcre2_compile_context_free(rs->cctx);
+	pcre2_general_context_free(rs->gctx);
 	free(rs);
+}
+
+/* The allocator of a rule set's regex compiles (ud: its ar_remem). Returns
+ * n bytes, or NULL when they would take the current compile past
+ * AR_RE_COMPILE_MAX or the set past AR_RE_TOTAL_MAX (noted in refused). */
+static void *ar_re_alloc(PCRE2_SIZE n, void *ud)
+{
+	ar_remem *m = ud;
+	max_align_t *h;
+
+	if (n > AR_RE_COMPILE_MAX || m->used - m->base + n > AR_RE_COMPILE_MAX) {
+		m->refused = AR_RE_REFUSED_ONE;
+		return NULL;
+	}
+	if (m->used + n > AR_RE_TOTAL_MAX) {
+		m->refused = AR_RE_REFUSED_ALL;
+		return NULL;
+	}
+	/* the size goes in front, in a header that keeps the block aligned */
+	if (!(h = malloc(sizeof *h + n)))
+		return NULL;
+	*(size_t *)h = n;
+	m->used += n;
+	return h + 1;
+}
+
+/* Frees what ar_re_alloc gave (NULL is fine). */
+static void ar_re_free(void *ptr, void *ud)
+{
+	ar_remem *m = ud;
+	max_align_t *h = ptr;
+
+	if (!h)
+		return;
+	h--;
+	m->used -= *(size_t *)h;
+	free(h);
+}
+
+/* Sets up rs for regexes: the contexts with the compile caps and the match
+ * limits, and the match data. Returns 0, or -1 without memory. */
+static int ar_re_init(ar_rules *rs)
+{
+	if (!(rs->gctx = pcre2_general_context_create(ar_re_alloc, ar_re_free, &rs->mem)) ||
+	    !(rs->cctx = pcre2_compile_context_create(rs->gctx)) || !(rs->mctx = pcre2_match_context_create(NULL)) ||
+	    !(rs->md = pcre2_match_data_create(1, NULL)))
+		return -1;
+	pcre2_set_max_pattern_length(rs->cctx, AR_RE_MAX_LEN);
+	pcre2_set_match_limit(rs->mctx, AR_RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(rs->mctx, AR_RE_DEPTH_LIMIT);
+	pcre2_set_heap_limit(rs->mctx, AR_RE_HEAP_KIB);
+	return 0;
+}
+
+/* Compiles pattern, keyword k of the rule at where, for rs. Returns the
+ * code, or NULL after reporting why (too long, too big, or its syntax with
+ * the byte offset). */
+static pcre2_code *ar_re_compile(skrules_ctx *x, ar_rules *rs, const char *where, size_t k, const char *pattern)
+{
+	size_t len = strlen(pattern);
+	PCRE2_UCHAR msg[160];
+	PCRE2_SIZE off = 0;
+	pcre2_code *re;
+	int err = 0;
+
+	if (len > AR_RE_MAX_LEN) {
+		skrules_err(x, "%s.keywords[%zu]: bad regex: %zu bytes long, at most %d", where, k, len, AR_RE_MAX_LEN);
+		return NULL;
+	}
+	if (!rs->cctx && ar_re_init(rs) < 0) {
+		skrules_err(x, "%s.keywords: out of memory", where);
+		return NULL;
+	}
+	rs->mem.base = rs->mem.used;
+	rs->mem.refused = 0;
+	if ((re = pcre2_compile((PCRE2_SPTR)pattern, len, AR_RE_OPTIONS, &err, &off, rs->cctx)))
+		return re;
+	if (rs->mem.refused == AR_RE_REFUSED_ALL)
+		skrules_err(x, "%s.keywords[%zu]: bad regex: the file's regexes take more than %d MiB together", where,
+			    k, AR_RE_TOTAL_MAX >> 20);
+	else if (rs->mem.refused || err == PCRE2_ERROR_PATTERN_TOO_LARGE)
+		skrules_err(x, "%s.keywords[%zu]: bad regex: too big: it compiles to more than %d KiB (a repeat of "
+			    "a repeat, such as (a{1,100}){1,100}, multiplies)", where, k, AR_RE_COMPILE_MAX >> 10);
+	else if (pcre2_get_error_message(err, msg, sizeof msg) < 0)
+		skrules_err(x, "%s.keywords[%zu]: bad regex: error %d at byte %zu", where, k, err, (size_t)off);
+	else
+		skrules_err(x, "%s.keywords[%zu]: bad regex: %s at byte %zu", where, k, (const char *)msg, (size_t)off);
+	return NULL;
 }
 
 /* Returns a malloc'ed copy of s (NULL stays NULL, or without memory). */
@@ -367,8 +519,8 @@ static void ar_check_fields(skrules_ctx *x, const cJSON *o, const char *where, c
 	}
 }
 
-/* Parses keyword_rules[i] into r. */
-static void ar_parse_keyword_rule(skrules_ctx *x, const cJSON *o, size_t i, ar_rule *r)
+/* Parses keyword_rules[i] into r, a rule of rs. */
+static void ar_parse_keyword_rule(skrules_ctx *x, ar_rules *rs, const cJSON *o, size_t i, ar_rule *r)
 {
 	static const char *const fields[] = { "keywords", "match", "reply", "item_id", "priority", "enabled",
 					      "image", "once", "id", "comment", NULL };
@@ -423,22 +575,16 @@ static void ar_parse_keyword_rule(skrules_ctx *x, const cJSON *o, size_t i, ar_r
 	}
 	for (size_t k = 0; k < n; k++) {
 		const cJSON *s = cJSON_GetArrayItem(kws, (int)k);
-		char msg[200];
-		int rc;
 
 		if (!cJSON_IsString(s) || !*s->valuestring) {
 			skrules_err(x, "%s.keywords[%zu]: must be a non-empty string", where, k);
 			continue;
 		}
-		if (r->re && (rc = regcomp(&r->re[r->nkw], s->valuestring, REG_EXTENDED | REG_NOSUB))) {
-			regerror(rc, &r->re[r->nkw], msg, sizeof msg);
-			regfree(&r->re[r->nkw]);
-			skrules_err(x, "%s.keywords[%zu]: bad regex: %s", where, k, msg);
+		if (r->re && !(r->re[r->nkw] = ar_re_compile(x, rs, where, k, s->valuestring)))
 			continue;
-		}
 		if (!(r->kw[r->nkw] = strdup(s->valuestring))) {
 			if (r->re)
-				regfree(&r->re[r->nkw]);
+				pcre2_code_free(r->re[r->nkw]);
 			skrules_err(x, "%s.keywords: out of memory", where);
 			continue;
 		}
@@ -517,7 +663,7 @@ static ar_rules *ar_parse(skrules_ctx *x, const char *text)
 			goto fail;
 		}
 		for (size_t i = 0; i < rs->nkr; i++)
-			ar_parse_keyword_rule(x, cJSON_GetArrayItem(kr, (int)i), i, &rs->kr[i]);
+			ar_parse_keyword_rule(x, rs, cJSON_GetArrayItem(kr, (int)i), i, &rs->kr[i]);
 		ar_sort(rs);
 	}
 	id = cJSON_GetObjectItemCaseSensitive(root, "item_defaults");
@@ -594,28 +740,50 @@ static int ar_rules_check(const char *json, size_t len, char *errs, size_t errle
 	return x.nerr ? -1 : 0;
 }
 
-/* Returns whether keyword rule r matches text. */
-static int ar_matches(const ar_rule *r, const char *text)
+/* Returns whether regex i of rule r (of rs) matches text. One that gives
+ * up - the match, depth or heap limit, or no memory - does not match, and
+ * the first time for r that is logged: one warning per rule, not one per
+ * message. */
+static int ar_re_matches(sk_plugin *p, const ar_rules *rs, ar_rule *r, size_t i, const char *text)
+{
+	size_t len = strlen(text);
+	int rc = pcre2_match(r->re[i], (PCRE2_SPTR)text, len, 0, 0, rs->md, rs->mctx);
+	PCRE2_UCHAR msg[120];
+
+	if (rc >= 0)
+		return 1;
+	if (rc != PCRE2_ERROR_NOMATCH && !r->re_gave_up) {
+		r->re_gave_up = 1;
+		if (pcre2_get_error_message(rc, msg, sizeof msg) < 0)
+			snprintf((char *)msg, sizeof msg, "error %d", rc);
+		sk_log(p, SK_LOG_WARN, "keyword rule %s: keywords[%zu] gave up on a %zu-byte text (%s): no match; "
+		       "said once for this rule", r->key ? r->key + 2 : "?", i, len, (const char *)msg);
+	}
+	return 0;
+}
+
+/* Returns whether keyword rule r (of rs) matches text. */
+static int ar_matches(sk_plugin *p, const ar_rules *rs, ar_rule *r, const char *text)
 {
 	for (size_t i = 0; i < r->nkw; i++) {
 		if (r->match == AR_CONTAINS ? ar_icontains(text, r->kw[i]) :
-		    r->match == AR_EXACT ? ar_exact(text, r->kw[i]) : !regexec(&r->re[i], text, 0, NULL, 0))
+		    r->match == AR_EXACT ? ar_exact(text, r->kw[i]) : ar_re_matches(p, rs, r, i, text))
 			return 1;
 	}
 	return 0;
 }
 
 /* Returns the rule that answers m, or NULL when none does. */
-static const ar_rule *ar_find(const ar_rules *rs, const ar_msg *m)
+static const ar_rule *ar_find(sk_plugin *p, ar_rules *rs, const ar_msg *m)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < rs->nkr; i++) {
-			const ar_rule *r = &rs->kr[rs->order[i]];
+			ar_rule *r = &rs->kr[rs->order[i]];
 
 			if (!r->enabled || (pass == 0 ? !r->item_id || !*m->item || strcmp(r->item_id, m->item) :
 					    r->item_id != NULL))
 				continue;
-			if (ar_matches(r, m->text))
+			if (ar_matches(p, rs, r, m->text))
 				return r;
 		}
 	}
@@ -808,9 +976,9 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 {
 	const ar_rule *r;
 	const char *bad, *decision;
-	char key[1024], tag[AR_TAG_MAX], *text;
+	char key[1024], label[256], tag[AR_TAG_MAX], *text;
 	int64_t id;
-	int rc, found = 0;
+	int rc, found = 0, cut = 0;
 
 	if (!st->enabled) {
 		ar_log(p, m, "disabled", NULL, NULL);
@@ -830,7 +998,7 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 		}
 		return rc < 0 ? rc : 1;
 	}
-	if (!(r = ar_find(st->rules, m))) {
+	if (!(r = ar_find(p, st->rules, m))) {
 		ar_log(p, m, "no_match", NULL, NULL);
 		return 0;
 	}
@@ -853,9 +1021,13 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 		ar_log(p, m, "swallowed", r, NULL);
 		return 1;
 	}
-	if (!(text = sktext_tmpl_render(r->reply, ar_vars, (const char *const[]){ m->name, m->buyer, m->text, m->item,
-									       m->chat })))
+	if (!(text = sktext_tmpl_render_max(r->reply, ar_vars, (const char *const[]){ m->name, m->buyer, m->text,
+										       m->item, m->chat },
+					    AR_REPLY_MAX, &cut)))
 		return SK_ERR_NOMEM;
+	if (cut)
+		sk_log(p, SK_LOG_WARN, "chat %s: the reply of rule %s is cut to %zu bytes (at most %d after its "
+		       "variables)", m->chat, ar_rule_label(r, label, sizeof label), strlen(text), AR_REPLY_MAX);
 	if ((bad = ar_banned(st, text))) {
 		sk_log(p, SK_LOG_WARN, "chat %s: reply not sent: it contains the banned word \"%s\"", m->chat, bad);
 		ar_log(p, m, "banned", r, bad);

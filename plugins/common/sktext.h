@@ -7,13 +7,14 @@
  *
  *   sktext_read_file   a whole file, bounded
  *   sktext_tmpl_check  a template's {variables} are all known; {{ }} literal
- *   sktext_tmpl_render substitutes them
+ *   sktext_tmpl_render substitutes them (_max: into at most max bytes)
  *   sktext_line_add    appends one line to a bounded buffer (rules_check's errs)
  */
 #ifndef SK_PLUGINS_SKTEXT_H
 #define SK_PLUGINS_SKTEXT_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,46 +88,79 @@ static inline int sktext_tmpl_check(const char *t, const char *const *vars, char
 	return 0;
 }
 
-/* Renders checked template t: {vars[i]} becomes vals[i]. Returns a malloc'ed
- * string, or NULL without memory. */
-static inline char *sktext_tmpl_render(const char *t, const char *const *vars, const char *const *vals)
+/* Appends [s, s+n) to out (*len bytes used) without passing cap bytes. */
+static inline void sktext_put(char *out, size_t *len, size_t cap, const char *s, size_t n)
 {
-	size_t cap = 1, len = 0;
+	if (n > cap - *len)
+		n = cap - *len;
+	memcpy(out + *len, s, n);
+	*len += n;
+}
+
+/* Renders checked template t: {vars[i]} becomes vals[i]; keeps at most max
+ * bytes of the result: a longer one is cut before the UTF-8 character that
+ * would cross max, and *cut says whether it was (cut may be NULL). Only what
+ * is kept is allocated and copied, whatever the template repeats. Returns a
+ * malloc'ed string, or NULL without memory. */
+static inline char *sktext_tmpl_render_max(const char *t, const char *const *vars, const char *const *vals,
+					   size_t max, int *cut)
+{
+	size_t total = 0, cap, len = 0;
 	char *out;
 
-	/* Size it first, exactly. */
-	for (const char *s = t; *s; s++) {
+	if (max > SIZE_MAX / 2)
+		max = SIZE_MAX / 2;
+	/* Size it first, saturating at max + 4: one character past max shows
+	 * whether the cut would split it. */
+	for (const char *s = t; *s && total <= max + 4; s++) {
 		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
 			s++;
-			cap++;
+			total++;
 		} else if (*s == '{') {
 			const char *e = strchr(s, '}');
 
-			cap += strlen(vals[sktext_var(vars, s + 1, (size_t)(e - s - 1))]);
+			total += strlen(vals[sktext_var(vars, s + 1, (size_t)(e - s - 1))]);
 			s = e;
 		} else {
-			cap++;
+			total++;
 		}
 	}
-	if (!(out = malloc(cap)))
+	cap = total < max + 4 ? total : max + 4;
+	if (!(out = malloc(cap + 1)))
 		return NULL;
-	for (const char *s = t; *s; s++) {
+	for (const char *s = t; *s && len < cap; s++) {
 		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
 			out[len++] = *s++;
 		} else if (*s == '{') {
 			const char *e = strchr(s, '}');
 			const char *v = vals[sktext_var(vars, s + 1, (size_t)(e - s - 1))];
-			size_t n = strlen(v);
 
-			memcpy(out + len, v, n);
-			len += n;
+			sktext_put(out, &len, cap, v, strlen(v));
 			s = e;
 		} else {
 			out[len++] = *s;
 		}
 	}
+	if (cut)
+		*cut = len > max;
+	if (len > max) {
+		/* back to the first byte of the character at max (3 at most: a
+		 * text that is not UTF-8 is cut at max) */
+		len = max;
+		for (int i = 0; i < 3 && len > 0 && ((unsigned char)out[len] & 0xC0) == 0x80; i++)
+			len--;
+		if (((unsigned char)out[len] & 0xC0) == 0x80)
+			len = max;
+	}
 	out[len] = '\0';
 	return out;
+}
+
+/* Renders checked template t: {vars[i]} becomes vals[i]. Returns a malloc'ed
+ * string, or NULL without memory. */
+static inline char *sktext_tmpl_render(const char *t, const char *const *vars, const char *const *vals)
+{
+	return sktext_tmpl_render_max(t, vars, vals, SIZE_MAX, NULL);
 }
 
 /* Appends line and a newline to the NUL-terminated text in buf (n bytes in

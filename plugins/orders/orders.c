@@ -14,9 +14,17 @@
  *
  * Delivery. A paid card, or the reminder [记得及时发货] of an order not yet
  * delivered, starts a delivery: the order detail (quantity, spec, buyer,
- * item) comes from mtop.idle.web.trade.order.detail; the rules file's
- * "delivery" list must have exactly one rule for the item and its spec
- * (otherwise nothing is sent and the reason is "no_rule" or "ambiguous");
+ * item) comes from mtop.idle.web.trade.order.detail. The card alone proves
+ * nothing: the detail must say paid (its 已付款 status node completed, the
+ * order neither closed nor in refund), its buyer must be the card's sender
+ * and its item the chat's (else "mismatch", at once). A detail that does
+ * not say paid yet - it can lag the card by seconds - keeps the order
+ * pending ("waiting: ...") and is asked again after 2, 4, 8... s (at most
+ * 60 s apart) for paid_wait_s; then, or at once for a closed order, the
+ * delivery fails as "unpaid". The rules file's "delivery" list must have
+ * exactly one rule for the item and its spec (otherwise nothing is sent and
+ * the reason is "no_rule"; "ambiguous" cannot pass the validator any more,
+ * which refuses two rules one order would match, but stays as a backstop);
  * the rule names a card of "cards", which makes one unit per quantity:
  *
  *   {"cards": [{"name": "vip-month", "type": "stock", "template": "Your code: {code}",
@@ -52,8 +60,8 @@
  * session expiry and risk control end it as failed with the reason.
  *
  * Failures. Every one records a reason a seller can read, "<kind>: <text>",
- * kind one of no_rule ambiguous out_of_stock detail quantity refused send
- * cancelled confirm, in orders_order.reason (and the unit's), and publishes
+ * kind one of no_rule ambiguous out_of_stock detail unpaid mismatch quantity
+ * refused send cancelled confirm, in orders_order.reason (and the unit's), and publishes
  * "orders.delivery_failed" {order_id, reason}. An order that failed is tried
  * again by its next reminder card, by "core.reload" (SIGHUP, when the rules
  * changed) when it failed on the rules or the stock, and every retry_s when
@@ -143,22 +151,22 @@ typedef struct od_fly {
 typedef struct {
 	od_rules *rules;           /* never NULL after init */
 	int policy, enabled;
-	int64_t confirm_attempts, detail_attempts, retry_base_ms, retry_s, max_quantity;
+	int64_t confirm_attempts, detail_attempts, retry_base_ms, retry_s, max_quantity, paid_wait_s;
 	char *kill_at;
 	od_fly *fly;
 	int depth;                 /* od_proceed calls under way */
 } od_state;
 
-/* An orders_order row. */
+/* An orders_order row (chat_item: the item of the chat the cards came in). */
 typedef struct {
 	int found;
-	char id[64], state[20], prev[20], chat[64], buyer[64], name[256], item[64], spec[256], card[128];
+	char id[64], state[20], prev[20], chat[64], buyer[64], name[256], item[64], spec[256], card[128], chat_item[64];
 	char delivery[16], confirm[16], reason[512];
 	int64_t quantity, attempts;
 } od_order;
 
 #define OD_ORDER_COLS "order_id, state, prev_state, chat_id, buyer_id, buyer_name, item_id, spec, card, " \
-	"delivery, confirm, reason, quantity, confirm_attempts"
+	"delivery, confirm, reason, quantity, confirm_attempts, chat_item"
 
 /* An orders_unit row. */
 typedef struct {
@@ -183,6 +191,7 @@ static const sk_config_key od_keys[] = {
 	{ .key = "detail_attempts", .type = SK_CFG_INT, .help = "tries of the order detail on transient errors (default 4)" },
 	{ .key = "retry_base_ms", .type = SK_CFG_INT, .help = "first retry delay, doubled each time (default 1000)" },
 	{ .key = "retry_s", .type = SK_CFG_INT, .help = "look for new stock for orders waiting on it this often (default 60, 0 = never)" },
+	{ .key = "paid_wait_s", .type = SK_CFG_INT, .help = "wait this long for the order detail to say paid, re-checking at 2, 4, 8... s (default 300)" },
 	{ .key = "max_quantity", .type = SK_CFG_INT, .help = "deliver nothing for orders of more units than this (default 50)" },
 	{ .key = "enabled", .type = SK_CFG_BOOL, .help = "deliver at all (default true; order states are kept either way)" },
 	{ .key = "debug_kill_at", .type = SK_CFG_STR, .help = "tests only: SIGKILL the process at this delivery step" },
@@ -252,12 +261,14 @@ static const char *const od_migrations[] = {
 	"  UNIQUE (card, code)"
 	") STRICT;"
 	"CREATE INDEX orders_stock_free ON orders_stock (card, id) WHERE state = 0",
+	/* 2: the chat's item, which the order detail's item must match */
+	"ALTER TABLE orders_order ADD COLUMN chat_item TEXT NOT NULL DEFAULT ''",
 	NULL
 };
 
 static void od_proceed(sk_plugin *p, const char *oid);
 static void od_plan(sk_plugin *p, const char *oid);
-static void od_fetch(sk_plugin *p, const char *oid, int attempt);
+static void od_fetch(sk_plugin *p, const char *oid, int attempt, int checks, int64_t since_ms);
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -491,12 +502,42 @@ static void od_rule_parse(skrules_ctx *x, const cJSON *o, const char *where, od_
 	}
 }
 
+/* The value part of a spec "名:值" (after the first "：" or ':'), NULL when
+ * it has none: od_spec_match matches an order's spec by it. */
+static const char *od_spec_value(const char *s)
+{
+	const char *v;
+
+	if ((v = strstr(s, "：")))
+		return v + strlen("：");
+	if ((v = strchr(s, ':')))
+		return v + 1;
+	return NULL;
+}
+
+/* Whether some order's spec would match both rule specs a and b (NULL: no
+ * spec) under od_spec_match: equal, or one is the value part of the other
+ * ("红" and "颜色:红"), or both have the same name and value. */
+static int od_spec_overlap(const char *a, const char *b)
+{
+	const char *va, *vb;
+
+	if (!a || !b)
+		return !a && !b;
+	if (!strcmp(a, b))
+		return 1;
+	va = od_spec_value(a);
+	vb = od_spec_value(b);
+	return (va && !strcmp(va, b)) || (vb && !strcmp(vb, a));
+}
+
 /* Validates the cards and delivery rules of a rules document (NUL-terminated
  * JSON text; other top-level keys belong to other plugins, e.g. autoreply's)
  * and builds them: the one validator of the rules file and of rules_check.
  * Returns the rules, or NULL when there are errors (each reported with
- * skrules_err). Two rules for one item and spec are only a warning, logged when
- * loading the file. */
+ * skrules_err). Two rules that one order would match (the same item and an
+ * overlapping spec) are an error: the file is refused when it is saved or
+ * checked, not the order at payment time. */
 static od_rules *od_parse(skrules_ctx *x, const char *text)
 {
 	static const char *const top[] = { "cards", "delivery", "keyword_rules", "item_defaults", "default_reply",
@@ -549,13 +590,14 @@ static od_rules *od_parse(skrules_ctx *x, const char *text)
 			od_rule_parse(x, cJSON_GetArrayItem(del, (int)i), where, r);
 			if (r->card && !od_card_find(rs, r->card))
 				skrules_err(x, "%s.card: no card named \"%s\" in cards", where, r->card);
-			for (size_t j = 0; j < i && r->item && x->p; j++) {
+			for (size_t j = 0; j < i && r->item; j++) {
 				const od_rule *q = &rs->rules[j];
 
-				if (q->item && !strcmp(q->item, r->item) &&
-				    (q->spec ? r->spec && !strcmp(q->spec, r->spec) : !r->spec))
-					sk_log(x->p, SK_LOG_WARN, "rules %s: %s and delivery[%zu] are for the same item and "
-					       "spec: its orders will be refused as ambiguous", x->path, where, j);
+				if (q->item && !strcmp(q->item, r->item) && od_spec_overlap(q->spec, r->spec))
+					skrules_err(x, "%s: delivery[%zu] is for the same item %s and spec %s%s%s: an order "
+						    "would match both (cards \"%s\" and \"%s\"); keep one", where, j, r->item,
+						    r->spec ? "\"" : "", r->spec ? r->spec : "null", r->spec ? "\"" : "",
+						    q->card ? q->card : "?", r->card ? r->card : "?");
 			}
 		}
 	}
@@ -632,7 +674,7 @@ static int od_row_order(sk_plugin *p, int n, const sk_value *c, void *ud)
 	od_order *o = ud;
 
 	(void)p;
-	if (n < 14)
+	if (n < 15)
 		return 1;
 	o->found = 1;
 	od_cp(o->id, sizeof o->id, &c[0]);
@@ -649,6 +691,7 @@ static int od_row_order(sk_plugin *p, int n, const sk_value *c, void *ud)
 	od_cp(o->reason, sizeof o->reason, &c[11]);
 	o->quantity = od_int(&c[12]);
 	o->attempts = od_int(&c[13]);
+	od_cp(o->chat_item, sizeof o->chat_item, &c[14]);
 	return 1;
 }
 
@@ -889,7 +932,7 @@ static void od_deliver(sk_plugin *p, const char *oid, const char *trigger)
 	if (od_set_delivery(p, oid, "pending", "") < 0)
 		return;
 	sk_log(p, SK_LOG_INFO, "order %s: delivery started (%s)", oid, trigger);
-	od_fetch(p, oid, 1);
+	od_fetch(p, oid, 1, 0, sk_mono_ms(p));
 }
 
 /* SK_EV_TRADE / SK_EV_MSG_UPDATE with a trade and an order id. */
@@ -907,15 +950,16 @@ static int od_on_trade(sk_plugin *p, const sk_event *e, void *ud)
 	if (sk_db_begin(p) < 0)
 		return SK_ERR_DB;
 	{
-		sk_value v[5] = { SK_VTEXT(oid), SK_VTEXT(e->chat_id), SK_VTEXT(e->own ? "" : e->sender_id),
-			SK_VTEXT(e->own ? "" : e->sender_name), SK_VINT(now) };
+		sk_value v[6] = { SK_VTEXT(oid), SK_VTEXT(e->chat_id), SK_VTEXT(e->own ? "" : e->sender_id),
+			SK_VTEXT(e->own ? "" : e->sender_name), SK_VINT(now), SK_VTEXT(e->item_id) };
 
 		rc = sk_db_exec(p, "INSERT INTO orders_order (order_id, chat_id, buyer_id, buyer_name, created_ms, "
-				"updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (order_id) DO UPDATE SET "
+				"updated_ms, chat_item) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT (order_id) DO UPDATE SET "
 				"chat_id = CASE WHEN chat_id = '' THEN excluded.chat_id ELSE chat_id END, "
 				"buyer_id = CASE WHEN buyer_id = '' THEN excluded.buyer_id ELSE buyer_id END, "
-				"buyer_name = CASE WHEN buyer_name = '' THEN excluded.buyer_name ELSE buyer_name END",
-				v, 5, NULL, NULL);
+				"buyer_name = CASE WHEN buyer_name = '' THEN excluded.buyer_name ELSE buyer_name END, "
+				"chat_item = CASE WHEN chat_item = '' THEN excluded.chat_item ELSE chat_item END",
+				v, 6, NULL, NULL);
 	}
 	if (rc < 0 || (rc = od_order_get(p, oid, &o)) != 0)
 		goto fail;
@@ -971,9 +1015,13 @@ fail:
 
 /* ---- the order detail ------------------------------------------------------------ */
 
+/* One detail fetch (or one shipment call): attempt counts the tries after
+ * transient errors; checks the answers that did not say paid yet, since_ms
+ * (monotonic) when the first was asked for. */
 typedef struct {
 	char *oid;
-	int attempt;
+	int attempt, checks;
+	int64_t since_ms;
 } od_call;
 
 static void od_call_free(void *ud)
@@ -1030,8 +1078,95 @@ static void od_on_fetch_timer(sk_plugin *p, uint64_t id, void *ud)
 
 	(void)id;
 	if (p->ud) {
+		od_order o;
+
 		od_fly_del(p->ud, c->oid, OD_FETCH);
-		od_fetch(p, c->oid, c->attempt);
+		/* closed, refunded or cancelled while it waited: nothing to fetch */
+		if (od_order_get(p, c->oid, &o) || strcmp(o.delivery, "pending") || strcmp(o.state, "paid")) {
+			sk_log(p, SK_LOG_INFO, "order %s: no longer waiting for its detail (%s, delivery %s)", c->oid,
+			       o.found ? o.state : "gone", o.found ? o.delivery : "-");
+			return;
+		}
+		od_fetch(p, c->oid, c->attempt, c->checks, c->since_ms);
+	}
+}
+
+enum { OD_PAY_NO = 0, OD_PAY_YES, OD_PAY_NEVER };
+
+/* A JSON true, or the string "true" (valueType=string answers). */
+static int od_jtrue(const cJSON *v)
+{
+	return cJSON_IsTrue(v) || (cJSON_IsString(v) && !strcmp(v->valuestring, "true"));
+}
+
+/* What the order detail's orderStatusVO data (may be NULL) says of the
+ * payment (protocol-account.md 6.3): OD_PAY_YES when its 已付款 node is
+ * completed and the order is neither closed nor in refund, OD_PAY_NEVER when
+ * it is closed or in refund, else OD_PAY_NO (not paid yet, or no status at
+ * all). title gets the order's status text for the reason ("" when none). */
+static int od_detail_paid(const cJSON *status, char *title, size_t n)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(status, "orderStatusInfo"),
+							  "title"), *node;
+	int paid = 0, closed = 0;
+
+	snprintf(title, n, "%s", cJSON_IsString(t) ? t->valuestring : "");
+	if (*title && (strstr(title, "关闭") || strstr(title, "退款")))
+		closed = 1;
+	cJSON_ArrayForEach(node, cJSON_GetObjectItemCaseSensitive(status, "orderStatusNodeList")) {
+		const cJSON *nt = cJSON_GetObjectItemCaseSensitive(node, "title");
+
+		if (!cJSON_IsString(nt) || !od_jtrue(cJSON_GetObjectItemCaseSensitive(node, "completed")))
+			continue;
+		if (!strcmp(nt->valuestring, "已付款"))
+			paid = 1;
+		else if (strstr(nt->valuestring, "关闭") || strstr(nt->valuestring, "退款"))
+			closed = 1;
+		if (!*title)
+			snprintf(title, n, "%s", nt->valuestring);
+	}
+	return closed ? OD_PAY_NEVER : paid ? OD_PAY_YES : OD_PAY_NO;
+}
+
+/* The detail of a paid card does not say paid (paid: OD_PAY_NO or
+ * OD_PAY_NEVER): the order waits (delivery pending) and the detail is asked
+ * again after 2, 4, 8... s (at most 60 s apart) until orders.paid_wait_s has
+ * passed since the first answer; then, or at once for a closed order, the
+ * delivery fails with "unpaid: ...". The detail can lag the card by seconds. */
+static void od_unpaid(sk_plugin *p, const od_call *c, int paid, const char *title)
+{
+	od_state *st = p->ud;
+	int64_t waited = sk_mono_ms(p) - c->since_ms, left = st->paid_wait_s * 1000 - waited, delay;
+	char reason[400];
+	od_call *n;
+
+	if (paid == OD_PAY_NEVER || left <= 0) {
+		if (paid == OD_PAY_NEVER)
+			snprintf(reason, sizeof reason, "unpaid: the order detail says %s", title);
+		else
+			snprintf(reason, sizeof reason, "unpaid: the order detail still does not say paid after %lld s "
+				 "(%d checks%s%s); the paid card alone is not enough", (long long)(waited / 1000),
+				 c->checks + 1, *title ? ", last: " : "", title);
+		od_fail(p, c->oid, reason);
+		return;
+	}
+	delay = (int64_t)2000 << (c->checks < 5 ? c->checks : 5);
+	if (delay > left)
+		delay = left;
+	snprintf(reason, sizeof reason, "waiting: the order detail does not say paid yet%s%s; checking again in "
+		 "%lld s", *title ? ": " : "", title, (long long)(delay / 1000));
+	sk_log(p, SK_LOG_WARN, "order %s: a paid card, but %s", c->oid, reason + strlen("waiting: "));
+	od_set_delivery(p, c->oid, "pending", reason);
+	if (!(n = od_call_new(c->oid, 1)) || !od_fly_add(st, c->oid, OD_FETCH)) {
+		od_call_free(n);
+		od_fail(p, c->oid, "detail: out of memory while waiting for the payment");
+		return;
+	}
+	n->checks = c->checks + 1;
+	n->since_ms = c->since_ms;
+	if (sk_timer_add(p, (uint64_t)delay, 0, od_on_fetch_timer, n, od_call_free, NULL) != SK_OK) {
+		od_fly_del(st, c->oid, OD_FETCH);
+		od_fail(p, c->oid, "detail: cannot wait for the payment (no timer)");
 	}
 }
 
@@ -1039,8 +1174,10 @@ static void od_on_detail(sk_plugin *p, int result, const char *ret, const char *
 {
 	od_state *st = p->ud;
 	od_call *c = ud;
-	const cJSON *comps, *x, *info = NULL, *item = NULL;
-	char b1[32], b2[32], b3[32], b4[32], reason[400];
+	const cJSON *comps, *x, *info = NULL, *item = NULL, *status = NULL;
+	char b1[32], b2[32], b3[32], b4[32], reason[400], title[128];
+	od_order o;
+	int paid;
 	const char *iid, *sku, *buyer, *nick, *q;
 	int64_t qty = 1;
 	cJSON *d;
@@ -1055,6 +1192,10 @@ static void od_on_detail(sk_plugin *p, int result, const char *ret, const char *
 		if (transient && c->attempt < st->detail_attempts) {
 			od_call *n = od_call_new(c->oid, c->attempt + 1);
 
+			if (n) {
+				n->checks = c->checks;
+				n->since_ms = c->since_ms;
+			}
 			sk_log(p, SK_LOG_WARN, "order %s: order detail failed (%s), retry %d in %lld ms", c->oid,
 			       *ret ? ret : "transport", c->attempt + 1, (long long)od_backoff(st, c->attempt));
 			if (n && od_fly_add(st, c->oid, OD_FETCH) &&
@@ -1078,6 +1219,8 @@ static void od_on_detail(sk_plugin *p, int result, const char *ret, const char *
 		if (cJSON_IsString(r) && !strcmp(r->valuestring, "orderInfoVO")) {
 			info = cJSON_GetObjectItemCaseSensitive(x, "data");
 			item = cJSON_GetObjectItemCaseSensitive(info, "itemInfo");
+		} else if (cJSON_IsString(r) && !strcmp(r->valuestring, "orderStatusVO")) {
+			status = cJSON_GetObjectItemCaseSensitive(x, "data");
 		}
 	}
 	iid = od_jtext(item, "itemId", b1, sizeof b1);
@@ -1097,6 +1240,32 @@ static void od_on_detail(sk_plugin *p, int result, const char *ret, const char *
 		od_fail(p, c->oid, "detail: the order detail has no item id");
 		return;
 	}
+	/* The card only says paid; the detail, asked of the platform by us, must
+	 * agree: paid, by the chat's buyer, for the chat's item. */
+	paid = od_detail_paid(status, title, sizeof title);
+	if (od_order_get(p, c->oid, &o)) {
+		cJSON_Delete(d);
+		return;
+	}
+	if (strcmp(o.delivery, "pending") || strcmp(o.state, "paid")) {
+		cJSON_Delete(d);
+		sk_log(p, SK_LOG_INFO, "order %s: detail ignored: the order is %s, delivery %s", c->oid, o.state,
+		       o.delivery);
+		return;
+	}
+	if (!buyer || !*buyer || (*o.buyer && strcmp(buyer, o.buyer)) || (*o.chat_item && strcmp(iid, o.chat_item))) {
+		snprintf(reason, sizeof reason, "mismatch: the order detail is for buyer %s and item %s, the chat's cards "
+			 "for buyer %s and item %s", buyer && *buyer ? buyer : "(none)", iid, *o.buyer ? o.buyer : "(none)",
+			 *o.chat_item ? o.chat_item : "(any)");
+		cJSON_Delete(d);
+		od_fail(p, c->oid, reason);
+		return;
+	}
+	if (paid != OD_PAY_YES) {
+		cJSON_Delete(d);
+		od_unpaid(p, c, paid, title);
+		return;
+	}
 	{
 		sk_value v[7] = { SK_VTEXT(iid), SK_VTEXT(sku), SK_VINT(qty), SK_VTEXT(buyer ? buyer : ""),
 			SK_VTEXT(nick ? nick : ""), SK_VINT(sk_now_ms(p)), SK_VTEXT(c->oid) };
@@ -1114,14 +1283,19 @@ static void od_on_detail(sk_plugin *p, int result, const char *ret, const char *
 	od_plan(p, c->oid);
 }
 
-/* Asks for the order detail (attempt counts from 1). */
-static void od_fetch(sk_plugin *p, const char *oid, int attempt)
+/* Asks for the order detail (attempt counts from 1; checks and since_ms as
+ * in od_call). */
+static void od_fetch(sk_plugin *p, const char *oid, int attempt, int checks, int64_t since_ms)
 {
 	od_state *st = p->ud;
 	od_call *c = od_call_new(oid, attempt);
 	char data[128];
 	int rc;
 
+	if (c) {
+		c->checks = checks;
+		c->since_ms = since_ms;
+	}
 	snprintf(data, sizeof data, "{\"tid\":\"%s\"}", oid);
 	if (!c || !od_fly_add(st, oid, OD_FETCH)) {
 		od_call_free(c);
@@ -1777,7 +1951,7 @@ static void od_on_resume(sk_plugin *p, uint64_t id, void *ud)
 			continue;
 		if (!strcmp(o.delivery, "pending")) {
 			if (!strcmp(o.state, "paid"))
-				od_fetch(p, o.id, 1);
+				od_fetch(p, o.id, 1, 0, sk_mono_ms(p));
 			else
 				od_set_delivery(p, o.id, "cancelled", "cancelled: the order is no longer paid");
 		} else {
@@ -2373,6 +2547,7 @@ static int od_config(sk_plugin *p, od_state *st)
 		{ "retry_base_ms", &st->retry_base_ms, 1000, 1, 3600000 },
 		{ "retry_s", &st->retry_s, 60, 0, 86400 },
 		{ "max_quantity", &st->max_quantity, 50, 1, 10000 },
+		{ "paid_wait_s", &st->paid_wait_s, 300, 0, 3600 },
 	};
 
 	if (!strcmp(confirm, "after"))

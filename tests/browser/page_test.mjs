@@ -204,6 +204,9 @@ async function main() {
 	} catch { /* reported */ }
 	st = await text(page, '#status-state');
 	ok(STATES.includes(st), `the status shows the connection state (${st})`, await text(page, '#status-error'));
+	const rules = await text(page, '#status-rules');
+	ok(/^OK \(/.test(rules) && !(await page.locator('#status-rules.has-error').count()),
+		`the status shows the rules in force (${rules})`);
 	ok(await waitText(page, '#events-status', 'live', 10000), 'the live events WebSocket is connected',
 		await text(page, '#events-status'));
 

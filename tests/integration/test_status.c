@@ -171,6 +171,91 @@ static int as_nobody(void)
 	return WEXITSTATUS(st);
 }
 
+/* Writes text to the bot's rules.json. */
+static void write_rules(const char *text)
+{
+	char path[400];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/rules.json", bot.dir);
+	if ((f = fopen(path, "w"))) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* Polls the status until its rules.state is want: the status (owned) or NULL. */
+static cJSON *wait_rules_state(const char *want, int timeout_ms)
+{
+	int64_t t0 = util_mono_us();
+
+	while (util_mono_us() - t0 < (int64_t)timeout_ms * 1000) {
+		cJSON *j = status_json();
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "rules"), "state");
+
+		if (cJSON_IsString(s) && !strcmp(s->valuestring, want))
+			return j;
+		cJSON_Delete(j);
+		usleep(50000);
+	}
+	return NULL;
+}
+
+/* Issue 18 item 5: a rules file the plugins refuse leaves no rules in force
+ * (nothing is answered or delivered) while the session is CONNECTED; the
+ * status and `shopkeep status` say so, and say when a broken file left the
+ * rules loaded before in force. */
+static void test_rules_status(char *cfg, size_t n)
+{
+	const char *out, *problem;
+	cJSON *j;
+	int st;
+
+	snprintf(cfg, n,
+		 "{\"account\":{\"id\":\"st1\",\"cookie\":\"unb=" UNB "; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
+		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
+		 " \"state\":{\"db\":\"state.db\"},\n"
+		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"autoreply\",\"orders\"]},\n"
+		 " \"rules\":\"rules.json\",\n"
+		 " \"web\":{\"listen\":\"off\"}}\n", build);
+	tbot_config(&bot, cfg);
+	write_rules("{\"keyword_rules\": [");
+	tbot_start(&bot);
+	ok(wait_connected(8000), "broken rules: the session connects all the same");
+	j = wait_rules_state("broken", 3000);
+	problem = tc_jstr(j, "rules.problem");
+	ok(j && problem && strstr(problem, "rules.json: not valid JSON"), "broken rules: status rules.state \"broken\", "
+	   "the problem (%s)", problem ? problem : "-");
+	ok(j && tc_jstr(j, "rules.summary") && strstr(tc_jstr(j, "rules.summary"), "; no replies or deliveries"),
+	   "broken rules: the summary says nothing is answered or delivered");
+	cJSON_Delete(j);
+	out = sk("status", 0, &st);
+	ok(st == 0 && strstr(out, "rules:        broken — rules ") && strstr(out, "no replies or deliveries"),
+	   "broken rules: shopkeep status says so");
+	if (tap_failed)
+		diag("status printed:\n%s", out);
+	ok(tbot_log_has(&bot, "the rules file is refused: NO replies or deliveries"), "broken rules: logged");
+
+	write_rules("{\"keyword_rules\": [{\"keywords\": [\"hi\"], \"reply\": \"hello\"}]}");
+	kill(bot.pid, SIGHUP);
+	j = wait_rules_state("ok", 3000);
+	ok(j && tc_jstr(j, "rules.problem") && !*tc_jstr(j, "rules.problem"), "fixed and SIGHUP: rules.state \"ok\"");
+	cJSON_Delete(j);
+	write_rules("{\"keyword_rules\": [{\"keywords\": [\"hi\"], \"reply\": \"hello\", \"match\": \"regex?\"}]}");
+	kill(bot.pid, SIGHUP);
+	j = wait_rules_state("stale", 3000);
+	problem = tc_jstr(j, "rules.problem");
+	ok(j && problem && strstr(problem, "autoreply: keyword_rules[0].match"), "broken again: \"stale\", named by "
+	   "autoreply (%s)", problem ? problem : "-");
+	ok(j && cJSON_GetArraySize(tc_jget(j, "rules.refused_by")) == 1 && tc_jstr(j, "rules.refused_by.0") &&
+	   !strcmp(tc_jstr(j, "rules.refused_by.0"), "autoreply"), "broken again: refused_by [\"autoreply\"] (orders "
+	   "took the file)");
+	ok(j && tc_jstr(j, "rules.summary") && strstr(tc_jstr(j, "rules.summary"), "the rules loaded before stay in force"),
+	   "broken again: the rules loaded before stay in force");
+	cJSON_Delete(j);
+	is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
+}
+
 int main(void)
 {
 	char cfg[1500], line[8192], err[512], off_cfg[400], cmd[1500], second_log[400];
@@ -342,6 +427,7 @@ int main(void)
 	ok(lstat(sock, &sst) != 0, "and removes the socket");
 	out = sk("status", 0, &st);
 	is_int(st, 3, "status after a clean stop exits 3");
+	test_rules_status(cfg, sizeof cfg);
 
 	tbot_done(&bot, tap_failed > 0);
 	tc_sim_stop(&sim);

@@ -104,7 +104,7 @@ typedef struct sim_chat {
 	char cid[24];
 	char seller[32];
 	char buyer[32];
-	char buyer_name[64];
+	char buyer_name[128];     /* longer than the bot keeps: its cut is tested */
 	char item_id[24];
 } sim_chat;
 
@@ -114,7 +114,7 @@ typedef struct sim_order {
 	char cid[24];
 	char seller[32];
 	char buyer[32];
-	char buyer_name[64];
+	char buyer_name[128];     /* longer than the bot keeps: its cut is tested */
 	char item_id[24];
 	char spec[96];           /* "name:value" or "" */
 	int quantity;
@@ -123,6 +123,14 @@ typedef struct sim_order {
 	char card_msg[32];       /* IM id of the last trade card (for update frames) */
 	int consigns;            /* successful consign.dummy calls */
 	int consign_calls;
+	int detail_calls;        /* order.detail calls for it */
+	/* What the order detail says, when it is not the order itself: the
+	 * status before the last change until lag_until_ms (a detail that lags
+	 * the cards), another buyer or item (a detail that disagrees). */
+	char lag_status[24];
+	int64_t lag_until_ms;
+	char detail_buyer[32];
+	char detail_item[24];
 } sim_order;
 
 typedef struct sim_item {

@@ -144,7 +144,21 @@ static cJSON *order_json(const sim_order *o)
 	cJSON_AddStringToObject(j, "status", o->status);
 	cJSON_AddNumberToObject(j, "consigns", o->consigns);
 	cJSON_AddNumberToObject(j, "consign_calls", o->consign_calls);
+	cJSON_AddNumberToObject(j, "detail_calls", o->detail_calls);
 	return j;
+}
+
+/* The order detail's disagreements of a /order or /order/status body:
+ * "detail_buyer" and "detail_item_id" (the detail names another buyer or
+ * item; "" to agree again). */
+static void detail_modes(sim_order *o, const cJSON *b)
+{
+	const char *v;
+
+	if ((v = sim_jstr(b, "detail_buyer", NULL)))
+		snprintf(o->detail_buyer, sizeof o->detail_buyer, "%s", v);
+	if ((v = sim_jstr(b, "detail_item_id", NULL)))
+		snprintf(o->detail_item, sizeof o->detail_item, "%s", v);
 }
 
 /* Pushes what the platform shows for a status change of o. */
@@ -223,6 +237,7 @@ static int ctl_order(const cJSON *b, cJSON **out)
 	o->quantity = (int)sim_jnum(b, "quantity", 1);
 	o->price = (int)sim_jnum(b, "price", sim_item_get(o->item_id, 1)->price);
 	snprintf(o->status, sizeof o->status, "%s", status);
+	detail_modes(o, b);
 	o->next = S.orders;
 	S.orders = o;
 	if (!sim_jbool(b, "push", 1)) {
@@ -249,8 +264,17 @@ static int ctl_order_status(const cJSON *b, cJSON **out)
 	if (!valid_status(status))
 		return fail(out, 400, "unknown status");
 	a = sim_account_get(o->seller, 1);
-	if (strcmp(status, "remind") && sim_jbool(b, "set", 1))
+	if (strcmp(status, "remind") && sim_jbool(b, "set", 1)) {
+		int64_t lag = (int64_t)sim_jnum(b, "detail_lag_ms", 0);
+
+		/* "detail_lag_ms": the order detail shows the old status that long */
+		if (lag > 0) {
+			snprintf(o->lag_status, sizeof o->lag_status, "%s", o->status);
+			o->lag_until_ms = util_now_ms() + lag;
+		}
 		snprintf(o->status, sizeof o->status, "%s", status);
+	}
+	detail_modes(o, b);
 	if (!sim_jbool(b, "push", 1)) {
 		*out = order_json(o);
 		return 200;

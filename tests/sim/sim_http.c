@@ -95,21 +95,63 @@ static void new_h5tk(char *tk, size_t tkn, char *cookie, size_t cn)
 		 (long long)util_now_ms() + 86400000);
 }
 
-/* The order detail shape of mtop.idle.web.trade.order.detail (protocol.md §9). */
+/* The orderStatusVO data the order detail shows for a status
+ * (protocol-account.md 6.3): orderStatusInfo.title and the nodes
+ * 已拍下 已付款 待发货 已发货 交易成功 (交易关闭 for a closed order) with
+ * "completed" as far as the order went. */
+static void order_status_vo(cJSON *info, const char *status)
+{
+	static const struct { const char *status, *title; int reached; } map[] = {
+		{ "placed", "等待买家付款", 1 }, { "paid", "等待卖家发货", 2 }, { "refund_cancelled", "等待卖家发货", 2 },
+		{ "remind", "等待卖家发货", 2 }, { "shipped", "等待买家收货", 4 }, { "completed", "交易成功", 5 },
+		{ "refunding", "退款中", 2 }, { "closed", "交易关闭", 1 },
+	};
+	static const char *const nodes[] = { "已拍下", "已付款", "待发货", "已发货", "交易成功" };
+	const char *title = "等待买家付款";
+	int reached = 1;
+	cJSON *list, *n;
+
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(map[i].status, status)) {
+			title = map[i].title;
+			reached = map[i].reached;
+		}
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(info, "orderStatusInfo"), "title", title);
+	list = cJSON_AddArrayToObject(info, "orderStatusNodeList");
+	for (int i = 0; i < 5; i++) {
+		n = cJSON_CreateObject();
+		cJSON_AddStringToObject(n, "title", nodes[i]);
+		/* 待发货 is done once shipped; the others once reached */
+		cJSON_AddBoolToObject(n, "completed", i == 2 ? reached >= 4 : i < reached);
+		cJSON_AddItemToArray(list, n);
+	}
+	if (!strcmp(status, "closed")) {
+		n = cJSON_CreateObject();
+		cJSON_AddStringToObject(n, "title", "交易关闭");
+		cJSON_AddBoolToObject(n, "completed", 1);
+		cJSON_AddItemToArray(list, n);
+	}
+	cJSON_AddStringToObject(info, "status", status);
+}
+
+/* The order detail shape of mtop.idle.web.trade.order.detail (protocol.md §9),
+ * as the order's detail modes make it: a lagging status, another buyer or item. */
 static cJSON *order_detail(const sim_order *o)
 {
-	cJSON *d = cJSON_CreateObject(), *comps = cJSON_AddArrayToObject(d, "components"), *c, *info, *item, *nodes, *n;
+	cJSON *d = cJSON_CreateObject(), *comps = cJSON_AddArrayToObject(d, "components"), *c, *info, *item;
+	const char *buyer = o->detail_buyer[0] ? o->detail_buyer : o->buyer;
+	const char *iid = o->detail_item[0] ? o->detail_item : o->item_id;
 
 	c = cJSON_CreateObject();
 	cJSON_AddStringToObject(c, "render", "orderInfoVO");
 	info = cJSON_AddObjectToObject(c, "data");
 	item = cJSON_AddObjectToObject(info, "itemInfo");
-	cJSON_AddStringToObject(item, "itemId", o->item_id);
+	cJSON_AddStringToObject(item, "itemId", iid);
 	cJSON_AddNumberToObject(item, "buyAmount", o->quantity);
 	cJSON_AddNumberToObject(item, "price", o->price);
 	cJSON_AddStringToObject(item, "skuInfo", o->spec);
-	cJSON_AddStringToObject(item, "title", sim_item_get(o->item_id, 1) ? sim_item_get(o->item_id, 1)->title : "");
-	cJSON_AddStringToObject(info, "buyerUserId", o->buyer);
+	cJSON_AddStringToObject(item, "title", sim_item_get(iid, 1) ? sim_item_get(iid, 1)->title : "");
+	cJSON_AddStringToObject(info, "buyerUserId", buyer);
 	cJSON_AddStringToObject(info, "buyerNick", o->buyer_name);
 	cJSON_AddStringToObject(info, "orderId", o->id);
 	cJSON_AddItemToArray(comps, c);
@@ -123,14 +165,10 @@ static cJSON *order_detail(const sim_order *o)
 	c = cJSON_CreateObject();
 	cJSON_AddStringToObject(c, "render", "orderStatusVO");
 	info = cJSON_AddObjectToObject(c, "data");
-	nodes = cJSON_AddArrayToObject(info, "orderStatusNodeList");
-	n = cJSON_CreateObject();
-	cJSON_AddStringToObject(n, "title", o->status);
-	cJSON_AddItemToArray(nodes, n);
-	cJSON_AddStringToObject(info, "status", o->status);
+	order_status_vo(info, o->lag_until_ms > util_now_ms() ? o->lag_status : o->status);
 	cJSON_AddItemToArray(comps, c);
-	cJSON_AddStringToObject(d, "peerUserId", o->buyer);
-	cJSON_AddStringToObject(d, "itemId", o->item_id);
+	cJSON_AddStringToObject(d, "peerUserId", buyer);
+	cJSON_AddStringToObject(d, "itemId", iid);
 	return d;
 }
 
@@ -311,10 +349,12 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		const char *tid = sim_jstr2(dj, "tid");
 		sim_order *o = tid ? sim_order_find(tid) : NULL;
 
-		if (!o || strcmp(o->seller, a->unb))
+		if (!o || strcmp(o->seller, a->unb)) {
 			ret = "FAIL_BIZ_ORDER_NOT_EXIST::订单不存在";
-		else
+		} else {
+			o->detail_calls++;
 			out = order_detail(o);
+		}
 	} else if (!strcmp(api, "mtop.taobao.idle.pc.detail")) {
 		const char *iid = sim_jstr2(dj, "itemId");
 		sim_item *it = iid ? sim_item_get(iid, 0) : NULL;

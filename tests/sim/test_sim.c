@@ -751,6 +751,24 @@ static void test_orders(tc_ws *w)
 	is_str(jps(env, "data.components.0.data.itemInfo.skuInfo"), "时长:1个月", "order detail: spec");
 	is_str(jps(env, "data.components.0.data.buyerUserId"), "30003", "order detail: buyer");
 	is_str(jps(env, "data.itemId"), "40004", "order detail: item");
+	is_str(jps(env, "data.components.2.data.orderStatusInfo.title"), "等待卖家发货", "order detail: paid: its title");
+	ok(jps(env, "data.components.2.data.orderStatusNodeList.1.title") &&
+	   !strcmp(jps(env, "data.components.2.data.orderStatusNodeList.1.title"), "已付款") &&
+	   cJSON_IsTrue(jget(env, "data.components.2.data.orderStatusNodeList.1.completed")),
+	   "order detail: paid: the 已付款 node is completed");
+	cJSON_Delete(env);
+	/* the detail modes: another buyer and item, then back to agreeing */
+	cJSON_Delete(ctl("POST", "/order/status", "{\"order_id\":\"2503688126356636370\",\"status\":\"paid\","
+			 "\"push\":false,\"detail_buyer\":\"39999\",\"detail_item_id\":\"49999\"}", NULL));
+	env = mtop("mtop.idle.web.trade.order.detail", data);
+	ok(!strcmp(jps(env, "data.components.0.data.buyerUserId") ?: "", "39999") &&
+	   !strcmp(jps(env, "data.components.0.data.itemInfo.itemId") ?: "", "49999") &&
+	   !strcmp(jps(env, "data.peerUserId") ?: "", "39999"), "order detail: detail_buyer / detail_item_id disagree");
+	cJSON_Delete(env);
+	cJSON_Delete(ctl("POST", "/order/status", "{\"order_id\":\"2503688126356636370\",\"status\":\"paid\","
+			 "\"push\":false,\"detail_buyer\":\"\",\"detail_item_id\":\"\"}", NULL));
+	env = mtop("mtop.idle.web.trade.order.detail", data);
+	is_str(jps(env, "data.components.0.data.buyerUserId"), "30003", "order detail: \"\" agrees again");
 	cJSON_Delete(env);
 
 	r = ctl("POST", "/order/status", "{\"order_id\":\"2503688126356636370\",\"status\":\"remind\"}", NULL);

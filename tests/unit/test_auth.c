@@ -2,9 +2,11 @@
 /*
  * tests/unit/test_auth.c - core/auth.c on a manual clock: the setup token
  * (once, only while no password is set), passwords (length, argon2id, a
- * password set by another process), sessions (idle expiry, logout, the
- * oldest making room), CSRF tokens, and the login rate limit (free failures,
- * the lock doubling to its cap, reset by a success).
+ * password set by another process), sessions (idle and absolute expiry,
+ * logout, the oldest making room, all ended by a password changed
+ * elsewhere), CSRF tokens, the setup token's expiry and a fresh one, and the
+ * login throttle (failed answers delayed more and more, the right password
+ * never refused, at most AUTH_PENDING_MAX failures pending at once).
  */
 #include "tap.h"
 #include "auth.h"
@@ -67,27 +69,46 @@ int main(void)
 	clk += 61000;
 	ok(auth_session(a, tok) == NULL, "61 s unused: expired");
 
-	/* the rate limit */
-	for (int i = 0; i < AUTH_FREE_FAILURES; i++)
-		rc = auth_login(a, "wrong password", NULL, tok, csrf, &retry, &why);
-	ok(rc == AUTH_BAD && retry == 0, "%d failures: bad, no lock yet", AUTH_FREE_FAILURES);
-	is_int(auth_login(a, "wrong password", NULL, tok, csrf, &retry, &why), AUTH_BAD, "one more: bad");
-	is_int(retry, 30, "... and locked for 30 s");
-	is_int(auth_login(a, "long enough pw", NULL, tok, csrf, &retry, &why), AUTH_LOCKED,
-	       "while locked even the right password is refused");
-	ok(retry > 0 && retry <= 30, "with the seconds left (%d)", retry);
-	clk += 30001;
-	auth_login(a, "wrong again", NULL, tok, csrf, &retry, &why);
-	is_int(retry, 60, "the next failure locks for 60 s");
-	for (int i = 0; i < 10; i++) {
-		clk += 1000000;
-		auth_login(a, "wrong again", NULL, tok, csrf, &retry, &why);
+	/* the throttle: failed answers wait longer and longer, the right password always gets in */
+	{
+		int d[7];
+
+		for (int i = 0; i < 7; i++) {
+			rc = auth_login(a, "wrong password", NULL, tok, csrf, &retry, &why);
+			d[i] = auth_fail_delay_ms(a);
+			clk += d[i];
+		}
+		ok(rc == AUTH_BAD && retry == 0, "wrong passwords: bad, no Retry-After");
+		ok(d[0] == 500 && d[1] == 1000 && d[2] == 2000 && d[3] == 4000 && d[4] == 8000 && d[5] == 8000 &&
+		   d[6] == 8000, "their answers wait 500, 1000, 2000, 4000 ms, then 8000 ms each (%d %d %d %d %d %d %d)",
+		   d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
 	}
-	is_int(retry, 900, "the lock stops at 15 minutes");
-	clk += 1000000;
-	is_int(auth_login(a, "long enough pw", NULL, first, csrf, &retry, &why), AUTH_OK, "after the lock: in");
+	for (int i = 0; i < 13; i++) {
+		auth_login(a, "wrong password", NULL, tok, csrf, &retry, &why);
+		clk += auth_fail_delay_ms(a);
+	}
+	is_int(auth_login(a, "long enough pw", NULL, first, csrf, &retry, &why), AUTH_OK,
+	       "after 20 wrong passwords (one at a time) the right one gets in");
+	is_int(auth_fail_delay_ms(a), 0, "a success is answered at once");
 	auth_login(a, "wrong password", NULL, tok, csrf, &retry, &why);
-	ok(retry == 0, "a success resets the count");
+	is_int(auth_fail_delay_ms(a), 500, "a success resets the delay");
+	/* failures that do not wait for their answers: AUTH_PENDING_MAX at once */
+	for (int i = 1; i < AUTH_PENDING_MAX; i++)
+		is_int(auth_login(a, "wrong password", NULL, tok, csrf, &retry, &why), AUTH_BAD, "pending failure %d", i + 1);
+	rc = auth_login(a, "long enough pw", NULL, tok, csrf, &retry, &why);
+	ok(rc == AUTH_BUSY && retry > 0, "with %d failures pending, the next attempt is not checked: busy, Retry-After %d s",
+	   AUTH_PENDING_MAX, retry);
+	clk += 500;
+	is_int(auth_login(a, "long enough pw", NULL, tok, csrf, &retry, &why), AUTH_OK,
+	       "once the first pending failure's delay passed: the right password gets in");
+	{
+		auth_limits l = { .idle_ms = 60000, .max_ms = 7 * 86400 * 1000LL, .setup_ms = 3600000, .delay_max_ms = 160 };
+
+		auth_set_limits(a, &l);
+		auth_login(a, "wrong password", NULL, tok, csrf, &retry, &why);
+		is_int(auth_fail_delay_ms(a), 10, "web.login_delay_max_ms 160: the first failure waits 10 ms");
+		clk += 10;
+	}
 	auth_logout(a, first);
 	ok(auth_session(a, first) == NULL, "logout ends the session");
 
@@ -99,6 +120,50 @@ int main(void)
 	}
 	ok(auth_session(a, first) == NULL && auth_session(a, tok) != NULL && auth_nsessions(a) == AUTH_MAX_SESSIONS,
 	   "%d more logins: the oldest session made room", AUTH_MAX_SESSIONS);
+
+	/* the absolute lifetime: a session in use still ends */
+	{
+		auth_limits l = { .idle_ms = 60000, .max_ms = 150000, .setup_ms = 3600000, .delay_max_ms = 160 };
+
+		auth_set_limits(a, &l);
+		is_int(auth_login(a, "long enough pw", NULL, first, csrf, &retry, &why), AUTH_OK, "a session");
+		for (int i = 0; i < 2; i++) {
+			clk += 50000;
+			auth_session(a, first);
+		}
+		clk += 49999;
+		ok(auth_alive(a, first), "used every 50 s: alive 149.999 s after login");
+		clk += 1;
+		ok(!auth_alive(a, first) && !auth_session(a, first), "web.session_max_s 150: ended 150 s after login");
+		l.max_ms = 7 * 86400 * 1000LL;
+		auth_set_limits(a, &l);
+	}
+	/* auth_alive does not keep a session alive */
+	is_int(auth_login(a, "long enough pw", NULL, first, csrf, &retry, &why), AUTH_OK, "a session");
+	clk += 40000;
+	ok(auth_alive(a, first), "alive after 40 s");
+	clk += 30000;
+	ok(!auth_alive(a, first), "checked only by auth_alive: ended by the idle time (60 s)");
+	/* a password changed elsewhere (shopkeep passwd) ends every session */
+	is_int(auth_login(a, "long enough pw", NULL, first, csrf, &retry, &why), AUTH_OK, "a session");
+	is_int(auth_login(a, "long enough pw", NULL, tok, csrf, &retry, &why), AUTH_OK, "another session");
+	is_int(auth_sync(a), 0, "sync with nothing changed ends nothing");
+	ok(auth_alive(a, first) && auth_alive(a, tok), "both alive");
+	is_int(auth_set_password(st, "long enough pw", 1, err, sizeof err), 0, "the same password set again elsewhere");
+	ok(auth_session(a, tok) == NULL, "a request of a session after it: refused");
+	ok(!auth_alive(a, first) && auth_nsessions(a) == 0, "every session ended");
+	is_int(auth_login(a, "long enough pw", NULL, first, csrf, &retry, &why), AUTH_OK, "a new login works");
+	is_int(auth_set_password(st, "a new password", 1, err, sizeof err), 0, "a new password set elsewhere");
+	is_int(auth_sync(a), 1, "the timer's sync ends the session");
+	ok(!auth_alive(a, first), "it is gone");
+	is_int(auth_login(a, "long enough pw", NULL, first, csrf, &retry, &why), AUTH_BAD, "the old password: bad");
+	clk += 1000;
+	is_int(auth_login(a, "a new password", NULL, first, csrf, &retry, &why), AUTH_OK, "the new one: in");
+	{
+		int valid = 0;
+
+		is_int(auth_new_setup_token(a, setup, &valid), -1, "no fresh setup token once a password is set");
+	}
 	auth_free(a);
 
 	/* a password set meanwhile by another process (shopkeep passwd) */
@@ -112,6 +177,38 @@ int main(void)
 			s2 = store_open(p2, err, sizeof err);
 			b = s2 ? auth_new(s2, 60000, 1, now) : NULL;
 			ok(b && auth_needs_setup(b), "a fresh account needs setup");
+			if (b) {
+				auth_limits l = { .idle_ms = 60000, .max_ms = 600000, .setup_ms = 3600000, .delay_max_ms = 160 };
+				char old[AUTH_TOKEN_LEN + 1], fresh[AUTH_TOKEN_LEN + 1];
+				int valid = 0;
+
+				auth_set_limits(b, &l);
+				snprintf(old, sizeof old, "%s", auth_setup_token(b) ? auth_setup_token(b) : "");
+				clk += 3599999;
+				ok(auth_setup_token(b) != NULL, "the setup token lives 59:59.999");
+				clk += 1;
+				ok(auth_setup_token(b) == NULL && auth_needs_setup(b), "then it expired (setup still needed)");
+				is_int(auth_login(b, "long enough pw", old, tok, csrf, &retry, &why), AUTH_BAD,
+				       "the expired token: bad");
+				ok(why && strstr(why, "setup_token"), "the reason names the command for a fresh one (%s)",
+				   why ? why : "");
+				clk += auth_fail_delay_ms(b);
+				is_int(auth_new_setup_token(b, fresh, &valid), 0, "a fresh token");
+				ok(valid == 3600 && strlen(fresh) == AUTH_TOKEN_LEN && strcmp(fresh, old) &&
+				   auth_setup_token(b) && !strcmp(auth_setup_token(b), fresh), "valid 3600 s, new, the current one");
+				is_int(auth_login(b, "long enough pw", old, tok, csrf, &retry, &why), AUTH_BAD,
+				       "the old token still: bad");
+				clk += auth_fail_delay_ms(b);
+				is_int(auth_login(b, "first password", fresh, tok, csrf, &retry, &why), AUTH_OK,
+				       "the fresh token sets the password");
+				ok(auth_session(b, tok) != NULL, "and its session lives (setting the password ended nothing)");
+				is_int(auth_set_password(s2, "short", 1, err, sizeof err), -1, "set_password: too short refused");
+				auth_free(b);
+				store_close(s2);
+				snprintf(p2, sizeof p2, "%s/state2.db", dir2);
+				s2 = store_open(p2, err, sizeof err);
+				b = s2 ? auth_new(s2, 60000, 1, now) : NULL;
+			}
 			is_int(auth_set_password(s2, "short", 1, err, sizeof err), -1, "set_password: too short refused");
 			is_int(auth_set_password(s2, "set elsewhere", 1, err, sizeof err), 0, "set_password");
 			ok(b && !auth_needs_setup(b), "the running keeper sees it at once: no setup needed");

@@ -137,6 +137,8 @@ static void test_defaults(void)
 	ok(!strcmp(c.web_listen, "127.0.0.1:8080") && c.web_port == 8080, "default web.listen 127.0.0.1:8080");
 	ok(c.web_root && c.web_root[0] == '/' && c.web_session_idle_s == 43200 && !c.web_pwhash_min,
 	   "default web.root absolute, session_idle_s 43200, full-cost password hashing");
+	ok(c.web_session_max_s == 604800 && c.web_setup_token_s == 3600 && c.web_login_delay_max_ms == 8000,
+	   "default web.session_max_s 7 days, setup_token_s 3600, login_delay_max_ms 8000");
 	config_free(&c);
 	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"web\":{\"listen\":\"off\",\"root\":\"www\"}}", "/srv/acct", &c,
 		  &rc);
@@ -201,19 +203,55 @@ static void test_all_keys(void)
 	ok(rc == 0 && !*e, "null keeps the default");
 }
 
+#define WEB_FORMAT "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080), \"[::1]:<port>\" or \"off\""
+#define WEB_NOT_LOOPBACK(a, p) "web.listen: " a " is not a loopback address: the page listens on 127.0.0.0/8 or " \
+	"[::1] only; to reach it from another machine use an SSH tunnel (ssh -L " p ":127.0.0.1:" p " host) or a " \
+	"TLS reverse proxy on this machine"
+
+/* web.listen is a loopback address or nothing (issue 18 item 9): 0.0.0.0
+ * passed and listened on every interface. */
+static void test_web_loopback(void)
+{
+	config c;
+	const char *e;
+	int rc;
+
+	one_error("\"web\":{\"listen\":\"0.0.0.0:8080\"}", WEB_NOT_LOOPBACK("0.0.0.0", "8080"));
+	one_error("\"web\":{\"listen\":\"192.168.1.20:8081\"}", WEB_NOT_LOOPBACK("192.168.1.20", "8081"));
+	one_error("\"web\":{\"listen\":\"[::]:8082\"}", WEB_NOT_LOOPBACK("::", "8082"));
+	one_error("\"web\":{\"listen\":\"[::ffff:127.0.0.1]:8083\"}", WEB_NOT_LOOPBACK("::ffff:127.0.0.1", "8083"));
+	one_error("\"web\":{\"listen\":\"128.0.0.1:8084\"}", WEB_NOT_LOOPBACK("128.0.0.1", "8084"));
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"web\":{\"listen\":\"127.0.0.2:8085\"}}", "/b", &c, &rc);
+	ok(rc == 0 && !*e && c.web_port == 8085, "web.listen 127.0.0.2:8085 (any of 127.0.0.0/8) is accepted (%s)", e);
+	config_free(&c);
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"web\":{\"listen\":\"[::1]:8086\"}}", "/b", &c, &rc);
+	ok(rc == 0 && !*e && c.web_port == 8086, "web.listen [::1]:8086 is accepted (%s)", e);
+	config_free(&c);
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"web\":{\"header_timeout_s\":3}}", "/b", &c, &rc);
+	ok(rc == 0 && c.web_header_timeout_s == 3, "web.header_timeout_s 3 is taken");
+	config_free(&c);
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE "}", "/b", &c, &rc);
+	ok(rc == 0 && c.web_header_timeout_s == 10, "web.header_timeout_s defaults to 10");
+	config_free(&c);
+}
+
 static void test_error_kinds(void)
 {
 	int rc;
 	const char *e;
 
 	one_error("\"platform\":{\"bogus\":1}", "platform.bogus: unknown key");
-	one_error("\"web\":{\"listen\":\"8080\"}",
-		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
-	one_error("\"web\":{\"listen\":\"127.0.0.1:99999\"}",
-		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
-	one_error("\"web\":{\"listen\":\"127.0.0.1:80 x\"}",
-		  "web.listen: must be \"<IPv4 address>:<port>\" (e.g. 127.0.0.1:8080) or \"off\"");
+	one_error("\"web\":{\"listen\":\"8080\"}", WEB_FORMAT);
+	one_error("\"web\":{\"listen\":\"127.0.0.1:99999\"}", WEB_FORMAT);
+	one_error("\"web\":{\"listen\":\"127.0.0.1:80 x\"}", WEB_FORMAT);
+	one_error("\"web\":{\"listen\":\"127.0.0.1:+80\"}", WEB_FORMAT);
+	one_error("\"web\":{\"listen\":\"[::1:8080\"}", WEB_FORMAT);
+	one_error("\"web\":{\"listen\":\"::1:8080\"}", WEB_FORMAT);
+	one_error("\"web\":{\"header_timeout_s\":0}", "web.header_timeout_s: must be an integer from 1 to 300");
 	one_error("\"web\":{\"session_idle_s\":5}", "web.session_idle_s: must be an integer from 60 to 2592000");
+	one_error("\"web\":{\"session_max_s\":4}", "web.session_max_s: must be an integer from 5 to 31536000");
+	one_error("\"web\":{\"setup_token_s\":\"1h\"}", "web.setup_token_s: must be an integer from 5 to 604800");
+	one_error("\"web\":{\"login_delay_max_ms\":30000}", "web.login_delay_max_ms: must be an integer from 10 to 20000");
 	one_error("\"debug\":{\"kill_at\":\"comit\"}", "debug.kill_at: must be \"commit\" (tests only)");
 	one_error("\"bogus\":{}", "bogus: unknown key (not a core section, nor a plugin in plugins.load)");
 	one_error("\"Bogus-Key\":1", "Bogus-Key: unknown key");
@@ -492,6 +530,17 @@ static void test_cli(void)
 	snprintf(cmd, sizeof cmd, "'%s' run --config '%s' 2>&1", bin, bad);
 	out = tbot_sh(cmd, &st);
 	ok(st == 1 && has_line(out, "platform.bogus: unknown key"), "run: a bad config exits 1 with the errors");
+	free(bad);
+	bad = write_file(tmpdir, "everywhere.json",
+			 "{\"account\":{\"id\":\"a\",\"cookie\":\"unb=5; _m_h5_tk=SECRETTK_1\"},"
+			 "\"state\":{\"db\":\"s.db\"},\"web\":{\"listen\":\"0.0.0.0:18080\"}}\n");
+	snprintf(cmd, sizeof cmd, "'%s' check --config '%s' 2>&1", bin, bad);
+	out = tbot_sh(cmd, &st);
+	ok(st == 1 && has_line(out, WEB_NOT_LOOPBACK("0.0.0.0", "18080")),
+	   "check: web.listen 0.0.0.0 is refused, pointing at an SSH tunnel or a TLS proxy");
+	snprintf(cmd, sizeof cmd, "timeout 10 '%s' run --config '%s' 2>&1", bin, bad);
+	out = tbot_sh(cmd, &st);
+	ok(st == 1 && has_line(out, WEB_NOT_LOOPBACK("0.0.0.0", "18080")), "run: web.listen 0.0.0.0 is refused, exit 1");
 	free(good);
 	free(bad);
 }
@@ -523,12 +572,15 @@ static void test_take_live(void)
 	is_int(rc, 0, "take_live: the running config parses");
 	parse("{\"account\":{\"id\":\"a2\",\"cookie\":\"cna=x; unb=20001; _m_h5_tk=abc_1\"},"
 	      "\"state\":{\"db\":\"other.db\"},\"send\":{\"rate_per_s\":7,\"stop_flush_s\":9},"
-	      "\"log\":{\"level\":\"debug\"},\"web\":{\"listen\":\"off\"},"
+	      "\"log\":{\"level\":\"debug\"},\"web\":{\"listen\":\"off\",\"session_max_s\":60,\"setup_token_s\":70,"
+	      "\"login_delay_max_ms\":80},"
 	      "\"plugins\":{\"load\":[\"autoreply\",\"dedup\"]},\"autoreply\":{\"debounce_ms\":2}}", tmpdir, &n, &rc);
 	is_int(rc, 0, "take_live: the new one parses");
 	config_take_live(&c, &n, &restart);
 	ok(c.send_rate == 7 && c.send_stop_flush_s == 9, "take_live: send.* taken");
 	is_str(c.log_level, "debug", "take_live: log.level taken");
+	ok(c.web_session_max_s == 60 && c.web_setup_token_s == 70 && c.web_login_delay_max_ms == 80,
+	   "take_live: web.session_max_s, setup_token_s, login_delay_max_ms taken");
 	is_int((int)cJSON_GetObjectItem(cJSON_GetObjectItem(c.plugin_sections, "autoreply"), "debounce_ms")->valuedouble, 2,
 	       "take_live: the plugins' sections taken");
 	is_str(c.account_id, "a1", "take_live: account.id kept");
@@ -540,6 +592,86 @@ static void test_take_live(void)
 	sbuf_free(&restart);
 	config_free(&c);
 	config_free(&n);
+}
+
+/* out on one line (a static copy: its newlines as " | "), for a TAP message. */
+static const char *one_line(const char *out)
+{
+	static char buf[2048];
+	size_t i;
+
+	for (i = 0; out[i] && i + 4 < sizeof buf; i++)
+		buf[i] = out[i];
+	buf[i] = '\0';
+	while (i && buf[i - 1] == '\n')
+		buf[--i] = '\0';
+	for (char *p; (p = strchr(buf, '\n'));)
+		*p = '|';
+	return buf;
+}
+
+/* Issue 18 item 5: shopkeep check validates the rules file with every
+ * loaded plugin's own validator (it said "config OK" for a missing, broken
+ * or bad-regex file, and for two delivery rules one order would match). */
+static void test_check_rules(void)
+{
+	const char *build = getenv("SK_BUILD");
+	char cmd[2048], bin[512], dir[4096], cfgtext[8192];
+	char *cfg, *rules, *freeme;
+	const char *out;
+	int st;
+
+	if (!build || !*build)
+		build = "build";
+	snprintf(bin, sizeof bin, "%s/shopkeep", build);
+	if (!(freeme = realpath(build, NULL))) {
+		ok(0, "the build dir %s", build);
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/plugins", freeme);
+	free(freeme);
+	snprintf(cfgtext, sizeof cfgtext, "{\"account\":{\"id\":\"a\",\"cookie\":\"unb=5; _m_h5_tk=T_1\"},"
+		 "\"state\":{\"db\":\"s.db\"},\"plugins\":{\"dir\":\"%s\",\"load\":[\"autoreply\",\"orders\"]},"
+		 "\"rules\":\"rules-check.json\"}\n", dir);
+	cfg = write_file(tmpdir, "check-rules.json", cfgtext);
+	if (asprintf(&rules, "%s/rules-check.json", tmpdir) < 0)
+		return;
+	snprintf(cmd, sizeof cmd, "'%s' check --config '%s' 2>&1", bin, cfg);
+	unlink(rules);
+
+	out = tbot_sh(cmd, &st);
+	ok(st == 1 && strstr(out, "rules-check.json: cannot read it: No such file or directory") &&
+	   !strstr(out, "config OK"), "check: a missing rules file exits 1 and says so (%s)", one_line(out));
+	free(write_file(tmpdir, "rules-check.json", "{\"cards\": [\n"));
+	out = tbot_sh(cmd, &st);
+	ok(st == 1 && strstr(out, "rules-check.json: not valid JSON (stops at line ") && !strstr(out, "config OK"),
+	   "check: a broken rules file exits 1 and says where (%s)", one_line(out));
+	free(write_file(tmpdir, "rules-check.json", "[1, 2]"));
+	out = tbot_sh(cmd, &st);
+	ok(st == 1 && strstr(out, "rules-check.json: must be a JSON object"), "check: rules that are not an object");
+	free(write_file(tmpdir, "rules-check.json", "{\"keyword_rules\": [{\"keywords\": [\"a(b\"], "
+			"\"match\": \"regex\", \"reply\": \"x\"}]}"));
+	out = tbot_sh(cmd, &st);
+	/* (the regex engine's own words follow the key: not asserted) */
+	ok(st == 1 && strstr(out, "rules-check.json: autoreply: keyword_rules[0].keywords[0]: ") &&
+	   !strstr(out, "config OK"), "check: a bad regex exits 1, named by autoreply (%s)", one_line(out));
+	free(write_file(tmpdir, "rules-check.json", "{\"cards\": [{\"name\": \"a\", \"type\": \"text\", \"template\": \"x\"},"
+			" {\"name\": \"b\", \"type\": \"text\", \"template\": \"y\"}],"
+			" \"delivery\": [{\"item_id\": \"1\", \"spec\": \"颜色:红\", \"card\": \"a\"},"
+			" {\"item_id\": 1, \"spec\": \"红\", \"card\": \"b\"}]}"));
+	out = tbot_sh(cmd, &st);
+	ok(st == 1 && strstr(out, "rules-check.json: orders: delivery[1]: delivery[0] is for the same item 1 and spec "
+			      "\"红\": an order would match both (cards \"a\" and \"b\")") && lines(out) == 1,
+	   "check: two delivery rules one order would match exit 1, named by orders (%s)", one_line(out));
+	free(write_file(tmpdir, "rules-check.json", "{\"cards\": [{\"name\": \"a\", \"type\": \"text\", \"template\": \"x\"}],"
+			" \"delivery\": [{\"item_id\": \"1\", \"spec\": \"颜色:红\", \"card\": \"a\"},"
+			" {\"item_id\": \"1\", \"spec\": \"颜色:蓝\", \"card\": \"a\"}],"
+			" \"keyword_rules\": [{\"keywords\": [\"^hi\"], \"match\": \"regex\", \"reply\": \"x\"}]}"));
+	out = tbot_sh(cmd, &st);
+	ok(st == 0 && !strcmp(out, "config OK\n"), "check: good rules pass (%s)", one_line(out));
+	unlink(rules);
+	free(rules);
+	free(cfg);
 }
 
 int main(void)
@@ -554,12 +686,14 @@ int main(void)
 	test_defaults();
 	test_all_keys();
 	test_error_kinds();
+	test_web_loopback();
 	test_collects_all();
 	test_plugin_sections();
 	test_cookie_file();
 	test_secrets();
 	test_syntax();
 	test_cli();
+	test_check_rules();
 	test_take_live();
 	test_unpaced();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -283,6 +283,22 @@ static void test_prefix(void)
 		   "d='%s/units'; mkdir -p \"$d\" && cp '%s' \"$d/shopkeep@test.service\" && "
 		   "timeout 60 systemd-analyze verify \"$d/shopkeep@test.service\"", tmp, path), 0,
 	       "systemd-analyze verify shopkeep@test.service");
+	/* The unit's exposure as systemd-analyze scores it (lower is better):
+	 * 1.6 before LimitCORE=0, ProcSubset=pid, PrivateUsers, PrivateMounts
+	 * and SystemCallFilter=~@privileged @resources; 1.1 with them
+	 * (systemd 252). What is left is the network (PrivateNetwork,
+	 * IPAddressDeny, AF_INET/AF_UNIX), which the bot needs. */
+	snprintf(cmd, sizeof(cmd), "timeout 60 systemd-analyze security --offline=true '%s/units/shopkeep@test.service' "
+		 "2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \\([0-9][0-9.]*\\).*/\\1/p'", tmp);
+	capture(cmd, got, sizeof(got));
+	printf("# systemd-analyze security: %s\n", got[0] ? got : "?");
+	ok(got[0] && strtod(got, NULL) <= 1.1, "systemd-analyze security --offline=true: exposure %s <= 1.1",
+	   got[0] ? got : "unknown");
+	text = slurp(path);
+	ok(text && strstr(text, "LimitCORE=0") && strstr(text, "UMask=0077") &&
+	   strstr(text, "SystemCallFilter=~@privileged @resources") && strstr(text, "ProcSubset=pid"),
+	   "shopkeep@.service: no core files, umask 077, no privileged or resource syscalls, /proc subset");
+	free(text);
 }
 
 /* DESTDIR=<tmp>/stage PREFIX=/opt/sk: files under the stage, the .pc still

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char plugdir[PATH_MAX];
@@ -240,6 +241,96 @@ static void test_edges(void)
 	}
 }
 
+/* loader_open(dir, "good") is refused with every substring (NULL-ended) in
+ * the reason; what names the case. */
+static void unsafe(const char *dir, const char *what, ...)
+{
+	char err[1024];
+	loader_obj o;
+	va_list ap;
+	const char *s;
+	int all = 1;
+
+	memset(&o, 0x5a, sizeof(o));
+	is_int(loader_open(dir, "good", &o, err, sizeof(err)), -1, "%s: refused", what);
+	ok(o.dl == NULL && o.desc == NULL, "%s: nothing loaded", what);
+	va_start(ap, what);
+	while ((s = va_arg(ap, const char *)))
+		if (!strstr(err, s)) {
+			diag("missing \"%s\"", s);
+			all = 0;
+		}
+	va_end(ap);
+	if (!ok(all && !strchr(err, '\n'), "%s: one line naming the path and the fix", what))
+		diag("reason: %s", err);
+	else
+		diag("%s", err);
+}
+
+/* Code that someone else could have written is never loaded: a plugin or a
+ * plugins folder writable by group or others, or owned by a user other
+ * than root and this process's (that case needs root to chown: skipped
+ * otherwise). A symlink does not hide the real file's folder. */
+static void test_unsafe(void)
+{
+	char dir[] = "/tmp/sk_test_loader_perm.XXXXXX", other[] = "/tmp/sk_test_loader_other.XXXXXX";
+	char path[64], fix[128], opath[64], err[1024];
+	loader_obj o;
+
+	if (!ok(mkdtemp(dir) != NULL && mkdtemp(other) != NULL, "temp dirs"))
+		return;
+	snprintf(path, sizeof(path), "%s/good.so", dir);
+	ok(copy_file(plug("good"), path) == 0 && chmod(path, 0755) == 0 && chmod(dir, 0755) == 0,
+	   "good.so copied into a 0755 folder, 0755");
+	if (!ok(loader_open(dir, "good", &o, err, sizeof(err)) == 0, "it loads from there"))
+		diag("%s", err);
+	loader_close(&o);
+
+	ok(chmod(path, 0666) == 0, "the plugin made 0666");
+	snprintf(fix, sizeof(fix), "chmod go-w %s", path);
+	unsafe(dir, "a 0666 plugin", path, "writable by group or others", "0666", fix, NULL);
+	ok(chmod(path, 0775) == 0, "the plugin made 0775");
+	unsafe(dir, "a group-writable plugin", path, "0775", fix, NULL);
+	chmod(path, 0755);
+
+	ok(chmod(dir, 0777) == 0, "the folder made 0777");
+	snprintf(fix, sizeof(fix), "chmod go-w %s", dir);
+	unsafe(dir, "a 0777 plugins folder", dir, "plugins folder", "0777", fix, NULL);
+	ok(chmod(dir, 01777) == 0, "the folder made 1777 (like /tmp)");
+	unsafe(dir, "a sticky world-writable plugins folder", dir, "1777", fix, NULL);
+	chmod(dir, 0755);
+
+	/* A symlink in a safe folder to a plugin in an unsafe one. */
+	snprintf(opath, sizeof(opath), "%s/real.so", other);
+	ok(rename(path, opath) == 0 && symlink(opath, path) == 0 && chmod(other, 0777) == 0,
+	   "good.so a symlink to a plugin in a 0777 folder");
+	snprintf(fix, sizeof(fix), "chmod go-w %s", other);
+	unsafe(dir, "a symlink into a 0777 folder", other, "0777", fix, NULL);
+	chmod(other, 0755);
+	if (!ok(loader_open(dir, "good", &o, err, sizeof(err)) == 0, "once that folder is 0755 it loads"))
+		diag("%s", err);
+	loader_close(&o);
+	unlink(path);
+	ok(rename(opath, path) == 0, "the plugin back in place");
+
+	if (geteuid() == 0) {
+		ok(chown(path, 65534, 65534) == 0, "the plugin given to uid 65534 (nobody)");
+		unsafe(dir, "a plugin of another user", path, "uid 65534", "chown root", NULL);
+		ok(chown(path, 0, 0) == 0 && chown(dir, 65534, 65534) == 0, "the folder given to uid 65534");
+		unsafe(dir, "a plugins folder of another user", dir, "uid 65534", "chown root", NULL);
+		chown(dir, 0, 0);
+		if (!ok(loader_open(dir, "good", &o, err, sizeof(err)) == 0, "root's again: it loads"))
+			diag("%s", err);
+		loader_close(&o);
+	} else {
+		skip("a plugin of another user (chown needs root)");
+		skip("a plugins folder of another user (chown needs root)");
+	}
+	unlink(path);
+	rmdir(dir);
+	rmdir(other);
+}
+
 /* init_fails is a valid plugin as far as the loader can see: its init fails
  * only when the host runs it (the host tests check the cleanup). */
 static void test_init_fails(void)
@@ -258,6 +349,9 @@ int main(void)
 	const char *b = getenv("SK_BUILD");
 	char rel[PATH_MAX];
 
+	/* The copies below are made 0644 and 0755 whatever the caller's umask
+	 * (a group-writable copy would be refused for that). */
+	umask(022);
 	snprintf(rel, sizeof(rel), "%s/tests/plugins", b && *b ? b : "build");
 	if (!realpath(rel, plugdir)) {
 		ok(0, "test plugins at %s (build them with make)", rel);
@@ -269,5 +363,6 @@ int main(void)
 	test_names();
 	test_edges();
 	test_init_fails();
+	test_unsafe();
 	return tap_done();
 }

@@ -22,6 +22,80 @@ static void redacts(const char *in, const char *want, const char *what)
 	is_str(line, want, "%s", what);
 }
 
+/* log_escape of in is want. */
+static void escapes(const char *in, const char *want, const char *what)
+{
+	char out[256];
+
+	log_escape(in, out, sizeof out);
+	is_str(out, want, "log_escape: %s", what);
+}
+
+/* Control characters escaped, everything else (UTF-8 too) kept, the
+ * output cut at its buffer without a half escape. */
+static void test_escape(void)
+{
+	char small[8];
+
+	escapes("\x1b[2J\x1b]0;pwned\x07", "\\x1b[2J\\x1b]0;pwned\\x07", "ESC and BEL (a terminal's clear screen, title)");
+	escapes("a\r\nb", "a\\r\\nb", "CR LF as \\r \\n");
+	escapes("tab\there", "tab\there", "a tab is kept");
+	escapes("\x7f\x01", "\\x7f\\x01", "DEL and SOH");
+	escapes("\xe4\xbd\xa0\xe5\xa5\xbd \xf0\x9f\x98\x80 caf\xc3\xa9", "\xe4\xbd\xa0\xe5\xa5\xbd \xf0\x9f\x98\x80 caf\xc3\xa9",
+		"UTF-8 (Chinese, an emoji, an accent) is kept");
+	escapes("\xc2\x9b" "31m", "\\u009b31m", "a C1 control (U+009B, CSI)");
+	escapes("\xc2\xa0", "\xc2\xa0", "U+00A0 is not a control");
+	log_escape("ab\x1b", small, 6);
+	is_str(small, "ab", "log_escape: an escape that does not fit is left out whole");
+	log_escape("abcdefghij", small, sizeof small);
+	is_str(small, "abcdefg", "log_escape: cut at the buffer, terminated");
+}
+
+/* log_utf8_prefix: a prefix of at most max bytes that ends on a whole
+ * character. */
+static void test_prefix(void)
+{
+	const char *s = "ab\xe5\x8d\xa1\xe5\x8d\xa1";   /* ab + two 3-byte characters */
+
+	is_int(log_utf8_prefix(s, 80), 8, "log_utf8_prefix: a short string whole");
+	is_int(log_utf8_prefix(s, 8), 8, "log_utf8_prefix: max at the end");
+	is_int(log_utf8_prefix(s, 7), 5, "log_utf8_prefix: a character cut after 2 of 3 bytes is left out");
+	is_int(log_utf8_prefix(s, 6), 5, "log_utf8_prefix: cut after 1 of 3 bytes");
+	is_int(log_utf8_prefix(s, 5), 5, "log_utf8_prefix: on a boundary");
+	is_int(log_utf8_prefix(s, 3), 2, "log_utf8_prefix: before the first character");
+	is_int(log_utf8_prefix("abcdef", 3), 3, "log_utf8_prefix: ASCII");
+	is_int(log_utf8_prefix("", 3), 0, "log_utf8_prefix: empty");
+}
+
+/* A line cut at log_msg's buffer does not end in half a UTF-8 character. */
+static void test_long_utf8(void)
+{
+	char path[] = "/tmp/sk-log2-XXXXXX", msg[3000], buf[8192];
+	int fd = mkstemp(path), saved = dup(2);
+	size_t i, n;
+	FILE *f;
+
+	for (i = 0; i + 3 < sizeof msg; i += 3)
+		memcpy(msg + i, "\xe5\x8d\xa1", 3);
+	msg[i] = '\0';
+	fflush(stderr);
+	dup2(fd, 2);
+	log_info("t", "x%s", msg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	f = fopen(path, "r");
+	n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+	close(fd);
+	unlink(path);
+	/* "<6>INFO t: x" then whole 3-byte characters, then the newline */
+	ok(n > 1000 && buf[n - 1] == '\n' && (n - 1 - strlen("<6>INFO t: x")) % 3 == 0 &&
+	   !memcmp(buf + n - 4, "\xe5\x8d\xa1", 3), "a long line is cut before a whole UTF-8 character (%zu bytes)", n);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/sk-log-XXXXXX", buf[4096];
@@ -66,6 +140,9 @@ int main(void)
 		log_err("t", "cookie2=%s end", "SECRET");
 		log_info("t", "two\nlines");
 		log_debug("t", "debug");
+		/* a buyer's message as the session logs it */
+		log_info("session", "message from buyer 42: %s", "hi\x1b[2J\r\nINFO session: delivered \xe5\x8d\xa1\x7f\x07");
+		log_warn("lws", "lws line\n");
 		log_set_level("info");
 		log_debug("t", "hidden");
 		fflush(stderr);
@@ -79,7 +156,13 @@ int main(void)
 		fclose(f);
 	close(fd);
 	unlink(path);
-	is_str(buf, "<3>ERROR t: cookie2=*** end\n<6>INFO t: two lines\n<7>DEBUG t: debug\n",
-	       "log_msg: redacted, one line per event, journald priorities, the level threshold");
+	is_str(buf, "<3>ERROR t: cookie2=*** end\n<6>INFO t: two\\nlines\n<7>DEBUG t: debug\n"
+	       "<6>INFO session: message from buyer 42: hi\\x1b[2J\\r\\nINFO session: delivered \xe5\x8d\xa1\\x7f\\x07\n"
+	       "<4>WARN lws: lws line\n",
+	       "log_msg: redacted, one line per event (control characters escaped, a trailing newline dropped, "
+	       "UTF-8 kept), journald priorities, the level threshold");
+	test_escape();
+	test_long_utf8();
+	test_prefix();
 	return tap_done();
 }

@@ -2,7 +2,9 @@
 /*
  * tests/unit/test_orders.c - plugins/orders through the fake host: the rules
  * validator, order state transitions (applied, repeated, illegal), the order
- * detail and rule matching (spec, ambiguous, no rule, quantity), reservation
+ * detail and rule matching (spec, no rule, quantity; two rules one order would
+ * match are refused with the file), the paid gate (an unpaid, lagging, closed
+ * or mismatched order detail), reservation
  * and the unit states with their codes (sent consumes, refused releases),
  * delays, the three confirmation policies with retries, out of stock and the
  * published events, cancellation, retries by reminder and by new stock.
@@ -39,7 +41,7 @@ static const char good_rules[] =
 	"  {\"item_id\": 200, \"spec\": \"套餐:月卡\", \"card\": \"month\"},"
 	"  {\"item_id\": \"200\", \"spec\": \"年卡\", \"card\": \"year\"},"
 	"  {\"item_id\": \"300\", \"card\": \"vip\"},"
-	"  {\"item_id\": \"300\", \"card\": \"other\"},"
+	"  {\"item_id\": \"301\", \"card\": \"other\"},"
 	"  {\"item_id\": \"400\", \"card\": \"slow\"}"
 	"],"
 	"\"keyword_rules\": [], \"comment\": \"autoreply's keys are left to autoreply\"}";
@@ -153,14 +155,34 @@ static int reply(fh *f, const char *api, int result, const char *ret, const char
 	return fh_mtop_reply(f, n - 1, result, ret, data);
 }
 
-static int detail(fh *f, const char *item, int qty, const char *sku)
+/* The orderStatusVO data of a paid order, and of one still awaiting payment
+ * (protocol-account.md 6.3). */
+#define ST_PAID "{\"orderStatusInfo\":{\"title\":\"等待卖家发货\"},\"orderStatusNodeList\":[" \
+	"{\"title\":\"已拍下\",\"completed\":true},{\"title\":\"已付款\",\"completed\":true}," \
+	"{\"title\":\"待发货\",\"completed\":false}]}"
+#define ST_UNPAID "{\"orderStatusInfo\":{\"title\":\"等待买家付款\"},\"orderStatusNodeList\":[" \
+	"{\"title\":\"已拍下\",\"completed\":true},{\"title\":\"已付款\",\"completed\":false}]}"
+#define ST_CLOSED "{\"orderStatusInfo\":{\"title\":\"交易关闭\"},\"orderStatusNodeList\":[" \
+	"{\"title\":\"已拍下\",\"completed\":true},{\"title\":\"交易关闭\",\"completed\":true}]}"
+
+/* Answers the pending detail call: the order of buyer for item, its status
+ * (an orderStatusVO data object, or NULL for none). */
+static int detail_of(fh *f, const char *item, int qty, const char *sku, const char *buyer, const char *status)
 {
-	char d[600];
+	char d[1200];
 
 	snprintf(d, sizeof d, "{\"components\":[{\"render\":\"orderInfoVO\",\"data\":{\"itemInfo\":{\"itemId\":\"%s\","
-		 "\"buyAmount\":%d,\"skuInfo\":\"%s\"},\"buyerUserId\":\"b1\",\"buyerNick\":\"小王\"}}],"
-		 "\"peerUserId\":\"b1\",\"itemId\":\"%s\"}", item, qty, sku, item);
+		 "\"buyAmount\":%d,\"skuInfo\":\"%s\"},\"buyerUserId\":\"%s\",\"buyerNick\":\"小王\"}}%s%s%s],"
+		 "\"peerUserId\":\"%s\",\"itemId\":\"%s\"}", item, qty, sku, buyer,
+		 status ? ",{\"render\":\"orderStatusVO\",\"data\":" : "", status ? status : "", status ? "}" : "",
+		 buyer, item);
 	return reply(f, DETAIL, SK_MTOP_OK, "SUCCESS::调用成功", d);
+}
+
+/* The detail of a paid order of buyer b1. */
+static int detail(fh *f, const char *item, int qty, const char *sku)
+{
+	return detail_of(f, item, qty, sku, "b1", ST_PAID);
 }
 
 static int pending_mtops(fh *f, const char *api)
@@ -209,14 +231,33 @@ static void test_validation(void)
 	ok(!strncmp(order_col(f, "9001", "reason"), "no_rule:", 8), "reason no_rule");
 	fh_free(f);
 
-	/* a good file with two rules for one item and spec */
 	write_rules(good_rules);
 	f = start("{\"orders\":{\"confirm\":\"never\"}}");
 	if (!f)
 		return;
 	ok(fh_log_find(f, "6 delivery rules") == 1, "a good file loads");
-	ok(fh_log_find(f, "delivery[4] and delivery[3] are for the same item and spec") == 1,
-	   "two rules for one item and spec: a warning at load");
+	fh_free(f);
+
+	/* Two rules one order would match are refused with the file (issue 18
+	 * item 5; they were a warning, and the order failed as ambiguous when
+	 * it was paid): the same spec, a spec and its value, no spec twice. */
+	write_rules("{\"cards\": [{\"name\": \"a\", \"type\": \"text\", \"template\": \"x\"},"
+		    " {\"name\": \"b\", \"type\": \"text\", \"template\": \"y\"}],"
+		    " \"delivery\": [{\"item_id\": \"300\", \"card\": \"a\"}, {\"item_id\": 300, \"card\": \"b\"},"
+		    " {\"item_id\": \"400\", \"spec\": \"颜色:红\", \"card\": \"a\"}, {\"item_id\": \"400\", \"spec\": \"红\", \"card\": \"b\"},"
+		    " {\"item_id\": \"400\", \"spec\": \"颜色:蓝\", \"card\": \"a\"}, {\"item_id\": \"400\", \"spec\": \"尺码:蓝\", \"card\": \"b\"},"
+		    " {\"item_id\": \"500\", \"spec\": \"L\", \"card\": \"a\"}, {\"item_id\": \"500\", \"spec\": \"L\", \"card\": \"b\"}]}");
+	f = start("{\"orders\":{\"confirm\":\"never\"}}");
+	if (!f)
+		return;
+	ok(fh_log_find(f, "delivery[1]: delivery[0] is for the same item 300 and spec null: an order would match both "
+		       "(cards \"a\" and \"b\"); keep one") == 1, "two rules without a spec for one item: refused");
+	ok(fh_log_find(f, "delivery[3]: delivery[2] is for the same item 400 and spec \"红\"") == 1,
+	   "a spec and its value (颜色:红, 红): refused");
+	ok(fh_log_find(f, "delivery[5]: delivery[4]") == 0, "颜色:蓝 and 尺码:蓝 match different orders: allowed");
+	ok(fh_log_find(f, "delivery[7]: delivery[6] is for the same item 500 and spec \"L\"") == 1,
+	   "the same spec twice: refused");
+	ok(fh_log_find(f, "3 errors; delivery rules unchanged") == 1, "the file is refused as a whole");
 	fh_free(f);
 }
 
@@ -375,11 +416,6 @@ static void test_match(void)
 	detail(f, "200", 1, "");
 	is_str(order_col(f, "3004", "reason"), "no_rule: no delivery rule for item 200 (no spec)",
 	       "no spec on a multi-spec item: no_rule");
-	trade(f, "3005", SK_TRADE_PAID);
-	detail(f, "300", 1, "");
-	is_str(order_col(f, "3005", "reason"), "ambiguous: 2 delivery rules match item 300 (cards vip other)",
-	       "two rules: ambiguous");
-	is_str(order_col(f, "3005", "delivery"), "failed", "failed");
 	trade(f, "3006", SK_TRADE_PAID);
 	detail(f, "100", 1, "颜色:红");
 	ok(!strncmp(order_col(f, "3006", "reason"), "no_rule:", 8), "a spec on an item whose rule has none: no_rule");
@@ -498,6 +534,113 @@ static void test_detail_retry(void)
 	is_int(pending_mtops(f, DETAIL), 0, "session expired: no retry");
 	ok(strstr(order_col(f, "6002", "reason"), "needs a new login") != NULL, "the reason says to log in again");
 out:
+	fh_free(f);
+}
+
+/* A trade card of buyer in the chat of item (the event's item_id). */
+static void trade_in(fh *f, const char *oid, int t, const char *buyer, const char *item)
+{
+	sk_event e = fh_event(f, SK_EV_TRADE);
+
+	e.chat_id = "c1";
+	e.sender_id = buyer;
+	e.sender_name = "小王";
+	e.item_id = item;
+	e.order_id = oid;
+	e.trade = t;
+	fh_dispatch(f, &e);
+}
+
+/* Whether s begins with prefix. */
+static int starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* Issue 18 item 6: a paid card is not enough, the order detail must say
+ * paid, for the chat's buyer and item. */
+static void test_paid_detail(void)
+{
+	fh *f = start("{\"orders\":{\"confirm\":\"never\",\"paid_wait_s\":20}}");
+	int64_t free0;
+
+	if (!ok(f != NULL, "started"))
+		return;
+	add_codes(f, "vip", "P", 5);
+	free0 = stock(f, "vip", 0);
+	/* the detail lags: unpaid twice, then paid */
+	trade_in(f, "6101", SK_TRADE_PAID, "b1", "100");
+	detail_of(f, "100", 1, "", "b1", ST_UNPAID);
+	is_int(fh_nsends(f), 0, "paid card, unpaid detail: no code sent");
+	is_int(stock(f, "vip", 0), free0, "paid card, unpaid detail: no code reserved");
+	is_str(order_col(f, "6101", "delivery"), "pending", "unpaid detail: the order waits");
+	ok(starts(order_col(f, "6101", "reason"), "waiting: the order detail does not say paid yet: 等待买家付款"),
+	   "unpaid detail: the reason says it waits (%s)", order_col(f, "6101", "reason"));
+	ok(fh_log_find(f, "order 6101: a paid card, but the order detail does not say paid yet") == 1,
+	   "unpaid detail: logged");
+	trade_in(f, "6101", SK_TRADE_PAID, "b1", "100");
+	trade_in(f, "6101", SK_TRADE_REMIND, "b1", "100");
+	is_int(pending_mtops(f, DETAIL), 0, "repeated cards while it waits ask nothing more");
+	fh_advance(f, 1999);
+	is_int(pending_mtops(f, DETAIL), 0, "no re-check before 2 s");
+	fh_advance(f, 1);
+	is_int(pending_mtops(f, DETAIL), 1, "the detail is asked again after 2 s");
+	detail_of(f, "100", 1, "", "b1", ST_UNPAID);
+	fh_advance(f, 3999);
+	is_int(pending_mtops(f, DETAIL), 0, "the next re-check waits 4 s");
+	fh_advance(f, 1);
+	is_int(pending_mtops(f, DETAIL), 1, "asked a third time");
+	is_int(fh_nsends(f), 0, "still nothing sent");
+	detail_of(f, "100", 1, "", "b1", ST_PAID);
+	is_int(fh_nsends(f), 1, "once the detail says paid, the code goes out");
+	ok(fh_nsends(f) == 1 && strstr(fh_send_at(f, 0)->text, "Code P") != NULL, "the code sent (%s)",
+	   fh_nsends(f) ? fh_send_at(f, 0)->text : "-");
+	fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, "m6101");
+	is_str(order_col(f, "6101", "delivery"), "delivered", "delivered");
+	fh_advance(f, 60000);
+	trade_in(f, "6101", SK_TRADE_REMIND, "b1", "100");
+	is_int(fh_nsends(f), 1, "exactly once: nothing more later");
+	is_int(stock(f, "vip", 2), 1, "one code used");
+
+	/* never paid: re-checked at 2, 6, 14 and 20 s, then failed */
+	trade_in(f, "6102", SK_TRADE_PAID, "b1", "100");
+	detail_of(f, "100", 1, "", "b1", ST_UNPAID);
+	for (int i = 0; i < 40; i++) {
+		fh_advance(f, 1000);
+		if (pending_mtops(f, DETAIL))
+			detail_of(f, "100", 1, "", "b1", ST_UNPAID);
+	}
+	is_str(order_col(f, "6102", "delivery"), "failed", "never paid: failed after orders.paid_wait_s");
+	ok(starts(order_col(f, "6102", "reason"), "unpaid: the order detail still does not say paid after 20 s (5 checks"),
+	   "never paid: reason %s", order_col(f, "6102", "reason"));
+	ok(fh_log_find(f, "topic orders.delivery_failed {\"order_id\":\"6102\",\"reason\":\"unpaid:") == 1,
+	   "never paid: orders.delivery_failed published (notify alerts on it)");
+	fh_advance(f, 120000);
+	is_int(pending_mtops(f, DETAIL), 0, "never paid: no more re-checks");
+
+	/* a closed order's detail: failed at once */
+	trade_in(f, "6103", SK_TRADE_PAID, "b1", "100");
+	detail_of(f, "100", 1, "", "b1", ST_CLOSED);
+	is_str(order_col(f, "6103", "reason"), "unpaid: the order detail says 交易关闭", "closed detail: failed at once");
+	/* no status at all is no proof of payment */
+	trade_in(f, "6104", SK_TRADE_PAID, "b1", "100");
+	detail_of(f, "100", 1, "", "b1", NULL);
+	is_str(order_col(f, "6104", "delivery"), "pending", "a detail without a status: the order waits");
+
+	/* the detail disagrees with the chat: another buyer, another item */
+	trade_in(f, "6105", SK_TRADE_PAID, "b1", "100");
+	detail_of(f, "100", 1, "", "b9", ST_PAID);
+	is_str(order_col(f, "6105", "delivery"), "failed", "another buyer: not delivered");
+	is_str(order_col(f, "6105", "reason"), "mismatch: the order detail is for buyer b9 and item 100, the chat's "
+	       "cards for buyer b1 and item 100", "another buyer: the reason names both");
+	ok(fh_log_find(f, "order 6105: not delivered: mismatch:") == 1, "another buyer: logged");
+	trade_in(f, "6106", SK_TRADE_PAID, "b1", "100");
+	detail_of(f, "200", 1, "套餐:月卡", "b1", ST_PAID);
+	ok(starts(order_col(f, "6106", "reason"), "mismatch: the order detail is for buyer b1 and item 200,"),
+	   "another item: not delivered (%s)", order_col(f, "6106", "reason"));
+	is_int(pending_mtops(f, DETAIL), 0, "a mismatch is not asked again");
+	is_int(fh_nsends(f), 1, "nothing sent for unpaid, closed or mismatched orders");
+	is_int(stock(f, "vip", 0), free0 - 1, "no code reserved for them");
 	fh_free(f);
 }
 
@@ -868,6 +1011,7 @@ int main(void)
 	test_stock();
 	test_confirm();
 	test_detail_retry();
+	test_paid_detail();
 	test_cancel_and_delay();
 	test_remind_unknown();
 	test_detail_huge_numbers();
