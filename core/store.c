@@ -56,6 +56,7 @@ enum {
 	ST_OUTBOX_GET,
 	ST_OUTBOX_FIND,
 	ST_OUTBOX_SENT_AS,
+	ST_OUTBOX_PRUNE,
 	ST_N
 };
 
@@ -86,6 +87,9 @@ static const char *const store_sql[ST_N] = {
 	[ST_OUTBOX_FIND] = "SELECT uuid, state, message_id, reason FROM outbox "
 			   "WHERE plugin = ?1 AND tag = ?2 AND tag <> '' ORDER BY id DESC LIMIT 1",
 	[ST_OUTBOX_SENT_AS] = "SELECT 1 FROM outbox WHERE message_id = ?1 AND state = 1 LIMIT 1",
+	/* the oldest finished sends first, through the partial index outbox_finished */
+	[ST_OUTBOX_PRUNE] = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state <> 0 AND "
+			    "updated_ms < ?1 ORDER BY updated_ms LIMIT ?2)",
 };
 
 #define STORE_CKPT_PAGES 1000      /* SQLite's own autocheckpoint threshold */
@@ -339,7 +343,7 @@ store *store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	if (store_wal(s->db, path, why, sizeof why) ||
 	    store_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=" STORE_CACHE_KIB,
 		       why, sizeof why) ||
@@ -382,16 +386,35 @@ sqlite3 *store_db(store *s)
 }
 
 /* 0 when it opened a batch, 1 when one is open already (or another
- * transaction is: migrations, a plugin's own), -1 when BEGIN failed (the
- * writes then run one by one, as without batches). */
-int store_batch_begin(store *s)
+ * transaction is: migrations, a plugin's own), -1 when BEGIN failed within
+ * wait_ms (another writer holds the lock: SQLITE_BUSY; or an I/O error).
+ * The connection's busy timeout is STORE_BUSY_MS again afterwards. */
+int store_batch_begin_wait(store *s, int wait_ms)
 {
+	int rc;
+
 	if (s->batch || !sqlite3_get_autocommit(s->db))
 		return 1;
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (wait_ms != STORE_BUSY_MS)
+		sqlite3_busy_timeout(s->db, wait_ms);
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (wait_ms != STORE_BUSY_MS)
+		sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	if (rc != SQLITE_OK)
 		return -1;
 	s->batch = 1;
 	return 0;
+}
+
+/* store_batch_begin_wait with the connection's whole busy timeout. */
+int store_batch_begin(store *s)
+{
+	return store_batch_begin_wait(s, STORE_BUSY_MS);
+}
+
+const char *store_errmsg(store *s)
+{
+	return sqlite3_errmsg(s->db);
 }
 
 int store_batch_open(const store *s)
@@ -527,22 +550,23 @@ int store_token_clear(store *s, const char *account)
 	return store_exec_st(s, st) < 0 ? -1 : 0;
 }
 
-/* Returns the new row's id (> 0), or -1: bad arguments (a string that does not
- * fit outbox_row, a kind other than text/image), a uuid already present, or a
- * database error. */
+/* Returns the new row's id (> 0), STORE_OUTBOX_BAD (-1) for bad arguments (a
+ * string that does not fit outbox_row, a kind other than text/image),
+ * STORE_OUTBOX_DUP (-2) for a uuid the outbox has already, or STORE_OUTBOX_ERR
+ * (-3) when SQLite failed (store_errmsg says why). */
 int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char *buyer,
 			 const char *kind, const char *payload, const char *plugin, const char *tag,
 			 int64_t now_ms)
 {
 	sqlite3_stmt *st = s->st[ST_OUTBOX_ADD];
 	outbox_row r;
-	int rc;
+	int rc, xrc;
 
 	if (!uuid || !cid || !buyer || !kind || !payload || !uuid[0] ||
 	    strlen(uuid) >= sizeof r.uuid || strlen(cid) >= sizeof r.cid ||
 	    strlen(buyer) >= sizeof r.buyer || (strcmp(kind, "text") && strcmp(kind, "image")) ||
 	    (plugin && strlen(plugin) >= sizeof r.plugin) || (tag && strlen(tag) >= sizeof r.tag))
-		return -1;
+		return STORE_OUTBOX_BAD;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, cid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, buyer, -1, SQLITE_TRANSIENT);
@@ -552,8 +576,28 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 	sqlite3_bind_text(st, 7, plugin ? plugin : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 8, tag ? tag : "", -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
+	xrc = sqlite3_extended_errcode(s->db);
 	store_done(st);
-	return rc == SQLITE_DONE ? sqlite3_last_insert_rowid(s->db) : -1;
+	if (rc == SQLITE_DONE)
+		return sqlite3_last_insert_rowid(s->db);
+	return xrc == SQLITE_CONSTRAINT_UNIQUE ? STORE_OUTBOX_DUP : STORE_OUTBOX_ERR;
+}
+
+/* Deletes at most limit sends that finished (answered or refused) before
+ * before_ms, the oldest first. It waits for no other writer: a locked
+ * database is -1 at once (the caller tries again later). Returns the number
+ * of rows deleted, or -1. */
+int store_outbox_prune(store *s, int64_t before_ms, int limit)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_PRUNE];
+	int n;
+
+	sqlite3_bind_int64(st, 1, before_ms);
+	sqlite3_bind_int(st, 2, limit);
+	sqlite3_busy_timeout(s->db, 0);
+	n = store_exec_st(s, st);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	return n;
 }
 
 /* Moves a pending send to a final state with its text column (message_id or
