@@ -31,7 +31,8 @@
 
 static tc_sim sim;
 
-/* Writes a config for seller unb: dedup + autoreply answering "re: <text>",
+/* Writes a config for seller unb: dedup + autoreply answering "re: <text>"
+ * (and orders with one stock card, "bulk"),
  * at once (no debounce: the reply is queued in the turn of its push), plus
  * extra members of "platform" (may be ""). */
 static void config_for(tbot *b, const char *unb, const char *extra)
@@ -43,7 +44,9 @@ static void config_for(tbot *b, const char *unb, const char *extra)
 		snprintf(build, sizeof build, "%s", tbot_build_dir());
 	snprintf(path, sizeof path, "%s/rules.json", b->dir);
 	if ((f = fopen(path, "w"))) {
-		fputs("{\"default_reply\":{\"reply\":\"re: {message}\"}}\n", f);
+		fputs("{\"default_reply\":{\"reply\":\"re: {message}\"},\n"
+		      " \"cards\":[{\"name\":\"bulk\",\"type\":\"stock\",\"template\":\"{code}\"}],\n"
+		      " \"delivery\":[{\"item_id\":\"59999\",\"spec\":null,\"card\":\"bulk\"}]}\n", f);
 		fclose(f);
 	}
 	snprintf(json, sizeof json,
@@ -52,7 +55,7 @@ static void config_for(tbot *b, const char *unb, const char *extra)
 		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
 		 " \"web\":{\"listen\":\"off\"},\n"
-		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\"]},\n"
+		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\",\"orders\"]},\n"
 		 " \"rules\":\"rules.json\",\n"
 		 " \"autoreply\":{\"debounce_ms\":0},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n",
@@ -337,6 +340,147 @@ out:
 	tbot_done(&b, tap_failed);
 }
 
+/* The number of codes of card bulk, from a connection of our own; -1 on error. */
+static int stock_count(const tbot *b)
+{
+	char path[400];
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	snprintf(path, sizeof path, "%s/state.db", b->dir);
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM orders_stock WHERE card = 'bulk'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Whether another writer gets the lock within wait_ms (BEGIN IMMEDIATE, a
+ * write, COMMIT), as the running bot's loop would; *ms gets the time it took. */
+static int writer_gets_in(const tbot *b, int wait_ms, long *ms)
+{
+	char path[400];
+	sqlite3 *db;
+	int64_t t0 = util_mono_us();
+	int rc;
+
+	snprintf(path, sizeof path, "%s/state.db", b->dir);
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return 0;
+	}
+	sqlite3_busy_timeout(db, wait_ms);
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS test_w(x); INSERT INTO test_w VALUES(1); "
+			  "COMMIT", NULL, NULL, NULL);
+	*ms = (long)((util_mono_us() - t0) / 1000);
+	sqlite3_close(db);
+	return rc == SQLITE_OK;
+}
+
+/* `shopkeep stock import` commits every 5000 codes: codes piped in are in
+ * the database (and the lock free) while it waits for more; a long import
+ * lets another writer in within a second all along; a failure after a chunk
+ * keeps the chunks before it and says so. */
+static void test_import_chunks(void)
+{
+	const char *unb = "2200000000105";
+	char cmd[1500], out[400], path[400];
+	int n = -1, i, writes = 0, late = 0;
+	long ms = 0, worst = 0;
+	FILE *p, *f;
+	tbot b;
+
+	if (tbot_init(&b, &sim))
+		return;
+	config_for(&b, unb, "");
+	snprintf(out, sizeof out, "%s/import.out", b.dir);
+	snprintf(cmd, sizeof cmd, "%s/shopkeep stock import --config %s --card bulk - >%s 2>&1", tbot_build_dir(), b.cfg,
+		 out);
+	if (!ok((p = popen(cmd, "w")) != NULL, "import chunks: stock import reads a pipe"))
+		goto out;
+	for (i = 0; i < 10000; i++)
+		fprintf(p, "PIPE-%05d\n", i);
+	fflush(p);
+	/* the writer of the pipe pauses: two chunks are in, none is open */
+	for (i = 0; i < 250 && (n = stock_count(&b)) < 10000; i++)
+		usleep(40000);
+	is_int(n, 10000, "import chunks: the 10000 codes piped so far are committed while the import waits for more");
+	ok(writer_gets_in(&b, 200, &ms), "import chunks: meanwhile another writer gets the lock (%ld ms)", ms);
+	for (i = 10000; i < 12000; i++)
+		fprintf(p, "PIPE-%05d\n", i);
+	is_int(WEXITSTATUS(pclose(p)), 0, "import chunks: the import ends well at the end of its input");
+	{
+		char line[300] = "";
+
+		if ((f = fopen(out, "r"))) {
+			if (!fgets(line, sizeof line, f))
+				line[0] = '\0';
+			fclose(f);
+		}
+		line[strcspn(line, "\n")] = '\0';
+		ok(strstr(line, "card bulk: 12000 codes added, 0 duplicates") != NULL, "import chunks: it counts them all (%s)",
+		   line);
+	}
+
+	/* 200000 codes from a file: another writer, waiting at most 1 s as the
+	 * bot's loop does not even, gets in all along */
+	snprintf(path, sizeof path, "%s/big.txt", b.dir);
+	if ((f = fopen(path, "w"))) {
+		for (i = 0; i < 200000; i++)
+			fprintf(f, "BIG-%06d-%08x\n", i, (unsigned)i * 2654435761u);
+		fclose(f);
+	}
+	snprintf(cmd, sizeof cmd, "%s/shopkeep stock import --config %s --card bulk %s >%s 2>&1", tbot_build_dir(), b.cfg,
+		 path, out);
+	if ((p = popen(cmd, "r"))) {
+		int64_t t0 = util_mono_us();
+
+		usleep(100000);
+		while (stock_count(&b) < 212000 && util_mono_us() - t0 < 120000000) {
+			if (writer_gets_in(&b, 1000, &ms))
+				writes++;
+			else
+				late++;
+			if (ms > worst)
+				worst = ms;
+			usleep(50000);
+		}
+		is_int(WEXITSTATUS(pclose(p)), 0, "import chunks: 200000 codes imported");
+		diag("200000 codes in %.1f s; %d writes beside it, the slowest got the lock in %ld ms",
+		     (double)(util_mono_us() - t0) / 1e6, writes, worst);
+		ok(writes >= 3 && !late, "import chunks: another writer got in %d times during it, never waiting 1 s (%d late, "
+		   "slowest %ld ms)", writes, late, worst);
+	}
+
+	/* a failure after the first chunk: that chunk stays, and it says so */
+	db_exec(&b, "CREATE TRIGGER boom BEFORE INSERT ON orders_stock WHEN NEW.code = 'BOOM' BEGIN SELECT RAISE(ABORT, "
+		"'boom'); END");
+	snprintf(path, sizeof path, "%s/boom.txt", b.dir);
+	if ((f = fopen(path, "w"))) {
+		for (i = 0; i < 5100; i++)
+			if (i == 5050)
+				fputs("BOOM\n", f);
+			else
+				fprintf(f, "B-%05d\n", i);
+		fclose(f);
+	}
+	snprintf(cmd, sizeof cmd, "%s/shopkeep stock import --config %s --card bulk %s 2>&1", tbot_build_dir(), b.cfg, path);
+	{
+		int st = -1;
+		const char *o = tbot_sh(cmd, &st);
+
+		if (!ok(st == 1 && strstr(o, "stopped after 5000 codes (5000 added, 0 duplicates), the rest not imported"),
+			"import chunks: a failure in the second chunk exits 1 saying the first chunk stays"))
+			diag("exit %d: %s", st, o);
+	}
+	is_int(stock_count(&b), 212000 + 5000, "import chunks: and the first chunk's 5000 codes are there");
+out:
+	tbot_done(&b, tap_failed);
+}
+
 int main(void)
 {
 	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts"))
@@ -345,6 +489,7 @@ int main(void)
 	test_insert_fails();
 	test_lock_held();
 	test_lock_budget();
+	test_import_chunks();
 	tc_sim_stop(&sim);
 	return tap_done();
 }
