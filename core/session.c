@@ -138,7 +138,7 @@ struct session {
 	int echo_pos;
 	held_frame *held_head, *held_tail;   /* frames waiting for a batch, in order */
 	int held_n;
-	int64_t held_since_us;
+	int64_t blocked_since_us;  /* since when no batch could be opened (0: it could) */
 	lws_sorted_usec_list_t sul_retry, sul_hb, sul_deadline, sul_pace, sul_refresh, sul_req,
 		sul_healthy, sul_stop, sul_batch, sul_held, sul_prune;
 };
@@ -1067,9 +1067,15 @@ static int batch_begin(session *s)
 {
 	int rc = store_batch_begin_wait(s->st, SESS_BATCH_WAIT_MS);
 
+	if (rc < 0) {
+		if (!s->blocked_since_us)
+			s->blocked_since_us = now_us();
+		return -1;
+	}
+	s->blocked_since_us = 0;
 	if (rc == 0)
 		lws_sul_schedule(s->ctx, 0, &s->sul_batch, batch_cb, 1);
-	return rc < 0 ? -1 : 0;
+	return 0;
 }
 
 /* Frames held for a batch wait for them in order: timers' work waits too. */
@@ -1098,18 +1104,21 @@ static void held_drop(session *s, const char *why)
 }
 
 /* Tries again to open the batch for the held frames, and handles them in
- * order once it opens. Past platform.heartbeat_timeout_s the process ends
- * (status 74): nothing was ACKed, the platform pushes it all again. */
+ * order once it opens. When none could be opened for longer than
+ * platform.heartbeat_timeout_s (counted across reconnects, which drop the
+ * held frames) the process ends (status 74): nothing was ACKed, the platform
+ * pushes it all again. */
 static void held_cb(lws_sorted_usec_list_t *sul)
 {
 	session *s = lws_container_of(sul, session, sul_held);
-	int64_t waited_ms = (now_us() - s->held_since_us) / 1000;
+	int64_t waited_ms = s->blocked_since_us ? (now_us() - s->blocked_since_us) / 1000 : 0;
 	held_frame *h;
 	int n = s->held_n;
 
 	if (!s->held_head)
 		return;
 	if (batch_begin(s) < 0) {
+		waited_ms = (now_us() - s->blocked_since_us) / 1000;
 		if (waited_ms > (int64_t)s->cfg->heartbeat_timeout_s * 1000) {
 			log_err("session", "state.db: no transaction could be opened for %lld s (%s): another process "
 				"holds its write lock; exiting (status 74) with %d frame(s) not ACKed (the platform "
@@ -1164,7 +1173,6 @@ static void hold_frame(session *s, const char *txt, size_t len)
 	memcpy(h->txt, txt, len);
 	h->txt[len] = '\0';
 	if (!s->held_head) {
-		s->held_since_us = now_us();
 		log_warn("session", "state.db: no transaction could be opened (%s): another process holds its write "
 			 "lock; frames are held, not ACKed, until it is free (at most %d s)", store_errmsg(s->st),
 			 s->cfg->heartbeat_timeout_s);
