@@ -97,6 +97,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -1918,16 +1919,19 @@ static const od_card *od_import_card(sk_plugin *p, const od_rules *rs, const cha
 
 /* An import commits every OD_IMPORT_CHUNK codes: another writer (the
  * running bot's loop, when `shopkeep stock import` runs beside it) never
- * waits for a whole file, only for one chunk. The command then sleeps
- * OD_IMPORT_PAUSE_MS between chunks, so that a writer polling for the lock
- * (SQLite's busy handler sleeps between tries) finds it free. */
-#define OD_IMPORT_CHUNK 5000
-#define OD_IMPORT_PAUSE_MS 20
+ * waits for a whole file, only for one chunk. The command then sleeps as
+ * long as the chunk took (at least OD_IMPORT_PAUSE_MS, at most 200 ms), so
+ * that a writer polling for the lock (SQLite's busy handler sleeps up to
+ * 100 ms between tries) finds it free about half the time: with a fixed
+ * 20 ms pause a writer under ASan once waited over a second. */
+#define OD_IMPORT_CHUNK 2000
+#define OD_IMPORT_PAUSE_MS 10
 
 /* Adds the codes of fp, one per line, to the stock of card (checked with
  * od_import_card), OD_IMPORT_CHUNK codes a transaction, each begun at its
- * first code (a reader of a pipe that waits for more holds no lock);
- * pause_ms (the command: OD_IMPORT_PAUSE_MS; on the loop 0) between them.
+ * first code (a reader of a pipe that waits for more holds no lock); with
+ * pause_ms (the command: OD_IMPORT_PAUSE_MS; on the loop 0) a pause after
+ * each, as long as it took (see above).
  * Surrounding blanks are trimmed, blank lines and codes the card already has
  * are skipped and counted. The one import of `shopkeep stock import` and of
  * stock_import. Returns 0 with the counts in *k, or a negative sk_rc with the
@@ -1937,6 +1941,7 @@ static int od_import(sk_plugin *p, const char *card, FILE *fp, int pause_ms, od_
 {
 	od_imported chunk = { 0, 0, 0 };
 	size_t cap = 0, in_txn = 0;
+	struct timespec t0 = { 0, 0 }, t1;
 	char *line = NULL;
 	ssize_t len;
 	int rc = 0;
@@ -1954,8 +1959,11 @@ static int od_import(sk_plugin *p, const char *card, FILE *fp, int pause_ms, od_
 			chunk.blank++;
 			continue;
 		}
-		if (!in_txn && (rc = sk_db_begin(p)) < 0)
-			break;
+		if (!in_txn) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			if ((rc = sk_db_begin(p)) < 0)
+				break;
+		}
 		in_txn++;
 		{
 			int64_t now = sk_now_ms(p);
@@ -1977,8 +1985,13 @@ static int od_import(sk_plugin *p, const char *card, FILE *fp, int pause_ms, od_
 			k->dup += chunk.dup;
 			k->blank += chunk.blank;
 			memset(&chunk, 0, sizeof chunk);
-			if (pause_ms)
-				usleep((useconds_t)pause_ms * 1000);
+			if (pause_ms) {
+				int64_t took_ms;
+
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				took_ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+				usleep((useconds_t)(took_ms < pause_ms ? pause_ms : took_ms > 200 ? 200 : took_ms) * 1000);
+			}
 		}
 	}
 	free(line);

@@ -380,7 +380,7 @@ static int writer_gets_in(const tbot *b, int wait_ms, long *ms)
 	return rc == SQLITE_OK;
 }
 
-/* `shopkeep stock import` commits every 5000 codes: codes piped in are in
+/* `shopkeep stock import` commits every 2000 codes: codes piped in are in
  * the database (and the lock free) while it waits for more; a long import
  * lets another writer in within a second all along; a failure after a chunk
  * keeps the chunks before it and says so. */
@@ -404,7 +404,7 @@ static void test_import_chunks(void)
 	for (i = 0; i < 10000; i++)
 		fprintf(p, "PIPE-%05d\n", i);
 	fflush(p);
-	/* the writer of the pipe pauses: two chunks are in, none is open */
+	/* the writer of the pipe pauses: five chunks are in, none is open */
 	for (i = 0; i < 250 && (n = stock_count(&b)) < 10000; i++)
 		usleep(40000);
 	is_int(n, 10000, "import chunks: the 10000 codes piped so far are committed while the import waits for more");
@@ -425,8 +425,8 @@ static void test_import_chunks(void)
 		   line);
 	}
 
-	/* 200000 codes from a file: another writer, waiting at most 1 s as the
-	 * bot's loop does not even, gets in all along */
+	/* 200000 codes from a file: another writer that waits at most 1 s for
+	 * the lock gets in every time */
 	snprintf(path, sizeof path, "%s/big.txt", b.dir);
 	if ((f = fopen(path, "w"))) {
 		for (i = 0; i < 200000; i++)
@@ -460,8 +460,8 @@ static void test_import_chunks(void)
 		"'boom'); END");
 	snprintf(path, sizeof path, "%s/boom.txt", b.dir);
 	if ((f = fopen(path, "w"))) {
-		for (i = 0; i < 5100; i++)
-			if (i == 5050)
+		for (i = 0; i < 2100; i++)
+			if (i == 2050)
 				fputs("BOOM\n", f);
 			else
 				fprintf(f, "B-%05d\n", i);
@@ -472,11 +472,11 @@ static void test_import_chunks(void)
 		int st = -1;
 		const char *o = tbot_sh(cmd, &st);
 
-		if (!ok(st == 1 && strstr(o, "stopped after 5000 codes (5000 added, 0 duplicates), the rest not imported"),
+		if (!ok(st == 1 && strstr(o, "stopped after 2000 codes (2000 added, 0 duplicates), the rest not imported"),
 			"import chunks: a failure in the second chunk exits 1 saying the first chunk stays"))
 			diag("exit %d: %s", st, o);
 	}
-	is_int(stock_count(&b), 212000 + 5000, "import chunks: and the first chunk's 5000 codes are there");
+	is_int(stock_count(&b), 212000 + 2000, "import chunks: and the first chunk's 2000 codes are there");
 out:
 	tbot_done(&b, tap_failed);
 }
