@@ -14,7 +14,8 @@
  *    answered exactly once after; held past platform.heartbeat_timeout_s the
  *    process exits 74 and the next start answers once;
  *  - `shopkeep stock import` commits in chunks: another writer gets in
- *    between them.
+ *    between them;
+ *  - finished sends older than send.outbox_keep_days leave the outbox.
  */
 #include "tap.h"
 #include "sim/tbot.h"
@@ -340,6 +341,81 @@ out:
 	tbot_done(&b, tap_failed);
 }
 
+/* The first column of the first row of sql on the bot's state.db as an
+ * integer, from a connection of our own; -1 on error. */
+static int db_int(const tbot *b, const char *sql)
+{
+	char path[400];
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	snprintf(path, sizeof path, "%s/state.db", b->dir);
+	if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Finished sends older than send.outbox_keep_days (2 here) are deleted by
+ * the running process (first 10 s after the start); younger ones stay. */
+static void test_prune(void)
+{
+	const char *unb = "2200000000106";
+	double reg0 = tsim_stat(&sim, "reg_ok");
+	char sql[300];
+	int n = -1, i;
+	tbot b;
+
+	if (tbot_init(&b, &sim))
+		return;
+	config_for(&b, unb, "");
+	tbot_start(&b);
+	if (!ok(tsim_wait_stat(&sim, "reg_ok", reg0 + 1, 8000) >= 0, "prune: the bot registers"))
+		goto out;
+	inject(unb, "31601", "p1");
+	inject(unb, "31602", "p2");
+	inject(unb, "31603", "p3");
+	tsim_wait_delivered(&sim, "re: p1", 1, 5000);
+	tsim_wait_delivered(&sim, "re: p2", 1, 5000);
+	tsim_wait_delivered(&sim, "re: p3", 1, 5000);
+	usleep(500000);
+	is_int(tbot_stop(&b, SIGTERM), 0, "prune: three replies sent, the bot stops");
+	is_int(db_int(&b, "SELECT count(*) FROM outbox WHERE state = 1"), 3, "prune: three sent rows in the outbox");
+	/* two of them finished 3 days ago, one 1 day ago */
+	snprintf(sql, sizeof sql, "UPDATE outbox SET updated_ms = %lld WHERE payload IN ('re: p1', 're: p2'); "
+		 "UPDATE outbox SET updated_ms = %lld WHERE payload = 're: p3'",
+		 (long long)util_now_ms() - 3 * 86400000LL, (long long)util_now_ms() - 86400000LL);
+	db_exec(&b, sql);
+	config_for(&b, unb, "");
+	{
+		/* send.outbox_keep_days 2: rewrite the send section */
+		char cfg[4096];
+		FILE *f = fopen(b.cfg, "r");
+		size_t len = f ? fread(cfg, 1, sizeof cfg - 1, f) : 0;
+		char *at;
+
+		if (f)
+			fclose(f);
+		cfg[len] = '\0';
+		if ((at = strstr(cfg, "\"burst\":10}")) && (f = fopen(b.cfg, "w"))) {
+			fwrite(cfg, 1, (size_t)(at - cfg), f);
+			fprintf(f, "\"burst\":10,\"outbox_keep_days\":2}%s", at + strlen("\"burst\":10}"));
+			fclose(f);
+		}
+	}
+	tbot_start(&b);
+	for (i = 0; i < 100 && (n = db_int(&b, "SELECT count(*) FROM outbox")) != 1; i++)
+		usleep(200000);
+	is_int(n, 1, "prune: the two sends finished 3 days ago are deleted within 20 s of the start");
+	is_int(db_int(&b, "SELECT count(*) FROM outbox WHERE payload = 're: p3'"), 1, "prune: the 1 day old one stays");
+	is_int(tbot_stop(&b, SIGTERM), 0, "prune: SIGTERM exits 0");
+out:
+	tbot_done(&b, tap_failed);
+}
+
 /* The number of codes of card bulk, from a connection of our own; -1 on error. */
 static int stock_count(const tbot *b)
 {
@@ -490,6 +566,7 @@ int main(void)
 	test_lock_held();
 	test_lock_budget();
 	test_import_chunks();
+	test_prune();
 	tc_sim_stop(&sim);
 	return tap_done();
 }
