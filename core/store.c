@@ -412,6 +412,7 @@ int store_batch_begin(store *s)
 	return store_batch_begin_wait(s, STORE_BUSY_MS);
 }
 
+/* The connection's last error message (SQLite's own; valid until the next call). */
 const char *store_errmsg(store *s)
 {
 	return sqlite3_errmsg(s->db);
