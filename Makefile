@@ -130,8 +130,13 @@ $(B)/tests/plugins/missing_dep.so: tests/plugins/missing_dep/missing_dep.c plugi
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@
 	@chmod go-w $@ $(dir $@)
+# An LD_PRELOAD library that freezes the wall clock (tests/sim/fakeclock.c),
+# built without sanitizers.
+$(B)/tests/libfakeclock.so: tests/sim/fakeclock.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -shared $< -o $@ -ldl
 # The tests load them at run time: build them with the test programs.
-$(TESTS): | $(TEST_PLUGINS) $(PLUGIN_SO)
+$(TESTS): | $(TEST_PLUGINS) $(PLUGIN_SO) $(B)/tests/libfakeclock.so
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libsim.a $(B)/libskcore.a
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)

@@ -360,8 +360,14 @@ static void api_cmd_send(api_ctx *a, const cJSON *data, api_out *o)
 		api_fail(o, 409, "send: no session");
 		return;
 	}
-	if (session_send_text(a->env.sess, NULL, "control", cid, buyer, text, uuid)) {
-		api_fail(o, 409, "send: not queued (the send queue is full or the state database failed)");
+	switch (session_send_text(a->env.sess, NULL, "control", cid, buyer, text, uuid)) {
+	case 0:
+		break;
+	case SESS_SEND_FULL:
+		api_fail(o, 409, "send: not queued (send.backlog_max sends are pending)");
+		return;
+	default:
+		api_fail(o, 500, "send: not queued (the outbox insert failed: see the log)");
 		return;
 	}
 	log_info("web", "control: a text queued to chat %s (%s)", cid, uuid);

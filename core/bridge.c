@@ -28,17 +28,32 @@ struct bridge {
 	void *pub_ud;
 };
 
+#define BRIDGE_TIMERS_RETRY_MS 100
+
 typedef struct {
 	host_mtop_done done;
 	void *ctx;
 } mtop_wait;
+
+/* A session_send_* result as an sk_rc: a full queue is SK_ERR_FULL, a
+ * failed outbox insert SK_ERR_DB (never "queue full"). */
+static int be_send_rc(int rc)
+{
+	switch (rc) {
+	case 0: return SK_OK;
+	case SESS_SEND_FULL: return SK_ERR_FULL;
+	case SESS_SEND_INVAL: return SK_ERR_INVAL;
+	case SESS_SEND_NOMEM: return SK_ERR_NOMEM;
+	default: return SK_ERR_DB;
+	}
+}
 
 static int be_send_text(void *ud, const char *plugin, const char *tag, const char *chat_id, const char *buyer_id,
 			const char *text, char *uuid_out)
 {
 	bridge *b = ud;
 
-	return session_send_text(b->sess, plugin, tag, chat_id, buyer_id, text, uuid_out) ? SK_ERR_FULL : SK_OK;
+	return be_send_rc(session_send_text(b->sess, plugin, tag, chat_id, buyer_id, text, uuid_out));
 }
 
 static int be_send_image(void *ud, const char *plugin, const char *tag, const char *chat_id, const char *buyer_id,
@@ -46,7 +61,7 @@ static int be_send_image(void *ud, const char *plugin, const char *tag, const ch
 {
 	bridge *b = ud;
 
-	return session_send_image(b->sess, plugin, tag, chat_id, buyer_id, url, w, h, uuid_out) ? SK_ERR_FULL : SK_OK;
+	return be_send_rc(session_send_image(b->sess, plugin, tag, chat_id, buyer_id, url, w, h, uuid_out));
 }
 
 static int be_send_status(void *ud, const char *uuid, int *state, char **detail)
@@ -86,9 +101,12 @@ static void timers_cb(lws_sorted_usec_list_t *sul)
 	bridge *b = lws_container_of(sul, bridge, sul_timers);
 
 	/* what the timers write (a debounced answer: its log row, its image and
-	 * text, a once rule spent) commits as one */
-	if (b->sess)
-		session_batch_begin(b->sess);
+	 * text, a once rule spent) commits as one; without a batch (another
+	 * process holds the write lock) they wait and try again */
+	if (b->sess && session_batch_begin(b->sess) < 0) {
+		lws_sul_schedule(b->ctx, 0, &b->sul_timers, timers_cb, BRIDGE_TIMERS_RETRY_MS * LWS_US_PER_MS);
+		return;
+	}
 	host_run_timers(b->h);
 }
 

@@ -90,6 +90,7 @@ static const config_field config_fields[] = {
 	{ "send", "queue_max", F_INT, OFF(send_queue_max), 1, 1000000 },
 	{ "send", "backlog_max", F_INT, OFF(send_backlog_max), 1, 100000000 },
 	{ "send", "stop_flush_s", F_INT, OFF(send_stop_flush_s), 0, 600 },
+	{ "send", "outbox_keep_days", F_INT, OFF(send_outbox_keep_days), 1, 36500 },
 	{ "state", "db", F_PATH, OFF(state_db) },
 	{ "state", "sync_sends", F_STR, OFF(state_sync_sends) },
 	{ "plugins", "dir", F_PATH, OFF(plugins_dir) },
@@ -830,6 +831,7 @@ static int config_defaults(config *c)
 	c->send_queue_max = 1000;
 	c->send_backlog_max = 1000000;
 	c->send_stop_flush_s = 5;
+	c->send_outbox_keep_days = 7;
 	c->web_listen = config_strdup("127.0.0.1:8080");
 	c->web_root = config_strdup(SK_WEB_ROOT);
 	c->web_session_idle_s = 43200;
@@ -1049,6 +1051,7 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->send_queue_max = next->send_queue_max;
 	c->send_backlog_max = next->send_backlog_max;
 	c->send_stop_flush_s = next->send_stop_flush_s;
+	c->send_outbox_keep_days = next->send_outbox_keep_days;
 	c->web_session_idle_s = next->web_session_idle_s;
 	c->web_session_max_s = next->web_session_max_s;
 	c->web_setup_token_s = next->web_setup_token_s;

@@ -52,6 +52,7 @@ typedef struct {
 	int send_backlog_max;    /* send.backlog_max, default 1000000: pending sends in all
 	                          * (the rest wait in the outbox); beyond it sk_send refuses */
 	int send_stop_flush_s;   /* send.stop_flush_s, default 5: SIGTERM waits this long for queued sends */
+	int send_outbox_keep_days; /* send.outbox_keep_days, default 7: finished sends kept this long */
 	/* state, plugins, rules */
 	char *state_db;
 	char *state_sync_sends;  /* state.sync_sends: whose sends sync the WAL before they leave

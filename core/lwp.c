@@ -13,7 +13,7 @@
  * integers: cJSON prints a double that does not fit an int with "%1.15g",
  * which turns 1751431117553000 into "1.751431117553e+15".
  *
- * Not thread-safe (the uuid clock is a static): the loop thread only.
+ * Not thread-safe (lwp_mid's clock is a static): the loop thread only.
  */
 #include "lwp.h"
 #include "codec.h"
@@ -28,16 +28,20 @@
 
 #define LWP_SUFFIX "@goofish"
 
-/* A uniform value in [0, n), initialising libsodium on first use. */
-static uint32_t lwp_rand(uint32_t n)
+/* Initialises libsodium on first use. Idempotent; after a failure it is
+ * tried again next time (its random functions work either way). */
+static void lwp_sodium(void)
 {
 	static int ready;
 
-	if (!ready) {
-		/* Idempotent; after a failure it is tried again next time
-		 * (randombytes_uniform works either way). */
+	if (!ready)
 		ready = sodium_init() >= 0;
-	}
+}
+
+/* A uniform value in [0, n). */
+static uint32_t lwp_rand(uint32_t n)
+{
+	lwp_sodium();
 	return randombytes_uniform(n);
 }
 
@@ -70,17 +74,20 @@ void lwp_mid(char out[LWP_MID_MAX])
 	snprintf(out, LWP_MID_MAX, "%" PRIu32 "%" PRId64 " 0", r, last);
 }
 
-/* "-<ms>1" with ms from a logical clock: the wall clock, or one more than the
- * last value handed out when the wall clock has not moved past it. */
+/* "-<20 digits>1": the web client's shape ("-" digits "1", protocol.md §4 and
+ * §8; the platform only echoes it back) around 64 random bits from
+ * libsodium, zero-padded. Not the wall clock: a process started after the
+ * clock stepped back re-made uuids an earlier run had sent, and the platform
+ * takes a known uuid for a repeat (the same messageId, nothing shown), so
+ * those replies were lost. Two equal draws are left to the outbox's UNIQUE
+ * uuid (session.c draws again). */
 void lwp_uuid(char out[LWP_UUID_MAX])
 {
-	static int64_t last;
-	int64_t ms = util_now_ms();
+	uint64_t r;
 
-	if (ms <= last)
-		ms = last + 1;
-	last = ms;
-	snprintf(out, LWP_UUID_MAX, "-%013" PRId64 "1", ms);
+	lwp_sodium();
+	randombytes_buf(&r, sizeof r);
+	snprintf(out, LWP_UUID_MAX, "-%020" PRIu64 "1", r);
 }
 
 /* The web client's device id (protocol.md §2) followed by "-<unb>". */

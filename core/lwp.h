@@ -22,8 +22,8 @@
 
 /* "<0..999><now_ms> 0": the random part is not zero-padded (protocol.md §4). */
 void lwp_mid(char out[LWP_MID_MAX]);
-/* "-<ms>1" as the platform's web client makes them, but unique within this
- * process: the ms part never repeats or goes backwards (a logical clock). */
+/* "-" + 20 digits (64 random bits, zero-padded) + "1": the web client's
+ * "-<ms>1" shape, but independent of the wall clock (see lwp.c). */
 void lwp_uuid(char out[LWP_UUID_MAX]);
 /* 36 characters, '-' at 8, 13, 18, 23, '4' at 14, one of 89AB at 19, upper-case
  * hex elsewhere, then "-<unb>" (protocol.md §2). */

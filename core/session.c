@@ -33,6 +33,21 @@
 #define ECHO_RING 128
 #define TOKEN_MIN_LEFT_MS 10000     /* a cached token closer to expiry than this is not used */
 
+/* A turn that cannot open its batch (another process holds the database's
+ * write lock) waits this long for it, then holds its frames, un-ACKed, and
+ * tries again every SESS_HELD_RETRY_MS, up to platform.heartbeat_timeout_s
+ * (see hold_frame). */
+#define SESS_BATCH_WAIT_MS 200
+#define SESS_HELD_RETRY_MS 100
+
+/* Finished outbox rows are pruned SESS_PRUNE_BATCH at a time: the first
+ * batch SESS_PRUNE_FIRST_S after the start (the plugins have looked their
+ * resumed sends up by then), then every SESS_PRUNE_EVERY_S, or after 1 s
+ * while there is more. */
+#define SESS_PRUNE_BATCH 500
+#define SESS_PRUNE_FIRST_S 10
+#define SESS_PRUNE_EVERY_S 600
+
 /* Frames written in one WRITEABLE: at most this many, each at most this
  * long (see LWS_CALLBACK_CLIENT_WRITEABLE). */
 #define SESS_WRITES_PER_CB 32
@@ -65,6 +80,13 @@ typedef struct qsend {
 	char *payload;
 	int inflight;
 } qsend;
+
+/* A received frame held while the batch of its turn could not open. */
+typedef struct held_frame {
+	struct held_frame *next;
+	size_t len;
+	char txt[];
+} held_frame;
 
 typedef struct {
 	char im_id[40];
@@ -114,8 +136,11 @@ struct session {
 	void *stop_ud;
 	echo_rec echo[ECHO_RING];
 	int echo_pos;
+	held_frame *held_head, *held_tail;   /* frames waiting for a batch, in order */
+	int held_n;
+	int64_t blocked_since_us;  /* since when no batch could be opened (0: it could) */
 	lws_sorted_usec_list_t sul_retry, sul_hb, sul_deadline, sul_pace, sul_refresh, sul_req,
-		sul_healthy, sul_stop, sul_batch;
+		sul_healthy, sul_stop, sul_batch, sul_held, sul_prune;
 };
 
 static void begin(session *s, int force_fetch);
@@ -757,6 +782,8 @@ static void pace(session *s)
 
 	if (!s->registered || s->close_pending)
 		return;       /* while stopping, sends go on until the close begins */
+	if (s->held_head)
+		return;       /* the database is locked: counting an attempt would wait on it */
 	s->pace_tokens += (double)(now - s->pace_at_us) / 1e6 * s->cfg->send_rate;
 	if (s->pace_tokens > s->cfg->send_burst || unpaced)
 		s->pace_tokens = s->cfg->send_burst;
@@ -794,19 +821,45 @@ static void pace(session *s)
 	}
 }
 
+/* An outbox insert failed. Inside a batch, a turn's push asked for this
+ * send: it must not be ACKed as if answered, so the process ends before the
+ * batch commits, as after a failed commit (status 74; the platform pushes the
+ * message again to the next start). Outside one the caller gets the error. */
+static int outbox_failed(session *s, const char *why)
+{
+	if (store_batch_open(s->st)) {
+		log_err("session", "state.db: a send could not be stored in the outbox (%s); exiting (status 74) "
+			"so that the message it answers is not ACKed", why);
+		_exit(74);
+	}
+	log_err("session", "state.db: a send could not be stored in the outbox (%s)", why);
+	return SESS_SEND_DB;
+}
+
 static int queue_send(session *s, const char *plugin, const char *tag, const char *cid, const char *buyer,
 		      const char *kind, const char *payload, char *uuid_out)
 {
 	char uuid[LWP_UUID_MAX];
 	outbox_row r;
 	int64_t id;
+	int tries = 0;
 
-	if (s->sq_len + s->sq_backlog >= s->cfg->send_backlog_max || strlen(cid) >= sizeof r.cid ||
-	    strlen(buyer) >= sizeof r.buyer)
-		return -1;
-	lwp_uuid(uuid);
-	if ((id = store_outbox_add(s->st, uuid, cid, buyer, kind, payload, plugin, tag, util_now_ms())) < 0)
-		return -1;
+	if (strlen(cid) >= sizeof r.cid || strlen(buyer) >= sizeof r.buyer)
+		return SESS_SEND_INVAL;
+	if (s->sq_len + s->sq_backlog >= s->cfg->send_backlog_max)
+		return SESS_SEND_FULL;
+	/* A uuid the outbox holds already is never used again: the platform
+	 * would take the send for a repeat of the old one. */
+	do
+		lwp_uuid(uuid);
+	while ((id = store_outbox_add(s->st, uuid, cid, buyer, kind, payload, plugin, tag, util_now_ms())) ==
+	       STORE_OUTBOX_DUP && ++tries < 8);
+	if (id == STORE_OUTBOX_BAD)
+		return SESS_SEND_INVAL;
+	if (id == STORE_OUTBOX_DUP)
+		return outbox_failed(s, "8 random uuids in a row were taken");
+	if (id < 0)
+		return outbox_failed(s, store_errmsg(s->st));
 	if (store_batch_open(s->st))
 		s->batch_sends++;
 	if (uuid_out)
@@ -854,7 +907,7 @@ int session_send_image(session *s, const char *plugin, const char *tag, const ch
 	cJSON_AddNumberToObject(j, "height", h);
 	p = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
-	rc = p ? queue_send(s, plugin, tag, cid, buyer, "image", p, uuid_out) : -1;
+	rc = p ? queue_send(s, plugin, tag, cid, buyer, "image", p, uuid_out) : SESS_SEND_NOMEM;
 	free(p);
 	return rc;
 }
@@ -1008,28 +1061,150 @@ void session_barrier(session *s)
 
 /* Opens the batch for the frames of this turn; it commits before the loop
  * polls again (a 1 us timer runs first in the next service) and before any
- * frame is written. */
-static void batch_begin(session *s)
+ * frame is written. 0 when a batch is open, -1 when none could be opened
+ * within SESS_BATCH_WAIT_MS (another process holds the write lock). */
+static int batch_begin(session *s)
 {
-	if (store_batch_begin(s->st) == 0)
+	int rc = store_batch_begin_wait(s->st, SESS_BATCH_WAIT_MS);
+
+	if (rc < 0) {
+		if (!s->blocked_since_us)
+			s->blocked_since_us = now_us();
+		return -1;
+	}
+	s->blocked_since_us = 0;
+	if (rc == 0)
 		lws_sul_schedule(s->ctx, 0, &s->sul_batch, batch_cb, 1);
+	return 0;
 }
 
-void session_batch_begin(session *s)
+/* Frames held for a batch wait for them in order: timers' work waits too. */
+int session_batch_begin(session *s)
 {
-	batch_begin(s);
+	return s->held_head ? -1 : batch_begin(s);
 }
 
-/* One complete text frame. Pushes are ACKed before anything else is done with
- * them, even when their items turn out to be garbage (the ACK goes out after
- * the batch commits). */
+static void handle_frame_now(session *s, const char *txt, size_t len);
+
+/* Drops the held frames (the connection they came on is gone: the platform
+ * pushes again what was not ACKed, and resent sends get their answers anew). */
+static void held_drop(session *s, const char *why)
+{
+	held_frame *h;
+
+	if (s->held_n)
+		log_warn("session", "%d held frame(s) dropped un-ACKed (%s)", s->held_n, why);
+	while ((h = s->held_head)) {
+		s->held_head = h->next;
+		free(h);
+	}
+	s->held_tail = NULL;
+	s->held_n = 0;
+	lws_sul_cancel(&s->sul_held);
+}
+
+/* Tries again to open the batch for the held frames, and handles them in
+ * order once it opens. When none could be opened for longer than
+ * platform.heartbeat_timeout_s (counted across reconnects, which drop the
+ * held frames) the process ends (status 74): nothing was ACKed, the platform
+ * pushes it all again. */
+static void held_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_held);
+	int64_t waited_ms = s->blocked_since_us ? (now_us() - s->blocked_since_us) / 1000 : 0;
+	held_frame *h;
+	int n = s->held_n;
+
+	if (!s->held_head)
+		return;
+	if (batch_begin(s) < 0) {
+		waited_ms = (now_us() - s->blocked_since_us) / 1000;
+		if (waited_ms > (int64_t)s->cfg->heartbeat_timeout_s * 1000) {
+			log_err("session", "state.db: no transaction could be opened for %lld s (%s): another process "
+				"holds its write lock; exiting (status 74) with %d frame(s) not ACKed (the platform "
+				"pushes them again)", (long long)(waited_ms / 1000), store_errmsg(s->st), n);
+			_exit(74);
+		}
+		lws_sul_schedule(s->ctx, 0, &s->sul_held, held_cb, SESS_HELD_RETRY_MS * LWS_US_PER_MS);
+		return;
+	}
+	log_info("session", "state.db is free again after %lld ms: handling the %d held frame(s)", (long long)waited_ms,
+		 n);
+	s->m.held_frames += n;
+	while ((h = s->held_head)) {
+		s->held_head = h->next;
+		if (!s->held_head)
+			s->held_tail = NULL;
+		s->held_n--;
+		handle_frame_now(s, h->txt, h->len);
+		free(h);
+	}
+	pace(s);
+}
+
+/* Keeps a frame whose turn could not open its batch: nothing of it is done
+ * and nothing ACKed until the batch opens (held_cb). Heartbeat answers are
+ * the exception: they write nothing, and the connection must live. */
+static void hold_frame(session *s, const char *txt, size_t len)
+{
+	held_frame *h;
+	cJSON *f = cJSON_ParseWithLength(txt, len);
+	const cJSON *mid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f, "headers"), "mid");
+	const req *r;
+
+	if (cJSON_IsObject(f) && !cJSON_GetObjectItemCaseSensitive(f, "lwp") && cJSON_IsString(mid)) {
+		for (r = s->reqs; r && strcmp(r->mid, mid->valuestring); r = r->next)
+			;
+		if (r && r->kind == REQ_HB) {
+			s->m.frames_in++;
+			handle_response(s, f);
+			cJSON_Delete(f);
+			return;
+		}
+	}
+	cJSON_Delete(f);
+	if (!(h = malloc(sizeof *h + len + 1))) {
+		/* not ACKed either: the platform pushes it again */
+		log_err("session", "a frame of %zu bytes dropped un-ACKed while state.db is locked (out of memory)", len);
+		return;
+	}
+	h->next = NULL;
+	h->len = len;
+	memcpy(h->txt, txt, len);
+	h->txt[len] = '\0';
+	if (!s->held_head) {
+		log_warn("session", "state.db: no transaction could be opened (%s): another process holds its write "
+			 "lock; frames are held, not ACKed, until it is free (at most %d s)", store_errmsg(s->st),
+			 s->cfg->heartbeat_timeout_s);
+		lws_sul_schedule(s->ctx, 0, &s->sul_held, held_cb, SESS_HELD_RETRY_MS * LWS_US_PER_MS);
+		s->held_head = h;
+	} else {
+		s->held_tail->next = h;
+	}
+	s->held_tail = h;
+	s->held_n++;
+}
+
+/* One complete text frame, in its turn's batch; held (hold_frame) when the
+ * batch cannot open, and so are the frames after it, to keep their order. */
 static void handle_frame(session *s, const char *txt, size_t len)
+{
+	if (s->held_head || batch_begin(s) < 0) {
+		hold_frame(s, txt, len);
+		return;
+	}
+	handle_frame_now(s, txt, len);
+}
+
+/* One complete text frame, with the batch open. Pushes are ACKed before
+ * anything else is done with them, even when their items turn out to be
+ * garbage (the ACK goes out after the batch commits). */
+static void handle_frame_now(session *s, const char *txt, size_t len)
 {
 	const char *err = NULL;
 	cJSON *f;
 	const cJSON *lwp;
 
-	batch_begin(s);
 	f = codec_json_parse(txt, len, &err);
 
 	s->m.frames_in++;
@@ -1080,6 +1255,7 @@ static void conn_gone(session *s)
 	s->conn_live = 0;
 	s->wsi = NULL;
 	s->registered = s->established = 0;
+	held_drop(s, "the connection is gone");
 	s->close_pending = 0;
 	lws_sul_cancel(&s->sul_hb);
 	lws_sul_cancel(&s->sul_deadline);
@@ -1340,8 +1516,29 @@ void session_reconfigure(session *s)
 	pace(s);
 }
 
+/* Deletes a batch of the sends that finished more than send.outbox_keep_days
+ * ago, and comes back in 1 s while there are more, else in
+ * SESS_PRUNE_EVERY_S. Kept that long: an echo pushed again is still known
+ * as ours (store_outbox_sent_as), a plugin's send_find/send_status still
+ * see how its send ended. */
+static void prune_cb(lws_sorted_usec_list_t *sul)
+{
+	session *s = lws_container_of(sul, session, sul_prune);
+	int64_t before = util_now_ms() - (int64_t)s->cfg->send_outbox_keep_days * 86400000;
+	int n = store_outbox_prune(s->st, before, SESS_PRUNE_BATCH);
+
+	if (n > 0) {
+		s->m.outbox_pruned += n;
+		log_debug("session", "outbox: %d send(s) finished over %d days ago deleted", n,
+			  s->cfg->send_outbox_keep_days);
+	}
+	lws_sul_schedule(s->ctx, 0, &s->sul_prune, prune_cb,
+			 (lws_usec_t)(n == SESS_PRUNE_BATCH ? 1 : SESS_PRUNE_EVERY_S) * LWS_US_PER_SEC);
+}
+
 void session_start(session *s)
 {
+	lws_sul_schedule(s->ctx, 0, &s->sul_prune, prune_cb, (lws_usec_t)SESS_PRUNE_FIRST_S * LWS_US_PER_SEC);
 	begin(s, 0);
 }
 
@@ -1388,6 +1585,7 @@ void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud)
 	lws_sul_cancel(&s->sul_retry);
 	lws_sul_cancel(&s->sul_refresh);
 	lws_sul_cancel(&s->sul_pace);
+	lws_sul_cancel(&s->sul_prune);
 	if (s->token_call) {
 		mtop_cancel(s->token_call);
 		s->token_call = NULL;
@@ -1413,6 +1611,8 @@ void session_free(session *s)
 	lws_sul_cancel(&s->sul_healthy);
 	lws_sul_cancel(&s->sul_stop);
 	lws_sul_cancel(&s->sul_batch);
+	lws_sul_cancel(&s->sul_prune);
+	held_drop(s, "the session ends");
 	if (s->token_call)
 		mtop_forget(s->token_call);
 	while ((q = s->sq_head)) {
@@ -1472,6 +1672,8 @@ char *session_metrics_json(const session *s)
 	cJSON_AddNumberToObject(j, "sends_refused", (double)m->sends_refused);
 	cJSON_AddNumberToObject(j, "sends_pending", (double)m->sends_pending);
 	cJSON_AddNumberToObject(j, "sends_backlog", (double)m->sends_backlog);
+	cJSON_AddNumberToObject(j, "held_frames", (double)m->held_frames);
+	cJSON_AddNumberToObject(j, "outbox_pruned", (double)m->outbox_pruned);
 	cJSON_AddNumberToObject(j, "sends_resent", (double)m->sends_resent);
 	cJSON_AddNumberToObject(j, "heartbeats_sent", (double)m->heartbeats_sent);
 	cJSON_AddNumberToObject(j, "heartbeats_answered", (double)m->heartbeats_answered);

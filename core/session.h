@@ -37,6 +37,8 @@ typedef struct {
 	int64_t frames_in, frames_out, pushes, items, events, decode_errors, bad_frames;
 	int64_t sends_acked, sends_refused, sends_pending, sends_resent;
 	int64_t sends_backlog;     /* of sends_pending, those beyond send.queue_max (outbox only) */
+	int64_t held_frames;       /* frames held while state.db was locked by another process */
+	int64_t outbox_pruned;     /* finished sends deleted after send.outbox_keep_days */
 	int64_t heartbeats_sent, heartbeats_answered, token_fetches;
 } sess_metrics;
 
@@ -75,8 +77,10 @@ void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud)
 void session_free(session *s);
 /* Opens the group commit of this loop turn (core/store.c) for work outside
  * the session's own callbacks (the plugins' timers): it commits before the
- * loop polls again and before any frame is written. */
-void session_batch_begin(session *s);
+ * loop polls again and before any frame is written. 0, or -1 when no batch
+ * could be opened (another process holds the write lock, or received frames
+ * wait for one): the caller tries again later. */
+int session_batch_begin(session *s);
 /* Commits the open batch now (no-op without one; s may be NULL). Everything
  * that writes to a peer outside the session's own WRITEABLE calls it first:
  * a web answer written in the same loop turn as a session frame would
@@ -86,8 +90,13 @@ void session_barrier(session *s);
 /* Queues a text (or image) to a chat: stored in the outbox first, sent when
  * connected and paced, resent under the same uuid after a reconnect or a restart
  * until the platform answers. plugin and tag (may be NULL) are stored with it and
- * come back in on_send. uuid_out (LWP_UUID_MAX) may be NULL. 0 or -1 (queue
- * full or store error). */
+ * come back in on_send. uuid_out (LWP_UUID_MAX) may be NULL. 0 or a negative
+ * SESS_SEND_* code. An outbox insert that fails inside the turn's batch ends
+ * the process (status 74): the push that asked for it is never ACKed. */
+#define SESS_SEND_FULL (-1)     /* send.backlog_max pending sends */
+#define SESS_SEND_INVAL (-2)    /* a chat or buyer id too long */
+#define SESS_SEND_DB (-3)       /* the outbox insert failed (outside a batch) */
+#define SESS_SEND_NOMEM (-4)
 int session_send_text(session *s, const char *plugin, const char *tag, const char *cid, const char *buyer,
 		      const char *text, char *uuid_out);
 int session_send_image(session *s, const char *plugin, const char *tag, const char *cid, const char *buyer,

@@ -72,6 +72,7 @@ enum {
 	ST_OUTBOX_GET,
 	ST_OUTBOX_FIND,
 	ST_OUTBOX_SENT_AS,
+	ST_OUTBOX_PRUNE,
 	ST_N
 };
 
@@ -102,6 +103,9 @@ static const char *const store_sql[ST_N] = {
 	[ST_OUTBOX_FIND] = "SELECT uuid, state, message_id, reason FROM outbox "
 			   "WHERE plugin = ?1 AND tag = ?2 AND tag <> '' ORDER BY id DESC LIMIT 1",
 	[ST_OUTBOX_SENT_AS] = "SELECT 1 FROM outbox WHERE message_id = ?1 AND state = 1 LIMIT 1",
+	/* the oldest finished sends first, through the partial index outbox_finished */
+	[ST_OUTBOX_PRUNE] = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state <> 0 AND "
+			    "updated_ms < ?1 ORDER BY updated_ms LIMIT ?2)",
 };
 
 #define STORE_CKPT_PAGES 1000      /* SQLite's own autocheckpoint threshold */
@@ -629,7 +633,7 @@ store *store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	/* The absolute name SQLite made of path: the checks by name (the WAL's
 	 * stat, the checkpoint thread's open) hold after a chdir. */
 	if (s->path) {
@@ -698,16 +702,36 @@ sqlite3 *store_db(store *s)
 }
 
 /* 0 when it opened a batch, 1 when one is open already (or another
- * transaction is: migrations, a plugin's own), -1 when BEGIN failed (the
- * writes then run one by one, as without batches). */
-int store_batch_begin(store *s)
+ * transaction is: migrations, a plugin's own), -1 when BEGIN failed within
+ * wait_ms (another writer holds the lock: SQLITE_BUSY; or an I/O error).
+ * The connection's busy timeout is STORE_BUSY_MS again afterwards. */
+int store_batch_begin_wait(store *s, int wait_ms)
 {
+	int rc;
+
 	if (s->batch || !sqlite3_get_autocommit(s->db))
 		return 1;
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (wait_ms != STORE_BUSY_MS)
+		sqlite3_busy_timeout(s->db, wait_ms);
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (wait_ms != STORE_BUSY_MS)
+		sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	if (rc != SQLITE_OK)
 		return -1;
 	s->batch = 1;
 	return 0;
+}
+
+/* store_batch_begin_wait with the connection's whole busy timeout. */
+int store_batch_begin(store *s)
+{
+	return store_batch_begin_wait(s, STORE_BUSY_MS);
+}
+
+/* The connection's last error message (SQLite's own; valid until the next call). */
+const char *store_errmsg(store *s)
+{
+	return sqlite3_errmsg(s->db);
 }
 
 int store_batch_open(const store *s)
@@ -907,9 +931,10 @@ static int store_sync_match(const store *s, const char *plugin)
 	return 0;
 }
 
-/* Returns the new row's id (> 0), or -1: bad arguments (a string that does not
- * fit outbox_row, a kind other than text/image), a uuid already present, or a
- * database error. */
+/* Returns the new row's id (> 0), STORE_OUTBOX_BAD (-1) for bad arguments (a
+ * string that does not fit outbox_row, a kind other than text/image),
+ * STORE_OUTBOX_DUP (-2) for a uuid the outbox has already, or STORE_OUTBOX_ERR
+ * (-3) when SQLite failed (store_errmsg says why). */
 int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char *buyer,
 			 const char *kind, const char *payload, const char *plugin, const char *tag,
 			 int64_t now_ms)
@@ -917,13 +942,13 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 	sqlite3_stmt *st = s->st[ST_OUTBOX_ADD];
 	outbox_row r;
 	int64_t id;
-	int rc;
+	int rc, xrc;
 
 	if (!uuid || !cid || !buyer || !kind || !payload || !uuid[0] ||
 	    strlen(uuid) >= sizeof r.uuid || strlen(cid) >= sizeof r.cid ||
 	    strlen(buyer) >= sizeof r.buyer || (strcmp(kind, "text") && strcmp(kind, "image")) ||
 	    (plugin && strlen(plugin) >= sizeof r.plugin) || (tag && strlen(tag) >= sizeof r.tag))
-		return -1;
+		return STORE_OUTBOX_BAD;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, cid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, buyer, -1, SQLITE_TRANSIENT);
@@ -933,9 +958,10 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 	sqlite3_bind_text(st, 7, plugin ? plugin : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 8, tag ? tag : "", -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
+	xrc = sqlite3_extended_errcode(s->db);
 	store_done(st);
 	if (rc != SQLITE_DONE)
-		return -1;
+		return xrc == SQLITE_CONSTRAINT_UNIQUE ? STORE_OUTBOX_DUP : STORE_OUTBOX_ERR;
 	/* A send that may carry stock (state.sync_sends names its plugin) must be
 	 * on disk before it leaves the process: its batch's commit syncs the WAL,
 	 * which makes every earlier commit durable too, and is counted. Other
@@ -953,10 +979,27 @@ int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char
 		s->batch_durable = 0;
 		if (store_seq_bump(s, err, sizeof err) || store_durable_done(s, err, sizeof err)) {
 			log_err("store", "%s", err);
-			return -1;
+			return STORE_OUTBOX_ERR;
 		}
 	}
 	return id;
+}
+
+/* Deletes at most limit sends that finished (answered or refused) before
+ * before_ms, the oldest first. It waits for no other writer: a locked
+ * database is -1 at once (the caller tries again later). Returns the number
+ * of rows deleted, or -1. */
+int store_outbox_prune(store *s, int64_t before_ms, int limit)
+{
+	sqlite3_stmt *st = s->st[ST_OUTBOX_PRUNE];
+	int n;
+
+	sqlite3_bind_int64(st, 1, before_ms);
+	sqlite3_bind_int(st, 2, limit);
+	sqlite3_busy_timeout(s->db, 0);
+	n = store_exec_st(s, st);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	return n;
 }
 
 /* Moves a pending send to a final state with its text column (message_id or

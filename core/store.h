@@ -14,6 +14,10 @@
 typedef struct store store;
 typedef struct sqlite3 sqlite3;
 
+/* How long a statement waits for another connection's write lock (SQLite's
+ * busy timeout), in ms. */
+#define STORE_BUSY_MS 5000
+
 /* Opens (creating) the file, WAL, foreign keys, busy timeout, a quick_check
  * bounded in time (a damaged file is an error naming it and the way back),
  * and runs the core migrations of db/core_migrations.h. NULL with err set on
@@ -39,12 +43,17 @@ int store_account(store *s, const char *account, char *err, size_t errlen);
 int store_backup(const char *path, const char *dest, char *err, size_t errlen);
 sqlite3 *store_db(store *s);
 int store_schema_version(store *s);
+/* The connection's last error message (SQLite's). */
+const char *store_errmsg(store *s);
 
 /* Group commit (see store.c): begin 0 opened, 1 one is open already, -1
  * failed; commit 0 done or none open, -1 the batch's writes are lost (err
  * says why). A caller that gets -1 from commit must not let anything that
  * depended on those writes leave the process. */
 int store_batch_begin(store *s);
+/* The same, waiting at most wait_ms for another writer's lock (the session's
+ * turns: a turn that cannot open its batch waits and tries again). */
+int store_batch_begin_wait(store *s, int wait_ms);
 int store_batch_open(const store *s);
 int store_batch_commit(store *s);
 int store_batch_commit_err(store *s, char *err, size_t errlen);
@@ -90,8 +99,11 @@ typedef struct {
 	int64_t created_ms;
 } outbox_row;
 
-/* Adds a pending send; returns its id (> 0) or -1. A uuid already present is an
- * error. plugin and tag may be NULL. */
+/* Adds a pending send; returns its id (> 0), or one of the negative codes
+ * below. plugin and tag may be NULL. */
+#define STORE_OUTBOX_BAD (-1)    /* bad arguments */
+#define STORE_OUTBOX_DUP (-2)    /* the uuid is in the outbox already */
+#define STORE_OUTBOX_ERR (-3)    /* SQLite failed: store_errmsg */
 int64_t store_outbox_add(store *s, const char *uuid, const char *cid, const char *buyer,
 			 const char *kind, const char *payload, const char *plugin, const char *tag,
 			 int64_t now_ms);
@@ -118,5 +130,8 @@ int store_outbox_find(store *s, const char *plugin, const char *tag, char *uuid_
 /* 1 when a send was answered with message_id (the platform's IM id), 0 when
  * none was, -1 on error. */
 int store_outbox_sent_as(store *s, const char *message_id);
+/* Deletes at most limit sends that finished before before_ms (oldest first),
+ * without waiting for another writer: the number deleted, or -1. */
+int store_outbox_prune(store *s, int64_t before_ms, int limit);
 
 #endif

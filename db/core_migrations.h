@@ -59,6 +59,9 @@ static const char *const core_migrations[] = {
 	/* 5: an own message is our echo when a send of ours was answered with
 	 * its IM id (store_outbox_sent_as), also after a restart. */
 	"CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;",
+	/* 6: finished sends by the time they finished, for pruning them after
+	 * send.outbox_keep_days (store_outbox_prune says state <> 0 itself). */
+	"CREATE INDEX outbox_finished ON outbox(updated_ms) WHERE state <> 0;",
 };
 
 #define CORE_SCHEMA_VERSION ((int)(sizeof core_migrations / sizeof core_migrations[0]))

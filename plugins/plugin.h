@@ -350,7 +350,12 @@ struct sk_host {
 	 * gets the send's durable id; tag (may be NULL) is kept with it and comes back
 	 * in SK_EV_SEND_RESULT if the process restarts before the send finishes.
 	 * While a db transaction is open sends return SK_ERR_STATE: commit what you
-	 * reserved, then send (sk_send_find finds the send by its tag after a crash). */
+	 * reserved, then send (sk_send_find finds the send by its tag after a crash).
+	 * SK_ERR_FULL beyond send.backlog_max pending sends; SK_ERR_DB when the
+	 * outbox insert failed outside an event's turn (inside one the process
+	 * ends, status 74, before anything of the turn leaves: it is pushed again).
+	 * A finished send is kept send.outbox_keep_days (default 7): later,
+	 * send_status and send_find answer SK_ERR_NOTFOUND for it. */
 	int (*send_text)(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *text,
 			 const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out);
 	int (*send_image)(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *url,

@@ -105,6 +105,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -2089,23 +2091,36 @@ static const od_card *od_import_card(sk_plugin *p, const od_rules *rs, const cha
 	return c && c->type == OD_STOCK ? c : NULL;
 }
 
+/* An import commits every OD_IMPORT_CHUNK codes: another writer (the
+ * running bot's loop, when `shopkeep stock import` runs beside it) never
+ * waits for a whole file, only for one chunk. The command then sleeps as
+ * long as the chunk took (at least OD_IMPORT_PAUSE_MS, at most 200 ms), so
+ * that a writer polling for the lock (SQLite's busy handler sleeps up to
+ * 100 ms between tries) finds it free about half the time: with a fixed
+ * 20 ms pause a writer under ASan once waited over a second. */
+#define OD_IMPORT_CHUNK 2000
+#define OD_IMPORT_PAUSE_MS 10
+
 /* Adds the codes of fp, one per line, to the stock of card (checked with
- * od_import_card), in one transaction: surrounding blanks are trimmed, blank
- * lines and codes the card already has are skipped and counted. The one
- * import of `shopkeep stock import` and of stock_import. Returns 0 with the
- * counts in *k, or a negative sk_rc (nothing imported) with the reason in why. */
-static int od_import(sk_plugin *p, const char *card, FILE *fp, od_imported *k, char *why, size_t n)
+ * od_import_card), OD_IMPORT_CHUNK codes a transaction, each begun at its
+ * first code (a reader of a pipe that waits for more holds no lock); with
+ * pause_ms (the command: OD_IMPORT_PAUSE_MS; on the loop 0) a pause after
+ * each, as long as it took (see above).
+ * Surrounding blanks are trimmed, blank lines and codes the card already has
+ * are skipped and counted. The one import of `shopkeep stock import` and of
+ * stock_import. Returns 0 with the counts in *k, or a negative sk_rc with the
+ * reason in why: the chunks committed before it stay (their counts are in
+ * *k; importing the file again skips them as duplicates). */
+static int od_import(sk_plugin *p, const char *card, FILE *fp, int pause_ms, od_imported *k, char *why, size_t n)
 {
-	size_t cap = 0;
+	od_imported chunk = { 0, 0, 0 };
+	size_t cap = 0, in_txn = 0;
+	struct timespec t0 = { 0, 0 }, t1;
 	char *line = NULL;
 	ssize_t len;
 	int rc = 0;
 
 	memset(k, 0, sizeof *k);
-	if (sk_db_begin(p) < 0) {
-		snprintf(why, n, "the database is busy or broken (see the log)");
-		return SK_ERR_DB;
-	}
 	while ((len = getline(&line, &cap, fp)) >= 0) {
 		char *s = line, *e = line + len;
 
@@ -2115,9 +2130,15 @@ static int od_import(sk_plugin *p, const char *card, FILE *fp, od_imported *k, c
 			e--;
 		*e = '\0';
 		if (s == e) {
-			k->blank++;
+			chunk.blank++;
 			continue;
 		}
+		if (!in_txn) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			if ((rc = sk_db_begin(p)) < 0)
+				break;
+		}
+		in_txn++;
 		{
 			int64_t now = sk_now_ms(p);
 			sk_value v[3] = { SK_VTEXT(card), SK_VTEXT(s), SK_VINT(now) };
@@ -2126,20 +2147,45 @@ static int od_import(sk_plugin *p, const char *card, FILE *fp, od_imported *k, c
 					     "?3, ?3) ON CONFLICT (card, code) DO NOTHING", v, 3, NULL, NULL)) < 0)
 				break;
 			if (sk_db_changes(p) > 0)
-				k->added++;
+				chunk.added++;
 			else
-				k->dup++;
+				chunk.dup++;
+		}
+		if (in_txn == OD_IMPORT_CHUNK) {
+			if ((rc = sk_db_commit(p)) < 0)
+				break;
+			in_txn = 0;
+			k->added += chunk.added;
+			k->dup += chunk.dup;
+			k->blank += chunk.blank;
+			memset(&chunk, 0, sizeof chunk);
+			if (pause_ms) {
+				int64_t took_ms;
+
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				took_ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+				usleep((useconds_t)(took_ms < pause_ms ? pause_ms : took_ms > 200 ? 200 : took_ms) * 1000);
+			}
 		}
 	}
 	free(line);
 	if (rc >= 0 && ferror(fp))
 		rc = SK_ERR_IO;
-	if (rc < 0 || (rc = sk_db_commit(p)) < 0) {
-		sk_db_rollback(p);
-		memset(k, 0, sizeof *k);
-		snprintf(why, n, "nothing imported: %s", sk_strerror(p, rc));
+	if (rc >= 0 && in_txn)
+		rc = sk_db_commit(p);
+	if (rc < 0) {
+		if (in_txn)
+			sk_db_rollback(p);
+		if (k->added || k->dup)
+			snprintf(why, n, "stopped after %zu codes (%zu added, %zu duplicates), the rest not imported: %s",
+				 k->added + k->dup, k->added, k->dup, sk_strerror(p, rc));
+		else
+			snprintf(why, n, "nothing imported: %s", sk_strerror(p, rc));
 		return rc;
 	}
+	k->added += chunk.added;
+	k->dup += chunk.dup;
+	k->blank += chunk.blank;
 	return 0;
 }
 
@@ -2158,7 +2204,7 @@ static int od_cmd_import(sk_plugin *p, const od_rules *rs, const char *name, con
 		fprintf(stderr, "shopkeep stock import: %s: %m\n", file);
 		return 1;
 	}
-	rc = od_import(p, name, fp, &k, why, sizeof why);
+	rc = od_import(p, name, fp, OD_IMPORT_PAUSE_MS, &k, why, sizeof why);
 	if (fp != stdin)
 		fclose(fp);
 	if (rc < 0) {
@@ -2480,7 +2526,7 @@ static int od_ctl_import(sk_plugin *p, const char *command, const char *data_jso
 	} else if (!(fp = fmemopen(codes->valuestring, strlen(codes->valuestring), "r"))) {
 		rc = skctl_fail(p, SK_ERR_NOMEM, "%s: %s", command, sk_strerror(p, SK_ERR_NOMEM));
 	} else {
-		rc = od_import(p, card->valuestring, fp, &k, why, sizeof why);
+		rc = od_import(p, card->valuestring, fp, 0, &k, why, sizeof why);
 		fclose(fp);
 		if (rc < 0)
 			rc = skctl_fail(p, rc, "%s: %s", command, why);

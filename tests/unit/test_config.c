@@ -127,6 +127,7 @@ static void test_defaults(void)
 	is_int(c.token_refresh_s, 3600, "default token refresh");
 	is_int(c.relogin_check_s, 1800, "default relogin check");
 	ok(c.send_rate == 1.0 && c.send_burst == 3 && c.send_queue_max == 1000, "default send pacing");
+	is_int(c.send_outbox_keep_days, 7, "finished sends kept 7 days by default");
 	is_str(c.state_db, "/srv/acct/state.db", "state.db resolved against base_dir");
 	ok(c.plugins_dir && c.plugins_dir[0] == '/', "default plugins.dir is absolute");
 	ok(c.n_plugins == 0 && c.plugins_load && !c.plugins_load[0], "no plugins: empty NULL-terminated list");
@@ -264,6 +265,7 @@ static void test_error_kinds(void)
 	one_error("\"platform\":{\"heartbeat_interval_s\":\"15\"}",
 		  "platform.heartbeat_interval_s: must be an integer from 1 to 3600");
 	one_error("\"send\":{\"queue_max\":3000000000}", "send.queue_max: must be an integer from 1 to 1000000");
+	one_error("\"send\":{\"outbox_keep_days\":0}", "send.outbox_keep_days: must be an integer from 1 to 36500");
 	one_error("\"reconnect\":{\"max_retries\":-1}", "reconnect.max_retries: must be an integer from 0 to 1000000");
 	one_error("\"reconnect\":{\"jitter_pct\":100}", "reconnect.jitter_pct: must be an integer from 0 to 90");
 	one_error("\"reconnect\":{\"closed_base_ms\":20000}",
@@ -571,13 +573,13 @@ static void test_take_live(void)
 	      "\"plugins\":{\"load\":[\"autoreply\"]},\"autoreply\":{\"debounce_ms\":1}}", tmpdir, &c, &rc);
 	is_int(rc, 0, "take_live: the running config parses");
 	parse("{\"account\":{\"id\":\"a2\",\"cookie\":\"cna=x; unb=20001; _m_h5_tk=abc_1\"},"
-	      "\"state\":{\"db\":\"other.db\"},\"send\":{\"rate_per_s\":7,\"stop_flush_s\":9},"
+	      "\"state\":{\"db\":\"other.db\"},\"send\":{\"rate_per_s\":7,\"stop_flush_s\":9,\"outbox_keep_days\":3},"
 	      "\"log\":{\"level\":\"debug\"},\"web\":{\"listen\":\"off\",\"session_max_s\":60,\"setup_token_s\":70,"
 	      "\"login_delay_max_ms\":80},"
 	      "\"plugins\":{\"load\":[\"autoreply\",\"dedup\"]},\"autoreply\":{\"debounce_ms\":2}}", tmpdir, &n, &rc);
 	is_int(rc, 0, "take_live: the new one parses");
 	config_take_live(&c, &n, &restart);
-	ok(c.send_rate == 7 && c.send_stop_flush_s == 9, "take_live: send.* taken");
+	ok(c.send_rate == 7 && c.send_stop_flush_s == 9 && c.send_outbox_keep_days == 3, "take_live: send.* taken");
 	is_str(c.log_level, "debug", "take_live: log.level taken");
 	ok(c.web_session_max_s == 60 && c.web_setup_token_s == 70 && c.web_login_delay_max_ms == 80,
 	   "take_live: web.session_max_s, setup_token_s, login_delay_max_ms taken");

@@ -8,6 +8,7 @@
 #include "core_migrations.h"
 #include "store.h"
 #include "tap.h"
+#include "util.h"
 
 #include <signal.h>
 #include <sqlite3.h>
@@ -210,7 +211,8 @@ static void test_outbox(store *s)
 			     "{\"url\":\"http://x/p.png\",\"width\":10,\"height\":20}", NULL, NULL, 1001);
 	c = store_outbox_add(s, "uuid-c", "10002@goofish", "30004", "text", "你好", NULL, NULL, 1002);
 	ok(a > 0 && b > a && c > b, "outbox: ids increase");
-	is_int(store_outbox_add(s, "uuid-a", "x", "y", "text", "again", NULL, NULL, 1003), -1, "outbox: duplicate uuid rejected");
+	is_int(store_outbox_add(s, "uuid-a", "x", "y", "text", "again", NULL, NULL, 1003), STORE_OUTBOX_DUP,
+	       "outbox: duplicate uuid rejected as such (STORE_OUTBOX_DUP, not an error)");
 	is_int(store_outbox_add(s, "uuid-d", "x", "y", "video", "p", NULL, NULL, 1003), -1, "outbox: unknown kind rejected");
 	is_int(store_outbox_add(s, "uuid-e", "0123456789012345678901234567890123456789", "y", "text", "p", NULL, NULL, 1003), -1,
 	       "outbox: a cid too long for outbox_row rejected");
@@ -377,8 +379,8 @@ static void test_crash_restart(void)
 	is_int(store_outbox_pending_from(s, 0, -1, collect, &v), 2, "callback marks rows done during the walk");
 	ok(v.ordered, "marking done from the callback works");
 	is_int(pending(s, &v), 0, "nothing pending afterwards");
-	is_int(store_outbox_add(s, "uuid-crash", "x", "y", "text", "p", NULL, NULL, 3000), -1,
-	       "a settled uuid is never reused");
+	is_int(store_outbox_add(s, "uuid-crash", "x", "y", "text", "p", NULL, NULL, 3000), STORE_OUTBOX_DUP,
+	       "a settled uuid is never reused (STORE_OUTBOX_DUP)");
 	store_close(s);
 }
 
@@ -446,6 +448,102 @@ static void test_batch(void)
 	store_close(s);
 }
 
+/* Sets a row's state and finish time behind the store's back. */
+static void set_row(store *s, const char *uuid, int state, int64_t updated_ms)
+{
+	char sql[200];
+
+	snprintf(sql, sizeof sql, "UPDATE outbox SET state = %d, updated_ms = %lld WHERE uuid = '%s'", state,
+		 (long long)updated_ms, uuid);
+	sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
+}
+
+/* store_outbox_prune: finished rows older than the cut, oldest first, at
+ * most limit; pending rows and young ones stay; through the partial index;
+ * a database another connection has locked is -1 at once, not a wait. */
+static void test_prune(void)
+{
+	char path[160], u[32];
+	sqlite3 *other = NULL;
+	store *s;
+	int64_t t0;
+	int i;
+
+	snprintf(path, sizeof path, "%s/prune.db", tmpdir);
+	if (!ok((s = open_db(path)) != NULL, "prune: open"))
+		return;
+	for (i = 0; i < 30; i++) {
+		snprintf(u, sizeof u, "p-%02d", i);
+		store_outbox_add(s, u, "1@goofish", "2", "text", "x", NULL, NULL, 1000 + i);
+	}
+	/* 0-9 done long ago, 10-14 refused long ago, 15-19 done recently,
+	 * 20-24 pending and old, 25-29 pending */
+	for (i = 0; i < 25; i++) {
+		snprintf(u, sizeof u, "p-%02d", i);
+		set_row(s, u, i < 10 || (i >= 15 && i < 20) ? 1 : i < 15 ? 2 : 0, i < 15 || i >= 20 ? 5000 + i : 90000);
+	}
+	{
+		sqlite3_stmt *st;
+		char plan[512] = "";
+
+		if (sqlite3_prepare_v2(store_db(s), "EXPLAIN QUERY PLAN DELETE FROM outbox WHERE id IN (SELECT id FROM "
+				       "outbox WHERE state <> 0 AND updated_ms < ?1 ORDER BY updated_ms LIMIT ?2)", -1, &st,
+				       NULL) == SQLITE_OK) {
+			while (sqlite3_step(st) == SQLITE_ROW)
+				snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s; ",
+					 (const char *)sqlite3_column_text(st, 3));
+			sqlite3_finalize(st);
+		}
+		ok(strstr(plan, "USING INDEX outbox_finished (updated_ms<?)") != NULL,
+		   "prune: its query reads the partial index (%s)", plan);
+	}
+	is_int(store_outbox_prune(s, 80000, 6), 6, "prune: a batch of at most limit rows");
+	is_str(query1(s, "SELECT group_concat(uuid) FROM outbox WHERE uuid < 'p-10'"), "p-06,p-07,p-08,p-09",
+	       "prune: the oldest finished went first");
+	is_int(store_outbox_prune(s, 80000, 100), 9, "prune: then the rest of the old finished ones (done and refused)");
+	is_str(query1(s, "SELECT count(*) || ' ' || min(uuid) || ' ' || sum(state = 0) FROM outbox"), "15 p-15 10",
+	       "prune: the young finished and every pending row stay");
+	is_int(store_outbox_prune(s, 80000, 100), 0, "prune: nothing more to do");
+	is_int(store_outbox_get(s, "p-16", NULL, NULL, NULL), 0, "prune: a young finished send is still found");
+
+	/* a second connection holds the write lock */
+	if (sqlite3_open(path, &other) == SQLITE_OK &&
+	    sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+		t0 = util_mono_us();
+		is_int(store_outbox_prune(s, 100000, 100), -1, "prune: a locked database is -1");
+		ok(util_mono_us() - t0 < 1000000, "prune: at once, without the 5 s busy wait (%lld ms)",
+		   (long long)((util_mono_us() - t0) / 1000));
+
+		/* the batch waits only as long as it is told */
+		t0 = util_mono_us();
+		is_int(store_batch_begin_wait(s, 150), -1, "batch: BEGIN fails while another connection writes");
+		ok(util_mono_us() - t0 >= 100000 && util_mono_us() - t0 < 2000000,
+		   "batch: after waiting about the 150 ms it was given (%lld ms)", (long long)((util_mono_us() - t0) / 1000));
+		ok(!store_batch_open(s), "batch: none is open");
+		sqlite3_exec(other, "COMMIT", NULL, NULL, NULL);
+		is_int(store_batch_begin_wait(s, 150), 0, "batch: and opens once the other writer is done");
+		store_batch_commit(s);
+		/* the full timeout is back for everything else */
+		sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		t0 = util_mono_us();
+		store_kv_set(s, "waits", "1");
+		ok(util_mono_us() - t0 >= 4000000, "batch: other statements wait the whole busy timeout again (%lld ms)",
+		   (long long)((util_mono_us() - t0) / 1000));
+		sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	} else {
+		ok(0, "prune: a second connection locks the database");
+	}
+	sqlite3_close(other);
+
+	/* an insert SQLite refuses is an error of its own, not a duplicate */
+	sqlite3_exec(store_db(s), "CREATE TRIGGER no_sends BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, "
+		     "'no sends today'); END", NULL, NULL, NULL);
+	is_int(store_outbox_add(s, "p-new", "1@goofish", "2", "text", "x", NULL, NULL, 1), STORE_OUTBOX_ERR,
+	       "outbox: an insert SQLite refuses is STORE_OUTBOX_ERR");
+	ok(strstr(store_errmsg(s), "no sends today") != NULL, "outbox: store_errmsg says why (%s)", store_errmsg(s));
+	store_close(s);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -470,6 +568,7 @@ int main(void)
 	test_token();
 	test_crash_restart();
 	test_batch();
+	test_prune();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		diag("could not remove %s", tmpdir);
