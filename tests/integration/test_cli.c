@@ -7,6 +7,7 @@
  * names it and points to --help, nothing on stdout; control.socket is
  * validated like every other key.
  */
+#include "sim/tbot.h"
 #include "tap.h"
 
 #include <stdio.h>
@@ -18,17 +19,6 @@
 static const char *build;
 static char dir[64], cfg[128];
 static char out[16384], err[16384];
-
-/* Reads the file at path into buf (at most n - 1 bytes). */
-static void slurp(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	size_t len = f ? fread(buf, 1, n - 1, f) : 0;
-
-	buf[len] = '\0';
-	if (f)
-		fclose(f);
-}
 
 /* Runs `shopkeep <args>` (args as the shell reads them; @CFG@ is the test's
  * config): out and err get what it printed, the return is its exit status
@@ -47,8 +37,8 @@ static int sk(const char *args)
 	snprintf(e, sizeof e, "%s/err", dir);
 	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' %s </dev/null >'%s' 2>'%s'", build, a, o, e);
 	st = system(cmd);
-	slurp(o, out, sizeof out);
-	slurp(e, err, sizeof err);
+	tbot_slurp(o, out, sizeof out);
+	tbot_slurp(e, err, sizeof err);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

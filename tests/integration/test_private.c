@@ -57,17 +57,6 @@ static void become_account(void)
 		_exit(126);
 }
 
-/* Reads the file at path into buf (at most n - 1 bytes). */
-static void slurp(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	size_t len = f ? fread(buf, 1, n - 1, f) : 0;
-
-	buf[len] = '\0';
-	if (f)
-		fclose(f);
-}
-
 /* Writes text to <bot dir>/name (0644: the test's umask). */
 static void put(const char *name, const char *text)
 {
@@ -106,7 +95,7 @@ static int sk(const char *args, const char *in)
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return -1;
-	slurp(outp, out, sizeof out);
+	tbot_slurp(outp, out, sizeof out);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -199,7 +188,7 @@ static void test_running(void)
 	     i++)
 		usleep(50000);
 	ok(found, "the message is logged with its controls escaped, on one line, the UTF-8 kept");
-	slurp(bot.log, out, sizeof out);
+	tbot_slurp(bot.log, out, sizeof out);
 	ok(!strchr(out, '\x1b') && !strstr(out, "\r"), "no raw ESC or CR in the log");
 	f = fopen(bot.log, "r");
 	while (f && fgets(line, sizeof line, f))
@@ -223,7 +212,7 @@ static void test_running(void)
 
 	/* Core dumps: the limit, and not dumpable (its /proc files are root's). */
 	snprintf(path, sizeof path, "/proc/%d/limits", (int)bot.pid);
-	slurp(path, limits, sizeof limits);
+	tbot_slurp(path, limits, sizeof limits);
 	core = strstr(limits, "Max core file size");
 	ok(core != NULL, "/proc/<pid>/limits has the core file size");
 	if (core) {

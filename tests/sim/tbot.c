@@ -101,6 +101,17 @@ int tbot_alive(tbot *b)
 	return b->pid > 0 && waitpid(b->pid, NULL, WNOHANG) == 0;
 }
 
+/* Reads the file at path into buf (at most n - 1 bytes). */
+void tbot_slurp(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t len = f ? fread(buf, 1, n - 1, f) : 0;
+
+	buf[len] = '\0';
+	if (f)
+		fclose(f);
+}
+
 /* Counts the lines of file holding every needle. */
 static int count_lines(const char *file, const char *n1, const char *n2, const char *n3)
 {

@@ -45,6 +45,8 @@ int tbot_log_has(tbot *b, const char *needle);
 const char *tbot_sh(const char *cmd, int *status);
 /* A loopback port nothing listens on now (bound to 0, read, closed), 0 on failure. */
 int tbot_free_port(void);
+/* Reads the file at path into buf (at most n - 1 bytes, NUL-terminated; "" when it cannot be read). */
+void tbot_slurp(const char *path, char *buf, size_t n);
 /* The web page's setup token the bot logged (its last one) into out, "" if none. */
 void tbot_setup_token(const tbot *b, char *out, size_t n);
 /* Removes the temp dir unless keep (then prints the log's tail as TAP comments). */
