@@ -170,7 +170,7 @@ static const char *api_str(const cJSON *o, const char *k)
 /* ---- sessions and cookies -------------------------------------------------- */
 
 /* The value of cookie name in a Cookie header into out; 0, or -1 when absent.
- * Matches whole names only (techniques.md P6: lws's own getter does not). */
+ * Matches whole names only (docs/libraries.md §4: lws's own getter does not). */
 static int api_cookie(const char *hdr, const char *name, char *out, size_t n)
 {
 	size_t nl = strlen(name);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/codec.c - payload decoding (protocol.md §5): base64, a bounded
+ * core/codec.c - payload decoding (docs/protocol.md §5): base64, a bounded
  * MessagePack -> cJSON decoder and a JSON parser that keeps big ids exact.
  *
  * The MessagePack side is an own cursor walker rather than msgpuck's mp_check:
  * mp_check accepts an array32 header with a count of 2^31 or more and nothing
- * behind it (techniques.md §15). Here every declared length or count is checked
+ * behind it (docs/libraries.md §9). Here every declared length or count is checked
  * against the bytes that remain before anything is read or allocated, so a
  * tree can never hold more nodes than the input has bytes.
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/event.c - turns one decoded push item (protocol.md §6) into a typed event.
+ * core/event.c - turns one decoded push item (docs/protocol.md §6) into a typed event.
  *
  * The input is untrusted: any member may be missing or of the wrong type, so
  * every lookup goes through jget()/jstr(), which answer NULL for anything but
@@ -8,7 +8,7 @@
  * URL parameters, members of the JSON texts nested in strings) are copied into
  * e->buf, truncated at a UTF-8 character boundary when the buffer runs out.
  *
- * Two deliberate departures from the bots protocol.md describes:
+ * Two deliberate departures from the open-source bots (docs/protocol.md §6.2):
  * - Trade statuses come only from cards (contentType 26, a dxCard, extJson
  *   MsgCard) and message-update frames. A buyer who types "[我已付款，等待你发货]"
  *   gets EV_SYSTEM with no trade status and no order id, not a delivery: [ZC]
@@ -40,7 +40,7 @@ static const char *const TRADE_NAMES[] = {
 	"none", "placed", "paid", "remind", "shipped", "completed", "closed", "refunding", "refund_cancelled"
 };
 
-/* Texts of protocol.md §6.2 that are never a chat message (exact match). */
+/* Texts of docs/protocol.md §6.2 that are never a chat message (exact match). */
 static const char *const SYSTEM_TEXTS[] = {
 	"快给ta一个评价吧~", "快给ta一个评价吧～", "卖家人不错？送Ta闲鱼小红花", "发来一条消息", "发来一条新消息",
 	"AI正在帮你回复消息，不错过每笔订单", "[不想宝贝被砍价?设置不砍价回复  ]", "[我完成了评价]", "我完成了评价",
@@ -320,7 +320,7 @@ static const cJSON *card_main(const cJSON *c)
 	return jget(jget(jget(c, "dxCard"), "item"), "main");
 }
 
-/* Returns the refund status of a card JSON (protocol.md §6.2): title 我发起了退款
+/* Returns the refund status of a card JSON (docs/protocol.md §6.2): title 我发起了退款
  * 申请 in dynamicOperation.changeContent, button 已同意 or 已撤销. TRADE_NONE else. */
 static trade_status card_refund_status(const cJSON *card)
 {
@@ -531,7 +531,7 @@ static int text_ids(const cJSON *tree, char *out, size_t outsz)
 	return r;
 }
 
-/* Finds the order id of a chat or update tree (protocol.md §6.2): the card
+/* Finds the order id of a chat or update tree (docs/protocol.md §6.2): the card
  * JSON's URLs, the update frame's button JSONs, the updateKey, then the
  * patterns over the whole text. Returns 0 with the digits in out, else -1. */
 int event_order_id(const cJSON *tree, char *out, size_t outsz)
@@ -621,7 +621,7 @@ static void fill_meta(ev *e, const cJSON *ext, const char *own_unb)
 	e->own = *e->sender_id && own_unb && *own_unb && !strcmp(e->sender_id, own_unb);
 }
 
-/* A chat message: ["1"] an object with metadata "10" (protocol.md §6.1, §6.2).
+/* A chat message: ["1"] an object with metadata "10" (docs/protocol.md §6.1, §6.2).
  * Returns 0, or -1 when one has neither metadata nor content. */
 static int chat_event(const cJSON *tree, const cJSON *one, const char *own_unb, ev *e)
 {
@@ -756,7 +756,7 @@ static int ends_with(const cJSON *v, const char *suffix)
 	return n >= k && !strcmp(v->valuestring + n - k, suffix);
 }
 
-/* Fills a read receipt from any of its three shapes (protocol.md §6.3).
+/* Fills a read receipt from any of its three shapes (docs/protocol.md §6.3).
  * Returns 1 when tree has one of them, else 0 (e untouched but for what the
  * shapes share). */
 static int receipt_fill(const cJSON *tree, ev *e)

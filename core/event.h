@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/event.h - turns one decoded push item (protocol.md §6) into a typed event.
+ * core/event.h - turns one decoded push item (docs/protocol.md §6) into a typed event.
  *
  * Every string field is NUL-terminated and never NULL ("" when absent). Strings
  * point into the decoded tree or into the event's own buffer, so an event lives
@@ -26,7 +26,7 @@ typedef enum {
 	EV_TYPE_COUNT
 } ev_type;
 
-/* Trade statuses, from the card texts of protocol.md §6.2. */
+/* Trade statuses, from the card texts of docs/protocol.md §6.2. */
 typedef enum {
 	TRADE_NONE = 0,
 	TRADE_PLACED,           /* [我已拍下，待付款] */
@@ -85,7 +85,7 @@ cJSON *event_json(const ev *e);
 const char *event_type_name(ev_type t);
 const char *trade_status_name(trade_status s);
 
-/* Finds the order id in a decoded chat/update tree the way protocol.md §6.2
+/* Finds the order id in a decoded chat/update tree the way docs/protocol.md §6.2
  * describes (card JSON urls first, then patterns over the whole text). Writes
  * it to out (digits only) and returns 0, or -1 when there is none. */
 int event_order_id(const cJSON *tree, char *out, size_t outsz);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/lwp.c - LWP frames (protocol.md §4, §7, §8): ids and the JSON text of
+ * core/lwp.c - LWP frames (docs/protocol.md §4, §7, §8): ids and the JSON text of
  * every request the bot sends.
  *
  * Frames are built as cJSON trees and printed unformatted. Keys come in the
- * order protocol.md shows them. Every cJSON call can fail on OOM; the builders
+ * order docs/protocol.md shows them. Every cJSON call can fail on OOM; the builders
  * note the first failure in a flag and return NULL at the end instead of
  * checking each call. A NULL string argument is sent as "" (a NULL uuid gets a
  * fresh lwp_uuid()).
@@ -45,7 +45,7 @@ static uint32_t lwp_rand(uint32_t n)
 	return randombytes_uniform(n);
 }
 
-/* "<0..999><now_ms> 0": the random part is not zero-padded (protocol.md §4).
+/* "<0..999><now_ms> 0": the random part is not zero-padded (docs/protocol.md §4).
  * No random part repeats within one ms (past 1000 mids in one ms, the ms
  * steps on), so no two mids of a process are equal: answers are matched to
  * requests by mid, and requests of one ms (the sends, ackDiff and heartbeat
@@ -74,7 +74,7 @@ void lwp_mid(char out[LWP_MID_MAX])
 	snprintf(out, LWP_MID_MAX, "%" PRIu32 "%" PRId64 " 0", r, last);
 }
 
-/* "-<20 digits>1": the web client's shape ("-" digits "1", protocol.md §4 and
+/* "-<20 digits>1": the web client's shape ("-" digits "1", docs/protocol.md §4 and
  * §8; the platform only echoes it back) around 64 random bits from
  * libsodium, zero-padded. Not the wall clock: a process started after the
  * clock stepped back re-made uuids an earlier run had sent, and the platform
@@ -90,7 +90,7 @@ void lwp_uuid(char out[LWP_UUID_MAX])
 	snprintf(out, LWP_UUID_MAX, "-%020" PRIu64 "1", r);
 }
 
-/* The web client's device id (protocol.md §2) followed by "-<unb>". */
+/* The web client's device id (docs/protocol.md §2) followed by "-<unb>". */
 void lwp_device_id(const char *unb, char out[LWP_DID_MAX])
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -237,7 +237,7 @@ static void lwp_ctx(lwp_b *b, cJSON *o)
 
 /* --- frames -------------------------------------------------------------- */
 
-/* /reg (protocol.md §4.1). Returns the frame text, NULL on OOM. */
+/* /reg (docs/protocol.md §4.1). Returns the frame text, NULL on OOM. */
 char *lwp_reg(const char *token, const char *did, char *mid_out)
 {
 	lwp_b b;
@@ -255,7 +255,7 @@ char *lwp_reg(const char *token, const char *did, char *mid_out)
 	return lwp_finish(&b);
 }
 
-/* /r/SyncStatus/ackDiff (protocol.md §4.2) with pts = now_ms * 1000 ("from now
+/* /r/SyncStatus/ackDiff (docs/protocol.md §4.2) with pts = now_ms * 1000 ("from now
  * on"). Returns the frame text, NULL on OOM. */
 char *lwp_ackdiff(int64_t now_ms, char *mid_out)
 {
@@ -276,7 +276,7 @@ char *lwp_ackdiff(int64_t now_ms, char *mid_out)
 	return lwp_finish(&b);
 }
 
-/* The heartbeat /! (protocol.md §4.3), no body. Returns the frame text, NULL on OOM. */
+/* The heartbeat /! (docs/protocol.md §4.3), no body. Returns the frame text, NULL on OOM. */
 char *lwp_heartbeat(char *mid_out)
 {
 	lwp_b b;
@@ -286,7 +286,7 @@ char *lwp_heartbeat(char *mid_out)
 	return lwp_finish(&b);
 }
 
-/* The ACK of a push (protocol.md §4.4): {"code":200,"headers":{...}} with the
+/* The ACK of a push (docs/protocol.md §4.4): {"code":200,"headers":{...}} with the
  * push's mid (a fresh one when it has none), its sid or "", and app-key, ua
  * and dt when present as strings. Nothing else is copied. Returns the frame
  * text, NULL on OOM. */
@@ -342,7 +342,7 @@ char *lwp_ack(const cJSON *push_headers)
 	return lwp_finish(&b);
 }
 
-/* sendByReceiverScope (protocol.md §8) carrying payload (consumed: the
+/* sendByReceiverScope (docs/protocol.md §8) carrying payload (consumed: the
  * content JSON that goes base64'd into custom.data). Returns the frame text,
  * NULL on OOM (payload NULL counts as OOM). */
 static char *lwp_send(const char *uuid, const char *cid, const char *buyer, const char *unb,
@@ -430,7 +430,7 @@ char *lwp_send_image(const char *uuid, const char *cid, const char *buyer, const
 	return lwp_send(uuid, cid, buyer, unb, p, mid_out);
 }
 
-/* /r/SingleChatConversation/create (protocol.md §7) for (buyer, seller, item);
+/* /r/SingleChatConversation/create (docs/protocol.md §7) for (buyer, seller, item);
  * a NULL item_id leaves extension empty. Returns the frame text, NULL on OOM. */
 char *lwp_create_conv(const char *buyer, const char *unb, const char *item_id, char *mid_out)
 {
