@@ -6,6 +6,7 @@
  * results go to the plugins.
  */
 #include "bridge.h"
+#include "feed.h"
 #include "host.h"
 #include "http.h"
 #include "log.h"
@@ -30,6 +31,7 @@ struct bridge {
 
 #define BRIDGE_TIMERS_RETRY_MS 100
 
+/* A plugin's mtop call in flight: whom to tell. */
 typedef struct {
 	host_mtop_done done;
 	void *ctx;
@@ -137,7 +139,7 @@ static void mtop_done(void *ud, mtop_result res, const char *ret, const cJSON *d
 
 	if (why)
 		log_debug("bridge", "plugin mtop call: %s", why);
-	/* mtop_result and sk_mtop_result share their order */
+	/* mtop_result equals sk_mtop_result (core/feed.c asserts it) */
 	w->done(w->ctx, (int)res, ret ? ret : "", txt ? txt : "");
 	free(txt);
 	free(w);
@@ -208,7 +210,7 @@ static int be_session_state(void *ud)
 {
 	bridge *b = ud;
 
-	/* sess_state and sk_state share their order */
+	/* sess_state equals sk_state (core/feed.c asserts it) */
 	return (int)session_metrics(b->sess)->state;
 }
 
@@ -284,35 +286,14 @@ int bridge_load(bridge *b, sbuf *errs)
 	return host_load(b->h, b->cfg->plugins_dir, b->cfg->plugins_load, errs);
 }
 
-/* Maps the core's event to the ABI's (strings borrowed from e). */
+/* Hands the core's event to the plugins, as the ABI's (core/feed.c); its
+ * strings are borrowed from e for the dispatch. */
 void bridge_event(bridge *b, const ev *e)
 {
-	static const int types[EV_TYPE_COUNT] = {
-		[EV_UNKNOWN] = SK_EV_UNKNOWN, [EV_CHAT_TEXT] = SK_EV_CHAT_TEXT, [EV_CHAT_IMAGE] = SK_EV_CHAT_IMAGE,
-		[EV_TRADE] = SK_EV_TRADE, [EV_MSG_UPDATE] = SK_EV_MSG_UPDATE, [EV_PAYMENT] = SK_EV_PAYMENT,
-		[EV_TYPING] = SK_EV_TYPING, [EV_READ] = SK_EV_READ, [EV_SYSTEM] = SK_EV_SYSTEM,
-	};
 	sk_event x;
 	char *raw = e->raw ? cJSON_PrintUnformatted(e->raw) : NULL;
 
-	memset(&x, 0, sizeof x);
-	x.size = sizeof x;
-	x.type = e->type < EV_TYPE_COUNT ? types[e->type] : SK_EV_UNKNOWN;
-	x.trade = (int)e->trade;       /* trade_status and sk_trade share their order */
-	x.chat_id = e->chat_id;
-	x.sender_id = e->sender_id;
-	x.sender_name = e->sender_name;
-	x.text = e->text;
-	x.item_id = e->item_id;
-	x.message_id = e->message_id;
-	x.im_id = e->im_id;
-	x.order_id = e->order_id;
-	x.image_url = e->image_url;
-	x.own = e->own;
-	x.echo = e->echo;
-	x.created_ms = e->created_ms;
-	x.raw_json = raw ? raw : "";
-	x.reason = x.topic = x.payload_json = x.from_plugin = x.send_uuid = x.send_tag = "";
+	feed_sk_event(&x, e, raw);
 	host_dispatch(b->h, &x);
 	free(raw);
 }
@@ -321,31 +302,22 @@ void bridge_state(bridge *b, sess_state from, sess_state to, const char *why)
 {
 	sk_event x;
 
-	memset(&x, 0, sizeof x);
-	x.size = sizeof x;
-	x.type = SK_EV_SESSION;
+	feed_sk_init(&x, SK_EV_SESSION);
 	x.state = (int)to;
 	x.prev_state = (int)from;
 	x.reason = why ? why : "";
-	x.chat_id = x.sender_id = x.sender_name = x.text = x.item_id = x.message_id = x.im_id = "";
-	x.order_id = x.image_url = x.raw_json = x.topic = x.payload_json = x.from_plugin = "";
-	x.send_uuid = x.send_tag = "";
 	host_dispatch(b->h, &x);
 }
 
-/* An SK_EV_PLUGIN event from "core" on topic. */
+/* Dispatches an SK_EV_PLUGIN event from "core" on topic, with payload "{}". */
 static void bridge_core_topic(bridge *b, const char *topic)
 {
 	sk_event x;
 
-	memset(&x, 0, sizeof x);
-	x.size = sizeof x;
-	x.type = SK_EV_PLUGIN;
+	feed_sk_init(&x, SK_EV_PLUGIN);
 	x.topic = topic;
 	x.payload_json = "{}";
 	x.from_plugin = "core";
-	x.chat_id = x.sender_id = x.sender_name = x.text = x.item_id = x.message_id = x.im_id = "";
-	x.order_id = x.image_url = x.raw_json = x.reason = x.send_uuid = x.send_tag = "";
 	host_dispatch(b->h, &x);
 }
 

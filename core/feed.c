@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/feed.c - one event vocabulary (feed.h): the core's event as the ABI's,
+ * the JSON lines of the event log and the live page, the noise filter.
+ */
+#include "feed.h"
+#include "log.h"
+#include "mtop.h"
+#include "session.h"
+#include "store.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+/* The ABI's event type of each of the core's (ev_type). Types 1..8 happen to
+ * have the same numbers on both sides; EV_UNKNOWN (0) does not, so this is a
+ * table and not a cast. */
+static const int feed_types[EV_TYPE_COUNT] = {
+	[EV_UNKNOWN] = SK_EV_UNKNOWN, [EV_CHAT_TEXT] = SK_EV_CHAT_TEXT, [EV_CHAT_IMAGE] = SK_EV_CHAT_IMAGE,
+	[EV_TRADE] = SK_EV_TRADE, [EV_MSG_UPDATE] = SK_EV_MSG_UPDATE, [EV_PAYMENT] = SK_EV_PAYMENT,
+	[EV_TYPING] = SK_EV_TYPING, [EV_READ] = SK_EV_READ, [EV_SYSTEM] = SK_EV_SYSTEM,
+};
+/* A new ev_type needs its row above (and its SK_EV_ in plugins/plugin.h,
+ * and its name in core/event.c's TYPE_NAMES); then raise this count. */
+_Static_assert(EV_TYPE_COUNT == 9, "a new ev_type: add it to feed_types");
+
+/* The core's enums that cross into the ABI by a cast keep the ABI's numbers.
+ * trade_status goes into sk_event.trade by a cast. */
+FEED_TWIN(TRADE_NONE, SK_TRADE_NONE);
+FEED_TWIN(TRADE_PLACED, SK_TRADE_PLACED);
+FEED_TWIN(TRADE_PAID, SK_TRADE_PAID);
+FEED_TWIN(TRADE_REMIND, SK_TRADE_REMIND);
+FEED_TWIN(TRADE_SHIPPED, SK_TRADE_SHIPPED);
+FEED_TWIN(TRADE_COMPLETED, SK_TRADE_COMPLETED);
+FEED_TWIN(TRADE_CLOSED, SK_TRADE_CLOSED);
+FEED_TWIN(TRADE_REFUNDING, SK_TRADE_REFUNDING);
+FEED_TWIN(TRADE_REFUND_CANCELLED, SK_TRADE_REFUND_CANCELLED);
+/* The session's state and an mtop call's result go to plugins by a cast
+ * (core/bridge.c). */
+FEED_TWIN(SESS_DISCONNECTED, SK_STATE_DISCONNECTED);
+FEED_TWIN(SESS_CONNECTING, SK_STATE_CONNECTING);
+FEED_TWIN(SESS_CONNECTED, SK_STATE_CONNECTED);
+FEED_TWIN(SESS_RECONNECTING, SK_STATE_RECONNECTING);
+FEED_TWIN(SESS_FAILED, SK_STATE_FAILED);
+FEED_TWIN(SESS_CLOSED, SK_STATE_CLOSED);
+FEED_TWIN(MTOP_OK, SK_MTOP_OK);
+FEED_TWIN(MTOP_TOKEN_EXPIRED, SK_MTOP_TOKEN_EXPIRED);
+FEED_TWIN(MTOP_SESSION_EXPIRED, SK_MTOP_SESSION_EXPIRED);
+FEED_TWIN(MTOP_RISK, SK_MTOP_RISK);
+FEED_TWIN(MTOP_FAIL, SK_MTOP_FAIL);
+FEED_TWIN(MTOP_TRANSPORT, SK_MTOP_TRANSPORT);
+/* the host hands a plugin's SK_LOG_* level to log_msg as it is */
+FEED_TWIN(LOG_ERR, SK_LOG_ERR);
+FEED_TWIN(LOG_WARN, SK_LOG_WARN);
+FEED_TWIN(LOG_INFO, SK_LOG_INFO);
+FEED_TWIN(LOG_DEBUG, SK_LOG_DEBUG);
+/* sk_send_status and sk_send_find answer the outbox's state as it is;
+ * plugins/plugin.h gives it as numbers: 0 pending, 1 sent, 2 refused */
+FEED_TWIN(OUTBOX_PENDING, 0);
+FEED_TWIN(OUTBOX_DONE, 1);
+FEED_TWIN(OUTBOX_REFUSED, 2);
+
+void feed_sk_event(sk_event *x, const ev *e, const char *raw_json)
+{
+	feed_sk_init(x, (unsigned)e->type < EV_TYPE_COUNT ? feed_types[e->type] : SK_EV_UNKNOWN);
+	x->trade = (int)e->trade;
+	x->chat_id = e->chat_id;
+	x->sender_id = e->sender_id;
+	x->sender_name = e->sender_name;
+	x->text = e->text;
+	x->item_id = e->item_id;
+	x->message_id = e->message_id;
+	x->im_id = e->im_id;
+	x->order_id = e->order_id;
+	x->image_url = e->image_url;
+	x->own = e->own;
+	x->echo = e->echo;
+	x->created_ms = e->created_ms;
+	x->raw_json = raw_json ? raw_json : "";
+}
+
+int feed_is_noise(const ev *e)
+{
+	return e->type == EV_READ || e->type == EV_TYPING;
+}
+
+/* Prints j (consumed) as one line with "ms" (now) added. Returns the line
+ * (malloc'd), NULL on OOM or a NULL j. */
+static char *feed_line(cJSON *j)
+{
+	char *s;
+
+	if (!j)
+		return NULL;
+	cJSON_AddNumberToObject(j, "ms", (double)util_now_ms());
+	s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return s;
+}
+
+char *feed_event_line(const ev *e)
+{
+	return feed_line(event_json(e));
+}
+
+char *feed_state_line(const char *from, const char *to, const char *why)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "kind", "state");
+	cJSON_AddStringToObject(j, "from", from ? from : "");
+	cJSON_AddStringToObject(j, "to", to ? to : "");
+	cJSON_AddStringToObject(j, "why", why ? why : "");
+	return feed_line(j);
+}
+
+char *feed_send_line(const char *uuid, int ok, const char *detail, const char *plugin, const char *tag)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "kind", "send");
+	cJSON_AddStringToObject(j, "uuid", uuid ? uuid : "");
+	cJSON_AddBoolToObject(j, "ok", ok);
+	cJSON_AddStringToObject(j, ok ? "message_id" : "reason", detail ? detail : "");
+	cJSON_AddStringToObject(j, "plugin", plugin ? plugin : "");
+	cJSON_AddStringToObject(j, "tag", tag ? tag : "");
+	return feed_line(j);
+}
+
+char *feed_plugin_line(const char *plugin, const char *topic, const char *payload_json)
+{
+	cJSON *j = cJSON_CreateObject(), *p = payload_json ? cJSON_Parse(payload_json) : NULL;
+
+	if (!j) {
+		cJSON_Delete(p);
+		return NULL;
+	}
+	cJSON_AddStringToObject(j, "kind", "plugin");
+	cJSON_AddStringToObject(j, "topic", topic ? topic : "");
+	cJSON_AddStringToObject(j, "from", plugin ? plugin : "");
+	cJSON_AddItemToObject(j, "payload", p ? p : cJSON_CreateNull());
+	return feed_line(j);
+}
