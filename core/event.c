@@ -138,6 +138,16 @@ static int jstr_is(const cJSON *o, const char *k, const char *want)
 	return s && !strcmp(s, want);
 }
 
+/* Returns 1 when the string member k of o is the decimal number want (the
+ * extJson texts carry numbers as strings). */
+static int jstr_is_num(const cJSON *o, const char *k, int want)
+{
+	char num[16];
+
+	snprintf(num, sizeof num, "%d", want);
+	return jstr_is(o, k, num);
+}
+
 /* Copies s[0..n) (at most cap bytes) into e->buf and returns the copy; the
  * cut falls on a UTF-8 character boundary. Returns "" when the buffer is full. */
 static const char *keep(ev *e, const char *s, size_t n, size_t cap)
@@ -617,7 +627,8 @@ static void fill_meta(ev *e, const cJSON *ext, const char *own_unb)
 	e->item_id = url_param_keep(e, jstr(ext, "reminderUrl"), "itemId");
 	e->message_id = business_id(e, ext);
 	e->red_reminder = nz(jstr(ext, "redReminder"));
-	e->group = jstr_is(ext, "sessionType", "30") || (cJSON_IsNumber(st) && st->valuedouble == 30);
+	e->group = jstr_is_num(ext, "sessionType", EV_SESSION_GROUP) ||
+		   (cJSON_IsNumber(st) && st->valuedouble == EV_SESSION_GROUP);
 	e->own = *e->sender_id && own_unb && *own_unb && !strcmp(e->sender_id, own_unb);
 }
 
@@ -649,9 +660,9 @@ static int chat_event(const cJSON *tree, const cJSON *one, const char *own_unb, 
 	ct = jint(cJSON_IsNumber(ctv) || cJSON_IsString(ctv) ? ctv : jget(inner, "contentType"));
 	e->content_type = ct > 0 && ct < 1000000 ? (int)ct : 0;
 	msg_arg = nz(jstr(xj, "msgArg1"));
-	card = e->content_type == 26 || jint(jget(inner, "contentType")) == 26 || jget(inner, "dxCard") ||
-	       jstr_is(xj, "contentType", "26") || !strcmp(msg_arg, "MsgCard");
-	tip = e->content_type == 14 || !strcmp(msg_arg, "MsgTips");
+	card = e->content_type == EV_CONTENT_CARD || jint(jget(inner, "contentType")) == EV_CONTENT_CARD ||
+	       jget(inner, "dxCard") || jstr_is_num(xj, "contentType", EV_CONTENT_CARD) || !strcmp(msg_arg, "MsgCard");
+	tip = e->content_type == EV_CONTENT_TIP || !strcmp(msg_arg, "MsgTips");
 
 	if (!*e->text) {
 		const char *t = jstr(jget(inner, "text"), "text");
@@ -678,7 +689,7 @@ static int chat_event(const cJSON *tree, const cJSON *one, const char *own_unb, 
 	} else if (is_trade_text(e->text)) {
 		/* Typed by a person, not a card: nothing to act on. */
 		e->type = EV_SYSTEM;
-	} else if (e->content_type == 2) {
+	} else if (e->content_type == EV_CONTENT_IMAGE) {
 		const cJSON *pic = cJSON_GetArrayItem(jget(jget(inner, "image"), "pics"), 0);
 		const char *url = jstr(pic, "url");
 
@@ -837,14 +848,14 @@ int event_from_item(const cJSON *tree, int object_type, int plain_json, const ch
 		return 0;
 	}
 	el = typing_elem(tree);
-	if (object_type == 40006 || el) {
+	if (object_type == EV_OBJ_TYPING || el) {
 		e->type = EV_TYPING;
 		e->chat_id = id_of(e, jget(el, "1"));
 		e->sender_id = id_of(e, jget(el, "4"));
 		e->own = *e->sender_id && own_unb && *own_unb && !strcmp(e->sender_id, own_unb);
 		return 0;
 	}
-	if (object_type == 40103) {
+	if (object_type == EV_OBJ_READ) {
 		e->type = EV_READ;
 		receipt_fill(tree, e);
 		return 0;

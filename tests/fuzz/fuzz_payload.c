@@ -43,7 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* Makes the events of tree as the session would, and checks them. */
 static void events_of(const cJSON *tree, int plain)
 {
-	static const int objs[] = {40000, 40006, 40103};
+	static const int objs[] = {EV_OBJ_CHAT, EV_OBJ_TYPING, EV_OBJ_READ};
 	char oid[40];
 	size_t i;
 
