@@ -50,6 +50,8 @@ static int be_send_rc(int rc)
 	}
 }
 
+/* sk_send_text: queues text in the session's outbox for plugin, with tag.
+ * Returns an sk_rc (be_send_rc); uuid_out gets the send's uuid. */
 static int be_send_text(void *ud, const char *plugin, const char *tag, const char *chat_id, const char *buyer_id,
 			const char *text, char *uuid_out)
 {
@@ -58,6 +60,8 @@ static int be_send_text(void *ud, const char *plugin, const char *tag, const cha
 	return be_send_rc(session_send_text(b->sess, plugin, tag, chat_id, buyer_id, text, uuid_out));
 }
 
+/* sk_send_image: queues an image (url, w x h) in the session's outbox for
+ * plugin, with tag. Returns an sk_rc (be_send_rc); uuid_out gets the uuid. */
 static int be_send_image(void *ud, const char *plugin, const char *tag, const char *chat_id, const char *buyer_id,
 			 const char *url, int w, int h, char *uuid_out)
 {
@@ -66,6 +70,10 @@ static int be_send_image(void *ud, const char *plugin, const char *tag, const ch
 	return be_send_rc(session_send_image(b->sess, plugin, tag, chat_id, buyer_id, url, w, h, uuid_out));
 }
 
+/* sk_send_status: the outbox's state of the send uuid (outbox_state) in
+ * *state and, when detail is not NULL, its message id (sent) or reason
+ * (refused) in *detail (malloc'd, NULL while pending). Returns SK_OK,
+ * SK_ERR_NOTFOUND for no such send, SK_ERR_DB when the read failed. */
 static int be_send_status(void *ud, const char *uuid, int *state, char **detail)
 {
 	bridge *b = ud;
@@ -98,6 +106,9 @@ static int be_send_find(void *ud, const char *plugin, const char *tag, char *uui
 	return SK_OK;
 }
 
+/* The lws timer of the plugins' timers: runs those due now inside a batch
+ * (one commit). Returns nothing; without a batch it tries again in
+ * BRIDGE_TIMERS_RETRY_MS. */
 static void timers_cb(lws_sorted_usec_list_t *sul)
 {
 	bridge *b = lws_container_of(sul, bridge, sul_timers);
@@ -112,6 +123,7 @@ static void timers_cb(lws_sorted_usec_list_t *sul)
 	host_run_timers(b->h);
 }
 
+/* Schedules timers_cb for the monotonic time mono_ms (now when it is past). */
 static void be_wake_at(void *ud, int64_t mono_ms)
 {
 	bridge *b = ud;
@@ -120,18 +132,23 @@ static void be_wake_at(void *ud, int64_t mono_ms)
 	lws_sul_schedule(b->ctx, 0, &b->sul_timers, timers_cb, (lws_usec_t)(d > 0 ? d : 0) * LWS_US_PER_MS + 1);
 }
 
+/* Returns the wall clock in ms (util_now_ms). */
 static int64_t be_now_ms(void *ud)
 {
 	(void)ud;
 	return util_now_ms();
 }
 
+/* Returns the monotonic clock in ms. */
 static int64_t be_mono_ms(void *ud)
 {
 	(void)ud;
 	return util_mono_us() / 1000;
 }
 
+/* An mtop call finished: hands the result, the first ret string and the
+ * data as JSON text ("" when none) to the plugin's callback, then frees
+ * the wait record. */
 static void mtop_done(void *ud, mtop_result res, const char *ret, const cJSON *data, const char *why)
 {
 	mtop_wait *w = ud;
@@ -145,6 +162,9 @@ static void mtop_done(void *ud, mtop_result res, const char *ret, const cJSON *d
 	free(w);
 }
 
+/* Starts a plugin's mtop call of api with data_json on the session's signed
+ * client; done runs once with the result (at once with SK_MTOP_TRANSPORT
+ * when the call cannot start). */
 static void be_mtop(void *ud, const char *api, const char *data_json, host_mtop_done done, void *ctx)
 {
 	bridge *b = ud;
@@ -163,6 +183,9 @@ typedef struct {
 	void *ctx;
 } http_wait;
 
+/* A plugin's HTTP POST finished: hands the status (SK_ERR_IO when there was
+ * no answer) and the body ("" when none) to its callback, then frees the
+ * wait record. */
 static void http_done(void *ud, const http_resp *r)
 {
 	http_wait *w = ud;
@@ -173,7 +196,10 @@ static void http_done(void *ud, const http_resp *r)
 	free(w);
 }
 
-/* Webhooks always verify the certificate (tls_verify 1), whatever
+/* sk_http_post: POSTs body (len bytes) with the extra headers to url on the
+ * core's HTTP client; done runs once with the status and body. Returns the
+ * handle for be_http_cancel, NULL when the request cannot start.
+ * Webhooks always verify the certificate (tls_verify 1), whatever
  * platform.tls_verify says: that switch is for a test platform, and a
  * webhook carries the seller's secrets elsewhere. The trust store is the
  * client vhost's: the system's CAs plus platform.ca_file. The core's client
@@ -197,6 +223,8 @@ static void *be_http_post(void *ud, const char *url, const char *headers, const 
 	return w;
 }
 
+/* Cancels a plugin's HTTP POST (handle from be_http_post): its callback
+ * never runs; frees the wait record. */
 static void be_http_cancel(void *ud, void *handle)
 {
 	http_wait *w = handle;
@@ -206,6 +234,7 @@ static void be_http_cancel(void *ud, void *handle)
 	free(w);
 }
 
+/* Returns the session's state as an sk_state. */
 static int be_session_state(void *ud)
 {
 	bridge *b = ud;
@@ -214,6 +243,7 @@ static int be_session_state(void *ud)
 	return (int)session_metrics(b->sess)->state;
 }
 
+/* Returns the session's metrics as JSON text (malloc'd), NULL on OOM. */
 static char *be_metrics_json(void *ud)
 {
 	bridge *b = ud;
@@ -221,6 +251,8 @@ static char *be_metrics_json(void *ud)
 	return session_metrics_json(b->sess);
 }
 
+/* Passes a plugin's publication (plugin, topic, payload_json) to the
+ * bridge_on_publish listener, if there is one (the live page). */
 static void be_on_publish(void *ud, const char *plugin, const char *topic, const char *payload_json)
 {
 	bridge *b = ud;
@@ -229,6 +261,7 @@ static void be_on_publish(void *ud, const char *plugin, const char *topic, const
 		b->on_publish(b->pub_ud, plugin, topic, payload_json);
 }
 
+/* Wakes the event loop (a worker finished: bridge_poll runs its completion). */
 static void be_wake_loop(void *ud)
 {
 	bridge *b = ud;
@@ -298,6 +331,7 @@ void bridge_event(bridge *b, const ev *e)
 	free(raw);
 }
 
+/* Dispatches SK_EV_SESSION: the session went from one state to another. */
 void bridge_state(bridge *b, sess_state from, sess_state to, const char *why)
 {
 	sk_event x;

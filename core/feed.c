@@ -11,6 +11,12 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* Stops the build when a core enum's value is not its ABI twin's: for the
+ * core's enums that cross into the ABI by a cast. (The casts to int: gcc
+ * warns when two different enums are compared.) */
+#define FEED_TWIN(core, abi) _Static_assert((int)(core) == (int)(abi), #core " must equal " #abi)
 
 /* The ABI's event type of each of the core's (ev_type). Types 1..8 happen to
  * have the same numbers on both sides; EV_UNKNOWN (0) does not, so this is a
@@ -59,6 +65,16 @@ FEED_TWIN(LOG_DEBUG, SK_LOG_DEBUG);
 FEED_TWIN(OUTBOX_PENDING, 0);
 FEED_TWIN(OUTBOX_DONE, 1);
 FEED_TWIN(OUTBOX_REFUSED, 2);
+
+void feed_sk_init(sk_event *e, int type)
+{
+	memset(e, 0, sizeof *e);
+	e->size = sizeof *e;
+	e->type = type;
+	e->chat_id = e->sender_id = e->sender_name = e->text = e->item_id = e->message_id = "";
+	e->im_id = e->order_id = e->image_url = e->raw_json = e->reason = "";
+	e->topic = e->payload_json = e->from_plugin = e->send_uuid = e->send_tag = "";
+}
 
 void feed_sk_event(sk_event *x, const ev *e, const char *raw_json)
 {

@@ -9,28 +9,13 @@
 #ifndef SK_FEED_H
 #define SK_FEED_H
 
-#include <string.h>
-
 #include "../plugins/plugin.h"
 #include "event.h"
 
-/* Stops the build when a core enum's value is not its ABI twin's: for the
- * core's enums that cross into the ABI by a cast. (The casts to int: gcc
- * warns when two different enums are compared.) */
-#define FEED_TWIN(core, abi) _Static_assert((int)(core) == (int)(abi), #core " must equal " #abi)
-
 /* Fills e with its size and type, every other number 0 and every string ""
- * (the ABI's rule: event strings are never NULL). Inline, so that the host
- * (in the library the tests link) and the bridge share this one copy. */
-static inline void feed_sk_init(sk_event *e, int type)
-{
-	memset(e, 0, sizeof *e);
-	e->size = sizeof *e;
-	e->type = type;
-	e->chat_id = e->sender_id = e->sender_name = e->text = e->item_id = e->message_id = "";
-	e->im_id = e->order_id = e->image_url = e->raw_json = e->reason = "";
-	e->topic = e->payload_json = e->from_plugin = e->send_uuid = e->send_tag = "";
-}
+ * (the ABI's rule: event strings are never NULL). The one initialiser of
+ * sk_event, for the host and the bridge. */
+void feed_sk_init(sk_event *e, int type);
 
 /* Fills x with the ABI's event for the core's event e: its strings are
  * borrowed from e, raw_json from the caller (the decoded item as JSON text,
