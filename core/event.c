@@ -18,6 +18,7 @@
  *   substrings; so "已发货了吗？" stays a question the auto-reply may answer.
  */
 #include "event.h"
+#include "../plugins/plugin.h"
 #include "codec.h"
 #include "util.h"
 
@@ -32,8 +33,22 @@
 #define EV_SCAN_MAX (1u << 20)
 #define EV_SCAN_DEPTH 64
 
-static const char *const TYPE_NAMES[EV_TYPE_COUNT] = {
-	"unknown", "chat_text", "chat_image", "trade", "msg_update", "payment", "typing", "read", "system"
+/* One row per event type: its name (the event log's and the live page's
+ * "type") and its type in the plugin ABI (plugins/plugin.h). A new push kind
+ * is a row here (tests/unit/test_feed checks that every type has one). */
+static const struct {
+	const char *name;
+	int sk;
+} TYPES[EV_TYPE_COUNT] = {
+	[EV_UNKNOWN] = { "unknown", SK_EV_UNKNOWN },
+	[EV_CHAT_TEXT] = { "chat_text", SK_EV_CHAT_TEXT },
+	[EV_CHAT_IMAGE] = { "chat_image", SK_EV_CHAT_IMAGE },
+	[EV_TRADE] = { "trade", SK_EV_TRADE },
+	[EV_MSG_UPDATE] = { "msg_update", SK_EV_MSG_UPDATE },
+	[EV_PAYMENT] = { "payment", SK_EV_PAYMENT },
+	[EV_TYPING] = { "typing", SK_EV_TYPING },
+	[EV_READ] = { "read", SK_EV_READ },
+	[EV_SYSTEM] = { "system", SK_EV_SYSTEM },
 };
 
 static const char *const TRADE_NAMES[] = {
@@ -78,7 +93,13 @@ static const struct {
 /* Returns the name of t ("chat_text", "trade"...), "unknown" when out of range. */
 const char *event_type_name(ev_type t)
 {
-	return (unsigned)t < EV_TYPE_COUNT ? TYPE_NAMES[t] : "unknown";
+	return (unsigned)t < EV_TYPE_COUNT && TYPES[t].name ? TYPES[t].name : "unknown";
+}
+
+/* Returns the ABI's type of t (sk_event_type), SK_EV_UNKNOWN when out of range. */
+int event_sk_type(ev_type t)
+{
+	return (unsigned)t < EV_TYPE_COUNT && TYPES[t].sk ? TYPES[t].sk : SK_EV_UNKNOWN;
 }
 
 /* Returns the name of s ("paid", "shipped"...), "none" when out of range. */

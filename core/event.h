@@ -104,6 +104,9 @@ cJSON *event_json(const ev *e);
 
 /* "chat_text", "trade"...; "paid", "shipped"... */
 const char *event_type_name(ev_type t);
+/* The plugin ABI's type of t (an sk_event_type: SK_EV_CHAT_TEXT...),
+ * SK_EV_UNKNOWN for EV_UNKNOWN and anything out of range. */
+int event_sk_type(ev_type t);
 const char *trade_status_name(trade_status s);
 
 /* Finds the order id in a decoded chat/update tree the way protocol.md §6.2

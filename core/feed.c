@@ -18,18 +18,6 @@
  * warns when two different enums are compared.) */
 #define FEED_TWIN(core, abi) _Static_assert((int)(core) == (int)(abi), #core " must equal " #abi)
 
-/* The ABI's event type of each of the core's (ev_type). Types 1..8 happen to
- * have the same numbers on both sides; EV_UNKNOWN (0) does not, so this is a
- * table and not a cast. */
-static const int feed_types[EV_TYPE_COUNT] = {
-	[EV_UNKNOWN] = SK_EV_UNKNOWN, [EV_CHAT_TEXT] = SK_EV_CHAT_TEXT, [EV_CHAT_IMAGE] = SK_EV_CHAT_IMAGE,
-	[EV_TRADE] = SK_EV_TRADE, [EV_MSG_UPDATE] = SK_EV_MSG_UPDATE, [EV_PAYMENT] = SK_EV_PAYMENT,
-	[EV_TYPING] = SK_EV_TYPING, [EV_READ] = SK_EV_READ, [EV_SYSTEM] = SK_EV_SYSTEM,
-};
-/* A new ev_type needs its row above (and its SK_EV_ in plugins/plugin.h,
- * and its name in core/event.c's TYPE_NAMES); then raise this count. */
-_Static_assert(EV_TYPE_COUNT == 9, "a new ev_type: add it to feed_types");
-
 /* The core's enums that cross into the ABI by a cast keep the ABI's numbers.
  * trade_status goes into sk_event.trade by a cast. */
 FEED_TWIN(TRADE_NONE, SK_TRADE_NONE);
@@ -78,7 +66,7 @@ void feed_sk_init(sk_event *e, int type)
 
 void feed_sk_event(sk_event *x, const ev *e, const char *raw_json)
 {
-	feed_sk_init(x, (unsigned)e->type < EV_TYPE_COUNT ? feed_types[e->type] : SK_EV_UNKNOWN);
+	feed_sk_init(x, event_sk_type(e->type));
 	x->trade = (int)e->trade;
 	x->chat_id = e->chat_id;
 	x->sender_id = e->sender_id;

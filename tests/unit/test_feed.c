@@ -73,6 +73,15 @@ static void test_map(void)
 		       types[i].sk);
 		ok(all_empty(&x), "map: %d: every string \"\" (raw_json NULL too)", (int)types[i].t);
 	}
+	/* every type has its row in core/event.c's TYPES: a name and its own ABI type */
+	for (int t = EV_UNKNOWN + 1; t < EV_TYPE_COUNT; t++) {
+		int sk = event_sk_type((ev_type)t), dup = 0;
+
+		for (int u = EV_UNKNOWN + 1; u < t; u++)
+			dup |= event_sk_type((ev_type)u) == sk;
+		ok(sk != SK_EV_UNKNOWN && sk > 0 && sk < SK_EV_MAX && !dup && strcmp(event_type_name((ev_type)t), "unknown"),
+		   "types: ev_type %d has a name (%s) and an ABI type of its own (%d)", t, event_type_name((ev_type)t), sk);
+	}
 	ev_empty(&e, EV_TRADE);
 	e.trade = TRADE_PAID;
 	e.chat_id = "c1";
