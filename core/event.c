@@ -816,10 +816,19 @@ static int receipt_fill(const cJSON *tree, ev *e)
 	return 0;
 }
 
-/* Fills e from one decoded item; see event.h. Returns 0, or -1 (EV_UNKNOWN)
- * for a tree no event is made of. A chatType item is EV_SYSTEM in either
- * encoding; other plain-JSON items are read like decoded ones ([ZH]), so
- * plain_json changes nothing today. */
+/* Empties e: EV_UNKNOWN, every number 0 and every string "", the item tree
+ * and its objectType kept. */
+static void ev_clear(ev *e, const cJSON *tree, int object_type)
+{
+	memset(e, 0, sizeof *e);
+	e->chat_id = e->sender_id = e->sender_name = e->text = e->item_id = "";
+	e->message_id = e->im_id = e->order_id = e->image_url = e->red_reminder = "";
+	e->raw = tree;
+	e->object_type = object_type;
+}
+
+/* One push item's data decoded and made an event; see event.h. Returns 0,
+ * or -1 with *err set. */
 int event_from_push_item(const cJSON *item, const char *own_unb, ev *e, cJSON **tree, const char **err)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(item, "data");
@@ -841,16 +850,16 @@ int event_from_push_item(const cJSON *item, const char *own_unb, ev *e, cJSON **
 	return 0;
 }
 
+/* Fills e from one decoded item; see event.h. Returns 0, or -1 (EV_UNKNOWN)
+ * for a tree no event is made of. A chatType item is EV_SYSTEM in either
+ * encoding; other plain-JSON items are read like decoded ones ([ZH]), so
+ * plain_json changes nothing today. */
 int event_from_item(const cJSON *tree, int object_type, int plain_json, const char *own_unb, ev *e)
 {
 	const cJSON *one, *el;
 
 	(void)plain_json;
-	memset(e, 0, sizeof *e);
-	e->chat_id = e->sender_id = e->sender_name = e->text = e->item_id = "";
-	e->message_id = e->im_id = e->order_id = e->image_url = e->red_reminder = "";
-	e->raw = tree;
-	e->object_type = object_type;
+	ev_clear(e, tree, object_type);
 	if (!cJSON_IsObject(tree))
 		return -1;
 	one = jget(tree, "1");
@@ -894,11 +903,7 @@ int event_from_item(const cJSON *tree, int object_type, int plain_json, const ch
 		e->type = EV_READ;
 		return 0;
 	}
-	memset(e, 0, sizeof *e);
-	e->chat_id = e->sender_id = e->sender_name = e->text = e->item_id = "";
-	e->message_id = e->im_id = e->order_id = e->image_url = e->red_reminder = "";
-	e->raw = tree;
-	e->object_type = object_type;
+	ev_clear(e, tree, object_type);
 	return -1;
 }
 
