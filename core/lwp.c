@@ -17,6 +17,7 @@
  */
 #include "lwp.h"
 #include "codec.h"
+#include "event.h"
 #include "sign.h"
 #include "util.h"
 
@@ -370,7 +371,7 @@ static char *lwp_send(const char *uuid, const char *cid, const char *buyer, cons
 	lwp_at(&b, m, "cid", cid);
 	lwp_num(&b, m, "conversationType", 1);
 	content = lwp_obj(&b, m, "content");
-	lwp_num(&b, content, "contentType", 101);
+	lwp_num(&b, content, "contentType", EV_CONTENT_CUSTOM);
 	custom = lwp_obj(&b, content, "custom");
 	lwp_num(&b, custom, "type", 1);
 	lwp_str(&b, custom, "data", data);
@@ -396,7 +397,7 @@ char *lwp_send_text(const char *uuid, const char *cid, const char *buyer, const 
 	cJSON *p = cJSON_CreateObject(), *t;
 	lwp_b b = {p, 0};
 
-	lwp_num(&b, p, "contentType", 1);
+	lwp_num(&b, p, "contentType", EV_CONTENT_TEXT);
 	t = lwp_obj(&b, p, "text");
 	lwp_str(&b, t, "text", text);
 	if (b.bad) {
@@ -415,7 +416,7 @@ char *lwp_send_image(const char *uuid, const char *cid, const char *buyer, const
 	cJSON *p = cJSON_CreateObject(), *img, *pics, *pic;
 	lwp_b b = {p, 0};
 
-	lwp_num(&b, p, "contentType", 2);
+	lwp_num(&b, p, "contentType", EV_CONTENT_IMAGE);
 	img = lwp_obj(&b, p, "image");
 	pics = lwp_chk(&b, cJSON_AddArrayToObject(img, "pics"));
 	pic = lwp_push_obj(&b, pics);
