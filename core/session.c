@@ -87,13 +87,13 @@ typedef enum {
 
 /* One row of the failure table. */
 typedef struct {
-	const char *text;      /* the reason; the caller's detail, if any, follows it */
 	int cls;               /* bo_class (core/backoff.c has the delays), or SF_CLS_LWS */
 	int hard;              /* needs a human: FAILED, checked again every relogin_check_s */
 	sf_drop drop;
 	sf_when when;
 	int keep_live;         /* while connected (a token refresh): the connection stays, the
 				* refresh is tried again in SESS_REFRESH_RETRY_S */
+	const char *text;      /* the reason; the caller's detail, if any, follows it */
 } sf_row;
 
 #define SESS_REFRESH_RETRY_S 300
@@ -102,26 +102,27 @@ typedef struct {
  * retry waits bo_next's delay for the row's class; max_retries consecutive
  * failures of any class fail hard ("gave up after N attempts"). */
 static const sf_row session_fail_rows[SF_N] = {
-	/*                      text                                              class       hard drop            when     keep */
-	[SF_TOKEN_EXPIRED]   = {"needs re-login: the platform says the session expired", BO_OTHER, 1, SF_KEEP_TOKEN, SF_NOW, 0},
-	[SF_TOKEN_RISK]      = {"risk control: log in with a browser and pass the check, then restart", BO_OTHER, 1,
-				SF_KEEP_TOKEN, SF_NOW, 0},
-	[SF_TOKEN_TRANSPORT] = {"token: ",                                       BO_NETWORK, 0, SF_KEEP_TOKEN, SF_NOW, 1},
-	[SF_TOKEN_REFUSED]   = {"token: ",                                       BO_OTHER,   0, SF_KEEP_TOKEN, SF_NOW, 1},
-	[SF_TOKEN_START]     = {"token: cannot start the request",               BO_OTHER,   0, SF_KEEP_TOKEN, SF_NOW, 0},
-	[SF_BAD_URL]         = {"platform.ws_url cannot be parsed",              BO_OTHER,   1, SF_KEEP_TOKEN, SF_NOW, 0},
-	[SF_CONNECT_START]   = {"cannot start the connection",                   BO_NETWORK, 0, SF_KEEP_TOKEN, SF_NOW, 0},
-	[SF_CONNECT_TIMEOUT] = {"connect timeout (no upgrade)",                  BO_NETWORK, 0, SF_DROP_IN_REG, SF_KILL, 0},
-	[SF_REG_TIMEOUT]     = {"no answer to /reg",                             BO_NETWORK, 0, SF_DROP_IN_REG, SF_KILL, 0},
-	[SF_REG_UNANSWERED]  = {"no answer to /reg",                             BO_OTHER,   0, SF_DROP_IN_REG, SF_KILL, 0},
-	[SF_REG_REFUSED]     = {"/reg refused ",                                 BO_OTHER,   0, SF_DROP_NOW,   SF_KILL, 0},
-	[SF_HEARTBEAT]       = {"heartbeat timeout",                             BO_NETWORK, 0, SF_DROP_IN_REG, SF_KILL, 0},
-	[SF_WRITE]           = {"write failed",                                  BO_NETWORK, 0, SF_DROP_IN_REG, SF_NOTE, 0},
-	[SF_CONNECT_ERROR]   = {"connect: ",                                     SF_CLS_LWS, 0, SF_DROP_IN_REG, SF_NOTE, 0},
-	[SF_PEER_CLOSE]      = {"closed by the platform with ",                  BO_CLOSED,  0, SF_DROP_IN_REG, SF_NOTE, 0},
-	[SF_CLOSED]          = {"connection closed",                             BO_CLOSED,  0, SF_DROP_IN_REG, SF_NOTE, 0},
-	[SF_REG_CLOSED]      = {"closed during /reg: token refused",             BO_OTHER,   0, SF_DROP_IN_REG, SF_NOTE, 0},
-	[SF_CONNECT_FAILED]  = {"connection failed",                             BO_NETWORK, 0, SF_DROP_IN_REG, SF_NOTE, 0},
+	/*                      class       hard drop            when     keep text */
+	[SF_TOKEN_EXPIRED]   = {BO_OTHER,   1, SF_KEEP_TOKEN,  SF_NOW,  0,
+				"needs re-login: the platform says the session expired"},
+	[SF_TOKEN_RISK]      = {BO_OTHER,   1, SF_KEEP_TOKEN,  SF_NOW,  0,
+				"risk control: log in with a browser and pass the check, then restart"},
+	[SF_TOKEN_TRANSPORT] = {BO_NETWORK, 0, SF_KEEP_TOKEN,  SF_NOW,  1, "token: "},
+	[SF_TOKEN_REFUSED]   = {BO_OTHER,   0, SF_KEEP_TOKEN,  SF_NOW,  1, "token: "},
+	[SF_TOKEN_START]     = {BO_OTHER,   0, SF_KEEP_TOKEN,  SF_NOW,  0, "token: cannot start the request"},
+	[SF_BAD_URL]         = {BO_OTHER,   1, SF_KEEP_TOKEN,  SF_NOW,  0, "platform.ws_url cannot be parsed"},
+	[SF_CONNECT_START]   = {BO_NETWORK, 0, SF_KEEP_TOKEN,  SF_NOW,  0, "cannot start the connection"},
+	[SF_CONNECT_TIMEOUT] = {BO_NETWORK, 0, SF_DROP_IN_REG, SF_KILL, 0, "connect timeout (no upgrade)"},
+	[SF_REG_TIMEOUT]     = {BO_NETWORK, 0, SF_DROP_IN_REG, SF_KILL, 0, "no answer to /reg"},
+	[SF_REG_UNANSWERED]  = {BO_OTHER,   0, SF_DROP_IN_REG, SF_KILL, 0, "no answer to /reg"},
+	[SF_REG_REFUSED]     = {BO_OTHER,   0, SF_DROP_NOW,    SF_KILL, 0, "/reg refused "},
+	[SF_HEARTBEAT]       = {BO_NETWORK, 0, SF_DROP_IN_REG, SF_KILL, 0, "heartbeat timeout"},
+	[SF_WRITE]           = {BO_NETWORK, 0, SF_DROP_IN_REG, SF_NOTE, 0, "write failed"},
+	[SF_CONNECT_ERROR]   = {SF_CLS_LWS, 0, SF_DROP_IN_REG, SF_NOTE, 0, "connect: "},
+	[SF_PEER_CLOSE]      = {BO_CLOSED,  0, SF_DROP_IN_REG, SF_NOTE, 0, "closed by the platform with "},
+	[SF_CLOSED]          = {BO_CLOSED,  0, SF_DROP_IN_REG, SF_NOTE, 0, "connection closed"},
+	[SF_REG_CLOSED]      = {BO_OTHER,   0, SF_DROP_IN_REG, SF_NOTE, 0, "closed during /reg: token refused"},
+	[SF_CONNECT_FAILED]  = {BO_NETWORK, 0, SF_DROP_IN_REG, SF_NOTE, 0, "connection failed"},
 };
 
 /* The next attempt is due: starts it (a fresh token after FAILED). */
