@@ -4,9 +4,10 @@
  * struct session grouped by role, the records it keeps, the causes of a
  * connection failure, and the functions one file calls in another.
  *
- *   core/session.c        the connection: state, failures and reconnects
- *                         (the failure table), frames in and out, the batch
- *                         of a loop turn, held frames, lifecycle, metrics
+ *   core/session.c        the connection: state, frames in and out, the
+ *                         batch of a loop turn, held frames, lifecycle,
+ *                         metrics
+ *   core/session_fail.c   failures and reconnects: the failure table
  *   core/session_token.c  the merged cookie and the IM token: cache, fetch,
  *                         refresh before expiry
  *   core/session_send.c   the send window: the outbox rows in memory,
@@ -73,7 +74,7 @@ typedef struct {
 
 /*
  * Every way a connection attempt or a connection can fail. Each cause has
- * one row in the failure table (core/session.c, session_fail_rows): its
+ * one row in the failure table (core/session_fail.c, session_fail_rows): its
  * text, its backoff class, whether it needs a human (fail hard), whether it
  * drops the cached token, and when it is decided. Append a cause here and a
  * row there; the delays per class live in core/backoff.c.
@@ -180,9 +181,13 @@ struct session {
 
 /* core/session.c */
 void session_set_state(session *s, sess_state to, const char *why);
-void session_fail(session *s, sess_cause c, const char *detail);
 void session_connect(session *s);
 int session_request(session *s, char *frame, const char *mid, req_kind kind, const char *uuid);
+
+/* core/session_fail.c */
+void session_fail(session *s, sess_cause c, const char *detail);
+void session_fail_gone(session *s, int was_registered, int was_established);
+void session_fail_retry_soon(session *s);
 
 /* core/session_token.c */
 char *session_cookie_initial(session *s);
