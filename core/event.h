@@ -13,14 +13,14 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-/* The push item's objectType (protocol.md §6). */
+/* The push item's objectType (docs/protocol.md §6). */
 typedef enum {
 	EV_OBJ_CHAT = 40000,    /* a chat message, a card, a message update */
 	EV_OBJ_TYPING = 40006,  /* "typing" */
 	EV_OBJ_READ = 40103     /* a read receipt */
 } ev_object_type;
 
-/* A message's contentType (protocol.md §6.1): what it holds. */
+/* A message's contentType (docs/protocol.md §6.1): what it holds. */
 typedef enum {
 	EV_CONTENT_TEXT = 1,
 	EV_CONTENT_IMAGE = 2,

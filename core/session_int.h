@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/session_int.h - what the session's files share, private to them:
+ * struct session grouped by role, the records it keeps, the causes of a
+ * connection failure, and the functions one file calls in another.
+ *
+ *   core/session.c        the connection: state, frames in and out, the
+ *                         batch of a loop turn, held frames, lifecycle,
+ *                         metrics
+ *   core/session_fail.c   failures and reconnects: the failure table
+ *   core/session_token.c  the merged cookie and the IM token: cache, fetch,
+ *                         refresh before expiry
+ *   core/session_send.c   the send window: the outbox rows in memory,
+ *                         pacing, the answers to sends, the echo ring,
+ *                         outbox pruning
+ */
+#ifndef SK_SESSION_INT_H
+#define SK_SESSION_INT_H
+
+#include "session.h"
+#include "backoff.h"
+#include "lwp.h"
+#include "mtop.h"
+#include "util.h"
+
+#include <libwebsockets.h>
+
+#define ECHO_RING 128
+
+/* A frame waiting to be written. */
+typedef struct out_frame {
+	struct out_frame *next;
+	size_t len;
+	unsigned char *buf;        /* LWS_PRE + len */
+} out_frame;
+
+typedef enum { REQ_REG, REQ_ACKDIFF, REQ_HB, REQ_SEND, REQ_OTHER } req_kind;
+
+/* A request frame sent, waiting for the answer with its mid. */
+typedef struct req {
+	struct req *next;
+	char mid[LWP_MID_MAX];
+	req_kind kind;
+	char uuid[LWP_UUID_MAX];
+	int64_t deadline_us;
+} req;
+
+/* A send of the window: an outbox row in memory. */
+typedef struct qsend {
+	struct qsend *next;
+	char uuid[LWP_UUID_MAX];
+	char cid[32];
+	char buyer[32];
+	char kind[8];
+	char plugin[40];
+	char tag[128];
+	char *payload;
+	int inflight;
+} qsend;
+
+/* A received frame held while the batch of its turn could not open. */
+typedef struct held_frame {
+	struct held_frame *next;
+	size_t len;
+	char txt[];
+} held_frame;
+
+/* One of our recent sends, to know its echo. */
+typedef struct {
+	char im_id[40];
+	char cid[32];
+	unsigned char text_hash[16];
+} echo_rec;
+
+/*
+ * Every way a connection attempt or a connection can fail. Each cause has
+ * one row in the failure table (core/session_fail.c, session_fail_rows): its
+ * text, its backoff class, whether it needs a human (fail hard), whether it
+ * drops the cached token, and when it is decided. Append a cause here and a
+ * row there; the delays per class live in core/backoff.c.
+ */
+typedef enum {
+	SF_TOKEN_EXPIRED,       /* the token fetch says the session expired */
+	SF_TOKEN_RISK,          /* the token fetch hit risk control */
+	SF_TOKEN_TRANSPORT,     /* the token fetch could not reach the platform */
+	SF_TOKEN_REFUSED,       /* the token fetch failed otherwise */
+	SF_TOKEN_START,         /* the token request could not be started */
+	SF_BAD_URL,             /* platform.ws_url cannot be parsed */
+	SF_CONNECT_START,       /* lws could not start the connection */
+	SF_CONNECT_TIMEOUT,     /* no upgrade within connect_timeout_s */
+	SF_REG_TIMEOUT,         /* upgraded, no /reg answer within connect_timeout_s */
+	SF_REG_UNANSWERED,      /* the /reg request timed out (request_timeout_s) */
+	SF_REG_REFUSED,         /* /reg answered with a code other than 200 */
+	SF_HEARTBEAT,           /* no heartbeat answer within heartbeat_timeout_s */
+	SF_WRITE,               /* lws_write failed */
+	SF_CONNECT_ERROR,       /* CLIENT_CONNECTION_ERROR (class from lws's text) */
+	SF_PEER_CLOSE,          /* the platform sent a close frame */
+	SF_CLOSED,              /* a registered connection closed */
+	SF_REG_CLOSED,          /* closed after the upgrade, before /reg's answer */
+	SF_CONNECT_FAILED,      /* closed before the upgrade, no reason given */
+	SF_N
+} sess_cause;
+
+struct session {
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	const config *cfg;
+	store *st;
+	session_hooks h;
+	sess_metrics m;
+
+	/* The cookie, the IM token and its refresh (core/session_token.c). */
+	struct session_token {
+		mtop_ctx mt;                 /* the signed mtop client; its cookie stays current */
+		mtop_call *call;             /* the token fetch in flight */
+		char token[256];
+		char did[LWP_DID_MAX];
+		int64_t exp_ms;
+		int refreshing;              /* a token refresh closes and reconnects at once */
+		lws_sorted_usec_list_t sul_refresh;
+	} tok;
+
+	/* The WebSocket: frames in and out, requests waiting for answers. */
+	struct session_conn {
+		struct lws *wsi;
+		int live, established, registered;
+		int close_pending;
+		sbuf rx;
+		int rx_drop;                 /* the current message is over MAX_FRAME */
+		out_frame *oq_head, *oq_tail;
+		out_frame *oq_last;          /* written last: lws may still read it (permessage-deflate) */
+		req *reqs;
+		int64_t last_hb_answer_us;
+		int64_t attempts;
+		lws_sorted_usec_list_t sul_deadline, sul_hb, sul_req, sul_healthy;
+	} conn;
+
+	/* The send window: outbox rows in memory, pacing, echoes (core/session_send.c). */
+	struct session_window {
+		qsend *head;
+		int len;                     /* sends in memory, at most send.queue_max */
+		int loaded;                  /* the outbox was read (first /reg) */
+		int64_t last_id;             /* the highest outbox id in the window */
+		int64_t backlog;             /* pending sends beyond the window, in the outbox only */
+		double pace_tokens;
+		int64_t pace_at_us;
+		echo_rec echo[ECHO_RING];
+		int echo_pos;
+		lws_sorted_usec_list_t sul_pace, sul_prune;
+	} win;
+
+	/* Why the connection ends, and the reconnect policy (the failure table). */
+	struct session_fail {
+		bo_policy bo;
+		bo_state bs;
+		int set;                     /* a cause is recorded for this connection */
+		sess_cause cause;            /* the first cause recorded */
+		bo_class cls;                /* its class */
+		char why[160];
+		lws_sorted_usec_list_t sul_retry;
+	} fail;
+
+	/* The group commit of a loop turn and the frames held for it. */
+	struct session_batch {
+		int sends;                   /* sends queued in the open batch */
+		held_frame *held_head, *held_tail;   /* frames waiting for a batch, in order */
+		int held_n;
+		int64_t blocked_since_us;    /* since when no batch could be opened (0: it could) */
+		lws_sorted_usec_list_t sul_batch, sul_held;
+	} bat;
+
+	/* A graceful stop. */
+	struct session_stop {
+		int active;
+		int64_t deadline_us;         /* sends in flight get until then */
+		void (*done)(void *ud);
+		void *ud;
+		lws_sorted_usec_list_t sul;
+	} stop;
+};
+
+/* core/session.c */
+void session_set_state(session *s, sess_state to, const char *why);
+void session_connect(session *s);
+int session_request(session *s, char *frame, const char *mid, req_kind kind, const char *uuid);
+
+/* core/session_fail.c */
+void session_fail(session *s, sess_cause c, const char *detail);
+void session_fail_gone(session *s, int was_registered, int was_established);
+void session_fail_retry_soon(session *s);
+
+/* core/session_token.c */
+char *session_cookie_initial(session *s);
+void session_cookie_saved(void *ud, const char *cookie);
+void session_token_begin(session *s, int force_fetch);
+void session_token_refresh_in(session *s, int seconds);
+
+/* core/session_send.c */
+qsend *session_window_find(session *s, const char *uuid);
+void session_window_load(session *s);
+void session_window_free(session *s);
+void session_window_start(session *s);
+void session_pace(session *s);
+void session_send_answered(session *s, const req *r, const cJSON *f);
+int session_echo_match(session *s, const ev *e);
+
+#endif
