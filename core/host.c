@@ -353,7 +353,6 @@ static void host_unload_one(host *h, host_plug *pl, int run_fini)
 {
 	host_timer **tp, *t;
 	host_pend **sp, *s;
-	host_mtopc *c;
 	size_t i;
 
 	if (run_fini && pl->state == PL_RUNNING && pl->desc->fini) {
@@ -394,21 +393,7 @@ static void host_unload_one(host *h, host_plug *pl, int run_fini)
 			sp = &s->next;
 		}
 	}
-	for (c = h->mtops; c; c = c->next)
-		if (c->pl == pl) {
-			c->pl = NULL;
-			host_free_ud(c->free_ud, c->ud);
-		}
-	for (host_httpc *hc = h->https, *hn; hc; hc = hn) {
-		hn = hc->next;
-		if (hc->pl != pl)
-			continue;
-		h->be.http_cancel(h->be.ud, hc->req);
-		host_http_unlink(hc);
-		host_free_ud(hc->free_ud, hc->ud);
-		free(hc->body);
-		free(hc);
-	}
+	host_net_drop(h, pl);
 	for (host_ctl **cp = &h->ctls, *k; (k = *cp);) {
 		if (k->pl == pl) {
 			*cp = k->next;
@@ -692,9 +677,8 @@ const char *const *host_plugins(const host *h)
 
 void host_free(host *h)
 {
-	host_mtopc *c;
 	host_pub *q;
-	int i, n = 0;
+	int i;
 
 	if (!h)
 		return;
@@ -705,22 +689,7 @@ void host_free(host *h)
 	pthread_mutex_unlock(&h->mu);
 	for (i = 0; i < h->started; i++)
 		pthread_join(h->threads[i], NULL);
-	/* The plugins are gone, so these have no free_ud left to call. */
-	while ((c = h->mtops)) {
-		host_mtop_free(c);
-		n++;
-	}
-	if (n)
-		host_say(h, NULL, SK_LOG_WARN, "%d mtop calls never completed (the backend must finish them "
-			 "before host_free)", n);
-	/* Unloading cancelled every HTTP request; none can be left. */
-	while (h->https) {
-		host_httpc *hc = h->https;
-
-		host_http_unlink(hc);
-		free(hc->body);
-		free(hc);
-	}
+	host_net_free_all(h);
 	while ((q = h->pubq)) {
 		h->pubq = q->next;
 		free(q->topic);

@@ -119,36 +119,28 @@ typedef struct host_early {
 	int ok;
 } host_early;
 
-/* An mtop call in flight. pl is NULL once its plugin is unloaded: the record
- * stays until the backend calls back, since the backend holds it. */
-typedef struct host_mtopc {
-	struct host_mtopc *prev, *next;
+/* A network call in flight: an mtop call (on h->mtops) or an sk_http_post
+ * request (since 1.3, on h->https). An mtop record stays after its plugin's
+ * unload, with pl NULL, until the backend calls back, since the backend holds
+ * it; the plugin's unload cancels an HTTP request in the backend and frees
+ * it, so there pl is always live. */
+typedef struct host_netc {
+	struct host_netc *prev, *next;
+	struct host_netc **list;  /* &h->mtops or &h->https: the list it is on */
 	host *h;
 	host_plug *pl;
-	sk_mtop_fn fn;
+	void *req;                /* HTTP: the backend's handle */
+	union {
+		sk_mtop_fn mtop;
+		sk_http_fn http;
+	} fn;
 	void *ud;
 	sk_free_fn free_ud;
-	int starting;             /* inside backend.mtop */
-	int early;                /* completed inside backend.mtop */
-	int result;
-	char *ret, *data;
-} host_mtopc;
-
-/* An sk_http_post request in flight (since 1.3). The plugin's unload
- * cancels it in the backend and frees it, so pl is always live. */
-typedef struct host_httpc {
-	struct host_httpc *prev, *next;
-	host *h;
-	host_plug *pl;
-	void *req;                /* the backend's handle */
-	sk_http_fn fn;
-	void *ud;
-	sk_free_fn free_ud;
-	int starting;             /* inside backend.http_post */
-	int early;                /* completed inside it (a backend that breaks its contract) */
-	int status;
-	char *body;
-} host_httpc;
+	int starting;             /* inside backend.mtop or backend.http_post */
+	int early;                /* completed inside it (for HTTP, a backend that breaks its contract) */
+	int result;               /* mtop: the sk_mtop result; HTTP: the status */
+	char *ret, *body;         /* mtop: ret and data; HTTP: the body */
+} host_netc;
 
 typedef struct host_job {
 	struct host_job *next;
@@ -212,8 +204,8 @@ struct host {
 	host_pend *pends;
 	int in_send;
 	host_early *early, *early_tail;
-	host_mtopc *mtops;
-	host_httpc *https;        /* sk_http_post requests in flight */
+	host_netc *mtops;         /* mtop calls in flight */
+	host_netc *https;         /* sk_http_post requests in flight */
 	host_plug *txn_owner;
 	int schema_ready;
 
@@ -303,10 +295,10 @@ int host_work(sk_plugin *p, sk_work_fn work, sk_done_fn done, void *ud, sk_free_
 void host_work_cancel(host *h, host_plug *pl);
 
 /* core/host_net.c */
-void host_mtop_free(host_mtopc *c);
 int host_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
 		     sk_free_fn free_ud);
-void host_http_unlink(host_httpc *c);
+void host_net_drop(host *h, host_plug *pl);
+void host_net_free_all(host *h);
 int host_http_post(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,
 			  int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud);
 

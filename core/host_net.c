@@ -10,40 +10,105 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Unlinks and frees an mtop record. */
-void host_mtop_free(host_mtopc *c)
+/* A new record of a call of pl, first on *list (&h->mtops or &h->https),
+ * holding ud and free_ud. Returns it, or NULL when out of memory. */
+static host_netc *host_net_new(host_plug *pl, host_netc **list, void *ud, sk_free_fn free_ud)
+{
+	host_netc *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	c->h = pl->h;
+	c->pl = pl;
+	c->ud = ud;
+	c->free_ud = free_ud;
+	c->list = list;
+	c->next = *list;
+	if (*list)
+		(*list)->prev = c;
+	*list = c;
+	return c;
+}
+
+/* Takes a record out of the list of calls in flight it is on. */
+static void host_net_unlink(host_netc *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		c->h->mtops = c->next;
+		*c->list = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Unlinks and frees a record (not its ud: that is the caller's business). */
+static void host_net_free(host_netc *c)
+{
+	host_net_unlink(c);
 	free(c->ret);
-	free(c->data);
+	free(c->body);
 	free(c);
 }
 
+/* A plugin is unloaded: its mtop calls stay for the backend's callback,
+ * without their plugin, and its HTTP requests are cancelled in the backend
+ * and freed. Each free_ud runs here, exactly once. */
+void host_net_drop(host *h, host_plug *pl)
+{
+	for (host_netc *c = h->mtops; c; c = c->next)
+		if (c->pl == pl) {
+			c->pl = NULL;
+			host_free_ud(c->free_ud, c->ud);
+		}
+	for (host_netc *hc = h->https, *hn; hc; hc = hn) {
+		hn = hc->next;
+		if (hc->pl != pl)
+			continue;
+		h->be.http_cancel(h->be.ud, hc->req);
+		host_free_ud(hc->free_ud, hc->ud);
+		host_net_free(hc);
+	}
+}
+
+/* host_free: frees the records left when every plugin is gone (they have no
+ * free_ud left to call), and logs the mtop calls the backend never finished. */
+void host_net_free_all(host *h)
+{
+	int n = 0;
+
+	while (h->mtops) {
+		host_net_free(h->mtops);
+		n++;
+	}
+	if (n)
+		host_say(h, NULL, SK_LOG_WARN, "%d mtop calls never completed (the backend must finish them "
+			 "before host_free)", n);
+	/* Unloading cancelled every HTTP request; none can be left. */
+	while (h->https)
+		host_net_free(h->https);
+}
+
 /* An mtop call finished: the plugin's fn (if it is still loaded) and free_ud. */
-static void host_mtop_finish(host_mtopc *c, int result, const char *ret, const char *data_json)
+static void host_mtop_finish(host_netc *c, int result, const char *ret, const char *data_json)
 {
 	host_plug *pl = c->pl;
 
 	if (pl) {
-		if (c->fn) {
+		if (c->fn.mtop) {
 			host_enter(pl);
-			c->fn(&pl->pub, result, ret ? ret : "", data_json ? data_json : "", c->ud);
+			c->fn.mtop(&pl->pub, result, ret ? ret : "", data_json ? data_json : "", c->ud);
 			host_leave(pl, "an mtop callback");
 		}
 		host_free_ud(c->free_ud, c->ud);
 	}
-	host_mtop_free(c);
+	host_net_free(c);
 }
 
 /* The backend's completion (host_mtop_done). */
 static void host_mtop_cb(void *ctx, int result, const char *ret, const char *data_json)
 {
-	host_mtopc *c = ctx;
+	host_netc *c = ctx;
 
 	if (!c)
 		return;
@@ -52,7 +117,7 @@ static void host_mtop_cb(void *ctx, int result, const char *ret, const char *dat
 		c->early = 1;
 		c->result = result;
 		c->ret = host_strdup(ret ? ret : "");
-		c->data = host_strdup(data_json ? data_json : "");
+		c->body = host_strdup(data_json ? data_json : "");
 		return;
 	}
 	host_mtop_finish(c, result, ret, data_json);
@@ -65,7 +130,7 @@ static void host_mtop_cb(void *ctx, int result, const char *ret, const char *dat
 int host_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
 		     sk_free_fn free_ud)
 {
-	host_mtopc *c;
+	host_netc *c;
 	host_plug *pl;
 	cJSON *j;
 	host *h;
@@ -89,27 +154,19 @@ int host_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn f
 	if (!h->be.mtop)
 		goto fail;
 	rc = SK_ERR_NOMEM;
-	if (!(c = calloc(1, sizeof *c)))
+	if (!(c = host_net_new(pl, &h->mtops, ud, free_ud)))
 		goto fail;
-	c->h = h;
-	c->pl = pl;
-	c->fn = fn;
-	c->ud = ud;
-	c->free_ud = free_ud;
-	c->next = h->mtops;
-	if (h->mtops)
-		h->mtops->prev = c;
-	h->mtops = c;
+	c->fn.mtop = fn;
 	c->starting = 1;
 	h->be.mtop(h->be.ud, api, data_json, host_mtop_cb, c);
 	c->starting = 0;
 	if (c->early) {
 		if (c->result == SK_MTOP_TRANSPORT) {
-			host_mtop_free(c);
+			host_net_free(c);
 			rc = SK_ERR_IO;
 			goto fail;
 		}
-		host_mtop_finish(c, c->result, c->ret, c->data);
+		host_mtop_finish(c, c->result, c->ret, c->body);
 	}
 	return SK_OK;
 fail:
@@ -119,41 +176,28 @@ fail:
 
 /* ---- HTTP POST (since 1.3) -------------------------------------------------- */
 
-/* Takes an HTTP record out of the list of requests in flight. */
-void host_http_unlink(host_httpc *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		c->h->https = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
-}
-
 /* A request finished: the plugin's fn (a status outside 100..599 that is
  * not an sk_rc becomes SK_ERR_IO), its free_ud, then the record is freed. */
-static void host_http_finish(host_httpc *c, int status, const char *body)
+static void host_http_finish(host_netc *c, int status, const char *body)
 {
 	host_plug *pl = c->pl;
 
-	host_http_unlink(c);
+	host_net_unlink(c);
 	if (status >= 0 && (status < 100 || status > 599))
 		status = SK_ERR_IO;
-	if (c->fn) {
+	if (c->fn.http) {
 		host_enter(pl);
-		c->fn(&pl->pub, status, body ? body : "", c->ud);
+		c->fn.http(&pl->pub, status, body ? body : "", c->ud);
 		host_leave(pl, "an HTTP callback");
 	}
 	host_free_ud(c->free_ud, c->ud);
-	free(c->body);
-	free(c);
+	host_net_free(c);
 }
 
 /* The backend's completion (host_http_done). */
 static void host_http_cb(void *ctx, int status, const char *body)
 {
-	host_httpc *c = ctx;
+	host_netc *c = ctx;
 
 	if (!c)
 		return;
@@ -161,7 +205,7 @@ static void host_http_cb(void *ctx, int status, const char *body)
 		/* The backend must not answer inside http_post; if it does,
 		 * host_http_post delivers the answer when the backend returns. */
 		c->early = 1;
-		c->status = status;
+		c->result = status;
 		c->body = host_strdup(body ? body : "");
 		return;
 	}
@@ -287,7 +331,7 @@ int host_http_post(sk_plugin *p, const char *url, const char *headers, const cha
 {
 	const char *why = NULL;
 	sbuf hdr = { 0 };
-	host_httpc *c;
+	host_netc *c;
 	host_plug *pl;
 	size_t n = 0;
 	host *h;
@@ -325,31 +369,21 @@ int host_http_post(sk_plugin *p, const char *url, const char *headers, const cha
 		goto fail;
 	}
 	rc = SK_ERR_NOMEM;
-	if (!(c = calloc(1, sizeof *c)))
+	if (!(c = host_net_new(pl, &h->https, ud, free_ud)))
 		goto fail;
-	c->h = h;
-	c->pl = pl;
-	c->fn = fn;
-	c->ud = ud;
-	c->free_ud = free_ud;
-	c->next = h->https;
-	if (h->https)
-		h->https->prev = c;
-	h->https = c;
+	c->fn.http = fn;
 	c->starting = 1;
 	c->req = h->be.http_post(h->be.ud, url, hdr.p, body ? body : "", len,
 				 timeout_ms ? timeout_ms : HOST_HTTP_TIMEOUT_MS, host_http_cb, c);
 	c->starting = 0;
 	sbuf_free(&hdr);
 	if (!c->req) {
-		host_http_unlink(c);
-		free(c->body);
-		free(c);
+		host_net_free(c);
 		host_free_ud(free_ud, ud);
 		return SK_ERR_IO;
 	}
 	if (c->early)
-		host_http_finish(c, c->status, c->body);
+		host_http_finish(c, c->result, c->body);
 	return SK_OK;
 bad:
 	host_plog(pl, SK_LOG_WARN, "http_post refused: %s", why);
