@@ -351,8 +351,6 @@ static int host_names_update(host *h)
  * object closed. */
 static void host_unload_one(host *h, host_plug *pl, int run_fini)
 {
-	host_timer **tp, *t;
-	host_pend **sp, *s;
 	size_t i;
 
 	if (run_fini && pl->state == PL_RUNNING && pl->desc->fini) {
@@ -363,56 +361,12 @@ static void host_unload_one(host *h, host_plug *pl, int run_fini)
 	}
 	pl->state = PL_DEAD;
 	host_work_cancel(h, pl);
-	for (i = 0; i < h->nsubs + h->nadded; i++) {
-		host_sub *sub = i < h->nsubs ? h->subs[i] : h->added[i - h->nsubs];
-
-		if (sub->pl != pl)
-			continue;
-		sub->dead = 1;
-		if (!sub->ud_done) {
-			sub->ud_done = 1;
-			host_free_ud(sub->free_ud, sub->ud);
-		}
-		h->subs_dirty = 1;
-	}
-	for (tp = &h->timers; (t = *tp);) {
-		if (t->pl == pl) {
-			*tp = t->next;
-			host_free_ud(t->free_ud, t->ud);
-			free(t);
-		} else {
-			tp = &t->next;
-		}
-	}
-	for (sp = &h->pends; (s = *sp);) {
-		if (s->pl == pl) {
-			*sp = s->next;
-			host_free_ud(s->free_ud, s->ud);
-			free(s);
-		} else {
-			sp = &s->next;
-		}
-	}
+	host_event_drop(h, pl);
+	host_timer_drop(h, pl);
+	host_send_drop(h, pl);
 	host_net_drop(h, pl);
-	for (host_ctl **cp = &h->ctls, *k; (k = *cp);) {
-		if (k->pl == pl) {
-			*cp = k->next;
-			host_free_ud(k->free_ud, k->ud);
-			free(k->help);
-			free(k);
-		} else {
-			cp = &k->next;
-		}
-	}
-	if (pl->in_txn) {
-		host_plog(pl, SK_LOG_WARN, "unloaded with a transaction open: rolled back");
-		host_txn_end(pl, 'r');
-	}
-	for (i = 0; i < pl->nstmts; i++) {
-		sqlite3_finalize(pl->stmts[i].st);
-		free(pl->stmts[i].sql);
-	}
-	free(pl->stmts);
+	host_ctl_drop(h, pl);
+	host_db_drop(pl);
 	host_jcache_free(pl);
 	for (i = 0; i < h->nplugs; i++)
 		if (h->plugs[i] == pl) {

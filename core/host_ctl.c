@@ -181,3 +181,18 @@ void host_control_each(const host *h, void (*cb)(const char *name, const char *p
 		if (c->pl->state == PL_RUNNING)
 			cb(c->name, c->pl->name, c->help, ud);
 }
+
+/* A plugin is unloaded: its control commands are removed, each free_ud run. */
+void host_ctl_drop(host *h, host_plug *pl)
+{
+	for (host_ctl **cp = &h->ctls, *k; (k = *cp);) {
+		if (k->pl == pl) {
+			*cp = k->next;
+			host_free_ud(k->free_ud, k->ud);
+			free(k->help);
+			free(k);
+		} else {
+			cp = &k->next;
+		}
+	}
+}

@@ -651,3 +651,20 @@ int host_db_rollback(sk_plugin *p)
 		return SK_ERR_STATE;
 	return host_txn_exec(pl, 'r');
 }
+
+/* A plugin is unloaded: a transaction it left open is rolled back, and its
+ * cached statements are finalized. */
+void host_db_drop(host_plug *pl)
+{
+	size_t i;
+
+	if (pl->in_txn) {
+		host_plog(pl, SK_LOG_WARN, "unloaded with a transaction open: rolled back");
+		host_txn_end(pl, 'r');
+	}
+	for (i = 0; i < pl->nstmts; i++) {
+		sqlite3_finalize(pl->stmts[i].st);
+		free(pl->stmts[i].sql);
+	}
+	free(pl->stmts);
+}

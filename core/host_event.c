@@ -369,3 +369,23 @@ void host_dispatch(host *h, const sk_event *e)
 	if (!h->depth)
 		host_settle(h);
 }
+
+/* A plugin is unloaded: its subscriptions are marked dead (freed when the
+ * list settles) and each free_ud runs, exactly once. */
+void host_event_drop(host *h, host_plug *pl)
+{
+	size_t i;
+
+	for (i = 0; i < h->nsubs + h->nadded; i++) {
+		host_sub *sub = i < h->nsubs ? h->subs[i] : h->added[i - h->nsubs];
+
+		if (sub->pl != pl)
+			continue;
+		sub->dead = 1;
+		if (!sub->ud_done) {
+			sub->ud_done = 1;
+			host_free_ud(sub->free_ud, sub->ud);
+		}
+		h->subs_dirty = 1;
+	}
+}

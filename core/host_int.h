@@ -245,6 +245,7 @@ void host_leave(host_plug *pl, const char *what);
 const char *host_strerror(int rc);
 
 /* core/host_event.c */
+void host_event_drop(host *h, host_plug *pl);
 void host_subs_compact(host *h);
 void host_deliver(host *h, const sk_event *e, const host_plug *only, const char *except);
 void host_event_init(sk_event *e, int type);
@@ -255,11 +256,13 @@ int host_unsubscribe(sk_plugin *p, uint64_t id);
 int host_publish(sk_plugin *p, const char *topic, const char *payload_json);
 
 /* core/host_timer.c */
+void host_timer_drop(host *h, host_plug *pl);
 int host_timer_add(sk_plugin *p, uint64_t delay_ms, uint64_t repeat_ms, sk_timer_fn fn, void *ud,
 			  sk_free_fn free_ud, uint64_t *id_out);
 int host_timer_cancel(sk_plugin *p, uint64_t id);
 
 /* core/host_send.c */
+void host_send_drop(host *h, host_plug *pl);
 int host_send_text(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *text, const char *tag,
 			  sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out);
 int host_send_image(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *url, int width,
@@ -280,6 +283,7 @@ int host_config_check(const sk_plugin_desc *d, const cJSON *section, sbuf *out, 
 void host_jcache_free(host_plug *pl);
 
 /* core/host_db.c */
+void host_db_drop(host_plug *pl);
 int host_migrate(host *h, host_plug *pl, char *why, size_t whylen);
 void host_txn_end(host_plug *pl, int op);
 int host_db_exec(sk_plugin *p, const char *sql, const sk_value *params, size_t nparams, sk_row_fn fn,
@@ -303,6 +307,7 @@ int host_http_post(sk_plugin *p, const char *url, const char *headers, const cha
 			  int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud);
 
 /* core/host_ctl.c */
+void host_ctl_drop(host *h, host_plug *pl);
 int host_control_add(sk_plugin *p, const char *command, const char *help, sk_control_fn fn, void *ud,
 			    sk_free_fn free_ud);
 int host_control_result(sk_plugin *p, const char *json);

@@ -250,3 +250,20 @@ int host_send_find(sk_plugin *p, const char *tag, char *uuid_out, int *state, ch
 		*detail = d;
 	return SK_OK;
 }
+
+/* A plugin is unloaded: its sends in flight lose their callback (the sends
+ * themselves stay in the outbox), each free_ud run. */
+void host_send_drop(host *h, host_plug *pl)
+{
+	host_pend **sp, *s;
+
+	for (sp = &h->pends; (s = *sp);) {
+		if (s->pl == pl) {
+			*sp = s->next;
+			host_free_ud(s->free_ud, s->ud);
+			free(s);
+		} else {
+			sp = &s->next;
+		}
+	}
+}

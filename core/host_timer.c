@@ -147,3 +147,19 @@ void host_run_timers(host *h)
 	}
 	host_timer_wake(h);
 }
+
+/* A plugin is unloaded: its timers are freed, each free_ud run. */
+void host_timer_drop(host *h, host_plug *pl)
+{
+	host_timer **tp, *t;
+
+	for (tp = &h->timers; (t = *tp);) {
+		if (t->pl == pl) {
+			*tp = t->next;
+			host_free_ud(t->free_ud, t->ud);
+			free(t);
+		} else {
+			tp = &t->next;
+		}
+	}
+}
