@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/host.c - the plugin host (core/host.h): one sk_plugin per loaded
- * plugin, the sk_host service table, event dispatch, and every registration a
- * plugin makes, which the host owns and undoes.
+ * plugin, the sk_host service table, loading and unloading, and the helpers
+ * every room of the host uses. The host owns every registration a plugin
+ * makes and undoes it: host_unload_one asks each room (host_event.c,
+ * host_timer.c, host_send.c, host_net.c, host_ctl.c, host_db.c,
+ * host_work.c, host_config.c; core/host_int.h lists them) to drop its part.
  *
  * Re-entrancy is handled with one counter, h->depth: it is above zero while
  * any plugin code runs (a handler, a timer, a completion, init, fini) or a

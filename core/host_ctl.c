@@ -5,6 +5,7 @@
  * shopkeep ctl.
  */
 #include "host_int.h"
+#include "commands.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,11 @@
 
 /* ---- control commands (since 1.2) ------------------------------------------ */
 
-/* The core's own control commands (core/web.c answers them): no plugin may take these. */
-static const char *const host_core_controls[] = { "status", "send", "list_chats", "reload_rules", "help", NULL };
+/* The core's own control commands (core/commands.h; core/api.c answers
+ * them): no plugin may take these. */
+#define HOST_CTL_NAME(name, help) #name,
+static const char *const host_core_controls[] = { CORE_CONTROL_COMMANDS(HOST_CTL_NAME) NULL };
+#undef HOST_CTL_NAME
 
 /* Whether name is [a-z][a-z0-9_]*, at most HOST_CTL_NAME_MAX bytes. */
 static int host_ctl_name_ok(const char *name)
@@ -43,7 +47,7 @@ static host_ctl *host_ctl_find(const host *h, const char *name)
  * SK_ERR_STATE (not between init and fini) or SK_ERR_NOMEM; on failure
  * free_ud has run. */
 int host_control_add(sk_plugin *p, const char *command, const char *help, sk_control_fn fn, void *ud,
-			    sk_free_fn free_ud)
+		     sk_free_fn free_ud)
 {
 	host_plug *pl;
 	host_ctl *c, **tail;

@@ -517,7 +517,7 @@ static int host_sql_txn_word(const char *sql)
  * it. The table prefix rule is only enforced on migrations; the rest is a
  * convention plugins are trusted to keep. Returns SK_OK or an error (logged). */
 int host_db_exec(sk_plugin *p, const char *sql, const sk_value *params, size_t nparams, sk_row_fn fn,
-			void *ud)
+		 void *ud)
 {
 	host_stmt *entry;
 	sqlite3_stmt *st;

@@ -201,7 +201,7 @@ static int host_subs_reserve(host *h)
 
 /* sk_subscribe. Returns SK_OK with *id_out set, or an error after calling free_ud. */
 int host_subscribe(sk_plugin *p, uint32_t type_mask, const sk_filter *filter, int priority, sk_handler_fn fn,
-			  void *ud, sk_free_fn free_ud, uint64_t *id_out)
+		   void *ud, sk_free_fn free_ud, uint64_t *id_out)
 {
 	host_plug *pl;
 	host_sub *s = NULL;

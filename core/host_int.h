@@ -251,22 +251,22 @@ void host_deliver(host *h, const sk_event *e, const host_plug *only, const char 
 void host_event_init(sk_event *e, int type);
 void host_settle(host *h);
 int host_subscribe(sk_plugin *p, uint32_t type_mask, const sk_filter *filter, int priority, sk_handler_fn fn,
-			  void *ud, sk_free_fn free_ud, uint64_t *id_out);
+		   void *ud, sk_free_fn free_ud, uint64_t *id_out);
 int host_unsubscribe(sk_plugin *p, uint64_t id);
 int host_publish(sk_plugin *p, const char *topic, const char *payload_json);
 
 /* core/host_timer.c */
 void host_timer_drop(host *h, host_plug *pl);
 int host_timer_add(sk_plugin *p, uint64_t delay_ms, uint64_t repeat_ms, sk_timer_fn fn, void *ud,
-			  sk_free_fn free_ud, uint64_t *id_out);
+		   sk_free_fn free_ud, uint64_t *id_out);
 int host_timer_cancel(sk_plugin *p, uint64_t id);
 
 /* core/host_send.c */
 void host_send_drop(host *h, host_plug *pl);
 int host_send_text(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *text, const char *tag,
-			  sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out);
+		   sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out);
 int host_send_image(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *url, int width,
-			   int height, const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out);
+		    int height, const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out);
 int host_send_status(sk_plugin *p, const char *uuid, int *state, char **detail);
 int host_send_find(sk_plugin *p, const char *tag, char *uuid_out, int *state, char **detail);
 
@@ -287,7 +287,7 @@ void host_db_drop(host_plug *pl);
 int host_migrate(host *h, host_plug *pl, char *why, size_t whylen);
 void host_txn_end(host_plug *pl, int op);
 int host_db_exec(sk_plugin *p, const char *sql, const sk_value *params, size_t nparams, sk_row_fn fn,
-			void *ud);
+		 void *ud);
 int64_t host_db_changes(sk_plugin *p);
 int64_t host_db_last_rowid(sk_plugin *p);
 int host_db_begin(sk_plugin *p);
@@ -300,16 +300,16 @@ void host_work_cancel(host *h, host_plug *pl);
 
 /* core/host_net.c */
 int host_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
-		     sk_free_fn free_ud);
+	      sk_free_fn free_ud);
 void host_net_drop(host *h, host_plug *pl);
 void host_net_free_all(host *h);
 int host_http_post(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,
-			  int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud);
+		   int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud);
 
 /* core/host_ctl.c */
 void host_ctl_drop(host *h, host_plug *pl);
 int host_control_add(sk_plugin *p, const char *command, const char *help, sk_control_fn fn, void *ud,
-			    sk_free_fn free_ud);
+		     sk_free_fn free_ud);
 int host_control_result(sk_plugin *p, const char *json);
 int host_control_error(sk_plugin *p, const char *text);
 

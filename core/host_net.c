@@ -128,7 +128,7 @@ static void host_mtop_cb(void *ctx, int result, const char *ret, const char *dat
  * answered SK_MTOP_TRANSPORT at once). Another immediate answer runs fn
  * before this returns. */
 int host_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
-		     sk_free_fn free_ud)
+	      sk_free_fn free_ud)
 {
 	host_netc *c;
 	host_plug *pl;
@@ -327,7 +327,7 @@ static int host_http_headers(const char *in, sbuf *out, const char **why)
  * command, or not running), SK_ERR_FULL, SK_ERR_UNSUPPORTED (no backend),
  * SK_ERR_NOMEM, SK_ERR_IO (the backend could not start it). */
 int host_http_post(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,
-			  int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud)
+		   int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud)
 {
 	const char *why = NULL;
 	sbuf hdr = { 0 };

@@ -176,14 +176,14 @@ fail:
 
 /* sk_send_text; returns as host_send. */
 int host_send_text(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *text, const char *tag,
-			  sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out)
+		   sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out)
 {
 	return host_send(p, __func__, 0, chat_id, buyer_id, text, 0, 0, tag, fn, ud, free_ud, uuid_out);
 }
 
 /* sk_send_image; returns as host_send. */
 int host_send_image(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *url, int width,
-			   int height, const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out)
+		    int height, const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out)
 {
 	return host_send(p, __func__, 1, chat_id, buyer_id, url, width, height, tag, fn, ud, free_ud, uuid_out);
 }

@@ -39,7 +39,7 @@ static int64_t host_add_ms(int64_t now, uint64_t ms)
  * fired), else one that fires every repeat_ms after the first delay_ms.
  * Returns SK_OK with *id_out set, or an error after calling free_ud. */
 int host_timer_add(sk_plugin *p, uint64_t delay_ms, uint64_t repeat_ms, sk_timer_fn fn, void *ud,
-			  sk_free_fn free_ud, uint64_t *id_out)
+		   sk_free_fn free_ud, uint64_t *id_out)
 {
 	host_plug *pl;
 	host_timer *t;

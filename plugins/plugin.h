@@ -54,8 +54,8 @@
  *   saying what went wrong for the seller (SK_ERR_INVAL becomes HTTP 400,
  *   SK_ERR_NOTFOUND 404, others 500). It runs on the loop: keep it short.
  *   Names are [a-z][a-z0-9_]*, at most 40 bytes, and unique per process
- *   (the core's own status, send, list_chats, reload_rules and help are
- *   taken).
+ *   (the core's own - status, send, list_chats, reload_rules, setup_token,
+ *   help: the "help" command lists them as plugin "core" - are taken).
  *   .rules_check, if given, validates a candidate rules file before the web
  *   page saves it: the whole document as JSON text; it returns 0, or -1 with
  *   one problem per line in errs ("keyword_rules[2].match: ..."), checking only
