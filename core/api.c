@@ -346,6 +346,8 @@ static void api_cmd_status(api_ctx *a, const cJSON *data, api_out *o)
 	o->data = d;
 }
 
+/* send: queues data.text to data.chat_id / data.buyer_id in the outbox;
+ * data {"uuid"}, or a 400 (bad data), 409 (no session, backlog full) or 500. */
 static void api_cmd_send(api_ctx *a, const cJSON *data, api_out *o)
 {
 	const char *cid = api_str(data, "chat_id"), *buyer = api_str(data, "buyer_id"), *text = api_str(data, "text");
@@ -396,6 +398,8 @@ static cJSON *api_paused(api_ctx *a)
 	return map;
 }
 
+/* list_chats: the recent chats, newest first, at most data.limit; a 400 for
+ * a bad limit. */
 static void api_cmd_list_chats(api_ctx *a, const cJSON *data, api_out *o)
 {
 	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(data, "limit");

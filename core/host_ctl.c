@@ -35,6 +35,7 @@ static int host_ctl_name_ok(const char *name)
 	return 1;
 }
 
+/* Returns the command registered as name, or NULL. */
 static host_ctl *host_ctl_find(const host *h, const char *name)
 {
 	for (host_ctl *c = h->ctls; c; c = c->next)
