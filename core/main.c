@@ -970,13 +970,10 @@ static int main_check(int argc, char **argv)
  * the background with --daemon. Returns the exit status. */
 static int main_run(int argc, char **argv)
 {
-	const char *path;
-	config c;
-	int rc;
-
-	const char *pidfile = NULL, *logfile = NULL;
+	const char *path, *pidfile = NULL, *logfile = NULL;
+	int rc, nrest = 0, daemonize = 0;
 	char *rest[8];
-	int nrest = 0, daemonize = 0;
+	config c;
 
 	/* --daemon, --pidfile, --log here; the rest is main_options's */
 	for (int i = 0; i < argc; i++) {
