@@ -126,7 +126,7 @@ typedef struct host_early {
  * it, so there pl is always live. */
 typedef struct host_netc {
 	struct host_netc *prev, *next;
-	struct host_netc **list;  /* &h->mtops or &h->https: the list it is on */
+	struct host_netc **list;  /* &h->mtops or &h->https: the list it is on; NULL once off it */
 	host *h;
 	host_plug *pl;
 	void *req;                /* HTTP: the backend's handle */

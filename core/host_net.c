@@ -30,9 +30,13 @@ static host_netc *host_net_new(host_plug *pl, host_netc **list, void *ud, sk_fre
 	return c;
 }
 
-/* Takes a record out of the list of calls in flight it is on. */
+/* Takes a record out of the list of calls in flight it is on; nothing when
+ * it is out already (an HTTP record leaves before its callback runs, which
+ * may start another request at the head of the list). */
 static void host_net_unlink(host_netc *c)
 {
+	if (!c->list)
+		return;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -40,6 +44,7 @@ static void host_net_unlink(host_netc *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
+	c->list = NULL;
 }
 
 /* Unlinks and frees a record (not its ud: that is the caller's business). */
