@@ -11,6 +11,7 @@
  */
 #include "api.h"
 #include "auth.h"
+#include "commands.h"
 #include "host.h"
 #include "log.h"
 #include "util.h"
@@ -306,12 +307,14 @@ static void api_status_rules(api_ctx *a, cJSON *d)
 	cJSON_AddStringToObject(r, "summary", sum);
 }
 
-static void api_cmd_status(api_ctx *a, api_out *o)
+/* status (and GET /api/status): state, metrics, last error, plugins, rules. */
+static void api_cmd_status(api_ctx *a, const cJSON *data, api_out *o)
 {
 	cJSON *d = cJSON_CreateObject(), *pl = cJSON_AddArrayToObject(d, "plugins");
 	const sess_metrics *m = a->env.sess ? session_metrics(a->env.sess) : NULL;
 	const char *const *names = a->env.plugins ? host_plugins(a->env.plugins) : NULL;
 
+	(void)data;
 	cJSON_AddStringToObject(d, "account", a->env.cfg->account_id ? a->env.cfg->account_id : "");
 	cJSON_AddStringToObject(d, "unb", a->env.cfg->unb ? a->env.cfg->unb : "");
 	cJSON_AddStringToObject(d, "state", m ? session_state_name(m->state) : "DISCONNECTED");
@@ -343,6 +346,8 @@ static void api_cmd_status(api_ctx *a, api_out *o)
 	o->data = d;
 }
 
+/* send: queues data.text to data.chat_id / data.buyer_id in the outbox;
+ * data {"uuid"}, or a 400 (bad data), 409 (no session, backlog full) or 500. */
 static void api_cmd_send(api_ctx *a, const cJSON *data, api_out *o)
 {
 	const char *cid = api_str(data, "chat_id"), *buyer = api_str(data, "buyer_id"), *text = api_str(data, "text");
@@ -393,6 +398,8 @@ static cJSON *api_paused(api_ctx *a)
 	return map;
 }
 
+/* list_chats: the recent chats, newest first, at most data.limit; a 400 for
+ * a bad limit. */
 static void api_cmd_list_chats(api_ctx *a, const cJSON *data, api_out *o)
 {
 	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(data, "limit");
@@ -429,6 +436,8 @@ static void api_cmd_list_chats(api_ctx *a, const cJSON *data, api_out *o)
 	o->data = d;
 }
 
+/* host_control_each's callback for help: appends {command, plugin, help}
+ * to the array ud. */
 static void api_cmd_help_one(const char *name, const char *plugin, const char *help, void *ud)
 {
 	cJSON *e = cJSON_CreateObject();
@@ -439,34 +448,16 @@ static void api_cmd_help_one(const char *name, const char *plugin, const char *h
 	cJSON_AddItemToArray(ud, e);
 }
 
-static void api_cmd_help(api_ctx *a, api_out *o)
-{
-	static const char *const core[][2] = {
-		{ "status", "state, metrics, last error, plugins" },
-		{ "send", "{chat_id, buyer_id, text}: queue a text to a chat" },
-		{ "list_chats", "{limit}: recent chats, newest first" },
-		{ "reload_rules", "reload the rules file (as SIGHUP)" },
-		{ "setup_token", "a fresh setup token for the page while no admin password is set" },
-		{ "help", "this list" },
-	};
-	cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "commands");
-
-	for (size_t i = 0; i < sizeof core / sizeof core[0]; i++)
-		api_cmd_help_one(core[i][0], "core", core[i][1], arr);
-	if (a->env.plugins)
-		host_control_each(a->env.plugins, api_cmd_help_one, arr);
-	o->data = d;
-}
-
 /* A fresh setup token for the page while no admin password is set (the
  * seller lost or outwaited the one logged at start). It is logged too. Only
  * the local socket can reach this in practice: without a password no page
  * session exists. */
-static void api_cmd_setup_token(api_ctx *a, api_out *o)
+static void api_cmd_setup_token(api_ctx *a, const cJSON *data, api_out *o)
 {
 	char tok[AUTH_TOKEN_LEN + 1];
 	int valid_s = 0;
 
+	(void)data;
 	if (!a->env.au) {
 		api_fail(o, 409, "setup_token: the web page is off (web.listen)");
 		return;
@@ -482,27 +473,58 @@ static void api_cmd_setup_token(api_ctx *a, api_out *o)
 	sodium_memzero(tok, sizeof tok);
 }
 
-/* Runs one command with data (an object, or NULL for none). */
+/* reload_rules: asks the process to reload the rules file, as SIGHUP does;
+ * data {"reloaded": whether there was anything to ask}. */
+static void api_cmd_reload_rules(api_ctx *a, const cJSON *data, api_out *o)
+{
+	(void)data;
+	if (a->env.reload)
+		a->env.reload(a->env.ud);
+	o->data = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o->data, "reloaded", a->env.reload != NULL);
+}
+
+static void api_cmd_help(api_ctx *a, const cJSON *data, api_out *o);
+
+/* A control command of the core: its name, one line of help, its handler
+ * (data is an object or NULL; the handler fills o). */
+typedef struct {
+	const char *name, *help;
+	void (*fn)(api_ctx *a, const cJSON *data, api_out *o);
+} api_command_row;
+
+/* The core's control commands, one row each (core/commands.h). */
+#define API_ROW(name, help) { #name, help, api_cmd_##name },
+static const api_command_row api_commands[] = { CORE_CONTROL_COMMANDS(API_ROW) };
+#undef API_ROW
+
+/* help: the core's commands, then the plugins', each {command, plugin, help}. */
+static void api_cmd_help(api_ctx *a, const cJSON *data, api_out *o)
+{
+	cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "commands");
+
+	(void)data;
+	for (size_t i = 0; i < sizeof api_commands / sizeof api_commands[0]; i++)
+		api_cmd_help_one(api_commands[i].name, "core", api_commands[i].help, arr);
+	if (a->env.plugins)
+		host_control_each(a->env.plugins, api_cmd_help_one, arr);
+	o->data = d;
+}
+
+/* Runs one command with data (an object, or NULL for none): the core's from
+ * api_commands, any other name a plugin's. */
 static void api_command(api_ctx *a, const char *cmd, const cJSON *data, api_out *o)
 {
+	size_t i;
+
 	o->status = 200;
+	for (i = 0; i < sizeof api_commands / sizeof api_commands[0]; i++)
+		if (!strcmp(cmd, api_commands[i].name))
+			break;
 	if (data && !cJSON_IsObject(data)) {
 		api_fail(o, 400, "data must be a JSON object");
-	} else if (!strcmp(cmd, "status")) {
-		api_cmd_status(a, o);
-	} else if (!strcmp(cmd, "send")) {
-		api_cmd_send(a, data, o);
-	} else if (!strcmp(cmd, "list_chats")) {
-		api_cmd_list_chats(a, data, o);
-	} else if (!strcmp(cmd, "reload_rules")) {
-		if (a->env.reload)
-			a->env.reload(a->env.ud);
-		o->data = cJSON_CreateObject();
-		cJSON_AddBoolToObject(o->data, "reloaded", a->env.reload != NULL);
-	} else if (!strcmp(cmd, "help")) {
-		api_cmd_help(a, o);
-	} else if (!strcmp(cmd, "setup_token")) {
-		api_cmd_setup_token(a, o);
+	} else if (i < sizeof api_commands / sizeof api_commands[0]) {
+		api_commands[i].fn(a, data, o);
 	} else {
 		char *dj = data ? cJSON_PrintUnformatted(data) : NULL;
 
@@ -838,7 +860,7 @@ static void api_route(api_ctx *a, const char *method, const char *path, const ch
 			api_error(r, 405, "GET only");
 			return;
 		}
-		api_cmd_status(a, &o);
+		api_cmd_status(a, NULL, &o);
 		api_answer(r, 200, o.data);
 	} else if (!strcmp(p, "/api/rules")) {
 		if (get)

@@ -3,9 +3,9 @@
  * core/api.h - the web page's JSON API (web/API.md): requests in, JSON
  * answers out, independent of the transport (core/web.c carries them over
  * lws, the tests and the fuzzer call it directly). It owns the login check,
- * the CSRF check, the control commands (the core's own: status, send,
- * list_chats, reload_rules, help; the rest are the plugins', through the
- * host), the rules file's GET/PUT, and the recent-chats list.
+ * the CSRF check, the control commands (the core's own, one row each in
+ * core/commands.h; the rest are the plugins', through the host), the rules
+ * file's GET/PUT, and the recent-chats list.
  */
 #ifndef SK_API_H
 #define SK_API_H

@@ -8,8 +8,8 @@
  * The backend is what differs between the real process (core/run.c: the
  * session, lws timers, the mtop client) and the fake host of the tests
  * (tests/fakehost: recorded sends, a manual clock). Everything else - the
- * dispatch order, the ownership rules, the SQLite services - is this one file
- * in both.
+ * dispatch order, the ownership rules, the SQLite services - is the same
+ * code in both: core/host.c and its rooms behind core/host_int.h.
  */
 #ifndef SK_HOST_H
 #define SK_HOST_H

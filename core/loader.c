@@ -42,6 +42,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "commands.h"
+
 /* The size of the 1.0 descriptor: everything up to migrations, then void
  * *spare[8]. Later minors only append or use spare slots (1.1 took two for
  * commands and command), so this never changes; it is spelled out from the
@@ -145,10 +147,11 @@ int loader_valid_name(const char *s)
 	return loader_ident(s, LOADER_NAME_MAX);
 }
 
-/* The core's own commands, built in or reserved for it: core/main.c never
- * looks these up among the plugins, so a plugin may not declare them. */
-static const char *const loader_core_commands[] = { "run", "check", "help", "passwd", "secret", "status", "ctl",
-							NULL };
+/* The core's own commands (core/commands.h): core/main.c never looks these
+ * up among the plugins, so a plugin may not declare them. */
+#define LOADER_CORE_NAME(name, args, help) #name,
+static const char *const loader_core_commands[] = { CORE_CLI_COMMANDS(LOADER_CORE_NAME) NULL };
+#undef LOADER_CORE_NAME
 
 /* Returns 1 if s is one of the core's commands, else 0. */
 int loader_core_command(const char *s)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "commands.h"
 #include "config.h"
 #include "ctl.h"
 #include "daemon.h"
@@ -33,21 +34,14 @@
 #include "store.h"
 #include "util.h"
 
-static const char main_usage[] =
+/* shopkeep --help: this head, a line for each command of main_commands,
+ * then main_usage_tail. */
+static const char main_usage_head[] =
 	"usage: shopkeep <command> [options]\n"
 	"\n"
-	"commands:\n"
-	"  run --config FILE     run one account in the foreground until SIGINT/SIGTERM\n"
-	"  check --config FILE   validate a config: prints \"config OK\" or one error per line\n"
-	"  passwd --config FILE  set the admin password of the account's web page (read from stdin)\n"
-	"  secret set --config FILE cookie\n"
-	"                        encrypt the account's cookie (read from stdin) for account.cookie_secret\n"
-	"  status --config FILE [--json]\n"
-	"                        ask the running process of the account for its state (exit 3: not running)\n"
-	"  ctl --config FILE COMMAND [DATA]\n"
-	"                        run one control command (web/API.md) in the running process\n"
-	"  backup --config FILE DEST\n"
-	"                        copy the account's state.db into DEST, also while it runs\n"
+	"commands:\n";
+
+static const char main_usage_tail[] =
 	"\n"
 	"Plugins add commands of their own: `shopkeep <command> --config FILE [args]`\n"
 	"runs the first plugin in the config's plugins.load that provides it. stock\n"
@@ -141,9 +135,9 @@ static const char main_ctl_usage[] =
 	"Runs one control command in the running process of the account of FILE,\n"
 	"over its local control socket (as shopkeep status does), and prints the\n"
 	"answer's data as JSON. The commands are those of the web page's control API\n"
-	"(web/API.md): status, send, list_chats, reload_rules, help, and the\n"
-	"plugins' (shopkeep ctl --config FILE help lists them). DATA is the command's\n"
-	"arguments as a JSON object, e.g. '{\"limit\":10}'.\n"
+	"(web/API.md): the core's own and the plugins' (shopkeep ctl --config FILE\n"
+	"help lists them). DATA is the command's arguments as a JSON object, e.g.\n"
+	"'{\"limit\":10}'.\n"
 	"\n"
 	"Exits 0 when the command succeeded, 1 when it failed (the reason on stderr)\n"
 	"or on another failure, 3 when the account is not running, 2 on a usage error.\n";
@@ -930,12 +924,160 @@ static int main_ctl(int argc, char **argv)
 	return rc;
 }
 
-/* Returns the exit status of the command line. */
-int main(int argc, char **argv)
+/* shopkeep check: validates the config of --config FILE, each plugin's
+ * section and the rules file; prints "config OK" or the problems. Returns
+ * the exit status. */
+static int main_check(int argc, char **argv)
 {
-	const char *cmd, *path;
+	const char *path;
 	config c;
 	int rc;
+
+	rc = main_options("check", main_check_usage, argc, argv, &path, NULL);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	rc = main_load(path, 0, &c);
+	if (!rc && c.n_plugins) {
+		/* each plugin's section against the keys it declares */
+		sbuf errs = { 0 };
+
+		if (host_check_config(c.plugins_dir, c.plugins_load, c.plugin_sections, &errs)) {
+			fputs(errs.p ? errs.p : "plugins: cannot check\n", stderr);
+			rc = 1;
+		}
+		sbuf_free(&errs);
+	}
+	if (!rc && c.rules) {
+		/* the rules file, by every plugin's own validator (as run loads it) */
+		sbuf errs = { 0 };
+
+		if (host_check_rules(c.plugins_dir, c.plugins_load, c.rules, &errs)) {
+			fputs(errs.p ? errs.p : "rules: cannot check\n", stderr);
+			rc = 1;
+		}
+		sbuf_free(&errs);
+	}
+	if (!rc)
+		puts("config OK");
+	/* For a person at a terminal: scripts compare the output above. */
+	if (!rc && isatty(STDERR_FILENO))
+		main_warnings(&c);
+	config_free(&c);
+	return rc;
+}
+
+/* shopkeep run: runs the account of --config FILE until SIGINT/SIGTERM, in
+ * the background with --daemon. Returns the exit status. */
+static int main_run(int argc, char **argv)
+{
+	const char *path, *pidfile = NULL, *logfile = NULL;
+	int rc, nrest = 0, daemonize = 0;
+	char *rest[8];
+	config c;
+
+	/* --daemon, --pidfile, --log here; the rest is main_options's */
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--daemon")) {
+			daemonize = 1;
+		} else if (!strcmp(argv[i], "--pidfile") || !strcmp(argv[i], "--log")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "shopkeep run: %s needs a PATH (try shopkeep run --help)\n", argv[i]);
+				return 2;
+			}
+			*(!strcmp(argv[i], "--log") ? &logfile : &pidfile) = argv[i + 1];
+			i++;
+		} else if (nrest < 8) {
+			rest[nrest++] = argv[i];
+		} else {
+			fprintf(stderr, "shopkeep run: too many arguments (try shopkeep run --help)\n");
+			return 2;
+		}
+	}
+	rc = main_options("run", main_run_usage, nrest, rest, &path, NULL);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	if ((pidfile || logfile) && !daemonize) {
+		fprintf(stderr, "shopkeep run: --pidfile and --log go with --daemon (try shopkeep run --help)\n");
+		return 2;
+	}
+	rc = main_load(path, 0, &c);
+	if (!rc)
+		rc = main_db_private("run", c.state_db);
+	if (!rc && daemonize) {
+		char pdef[4200], ldef[4200], dir[4096], err[700];
+		char *slash;
+
+		snprintf(dir, sizeof dir, "%s", c.state_db);
+		if ((slash = strrchr(dir, '/')))
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof dir, ".");
+		snprintf(pdef, sizeof pdef, "%s/%s.pid", dir, c.account_id);
+		snprintf(ldef, sizeof ldef, "%s/%s.log", dir, c.account_id);
+		rc = daemon_start(pidfile ? pidfile : pdef, logfile ? logfile : ldef, err, sizeof err);
+		if (rc < 0) {
+			fprintf(stderr, "shopkeep run --daemon: %s\n", err);
+			config_free(&c);
+			return 1;
+		}
+		if (rc > 0) {
+			printf("shopkeep: account %s runs in the background (log %s, pidfile %s)\n", c.account_id,
+			       logfile ? logfile : ldef, pidfile ? pidfile : pdef);
+			config_free(&c);
+			return 0;
+		}
+	}
+	if (!rc) {
+		log_set_level(c.log_level ? c.log_level : "info");
+		main_log_warnings(&c);
+		rc = run_main(&c);
+	}
+	config_free(&c);
+	return rc;
+}
+
+static int main_help(int argc, char **argv);
+
+/* A command of the command line: its name, its arguments and one line of
+ * help for shopkeep --help (NULL: not listed), its handler (argv after the
+ * command's name; returns the exit status). */
+typedef struct {
+	const char *name, *args, *help;
+	int (*fn)(int argc, char **argv);
+} main_command;
+
+/* The core's commands, one row each (core/commands.h). */
+#define MAIN_ROW(name, args, help) { #name, args, help, main_##name },
+static const main_command main_commands[] = { CORE_CLI_COMMANDS(MAIN_ROW) };
+#undef MAIN_ROW
+
+/* shopkeep --help: the usage, with a line for each listed command (its help
+ * on the line below when the synopsis is long). Returns 0. */
+static int main_help(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	fputs(main_usage_head, stdout);
+	for (size_t i = 0; i < sizeof main_commands / sizeof main_commands[0]; i++) {
+		const main_command *m = &main_commands[i];
+		char syn[128];
+
+		if (!m->help)
+			continue;
+		snprintf(syn, sizeof syn, "%s %s", m->name, m->args);
+		if (strlen(syn) <= 20)
+			printf("  %-22s%s\n", syn, m->help);
+		else
+			printf("  %s\n%24s%s\n", syn, "", m->help);
+	}
+	fputs(main_usage_tail, stdout);
+	return 0;
+}
+
+/* Returns the exit status of the command line: the core's command of that
+ * name, else a plugin's. */
+int main(int argc, char **argv)
+{
+	const char *cmd;
 
 	if (argc < 2) {
 		fputs("usage: shopkeep <command> [options] (shopkeep --help lists the commands)\n", stderr);
@@ -943,118 +1085,11 @@ int main(int argc, char **argv)
 	}
 	main_private();
 	cmd = argv[1];
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		fputs(main_usage, stdout);
-		return 0;
-	}
-	if (!strcmp(cmd, "check")) {
-		rc = main_options(cmd, main_check_usage, argc - 2, argv + 2, &path, NULL);
-		if (rc)
-			return rc == 1 ? 0 : 2;
-		rc = main_load(path, 0, &c);
-		if (!rc && c.n_plugins) {
-			/* each plugin's section against the keys it declares */
-			sbuf errs = { 0 };
-
-			if (host_check_config(c.plugins_dir, c.plugins_load, c.plugin_sections, &errs)) {
-				fputs(errs.p ? errs.p : "plugins: cannot check\n", stderr);
-				rc = 1;
-			}
-			sbuf_free(&errs);
-		}
-		if (!rc && c.rules) {
-			/* the rules file, by every plugin's own validator (as run loads it) */
-			sbuf errs = { 0 };
-
-			if (host_check_rules(c.plugins_dir, c.plugins_load, c.rules, &errs)) {
-				fputs(errs.p ? errs.p : "rules: cannot check\n", stderr);
-				rc = 1;
-			}
-			sbuf_free(&errs);
-		}
-		if (!rc)
-			puts("config OK");
-		/* For a person at a terminal: scripts compare the output above. */
-		if (!rc && isatty(STDERR_FILENO))
-			main_warnings(&c);
-		config_free(&c);
-		return rc;
-	}
-	if (!strcmp(cmd, "passwd"))
-		return main_passwd(argc - 2, argv + 2);
-	if (!strcmp(cmd, "secret"))
-		return main_secret(argc - 2, argv + 2);
-	if (!strcmp(cmd, "status"))
-		return main_status(argc - 2, argv + 2);
-	if (!strcmp(cmd, "ctl"))
-		return main_ctl(argc - 2, argv + 2);
-	if (!strcmp(cmd, "backup"))
-		return main_backup(argc - 2, argv + 2);
-	if (!strcmp(cmd, "run")) {
-		const char *pidfile = NULL, *logfile = NULL;
-		char *rest[8];
-		int nrest = 0, daemonize = 0;
-
-		/* --daemon, --pidfile, --log here; the rest is main_options's */
-		for (int i = 2; i < argc; i++) {
-			if (!strcmp(argv[i], "--daemon")) {
-				daemonize = 1;
-			} else if (!strcmp(argv[i], "--pidfile") || !strcmp(argv[i], "--log")) {
-				if (i + 1 >= argc) {
-					fprintf(stderr, "shopkeep run: %s needs a PATH (try shopkeep run --help)\n", argv[i]);
-					return 2;
-				}
-				*(!strcmp(argv[i], "--log") ? &logfile : &pidfile) = argv[i + 1];
-				i++;
-			} else if (nrest < 8) {
-				rest[nrest++] = argv[i];
-			} else {
-				fprintf(stderr, "shopkeep run: too many arguments (try shopkeep run --help)\n");
-				return 2;
-			}
-		}
-		rc = main_options(cmd, main_run_usage, nrest, rest, &path, NULL);
-		if (rc)
-			return rc == 1 ? 0 : 2;
-		if ((pidfile || logfile) && !daemonize) {
-			fprintf(stderr, "shopkeep run: --pidfile and --log go with --daemon (try shopkeep run --help)\n");
-			return 2;
-		}
-		rc = main_load(path, 0, &c);
-		if (!rc)
-			rc = main_db_private(cmd, c.state_db);
-		if (!rc && daemonize) {
-			char pdef[4200], ldef[4200], dir[4096], err[700];
-			char *slash;
-
-			snprintf(dir, sizeof dir, "%s", c.state_db);
-			if ((slash = strrchr(dir, '/')))
-				*slash = '\0';
-			else
-				snprintf(dir, sizeof dir, ".");
-			snprintf(pdef, sizeof pdef, "%s/%s.pid", dir, c.account_id);
-			snprintf(ldef, sizeof ldef, "%s/%s.log", dir, c.account_id);
-			rc = daemon_start(pidfile ? pidfile : pdef, logfile ? logfile : ldef, err, sizeof err);
-			if (rc < 0) {
-				fprintf(stderr, "shopkeep run --daemon: %s\n", err);
-				config_free(&c);
-				return 1;
-			}
-			if (rc > 0) {
-				printf("shopkeep: account %s runs in the background (log %s, pidfile %s)\n", c.account_id,
-				       logfile ? logfile : ldef, pidfile ? pidfile : pdef);
-				config_free(&c);
-				return 0;
-			}
-		}
-		if (!rc) {
-			log_set_level(c.log_level ? c.log_level : "info");
-			main_log_warnings(&c);
-			rc = run_main(&c);
-		}
-		config_free(&c);
-		return rc;
-	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
+		return main_help(argc - 2, argv + 2);
+	for (size_t i = 0; i < sizeof main_commands / sizeof main_commands[0]; i++)
+		if (!strcmp(cmd, main_commands[i].name))
+			return main_commands[i].fn(argc - 2, argv + 2);
 	if (cmd[0] == '-') {
 		fprintf(stderr, "shopkeep: unknown option '%s' (try shopkeep --help)\n", cmd);
 		return 2;

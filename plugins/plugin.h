@@ -314,7 +314,7 @@ typedef struct sk_plugin_desc {
 	 * returns 0, and a usage error is one line on stderr that names the option
 	 * or argument and points to --help. Names are [a-z][a-z0-9_-]* and must
 	 * not be one of the core's own commands (run, check, help, passwd, secret,
-	 * status, ctl); the loader rejects a plugin that breaks that, or has
+	 * status, ctl, backup: `shopkeep --help` lists them); the loader rejects a plugin that breaks that, or has
 	 * commands without command or command without commands. */
 	const char *const *commands;            /* NULL-terminated names, e.g. {"stock", "orders", NULL},
 	                                         * or NULL */
@@ -636,8 +636,9 @@ static inline int sk_mtop(sk_plugin *p, const char *api, const char *data_json, 
  * sk_rc with sk_control_error saying what went wrong for the seller
  * (SK_ERR_INVAL becomes HTTP 400, SK_ERR_NOTFOUND 404, others 500). It runs
  * on the loop: keep it short. Names are [a-z][a-z0-9_]*, at most 40 bytes,
- * and unique per process (the core's own status, send, list_chats,
- * reload_rules and help are taken): SK_ERR_INVAL for a bad or taken name. */
+ * and unique per process (the core's own - status, send, list_chats,
+ * reload_rules, setup_token, help: the "help" command lists them as plugin
+ * "core" - are taken): SK_ERR_INVAL for a bad or taken name. */
 static inline int sk_control_add(sk_plugin *p, const char *command, const char *help, sk_control_fn fn, void *ud,
 				 sk_free_fn free_ud)
 {

@@ -265,6 +265,10 @@ static void test_http(void)
 
 	fh_chat(f, "c1", "b1", "http http://x/pending");
 	k = fh_nhttp(f) - 1;
+	/* another one answered while it is in flight must not take it off the
+	 * host's list (it would never be cancelled nor freed) */
+	fh_chat(f, "c1", "b1", "http http://x/answered");
+	is_int(fh_http_reply(f, k + 1, 200, "done"), 0, "http: a second request answered while the first waits");
 	freed = fh_log_find(f, "http freed");
 	n = fh_nsends(f);
 	fh_unload(f);

@@ -929,7 +929,7 @@ static int ctl(const char *cmd, const char *data, const char **out)
 static void test_control(void)
 {
 	static const char *const refused[] = { "Bad", "9lives", "", "a-b", "with space", CTL_LONG "x", "status",
-		"send", "list_chats", "reload_rules", "help", "(null)", NULL };
+		"send", "list_chats", "reload_rules", "setup_token", "help", "(null)", NULL };
 	static const char *const good[] = { "ctl_echo", "ctl_none", "ctl_null", "ctl_bad_json", "ctl_bad_then_null",
 		"ctl_fail", "ctl_fail_msg", "ctl_result_fail", "ctl_error_ok", "ctl_positive", CTL_LONG, NULL };
 	const char *err, *t, *out;

@@ -185,6 +185,20 @@ static void test_renamed(void)
 	rmdir(dir);
 }
 
+/* loader_core_command: every command of the core's command line is
+ * reserved, since core/main.c runs its own before it looks among the
+ * plugins' ("backup" was not, so a plugin's backup was never reached). */
+static void test_core_commands(void)
+{
+	static const char *const core[] = { "run", "check", "help", "passwd", "secret", "status", "ctl", "backup" };
+	static const char *const free_[] = { "stock", "orders", "backups", "", NULL };
+
+	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++)
+		ok(loader_core_command(core[i]), "\"%s\" is the core's command", core[i]);
+	for (size_t i = 0; i < sizeof(free_) / sizeof(free_[0]); i++)
+		ok(!loader_core_command(free_[i]), "\"%s\" is free for a plugin", free_[i] ? free_[i] : "(null)");
+}
+
 /* loader_valid_name, and names checked before they reach a path. */
 static void test_names(void)
 {
@@ -361,6 +375,7 @@ int main(void)
 	test_rejects();
 	test_renamed();
 	test_names();
+	test_core_commands();
 	test_edges();
 	test_init_fails();
 	test_unsafe();

@@ -44,7 +44,7 @@ static const sk_config_key ctl_probe_keys[] = {
 };
 
 static const char *const ctl_probe_bad[] = { "Bad", "9lives", "", "a-b", "with space", CTL_PROBE_LONG "x",
-	"status", "send", "list_chats", "reload_rules", "help", NULL };
+	"status", "send", "list_chats", "reload_rules", "setup_token", "help", NULL };
 
 static const char *const ctl_probe_good[] = { "ctl_echo", "ctl_none", "ctl_null", "ctl_bad_json",
 	"ctl_bad_then_null", "ctl_fail", "ctl_fail_msg", "ctl_result_fail", "ctl_error_ok", "ctl_positive",
