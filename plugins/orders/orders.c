@@ -242,11 +242,11 @@ static void od_on_resume(sk_plugin *p, uint64_t id, void *ud)
 
 		if (orders_order_get(p, ids.ids[i], &o))
 			continue;
-		if (!strcmp(o.delivery, "pending")) {
-			if (!strcmp(o.state, "paid"))
+		if (o.delivery == OD_D_PENDING) {
+			if (o.state == OD_O_PAID)
 				orders_fetch(p, o.id, 1, 0, sk_mono_ms(p));
 			else
-				orders_set_delivery(p, o.id, "cancelled", "cancelled: the order is no longer paid");
+				orders_set_delivery(p, o.id, OD_D_CANCELLED, "cancelled: the order is no longer paid");
 		} else {
 			orders_proceed(p, o.id);
 		}

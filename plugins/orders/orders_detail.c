@@ -66,9 +66,10 @@ static void od_on_fetch_timer(sk_plugin *p, uint64_t id, void *ud)
 
 		orders_fly_del(p->ud, c->oid, OD_FETCH);
 		/* closed, refunded or cancelled while it waited: nothing to fetch */
-		if (orders_order_get(p, c->oid, &o) || strcmp(o.delivery, "pending") || strcmp(o.state, "paid")) {
+		if (orders_order_get(p, c->oid, &o) || o.delivery != OD_D_PENDING || o.state != OD_O_PAID) {
 			sk_log(p, SK_LOG_INFO, "order %s: no longer waiting for its detail (%s, delivery %s)", c->oid,
-			       o.found ? o.state : "gone", o.found ? o.delivery : "-");
+			       o.found ? orders_ostate_name(o.state) : "gone",
+			       o.found ? orders_dstate_name(o.delivery) : "-");
 			return;
 		}
 		orders_fetch(p, c->oid, c->attempt, c->checks, c->since_ms);
@@ -140,7 +141,7 @@ static void od_unpaid(sk_plugin *p, const od_call *c, int paid, const char *titl
 	snprintf(reason, sizeof reason, "waiting: the order detail does not say paid yet%s%s; checking again in "
 		 "%lld s", *title ? ": " : "", title, (long long)(delay / 1000));
 	sk_log(p, SK_LOG_WARN, "order %s: a paid card, but %s", c->oid, reason + strlen("waiting: "));
-	orders_set_delivery(p, c->oid, "pending", reason);
+	orders_set_delivery(p, c->oid, OD_D_PENDING, reason);
 	if (!(n = orders_call_new(c->oid, 1)) || !orders_fly_add(st, c->oid, OD_FETCH)) {
 		orders_call_free(n);
 		orders_fail(p, c->oid, "detail: out of memory while waiting for the payment");
@@ -231,10 +232,10 @@ static void od_on_detail(sk_plugin *p, int result, const char *ret, const char *
 		cJSON_Delete(d);
 		return;
 	}
-	if (strcmp(o.delivery, "pending") || strcmp(o.state, "paid")) {
+	if (o.delivery != OD_D_PENDING || o.state != OD_O_PAID) {
 		cJSON_Delete(d);
-		sk_log(p, SK_LOG_INFO, "order %s: detail ignored: the order is %s, delivery %s", c->oid, o.state,
-		       o.delivery);
+		sk_log(p, SK_LOG_INFO, "order %s: detail ignored: the order is %s, delivery %s", c->oid,
+		       orders_ostate_name(o.state), orders_dstate_name(o.delivery));
 		return;
 	}
 	if (!buyer || !*buyer || (*o.buyer && strcmp(buyer, o.buyer)) || (*o.chat_item && strcmp(iid, o.chat_item))) {

@@ -68,38 +68,52 @@ void orders_publish(sk_plugin *p, const char *topic, cJSON *o)
 
 /* ---- order state ------------------------------------------------------------ */
 
-static int od_rank(const char *s)
+/* The place of s in placed -> paid -> shipped -> completed (1 to 4), 0 for
+ * a state off that chain. */
+static int od_rank(od_ostate s)
 {
-	static const char *const chain[] = { "placed", "paid", "shipped", "completed", NULL };
-
-	for (int i = 0; chain[i]; i++)
-		if (!strcmp(chain[i], s))
-			return i + 1;
-	return 0;
+	return s >= OD_O_PLACED && s <= OD_O_COMPLETED ? (int)s - OD_O_PLACED + 1 : 0;
 }
 
 /* Whether from -> to is allowed (to is never refund_cancelled here). */
-static int od_legal(const char *from, const char *to)
+static int od_legal(od_ostate from, od_ostate to)
 {
-	if (!*from)
+	if (from == OD_O_NEW)
 		return 1;
-	if (!strcmp(from, "closed"))
+	if (from == OD_O_CLOSED)
 		return 0;
-	if (!strcmp(to, "closed"))
+	if (to == OD_O_CLOSED)
 		return 1;
-	if (!strcmp(to, "refunding"))
+	if (to == OD_O_REFUNDING)
 		return od_rank(from) >= 2;
-	if (!strcmp(from, "refunding"))
-		return !strcmp(to, "completed");
+	if (from == OD_O_REFUNDING)
+		return to == OD_O_COMPLETED;
 	return od_rank(to) > od_rank(from);
 }
 
+/* The trade card's name, as orders_transition.trigger holds it ("" for an
+ * unknown one). */
 static const char *od_trade_name(int t)
 {
 	static const char *const n[] = { "", "placed", "paid", "remind", "shipped", "completed", "closed", "refunding",
 		"refund_cancelled" };
 
 	return t >= 0 && t < (int)(sizeof n / sizeof n[0]) ? n[t] : "";
+}
+
+/* The state a trade card moves its order to; OD_O_NEW for the cards that
+ * name none of their own (remind, refund_cancelled, unknown ones). */
+static od_ostate od_trade_state(int t)
+{
+	switch (t) {
+	case SK_TRADE_PLACED: return OD_O_PLACED;
+	case SK_TRADE_PAID: return OD_O_PAID;
+	case SK_TRADE_SHIPPED: return OD_O_SHIPPED;
+	case SK_TRADE_COMPLETED: return OD_O_COMPLETED;
+	case SK_TRADE_CLOSED: return OD_O_CLOSED;
+	case SK_TRADE_REFUNDING: return OD_O_REFUNDING;
+	default: return OD_O_NEW;
+	}
 }
 
 /* Cancels the units not yet handed to the outbox (their codes go back), when
@@ -116,7 +130,7 @@ static void od_cancel(sk_plugin *p, const char *oid, const char *why)
 		od_unit *u = &us.u[i];
 		sk_value v[3];
 
-		if (strcmp(u->state, "reserved") || sk_send_find(p, u->tag, NULL, NULL, NULL) != SK_ERR_NOTFOUND)
+		if (u->state != OD_U_RESERVED || sk_send_find(p, u->tag, NULL, NULL, NULL) != SK_ERR_NOTFOUND)
 			continue;
 		if (sk_db_begin(p) < 0)
 			break;
@@ -136,12 +150,12 @@ static void od_cancel(sk_plugin *p, const char *oid, const char *why)
 			cancelled++;
 	}
 	orders_units_free(&us);
-	if (!strcmp(o.delivery, "pending") || (!strcmp(o.delivery, "delivering") && cancelled)) {
+	if (o.delivery == OD_D_PENDING || (o.delivery == OD_D_DELIVERING && cancelled)) {
 		char reason[160];
 
 		snprintf(reason, sizeof reason, "cancelled: %s", why);
-		if (!strcmp(o.delivery, "pending"))
-			orders_set_delivery(p, oid, "cancelled", reason);
+		if (o.delivery == OD_D_PENDING)
+			orders_set_delivery(p, oid, OD_D_CANCELLED, reason);
 		sk_log(p, SK_LOG_INFO, "order %s: %d units cancelled: %s", oid, cancelled, why);
 		orders_proceed(p, oid);
 	}
@@ -160,23 +174,24 @@ static void od_deliver(sk_plugin *p, const char *oid, const char *trigger)
 		sk_log(p, SK_LOG_INFO, "order %s: %s, but orders.enabled is false: not delivered", oid, trigger);
 		return;
 	}
-	if (strcmp(o.state, "paid")) {
-		sk_log(p, SK_LOG_INFO, "order %s: %s ignored: the order is %s", oid, trigger, o.state);
+	if (o.state != OD_O_PAID) {
+		sk_log(p, SK_LOG_INFO, "order %s: %s ignored: the order is %s", oid, trigger, orders_ostate_name(o.state));
 		return;
 	}
-	if (!strcmp(o.delivery, "delivering") || !strcmp(o.delivery, "delivered") ||
-	    (!strcmp(o.delivery, "pending") && od_fly_find(st, oid, OD_FETCH))) {
-		sk_log(p, SK_LOG_INFO, "order %s: %s: already %s, nothing more sent", oid, trigger, o.delivery);
+	if (o.delivery == OD_D_DELIVERING || o.delivery == OD_D_DELIVERED ||
+	    (o.delivery == OD_D_PENDING && od_fly_find(st, oid, OD_FETCH))) {
+		sk_log(p, SK_LOG_INFO, "order %s: %s: already %s, nothing more sent", oid, trigger,
+		       orders_dstate_name(o.delivery));
 		return;
 	}
 	/* A failed (or cancelled) delivery is tried again by a reminder, a
 	 * cancelled refund or a reload, not by the repeats of the payment card. */
-	if ((!strcmp(o.delivery, "failed") || !strcmp(o.delivery, "cancelled")) && !strcmp(trigger, "paid")) {
+	if ((o.delivery == OD_D_FAILED || o.delivery == OD_D_CANCELLED) && !strcmp(trigger, "paid")) {
 		sk_log(p, SK_LOG_INFO, "order %s: paid again: the delivery %s before (%s); a reminder card tries again",
-		       oid, o.delivery, o.reason);
+		       oid, orders_dstate_name(o.delivery), o.reason);
 		return;
 	}
-	if (orders_set_delivery(p, oid, "pending", "") < 0)
+	if (orders_set_delivery(p, oid, OD_D_PENDING, "") < 0)
 		return;
 	sk_log(p, SK_LOG_INFO, "order %s: delivery started (%s)", oid, trigger);
 	orders_fetch(p, oid, 1, 0, sk_mono_ms(p));
@@ -185,7 +200,8 @@ static void od_deliver(sk_plugin *p, const char *oid, const char *trigger)
 /* SK_EV_TRADE / SK_EV_MSG_UPDATE with a trade and an order id. */
 int orders_on_trade(sk_plugin *p, const sk_event *e, void *ud)
 {
-	const char *to = od_trade_name(e->trade), *oid = e->order_id;
+	const char *trigger = od_trade_name(e->trade), *oid = e->order_id;
+	od_ostate to = od_trade_state(e->trade);
 	int64_t now = sk_now_ms(p);
 	char note[96] = "";
 	od_order o;
@@ -212,21 +228,22 @@ int orders_on_trade(sk_plugin *p, const sk_event *e, void *ud)
 		goto fail;
 	if (e->trade == SK_TRADE_REMIND) {
 		/* A reminder is no state of its own, but proves the payment. */
-		to = od_rank(o.state) < 2 && strcmp(o.state, "closed") && strcmp(o.state, "refunding") ? "paid" : o.state;
+		to = od_rank(o.state) < 2 && o.state != OD_O_CLOSED && o.state != OD_O_REFUNDING ? OD_O_PAID : o.state;
 	} else if (e->trade == SK_TRADE_REFUND_CANCELLED) {
-		to = strcmp(o.state, "refunding") ? "" : *o.prev ? o.prev : "paid";
-		if (!*to)
+		to = o.state != OD_O_REFUNDING ? OD_O_NEW : o.prev != OD_O_NEW ? o.prev : OD_O_PAID;
+		if (to == OD_O_NEW)
 			snprintf(note, sizeof note, "refund cancelled, but the order is not refunding");
 	}
-	if (!*to) {
-		to = od_trade_name(e->trade);
-	} else if (!strcmp(o.state, to)) {
+	if (to == OD_O_NEW) {
+		/* nothing to move to: the transition records the card's name */
+	} else if (o.state == to) {
 		snprintf(note, sizeof note, "repeat");
 	} else if (e->trade != SK_TRADE_REFUND_CANCELLED && !od_legal(o.state, to)) {
-		snprintf(note, sizeof note, "illegal: %s -> %s", *o.state ? o.state : "(new)", to);
+		snprintf(note, sizeof note, "illegal: %s -> %s", o.state != OD_O_NEW ? orders_ostate_name(o.state) : "(new)",
+			 orders_ostate_name(to));
 	} else {
-		sk_value v[4] = { SK_VTEXT(to), SK_VTEXT(!strcmp(to, "refunding") ? o.state : o.prev), SK_VINT(now),
-			SK_VTEXT(oid) };
+		sk_value v[4] = { SK_VTEXT(orders_ostate_name(to)),
+			SK_VTEXT(orders_ostate_name(to == OD_O_REFUNDING ? o.state : o.prev)), SK_VINT(now), SK_VTEXT(oid) };
 
 		if ((rc = sk_db_exec(p, "UPDATE orders_order SET state = ?, prev_state = ?, updated_ms = ? "
 				     "WHERE order_id = ?", v, 4, NULL, NULL)) < 0)
@@ -234,7 +251,8 @@ int orders_on_trade(sk_plugin *p, const sk_event *e, void *ud)
 		applied = 1;
 	}
 	{
-		sk_value v[8] = { SK_VTEXT(oid), SK_VTEXT(o.state), SK_VTEXT(to), SK_VTEXT(od_trade_name(e->trade)),
+		sk_value v[8] = { SK_VTEXT(oid), SK_VTEXT(orders_ostate_name(o.state)),
+			SK_VTEXT(to == OD_O_NEW ? trigger : orders_ostate_name(to)), SK_VTEXT(trigger),
 			SK_VTEXT(e->message_id), SK_VINT(applied), SK_VTEXT(note), SK_VINT(now) };
 
 		if ((rc = sk_db_exec(p, "INSERT INTO orders_transition (order_id, from_state, to_state, trigger, "
@@ -244,19 +262,18 @@ int orders_on_trade(sk_plugin *p, const sk_event *e, void *ud)
 	if ((rc = sk_db_commit(p)) < 0)
 		goto fail;
 	if (applied)
-		sk_log(p, SK_LOG_INFO, "order %s: %s -> %s (%s)", oid, *o.state ? o.state : "(new)", to,
-		       od_trade_name(e->trade));
+		sk_log(p, SK_LOG_INFO, "order %s: %s -> %s (%s)", oid,
+		       o.state != OD_O_NEW ? orders_ostate_name(o.state) : "(new)", orders_ostate_name(to), trigger);
 	else if (strcmp(note, "repeat"))
-		sk_log(p, SK_LOG_WARN, "order %s: %s (%s, message %s): not applied", oid, note, od_trade_name(e->trade),
-		       e->message_id);
-	if (applied && (!strcmp(to, "closed") || !strcmp(to, "refunding")))
-		od_cancel(p, oid, !strcmp(to, "closed") ? "the order was closed" : "the buyer asked for a refund");
+		sk_log(p, SK_LOG_WARN, "order %s: %s (%s, message %s): not applied", oid, note, trigger, e->message_id);
+	if (applied && (to == OD_O_CLOSED || to == OD_O_REFUNDING))
+		od_cancel(p, oid, to == OD_O_CLOSED ? "the order was closed" : "the buyer asked for a refund");
 	if (e->trade == SK_TRADE_PAID || e->trade == SK_TRADE_REMIND || (applied && e->trade == SK_TRADE_REFUND_CANCELLED))
-		od_deliver(p, oid, od_trade_name(e->trade));
+		od_deliver(p, oid, trigger);
 	return SK_PASS;
 fail:
 	sk_db_rollback(p);
-	sk_log(p, SK_LOG_ERR, "order %s: cannot record %s: %s", oid, od_trade_name(e->trade), sk_strerror(p, rc));
+	sk_log(p, SK_LOG_ERR, "order %s: cannot record %s: %s", oid, trigger, sk_strerror(p, rc));
 	return rc < 0 ? rc : SK_ERR_DB;
 }
 
@@ -373,7 +390,7 @@ void orders_plan(sk_plugin *p, const char *oid)
 		for (size_t i = 0; i < us.n; i++)
 			if (us.u[i].unit == u)
 				x = &us.u[i];
-		if (!x || !strcmp(x->state, "failed") || !strcmp(x->state, "cancelled"))
+		if (!x || x->state == OD_U_FAILED || x->state == OD_U_CANCELLED)
 			need++;
 	}
 	if (card->type == OD_STOCK && need) {
@@ -408,7 +425,7 @@ void orders_plan(sk_plugin *p, const char *oid)
 		for (size_t i = 0; i < us.n; i++)
 			if (us.u[i].unit == u)
 				x = &us.u[i];
-		if (x && strcmp(x->state, "failed") && strcmp(x->state, "cancelled"))
+		if (x && x->state != OD_U_FAILED && x->state != OD_U_CANCELLED)
 			continue;
 		if (x)
 			attempt = x->attempt + 1;
@@ -440,7 +457,7 @@ void orders_plan(sk_plugin *p, const char *oid)
 			goto dberr;
 	}
 	{
-		sk_value v[5] = { SK_VTEXT(card->name), SK_VTEXT(st->policy == OD_NEVER ? "skipped" : "pending"),
+		sk_value v[5] = { SK_VTEXT(card->name), SK_VTEXT(orders_cstate_name(st->policy == OD_NEVER ? OD_C_SKIPPED : OD_C_PENDING)),
 			SK_VINT(now), SK_VTEXT(oid) };
 
 		if ((rc = sk_db_exec(p, "UPDATE orders_order SET delivery = 'delivering', reason = '', card = ?1, "
@@ -495,7 +512,7 @@ static void od_unit_result(sk_plugin *p, const char *tag, int ok, const char *de
 		return;
 	}
 	u = &us.u[0];
-	if (strcmp(u->state, "reserved") && strcmp(u->state, "sending")) {
+	if (u->state != OD_U_RESERVED && u->state != OD_U_SENDING) {
 		orders_units_free(&us);
 		return;
 	}
@@ -645,14 +662,17 @@ static void od_on_confirm_timer(sk_plugin *p, uint64_t id, void *ud)
 	}
 }
 
-static void od_confirm_end(sk_plugin *p, const char *oid, const char *confirm, const char *reason)
+/* Records how the shipment confirmation ended (done or failed), logs and
+ * publishes it, and lets the delivery go on. */
+static void od_confirm_end(sk_plugin *p, const char *oid, od_cstate confirm, const char *reason)
 {
-	sk_value v[4] = { SK_VTEXT(confirm), SK_VTEXT(reason), SK_VINT(sk_now_ms(p)), SK_VTEXT(oid) };
+	sk_value v[4] = { SK_VTEXT(orders_cstate_name(confirm)), SK_VTEXT(reason), SK_VINT(sk_now_ms(p)),
+		SK_VTEXT(oid) };
 
 	if (sk_db_exec(p, "UPDATE orders_order SET confirm = ?, confirm_reason = ?, updated_ms = ? WHERE order_id = ?",
 		       v, 4, NULL, NULL) < 0)
-		sk_log(p, SK_LOG_ERR, "order %s: cannot record the confirmation (%s)", oid, confirm);
-	if (!strcmp(confirm, "failed")) {
+		sk_log(p, SK_LOG_ERR, "order %s: cannot record the confirmation (%s)", oid, orders_cstate_name(confirm));
+	if (confirm == OD_C_FAILED) {
 		cJSON *j = cJSON_CreateObject();
 
 		sk_log(p, SK_LOG_WARN, "order %s: shipment not confirmed: %s", oid, reason);
@@ -660,7 +680,8 @@ static void od_confirm_end(sk_plugin *p, const char *oid, const char *confirm, c
 		cJSON_AddStringToObject(j, "reason", reason);
 		orders_publish(p, "orders.confirm_failed", j);
 	} else {
-		sk_log(p, SK_LOG_INFO, "order %s: shipment %s%s%s", oid, !strcmp(confirm, "done") ? "confirmed" : confirm,
+		sk_log(p, SK_LOG_INFO, "order %s: shipment %s%s%s", oid,
+		       confirm == OD_C_DONE ? "confirmed" : orders_cstate_name(confirm),
 		       *reason ? ": " : "", reason);
 	}
 	orders_step(p, "confirmed", oid);
@@ -679,7 +700,7 @@ static void od_on_consign(sk_plugin *p, int result, const char *ret, const char 
 		return;
 	orders_fly_del(st, c->oid, OD_CONFIRM);
 	if (result == SK_MTOP_OK || strstr(ret, "ORDER_ALREADY_DELIVERY")) {
-		od_confirm_end(p, c->oid, "done", result == SK_MTOP_OK ? "" : "already shipped");
+		od_confirm_end(p, c->oid, OD_C_DONE, result == SK_MTOP_OK ? "" : "already shipped");
 		return;
 	}
 	if (orders_order_get(p, c->oid, &o))
@@ -690,7 +711,7 @@ static void od_on_consign(sk_plugin *p, int result, const char *ret, const char 
 			 result == SK_MTOP_SESSION_EXPIRED ? "session expired: the account needs a new login" :
 			 result == SK_MTOP_RISK ? "risk control" : *ret ? ret : "no answer",
 			 o.attempts >= st->confirm_attempts ? " (after retries)" : "");
-		od_confirm_end(p, c->oid, "failed", reason);
+		od_confirm_end(p, c->oid, OD_C_FAILED, reason);
 		return;
 	}
 	{
@@ -751,12 +772,12 @@ void orders_proceed(sk_plugin *p, const char *oid)
 
 	if (orders_order_get(p, oid, &o))
 		return;
-	if (!strcmp(o.delivery, "delivered")) {
-		if (st->policy == OD_AFTER && !strcmp(o.confirm, "pending") && strcmp(o.state, "closed") &&
-		    strcmp(o.state, "refunding"))
+	if (o.delivery == OD_D_DELIVERED) {
+		if (st->policy == OD_AFTER && o.confirm == OD_C_PENDING && o.state != OD_O_CLOSED &&
+		    o.state != OD_O_REFUNDING)
 			od_confirm(p, oid);
-		else if (!strcmp(o.confirm, "pending") && st->policy == OD_AFTER)
-			od_confirm_end(p, oid, "skipped", "the order is closed or refunding");
+		else if (o.confirm == OD_C_PENDING && st->policy == OD_AFTER)
+			od_confirm_end(p, oid, OD_C_SKIPPED, "the order is closed or refunding");
 		else {
 			sk_value v[2] = { SK_VINT(sk_now_ms(p)), SK_VTEXT(oid) };
 
@@ -765,11 +786,11 @@ void orders_proceed(sk_plugin *p, const char *oid)
 		}
 		return;
 	}
-	if (strcmp(o.delivery, "delivering"))
+	if (o.delivery != OD_D_DELIVERING)
 		return;
-	if (st->policy == OD_BEFORE && !strcmp(o.confirm, "pending")) {
-		if (strcmp(o.state, "paid"))
-			od_confirm_end(p, oid, "skipped", "the order is no longer paid");
+	if (st->policy == OD_BEFORE && o.confirm == OD_C_PENDING) {
+		if (o.state != OD_O_PAID)
+			od_confirm_end(p, oid, OD_C_SKIPPED, "the order is no longer paid");
 		else
 			od_confirm(p, oid);
 		return;
@@ -780,9 +801,9 @@ void orders_proceed(sk_plugin *p, const char *oid)
 	for (size_t i = 0; i < us.n; i++) {
 		od_unit *u = &us.u[i];
 
-		if (!strcmp(u->state, "reserved")) {
+		if (u->state == OD_U_RESERVED) {
 			od_send_unit(p, &o, u);
-		} else if (!strcmp(u->state, "sending")) {
+		} else if (u->state == OD_U_SENDING) {
 			int state = 0;
 			char *detail = NULL;
 
@@ -794,16 +815,16 @@ void orders_proceed(sk_plugin *p, const char *oid)
 	st->depth--;
 	orders_units_free(&us);
 	/* Count again: the loop above may have settled units. */
-	if (orders_units_get(p, oid, &us) || orders_order_get(p, oid, &o) || strcmp(o.delivery, "delivering"))
+	if (orders_units_get(p, oid, &us) || orders_order_get(p, oid, &o) || o.delivery != OD_D_DELIVERING)
 		return;
 	for (size_t i = 0; i < us.n; i++) {
 		const od_unit *u = &us.u[i];
 
-		if (!strcmp(u->state, "sent") || !strcmp(u->state, "done"))
+		if (u->state == OD_U_SENT || u->state == OD_U_DONE)
 			sent++;
-		else if (!strcmp(u->state, "failed"))
+		else if (u->state == OD_U_FAILED)
 			failed++;
-		else if (!strcmp(u->state, "cancelled"))
+		else if (u->state == OD_U_CANCELLED)
 			cancelled++;
 		else
 			open++;
@@ -823,14 +844,14 @@ void orders_proceed(sk_plugin *p, const char *oid)
 				 sent + failed + cancelled);
 			orders_fail(p, oid, reason);
 		} else {
-			orders_set_delivery(p, oid, "cancelled", first);
+			orders_set_delivery(p, oid, OD_D_CANCELLED, first);
 		}
 		return;
 	}
 	{
 		cJSON *j = cJSON_CreateObject();
 
-		orders_set_delivery(p, oid, "delivered", "");
+		orders_set_delivery(p, oid, OD_D_DELIVERED, "");
 		sk_log(p, SK_LOG_INFO, "order %s: delivered (%zu units)", oid, sent);
 		cJSON_AddStringToObject(j, "order_id", oid);
 		cJSON_AddNumberToObject(j, "units", (double)sent);

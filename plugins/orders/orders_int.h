@@ -34,6 +34,43 @@ enum { OD_TEXT = 0, OD_STOCK, OD_IMAGE };
 enum { OD_AFTER = 0, OD_BEFORE, OD_NEVER };
 enum { OD_FETCH = 1, OD_CONFIRM = 2 };
 
+/*
+ * The states. In C they are these enums; in SQLite the same TEXT as ever
+ * (no migration). orders_db.c converts between the two in one place, its
+ * name tables (orders_*_name, and the row readers that use them); SQL
+ * statements that filter or set a fixed state ("WHERE delivery = 'pending'")
+ * spell the same names. *_OTHER stands for a value this code never writes
+ * (a database edited by hand): it equals no named state, as an unknown
+ * string compared equal to none before.
+ */
+
+/* orders_order.state and prev_state: what the trade cards said last.
+ * PLACED..COMPLETED are in their forward order (od_rank). */
+typedef enum {
+	OD_O_NEW = 0,       /* "": no card with a state yet */
+	OD_O_PLACED, OD_O_PAID, OD_O_SHIPPED, OD_O_COMPLETED, OD_O_CLOSED, OD_O_REFUNDING,
+	OD_O_OTHER
+} od_ostate;
+
+/* orders_order.delivery: none -> pending (detail asked) -> delivering
+ * (units planned) -> delivered, or failed / cancelled. */
+typedef enum {
+	OD_D_NONE = 0, OD_D_PENDING, OD_D_DELIVERING, OD_D_DELIVERED, OD_D_FAILED, OD_D_CANCELLED,
+	OD_D_OTHER
+} od_dstate;
+
+/* orders_order.confirm: the shipment confirmation (skipped: confirm "never"). */
+typedef enum {
+	OD_C_NONE = 0, OD_C_PENDING, OD_C_SKIPPED, OD_C_DONE, OD_C_FAILED,
+	OD_C_OTHER
+} od_cstate;
+
+/* orders_unit.state: reserved -> sending -> sent -> done, or failed / cancelled. */
+typedef enum {
+	OD_U_RESERVED = 0, OD_U_SENDING, OD_U_SENT, OD_U_DONE, OD_U_FAILED, OD_U_CANCELLED,
+	OD_U_OTHER
+} od_ustate;
+
 typedef struct {
 	char *name, *tmpl, *url;
 	int type;
@@ -71,8 +108,11 @@ typedef struct {
 /* An orders_order row (chat_item: the item of the chat the cards came in). */
 typedef struct {
 	int found;
-	char id[64], state[20], prev[20], chat[64], buyer[64], name[256], item[64], spec[256], card[128], chat_item[64];
-	char delivery[16], confirm[16], reason[512];
+	char id[64], chat[64], buyer[64], name[256], item[64], spec[256], card[128], chat_item[64];
+	od_ostate state, prev;
+	od_dstate delivery;
+	od_cstate confirm;
+	char reason[512];
 	int64_t quantity, attempts;
 } od_order;
 
@@ -81,7 +121,8 @@ typedef struct {
 
 /* An orders_unit row. */
 typedef struct {
-	char order[64], card[128], kind[8], state[12], tag[160], uuid[40];
+	char order[64], card[128], kind[8], tag[160], uuid[40];
+	od_ustate state;
 	int64_t unit, attempt, code_id, send_at;
 	char *content;
 } od_unit;
@@ -117,13 +158,17 @@ int orders_rules_check(const char *json, size_t len, char *errs, size_t errlen);
 int orders_spec_match(const char *rs, const char *sku);
 
 /* orders_db.c */
+const char *orders_ostate_name(od_ostate s);
+const char *orders_dstate_name(od_dstate s);
+const char *orders_cstate_name(od_cstate s);
+const char *orders_ustate_name(od_ustate s);
 void orders_cp(char *dst, size_t n, const sk_value *v);
 int64_t orders_int(const sk_value *v);
 int orders_order_get(sk_plugin *p, const char *oid, od_order *o);
 int orders_row_unit(sk_plugin *p, int n, const sk_value *c, void *ud);
 void orders_units_free(od_units *us);
 int orders_units_get(sk_plugin *p, const char *oid, od_units *us);
-int orders_set_delivery(sk_plugin *p, const char *oid, const char *delivery, const char *reason);
+int orders_set_delivery(sk_plugin *p, const char *oid, od_dstate delivery, const char *reason);
 void orders_fail(sk_plugin *p, const char *oid, const char *reason);
 int orders_row_text(sk_plugin *p, int n, const sk_value *c, void *ud);
 int64_t orders_free_codes(sk_plugin *p, const char *card);
