@@ -97,6 +97,20 @@
  *
  * debug_kill_at (tests only) kills the process with SIGKILL at a named step
  * of a delivery: detail reserved send sending acked sent confirm confirmed.
+ *
+ * Files. orders.c: this manual, the config keys, the schema, resume, retries,
+ * reload, init and the descriptor; orders_rules.c: the rules file;
+ * orders_db.c: the rows and the states' names; orders_flow.c: the state
+ * machine (trade cards, planning, sending, confirmation); orders_detail.c: the
+ * order detail; orders_cmd.c: CLI and control commands; orders_int.h: what
+ * they share.
+ *
+ * Names (STYLE.md's plugin convention, amended for a plugin of several
+ * files): a function or table used by one file only is static and prefixed
+ * od_; one another file calls is declared in orders_int.h, prefixed orders_,
+ * and hidden (the header's visibility pragma, besides -fvisibility=hidden),
+ * so the .so still exports only sk_plugin_entry. The shared types and macros
+ * keep od_ / OD_.
  */
 
 #include "orders_int.h"

@@ -353,6 +353,79 @@ static char *od_render(const od_card *c, const od_order *o, const char *code)
 	return sktext_tmpl_render(c->tmpl, orders_vars, vals);
 }
 
+/* The row of unit u among us, NULL when it has none yet. */
+static const od_unit *od_unit_at(const od_units *us, int64_t u)
+{
+	const od_unit *x = NULL;
+
+	for (size_t i = 0; i < us->n; i++)
+		if (us->u[i].unit == u)
+			x = &us->u[i];
+	return x;
+}
+
+/* Whether unit row x stays as it is when an order is planned (again):
+ * reserved, sending or sent. A failed or cancelled one, or none, is planned. */
+static int od_unit_planned(const od_unit *x)
+{
+	return x && x->state != OD_U_FAILED && x->state != OD_U_CANCELLED;
+}
+
+/* Inside the planning's transaction: reserves unit u of order o (attempt
+ * number attempt) - its code (code, NULL for a card without stock) taken and
+ * its content rendered into a reserved orders_unit row. Returns 0 or <0. */
+static int od_reserve_unit(sk_plugin *p, const od_order *o, const od_card *card, int64_t u, int64_t attempt,
+			   const od_code *code, int64_t now)
+{
+	const char *oid = o->id;
+	int64_t code_id = code ? code->id : 0;
+	char tag[160], *content;
+	int rc;
+
+	if (code) {
+		sk_value v[4] = { SK_VTEXT(oid), SK_VINT(u), SK_VINT(now), SK_VINT(code->id) };
+
+		if ((rc = sk_db_exec(p, "UPDATE orders_stock SET state = 1, order_id = ?, unit = ?, updated_ms = ? "
+				     "WHERE id = ? AND state = 0", v, 4, NULL, NULL)) < 0)
+			return rc;
+	}
+	content = od_render(card, o, code ? code->code : "");
+	snprintf(tag, sizeof tag, "order:%s:%lld:%lld", oid, (long long)u, (long long)attempt);
+	{
+		sk_value v[10] = { SK_VTEXT(oid), SK_VINT(u), SK_VINT(attempt), SK_VTEXT(card->name),
+			SK_VTEXT(card->type == OD_IMAGE ? "image" : "text"), SK_VTEXT(content ? content : ""),
+			code_id ? SK_VINT(code_id) : SK_VNULL, SK_VTEXT(tag), SK_VINT(now + card->delay_s * 1000),
+			SK_VINT(now) };
+
+		rc = content ? sk_db_exec(p, "INSERT INTO orders_unit (order_id, unit, attempt, card, kind, content, "
+					  "code_id, state, tag, send_at_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+					  "?7, 'reserved', ?8, ?9, ?10) ON CONFLICT (order_id, unit) DO UPDATE SET "
+					  "attempt = ?3, card = ?4, kind = ?5, content = ?6, code_id = ?7, "
+					  "state = 'reserved', tag = ?8, uuid = '', message_id = '', reason = '', "
+					  "send_at_ms = ?9, updated_ms = ?10", v, 10, NULL, NULL) : SK_ERR_NOMEM;
+	}
+	free(content);
+	return rc;
+}
+
+/* Logs and publishes orders.low_stock when the stock card has fewer free
+ * codes than its low_stock. */
+static void od_low_stock(sk_plugin *p, const od_card *card)
+{
+	int64_t have = orders_free_codes(p, card->name);
+
+	if (have >= 0 && have < card->low_stock) {
+		cJSON *j = cJSON_CreateObject();
+
+		sk_log(p, SK_LOG_WARN, "card %s: %lld codes left (low_stock %lld)", card->name, (long long)have,
+		       (long long)card->low_stock);
+		cJSON_AddStringToObject(j, "card", card->name);
+		cJSON_AddNumberToObject(j, "available", (double)have);
+		cJSON_AddNumberToObject(j, "low_stock", (double)card->low_stock);
+		orders_publish(p, "orders.low_stock", j);
+	}
+}
+
 /* Matches the rule and reserves every unit not delivered yet (and its code),
  * in one transaction; then sends (orders_proceed). */
 void orders_plan(sk_plugin *p, const char *oid)
@@ -362,7 +435,7 @@ void orders_plan(sk_plugin *p, const char *oid)
 	const od_card *card;
 	od_codes cs = { 0 };
 	od_units us = { 0 };
-	int64_t need = 0, have, now = sk_now_ms(p);
+	int64_t need = 0, now = sk_now_ms(p);
 	size_t k = 0;
 	od_order o;
 	int rc;
@@ -384,15 +457,8 @@ void orders_plan(sk_plugin *p, const char *oid)
 	if ((rc = orders_units_get(p, oid, &us)) < 0)
 		goto dberr;
 	/* Units 1..quantity: those reserved, sending or sent stay as they are. */
-	for (int64_t u = 1; u <= o.quantity; u++) {
-		const od_unit *x = NULL;
-
-		for (size_t i = 0; i < us.n; i++)
-			if (us.u[i].unit == u)
-				x = &us.u[i];
-		if (!x || x->state == OD_U_FAILED || x->state == OD_U_CANCELLED)
-			need++;
-	}
+	for (int64_t u = 1; u <= o.quantity; u++)
+		need += od_unit_planned(od_unit_at(&us, u)) ? 0 : 1;
 	if (card->type == OD_STOCK && need) {
 		sk_value v[2] = { SK_VTEXT(card->name), SK_VINT(need) };
 
@@ -418,47 +484,18 @@ void orders_plan(sk_plugin *p, const char *oid)
 		}
 	}
 	for (int64_t u = 1; u <= o.quantity; u++) {
-		const od_unit *x = NULL;
-		int64_t attempt = 1, code_id = 0;
-		char tag[160], *content;
+		const od_unit *x = od_unit_at(&us, u);
 
-		for (size_t i = 0; i < us.n; i++)
-			if (us.u[i].unit == u)
-				x = &us.u[i];
-		if (x && x->state != OD_U_FAILED && x->state != OD_U_CANCELLED)
+		if (od_unit_planned(x))
 			continue;
-		if (x)
-			attempt = x->attempt + 1;
-		if (card->type == OD_STOCK) {
-			sk_value v[4] = { SK_VTEXT(oid), SK_VINT(u), SK_VINT(now), SK_VINT(cs.c[k].id) };
-
-			code_id = cs.c[k].id;
-			if ((rc = sk_db_exec(p, "UPDATE orders_stock SET state = 1, order_id = ?, unit = ?, updated_ms = ? "
-					     "WHERE id = ? AND state = 0", v, 4, NULL, NULL)) < 0)
-				goto dberr;
-		}
-		content = od_render(card, &o, card->type == OD_STOCK ? cs.c[k++].code : "");
-		snprintf(tag, sizeof tag, "order:%s:%lld:%lld", oid, (long long)u, (long long)attempt);
-		{
-			sk_value v[10] = { SK_VTEXT(oid), SK_VINT(u), SK_VINT(attempt), SK_VTEXT(card->name),
-				SK_VTEXT(card->type == OD_IMAGE ? "image" : "text"), SK_VTEXT(content ? content : ""),
-				code_id ? SK_VINT(code_id) : SK_VNULL, SK_VTEXT(tag), SK_VINT(now + card->delay_s * 1000),
-				SK_VINT(now) };
-
-			rc = content ? sk_db_exec(p, "INSERT INTO orders_unit (order_id, unit, attempt, card, kind, content, "
-						  "code_id, state, tag, send_at_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-						  "?7, 'reserved', ?8, ?9, ?10) ON CONFLICT (order_id, unit) DO UPDATE SET "
-						  "attempt = ?3, card = ?4, kind = ?5, content = ?6, code_id = ?7, "
-						  "state = 'reserved', tag = ?8, uuid = '', message_id = '', reason = '', "
-						  "send_at_ms = ?9, updated_ms = ?10", v, 10, NULL, NULL) : SK_ERR_NOMEM;
-		}
-		free(content);
-		if (rc < 0)
+		if ((rc = od_reserve_unit(p, &o, card, u, x ? x->attempt + 1 : 1,
+					  card->type == OD_STOCK ? &cs.c[k++] : NULL, now)) < 0)
 			goto dberr;
 	}
 	{
-		sk_value v[5] = { SK_VTEXT(card->name), SK_VTEXT(orders_cstate_name(st->policy == OD_NEVER ? OD_C_SKIPPED : OD_C_PENDING)),
-			SK_VINT(now), SK_VTEXT(oid) };
+		sk_value v[5] = { SK_VTEXT(card->name),
+			SK_VTEXT(orders_cstate_name(st->policy == OD_NEVER ? OD_C_SKIPPED : OD_C_PENDING)), SK_VINT(now),
+			SK_VTEXT(oid) };
 
 		if ((rc = sk_db_exec(p, "UPDATE orders_order SET delivery = 'delivering', reason = '', card = ?1, "
 				     "confirm = CASE WHEN confirm = 'done' THEN confirm ELSE ?2 END, "
@@ -470,16 +507,8 @@ void orders_plan(sk_plugin *p, const char *oid)
 	sk_log(p, SK_LOG_INFO, "order %s: %lld of %lld units reserved (card %s)", oid, (long long)need,
 	       (long long)o.quantity, card->name);
 	orders_step(p, "reserved", oid);
-	if (card->type == OD_STOCK && (have = orders_free_codes(p, card->name)) >= 0 && have < card->low_stock) {
-		cJSON *j = cJSON_CreateObject();
-
-		sk_log(p, SK_LOG_WARN, "card %s: %lld codes left (low_stock %lld)", card->name, (long long)have,
-		       (long long)card->low_stock);
-		cJSON_AddStringToObject(j, "card", card->name);
-		cJSON_AddNumberToObject(j, "available", (double)have);
-		cJSON_AddNumberToObject(j, "low_stock", (double)card->low_stock);
-		orders_publish(p, "orders.low_stock", j);
-	}
+	if (card->type == OD_STOCK)
+		od_low_stock(p, card);
 	orders_units_free(&us);
 	od_codes_free(&cs);
 	orders_proceed(p, oid);
