@@ -778,17 +778,6 @@ static void ar_on_prune(sk_plugin *p, uint64_t id, void *ud)
 		ar_prune(p, p->ud);
 }
 
-static const struct {
-	const char *name, *help;
-	sk_control_fn fn;
-} ar_controls[] = {
-	{ "pause_chat", "{chat_id, seconds}: autoreply answers nothing in the chat for that long (default pause_s)",
-	  autoreply_ctl_pause },
-	{ "resume_chat", "{chat_id}: ends the chat's pause", autoreply_ctl_resume },
-	{ "decisions", "{limit}: autoreply's decision log, newest first", autoreply_ctl_decisions },
-	{ "paused_chats", "the chats autoreply has paused now", autoreply_ctl_paused },
-};
-
 /* Frees the state (fini, or a failed init). */
 static void ar_state_free(ar_state *st)
 {
@@ -891,10 +880,7 @@ static int ar_init(sk_plugin *p)
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_SEND_RESULT), NULL, 0, ar_on_send_result, NULL, NULL, NULL)) < 0)
 		goto fail;
 	/* Without its control commands autoreply still answers: a refusal is logged. */
-	for (size_t i = 0; i < sizeof ar_controls / sizeof ar_controls[0]; i++)
-		if ((rc = sk_control_add(p, ar_controls[i].name, ar_controls[i].help, ar_controls[i].fn, NULL, NULL)) < 0)
-			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", ar_controls[i].name,
-			       sk_strerror(p, rc));
+	autoreply_controls_add(p);
 	ar_prune(p, st);
 	ar_pend_restore(p, st);
 	if (st->log_days &&

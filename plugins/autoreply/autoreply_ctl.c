@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * plugins/autoreply/autoreply_ctl.c - the control commands of the web page:
- * pause_chat, resume_chat, decisions, paused_chats (the table that registers
- * them is in autoreply.c's init).
+ * pause_chat, resume_chat, decisions, paused_chats, and their table
+ * (ar_controls), which init registers through autoreply_controls_add.
  */
 
 #include "autoreply_int.h"
@@ -26,7 +26,7 @@ static const char *ar_ctl_chat(sk_plugin *p, const char *command, const cJSON *d
  * typing in it (seconds defaults to pause_s): its pending burst is dropped
  * and nothing is answered there until then, across restarts. Answers
  * {"chat_id", "paused_until_ms"}. */
-int autoreply_ctl_pause(sk_plugin *p, const char *command, const char *data_json, void *ud)
+static int ar_ctl_pause(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	ar_state *st = p->ud;
 	cJSON *d, *o;
@@ -64,7 +64,7 @@ int autoreply_ctl_pause(sk_plugin *p, const char *command, const char *data_json
 
 /* resume_chat {"chat_id"}: ends the chat's pause (a manual takeover's too).
  * Answers {"chat_id", "resumed"}: whether it was paused. */
-int autoreply_ctl_resume(sk_plugin *p, const char *command, const char *data_json, void *ud)
+static int ar_ctl_resume(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	cJSON *d, *o;
 	const char *chat;
@@ -112,7 +112,7 @@ static int ar_row_decision(sk_plugin *p, int ncols, const sk_value *cols, void *
 /* decisions {"limit"}: the decision log, newest first (limit default 100,
  * at most 1000). Answers {"decisions": [{"ms", "chat_id", "buyer_id",
  * "text", "decision", "rule", "outcome"}]}. */
-int autoreply_ctl_decisions(sk_plugin *p, const char *command, const char *data_json, void *ud)
+static int ar_ctl_decisions(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	cJSON *d, *o, *arr;
 	int64_t limit;
@@ -155,7 +155,7 @@ static int ar_row_paused(sk_plugin *p, int ncols, const sk_value *cols, void *ud
 /* paused_chats {}: the chats paused now, the longest pause first (the core
  * marks them in list_chats). Answers {"chats": [{"chat_id",
  * "paused_until_ms"}]}. */
-int autoreply_ctl_paused(sk_plugin *p, const char *command, const char *data_json, void *ud)
+static int ar_ctl_paused(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	cJSON *d, *o, *arr;
 	int rc;
@@ -175,4 +175,27 @@ int autoreply_ctl_paused(sk_plugin *p, const char *command, const char *data_jso
 		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
 	}
 	return skctl_answer(p, o);
+}
+
+static const struct {
+	const char *name, *help;
+	sk_control_fn fn;
+} ar_controls[] = {
+	{ "pause_chat", "{chat_id, seconds}: autoreply answers nothing in the chat for that long (default pause_s)",
+	  ar_ctl_pause },
+	{ "resume_chat", "{chat_id}: ends the chat's pause", ar_ctl_resume },
+	{ "decisions", "{limit}: autoreply's decision log, newest first", ar_ctl_decisions },
+	{ "paused_chats", "the chats autoreply has paused now", ar_ctl_paused },
+};
+
+/* Registers the control commands of ar_controls; one the host refuses (its
+ * name taken) is logged and left out: autoreply answers without it. */
+void autoreply_controls_add(sk_plugin *p)
+{
+	int rc;
+
+	for (size_t i = 0; i < sizeof ar_controls / sizeof ar_controls[0]; i++)
+		if ((rc = sk_control_add(p, ar_controls[i].name, ar_controls[i].help, ar_controls[i].fn, NULL, NULL)) < 0)
+			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", ar_controls[i].name,
+			       sk_strerror(p, rc));
 }

@@ -133,10 +133,7 @@ int autoreply_rules_check(const char *json, size_t len, char *errs, size_t errle
 const ar_rule *autoreply_find(sk_plugin *p, ar_rules *rs, const ar_msg *m);
 
 /* autoreply_ctl.c */
-int autoreply_ctl_pause(sk_plugin *p, const char *command, const char *data_json, void *ud);
-int autoreply_ctl_resume(sk_plugin *p, const char *command, const char *data_json, void *ud);
-int autoreply_ctl_decisions(sk_plugin *p, const char *command, const char *data_json, void *ud);
-int autoreply_ctl_paused(sk_plugin *p, const char *command, const char *data_json, void *ud);
+void autoreply_controls_add(sk_plugin *p);
 
 #pragma GCC visibility pop
 

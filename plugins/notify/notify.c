@@ -188,6 +188,7 @@ static void nt_add(nt_buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
+/* Appends the NUL-terminated s to b. */
 void notify_adds(nt_buf *b, const char *s)
 {
 	nt_add(b, s, strlen(s));
@@ -486,6 +487,7 @@ dberr:
 	return rc;
 }
 
+/* Empties alert a and sets its kind. */
 void notify_alert_init(nt_alert *a, int kind)
 {
 	memset(a, 0, sizeof *a);
@@ -753,10 +755,7 @@ static int nt_init(sk_plugin *p)
 		notify_state_free(st);
 		return rc;
 	}
-	if (sk_control_add(p, "notify_list", "{limit, state}: recent alerts and their states", notify_ctl_list, NULL,
-			   NULL) < 0 ||
-	    sk_control_add(p, "notify_test", "{text}: queue a test alert", notify_ctl_test, NULL, NULL) < 0 ||
-	    sk_control_add(p, "notify_retry", "{failed}: post the waiting alerts now", notify_ctl_retry, NULL, NULL) < 0)
+	if (notify_controls_add(p) < 0)
 		sk_log(p, SK_LOG_WARN, "a control command could not be added (its name is taken): notify runs without it");
 	/* not connected yet (the process starts before the session): the outage counts from now */
 	state = sk_session_state(p);

@@ -74,6 +74,7 @@ void notify_config_swap(nt_state *a, nt_state *b)
 	a->on_low_stock = b->on_low_stock;
 }
 
+/* Frees the state and everything it holds (NULL is fine). */
 void notify_state_free(nt_state *st)
 {
 	if (!st)

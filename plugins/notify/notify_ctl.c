@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * plugins/notify/notify_ctl.c - the control commands of the web page:
- * notify_list, notify_test, notify_retry.
+ * notify_list, notify_test, notify_retry, and their table (nt_controls),
+ * which init registers through notify_controls_add.
  */
 
 #include "notify_int.h"
@@ -25,6 +26,7 @@ static int nt_row_alert(sk_plugin *p, int n, const sk_value *c, void *ud)
 	return 0;
 }
 
+/* The number of alerts in state (0 when the query fails). */
 int64_t notify_count_state(sk_plugin *p, const char *state)
 {
 	sk_value v = SK_VTEXT(state);
@@ -35,7 +37,7 @@ int64_t notify_count_state(sk_plugin *p, const char *state)
 }
 
 /* notify_list {limit, state}: see the top of the file. */
-int notify_ctl_list(sk_plugin *p, const char *command, const char *data_json, void *ud)
+static int nt_ctl_list(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	static const char *const states[] = { "pending", "delivered", "failed", "suppressed", "expired", NULL };
 	nt_state *st = p->ud;
@@ -84,7 +86,7 @@ int notify_ctl_list(sk_plugin *p, const char *command, const char *data_json, vo
 }
 
 /* notify_test {text}: queues a test alert (never deduplicated). */
-int notify_ctl_test(sk_plugin *p, const char *command, const char *data_json, void *ud)
+static int nt_ctl_test(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	nt_state *st = p->ud;
 	cJSON *d = skctl_data(p, command, data_json), *out;
@@ -115,7 +117,7 @@ int notify_ctl_test(sk_plugin *p, const char *command, const char *data_json, vo
 }
 
 /* notify_retry {failed}: posts the pending alerts now; failed ones too with failed true. */
-int notify_ctl_retry(sk_plugin *p, const char *command, const char *data_json, void *ud)
+static int nt_ctl_retry(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	nt_state *st = p->ud;
 	cJSON *d = skctl_data(p, command, data_json), *out;
@@ -143,4 +145,24 @@ int notify_ctl_retry(sk_plugin *p, const char *command, const char *data_json, v
 	out = cJSON_CreateObject();
 	cJSON_AddNumberToObject(out, "pending", (double)notify_count_state(p, "pending"));
 	return skctl_answer(p, out);
+}
+
+static const struct {
+	const char *name, *help;
+	sk_control_fn fn;
+} nt_controls[] = {
+	{ "notify_list", "{limit, state}: recent alerts and their states", nt_ctl_list },
+	{ "notify_test", "{text}: queue a test alert", nt_ctl_test },
+	{ "notify_retry", "{failed}: post the waiting alerts now", nt_ctl_retry },
+};
+
+/* Registers the control commands of nt_controls, in order, up to the first
+ * the host refuses. 0, or that refusal (<0). */
+int notify_controls_add(sk_plugin *p)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc >= 0 && i < sizeof nt_controls / sizeof nt_controls[0]; i++)
+		rc = sk_control_add(p, nt_controls[i].name, nt_controls[i].help, nt_controls[i].fn, NULL, NULL);
+	return rc < 0 ? rc : 0;
 }

@@ -102,9 +102,7 @@ void notify_kick(sk_plugin *p, nt_state *st);
 
 /* notify_ctl.c */
 int64_t notify_count_state(sk_plugin *p, const char *state);
-int notify_ctl_list(sk_plugin *p, const char *command, const char *data_json, void *ud);
-int notify_ctl_test(sk_plugin *p, const char *command, const char *data_json, void *ud);
-int notify_ctl_retry(sk_plugin *p, const char *command, const char *data_json, void *ud);
+int notify_controls_add(sk_plugin *p);
 
 #pragma GCC visibility pop
 

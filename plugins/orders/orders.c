@@ -333,15 +333,6 @@ static int od_on_reload(sk_plugin *p, const sk_event *e, void *ud)
 	return SK_PASS;
 }
 
-static const struct {
-	const char *name, *help;
-	sk_control_fn fn;
-} od_controls[] = {
-	{ "orders_list", "{limit}: recent orders with their delivery and units, newest first", orders_ctl_orders },
-	{ "stock_list", "every card with its free, reserved and used codes", orders_ctl_stock },
-	{ "stock_import", "{card, codes}: adds codes (one a line) to a stock card", orders_ctl_import },
-};
-
 /* ---- init ------------------------------------------------------------------------------------ */
 
 static void od_state_free(od_state *st)
@@ -427,10 +418,7 @@ static int od_init(sk_plugin *p)
 					       od_on_retry, NULL, NULL, NULL)) < 0))
 		goto fail;
 	/* Without its control commands orders still delivers: a refusal is logged. */
-	for (size_t i = 0; i < sizeof od_controls / sizeof od_controls[0]; i++)
-		if ((rc = sk_control_add(p, od_controls[i].name, od_controls[i].help, od_controls[i].fn, NULL, NULL)) < 0)
-			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", od_controls[i].name,
-			       sk_strerror(p, rc));
+	orders_controls_add(p);
 	return SK_OK;
 fail:
 	od_state_free(st);

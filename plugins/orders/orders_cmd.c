@@ -2,7 +2,8 @@
 /*
  * plugins/orders/orders_cmd.c - the CLI commands (stock import/list, orders
  * list) and the control commands of the web page (orders_list, stock_list,
- * stock_import).
+ * stock_import) with their table (od_controls), which init registers
+ * through orders_controls_add.
  */
 
 #include "orders_int.h"
@@ -390,7 +391,7 @@ static int od_row_listed_unit(sk_plugin *p, int n, const sk_value *c, void *ud)
  * "quantity", "buyer_name", "updated_ms", "confirm_reason" (why the
  * shipment confirmation failed, "" if it did not), "units": [{"unit",
  * "state", "reason", "message_id"}]}]}. */
-int orders_ctl_orders(sk_plugin *p, const char *command, const char *data_json, void *ud)
+static int od_ctl_orders(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	cJSON *d, *o, *arr, *e;
 	int64_t limit;
@@ -436,7 +437,7 @@ int orders_ctl_orders(sk_plugin *p, const char *command, const char *data_json, 
  * numbers of `shopkeep stock list`: free, reserved, used (null for a card
  * that is not a stock card) and the card's low_stock threshold. Answers
  * {"cards": [{"name", "type", "free", "reserved", "used", "low_stock"}]}. */
-int orders_ctl_stock(sk_plugin *p, const char *command, const char *data_json, void *ud)
+static int od_ctl_stock(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	od_state *st = p->ud;
 	cJSON *d, *o, *arr;
@@ -480,7 +481,7 @@ int orders_ctl_stock(sk_plugin *p, const char *command, const char *data_json, v
  * delivers the orders that waited for them. Answers {"card", "added",
  * "duplicates", "blank", "free"}, free counted after those orders took
  * their codes. */
-int orders_ctl_import(sk_plugin *p, const char *command, const char *data_json, void *ud)
+static int od_ctl_import(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	od_state *st = p->ud;
 	const cJSON *card, *codes;
@@ -528,4 +529,25 @@ int orders_ctl_import(sk_plugin *p, const char *command, const char *data_json, 
 	cJSON_AddNumberToObject(o, "free", (double)od_stock_counts(p, card->valuestring).n[0]);
 	cJSON_Delete(d);
 	return skctl_answer(p, o);
+}
+
+static const struct {
+	const char *name, *help;
+	sk_control_fn fn;
+} od_controls[] = {
+	{ "orders_list", "{limit}: recent orders with their delivery and units, newest first", od_ctl_orders },
+	{ "stock_list", "every card with its free, reserved and used codes", od_ctl_stock },
+	{ "stock_import", "{card, codes}: adds codes (one a line) to a stock card", od_ctl_import },
+};
+
+/* Registers the control commands of od_controls; one the host refuses (its
+ * name taken) is logged and left out: orders delivers without it. */
+void orders_controls_add(sk_plugin *p)
+{
+	int rc;
+
+	for (size_t i = 0; i < sizeof od_controls / sizeof od_controls[0]; i++)
+		if ((rc = sk_control_add(p, od_controls[i].name, od_controls[i].help, od_controls[i].fn, NULL, NULL)) < 0)
+			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", od_controls[i].name,
+			       sk_strerror(p, rc));
 }

@@ -6,11 +6,13 @@
 
 #include "orders_int.h"
 
+/* Copies text column v into dst (n bytes, cut to fit; "" when not text). */
 void orders_cp(char *dst, size_t n, const sk_value *v)
 {
 	snprintf(dst, n, "%s", v->type == SK_TEXT && v->s ? v->s : "");
 }
 
+/* Integer column v, 0 when it is not an integer. */
 int64_t orders_int(const sk_value *v)
 {
 	return v->type == SK_INT ? v->i : 0;
@@ -123,6 +125,8 @@ int orders_order_get(sk_plugin *p, const char *oid, od_order *o)
 	return rc < 0 ? rc : !o->found;
 }
 
+/* Row callback: appends an orders_unit row (OD_UNIT_COLS) to the
+ * od_units in ud; sets its oom and stops when memory runs out. */
 int orders_row_unit(sk_plugin *p, int n, const sk_value *c, void *ud)
 {
 	od_units *us = ud;
@@ -162,6 +166,7 @@ int orders_row_unit(sk_plugin *p, int n, const sk_value *c, void *ud)
 	return 0;
 }
 
+/* Frees the unit rows read by orders_units_get and empties us. */
 void orders_units_free(od_units *us)
 {
 	for (size_t i = 0; i < us->n; i++)

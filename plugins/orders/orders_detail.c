@@ -8,6 +8,7 @@
 
 /* ---- the order detail ------------------------------------------------------------ */
 
+/* Frees an od_call (a timer's or an mtop call's free_ud). */
 void orders_call_free(void *ud)
 {
 	od_call *c = ud;
@@ -18,6 +19,7 @@ void orders_call_free(void *ud)
 	}
 }
 
+/* A new od_call for order oid at attempt, or NULL without memory. */
 od_call *orders_call_new(const char *oid, int attempt)
 {
 	od_call *c = calloc(1, sizeof *c);
@@ -47,6 +49,8 @@ static const char *od_jtext(const cJSON *o, const char *k, char *buf, size_t n)
 	return NULL;
 }
 
+/* The wait in ms before retry attempt: retry_base_ms, doubled per attempt
+ * after the first until it reaches 300 s. */
 int64_t orders_backoff(od_state *st, int attempt)
 {
 	int64_t ms = st->retry_base_ms;

@@ -28,6 +28,8 @@ static od_fly *od_fly_find(od_state *st, const char *oid, int what)
 	return NULL;
 }
 
+/* Records that order oid has a call of kind what (OD_FETCH,
+ * OD_CONFIRM) in flight. The record, or NULL without memory. */
 od_fly *orders_fly_add(od_state *st, const char *oid, int what)
 {
 	od_fly *f = calloc(1, sizeof *f);
@@ -42,6 +44,7 @@ od_fly *orders_fly_add(od_state *st, const char *oid, int what)
 	return f;
 }
 
+/* Forgets the in-flight record of order oid and kind what, if any. */
 void orders_fly_del(od_state *st, const char *oid, int what)
 {
 	for (od_fly **pp = &st->fly; *pp; pp = &(*pp)->next)
@@ -598,6 +601,8 @@ static void od_on_sent(sk_plugin *p, const char *uuid, int ok, const char *detai
 		od_unit_result(p, ud, ok, detail ? detail : "");
 }
 
+/* SK_EV_SEND_RESULT: a send tagged "order:..." moves its unit (sent or
+ * refused). Always SK_PASS. */
 int orders_on_send_result(sk_plugin *p, const sk_event *e, void *ud)
 {
 	(void)ud;

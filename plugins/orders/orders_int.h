@@ -192,9 +192,7 @@ void orders_fetch(sk_plugin *p, const char *oid, int attempt, int checks, int64_
 
 /* orders_cmd.c */
 int orders_command(sk_plugin *p, int argc, char **argv);
-int orders_ctl_orders(sk_plugin *p, const char *command, const char *data_json, void *ud);
-int orders_ctl_stock(sk_plugin *p, const char *command, const char *data_json, void *ud);
-int orders_ctl_import(sk_plugin *p, const char *command, const char *data_json, void *ud);
+void orders_controls_add(sk_plugin *p);
 
 #pragma GCC visibility pop
 

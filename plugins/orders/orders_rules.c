@@ -9,6 +9,7 @@
 const char *const orders_vars[] = { "code", "order_id", "buyer_name", "item_id", "spec", "quantity", NULL };
 /* ---- the rules file --------------------------------------------------------- */
 
+/* Frees a rule set (NULL is fine). */
 void orders_rules_free(od_rules *rs)
 {
 	if (!rs)
