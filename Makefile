@@ -32,7 +32,7 @@ PCRE2_CFLAGS = $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
 PCRE2_LIBS   = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
 
 # Code shared by the bot, the simulator and the tests.
-CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c core/loader.c core/host.c core/log.c core/auth.c core/secret.c core/http.c
+CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/event.c core/loader.c core/host.c core/log.c core/auth.c core/secret.c core/http.c core/feed.c
 CORE_LIB_OBJ := $(CORE_LIB_SRC:%.c=$(B)/obj/%.o)
 # The bot itself (main and the rest of core/).
 CORE_SRC := $(filter-out $(CORE_LIB_SRC),$(wildcard core/*.c))
@@ -48,8 +48,12 @@ PLUGINS  := $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c)))
 PLUGIN_SO := $(addprefix $(B)/plugins/,$(addsuffix .so,$(sort $(PLUGINS))))
 # Deliberately broken (and one good) plugins for the loader and host tests.
 TEST_PLUGINS := $(addprefix $(B)/tests/plugins/,$(addsuffix .so,$(sort $(notdir $(wildcard tests/plugins/*)))))
-# How every plugin is built, in tree or out: the header is the whole ABI.
-PLUGIN_CFLAGS = $(CFLAGS) -Iplugins -fPIC -shared -fvisibility=hidden
+# How every plugin is built, in tree or out: the header is the whole ABI, so
+# the core's include paths are left out (an in-tree plugin cannot reach a core header).
+CORE_INCS := -Icore -Idb -Itests
+PLUGIN_CFLAGS = $(filter-out $(CORE_INCS),$(CFLAGS)) -Iplugins -fPIC -shared -fvisibility=hidden
+# The small examples (plugins/hello<x>/, plugins/README.md): built and tested, not installed.
+EXAMPLE_SO := $(filter-out $(B)/plugins/hello.so,$(filter $(B)/plugins/hello%.so,$(PLUGIN_SO)))
 PREFIX  ?= /usr/local
 # The plugin ABI's version, from the header ("1.0"), for shopkeep-plugin.pc.
 ABI_NUM = $(shell sed -n 's/^.define SK_ABI_$(1) \([0-9]*\).*/\1/p' plugins/plugin.h)
@@ -174,8 +178,8 @@ $(FB)/obj/%.o: %.c $(wildcard core/*.h db/*.h tests/*.h plugins/*.h plugins/comm
 # object per file of the plugin's folder (stem "orders/orders_db").
 $(FB)/obj/plugins/%.o: plugins/%.c plugins/plugin.h $(wildcard plugins/*/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fvisibility=hidden -Dsk_plugin_entry=sk_plugin_entry_$(firstword $(subst /, ,$*)) \
-	  $(PKG_CFLAGS) $(PCRE2_CFLAGS) -c $< -o $@
+	$(FUZZ_CC) $(filter-out $(CORE_INCS),$(FUZZ_CFLAGS)) -fvisibility=hidden \
+	  -Dsk_plugin_entry=sk_plugin_entry_$(firstword $(subst /, ,$*)) $(PKG_CFLAGS) $(PCRE2_CFLAGS) -c $< -o $@
 $(FB)/libskcore.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(FB)/fuzz_rules: $(patsubst %.c,$(FB)/obj/%.o,$(wildcard plugins/autoreply/*.c plugins/orders/*.c))
@@ -183,7 +187,7 @@ $(FB)/fuzz_rules: FUZZ_LIBS := $(PCRE2_LIBS)
 # The control target loads the plugins as the bot does, instrumented too.
 $(FB)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/*/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fPIC -shared -fvisibility=hidden $(filter %.c,$^) -o $@ -lcjson $(FUZZ_LIBS)
+	$(FUZZ_CC) $(filter-out $(CORE_INCS),$(FUZZ_CFLAGS)) -fPIC -shared -fvisibility=hidden $(filter %.c,$^) -o $@ -lcjson $(FUZZ_LIBS)
 	@chmod go-w $@ $(dir $@)
 $(FB)/plugins/autoreply.so: FUZZ_LIBS := $(PCRE2_CFLAGS) $(PCRE2_LIBS)
 $(FB)/fuzz_control: $(FB)/obj/tests/fakehost/fakehost.o | $(FB)/plugins/autoreply.so $(FB)/plugins/orders.so
@@ -257,7 +261,7 @@ $(B)/soak/%: $(B)/obj/tests/soak/%.o $(B)/libsim.a $(B)/libskcore.a
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSTEMDDIR=]: the bot, the plugin
-# header, the plugins, a pkg-config file for building plugins out of tree, the
+# header, the plugins (not the hello<x> examples), a pkg-config file for building plugins out of tree, the
 # web page's files, and the systemd template unit shopkeep@.service (its
 # ExecStart names PREFIX's binary).
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
@@ -268,7 +272,7 @@ install: $(B)/shopkeep $(PLUGIN_SO) plugins/plugin.h plugins/shopkeep-plugin.pc.
 	  $(DESTDIR)$(PREFIX)/share/shopkeep/web $(DESTDIR)$(SYSTEMDDIR)
 	install -m 755 $(B)/shopkeep $(DESTDIR)$(PREFIX)/bin/shopkeep
 	install -m 644 plugins/plugin.h $(DESTDIR)$(PREFIX)/include/shopkeep/plugin.h
-	$(if $(PLUGIN_SO),install -m 755 $(PLUGIN_SO) $(DESTDIR)$(PREFIX)/lib/shopkeep/plugins/)
+	$(if $(PLUGIN_SO),install -m 755 $(filter-out $(EXAMPLE_SO),$(PLUGIN_SO)) $(DESTDIR)$(PREFIX)/lib/shopkeep/plugins/)
 	$(if $(WEB_FILES),install -m 644 $(WEB_FILES) $(DESTDIR)$(PREFIX)/share/shopkeep/web/)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(ABI_VERSION)|g' plugins/shopkeep-plugin.pc.in \
 	  >$(DESTDIR)$(PREFIX)/lib/pkgconfig/shopkeep-plugin.pc

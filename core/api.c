@@ -170,7 +170,7 @@ static const char *api_str(const cJSON *o, const char *k)
 /* ---- sessions and cookies -------------------------------------------------- */
 
 /* The value of cookie name in a Cookie header into out; 0, or -1 when absent.
- * Matches whole names only (techniques.md P6: lws's own getter does not). */
+ * Matches whole names only (docs/libraries.md §4: lws's own getter does not). */
 static int api_cookie(const char *hdr, const char *name, char *out, size_t n)
 {
 	size_t nl = strlen(name);
@@ -881,7 +881,7 @@ void api_http(api_ctx *a, const char *method, const char *path, const char *cook
 		a->st.server_errors++;
 }
 
-/* ---- chats and live events ----------------------------------------------------------- */
+/* ---- the recent chats ----------------------------------------------------------------- */
 
 void api_note_event(api_ctx *a, const ev *e)
 {
@@ -916,57 +916,4 @@ void api_note_event(api_ctx *a, const ev *e)
 		i = a->nchats < API_CHATS ? a->nchats++ : API_CHATS - 1;
 	memmove(&a->chats[1], &a->chats[0], (size_t)i * sizeof c);
 	a->chats[0] = c;
-}
-
-/* Prints j (consumed) with "ms" added. */
-static char *api_line(cJSON *j)
-{
-	char *s;
-
-	cJSON_AddNumberToObject(j, "ms", (double)util_now_ms());
-	s = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	return s;
-}
-
-char *api_json_event(const ev *e)
-{
-	cJSON *j = event_json(e);
-
-	return j ? api_line(j) : NULL;
-}
-
-char *api_json_state(const char *from, const char *to, const char *why)
-{
-	cJSON *j = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(j, "kind", "state");
-	cJSON_AddStringToObject(j, "from", from);
-	cJSON_AddStringToObject(j, "to", to);
-	cJSON_AddStringToObject(j, "why", why ? why : "");
-	return api_line(j);
-}
-
-char *api_json_send(const char *uuid, int ok, const char *detail, const char *plugin, const char *tag)
-{
-	cJSON *j = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(j, "kind", "send");
-	cJSON_AddStringToObject(j, "uuid", uuid);
-	cJSON_AddBoolToObject(j, "ok", ok);
-	cJSON_AddStringToObject(j, ok ? "message_id" : "reason", detail ? detail : "");
-	cJSON_AddStringToObject(j, "plugin", plugin ? plugin : "");
-	cJSON_AddStringToObject(j, "tag", tag ? tag : "");
-	return api_line(j);
-}
-
-char *api_json_plugin(const char *plugin, const char *topic, const char *payload_json)
-{
-	cJSON *j = cJSON_CreateObject(), *p = payload_json ? cJSON_Parse(payload_json) : NULL;
-
-	cJSON_AddStringToObject(j, "kind", "plugin");
-	cJSON_AddStringToObject(j, "topic", topic);
-	cJSON_AddStringToObject(j, "from", plugin);
-	cJSON_AddItemToObject(j, "payload", p ? p : cJSON_CreateNull());
-	return api_line(j);
 }

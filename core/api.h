@@ -75,11 +75,7 @@ void api_auth_sync(api_ctx *a);
 /* An event of the session: kept for list_chats. */
 void api_note_event(api_ctx *a, const ev *e);
 
-/* The live-event JSON lines (malloc'd, NULL on OOM) for /api/events. */
-char *api_json_event(const ev *e);
-char *api_json_state(const char *from, const char *to, const char *why);
-char *api_json_send(const char *uuid, int ok, const char *detail, const char *plugin, const char *tag);
-char *api_json_plugin(const char *plugin, const char *topic, const char *payload_json);
+/* The live-event lines of /api/events are core/feed.h's. */
 
 /* Counters: requests answered by status class, refused logins, bad requests. */
 typedef struct {

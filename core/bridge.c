@@ -6,6 +6,7 @@
  * results go to the plugins.
  */
 #include "bridge.h"
+#include "feed.h"
 #include "host.h"
 #include "http.h"
 #include "log.h"
@@ -30,6 +31,7 @@ struct bridge {
 
 #define BRIDGE_TIMERS_RETRY_MS 100
 
+/* A plugin's mtop call in flight: whom to tell. */
 typedef struct {
 	host_mtop_done done;
 	void *ctx;
@@ -48,6 +50,8 @@ static int be_send_rc(int rc)
 	}
 }
 
+/* sk_send_text: queues text in the session's outbox for plugin, with tag.
+ * Returns an sk_rc (be_send_rc); uuid_out gets the send's uuid. */
 static int be_send_text(void *ud, const char *plugin, const char *tag, const char *chat_id, const char *buyer_id,
 			const char *text, char *uuid_out)
 {
@@ -56,6 +60,8 @@ static int be_send_text(void *ud, const char *plugin, const char *tag, const cha
 	return be_send_rc(session_send_text(b->sess, plugin, tag, chat_id, buyer_id, text, uuid_out));
 }
 
+/* sk_send_image: queues an image (url, w x h) in the session's outbox for
+ * plugin, with tag. Returns an sk_rc (be_send_rc); uuid_out gets the uuid. */
 static int be_send_image(void *ud, const char *plugin, const char *tag, const char *chat_id, const char *buyer_id,
 			 const char *url, int w, int h, char *uuid_out)
 {
@@ -64,6 +70,10 @@ static int be_send_image(void *ud, const char *plugin, const char *tag, const ch
 	return be_send_rc(session_send_image(b->sess, plugin, tag, chat_id, buyer_id, url, w, h, uuid_out));
 }
 
+/* sk_send_status: the outbox's state of the send uuid (outbox_state) in
+ * *state and, when detail is not NULL, its message id (sent) or reason
+ * (refused) in *detail (malloc'd, NULL while pending). Returns SK_OK,
+ * SK_ERR_NOTFOUND for no such send, SK_ERR_DB when the read failed. */
 static int be_send_status(void *ud, const char *uuid, int *state, char **detail)
 {
 	bridge *b = ud;
@@ -96,6 +106,9 @@ static int be_send_find(void *ud, const char *plugin, const char *tag, char *uui
 	return SK_OK;
 }
 
+/* The lws timer of the plugins' timers: runs those due now inside a batch
+ * (one commit). Returns nothing; without a batch it tries again in
+ * BRIDGE_TIMERS_RETRY_MS. */
 static void timers_cb(lws_sorted_usec_list_t *sul)
 {
 	bridge *b = lws_container_of(sul, bridge, sul_timers);
@@ -110,6 +123,7 @@ static void timers_cb(lws_sorted_usec_list_t *sul)
 	host_run_timers(b->h);
 }
 
+/* Schedules timers_cb for the monotonic time mono_ms (now when it is past). */
 static void be_wake_at(void *ud, int64_t mono_ms)
 {
 	bridge *b = ud;
@@ -118,18 +132,23 @@ static void be_wake_at(void *ud, int64_t mono_ms)
 	lws_sul_schedule(b->ctx, 0, &b->sul_timers, timers_cb, (lws_usec_t)(d > 0 ? d : 0) * LWS_US_PER_MS + 1);
 }
 
+/* Returns the wall clock in ms (util_now_ms). */
 static int64_t be_now_ms(void *ud)
 {
 	(void)ud;
 	return util_now_ms();
 }
 
+/* Returns the monotonic clock in ms. */
 static int64_t be_mono_ms(void *ud)
 {
 	(void)ud;
 	return util_mono_us() / 1000;
 }
 
+/* An mtop call finished: hands the result, the first ret string and the
+ * data as JSON text ("" when none) to the plugin's callback, then frees
+ * the wait record. */
 static void mtop_done(void *ud, mtop_result res, const char *ret, const cJSON *data, const char *why)
 {
 	mtop_wait *w = ud;
@@ -137,12 +156,15 @@ static void mtop_done(void *ud, mtop_result res, const char *ret, const cJSON *d
 
 	if (why)
 		log_debug("bridge", "plugin mtop call: %s", why);
-	/* mtop_result and sk_mtop_result share their order */
+	/* mtop_result equals sk_mtop_result (core/feed.c asserts it) */
 	w->done(w->ctx, (int)res, ret ? ret : "", txt ? txt : "");
 	free(txt);
 	free(w);
 }
 
+/* Starts a plugin's mtop call of api with data_json on the session's signed
+ * client; done runs once with the result (at once with SK_MTOP_TRANSPORT
+ * when the call cannot start). */
 static void be_mtop(void *ud, const char *api, const char *data_json, host_mtop_done done, void *ctx)
 {
 	bridge *b = ud;
@@ -161,6 +183,9 @@ typedef struct {
 	void *ctx;
 } http_wait;
 
+/* A plugin's HTTP POST finished: hands the status (SK_ERR_IO when there was
+ * no answer) and the body ("" when none) to its callback, then frees the
+ * wait record. */
 static void http_done(void *ud, const http_resp *r)
 {
 	http_wait *w = ud;
@@ -171,7 +196,10 @@ static void http_done(void *ud, const http_resp *r)
 	free(w);
 }
 
-/* Webhooks always verify the certificate (tls_verify 1), whatever
+/* sk_http_post: POSTs body (len bytes) with the extra headers to url on the
+ * core's HTTP client; done runs once with the status and body. Returns the
+ * handle for be_http_cancel, NULL when the request cannot start.
+ * Webhooks always verify the certificate (tls_verify 1), whatever
  * platform.tls_verify says: that switch is for a test platform, and a
  * webhook carries the seller's secrets elsewhere. The trust store is the
  * client vhost's: the system's CAs plus platform.ca_file. The core's client
@@ -195,6 +223,8 @@ static void *be_http_post(void *ud, const char *url, const char *headers, const 
 	return w;
 }
 
+/* Cancels a plugin's HTTP POST (handle from be_http_post): its callback
+ * never runs; frees the wait record. */
 static void be_http_cancel(void *ud, void *handle)
 {
 	http_wait *w = handle;
@@ -204,14 +234,16 @@ static void be_http_cancel(void *ud, void *handle)
 	free(w);
 }
 
+/* Returns the session's state as an sk_state. */
 static int be_session_state(void *ud)
 {
 	bridge *b = ud;
 
-	/* sess_state and sk_state share their order */
+	/* sess_state equals sk_state (core/feed.c asserts it) */
 	return (int)session_metrics(b->sess)->state;
 }
 
+/* Returns the session's metrics as JSON text (malloc'd), NULL on OOM. */
 static char *be_metrics_json(void *ud)
 {
 	bridge *b = ud;
@@ -219,6 +251,8 @@ static char *be_metrics_json(void *ud)
 	return session_metrics_json(b->sess);
 }
 
+/* Passes a plugin's publication (plugin, topic, payload_json) to the
+ * bridge_on_publish listener, if there is one (the live page). */
 static void be_on_publish(void *ud, const char *plugin, const char *topic, const char *payload_json)
 {
 	bridge *b = ud;
@@ -227,6 +261,7 @@ static void be_on_publish(void *ud, const char *plugin, const char *topic, const
 		b->on_publish(b->pub_ud, plugin, topic, payload_json);
 }
 
+/* Wakes the event loop (a worker finished: bridge_poll runs its completion). */
 static void be_wake_loop(void *ud)
 {
 	bridge *b = ud;
@@ -284,68 +319,39 @@ int bridge_load(bridge *b, sbuf *errs)
 	return host_load(b->h, b->cfg->plugins_dir, b->cfg->plugins_load, errs);
 }
 
-/* Maps the core's event to the ABI's (strings borrowed from e). */
+/* Hands the core's event to the plugins, as the ABI's (core/feed.c); its
+ * strings are borrowed from e for the dispatch. */
 void bridge_event(bridge *b, const ev *e)
 {
-	static const int types[EV_TYPE_COUNT] = {
-		[EV_UNKNOWN] = SK_EV_UNKNOWN, [EV_CHAT_TEXT] = SK_EV_CHAT_TEXT, [EV_CHAT_IMAGE] = SK_EV_CHAT_IMAGE,
-		[EV_TRADE] = SK_EV_TRADE, [EV_MSG_UPDATE] = SK_EV_MSG_UPDATE, [EV_PAYMENT] = SK_EV_PAYMENT,
-		[EV_TYPING] = SK_EV_TYPING, [EV_READ] = SK_EV_READ, [EV_SYSTEM] = SK_EV_SYSTEM,
-	};
 	sk_event x;
 	char *raw = e->raw ? cJSON_PrintUnformatted(e->raw) : NULL;
 
-	memset(&x, 0, sizeof x);
-	x.size = sizeof x;
-	x.type = e->type < EV_TYPE_COUNT ? types[e->type] : SK_EV_UNKNOWN;
-	x.trade = (int)e->trade;       /* trade_status and sk_trade share their order */
-	x.chat_id = e->chat_id;
-	x.sender_id = e->sender_id;
-	x.sender_name = e->sender_name;
-	x.text = e->text;
-	x.item_id = e->item_id;
-	x.message_id = e->message_id;
-	x.im_id = e->im_id;
-	x.order_id = e->order_id;
-	x.image_url = e->image_url;
-	x.own = e->own;
-	x.echo = e->echo;
-	x.created_ms = e->created_ms;
-	x.raw_json = raw ? raw : "";
-	x.reason = x.topic = x.payload_json = x.from_plugin = x.send_uuid = x.send_tag = "";
+	feed_sk_event(&x, e, raw);
 	host_dispatch(b->h, &x);
 	free(raw);
 }
 
+/* Dispatches SK_EV_SESSION: the session went from one state to another. */
 void bridge_state(bridge *b, sess_state from, sess_state to, const char *why)
 {
 	sk_event x;
 
-	memset(&x, 0, sizeof x);
-	x.size = sizeof x;
-	x.type = SK_EV_SESSION;
+	feed_sk_init(&x, SK_EV_SESSION);
 	x.state = (int)to;
 	x.prev_state = (int)from;
 	x.reason = why ? why : "";
-	x.chat_id = x.sender_id = x.sender_name = x.text = x.item_id = x.message_id = x.im_id = "";
-	x.order_id = x.image_url = x.raw_json = x.topic = x.payload_json = x.from_plugin = "";
-	x.send_uuid = x.send_tag = "";
 	host_dispatch(b->h, &x);
 }
 
-/* An SK_EV_PLUGIN event from "core" on topic. */
+/* Dispatches an SK_EV_PLUGIN event from "core" on topic, with payload "{}". */
 static void bridge_core_topic(bridge *b, const char *topic)
 {
 	sk_event x;
 
-	memset(&x, 0, sizeof x);
-	x.size = sizeof x;
-	x.type = SK_EV_PLUGIN;
+	feed_sk_init(&x, SK_EV_PLUGIN);
 	x.topic = topic;
 	x.payload_json = "{}";
 	x.from_plugin = "core";
-	x.chat_id = x.sender_id = x.sender_name = x.text = x.item_id = x.message_id = x.im_id = "";
-	x.order_id = x.image_url = x.raw_json = x.reason = x.send_uuid = x.send_tag = "";
 	host_dispatch(b->h, &x);
 }
 

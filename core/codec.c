@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/codec.c - payload decoding (protocol.md §5): base64, a bounded
+ * core/codec.c - payload decoding (docs/protocol.md §5): base64, a bounded
  * MessagePack -> cJSON decoder and a JSON parser that keeps big ids exact.
  *
  * The MessagePack side is an own cursor walker rather than msgpuck's mp_check:
  * mp_check accepts an array32 header with a count of 2^31 or more and nothing
- * behind it (techniques.md §15). Here every declared length or count is checked
+ * behind it (docs/libraries.md §9). Here every declared length or count is checked
  * against the bytes that remain before anything is read or allocated, so a
  * tree can never hold more nodes than the input has bytes.
  *
@@ -269,8 +269,12 @@ static int mpd_read_str(mpd_in *r, unsigned char tag, const unsigned char **p, s
 
 static cJSON *mpd_value(mpd_in *r, int depth);
 
-/* Reads a container header whose tag is consumed: sets *count and returns 1
- * for an array, 2 for a map, 0 for another type, -1 on error. A count that the
+/* The kinds of MessagePack container; each value is also the fewest bytes
+ * one element takes (a value; a key and a value). */
+enum { MPD_ARRAY = 1, MPD_MAP = 2 };
+
+/* Reads a container header whose tag is consumed: sets *count and returns
+ * MPD_ARRAY or MPD_MAP, 0 for another type, -1 on error. A count that the
  * remaining bytes cannot hold (one byte per element, two per pair) is an error. */
 static int mpd_read_container(mpd_in *r, unsigned char tag, size_t *count)
 {
@@ -278,16 +282,16 @@ static int mpd_read_container(mpd_in *r, unsigned char tag, size_t *count)
 	size_t hl = 0;
 
 	if (tag >= 0x80 && tag <= 0x8f) {
-		kind = 2;
+		kind = MPD_MAP;
 		*count = tag & 0x0f;
 	} else if (tag >= 0x90 && tag <= 0x9f) {
-		kind = 1;
+		kind = MPD_ARRAY;
 		*count = tag & 0x0f;
 	} else if (tag == 0xdc || tag == 0xdd) {
-		kind = 1;
+		kind = MPD_ARRAY;
 		hl = tag == 0xdc ? 2 : 4;
 	} else if (tag == 0xde || tag == 0xdf) {
-		kind = 2;
+		kind = MPD_MAP;
 		hl = tag == 0xde ? 2 : 4;
 	} else {
 		return 0;
@@ -418,7 +422,7 @@ static cJSON *mpd_value(mpd_in *r, int depth)
 			r->err = "nested too deep";
 			return NULL;
 		}
-		if (rc == 2)
+		if (rc == MPD_MAP)
 			return mpd_map(r, n, depth + 1);
 		v = cJSON_CreateArray();
 		if (!v) {

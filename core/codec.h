@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/codec.h - payload decoding (protocol.md §5): base64 -> MessagePack or JSON -> cJSON.
+ * core/codec.h - payload decoding (docs/protocol.md §5): base64 -> MessagePack or JSON -> cJSON.
  *
  * Untrusted input throughout: every declared length or count is bounded by the
  * bytes that remain, nesting is capped at CODEC_MAX_DEPTH, nothing reads past the

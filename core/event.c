@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/event.c - turns one decoded push item (protocol.md §6) into a typed event.
+ * core/event.c - turns one decoded push item (docs/protocol.md §6) into a typed event.
  *
  * The input is untrusted: any member may be missing or of the wrong type, so
  * every lookup goes through jget()/jstr(), which answer NULL for anything but
@@ -8,7 +8,7 @@
  * URL parameters, members of the JSON texts nested in strings) are copied into
  * e->buf, truncated at a UTF-8 character boundary when the buffer runs out.
  *
- * Two deliberate departures from the bots protocol.md describes:
+ * Two deliberate departures from the open-source bots (docs/protocol.md §6.2):
  * - Trade statuses come only from cards (contentType 26, a dxCard, extJson
  *   MsgCard) and message-update frames. A buyer who types "[我已付款，等待你发货]"
  *   gets EV_SYSTEM with no trade status and no order id, not a delivery: [ZC]
@@ -18,6 +18,7 @@
  *   substrings; so "已发货了吗？" stays a question the auto-reply may answer.
  */
 #include "event.h"
+#include "../plugins/plugin.h"
 #include "codec.h"
 #include "util.h"
 
@@ -32,15 +33,29 @@
 #define EV_SCAN_MAX (1u << 20)
 #define EV_SCAN_DEPTH 64
 
-static const char *const TYPE_NAMES[EV_TYPE_COUNT] = {
-	"unknown", "chat_text", "chat_image", "trade", "msg_update", "payment", "typing", "read", "system"
+/* One row per event type: its name (the event log's and the live page's
+ * "type") and its type in the plugin ABI (plugins/plugin.h). A new push kind
+ * is a row here (tests/unit/test_feed checks that every type has one). */
+static const struct {
+	const char *name;
+	int sk;
+} TYPES[EV_TYPE_COUNT] = {
+	[EV_UNKNOWN] = { "unknown", SK_EV_UNKNOWN },
+	[EV_CHAT_TEXT] = { "chat_text", SK_EV_CHAT_TEXT },
+	[EV_CHAT_IMAGE] = { "chat_image", SK_EV_CHAT_IMAGE },
+	[EV_TRADE] = { "trade", SK_EV_TRADE },
+	[EV_MSG_UPDATE] = { "msg_update", SK_EV_MSG_UPDATE },
+	[EV_PAYMENT] = { "payment", SK_EV_PAYMENT },
+	[EV_TYPING] = { "typing", SK_EV_TYPING },
+	[EV_READ] = { "read", SK_EV_READ },
+	[EV_SYSTEM] = { "system", SK_EV_SYSTEM },
 };
 
 static const char *const TRADE_NAMES[] = {
 	"none", "placed", "paid", "remind", "shipped", "completed", "closed", "refunding", "refund_cancelled"
 };
 
-/* Texts of protocol.md §6.2 that are never a chat message (exact match). */
+/* Texts of docs/protocol.md §6.2 that are never a chat message (exact match). */
 static const char *const SYSTEM_TEXTS[] = {
 	"快给ta一个评价吧~", "快给ta一个评价吧～", "卖家人不错？送Ta闲鱼小红花", "发来一条消息", "发来一条新消息",
 	"AI正在帮你回复消息，不错过每笔订单", "[不想宝贝被砍价?设置不砍价回复  ]", "[我完成了评价]", "我完成了评价",
@@ -78,7 +93,13 @@ static const struct {
 /* Returns the name of t ("chat_text", "trade"...), "unknown" when out of range. */
 const char *event_type_name(ev_type t)
 {
-	return (unsigned)t < EV_TYPE_COUNT ? TYPE_NAMES[t] : "unknown";
+	return (unsigned)t < EV_TYPE_COUNT && TYPES[t].name ? TYPES[t].name : "unknown";
+}
+
+/* Returns the ABI's type of t (sk_event_type), SK_EV_UNKNOWN when out of range. */
+int event_sk_type(ev_type t)
+{
+	return (unsigned)t < EV_TYPE_COUNT && TYPES[t].sk ? TYPES[t].sk : SK_EV_UNKNOWN;
 }
 
 /* Returns the name of s ("paid", "shipped"...), "none" when out of range. */
@@ -136,6 +157,16 @@ static int jstr_is(const cJSON *o, const char *k, const char *want)
 	const char *s = jstr(o, k);
 
 	return s && !strcmp(s, want);
+}
+
+/* Returns 1 when the string member k of o is the decimal number want (the
+ * extJson texts carry numbers as strings). */
+static int jstr_is_num(const cJSON *o, const char *k, int want)
+{
+	char num[16];
+
+	snprintf(num, sizeof num, "%d", want);
+	return jstr_is(o, k, num);
 }
 
 /* Copies s[0..n) (at most cap bytes) into e->buf and returns the copy; the
@@ -320,7 +351,7 @@ static const cJSON *card_main(const cJSON *c)
 	return jget(jget(jget(c, "dxCard"), "item"), "main");
 }
 
-/* Returns the refund status of a card JSON (protocol.md §6.2): title 我发起了退款
+/* Returns the refund status of a card JSON (docs/protocol.md §6.2): title 我发起了退款
  * 申请 in dynamicOperation.changeContent, button 已同意 or 已撤销. TRADE_NONE else. */
 static trade_status card_refund_status(const cJSON *card)
 {
@@ -531,7 +562,7 @@ static int text_ids(const cJSON *tree, char *out, size_t outsz)
 	return r;
 }
 
-/* Finds the order id of a chat or update tree (protocol.md §6.2): the card
+/* Finds the order id of a chat or update tree (docs/protocol.md §6.2): the card
  * JSON's URLs, the update frame's button JSONs, the updateKey, then the
  * patterns over the whole text. Returns 0 with the digits in out, else -1. */
 int event_order_id(const cJSON *tree, char *out, size_t outsz)
@@ -617,11 +648,12 @@ static void fill_meta(ev *e, const cJSON *ext, const char *own_unb)
 	e->item_id = url_param_keep(e, jstr(ext, "reminderUrl"), "itemId");
 	e->message_id = business_id(e, ext);
 	e->red_reminder = nz(jstr(ext, "redReminder"));
-	e->group = jstr_is(ext, "sessionType", "30") || (cJSON_IsNumber(st) && st->valuedouble == 30);
+	e->group = jstr_is_num(ext, "sessionType", EV_SESSION_GROUP) ||
+		   (cJSON_IsNumber(st) && st->valuedouble == EV_SESSION_GROUP);
 	e->own = *e->sender_id && own_unb && *own_unb && !strcmp(e->sender_id, own_unb);
 }
 
-/* A chat message: ["1"] an object with metadata "10" (protocol.md §6.1, §6.2).
+/* A chat message: ["1"] an object with metadata "10" (docs/protocol.md §6.1, §6.2).
  * Returns 0, or -1 when one has neither metadata nor content. */
 static int chat_event(const cJSON *tree, const cJSON *one, const char *own_unb, ev *e)
 {
@@ -649,9 +681,9 @@ static int chat_event(const cJSON *tree, const cJSON *one, const char *own_unb, 
 	ct = jint(cJSON_IsNumber(ctv) || cJSON_IsString(ctv) ? ctv : jget(inner, "contentType"));
 	e->content_type = ct > 0 && ct < 1000000 ? (int)ct : 0;
 	msg_arg = nz(jstr(xj, "msgArg1"));
-	card = e->content_type == 26 || jint(jget(inner, "contentType")) == 26 || jget(inner, "dxCard") ||
-	       jstr_is(xj, "contentType", "26") || !strcmp(msg_arg, "MsgCard");
-	tip = e->content_type == 14 || !strcmp(msg_arg, "MsgTips");
+	card = e->content_type == EV_CONTENT_CARD || jint(jget(inner, "contentType")) == EV_CONTENT_CARD ||
+	       jget(inner, "dxCard") || jstr_is_num(xj, "contentType", EV_CONTENT_CARD) || !strcmp(msg_arg, "MsgCard");
+	tip = e->content_type == EV_CONTENT_TIP || !strcmp(msg_arg, "MsgTips");
 
 	if (!*e->text) {
 		const char *t = jstr(jget(inner, "text"), "text");
@@ -678,7 +710,7 @@ static int chat_event(const cJSON *tree, const cJSON *one, const char *own_unb, 
 	} else if (is_trade_text(e->text)) {
 		/* Typed by a person, not a card: nothing to act on. */
 		e->type = EV_SYSTEM;
-	} else if (e->content_type == 2) {
+	} else if (e->content_type == EV_CONTENT_IMAGE) {
 		const cJSON *pic = cJSON_GetArrayItem(jget(jget(inner, "image"), "pics"), 0);
 		const char *url = jstr(pic, "url");
 
@@ -756,7 +788,7 @@ static int ends_with(const cJSON *v, const char *suffix)
 	return n >= k && !strcmp(v->valuestring + n - k, suffix);
 }
 
-/* Fills a read receipt from any of its three shapes (protocol.md §6.3).
+/* Fills a read receipt from any of its three shapes (docs/protocol.md §6.3).
  * Returns 1 when tree has one of them, else 0 (e untouched but for what the
  * shapes share). */
 static int receipt_fill(const cJSON *tree, ev *e)
@@ -784,10 +816,19 @@ static int receipt_fill(const cJSON *tree, ev *e)
 	return 0;
 }
 
-/* Fills e from one decoded item; see event.h. Returns 0, or -1 (EV_UNKNOWN)
- * for a tree no event is made of. A chatType item is EV_SYSTEM in either
- * encoding; other plain-JSON items are read like decoded ones ([ZH]), so
- * plain_json changes nothing today. */
+/* Empties e: EV_UNKNOWN, every number 0 and every string "", the item tree
+ * and its objectType kept. */
+static void ev_clear(ev *e, const cJSON *tree, int object_type)
+{
+	memset(e, 0, sizeof *e);
+	e->chat_id = e->sender_id = e->sender_name = e->text = e->item_id = "";
+	e->message_id = e->im_id = e->order_id = e->image_url = e->red_reminder = "";
+	e->raw = tree;
+	e->object_type = object_type;
+}
+
+/* One push item's data decoded and made an event; see event.h. Returns 0,
+ * or -1 with *err set. */
 int event_from_push_item(const cJSON *item, const char *own_unb, ev *e, cJSON **tree, const char **err)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(item, "data");
@@ -809,16 +850,16 @@ int event_from_push_item(const cJSON *item, const char *own_unb, ev *e, cJSON **
 	return 0;
 }
 
+/* Fills e from one decoded item; see event.h. Returns 0, or -1 (EV_UNKNOWN)
+ * for a tree no event is made of. A chatType item is EV_SYSTEM in either
+ * encoding; other plain-JSON items are read like decoded ones ([ZH]), so
+ * plain_json changes nothing today. */
 int event_from_item(const cJSON *tree, int object_type, int plain_json, const char *own_unb, ev *e)
 {
 	const cJSON *one, *el;
 
 	(void)plain_json;
-	memset(e, 0, sizeof *e);
-	e->chat_id = e->sender_id = e->sender_name = e->text = e->item_id = "";
-	e->message_id = e->im_id = e->order_id = e->image_url = e->red_reminder = "";
-	e->raw = tree;
-	e->object_type = object_type;
+	ev_clear(e, tree, object_type);
 	if (!cJSON_IsObject(tree))
 		return -1;
 	one = jget(tree, "1");
@@ -837,14 +878,14 @@ int event_from_item(const cJSON *tree, int object_type, int plain_json, const ch
 		return 0;
 	}
 	el = typing_elem(tree);
-	if (object_type == 40006 || el) {
+	if (object_type == EV_OBJ_TYPING || el) {
 		e->type = EV_TYPING;
 		e->chat_id = id_of(e, jget(el, "1"));
 		e->sender_id = id_of(e, jget(el, "4"));
 		e->own = *e->sender_id && own_unb && *own_unb && !strcmp(e->sender_id, own_unb);
 		return 0;
 	}
-	if (object_type == 40103) {
+	if (object_type == EV_OBJ_READ) {
 		e->type = EV_READ;
 		receipt_fill(tree, e);
 		return 0;
@@ -862,11 +903,7 @@ int event_from_item(const cJSON *tree, int object_type, int plain_json, const ch
 		e->type = EV_READ;
 		return 0;
 	}
-	memset(e, 0, sizeof *e);
-	e->chat_id = e->sender_id = e->sender_name = e->text = e->item_id = "";
-	e->message_id = e->im_id = e->order_id = e->image_url = e->red_reminder = "";
-	e->raw = tree;
-	e->object_type = object_type;
+	ev_clear(e, tree, object_type);
 	return -1;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/event.h - turns one decoded push item (protocol.md §6) into a typed event.
+ * core/event.h - turns one decoded push item (docs/protocol.md §6) into a typed event.
  *
  * Every string field is NUL-terminated and never NULL ("" when absent). Strings
  * point into the decoded tree or into the event's own buffer, so an event lives
@@ -13,20 +13,41 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+/* The push item's objectType (protocol.md §6). */
+typedef enum {
+	EV_OBJ_CHAT = 40000,    /* a chat message, a card, a message update */
+	EV_OBJ_TYPING = 40006,  /* "typing" */
+	EV_OBJ_READ = 40103     /* a read receipt */
+} ev_object_type;
+
+/* A message's contentType (protocol.md §6.1): what it holds. */
+typedef enum {
+	EV_CONTENT_TEXT = 1,
+	EV_CONTENT_IMAGE = 2,
+	EV_CONTENT_TIP = 14,    /* a system tip */
+	EV_CONTENT_CARD = 26,   /* a card (trade status, refund, bargain) */
+	EV_CONTENT_CUSTOM = 101 /* a custom message: what the send frame wraps its payload in */
+} ev_content_type;
+
+/* The conversation's sessionType (in the card metadata). */
+typedef enum {
+	EV_SESSION_GROUP = 30   /* a group chat */
+} ev_session_type;
+
 typedef enum {
 	EV_UNKNOWN = 0,
-	EV_CHAT_TEXT,       /* a chat message with text (contentType 1; also audio etc. with their display text) */
-	EV_CHAT_IMAGE,      /* contentType 2: image_url set, text "[图片]" */
+	EV_CHAT_TEXT,       /* a chat message with text (EV_CONTENT_TEXT; also audio etc. with their display text) */
+	EV_CHAT_IMAGE,      /* EV_CONTENT_IMAGE: image_url set, text "[图片]" */
 	EV_TRADE,           /* a trade card: trade_status and (when the card has one) order_id */
 	EV_MSG_UPDATE,      /* a message-update frame (["1"] a string); trade_status/order_id when it is a card */
 	EV_PAYMENT,         /* payment summary {"1":cid,"2":1,"3":{"redReminder"}} or order context */
-	EV_TYPING,          /* objectType 40006 */
-	EV_READ,            /* read receipt, objectType 40103 (any of the three shapes) */
-	EV_SYSTEM,          /* system texts, tips (contentType 14, MsgTips), plain-JSON chatType items */
+	EV_TYPING,          /* objectType EV_OBJ_TYPING */
+	EV_READ,            /* read receipt, objectType EV_OBJ_READ (any of the three shapes) */
+	EV_SYSTEM,          /* system texts, tips (EV_CONTENT_TIP, MsgTips), plain-JSON chatType items */
 	EV_TYPE_COUNT
 } ev_type;
 
-/* Trade statuses, from the card texts of protocol.md §6.2. */
+/* Trade statuses, from the card texts of docs/protocol.md §6.2. */
 typedef enum {
 	TRADE_NONE = 0,
 	TRADE_PLACED,           /* [我已拍下，待付款] */
@@ -42,12 +63,12 @@ typedef enum {
 typedef struct {
 	ev_type type;
 	trade_status trade;
-	int object_type;        /* of the push item */
-	int content_type;       /* inner contentType (1 text, 2 image, 14 tip, 26 card...), 0 if none */
+	int object_type;        /* of the push item (ev_object_type, or another number) */
+	int content_type;       /* inner contentType (ev_content_type, or another number), 0 if none */
 	int own;                /* sent by our own account (senderUserId == unb) */
 	int echo;               /* set by the session: an echo of one of our own sends */
 	int need_push;          /* ["3"]["needPush"] == "true" */
-	int group;              /* sessionType 30 */
+	int group;              /* sessionType EV_SESSION_GROUP */
 	int64_t created_ms;     /* ["1"]["5"] (or the frame's timestamp field), 0 if none */
 	const char *chat_id;    /* cid without "@goofish" */
 	const char *sender_id;  /* senderUserId */
@@ -83,9 +104,12 @@ cJSON *event_json(const ev *e);
 
 /* "chat_text", "trade"...; "paid", "shipped"... */
 const char *event_type_name(ev_type t);
+/* The plugin ABI's type of t (an sk_event_type: SK_EV_CHAT_TEXT...),
+ * SK_EV_UNKNOWN for EV_UNKNOWN and anything out of range. */
+int event_sk_type(ev_type t);
 const char *trade_status_name(trade_status s);
 
-/* Finds the order id in a decoded chat/update tree the way protocol.md §6.2
+/* Finds the order id in a decoded chat/update tree the way docs/protocol.md §6.2
  * describes (card JSON urls first, then patterns over the whole text). Writes
  * it to out (digits only) and returns 0, or -1 when there is none. */
 int event_order_id(const cJSON *tree, char *out, size_t outsz);

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "feed.h"
 #include "loader.h"
 #include "log.h"
 
@@ -515,15 +516,11 @@ static void host_deliver(host *h, const sk_event *e, const host_plug *only, cons
 	h->depth--;
 }
 
-/* Fills an event with every string "" and the given type. */
+/* Fills an event with every string "" and the given type: core/feed.h's
+ * one initialiser of sk_event. */
 static void host_event_init(sk_event *e, int type)
 {
-	memset(e, 0, sizeof *e);
-	e->size = sizeof *e;
-	e->type = type;
-	e->chat_id = e->sender_id = e->sender_name = e->text = e->item_id = e->message_id = "";
-	e->im_id = e->order_id = e->image_url = e->raw_json = e->reason = "";
-	e->topic = e->payload_json = e->from_plugin = e->send_uuid = e->send_tag = "";
+	feed_sk_init(e, type);
 }
 
 /* Delivers the queued published events and merges subscriptions, once the

@@ -37,8 +37,10 @@ struct http_req {
 	lws_sorted_usec_list_t sul_done, sul_timeout;
 };
 
+/* Every live request (for http_free_all). */
 static http_req *live;
 
+/* Unlinks q from the live list and frees it with everything it holds. */
 static void req_free(http_req *q)
 {
 	int i;
@@ -55,6 +57,8 @@ static void req_free(http_req *q)
 	free(q);
 }
 
+/* Frees q once both ends are done with it: its result was delivered (or
+ * cancelled) and lws has destroyed its connection; otherwise does nothing. */
 static void req_maybe_free(http_req *q)
 {
 	if (!q->delivered || q->wsi_alive)
@@ -64,6 +68,9 @@ static void req_maybe_free(http_req *q)
 	req_free(q);
 }
 
+/* The delivery timer: hands the result (status, or the error; the body and
+ * the Set-Cookie values) to the request's callback unless it was cancelled,
+ * then frees the request when lws is done with it too. */
 static void done_cb(lws_sorted_usec_list_t *sul)
 {
 	http_req *q = lws_container_of(sul, http_req, sul_done);
@@ -96,6 +103,8 @@ static void finish(http_req *q, const char *error)
 	lws_sul_schedule(q->ctx, 0, &q->sul_done, done_cb, 1);
 }
 
+/* The request's time ran out: its result is "timeout" (unless it had one)
+ * and its connection is closed. */
 static void timeout_cb(lws_sorted_usec_list_t *sul)
 {
 	http_req *q = lws_container_of(sul, http_req, sul_timeout);
@@ -121,6 +130,11 @@ static void read_set_cookies(http_req *q, struct lws *wsi)
 	}
 }
 
+/* The lws client callback of every request (q is the wsi's user data, NULL
+ * once detached): writes Content-Length, the extra headers and the body,
+ * collects the status, Set-Cookie values and the body (at most
+ * HTTP_MAX_BODY), and finishes the request on completion, error or close.
+ * Returns 0, or -1 to close the connection. */
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			 size_t len)
 {

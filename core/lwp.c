@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/lwp.c - LWP frames (protocol.md §4, §7, §8): ids and the JSON text of
+ * core/lwp.c - LWP frames (docs/protocol.md §4, §7, §8): ids and the JSON text of
  * every request the bot sends.
  *
  * Frames are built as cJSON trees and printed unformatted. Keys come in the
- * order protocol.md shows them. Every cJSON call can fail on OOM; the builders
+ * order docs/protocol.md shows them. Every cJSON call can fail on OOM; the builders
  * note the first failure in a flag and return NULL at the end instead of
  * checking each call. A NULL string argument is sent as "" (a NULL uuid gets a
  * fresh lwp_uuid()).
@@ -17,6 +17,7 @@
  */
 #include "lwp.h"
 #include "codec.h"
+#include "event.h"
 #include "sign.h"
 #include "util.h"
 
@@ -45,7 +46,7 @@ static uint32_t lwp_rand(uint32_t n)
 	return randombytes_uniform(n);
 }
 
-/* "<0..999><now_ms> 0": the random part is not zero-padded (protocol.md §4).
+/* "<0..999><now_ms> 0": the random part is not zero-padded (docs/protocol.md §4).
  * No random part repeats within one ms (past 1000 mids in one ms, the ms
  * steps on), so no two mids of a process are equal: answers are matched to
  * requests by mid, and requests of one ms (the sends, ackDiff and heartbeat
@@ -74,7 +75,7 @@ void lwp_mid(char out[LWP_MID_MAX])
 	snprintf(out, LWP_MID_MAX, "%" PRIu32 "%" PRId64 " 0", r, last);
 }
 
-/* "-<20 digits>1": the web client's shape ("-" digits "1", protocol.md §4 and
+/* "-<20 digits>1": the web client's shape ("-" digits "1", docs/protocol.md §4 and
  * §8; the platform only echoes it back) around 64 random bits from
  * libsodium, zero-padded. Not the wall clock: a process started after the
  * clock stepped back re-made uuids an earlier run had sent, and the platform
@@ -90,7 +91,7 @@ void lwp_uuid(char out[LWP_UUID_MAX])
 	snprintf(out, LWP_UUID_MAX, "-%020" PRIu64 "1", r);
 }
 
-/* The web client's device id (protocol.md §2) followed by "-<unb>". */
+/* The web client's device id (docs/protocol.md §2) followed by "-<unb>". */
 void lwp_device_id(const char *unb, char out[LWP_DID_MAX])
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -237,7 +238,7 @@ static void lwp_ctx(lwp_b *b, cJSON *o)
 
 /* --- frames -------------------------------------------------------------- */
 
-/* /reg (protocol.md §4.1). Returns the frame text, NULL on OOM. */
+/* /reg (docs/protocol.md §4.1). Returns the frame text, NULL on OOM. */
 char *lwp_reg(const char *token, const char *did, char *mid_out)
 {
 	lwp_b b;
@@ -255,7 +256,7 @@ char *lwp_reg(const char *token, const char *did, char *mid_out)
 	return lwp_finish(&b);
 }
 
-/* /r/SyncStatus/ackDiff (protocol.md §4.2) with pts = now_ms * 1000 ("from now
+/* /r/SyncStatus/ackDiff (docs/protocol.md §4.2) with pts = now_ms * 1000 ("from now
  * on"). Returns the frame text, NULL on OOM. */
 char *lwp_ackdiff(int64_t now_ms, char *mid_out)
 {
@@ -276,7 +277,7 @@ char *lwp_ackdiff(int64_t now_ms, char *mid_out)
 	return lwp_finish(&b);
 }
 
-/* The heartbeat /! (protocol.md §4.3), no body. Returns the frame text, NULL on OOM. */
+/* The heartbeat /! (docs/protocol.md §4.3), no body. Returns the frame text, NULL on OOM. */
 char *lwp_heartbeat(char *mid_out)
 {
 	lwp_b b;
@@ -286,7 +287,7 @@ char *lwp_heartbeat(char *mid_out)
 	return lwp_finish(&b);
 }
 
-/* The ACK of a push (protocol.md §4.4): {"code":200,"headers":{...}} with the
+/* The ACK of a push (docs/protocol.md §4.4): {"code":200,"headers":{...}} with the
  * push's mid (a fresh one when it has none), its sid or "", and app-key, ua
  * and dt when present as strings. Nothing else is copied. Returns the frame
  * text, NULL on OOM. */
@@ -342,7 +343,7 @@ char *lwp_ack(const cJSON *push_headers)
 	return lwp_finish(&b);
 }
 
-/* sendByReceiverScope (protocol.md §8) carrying payload (consumed: the
+/* sendByReceiverScope (docs/protocol.md §8) carrying payload (consumed: the
  * content JSON that goes base64'd into custom.data). Returns the frame text,
  * NULL on OOM (payload NULL counts as OOM). */
 static char *lwp_send(const char *uuid, const char *cid, const char *buyer, const char *unb,
@@ -370,7 +371,7 @@ static char *lwp_send(const char *uuid, const char *cid, const char *buyer, cons
 	lwp_at(&b, m, "cid", cid);
 	lwp_num(&b, m, "conversationType", 1);
 	content = lwp_obj(&b, m, "content");
-	lwp_num(&b, content, "contentType", 101);
+	lwp_num(&b, content, "contentType", EV_CONTENT_CUSTOM);
 	custom = lwp_obj(&b, content, "custom");
 	lwp_num(&b, custom, "type", 1);
 	lwp_str(&b, custom, "data", data);
@@ -396,7 +397,7 @@ char *lwp_send_text(const char *uuid, const char *cid, const char *buyer, const 
 	cJSON *p = cJSON_CreateObject(), *t;
 	lwp_b b = {p, 0};
 
-	lwp_num(&b, p, "contentType", 1);
+	lwp_num(&b, p, "contentType", EV_CONTENT_TEXT);
 	t = lwp_obj(&b, p, "text");
 	lwp_str(&b, t, "text", text);
 	if (b.bad) {
@@ -415,7 +416,7 @@ char *lwp_send_image(const char *uuid, const char *cid, const char *buyer, const
 	cJSON *p = cJSON_CreateObject(), *img, *pics, *pic;
 	lwp_b b = {p, 0};
 
-	lwp_num(&b, p, "contentType", 2);
+	lwp_num(&b, p, "contentType", EV_CONTENT_IMAGE);
 	img = lwp_obj(&b, p, "image");
 	pics = lwp_chk(&b, cJSON_AddArrayToObject(img, "pics"));
 	pic = lwp_push_obj(&b, pics);
@@ -430,7 +431,7 @@ char *lwp_send_image(const char *uuid, const char *cid, const char *buyer, const
 	return lwp_send(uuid, cid, buyer, unb, p, mid_out);
 }
 
-/* /r/SingleChatConversation/create (protocol.md §7) for (buyer, seller, item);
+/* /r/SingleChatConversation/create (docs/protocol.md §7) for (buyer, seller, item);
  * a NULL item_id leaves extension empty. Returns the frame text, NULL on OOM. */
 char *lwp_create_conv(const char *buyer, const char *unb, const char *item_id, char *mid_out)
 {

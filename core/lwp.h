@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/lwp.h - LWP frames (protocol.md §4, §7, §8): ids and the JSON text of
+ * core/lwp.h - LWP frames (docs/protocol.md §4, §7, §8): ids and the JSON text of
  * every request the bot sends. Each builder returns a malloc'd NUL-terminated
  * string (NULL on OOM) and, where the frame has one, writes its mid to mid_out
  * (LWP_MID_MAX bytes).
@@ -20,13 +20,13 @@
 #define LWP_UA_DT LWP_UA " DingTalk(2.1.5) OS(Windows/10) Browser(Chrome/133.0.0.0) DingWeb/2.1.5 " \
 	"IMPaaS DingWeb/2.1.5"
 
-/* "<0..999><now_ms> 0": the random part is not zero-padded (protocol.md §4). */
+/* "<0..999><now_ms> 0": the random part is not zero-padded (docs/protocol.md §4). */
 void lwp_mid(char out[LWP_MID_MAX]);
 /* "-" + 20 digits (64 random bits, zero-padded) + "1": the web client's
  * "-<ms>1" shape, but independent of the wall clock (see lwp.c). */
 void lwp_uuid(char out[LWP_UUID_MAX]);
 /* 36 characters, '-' at 8, 13, 18, 23, '4' at 14, one of 89AB at 19, upper-case
- * hex elsewhere, then "-<unb>" (protocol.md §2). */
+ * hex elsewhere, then "-<unb>" (docs/protocol.md §2). */
 void lwp_device_id(const char *unb, char out[LWP_DID_MAX]);
 
 /* Frames. cid and ids are bare (without "@goofish"). */

@@ -22,7 +22,7 @@ struct mtop_call {
 
 static int send_req(mtop_call *c);
 
-/* Classifies by the ret strings and data.url (protocol.md §2). */
+/* Classifies by the ret strings and data.url (docs/protocol.md §2). */
 mtop_result mtop_classify(const cJSON *env)
 {
 	const cJSON *ret = cJSON_GetObjectItemCaseSensitive(env, "ret"), *r;

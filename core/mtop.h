@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/mtop.h - signed mtop calls (protocol.md §2) on the loop: the query,
+ * core/mtop.h - signed mtop calls (docs/protocol.md §2) on the loop: the query,
  * the md5 sign over the exact form data, the cookie, Set-Cookie merged back,
  * one retry with the rotated _m_h5_tk, and the classification of `ret`.
  */

@@ -12,6 +12,7 @@
 #include "bridge.h"
 #include "daemon.h"
 #include "ctl.h"
+#include "feed.h"
 #include "host.h"
 #include "http.h"
 #include "log.h"
@@ -65,22 +66,27 @@ static void on_signal(int sig)
 		lws_cancel_service(run_ctx);
 }
 
-/* Appends one JSON line to the event log (debug.event_log), if configured. */
-static void event_log_write(run_app *a, cJSON *j)
+/* Writes one feed line (core/feed.h; taken over, NULL is ignored) to the
+ * event log (debug.event_log), if configured, and to the live page's
+ * clients when page is set. */
+static void run_feed(run_app *a, char *line, int page)
 {
-	char *s;
-
-	if (a->event_log && (s = cJSON_PrintUnformatted(j))) {
-		fprintf(a->event_log, "%s\n", s);
+	if (!line)
+		return;
+	if (a->event_log) {
+		fprintf(a->event_log, "%s\n", line);
 		fflush(a->event_log);
-		free(s);
 	}
-	cJSON_Delete(j);
+	if (page)
+		web_broadcast(a->web, line);
+	else
+		free(line);
 }
 
 static void on_event(void *ud, const ev *e)
 {
 	run_app *a = ud;
+	int page;
 
 	if (a->cfg->reply_prefix && e->type == EV_CHAT_TEXT && !e->own && e->chat_id[0] && e->sender_id[0]) {
 		/* debug.reply_prefix: the diagnostic answer, through the real send path */
@@ -92,7 +98,7 @@ static void on_event(void *ud, const ev *e)
 			log_warn("run", "reply to chat %s not queued", e->chat_id);
 		sbuf_free(&b);
 	}
-	if (e->type != EV_READ && e->type != EV_TYPING)
+	if (!feed_is_noise(e))
 		log_info("event", "%s%s%s chat=%s from=%s%s%s%s", event_type_name(e->type),
 			 e->trade ? " " : "", e->trade ? trade_status_name(e->trade) : "", e->chat_id, e->sender_id,
 			 e->own ? (e->echo ? " (our echo)" : " (own, not an echo)") : "",
@@ -103,31 +109,22 @@ static void on_event(void *ud, const ev *e)
 		bridge_event(a->plugins, e);
 	if (a->api)
 		api_note_event(a->api, e);
-	if (web_clients(a->web) && e->type != EV_READ && e->type != EV_TYPING)
-		web_broadcast(a->web, api_json_event(e));
-	if (!a->event_log)
-		return;
-	event_log_write(a, event_json(e));
+	/* no line is made when nobody would get it (the per-event path) */
+	page = web_clients(a->web) && !feed_is_noise(e);
+	if (page || a->event_log)
+		run_feed(a, feed_event_line(e), page);
 }
 
 static void on_state(void *ud, sess_state from, sess_state to, const char *why)
 {
 	run_app *a = ud;
-	cJSON *j;
+	int page;
 
 	if (a->plugins)
 		bridge_state(a->plugins, from, to, why);
-	if (web_clients(a->web))
-		web_broadcast(a->web, api_json_state(session_state_name(from), session_state_name(to), why));
-	if (!a->event_log)
-		return;
-	j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "kind", "state");
-	cJSON_AddStringToObject(j, "from", session_state_name(from));
-	cJSON_AddStringToObject(j, "to", session_state_name(to));
-	cJSON_AddStringToObject(j, "why", why);
-	cJSON_AddNumberToObject(j, "t", (double)util_now_ms());
-	event_log_write(a, j);
+	page = web_clients(a->web);
+	if (page || a->event_log)
+		run_feed(a, feed_state_line(session_state_name(from), session_state_name(to), why), page);
 }
 
 /* The plugins' timers due now (dedup's 0 ms flush of what the dispatch let
@@ -143,30 +140,22 @@ static void on_batch_end(void *ud)
 static void on_send(void *ud, const char *uuid, int ok, const char *detail, const char *plugin, const char *tag)
 {
 	run_app *a = ud;
-	cJSON *j;
+	int page;
 
 	if (a->plugins)
 		bridge_send_result(a->plugins, uuid, ok, detail, plugin, tag);
-	if (web_clients(a->web))
-		web_broadcast(a->web, api_json_send(uuid, ok, detail, plugin, tag));
-	if (!a->event_log)
-		return;
-	j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "kind", "send");
-	cJSON_AddStringToObject(j, "uuid", uuid);
-	cJSON_AddBoolToObject(j, "ok", ok);
-	cJSON_AddStringToObject(j, ok ? "message_id" : "reason", detail);
-	cJSON_AddStringToObject(j, "plugin", plugin);
-	cJSON_AddStringToObject(j, "tag", tag);
-	event_log_write(a, j);
+	page = web_clients(a->web);
+	if (page || a->event_log)
+		run_feed(a, feed_send_line(uuid, ok, detail, plugin, tag), page);
 }
 
 static void on_publish(void *ud, const char *plugin, const char *topic, const char *payload_json)
 {
 	run_app *a = ud;
 
+	/* the plugins' publications go to the page only, not to the event log */
 	if (web_clients(a->web))
-		web_broadcast(a->web, api_json_plugin(plugin, topic, payload_json));
+		web_broadcast(a->web, feed_plugin_line(plugin, topic, payload_json));
 }
 
 /* lws's log levels for ours. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/secret.c - secrets at rest: crypto_secretbox (XSalsa20-Poly1305) with
- * a key file of mode 0600 (techniques.md §12). The formats are in secret.h.
+ * a key file of mode 0600 (docs/libraries.md §6). The formats are in secret.h.
  */
 #include "secret.h"
 

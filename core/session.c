@@ -6,7 +6,7 @@
  * else mtop) -> connect -> /reg -> ackDiff + heartbeats + outbox flush. Every
  * way a connection can end funnels into conn_gone() from LWS_CALLBACK_WSI_DESTROY,
  * which lws raises exactly once per client wsi, including the accepted-but-
- * never-upgraded case that raises no other callback (techniques.md P4).
+ * never-upgraded case that raises no other callback (docs/libraries.md §2).
  */
 #include "session.h"
 #include "secret.h"
@@ -912,7 +912,7 @@ int session_send_image(session *s, const char *plugin, const char *tag, const ch
 	return rc;
 }
 
-/* The answer to one of our sends (protocol.md §7): done with a messageId, or
+/* The answer to one of our sends (docs/protocol.md §7): done with a messageId, or
  * refused with body.reason / body.code (a code 200 frame can still refuse). */
 static void send_answered(session *s, const req *r, const cJSON *f)
 {
@@ -1299,7 +1299,7 @@ static void conn_gone(session *s)
 		cls = BO_CLOSED;
 		snprintf(why, sizeof why, "connection closed");
 	} else if (was_established) {
-		/* closed right after /reg: the token was refused (protocol.md §4.1) */
+		/* closed right after /reg: the token was refused (docs/protocol.md §4.1) */
 		cls = BO_OTHER;
 		snprintf(why, sizeof why, "closed during /reg: token refused");
 	} else {

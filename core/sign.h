@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* core/sign.h - mtop request signing and browser-cookie strings (protocol.md §2). */
+/* core/sign.h - mtop request signing and browser-cookie strings (docs/protocol.md §2). */
 #ifndef SK_SIGN_H
 #define SK_SIGN_H
 

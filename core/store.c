@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/store.c - the account's SQLite state (techniques.md §13): one
+ * core/store.c - the account's SQLite state (docs/libraries.md §7): one
  * connection in WAL mode, the core migrations of db/core_migrations.h, and
  * statements prepared once at open and reset after every use.
  *

@@ -4,7 +4,7 @@
  * request means is core/api.c's.
  *
  * One vhost "web" on web.listen, a loopback address only (127.0.0.0/8 with
- * IPv6 off: techniques.md P1, with IPv6 on "127.0.0.1" would bind every
+ * IPv6 off: docs/libraries.md §1, with IPv6 on "127.0.0.1" would bind every
  * interface; or ::1). A connection whose peer is not a loopback address is
  * closed at accept all the same. Its one protocol "sk-web" is protocols[0],
  * so it is the default one: one callback mount on "/" brings it every HTTP

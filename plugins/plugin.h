@@ -1,17 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * plugins/plugin.h - the whole shopkeep plugin ABI. A plugin includes this one
- * header and nothing else of shopkeep.
+ * header and nothing else of shopkeep. This comment is the manual, by topic:
+ * first how to start and the rules every plugin lives by (lifecycle,
+ * threading, ownership, return codes, versioning), then one paragraph per
+ * host service that points at its example. The exact contract of each call
+ * is on its wrapper (sk_...) further down.
  *
- * WRITING A PLUGIN
- *   Copy plugins/hello/ (under 30 lines): one C file that ends with
+ * WRITING A PLUGIN: THE STAIRCASE
+ *   Copy the smallest example that does what you need; each is one C file of
+ *   60 lines or less, built by `make` and tested against the fake host
+ *   (tests/unit/test_<name>.c):
+ *       plugins/hello/       events and replies (the template, 30 lines)
+ *       plugins/hellotimer/  a repeating timer and its ud
+ *       plugins/hellodb/     a table made by a migration, rows, a query
+ *       plugins/helloctl/    a control command: result and error
+ *       plugins/hellohttp/   an HTTP POST (a webhook) and its answer
+ *       plugins/hellocli/    a command-line command
+ *   then plugins/dedup/ (a real plugin of 400 lines), notify, autoreply and
+ *   orders. A plugin ends with
  *       SK_PLUGIN(.name = "hello", .version = "1.0", .description = "...",
  *                 .init = hello_init);
  *   Build it as a shared object with -fPIC -shared -fvisibility=hidden
  *   -Wl,-z,defs (`pkg-config --cflags shopkeep-plugin` gives the include path),
  *   put it in plugins.dir as <name>.so and add <name> to plugins.load in the
  *   account's config. plugins/README.md has the walk-through and shows how to
- *   test a plugin against the fake host (tests/fakehost).
+ *   test a plugin against the fake host (tests/fakehost). The hello<x>
+ *   examples are not installed by `make install`.
  *
  * LIFECYCLE
  *   The loader dlopens <dir>/<name>.so (RTLD_NOW | RTLD_LOCAL) and checks the
@@ -24,62 +39,6 @@
  *   registered and unloads it. At shutdown (or unload) fini(p), if given, runs
  *   first; then the host cancels every registration left and calls every
  *   free_ud. Most plugins need no fini.
- *
- * COMMANDS (since 1.1)
- *   A plugin may add command-line commands: list their names in .commands and
- *   give .command. `shopkeep <command> --config FILE [args]` runs in its own
- *   short-lived process: the host opens the first plugin of plugins.load that
- *   lists the command, runs its migrations and config check, and calls
- *   command(p, argc, argv) INSTEAD of init (argv[0] is the command, --config
- *   FILE is taken out, argv[argc] is NULL); fini never runs. There is no
- *   session: sends, sk_mtop, sk_work and sk_http_post return SK_ERR_STATE,
- *   and handlers and timers may be registered but never fire. The database, the config, the
- *   rules path, the log, the clocks and the account work as usual, and
- *   command may block (read files, wait on SQLite). It prints to stdout and
- *   stderr itself and returns the exit status: 0 success, 1 a failure, 2 a
- *   usage error (anything outside 0..255 becomes 1). As the core's commands
- *   do, --help or -h anywhere prints the usage on stdout and returns 0, and a
- *   usage error is one line on stderr that names the option or argument and
- *   points to --help. Names are [a-z][a-z0-9_-]* and must not be one of the
- *   core's own commands (run, check, help, passwd, secret, status, ctl); the
- *   loader rejects a plugin that breaks that, or has commands without command
- *   or command without commands.
- *
- * CONTROL COMMANDS AND RULES CHECKS (since 1.2)
- *   The account's control API (its web page, POST /api/control, web/API.md)
- *   runs commands by name with JSON data. sk_control_add registers one: its
- *   function gets the command's data as JSON text (borrowed; "{}" when none),
- *   answers with sk_control_result(p, json) (copied: the result's "data") and
- *   returns SK_OK, or returns a negative sk_rc with sk_control_error(p, text)
- *   saying what went wrong for the seller (SK_ERR_INVAL becomes HTTP 400,
- *   SK_ERR_NOTFOUND 404, others 500). It runs on the loop: keep it short.
- *   Names are [a-z][a-z0-9_]*, at most 40 bytes, and unique per process
- *   (the core's own status, send, list_chats, reload_rules and help are
- *   taken).
- *   .rules_check, if given, validates a candidate rules file before the web
- *   page saves it: the whole document as JSON text; it returns 0, or -1 with
- *   one problem per line in errs ("keyword_rules[2].match: ..."), checking only
- *   the keys the plugin owns. It is called without init (like a pure
- *   function) and must not call the host. A document every plugin accepts is
- *   saved and then announced with "core.reload".
- *
- * HTTP POST (since 1.3)
- *   sk_http_post sends one POST to an http:// or https:// URL (a webhook,
- *   say) on the loop and calls fn(p, status, body, ud) exactly once, later
- *   (never inside the call), unless the plugin is unloaded first: then the
- *   request is cancelled and only free_ud runs. status is the HTTP status, or
- *   a negative sk_rc when no answer came (SK_ERR_IO: refused, reset,
- *   timeout, TLS failure). It returns SK_OK, or an error after free_ud ran
- *   (SK_ERR_INVAL for a bad URL, header or size, SK_ERR_FULL with 16 of the
- *   plugin's requests in flight, SK_ERR_IO when it cannot start). headers
- *   (may be NULL or "") are extra "Name: value" lines separated by '\n';
- *   the host refuses a CR, any other control byte, a bad name and the names
- *   it writes itself (Host, Content-Length, Transfer-Encoding, Connection),
- *   and adds "Content-Type: application/json" and a User-Agent unless given.
- *   Certificates are always verified (the system's CAs plus the account's
- *   platform.ca_file), whatever platform.tls_verify says. No redirects,
- *   no cookies, one request per connection. In a command process there is
- *   no loop: SK_ERR_STATE.
  *
  * THREADING
  *   One thread: every callback runs on the event loop, and host functions may
@@ -112,6 +71,39 @@
  *   never removed or reordered. SK_HOST_HAS(p, member) tells whether the host
  *   you run on has a member newer than the minor you were built against.
  *   Event structs begin with their size and also only grow.
+ *
+ * THE SERVICES (the contract of each call is on its wrapper below)
+ *   EVENTS: sk_subscribe a handler to a mask of event types with a filter and
+ *   a priority; handlers run in plugins.load order, then priority, then
+ *   registration order, until one returns SK_STOP. sk_publish sends a topic to
+ *   the other plugins (SK_EV_PLUGIN). Example: plugins/hello.
+ *   SENDS: sk_reply, sk_send_text, sk_send_image go through the account's
+ *   durable outbox and pacing; sk_send_status and sk_send_find (by tag) make
+ *   a send exactly-once across a crash. Example: plugins/hello (plugins/orders
+ *   for the tag pattern).
+ *   TIMERS: sk_timer_add (one-shot or repeating), sk_timer_cancel; the clocks
+ *   are sk_now_ms and sk_mono_ms. Example: plugins/hellotimer.
+ *   CONFIG: the plugin's own section, declared in .config_keys (undeclared
+ *   keys are config errors), read with sk_config_*; sk_rules_path is the
+ *   account's rules file. Examples: plugins/hellotimer, plugins/hellohttp.
+ *   DATABASE: the account's SQLite through sk_db_exec, transactions with
+ *   sk_db_begin/commit/rollback, the schema in .migrations (tables named
+ *   <plugin>_...). Writes are committed with the loop turn before anything of
+ *   it leaves the process (see sk_db_exec). Example: plugins/hellodb.
+ *   WORKER QUEUE: sk_work runs blocking work off the loop.
+ *   MTOP: sk_mtop, a signed call of the platform's API (see the core's
+ *   docs/protocol.md). Example: plugins/orders.
+ *   CONTROL COMMANDS AND RULES CHECKS (since 1.2): sk_control_add registers
+ *   a command of the account's control API (its web page, POST /api/control,
+ *   web/API.md), answered with sk_control_result or sk_control_error; the
+ *   descriptor's .rules_check validates a rules file before the page saves
+ *   it. Example: plugins/helloctl.
+ *   HTTP POST (since 1.3): sk_http_post sends one POST (a webhook, say) and
+ *   calls back once with the answer. Example: plugins/hellohttp.
+ *   COMMANDS (since 1.1): the descriptor's .commands and .command add
+ *   `shopkeep <command> --config FILE [args]`, run in a short process of its
+ *   own instead of init (the contract is on sk_plugin_desc's .commands).
+ *   Example: plugins/hellocli.
  */
 #ifndef SHOPKEEP_PLUGIN_H
 #define SHOPKEEP_PLUGIN_H
@@ -265,7 +257,7 @@ static inline size_t sk_text_len(const char *s) { return s ? __builtin_strlen(s)
 /* One result row; return nonzero to stop reading rows. */
 typedef int (*sk_row_fn)(sk_plugin *p, int ncols, const sk_value *cols, void *ud);
 
-/* mtop results (see the core's protocol notes). */
+/* mtop results (see sk_mtop). */
 typedef enum {
 	SK_MTOP_OK = 0, SK_MTOP_TOKEN_EXPIRED, SK_MTOP_SESSION_EXPIRED, SK_MTOP_RISK, SK_MTOP_FAIL,
 	SK_MTOP_TRANSPORT
@@ -305,14 +297,36 @@ typedef struct sk_plugin_desc {
 	const sk_config_key *config_keys;       /* NULL-terminated by a {NULL} entry, or NULL */
 	const char *const *migrations;          /* NULL-terminated SQL steps, run in order once each;
 	                                         * tables must be named <name>_... */
-	/* since 1.1: command-line commands (`shopkeep <command> --config FILE ...`,
-	 * see COMMANDS above); the loader reads them only from a 1.1 descriptor */
+	/* since 1.1: command-line commands (example: plugins/hellocli); the
+	 * loader reads them only from a 1.1 descriptor.
+	 * `shopkeep <command> --config FILE [args]` runs in its own short-lived
+	 * process: the host opens the first plugin of plugins.load that lists the
+	 * command, runs its migrations and config check, and calls
+	 * command(p, argc, argv) INSTEAD of init (argv[0] is the command, --config
+	 * FILE is taken out, argv[argc] is NULL); fini never runs. There is no
+	 * session: sends, sk_mtop, sk_work and sk_http_post return SK_ERR_STATE,
+	 * and handlers and timers may be registered but never fire. The database,
+	 * the config, the rules path, the log, the clocks and the account work as
+	 * usual, and command may block (read files, wait on SQLite). It prints to
+	 * stdout and stderr itself and returns the exit status: 0 success, 1 a
+	 * failure, 2 a usage error (anything outside 0..255 becomes 1). As the
+	 * core's commands do, --help or -h anywhere prints the usage on stdout and
+	 * returns 0, and a usage error is one line on stderr that names the option
+	 * or argument and points to --help. Names are [a-z][a-z0-9_-]* and must
+	 * not be one of the core's own commands (run, check, help, passwd, secret,
+	 * status, ctl); the loader rejects a plugin that breaks that, or has
+	 * commands without command or command without commands. */
 	const char *const *commands;            /* NULL-terminated names, e.g. {"stock", "orders", NULL},
 	                                         * or NULL */
 	int (*command)(sk_plugin *p, int argc, char **argv);   /* argv[0] is the command; returns the
 	                                                        * exit status */
-	/* since 1.2: validates a candidate rules document (see CONTROL COMMANDS
-	 * AND RULES CHECKS); read only from a 1.2 descriptor */
+	/* since 1.2, read only from a 1.2 descriptor: validates a candidate rules
+	 * file before the web page saves it. It gets the whole document as JSON
+	 * text and returns 0, or -1 with one problem per line in errs
+	 * ("keyword_rules[2].match: ..."), checking only the keys the plugin owns.
+	 * It is called without init (like a pure function) and must not call the
+	 * host. A document every plugin accepts is saved and then announced with
+	 * "core.reload". */
 	int (*rules_check)(const char *json, size_t len, char *errs, size_t errlen);
 	void *spare[5];
 } sk_plugin_desc;
@@ -332,6 +346,13 @@ typedef struct sk_plugin_desc {
 
 /* ---- host services ----------------------------------------------------------- */
 
+/* The service table the host hands to init (p->host). Plugins call it through
+ * the sk_... wrappers below, which carry each call's contract.
+ *
+ * APPEND ONLY: NEVER REORDER, NEVER REMOVE. A plugin built against an older
+ * minor indexes this struct by the offsets it was compiled with: a new member
+ * goes at the end, under a "since 1.N" mark, with SK_ABI_MINOR raised; an old
+ * one stays where it is, forever, even when no longer useful. */
 struct sk_host {
 	size_t size;             /* sizeof(sk_host) of the host */
 	uint32_t abi_major, abi_minor;
@@ -346,105 +367,59 @@ struct sk_host {
 	int (*unsubscribe)(sk_plugin *p, uint64_t id);
 	int (*publish)(sk_plugin *p, const char *topic, const char *payload_json);
 
-	/* Sends go through the outbox and the pacing; uuid_out (40 bytes, may be NULL)
-	 * gets the send's durable id; tag (may be NULL) is kept with it and comes back
-	 * in SK_EV_SEND_RESULT if the process restarts before the send finishes.
-	 * While a db transaction is open sends return SK_ERR_STATE: commit what you
-	 * reserved, then send (sk_send_find finds the send by its tag after a crash).
-	 * SK_ERR_FULL beyond send.backlog_max pending sends; SK_ERR_DB when the
-	 * outbox insert failed outside an event's turn (inside one the process
-	 * ends, status 74, before anything of the turn leaves: it is pushed again).
-	 * A finished send is kept send.outbox_keep_days (default 7): later,
-	 * send_status and send_find answer SK_ERR_NOTFOUND for it. */
 	int (*send_text)(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *text,
 			 const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out);
 	int (*send_image)(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *url,
 			  int width, int height, const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud,
 			  char *uuid_out);
-	/* Looks up a send by uuid: state 0 pending, 1 sent (message_id), 2 refused (reason);
-	 * *detail (may be NULL) gets a copy to sk_free.
-	 * send_find (since 1.1, so at the end of this table) looks up the LATEST send
-	 * this plugin queued with a non-empty tag, in this run or an earlier one
-	 * (the outbox is durable): SK_OK with uuid_out (40 bytes, may be NULL) set,
-	 * *state (may be NULL) 0 pending, 1 sent, 2 refused, and *detail (may be
-	 * NULL) a copy to sk_free of the message id or the reason (NULL while
-	 * pending); SK_ERR_NOTFOUND when this plugin never queued a send with that
-	 * tag (another plugin's sends are never found); SK_ERR_INVAL for a NULL or
-	 * empty tag. It makes sends exactly-once: commit the reservation, send with
-	 * a tag, record the uuid; after a crash between the send and the record,
-	 * the tag finds the send again instead of sending twice. */
 	int (*send_status)(sk_plugin *p, const char *uuid, int *state, char **detail);
 
 	int (*timer_add)(sk_plugin *p, uint64_t delay_ms, uint64_t repeat_ms, sk_timer_fn fn, void *ud,
 			 sk_free_fn free_ud, uint64_t *id_out);
 	int (*timer_cancel)(sk_plugin *p, uint64_t id);
 
-	/* The plugin's config section (read-only); def when the key is absent. */
 	const char *(*config_str)(sk_plugin *p, const char *key, const char *def);
 	int64_t (*config_int)(sk_plugin *p, const char *key, int64_t def);
 	double (*config_num)(sk_plugin *p, const char *key, double def);
 	int (*config_bool)(sk_plugin *p, const char *key, int def);
 	size_t (*config_list_len)(sk_plugin *p, const char *key);
 	const char *(*config_list_str)(sk_plugin *p, const char *key, size_t i);
-	const char *(*config_json)(sk_plugin *p, const char *key);   /* the value as JSON text, or NULL */
-	const char *(*rules_path)(sk_plugin *p);                     /* the account's rules file, "" if none */
+	const char *(*config_json)(sk_plugin *p, const char *key);
+	const char *(*rules_path)(sk_plugin *p);
 
-	/* SQLite: one statement with bound parameters; rows to fn (may be NULL).
-	 * Statements are prepared once and cached by their text.
-	 * Durability: the core groups the writes of one loop turn (the frames that
-	 * arrived, every plugin's handlers, the timers due then) into one commit,
-	 * which is done before anything leaves the process: the ACK of a push, a
-	 * send, an HTTP request or answer. A write is durable by the time any
-	 * effect of it can be seen outside; a crash loses only the turn's work,
-	 * and the platform pushes again what it had not ACKed. Inside such a turn
-	 * db_begin / db_commit / db_rollback (and BEGIN, COMMIT, ROLLBACK run
-	 * through db_exec) work on a savepoint: as atomic as ever, and committed
-	 * with the turn. */
 	int (*db_exec)(sk_plugin *p, const char *sql, const sk_value *params, size_t nparams, sk_row_fn fn,
 		       void *ud);
 	int64_t (*db_changes)(sk_plugin *p);
 	int64_t (*db_last_rowid)(sk_plugin *p);
-	int (*db_begin)(sk_plugin *p);           /* BEGIN IMMEDIATE (a savepoint within a turn) */
+	int (*db_begin)(sk_plugin *p);
 	int (*db_commit)(sk_plugin *p);
 	int (*db_rollback)(sk_plugin *p);
 
 	int (*work)(sk_plugin *p, sk_work_fn work, sk_done_fn done, void *ud, sk_free_fn free_ud);
 
-	int (*session_state)(sk_plugin *p);      /* sk_state */
-	char *(*metrics_json)(sk_plugin *p);     /* sk_free it */
-	int64_t (*now_ms)(sk_plugin *p);         /* wall clock */
-	int64_t (*mono_ms)(sk_plugin *p);        /* monotonic */
+	int (*session_state)(sk_plugin *p);
+	char *(*metrics_json)(sk_plugin *p);
+	int64_t (*now_ms)(sk_plugin *p);
+	int64_t (*mono_ms)(sk_plugin *p);
 	const char *(*account_id)(sk_plugin *p);
 	const char *(*own_user_id)(sk_plugin *p);
 
-	/* A signed mtop call (version "1.0"); data_json is sent byte for byte. */
 	int (*mtop)(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
 		    sk_free_fn free_ud);
 
 	/* since 1.1 */
-	/* The latest send of this plugin with this tag (see send_status above). */
 	int (*send_find)(sk_plugin *p, const char *tag, char *uuid_out, int *state, char **detail);
 
 	/* since 1.2 */
-	/* Registers a control command (see CONTROL COMMANDS above); help is one
-	 * line for the API's listing. SK_ERR_INVAL for a bad or taken name. */
 	int (*control_add)(sk_plugin *p, const char *command, const char *help, sk_control_fn fn, void *ud,
 			   sk_free_fn free_ud);
-	/* Only inside an sk_control_fn: the result data (JSON text, copied; NULL
-	 * gives null), or the error text. SK_ERR_STATE outside one, SK_ERR_INVAL
-	 * for a result that is not JSON. */
 	int (*control_result)(sk_plugin *p, const char *json);
 	int (*control_error)(sk_plugin *p, const char *text);
 
 	/* since 1.3 */
-	/* POSTs len bytes of body (copied; may be NULL when len is 0, at most
-	 * 1 MiB) to url (http:// or https://, copied) with the extra headers
-	 * (see HTTP POST above; copied) and a timeout (ms; 0 means 10 s, at most
-	 * 300 s; whole seconds in the core). fn (may be NULL) runs once with the
-	 * answer; ud is handed over (rule 3: free_ud runs exactly once, also on
-	 * failure and at unload). */
 	int (*http_post)(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,
 			 int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud);
+	/* append here */
 };
 
 /* Whether the host has member m (for members newer than your SK_ABI_MINOR). */
@@ -453,6 +428,9 @@ struct sk_host {
 
 /* ---- wrappers: call these ------------------------------------------------------ */
 
+/* ---- log, errors, memory */
+
+/* Logs one line under the plugin's name at SK_LOG_ERR .. SK_LOG_DEBUG. */
 static inline void sk_log(sk_plugin *p, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static inline void sk_log(sk_plugin *p, int level, const char *fmt, ...)
 {
@@ -463,51 +441,103 @@ static inline void sk_log(sk_plugin *p, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The name of an sk_rc (borrowed, static). */
 static inline const char *sk_strerror(sk_plugin *p, int rc) { return p->host->strerror(rc); }
+/* Frees what the host returned non-const (rule 4). */
 static inline void sk_free(sk_plugin *p, void *ptr) { p->host->free(ptr); }
 
+/* ---- events (example: plugins/hello) */
+
+/* Calls fn(p, e, ud) for each event whose type is in mask (SK_MASK(...) |
+ * ...) and that passes f (may be NULL; copied). Lower priority runs first
+ * among one plugin's handlers; plugins run in plugins.load order. id (may be
+ * NULL) gets the handler's id for sk_unsubscribe. SK_OK, or an error after
+ * free_ud ran. */
 static inline int sk_subscribe(sk_plugin *p, uint32_t mask, const sk_filter *f, int priority, sk_handler_fn fn,
 			       void *ud, sk_free_fn free_ud, uint64_t *id)
 {
 	return p->host->subscribe(p, mask, f, priority, fn, ud, free_ud, id);
 }
+/* The handler is not called again; its free_ud runs. SK_ERR_NOTFOUND for an
+ * id that is not this plugin's. */
 static inline int sk_unsubscribe(sk_plugin *p, uint64_t id) { return p->host->unsubscribe(p, id); }
+/* Queues SK_EV_PLUGIN with topic and payload_json (JSON text; both copied)
+ * for the other plugins' handlers. SK_ERR_INVAL for no topic or a payload
+ * that is not JSON, SK_ERR_FULL when the queue is full or a chain of events
+ * published from handlers of published events grows too long. */
 static inline int sk_publish(sk_plugin *p, const char *topic, const char *payload_json)
 {
 	return p->host->publish(p, topic, payload_json);
 }
 
+/* ---- sends (example: plugins/hello; the tag pattern: plugins/orders) */
+
+/* Sends a text to buyer_id in chat_id. Sends go through the outbox and the
+ * pacing; uuid_out (40 bytes, may be NULL) gets the send's durable id; tag
+ * (may be NULL) is kept with it and comes back in SK_EV_SEND_RESULT if the
+ * process restarts before the send finishes. fn (may be NULL) runs once when
+ * the platform accepted or refused it.
+ * While a db transaction is open sends return SK_ERR_STATE: commit what you
+ * reserved, then send (sk_send_find finds the send by its tag after a crash).
+ * SK_ERR_FULL beyond send.backlog_max pending sends; SK_ERR_DB when the
+ * outbox insert failed outside an event's turn (inside one the process
+ * ends, status 74, before anything of the turn leaves: it is pushed again).
+ * A finished send is kept send.outbox_keep_days (default 7): later,
+ * send_status and send_find answer SK_ERR_NOTFOUND for it. */
 static inline int sk_send_text(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *text,
 			       const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out)
 {
 	return p->host->send_text(p, chat_id, buyer_id, text, tag, fn, ud, free_ud, uuid_out);
 }
+/* Sends an image by URL with its size in pixels; otherwise as sk_send_text. */
 static inline int sk_send_image(sk_plugin *p, const char *chat_id, const char *buyer_id, const char *url, int w,
 				int h, const char *tag, sk_send_fn fn, void *ud, sk_free_fn free_ud, char *uuid_out)
 {
 	return p->host->send_image(p, chat_id, buyer_id, url, w, h, tag, fn, ud, free_ud, uuid_out);
 }
-/* Replies to the chat and sender of e. */
+/* Replies to the chat and sender of e (sk_send_text without a tag). */
 static inline int sk_reply(sk_plugin *p, const sk_event *e, const char *text, sk_send_fn fn, void *ud,
 			   sk_free_fn free_ud)
 {
 	return p->host->send_text(p, e->chat_id, e->sender_id, text, NULL, fn, ud, free_ud, NULL);
 }
+/* Looks up a send by uuid: state 0 pending, 1 sent (message_id), 2 refused
+ * (reason); *detail (may be NULL) gets a copy to sk_free. */
 static inline int sk_send_status(sk_plugin *p, const char *uuid, int *state, char **detail)
 {
 	return p->host->send_status(p, uuid, state, detail);
 }
+/* Since 1.1. Looks up the LATEST send this plugin queued with a non-empty
+ * tag, in this run or an earlier one (the outbox is durable): SK_OK with
+ * uuid_out (40 bytes, may be NULL) set, *state (may be NULL) 0 pending, 1
+ * sent, 2 refused, and *detail (may be NULL) a copy to sk_free of the message
+ * id or the reason (NULL while pending); SK_ERR_NOTFOUND when this plugin
+ * never queued a send with that tag (another plugin's sends are never found);
+ * SK_ERR_INVAL for a NULL or empty tag. It makes sends exactly-once: commit
+ * the reservation, send with a tag, record the uuid; after a crash between
+ * the send and the record, the tag finds the send again instead of sending
+ * twice. */
 static inline int sk_send_find(sk_plugin *p, const char *tag, char *uuid_out, int *state, char **detail)
 {
 	return p->host->send_find(p, tag, uuid_out, state, detail);
 }
 
+/* ---- timers (example: plugins/hellotimer) */
+
+/* Calls fn(p, id, ud) on the loop after delay_ms, then every repeat_ms (0:
+ * once). After a stall the missed periods are skipped, not run in a burst.
+ * id (may be NULL) gets the timer's id. free_ud runs when the timer ends:
+ * after a one-shot fired, when cancelled, at unload, or when the call fails. */
 static inline int sk_timer_add(sk_plugin *p, uint64_t delay_ms, uint64_t repeat_ms, sk_timer_fn fn, void *ud,
 			       sk_free_fn free_ud, uint64_t *id)
 {
 	return p->host->timer_add(p, delay_ms, repeat_ms, fn, ud, free_ud, id);
 }
+/* The timer does not fire again and its free_ud runs (after its callback
+ * returns, when it cancels itself). SK_OK or SK_ERR_NOTFOUND. */
 static inline int sk_timer_cancel(sk_plugin *p, uint64_t id) { return p->host->timer_cancel(p, id); }
+
+/* ---- config: the plugin's own section, read-only; def when the key is absent */
 
 static inline const char *sk_config_str(sk_plugin *p, const char *key, const char *def)
 {
@@ -530,47 +560,115 @@ static inline const char *sk_config_list_str(sk_plugin *p, const char *key, size
 {
 	return p->host->config_list_str(p, key, i);
 }
+/* The value as JSON text (borrowed), or NULL when absent. */
 static inline const char *sk_config_json(sk_plugin *p, const char *key) { return p->host->config_json(p, key); }
+/* The account's rules file (borrowed), "" if none. */
 static inline const char *sk_rules_path(sk_plugin *p) { return p->host->rules_path(p); }
 
+/* ---- database (example: plugins/hellodb) */
+
+/* Runs one SQLite statement with bound parameters (?1.. from params, texts
+ * and blobs borrowed); each result row goes to fn (may be NULL; its values
+ * are borrowed until it returns, nonzero stops). Statements are prepared
+ * once and cached by their text.
+ * Durability: the core groups the writes of one loop turn (the frames that
+ * arrived, every plugin's handlers, the timers due then) into one commit,
+ * which is done before anything leaves the process: the ACK of a push, a
+ * send, an HTTP request or answer. A write is durable by the time any
+ * effect of it can be seen outside; a crash loses only the turn's work,
+ * and the platform pushes again what it had not ACKed. Inside such a turn
+ * db_begin / db_commit / db_rollback (and BEGIN, COMMIT, ROLLBACK run
+ * through db_exec) work on a savepoint: as atomic as ever, and committed
+ * with the turn. SK_ERR_DB when SQLite says no (the log has its message). */
 static inline int sk_db_exec(sk_plugin *p, const char *sql, const sk_value *params, size_t n, sk_row_fn fn,
 			     void *ud)
 {
 	return p->host->db_exec(p, sql, params, n, fn, ud);
 }
+/* Rows changed by the last statement, and the last inserted rowid. */
 static inline int64_t sk_db_changes(sk_plugin *p) { return p->host->db_changes(p); }
 static inline int64_t sk_db_last_rowid(sk_plugin *p) { return p->host->db_last_rowid(p); }
+/* BEGIN IMMEDIATE (a savepoint within a turn), COMMIT, ROLLBACK. */
 static inline int sk_db_begin(sk_plugin *p) { return p->host->db_begin(p); }
 static inline int sk_db_commit(sk_plugin *p) { return p->host->db_commit(p); }
 static inline int sk_db_rollback(sk_plugin *p) { return p->host->db_rollback(p); }
 
+/* ---- worker queue */
+
+/* Runs work(ud) on a worker thread (it must not call the host), then
+ * done(p, ud) on the loop, then free_ud(ud). SK_ERR_STATE in a command
+ * process. */
 static inline int sk_work(sk_plugin *p, sk_work_fn work, sk_done_fn done, void *ud, sk_free_fn free_ud)
 {
 	return p->host->work(p, work, done, ud, free_ud);
 }
 
+/* ---- the account and the process */
+
+/* The session's sk_state. */
 static inline int sk_session_state(sk_plugin *p) { return p->host->session_state(p); }
+/* The process's counters as JSON text; sk_free it. */
 static inline char *sk_metrics_json(sk_plugin *p) { return p->host->metrics_json(p); }
+/* The wall clock and the monotonic clock, in ms. */
 static inline int64_t sk_now_ms(sk_plugin *p) { return p->host->now_ms(p); }
 static inline int64_t sk_mono_ms(sk_plugin *p) { return p->host->mono_ms(p); }
+/* The account's id and its own platform user id (borrowed), "" when unknown. */
 static inline const char *sk_account_id(sk_plugin *p) { return p->host->account_id(p); }
 static inline const char *sk_own_user_id(sk_plugin *p) { return p->host->own_user_id(p); }
 
+/* ---- mtop (example: plugins/orders) */
+
+/* A signed mtop call (version "1.0") of api; data_json is sent byte for byte.
+ * fn runs once on the loop with an sk_mtop_result (see docs/protocol.md of
+ * the shopkeep tree for what each means). SK_ERR_STATE in a command process. */
 static inline int sk_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
 			  sk_free_fn free_ud)
 {
 	return p->host->mtop(p, api, data_json, fn, ud, free_ud);
 }
 
+/* ---- control commands (since 1.2; example: plugins/helloctl) */
+
+/* Registers a control command of the account's control API (its web page,
+ * POST /api/control, web/API.md); help is one line for the API's listing.
+ * fn gets the command's data as JSON text (borrowed; "{}" when none),
+ * answers with sk_control_result and returns SK_OK, or returns a negative
+ * sk_rc with sk_control_error saying what went wrong for the seller
+ * (SK_ERR_INVAL becomes HTTP 400, SK_ERR_NOTFOUND 404, others 500). It runs
+ * on the loop: keep it short. Names are [a-z][a-z0-9_]*, at most 40 bytes,
+ * and unique per process (the core's own status, send, list_chats,
+ * reload_rules and help are taken): SK_ERR_INVAL for a bad or taken name. */
 static inline int sk_control_add(sk_plugin *p, const char *command, const char *help, sk_control_fn fn, void *ud,
 				 sk_free_fn free_ud)
 {
 	return p->host->control_add(p, command, help, fn, ud, free_ud);
 }
+/* Only inside an sk_control_fn: the result data (JSON text, copied; NULL
+ * gives null), or the error text (copied). SK_ERR_STATE outside one,
+ * SK_ERR_INVAL for a result that is not JSON. */
 static inline int sk_control_result(sk_plugin *p, const char *json) { return p->host->control_result(p, json); }
 static inline int sk_control_error(sk_plugin *p, const char *text) { return p->host->control_error(p, text); }
 
-/* Since 1.3: check SK_HOST_HAS(p, http_post) when you may run on an older host. */
+/* ---- HTTP POST (since 1.3; example: plugins/hellohttp) */
+
+/* POSTs len bytes of body (copied; may be NULL when len is 0, at most 1 MiB)
+ * to url (http:// or https://, copied) on the loop and calls fn(p, status,
+ * body, ud) (fn may be NULL) exactly once, later (never inside the call),
+ * unless the plugin is unloaded first: then the request is cancelled and only
+ * free_ud runs. status is the HTTP status, or a negative sk_rc when no answer
+ * came (SK_ERR_IO: refused, reset, timeout, TLS failure). timeout_ms: 0 means
+ * 10 s, at most 300 s; whole seconds in the core.
+ * Returns SK_OK, or an error after free_ud ran (SK_ERR_INVAL for a bad URL,
+ * header or size, SK_ERR_FULL with 16 of the plugin's requests in flight,
+ * SK_ERR_IO when it cannot start, SK_ERR_STATE in a command process).
+ * headers (may be NULL or "") are extra "Name: value" lines separated by
+ * '\n'; the host refuses a CR, any other control byte, a bad name and the
+ * names it writes itself (Host, Content-Length, Transfer-Encoding,
+ * Connection), and adds "Content-Type: application/json" and a User-Agent
+ * unless given. Certificates are always verified (the system's CAs plus the
+ * account's platform.ca_file), whatever platform.tls_verify says. No
+ * redirects, no cookies, one request per connection. Check
+ * SK_HOST_HAS(p, http_post) when you may run on an older host. */
 static inline int sk_http_post(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,
 			       int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud)
 {

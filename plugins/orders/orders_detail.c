@@ -89,7 +89,7 @@ static int od_jtrue(const cJSON *v)
 }
 
 /* What the order detail's orderStatusVO data (may be NULL) says of the
- * payment (protocol-account.md 6.3): OD_PAY_YES when its 已付款 node is
+ * payment (docs/protocol.md §9.2): OD_PAY_YES when its 已付款 node is
  * completed and the order is neither closed nor in refund, OD_PAY_NEVER when
  * it is closed or in refund, else OD_PAY_NO (not paid yet, or no status at
  * all). title gets the order's status text for the reason ("" when none). */

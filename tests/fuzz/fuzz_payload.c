@@ -7,7 +7,7 @@
  * UTF-8 JSON text for /s/vulcan items). It is base64'd and goes through
  * codec_decode_item, then event_from_item for each objectType the event code
  * treats apart (a chat item 40000, typing 40006, read 40103), then what the
- * session and the web page do with an event: event_json, api_json_event,
+ * session and the web page do with an event: event_json, feed_event_line,
  * api_note_event (the recent-chats list). The input is also tried as the
  * base64 text itself and straight through codec_msgpack_to_json and
  * codec_json_parse.
@@ -22,6 +22,7 @@
 #include "api.h"
 #include "codec.h"
 #include "event.h"
+#include "feed.h"
 #include "fuzz.h"
 
 #define OWN_UNB "2200000000001"
@@ -42,7 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* Makes the events of tree as the session would, and checks them. */
 static void events_of(const cJSON *tree, int plain)
 {
-	static const int objs[] = {40000, 40006, 40103};
+	static const int objs[] = {EV_OBJ_CHAT, EV_OBJ_TYPING, EV_OBJ_READ};
 	char oid[40];
 	size_t i;
 
@@ -52,7 +53,7 @@ static void events_of(const cJSON *tree, int plain)
 
 		event_from_item(tree, objs[i], plain, OWN_UNB, &e);
 		fuzz_check_event(&e, tree);
-		line = api_json_event(&e);
+		line = feed_event_line(&e);
 		free(line);
 		api_note_event(api, &e);
 	}

@@ -245,7 +245,7 @@ static void write_config(void)
 	tbot_config(&bot, json);
 }
 
-/* 1. It listens on 127.0.0.1 only (techniques.md P1). */
+/* 1. It listens on 127.0.0.1 only (docs/libraries.md §1). */
 static void test_listen(void)
 {
 	char want[32], line[512];

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/sim/sim_http.c - HTTP on both ports: the mtop API under /h5/ on the
- * platform port (protocol.md §2, §9) and the JSON control API on the control port.
+ * platform port (docs/protocol.md §2, §9) and the JSON control API on the control port.
  */
 #include "sim.h"
 #include "codec.h"
@@ -96,7 +96,7 @@ static void new_h5tk(char *tk, size_t tkn, char *cookie, size_t cn)
 }
 
 /* The orderStatusVO data the order detail shows for a status
- * (protocol-account.md 6.3): orderStatusInfo.title and the nodes
+ * (docs/protocol.md §9.2): orderStatusInfo.title and the nodes
  * 已拍下 已付款 待发货 已发货 交易成功 (交易关闭 for a closed order) with
  * "completed" as far as the order went. */
 static void order_status_vo(cJSON *info, const char *status)
@@ -134,7 +134,7 @@ static void order_status_vo(cJSON *info, const char *status)
 	cJSON_AddStringToObject(info, "status", status);
 }
 
-/* The order detail shape of mtop.idle.web.trade.order.detail (protocol.md §9),
+/* The order detail shape of mtop.idle.web.trade.order.detail (docs/protocol.md §9),
  * as the order's detail modes make it: a lagging status, another buyer or item. */
 static cJSON *order_detail(const sim_order *o)
 {
@@ -229,7 +229,7 @@ static const char *mtop_consign(sim_account *a, const cJSON *data)
 	return NULL;
 }
 
-/* One mtop call (protocol.md §2). Returns the HTTP status; *env is the reply. */
+/* One mtop call (docs/protocol.md §2). Returns the HTTP status; *env is the reply. */
 static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON **env,
 			  char **set_cookie)
 {

@@ -4,7 +4,7 @@
  *
  * msgpuck's mp_encode_* are used for every header, always in the smallest
  * form, which is also what the platform (and python-msgpack) emit: encoding
- * the decoded protocol.md §13 test vector gives back its exact bytes.
+ * the decoded docs/protocol.md §13 test vector gives back its exact bytes.
  * MP_SOURCE is not defined anywhere: the out-of-line copies of msgpuck's
  * inline functions come from -lmsgpuck.
  */

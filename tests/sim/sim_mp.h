@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
-/* Encodes j as MessagePack the way the platform does (protocol.md §13):
+/* Encodes j as MessagePack the way the platform does (docs/protocol.md §13):
  * map keys made only of decimal digits (no leading zero, fits uint32) are
  * written as integer keys, every other key as a string; integral numbers as
  * the smallest int/uint encoding (so ms timestamps become uint64), other numbers

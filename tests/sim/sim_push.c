@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/sim/sim_push.c - builds push items the way the platform encodes them
- * (protocol.md §5, §6): decoded shapes with integer envelope keys, MessagePack,
+ * (docs/protocol.md §5, §6): decoded shapes with integer envelope keys, MessagePack,
  * base64, several items per /s/sync, /s/para or /s/vulcan frame.
  */
 #include "sim.h"
@@ -17,7 +17,7 @@
 	"Chrome/133.0.0.0 Safari/537.36 DingTalk(2.1.5) OS(Windows/10) Browser(Chrome/133.0.0.0) " \
 	"DingWeb/2.1.5 IMPaaS DingWeb/2.1.5"
 
-/* Trade cards by order status (protocol.md §6.2). The sender of the cards that
+/* Trade cards by order status (docs/protocol.md §6.2). The sender of the cards that
  * describe the seller's own action is the seller: those must never count as a
  * manual reply. */
 typedef struct {
@@ -75,7 +75,7 @@ static void add_at(cJSON *o, const char *k, const char *id)
 	cJSON_AddStringToObject(o, k, b);
 }
 
-/* Builds the decoded tree of one chat message (protocol.md §6.1). inner is the
+/* Builds the decoded tree of one chat message (docs/protocol.md §6.1). inner is the
  * JSON text of the content; ext (taken over, may be NULL) adds or overrides fields of ["1"]["10"].
  * The ids used are written to info. */
 static cJSON *chat_message(const sim_chat *ch, const char *sender, const char *sender_nick,
@@ -180,7 +180,7 @@ static char *card_json(const card_kind *k, const sim_order *o)
 	snprintf(main_url, sizeof main_url, "fleamarket://order_detail?id=%s&role=%s", o->id, k->role);
 	cJSON_AddStringToObject(main_, "targetUrl", main_url);
 	if (!strncmp(k->status, "refund", 6)) {
-		/* Refund cards carry their state in dynamicOperation (protocol.md §6.2). */
+		/* Refund cards carry their state in dynamicOperation (docs/protocol.md §6.2). */
 		dyn = cJSON_AddObjectToObject(cJSON_AddObjectToObject(c, "dynamicOperation"), "changeContent");
 		ex = cJSON_AddObjectToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(
 			cJSON_AddObjectToObject(dyn, "dxCard"), "item"), "main"), "exContent");
@@ -264,7 +264,7 @@ static cJSON *order_card(sim_order *o, const char *status, cJSON *info, char *er
 	return m;
 }
 
-/* A message-update frame for the order's last card (protocol.md §6.2). */
+/* A message-update frame for the order's last card (docs/protocol.md §6.2). */
 static cJSON *order_update(sim_order *o, const char *status, cJSON *info, char *err, size_t errlen)
 {
 	const card_kind *k = card_find(status);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/sim/sim_ws.c - the LWP WebSocket at / (protocol.md §3, §4, §7, §8):
+ * tests/sim/sim_ws.c - the LWP WebSocket at / (docs/protocol.md §3, §4, §7, §8):
  * /reg with token/device binding, ackDiff, heartbeats, sends with echo and uuid
  * idempotence, conversation create, ACK accounting, and the connection faults.
  */
@@ -149,7 +149,7 @@ static void handle_reg(sim_conn *c, const char *mid, const cJSON *h)
 }
 
 /* Refuses a send the way the platform does: code 200 with body.reason, or the
- * flow-control body.code (protocol.md §4). The bot must read the body. */
+ * flow-control body.code (docs/protocol.md §4). The bot must read the body. */
 static void send_refuse(sim_conn *c, const char *mid, const char *reason, cJSON *logx)
 {
 	cJSON *r = response(c, mid, 200), *b = cJSON_AddObjectToObject(r, "body");
@@ -167,7 +167,7 @@ static void send_refuse(sim_conn *c, const char *mid, const char *reason, cJSON 
 	conn_send_json(c, r);
 }
 
-/* sendByReceiverScope (protocol.md §8). Returns nothing; answers and echoes. */
+/* sendByReceiverScope (docs/protocol.md §8). Returns nothing; answers and echoes. */
 static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *logx)
 {
 	sim_account *a = c->acct;
@@ -277,7 +277,7 @@ static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *
 	cJSON_AddStringToObject((cJSON *)x, "reminderContent", text);
 	conn_send_json(c, r);
 	if (!known) {
-		/* The platform pushes the bot's own message back (protocol.md §6.1). */
+		/* The platform pushes the bot's own message back (docs/protocol.md §6.1). */
 		echo = sim_chat_message(ch, a->unb, "", ct, text, inner_txt ? inner_txt : "{}", im, 0, NULL);
 		items = cJSON_CreateArray();
 		cJSON_AddItemToArray(items, sim_wrap_item(40, 40000, echo, 0));

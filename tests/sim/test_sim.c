@@ -116,7 +116,7 @@ static cJSON *request(tc_ws *w, const char *lwp, const char *hx, const char *bod
 	return tc_lwp_await(w, mid, 3000, 0);
 }
 
-/* ACKs a push the way the bot must (protocol.md §4.4). */
+/* ACKs a push the way the bot must (docs/protocol.md §4.4). */
 static void ack(tc_ws *w, const cJSON *push)
 {
 	char buf[1024];

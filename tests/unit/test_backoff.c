@@ -227,7 +227,7 @@ static void test_classify(void)
 		const char *err;
 		bo_class want;
 	} cases[] = {
-		/* lws CLIENT_CONNECTION_ERROR strings (techniques.md §4) */
+		/* lws CLIENT_CONNECTION_ERROR strings (docs/libraries.md §3) */
 		{"Unable to connect", BO_NETWORK},
 		{"connect SYSCALL 104", BO_NETWORK},
 		{"Timed out waiting SSL", BO_NETWORK},

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/unit/test_codec.c - core/codec.c (base64, MessagePack and JSON decoding)
- * and the simulator's encoder tests/sim/sim_mp.c, against the protocol.md §13
+ * and the simulator's encoder tests/sim/sim_mp.c, against the docs/protocol.md §13
  * test vectors, hostile inputs and a bounded random-input loop.
  */
 #include "codec.h"
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* protocol.md §13: a text message "hi" from 30003 in cid 10001 about item 40004. */
+/* docs/protocol.md §13: a text message "hi" from 30003 in cid 10001 about item 40004. */
 static const char CHAT_B64[] =
 	"ggGLAYEBrTMwMDAzQGdvb2Zpc2gCrTEwMDAxQGdvb2Zpc2gDsTEwMDAwMDAwMDAwMDEuUE5NBAAFzwAAAYvP5WgABoIBZQOFAaAComhp"
 	"A6AEAQXZJnsiY29udGVudFR5cGUiOjEsInRleHQiOnsidGV4dCI6ImhpIn19BwIIAQkACoevcmVtaW5kZXJDb250ZW50omhprXJlbWlu"

@@ -3,7 +3,7 @@
  * tests/unit/test_event.c - core/event.c against the items the simulator's own
  * builders make (tests/sim/sim_push.c), decoded as the bot decodes them: every
  * push kind, every card status, update frames, order id extraction (each
- * [ZC] step and the fallbacks), the protocol.md §13 vectors, system texts, and
+ * [ZC] step and the fallbacks), the docs/protocol.md §13 vectors, system texts, and
  * hostile trees (wrong types everywhere, long strings, deep nesting).
  */
 #include "event.h"
@@ -21,7 +21,7 @@
 
 #define UNB "2200000000001"
 
-/* protocol.md §13: a text message "hi" from 30003 in cid 10001 about item 40004. */
+/* docs/protocol.md §13: a text message "hi" from 30003 in cid 10001 about item 40004. */
 static const char CHAT_B64[] =
 	"ggGLAYEBrTMwMDAzQGdvb2Zpc2gCrTEwMDAxQGdvb2Zpc2gDsTEwMDAwMDAwMDAwMDEuUE5NBAAFzwAAAYvP5WgABoIBZQOFAaAComhp"
 	"A6AEAQXZJnsiY29udGVudFR5cGUiOjEsInRleHQiOnsidGV4dCI6ImhpIn19BwIIAQkACoevcmVtaW5kZXJDb250ZW50omhprXJlbWlu"

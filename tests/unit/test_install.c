@@ -208,6 +208,12 @@ static void check_tree(const char *prefix)
 		/* A plugin of several files: check it once. */
 		if (i > 0 && !strncmp(g.gl_pathv[i - 1], path, strlen(path)) && g.gl_pathv[i - 1][strlen(path)] == '/')
 			continue;
+		/* The hello<x> examples (plugins/README.md) are built and tested, not installed. */
+		if (!strncmp(name, "hello", 5) && name[5]) {
+			snprintf(path, sizeof(path), "%s/%s.so", dir, name);
+			ok(access(path, F_OK) != 0, "the example %s is not installed", name);
+			continue;
+		}
 		if (!ok(loader_open(dir, name, &o, err, sizeof(err)) == 0, "installed plugin %s loads", name))
 			diag("%s", err);
 		loader_close(&o);

@@ -81,7 +81,7 @@ static int uuid_ok(const char *u)
 	return u && strlen(u) == 22 && u[0] == '-' && u[21] == '1' && all_digits(u + 1, 21);
 }
 
-/* Returns 1 when d is a valid device id for unb (protocol.md §2). */
+/* Returns 1 when d is a valid device id for unb (docs/protocol.md §2). */
 static int did_ok(const char *d, const char *unb)
 {
 	int i;
@@ -262,7 +262,7 @@ static void test_reg(void)
 	ok(f != NULL, "reg: parses as JSON");
 	ok(keys_are(f, top), "reg: {lwp, headers}, no body");
 	is_str(jps(f, "lwp"), "/reg", "reg: lwp /reg");
-	ok(keys_are(jget(f, "headers"), keys), "reg: headers are exactly the nine of protocol.md §4.1, in order");
+	ok(keys_are(jget(f, "headers"), keys), "reg: headers are exactly the nine of docs/protocol.md §4.1, in order");
 	is_str(jps(f, "headers.cache-header"), "app-key token ua wv", "reg: cache-header");
 	is_str(jps(f, "headers.app-key"), SIGN_IM_APPKEY, "reg: app-key is the IM app key");
 	is_str(jps(f, "headers.token"), "oauth_k1:tok", "reg: token");

@@ -156,7 +156,7 @@ static int reply(fh *f, const char *api, int result, const char *ret, const char
 }
 
 /* The orderStatusVO data of a paid order, and of one still awaiting payment
- * (protocol-account.md 6.3). */
+ * (docs/protocol.md §9.2). */
 #define ST_PAID "{\"orderStatusInfo\":{\"title\":\"等待卖家发货\"},\"orderStatusNodeList\":[" \
 	"{\"title\":\"已拍下\",\"completed\":true},{\"title\":\"已付款\",\"completed\":true}," \
 	"{\"title\":\"待发货\",\"completed\":false}]}"

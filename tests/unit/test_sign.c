@@ -16,7 +16,7 @@ static void test_sign(void)
 	char out[33];
 
 	sign_mtop("abc123", "1700000000000", SIGN_MTOP_APPKEY, data, strlen(data), out);
-	is_str(out, "6567d79af4504847244d4ad8385cf0ef", "protocol.md §2 sign test vector");
+	is_str(out, "6567d79af4504847244d4ad8385cf0ef", "docs/protocol.md §2 sign test vector");
 	sign_mtop("abc123", "1700000000000", SIGN_MTOP_APPKEY, data, 5, out);
 	ok(strlen(out) == 32 && strcmp(out, "6567d79af4504847244d4ad8385cf0ef"),
 	   "only data_len bytes of data are signed");
