@@ -114,7 +114,7 @@ $(B)/shopkeep-sim: $(B)/obj/tests/sim/sim_main.o $(B)/libsim.a $(B)/libskcore.a
 
 # One pattern rule builds every plugin: the header is the whole ABI.
 # The loader refuses a plugin or folder writable by group or others (a umask of 002).
-$(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
+$(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ $(PLUGIN_LIBS)
 	@chmod go-w $@ $(dir $@)
@@ -174,17 +174,18 @@ FUZZ_RUN_ENV := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 $(FB)/obj/%.o: %.c $(wildcard core/*.h db/*.h tests/*.h plugins/*.h plugins/common/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
-# The plugins' own descriptors, renamed (sk_plugin_entry_autoreply...).
-$(FB)/obj/plugins/%.o: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
+# The plugins' own descriptors, renamed (sk_plugin_entry_autoreply...): one
+# object per file of the plugin's folder (stem "orders/orders_db").
+$(FB)/obj/plugins/%.o: plugins/%.c plugins/plugin.h $(wildcard plugins/*/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(filter-out $(CORE_INCS),$(FUZZ_CFLAGS)) -fvisibility=hidden -Dsk_plugin_entry=sk_plugin_entry_$* $(PKG_CFLAGS) \
-	  $(PCRE2_CFLAGS) -c plugins/$*/$*.c -o $@
+	$(FUZZ_CC) $(filter-out $(CORE_INCS),$(FUZZ_CFLAGS)) -fvisibility=hidden \
+	  -Dsk_plugin_entry=sk_plugin_entry_$(firstword $(subst /, ,$*)) $(PKG_CFLAGS) $(PCRE2_CFLAGS) -c $< -o $@
 $(FB)/libskcore.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@; ar rcs $@ $^
-$(FB)/fuzz_rules: $(FB)/obj/plugins/autoreply.o $(FB)/obj/plugins/orders.o
+$(FB)/fuzz_rules: $(patsubst %.c,$(FB)/obj/%.o,$(wildcard plugins/autoreply/*.c plugins/orders/*.c))
 $(FB)/fuzz_rules: FUZZ_LIBS := $(PCRE2_LIBS)
 # The control target loads the plugins as the bot does, instrumented too.
-$(FB)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/common/*.h)
+$(FB)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(filter-out $(CORE_INCS),$(FUZZ_CFLAGS)) -fPIC -shared -fvisibility=hidden $(filter %.c,$^) -o $@ -lcjson $(FUZZ_LIBS)
 	@chmod go-w $@ $(dir $@)

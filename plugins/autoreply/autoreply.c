@@ -128,116 +128,23 @@
  * answer: "answer" (dedup has passed the message, nothing written yet),
  * "between" (a reply of an image and a text: the image queued, the text not
  * yet) or "queued" (its reply is in the outbox, not sent yet).
+ *
+ * Files. autoreply.c: this manual, config, schema, answering, the debounce,
+ * pauses, reload, init and the descriptor; autoreply_rules.c: the rules file
+ * and the match; autoreply_ctl.c: the control commands; autoreply_int.h: what
+ * they share.
+ *
+ * Names (STYLE.md's plugin convention, amended for a plugin of several
+ * files): a function or table used by one file only is static and prefixed
+ * ar_; one another file calls is declared in autoreply_int.h, prefixed
+ * autoreply_, and hidden (the header's visibility pragma), so the .so still
+ * exports only sk_plugin_entry. The shared types and macros keep ar_ / AR_.
  */
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <cjson/cJSON.h>
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+#include "autoreply_int.h"
 
-#include "plugin.h"
-#include "common/skctl.h"
-#include "common/skrules.h"
-#include "common/sktext.h"
+static int ar_config(sk_plugin *p, ar_state *st);
 
-#define AR_DEF_DEBOUNCE_MS 1000
-#define AR_DEF_PAUSE_S 600
-#define AR_MAX_FILE (1024 * 1024)
-#define AR_IMAGE_W 800
-#define AR_IMAGE_H 600
-#define AR_DEF_LOG_DAYS 30
-#define AR_DAY_MS (24LL * 3600 * 1000)
-#define AR_CTL_LIMIT_DEF 100
-#define AR_CTL_LIMIT_MAX 1000
-#define AR_CTL_CHAT_MAX 64
-#define AR_CTL_PAUSE_MAX_S (10LL * 366 * 24 * 3600)
-#define AR_TAG_MAX 128
-#define AR_REPLY_MAX 4096                   /* bytes of a reply after substitution */
-#define AR_RE_MAX_LEN 512                   /* bytes of one regex */
-#define AR_RE_COMPILE_MAX (32 * 1024)       /* bytes one regex may take to compile */
-#define AR_RE_TOTAL_MAX (16 * 1024 * 1024)  /* bytes a rules file's compiled regexes may hold */
-#define AR_RE_MATCH_LIMIT 100000            /* backtracking steps of one match */
-#define AR_RE_DEPTH_LIMIT 20000             /* nested backtracking steps of one match */
-#define AR_RE_HEAP_KIB 4096                 /* memory of one match's backtracking, KiB */
-/* UTF-8 (a text that is not valid UTF-8 still matches where it is), Unicode
- * classes, and . and $ as POSIX had them; no \C, which splits a character. */
-#define AR_RE_OPTIONS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY | \
-		       PCRE2_NEVER_BACKSLASH_C)
-
-enum { AR_CONTAINS = 0, AR_EXACT, AR_REGEX };
-enum { AR_ONCE_NONE = 0, AR_ONCE_CHAT, AR_ONCE_CHAT_ITEM };
-
-/* One rule: a keyword rule, an item default or the account default. */
-typedef struct {
-	char *key;                 /* its once key prefix: "k:<id or #n>", "i:<item>" or "d" */
-	char **kw;
-	pcre2_code **re;           /* nkw compiled regexes when match is AR_REGEX */
-	size_t nkw;
-	int match, once, enabled;
-	int re_gave_up;            /* a regex of it hit a limit: logged (once) */
-	int64_t priority;
-	char *item_id;             /* NULL: any item */
-	char *reply;               /* "" when absent */
-	char *image;               /* NULL when none */
-} ar_rule;
-
-/* What a rule set's compiled regexes hold (the memory_data of its PCRE2
- * general context, whose allocator enforces the compile caps: PCRE2 10.42
- * has no cap of its own on what a pattern compiles to). */
-typedef struct {
-	size_t used;               /* bytes held now */
-	size_t base;               /* used when the current compile began */
-	int refused;               /* 0, or which cap refused an allocation since */
-} ar_remem;
-
-enum { AR_RE_REFUSED_ONE = 1, AR_RE_REFUSED_ALL };
-
-typedef struct {
-	ar_rule *kr;
-	size_t nkr;
-	size_t *order;             /* kr indices by priority, then file order */
-	ar_rule *idef;
-	size_t nidef;
-	ar_rule dflt;
-	int has_dflt;
-	/* regexes: all NULL when the rules have none */
-	ar_remem mem;
-	pcre2_general_context *gctx;   /* compiles through ar_re_alloc */
-	pcre2_compile_context *cctx;
-	pcre2_match_context *mctx;     /* the match limits */
-	pcre2_match_data *md;          /* shared: one match at a time, on the loop */
-} ar_rules;
-
-/* The last message of a chat's burst, waiting for its debounce timer. */
-typedef struct ar_pend {
-	char *chat, *buyer, *name, *text, *item, *mid;
-	uint64_t timer;
-	struct ar_pend *next;
-} ar_pend;
-
-typedef struct {
-	ar_rules *rules;           /* never NULL after init */
-	int64_t debounce_ms, pause_ms;
-	int64_t log_days;          /* 0: keep the decision log forever */
-	char **banned;
-	size_t nbanned;
-	int enabled;
-	ar_pend *pend;
-	char *kill_at;             /* debug_kill_at (tests only), NULL when unset */
-} ar_state;
-
-/* The message being answered (borrowed strings). */
-typedef struct {
-	const char *chat, *buyer, *name, *text, *item, *mid;
-} ar_msg;
-
-static const char *const ar_vars[] = { "buyer_name", "buyer_id", "message", "item_id", "chat_id", NULL };
 static const char *const ar_def_banned[] = { "微信", "QQ", "支付宝", "银行卡", "线下", NULL };
 
 static const sk_config_key ar_keys[] = {
@@ -263,537 +170,6 @@ static const char *const ar_migrations[] = {
 	NULL
 };
 
-/* Frees what a rule holds. */
-static void ar_rule_clear(ar_rule *r)
-{
-	for (size_t i = 0; i < r->nkw; i++) {
-		free(r->kw[i]);
-		if (r->re)
-			pcre2_code_free(r->re[i]);
-	}
-	free(r->kw);
-	free(r->re);
-	free(r->key);
-	free(r->item_id);
-	free(r->reply);
-	free(r->image);
-	memset(r, 0, sizeof *r);
-}
-
-/* Frees a rule set (NULL is fine). */
-static void ar_rules_free(ar_rules *rs)
-{
-	if (!rs)
-		return;
-	for (size_t i = 0; i < rs->nkr; i++)
-		ar_rule_clear(&rs->kr[i]);
-	for (size_t i = 0; i < rs->nidef; i++)
-		ar_rule_clear(&rs->idef[i]);
-	ar_rule_clear(&rs->dflt);
-	free(rs->kr);
-	free(rs->idef);
-	free(rs->order);
-	/* after the codes: they free through rs->mem */
-	pcre2_match_data_free(rs->md);
-	pcre2_match_context_free(rs->mctx);
-	pcre2_compile_context_free(rs->cctx);
-	pcre2_general_context_free(rs->gctx);
-	free(rs);
-}
-
-/* The allocator of a rule set's regex compiles (ud: its ar_remem). Returns
- * n bytes, or NULL when they would take the current compile past
- * AR_RE_COMPILE_MAX or the set past AR_RE_TOTAL_MAX (noted in refused). */
-static void *ar_re_alloc(PCRE2_SIZE n, void *ud)
-{
-	ar_remem *m = ud;
-	max_align_t *h;
-
-	if (n > AR_RE_COMPILE_MAX || m->used - m->base + n > AR_RE_COMPILE_MAX) {
-		m->refused = AR_RE_REFUSED_ONE;
-		return NULL;
-	}
-	if (m->used + n > AR_RE_TOTAL_MAX) {
-		m->refused = AR_RE_REFUSED_ALL;
-		return NULL;
-	}
-	/* the size goes in front, in a header that keeps the block aligned */
-	if (!(h = malloc(sizeof *h + n)))
-		return NULL;
-	*(size_t *)h = n;
-	m->used += n;
-	return h + 1;
-}
-
-/* Frees what ar_re_alloc gave (NULL is fine). */
-static void ar_re_free(void *ptr, void *ud)
-{
-	ar_remem *m = ud;
-	max_align_t *h = ptr;
-
-	if (!h)
-		return;
-	h--;
-	m->used -= *(size_t *)h;
-	free(h);
-}
-
-/* Sets up rs for regexes: the contexts with the compile caps and the match
- * limits, and the match data. Returns 0, or -1 without memory. */
-static int ar_re_init(ar_rules *rs)
-{
-	if (!(rs->gctx = pcre2_general_context_create(ar_re_alloc, ar_re_free, &rs->mem)) ||
-	    !(rs->cctx = pcre2_compile_context_create(rs->gctx)) || !(rs->mctx = pcre2_match_context_create(NULL)) ||
-	    !(rs->md = pcre2_match_data_create(1, NULL)))
-		return -1;
-	pcre2_set_max_pattern_length(rs->cctx, AR_RE_MAX_LEN);
-	pcre2_set_match_limit(rs->mctx, AR_RE_MATCH_LIMIT);
-	pcre2_set_depth_limit(rs->mctx, AR_RE_DEPTH_LIMIT);
-	pcre2_set_heap_limit(rs->mctx, AR_RE_HEAP_KIB);
-	return 0;
-}
-
-/* Compiles pattern, keyword k of the rule at where, for rs. Returns the
- * code, or NULL after reporting why (too long, too big, or its syntax with
- * the byte offset). */
-static pcre2_code *ar_re_compile(skrules_ctx *x, ar_rules *rs, const char *where, size_t k, const char *pattern)
-{
-	size_t len = strlen(pattern);
-	PCRE2_UCHAR msg[160];
-	PCRE2_SIZE off = 0;
-	pcre2_code *re;
-	int err = 0;
-
-	if (len > AR_RE_MAX_LEN) {
-		skrules_err(x, "%s.keywords[%zu]: bad regex: %zu bytes long, at most %d", where, k, len, AR_RE_MAX_LEN);
-		return NULL;
-	}
-	if (!rs->cctx && ar_re_init(rs) < 0) {
-		skrules_err(x, "%s.keywords: out of memory", where);
-		return NULL;
-	}
-	rs->mem.base = rs->mem.used;
-	rs->mem.refused = 0;
-	if ((re = pcre2_compile((PCRE2_SPTR)pattern, len, AR_RE_OPTIONS, &err, &off, rs->cctx)))
-		return re;
-	if (rs->mem.refused == AR_RE_REFUSED_ALL)
-		skrules_err(x, "%s.keywords[%zu]: bad regex: the file's regexes take more than %d MiB together", where,
-			    k, AR_RE_TOTAL_MAX >> 20);
-	else if (rs->mem.refused || err == PCRE2_ERROR_PATTERN_TOO_LARGE)
-		skrules_err(x, "%s.keywords[%zu]: bad regex: too big: it compiles to more than %d KiB (a repeat of "
-			    "a repeat, such as (a{1,100}){1,100}, multiplies)", where, k, AR_RE_COMPILE_MAX >> 10);
-	else if (pcre2_get_error_message(err, msg, sizeof msg) < 0)
-		skrules_err(x, "%s.keywords[%zu]: bad regex: error %d at byte %zu", where, k, err, (size_t)off);
-	else
-		skrules_err(x, "%s.keywords[%zu]: bad regex: %s at byte %zu", where, k, (const char *)msg, (size_t)off);
-	return NULL;
-}
-
-/* Returns a malloc'ed copy of s (NULL stays NULL, or without memory). */
-static char *ar_strdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-/* ASCII lower case; other bytes unchanged. */
-static int ar_lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-/* Returns whether needle occurs in hay, ASCII letters case-insensitively. */
-static int ar_icontains(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *hay; hay++) {
-		size_t i = 0;
-
-		while (i < n && hay[i] && ar_lower((unsigned char)hay[i]) == ar_lower((unsigned char)needle[i]))
-			i++;
-		if (i == n)
-			return 1;
-	}
-	return n == 0;
-}
-
-/* Returns whether s, without surrounding ASCII blanks, equals kw. */
-static int ar_exact(const char *s, const char *kw)
-{
-	const char *end = s + strlen(s);
-	size_t n = strlen(kw);
-
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
-		end--;
-	return (size_t)(end - s) == n && !memcmp(s, kw, n);
-}
-
-/* Returns 1 when v is a number with an integral value that fits int64_t. The
- * range is tested first: converting a double outside it is undefined (NaN
- * fails the test too). */
-static int ar_is_int(const cJSON *v)
-{
-	return cJSON_IsNumber(v) && v->valuedouble >= -9223372036854775808.0 &&
-	       v->valuedouble < 9223372036854775808.0 && v->valuedouble == (double)(int64_t)v->valuedouble;
-}
-
-/* Reads an optional string field into *out (malloc'ed; NULL when absent or
- * null; numbers are accepted as their decimal text when num_ok). Returns 0,
- * or -1 after logging an error. */
-static int ar_get_str(skrules_ctx *x, const cJSON *o, const char *field, const char *where, int num_ok, char **out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
-	char buf[32];
-
-	*out = NULL;
-	if (!v || cJSON_IsNull(v))
-		return 0;
-	if (cJSON_IsString(v)) {
-		*out = strdup(v->valuestring);
-	} else if (num_ok && ar_is_int(v)) {
-		snprintf(buf, sizeof buf, "%lld", (long long)v->valuedouble);
-		*out = strdup(buf);
-	} else {
-		skrules_err(x, "%s.%s: must be a string%s", where, field, num_ok ? ", a number or null" : " or null");
-		return -1;
-	}
-	if (!*out) {
-		skrules_err(x, "%s.%s: out of memory", where, field);
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads the fields every rule kind has: reply (checked), image, once. */
-static void ar_get_common(skrules_ctx *x, const cJSON *o, const char *where, ar_rule *r)
-{
-	char *once = NULL, why[256];
-
-	if (ar_get_str(x, o, "reply", where, 0, &r->reply) == 0 && !r->reply && !(r->reply = strdup("")))
-		skrules_err(x, "%s.reply: out of memory", where);
-	if (r->reply && sktext_tmpl_check(r->reply, ar_vars, why, sizeof why))
-		skrules_err(x, "%s.reply: %s", where, why);
-	if (ar_get_str(x, o, "image", where, 0, &r->image) == 0 && r->image && !*r->image) {
-		free(r->image);
-		r->image = NULL;
-	}
-	if (ar_get_str(x, o, "once", where, 0, &once) == 0 && once) {
-		if (!strcmp(once, "chat"))
-			r->once = AR_ONCE_CHAT;
-		else if (!strcmp(once, "chat_item"))
-			r->once = AR_ONCE_CHAT_ITEM;
-		else
-			skrules_err(x, "%s.once: must be \"chat\", \"chat_item\" or null", where);
-	}
-	free(once);
-}
-
-/* Reads an optional boolean field (def when absent). */
-static int ar_get_bool(skrules_ctx *x, const cJSON *o, const char *field, const char *where, int def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
-
-	if (!v)
-		return def;
-	if (!cJSON_IsBool(v)) {
-		skrules_err(x, "%s.%s: must be true or false", where, field);
-		return def;
-	}
-	return cJSON_IsTrue(v);
-}
-
-/* Logs an error for each field of o not in allowed (NULL-terminated). */
-static void ar_check_fields(skrules_ctx *x, const cJSON *o, const char *where, const char *const *allowed)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, o) {
-		size_t i = 0;
-
-		while (allowed[i] && strcmp(allowed[i], c->string))
-			i++;
-		if (!allowed[i])
-			skrules_err(x, "%s.%s: unknown field", where, c->string);
-	}
-}
-
-/* Parses keyword_rules[i] into r, a rule of rs. */
-static void ar_parse_keyword_rule(skrules_ctx *x, ar_rules *rs, const cJSON *o, size_t i, ar_rule *r)
-{
-	static const char *const fields[] = { "keywords", "match", "reply", "item_id", "priority", "enabled",
-					      "image", "once", "id", "comment", NULL };
-	const cJSON *kws, *v;
-	char where[48], *match = NULL, *id = NULL;
-	size_t n;
-
-	snprintf(where, sizeof where, "keyword_rules[%zu]", i);
-	if (!cJSON_IsObject(o)) {
-		skrules_err(x, "%s: must be an object", where);
-		return;
-	}
-	ar_check_fields(x, o, where, fields);
-	ar_get_common(x, o, where, r);
-	ar_get_str(x, o, "item_id", where, 1, &r->item_id);
-	r->enabled = ar_get_bool(x, o, "enabled", where, 1);
-	if ((v = cJSON_GetObjectItemCaseSensitive(o, "priority"))) {
-		if (ar_is_int(v))
-			r->priority = (int64_t)v->valuedouble;
-		else
-			skrules_err(x, "%s.priority: must be an integer", where);
-	}
-	if (ar_get_str(x, o, "match", where, 0, &match) == 0 && match) {
-		if (!strcmp(match, "contains"))
-			r->match = AR_CONTAINS;
-		else if (!strcmp(match, "exact"))
-			r->match = AR_EXACT;
-		else if (!strcmp(match, "regex"))
-			r->match = AR_REGEX;
-		else
-			skrules_err(x, "%s.match: must be contains, exact or regex", where);
-	}
-	free(match);
-	ar_get_str(x, o, "id", where, 1, &id);
-	if (id) {
-		size_t len = strlen(id) + 3;
-
-		if ((r->key = malloc(len)))
-			snprintf(r->key, len, "k:%s", id);
-		free(id);
-	} else if ((r->key = malloc(32))) {
-		snprintf(r->key, 32, "k:#%zu", i);
-	}
-	kws = cJSON_GetObjectItemCaseSensitive(o, "keywords");
-	if (!cJSON_IsArray(kws) || !(n = (size_t)cJSON_GetArraySize(kws))) {
-		skrules_err(x, "%s.keywords: must be a non-empty list of strings", where);
-		return;
-	}
-	if (!(r->kw = calloc(n, sizeof *r->kw)) || (r->match == AR_REGEX && !(r->re = calloc(n, sizeof *r->re)))) {
-		skrules_err(x, "%s.keywords: out of memory", where);
-		return;
-	}
-	for (size_t k = 0; k < n; k++) {
-		const cJSON *s = cJSON_GetArrayItem(kws, (int)k);
-
-		if (!cJSON_IsString(s) || !*s->valuestring) {
-			skrules_err(x, "%s.keywords[%zu]: must be a non-empty string", where, k);
-			continue;
-		}
-		if (r->re && !(r->re[r->nkw] = ar_re_compile(x, rs, where, k, s->valuestring)))
-			continue;
-		if (!(r->kw[r->nkw] = strdup(s->valuestring))) {
-			if (r->re)
-				pcre2_code_free(r->re[r->nkw]);
-			skrules_err(x, "%s.keywords: out of memory", where);
-			continue;
-		}
-		r->nkw++;
-	}
-}
-
-/* Parses item_defaults[i] into r. */
-static void ar_parse_item_default(skrules_ctx *x, const cJSON *o, size_t i, ar_rule *r)
-{
-	static const char *const fields[] = { "item_id", "reply", "image", "once", "comment", NULL };
-	char where[48];
-	size_t len;
-
-	snprintf(where, sizeof where, "item_defaults[%zu]", i);
-	if (!cJSON_IsObject(o)) {
-		skrules_err(x, "%s: must be an object", where);
-		return;
-	}
-	ar_check_fields(x, o, where, fields);
-	ar_get_common(x, o, where, r);
-	r->enabled = 1;
-	if (ar_get_str(x, o, "item_id", where, 1, &r->item_id) == 0 && (!r->item_id || !*r->item_id)) {
-		skrules_err(x, "%s.item_id: must be given", where);
-		return;
-	}
-	if (r->item_id && (r->key = malloc(len = strlen(r->item_id) + 3)))
-		snprintf(r->key, len, "i:%s", r->item_id);
-}
-
-/* Sorts rs->order by priority, ties in file order (insertion sort: stable,
- * and rule files are small). */
-static void ar_sort(ar_rules *rs)
-{
-	for (size_t i = 0; i < rs->nkr; i++) {
-		size_t j = i, v = i;
-
-		while (j > 0 && rs->kr[rs->order[j - 1]].priority > rs->kr[v].priority) {
-			rs->order[j] = rs->order[j - 1];
-			j--;
-		}
-		rs->order[j] = v;
-	}
-}
-
-/* Validates a rules document (NUL-terminated JSON text) and builds its
- * rules: the one validator of the rules file and of rules_check. Returns the
- * rules, or NULL when it has errors (each reported with skrules_err). */
-static ar_rules *ar_parse(skrules_ctx *x, const char *text)
-{
-	/* cards and delivery belong to the orders plugin */
-	static const char *const fields[] = { "keyword_rules", "item_defaults", "default_reply", "cards", "delivery",
-		"comment", NULL };
-	static const char *const dfields[] = { "reply", "image", "once", "enabled", "comment", NULL };
-	const cJSON *kr, *id, *dr;
-	ar_rules *rs = calloc(1, sizeof *rs);
-	cJSON *root = NULL;
-
-	if (!rs) {
-		skrules_err(x, "out of memory");
-		return NULL;
-	}
-	root = cJSON_ParseWithOpts(text, NULL, 1);
-	if (!cJSON_IsObject(root)) {
-		skrules_err(x, root ? "must be a JSON object" : "not valid JSON");
-		goto fail;
-	}
-	ar_check_fields(x, root, "(top)", fields);
-	kr = cJSON_GetObjectItemCaseSensitive(root, "keyword_rules");
-	if (kr && !cJSON_IsNull(kr) && !cJSON_IsArray(kr)) {
-		skrules_err(x, "keyword_rules: must be a list");
-	} else if (cJSON_IsArray(kr) && (rs->nkr = (size_t)cJSON_GetArraySize(kr))) {
-		if (!(rs->kr = calloc(rs->nkr, sizeof *rs->kr)) || !(rs->order = calloc(rs->nkr, sizeof *rs->order))) {
-			rs->nkr = 0;
-			skrules_err(x, "out of memory");
-			goto fail;
-		}
-		for (size_t i = 0; i < rs->nkr; i++)
-			ar_parse_keyword_rule(x, rs, cJSON_GetArrayItem(kr, (int)i), i, &rs->kr[i]);
-		ar_sort(rs);
-	}
-	id = cJSON_GetObjectItemCaseSensitive(root, "item_defaults");
-	if (id && !cJSON_IsNull(id) && !cJSON_IsArray(id)) {
-		skrules_err(x, "item_defaults: must be a list");
-	} else if (cJSON_IsArray(id) && (rs->nidef = (size_t)cJSON_GetArraySize(id))) {
-		if (!(rs->idef = calloc(rs->nidef, sizeof *rs->idef))) {
-			rs->nidef = 0;
-			skrules_err(x, "out of memory");
-			goto fail;
-		}
-		for (size_t i = 0; i < rs->nidef; i++)
-			ar_parse_item_default(x, cJSON_GetArrayItem(id, (int)i), i, &rs->idef[i]);
-	}
-	dr = cJSON_GetObjectItemCaseSensitive(root, "default_reply");
-	if (dr && !cJSON_IsNull(dr) && !cJSON_IsObject(dr)) {
-		skrules_err(x, "default_reply: must be an object or null");
-	} else if (cJSON_IsObject(dr)) {
-		ar_check_fields(x, dr, "default_reply", dfields);
-		ar_get_common(x, dr, "default_reply", &rs->dflt);
-		rs->dflt.enabled = ar_get_bool(x, dr, "enabled", "default_reply", 1);
-		rs->dflt.key = strdup("d");
-		rs->has_dflt = 1;
-	}
-	if (x->nerr)
-		goto fail;
-	cJSON_Delete(root);
-	return rs;
-fail:
-	cJSON_Delete(root);
-	ar_rules_free(rs);
-	return NULL;
-}
-
-/* Loads and validates the rules file. Returns the rules (empty ones when the
- * account has no rules file), or NULL when it has errors (all logged). */
-static ar_rules *ar_load(sk_plugin *p)
-{
-	skrules_ctx x = { .p = p, .path = sk_rules_path(p) };
-	ar_rules *rs = NULL;
-	char *text, why[256];
-
-	if (!*x.path) {
-		sk_log(p, SK_LOG_INFO, "no rules file: nothing to answer");
-		return calloc(1, sizeof *rs);
-	}
-	if (!(text = sktext_read_file(x.path, AR_MAX_FILE, why, sizeof why))) {
-		skrules_err(&x, "%s", why);
-	} else {
-		rs = ar_parse(&x, text);
-		free(text);
-	}
-	if (!rs) {
-		sk_log(p, SK_LOG_ERR, "rules %s: %d error%s, the rules in force are kept", x.path, x.nerr,
-		       x.nerr == 1 ? "" : "s");
-		return NULL;
-	}
-	sk_log(p, SK_LOG_INFO, "rules %s: %zu keyword rules, %zu item defaults, %s default reply", x.path,
-	       rs->nkr, rs->nidef, rs->has_dflt && rs->dflt.enabled ? "a" : "no");
-	return rs;
-}
-
-/* The descriptor's rules_check: validates the rules document json (len
- * bytes) exactly as a rules file is validated, without the host. Returns 0,
- * or -1 with one problem per line in errs (errlen bytes). */
-static int ar_rules_check(const char *json, size_t len, char *errs, size_t errlen)
-{
-	skrules_ctx x;
-	char *text = skrules_text(&x, errs, errlen, json, len);
-
-	if (text)
-		ar_rules_free(ar_parse(&x, text));
-	free(text);
-	return x.nerr ? -1 : 0;
-}
-
-/* Returns whether regex i of rule r (of rs) matches text. One that gives
- * up - the match, depth or heap limit, or no memory - does not match, and
- * the first time for r that is logged: one warning per rule, not one per
- * message. */
-static int ar_re_matches(sk_plugin *p, const ar_rules *rs, ar_rule *r, size_t i, const char *text)
-{
-	size_t len = strlen(text);
-	int rc = pcre2_match(r->re[i], (PCRE2_SPTR)text, len, 0, 0, rs->md, rs->mctx);
-	PCRE2_UCHAR msg[120];
-
-	if (rc >= 0)
-		return 1;
-	if (rc != PCRE2_ERROR_NOMATCH && !r->re_gave_up) {
-		r->re_gave_up = 1;
-		if (pcre2_get_error_message(rc, msg, sizeof msg) < 0)
-			snprintf((char *)msg, sizeof msg, "error %d", rc);
-		sk_log(p, SK_LOG_WARN, "keyword rule %s: keywords[%zu] gave up on a %zu-byte text (%s): no match; "
-		       "said once for this rule", r->key ? r->key + 2 : "?", i, len, (const char *)msg);
-	}
-	return 0;
-}
-
-/* Returns whether keyword rule r (of rs) matches text. */
-static int ar_matches(sk_plugin *p, const ar_rules *rs, ar_rule *r, const char *text)
-{
-	for (size_t i = 0; i < r->nkw; i++) {
-		if (r->match == AR_CONTAINS ? ar_icontains(text, r->kw[i]) :
-		    r->match == AR_EXACT ? ar_exact(text, r->kw[i]) : ar_re_matches(p, rs, r, i, text))
-			return 1;
-	}
-	return 0;
-}
-
-/* Returns the rule that answers m, or NULL when none does. */
-static const ar_rule *ar_find(sk_plugin *p, ar_rules *rs, const ar_msg *m)
-{
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < rs->nkr; i++) {
-			ar_rule *r = &rs->kr[rs->order[i]];
-
-			if (!r->enabled || (pass == 0 ? !r->item_id || !*m->item || strcmp(r->item_id, m->item) :
-					    r->item_id != NULL))
-				continue;
-			if (ar_matches(p, rs, r, m->text))
-				return r;
-		}
-	}
-	if (*m->item)
-		for (size_t i = 0; i < rs->nidef; i++)
-			if (!strcmp(rs->idef[i].item_id, m->item))
-				return &rs->idef[i];
-	return rs->has_dflt && rs->dflt.enabled ? &rs->dflt : NULL;
-}
-
 /* A row callback that sets *(int *)ud. */
 static int ar_row_found(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
 {
@@ -805,7 +181,7 @@ static int ar_row_found(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
 }
 
 /* Returns 1 when chat is paused now, 0 when not, or a negative sk_rc. */
-static int ar_paused(sk_plugin *p, const char *chat)
+int autoreply_paused(sk_plugin *p, const char *chat)
 {
 	sk_value v[2] = { SK_VTEXT(chat), SK_VINT(sk_now_ms(p)) };
 	int found = 0, rc;
@@ -819,7 +195,7 @@ static int ar_paused(sk_plugin *p, const char *chat)
 static const char *ar_banned(const ar_state *st, const char *reply)
 {
 	for (size_t i = 0; i < st->nbanned; i++)
-		if (*st->banned[i] && ar_icontains(reply, st->banned[i]))
+		if (*st->banned[i] && autoreply_icontains(reply, st->banned[i]))
 			return st->banned[i];
 	return NULL;
 }
@@ -991,14 +367,14 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 		sk_log(p, SK_LOG_INFO, "chat %s: message %s was answered before a restart: not again", m->chat, m->mid);
 		return 1;
 	}
-	if ((rc = ar_paused(p, m->chat)) != 0) {
+	if ((rc = autoreply_paused(p, m->chat)) != 0) {
 		if (rc > 0) {
 			sk_log(p, SK_LOG_DEBUG, "chat %s is paused (manual takeover): not answered", m->chat);
 			ar_log(p, m, "paused", NULL, NULL);
 		}
 		return rc < 0 ? rc : 1;
 	}
-	if (!(r = ar_find(p, st->rules, m))) {
+	if (!(r = autoreply_find(p, st->rules, m))) {
 		ar_log(p, m, "no_match", NULL, NULL);
 		return 0;
 	}
@@ -1021,7 +397,7 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 		ar_log(p, m, "swallowed", r, NULL);
 		return 1;
 	}
-	if (!(text = sktext_tmpl_render_max(r->reply, ar_vars, (const char *const[]){ m->name, m->buyer, m->text,
+	if (!(text = sktext_tmpl_render_max(r->reply, autoreply_vars, (const char *const[]){ m->name, m->buyer, m->text,
 										       m->item, m->chat },
 					    AR_REPLY_MAX, &cut)))
 		return SK_ERR_NOMEM;
@@ -1255,7 +631,7 @@ nomem:
 }
 
 /* Drops the pending burst of chat, if any: its message is logged as paused. */
-static void ar_pend_drop(sk_plugin *p, ar_state *st, const char *chat)
+void autoreply_pend_drop(sk_plugin *p, ar_state *st, const char *chat)
 {
 	ar_pend *q = ar_pend_take(st, chat);
 
@@ -1270,7 +646,7 @@ static void ar_pend_drop(sk_plugin *p, ar_state *st, const char *chat)
 /* Records that chat is paused until until_ms (wall clock) in autoreply_pause,
  * replacing an earlier pause, so that it survives restarts. Returns SK_OK or
  * a negative sk_rc. */
-static int ar_pause_set(sk_plugin *p, const char *chat, int64_t until_ms)
+int autoreply_pause_set(sk_plugin *p, const char *chat, int64_t until_ms)
 {
 	sk_value v[2] = { SK_VTEXT(chat), SK_VINT(until_ms) };
 
@@ -1287,17 +663,15 @@ static int ar_on_own(sk_plugin *p, const sk_event *e, void *ud)
 	(void)ud;
 	if (!st || !*e->chat_id)
 		return SK_PASS;
-	ar_pend_drop(p, st, e->chat_id);
+	autoreply_pend_drop(p, st, e->chat_id);
 	if (!st->pause_ms)
 		return SK_PASS;
-	if ((rc = ar_pause_set(p, e->chat_id, sk_now_ms(p) + st->pause_ms)) < 0)
+	if ((rc = autoreply_pause_set(p, e->chat_id, sk_now_ms(p) + st->pause_ms)) < 0)
 		return rc;
 	sk_log(p, SK_LOG_INFO, "chat %s: the seller replied by hand, paused for %lld s", e->chat_id,
 	       (long long)(st->pause_ms / 1000));
 	return SK_PASS;
 }
-
-static int ar_config(sk_plugin *p, ar_state *st);
 
 /* Takes the config of a reload (a config section with a bad value changes
  * nothing, logged by ar_config): enabled, debounce, pause, banned words, log days. */
@@ -1337,9 +711,9 @@ static int ar_on_reload(sk_plugin *p, const sk_event *e, void *ud)
 	if (!st || strcmp(e->topic, "core.reload") || strcmp(e->from_plugin, "core"))
 		return SK_PASS;
 	ar_reconfigure(p, st);
-	if (!(rs = ar_load(p)))
+	if (!(rs = autoreply_load(p)))
 		return SK_PASS;
-	ar_rules_free(st->rules);
+	autoreply_rules_free(st->rules);
 	st->rules = rs;
 	return SK_PASS;
 }
@@ -1404,187 +778,6 @@ static void ar_on_prune(sk_plugin *p, uint64_t id, void *ud)
 		ar_prune(p, p->ud);
 }
 
-/* ---- control commands (web/API.md) ----------------------------------------- */
-
-/* The data's chat_id (borrowed from d), or NULL after failing the command. */
-static const char *ar_ctl_chat(sk_plugin *p, const char *command, const cJSON *d)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, "chat_id");
-
-	if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) > AR_CTL_CHAT_MAX) {
-		skctl_fail(p, SK_ERR_INVAL, "%s: chat_id must be a chat id (a non-empty string of at most %d bytes)",
-			    command, AR_CTL_CHAT_MAX);
-		return NULL;
-	}
-	return v->valuestring;
-}
-
-/* pause_chat {"chat_id", "seconds"}: the chat is paused as by the seller
- * typing in it (seconds defaults to pause_s): its pending burst is dropped
- * and nothing is answered there until then, across restarts. Answers
- * {"chat_id", "paused_until_ms"}. */
-static int ar_ctl_pause(sk_plugin *p, const char *command, const char *data_json, void *ud)
-{
-	ar_state *st = p->ud;
-	cJSON *d, *o;
-	const char *chat;
-	int64_t secs, until;
-	int rc;
-
-	(void)ud;
-	if (!st)
-		return SK_ERR_STATE;
-	if (!(d = skctl_data(p, command, data_json)))
-		return SK_ERR_INVAL;
-	if (!(chat = ar_ctl_chat(p, command, d)) ||
-	    (secs = skctl_count(p, command, d, "seconds", st->pause_ms / 1000, AR_CTL_PAUSE_MAX_S)) < 0) {
-		cJSON_Delete(d);
-		return SK_ERR_INVAL;
-	}
-	if (!secs) {
-		cJSON_Delete(d);
-		return skctl_fail(p, SK_ERR_INVAL, "%s: seconds is required, since autoreply.pause_s is 0", command);
-	}
-	until = sk_now_ms(p) + secs * 1000;
-	ar_pend_drop(p, st, chat);
-	if ((rc = ar_pause_set(p, chat, until)) < 0) {
-		cJSON_Delete(d);
-		return skctl_fail(p, rc, "%s: the pause was not saved: %s", command, sk_strerror(p, rc));
-	}
-	sk_log(p, SK_LOG_INFO, "chat %s: paused for %lld s (control command)", chat, (long long)secs);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "chat_id", chat);
-	cJSON_AddNumberToObject(o, "paused_until_ms", (double)until);
-	cJSON_Delete(d);
-	return skctl_answer(p, o);
-}
-
-/* resume_chat {"chat_id"}: ends the chat's pause (a manual takeover's too).
- * Answers {"chat_id", "resumed"}: whether it was paused. */
-static int ar_ctl_resume(sk_plugin *p, const char *command, const char *data_json, void *ud)
-{
-	cJSON *d, *o;
-	const char *chat;
-	int paused, rc;
-
-	(void)ud;
-	if (!(d = skctl_data(p, command, data_json)))
-		return SK_ERR_INVAL;
-	if (!(chat = ar_ctl_chat(p, command, d))) {
-		cJSON_Delete(d);
-		return SK_ERR_INVAL;
-	}
-	if ((paused = ar_paused(p, chat)) < 0 ||
-	    (rc = sk_db_exec(p, "DELETE FROM autoreply_pause WHERE chat = ?", &SK_VTEXT(chat), 1, NULL, NULL)) < 0) {
-		rc = paused < 0 ? paused : rc;
-		cJSON_Delete(d);
-		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
-	}
-	if (paused)
-		sk_log(p, SK_LOG_INFO, "chat %s: resumed (control command)", chat);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "chat_id", chat);
-	cJSON_AddBoolToObject(o, "resumed", paused);
-	cJSON_Delete(d);
-	return skctl_answer(p, o);
-}
-
-/* A row of autoreply_log (ms, chat, buyer, text, decision, rule, outcome)
- * appended to the array ud. */
-static int ar_row_decision(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
-{
-	static const char *const names[] = { "chat_id", "buyer_id", "text", "decision", "rule", "outcome" };
-	cJSON *o;
-
-	(void)p;
-	if (ncols < 7 || !(o = cJSON_CreateObject()))
-		return 1;
-	cJSON_AddNumberToObject(o, "ms", (double)(cols[0].type == SK_INT ? cols[0].i : 0));
-	for (int i = 0; i < 6; i++)
-		cJSON_AddStringToObject(o, names[i], cols[i + 1].type == SK_TEXT ? cols[i + 1].s : "");
-	cJSON_AddItemToArray(ud, o);
-	return 0;
-}
-
-/* decisions {"limit"}: the decision log, newest first (limit default 100,
- * at most 1000). Answers {"decisions": [{"ms", "chat_id", "buyer_id",
- * "text", "decision", "rule", "outcome"}]}. */
-static int ar_ctl_decisions(sk_plugin *p, const char *command, const char *data_json, void *ud)
-{
-	cJSON *d, *o, *arr;
-	int64_t limit;
-	int rc;
-
-	(void)ud;
-	if (!(d = skctl_data(p, command, data_json)))
-		return SK_ERR_INVAL;
-	limit = skctl_count(p, command, d, "limit", AR_CTL_LIMIT_DEF, AR_CTL_LIMIT_MAX);
-	cJSON_Delete(d);
-	if (limit < 0)
-		return SK_ERR_INVAL;
-	o = cJSON_CreateObject();
-	if (!(arr = cJSON_AddArrayToObject(o, "decisions"))) {
-		cJSON_Delete(o);
-		return SK_ERR_NOMEM;
-	}
-	if ((rc = sk_db_exec(p, "SELECT ms, chat, buyer, text, decision, rule, outcome FROM autoreply_log "
-			     "ORDER BY id DESC LIMIT ?", &SK_VINT(limit), 1, ar_row_decision, arr)) < 0) {
-		cJSON_Delete(o);
-		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
-	}
-	return skctl_answer(p, o);
-}
-
-/* A row of autoreply_pause (chat, until_ms) appended to the array ud. */
-static int ar_row_paused(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
-{
-	cJSON *o;
-
-	(void)p;
-	if (ncols < 2 || !(o = cJSON_CreateObject()))
-		return 1;
-	cJSON_AddStringToObject(o, "chat_id", cols[0].type == SK_TEXT ? cols[0].s : "");
-	cJSON_AddNumberToObject(o, "paused_until_ms", (double)(cols[1].type == SK_INT ? cols[1].i : 0));
-	cJSON_AddItemToArray(ud, o);
-	return 0;
-}
-
-/* paused_chats {}: the chats paused now, the longest pause first (the core
- * marks them in list_chats). Answers {"chats": [{"chat_id",
- * "paused_until_ms"}]}. */
-static int ar_ctl_paused(sk_plugin *p, const char *command, const char *data_json, void *ud)
-{
-	cJSON *d, *o, *arr;
-	int rc;
-
-	(void)ud;
-	if (!(d = skctl_data(p, command, data_json)))
-		return SK_ERR_INVAL;
-	cJSON_Delete(d);
-	o = cJSON_CreateObject();
-	if (!(arr = cJSON_AddArrayToObject(o, "chats"))) {
-		cJSON_Delete(o);
-		return SK_ERR_NOMEM;
-	}
-	if ((rc = sk_db_exec(p, "SELECT chat, until_ms FROM autoreply_pause WHERE until_ms > ? "
-			     "ORDER BY until_ms DESC, chat", &SK_VINT(sk_now_ms(p)), 1, ar_row_paused, arr)) < 0) {
-		cJSON_Delete(o);
-		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
-	}
-	return skctl_answer(p, o);
-}
-
-static const struct {
-	const char *name, *help;
-	sk_control_fn fn;
-} ar_controls[] = {
-	{ "pause_chat", "{chat_id, seconds}: autoreply answers nothing in the chat for that long (default pause_s)",
-	  ar_ctl_pause },
-	{ "resume_chat", "{chat_id}: ends the chat's pause", ar_ctl_resume },
-	{ "decisions", "{limit}: autoreply's decision log, newest first", ar_ctl_decisions },
-	{ "paused_chats", "the chats autoreply has paused now", ar_ctl_paused },
-};
-
 /* Frees the state (fini, or a failed init). */
 static void ar_state_free(ar_state *st)
 {
@@ -1600,7 +793,7 @@ static void ar_state_free(ar_state *st)
 		free(st->banned[i]);
 	free(st->banned);
 	free(st->kill_at);
-	ar_rules_free(st->rules);
+	autoreply_rules_free(st->rules);
 	free(st);
 }
 
@@ -1642,7 +835,7 @@ static int ar_config(sk_plugin *p, ar_state *st)
 		if (n && !(st->banned = calloc(n, sizeof *st->banned)))
 			return SK_ERR_NOMEM;
 		for (; st->nbanned < n; st->nbanned++)
-			if (!(st->banned[st->nbanned] = ar_strdup(sk_config_list_str(p, "banned_words", st->nbanned))))
+			if (!(st->banned[st->nbanned] = autoreply_strdup(sk_config_list_str(p, "banned_words", st->nbanned))))
 				return SK_ERR_NOMEM;
 	} else {
 		for (n = 0; ar_def_banned[n]; n++)
@@ -1675,7 +868,7 @@ static int ar_init(sk_plugin *p)
 		rc = SK_ERR_NOMEM;
 		goto fail;
 	}
-	if (!(st->rules = ar_load(p)) && !(st->rules = calloc(1, sizeof *st->rules))) {
+	if (!(st->rules = autoreply_load(p)) && !(st->rules = calloc(1, sizeof *st->rules))) {
 		rc = SK_ERR_NOMEM;
 		goto fail;
 	}
@@ -1687,10 +880,7 @@ static int ar_init(sk_plugin *p)
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_SEND_RESULT), NULL, 0, ar_on_send_result, NULL, NULL, NULL)) < 0)
 		goto fail;
 	/* Without its control commands autoreply still answers: a refusal is logged. */
-	for (size_t i = 0; i < sizeof ar_controls / sizeof ar_controls[0]; i++)
-		if ((rc = sk_control_add(p, ar_controls[i].name, ar_controls[i].help, ar_controls[i].fn, NULL, NULL)) < 0)
-			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", ar_controls[i].name,
-			       sk_strerror(p, rc));
+	autoreply_controls_add(p);
 	ar_prune(p, st);
 	ar_pend_restore(p, st);
 	if (st->log_days &&
@@ -1707,4 +897,4 @@ fail:
 SK_PLUGIN(.name = "autoreply", .version = "1.0",
 	  .description = "Answers buyers from the rules file (keywords, item and account defaults)",
 	  .init = ar_init, .fini = ar_fini, .config_keys = ar_keys, .migrations = ar_migrations,
-	  .rules_check = ar_rules_check);
+	  .rules_check = autoreply_rules_check);
