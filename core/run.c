@@ -357,67 +357,59 @@ static void run_sync_sends(const config *c, store *st)
 	}
 }
 
-int run_main(config *c)
+/* Opens what the account's state is: the event log (0600: it holds buyers'
+ * messages and card codes, also one an older version made with the umask's
+ * mode), the run lock (one process per state.db, whatever control.socket
+ * says), state.db (a file that cannot be opened or is damaged exits 74, as a
+ * failed commit does later) and its account. Returns 0 with *st and *lockfd
+ * set, or the exit status (everything it opened closed again). */
+static int run_open_state(config *c, run_app *app, store **st, int *lockfd)
+{
+	char err[600];
+	int rc = 0;
+
+	if (c->event_log && (!(app->event_log = fopen(c->event_log, "a")) || fchmod(fileno(app->event_log), 0600))) {
+		log_err("run", "cannot open debug.event_log %s (or make it 0600): %s", c->event_log, strerror(errno));
+		if (app->event_log)
+			fclose(app->event_log);
+		app->event_log = NULL;
+		return 1;
+	}
+	if ((*lockfd = store_lock(c->state_db, c->account_id, err, sizeof err)) < 0) {
+		log_err("run", "%s", err);
+		rc = *lockfd == -1 ? 1 : 74;
+		goto fail;
+	}
+	*st = store_open(c->state_db, err, sizeof err);
+	if (!*st || store_account(*st, c->account_id, err, sizeof err) ||
+	    (rc = store_use_lock(*st, *lockfd, c->account_id, err, sizeof err))) {
+		log_err("run", "state.db %s", err);
+		rc = !*st || rc ? 74 : 1;
+		store_close(*st);
+		*st = NULL;
+		close(*lockfd);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (app->event_log)
+		fclose(app->event_log);
+	app->event_log = NULL;
+	return rc;
+}
+
+/* The client vhost the platform session connects through (no listener),
+ * with permessage-deflate. NULL on failure. */
+static struct lws_vhost *run_platform_vhost(config *c, struct lws_protocols *protocols)
 {
 	static const struct lws_extension exts[] = {
 		{"permessage-deflate", lws_extension_callback_pm_deflate,
 		 "permessage-deflate; client_no_context_takeover; client_max_window_bits"},
 		{NULL, NULL, NULL}
 	};
-	struct lws_protocols protocols[3];
 	struct lws_context_creation_info info;
-	struct lws_vhost *vh;
-	session_hooks hooks;
-	run_app app;
-	store *st;
-	char err[600];
-	int rc = 0, lockfd, fd_limit;
 
-	if (sodium_init() < 0)
-		return 1;
-	log_set_level(c->log_level ? c->log_level : "info");
-	memset(&app, 0, sizeof app);
-	app.cfg = c;
-	/* The event log holds buyers' messages and card codes: 0600, also one
-	 * an older version made with the umask's mode. */
-	if (c->event_log && (!(app.event_log = fopen(c->event_log, "a")) || fchmod(fileno(app.event_log), 0600))) {
-		log_err("run", "cannot open debug.event_log %s (or make it 0600): %s", c->event_log, strerror(errno));
-		if (app.event_log)
-			fclose(app.event_log);
-		return 1;
-	}
-	/* One process per state.db, whatever control.socket says: the lock
-	 * first, then the file (a state.db that cannot be opened or is damaged
-	 * exits 74, as a failed commit does later), then its account. */
-	if ((lockfd = store_lock(c->state_db, c->account_id, err, sizeof err)) < 0) {
-		log_err("run", "%s", err);
-		if (app.event_log)
-			fclose(app.event_log);
-		return lockfd == -1 ? 1 : 74;
-	}
-	st = store_open(c->state_db, err, sizeof err);
-	if (!st || store_account(st, c->account_id, err, sizeof err) ||
-	    (rc = store_use_lock(st, lockfd, c->account_id, err, sizeof err))) {
-		log_err("run", "state.db %s", err);
-		if (app.event_log)
-			fclose(app.event_log);
-		store_close(st);
-		close(lockfd);
-		return !st || rc ? 74 : 1;
-	}
-	run_sync_sends(c, st);
-	lws_set_log_level(run_lws_levels(), lws_emit);
-
-	memset(&info, 0, sizeof info);
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-	info.fd_limit_per_thread = (unsigned)(fd_limit = run_fd_limit());
-	run_ctx = lws_create_context(&info);
-	if (!run_ctx) {
-		store_close(st);
-		close(lockfd);
-		return 1;
-	}
-	memset(protocols, 0, sizeof protocols);
+	memset(protocols, 0, 3 * sizeof *protocols);
 	protocols[0] = session_protocol;
 	protocols[1] = http_protocol;
 	memset(&info, 0, sizeof info);
@@ -432,7 +424,89 @@ int run_main(config *c)
 	info.client_ssl_ca_filepath = c->ca_file;
 	info.timeout_secs = (unsigned)c->connect_timeout_s;
 	info.connect_timeout_secs = (unsigned)c->connect_timeout_s;
-	vh = lws_create_vhost(run_ctx, &info);
+	return lws_create_vhost(run_ctx, &info);
+}
+
+/* Starts the plugins, checks the rules they loaded and starts the page. */
+static void run_plugins_and_page(run_app *app, config *c, store *st, int fd_limit)
+{
+	sbuf errs = {0};
+	int n = bridge_load(app->plugins, &errs);
+
+	if (errs.len)
+		log_err("run", "plugins not started: %s", errs.p);
+	log_info("run", "%d of %d plugins started", n < 0 ? 0 : n, c->n_plugins);
+	sbuf_free(&errs);
+	/* what the plugins just loaded: a refused file shows in the status */
+	host_rules_verify(bridge_host(app->plugins));
+	/* The page is for the seller; the platform session is the job: without the page it goes on. */
+	if (run_web(app, c, st, fd_limit))
+		log_err("web", "the web page is NOT running (see above); the account runs without it");
+}
+
+/* The loop: serves lws until the account stops, taking the signals'
+ * requests (metrics, reload, stop) between turns. Returns 0, or 1 when lws
+ * failed. */
+static int run_loop(run_app *app, config *c)
+{
+	while (!app->stopped) {
+		if (lws_service(run_ctx, 0) < 0)
+			return 1;
+		bridge_poll(app->plugins);
+		if (got_usr1) {
+			got_usr1 = 0;
+			session_log_metrics(app->sess);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			run_reload(app, "SIGHUP");
+		}
+		if (got_stop == 1) {
+			got_stop = 2;
+			log_info("run", "stopping: plugins flush, queued sends go out for up to %d s, then close",
+				 c->send_stop_flush_s);
+			/* Plugins send what they hold back first; the session still takes
+			 * sends and pushes while it flushes (the replies are queued, and
+			 * what cannot go out in time stays in the outbox). */
+			bridge_stopping(app->plugins);
+			session_stop(app->sess, c->send_stop_flush_s * 1000, on_stopped, app);
+			lws_sul_schedule(run_ctx, 0, &app->sul_hard, stop_hard_cb,
+					 ((lws_usec_t)c->send_stop_flush_s + 2) * LWS_US_PER_SEC);
+		}
+	}
+	return 0;
+}
+
+int run_main(config *c)
+{
+	struct lws_protocols protocols[3];
+	struct lws_context_creation_info info;
+	struct lws_vhost *vh;
+	session_hooks hooks;
+	run_app app;
+	store *st = NULL;
+	int rc = 0, lockfd = -1, fd_limit;
+
+	if (sodium_init() < 0)
+		return 1;
+	log_set_level(c->log_level ? c->log_level : "info");
+	memset(&app, 0, sizeof app);
+	app.cfg = c;
+	if ((rc = run_open_state(c, &app, &st, &lockfd)))
+		return rc;
+	run_sync_sends(c, st);
+	lws_set_log_level(run_lws_levels(), lws_emit);
+
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.fd_limit_per_thread = (unsigned)(fd_limit = run_fd_limit());
+	run_ctx = lws_create_context(&info);
+	if (!run_ctx) {
+		store_close(st);
+		close(lockfd);
+		return 1;
+	}
+	vh = run_platform_vhost(c, protocols);
 	if (!vh) {
 		lws_context_destroy(run_ctx);
 		store_close(st);
@@ -471,20 +545,8 @@ int run_main(config *c)
 		rc = 1;
 		app.stopped = 1;
 	}
-	if (!app.stopped) {
-		sbuf errs = {0};
-		int n = bridge_load(app.plugins, &errs);
-
-		if (errs.len)
-			log_err("run", "plugins not started: %s", errs.p);
-		log_info("run", "%d of %d plugins started", n < 0 ? 0 : n, c->n_plugins);
-		sbuf_free(&errs);
-		/* what the plugins just loaded: a refused file shows in the status */
-		host_rules_verify(bridge_host(app.plugins));
-		/* The page is for the seller; the platform session is the job: without the page it goes on. */
-		if (run_web(&app, c, st, fd_limit))
-			log_err("web", "the web page is NOT running (see above); the account runs without it");
-	}
+	if (!app.stopped)
+		run_plugins_and_page(&app, c, st, fd_limit);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
@@ -493,33 +555,8 @@ int run_main(config *c)
 		log_info("run", "account %s starting (unb %s)", c->account_id, c->unb);
 		session_start(app.sess);
 	}
-	while (!app.stopped) {
-		if (lws_service(run_ctx, 0) < 0) {
-			rc = 1;
-			break;
-		}
-		bridge_poll(app.plugins);
-		if (got_usr1) {
-			got_usr1 = 0;
-			session_log_metrics(app.sess);
-		}
-		if (got_hup) {
-			got_hup = 0;
-			run_reload(&app, "SIGHUP");
-		}
-		if (got_stop == 1) {
-			got_stop = 2;
-			log_info("run", "stopping: plugins flush, queued sends go out for up to %d s, then close",
-				 c->send_stop_flush_s);
-			/* Plugins send what they hold back first; the session still takes
-			 * sends and pushes while it flushes (the replies are queued, and
-			 * what cannot go out in time stays in the outbox). */
-			bridge_stopping(app.plugins);
-			session_stop(app.sess, c->send_stop_flush_s * 1000, on_stopped, &app);
-			lws_sul_schedule(run_ctx, 0, &app.sul_hard, stop_hard_cb,
-					 ((lws_usec_t)c->send_stop_flush_s + 2) * LWS_US_PER_SEC);
-		}
-	}
+	if (run_loop(&app, c))
+		rc = 1;
 	lws_sul_cancel(&app.sul_hard);
 	session_log_metrics(app.sess);
 	bridge_unload(app.plugins);

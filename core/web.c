@@ -627,6 +627,148 @@ static void web_sessions_check(web *w, int sync)
 			web_end_client(c, "its session ended (logout, expiry or a new password)");
 }
 
+/* A request's headers are in (LWS_CALLBACK_HTTP): its path and method
+ * taken, the Host (for /api/) and Origin (for a login) checked, a body
+ * announced by its Content-Length awaited; else answered now. Returns 0, or
+ * -1/1 to close (lws's convention). */
+static int web_http_headers(web *w, struct lws *wsi, web_pss *pss, const void *in)
+{
+	web_conn *c;
+	char *uri;
+	int ulen;
+
+	if (!pss)
+		return -1;
+	if ((c = web_conn_find(w, wsi)))
+		c->started = 1;
+	/* the whole path (on the / mount, in is only the part after it) */
+	pss->method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+	if (uri && ulen >= (int)sizeof pss->path) {
+		pss->close_after = 1;
+		return web_error(wsi, pss, 404, "the path is too long");
+	}
+	snprintf(pss->path, sizeof pss->path, "%.*s", uri && ulen > 0 ? ulen : 0, uri ? uri : "");
+	if (!pss->path[0])
+		snprintf(pss->path, sizeof pss->path, "%s", in ? (const char *)in : "/");
+	sbuf_reset(&pss->body);
+	pss->too_big = pss->close_after = 0;
+	if (!strncmp(pss->path, "/api/", 5) && !web_host_ok(w, wsi)) {
+		pss->close_after = 1;
+		return web_error(wsi, pss, 403, "this server's name is not in the Host header");
+	}
+	if (!strncmp(pss->path, "/api/login", 10) && (!pss->path[10] || pss->path[10] == '?') &&
+	    !web_origin_ok(w, wsi, 1)) {
+		pss->close_after = 1;
+		log_warn("web", "login refused: from another site's page (Origin)");
+		return web_error(wsi, pss, 403, "a login from another site's page is refused (Origin)");
+	}
+	if (pss->method == LWSHUMETH_POST || pss->method == LWSHUMETH_PUT ||
+	    pss->method == LWSHUMETH_PATCH) {
+		char cl[32] = "";
+
+		if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+			pss->close_after = 1;
+			return web_error(wsi, pss, 411, "a body needs a Content-Length header");
+		}
+		if (strtoull(cl, NULL, 10) > API_MAX_BODY) {
+			pss->too_big = pss->close_after = 1;
+			return web_error(wsi, pss, 413, "the body is larger than 256 KiB");
+		}
+		return 0;   /* answered at BODY_COMPLETION */
+	}
+	return web_dispatch(w, wsi, pss);
+}
+
+/* An events WebSocket is open: its session cookie kept for the control
+ * requests it sends, and it joins the clients that get the live lines. */
+static void web_ws_open(web *w, struct lws *wsi, web_pss *pss)
+{
+	web_conn *c;
+	char ck[1024] = "";
+	const char *t;
+
+	/* the session's cookie, for the control requests to come (headers go after this) */
+	lws_hdr_copy(wsi, ck, sizeof ck, WSI_TOKEN_HTTP_COOKIE);
+	if ((t = strstr(ck, "sk_session=")))
+		snprintf(pss->cookie, sizeof pss->cookie, "%.*s", (int)strcspn(t, "; "), t);
+	pss->ws = 1;
+	pss->wsi = wsi;
+	if ((c = web_conn_find(w, wsi)))
+		c->ws = 1;
+	log_debug("web", "events WebSocket open (%d clients)", w->nclients + 1);
+	pss->next = w->clients;
+	w->clients = pss;
+	w->nclients++;
+}
+
+/* An events WebSocket may write: one queued line, after the loop turn's
+ * commit; a client whose session ended is closed (1008) instead. Returns 0,
+ * or -1 to close. */
+static int web_ws_writeable(web *w, struct lws *wsi, web_pss *pss)
+{
+	int st;
+	web_line *l;
+
+	if (!pss->ws)
+		return 0;
+	if (pss->q && !pss->ending && !api_session_live(w->a, pss->cookie))
+		web_end_client(pss, "its session ended (logout, expiry or a new password)");
+	if (pss->ending) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"session ended", 13);
+		return -1;
+	}
+	if (!(l = pss->q))
+		return 0;
+	/* a line of this loop turn (an event, a control answer) follows its commit */
+	api_barrier(w->a);
+	if (!(pss->q = l->next))
+		pss->q_tail = NULL;
+	pss->nq--;
+	st = lws_write(wsi, l->buf + LWS_PRE, l->len, LWS_WRITE_TEXT);
+	free(l);
+	if (st < 0)
+		return -1;
+	if (pss->q)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* A piece of a control request on an events WebSocket: gathered up to
+ * WEB_WS_MAX; a whole one is run (logged in only) and its answer queued. */
+static void web_ws_receive(web *w, struct lws *wsi, web_pss *pss, const void *in, size_t len)
+{
+	log_debug("web", "events WebSocket: %zu bytes in", len);
+	if (lws_is_first_fragment(wsi)) {
+		sbuf_reset(&pss->rx);
+		pss->rx_too_big = 0;
+	}
+	if (pss->rx.len + len > WEB_WS_MAX)
+		pss->rx_too_big = 1;
+	else
+		sbuf_add(&pss->rx, in, len);
+	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+		static const char too_big[] = "{\"kind\":\"reply\",\"request_id\":null,\"success\":false,"
+			"\"data\":null,\"error\":\"the request is larger than 64 KiB\"}";
+		static const char logged_out[] = "{\"kind\":\"reply\",\"request_id\":null,\"success\":false,"
+			"\"data\":null,\"error\":\"not logged in (or the session expired)\"}";
+		char *ans;
+
+		/* sizeof - 1: the literal's own length (a hand-counted one read past it) */
+		if (pss->rx_too_big)
+			ans = util_strndup(too_big, sizeof too_big - 1);
+		else if (!api_logged_in(w->a, pss->cookie))
+			ans = util_strndup(logged_out, sizeof logged_out - 1);
+		else
+			ans = api_ws_control(w->a, pss->rx.p ? pss->rx.p : "", pss->rx.len);
+		if (ans) {
+			web_enqueue(pss, ans, strlen(ans));
+			free(ans);
+			lws_callback_on_writable(wsi);
+		}
+		sbuf_reset(&pss->rx);
+	}
+}
+
 /* Every WEB_SESSIONS_MS: the sweep with a fresh look at the password, so that
  * expiry and shopkeep passwd close sockets that see no requests. */
 static void web_sessions_cb(lws_sorted_usec_list_t *sul)
@@ -643,8 +785,7 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 	web *w = vh ? lws_get_vhost_user(vh) : NULL;
 	web_pss *pss = user;
 	web_conn *c;
-	char *uri;
-	int ulen, st;
+	int st;
 	const char *why;
 
 	if (!w)
@@ -666,46 +807,7 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		web_conn_remove(w, wsi);
 		return 0;
 	case LWS_CALLBACK_HTTP:
-		if (!pss)
-			return -1;
-		if ((c = web_conn_find(w, wsi)))
-			c->started = 1;
-		/* the whole path (on the / mount, in is only the part after it) */
-		pss->method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
-		if (uri && ulen >= (int)sizeof pss->path) {
-			pss->close_after = 1;
-			return web_error(wsi, pss, 404, "the path is too long");
-		}
-		snprintf(pss->path, sizeof pss->path, "%.*s", uri && ulen > 0 ? ulen : 0, uri ? uri : "");
-		if (!pss->path[0])
-			snprintf(pss->path, sizeof pss->path, "%s", in ? (const char *)in : "/");
-		sbuf_reset(&pss->body);
-		pss->too_big = pss->close_after = 0;
-		if (!strncmp(pss->path, "/api/", 5) && !web_host_ok(w, wsi)) {
-			pss->close_after = 1;
-			return web_error(wsi, pss, 403, "this server's name is not in the Host header");
-		}
-		if (!strncmp(pss->path, "/api/login", 10) && (!pss->path[10] || pss->path[10] == '?') &&
-		    !web_origin_ok(w, wsi, 1)) {
-			pss->close_after = 1;
-			log_warn("web", "login refused: from another site's page (Origin)");
-			return web_error(wsi, pss, 403, "a login from another site's page is refused (Origin)");
-		}
-		if (pss->method == LWSHUMETH_POST || pss->method == LWSHUMETH_PUT ||
-		    pss->method == LWSHUMETH_PATCH) {
-			char cl[32] = "";
-
-			if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
-				pss->close_after = 1;
-				return web_error(wsi, pss, 411, "a body needs a Content-Length header");
-			}
-			if (strtoull(cl, NULL, 10) > API_MAX_BODY) {
-				pss->too_big = pss->close_after = 1;
-				return web_error(wsi, pss, 413, "the body is larger than 256 KiB");
-			}
-			return 0;   /* answered at BODY_COMPLETION */
-		}
-		return web_dispatch(w, wsi, pss);
+		return web_http_headers(w, wsi, pss, in);
 	case LWS_CALLBACK_HTTP_BODY:
 		if (!pss || pss->close_after)
 			return 0;
@@ -742,81 +844,13 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			return 1;
 		}
 		return 0;
-	case LWS_CALLBACK_ESTABLISHED: {
-		char ck[1024] = "";
-		const char *t;
-
-		/* the session's cookie, for the control requests to come (headers go after this) */
-		lws_hdr_copy(wsi, ck, sizeof ck, WSI_TOKEN_HTTP_COOKIE);
-		if ((t = strstr(ck, "sk_session=")))
-			snprintf(pss->cookie, sizeof pss->cookie, "%.*s", (int)strcspn(t, "; "), t);
-		pss->ws = 1;
-		pss->wsi = wsi;
-		if ((c = web_conn_find(w, wsi)))
-			c->ws = 1;
-		log_debug("web", "events WebSocket open (%d clients)", w->nclients + 1);
-		pss->next = w->clients;
-		w->clients = pss;
-		w->nclients++;
+	case LWS_CALLBACK_ESTABLISHED:
+		web_ws_open(w, wsi, pss);
 		return 0;
-	}
-	case LWS_CALLBACK_SERVER_WRITEABLE: {
-		web_line *l;
-
-		if (!pss->ws)
-			return 0;
-		if (pss->q && !pss->ending && !api_session_live(w->a, pss->cookie))
-			web_end_client(pss, "its session ended (logout, expiry or a new password)");
-		if (pss->ending) {
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"session ended", 13);
-			return -1;
-		}
-		if (!(l = pss->q))
-			return 0;
-		/* a line of this loop turn (an event, a control answer) follows its commit */
-		api_barrier(w->a);
-		if (!(pss->q = l->next))
-			pss->q_tail = NULL;
-		pss->nq--;
-		st = lws_write(wsi, l->buf + LWS_PRE, l->len, LWS_WRITE_TEXT);
-		free(l);
-		if (st < 0)
-			return -1;
-		if (pss->q)
-			lws_callback_on_writable(wsi);
-		return 0;
-	}
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return web_ws_writeable(w, wsi, pss);
 	case LWS_CALLBACK_RECEIVE:
-		log_debug("web", "events WebSocket: %zu bytes in", len);
-		if (lws_is_first_fragment(wsi)) {
-			sbuf_reset(&pss->rx);
-			pss->rx_too_big = 0;
-		}
-		if (pss->rx.len + len > WEB_WS_MAX)
-			pss->rx_too_big = 1;
-		else
-			sbuf_add(&pss->rx, in, len);
-		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-			static const char too_big[] = "{\"kind\":\"reply\",\"request_id\":null,\"success\":false,"
-				"\"data\":null,\"error\":\"the request is larger than 64 KiB\"}";
-			static const char logged_out[] = "{\"kind\":\"reply\",\"request_id\":null,\"success\":false,"
-				"\"data\":null,\"error\":\"not logged in (or the session expired)\"}";
-			char *ans;
-
-			/* sizeof - 1: the literal's own length (a hand-counted one read past it) */
-			if (pss->rx_too_big)
-				ans = util_strndup(too_big, sizeof too_big - 1);
-			else if (!api_logged_in(w->a, pss->cookie))
-				ans = util_strndup(logged_out, sizeof logged_out - 1);
-			else
-				ans = api_ws_control(w->a, pss->rx.p ? pss->rx.p : "", pss->rx.len);
-			if (ans) {
-				web_enqueue(pss, ans, strlen(ans));
-				free(ans);
-				lws_callback_on_writable(wsi);
-			}
-			sbuf_reset(&pss->rx);
-		}
+		web_ws_receive(w, wsi, pss, in, len);
 		return 0;
 	case LWS_CALLBACK_CLOSED:
 		if (pss)
