@@ -139,6 +139,7 @@ static void on_token(void *ud, mtop_result res, const char *ret, const cJSON *da
 	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(data, "accessToken");
 	const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(data, "accessTokenExpiredTime");
 	int64_t ttl_ms;
+	const char *detail;
 	char m[240];
 
 	s->tok.call = NULL;
@@ -162,9 +163,15 @@ static void on_token(void *ud, mtop_result res, const char *ret, const cJSON *da
 		return;
 	}
 	s->tok.refreshing = 0;
-	snprintf(m, sizeof m, "%s%s%s", mtop_result_name(res), *ret ? ": " : "", *ret ? ret : (why ? why : ""));
-	session_fail(s, res == MTOP_SESSION_EXPIRED ? SF_TOKEN_EXPIRED : res == MTOP_RISK ? SF_TOKEN_RISK :
-		     res == MTOP_TRANSPORT ? SF_TOKEN_TRANSPORT : SF_TOKEN_REFUSED, m);
+	/* the platform's ret, else the transport's reason (mtop gives one or the other) */
+	detail = *ret ? ret : why ? why : "";
+	snprintf(m, sizeof m, "%s%s%s", mtop_result_name(res), *detail ? ": " : "", detail);
+	/* an expired session and risk control say what to do in their row's
+	 * text alone; the others name the result and its reason */
+	if (res == MTOP_SESSION_EXPIRED || res == MTOP_RISK)
+		session_fail(s, res == MTOP_SESSION_EXPIRED ? SF_TOKEN_EXPIRED : SF_TOKEN_RISK, NULL);
+	else
+		session_fail(s, res == MTOP_TRANSPORT ? SF_TOKEN_TRANSPORT : SF_TOKEN_REFUSED, m);
 }
 
 /* Starts a connection attempt: a valid cached token (unless force_fetch),

@@ -416,6 +416,18 @@ static void test_token(void)
 	ok(t >= 0 && stat_of("tokens_minted") == minted + 1 && stat_of("reg_bad") >= 1,
 	   "token: a rejected token is dropped and a new one fetched (%ld ms)", t);
 
+	/* a token call that fails on transport (HTTP 503): the reason is logged
+	 * after the result's name, "transport: HTTP 503" (it read
+	 * "transportHTTP 503"), and the next call gets one */
+	reg0 = stat_of("reg_ok");
+	ctl("/fault", "{\"kind\":\"mtop_fail\",\"api\":\"mtop.taobao.idlemessage.pc.login.token\",\"n\":1,"
+	    "\"status\":503}");
+	ctl("/fault", "{\"kind\":\"expire_token\",\"kick\":true,\"seller\":\"" UNB "\"}");
+	t = wait_stat("reg_ok", reg0 + 1, 8000);
+	ok(t >= 0, "token: a failed token call is retried and registers (%ld ms)", t);
+	ok(tbot_log_has(&bot, "token: transport: HTTP 503") && !tbot_log_has(&bot, "transportHTTP"),
+	   "token: the transport failure's reason is logged after \"transport: \"");
+
 	/* refresh before expiry: 15 s tokens, refreshed 10 s (minus jitter) before */
 	ctl("/config", "{\"token_ttl_ms\":15000}");
 	ok(restart("20", 10, SIGTERM), "token: restart with short-lived tokens");
@@ -489,6 +501,8 @@ static void test_session_expired(void)
 	ctl("/fault", "{\"kind\":\"session_expired\",\"on\":true,\"seller\":\"" UNB "\"}");
 	ctl("/fault", "{\"kind\":\"expire_token\",\"kick\":true,\"seller\":\"" UNB "\"}");
 	ok(wait_ev("\"to\":\"FAILED\"", "re-login", NULL, 1, 6000), "session expired: FAILED, needs re-login");
+	ok(tbot_log_has(&bot, "needs re-login: the platform says the session expired; checking again"),
+	   "session expired: the reason is the row's text alone (no detail glued to it)");
 	calls = stat_of("mtop_calls");
 	usleep(2000000);
 	ok(stat_of("mtop_calls") == calls && bot_alive(), "session expired: no retry loop (mtop calls stay at %.0f)", calls);
