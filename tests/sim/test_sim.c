@@ -3,245 +3,13 @@
  * tests/sim/test_sim.c - a scripted client exercises every endpoint, push kind
  * and fault of build/shopkeep-sim (tests/sim/README.md) over loopback.
  */
-#include "tap.h"
-#include "tbot.h"
-#include "codec.h"
-#include "sign.h"
-#include "util.h"
+#include "test_sim_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define jget tc_jget
-#define jps tc_jstr
-#define jpn tc_jnum
-
-#define UNB "2200000000001"
-#define UNB2 "2200000000002"
-#define DID "3F2A1B4C-9D8E-4F7A-B6C5-D4E3F2A1B0C9-" UNB
-#define TOKEN_API "mtop.taobao.idlemessage.pc.login.token"
-
-static tc_sim sim;
-static char cookie[512];
-
-/* --- small helpers ------------------------------------------------------- */
-
-static const char *js(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* strstr that takes a NULL haystack as "not found". */
-static const char *sstr(const char *h, const char *n)
-{
-	return h && n ? strstr(h, n) : NULL;
-}
-
-/* A control call; returns the parsed answer (caller deletes). */
-static cJSON *ctl(const char *method, const char *path, const char *body, int *status)
-{
-	return tc_ctl(sim.ctl_port, method, path, body, status);
-}
-
-static void ctl_ok(const char *path, const char *body)
-{
-	int st = 0;
-	cJSON *r = ctl("POST", path, body, &st);
-
-	if (st != 200)
-		diag("control %s %s -> %d", path, body, st);
-	cJSON_Delete(r);
-}
-
-#define stat_of(name) tsim_stat(&sim, name)
-
-#define mtop_full(...) tc_mtop(sim.port, __VA_ARGS__)
-
-static cJSON *mtop(const char *api, const char *data)
-{
-	return mtop_full(cookie, api, data, NULL, NULL, NULL);
-}
-
-static const char *ret0(const cJSON *env)
-{
-	return jps(env, "ret.0");
-}
-
-/* Mints an IM token for did with the given cookie; malloc'd, NULL on failure. */
-static char *get_token(const char *ck, const char *did)
-{
-	char data[256];
-	cJSON *env;
-	char *tok = NULL;
-
-	snprintf(data, sizeof data, "{\"appKey\":\"%s\",\"deviceId\":\"%s\"}", SIGN_IM_APPKEY, did);
-	env = mtop_full(ck, TOKEN_API, data, NULL, NULL, NULL);
-	if (jps(env, "data.accessToken"))
-		tok = strdup(jps(env, "data.accessToken"));
-	cJSON_Delete(env);
-	return tok;
-}
-
-static tc_ws *ws_open(const char *ck)
-{
-	char hdr[700];
-
-	snprintf(hdr, sizeof hdr, "Cookie: %s\r\nOrigin: https://www.goofish.com\r\n", ck);
-	return tc_ws_connect(sim.port, "/", hdr, 3000, NULL);
-}
-
-static int mid_n;
-
-static void send_req(tc_ws *w, const char *lwp, const char *headers_extra, const char *body, char *mid)
-{
-	char buf[8192];
-
-	snprintf(mid, 32, "%d%lld 0", ++mid_n, (long long)util_now_ms());
-	snprintf(buf, sizeof buf, "{\"lwp\":\"%s\",\"headers\":{%s%s\"mid\":\"%s\"}%s%s}", lwp,
-		 headers_extra ? headers_extra : "", headers_extra ? "," : "", mid, body ? ",\"body\":" : "",
-		 body ? body : "");
-	tc_ws_send_text(w, buf, strlen(buf));
-}
-
-static cJSON *request(tc_ws *w, const char *lwp, const char *hx, const char *body)
-{
-	char mid[32];
-
-	send_req(w, lwp, hx, body, mid);
-	return tc_lwp_await(w, mid, 3000, 0);
-}
-
-/* ACKs a push the way the bot must (docs/protocol.md §4.4). */
-static void ack(tc_ws *w, const cJSON *push)
-{
-	char buf[1024];
-
-	snprintf(buf, sizeof buf, "{\"code\":200,\"headers\":{\"mid\":\"%s\",\"sid\":\"%s\"}}",
-		 jps(push, "headers.mid") ? jps(push, "headers.mid") : "",
-		 jps(push, "headers.sid") ? jps(push, "headers.sid") : "");
-	tc_ws_send_text(w, buf, strlen(buf));
-}
-
-/* Next push (frame with an lwp), ACKed unless noack; NULL on timeout. */
-static cJSON *next_push_opt(tc_ws *w, int ms, int noack)
-{
-	int64_t end = util_mono_us() + (int64_t)ms * 1000;
-
-	while (util_mono_us() < end) {
-		cJSON *f = tc_ws_recv_json(w, (int)((end - util_mono_us()) / 1000) + 1);
-
-		if (!f)
-			return NULL;
-		if (js(f, "lwp")) {
-			if (!noack)
-				ack(w, f);
-			return f;
-		}
-		cJSON_Delete(f);
-	}
-	return NULL;
-}
-
-static cJSON *next_push(tc_ws *w)
-{
-	return next_push_opt(w, 3000, 0);
-}
-
-/* Decodes item i of a push; *kind gets the codec kind. */
-static cJSON *item(const cJSON *push, int i, codec_kind *kind)
-{
-	const char *d = jps(push, "body.syncPushPackage.data") ? NULL : NULL;
-	const cJSON *it = cJSON_GetArrayItem(jget(push, "body.syncPushPackage.data"), i);
-	const char *err = NULL;
-	codec_kind k;
-
-	(void)d;
-	if (!it || !js(it, "data"))
-		return NULL;
-	return codec_decode_item(js(it, "data"), strlen(js(it, "data")), kind ? kind : &k, &err);
-}
-
-static int nitems(const cJSON *push)
-{
-	return cJSON_GetArraySize(jget(push, "body.syncPushPackage.data"));
-}
-
-/* Reads (and ACKs) pushes until a chat item with this text arrives; returns it
- * decoded, NULL after 3 s. Earlier pushes (redeliveries of garbage a test did
- * not ACK) are skipped. */
-static cJSON *find_text(tc_ws *w, const char *text)
-{
-	int64_t end = util_mono_us() + 3000000;
-	cJSON *p, *m;
-	int i, n;
-
-	while (util_mono_us() < end && (p = next_push(w))) {
-		n = nitems(p);
-		for (i = 0; i < n; i++) {
-			m = item(p, i, NULL);
-			if (jps(m, "1.10.reminderContent") && !strcmp(jps(m, "1.10.reminderContent"), text)) {
-				cJSON_Delete(p);
-				return m;
-			}
-			cJSON_Delete(m);
-		}
-		cJSON_Delete(p);
-	}
-	return NULL;
-}
-
-/* Opens, registers and ackDiffs a connection for the main account. */
-static tc_ws *session(const char *ck, const char *did, char **tok_out)
-{
-	char *tok = get_token(ck, did), hx[700];
-	tc_ws *w;
-	cJSON *r;
-
-	if (!tok)
-		return NULL;
-	w = ws_open(ck);
-	if (!w) {
-		free(tok);
-		return NULL;
-	}
-	snprintf(hx, sizeof hx, "\"cache-header\":\"app-key token ua wv\",\"app-key\":\"%s\",\"token\":\"%s\","
-		 "\"ua\":\"Mozilla/5.0 DingTalk(2.1.5) DingWeb/2.1.5 IMPaaS DingWeb/2.1.5\",\"dt\":\"j\","
-		 "\"wv\":\"im:3,au:3,sy:6\",\"sync\":\"0,0;0;0;\",\"did\":\"%s\"", SIGN_IM_APPKEY, tok, did);
-	r = request(w, "/reg", hx, NULL);
-	cJSON_Delete(r);
-	if (tok_out)
-		*tok_out = tok;
-	else
-		free(tok);
-	return w;
-}
-
-/* A base64 of s, malloc'd. */
-static char *b64(const char *s)
-{
-	return codec_b64_encode(s, strlen(s));
-}
-
-/* A sendByReceiverScope body for a text (payload JSON given as is). */
-static char *send_body(const char *uuid, const char *cid, const char *payload, const char *buyer)
-{
-	char *d = b64(payload), *out;
-	sbuf b = {0};
-
-	sbuf_addf(&b, "[{\"uuid\":\"%s\",\"cid\":\"%s@goofish\",\"conversationType\":1,"
-		  "\"content\":{\"contentType\":101,\"custom\":{\"type\":1,\"data\":\"%s\"}},"
-		  "\"redPointPolicy\":0,\"extension\":{\"extJson\":\"{}\"},"
-		  "\"ctx\":{\"appVersion\":\"1.0\",\"platform\":\"web\"},\"mtags\":{},\"msgReadStatusSetting\":1},"
-		  "{\"actualReceivers\":[\"%s@goofish\",\"%s@goofish\"]}]", uuid, cid, d, buyer, UNB);
-	free(d);
-	out = sbuf_take(&b);
-	return out;
-}
 
 /* --- the tests ----------------------------------------------------------- */
 
@@ -455,8 +223,9 @@ static void test_upgrade_and_reg(void)
 	free(tok);
 }
 
-/* Checks the decoded chat message shape; returns the tree's ["1"]["10"]. */
-static void test_pushes(tc_ws *w)
+/* A chat text pushed as the platform does: the frame's headers and the
+ * decoded item's fields; then a chat item second in its batch. */
+static void test_pushes_chat(tc_ws *w)
 {
 	cJSON *r, *p, *m;
 	codec_kind k;
@@ -501,6 +270,16 @@ static void test_pushes(tc_ws *w)
 	ok(jps(m, "1") && sstr(jps(m, "1"), ".PNM") && jps(m, "4"), "receipt variant 1 shape");
 	cJSON_Delete(m);
 	cJSON_Delete(p);
+}
+
+/* The other push kinds (image, typing, receipts, vulcan, tip, audio, the
+ * mobile and from_seller variants), several items in one frame, raw data
+ * and an unknown kind. */
+static void test_pushes_kinds(tc_ws *w)
+{
+	cJSON *r, *p, *m;
+	codec_kind k;
+	int st;
 
 	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"10001\",\"kind\":\"image\",\"url\":\"https://img.alicdn.com/x.jpg\"}", NULL));
 	p = next_push(w);
@@ -699,7 +478,9 @@ static void test_send(tc_ws *w)
 	cJSON_Delete(p);
 }
 
-static void test_orders(tc_ws *w)
+/* An order placed and paid: the cards pushed and what order detail says,
+ * in its agreeing and disagreeing modes. */
+static void test_orders_placed_paid(tc_ws *w)
 {
 	cJSON *r, *p, *m, *env;
 	const char *oid = "2503688126356636370";
@@ -770,6 +551,16 @@ static void test_orders(tc_ws *w)
 	env = mtop("mtop.idle.web.trade.order.detail", data);
 	is_str(jps(env, "data.components.0.data.buyerUserId"), "30003", "order detail: \"\" agrees again");
 	cJSON_Delete(env);
+}
+
+/* The paid order reminded, shipped and through its later statuses: the
+ * cards pushed, consign answers, /orders; unknown orders and statuses. */
+static void test_orders_shipped(tc_ws *w)
+{
+	cJSON *r, *p, *m, *env;
+	const char *oid = "2503688126356636370";
+	char data[128];
+	int st;
 
 	r = ctl("POST", "/order/status", "{\"order_id\":\"2503688126356636370\",\"status\":\"remind\"}", NULL);
 	p = next_push(w);
@@ -896,12 +687,14 @@ static void test_acks_and_redelivery(void)
 	tc_ws_close(w, 1000);
 }
 
-static void test_faults(void)
+/* Faults on a registered connection: drops (FIN, RST), a close frame, and
+ * every kind of garbage frame or item. */
+static void test_faults_drops_garbage(void)
 {
 	tc_ws *w;
 	tc_frame f;
-	cJSON *p, *m, *r;
-	int fd, st;
+	cJSON *p, *m;
+	int st;
 	size_t i;
 
 	w = session(cookie, DID, NULL);
@@ -981,6 +774,16 @@ static void test_faults(void)
 	ok(st == TC_ERROR && f.bad_protocol, "garbage opcode: a WebSocket protocol violation (got %d)", st);
 	tc_frame_free(&f);
 	tc_ws_close(w, 0);
+}
+
+/* Faults of the connection itself: a stall and its end, a refused and a
+ * black-holed connection, an expired token; an unknown fault kind. */
+static void test_faults_stall_refuse(void)
+{
+	tc_ws *w;
+	tc_frame f;
+	cJSON *r;
+	int fd, st;
 
 	/* stall: heartbeats and pings unanswered, then answered again */
 	w = session(cookie, DID, NULL);
@@ -1212,13 +1015,16 @@ int main(void)
 	w = session(cookie, DID, NULL);
 	ok(w != NULL, "session: token, connect, /reg");
 	if (w) {
-		test_pushes(w);
+		test_pushes_chat(w);
+		test_pushes_kinds(w);
 		test_send(w);
-		test_orders(w);
+		test_orders_placed_paid(w);
+		test_orders_shipped(w);
 		tc_ws_close(w, 1000);
 	}
 	test_acks_and_redelivery();
-	test_faults();
+	test_faults_drops_garbage();
+	test_faults_stall_refuse();
 	test_sent_log();
 	test_scenario_and_load();
 	test_control_errors();
