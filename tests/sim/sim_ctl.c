@@ -322,9 +322,10 @@ static int ctl_item(const cJSON *b, cJSON **out)
 	return 200;
 }
 
-/* Hostile or broken push frames (text), for the "garbage" fault. *raw is set
- * for bytes that must go out unframed; *track when the frame expects an ACK. */
-static char *garbage(const char *what, const cJSON *b, sim_account *a, size_t *len, int *raw, int *track)
+/* The base64 data of the one bad item a "garbage" fault of kind what puts in a
+ * well-formed frame (msgpack_truncated cuts a real text item of seller a in half).
+ * Returns it (malloc'd), or NULL for an unknown what or out of memory. */
+static char *garbage_item_b64(const char *what, const cJSON *b, sim_account *a)
 {
 	static const unsigned char hostile[][8] = {
 		{0xdd, 0xff, 0xff, 0xff, 0xff}, {0xdf, 0x00, 0x78, 0x78, 0x78}, {0xdd, 0x80, 0x00, 0x00, 0x01},
@@ -333,6 +334,55 @@ static char *garbage(const char *what, const cJSON *b, sim_account *a, size_t *l
 	unsigned char buf[256];
 	const unsigned char *bin = NULL;
 	size_t nbin = 0, i;
+	char *b64 = NULL;
+	cJSON *it, *info;
+	char err[128];
+
+	if (!strcmp(what, "base64")) {
+		b64 = strdup("!!not*base64**");
+	} else if (!strcmp(what, "msgpack_truncated")) {
+		cJSON *spec = cJSON_CreateObject(), *tree;
+		unsigned char *mp;
+		size_t n = 0;
+
+		cJSON_AddStringToObject(spec, "kind", "text");
+		cJSON_AddStringToObject(spec, "text", "this item is cut in half");
+		info = cJSON_CreateObject();
+		it = sim_item_build(spec, a, info, err, sizeof err);
+		cJSON_Delete(spec);
+		cJSON_Delete(info);
+		tree = it ? cJSON_GetObjectItemCaseSensitive(it, "data") : NULL;
+		mp = tree ? codec_b64_decode(tree->valuestring, strlen(tree->valuestring), &n) : NULL;
+		if (mp) {
+			b64 = codec_b64_encode(mp, n / 2);
+			free(mp);
+		}
+		cJSON_Delete(it);
+	} else if (!strncmp(what, "msgpack_hostile", 15)) {
+		int v = (int)sim_jnum(b, "variant", 0);
+
+		if (v >= 0 && v < (int)(sizeof hostile / sizeof hostile[0])) {
+			bin = hostile[v];
+			nbin = v == 3 ? 1 : v == 4 ? 3 : v == 5 ? 4 : 5;
+		} else {
+			/* nesting far deeper than any decoder should follow */
+			for (i = 0; i < sizeof buf; i++)
+				buf[i] = 0x91;
+			bin = buf;
+			nbin = sizeof buf;
+		}
+		b64 = codec_b64_encode(bin, nbin);
+	} else if (!strcmp(what, "msgpack_json_array")) {
+		b64 = codec_b64_encode("[1,2,3]", 7);
+	}
+	return b64;
+}
+
+/* Hostile or broken push frames (text), for the "garbage" fault. *raw is set
+ * for bytes that must go out unframed; *track when the frame expects an ACK. */
+static char *garbage(const char *what, const cJSON *b, sim_account *a, size_t *len, int *raw, int *track)
+{
+	size_t i;
 	char *b64 = NULL, *s = NULL;
 	sbuf sb = {0};
 	cJSON *items, *it, *info;
@@ -377,45 +427,7 @@ static char *garbage(const char *what, const cJSON *b, sim_account *a, size_t *l
 	}
 	/* The rest are well-formed frames with one bad item (and optionally a good
 	 * text item after it, which the bot must still handle). */
-	if (!strcmp(what, "base64")) {
-		b64 = strdup("!!not*base64**");
-	} else if (!strcmp(what, "msgpack_truncated")) {
-		cJSON *spec = cJSON_CreateObject(), *tree;
-		unsigned char *mp;
-		size_t n = 0;
-
-		cJSON_AddStringToObject(spec, "kind", "text");
-		cJSON_AddStringToObject(spec, "text", "this item is cut in half");
-		info = cJSON_CreateObject();
-		it = sim_item_build(spec, a, info, err, sizeof err);
-		cJSON_Delete(spec);
-		cJSON_Delete(info);
-		tree = it ? cJSON_GetObjectItemCaseSensitive(it, "data") : NULL;
-		mp = tree ? codec_b64_decode(tree->valuestring, strlen(tree->valuestring), &n) : NULL;
-		if (mp) {
-			b64 = codec_b64_encode(mp, n / 2);
-			free(mp);
-		}
-		cJSON_Delete(it);
-	} else if (!strncmp(what, "msgpack_hostile", 15)) {
-		int v = (int)sim_jnum(b, "variant", 0);
-
-		if (v >= 0 && v < (int)(sizeof hostile / sizeof hostile[0])) {
-			bin = hostile[v];
-			nbin = v == 3 ? 1 : v == 4 ? 3 : v == 5 ? 4 : 5;
-		} else {
-			/* nesting far deeper than any decoder should follow */
-			for (i = 0; i < sizeof buf; i++)
-				buf[i] = 0x91;
-			bin = buf;
-			nbin = sizeof buf;
-		}
-		b64 = codec_b64_encode(bin, nbin);
-	} else if (!strcmp(what, "msgpack_json_array")) {
-		b64 = codec_b64_encode("[1,2,3]", 7);
-	} else {
-		return NULL;
-	}
+	b64 = garbage_item_b64(what, b, a);
 	if (!b64)
 		return NULL;
 	items = cJSON_CreateArray();

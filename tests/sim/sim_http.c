@@ -229,17 +229,126 @@ static const char *mtop_consign(sim_account *a, const cJSON *data)
 	return NULL;
 }
 
+/* login.token: mints an IM access token for seller a's device. Returns the
+ * failure ret, or NULL on success (*out is the token; *status 500 when out of memory). */
+static const char *mtop_login_token(sim_account *a, const cJSON *dj, cJSON **out, unsigned *status)
+{
+	const char *ak = sim_jstr2(dj, "appKey"), *did = sim_jstr2(dj, "deviceId");
+	sim_token *tok;
+	char hex[41];
+
+	if (!ak || strcmp(ak, SIGN_IM_APPKEY) || !did || !*did || strlen(did) >= sizeof tok->did)
+		return "FAIL_SYS_PARAMINVALID_ERROR::appKey/deviceId";
+	tok = calloc(1, sizeof *tok);
+	if (!tok) {
+		*status = 500;
+		return NULL;
+	}
+	sim_gen_hex(hex, 40);
+	snprintf(tok->token, sizeof tok->token, "oauth_k1:%s", hex);
+	snprintf(tok->did, sizeof tok->did, "%s", did);
+	snprintf(tok->unb, sizeof tok->unb, "%s", a->unb);
+	tok->expires_ms = util_now_ms() + S.token_ttl_ms;
+	tok->next = S.tokens;
+	S.tokens = tok;
+	S.st.tokens_minted++;
+	*out = cJSON_CreateObject();
+	cJSON_AddStringToObject(*out, "accessToken", tok->token);
+	snprintf(hex, sizeof hex, "%lld", (long long)S.token_ttl_ms);
+	cJSON_AddStringToObject(*out, "accessTokenExpiredTime", hex);
+	cJSON_AddStringToObject(*out, "refreshToken", "oauth_k1:refresh-sim");
+	return NULL;
+}
+
+/* order.detail: the detail of one of seller a's orders ("tid"). Returns the
+ * failure ret, or NULL with *out set. */
+static const char *mtop_order_detail(sim_account *a, const cJSON *dj, cJSON **out)
+{
+	const char *tid = sim_jstr2(dj, "tid");
+	sim_order *o = tid ? sim_order_find(tid) : NULL;
+
+	if (!o || strcmp(o->seller, a->unb))
+		return "FAIL_BIZ_ORDER_NOT_EXIST::订单不存在";
+	o->detail_calls++;
+	*out = order_detail(o);
+	return NULL;
+}
+
+/* pc.detail: the detail of one item ("itemId"). Returns the failure ret, or
+ * NULL with *out set. */
+static const char *mtop_item_detail(const cJSON *dj, cJSON **out)
+{
+	const char *iid = sim_jstr2(dj, "itemId");
+	sim_item *it = iid ? sim_item_get(iid, 0) : NULL;
+
+	if (!it)
+		return "FAIL_BIZ_ITEM_NOT_EXIST::商品不存在";
+	*out = item_detail(it);
+	return NULL;
+}
+
+/* Runs api for seller a on its parsed data dj, once the request passed the
+ * gates. Returns the failure ret, or NULL on success (*out the data, if any). */
+static const char *mtop_api(const char *api, sim_account *a, const cJSON *dj, cJSON **out, unsigned *status)
+{
+	if (!strcmp(api, "mtop.taobao.idlemessage.pc.login.token"))
+		return mtop_login_token(a, dj, out, status);
+	if (!strcmp(api, "mtop.taobao.idle.logistic.consign.dummy"))
+		return mtop_consign(a, dj);
+	if (!strcmp(api, "mtop.idle.web.trade.order.detail"))
+		return mtop_order_detail(a, dj, out);
+	if (!strcmp(api, "mtop.taobao.idle.pc.detail"))
+		return mtop_item_detail(dj, out);
+	if (!strcmp(api, "mtop.idle.groupon.activity.seller.freeshipping")) {
+		if (!cJSON_GetObjectItemCaseSensitive(dj, "bizOrderId"))
+			return "FAIL_SYS_PARAMINVALID_ERROR::bizOrderId";
+		return NULL;
+	}
+	return "FAIL_SYS_API_NOT_FOUNDED::请求API不存在";
+}
+
+/* Checks the _m_h5_tk cookie against seller a's current token (rotating it when
+ * an expiry was injected) and writes it to tk. Returns the failure ret (with
+ * *set_cookie the new token), or NULL when the token is current. */
+static const char *mtop_h5tk(sim_account *a, const char *cookie, char *tk, size_t tkn, char **set_cookie)
+{
+	char sc[200];
+
+	cookie_h5_token(cookie, tk, tkn);
+	if (!*tk) {
+		new_h5tk(a->h5tk, sizeof a->h5tk, sc, sizeof sc);
+		*set_cookie = strdup(sc);
+		return "FAIL_SYS_TOKEN_EMPTY::令牌为空";
+	}
+	if (!a->h5tk[0])
+		snprintf(a->h5tk, sizeof a->h5tk, "%s", tk);   /* the first token seen is the account's */
+	if (a->expire_h5tk && !strcmp(tk, a->h5tk)) {
+		a->expire_h5tk = 0;
+		snprintf(a->h5tk_old, sizeof a->h5tk_old, "%s", a->h5tk);
+		new_h5tk(a->h5tk, sizeof a->h5tk, sc, sizeof sc);
+	}
+	if (strcmp(tk, a->h5tk)) {
+		/* An old or unknown token: expired, with the current one as Set-Cookie. */
+		snprintf(sc, sizeof sc, "_m_h5_tk=%s_%lld;Path=/;Domain=goofish.com;Max-Age=86400", a->h5tk,
+			 (long long)util_now_ms() + 86400000);
+		*set_cookie = strdup(sc);
+		S.st.mtop_token_expired++;
+		return "FAIL_SYS_TOKEN_EXOIRED::令牌过期";
+	}
+	return NULL;
+}
+
 /* One mtop call (docs/protocol.md §2). Returns the HTTP status; *env is the reply. */
 static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON **env,
 			  char **set_cookie)
 {
 	char *cookie = NULL, *unb = NULL, *t = NULL, *sign = NULL, *appkey = NULL, *data = NULL;
-	char tk[64], want[33], sc[200];
+	char tk[64], want[33];
 	int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
 	sim_account *a = NULL;
 	sim_mtop_fail *fail;
 	cJSON *dj = NULL, *out = NULL;
-	const char *ret = "SUCCESS::调用成功";
+	const char *ret = "SUCCESS::调用成功", *r;
 	unsigned status = 200;
 	cJSON *logx = cJSON_CreateObject();
 
@@ -269,27 +378,8 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		cJSON_AddStringToObject(out, "url", "https://h5api.m.goofish.com/punish?x5secdata=sim");
 		goto done;
 	}
-	cookie_h5_token(cookie, tk, sizeof tk);
-	if (!*tk) {
-		new_h5tk(a->h5tk, sizeof a->h5tk, sc, sizeof sc);
-		*set_cookie = strdup(sc);
-		ret = "FAIL_SYS_TOKEN_EMPTY::令牌为空";
-		goto done;
-	}
-	if (!a->h5tk[0])
-		snprintf(a->h5tk, sizeof a->h5tk, "%s", tk);   /* the first token seen is the account's */
-	if (a->expire_h5tk && !strcmp(tk, a->h5tk)) {
-		a->expire_h5tk = 0;
-		snprintf(a->h5tk_old, sizeof a->h5tk_old, "%s", a->h5tk);
-		new_h5tk(a->h5tk, sizeof a->h5tk, sc, sizeof sc);
-	}
-	if (strcmp(tk, a->h5tk)) {
-		/* An old or unknown token: expired, with the current one as Set-Cookie. */
-		snprintf(sc, sizeof sc, "_m_h5_tk=%s_%lld;Path=/;Domain=goofish.com;Max-Age=86400", a->h5tk,
-			 (long long)util_now_ms() + 86400000);
-		*set_cookie = strdup(sc);
-		S.st.mtop_token_expired++;
-		ret = "FAIL_SYS_TOKEN_EXOIRED::令牌过期";
+	if ((r = mtop_h5tk(a, cookie, tk, sizeof tk, set_cookie))) {
+		ret = r;
 		goto done;
 	}
 	if (!t || !sign || !data || !appkey || strcmp(appkey, SIGN_MTOP_APPKEY)) {
@@ -313,62 +403,8 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		ret = "FAIL_SYS_PARAMINVALID_ERROR::data 不是 JSON";
 		goto done;
 	}
-	if (!strcmp(api, "mtop.taobao.idlemessage.pc.login.token")) {
-		const char *ak = sim_jstr2(dj, "appKey"), *did = sim_jstr2(dj, "deviceId");
-		sim_token *tok;
-		char hex[41];
-
-		if (!ak || strcmp(ak, SIGN_IM_APPKEY) || !did || !*did || strlen(did) >= sizeof tok->did) {
-			ret = "FAIL_SYS_PARAMINVALID_ERROR::appKey/deviceId";
-			goto done;
-		}
-		tok = calloc(1, sizeof *tok);
-		if (!tok) {
-			status = 500;
-			goto done;
-		}
-		sim_gen_hex(hex, 40);
-		snprintf(tok->token, sizeof tok->token, "oauth_k1:%s", hex);
-		snprintf(tok->did, sizeof tok->did, "%s", did);
-		snprintf(tok->unb, sizeof tok->unb, "%s", a->unb);
-		tok->expires_ms = util_now_ms() + S.token_ttl_ms;
-		tok->next = S.tokens;
-		S.tokens = tok;
-		S.st.tokens_minted++;
-		out = cJSON_CreateObject();
-		cJSON_AddStringToObject(out, "accessToken", tok->token);
-		snprintf(hex, sizeof hex, "%lld", (long long)S.token_ttl_ms);
-		cJSON_AddStringToObject(out, "accessTokenExpiredTime", hex);
-		cJSON_AddStringToObject(out, "refreshToken", "oauth_k1:refresh-sim");
-	} else if (!strcmp(api, "mtop.taobao.idle.logistic.consign.dummy")) {
-		const char *r = mtop_consign(a, dj);
-
-		if (r)
-			ret = r;
-	} else if (!strcmp(api, "mtop.idle.web.trade.order.detail")) {
-		const char *tid = sim_jstr2(dj, "tid");
-		sim_order *o = tid ? sim_order_find(tid) : NULL;
-
-		if (!o || strcmp(o->seller, a->unb)) {
-			ret = "FAIL_BIZ_ORDER_NOT_EXIST::订单不存在";
-		} else {
-			o->detail_calls++;
-			out = order_detail(o);
-		}
-	} else if (!strcmp(api, "mtop.taobao.idle.pc.detail")) {
-		const char *iid = sim_jstr2(dj, "itemId");
-		sim_item *it = iid ? sim_item_get(iid, 0) : NULL;
-
-		if (!it)
-			ret = "FAIL_BIZ_ITEM_NOT_EXIST::商品不存在";
-		else
-			out = item_detail(it);
-	} else if (!strcmp(api, "mtop.idle.groupon.activity.seller.freeshipping")) {
-		if (!cJSON_GetObjectItemCaseSensitive(dj, "bizOrderId"))
-			ret = "FAIL_SYS_PARAMINVALID_ERROR::bizOrderId";
-	} else {
-		ret = "FAIL_SYS_API_NOT_FOUNDED::请求API不存在";
-	}
+	if ((r = mtop_api(api, a, dj, &out, &status)))
+		ret = r;
 done:
 	*env = mtop_env(api, ret, out);
 	cJSON_AddStringToObject(logx, "ret", ret);

@@ -342,6 +342,201 @@ static sim_chat *spec_chat(const cJSON *spec, sim_account *a)
 			    sim_jstr(spec, "buyer_name", NULL), sim_jstr(spec, "item_id", NULL));
 }
 
+/* Builds the "raw" kind: arbitrary data (e.g. bad base64) inside a well-formed
+ * frame. Returns the item itself, already wrapped. */
+static cJSON *sim_item_raw(const cJSON *spec)
+{
+	cJSON *it = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(it, "bizType", sim_jnum(spec, "bizType", 40));
+	cJSON_AddStringToObject(it, "streamId", "40");
+	cJSON_AddNumberToObject(it, "objectType", sim_jnum(spec, "objectType", 40000));
+	cJSON_AddStringToObject(it, "data", sim_jstr(spec, "data", ""));
+	return it;
+}
+
+/* Builds a chat message of kind text, image, audio or tip in chat ch (from the
+ * buyer, or the seller when "from_seller"). Returns the decoded tree. */
+static cJSON *sim_item_message(const char *kind, const cJSON *spec, sim_account *a, const sim_chat *ch,
+			       cJSON *info)
+{
+	const char *text = sim_jstr(spec, "text", "");
+	int own = sim_jbool(spec, "from_seller", 0), ct = 1;
+	const char *display = text;
+	cJSON *inner = cJSON_CreateObject(), *ext = NULL, *tree;
+	char *itxt, b[1024];
+
+	if (!strcmp(kind, "image")) {
+		cJSON *pic = cJSON_CreateObject(), *pics;
+
+		ct = 2;
+		display = "[图片]";
+		cJSON_AddNumberToObject(inner, "contentType", 2);
+		pics = cJSON_AddArrayToObject(cJSON_AddObjectToObject(inner, "image"), "pics");
+		cJSON_AddNumberToObject(pic, "height", sim_jnum(spec, "height", 600));
+		cJSON_AddNumberToObject(pic, "type", 0);
+		cJSON_AddStringToObject(pic, "url", sim_jstr(spec, "url", "https://img.alicdn.com/sim/1.jpg"));
+		cJSON_AddNumberToObject(pic, "width", sim_jnum(spec, "width", 800));
+		cJSON_AddItemToArray(pics, pic);
+	} else if (!strcmp(kind, "audio")) {
+		ct = 3;
+		display = "[语音消息]";
+		cJSON_AddNumberToObject(inner, "contentType", 3);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(inner, "audio"), "url",
+					"https://img.alicdn.com/sim/1.amr");
+	} else if (!strcmp(kind, "tip")) {
+		ct = 14;
+		cJSON_AddNumberToObject(inner, "contentType", 14);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(inner, "tip"), "text", text);
+		ext = cJSON_CreateObject();
+		snprintf(b, sizeof b, "{\"msgArg1\":\"MsgTips\",\"messageId\":\"tip%llu\"}",
+			 (unsigned long long)S.next_im);
+		cJSON_AddStringToObject(ext, "extJson", b);
+	} else {
+		cJSON_AddNumberToObject(inner, "contentType", 1);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(inner, "text"), "text", text);
+		if (sim_jbool(spec, "mobile", 0))
+			cJSON_AddArrayToObject(inner, "atUsers");
+	}
+	itxt = cJSON_PrintUnformatted(inner);
+	cJSON_Delete(inner);
+	tree = chat_message(ch, own ? a->unb : ch->buyer, own ? "" : ch->buyer_name, ct, display,
+			    itxt ? itxt : "{}", ext, !own && ct != 14, sim_jbool(spec, "mobile", 0), NULL, info);
+	free(itxt);
+	return tree;
+}
+
+/* Builds the order-context item (the buyer opened a chat from an order) for o.
+ * Returns the decoded tree and writes the order id to info. */
+static cJSON *sim_item_order_ctx(const sim_order *o, cJSON *info)
+{
+	sim_item *item = sim_item_get(o->item_id, 1);
+	cJSON *tree = cJSON_CreateObject(), *three;
+
+	add_at(tree, "1", o->cid);
+	cJSON_AddNumberToObject(tree, "2", 1);
+	three = cJSON_AddObjectToObject(tree, "3");
+	cJSON_AddStringToObject(three, "orderId", o->id);
+	cJSON_AddStringToObject(three, "itemId", o->item_id);
+	cJSON_AddStringToObject(three, "itemTitle", item ? item->title : "");
+	cJSON_AddStringToObject(three, "itemMainPic", "https://img.alicdn.com/sim/item.jpg");
+	cJSON_AddStringToObject(three, "itemSellerId", o->seller);
+	cJSON_AddStringToObject(three, "extUserId", o->buyer);
+	cJSON_AddStringToObject(three, "ownerUserId", o->seller);
+	cJSON_AddNumberToObject(tree, "4", (double)util_now_ms());
+	cJSON_AddStringToObject(info, "order_id", o->id);
+	return tree;
+}
+
+/* Builds an order item of kind card, update or order_ctx for the spec's
+ * "order_id". Returns the decoded tree, or NULL with err set. */
+static cJSON *sim_item_trade(const char *kind, const cJSON *spec, cJSON *info, char *err, size_t errlen)
+{
+	const char *oid = sim_jstr(spec, "order_id", "");
+	sim_order *o = sim_order_find(oid);
+
+	if (!o) {
+		snprintf(err, errlen, "no such order '%s'", oid);
+		return NULL;
+	}
+	if (!strcmp(kind, "card"))
+		return order_card(o, sim_jstr(spec, "status", o->status), info, err, errlen);
+	if (!strcmp(kind, "update"))
+		return order_update(o, sim_jstr(spec, "status", o->status), info, err, errlen);
+	return sim_item_order_ctx(o, info);
+}
+
+/* Builds the "payment" kind: the red reminder line of chat ch. Returns the
+ * decoded tree. */
+static cJSON *sim_item_payment(const cJSON *spec, const sim_chat *ch)
+{
+	cJSON *tree = cJSON_CreateObject(), *three;
+
+	add_at(tree, "1", ch->cid);
+	cJSON_AddNumberToObject(tree, "2", 1);
+	three = cJSON_AddObjectToObject(tree, "3");
+	cJSON_AddStringToObject(three, "redReminder", sim_jstr(spec, "red", "等待卖家发货"));
+	cJSON_AddStringToObject(three, "redReminderStyle", "1");
+	cJSON_AddNumberToObject(tree, "4", (double)util_now_ms());
+	return tree;
+}
+
+/* Builds the "typing" kind (objectType 40006): the buyer of ch typing or not
+ * per "state". Returns the decoded tree. */
+static cJSON *sim_item_typing(const cJSON *spec, const sim_chat *ch)
+{
+	cJSON *tree = cJSON_CreateObject(), *arr, *e = cJSON_CreateObject();
+
+	arr = cJSON_AddArrayToObject(tree, "1");
+	add_at(e, "1", ch->cid);
+	cJSON_AddNumberToObject(e, "2", 1);
+	cJSON_AddNumberToObject(e, "3", sim_jnum(spec, "state", 1));
+	add_at(e, "4", ch->buyer);
+	cJSON_AddItemToArray(arr, e);
+	return tree;
+}
+
+/* Builds the "receipt" kind (objectType 40103) in one of its three layouts
+ * ("variant" 1, 2 or 3) for chat ch. Returns the decoded tree. */
+static cJSON *sim_item_receipt(const cJSON *spec, const sim_chat *ch)
+{
+	int v = (int)sim_jnum(spec, "variant", 1);
+	char im[32], at[64];
+	cJSON *tree;
+
+	new_im_id(im, sizeof im);
+	snprintf(at, sizeof at, "%s@goofish", ch->cid);
+	tree = cJSON_CreateObject();
+	if (v == 2) {
+		cJSON *ids = cJSON_AddArrayToObject(tree, "1");
+
+		cJSON_AddItemToArray(ids, cJSON_CreateString(im));
+		cJSON_AddNumberToObject(tree, "2", 2);
+		cJSON_AddStringToObject(tree, "3", at);
+		cJSON_AddNumberToObject(tree, "4", 1);
+		cJSON_AddNumberToObject(tree, "5", (double)util_now_ms());
+	} else if (v == 3) {
+		cJSON_AddStringToObject(tree, "1", at);
+		cJSON_AddNumberToObject(tree, "2", 1);
+		cJSON_AddStringToObject(tree, "3", im);
+		cJSON_AddNumberToObject(tree, "4", (double)util_now_ms());
+	} else {
+		cJSON_AddStringToObject(tree, "1", im);
+		cJSON_AddNumberToObject(tree, "2", 2);
+		cJSON_AddNumberToObject(tree, "3", 0);
+		cJSON_AddStringToObject(tree, "4", at);
+		cJSON_AddNumberToObject(tree, "5", 1);
+		cJSON_AddNumberToObject(tree, "6", (double)util_now_ms());
+	}
+	return tree;
+}
+
+/* Builds the "vulcan" kind (bizType 370, JSON data): a session-arouse script
+ * for chat ch sent to seller a. Returns the tree. */
+static cJSON *sim_item_vulcan(const cJSON *spec, const sim_account *a, const sim_chat *ch)
+{
+	cJSON *tree = cJSON_CreateObject(), *op, *sa, *arr, *si, *ex, *scr;
+
+	cJSON_AddNumberToObject(tree, "chatType", 1);
+	cJSON_AddNumberToObject(tree, "incrementType", 1);
+	op = cJSON_AddObjectToObject(cJSON_AddObjectToObject(tree, "operation"), "content");
+	cJSON_AddNumberToObject(op, "contentType", 8);
+	sa = cJSON_AddObjectToObject(op, "sessionArouse");
+	arr = cJSON_AddArrayToObject(sa, "arouseChatScriptInfo");
+	scr = cJSON_CreateObject();
+	cJSON_AddStringToObject(scr, "chatScrip", sim_jstr(spec, "text", "宝贝还在吗？"));
+	cJSON_AddItemToArray(arr, scr);
+	arr = cJSON_AddArrayToObject(tree, "receiverIds");
+	cJSON_AddItemToArray(arr, cJSON_CreateString(a->unb));
+	si = cJSON_AddObjectToObject(tree, "sessionInfo");
+	ex = cJSON_AddObjectToObject(si, "extensions");
+	cJSON_AddStringToObject(ex, "itemId", ch->item_id);
+	cJSON_AddStringToObject(ex, "itemTitle", "sim item");
+	cJSON_AddStringToObject(ex, "extUserId", ch->buyer);
+	cJSON_AddStringToObject(tree, "sessionId", ch->cid);
+	return tree;
+}
+
 /* Builds one push item from a control spec {"kind":..., ...}; see README.md for
  * the kinds. Returns the item (bizType, objectType, data) and writes the ids
  * used to info; NULL with err set on a bad spec. */
@@ -350,178 +545,40 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 	const char *kind = sim_jstr(spec, "kind", "text");
 	sim_chat *ch = NULL;
 	cJSON *tree = NULL, *it;
-	char b[1024], at[64];
 	int obj = 40000, biz = 40, as_json = 0;
 
-	if (!strcmp(kind, "raw")) {
-		/* Arbitrary data (e.g. bad base64) inside a well-formed frame. */
-		it = cJSON_CreateObject();
-		cJSON_AddNumberToObject(it, "bizType", sim_jnum(spec, "bizType", 40));
-		cJSON_AddStringToObject(it, "streamId", "40");
-		cJSON_AddNumberToObject(it, "objectType", sim_jnum(spec, "objectType", 40000));
-		cJSON_AddStringToObject(it, "data", sim_jstr(spec, "data", ""));
-		return it;
-	}
-	if (strcmp(kind, "card") && strcmp(kind, "update") && strcmp(kind, "order_ctx")) {
+	if (!strcmp(kind, "raw"))
+		return sim_item_raw(spec);
+	if (!strcmp(kind, "card") || !strcmp(kind, "update") || !strcmp(kind, "order_ctx")) {
+		tree = sim_item_trade(kind, spec, info, err, errlen);
+		if (!tree)
+			return NULL;
+	} else {
 		ch = spec_chat(spec, a);
 		if (!ch) {
 			snprintf(err, errlen, "no such chat");
 			return NULL;
 		}
-	}
-	if (!strcmp(kind, "text") || !strcmp(kind, "image") || !strcmp(kind, "audio") || !strcmp(kind, "tip")) {
-		const char *text = sim_jstr(spec, "text", "");
-		int own = sim_jbool(spec, "from_seller", 0), ct = 1;
-		const char *display = text;
-		cJSON *inner = cJSON_CreateObject(), *ext = NULL;
-		char *itxt;
-
-		if (!strcmp(kind, "image")) {
-			cJSON *pic = cJSON_CreateObject(), *pics;
-
-			ct = 2;
-			display = "[图片]";
-			cJSON_AddNumberToObject(inner, "contentType", 2);
-			pics = cJSON_AddArrayToObject(cJSON_AddObjectToObject(inner, "image"), "pics");
-			cJSON_AddNumberToObject(pic, "height", sim_jnum(spec, "height", 600));
-			cJSON_AddNumberToObject(pic, "type", 0);
-			cJSON_AddStringToObject(pic, "url", sim_jstr(spec, "url", "https://img.alicdn.com/sim/1.jpg"));
-			cJSON_AddNumberToObject(pic, "width", sim_jnum(spec, "width", 800));
-			cJSON_AddItemToArray(pics, pic);
-		} else if (!strcmp(kind, "audio")) {
-			ct = 3;
-			display = "[语音消息]";
-			cJSON_AddNumberToObject(inner, "contentType", 3);
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(inner, "audio"), "url",
-						"https://img.alicdn.com/sim/1.amr");
-		} else if (!strcmp(kind, "tip")) {
-			ct = 14;
-			cJSON_AddNumberToObject(inner, "contentType", 14);
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(inner, "tip"), "text", text);
-			ext = cJSON_CreateObject();
-			snprintf(b, sizeof b, "{\"msgArg1\":\"MsgTips\",\"messageId\":\"tip%llu\"}",
-				 (unsigned long long)S.next_im);
-			cJSON_AddStringToObject(ext, "extJson", b);
+		if (!strcmp(kind, "text") || !strcmp(kind, "image") || !strcmp(kind, "audio") ||
+		    !strcmp(kind, "tip")) {
+			tree = sim_item_message(kind, spec, a, ch, info);
+		} else if (!strcmp(kind, "payment")) {
+			tree = sim_item_payment(spec, ch);
+		} else if (!strcmp(kind, "typing")) {
+			obj = 40006;
+			tree = sim_item_typing(spec, ch);
+		} else if (!strcmp(kind, "receipt")) {
+			obj = 40103;
+			tree = sim_item_receipt(spec, ch);
+		} else if (!strcmp(kind, "vulcan")) {
+			biz = 370;
+			obj = 370000;
+			as_json = 1;
+			tree = sim_item_vulcan(spec, a, ch);
 		} else {
-			cJSON_AddNumberToObject(inner, "contentType", 1);
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(inner, "text"), "text", text);
-			if (sim_jbool(spec, "mobile", 0))
-				cJSON_AddArrayToObject(inner, "atUsers");
-		}
-		itxt = cJSON_PrintUnformatted(inner);
-		cJSON_Delete(inner);
-		tree = chat_message(ch, own ? a->unb : ch->buyer, own ? "" : ch->buyer_name, ct, display,
-				    itxt ? itxt : "{}", ext, !own && ct != 14, sim_jbool(spec, "mobile", 0), NULL, info);
-		free(itxt);
-	} else if (!strcmp(kind, "card") || !strcmp(kind, "update") || !strcmp(kind, "order_ctx")) {
-		const char *oid = sim_jstr(spec, "order_id", "");
-		sim_order *o = sim_order_find(oid);
-
-		if (!o) {
-			snprintf(err, errlen, "no such order '%s'", oid);
+			snprintf(err, errlen, "unknown push kind '%s'", kind);
 			return NULL;
 		}
-		if (!strcmp(kind, "card")) {
-			tree = order_card(o, sim_jstr(spec, "status", o->status), info, err, errlen);
-		} else if (!strcmp(kind, "update")) {
-			tree = order_update(o, sim_jstr(spec, "status", o->status), info, err, errlen);
-		} else {
-			sim_item *item = sim_item_get(o->item_id, 1);
-			cJSON *three;
-
-			tree = cJSON_CreateObject();
-			add_at(tree, "1", o->cid);
-			cJSON_AddNumberToObject(tree, "2", 1);
-			three = cJSON_AddObjectToObject(tree, "3");
-			cJSON_AddStringToObject(three, "orderId", o->id);
-			cJSON_AddStringToObject(three, "itemId", o->item_id);
-			cJSON_AddStringToObject(three, "itemTitle", item ? item->title : "");
-			cJSON_AddStringToObject(three, "itemMainPic", "https://img.alicdn.com/sim/item.jpg");
-			cJSON_AddStringToObject(three, "itemSellerId", o->seller);
-			cJSON_AddStringToObject(three, "extUserId", o->buyer);
-			cJSON_AddStringToObject(three, "ownerUserId", o->seller);
-			cJSON_AddNumberToObject(tree, "4", (double)util_now_ms());
-			cJSON_AddStringToObject(info, "order_id", o->id);
-		}
-		if (!tree)
-			return NULL;
-	} else if (!strcmp(kind, "payment")) {
-		cJSON *three;
-
-		tree = cJSON_CreateObject();
-		add_at(tree, "1", ch->cid);
-		cJSON_AddNumberToObject(tree, "2", 1);
-		three = cJSON_AddObjectToObject(tree, "3");
-		cJSON_AddStringToObject(three, "redReminder", sim_jstr(spec, "red", "等待卖家发货"));
-		cJSON_AddStringToObject(three, "redReminderStyle", "1");
-		cJSON_AddNumberToObject(tree, "4", (double)util_now_ms());
-	} else if (!strcmp(kind, "typing")) {
-		cJSON *arr, *e = cJSON_CreateObject();
-
-		obj = 40006;
-		tree = cJSON_CreateObject();
-		arr = cJSON_AddArrayToObject(tree, "1");
-		add_at(e, "1", ch->cid);
-		cJSON_AddNumberToObject(e, "2", 1);
-		cJSON_AddNumberToObject(e, "3", sim_jnum(spec, "state", 1));
-		add_at(e, "4", ch->buyer);
-		cJSON_AddItemToArray(arr, e);
-	} else if (!strcmp(kind, "receipt")) {
-		int v = (int)sim_jnum(spec, "variant", 1);
-		char im[32];
-
-		obj = 40103;
-		new_im_id(im, sizeof im);
-		snprintf(at, sizeof at, "%s@goofish", ch->cid);
-		tree = cJSON_CreateObject();
-		if (v == 2) {
-			cJSON *ids = cJSON_AddArrayToObject(tree, "1");
-
-			cJSON_AddItemToArray(ids, cJSON_CreateString(im));
-			cJSON_AddNumberToObject(tree, "2", 2);
-			cJSON_AddStringToObject(tree, "3", at);
-			cJSON_AddNumberToObject(tree, "4", 1);
-			cJSON_AddNumberToObject(tree, "5", (double)util_now_ms());
-		} else if (v == 3) {
-			cJSON_AddStringToObject(tree, "1", at);
-			cJSON_AddNumberToObject(tree, "2", 1);
-			cJSON_AddStringToObject(tree, "3", im);
-			cJSON_AddNumberToObject(tree, "4", (double)util_now_ms());
-		} else {
-			cJSON_AddStringToObject(tree, "1", im);
-			cJSON_AddNumberToObject(tree, "2", 2);
-			cJSON_AddNumberToObject(tree, "3", 0);
-			cJSON_AddStringToObject(tree, "4", at);
-			cJSON_AddNumberToObject(tree, "5", 1);
-			cJSON_AddNumberToObject(tree, "6", (double)util_now_ms());
-		}
-	} else if (!strcmp(kind, "vulcan")) {
-		cJSON *op, *sa, *arr, *si, *ex, *scr;
-
-		biz = 370;
-		obj = 370000;
-		as_json = 1;
-		tree = cJSON_CreateObject();
-		cJSON_AddNumberToObject(tree, "chatType", 1);
-		cJSON_AddNumberToObject(tree, "incrementType", 1);
-		op = cJSON_AddObjectToObject(cJSON_AddObjectToObject(tree, "operation"), "content");
-		cJSON_AddNumberToObject(op, "contentType", 8);
-		sa = cJSON_AddObjectToObject(op, "sessionArouse");
-		arr = cJSON_AddArrayToObject(sa, "arouseChatScriptInfo");
-		scr = cJSON_CreateObject();
-		cJSON_AddStringToObject(scr, "chatScrip", sim_jstr(spec, "text", "宝贝还在吗？"));
-		cJSON_AddItemToArray(arr, scr);
-		arr = cJSON_AddArrayToObject(tree, "receiverIds");
-		cJSON_AddItemToArray(arr, cJSON_CreateString(a->unb));
-		si = cJSON_AddObjectToObject(tree, "sessionInfo");
-		ex = cJSON_AddObjectToObject(si, "extensions");
-		cJSON_AddStringToObject(ex, "itemId", ch->item_id);
-		cJSON_AddStringToObject(ex, "itemTitle", "sim item");
-		cJSON_AddStringToObject(ex, "extUserId", ch->buyer);
-		cJSON_AddStringToObject(tree, "sessionId", ch->cid);
-	} else {
-		snprintf(err, errlen, "unknown push kind '%s'", kind);
-		return NULL;
 	}
 	if (ch && info && !cJSON_GetObjectItemCaseSensitive(info, "cid"))
 		cJSON_AddStringToObject(info, "cid", ch->cid);
