@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 /* Stops the build when a core enum's value is not its ABI twin's: for the
@@ -54,14 +55,22 @@ FEED_TWIN(OUTBOX_PENDING, 0);
 FEED_TWIN(OUTBOX_DONE, 1);
 FEED_TWIN(OUTBOX_REFUSED, 2);
 
+const size_t feed_sk_strings[FEED_SK_NSTRINGS] = {
+	offsetof(sk_event, chat_id), offsetof(sk_event, sender_id), offsetof(sk_event, sender_name),
+	offsetof(sk_event, text), offsetof(sk_event, item_id), offsetof(sk_event, message_id),
+	offsetof(sk_event, im_id), offsetof(sk_event, order_id), offsetof(sk_event, image_url),
+	offsetof(sk_event, raw_json), offsetof(sk_event, reason), offsetof(sk_event, topic),
+	offsetof(sk_event, payload_json), offsetof(sk_event, from_plugin), offsetof(sk_event, send_uuid),
+	offsetof(sk_event, send_tag),
+};
+
 void feed_sk_init(sk_event *e, int type)
 {
 	memset(e, 0, sizeof *e);
 	e->size = sizeof *e;
 	e->type = type;
-	e->chat_id = e->sender_id = e->sender_name = e->text = e->item_id = e->message_id = "";
-	e->im_id = e->order_id = e->image_url = e->raw_json = e->reason = "";
-	e->topic = e->payload_json = e->from_plugin = e->send_uuid = e->send_tag = "";
+	for (size_t i = 0; i < FEED_SK_NSTRINGS; i++)
+		*(const char **)((char *)e + feed_sk_strings[i]) = "";
 }
 
 void feed_sk_event(sk_event *x, const ev *e, const char *raw_json)

@@ -17,6 +17,13 @@
  * sk_event, for the host and the bridge. */
 void feed_sk_init(sk_event *e, int type);
 
+/* The offsets of sk_event's string members, every one of them (a member
+ * appended to sk_event that is a string belongs here), FEED_SK_NSTRINGS of
+ * them: for code that walks them (the host turning NULL into "", the fake
+ * host copying them). */
+#define FEED_SK_NSTRINGS 16
+extern const size_t feed_sk_strings[FEED_SK_NSTRINGS];
+
 /* Fills x with the ABI's event for the core's event e: its strings are
  * borrowed from e, raw_json from the caller (the decoded item as JSON text,
  * "" or NULL when there is none). */

@@ -333,16 +333,6 @@ int host_publish(sk_plugin *p, const char *topic, const char *payload_json)
 	return SK_OK;
 }
 
-/* The string members of sk_event, which host_dispatch turns from NULL into "". */
-static const size_t host_event_strings[] = {
-	offsetof(sk_event, chat_id), offsetof(sk_event, sender_id), offsetof(sk_event, sender_name),
-	offsetof(sk_event, text), offsetof(sk_event, item_id), offsetof(sk_event, message_id),
-	offsetof(sk_event, im_id), offsetof(sk_event, order_id), offsetof(sk_event, image_url),
-	offsetof(sk_event, raw_json), offsetof(sk_event, reason), offsetof(sk_event, topic),
-	offsetof(sk_event, payload_json), offsetof(sk_event, from_plugin), offsetof(sk_event, send_uuid),
-	offsetof(sk_event, send_tag),
-};
-
 void host_dispatch(host *h, const sk_event *e)
 {
 	sk_event x;
@@ -356,8 +346,8 @@ void host_dispatch(host *h, const sk_event *e)
 	}
 	x = *e;
 	x.size = sizeof x;
-	for (i = 0; i < sizeof host_event_strings / sizeof host_event_strings[0]; i++) {
-		const char **f = (const char **)((char *)&x + host_event_strings[i]);
+	for (i = 0; i < FEED_SK_NSTRINGS; i++) {
+		const char **f = (const char **)((char *)&x + feed_sk_strings[i]);
 
 		if (!*f)
 			*f = "";

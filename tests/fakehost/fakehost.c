@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "feed.h"
 #include "store.h"
 
 /* A growable array of pointers. */
@@ -467,23 +468,14 @@ void fh_unload(fh *f)
 
 /* ---- events ----------------------------------------------------------------- */
 
-/* The string members of sk_event, which fh_dispatch copies. */
-static const size_t fh_event_strings[] = {
-	offsetof(sk_event, chat_id), offsetof(sk_event, sender_id), offsetof(sk_event, sender_name),
-	offsetof(sk_event, text), offsetof(sk_event, item_id), offsetof(sk_event, message_id),
-	offsetof(sk_event, im_id), offsetof(sk_event, order_id), offsetof(sk_event, image_url),
-	offsetof(sk_event, raw_json), offsetof(sk_event, reason), offsetof(sk_event, topic),
-	offsetof(sk_event, payload_json), offsetof(sk_event, from_plugin), offsetof(sk_event, send_uuid),
-	offsetof(sk_event, send_tag),
-};
-#define FH_NSTR (sizeof fh_event_strings / sizeof fh_event_strings[0])
+/* fh_dispatch copies every string member of sk_event (core/feed.h's list). */
 
 sk_event fh_event(fh *f, int type)
 {
 	sk_event e = { .size = sizeof(sk_event), .type = type };
 
-	for (size_t i = 0; i < FH_NSTR; i++)
-		*(const char **)((char *)&e + fh_event_strings[i]) = "";
+	for (size_t i = 0; i < FEED_SK_NSTRINGS; i++)
+		*(const char **)((char *)&e + feed_sk_strings[i]) = "";
 	e.message_id = fh_keepf(f, "fh-msg-%lu", ++f->nmsg);
 	e.created_ms = f->now;
 	return e;
@@ -492,12 +484,12 @@ sk_event fh_event(fh *f, int type)
 void fh_dispatch(fh *f, const sk_event *e)
 {
 	sk_event c = *e;
-	char *copies[FH_NSTR];
+	char *copies[FEED_SK_NSTRINGS];
 
 	if (!c.size)
 		c.size = sizeof c;
-	for (size_t i = 0; i < FH_NSTR; i++) {
-		const char **field = (const char **)((char *)&c + fh_event_strings[i]);
+	for (size_t i = 0; i < FEED_SK_NSTRINGS; i++) {
+		const char **field = (const char **)((char *)&c + feed_sk_strings[i]);
 		const char *s = *field ? *field : "";
 
 		copies[i] = fh_xmalloc(strlen(s) + 1);
@@ -505,7 +497,7 @@ void fh_dispatch(fh *f, const sk_event *e)
 		*field = copies[i];
 	}
 	host_dispatch(f->h, &c);
-	for (size_t i = 0; i < FH_NSTR; i++)
+	for (size_t i = 0; i < FEED_SK_NSTRINGS; i++)
 		free(copies[i]);
 }
 
