@@ -248,10 +248,10 @@ static void test_vectors(void)
 	got_free(&g);
 }
 
-static void test_chat_kinds(void)
+/* Checks text messages: fields, group chats, the text and message id fallbacks. */
+static void test_chat_text(void)
 {
 	got g;
-	size_t n;
 
 	build("{\"kind\":\"text\",\"text\":\"你好，在吗\"}", &g);
 	is_int(g.rc, 0, "text: an event");
@@ -292,6 +292,12 @@ static void test_chat_kinds(void)
 	is_str(g.e.message_id, info(&g, "im_id"), "text: message id falls back to the IM id");
 	is_str(g.e.item_id, "", "text: no reminderUrl, no item id");
 	got_free(&g);
+}
+
+/* Checks mobile and own texts and the echo the simulator pushes after a send. */
+static void test_chat_own(void)
+{
+	got g;
 
 	build("{\"kind\":\"text\",\"text\":\"手机上发的\",\"mobile\":true}", &g);
 	is_int(g.e.type, EV_CHAT_TEXT, "mobile text: chat text");
@@ -325,6 +331,12 @@ static void test_chat_kinds(void)
 		is_str(g.e.text, "好的", "send echo: text");
 		got_free(&g);
 	}
+}
+
+/* Checks images, audio, tips and typing. */
+static void test_chat_media(void)
+{
+	got g;
 
 	build("{\"kind\":\"image\",\"url\":\"https://img.alicdn.com/x/2.png\",\"width\":10,\"height\":20}", &g);
 	is_int(g.e.type, EV_CHAT_IMAGE, "image: chat image");
@@ -359,6 +371,13 @@ static void test_chat_kinds(void)
 	is_str(g.e.chat_id, info(&g, "cid"), "typing: chat id");
 	ok(*g.e.sender_id && strchr(g.e.sender_id, '@') == NULL, "typing: sender id stripped (%s)", g.e.sender_id);
 	got_free(&g);
+}
+
+/* Checks read receipts, vulcan arouse pushes and plain-JSON chats. */
+static void test_chat_receipts(void)
+{
+	got g;
+	size_t n;
 
 	for (n = 1; n <= 3; n++) {
 		char spec[64];
@@ -398,6 +417,15 @@ static void test_chat_kinds(void)
 		is_str(g.e.text, "json 的消息", "plain-JSON chat: text");
 		got_free(&g);
 	}
+}
+
+/* Checks every chat push kind, step by step. */
+static void test_chat_kinds(void)
+{
+	test_chat_text();
+	test_chat_own();
+	test_chat_media();
+	test_chat_receipts();
 }
 
 static void test_payment(void)
@@ -739,7 +767,8 @@ static void repeat(sbuf *b, const char *s, size_t n)
 		sbuf_adds(b, s);
 }
 
-static void test_hostile(void)
+/* Checks NULL, array and unknown trees, and hostile shapes under every objectType: no crash. */
+static void test_hostile_shapes(void)
 {
 	static const char *const cases[] = {
 		"{}", "[]", "[1,2,3]", "{\"1\":{}}", "{\"1\":[]}", "{\"1\":[1]}", "{\"1\":[{}]}", "{\"1\":[{\"1\":5}]}",
@@ -768,9 +797,7 @@ static void test_hostile(void)
 	size_t i, j;
 	int all = 1;
 	ev e;
-	cJSON *t, *n;
-	sbuf b = {0};
-	got g;
+	cJSON *t;
 
 	is_int(event_from_item(NULL, 40000, 0, UNB, &e), -1, "NULL tree: -1");
 	ok(e.type == EV_UNKNOWN && strings_ok(&e), "NULL tree: unknown, strings \"\"");
@@ -793,6 +820,13 @@ static void test_hostile(void)
 			}
 	ok(all, "hostile shapes (%zu x %zu objectTypes): no crash, strings never NULL",
 	   sizeof cases / sizeof cases[0], sizeof objs / sizeof objs[0]);
+}
+
+/* Checks numbers where ids and strings belong, and non-finite and huge numbers. */
+static void test_hostile_numbers(void)
+{
+	ev e;
+	cJSON *t;
 
 	t = cJSON_Parse("{\"1\":{\"2\":10001,\"3\":5,\"10\":{\"senderUserId\":2200000000001,\"reminderContent\":7,"
 			"\"sessionType\":30}}}");
@@ -813,8 +847,14 @@ static void test_hostile(void)
 	event_from_item(t, 40000, 0, UNB, &e);
 	ok(e.created_ms == 0 && e.content_type == 0, "infinite time and content type: 0");
 	cJSON_Delete(t);
+}
 
-	/* Long strings are cut inside the buffer at a character boundary. */
+/* Checks long strings are cut inside the buffer at a character boundary. */
+static void test_hostile_long(void)
+{
+	sbuf b = {0};
+	got g;
+
 	build("{\"kind\":\"text\",\"text\":\"x\"}", &g);
 	set_str(at(g.tree, "1", "10", NULL), "reminderContent", "");
 	sbuf_adds(&b, "{\"contentType\":1,\"text\":{\"text\":\"");
@@ -866,8 +906,15 @@ static void test_hostile(void)
 	ok(g.e.type == EV_CHAT_IMAGE && strlen(g.e.image_url) <= 1024 && !strncmp(g.e.image_url, "https://", 8),
 	   "long image url: capped (%zu)", strlen(g.e.image_url));
 	got_free(&g);
+	sbuf_free(&b);
+}
 
-	/* Deep nesting (deeper than the decoder would make) in the order id scan. */
+/* Checks deep nesting (deeper than the decoder would make) in the order id scan: no crash. */
+static void test_hostile_nesting(void)
+{
+	cJSON *t, *n;
+	size_t i;
+
 	t = cJSON_Parse("{\"1\":{\"10\":{}}}");
 	n = t;
 	for (i = 0; i < 300; i++) {
@@ -879,7 +926,15 @@ static void test_hostile(void)
 	cJSON_AddStringToObject(n, "u", "orderId=1234567890123");
 	ok(survives(t, 40000, 0), "300 levels of nesting: no crash");
 	cJSON_Delete(t);
-	sbuf_free(&b);
+}
+
+/* Checks hostile trees, numbers, long strings and deep nesting: no crash, sane strings. */
+static void test_hostile(void)
+{
+	test_hostile_shapes();
+	test_hostile_numbers();
+	test_hostile_long();
+	test_hostile_nesting();
 }
 
 /* Replaces the k-th node (depth first, root excluded) under j with make(v);

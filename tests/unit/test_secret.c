@@ -308,10 +308,11 @@ static const char *parse(const char *text, config *c, int *rc)
 	return out;
 }
 
-static void test_config(void)
+/* Checks cookie_secret: the default and an explicit key; the wrong key, a readable key,
+ * a missing file, no unb, an id that is no file name. */
+static void test_config_secret(const char *key, const char *path, const char *k2)
 {
-	char *key = tmp_path("a1.key"), *path = tmp_path("a1.cookie.secret"), *k2 = tmp_path("keys.key");
-	char *cf = tmp_path("plain.txt"), *cfg = tmp_path("acct.json"), *want, err[512];
+	char err[512];
 	const char *e;
 	config c;
 	int rc;
@@ -367,6 +368,14 @@ static void test_config(void)
 	ok(rc == -1 && lines(e) == 1 && strstr(e, "account.key_file: required with account.cookie_secret"),
 	   "an account.id that is no file name needs an explicit key_file");
 	config_free(&c);
+}
+
+/* Checks cookie, cookie_file and cookie_secret exclude each other, and the plaintext warnings. */
+static void test_config_plaintext(const char *key, const char *cf)
+{
+	const char *e;
+	config c;
+	int rc;
 
 	write_text(cf, COOKIE "\n");
 	e = parse("{\"account\":{\"id\":\"a1\",\"cookie\":\"unb=1\",\"cookie_secret\":\"a1.cookie.secret\"}," GOOD_STATE "}",
@@ -399,6 +408,15 @@ static void test_config(void)
 	ok(rc == 0 && !*e && c.warnings && !strncmp(c.warnings, "account.cookie_file: the cookie is stored in plaintext",
 						     54) && lines(c.warnings) == 1, "a cookie file: the plaintext warning");
 	config_free(&c);
+}
+
+/* Checks config_load's warning names the file, and CONFIG_NO_COOKIE. */
+static void test_config_load(const char *cfg)
+{
+	char *want;
+	config c;
+	int rc;
+
 	write_text(cfg, "{\"account\":{\"id\":\"a1\",\"cookie\":\"" COOKIE "\"}," GOOD_STATE "}");
 	{
 		sbuf errs = { 0 };
@@ -422,6 +440,17 @@ static void test_config(void)
 		config_free(&c);
 		sbuf_free(&errs);
 	}
+}
+
+/* Checks the config keys for the cookie secret, step by step, and config_cookie_check. */
+static void test_config(void)
+{
+	char *key = tmp_path("a1.key"), *path = tmp_path("a1.cookie.secret"), *k2 = tmp_path("keys.key");
+	char *cf = tmp_path("plain.txt"), *cfg = tmp_path("acct.json");
+
+	test_config_secret(key, path, k2);
+	test_config_plaintext(key, cf);
+	test_config_load(cfg);
 	{
 		char *u = NULL;
 
@@ -438,23 +467,14 @@ static void test_config(void)
 	free(cfg);
 }
 
-static void test_cli(void)
+/* Checks the first `secret set` of an inline-cookie config: its files, its words, the config untouched. */
+static void test_cli_set_first(const char *bin, const char *x, const char *secret, const char *key)
 {
-	const char *build = getenv("SK_BUILD"), *out;
-	char cmd[2048], bin[512], dir[128];
-	char *x, *y, *secret, *key, *text;
+	const char *out;
+	char cmd[2048];
 	int st;
+	char *text;
 
-	if (!build || !*build)
-		build = "build";
-	snprintf(bin, sizeof bin, "%s/shopkeep", build);
-	if (!ok(access(bin, X_OK) == 0, "%s exists", bin))
-		return;
-	snprintf(dir, sizeof dir, "%s/cli", tmpdir);
-	mkdir(dir, 0700);
-	if (asprintf(&x, "%s/x.json", dir) < 0 || asprintf(&y, "%s/y.json", dir) < 0 ||
-	    asprintf(&secret, "%s/shop1.cookie.secret", dir) < 0 || asprintf(&key, "%s/shop1.key", dir) < 0)
-		abort();
 	/* A config with the cookie inline, as today. */
 	write_text(x, "{\"account\":{\"id\":\"shop1\",\"cookie\":\"unb=1; t=PLAINCOOKIE\"},\"state\":{\"db\":\"s.db\"}}\n");
 
@@ -472,6 +492,14 @@ static void test_cli(void)
 	text = read_text(x);
 	ok(text && strstr(text, "PLAINCOOKIE") && !strstr(text, "cookie_secret"), "the config file is not rewritten");
 	free(text);
+}
+
+/* Checks `check` passes with cookie_secret, the cookie is nowhere in plain text, and a second `secret set`. */
+static void test_cli_set_again(const char *bin, const char *dir, const char *y, const char *secret)
+{
+	const char *out;
+	char cmd[2048];
+	int st;
 
 	write_text(y, "{\"account\":{\"id\":\"shop1\",\"cookie_secret\":\"shop1.cookie.secret\"},\"state\":{\"db\":\"s.db\"}}\n");
 	snprintf(cmd, sizeof cmd, "'%s' check --config '%s' 2>&1", bin, y);
@@ -498,6 +526,15 @@ static void test_cli(void)
 		config_free(&c);
 		sbuf_free(&errs);
 	}
+}
+
+/* Checks `secret set` refuses a cookie without unb and empty stdin, and `check` a group-readable key. */
+static void test_cli_refusals(const char *bin, const char *y, const char *secret, const char *key)
+{
+	const char *out;
+	char cmd[2048];
+	int st;
+	char *text;
 
 	text = read_text(secret);
 	snprintf(cmd, sizeof cmd, "echo 'sid=SECRETTK_79' | '%s' secret set --config '%s' cookie 2>&1", bin, y);
@@ -522,6 +559,14 @@ static void test_cli(void)
 		"check: a group-readable key file exits 1 with the fix"))
 		diag("%s", out);
 	chmod(key, 0600);
+}
+
+/* Checks the help texts, the usage errors (exit 2) and `check` of a plaintext config. */
+static void test_cli_usage(const char *bin, const char *x, const char *y)
+{
+	const char *out;
+	char cmd[2048];
+	int st;
 
 	snprintf(cmd, sizeof cmd, "'%s' secret --help 2>/dev/null", bin);
 	out = tbot_sh(cmd, &st);
@@ -553,6 +598,29 @@ static void test_cli(void)
 	snprintf(cmd, sizeof cmd, "'%s' check --config '%s' 2>&1", bin, x);
 	out = tbot_sh(cmd, &st);
 	ok(st == 0 && !strcmp(out, "config OK\n"), "check of a plaintext config, not on a terminal: output unchanged");
+}
+
+/* Checks the `secret` command and `check` through the built binary, step by step. */
+static void test_cli(void)
+{
+	const char *build = getenv("SK_BUILD");
+	char bin[512], dir[128];
+	char *x, *y, *secret, *key;
+
+	if (!build || !*build)
+		build = "build";
+	snprintf(bin, sizeof bin, "%s/shopkeep", build);
+	if (!ok(access(bin, X_OK) == 0, "%s exists", bin))
+		return;
+	snprintf(dir, sizeof dir, "%s/cli", tmpdir);
+	mkdir(dir, 0700);
+	if (asprintf(&x, "%s/x.json", dir) < 0 || asprintf(&y, "%s/y.json", dir) < 0 ||
+	    asprintf(&secret, "%s/shop1.cookie.secret", dir) < 0 || asprintf(&key, "%s/shop1.key", dir) < 0)
+		abort();
+	test_cli_set_first(bin, x, secret, key);
+	test_cli_set_again(bin, dir, y, secret);
+	test_cli_refusals(bin, y, secret, key);
+	test_cli_usage(bin, x, y);
 	free(x);
 	free(y);
 	free(secret);

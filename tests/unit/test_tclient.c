@@ -512,21 +512,12 @@ static tc_ws *ws_open(int port, const char *path)
 	return w;
 }
 
-static void test_ws(void)
+/* Checks the messages the server pushes on /main: fragments, 16- and 64-bit lengths, PINGs answered. */
+static void test_ws_recv(tc_ws *w)
 {
-	static char big[100000];
 	tc_frame f;
-	tc_ws *w;
-	cJSON *j;
-	int lfd, port, st, rc, good;
-	int64_t t0;
-	pid_t pid;
+	int rc, good;
 
-	lfd = listen_any(&port);
-	pid = spawn(ws_serve, lfd);
-
-	w = tc_ws_connect(port, "/main", "X-Extra: 1\r\n", 2000, &st);
-	ok(w != NULL, "ws: handshake, accept key verified");
 	rc = tc_ws_recv(w, 2000, &f);
 	ok(rc == TC_MSG && f.opcode == 1 && f.len == 11 && !strcmp(f.data, "hello world"),
 	   "ws: fragmented text message reassembled around a PING");
@@ -549,6 +540,15 @@ static void test_ws(void)
 	rc = tc_ws_recv(w, 2000, &f);
 	ok(rc == TC_MSG && !strcmp(f.data, "pong:p2"), "ws: standalone PING was answered");
 	tc_frame_free(&f);
+}
+
+/* Checks our masked sends echoed (7 bytes, 16- and 64-bit lengths), recv_json, our PING and a timeout. */
+static void test_ws_send(tc_ws *w)
+{
+	static char big[100000];
+	tc_frame f;
+	cJSON *j;
+	int rc;
 
 	is_int(tc_ws_send_text(w, "echo me", 7), 0, "ws: send text");
 	rc = tc_ws_recv(w, 2000, &f);
@@ -580,14 +580,15 @@ static void test_ws(void)
 	is_int(tc_ws_pongs(w), 1, "ws: PONG recorded");
 	rc = tc_ws_recv(w, 50, &f);
 	is_int(rc, TC_TIMEOUT, "ws: timeout when nothing comes");
+}
 
-	tc_ws_send_text(w, "close-me", 8);
-	rc = tc_ws_recv(w, 2000, &f);
-	ok(rc == TC_CLOSE && f.close_code == 4001 && f.data && !strcmp(f.data, "bye"), "ws: close frame, code 4001 and reason");
-	tc_frame_free(&f);
-	rc = tc_ws_recv(w, 2000, &f);
-	is_int(rc, TC_EOF, "ws: server closed TCP after our close echoed 4001");
-	tc_ws_close(w, 1000);
+/* Checks the ways a connection ends: our close, FIN, RST, bad opcode, masked frame, empty close. */
+static void test_ws_ends(int port)
+{
+	tc_frame f;
+	tc_ws *w;
+	int rc;
+	int64_t t0;
 
 	/* Our own close: the server answers and closes, so tc_ws_close returns early. */
 	w = ws_open(port, "/plain");
@@ -636,6 +637,13 @@ static void test_ws(void)
 	rc = tc_ws_recv(w, 2000, &f);
 	is_int(rc, TC_EOF, "ws: server closed after our empty close answer");
 	tc_ws_close(w, 1000);
+}
+
+/* Checks refused, wrongly accepted and unanswered upgrades give NULL and the status. */
+static void test_ws_refused(int port)
+{
+	tc_ws *w;
+	int st;
 
 	st = -1;
 	w = tc_ws_connect(port, "/deny", NULL, 2000, &st);
@@ -647,6 +655,34 @@ static void test_ws(void)
 	w = tc_ws_connect(port, "/silent", NULL, 2000, &st);
 	ok(!w && st == 0, "ws: no answer gives NULL, status 0");
 	tc_ws_close(NULL, 1000);
+}
+
+/* Checks the WebSocket client against the scripted server, step by step. */
+static void test_ws(void)
+{
+	tc_frame f;
+	tc_ws *w;
+	int lfd, port, st, rc;
+	pid_t pid;
+
+	lfd = listen_any(&port);
+	pid = spawn(ws_serve, lfd);
+
+	w = tc_ws_connect(port, "/main", "X-Extra: 1\r\n", 2000, &st);
+	ok(w != NULL, "ws: handshake, accept key verified");
+	test_ws_recv(w);
+	test_ws_send(w);
+
+	tc_ws_send_text(w, "close-me", 8);
+	rc = tc_ws_recv(w, 2000, &f);
+	ok(rc == TC_CLOSE && f.close_code == 4001 && f.data && !strcmp(f.data, "bye"), "ws: close frame, code 4001 and reason");
+	tc_frame_free(&f);
+	rc = tc_ws_recv(w, 2000, &f);
+	is_int(rc, TC_EOF, "ws: server closed TCP after our close echoed 4001");
+	tc_ws_close(w, 1000);
+
+	test_ws_ends(port);
+	test_ws_refused(port);
 
 	reap(pid);
 }
