@@ -217,44 +217,9 @@ static int wait_delivered(int n, int ms)
 	return 0;
 }
 
-int main(void)
+/* Checks that events while the receiver is down, and the session cut off and back, queue six alerts. */
+static void notify_check_down(void)
 {
-	static const char *const kinds[] = { "keyword", "out_of_stock", "delivery_failed", "low_stock", "offline",
-		"online", NULL };
-	int64_t t0 = now_ms();
-	int nreq, n, st;
-	seen_t s[32];
-	char path[400];
-	FILE *f;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts"))
-		return tap_done();
-	hook = thook_new(tbot_free_port());
-	if (!ok(hook && !tbot_init(&bot, &sim), "a receiver on its own port, a temp dir"))
-		goto out;
-	thook_stop(hook);
-	snprintf(db, sizeof db, "%s/state.db", bot.dir);
-	snprintf(path, sizeof path, "%s/rules.json", bot.dir);
-	if ((f = fopen(path, "w"))) {
-		fputs(rules_json, f);
-		fclose(f);
-	}
-	snprintf(path, sizeof path, "%s/few.txt", bot.dir);
-	if ((f = fopen(path, "w"))) {
-		fputs("FEW-0001\nFEW-0002\n", f);
-		fclose(f);
-	}
-	config();
-	{
-		char args[500];
-
-		snprintf(args, sizeof args, "stock import --card few %s", path);
-		is_int(cli(args), 0, "two codes for the card \"few\" (low_stock 5)");
-	}
-	if (!ok(bot_start(), "the bot registers (the receiver is down)"))
-		goto out;
-
 	/* 1. events while the receiver is down */
 	buyer("61001", "你好");
 	buyer("61001", "我要转人工客服");
@@ -280,6 +245,12 @@ int main(void)
 	ok(db_int("SELECT max(attempts) FROM notify_alert") > 1, "the oldest tried again and again against the closed "
 	   "port, the others waiting behind it");
 	is_int(thook_count(hook), 0, "the receiver (down) got nothing");
+}
+
+/* Checks that SIGTERM and kill -9 with alerts pending make no new alert and lose none. */
+static void notify_check_restarts(void)
+{
+	int st;
 
 	/* 3. restarts while they are pending: SIGTERM, then kill -9 */
 	is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM with alerts pending: exits 0");
@@ -293,6 +264,15 @@ int main(void)
 	usleep(500000);
 	is_int(db_int("SELECT count(*) FROM notify_alert"), 6, "the restarts made no new alert");
 	is_int(db_int("SELECT count(*) FROM notify_alert WHERE state = 'pending'"), 6, "all six still pending");
+}
+
+/* Checks the receiver back (500, then 200): each alert answered 2xx once, header and ids right. */
+static void notify_check_back(void)
+{
+	static const char *const kinds[] = { "keyword", "out_of_stock", "delivery_failed", "low_stock", "offline",
+		"online", NULL };
+	int nreq, n;
+	seen_t s[32];
 
 	/* 4. the receiver comes back: 500 first, then 200 */
 	thook_answer(hook, 500);
@@ -326,6 +306,13 @@ int main(void)
 	}
 	is_int(db_int("SELECT count(*) FROM notify_alert WHERE state = 'delivered'"), 6, "all six delivered in the outbox");
 	ok(!tbot_log_has(&bot, "e2e-s3cret"), "the header's value is not in the bot's log");
+}
+
+/* Checks that an answer lost to kill -9 brings the same id again, delivered once. */
+static void notify_check_lost_answer(void)
+{
+	int nreq, n;
+	seen_t s[32];
 
 	/* 5. an answer lost to kill -9: the same id again */
 	thook_answer(hook, 0);
@@ -357,6 +344,46 @@ int main(void)
 	n = thook_count(hook);
 	usleep(500000);
 	is_int(thook_count(hook), n, "nothing more is posted");
+}
+
+int main(void)
+{
+	int64_t t0 = now_ms();
+	char path[400];
+	FILE *f;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts"))
+		return tap_done();
+	hook = thook_new(tbot_free_port());
+	if (!ok(hook && !tbot_init(&bot, &sim), "a receiver on its own port, a temp dir"))
+		goto out;
+	thook_stop(hook);
+	snprintf(db, sizeof db, "%s/state.db", bot.dir);
+	snprintf(path, sizeof path, "%s/rules.json", bot.dir);
+	if ((f = fopen(path, "w"))) {
+		fputs(rules_json, f);
+		fclose(f);
+	}
+	snprintf(path, sizeof path, "%s/few.txt", bot.dir);
+	if ((f = fopen(path, "w"))) {
+		fputs("FEW-0001\nFEW-0002\n", f);
+		fclose(f);
+	}
+	config();
+	{
+		char args[500];
+
+		snprintf(args, sizeof args, "stock import --card few %s", path);
+		is_int(cli(args), 0, "two codes for the card \"few\" (low_stock 5)");
+	}
+	if (!ok(bot_start(), "the bot registers (the receiver is down)"))
+		goto out;
+
+	notify_check_down();
+	notify_check_restarts();
+	notify_check_back();
+	notify_check_lost_answer();
 out:
 	tbot_done(&bot, tap_failed > 0);
 	thook_free(hook);

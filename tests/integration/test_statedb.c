@@ -104,23 +104,13 @@ static const char *db_text(const char *path, const char *sql)
 	return out;
 }
 
-int main(void)
+/* Checks alice on her state.db: bob refused, passwd and backup beside her, a deleted WAL, the restore. */
+static void statedb_check_alice(const char *db, const char *bk)
 {
-	char db[400], cdb[400], cmd[1200], bk[400], bad_db[400];
+	char cmd[1200];
 	const char *out;
 	double reg;
-	int st, root;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!realpath(tbot_build_dir(), build))
-		snprintf(build, sizeof build, "%s", tbot_build_dir());
-	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") ||
-	    !ok(!tbot_init(&a, &sim) && !tbot_init(&b, &sim) && !tbot_init(&c, &sim), "three temp dirs"))
-		return tap_done();
-	snprintf(db, sizeof db, "%s/state.db", a.dir);
-	snprintf(bk, sizeof bk, "%s/backup.db", b.dir);
-	config(&a, "alice", db, NULL);
-	config(&b, "bob", db, NULL);
+	int st;
 
 	/* alice runs and answers */
 	tbot_start(&a);
@@ -181,9 +171,17 @@ int main(void)
 	   "naming both accounts and the file (%.300s)", out);
 	st = sk(b.cfg, "stock list", NULL, &out);
 	ok(st == 1 && strstr(out, "alice"), "bob's CLI commands are refused too (%d: %.200s)", st, out);
+}
+
+/* Checks carol: codes imported before her start, one process with control.socket off, a durable delivery. */
+static void statedb_check_carol(const char *cdb)
+{
+	char cmd[1200];
+	const char *out;
+	double reg;
+	int st;
 
 	/* carol, a state.db of her own, codes imported before her first start */
-	snprintf(cdb, sizeof cdb, "%s/state.db", c.dir);
 	config(&c, "carol", cdb, ",\n \"control\":{\"socket\":\"off\"}");
 	snprintf(cmd, sizeof cmd, "seq -f 'CODE-%%06g' 1 3000 > '%s/codes.txt'", c.dir);
 	is_int(system(cmd), 0, "3000 codes");
@@ -231,6 +229,14 @@ int main(void)
 		   "and in state.db (%s)", db_text(cdb, "SELECT v FROM kv WHERE k = 'core.durable_seq'"));
 	}
 	is_int(tbot_stop(&c, SIGTERM), 0, "carol stops");
+}
+
+/* Checks a damaged state.db and one that cannot be opened: named, exit 74. */
+static void statedb_check_damaged(const char *cdb)
+{
+	char cmd[1200], bad_db[400];
+	const char *out;
+	int st, root;
 
 	/* a damaged state.db: stock list and run name it (stock list printed 0 0 0 and exited 0) */
 	snprintf(cmd, sizeof cmd, "SELECT rootpage FROM sqlite_schema WHERE name = 'orders_stock'");
@@ -252,6 +258,27 @@ int main(void)
 	st = sk(b.cfg, "run", NULL, &out);
 	is_int(st, 74, "a state.db that cannot be opened: run exits 74, as a failed commit does");
 	ok(strstr(out, "nodir/state.db"), "naming it (%.200s)", out);
+}
+
+int main(void)
+{
+	char db[400], cdb[400], bk[400];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!realpath(tbot_build_dir(), build))
+		snprintf(build, sizeof build, "%s", tbot_build_dir());
+	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") ||
+	    !ok(!tbot_init(&a, &sim) && !tbot_init(&b, &sim) && !tbot_init(&c, &sim), "three temp dirs"))
+		return tap_done();
+	snprintf(db, sizeof db, "%s/state.db", a.dir);
+	snprintf(bk, sizeof bk, "%s/backup.db", b.dir);
+	snprintf(cdb, sizeof cdb, "%s/state.db", c.dir);
+	config(&a, "alice", db, NULL);
+	config(&b, "bob", db, NULL);
+
+	statedb_check_alice(db, bk);
+	statedb_check_carol(cdb);
+	statedb_check_damaged(cdb);
 
 	tbot_done(&a, tap_failed > 0);
 	tbot_done(&b, tap_failed > 0);

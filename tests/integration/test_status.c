@@ -256,28 +256,12 @@ static void test_rules_status(char *cfg, size_t n)
 	is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
 }
 
-int main(void)
+/* Checks status of an account not running, and with control.socket off. */
+static void status_check_not_running(void)
 {
-	char cfg[1500], line[8192], err[512], off_cfg[400], cmd[1500], second_log[400];
+	char off_cfg[400], cmd[1500];
 	const char *out;
-	struct stat sst;
-	cJSON *j;
-	int st, fd;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	build = getenv("SK_BUILD") ? getenv("SK_BUILD") : "build";
-	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") || !ok(tbot_init(&bot, &sim) == 0, "temp dir"))
-		return tap_done();
-	snprintf(cfg, sizeof cfg,
-		 "{\"account\":{\"id\":\"st1\",\"cookie\":\"unb=" UNB "; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
-		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
-		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
-		 " \"state\":{\"db\":\"state.db\"},\n"
-		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\"]},\n"
-		 " \"web\":{\"listen\":\"off\"},\n"
-		 " \"debug\":{\"reply_prefix\":\"echo: \"}}\n", build);
-	tbot_config(&bot, cfg);
-	snprintf(sock, sizeof sock, "%s/st1.sock", bot.dir);
+	int st;
 
 	/* not running: no socket */
 	out = sk("status", 0, &st);
@@ -299,6 +283,16 @@ int main(void)
 	out = tbot_sh(cmd, &st);
 	ok(st == 1 && strstr(out, "control.socket is off"), "control.socket off: status exits 1 and says so (%.100s)",
 	   out);
+}
+
+/* Checks status, status --json and ctl commands of a running bot that answered a buyer. */
+static void status_check_running(void)
+{
+	char cmd[1500];
+	const char *out;
+	struct stat sst;
+	cJSON *j;
+	int st;
 
 	/* running */
 	tbot_start(&bot);
@@ -347,6 +341,13 @@ int main(void)
 	ok(strstr(out, "70001") != NULL, "list_chats over the socket knows the buyer's chat (the page is off)");
 	out = sk("ctl nosuch", 1, &st);
 	ok(st == 1 && strstr(out, "unknown command 'nosuch'"), "a failing command exits 1 with the reason (%.100s)", out);
+}
+
+/* Checks garbage, an over-long line and another uid on the socket: errors, and the bot goes on. */
+static void status_check_bad_peers(void)
+{
+	char line[8192], err[512];
+	int fd;
 
 	/* garbage, then a request on the same connection */
 	fd = sock_connect();
@@ -397,6 +398,15 @@ int main(void)
 		skip("the refusal is logged: needs root");
 		skip("and the bot goes on: needs root");
 	}
+}
+
+/* Checks a second process of the account, a stale socket after kill -9 and a clean stop. */
+static void status_check_second_and_stale(void)
+{
+	char cmd[1500], second_log[400];
+	const char *out;
+	struct stat sst;
+	int st;
 
 	/* a second process of the same account */
 	snprintf(second_log, sizeof second_log, "%s/second.log", bot.dir);
@@ -427,6 +437,31 @@ int main(void)
 	ok(lstat(sock, &sst) != 0, "and removes the socket");
 	out = sk("status", 0, &st);
 	is_int(st, 3, "status after a clean stop exits 3");
+}
+
+int main(void)
+{
+	char cfg[1500];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	build = getenv("SK_BUILD") ? getenv("SK_BUILD") : "build";
+	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") || !ok(tbot_init(&bot, &sim) == 0, "temp dir"))
+		return tap_done();
+	snprintf(cfg, sizeof cfg,
+		 "{\"account\":{\"id\":\"st1\",\"cookie\":\"unb=" UNB "; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
+		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
+		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
+		 " \"state\":{\"db\":\"state.db\"},\n"
+		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\"]},\n"
+		 " \"web\":{\"listen\":\"off\"},\n"
+		 " \"debug\":{\"reply_prefix\":\"echo: \"}}\n", build);
+	tbot_config(&bot, cfg);
+	snprintf(sock, sizeof sock, "%s/st1.sock", bot.dir);
+
+	status_check_not_running();
+	status_check_running();
+	status_check_bad_peers();
+	status_check_second_and_stale();
 	test_rules_status(cfg, sizeof cfg);
 
 	tbot_done(&bot, tap_failed > 0);

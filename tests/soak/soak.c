@@ -661,24 +661,37 @@ static void check_replies(void)
 	   "rejected as malformed)", strangers, send_errors);
 }
 
-static void check_orders(void)
+/* What check_orders counts over the paid orders. */
+typedef struct {
+	int undelivered, bad_units, twice_shipped, shipped, units, shown, code_twice, extra_codes;
+} orders_tally;
+
+/* Prints what state.db and the simulator know of order o (consigned c times), for a failed check. */
+static void order_show(const soak_order *o, int c)
 {
-	sqlite3 *d = db_open();
+	char sql[300];
+
+	diag("order %s (chat %s, quantity %d, paid at %.1f s, %d reminders at the end, consigns %d, %d codes "
+	     "seen in its chat):", o->oid, o->cid, o->qty, (double)o->at_ms / 1000, o->reminders, c,
+	     o->code_sends);
+	snprintf(sql, sizeof sql, "SELECT state, delivery, reason, confirm, confirm_reason FROM orders_order "
+		 "WHERE order_id = '%s'", o->oid);
+	db_show(sql, 1);
+	snprintf(sql, sizeof sql, "SELECT u.unit, u.attempt, u.state, u.uuid, u.message_id, u.reason, s.code, "
+		 "s.state FROM orders_unit u LEFT JOIN orders_stock s ON s.id = u.code_id WHERE u.order_id = '%s'",
+		 o->oid);
+	db_show(sql, 5);
+	for (int k = 1; k <= ncodes; k++)
+		if (codes[k].accepted && !strcmp(codes[k].cid, o->cid))
+			diag("  the simulator saw Code: C-%06d %d time(s) in its chat", k, codes[k].accepted);
+}
+
+/* Checks each paid order's units in state.db against the codes its chat saw; counts into t and unit_of_code. */
+static void check_orders_units(sqlite3 *d, cJSON *sim_orders, int *unit_of_code, orders_tally *t)
+{
 	sqlite3_stmt *st = NULL;
-	cJSON *sim_orders = tc_ctl(sim.ctl_port, "GET", "/orders", NULL, NULL);
-	int undelivered = 0, bad_units = 0, twice_shipped = 0, shipped = 0, units = 0, shown = 0, code_twice = 0;
-	int extra_codes = 0;
-	int *unit_of_code = calloc((size_t)ncodes + 1, sizeof *unit_of_code);
-	long long used, reserved, freec, total;
 	char del[32];
 
-	if (!d || !unit_of_code) {
-		ok(0, "orders: state.db opens");
-		free(unit_of_code);
-		cJSON_Delete(sim_orders);
-		sqlite3_close(d);
-		return;
-	}
 	sqlite3_prepare_v2(d, "SELECT u.unit, u.state, u.message_id, s.code, s.state, s.order_id, s.unit "
 			   "FROM orders_unit u LEFT JOIN orders_stock s ON s.id = u.code_id WHERE u.order_id = ?1 "
 			   "ORDER BY u.unit", -1, &st, NULL);
@@ -688,7 +701,7 @@ static void check_orders(void)
 
 		order_delivery(d, o->oid, del, sizeof del);
 		if (strcmp(del, "delivered")) {
-			undelivered++;
+			t->undelivered++;
 			fine = 0;
 		}
 		sqlite3_bind_text(st, 1, o->oid, -1, SQLITE_STATIC);
@@ -708,76 +721,84 @@ static void check_orders(void)
 			    strcmp(soid, o->oid) || sqlite3_column_int(st, 6) != sqlite3_column_int(st, 0) ||
 			    codes[k].accepted != 1 || strcmp(codes[k].cid, o->cid)) {
 				fine = 0;
-				bad_units++;
+				t->bad_units++;
 			}
 			if (k >= 1 && k <= ncodes && unit_of_code[k]++)
-				code_twice++;
+				t->code_twice++;
 		}
 		sqlite3_reset(st);
 		if (n != o->qty)
 			fine = 0;
 		if (o->code_sends != o->qty) {
 			fine = 0;
-			extra_codes++;
+			t->extra_codes++;
 		}
-		units += o->qty;
+		t->units += o->qty;
 		c = sim_consigns(sim_orders, o->oid);
-		shipped += c == 1;
+		t->shipped += c == 1;
 		if (c > 1) {
-			twice_shipped++;
+			t->twice_shipped++;
 			fine = 0;
 		}
-		if (!fine && shown++ < 10) {
-			char sql[300];
-
-			diag("order %s (chat %s, quantity %d, paid at %.1f s, %d reminders at the end, consigns %d, %d codes "
-			     "seen in its chat):", o->oid, o->cid, o->qty, (double)o->at_ms / 1000, o->reminders, c,
-			     o->code_sends);
-			snprintf(sql, sizeof sql, "SELECT state, delivery, reason, confirm, confirm_reason FROM orders_order "
-				 "WHERE order_id = '%s'", o->oid);
-			db_show(sql, 1);
-			snprintf(sql, sizeof sql, "SELECT u.unit, u.attempt, u.state, u.uuid, u.message_id, u.reason, s.code, "
-				 "s.state FROM orders_unit u LEFT JOIN orders_stock s ON s.id = u.code_id WHERE u.order_id = '%s'",
-				 o->oid);
-			db_show(sql, 5);
-			for (int k = 1; k <= ncodes; k++)
-				if (codes[k].accepted && !strcmp(codes[k].cid, o->cid))
-					diag("  the simulator saw Code: C-%06d %d time(s) in its chat", k, codes[k].accepted);
-		}
+		if (!fine && t->shown++ < 10)
+			order_show(o, c);
 	}
 	sqlite3_finalize(st);
-	sqlite3_close(d);
-	{
-		int seen = 0, seen_twice = 0, orphan = 0;
+}
 
-		for (int k = 1; k <= ncodes; k++) {
-			seen += codes[k].accepted > 0;
-			seen_twice += codes[k].accepted > 1;
-			if (codes[k].accepted && !unit_of_code[k]) {
-				orphan++;
-				diag("code C-%06d reached chat %s but no unit of ours records it", k, codes[k].cid);
-			}
+/* Checks the codes the buyers saw against the units recorded and the stock counts (the orders' TAP lines). */
+static void check_orders_codes(const int *unit_of_code, const orders_tally *t)
+{
+	long long used, reserved, freec, total;
+	int seen = 0, seen_twice = 0, orphan = 0;
+
+	for (int k = 1; k <= ncodes; k++) {
+		seen += codes[k].accepted > 0;
+		seen_twice += codes[k].accepted > 1;
+		if (codes[k].accepted && !unit_of_code[k]) {
+			orphan++;
+			diag("code C-%06d reached chat %s but no unit of ours records it", k, codes[k].cid);
 		}
-		used = db_int("SELECT count(*) FROM orders_stock WHERE card = '" CARD "' AND state = 2");
-		reserved = db_int("SELECT count(*) FROM orders_stock WHERE card = '" CARD "' AND state = 1");
-		freec = db_int("SELECT count(*) FROM orders_stock WHERE card = '" CARD "' AND state = 0");
-		total = db_int("SELECT count(*) FROM orders_stock WHERE card = '" CARD "'");
-		diag("orders: %d paid (%d units), %d not delivered, %d units wrong, %d shipped once, %d twice; codes: %d "
-		     "reached a buyer, %d more than once, %d unrecorded; stock %lld used + %lld reserved + %lld free of "
-		     "%lld (%d imported)", nord, units, undelivered, bad_units, shipped, twice_shipped, seen, seen_twice,
-		     orphan, used, reserved, freec, total, ncodes);
-		is_int(undelivered, 0, "orders: every paid order delivered (%d orders)", nord);
-		is_int(bad_units, 0, "orders: each unit's own code recorded for it and seen once in its chat (%d units)",
-		       units);
-		is_int(extra_codes, 0, "orders: each order's chat got as many codes as it has units, no more");
-		ok(seen_twice == 0 && code_twice == 0, "orders: no code delivered twice (%d sent twice, %d on two units)",
-		   seen_twice, code_twice);
-		is_int(orphan, 0, "orders: every code a buyer saw is recorded for its order");
-		is_int(twice_shipped, 0, "orders: no order shipped twice");
-		ok(total == ncodes && used + reserved + freec == ncodes && reserved == 0 && used == units && seen == units,
-		   "stock: %lld used + %lld reserved + %lld free = %d imported; used = %d units delivered = %d codes seen",
-		   used, reserved, freec, ncodes, units, seen);
 	}
+	used = db_int("SELECT count(*) FROM orders_stock WHERE card = '" CARD "' AND state = 2");
+	reserved = db_int("SELECT count(*) FROM orders_stock WHERE card = '" CARD "' AND state = 1");
+	freec = db_int("SELECT count(*) FROM orders_stock WHERE card = '" CARD "' AND state = 0");
+	total = db_int("SELECT count(*) FROM orders_stock WHERE card = '" CARD "'");
+	diag("orders: %d paid (%d units), %d not delivered, %d units wrong, %d shipped once, %d twice; codes: %d "
+	     "reached a buyer, %d more than once, %d unrecorded; stock %lld used + %lld reserved + %lld free of "
+	     "%lld (%d imported)", nord, t->units, t->undelivered, t->bad_units, t->shipped, t->twice_shipped, seen,
+	     seen_twice, orphan, used, reserved, freec, total, ncodes);
+	is_int(t->undelivered, 0, "orders: every paid order delivered (%d orders)", nord);
+	is_int(t->bad_units, 0, "orders: each unit's own code recorded for it and seen once in its chat (%d units)",
+	       t->units);
+	is_int(t->extra_codes, 0, "orders: each order's chat got as many codes as it has units, no more");
+	ok(seen_twice == 0 && t->code_twice == 0, "orders: no code delivered twice (%d sent twice, %d on two units)",
+	   seen_twice, t->code_twice);
+	is_int(orphan, 0, "orders: every code a buyer saw is recorded for its order");
+	is_int(t->twice_shipped, 0, "orders: no order shipped twice");
+	ok(total == ncodes && used + reserved + freec == ncodes && reserved == 0 && used == t->units && seen == t->units,
+	   "stock: %lld used + %lld reserved + %lld free = %d imported; used = %d units delivered = %d codes seen",
+	   used, reserved, freec, ncodes, t->units, seen);
+}
+
+/* Checks the orders end to end: units and codes in state.db, what the buyers saw, the stock. */
+static void check_orders(void)
+{
+	sqlite3 *d = db_open();
+	cJSON *sim_orders = tc_ctl(sim.ctl_port, "GET", "/orders", NULL, NULL);
+	int *unit_of_code = calloc((size_t)ncodes + 1, sizeof *unit_of_code);
+	orders_tally t = { 0 };
+
+	if (!d || !unit_of_code) {
+		ok(0, "orders: state.db opens");
+		free(unit_of_code);
+		cJSON_Delete(sim_orders);
+		sqlite3_close(d);
+		return;
+	}
+	check_orders_units(d, sim_orders, unit_of_code, &t);
+	sqlite3_close(d);
+	check_orders_codes(unit_of_code, &t);
 	free(unit_of_code);
 	cJSON_Delete(sim_orders);
 }
@@ -793,38 +814,222 @@ static void check_outbox(void)
 	is_int(pending, 0, "outbox: no send left unacknowledged");
 }
 
-int main(void)
-{
-	const long soak_s = env_long("SOAK_S", 300), msg_per_s = env_long("SOAK_MSG_PER_S", 4);
-	const long order_ms = env_long("SOAK_ORDER_MS", 2500), nchats = env_long("SOAK_CHATS", 40);
-	const long catchup_s = env_long("SOAK_CATCHUP_S", 240);
-	const int64_t dur = soak_s * 1000, fault_from = 5000, fault_to = dur * 9 / 10;
-	int64_t fault_ms = env_long("SOAK_FAULT_MS", 3000);
-	int64_t restart_every = env_long("SOAK_RESTART_MS", dur / 8 < 10000 ? 10000 : dur / 8);
-	unsigned seed = (unsigned)env_long("SOAK_SEED", (long)((unsigned)time(NULL) ^ (unsigned)getpid()));
-	int64_t t0, at = 0, next_msg = 0, next_order = 1000, next_fault = fault_from, next_restart = restart_every;
-	int64_t next_rss = 0, base_at = -1, last_restart = 0, last_remind = 0, caught = -1, warm_at = -1;
-	long rss_base = -1, rss_max = -1, rss_traffic_end = -1, rss_end = -1;
-	pid_t rss_pid = -1;
+/* One soak run: its settings (SOAK_*), the clock of its traffic, faults and restarts, the RSS measured. */
+typedef struct {
+	long soak_s, msg_per_s, order_ms, nchats, catchup_s;
+	int64_t dur, fault_from, fault_to, fault_ms, restart_every;
+	unsigned seed;
+	int64_t t0, at, next_msg, next_order, next_fault, next_restart, next_rss, base_at, last_restart, last_remind;
+	int64_t caught, warm_at;
+	long rss_base, rss_max, rss_traffic_end, rss_end;
+	pid_t rss_pid;
 	soak_undo undo[8];
-	int nundo = 0, kfault = 0, hard = 1, all_kinds = 1, warm_state = 0;
+	int nundo, kfault, hard, all_kinds, warm_state;
+} soak_run;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (soak_s < 20 || soak_s > 24 * 3600 || msg_per_s < 1 || order_ms < 200 || nchats < 1) {
+/* Reads the SOAK_* settings into r and sizes the tables; returns -1 (after the usage) when they are out of range. */
+static int soak_init(soak_run *r)
+{
+	r->soak_s = env_long("SOAK_S", 300);
+	r->msg_per_s = env_long("SOAK_MSG_PER_S", 4);
+	r->order_ms = env_long("SOAK_ORDER_MS", 2500);
+	r->nchats = env_long("SOAK_CHATS", 40);
+	r->catchup_s = env_long("SOAK_CATCHUP_S", 240);
+	r->dur = r->soak_s * 1000;
+	r->fault_from = 5000;
+	r->fault_to = r->dur * 9 / 10;
+	r->fault_ms = env_long("SOAK_FAULT_MS", 3000);
+	r->restart_every = env_long("SOAK_RESTART_MS", r->dur / 8 < 10000 ? 10000 : r->dur / 8);
+	r->seed = (unsigned)env_long("SOAK_SEED", (long)((unsigned)time(NULL) ^ (unsigned)getpid()));
+	r->next_order = 1000;
+	r->next_fault = r->fault_from;
+	r->next_restart = r->restart_every;
+	r->base_at = r->caught = r->warm_at = -1;
+	r->rss_base = r->rss_max = r->rss_traffic_end = r->rss_end = -1;
+	r->rss_pid = -1;
+	r->hard = 1;
+	r->all_kinds = 1;
+	if (r->soak_s < 20 || r->soak_s > 24 * 3600 || r->msg_per_s < 1 || r->order_ms < 200 || r->nchats < 1) {
 		fprintf(stderr, "soak: SOAK_S 20..86400, SOAK_MSG_PER_S >= 1, SOAK_ORDER_MS >= 200, SOAK_CHATS >= 1\n");
-		return 2;
+		return -1;
 	}
-	if (fault_ms * NFAULTS > fault_to - fault_from)
-		fault_ms = (fault_to - fault_from) / NFAULTS;
-	if (fault_ms < 1000)
-		fault_ms = 1000;
-	ncodes = (int)(dur / order_ms) * 2 + 100;
+	if (r->fault_ms * NFAULTS > r->fault_to - r->fault_from)
+		r->fault_ms = (r->fault_to - r->fault_from) / NFAULTS;
+	if (r->fault_ms < 1000)
+		r->fault_ms = 1000;
+	ncodes = (int)(r->dur / r->order_ms) * 2 + 100;
 	codes = calloc((size_t)ncodes + 1, sizeof *codes);
 	warm_n = (int)env_long("SOAK_WARM", 5000);
 	warm_seen = calloc((size_t)warm_n + 1, 1);
 	diag("soak: %ld s, %ld messages/s in %ld chats, an order every %ld ms, a fault every %lld ms, a restart every "
-	     "%lld s in the first half; seed %u (SOAK_SEED=%u repeats it)", soak_s, msg_per_s, nchats, order_ms,
-	     (long long)fault_ms, (long long)(restart_every / 1000), seed, seed);
+	     "%lld s in the first half; seed %u (SOAK_SEED=%u repeats it)", r->soak_s, r->msg_per_s, r->nchats,
+	     r->order_ms, (long long)r->fault_ms, (long long)(r->restart_every / 1000), r->seed, r->seed);
+	return 0;
+}
+
+/* The warm-up, once the restarts are over (SOAK_WARM load messages), then the RSS baseline's time. */
+static void soak_warm(soak_run *r)
+{
+	if (warm_n && r->warm_state == 0 && r->at > r->dur / 2 && r->at >= r->last_restart + 2000) {
+		char b[120];
+		int st = 0;
+
+		/* a big frame first: the first in a process moves glibc's mmap
+		 * threshold up for good (about 0.5 MB more heap, once) */
+		if (r->warm_at < 0) {
+			ctl("/fault", "{\"kind\":\"garbage\",\"what\":\"oversize\"}");
+			r->warm_at = r->at;
+		}
+		snprintf(b, sizeof b, "{\"seller\":\"" UNB "\",\"n\":%d,\"window\":32,\"text\":\"warm\"}", warm_n);
+		cJSON_Delete(tc_ctl(sim.ctl_port, "POST", "/load", b, &st));
+		if (st == 200) {
+			r->warm_state = 1;
+			warm_started = 1;
+			r->warm_at = r->at;
+			diag("%5.1f s: warm-up: %d load messages", (double)r->at / 1000, warm_n);
+		}
+	} else if (r->warm_state == 1 && r->at >= r->next_rss) {
+		sent_update();
+		if (warm_replies + warm_refused >= warm_n) {
+			r->warm_state = 2;
+			r->base_at = r->at + 2000;
+			diag("%5.1f s: warm-up done in %.1f s", (double)r->at / 1000, (double)(r->at - r->warm_at) / 1000);
+		}
+	} else if (!warm_n && r->base_at < 0 && r->at > r->dur / 2 && r->at >= r->last_restart + 2000) {
+		r->base_at = r->at + 10000;
+	}
+}
+
+/* Once a second: the RSS baseline once it is due, the maximum after it, a progress line every 10 s. */
+static void soak_rss(soak_run *r)
+{
+	if (r->at >= r->next_rss) {
+		long kb = bot.pid > 0 ? rss_kb(bot.pid) : -1;
+
+		if (r->base_at >= 0 && r->at >= r->base_at && r->rss_base < 0 && kb > 0) {
+			r->rss_base = kb;
+			r->rss_pid = bot.pid;
+			diag("%5.1f s: RSS baseline %ld kB (pid %d)", (double)r->at / 1000, kb, (int)bot.pid);
+		}
+		if (r->rss_base > 0 && kb > r->rss_max)
+			r->rss_max = kb;
+		if (r->at / 1000 % 10 == 0)
+			diag("%5.1f s: %d messages, %d orders, %d faults; bot pid %d RSS %ld kB", (double)r->at / 1000, nmsg,
+			     nord, r->kfault, (int)bot.pid, kb);
+		r->next_rss += 1000;
+	}
+}
+
+/* Runs the traffic, faults and restarts for SOAK_S; checks the bot stays alive (returns -1 when it died). */
+static int soak_traffic(soak_run *r)
+{
+	r->t0 = now_ms();
+	while ((r->at = now_ms() - r->t0) < r->dur) {
+		if (r->at >= r->next_msg) {
+			inject_msg((int)(rand_r(&r->seed) % (unsigned)r->nchats), r->at);
+			r->next_msg += 1000 / r->msg_per_s;
+		}
+		if (r->at >= r->next_order) {
+			order_new(r->at);
+			r->next_order += r->order_ms;
+			/* now and then a trigger again for an order paid before */
+			if (nord > 3 && rand_r(&r->seed) % 4 == 0)
+				order_status(&orders[rand_r(&r->seed) % (unsigned)(nord - 1)],
+					     rand_r(&r->seed) % 2 ? "remind" : "paid", 0);
+		}
+		if (r->at >= r->next_fault && r->at < r->fault_to) {
+			diag("%5.1f s: fault %s", (double)r->at / 1000, faults[r->kfault % NFAULTS].name);
+			run_fault(r->kfault++ % NFAULTS, r->at, r->undo, &r->nundo, &r->seed);
+			r->next_fault += r->fault_ms;
+		}
+		for (int i = 0; i < r->nundo; i++)
+			if (r->at >= r->undo[i].at) {
+				ctl("/fault", r->undo[i].body);
+				r->undo[i--] = r->undo[--r->nundo];
+			}
+		if (r->at >= r->next_restart && r->at <= r->dur / 2) {
+			restart(r->hard, r->at);
+			r->hard = !r->hard;
+			r->last_restart = r->at;
+			r->next_restart += r->restart_every;
+		}
+		soak_warm(r);
+		soak_rss(r);
+		if (!tbot_alive(&bot)) {
+			ok(0, "the bot is alive at %.1f s (see its log)", (double)r->at / 1000);
+			return -1;
+		}
+		usleep(10000);
+	}
+	r->rss_traffic_end = rss_kb(bot.pid);
+	diag("%5.1f s: traffic and faults stop: %d messages, %d orders, %d faults, %d kill -9 and %d SIGTERM restarts "
+	     "(last at %.1f s)", (double)r->at / 1000, nmsg, nord, r->kfault, restarts_kill, restarts_term,
+	     (double)r->last_restart / 1000);
+	for (int i = 0; i < r->nundo; i++)
+		ctl("/fault", r->undo[i].body);
+	faults_off();
+	return 0;
+}
+
+/* Waits (bounded) for the bot to catch up after the faults; checks it did and is alive. */
+static void soak_catch_up(soak_run *r)
+{
+	/* catch-up: bounded, no time asserted */
+	r->t0 = now_ms();
+	while (now_ms() - r->t0 < r->catchup_s * 1000) {
+		if (caught_up(now_ms() - r->t0, &r->last_remind)) {
+			r->caught = now_ms() - r->t0;
+			break;
+		}
+		if (!tbot_alive(&bot))
+			break;
+		sleep(1);
+	}
+	if (!ok(r->caught >= 0, "caught up after the faults (every message answered or refused, every order delivered, "
+		"no send pending) within %ld s", r->catchup_s))
+		diag("not caught up after %ld s: the checks below say what is missing", r->catchup_s);
+	else
+		diag("caught up in %.1f s", (double)r->caught / 1000);
+	/* late duplicates would come now */
+	sleep(3);
+	sent_update();
+	ok(tbot_alive(&bot), "the bot is alive at the end");
+	r->rss_end = rss_kb(bot.pid);
+}
+
+/* Checks that every fault kind and both restart kinds ran, and that the RSS stayed flat over one process. */
+static void soak_check_run(soak_run *r)
+{
+	for (int k = 0; k < NFAULTS; k++)
+		r->all_kinds &= fault_runs[k] > 0;
+	ok(r->all_kinds, "faults: every kind of the list ran at least once (%d faults of %d kinds)", r->kfault, NFAULTS);
+	if (!r->all_kinds)
+		for (int k = 0; k < NFAULTS; k++)
+			if (!fault_runs[k])
+				diag("  did not run: %s", faults[k].name);
+	ok(restarts_kill > 0 && restarts_term > 0, "restarts: %d kill -9, %d SIGTERM", restarts_kill, restarts_term);
+	if (r->rss_base < 0)
+		ok(0, "RSS: no baseline: the warm-up did not finish before the traffic stopped (%d of %d answered)",
+		   warm_replies + warm_refused, warm_n);
+	else if (r->base_at > r->fault_to * 8 / 9)
+		skip("RSS: the warm-up ended too late in this short run (at %.0f s of %ld; a longer SOAK_S measures it)",
+		     (double)r->base_at / 1000, r->soak_s);
+	else if (ok(r->rss_pid == bot.pid, "RSS: measured over one process (pid %d) from %.0f s on, %.0f s after "
+		    "the last restart", (int)r->rss_pid, (double)r->base_at / 1000,
+		    (double)(r->base_at - r->last_restart) / 1000))
+		ok(r->rss_end * 100 < r->rss_base * 101, "RSS: grew under 1%%: %ld kB at %.0f s -> %ld kB at the end (%+.2f%%; "
+		   "%ld kB when traffic stopped, max %ld kB)", r->rss_base, (double)r->base_at / 1000, r->rss_end,
+		   100.0 * (double)(r->rss_end - r->rss_base) / (double)r->rss_base, r->rss_traffic_end, r->rss_max);
+	is_int(tbot_stop(&bot, SIGTERM), 0, "the bot: SIGTERM exits 0");
+}
+
+int main(void)
+{
+	soak_run r = { 0 };
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (soak_init(&r))
+		return 2;
 	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts"))
 		return tap_done();
 	if (bot_setup()) {
@@ -836,142 +1041,18 @@ int main(void)
 	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 10000) >= 0, "the bot registers (dedup, autoreply, orders)"))
 		goto end;
 
-	t0 = now_ms();
-	while ((at = now_ms() - t0) < dur) {
-		if (at >= next_msg) {
-			inject_msg((int)(rand_r(&seed) % (unsigned)nchats), at);
-			next_msg += 1000 / msg_per_s;
-		}
-		if (at >= next_order) {
-			order_new(at);
-			next_order += order_ms;
-			/* now and then a trigger again for an order paid before */
-			if (nord > 3 && rand_r(&seed) % 4 == 0)
-				order_status(&orders[rand_r(&seed) % (unsigned)(nord - 1)], rand_r(&seed) % 2 ? "remind" : "paid", 0);
-		}
-		if (at >= next_fault && at < fault_to) {
-			diag("%5.1f s: fault %s", (double)at / 1000, faults[kfault % NFAULTS].name);
-			run_fault(kfault++ % NFAULTS, at, undo, &nundo, &seed);
-			next_fault += fault_ms;
-		}
-		for (int i = 0; i < nundo; i++)
-			if (at >= undo[i].at) {
-				ctl("/fault", undo[i].body);
-				undo[i--] = undo[--nundo];
-			}
-		if (at >= next_restart && at <= dur / 2) {
-			restart(hard, at);
-			hard = !hard;
-			last_restart = at;
-			next_restart += restart_every;
-		}
-		/* the warm-up, once the restarts are over; then the RSS baseline */
-		if (warm_n && warm_state == 0 && at > dur / 2 && at >= last_restart + 2000) {
-			char b[120];
-			int st = 0;
-
-			/* a big frame first: the first in a process moves glibc's mmap
-			 * threshold up for good (about 0.5 MB more heap, once) */
-			if (warm_at < 0) {
-				ctl("/fault", "{\"kind\":\"garbage\",\"what\":\"oversize\"}");
-				warm_at = at;
-			}
-			snprintf(b, sizeof b, "{\"seller\":\"" UNB "\",\"n\":%d,\"window\":32,\"text\":\"warm\"}", warm_n);
-			cJSON_Delete(tc_ctl(sim.ctl_port, "POST", "/load", b, &st));
-			if (st == 200) {
-				warm_state = 1;
-				warm_started = 1;
-				warm_at = at;
-				diag("%5.1f s: warm-up: %d load messages", (double)at / 1000, warm_n);
-			}
-		} else if (warm_state == 1 && at >= next_rss) {
-			sent_update();
-			if (warm_replies + warm_refused >= warm_n) {
-				warm_state = 2;
-				base_at = at + 2000;
-				diag("%5.1f s: warm-up done in %.1f s", (double)at / 1000, (double)(at - warm_at) / 1000);
-			}
-		} else if (!warm_n && base_at < 0 && at > dur / 2 && at >= last_restart + 2000) {
-			base_at = at + 10000;
-		}
-		if (at >= next_rss) {
-			long kb = bot.pid > 0 ? rss_kb(bot.pid) : -1;
-
-			if (base_at >= 0 && at >= base_at && rss_base < 0 && kb > 0) {
-				rss_base = kb;
-				rss_pid = bot.pid;
-				diag("%5.1f s: RSS baseline %ld kB (pid %d)", (double)at / 1000, kb, (int)bot.pid);
-			}
-			if (rss_base > 0 && kb > rss_max)
-				rss_max = kb;
-			if (at / 1000 % 10 == 0)
-				diag("%5.1f s: %d messages, %d orders, %d faults; bot pid %d RSS %ld kB", (double)at / 1000, nmsg,
-				     nord, kfault, (int)bot.pid, kb);
-			next_rss += 1000;
-		}
-		if (!tbot_alive(&bot)) {
-			ok(0, "the bot is alive at %.1f s (see its log)", (double)at / 1000);
-			goto end;
-		}
-		usleep(10000);
-	}
-	rss_traffic_end = rss_kb(bot.pid);
-	diag("%5.1f s: traffic and faults stop: %d messages, %d orders, %d faults, %d kill -9 and %d SIGTERM restarts "
-	     "(last at %.1f s)", (double)at / 1000, nmsg, nord, kfault, restarts_kill, restarts_term,
-	     (double)last_restart / 1000);
-	for (int i = 0; i < nundo; i++)
-		ctl("/fault", undo[i].body);
-	faults_off();
-
-	/* catch-up: bounded, no time asserted */
-	t0 = now_ms();
-	while (now_ms() - t0 < catchup_s * 1000) {
-		if (caught_up(now_ms() - t0, &last_remind)) {
-			caught = now_ms() - t0;
-			break;
-		}
-		if (!tbot_alive(&bot))
-			break;
-		sleep(1);
-	}
-	if (!ok(caught >= 0, "caught up after the faults (every message answered or refused, every order delivered, "
-		"no send pending) within %ld s", catchup_s))
-		diag("not caught up after %ld s: the checks below say what is missing", catchup_s);
-	else
-		diag("caught up in %.1f s", (double)caught / 1000);
-	/* late duplicates would come now */
-	sleep(3);
-	sent_update();
-	ok(tbot_alive(&bot), "the bot is alive at the end");
-	rss_end = rss_kb(bot.pid);
+	if (soak_traffic(&r))
+		goto end;
+	soak_catch_up(&r);
 
 	check_replies();
 	check_orders();
 	check_outbox();
-	for (int k = 0; k < NFAULTS; k++)
-		all_kinds &= fault_runs[k] > 0;
-	ok(all_kinds, "faults: every kind of the list ran at least once (%d faults of %d kinds)", kfault, NFAULTS);
-	if (!all_kinds)
-		for (int k = 0; k < NFAULTS; k++)
-			if (!fault_runs[k])
-				diag("  did not run: %s", faults[k].name);
-	ok(restarts_kill > 0 && restarts_term > 0, "restarts: %d kill -9, %d SIGTERM", restarts_kill, restarts_term);
-	if (rss_base < 0)
-		ok(0, "RSS: no baseline: the warm-up did not finish before the traffic stopped (%d of %d answered)",
-		   warm_replies + warm_refused, warm_n);
-	else if (base_at > fault_to * 8 / 9)
-		skip("RSS: the warm-up ended too late in this short run (at %.0f s of %ld; a longer SOAK_S measures it)",
-		     (double)base_at / 1000, soak_s);
-	else if (ok(rss_pid == bot.pid, "RSS: measured over one process (pid %d) from %.0f s on, %.0f s after "
-		    "the last restart", (int)rss_pid, (double)base_at / 1000, (double)(base_at - last_restart) / 1000))
-		ok(rss_end * 100 < rss_base * 101, "RSS: grew under 1%%: %ld kB at %.0f s -> %ld kB at the end (%+.2f%%; "
-		   "%ld kB when traffic stopped, max %ld kB)", rss_base, (double)base_at / 1000, rss_end,
-		   100.0 * (double)(rss_end - rss_base) / (double)rss_base, rss_traffic_end, rss_max);
-	is_int(tbot_stop(&bot, SIGTERM), 0, "the bot: SIGTERM exits 0");
+	soak_check_run(&r);
 end:
 	tc_sim_stop(&sim);
 	diag("summary: %ld s, %d messages, %d orders, %d faults, %d+%d restarts, %d checks failed; bot dir %s%s",
-	     soak_s, nmsg, nord, kfault, restarts_kill, restarts_term, tap_failed, bot.dir,
+	     r.soak_s, nmsg, nord, r.kfault, restarts_kill, restarts_term, tap_failed, bot.dir,
 	     tap_failed || env_long("SOAK_KEEP", 0) ? " (kept)" : " (removed)");
 	tbot_done(&bot, tap_failed || env_long("SOAK_KEEP", 0));
 	{

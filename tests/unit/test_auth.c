@@ -23,21 +23,17 @@ static int64_t now(void)
 	return clk;
 }
 
-int main(void)
-{
-	char dir[] = "/tmp/sk_test_auth.XXXXXX", path[300], err[256], tok[AUTH_TOKEN_LEN + 1], csrf[AUTH_TOKEN_LEN + 1];
-	char first[AUTH_TOKEN_LEN + 1], setup[AUTH_TOKEN_LEN + 1];
-	const char *why = NULL;
-	int retry = 0, rc;
-	store *st;
-	auth *a;
+/* What the steps share: the store, the keeper and the tokens of the last login. */
+static char err[256], tok[AUTH_TOKEN_LEN + 1], csrf[AUTH_TOKEN_LEN + 1];
+static char first[AUTH_TOKEN_LEN + 1], setup[AUTH_TOKEN_LEN + 1];
+static const char *why = NULL;
+static int retry = 0;
+static store *st;
+static auth *a;
 
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(path, sizeof path, "%s/state.db", dir);
-	st = store_open(path, err, sizeof err);
-	if (!ok(st != NULL, "store opens"))
-		return tap_done();
+/* Checks the setup token, the first password, CSRF and the idle expiry of a session. */
+static void auth_check_setup(void)
+{
 	is_int(auth_has_password(st), 0, "no password at first");
 	a = auth_new(st, 60000, 1, now);
 	ok(a && auth_needs_setup(a) && auth_setup_token(a) && strlen(auth_setup_token(a)) == AUTH_TOKEN_LEN,
@@ -68,6 +64,12 @@ int main(void)
 	ok(auth_session(a, tok) != NULL, "still alive 118 s after login, used 59 s ago");
 	clk += 61000;
 	ok(auth_session(a, tok) == NULL, "61 s unused: expired");
+}
+
+/* Checks the login throttle: growing delays, AUTH_PENDING_MAX, the delay cap, logout. */
+static void auth_check_throttle(void)
+{
+	int rc;
 
 	/* the throttle: failed answers wait longer and longer, the right password always gets in */
 	{
@@ -111,7 +113,11 @@ int main(void)
 	}
 	auth_logout(a, first);
 	ok(auth_session(a, first) == NULL, "logout ends the session");
+}
 
+/* Checks the session limit, the absolute lifetime, auth_alive and a password changed elsewhere. */
+static void auth_check_sessions(void)
+{
 	/* room for AUTH_MAX_SESSIONS; the least recently used gives way */
 	is_int(auth_login(a, "long enough pw", NULL, first, csrf, &retry, &why), AUTH_OK, "a first session");
 	for (int i = 0; i < AUTH_MAX_SESSIONS; i++) {
@@ -164,8 +170,11 @@ int main(void)
 
 		is_int(auth_new_setup_token(a, setup, &valid), -1, "no fresh setup token once a password is set");
 	}
-	auth_free(a);
+}
 
+/* Checks a fresh account: the setup token's expiry, a fresh one, a password set by another process. */
+static void auth_check_other_process(void)
+{
 	/* a password set meanwhile by another process (shopkeep passwd) */
 	{
 		char dir2[] = "/tmp/sk_test_auth2.XXXXXX", p2[300];
@@ -221,6 +230,24 @@ int main(void)
 				diag("cleanup failed");
 		}
 	}
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/sk_test_auth.XXXXXX", path[300];
+
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(path, sizeof path, "%s/state.db", dir);
+	st = store_open(path, err, sizeof err);
+	if (!ok(st != NULL, "store opens"))
+		return tap_done();
+	auth_check_setup();
+	auth_check_throttle();
+	auth_check_sessions();
+	auth_free(a);
+
+	auth_check_other_process();
 	store_close(st);
 	snprintf(path, sizeof path, "rm -rf '%s'", dir);
 	if (system(path))
