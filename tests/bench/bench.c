@@ -581,39 +581,21 @@ out:
 
 /* ---- main ---------------------------------------------------------------------- */
 
-int main(void)
+/* Starts the bot twice (cold, then with the cached token), emits the "start" line and
+ * stores its RSS and private memory after start; returns 0, or -1 if it did not register. */
+static int bench_start(tbot *bot, long *rss_start, long *priv_start)
 {
-	const char *const sim_args[] = { "--no-record", NULL };
-	long n = env_long("BENCH_N", 100000, 5000), lat_n = env_long("BENCH_LAT_N", 10000, 1000);
-	long window = env_long("BENCH_WINDOW", 64, 64), idle_s = env_long("BENCH_IDLE_S", 20, 10);
-	long dedup_ids = env_long("BENCH_DEDUP_IDS", 10000000, 200000), dedup_ev = env_long("BENCH_DEDUP_EV", 20000, 5000);
-	const char *keep = getenv("BENCH_KEEP");
-	double cold_ms, warm_ms, c0, c1, s0, s1, ms, base_us[2], big_us[2];
-	double commits0, commits1, batches0, batches1;
-	long rss_start, rss_run, hwm_run, priv_start, priv_run, pss_run;
-	char state_db[400], state_copy[400];
-	cJSON *r, *j;
-	tbot bot;
-	int rc = 1;
-
-	signal(SIGPIPE, SIG_IGN);
-	build_dir = getenv("SK_BUILD") ? getenv("SK_BUILD") : "build";
-	if (tc_sim_start(&sim, sim_args) || tbot_init(&bot, &sim)) {
-		note("cannot start the simulator");
-		return 1;
-	}
-	bot_setup(&bot, "bench", BENCH_UNB, 15, tbot_free_port());
-	snprintf(state_db, sizeof state_db, "%s/state.db", bot.dir);
-	snprintf(state_copy, sizeof state_copy, "%s/state-copy.db", bot.dir);
+	double cold_ms, warm_ms;
+	cJSON *j;
 
 	/* start: a first start, then a second one with the cached token */
-	cold_ms = bot_start_timed(&bot);
+	cold_ms = bot_start_timed(bot);
 	usleep(300000);
-	tbot_stop(&bot, SIGTERM);
-	warm_ms = bot_start_timed(&bot);
+	tbot_stop(bot, SIGTERM);
+	warm_ms = bot_start_timed(bot);
 	if (cold_ms < 0 || warm_ms < 0) {
-		note("the bot did not register (log: %s)", bot.log);
-		goto out;
+		note("the bot did not register (log: %s)", bot->log);
+		return -1;
 	}
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "bench", "start");
@@ -623,21 +605,30 @@ int main(void)
 	cJSON_AddBoolToObject(j, "met", cold_ms <= T_START_MS && warm_ms <= T_START_MS);
 	emit(j);
 	usleep(300000);
-	rss_start = proc_status_kib(bot.pid, "VmRSS");
-	priv_start = proc_rollup_kib(bot.pid, "Private_Clean") + proc_rollup_kib(bot.pid, "Private_Dirty");
+	*rss_start = proc_status_kib(bot->pid, "VmRSS");
+	*priv_start = proc_rollup_kib(bot->pid, "Private_Clean") + proc_rollup_kib(bot->pid, "Private_Dirty");
+	return 0;
+}
+
+/* Runs n messages with the given window through the bot and emits the "pipeline" line;
+ * returns 0, or -1 if the load run failed. */
+static int bench_pipeline(tbot *bot, long n, long window)
+{
+	double c0, c1, s0, s1, ms, commits0, commits1, batches0, batches1;
+	cJSON *r, *j;
 
 	/* the pipeline */
 	note("pipeline: %ld messages, window %ld", n, window);
-	commits0 = bot_metric(&bot, "db_commits");
-	batches0 = bot_metric(&bot, "db_batches");
-	c0 = proc_cpu_s(bot.pid, NULL);
+	commits0 = bot_metric(bot, "db_commits");
+	batches0 = bot_metric(bot, "db_batches");
+	c0 = proc_cpu_s(bot->pid, NULL);
 	s0 = proc_cpu_s(sim.pid, NULL);
 	if (!(r = load_run(n, window)))
-		goto out;
-	c1 = proc_cpu_s(bot.pid, NULL);
+		return -1;
+	c1 = proc_cpu_s(bot->pid, NULL);
 	s1 = proc_cpu_s(sim.pid, NULL);
-	commits1 = bot_metric(&bot, "db_commits");
-	batches1 = bot_metric(&bot, "db_batches");
+	commits1 = bot_metric(bot, "db_commits");
+	batches1 = bot_metric(bot, "db_batches");
 	ms = tc_jnum(r, "elapsed_ms");
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "bench", "pipeline");
@@ -661,11 +652,19 @@ int main(void)
 	cJSON_AddBoolToObject(j, "met", (double)n / (ms / 1000.0) >= T_EVENTS_PER_S);
 	emit(j);
 	cJSON_Delete(r);
+	return 0;
+}
+
+/* Runs lat_n messages one at a time and emits the "latency" line; returns 0, or -1 if
+ * the load run failed. */
+static int bench_latency(long lat_n)
+{
+	cJSON *r, *j;
 
 	/* latency: one message at a time */
 	note("latency: %ld messages, window 1", lat_n);
 	if (!(r = load_run(lat_n, 1)))
-		goto out;
+		return -1;
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "bench", "latency");
 	cJSON_AddNumberToObject(j, "events", (double)lat_n);
@@ -677,11 +676,20 @@ int main(void)
 	cJSON_AddBoolToObject(j, "met", tc_jnum(r, "p99_us") <= T_P99_US);
 	emit(j);
 	cJSON_Delete(r);
+	return 0;
+}
 
-	rss_run = proc_status_kib(bot.pid, "VmRSS");
-	hwm_run = proc_status_kib(bot.pid, "VmHWM");
-	priv_run = proc_rollup_kib(bot.pid, "Private_Clean") + proc_rollup_kib(bot.pid, "Private_Dirty");
-	pss_run = proc_rollup_kib(bot.pid, "Pss");
+/* Emits the "rss" line: the bot's memory after the runs against rss_start/priv_start
+ * (measured after start); returns nothing. */
+static void bench_rss(tbot *bot, long rss_start, long priv_start)
+{
+	long rss_run, hwm_run, priv_run, pss_run;
+	cJSON *j;
+
+	rss_run = proc_status_kib(bot->pid, "VmRSS");
+	hwm_run = proc_status_kib(bot->pid, "VmHWM");
+	priv_run = proc_rollup_kib(bot->pid, "Private_Clean") + proc_rollup_kib(bot->pid, "Private_Dirty");
+	pss_run = proc_rollup_kib(bot->pid, "Pss");
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "bench", "rss");
 	cJSON_AddNumberToObject(j, "after_start_kib", (double)rss_start);
@@ -694,6 +702,35 @@ int main(void)
 	cJSON_AddNumberToObject(j, "target_kib", T_RSS_KIB);
 	cJSON_AddBoolToObject(j, "met", rss_start <= T_RSS_KIB && rss_run <= T_RSS_KIB && hwm_run <= T_RSS_KIB);
 	emit(j);
+}
+
+int main(void)
+{
+	const char *const sim_args[] = { "--no-record", NULL };
+	long n = env_long("BENCH_N", 100000, 5000), lat_n = env_long("BENCH_LAT_N", 10000, 1000);
+	long window = env_long("BENCH_WINDOW", 64, 64), idle_s = env_long("BENCH_IDLE_S", 20, 10);
+	long dedup_ids = env_long("BENCH_DEDUP_IDS", 10000000, 200000), dedup_ev = env_long("BENCH_DEDUP_EV", 20000, 5000);
+	const char *keep = getenv("BENCH_KEEP");
+	double base_us[2], big_us[2];
+	long rss_start, priv_start;
+	char state_db[400], state_copy[400];
+	tbot bot;
+	int rc = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	build_dir = getenv("SK_BUILD") ? getenv("SK_BUILD") : "build";
+	if (tc_sim_start(&sim, sim_args) || tbot_init(&bot, &sim)) {
+		note("cannot start the simulator");
+		return 1;
+	}
+	bot_setup(&bot, "bench", BENCH_UNB, 15, tbot_free_port());
+	snprintf(state_db, sizeof state_db, "%s/state.db", bot.dir);
+	snprintf(state_copy, sizeof state_copy, "%s/state-copy.db", bot.dir);
+
+	if (bench_start(&bot, &rss_start, &priv_start) || bench_pipeline(&bot, n, window) ||
+	    bench_latency(lat_n))
+		goto out;
+	bench_rss(&bot, rss_start, priv_start);
 	if (tbot_stop(&bot, SIGTERM) != 0)
 		note("the bot did not exit 0 (log: %s)", bot.log);
 

@@ -167,26 +167,31 @@ static void send_refuse(sim_conn *c, const char *mid, const char *reason, cJSON 
 	conn_send_json(c, r);
 }
 
-/* sendByReceiverScope (docs/protocol.md §8). Returns nothing; answers and echoes. */
-static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *logx)
+/* What send_parse reads out of a send's body. */
+typedef struct {
+	const char *uuid;   /* body[0].uuid, or NULL */
+	const char *text;   /* the text, or "[图片]" for an image */
+	cJSON *inner;       /* the decoded custom.data (owned; set even when the send is refused) */
+	sim_chat *ch;       /* the conversation, or NULL */
+	int ct;             /* the inner contentType: 1 text, 2 image */
+} send_req;
+
+/* Checks a sendByReceiverScope body for account a (uuid, cid, content type, custom.data,
+ * conversation, actualReceivers) and fills q; returns NULL, or the error text. */
+static const char *send_parse(const sim_account *a, const cJSON *body, send_req *q)
 {
-	sim_account *a = c->acct;
 	const cJSON *b0 = cJSON_GetArrayItem(body, 0), *b1 = cJSON_GetArrayItem(body, 1);
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(b0, "content");
 	const cJSON *custom = cJSON_GetObjectItemCaseSensitive(content, "custom");
 	const cJSON *recv = cJSON_GetObjectItemCaseSensitive(b1, "actualReceivers"), *x;
-	const char *uuid = sim_jstr2(b0, "uuid"), *cidat = sim_jstr2(b0, "cid"), *data = sim_jstr2(custom, "data");
-	const char *known;
-	const char *err = NULL, *text = NULL;
-	char cid[32], me[64], peer[64], *inner_txt = NULL;
-	cJSON *inner = NULL, *r, *rb, *echo, *items;
+	const char *cidat = sim_jstr2(b0, "cid"), *data = sim_jstr2(custom, "data");
+	const char *err = NULL;
+	char cid[32], me[64], peer[64];
 	codec_kind kind;
-	int have_me = 0, have_peer = 0, ct = 0;
-	sim_chat *ch = NULL;
-	char im[32];
+	int have_me = 0, have_peer = 0;
 
-	S.st.sends++;
-	if (!uuid || !*uuid)
+	q->uuid = sim_jstr2(b0, "uuid");
+	if (!q->uuid || !*q->uuid)
 		err = "missing uuid";
 	else if (!cidat || !strstr(cidat, "@goofish") || strlen(cidat) >= sizeof cid + 8)
 		err = "cid must be <cid>@goofish";
@@ -195,29 +200,29 @@ static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *
 		err = "content.contentType must be 101";
 	else if (!data)
 		err = "missing content.custom.data";
-	else if (!(inner = codec_decode_item(data, strlen(data), &kind, &err)) || kind != CODEC_JSON)
+	else if (!(q->inner = codec_decode_item(data, strlen(data), &kind, &err)) || kind != CODEC_JSON)
 		err = err ? err : "custom.data is not base64 JSON";
 	if (!err) {
-		const cJSON *ctj = cJSON_GetObjectItemCaseSensitive(inner, "contentType");
+		const cJSON *ctj = cJSON_GetObjectItemCaseSensitive(q->inner, "contentType");
 
-		ct = cJSON_IsNumber(ctj) ? ctj->valueint : 0;
-		if (ct == 1)
-			text = sim_jstr2(cJSON_GetObjectItemCaseSensitive(inner, "text"), "text");
-		else if (ct == 2)
-			text = sim_jstr2(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
-				cJSON_GetObjectItemCaseSensitive(inner, "image"), "pics"), 0), "url") ? "[图片]" : NULL;
-		if (!text)
+		q->ct = cJSON_IsNumber(ctj) ? ctj->valueint : 0;
+		if (q->ct == 1)
+			q->text = sim_jstr2(cJSON_GetObjectItemCaseSensitive(q->inner, "text"), "text");
+		else if (q->ct == 2)
+			q->text = sim_jstr2(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(q->inner, "image"), "pics"), 0), "url") ? "[图片]" : NULL;
+		if (!q->text)
 			err = "custom.data must be a text (1) or image (2) content";
 	}
 	if (!err) {
 		snprintf(cid, sizeof cid, "%.*s", (int)(strchr(cidat, '@') - cidat), cidat);
-		ch = sim_chat_find(cid);
-		if (!ch || strcmp(ch->seller, a->unb))
+		q->ch = sim_chat_find(cid);
+		if (!q->ch || strcmp(q->ch->seller, a->unb))
 			err = "unknown conversation";
 	}
 	if (!err) {
 		snprintf(me, sizeof me, "%s@goofish", a->unb);
-		snprintf(peer, sizeof peer, "%s@goofish", ch->buyer);
+		snprintf(peer, sizeof peer, "%s@goofish", q->ch->buyer);
 		cJSON_ArrayForEach(x, recv) {
 			if (cJSON_IsString(x) && !strcmp(x->valuestring, me))
 				have_me = 1;
@@ -227,25 +232,84 @@ static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *
 		if (!have_me || !have_peer)
 			err = "actualReceivers must hold the buyer and the seller";
 	}
-	if (inner) {
-		cJSON_AddItemToObject(logx, "content", cJSON_Duplicate(inner, 1));
-		inner_txt = cJSON_PrintUnformatted(inner);
+	return err;
+}
+
+/* Answers a refused send with code 400, body.reason PARAM_ERROR and moreInfo err;
+ * returns nothing. */
+static void send_reply_error(sim_conn *c, const char *mid, const char *err, cJSON *logx)
+{
+	cJSON *r, *rb;
+
+	cJSON_AddStringToObject(logx, "error", err);
+	r = response(c, mid, 400);
+	rb = cJSON_AddObjectToObject(r, "body");
+	cJSON_AddStringToObject(rb, "reason", "PARAM_ERROR");
+	cJSON_AddStringToObject(rb, "moreInfo", err);
+	S.st.send_refused++;
+	conn_send_json(c, r);
+}
+
+/* Answers an accepted send with code 200: messageId im, the uuid, and the text as the
+ * reminderContent; returns nothing. */
+static void send_reply_ok(sim_conn *c, const char *mid, const char *im, const char *uuid, const char *text)
+{
+	cJSON *r = response(c, mid, 200), *rb = cJSON_AddObjectToObject(r, "body"), *x;
+
+	cJSON_AddStringToObject(rb, "messageId", im);
+	cJSON_AddStringToObject(rb, "uuid", uuid);
+	cJSON_AddNumberToObject(rb, "createAt", (double)util_now_ms());
+	cJSON_AddNumberToObject(rb, "receiverCount", 2);
+	cJSON_AddNumberToObject(rb, "unreadCount", 1);
+	cJSON_AddNumberToObject(rb, "msgReadStatusSetting", 1);
+	cJSON_AddNumberToObject(rb, "msgReadStatusDowngrade", 0);
+	x = cJSON_AddObjectToObject(rb, "content");
+	cJSON_AddNumberToObject(x, "contentType", 101);
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(x, "custom"), "type", 1);
+	x = cJSON_AddObjectToObject(rb, "extension");
+	cJSON_AddStringToObject(x, "_platform", "web");
+	cJSON_AddStringToObject(x, "reminderContent", text);
+	conn_send_json(c, r);
+}
+
+/* Pushes the bot's own message im back to account a on /s/sync, as the platform does
+ * (docs/protocol.md §6.1), and tells the load generator; returns nothing. */
+static void send_echo(sim_account *a, const send_req *q, const char *inner_txt, const char *im)
+{
+	cJSON *echo, *items;
+
+	echo = sim_chat_message(q->ch, a->unb, "", q->ct, q->text, inner_txt ? inner_txt : "{}", im, 0, NULL);
+	items = cJSON_CreateArray();
+	cJSON_AddItemToArray(items, sim_wrap_item(40, 40000, echo, 0));
+	cJSON_Delete(echo);
+	sim_push_send(a, "/s/sync", items, -1, NULL);
+	sim_load_on_send(q->ch->cid);
+}
+
+/* sendByReceiverScope (docs/protocol.md §8). Returns nothing; answers and echoes. */
+static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *logx)
+{
+	sim_account *a = c->acct;
+	send_req q = { 0 };
+	const char *known, *err;
+	char *inner_txt = NULL;
+	char im[32];
+
+	S.st.sends++;
+	err = send_parse(a, body, &q);
+	if (q.inner) {
+		cJSON_AddItemToObject(logx, "content", cJSON_Duplicate(q.inner, 1));
+		inner_txt = cJSON_PrintUnformatted(q.inner);
 	}
-	if (uuid)
-		cJSON_AddStringToObject(logx, "uuid", uuid);
-	if (ch)
-		cJSON_AddStringToObject(logx, "cid", ch->cid);
+	if (q.uuid)
+		cJSON_AddStringToObject(logx, "uuid", q.uuid);
+	if (q.ch)
+		cJSON_AddStringToObject(logx, "cid", q.ch->cid);
 	if (err) {
-		cJSON_AddStringToObject(logx, "error", err);
-		r = response(c, mid, 400);
-		rb = cJSON_AddObjectToObject(r, "body");
-		cJSON_AddStringToObject(rb, "reason", "PARAM_ERROR");
-		cJSON_AddStringToObject(rb, "moreInfo", err);
-		S.st.send_refused++;
-		conn_send_json(c, r);
+		send_reply_error(c, mid, err, logx);
 		goto out;
 	}
-	known = sim_sent_find(a, uuid);
+	known = sim_sent_find(a, q.uuid);
 	if (known) {
 		/* The same uuid is the same message: same messageId, no second echo. */
 		S.st.send_repeats++;
@@ -257,37 +321,15 @@ static void handle_send(sim_conn *c, const char *mid, const cJSON *body, cJSON *
 		goto out;
 	} else {
 		snprintf(im, sizeof im, "%llu.PNM", (unsigned long long)S.next_im++);
-		sim_sent_add(a, uuid, im);
+		sim_sent_add(a, q.uuid, im);
 	}
 	cJSON_AddStringToObject(logx, "message_id", im);
-	r = response(c, mid, 200);
-	rb = cJSON_AddObjectToObject(r, "body");
-	cJSON_AddStringToObject(rb, "messageId", im);
-	cJSON_AddStringToObject(rb, "uuid", uuid);
-	cJSON_AddNumberToObject(rb, "createAt", (double)util_now_ms());
-	cJSON_AddNumberToObject(rb, "receiverCount", 2);
-	cJSON_AddNumberToObject(rb, "unreadCount", 1);
-	cJSON_AddNumberToObject(rb, "msgReadStatusSetting", 1);
-	cJSON_AddNumberToObject(rb, "msgReadStatusDowngrade", 0);
-	x = cJSON_AddObjectToObject(rb, "content");
-	cJSON_AddNumberToObject((cJSON *)x, "contentType", 101);
-	cJSON_AddNumberToObject(cJSON_AddObjectToObject((cJSON *)x, "custom"), "type", 1);
-	x = cJSON_AddObjectToObject(rb, "extension");
-	cJSON_AddStringToObject((cJSON *)x, "_platform", "web");
-	cJSON_AddStringToObject((cJSON *)x, "reminderContent", text);
-	conn_send_json(c, r);
-	if (!known) {
-		/* The platform pushes the bot's own message back (docs/protocol.md §6.1). */
-		echo = sim_chat_message(ch, a->unb, "", ct, text, inner_txt ? inner_txt : "{}", im, 0, NULL);
-		items = cJSON_CreateArray();
-		cJSON_AddItemToArray(items, sim_wrap_item(40, 40000, echo, 0));
-		cJSON_Delete(echo);
-		sim_push_send(a, "/s/sync", items, -1, NULL);
-		sim_load_on_send(ch->cid);
-	}
+	send_reply_ok(c, mid, im, q.uuid, q.text);
+	if (!known)
+		send_echo(a, &q, inner_txt, im);
 out:
 	free(inner_txt);
-	cJSON_Delete(inner);
+	cJSON_Delete(q.inner);
 }
 
 /* /r/SingleChatConversation/create: idempotent per buyer/seller pair. */

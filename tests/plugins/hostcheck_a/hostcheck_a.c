@@ -277,32 +277,15 @@ static void hostcheck_a_leave(sk_plugin *p)
 				  hostcheck_a_free));
 }
 
-/*
- * Commands (SK_EV_SYSTEM texts; words separated by single spaces):
- *   publish <topic> <json>     sub_late                unsub <name>
- *   timer <name> <delay> <repeat>                      cancel <name>
- *   send <chat> <text>         sendnofn <chat> <text>  image <chat> <url>
- *   send_bad                   status <uuid>           mtop <name> <api> <json>
- *   work <name>                dbi <name> <n>          dbs | dbs_first | db_bad | db_two | db_nested
- *   txn_commit <name>          txn_rollback <name>     txn_open <name>   txn_twice
- *   txn_raw <name> c|r         (BEGIN, insert, COMMIT or ROLLBACK as SQL through db_exec)
- *   txn_send
- *   info                       metrics                 json <key>        leave
- */
-static int hostcheck_a_cmd(sk_plugin *p, const sk_event *e, void *ud)
+/* Runs the subscription and timer commands (publish, sub_late, unsub, timer, cancel);
+ * returns 1 if w[0..n-1] was one of them, 0 if not. */
+static int hostcheck_a_cmd_sub(sk_plugin *p, char *const *w, int n)
 {
-	char buf[256], *w[4] = { 0 }, *save = NULL, uuid[40] = "", *detail = NULL;
+	char buf[256];
 	hostcheck_a_ud *u;
 	uint64_t id;
-	int rc, n = 0, st = -1;
+	int rc;
 
-	(void)ud;
-	hostcheck_a_trace(p, "a.cmd");
-	snprintf(buf, sizeof buf, "%s", e->text);
-	for (char *t = strtok_r(buf, " ", &save); t && n < 4; t = strtok_r(NULL, " ", &save))
-		w[n++] = t;
-	if (!n)
-		return SK_PASS;
 	if (!strcmp(w[0], "publish") && n == 3) {
 		hostcheck_a_trace(p, "a.publish:%d", sk_publish(p, w[1], w[2]));
 	} else if (!strcmp(w[0], "sub_late")) {
@@ -322,7 +305,20 @@ static int hostcheck_a_cmd(sk_plugin *p, const sk_event *e, void *ud)
 		snprintf(buf, sizeof buf, "timer:%s", w[1]);
 		id = hostcheck_a_id(buf);
 		hostcheck_a_trace(p, "a.cancel:%d", sk_timer_cancel(p, id ? id : 999999));
-	} else if (!strcmp(w[0], "send") && n == 3) {
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* Runs the send, status, mtop and work commands; returns 1 if w[0..n-1] was one of
+ * them, 0 if not. */
+static int hostcheck_a_cmd_send(sk_plugin *p, char *const *w, int n)
+{
+	char uuid[40] = "", *detail = NULL;
+	int rc, st = -1;
+
+	if (!strcmp(w[0], "send") && n == 3) {
 		rc = sk_send_text(p, w[1], "buyer1", w[2], "tag1", hostcheck_a_sent,
 				  hostcheck_a_new(p, "send:%s", w[2]), hostcheck_a_free, uuid);
 		hostcheck_a_trace(p, "a.send:%d:%s", rc, uuid);
@@ -348,7 +344,19 @@ static int hostcheck_a_cmd(sk_plugin *p, const sk_event *e, void *ud)
 	} else if (!strcmp(w[0], "work") && n == 2) {
 		hostcheck_a_trace(p, "a.work:%d", sk_work(p, hostcheck_a_work, hostcheck_a_done,
 							  hostcheck_a_new(p, "work:%s", w[1]), hostcheck_a_free));
-	} else if (!strcmp(w[0], "dbi") && n == 3) {
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* Runs the database and transaction commands (dbi .. txn_twice); returns 1 if
+ * w[0..n-1] was one of them, 0 if not. */
+static int hostcheck_a_cmd_db(sk_plugin *p, char *const *w, int n)
+{
+	int rc;
+
+	if (!strcmp(w[0], "dbi") && n == 3) {
 		rc = hostcheck_a_insert(p, w[1], atoll(w[2]));
 		hostcheck_a_trace(p, "a.dbi:%d:%lld:%lld", rc, (long long)sk_db_changes(p),
 				  (long long)sk_db_last_rowid(p));
@@ -394,7 +402,16 @@ static int hostcheck_a_cmd(sk_plugin *p, const sk_event *e, void *ud)
 		int b1 = sk_db_begin(p), b2 = sk_db_begin(p), c = sk_db_rollback(p);
 
 		hostcheck_a_trace(p, "a.txn:%d:%d:%d:%d", b1, b2, c, sk_db_commit(p));
-	} else if (!strcmp(w[0], "info")) {
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* Runs the info, metrics, json and leave commands; anything else is ignored. */
+static void hostcheck_a_cmd_misc(sk_plugin *p, char *const *w, int n)
+{
+	if (!strcmp(w[0], "info")) {
 		hostcheck_a_trace(p, "a.info:%d:%lld:%lld:%s:%s:%s", sk_session_state(p), (long long)sk_now_ms(p),
 				  (long long)sk_mono_ms(p), sk_account_id(p), sk_own_user_id(p), sk_rules_path(p));
 	} else if (!strcmp(w[0], "metrics")) {
@@ -409,6 +426,34 @@ static int hostcheck_a_cmd(sk_plugin *p, const sk_event *e, void *ud)
 	} else if (!strcmp(w[0], "leave")) {
 		hostcheck_a_leave(p);
 	}
+}
+
+/*
+ * Commands (SK_EV_SYSTEM texts; words separated by single spaces):
+ *   publish <topic> <json>     sub_late                unsub <name>
+ *   timer <name> <delay> <repeat>                      cancel <name>
+ *   send <chat> <text>         sendnofn <chat> <text>  image <chat> <url>
+ *   send_bad                   status <uuid>           mtop <name> <api> <json>
+ *   work <name>                dbi <name> <n>          dbs | dbs_first | db_bad | db_two | db_nested
+ *   txn_commit <name>          txn_rollback <name>     txn_open <name>   txn_twice
+ *   txn_raw <name> c|r         (BEGIN, insert, COMMIT or ROLLBACK as SQL through db_exec)
+ *   txn_send
+ *   info                       metrics                 json <key>        leave
+ */
+static int hostcheck_a_cmd(sk_plugin *p, const sk_event *e, void *ud)
+{
+	char buf[256], *w[4] = { 0 }, *save = NULL;
+	int n = 0;
+
+	(void)ud;
+	hostcheck_a_trace(p, "a.cmd");
+	snprintf(buf, sizeof buf, "%s", e->text);
+	for (char *t = strtok_r(buf, " ", &save); t && n < 4; t = strtok_r(NULL, " ", &save))
+		w[n++] = t;
+	if (!n)
+		return SK_PASS;
+	if (!hostcheck_a_cmd_sub(p, w, n) && !hostcheck_a_cmd_send(p, w, n) && !hostcheck_a_cmd_db(p, w, n))
+		hostcheck_a_cmd_misc(p, w, n);
 	return SK_PASS;
 }
 
