@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * web/rules.js - the rules editor of the account's page: keyword rules, the
+ * per-item default replies and the default reply, edited in place in the rules
+ * document and saved whole (PUT /api/rules, web/API.md). app.js makes it with
+ * its state and helpers (window.skRulesEditor(k)) and calls what it returns.
+ * Like app.js: no framework, no build step, nothing from outside; what comes
+ * from the server goes into the page through textContent or properties only.
+ */
+'use strict';
+
+window.skRulesEditor = function (k) {
+	var S = k.S, $ = k.$, api = k.api, busy = k.busy, clear = k.clear, el = k.el, errText = k.errText,
+		fmtTime = k.fmtTime, refreshStatus = k.refreshStatus, setError = k.setError, show = k.show,
+		soon = k.soon, str = k.str;
+
+
+	function rulesArray(key) {
+		if (!Array.isArray(S.doc[key]))
+			S.doc[key] = [];
+		return S.doc[key];
+	}
+
+	function setDirty(on) {
+		S.dirty = on;
+		show('rules-dirty', on);
+		$('rules-discard').disabled = !on;
+		$('rules-save').disabled = !S.rulesLoaded;
+		if (on)
+			show('rules-saved', false);
+	}
+
+	function loadRules() {
+		setError('rules-load-error', '');
+		return api('GET', '/api/rules').then(function (ans) {
+			var r = ans && ans.rules;
+
+			S.doc = r && typeof r === 'object' && !Array.isArray(r) ? r : {};
+			S.rulesLoaded = true;
+			$('rules-path').textContent = ans.path ? 'file: ' + ans.path : '';
+			clearRuleErrors();
+			renderRules();
+			setDirty(false);
+		}, function (err) {
+			if (err.status === 401)
+				return;
+			S.rulesLoaded = false;
+			$('rules-save').disabled = true;
+			setError('rules-load-error', 'Could not load the rules: ' + errText(err));
+		});
+	}
+
+	function splitKeywords(text, match) {
+		var parts = match === 'regex' ? text.split(/\r?\n/) : text.split(/\r?\n|[,，]/);
+
+		return parts.map(function (s) { return s.trim(); }).filter(function (s) { return s.length > 0; });
+	}
+
+	/* A <select> of values; an unknown current value (from a hand-edited
+	 * file) is shown as it is so that it can be seen and fixed. */
+	function selectField(id, options, value) {
+		var s = el('select', { id: id }), known = false;
+
+		options.forEach(function (o) {
+			s.appendChild(el('option', { value: o[0] }, o[1]));
+			if (o[0] === value)
+				known = true;
+		});
+		if (!known)
+			s.appendChild(el('option', { value: value }, value + ' (not valid)'));
+		s.value = value;
+		return s;
+	}
+
+	var ONCE_OPTIONS = [['', 'every time'], ['chat', 'once per chat'], ['chat_item', 'once per chat and item']];
+	var MATCH_OPTIONS = [['contains', 'contains'], ['exact', 'is exactly'], ['regex', 'regex']];
+
+	function field(label, input, cls) {
+		return el('label', { className: 'field' + (cls ? ' ' + cls : '') }, el('span', null, label), input);
+	}
+
+	/* An input that writes obj[key] (null when empty, for nullable keys). */
+	function textInput(id, obj, key, nullable, attrs) {
+		var a = attrs || {}, tag = a.rows ? 'textarea' : 'input', i;
+
+		a.id = id;
+		if (tag === 'input' && !a.type)
+			a.type = 'text';
+		i = el(tag, a);
+		i.value = str(obj[key]);
+		i.addEventListener('input', function () {
+			obj[key] = nullable && i.value.trim() === '' ? null : i.value;
+			setDirty(true);
+		});
+		return i;
+	}
+
+	function onceSelect(id, obj) {
+		var s = selectField(id, ONCE_OPTIONS, str(obj.once));
+
+		s.addEventListener('change', function () {
+			obj.once = s.value === '' ? null : s.value;
+			setDirty(true);
+		});
+		return s;
+	}
+
+	function newRuleId(list) {
+		var ids = {}, n = list.length + 1;
+
+		list.forEach(function (r) { if (r && typeof r.id === 'string') ids[r.id] = true; });
+		while (ids['rule-' + n])
+			n++;
+		return 'rule-' + n;
+	}
+
+	function moveItem(list, i, d) {
+		var j = i + d, t;
+
+		if (j < 0 || j >= list.length)
+			return false;
+		t = list[i];
+		list[i] = list[j];
+		list[j] = t;
+		return true;
+	}
+
+	function renderKeywordRule(r, i, n, list) {
+		var p = 'rule-' + i + '-', card, kw, match, prio, enabled, title, up, down, del;
+
+		if (!r || typeof r !== 'object' || Array.isArray(r))
+			return el('div', { className: 'rule', id: 'rule-' + i },
+				el('div', { className: 'rule-head' }, el('strong', null, '#' + (i + 1) + ' (not an object: ' +
+					JSON.stringify(r) + ')')),
+				el('ul', { id: p + 'errors', className: 'error-list', hidden: true }));
+
+		title = el('strong', { className: 'rule-title' });
+		var setTitle = function () {
+			var kws = Array.isArray(r.keywords) ? r.keywords.join(', ') : '';
+
+			title.textContent = '#' + (i + 1) + ' ' + (r.id ? r.id : '') + (kws ? ' – ' + kws : '');
+			card.classList.toggle('disabled', r.enabled === false);
+		};
+
+		kw = el('textarea', { id: p + 'keywords', rows: 2, spellcheck: false,
+			placeholder: 'one keyword per line (or separated by commas)' });
+		kw.value = Array.isArray(r.keywords) ? r.keywords.join('\n') : str(r.keywords);
+		kw.rows = Math.min(8, Math.max(2, kw.value.split('\n').length));
+		match = selectField(p + 'match', MATCH_OPTIONS, r.match === undefined || r.match === null ? 'contains'
+			: str(r.match));
+		kw.addEventListener('input', function () {
+			r.keywords = splitKeywords(kw.value, match.value);
+			setDirty(true);
+			setTitle();
+		});
+		match.addEventListener('change', function () {
+			r.match = match.value;
+			r.keywords = splitKeywords(kw.value, match.value);
+			setDirty(true);
+			setTitle();
+		});
+		/* text, not number: a number input hides what it cannot parse, the validator names it */
+		prio = el('input', { id: p + 'priority', type: 'text', inputMode: 'numeric', spellcheck: false,
+			placeholder: '0' });
+		prio.value = r.priority === undefined || r.priority === null ? '' : str(r.priority);
+		prio.addEventListener('input', function () {
+			var v = prio.value.trim();
+
+			if (v === '')
+				delete r.priority;
+			else
+				r.priority = /^-?\d+$/.test(v) ? parseInt(v, 10) : v;
+			setDirty(true);
+		});
+		enabled = el('input', { id: p + 'enabled', type: 'checkbox' });
+		enabled.checked = r.enabled !== false;
+		enabled.addEventListener('change', function () {
+			r.enabled = enabled.checked;
+			setDirty(true);
+			setTitle();
+		});
+		up = el('button', { type: 'button', id: p + 'up', className: 'small', title: 'Move up', disabled: i === 0 },
+			'↑ Up');
+		down = el('button', { type: 'button', id: p + 'down', className: 'small', title: 'Move down',
+			disabled: i === n - 1 }, '↓ Down');
+		del = el('button', { type: 'button', id: p + 'delete', className: 'small danger' }, 'Delete');
+		up.addEventListener('click', function () {
+			if (moveItem(list, i, -1)) {
+				setDirty(true);
+				renderRules();
+				focusLater('rule-' + (i - 1) + '-up');
+			}
+		});
+		down.addEventListener('click', function () {
+			if (moveItem(list, i, 1)) {
+				setDirty(true);
+				renderRules();
+				focusLater('rule-' + (i + 1) + '-down');
+			}
+		});
+		del.addEventListener('click', function () {
+			list.splice(i, 1);
+			setDirty(true);
+			renderRules();
+		});
+
+		card = el('div', { className: 'rule', id: 'rule-' + i, 'data-index': i },
+			el('div', { className: 'rule-head' }, title, el('span', { className: 'spacer' }),
+				el('label', { className: 'check' }, enabled, ' enabled'), up, down, del),
+			el('ul', { id: p + 'errors', className: 'error-list', hidden: true }),
+			el('div', { className: 'grid' },
+				field('Keywords', kw, 'wide'),
+				field('Match', match),
+				field('Priority (lower first)', prio),
+				field('Reply', textInput(p + 'reply', r, 'reply', false,
+					{ rows: 3, placeholder: 'Hi {buyer_name}, …' }), 'wide'),
+				field('Only for item id (optional)', textInput(p + 'item', r, 'item_id', true,
+					{ placeholder: 'any item', spellcheck: false })),
+				field('Image URL (optional)', textInput(p + 'image', r, 'image', true,
+					{ type: 'url', placeholder: 'https://…' })),
+				field('Send', onceSelect(p + 'once', r)),
+				field('Rule id', textInput(p + 'id', r, 'id', true, { spellcheck: false }))));
+		card.querySelector('#' + p + 'id').addEventListener('input', setTitle);
+		setTitle();
+		return card;
+	}
+
+	function renderItemDefault(r, i, list) {
+		var p = 'item-default-' + i + '-', del;
+
+		if (!r || typeof r !== 'object' || Array.isArray(r))
+			return el('div', { className: 'rule', id: 'item-default-' + i },
+				el('strong', null, 'item default #' + (i + 1) + ' is not an object'),
+				el('ul', { id: p + 'errors', className: 'error-list', hidden: true }));
+		del = el('button', { type: 'button', id: p + 'delete', className: 'small danger' }, 'Delete');
+		del.addEventListener('click', function () {
+			list.splice(i, 1);
+			setDirty(true);
+			renderRules();
+		});
+		return el('div', { className: 'rule', id: 'item-default-' + i },
+			el('div', { className: 'rule-head' }, el('strong', null, 'Item default #' + (i + 1)),
+				el('span', { className: 'spacer' }), del),
+			el('ul', { id: p + 'errors', className: 'error-list', hidden: true }),
+			el('div', { className: 'grid' },
+				field('Item id', textInput(p + 'item', r, 'item_id', false, { spellcheck: false })),
+				field('Image URL (optional)', textInput(p + 'image', r, 'image', true,
+					{ type: 'url', placeholder: 'https://…' })),
+				field('Send', onceSelect(p + 'once', r)),
+				field('Reply', textInput(p + 'reply', r, 'reply', false, { rows: 2 }), 'wide')));
+	}
+
+	/* The default_reply fields are static in the page; they edit
+	 * S.doc.default_reply, made only when the seller changes one. */
+	function defaultReply() {
+		if (!S.doc.default_reply || typeof S.doc.default_reply !== 'object' || Array.isArray(S.doc.default_reply))
+			S.doc.default_reply = {};
+		return S.doc.default_reply;
+	}
+
+	function renderDefaultReply() {
+		var d = S.doc.default_reply && typeof S.doc.default_reply === 'object' ? S.doc.default_reply : {};
+		var once = $('default-once'), extra = once.querySelector('option.extra'), v = str(d.once);
+
+		$('default-reply').value = str(d.reply);
+		$('default-image').value = str(d.image);
+		if (extra)
+			once.removeChild(extra);
+		if (v && !ONCE_OPTIONS.some(function (o) { return o[0] === v; }))
+			once.appendChild(el('option', { value: v, className: 'extra' }, v + ' (not valid)'));
+		once.value = v;
+		$('default-enabled').checked = d.enabled !== false;
+	}
+
+	function renderRules() {
+		var list, box = $('rules-list'), ibox = $('item-defaults-list');
+
+		clear(box);
+		clear(ibox);
+		if (!S.doc)
+			return;
+		list = Array.isArray(S.doc.keyword_rules) ? S.doc.keyword_rules : [];
+		list.forEach(function (r, i) { box.appendChild(renderKeywordRule(r, i, list.length, list)); });
+		if (!list.length)
+			box.appendChild(el('p', { className: 'muted' }, 'No keyword rules yet.'));
+		list = Array.isArray(S.doc.item_defaults) ? S.doc.item_defaults : [];
+		list.forEach(function (r, i) { ibox.appendChild(renderItemDefault(r, i, list)); });
+		if (!list.length)
+			ibox.appendChild(el('p', { className: 'muted' }, 'No item defaults.'));
+		renderDefaultReply();
+	}
+
+	function focusLater(id) {
+		setTimeout(function () {
+			var e = $(id);
+
+			if (e && !e.disabled)
+				e.focus();
+		}, 0);
+	}
+
+	function clearRuleErrors() {
+		var lists = document.querySelectorAll('#sec-rules .error-list'), i;
+
+		show('rules-errors-box', false);
+		for (i = 0; i < lists.length; i++) {
+			clear(lists[i]);
+			lists[i].hidden = true;
+		}
+		var cards = document.querySelectorAll('#sec-rules .rule.has-error');
+		for (i = 0; i < cards.length; i++)
+			cards[i].classList.remove('has-error');
+	}
+
+	/* Shows the validator's errors: all of them under the save button, and
+	 * each one also on the rule it names. */
+	function showRuleErrors(title, errors) {
+		var all = $('rules-errors'), first = null;
+
+		clearRuleErrors();
+		clear(all);
+		all.hidden = errors.length === 0;
+		$('rules-error-title').textContent = title.charAt(0).toUpperCase() + title.slice(1) +
+			(errors.length ? ':' : '');
+		errors.forEach(function (msg) {
+			/* "autoreply: keyword_rules[2].match: ..." (the plugin's name first) */
+			var m = /(?:^|: )(keyword_rules|item_defaults)\[(\d+)\]/.exec(msg), target = null, card = null;
+
+			all.appendChild(el('li', null, msg));
+			if (m) {
+				var p = (m[1] === 'keyword_rules' ? 'rule-' : 'item-default-') + m[2];
+				card = $(p);
+				target = $(p + '-errors');
+			} else if (/(?:^|: )default_reply\b/.test(msg)) {
+				card = $('default-reply-box');
+				target = $('default-reply-errors');
+			}
+			if (target) {
+				target.appendChild(el('li', null, msg));
+				target.hidden = false;
+			}
+			if (card) {
+				card.classList.add('has-error');
+				if (!first)
+					first = card;
+			}
+		});
+		show('rules-errors-box', true);
+		(first || $('rules-errors-box')).scrollIntoView({ block: 'center' });
+	}
+
+	function onRulesSave() {
+		var btn = $('rules-save');
+
+		if (!S.doc)
+			return;
+		show('rules-saved', false);
+		busy(btn, api('PUT', '/api/rules', S.doc)).then(function () {
+			clearRuleErrors();
+			setDirty(false);
+			$('rules-saved').textContent = 'Saved at ' + fmtTime(Date.now()) + ' – the new rules are in force.';
+			show('rules-saved', true);
+			soon('status', 300, refreshStatus);
+		}, function (err) {
+			if (err.status === 401)
+				return;
+			if (err.status === 422 && err.body && Array.isArray(err.body.errors))
+				showRuleErrors(err.message || 'The rules were not saved', err.body.errors.map(str));
+			else
+				showRuleErrors('The rules were not saved: ' + errText(err), []);
+		});
+	}
+
+	function onRuleAdd() {
+		var list = rulesArray('keyword_rules');
+
+		if (!S.doc)
+			return;
+		list.push({ id: newRuleId(list), keywords: [], match: 'contains', reply: '', item_id: null,
+			priority: 10, enabled: true, image: null, once: null });
+		setDirty(true);
+		renderRules();
+		focusLater('rule-' + (list.length - 1) + '-keywords');
+		$('rule-' + (list.length - 1)).scrollIntoView({ block: 'nearest' });
+	}
+
+	function onItemDefaultAdd() {
+		var list;
+
+		if (!S.doc)
+			return;
+		list = rulesArray('item_defaults');
+		list.push({ item_id: '', reply: '', image: null, once: null });
+		setDirty(true);
+		renderRules();
+		focusLater('item-default-' + (list.length - 1) + '-item');
+	}
+
+	function wireDefaultReply() {
+		$('default-reply').addEventListener('input', function () {
+			if (!S.doc)
+				return;
+			defaultReply().reply = $('default-reply').value;
+			setDirty(true);
+		});
+		$('default-image').addEventListener('input', function () {
+			if (!S.doc)
+				return;
+			defaultReply().image = $('default-image').value.trim() === '' ? null : $('default-image').value;
+			setDirty(true);
+		});
+		$('default-once').addEventListener('change', function () {
+			if (!S.doc)
+				return;
+			defaultReply().once = $('default-once').value === '' ? null : $('default-once').value;
+			setDirty(true);
+		});
+		$('default-enabled').addEventListener('change', function () {
+			if (!S.doc)
+				return;
+			defaultReply().enabled = $('default-enabled').checked;
+			setDirty(true);
+		});
+	}
+
+	return {
+		loadRules: loadRules,
+		onRulesSave: onRulesSave,
+		onRuleAdd: onRuleAdd,
+		onItemDefaultAdd: onItemDefaultAdd,
+		wireDefaultReply: wireDefaultReply
+	};
+};
