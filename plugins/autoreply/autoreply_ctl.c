@@ -177,10 +177,7 @@ static int ar_ctl_paused(sk_plugin *p, const char *command, const char *data_jso
 	return skctl_answer(p, o);
 }
 
-static const struct {
-	const char *name, *help;
-	sk_control_fn fn;
-} ar_controls[] = {
+static const skctl_row ar_controls[] = {
 	{ "pause_chat", "{chat_id, seconds}: autoreply answers nothing in the chat for that long (default pause_s)",
 	  ar_ctl_pause },
 	{ "resume_chat", "{chat_id}: ends the chat's pause", ar_ctl_resume },
@@ -192,10 +189,5 @@ static const struct {
  * name taken) is logged and left out: autoreply answers without it. */
 void autoreply_controls_add(sk_plugin *p)
 {
-	int rc;
-
-	for (size_t i = 0; i < sizeof ar_controls / sizeof ar_controls[0]; i++)
-		if ((rc = sk_control_add(p, ar_controls[i].name, ar_controls[i].help, ar_controls[i].fn, NULL, NULL)) < 0)
-			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", ar_controls[i].name,
-			       sk_strerror(p, rc));
+	skctl_add_all(p, ar_controls, sizeof ar_controls / sizeof ar_controls[0]);
 }

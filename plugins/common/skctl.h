@@ -8,6 +8,8 @@
  *   skctl_count   a whole-number field in 1..max, with a default
  *   skctl_fail    sk_control_error with a formatted message, returns the rc
  *   skctl_answer  sk_control_result with a cJSON tree
+ *   skctl_row     one row of a plugin's table of control commands
+ *   skctl_add_all registers a table, logging and leaving out a refused name
  *
  * Every message starts with the command's name ("decisions: limit must be
  * ..."): it is what the seller reads on the web page.
@@ -78,6 +80,24 @@ static inline int64_t skctl_count(sk_plugin *p, const char *command, const cJSON
 		return -1;
 	}
 	return (int64_t)v->valuedouble;
+}
+
+/* One control command of a plugin's table: its name, one-line help, handler. */
+typedef struct {
+	const char *name, *help;
+	sk_control_fn fn;
+} skctl_row;
+
+/* Registers the n control commands of rows, in order; one the host refuses
+ * (its name taken) is logged and left out: the plugin goes on without it. */
+static inline void skctl_add_all(sk_plugin *p, const skctl_row *rows, size_t n)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		if ((rc = sk_control_add(p, rows[i].name, rows[i].help, rows[i].fn, NULL, NULL)) < 0)
+			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", rows[i].name,
+			       sk_strerror(p, rc));
 }
 
 #endif

@@ -147,10 +147,7 @@ static int nt_ctl_retry(sk_plugin *p, const char *command, const char *data_json
 	return skctl_answer(p, out);
 }
 
-static const struct {
-	const char *name, *help;
-	sk_control_fn fn;
-} nt_controls[] = {
+static const skctl_row nt_controls[] = {
 	{ "notify_list", "{limit, state}: recent alerts and their states", nt_ctl_list },
 	{ "notify_test", "{text}: queue a test alert", nt_ctl_test },
 	{ "notify_retry", "{failed}: post the waiting alerts now", nt_ctl_retry },

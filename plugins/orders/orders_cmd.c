@@ -531,10 +531,7 @@ static int od_ctl_import(sk_plugin *p, const char *command, const char *data_jso
 	return skctl_answer(p, o);
 }
 
-static const struct {
-	const char *name, *help;
-	sk_control_fn fn;
-} od_controls[] = {
+static const skctl_row od_controls[] = {
 	{ "orders_list", "{limit}: recent orders with their delivery and units, newest first", od_ctl_orders },
 	{ "stock_list", "every card with its free, reserved and used codes", od_ctl_stock },
 	{ "stock_import", "{card, codes}: adds codes (one a line) to a stock card", od_ctl_import },
@@ -544,10 +541,5 @@ static const struct {
  * name taken) is logged and left out: orders delivers without it. */
 void orders_controls_add(sk_plugin *p)
 {
-	int rc;
-
-	for (size_t i = 0; i < sizeof od_controls / sizeof od_controls[0]; i++)
-		if ((rc = sk_control_add(p, od_controls[i].name, od_controls[i].help, od_controls[i].fn, NULL, NULL)) < 0)
-			sk_log(p, SK_LOG_WARN, "control command %s not available: %s", od_controls[i].name,
-			       sk_strerror(p, rc));
+	skctl_add_all(p, od_controls, sizeof od_controls / sizeof od_controls[0]);
 }
