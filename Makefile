@@ -4,7 +4,7 @@
 # AddressSanitizer + UBSan into build/san/.
 
 # Debian packages the project needs to build and test.
-PKGS := gcc libc6-dev make pkg-config libwebsockets-dev libsodium-dev libcjson-dev \
+PKGS := gcc libc6-dev make pkg-config libwebsockets-dev libsodium-dev libcjson-dev libqrencode-dev \
         libsqlite3-dev libmsgpuck-dev libssl-dev libpcre2-dev systemd \
         clang-14 libclang-rt-14-dev llvm-14
 # (clang-14 only Recommends libclang-rt-14-dev, which holds libFuzzer and the
@@ -62,7 +62,7 @@ ABI_VERSION := $(call ABI_NUM,MAJOR).$(call ABI_NUM,MINOR)
 # What the browser test needs (tests/integration/test_web_browser.c): Debian's
 # Chromium, Node.js (any >= 18 on PATH, else Debian's) and playwright-core
 # from the npm registry, pinned by tests/browser/package-lock.json.
-BROWSER_PKGS := chromium
+BROWSER_PKGS := chromium fonts-noto-cjk
 
 .PHONY: all deps browser-deps test demo clean bench bench-build check-valgrind install fuzz fuzz-build soak soak-build
 # Keep the objects the test pattern rules chain through.

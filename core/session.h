@@ -102,6 +102,12 @@ int session_send_text(session *s, const char *plugin, const char *tag, const cha
 int session_send_image(session *s, const char *plugin, const char *tag, const char *cid, const char *buyer,
 		       const char *url, int w, int h, char *uuid_out);
 
+/* A new login's cookie (a QR login, or one pasted on the page; the caller
+ * checked its unb and updated the config): used at once, saved, and an
+ * account that is not connected (FAILED included) connects now without a
+ * restart. 0, or -1 (out of memory). */
+int session_login(session *s, const char *cookie);
+
 const sess_metrics *session_metrics(const session *s);
 /* The session's signed mtop client (its cookie stays current), for plugins' calls. */
 struct mtop_ctx *session_mtop(session *s);

@@ -212,3 +212,38 @@ void session_token_begin(session *s, int force_fetch)
 	if (!s->tok.call)
 		session_fail(s, SF_TOKEN_START, NULL);
 }
+
+/* --- a new login ---------------------------------------------------------- */
+
+/* Takes the cookie of a new login (QR, or pasted on the page): the signed
+ * client uses it from now on, it is saved as the merged cookie, the IM token
+ * of the old login is dropped, past failures are forgotten, and an account
+ * that is not connected (FAILED, waiting for a retry, fetching a token)
+ * starts a fresh attempt at once. A connected account keeps its connection:
+ * the next token fetch uses the new cookie. The caller (the host) has checked
+ * the cookie's unb and put it in the config it gave session_new. 0, or -1 on
+ * OOM (nothing changed). */
+int session_login(session *s, const char *cookie)
+{
+	char *c = strdup(cookie);
+
+	if (!c)
+		return -1;
+	free(s->tok.mt.cookie);
+	s->tok.mt.cookie = c;
+	session_cookie_saved(s, c);
+	bo_healthy(&s->fail.bs);
+	s->m.retry = 0;
+	if (s->conn.live)
+		return 0;
+	store_token_clear(s->st, s->cfg->account_id);
+	s->tok.token[0] = '\0';
+	lws_sul_cancel(&s->fail.sul_retry);
+	if (s->tok.call) {
+		mtop_cancel(s->tok.call);
+		s->tok.call = NULL;
+	}
+	log_info("session", "new login: connecting");
+	session_token_begin(s, 1);
+	return 0;
+}
