@@ -324,6 +324,13 @@ int main(void)
 	ok(!leaks(cookie, bot.log), "the bot's log holds no cookie value");
 	ok(!leaks(cookie, evlog), "the event log holds no cookie value");
 
+	/* a restart with the same config (no cookie key): the default secret file is used */
+	tbot_start(&bot);
+	ok(wait_state("CONNECTED", 10000), "restarted, the config's default secret file logs it in");
+	o = sk("check", NULL, &st);
+	ok(st == 0, "check passes");
+	is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
+
 	/* a plaintext config is refused with the fix */
 	snprintf(json, sizeof json,
 		 "{\"account\":{\"id\":\"acct\",\"cookie\":\"unb=" UNB "; cookie2=a\"},\n"
