@@ -340,6 +340,12 @@ int main(void)
 	o = sk("login", NULL, &st);
 	ok(st == 1 && strstr(o, "keeps the cookie in plaintext (account.cookie): remove that key"),
 	   "shopkeep login refuses a plaintext config with the fix: %s", o);
+	tbot_start(&bot);
+	sleep(1);
+	o = sk("ctl login_qr_start", NULL, &st);
+	ok(st == 1 && strstr(o, "keeps the cookie in plaintext (account.cookie): remove that key"),
+	   "login_qr_start refuses it too, before anyone scans: %s", o);
+	is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
 
 	secret_free(cookie);
 	tbot_done(&bot, tap_failed > 0);
