@@ -11,6 +11,8 @@
  *     exactly once; the cookie is sealed into the default secret file;
  *   - cookie_set refusals (another account's unb, no cookie2), and one that
  *     is taken;
+ *   - a restart uses the default secret file; an account whose session
+ *     expired (FAILED) logs in by QR and answers what waited, once;
  *   - `shopkeep login` in the terminal: the code drawn, each state printed,
  *     the cookie sealed, the running process told (cookie_reload), another
  *     account's login refused, a plaintext config refused with the fix;
@@ -329,6 +331,34 @@ int main(void)
 	ok(wait_state("CONNECTED", 10000), "restarted, the config's default secret file logs it in");
 	o = sk("check", NULL, &st);
 	ok(st == 0, "check passes");
+	is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
+
+	/* the session expires (no cached token: a fresh state.db): FAILED, then a QR login */
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof cmd, "rm -f '%s'/state.db*", bot.dir);
+		ok(system(cmd) == 0, "a fresh state.db (no cached IM token)");
+	}
+	tsim_ctl(&sim, "/fault", "{\"kind\":\"session_expired\",\"seller\":\"" UNB "\",\"on\":true}");
+	tbot_start(&bot);
+	ok(wait_state("FAILED", 8000), "the session expired: FAILED");
+	tsim_ctl(&sim, "/inject", "{\"seller\":\"" UNB "\",\"cid\":\"80010\",\"buyer\":\"980010\",\"text\":\"while expired\"}");
+	a = ctl("login_qr_start", "{}", &st);
+	cJSON_Delete(a);
+	a = wait_qr("NEW", 8000);
+	cJSON_Delete(a);
+	tsim_ctl(&sim, "/login/scan", "{}");
+	a = wait_qr("SCANED", 5000);
+	cJSON_Delete(a);
+	tsim_ctl(&sim, "/login/confirm", "{\"unb\":\"" UNB "\"}");
+	a = wait_qr("DONE", 8000);
+	is_str(jstr(a, "state"), "DONE", "the expired account logs in by QR");
+	cJSON_Delete(a);
+	ok(wait_state("CONNECTED", 10000), "and connects without a restart");
+	ok(tsim_wait_delivered(&sim, "re: while expired", 1, 8000) >= 0, "the message that waited is answered");
+	sleep(1);
+	is_int(tsim_delivered(&sim, "re: while expired"), 1, "exactly once");
 	is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
 
 	/* a plaintext config is refused with the fix */
