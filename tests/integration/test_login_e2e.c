@@ -326,6 +326,18 @@ int main(void)
 	ok(!leaks(cookie, bot.log), "the bot's log holds no cookie value");
 	ok(!leaks(cookie, evlog), "the event log holds no cookie value");
 
+	/* shopkeep login while the account is not running */
+	pid = login_start_cli(out, sizeof out);
+	wait_file(out, "[NEW]", 8000);
+	tsim_ctl(&sim, "/login/scan", "{}");
+	wait_file(out, "[SCANED]", 5000);
+	tsim_ctl(&sim, "/login/confirm", "{\"unb\":\"" UNB "\"}");
+	is_int(wait_exit(pid, 15000), 0, "shopkeep login with the account stopped: exits 0");
+	ok(file_has(out, "account acct is not running: it uses the new login when started"), "and says so");
+	secret_free(cookie);
+	cookie = sealed_cookie();
+	ok(cookie && !leaks(cookie, out), "the CLI's output holds no value of the new cookie");
+
 	/* a restart with the same config (no cookie key): the default secret file is used */
 	tbot_start(&bot);
 	ok(wait_state("CONNECTED", 10000), "restarted, the config's default secret file logs it in");
