@@ -172,14 +172,23 @@ static cJSON *order_detail(const sim_order *o)
 	return d;
 }
 
+/* The item detail of mtop.taobao.idle.pc.detail: itemDO with itemId a number
+ * (a string only for an id that is not one) and soldPrice a string in yuan, as
+ * on the platform (protocol-account.md §10.12). */
 static cJSON *item_detail(const sim_item *it)
 {
 	cJSON *d = cJSON_CreateObject(), *ido = cJSON_AddObjectToObject(d, "itemDO"), *s;
+	size_t nd = strspn(it->id, "0123456789");
+	char price[32];
 
-	cJSON_AddStringToObject(ido, "itemId", it->id);
+	if (nd && !it->id[nd] && nd <= 15)
+		cJSON_AddNumberToObject(ido, "itemId", strtod(it->id, NULL));
+	else
+		cJSON_AddStringToObject(ido, "itemId", it->id);
 	cJSON_AddStringToObject(ido, "title", it->title);
 	cJSON_AddStringToObject(ido, "desc", it->desc);
-	cJSON_AddNumberToObject(ido, "soldPrice", it->price / 100.0);
+	snprintf(price, sizeof price, "%s%d.%02d", it->price < 0 ? "-" : "", abs(it->price) / 100, abs(it->price) % 100);
+	cJSON_AddStringToObject(ido, "soldPrice", price);
 	cJSON_AddNumberToObject(ido, "quantity", it->quantity);
 	s = it->skus ? cJSON_Duplicate(it->skus, 1) : cJSON_CreateArray();
 	cJSON_AddItemToObject(ido, "skuList", s);

@@ -118,6 +118,7 @@ static void pp_tick(pp_qr *q)
 		q->state = PP_EXPIRED;
 }
 
+/* The QR named by t (and ck, unless NULL), or NULL. */
 static pp_qr *pp_find(int64_t t, const char *ck)
 {
 	pp_qr *q;
@@ -159,7 +160,8 @@ static void pp_login_cookies(pp_qr *q, char **cookies)
 #define PP_COOKIE(fmt, ...) do { \
 		char c_[200]; \
 		snprintf(c_, sizeof c_, fmt, __VA_ARGS__); \
-		cookies[n++] = strdup(c_); \
+		if ((cookies[n] = strdup(c_))) \
+			n++; \
 	} while (0)
 	PP_COOKIE("unb=%s; Path=/; HttpOnly", q->unb);
 	sim_gen_hex(h, 32);
@@ -177,9 +179,10 @@ static void pp_login_cookies(pp_qr *q, char **cookies)
 	cookies[n] = NULL;
 }
 
+/* Frees a zero-initialized list of PP_MAX_COOKIES + 1 Set-Cookie values. */
 static void pp_free_cookies(char **cookies)
 {
-	for (int i = 0; cookies[i]; i++)
+	for (int i = 0; i <= PP_MAX_COOKIES; i++)
 		free(cookies[i]);
 }
 
@@ -213,7 +216,6 @@ static int pp_mini_login(struct lws *wsi, sim_pss *pss)
 		  "<body><div id=\"login\"></div>\n<script>\nwindow.viewData = %s;\n</script>\n</body></html>\n",
 		  vd ? vd : "{}");
 	free(vd);
-	cookies[0] = NULL;
 	{
 		char c[120];
 
@@ -311,7 +313,7 @@ static int pp_query(struct lws *wsi, sim_pss *pss)
 				cookies[0] = strdup(c);
 				sim_gen_hex(h, 13);
 				snprintf(c, sizeof c, "_tb_token_=%s; Path=/", h);
-				cookies[1] = strdup(c);
+				cookies[cookies[0] ? 1 : 0] = strdup(c);
 			}
 		} else if (q->want_token) {
 			if (q->token[0])
@@ -431,6 +433,7 @@ static int pp_verify(struct lws *wsi, sim_pss *pss, const char *path)
 	return pp_respond(wsi, pss, 200, "text/html;charset=UTF-8", page, NULL);
 }
 
+/* Serves the passport paths (see the file comment); -1 for any other path. */
 int sim_passport_http(struct lws *wsi, sim_pss *pss)
 {
 	const char *path = pss->path;
@@ -463,6 +466,7 @@ static int pp_fail(cJSON **out, int status, const char *msg)
 	return status;
 }
 
+/* A QR as GET /login reports it (its expiry applied first). */
 static cJSON *pp_qr_json(pp_qr *q)
 {
 	cJSON *j = cJSON_CreateObject();
@@ -526,6 +530,7 @@ static int pp_confirm(pp_qr *q, const cJSON *b, cJSON **out)
 	return 200;
 }
 
+/* GET /login and POST /login/<action>: the phone's side. Returns the status. */
 int sim_passport_ctl(const char *method, const char *path, const cJSON *b, cJSON **out)
 {
 	const char *act = path + 6;   /* after "/login" */
@@ -577,6 +582,7 @@ int sim_passport_ctl(const char *method, const char *path, const cJSON *b, cJSON
 	return 200;
 }
 
+/* The faults qr_has_error and qr_html {"n"}. Returns the status. */
 int sim_passport_fault(const char *kind, const cJSON *b, cJSON **out)
 {
 	int n = (int)sim_jnum(b, "n", 1);
@@ -592,6 +598,7 @@ int sim_passport_fault(const char *kind, const cJSON *b, cJSON **out)
 	return 200;
 }
 
+/* qr_expire_ms of POST /config (see sim.h). */
 int sim_passport_config(const cJSON *x, cJSON *report)
 {
 	if (x) {
@@ -604,6 +611,7 @@ int sim_passport_config(const cJSON *x, cJSON *report)
 	return 1;
 }
 
+/* POST /reset: forgets the QRs, pending faults and counters (not qr_expire_ms). */
 void sim_passport_reset(void)
 {
 	while (P.qrs) {

@@ -131,6 +131,9 @@ static void test_mtop_modes(void)
 	env = mtop("mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}");
 	is_str(ret0(env), "SUCCESS::调用成功", "mtop: back to normal after n failures");
 	is_str(jps(env, "data.itemDO.title"), "VIP 月卡", "item detail: title of the defined item");
+	is_str(jps(env, "data.itemDO.soldPrice"), "9.90", "item detail: soldPrice is a string in yuan");
+	ok(cJSON_IsNumber(jget(env, "data.itemDO.itemId")) && jpn(env, "data.itemDO.itemId") == 40004,
+	   "item detail: itemId is a number");
 	cJSON_Delete(env);
 	env = mtop("mtop.some.unknown.api", "{}");
 	ok(ret0(env) && strstr(ret0(env), "API_NOT_FOUNDED"), "mtop: unknown api");
@@ -511,17 +514,42 @@ static void test_passport_states_faults(void)
 static void test_upgrade_and_reg(void)
 {
 	int st = -1;
-	tc_ws *w = tc_ws_connect(sim.port, "/", "Origin: https://www.goofish.com\r\n", 2000, &st);
+	tc_ws *w;
 	char *tok, hx[700], mid[32];
 	cJSON *r;
 	tc_frame f;
 
-	ok(!w && st == 403, "ws: an upgrade without a Cookie with unb is refused (403, got %d)", st);
-	tc_ws_close(w, 0);
-
 	ctl_ok("/config", "{\"reg_reject_delay_ms\":200}");
 	tok = get_token(cookie, DID);
 	ok(tok != NULL, "reg: token minted");
+	/* the upgrade needs no Cookie: the platform takes the account from the token at /reg */
+	w = tc_ws_connect(sim.port, "/", "Origin: https://www.goofish.com\r\n", 2000, &st);
+	ok(w != NULL, "ws: an upgrade without a Cookie is accepted (got %d)", st);
+	snprintf(hx, sizeof hx, "\"app-key\":\"%s\",\"token\":\"%s\",\"did\":\"%s\"", SIGN_IM_APPKEY, tok ? tok : "", DID);
+	r = w ? request(w, "/reg", hx, NULL) : NULL;
+	is_int(jpn(r, "code"), 200, "reg without a Cookie: the token registers");
+	is_str(jps(r, "headers.reg-uid"), UNB "@goofish", "reg without a Cookie: the account is the token's");
+	cJSON_Delete(r);
+	/* §4.1: the sync state a client ackDiffs from (GC's registration flow) */
+	r = w ? request(w, "/r/SyncStatus/getState", NULL, "[{\"topic\":\"sync\"}]") : NULL;
+	is_int(jpn(r, "code"), 200, "getState: code 200");
+	ok(sstr(jps(r, "body.pipeline"), "sync") && sstr(jps(r, "body.channel"), "sync") && sstr(jps(r, "body.topic"), "sync"),
+	   "getState: pipeline, channel, topic sync");
+	is_str(jps(r, "body.tooLong2Tag"), "PNM,1", "getState: tooLong2Tag \"PNM,1\"");
+	ok(jpn(r, "body.pts") > 1e15 && jpn(r, "body.highPts") >= 0 && jpn(r, "body.seq") >= 0 &&
+	   jpn(r, "body.timestamp") > 1e12, "getState: pts (us), highPts, seq, timestamp (ms)");
+	cJSON_Delete(r);
+	/* the heartbeat answer carries the server's clock, not "0" */
+	r = w ? request(w, "/!", NULL, NULL) : NULL;
+	{
+		const char *ts = jps(r, "headers.server-timestamp");
+		long long v = ts ? atoll(ts) : 0;
+
+		ok(ts && ts[strspn(ts, "0123456789")] == '\0' && llabs(v - (long long)util_now_ms()) < 60000,
+		   "heartbeat: server-timestamp is the server's ms clock (got %s)", ts ? ts : "none");
+	}
+	cJSON_Delete(r);
+	tc_ws_close(w, 1000);
 	/* a token minted for one device id does not register another */
 	w = ws_open(cookie);
 	snprintf(hx, sizeof hx, "\"app-key\":\"%s\",\"token\":\"%s\",\"did\":\"OTHER-DEVICE-%s\"", SIGN_IM_APPKEY,
@@ -845,8 +873,20 @@ static void test_send(tc_ws *w)
 	   "create: cid returned");
 	is_str(jps(p, "body.singleChatConversation.cid"), jps(r, "body.singleChatConversation.cid"),
 	       "create: idempotent per buyer/seller");
-	cJSON_Delete(r);
 	cJSON_Delete(p);
+	/* the web client sorts the two ids: the seller may come first, the chat is the same */
+	p = request(w, "/r/SingleChatConversation/create", NULL,
+		    "[{\"pairFirst\":\"" UNB "@goofish\",\"pairSecond\":\"30009@goofish\",\"bizType\":\"1\","
+		    "\"extension\":{\"itemId\":\"40004\"},\"ctx\":{\"appVersion\":\"1.0\",\"platform\":\"web\"}}]");
+	is_int(jpn(p, "code"), 200, "create: the seller as pairFirst is accepted");
+	is_str(jps(p, "body.singleChatConversation.cid"), jps(r, "body.singleChatConversation.cid"),
+	       "create: either pair order gives the same cid");
+	cJSON_Delete(p);
+	p = request(w, "/r/SingleChatConversation/create", NULL,
+		    "[{\"pairFirst\":\"30009@goofish\",\"pairSecond\":\"30010@goofish\",\"bizType\":\"1\"}]");
+	is_int(jpn(p, "code"), 400, "create: a pair without the seller is refused");
+	cJSON_Delete(p);
+	cJSON_Delete(r);
 }
 
 /* An order placed and paid: the cards pushed and what order detail says,
@@ -1147,6 +1187,73 @@ static void test_faults_drops_garbage(void)
 	tc_ws_close(w, 0);
 }
 
+/* The utf8 garbage frame is sent once: not kept as an un-ACKed push that
+ * every later registration gets again (a client that drops the invalid
+ * frame cannot ACK it). */
+static void test_garbage_utf8_once(void)
+{
+	tc_ws *w = session(cookie, DID, NULL);
+	tc_frame f;
+	int st, again = 0, n;
+
+	ctl_ok("/fault", "{\"kind\":\"garbage\",\"what\":\"utf8\"}");
+	memset(&f, 0, sizeof f);
+	ok(tc_ws_recv(w, 2000, &f) == TC_MSG && memchr(f.data, 0xff, f.len), "garbage utf8: sent (not ACKed here)");
+	tc_frame_free(&f);
+	tc_ws_close(w, 1000);
+	w = session(cookie, DID, NULL);
+	for (n = 0; n < 100; n++) {
+		memset(&f, 0, sizeof f);
+		st = tc_ws_recv(w, 1000, &f);
+		if (st != TC_MSG) {
+			tc_frame_free(&f);
+			break;
+		}
+		if (memchr(f.data, 0xff, f.len))
+			again++;
+		else {
+			cJSON *p = cJSON_ParseWithLength(f.data, f.len);
+
+			if (p && js(p, "lwp"))
+				ack(w, p);
+			cJSON_Delete(p);
+		}
+		tc_frame_free(&f);
+	}
+	is_int(again, 0, "garbage utf8: not sent again at the next registration");
+	tc_ws_close(w, 1000);
+}
+
+/* The load mode's chats are about an item the detail API knows, even when
+ * no test or scenario defined it (after a reset). */
+static void test_load_item(void)
+{
+	tc_ws *w;
+	cJSON *r, *p, *m, *env;
+	char data[96];
+	const char *url, *iid;
+	int st;
+
+	ctl_ok("/reset", "{}");
+	w = session(cookie, DID, NULL);
+	ok(w != NULL, "load item: a session after a reset");
+	r = ctl("POST", "/load", "{\"n\":1,\"window\":1}", &st);
+	is_int(st, 200, "load item: a run of 1 started");
+	cJSON_Delete(r);
+	p = w ? next_push(w) : NULL;
+	m = item(p, 0, NULL);
+	url = jps(m, "1.10.reminderUrl");
+	iid = sstr(url, "itemId=");
+	snprintf(data, sizeof data, "{\"itemId\":\"%.*s\"}", iid ? (int)strcspn(iid + 7, "&") : 0, iid ? iid + 7 : "");
+	ok(iid != NULL, "load item: the load chat's message names its item (%s)", data);
+	env = mtop("mtop.taobao.idle.pc.detail", data);
+	is_str(ret0(env), "SUCCESS::调用成功", "load item: the item detail API knows the load chats' item");
+	cJSON_Delete(env);
+	cJSON_Delete(m);
+	cJSON_Delete(p);
+	tc_ws_close(w, 1000);
+}
+
 /* Faults of the connection itself: a stall and its end, a refused and a
  * black-holed connection, an expired token; an unknown fault kind. */
 static void test_faults_stall_refuse(void)
@@ -1399,11 +1506,13 @@ int main(void)
 	}
 	test_acks_and_redelivery();
 	test_faults_drops_garbage();
+	test_garbage_utf8_once();
 	test_faults_stall_refuse();
 	test_sent_log();
 	test_scenario_and_load();
 	test_control_errors();
 	test_abrupt_http();
+	test_load_item();
 	rc = tc_sim_stop(&sim);
 	is_int(rc, 0, "simulator exits 0 on SIGTERM");
 	return tap_done();
