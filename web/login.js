@@ -394,7 +394,7 @@ window.skLogin = function (k) {
 	 * the one thing that brings it back. */
 	function failedBanner(d) {
 		var s = sess(d), kind = str(s.fail_kind), last = d.last_error ? 'Last error: ' + str(d.last_error) + '. ' : '';
-		var punish = safeUrl(s.punish_url), next = num(s.next_check_ms) || num(s.next_renew_ms);
+		var punish = safeUrl(s.punish_url), next = num(s.next_check_ms);
 		var stopped = '不回复消息，不发货 / no messages are answered and no orders are delivered. ';
 
 		if (!kind)
@@ -406,7 +406,7 @@ window.skLogin = function (k) {
 			$('banner-punish').href = punish || '#';
 			show('banner-punish', !!punish);
 			$('banner-next').textContent = next > Date.now() ? '下次检查 / next check: ' + when(next)
-				: '稍后自动重试 / the bot checks again later by itself';
+				: '稍后自动检查 / the bot checks again by itself after reconnect.risk_backoff_s (30 min)';
 			show('banner-next', true);
 			show('banner-qr', false);
 			show('banner-paste', false);

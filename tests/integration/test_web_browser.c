@@ -32,7 +32,7 @@ static const char *env_or(const char *k, const char *def)
 int main(void)
 {
 	const char *build = env_or("SK_BUILD", "build"), *root = env_or("SK_ROOT", ".");
-	char json[2048], cmd[3000], tok[128] = "", shot[600], line[1024];
+	char json[2048], cmd[4000], tok[128] = "", shot[600], phone[600], qr[600], qrphone[600], line[1024];
 	int wport = tbot_free_port(), checks = 0, failed = 0, st;
 	struct stat sb;
 	tc_sim sim;
@@ -73,11 +73,18 @@ int main(void)
 	if (!ok(tok[0], "the bot logged its setup token"))
 		goto out;
 	snprintf(shot, sizeof shot, "%s/web-page.png", build);
+	snprintf(phone, sizeof phone, "%s/web-page-phone.png", build);
+	snprintf(qr, sizeof qr, "%s/web-login-qr.png", build);
+	snprintf(qrphone, sizeof qrphone, "%s/web-login-qr-phone.png", build);
 	unlink(shot);
+	unlink(phone);
+	unlink(qr);
+	unlink(qrphone);
 	snprintf(cmd, sizeof cmd,
 		 "cd '%s/tests/browser' && SK_WEB_URL=http://127.0.0.1:%d/ SK_SETUP_TOKEN='%s' SK_SIM_CTL=%d "
-		 "SK_SELLER=" UNB " SK_SHOT='%s' timeout -k 5 120 node page_test.mjs 2>&1",
-		 root, wport, tok, sim.ctl_port, shot);
+		 "SK_SELLER=" UNB " SK_SHOT='%s' SK_SHOT_PHONE='%s' SK_SHOT_QR='%s' SK_SHOT_QR_PHONE='%s' SK_TIMEOUT_S=150 "
+		 "timeout -k 5 170 node page_test.mjs 2>&1",
+		 root, wport, tok, sim.ctl_port, shot, phone, qr, qrphone);
 	if (!(p = popen(cmd, "r"))) {
 		ok(0, "node runs");
 		goto out;
@@ -99,6 +106,7 @@ int main(void)
 	ok(checks >= 5, "the page test ran its checks (%d)", checks);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == (failed ? 1 : 0), "the page test exited %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	ok(stat(shot, &sb) == 0 && sb.st_size > 1000, "the screenshot is in %s", shot);
+	ok(stat(qr, &sb) == 0 && sb.st_size > 1000, "the QR login dialog's screenshot is in %s", qr);
 	ok(tbot_alive(&bot), "the bot still runs");
 out:
 	if (bot.pid > 0)
