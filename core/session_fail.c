@@ -67,6 +67,8 @@ static const sf_row session_fail_rows[] = {
 	[SF_CLOSED]          = {BO_CLOSED,  0, SF_DROP_IN_REG, SF_NOTE, 0, "connection closed"},
 	[SF_REG_CLOSED]      = {BO_OTHER,   0, SF_DROP_IN_REG, SF_NOTE, 0, "closed during /reg: token refused"},
 	[SF_CONNECT_FAILED]  = {BO_NETWORK, 0, SF_DROP_IN_REG, SF_NOTE, 0, "connection failed"},
+	[SF_NO_LOGIN]        = {BO_OTHER,   1, SF_KEEP_TOKEN,  SF_NOW,  0,
+				"needs login: no cookie yet (shopkeep login --config FILE, or the page's QR login)"},
 };
 
 /* A cause appended to sess_cause without its row here does not compile. */

@@ -98,6 +98,7 @@ typedef enum {
 	SF_CLOSED,              /* a registered connection closed */
 	SF_REG_CLOSED,          /* closed after the upgrade, before /reg's answer */
 	SF_CONNECT_FAILED,      /* closed before the upgrade, no reason given */
+	SF_NO_LOGIN,            /* no cookie yet: the account was never logged in */
 	SF_N
 } sess_cause;
 
