@@ -47,7 +47,8 @@ window.skLogin = function (k) {
 		watchTimer: null, /* after a login: refreshes the status until CONNECTED */
 		watchUntil: 0,
 		watching: false,
-		lastState: ''
+		lastState: '',
+		svg: ''           /* the SVG shown */
 	};
 
 	/* ------------------------------------------------------------- helpers */
@@ -108,11 +109,13 @@ window.skLogin = function (k) {
 		var box = $('qr-box');
 
 		k.clear(box);
-		box.appendChild(k.el('span', { id: 'qr-placeholder', className: 'muted' }, '…'));
+		box.appendChild(k.el('span', { id: 'qr-placeholder', className: 'muted' }, '正在生成二维码… / making a QR code…'));
 		box.classList.remove('stale');
+		L.svg = '';
 		$('qr-state').textContent = '';
 		$('qr-state').className = 'qr-state';
 		show('qr-verify', false);
+		show('qr-message', false);
 		show('qr-conn', false);
 		show('qr-success', false);
 		setError('qr-error', '');
@@ -120,27 +123,36 @@ window.skLogin = function (k) {
 		show('qr-cancel', false);
 	}
 
-	/* Puts the process's SVG into the box as an <img> (data: URI). false when
-	 * the answer holds no SVG. */
+	/* Puts the process's SVG into the box as an <img> (data: URI), unless it
+	 * shows that one already. The answers of a state without a code (the
+	 * code still being made, or gone: CONFIRMED and after) have svg "": the
+	 * box keeps what it shows. false when svg is no SVG (an error when not ""). */
 	function showQr(svg) {
 		var box = $('qr-box'), img;
 
 		svg = str(svg).trim();
-		if (!/^(<\?xml[^>]*>\s*)?<svg[\s>]/.test(svg) || svg.length > SVG_MAX)
+		if (!svg)
 			return false;
+		if (!/^(<\?xml[^>]*>\s*)?<svg[\s>]/.test(svg) || svg.length > SVG_MAX) {
+			setError('qr-error', '进程返回的二维码无法显示 / the bot\'s QR code is not an SVG image');
+			return false;
+		}
+		if (svg === L.svg)
+			return true;
+		L.svg = svg;
 		img = k.el('img', { id: 'qr-img', alt: '登录二维码 / the login QR code', width: 240, height: 240,
 			src: 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(svg) });
 		k.clear(box);
 		box.appendChild(img);
-		box.classList.remove('stale');
 		return true;
 	}
 
 	/* Shows a login_qr_state answer (or the start's) in the dialog. */
 	function renderQr(d) {
-		var st = str(d.state), def = QR_STATES[st], zh, en, url, final;
+		var st = str(d.state), def = QR_STATES[st], zh, en, url, final, msg;
 
 		L.lastState = st;
+		showQr(d.svg);
 		if (def) {
 			zh = def.zh;
 			en = def.en;
@@ -148,11 +160,16 @@ window.skLogin = function (k) {
 			zh = '未知状态 ' + st;
 			en = 'unknown state ' + st;
 		}
-		/* the process's own words, when it has some (an error's reason above all) */
-		if (d.message_zh && st !== 'NEW' && st !== 'DONE')
-			zh = str(d.message_zh);
-		if (d.message_en && st !== 'NEW' && st !== 'DONE')
-			en = str(d.message_en);
+		/* the process's own words under it, when it has some (an error's reason above all) */
+		msg = st === 'NEW' || st === 'DONE' ? '' : [str(d.message_zh), str(d.message_en)].filter(function (m) {
+			return m !== '';
+		}).join(' / ');
+		$('qr-message').textContent = msg;
+		show('qr-message', !!msg);
+		if (st === 'NEW' && !L.svg) {
+			zh = '正在生成二维码…';
+			en = 'making a QR code…';
+		}
 		$('qr-state').textContent = zh + ' / ' + en;
 		$('qr-state').className = 'qr-state ' + (def ? def.cls : 'warn');
 		$('qr-state').setAttribute('data-state', st);
@@ -222,21 +239,15 @@ window.skLogin = function (k) {
 		stopWatch();
 		resetRun();
 		gen = L.gen;
-		$('qr-state').textContent = '正在生成二维码… / making a QR code…';
 		$('qr-new').disabled = true;
 		control('login_qr_start').then(function (d) {
 			$('qr-new').disabled = false;
 			if (gen !== L.gen)
 				return;
-			if (!showQr(d.svg)) {
-				setError('qr-error', '进程没有返回二维码 / the bot sent no QR code');
-				show('qr-new', true);
-				return;
-			}
 			L.pollMs = Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, num(d.poll_ms) || POLL_DEFAULT_MS));
 			L.running = true;
 			L.startedMs = Date.now();
-			renderQr({ state: str(d.state) || 'NEW' });
+			renderQr(d);
 			if (QR_STATES[L.lastState] && QR_STATES[L.lastState].final)
 				stopPoll();
 			else

@@ -11,6 +11,7 @@
 //   SK_SHOT         where to write a full-page PNG screenshot (optional)
 //   SK_SHOT_PHONE   the same at a phone's width, 390 px (optional)
 //   SK_SHOT_QR      the QR login dialog, and SK_SHOT_QR_PHONE at 390 px (optional)
+//   SK_SHOT_FAILED_PHONE  the FAILED banner at 390 px (optional)
 //   SK_CHROMIUM     the browser (default /usr/bin/chromium)
 //   SK_TIMEOUT_S    the overall limit (default 60)
 //
@@ -423,6 +424,13 @@ async function xianyuLogin(page) {
 		`the banner says the login expired (${bt})`, await text(page, '#banner'));
 	ok(await page.locator('#banner-qr').isVisible() && await page.locator('#banner-paste').isVisible() &&
 		!(await page.locator('#banner-punish').isVisible()), 'the banner offers the QR login and the paste field');
+	if (env.SK_SHOT_FAILED_PHONE) {
+		await page.setViewportSize({ width: 390, height: 844 });
+		await page.evaluate(() => window.scrollTo(0, 0));
+		await sleep(200);
+		await page.screenshot({ path: env.SK_SHOT_FAILED_PHONE });
+		await page.setViewportSize({ width: 1280, height: 900 });
+	}
 
 	// ---- the paste field: a bad cookie is refused, the field is cleared, nothing echoed
 	const BAD = 'foo=bar; sk_pasted_secret=1';
