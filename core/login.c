@@ -26,6 +26,7 @@
  */
 #include "login.h"
 #include "codec.h"
+#include "config.h"
 #include "http.h"
 #include "lwp.h"
 #include "mtop.h"
@@ -778,6 +779,46 @@ static void on_http(void *ud, const http_resp *r)
 }
 
 /* --- the API -------------------------------------------------------------- */
+
+const char *login_cookie_check(const char *cookie, const char *account_unb, char unb_out[64])
+{
+	static const char *const need[] = { "cookie2", "_m_h5_tk" };
+	const char *why;
+	char *unb = NULL, *v;
+
+	unb_out[0] = '\0';
+	if (!cookie)
+		return "no cookie given";
+	if (strlen(cookie) > CONFIG_MAX_COOKIE)
+		return "the cookie is too long";
+	if ((why = config_cookie_check(cookie, &unb)))
+		return why;
+	if (strlen(unb) >= 64) {
+		free(unb);
+		return "the cookie's unb is too long";
+	}
+	snprintf(unb_out, 64, "%s", unb);
+	free(unb);
+	for (size_t i = 0; i < 2; i++) {
+		v = cookie_get(cookie, need[i]);
+		if (!v || !*v) {
+			free(v);
+			unb_out[0] = '\0';
+			return i == 0 ? "the cookie has no cookie2 (the login session): copy the whole cookie of a "
+					"logged-in goofish.com page, or log in by QR code"
+				      : "the cookie has no _m_h5_tk (the request token): copy the whole cookie of a "
+					"logged-in goofish.com page, or log in by QR code";
+		}
+		free(v);
+	}
+	if (account_unb && *account_unb && strcmp(account_unb, unb_out)) {
+		unb_out[0] = '\0';
+		return "the cookie is another account's (its unb is not this account's): log in with the "
+		       "seller account of this config";
+	}
+	return NULL;
+}
+
 
 login *login_start(const login_opts *o)
 {

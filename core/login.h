@@ -71,6 +71,12 @@ const char *login_unb(const login *l);
 /* The whole cookie (state DONE), else NULL. Borrowed; wiped by login_free. */
 const char *login_cookie(const login *l);
 
+/* Checks a new login's cookie (the QR login's, or one pasted): it must hold
+ * unb, cookie2 and _m_h5_tk (§1.4), and its unb must be account_unb unless
+ * that is "" or NULL (the identity guard, §3.2). NULL with unb_out (64
+ * bytes) set, or the reason (static text, never the cookie). */
+const char *login_cookie_check(const char *cookie, const char *account_unb, char unb_out[64]);
+
 /* Counts for tests and logs. */
 typedef struct {
 	int polls;           /* query.do requests */

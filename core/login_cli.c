@@ -3,7 +3,7 @@
  * core/login_cli.c - `shopkeep login` (see login_cli.h): its own lws loop
  * with one client vhost, the login of core/login.c, the code drawn with
  * core/qr.c, the cookie checked as the running process checks it
- * (relogin_cookie_check) and sealed with core/secret.c, then cookie_reload
+ * (login_cookie_check) and sealed with core/secret.c, then cookie_reload
  * through the control socket.
  */
 #include "login_cli.h"
@@ -223,7 +223,7 @@ int login_cli_run(config *c, const char *path)
 			fputs("shopkeep login: the loop stopped\n", stderr);
 		goto out;
 	}
-	if ((why = relogin_cookie_check(login_cookie(l), old_unb, unb))) {
+	if ((why = login_cookie_check(login_cookie(l), old_unb, unb))) {
 		fprintf(stderr, "shopkeep login: the new login is not used: %s%s%s%s\n", why, *old_unb ? " (this account is unb " : "",
 			old_unb, *old_unb ? ")" : "");
 		goto out;

@@ -32,45 +32,6 @@ static void unb_key(const relogin *r, char *k, size_t n)
 	snprintf(k, n, "login_unb:%s", r->cfg->account_id ? r->cfg->account_id : "");
 }
 
-const char *relogin_cookie_check(const char *cookie, const char *account_unb, char unb_out[64])
-{
-	static const char *const need[] = { "cookie2", "_m_h5_tk" };
-	const char *why;
-	char *unb = NULL, *v;
-
-	unb_out[0] = '\0';
-	if (!cookie)
-		return "no cookie given";
-	if (strlen(cookie) > CONFIG_MAX_COOKIE)
-		return "the cookie is too long";
-	if ((why = config_cookie_check(cookie, &unb)))
-		return why;
-	if (strlen(unb) >= 64) {
-		free(unb);
-		return "the cookie's unb is too long";
-	}
-	snprintf(unb_out, 64, "%s", unb);
-	free(unb);
-	for (size_t i = 0; i < 2; i++) {
-		v = cookie_get(cookie, need[i]);
-		if (!v || !*v) {
-			free(v);
-			unb_out[0] = '\0';
-			return i == 0 ? "the cookie has no cookie2 (the login session): copy the whole cookie of a "
-					"logged-in goofish.com page, or log in by QR code"
-				      : "the cookie has no _m_h5_tk (the request token): copy the whole cookie of a "
-					"logged-in goofish.com page, or log in by QR code";
-		}
-		free(v);
-	}
-	if (account_unb && *account_unb && strcmp(account_unb, unb_out)) {
-		unb_out[0] = '\0';
-		return "the cookie is another account's (its unb is not this account's): log in with the "
-		       "seller account of this config";
-	}
-	return NULL;
-}
-
 char *relogin_account_unb(relogin *r)
 {
 	char k[200], *v = NULL;
@@ -116,7 +77,7 @@ int relogin_take_cookie(relogin *r, const char *cookie, int seal, char unb_out[6
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((why = relogin_cookie_check(cookie, acct, unb_out))) {
+	if ((why = login_cookie_check(cookie, acct, unb_out))) {
 		snprintf(err, errlen, "%s", why);
 		goto out;
 	}

@@ -36,10 +36,6 @@ typedef struct relogin relogin;
 relogin *relogin_new(struct lws_context *ctx, struct lws_vhost *vh, config *cfg, store *st, session *s);
 void relogin_free(relogin *r);
 
-/* Checks a cookie without taking it: NULL with unb_out (64 bytes) set, or
- * the reason (static text, never the cookie). account_unb ("" or NULL: any)
- * is the account's. */
-const char *relogin_cookie_check(const char *cookie, const char *account_unb, char unb_out[64]);
 /* The account's unb: the config's, else the one recorded in state.db at a
  * login, else "" (malloc'd; NULL on OOM). */
 char *relogin_account_unb(relogin *r);
