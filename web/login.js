@@ -118,6 +118,9 @@ window.skLogin = function (k) {
 		show('qr-message', false);
 		show('qr-conn', false);
 		show('qr-success', false);
+		$('qr-success').textContent = '';
+		$('qr-conn').textContent = '';
+		$('qr-conn').removeAttribute('data-state');
 		setError('qr-error', '');
 		show('qr-new', false);
 		show('qr-cancel', false);

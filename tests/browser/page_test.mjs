@@ -91,12 +91,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // The simulator's control API (plain Node fetch: not the page's origin).
 async function sim(method, pathq, body) {
-	const res = await fetch(`http://127.0.0.1:${SIM_CTL}${pathq}`, {
-		method,
-		headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-		body: body === undefined ? undefined : JSON.stringify(body),
-	});
-	const text = await res.text();
+	let res, text;
+	try {
+		res = await fetch(`http://127.0.0.1:${SIM_CTL}${pathq}`, {
+			method,
+			headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+			body: body === undefined ? undefined : JSON.stringify(body),
+			signal: AbortSignal.timeout(10000),
+		});
+		text = await res.text();
+	} catch (e) {
+		return { status: 0, json: null, text: `${method} ${pathq}: ${e && e.message ? e.message : e}` };
+	}
 	let json = null;
 	try {
 		json = JSON.parse(text);
@@ -525,6 +531,88 @@ async function xianyuLogin(page) {
 		});
 	ok(after === 'IDLE' || after === 'CANCELED', `and in the bot (login_qr_state: ${after})`);
 	await page.click('#qr-close');
+
+	await failKinds(page);
+}
+
+// The page's own view of the status (same origin, its session cookie).
+async function pageStatus(page) {
+	return page.evaluate(async () => (await fetch('/api/status', { credentials: 'same-origin' })).json());
+}
+
+// A QR login driven to its end by the simulator's phone; true when the page
+// saw the account CONNECTED again.
+async function qrLoginAgain(page, opener) {
+	await page.click(opener);
+	if (!await qrState(page, 'NEW', 10000) || !await visible(page, '#qr-img', 10000))
+		return false;
+	const scan = await sim('POST', '/login/scan', {});
+	const scaned = await qrState(page, 'SCANED', 10000);
+	const conf = await sim('POST', '/login/confirm', {});
+	const done = await qrState(page, 'DONE', 15000) && await waitText(page, '#qr-success', '登录成功', 30000);
+	if (!done)
+		diag(`scan ${scan.status} ${scan.text}; seen SCANED ${scaned}; confirm ${conf.status} ${conf.text}; ` +
+			`${await text(page, '#qr-state')} ${await text(page, '#qr-message')} ${await text(page, '#qr-error')} ` +
+			`${(await sim('GET', '/login')).text.slice(0, 600)}`);
+	await page.click('#qr-close');
+	return done && await waitText(page, '#top-state', 'CONNECTED', 10000);
+}
+
+// The banner of each kind of FAILED (risk: the punish link and the next
+// check; kicked: log in again) and the last renewal in the header. The
+// status fields come from the session's failure kinds and the keep-alive
+// (issue 20 items 4 and 5): checked when the status has them.
+async function failKinds(page) {
+	const st = await pageStatus(page);
+	const se = st && st.session && typeof st.session === 'object' ? st.session : null;
+
+	if (se && typeof se.last_renewed_ms === 'number') {
+		const r = await text(page, '#top-renewed');
+		ok(await page.locator('#top-renewed').isVisible() && /上次续期|尚未续期/.test(r),
+			`the header shows the last renewal (${r})`);
+		ok(/续期/.test(await text(page, '#status-session')), 'so does the status section',
+			await text(page, '#status-session'));
+	} else {
+		diag('the status has no session.last_renewed_ms (the keep-alive is not in this build): renewal line not checked');
+	}
+	if (!se || typeof se.fail_kind !== 'string') {
+		diag('the status has no session.fail_kind (the failure kinds are not in this build): risk and kicked banners not checked');
+		return;
+	}
+
+	// ---- risk control: the check's link, when the bot checks again, no QR button
+	await sim('POST', '/fault', { kind: 'risk', on: true });
+	await sim('POST', '/fault', { kind: 'expire_token', kick: true });
+	const risk = await waitText(page, '#banner-title', '安全验证', 20000);
+	const href = risk ? await page.locator('#banner-punish').getAttribute('href') : '';
+	ok(risk && await page.locator('#banner-punish').isVisible() && /^https?:\/\/.*punish/.test(href || '') &&
+		(await text(page, '#banner-punish')).includes('在浏览器中完成验证'),
+	`risk control: the banner links the check (${href})`, `${await text(page, '#banner')} ${JSON.stringify((await pageStatus(page)).session)}`);
+	ok(risk && await page.locator('#banner-next').isVisible() && /下次检查|稍后自动检查/.test(await text(page, '#banner-next')) &&
+		!(await page.locator('#banner-qr').isVisible()), `and when the bot checks again (${await text(page, '#banner-next')})`);
+	// the seller passed the check and logs in again (the simulator's login clears its risk mode)
+	ok(await qrLoginAgain(page, '#login-qr-open'), 'after a new QR login the account is CONNECTED again',
+		`${await text(page, '#top-state')} ${await text(page, '#banner')}`);
+
+	// ---- kicked: another client keeps taking the connection
+	let kicked = false;
+	for (let i = 0; i < 8 && !kicked && (await text(page, '#top-state')) === 'CONNECTED'; i++) {
+		const before = await sim('GET', '/state');
+		const n = before.json && before.json.stats ? before.json.stats.reg_ok : 0;
+		await sim('POST', '/fault', { kind: 'drop', how: 'fin' });
+		kicked = await waitText(page, '#banner-title', '别处登录', 3000);
+		for (const end = Date.now() + 15000; !kicked && Date.now() < end; await sleep(200)) {
+			const s = await sim('GET', '/state');
+			if (s.json && s.json.stats && s.json.stats.reg_ok > n)
+				break;
+			kicked = await waitText(page, '#banner-title', '别处登录', 100);
+		}
+	}
+	ok(kicked && (await text(page, '#banner-title')).includes('logged in elsewhere') &&
+		await page.locator('#banner-qr').isVisible(), 'kicked again and again: 账号在别处登录 and the QR button',
+	`${await text(page, '#banner')} ${JSON.stringify((await pageStatus(page)).session)}`);
+	ok(kicked && await qrLoginAgain(page, '#banner-qr'), 'a QR login from that banner reconnects',
+		`${await text(page, '#top-state')} ${await text(page, '#banner')}`);
 }
 
 let crashed = false;
