@@ -435,6 +435,8 @@ async function xianyuLogin(page) {
 		await page.evaluate(() => window.scrollTo(0, 0));
 		await sleep(200);
 		await page.screenshot({ path: env.SK_SHOT_FAILED_PHONE });
+		const of = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+		ok(of <= 1, 'the FAILED banner fits a phone width (390 px)', `overflow ${of} px`);
 		await page.setViewportSize({ width: 1280, height: 900 });
 	}
 

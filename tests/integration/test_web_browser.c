@@ -6,7 +6,13 @@
  * set-up) sets the password with the setup token, adds a keyword rule, sees
  * the bot answer a simulated buyer with it and the event arrive live, sees a
  * bad rule refused where it was made, and takes a screenshot into
- * build/web-page.png. Each "ok - ..." / "not ok - ..." line the script prints
+ * build/web-page.png. Then the Xianyu login (issue 20): the session expires
+ * and the page's banner offers the QR login and the paste field; a bad pasted
+ * cookie is refused; a QR login driven by the simulator's phone (scan,
+ * confirm) brings the account back to CONNECTED without a restart; canceled,
+ * expired and security-check runs show their state; screenshots
+ * build/web-login-qr.png, web-login-qr-phone.png, web-failed-phone.png and
+ * web-page-phone.png. Each "ok - ..." / "not ok - ..." line the script prints
  * becomes a check here; a script that dies, hangs or prints nothing fails.
  */
 #include "tap.h"
@@ -117,6 +123,7 @@ int main(void)
 	ok(stat(shot, &sb) == 0 && sb.st_size > 1000, "the screenshot is in %s", shot);
 	ok(stat(qr, &sb) == 0 && sb.st_size > 1000, "the QR login dialog's screenshot is in %s", qr);
 	ok(tbot_alive(&bot), "the bot still runs");
+	ok(!tbot_log_has(&bot, "sk_pasted_secret"), "the cookie pasted on the page is not in the bot's log");
 out:
 	if (bot.pid > 0)
 		is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
