@@ -359,6 +359,7 @@ window.skLogin = function (k) {
 	function openQr() {
 		$('cookie-box').open = false;
 		openDialog();
+		$('qr-close').focus();
 		startQr();
 	}
 
@@ -416,7 +417,8 @@ window.skLogin = function (k) {
 		if (kind === 'risk') {
 			setBanner('闲鱼要求安全验证 / Xianyu wants a security check (risk control)',
 				stopped + 'Open the check in a browser on this computer and pass it; the bot tries again by itself ' +
-				'later (not sooner: retrying early makes it worse). ' + last);
+				'later (not sooner: retrying early makes it worse), or at once when you log in again (status ' +
+				'section). ' + last);
 			$('banner-punish').href = punish || '#';
 			show('banner-punish', !!punish);
 			$('banner-next').textContent = next > Date.now() ? '下次检查 / next check: ' + when(next)
@@ -473,10 +475,6 @@ window.skLogin = function (k) {
 				ev.preventDefault();
 				onCookieSubmit();
 			}
-		});
-		$('qr-dialog').addEventListener('click', function (ev) {
-			if (ev.target === $('qr-dialog'))
-				closeDialog();
 		});
 		document.addEventListener('keydown', function (ev) {
 			if (ev.key === 'Escape' && dialogOpen())
