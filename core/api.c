@@ -500,13 +500,13 @@ static int api_rl(api_ctx *a, api_out *o, const char *cmd)
  * login_qr_state). */
 static void api_cmd_login_qr_start(api_ctx *a, const cJSON *data, api_out *o)
 {
-	char err[300];
+	char err[400];
 
 	(void)data;
 	if (!api_rl(a, o, "login_qr_start"))
 		return;
 	if (relogin_qr_start(a->env.rl, err, sizeof err)) {
-		api_fail(o, 500, "login_qr_start: %s", err);
+		api_fail(o, 409, "login_qr_start: %s", err);
 		return;
 	}
 	o->data = relogin_qr_json(a->env.rl);

@@ -466,24 +466,20 @@ static void step_nav(login *l)
 		fail(l, "无法发起请求", "a request could not be started");
 }
 
-/* The end: the cookie must hold unb, cookie2 and _m_h5_tk (§1.4). */
+/* The end: the cookie must hold unb, cookie2 and _m_h5_tk (§1.4), checked
+ * as every new cookie is (login_cookie_check). */
 static void finish(login *l)
 {
-	static const char *const need[] = { "unb", "cookie2", "_m_h5_tk" };
-	char v[128];
+	const char *why = login_cookie_check(l->mt.cookie, NULL, l->unb);
 
-	for (size_t i = 0; i < 3; i++) {
-		jar_get(l, need[i], v, sizeof v);
-		if (!*v) {
-			char m[300];
+	if (why) {
+		char m[400];
 
-			snprintf(m, sizeof m, "the platform confirmed the login but its cookie has no %s; "
-				 "finish any security check in the Xianyu app and scan again", need[i]);
-			fail(l, "登录已确认，但登录信息不完整（请在闲鱼 App 完成安全验证后重新扫码）", m);
-			return;
-		}
+		snprintf(m, sizeof m, "the platform confirmed the login but %s; finish any security check in the "
+			 "Xianyu app and scan again", why);
+		fail(l, "登录已确认，但登录信息不完整（请在闲鱼 App 完成安全验证后重新扫码）", m);
+		return;
 	}
-	jar_get(l, "unb", l->unb, sizeof l->unb);
 	set_state(l, LOGIN_DONE, 0);
 }
 

@@ -212,7 +212,12 @@ void relogin_free(relogin *r)
 int relogin_qr_start(relogin *r, char *err, size_t errlen)
 {
 	login_opts o;
+	char *path;
 
+	/* a login that could not be kept is refused before the seller scans */
+	if (!(path = secret_path(r, err, errlen)))
+		return -1;
+	free(path);
 	qr_drop(r);
 	memset(&o, 0, sizeof o);
 	o.ctx = r->ctx;
