@@ -68,6 +68,7 @@ static const config_field config_fields[] = {
 	{ "account", "key_file", F_PATH, OFF(key_file) },
 	{ "platform", "ws_url", F_WS_URL, OFF(ws_url) },
 	{ "platform", "api_url", F_HTTP_URL, OFF(api_url) },
+	{ "platform", "passport_url", F_HTTP_URL, OFF(passport_url) },
 	{ "platform", "tls_verify", F_BOOL, OFF(tls_verify) },
 	{ "platform", "ca_file", F_PATH, OFF(ca_file) },
 	{ "platform", "heartbeat_interval_s", F_INT, OFF(heartbeat_interval_s), 1, 3600 },
@@ -85,6 +86,9 @@ static const config_field config_fields[] = {
 	{ "reconnect", "max_retries", F_INT, OFF(reconnect_max_retries), 0, 1000000 },
 	{ "token", "refresh_before_s", F_INT, OFF(token_refresh_s), 1, 86400 },
 	{ "token", "relogin_check_s", F_INT, OFF(relogin_check_s), 1, 86400 },
+	{ "session", "renew_min_s", F_INT, OFF(renew_min_s), 0, 86400 },   /* 0: no keep-alive */
+	{ "session", "renew_max_s", F_INT, OFF(renew_max_s), 0, 86400 },
+	{ "session", "long_login", F_BOOL, OFF(renew_long_login) },
 	{ "send", "rate_per_s", F_NUM, OFF(send_rate), 0, 1000 },   /* 0: no pacing (benchmarks) */
 	{ "send", "burst", F_INT, OFF(send_burst), 1, 1000 },
 	{ "send", "queue_max", F_INT, OFF(send_queue_max), 1, 1000000 },
@@ -797,6 +801,8 @@ static void config_finish(config_ctx *x)
 				   cls[i], cls[i]);
 	if (!c->heartbeat_timeout_s)
 		c->heartbeat_timeout_s = 2 * c->heartbeat_interval_s + 5;
+	if (c->renew_max_s < c->renew_min_s || (c->renew_min_s == 0) != (c->renew_max_s == 0))
+		config_err(x, "session.renew_max_s: must not be less than session.renew_min_s (both 0 turn keep-alive off)");
 }
 
 /* Sets every default; returns 0 or -1 on OOM. */
@@ -808,6 +814,7 @@ static int config_defaults(config *c)
 	memset(c, 0, sizeof *c);
 	c->ws_url = config_strdup("wss://wss-goofish.dingtalk.com/");
 	c->api_url = config_strdup("https://h5api.m.goofish.com/h5/");
+	c->passport_url = config_strdup("https://passport.goofish.com/");
 	c->plugins_dir = config_strdup(SK_PLUGIN_DIR);
 	c->log_level = config_strdup("info");
 	c->plugins_load = calloc(1, sizeof *c->plugins_load);
@@ -826,6 +833,9 @@ static int config_defaults(config *c)
 	c->reconnect_max_retries = 0;
 	c->token_refresh_s = 3600;
 	c->relogin_check_s = 1800;
+	c->renew_min_s = 600;
+	c->renew_max_s = 1200;
+	c->renew_long_login = 1;
 	c->send_rate = 1;
 	c->send_burst = 3;
 	c->send_queue_max = 1000;
@@ -839,7 +849,7 @@ static int config_defaults(config *c)
 	c->web_setup_token_s = 3600;
 	c->web_login_delay_max_ms = 8000;
 	c->web_header_timeout_s = 10;
-	if (!c->web_listen || !c->web_root || !c->ws_url || !c->api_url || !c->plugins_dir || !c->log_level || !c->plugins_load ||
+	if (!c->web_listen || !c->web_root || !c->ws_url || !c->api_url || !c->passport_url || !c->plugins_dir || !c->log_level || !c->plugins_load ||
 	    !c->plugin_sections)
 		return -1;
 	return 0;
@@ -1017,6 +1027,7 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	CFG_RESTART(config_str_differs(c->key_file, next->key_file), "account.key_file");
 	CFG_RESTART(config_str_differs(c->ws_url, next->ws_url), "platform.ws_url");
 	CFG_RESTART(config_str_differs(c->api_url, next->api_url), "platform.api_url");
+	CFG_RESTART(config_str_differs(c->passport_url, next->passport_url), "platform.passport_url");
 	CFG_RESTART(c->tls_verify != next->tls_verify, "platform.tls_verify");
 	CFG_RESTART(config_str_differs(c->ca_file, next->ca_file), "platform.ca_file");
 	CFG_RESTART(c->connect_timeout_s != next->connect_timeout_s, "platform.connect_timeout_s");
@@ -1046,6 +1057,9 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->reconnect_max_retries = next->reconnect_max_retries;
 	c->token_refresh_s = next->token_refresh_s;
 	c->relogin_check_s = next->relogin_check_s;
+	c->renew_min_s = next->renew_min_s;
+	c->renew_max_s = next->renew_max_s;
+	c->renew_long_login = next->renew_long_login;
 	c->send_rate = next->send_rate;
 	c->send_burst = next->send_burst;
 	c->send_queue_max = next->send_queue_max;
@@ -1081,6 +1095,7 @@ void config_free(config *c)
 	free(c->unb);
 	free(c->ws_url);
 	free(c->api_url);
+	free(c->passport_url);
 	free(c->ca_file);
 	free(c->state_db);
 	free(c->state_sync_sends);

@@ -84,6 +84,7 @@ struct sim_account {
 	char sgcookie[40];       /* the last sgcookie a renewal gave, "" before the first */
 	char sgcookie_old[40];   /* the one before it (still good) */
 	int long_login;          /* setLoginSettings.do status=0 was called */
+	char renew_unb[32];      /* fault renew_unb: the next hasLogin's Set-Cookie names this unb */
 	int risk;
 	int send_fail_n;         /* the next N sends are refused */
 	char send_fail_reason[32];

@@ -484,7 +484,7 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		return 200;
 	}
 	static const char *const kinds[] = {"drop", "close", "stall", "unstall", "garbage", "expire_token",
-		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", NULL};
+		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", "renew_unb", NULL};
 
 	for (i = 0; kinds[i] && strcmp(kinds[i], kind); i++)
 		;
@@ -493,7 +493,7 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 	if (!all && !(a = want_account(b, out)))
 		return 409;
 	if (all && (!strcmp(kind, "garbage") || !strcmp(kind, "expire_h5tk") || !strcmp(kind, "session_expired") ||
-		    !strcmp(kind, "risk") || !strcmp(kind, "send_fail")))
+		    !strcmp(kind, "risk") || !strcmp(kind, "send_fail") || !strcmp(kind, "renew_unb")))
 		return fail(out, 400, "this fault acts on one seller: name \"seller\"");
 	if (!strcmp(kind, "drop") || !strcmp(kind, "close")) {
 		const char *how = sim_jstr(b, "how", "fin");
@@ -549,6 +549,9 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		a->session_expired = sim_jbool(b, "on", 1);
 		if (!a->session_expired)
 			sim_session_renewed(a);     /* back to life: the lifetime starts over */
+		n = 1;
+	} else if (!strcmp(kind, "renew_unb")) {
+		snprintf(a->renew_unb, sizeof a->renew_unb, "%s", sim_jstr(b, "unb", "2200000099999"));
 		n = 1;
 	} else if (!strcmp(kind, "risk")) {
 		a->risk = sim_jbool(b, "on", 1);

@@ -157,7 +157,8 @@ static cJSON *has_login(sim_account *a, const char *cookie, const char *form, si
 	add_cookie(sc, nsc, n, "sgcookie=%s; Path=/; Max-Age=31536000; HttpOnly", a->sgcookie);
 	sim_gen_hex(hex, 8);
 	add_cookie(sc, nsc, n, "csg=%s; Path=/", hex);
-	add_cookie(sc, nsc, n, "unb=%s; Path=/; HttpOnly", a->unb);
+	add_cookie(sc, nsc, n, "unb=%s; Path=/; HttpOnly", a->renew_unb[0] ? a->renew_unb : a->unb);
+	a->renew_unb[0] = '\0';
 	add_cookie(sc, nsc, n, "tracknick=sim%s; Path=/; Max-Age=31536000", a->unb);
 	add_cookie(sc, nsc, n, "last_u_xianyu_web=%s; Path=/; Max-Age=31536000", a->unb);
 	add_cookie(sc, nsc, n, "cookie3_bak=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
