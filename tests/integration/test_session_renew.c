@@ -259,7 +259,8 @@ static void test_dead(void)
 	is_str(st, "FAILED", "the session expired: hasLogin false twice -> FAILED");
 	j = status_json();
 	e = cJSON_GetObjectItemCaseSensitive(j, "last_error");
-	ok(cJSON_IsString(e) && strstr(e->valuestring, "session expired"), "last_error says the session expired");
+	ok(cJSON_IsString(e) && strstr(e->valuestring, "session expired") && strstr(e->valuestring, "hasLogin"),
+	   "last_error says the session expired, as hasLogin said");
 	cJSON_Delete(j);
 	h = tsim_stat(&sim, "renew_haslogin") + tsim_stat(&sim, "renew_loginuser");
 	sleep(3);
