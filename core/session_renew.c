@@ -112,6 +112,7 @@ static void renew_failed(session *s, const char *why)
 static void renew_dead(session *s, sess_cause c, const char *detail)
 {
 	s->ren.step = RN_IDLE;
+	s->ren.not_logged_in = 0;
 	s->m.renew_failures++;
 	renew_at(s, renew_delay(s));
 	session_fail(s, c, detail);
