@@ -121,7 +121,7 @@ static void schedule_refresh(session *s)
 	int64_t lead_ms = (int64_t)s->cfg->token_refresh_s * 1000, left = s->tok.exp_ms - util_now_ms(), at;
 
 	if (lead_ms * 2 > left)
-		lead_ms = left / 4;
+		lead_ms = left > 0 ? left / 4 : 0;
 	lead_ms += randombytes_uniform((uint32_t)(lead_ms / 5 + 1));
 	at = s->tok.exp_ms - lead_ms - util_now_ms();
 	if (at < 1000)
