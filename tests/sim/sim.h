@@ -294,6 +294,18 @@ cJSON *sim_session_loginuser(sim_account *a);
 int sim_session_http(const char *path, const char *cookie, const char *form, size_t flen, cJSON **out,
 		     char **sc, int nsc);
 
+/* sim_passport.c: the passport QR login service (protocol-account.md §1) */
+/* Serves a passport path of the platform port; -1 when the path is not one. */
+int sim_passport_http(struct lws *wsi, sim_pss *pss);
+/* A /login… control call (404 when unknown); *out is set. */
+int sim_passport_ctl(const char *method, const char *path, const cJSON *body, cJSON **out);
+/* POST /fault of a qr_… kind; returns the status, *out set. */
+int sim_passport_fault(const char *kind, const cJSON *body, cJSON **out);
+/* POST /config: takes setting x when it is the passport's (1), else 0; with
+ * x NULL adds the passport's settings to report. */
+int sim_passport_config(const cJSON *x, cJSON *report);
+void sim_passport_reset(void);
+
 /* sim_scenario.c */
 int sim_scenario_load(cJSON *scn, char *err, size_t errlen);
 void sim_scenario_on_register(void);

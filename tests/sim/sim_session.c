@@ -55,6 +55,7 @@ void sim_session_renewed(sim_account *a)
 	a->session_expired = 0;
 	session_extend(a);
 	a->sgcookie[0] = a->sgcookie_old[0] = '\0';
+	a->h5tk_exp_ms = 0;             /* the login rotates _m_h5_tk: its lifetime starts at its first use */
 }
 
 /* Whether seller a's _m_h5_tk is past its lifetime (h5tk_ttl_ms, 0 =
