@@ -112,15 +112,15 @@ static void refresh_cb(lws_sorted_usec_list_t *sul)
 }
 
 /* Schedules the refresh refresh_before_s (plus up to 20% jitter) before
- * expiry. A token that lives less than twice that (a short-lived token:
- * the simulator's, or a platform that shortens it) is refreshed at about
- * three quarters of what is left of its life instead: refresh_before_s
- * would put every refresh at once, a fetch and a reconnect per second. */
+ * expiry. A token that lives no longer than that (a short-lived token: the
+ * simulator's, or a platform that shortens it) is refreshed at about three
+ * quarters of what is left of its life instead: refresh_before_s would put
+ * every refresh at once, a fetch and a reconnect per second. */
 static void schedule_refresh(session *s)
 {
 	int64_t lead_ms = (int64_t)s->cfg->token_refresh_s * 1000, left = s->tok.exp_ms - util_now_ms(), at;
 
-	if (lead_ms * 2 > left)
+	if (lead_ms + lead_ms / 5 >= left)
 		lead_ms = left > 0 ? left / 4 : 0;
 	lead_ms += randombytes_uniform((uint32_t)(lead_ms / 5 + 1));
 	at = s->tok.exp_ms - lead_ms - util_now_ms();
