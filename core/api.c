@@ -327,6 +327,7 @@ static void api_cmd_status(api_ctx *a, const cJSON *data, api_out *o)
 
 		free(mj);
 		cJSON_AddItemToObject(d, "metrics", mm ? mm : cJSON_CreateObject());
+		session_renew_status(a->env.sess, d);
 	} else {
 		cJSON_AddItemToObject(d, "metrics", cJSON_CreateObject());
 	}

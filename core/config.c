@@ -89,6 +89,9 @@ static const config_field config_fields[] = {
 	{ "token", "relogin_check_s", F_INT, OFF(relogin_check_s), 1, 86400 },
 	{ "login", "poll_ms", F_INT, OFF(login_poll_ms), 100, 60000 },
 	{ "login", "timeout_s", F_INT, OFF(login_timeout_s), 5, 3600 },
+	{ "session", "renew_min_s", F_INT, OFF(renew_min_s), 0, 86400 },   /* 0: no keep-alive */
+	{ "session", "renew_max_s", F_INT, OFF(renew_max_s), 0, 86400 },
+	{ "session", "long_login", F_BOOL, OFF(renew_long_login) },
 	{ "send", "rate_per_s", F_NUM, OFF(send_rate), 0, 1000 },   /* 0: no pacing (benchmarks) */
 	{ "send", "burst", F_INT, OFF(send_burst), 1, 1000 },
 	{ "send", "queue_max", F_INT, OFF(send_queue_max), 1, 1000000 },
@@ -814,6 +817,8 @@ static void config_finish(config_ctx *x)
 				   cls[i], cls[i]);
 	if (!c->heartbeat_timeout_s)
 		c->heartbeat_timeout_s = 2 * c->heartbeat_interval_s + 5;
+	if (c->renew_max_s < c->renew_min_s || (c->renew_min_s == 0) != (c->renew_max_s == 0))
+		config_err(x, "session.renew_max_s: must not be less than session.renew_min_s (both 0 turn keep-alive off)");
 }
 
 /* Sets every default; returns 0 or -1 on OOM. */
@@ -846,6 +851,9 @@ static int config_defaults(config *c)
 	c->relogin_check_s = 1800;
 	c->login_poll_ms = 2500;
 	c->login_timeout_s = 300;
+	c->renew_min_s = 600;
+	c->renew_max_s = 1200;
+	c->renew_long_login = 1;
 	c->send_rate = 1;
 	c->send_burst = 3;
 	c->send_queue_max = 1000;
@@ -1069,6 +1077,9 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->relogin_check_s = next->relogin_check_s;
 	c->login_poll_ms = next->login_poll_ms;
 	c->login_timeout_s = next->login_timeout_s;
+	c->renew_min_s = next->renew_min_s;
+	c->renew_max_s = next->renew_max_s;
+	c->renew_long_login = next->renew_long_login;
 	c->send_rate = next->send_rate;
 	c->send_burst = next->send_burst;
 	c->send_queue_max = next->send_queue_max;

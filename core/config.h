@@ -48,6 +48,11 @@ typedef struct {
 	/* QR login (core/login.c) */
 	int login_poll_ms;       /* login.poll_ms: query.do this often, default 2500 */
 	int login_timeout_s;     /* login.timeout_s: a QR login gives up after this long, default 300 */
+	/* keep-alive (core/session_renew.c): a renewal every renew_min_s..renew_max_s
+	 * (random in between), 0 = off */
+	int renew_min_s;         /* session.renew_min_s, default 600 */
+	int renew_max_s;         /* session.renew_max_s, default 1200 */
+	int renew_long_login;    /* session.long_login, default true: setLoginSettings.do once a day */
 	/* sending */
 	double send_rate;        /* send.rate_per_s, default 1; 0 = no pacing (make bench: the
 	                          * platform's flow control refuses bursts, don't use it live) */
@@ -108,7 +113,7 @@ int config_load_flags(const char *path, int flags, config *c, sbuf *errs);
 /* SIGHUP: moves into c what can change while the account runs, from next
  * (a config loaded again from c->path without errors), and gives next c's
  * old values for config_free. The live keys: platform.heartbeat_*,
- * platform.request_timeout_s, reconnect.*, token.*, login.*, send.*, log.level,
+ * platform.request_timeout_s, reconnect.*, token.*, login.*, session.*, send.*, log.level,
  * debug.reply_prefix, web.session_idle_s / session_max_s / setup_token_s /
  * login_delay_max_ms and the plugins' sections. Every
  * other key that differs is named in restart ("web.listen, state.db"):

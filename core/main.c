@@ -785,6 +785,7 @@ static const char *main_str(const cJSON *o, const char *k)
 static void main_status_print(const cJSON *d)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(d, "metrics"), *p;
+	const cJSON *ren = cJSON_GetObjectItemCaseSensitive(d, "session");
 	const char *state = main_str(d, "state"), *err = main_str(d, "last_error"), *url = main_str(d, "web_url");
 	int64_t conn = (int64_t)main_num(m, "connected_ms"), last = (int64_t)main_num(m, "last_msg_ms");
 	char w[96], span[32];
@@ -800,6 +801,15 @@ static void main_status_print(const cJSON *d)
 		printf("              the session gave up: log in to goofish.com again, put the new cookie in the "
 		       "account's config (shopkeep secret set) and restart the process\n");
 	printf("last message: %s\n", last ? main_when(last, w, sizeof w) : "none yet");
+	if (cJSON_IsObject(ren)) {
+		int64_t at = (int64_t)main_num(ren, "last_renewed_ms"), next = (int64_t)main_num(ren, "next_renew_ms");
+
+		printf("renewed:      %s (%.0f renewals, %.0f failed)", at ? main_when(at, w, sizeof w) : "not yet",
+		       main_num(ren, "renewals"), main_num(ren, "renew_failures"));
+		if (next > util_now_ms())
+			printf(", next in %s", main_span(next - util_now_ms(), span, sizeof span));
+		printf("%s\n", next ? "" : ", keep-alive off");
+	}
 	printf("sends:        %.0f pending (%.0f waiting in the outbox), %.0f acked, %.0f refused\n",
 	       main_num(m, "sends_pending"), main_num(m, "sends_backlog"), main_num(m, "sends_acked"),
 	       main_num(m, "sends_refused"));

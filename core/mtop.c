@@ -2,6 +2,7 @@
 #include "mtop.h"
 #include "codec.h"
 #include "http.h"
+#include "log.h"
 #include "lwp.h"
 #include "sign.h"
 #include "util.h"
@@ -69,25 +70,58 @@ static void call_free(mtop_call *c)
 	free(c);
 }
 
-/* Merges every Set-Cookie into the cookie; returns 1 when it changed. */
-static int merge_cookies(mtop_ctx *m, const http_resp *r)
+/* Whether a Set-Cookie value (name=value; attributes) sets unb to a value
+ * other than the one in cookie (a cookie without unb has nothing to guard). */
+static int unb_differs(const char *cookie, const char *set_cookie)
 {
-	int i, changed = 0;
+	const char *v = set_cookie + strspn(set_cookie, " ");
+	char *have;
+	size_t n;
+	int differs;
 
-	for (i = 0; i < r->n_set_cookies; i++) {
-		char *n = cookie_merge(m->cookie, r->set_cookies[i]);
+	if (strncmp(v, "unb=", 4))
+		return 0;
+	v += 4;
+	n = strcspn(v, ";");
+	have = cookie_get(cookie, "unb");
+	differs = have && *have && (strlen(have) != n || strncmp(have, v, n));
+	free(have);
+	return differs;
+}
 
-		if (n && strcmp(n, m->cookie)) {
+int mtop_merge_set_cookies(mtop_ctx *m, const char *const *set_cookies, int n)
+{
+	int i, changed = 0, merged = 0;
+
+	for (i = 0; i < n; i++)
+		if (!cookie_is_deletion(set_cookies[i]) && unb_differs(m->cookie, set_cookies[i]))
+			return -1;
+	for (i = 0; i < n; i++) {
+		char *c;
+
+		if (cookie_is_deletion(set_cookies[i]))
+			continue;
+		c = cookie_merge(m->cookie, set_cookies[i]);
+		if (c)
+			merged++;
+		if (c && strcmp(c, m->cookie)) {
 			free(m->cookie);
-			m->cookie = n;
+			m->cookie = c;
 			changed = 1;
 		} else {
-			free(n);
+			free(c);
 		}
 	}
 	if (changed && m->on_cookie)
 		m->on_cookie(m->ud, m->cookie);
-	return changed;
+	return merged;
+}
+
+/* Merges an answer's Set-Cookie (mtop_merge_set_cookies); a refused one is logged. */
+static void merge_cookies(mtop_ctx *m, const http_resp *r)
+{
+	if (mtop_merge_set_cookies(m, r->set_cookies, r->n_set_cookies) < 0)
+		log_err("mtop", "an answer's Set-Cookie names another account (unb): none of its cookies taken");
 }
 
 static void on_http(void *ud, const http_resp *r)

@@ -48,6 +48,15 @@ void mtop_cancel(mtop_call *c);
  * (http_free_all frees its request). */
 void mtop_forget(mtop_call *c);
 
+/* Merges n Set-Cookie values (of one answer, mtop's or passport's) into
+ * m->cookie, as shared/protocol-account.md §3.1(c) and §3.2 say: deletions
+ * (Max-Age=0, an expiry in 1970) are skipped; an answer whose unb differs
+ * from the cookie's is refused whole (the identity guard: its cookies are
+ * another account's); the rest replace or append by name. on_cookie is
+ * called once when the cookie changed. Returns the number of values merged,
+ * or -1 when the answer was refused for its unb. */
+int mtop_merge_set_cookies(mtop_ctx *m, const char *const *set_cookies, int n);
+
 /* Classifies an envelope's ret array (exposed for tests). */
 mtop_result mtop_classify(const cJSON *env);
 const char *mtop_result_name(mtop_result r);

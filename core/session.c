@@ -876,6 +876,8 @@ void session_reconfigure(session *s)
 	if (s->win.pace_tokens > s->cfg->send_burst)
 		s->win.pace_tokens = s->cfg->send_burst;
 	session_pace(s);
+	if (!s->stop.active)
+		session_renew_start(s);      /* session.renew_*: the next renewal by the new keys */
 }
 
 
@@ -883,6 +885,7 @@ void session_start(session *s)
 {
 	session_window_start(s);
 	session_token_begin(s, 0);
+	session_renew_start(s);
 }
 
 /* Closes the connection with 1000 (the WRITEABLE after the last frame), or,
@@ -933,6 +936,7 @@ void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud)
 	lws_sul_cancel(&s->tok.sul_refresh);
 	lws_sul_cancel(&s->win.sul_pace);
 	lws_sul_cancel(&s->win.sul_prune);
+	session_renew_stop(s);
 	if (s->tok.call) {
 		mtop_cancel(s->tok.call);
 		s->tok.call = NULL;
@@ -958,6 +962,7 @@ void session_free(session *s)
 	lws_sul_cancel(&s->bat.sul_batch);
 	lws_sul_cancel(&s->win.sul_prune);
 	held_drop(s, "the session ends");
+	session_renew_free(s);
 	if (s->tok.call)
 		mtop_forget(s->tok.call);
 	session_window_free(s);
@@ -1019,6 +1024,8 @@ char *session_metrics_json(const session *s)
 	cJSON_AddNumberToObject(j, "heartbeats_sent", (double)m->heartbeats_sent);
 	cJSON_AddNumberToObject(j, "heartbeats_answered", (double)m->heartbeats_answered);
 	cJSON_AddNumberToObject(j, "token_fetches", (double)m->token_fetches);
+	cJSON_AddNumberToObject(j, "renewals", (double)m->renewals);
+	cJSON_AddNumberToObject(j, "renew_failures", (double)m->renew_failures);
 	cJSON_AddNumberToObject(j, "db_commits", (double)store_commits(s->st));
 	cJSON_AddNumberToObject(j, "db_batches", (double)store_batches(s->st));
 	out = cJSON_PrintUnformatted(j);

@@ -40,6 +40,7 @@ typedef struct {
 	int64_t held_frames;       /* frames held while state.db was locked by another process */
 	int64_t outbox_pruned;     /* finished sends deleted after send.outbox_keep_days */
 	int64_t heartbeats_sent, heartbeats_answered, token_fetches;
+	int64_t renewals, renew_failures;   /* keep-alive renewals done, and failed (core/session_renew.c) */
 } sess_metrics;
 
 typedef struct session session;
@@ -107,6 +108,12 @@ int session_send_image(session *s, const char *plugin, const char *tag, const ch
  * account that is not connected (FAILED included) connects now without a
  * restart. 0, or -1 (out of memory). */
 int session_login(session *s, const char *cookie);
+
+/* Adds the keep-alive's fields to the status command's data: in its
+ * "session" object (made when missing) last_renewed_ms (0 = never),
+ * next_renew_ms (0 = none scheduled), renewals, renew_failures. */
+struct cJSON;
+void session_renew_status(const session *s, struct cJSON *status);
 
 const sess_metrics *session_metrics(const session *s);
 /* The session's signed mtop client (its cookie stays current), for plugins' calls. */

@@ -13,12 +13,16 @@
  *   core/session_send.c   the send window: the outbox rows in memory,
  *                         pacing, the answers to sends, the echo ring,
  *                         outbox pruning
+ *   core/session_renew.c  the keep-alive: the web session's renewal on a
+ *                         schedule (hasLogin.do, loginuser.get,
+ *                         setLoginSettings.do), its Set-Cookie merged
  */
 #ifndef SK_SESSION_INT_H
 #define SK_SESSION_INT_H
 
 #include "session.h"
 #include "backoff.h"
+#include "http.h"
 #include "lwp.h"
 #include "mtop.h"
 #include "util.h"
@@ -121,6 +125,19 @@ struct session {
 		lws_sorted_usec_list_t sul_refresh;
 	} tok;
 
+	/* The keep-alive (core/session_renew.c): one renewal at most in flight. */
+	struct session_renew {
+		int step;                    /* the call in flight, RN_IDLE (0) when none */
+		http_req *req;               /* a passport call in flight */
+		mtop_call *call;             /* loginuser.get in flight */
+		int fails;                   /* failed renewals in a row */
+		int not_logged_in;           /* hasLogin success:false answers in a row */
+		int64_t last_ms;             /* wall clock of the last renewal, 0 = never */
+		int64_t next_ms;             /* wall clock of the next one, 0 = none scheduled */
+		int64_t long_login_ms;       /* wall clock of the last setLoginSettings.do success */
+		lws_sorted_usec_list_t sul;
+	} ren;
+
 	/* The WebSocket: frames in and out, requests waiting for answers. */
 	struct session_conn {
 		struct lws *wsi;
@@ -195,6 +212,16 @@ char *session_cookie_initial(session *s);
 void session_cookie_saved(void *ud, const char *cookie);
 void session_token_begin(session *s, int force_fetch);
 void session_token_refresh_in(session *s, int seconds);
+
+/* core/session_renew.c */
+/* Schedules the first renewal (nothing when session.renew_min_s is 0). */
+void session_renew_start(session *s);
+/* A new login: failures forgotten, the next renewal a full delay from now. */
+void session_renew_login(session *s);
+/* Cancels the timer and the call in flight (the lws context is alive). */
+void session_renew_stop(session *s);
+/* After lws_context_destroy: forgets the call in flight without touching lws. */
+void session_renew_free(session *s);
 
 /* core/session_send.c */
 qsend *session_window_find(session *s, const char *uuid);

@@ -115,11 +115,17 @@ static void refresh_cb(lws_sorted_usec_list_t *sul)
 	session_token_begin(s, 1);
 }
 
-/* Schedules the refresh refresh_before_s (minus up to 20% jitter) before expiry. */
+/* Schedules the refresh refresh_before_s (plus up to 20% jitter) before
+ * expiry. A token that lives no longer than that (a short-lived token: the
+ * simulator's, or a platform that shortens it) is refreshed at about three
+ * quarters of what is left of its life instead: refresh_before_s would put
+ * every refresh at once, a fetch and a reconnect per second. */
 static void schedule_refresh(session *s)
 {
-	int64_t lead_ms = (int64_t)s->cfg->token_refresh_s * 1000, at;
+	int64_t lead_ms = (int64_t)s->cfg->token_refresh_s * 1000, left = s->tok.exp_ms - util_now_ms(), at;
 
+	if (lead_ms + lead_ms / 5 >= left)
+		lead_ms = left > 0 ? left / 4 : 0;
 	lead_ms += randombytes_uniform((uint32_t)(lead_ms / 5 + 1));
 	at = s->tok.exp_ms - lead_ms - util_now_ms();
 	if (at < 1000)
@@ -243,6 +249,7 @@ int session_login(session *s, const char *cookie)
 	session_cookie_saved(s, c);
 	bo_healthy(&s->fail.bs);
 	s->m.retry = 0;
+	session_renew_login(s);
 	if (s->conn.live)
 		return 0;
 	store_token_clear(s->st, s->cfg->account_id);

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void sign_mtop(const char *token, const char *t, const char *app_key,
 	       const char *data, size_t data_len, char out[33])
@@ -116,4 +117,30 @@ char *cookie_merge(const char *cookie, const char *set_cookie)
 		sbuf_add(&b, set_cookie, pl);
 	}
 	return sbuf_take(&b);
+}
+
+int cookie_is_deletion(const char *set_cookie)
+{
+	const char *a = strchr(set_cookie, ';');
+
+	/* the attributes, one by one: "; Max-Age=0", "; expires=Thu, 01 Jan 1970 ..." */
+	while (a) {
+		a++;
+		while (*a == ' ' || *a == '\t')
+			a++;
+		if (!strncasecmp(a, "max-age=", 8)) {
+			const char *v = a + 8;
+
+			if (*v == '-' || (*v == '0' && (v[1] == '\0' || v[1] == ';' || v[1] == ' ')))
+				return 1;
+		} else if (!strncasecmp(a, "expires=", 8)) {
+			const char *e = strchr(a, ';');
+			size_t n = e ? (size_t)(e - a) : strlen(a);
+
+			if (memmem(a, n, "1970", 4))
+				return 1;
+		}
+		a = strchr(a, ';');
+	}
+	return 0;
 }

@@ -26,4 +26,10 @@ int cookie_h5_token(const char *cookie, char *out, size_t outsz);
  * same name, or appended. NULL on OOM or a Set-Cookie without "name=". */
 char *cookie_merge(const char *cookie, const char *set_cookie);
 
+/* Whether a Set-Cookie value deletes its cookie rather than setting it
+ * (shared/protocol-account.md §3.1(c)): Max-Age of 0 or less, or an Expires
+ * in 1970. Such an entry must not be merged: its empty value would replace
+ * a live one. */
+int cookie_is_deletion(const char *set_cookie);
+
 #endif

@@ -79,6 +79,12 @@ struct sim_account {
 	char h5tk_old[40];       /* the rotated-out one, answered with TOKEN_EXOIRED */
 	int expire_h5tk;         /* the next mtop call rotates the token */
 	int session_expired;
+	int64_t session_until_ms; /* the web session's end (session_ttl_ms), 0 until first seen (sim_session.c) */
+	int64_t h5tk_exp_ms;     /* the _m_h5_tk's end (h5tk_ttl_ms), 0 until first seen */
+	char sgcookie[40];       /* the last sgcookie a renewal gave, "" before the first */
+	char sgcookie_old[40];   /* the one before it (still good) */
+	int long_login;          /* setLoginSettings.do status=0 was called */
+	char renew_unb[32];      /* fault renew_unb: the next hasLogin's Set-Cookie names this unb */
 	int risk;
 	int send_fail_n;         /* the next N sends are refused */
 	char send_fail_reason[32];
@@ -160,6 +166,7 @@ typedef struct sim_stats {
 	long sends, send_repeats, send_refused, conv_creates;
 	long mtop_calls, mtop_bad_sign, mtop_token_expired, tokens_minted, consigns;
 	long pings_seen;
+	long renew_haslogin, renew_silent, renew_settings, renew_loginuser, session_expired;
 } sim_stats;
 
 typedef struct sim_load {
@@ -192,6 +199,8 @@ typedef struct sim {
 	/* settings (POST /config) */
 	int reg_reject_delay_ms;
 	int64_t token_ttl_ms;
+	int64_t session_ttl_ms;  /* the web session's lifetime without a renewal, 0 = never */
+	int64_t h5tk_ttl_ms;     /* the _m_h5_tk's lifetime, 0 = never */
 	int redeliver_unacked;
 	int record;
 	int consign_pushes_card;
@@ -275,6 +284,15 @@ int sim_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		     size_t len);
 /* Runs one control call; returns the HTTP status and sets *out (caller deletes). */
 int sim_ctl_call(const char *method, const char *path, const char *query, cJSON *body, cJSON **out);
+
+/* sim_session.c: the web session's lifetime and its renewal */
+int sim_session_alive(sim_account *a);
+/* A new login (QR) of seller a: the session lives again and its lifetime starts over. */
+void sim_session_renewed(sim_account *a);
+int sim_session_h5tk_due(sim_account *a);
+cJSON *sim_session_loginuser(sim_account *a);
+int sim_session_http(const char *path, const char *cookie, const char *form, size_t flen, cJSON **out,
+		     char **sc, int nsc);
 
 /* sim_passport.c: the passport QR login service (protocol-account.md §1) */
 /* Serves a passport path of the platform port; -1 when the path is not one. */

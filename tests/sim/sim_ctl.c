@@ -489,7 +489,7 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		return 200;
 	}
 	static const char *const kinds[] = {"drop", "close", "stall", "unstall", "garbage", "expire_token",
-		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", NULL};
+		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", "renew_unb", NULL};
 
 	for (i = 0; kinds[i] && strcmp(kinds[i], kind); i++)
 		;
@@ -498,7 +498,7 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 	if (!all && !(a = want_account(b, out)))
 		return 409;
 	if (all && (!strcmp(kind, "garbage") || !strcmp(kind, "expire_h5tk") || !strcmp(kind, "session_expired") ||
-		    !strcmp(kind, "risk") || !strcmp(kind, "send_fail")))
+		    !strcmp(kind, "risk") || !strcmp(kind, "send_fail") || !strcmp(kind, "renew_unb")))
 		return fail(out, 400, "this fault acts on one seller: name \"seller\"");
 	if (!strcmp(kind, "drop") || !strcmp(kind, "close")) {
 		const char *how = sim_jstr(b, "how", "fin");
@@ -552,6 +552,11 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		n = 1;
 	} else if (!strcmp(kind, "session_expired")) {
 		a->session_expired = sim_jbool(b, "on", 1);
+		if (!a->session_expired)
+			sim_session_renewed(a);     /* back to life: the lifetime starts over */
+		n = 1;
+	} else if (!strcmp(kind, "renew_unb")) {
+		snprintf(a->renew_unb, sizeof a->renew_unb, "%s", sim_jstr(b, "unb", "2200000099999"));
 		n = 1;
 	} else if (!strcmp(kind, "risk")) {
 		a->risk = sim_jbool(b, "on", 1);
@@ -615,6 +620,10 @@ static int ctl_config(const cJSON *b, cJSON **out)
 			S.reg_reject_delay_ms = x->valueint;
 		else if (!strcmp(x->string, "token_ttl_ms") && cJSON_IsNumber(x))
 			S.token_ttl_ms = (int64_t)x->valuedouble;
+		else if (!strcmp(x->string, "session_ttl_ms") && cJSON_IsNumber(x) && x->valuedouble >= 0)
+			S.session_ttl_ms = (int64_t)x->valuedouble;
+		else if (!strcmp(x->string, "h5tk_ttl_ms") && cJSON_IsNumber(x) && x->valuedouble >= 0)
+			S.h5tk_ttl_ms = (int64_t)x->valuedouble;
 		else if (!strcmp(x->string, "redeliver_unacked") && cJSON_IsBool(x))
 			S.redeliver_unacked = cJSON_IsTrue(x);
 		else if (!strcmp(x->string, "record") && cJSON_IsBool(x))
@@ -635,6 +644,8 @@ static int ctl_config(const cJSON *b, cJSON **out)
 	*out = cJSON_CreateObject();
 	cJSON_AddNumberToObject(*out, "reg_reject_delay_ms", S.reg_reject_delay_ms);
 	cJSON_AddNumberToObject(*out, "token_ttl_ms", (double)S.token_ttl_ms);
+	cJSON_AddNumberToObject(*out, "session_ttl_ms", (double)S.session_ttl_ms);
+	cJSON_AddNumberToObject(*out, "h5tk_ttl_ms", (double)S.h5tk_ttl_ms);
 	cJSON_AddBoolToObject(*out, "redeliver_unacked", S.redeliver_unacked);
 	cJSON_AddBoolToObject(*out, "record", S.record);
 	cJSON_AddBoolToObject(*out, "consign_pushes_card", S.consign_pushes_card);
@@ -660,6 +671,7 @@ static int ctl_state(cJSON **out)
 	STAT(unacked_at_close); STAT(redelivered); STAT(sends); STAT(send_repeats); STAT(send_refused);
 	STAT(conv_creates); STAT(mtop_calls); STAT(mtop_bad_sign); STAT(mtop_token_expired);
 	STAT(tokens_minted); STAT(consigns);
+	STAT(renew_haslogin); STAT(renew_silent); STAT(renew_settings); STAT(renew_loginuser); STAT(session_expired);
 #undef STAT
 	conns = cJSON_AddArrayToObject(*out, "conns");
 	for (c = S.conns; c; c = c->next) {
@@ -687,6 +699,9 @@ static int ctl_state(cJSON **out)
 		cJSON_AddBoolToObject(j, "registered", sim_conn_registered(a) != NULL);
 		cJSON_AddNumberToObject(j, "offline_pushes", (double)offline);
 		cJSON_AddStringToObject(j, "h5tk", a->h5tk);
+		cJSON_AddBoolToObject(j, "session_alive", sim_session_alive(a));
+		cJSON_AddNumberToObject(j, "session_until_ms", (double)a->session_until_ms);
+		cJSON_AddBoolToObject(j, "long_login", a->long_login);
 		cJSON_AddItemToArray(accts, j);
 	}
 	cJSON_AddNumberToObject(*out, "log_entries", S.nlog);

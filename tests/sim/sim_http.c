@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SET_COOKIES 4
+#define MAX_SET_COOKIES 8
 
 /* Queues a response: status, JSON body, optional Set-Cookie values. Returns 0,
  * or 1 to close when the headers do not fit. */
@@ -308,6 +308,10 @@ static const char *mtop_api(const char *api, sim_account *a, const cJSON *dj, cJ
 		return mtop_order_detail(a, dj, out);
 	if (!strcmp(api, "mtop.taobao.idle.pc.detail"))
 		return mtop_item_detail(dj, out);
+	if (!strcmp(api, "mtop.taobao.idlemessage.pc.loginuser.get")) {
+		*out = sim_session_loginuser(a);
+		return NULL;
+	}
 	if (!strcmp(api, "mtop.idle.web.user.page.nav")) {
 		/* the web page's user bar (§1.4 step 4: a client calls it after a
 		 * login to collect the rotated _m_h5_tk; the data is the sim's own) */
@@ -342,7 +346,7 @@ static const char *mtop_h5tk(sim_account *a, const char *cookie, char *tk, size_
 	}
 	if (!a->h5tk[0])
 		snprintf(a->h5tk, sizeof a->h5tk, "%s", tk);   /* the first token seen is the account's */
-	if (a->expire_h5tk && !strcmp(tk, a->h5tk)) {
+	if (!strcmp(tk, a->h5tk) && (a->expire_h5tk || sim_session_h5tk_due(a))) {
 		a->expire_h5tk = 0;
 		snprintf(a->h5tk_old, sizeof a->h5tk_old, "%s", a->h5tk);
 		new_h5tk(a->h5tk, sizeof a->h5tk, sc, sizeof sc);
@@ -400,7 +404,8 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		ret = "FAIL_SYS_SESSION_EXPIRED::Session过期";
 		goto done;
 	}
-	if (a->session_expired) {
+	if (!sim_session_alive(a)) {
+		S.st.session_expired++;
 		ret = "FAIL_SYS_SESSION_EXPIRED::Session过期";
 		goto done;
 	}
@@ -486,6 +491,21 @@ static int dispatch(struct lws *wsi, sim_pss *pss, int ctl)
 		r = respond_json(wsi, pss, status, out, sc);
 		free(sc[0]);
 		return r;
+	}
+	if (!strncmp(pss->path, "/newlogin/", 10) || !strncmp(pss->path, "/ac/", 4)) {
+		char *psc[MAX_SET_COOKIES + 1] = {NULL}, *cookie = NULL;
+		int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE), i;
+
+		if (len > 0 && (cookie = malloc((size_t)len + 1)))
+			lws_hdr_copy(wsi, cookie, len + 1, WSI_TOKEN_HTTP_COOKIE);
+		status = (unsigned)sim_session_http(pss->path, cookie, pss->body.p, pss->body.len, &out, psc,
+						    MAX_SET_COOKIES);
+		free(cookie);
+		r = status ? respond_json(wsi, pss, status, out, psc) : -2;
+		for (i = 0; psc[i]; i++)
+			free(psc[i]);
+		if (r != -2)
+			return r;
 	}
 	if ((r = sim_passport_http(wsi, pss)) >= 0)
 		return r;

@@ -151,7 +151,7 @@ static void pp_login_cookies(pp_qr *q, char **cookies)
 	if (a) {
 		a->session_expired = 0;
 		a->risk = 0;
-		/* helper B (session lifetime): sim_session_renewed(a); */
+		sim_session_renewed(a);     /* the lifetime starts over */
 		snprintf(a->h5tk_old, sizeof a->h5tk_old, "%s", a->h5tk);
 		sim_gen_hex(a->h5tk, 32);
 	}

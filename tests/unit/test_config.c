@@ -112,6 +112,9 @@ static void test_defaults(void)
 	is_str(c.unb, "20001", "unb taken from the cookie");
 	is_str(c.ws_url, "wss://wss-goofish.dingtalk.com/", "default ws_url");
 	is_str(c.api_url, "https://h5api.m.goofish.com/h5/", "default api_url");
+	is_str(c.passport_url, "https://passport.goofish.com/", "default passport_url");
+	ok(c.renew_min_s == 600 && c.renew_max_s == 1200 && c.renew_long_login == 1,
+	   "default keep-alive: every 600..1200 s, long login on");
 	is_int(c.tls_verify, 1, "default tls_verify");
 	ok(c.ca_file == NULL, "default ca_file NULL");
 	is_int(c.heartbeat_interval_s, 15, "default heartbeat interval");
@@ -271,6 +274,13 @@ static void test_error_kinds(void)
 	one_error("\"reconnect\":{\"closed_base_ms\":20000}",
 		  "reconnect.closed_cap_ms: must not be less than reconnect.closed_base_ms");
 	one_error("\"platform\":{\"tls_verify\":\"yes\"}", "platform.tls_verify: must be true or false");
+	one_error("\"session\":{\"renew_min_s\":1300}",
+		  "session.renew_max_s: must not be less than session.renew_min_s (both 0 turn keep-alive off)");
+	one_error("\"session\":{\"renew_min_s\":0}",
+		  "session.renew_max_s: must not be less than session.renew_min_s (both 0 turn keep-alive off)");
+	one_error("\"session\":{\"renew_max_s\":86401}", "session.renew_max_s: must be an integer from 0 to 86400");
+	one_error("\"platform\":{\"passport_url\":\"ftp://x/\"}",
+		  "platform.passport_url: must start with http:// or https://");
 	one_error("\"send\":{\"rate_per_s\":-1}", "send.rate_per_s: must be a number from 0 to 1000");
 	one_error("\"platform\":{\"ws_url\":\"https://x/\"}", "platform.ws_url: must start with ws:// or wss://");
 	one_error("\"platform\":{\"ws_url\":\"wss:///path\"}", "platform.ws_url: has no host");

@@ -99,6 +99,21 @@ static void test_merge(void)
 	ok(!cookie_merge("a=1", "x; y=1"), "cookie_merge: '=' only in the attributes is NULL");
 }
 
+/* Deletions (shared/protocol-account.md §3.1(c)) are told from values. */
+static void test_deletion(void)
+{
+	ok(cookie_is_deletion("cookie3_bak=; Path=/; Max-Age=0"), "Max-Age=0 is a deletion");
+	ok(cookie_is_deletion("a=x;max-age=0"), "max-age=0 (any case, no space) is a deletion");
+	ok(cookie_is_deletion("a=; Max-Age=-1; Path=/"), "a negative Max-Age is a deletion");
+	ok(cookie_is_deletion("a=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"), "an Expires in 1970 is a deletion");
+	ok(cookie_is_deletion("a=; expires=Thu, 01-Jan-1970 00:00:01 GMT; Path=/"), "... also in the dashed form");
+	ok(!cookie_is_deletion("sgcookie=E100ab; Path=/; Max-Age=31536000; HttpOnly"), "Max-Age=31536000 is a value");
+	ok(!cookie_is_deletion("a=1; Max-Age=0600"), "Max-Age=0600 is a value");
+	ok(!cookie_is_deletion("a=1970; Path=/"), "1970 in the value is not an expiry");
+	ok(!cookie_is_deletion("a=1; Expires=Wed, 01 Jan 2031 00:00:00 GMT"), "an Expires ahead is a value");
+	ok(!cookie_is_deletion("a=1"), "no attributes: a value");
+}
+
 static void test_util(void)
 {
 	sbuf b = {0};
@@ -167,6 +182,7 @@ int main(void)
 	test_cookie_get();
 	test_h5_token();
 	test_merge();
+	test_deletion();
 	test_util();
 	return tap_done();
 }
