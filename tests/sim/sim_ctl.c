@@ -618,6 +618,8 @@ static int ctl_config(const cJSON *b, cJSON **out)
 			S.consign_pushes_card = cJSON_IsTrue(x);
 		else if (!strcmp(x->string, "require_origin") && cJSON_IsBool(x))
 			S.require_origin = cJSON_IsTrue(x);
+		else if (sim_history_config(x))
+			;
 		else {
 			char m[160];
 
@@ -632,6 +634,7 @@ static int ctl_config(const cJSON *b, cJSON **out)
 	cJSON_AddBoolToObject(*out, "record", S.record);
 	cJSON_AddBoolToObject(*out, "consign_pushes_card", S.consign_pushes_card);
 	cJSON_AddBoolToObject(*out, "require_origin", S.require_origin);
+	sim_history_config_out(*out);
 	return 200;
 }
 
@@ -651,7 +654,8 @@ static int ctl_state(cJSON **out)
 	STAT(unknown_requests); STAT(bad_frames); STAT(pushes); STAT(acks); STAT(dup_acks);
 	STAT(unacked_at_close); STAT(redelivered); STAT(sends); STAT(send_repeats); STAT(send_refused);
 	STAT(conv_creates); STAT(mtop_calls); STAT(mtop_bad_sign); STAT(mtop_token_expired);
-	STAT(tokens_minted); STAT(consigns);
+	STAT(tokens_minted); STAT(consigns); STAT(history_calls); STAT(history_flow_limited);
+	STAT(offline_dropped);
 #undef STAT
 	conns = cJSON_AddArrayToObject(*out, "conns");
 	for (c = S.conns; c; c = c->next) {
