@@ -40,6 +40,7 @@ typedef struct {
 	int64_t held_frames;       /* frames held while state.db was locked by another process */
 	int64_t outbox_pruned;     /* finished sends deleted after send.outbox_keep_days */
 	int64_t heartbeats_sent, heartbeats_answered, token_fetches;
+	int64_t backfill_runs, backfill_done, backfilled, backfill_flow_limited, backfill_gave_up;
 } sess_metrics;
 
 typedef struct session session;

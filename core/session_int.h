@@ -13,6 +13,8 @@
  *   core/session_send.c   the send window: the outbox rows in memory,
  *                         pacing, the answers to sends, the echo ring,
  *                         outbox pruning
+ *   core/session_backfill.c  after an outage: the history lists, the
+ *                         watermark, the backfilled events
  */
 #ifndef SK_SESSION_INT_H
 #define SK_SESSION_INT_H
@@ -26,6 +28,7 @@
 #include <libwebsockets.h>
 
 #define ECHO_RING 128
+#define BF_RING 512
 
 /* A frame waiting to be written. */
 typedef struct out_frame {
@@ -34,7 +37,7 @@ typedef struct out_frame {
 	unsigned char *buf;        /* LWS_PRE + len */
 } out_frame;
 
-typedef enum { REQ_REG, REQ_ACKDIFF, REQ_HB, REQ_SEND, REQ_OTHER } req_kind;
+typedef enum { REQ_REG, REQ_ACKDIFF, REQ_HB, REQ_SEND, REQ_OTHER, REQ_BACKFILL } req_kind;
 
 /* A request frame sent, waiting for the answer with its mid. */
 typedef struct req {
@@ -169,6 +172,24 @@ struct session {
 		lws_sorted_usec_list_t sul_batch, sul_held;
 	} bat;
 
+	/* Backfill after an outage (core/session_backfill.c). */
+	struct session_backfill {
+		int64_t seen_ms;             /* the newest createAt of a chat message seen (kv backfill.seen_ms) */
+		int64_t from_ms;             /* a run is owed from here (kv backfill.from_ms), 0: none */
+		int loaded, dirty;           /* read from the store; to be written in the batch */
+		int running;                 /* a run is under way on this connection */
+		int msgs_phase;              /* listing messages (else conversations) */
+		int flow_tries;              /* 400600001 answers in a row */
+		int pages;                   /* pages of the current list */
+		int64_t cursor;
+		char (*cids)[40];            /* conversations to read */
+		int ncids, icid;
+		cJSON *msgs;                 /* messages collected, NULL when no run */
+		char ring[BF_RING][40];      /* IM ids seen live lately */
+		int ring_pos;
+		lws_sorted_usec_list_t sul;
+	} bf;
+
 	/* A graceful stop. */
 	struct session_stop {
 		int active;
@@ -194,6 +215,14 @@ char *session_cookie_initial(session *s);
 void session_cookie_saved(void *ud, const char *cookie);
 void session_token_begin(session *s, int force_fetch);
 void session_token_refresh_in(session *s, int seconds);
+
+/* core/session_backfill.c */
+void session_backfill_seen(session *s, const ev *e);
+void session_backfill_connected(session *s);
+void session_backfill_gone(session *s);
+void session_backfill_answer(session *s, const cJSON *f);
+void session_backfill_expired(session *s);
+void session_backfill_save(session *s);
 
 /* core/session_send.c */
 qsend *session_window_find(session *s, const char *uuid);

@@ -113,7 +113,7 @@
 #include <stdint.h>
 
 #define SK_ABI_MAJOR 1
-#define SK_ABI_MINOR 3
+#define SK_ABI_MINOR 4
 
 typedef struct sk_host sk_host;
 
@@ -208,6 +208,9 @@ typedef struct sk_event {
 	const char *send_uuid;
 	const char *send_tag;
 	int send_ok;
+	/* since 1.4 */
+	int backfilled;          /* chat events: fetched from the history after an outage (not pushed);
+	                          * read it only when size > offsetof(sk_event, backfilled) */
 } sk_event;
 
 /* Which events a handler sees besides its type mask (all optional). */
