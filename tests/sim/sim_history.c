@@ -160,6 +160,9 @@ static void hist_add(sim_chat *ch, cJSON *m)
 	/* A cursor is a ms: two items of one list in the same ms would make
 	 * paging skip one. Like the platform's clock, createAt is unique per
 	 * chat and modifyTime per seller (a ms later at most per collision). */
+	/* near-simultaneous messages keep the order they were made in */
+	if (at <= ch->modify_ms && ch->modify_ms - at < 1000)
+		at = ch->modify_ms + 1;
 	while (hist_taken(ch, at))
 		at++;
 	cJSON_ReplaceItemInObjectCaseSensitive(m, "createAt", cJSON_CreateNumber((double)at));
