@@ -100,6 +100,9 @@
  *   it. Example: plugins/helloctl.
  *   HTTP POST (since 1.3): sk_http_post sends one POST (a webhook, say) and
  *   calls back once with the answer. Example: plugins/hellohttp.
+ *   BACKFILLED EVENTS (since 1.4): sk_event.backfilled marks a chat event
+ *   fetched from the history after an outage rather than pushed (it may be
+ *   old: look at created_ms). Example: plugins/autoreply.
  *   COMMANDS (since 1.1): the descriptor's .commands and .command add
  *   `shopkeep <command> --config FILE [args]`, run in a short process of its
  *   own instead of init (the contract is on sk_plugin_desc's .commands).
