@@ -17,6 +17,8 @@
  *      backfill (list calls slowed by the simulator's rate limit), and the
  *      start after it answers each message once and delivers the order once;
  *      nothing of A is answered again.
+ *   C. A run that flow control gives up is owed to the next connection from
+ *      the point it was owed, although newer messages came live meanwhile.
  */
 #include "tap.h"
 #include "sim/tbot.h"
@@ -265,6 +267,31 @@ static void phase_b(void)
 	is_int(replies("old-1"), 0, "B: A's old messages are still not answered");
 }
 
+/* C. A run that flow control makes give up is owed to the next connection,
+ * from where it was owed, even after newer messages came live. */
+static void phase_c(void)
+{
+	int given0 = log_count("run given up"), done0;
+
+	tsim_ctl(&sim, "/fault", "{\"kind\":\"refuse\",\"n\":100000}");
+	tsim_ctl(&sim, "/fault", "{\"seller\":\"" UNB "\",\"kind\":\"drop\",\"how\":\"fin\"}");
+	usleep(300000);
+	buyer_says("83001", "owed-1");
+	tsim_ctl(&sim, "/config", "{\"history_flow_ms\":100000}");
+	tsim_ctl(&sim, "/fault", "{\"kind\":\"refuse\",\"n\":0}");
+	ok(wait_log("run given up", given0 + 1, WAIT_MS), "C: flow control four times gives the run up");
+	is_int(replies("owed-1"), 0, "C: ... so the message made while away is not answered yet");
+	buyer_says("83002", "live-c");
+	ok(tsim_wait_delivered(&sim, "re: live-c", 1, WAIT_MS), "C: a newer message comes live and is answered");
+	tsim_ctl(&sim, "/config", "{\"history_flow_ms\":0}");
+	done0 = log_count("backfill: done");
+	tsim_ctl(&sim, "/fault", "{\"seller\":\"" UNB "\",\"kind\":\"drop\",\"how\":\"fin\"}");
+	ok(wait_log("backfill: done", done0 + 1, WAIT_MS), "C: the next connection's run ends");
+	ok(tsim_wait_delivered(&sim, "re: owed-1", 1, WAIT_MS), "C: it catches up from the owed point: answered");
+	usleep(500000);
+	is_int(replies("owed-1") + replies("live-c"), 2, "C: each once");
+}
+
 int main(void)
 {
 	const char *args[] = {"--reg-reject-delay-ms", "200", NULL};
@@ -283,6 +310,7 @@ int main(void)
 	if (ok(start_bot(), "the bot starts and registers")) {
 		phase_a();
 		phase_b();
+		phase_c();
 	}
 	if (bot.pid > 0)
 		is_int(tbot_stop(&bot, SIGTERM), 0, "the bot stops");
