@@ -1064,6 +1064,12 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->send_backlog_max = next->send_backlog_max;
 	c->send_stop_flush_s = next->send_stop_flush_s;
 	c->send_outbox_keep_days = next->send_outbox_keep_days;
+	c->backfill_enabled = next->backfill_enabled;
+	c->backfill_delay_ms = next->backfill_delay_ms;
+	c->backfill_max_pages = next->backfill_max_pages;
+	c->backfill_max_convs = next->backfill_max_convs;
+	c->backfill_max_messages = next->backfill_max_messages;
+	c->backfill_flow_backoff_ms = next->backfill_flow_backoff_ms;
 	c->web_session_idle_s = next->web_session_idle_s;
 	c->web_session_max_s = next->web_session_max_s;
 	c->web_setup_token_s = next->web_setup_token_s;
