@@ -21,7 +21,10 @@
  * sooner with flow control), listNewestPagination pages back until a
  * conversation's modifyTime is older than from_ms; every newer conversation
  * (bounded by backfill.max_convs) has its listUserMessages paged back until
- * a createAt older than from_ms. Each list has at most backfill.max_pages
+ * a createAt older than from_ms. (A conversation's redPoint, its unread
+ * count, adds nothing to modifyTime: its unread messages are not newer than
+ * its last activity, so an older conversation has nothing newer than from_ms.
+ * One without a modifyTime is read.) Each list has at most backfill.max_pages
  * pages, a run at most backfill.max_messages messages. An answer with
  * body.code 400600001 is retried after 1x, 2x, 3x backfill.flow_backoff_ms;
  * a fourth gives the run up (counted), as does an unanswered request or an
