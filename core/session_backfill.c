@@ -24,7 +24,12 @@
  * a createAt older than from_ms. (A conversation's redPoint, its unread
  * count, adds nothing to modifyTime: its unread messages are not newer than
  * its last activity, so an older conversation has nothing newer than from_ms.
- * One without a modifyTime is read.) Each list has at most backfill.max_pages
+ * One without a modifyTime is read.) Messages created more than
+ * BF_SLACK_MS after this registration were pushed on this connection and
+ * are not collected (the slack covers the platform's clock running ahead of
+ * ours; what falls in it was seen live, and the ring or dedup stops it):
+ * on a busy account a run would otherwise fetch again everything pushed
+ * since the registration. Each list has at most backfill.max_pages
  * pages, a run at most backfill.max_messages messages. An answer with
  * body.code 400600001 is retried after 1x, 2x, 3x backfill.flow_backoff_ms;
  * a fourth gives the run up (counted), as does an unanswered request or an
@@ -44,6 +49,7 @@
 #define BF_FLOW_TRIES 3
 #define BF_KV_SEEN "backfill.seen_ms"
 #define BF_KV_FROM "backfill.from_ms"
+#define BF_SLACK_MS 5000
 
 /* Reads an int64 kv value; 0 when absent or unreadable. */
 static int64_t bf_kv_get(session *s, const char *k)
@@ -191,6 +197,7 @@ void session_backfill_connected(session *s)
 		s->bf.from_ms = s->bf.seen_ms;
 		s->bf.dirty = 1;
 	}
+	s->bf.to_ms = util_now_ms() + BF_SLACK_MS;
 	lws_sul_schedule(s->ctx, 0, &s->bf.sul, bf_cb, (lws_usec_t)s->cfg->backfill_delay_ms * LWS_US_PER_MS + 1);
 }
 
@@ -299,6 +306,8 @@ static int bf_messages(session *s, const cJSON *b)
 			older = 1;
 			continue;
 		}
+		if (at > s->bf.to_ms)
+			continue;       /* pushed on this connection */
 		if (cJSON_GetArraySize(s->bf.msgs) >= s->cfg->backfill_max_messages) {
 			older = 1;
 			break;

@@ -123,20 +123,14 @@ static cJSON *hist_message(const cJSON *tree, sim_chat **ch)
 	return m;
 }
 
-/* Whether createAt at is taken in ch, or as the modifyTime of another chat
- * of its seller (when it would become ch's). */
+/* Whether createAt at is taken in ch. */
 static int hist_taken(const sim_chat *ch, int64_t at)
 {
-	const sim_chat *o;
 	const cJSON *x;
 
 	cJSON_ArrayForEach(x, ch->hist)
 		if (num(x, "createAt", 0) == at)
 			return 1;
-	if (at > ch->modify_ms)
-		for (o = S.chats; o; o = o->next)
-			if (o != ch && o->modify_ms == at && !strcmp(o->seller, ch->seller))
-				return 1;
 	return 0;
 }
 
@@ -157,14 +151,15 @@ static void hist_add(sim_chat *ch, cJSON *m)
 			cJSON_Delete(m);
 			return;
 		}
-	/* A cursor is a ms: two items of one list in the same ms would make
-	 * paging skip one. Like the platform's clock, createAt is unique per
-	 * chat and modifyTime per seller (a ms later at most per collision). */
-	/* near-simultaneous messages keep the order they were made in */
+	/* A cursor is a ms: two messages of a chat in the same ms would make
+	 * paging skip one, so createAt is unique per chat (a message made
+	 * within a second of the chat's newest goes after it, in the order
+	 * made; a backdated one a ms later per collision). */
 	if (at <= ch->modify_ms && ch->modify_ms - at < 1000)
 		at = ch->modify_ms + 1;
-	while (hist_taken(ch, at))
-		at++;
+	else if (at <= ch->modify_ms)
+		while (hist_taken(ch, at))
+			at++;
 	cJSON_ReplaceItemInObjectCaseSensitive(m, "createAt", cJSON_CreateNumber((double)at));
 	/* the first one younger than m, from the end (most arrive in order) */
 	for (x = ch->hist->child ? ch->hist->child->prev : NULL; x; x = x == ch->hist->child ? NULL : x->prev) {

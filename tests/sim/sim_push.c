@@ -663,8 +663,9 @@ int sim_push_send(sim_account *a, const char *lwp, cJSON *items, int load_idx, c
 	} else {
 		cJSON_Delete(h);
 	}
-	/* Chat messages stay in their chats' history (not a load run's). */
-	if (load_idx < 0)
+	/* Chat messages stay in their chats' history (not a load run's, nor
+	 * the echoes of its replies: the benchmarks' simulator cost). */
+	if (load_idx < 0 && !S.load.running)
 		sim_history_note(items);
 	if (!c && !sim_history_offline_push()) {
 		/* offline_push false: the platform does not push it later */
