@@ -19,6 +19,8 @@
  *      nothing of A is answered again.
  *   C. A run that flow control gives up is owed to the next connection from
  *      the point it was owed, although newer messages came live meanwhile.
+ *   D. kill -9 right before the commit of the first answer after a backfill
+ *      (debug.kill_at commit): the next start answers and delivers once.
  */
 #include "tap.h"
 #include "sim/tbot.h"
@@ -49,8 +51,9 @@ static void write_file(const char *name, const char *text)
 	}
 }
 
-/* The bot's config: backfill_max_age_s max_age. */
-static void config(int max_age)
+/* The bot's config: backfill_max_age_s max_age; kill_commit: debug.kill_at
+ * "commit" (SIGKILL before the first commit of a batch that queued a send). */
+static void config_kill(int max_age, int kill_commit)
 {
 	char json[2400];
 
@@ -68,9 +71,14 @@ static void config(int max_age)
 		 " \"autoreply\":{\"debounce_ms\":0,\"backfill_max_age_s\":%d},\n"
 		 " \"orders\":{\"confirm\":\"never\",\"retry_base_ms\":100,\"retry_s\":1},\n"
 		 " \"log\":{\"level\":\"info\"},\n"
-		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n",
-		 tbot_build_dir(), max_age);
+		 " \"debug\":{\"event_log\":\"events.jsonl\"%s}}\n",
+		 tbot_build_dir(), max_age, kill_commit ? ",\"kill_at\":\"commit\"" : "");
 	tbot_config(&bot, json);
+}
+
+static void config(int max_age)
+{
+	config_kill(max_age, 0);
 }
 
 /* A buyer's text in chat cid (made now; not pushed while the bot is away). */
@@ -179,8 +187,8 @@ static void phase_a(void)
 		snprintf(cid, sizeof cid, "8100%d", i + 1);
 		buyer_says(cid, old_txt[i]);
 	}
-	/* older than backfill_max_age_s (4) at the reconnect */
-	usleep(5500000);
+	/* older than backfill_max_age_s (5) at the reconnect */
+	usleep(6500000);
 	for (i = 0; i < 5; i++) {
 		snprintf(cid, sizeof cid, "8100%d", i + 1);
 		buyer_says(cid, young_txt[i]);
@@ -292,6 +300,40 @@ static void phase_c(void)
 	is_int(replies("owed-1") + replies("live-c"), 2, "C: each once");
 }
 
+/* D. kill -9 after the backfill dispatched, before the first answer's
+ * commit: the owed run is settled, and the plugins' own records (the
+ * pending answer, the paid order) answer and deliver once after the start. */
+static void phase_d(void)
+{
+	int st;
+
+	is_int(tbot_stop(&bot, SIGTERM), 0, "D: the bot stops");
+	buyer_says("84001", "killed-1");
+	buyer_says("84002", "killed-2");
+	order_paid("2503688100000003", "84009");
+	config_kill(60, 1);
+	tbot_start(&bot);
+	{
+		int64_t end = util_mono_us() + WAIT_MS * 1000LL;
+
+		while (util_mono_us() < end && waitpid(bot.pid, &st, WNOHANG) != bot.pid)
+			usleep(20000);
+		if (util_mono_us() < end)
+			bot.pid = -1;
+	}
+	ok(bot.pid == -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && tbot_log_has(&bot, "debug.kill_at commit"),
+	   "D: the bot died by SIGKILL before committing the first answer after the backfill");
+	is_int(replies("killed-1") + replies("killed-2") + delivered_order("2503688100000003"), 0,
+	       "D: nothing went out before the kill");
+	config(60);
+	ok(start_bot(), "D: the bot starts again");
+	ok(tsim_wait_delivered(&sim, "re: killed-1", 1, WAIT_MS) && tsim_wait_delivered(&sim, "re: killed-2", 1, WAIT_MS),
+	   "D: both messages are answered");
+	ok(tsim_wait_delivered(&sim, "Key for 2503688100000003", 1, WAIT_MS), "D: the order is delivered");
+	usleep(1500000);
+	is_int(replies("killed-1") + replies("killed-2") + delivered_order("2503688100000003"), 3, "D: each once");
+}
+
 int main(void)
 {
 	const char *args[] = {"--reg-reject-delay-ms", "200", NULL};
@@ -306,11 +348,12 @@ int main(void)
 		   "{\"default_reply\":{\"reply\":\"re: {message}\"},"
 		   "\"cards\":[{\"name\":\"key\",\"type\":\"text\",\"template\":\"Key for {order_id}\"}],"
 		   "\"delivery\":[{\"item_id\":\"90001\",\"spec\":null,\"card\":\"key\"}]}\n");
-	config(4);
+	config(5);
 	if (ok(start_bot(), "the bot starts and registers")) {
 		phase_a();
 		phase_b();
 		phase_c();
+		phase_d();
 	}
 	if (bot.pid > 0)
 		is_int(tbot_stop(&bot, SIGTERM), 0, "the bot stops");
