@@ -323,8 +323,9 @@ static void phase_d(void)
 	}
 	ok(bot.pid == -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && tbot_log_has(&bot, "debug.kill_at commit"),
 	   "D: the bot died by SIGKILL before committing the first answer after the backfill");
-	is_int(replies("killed-1") + replies("killed-2") + delivered_order("2503688100000003"), 0,
-	       "D: nothing went out before the kill");
+	/* (the order's delivery may have gone out before: orders sends from
+	 * its detail call's answer, which commits on its own) */
+	is_int(replies("killed-1") + replies("killed-2"), 0, "D: no answer went out before the kill");
 	config(60);
 	ok(start_bot(), "D: the bot starts again");
 	ok(tsim_wait_delivered(&sim, "re: killed-1", 1, WAIT_MS) && tsim_wait_delivered(&sim, "re: killed-2", 1, WAIT_MS),
