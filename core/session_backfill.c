@@ -30,7 +30,9 @@
  * ours; what falls in it was seen live, and the ring or dedup stops it):
  * on a busy account a run would otherwise fetch again everything pushed
  * since the registration. Each list has at most backfill.max_pages
- * pages, a run at most backfill.max_messages messages. An answer with
+ * pages, a run at most backfill.max_messages messages; a run cut short by a
+ * bound dispatches what it has (the newest) and logs a warning: the older
+ * activity of the outage is not fetched. An answer with
  * body.code 400600001 is retried after 1x, 2x, 3x backfill.flow_backoff_ms;
  * a fourth gives the run up (counted), as does an unanswered request or an
  * error answer. At the end the messages are dispatched in createAt order,
@@ -171,6 +173,7 @@ static void bf_cb(lws_sorted_usec_list_t *sul)
 		s->bf.flow_tries = 0;
 		s->bf.pages = 0;
 		s->bf.cursor = LWP_CURSOR_FIRST;
+		s->bf.bound = NULL;
 		s->bf.msgs = cJSON_CreateArray();
 		s->m.backfill_runs++;
 		if (!s->bf.msgs) {
@@ -271,6 +274,7 @@ static int bf_convs(session *s, const cJSON *b)
 		    !strcmp(peer, "0"))
 			continue;
 		if (s->bf.ncids >= s->cfg->backfill_max_convs) {
+			s->bf.bound = "backfill.max_convs";
 			older = 1;
 			break;
 		}
@@ -288,6 +292,8 @@ static int bf_convs(session *s, const cJSON *b)
 		bf_request(s);
 		return 1;
 	}
+	if (!older && more(b) && s->bf.pages >= s->cfg->backfill_max_pages)
+		s->bf.bound = "backfill.max_pages";
 	return 0;
 }
 
@@ -309,6 +315,7 @@ static int bf_messages(session *s, const cJSON *b)
 		if (at > s->bf.to_ms)
 			continue;       /* pushed on this connection */
 		if (cJSON_GetArraySize(s->bf.msgs) >= s->cfg->backfill_max_messages) {
+			s->bf.bound = "backfill.max_messages";
 			older = 1;
 			break;
 		}
@@ -319,6 +326,8 @@ static int bf_messages(session *s, const cJSON *b)
 		bf_request(s);
 		return 1;
 	}
+	if (!older && more(b) && s->bf.pages >= s->cfg->backfill_max_pages)
+		s->bf.bound = "backfill.max_pages";
 	return 0;
 }
 
@@ -373,6 +382,8 @@ static void bf_dispatch(session *s)
 	free(v);
 	log_info("backfill", "done: %d conversation(s), %d message(s) dispatched, %d seen already", s->bf.ncids, sent,
 		 skipped);
+	if (s->bf.bound)
+		log_warn("backfill", "the run stopped at %s: older activity of the outage is not fetched", s->bf.bound);
 	s->m.backfill_done++;
 	s->bf.from_ms = 0;
 	s->bf.dirty = 1;

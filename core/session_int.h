@@ -177,6 +177,7 @@ struct session {
 		int64_t seen_ms;             /* the newest createAt of a chat message seen (kv backfill.seen_ms) */
 		int64_t from_ms;             /* a run is owed from here (kv backfill.from_ms), 0: none */
 		int64_t to_ms;               /* ... up to here: this registration + BF_SLACK_MS */
+		const char *bound;           /* the bound that cut this run short, NULL if none */
 		int loaded, dirty;           /* read from the store; to be written in the batch */
 		int running;                 /* a run is under way on this connection */
 		int msgs_phase;              /* listing messages (else conversations) */

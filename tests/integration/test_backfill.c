@@ -21,6 +21,8 @@
  *      the point it was owed, although newer messages came live meanwhile.
  *   D. kill -9 right before the commit of the first answer after a backfill
  *      (debug.kill_at commit): the next start answers and delivers once.
+ *   E. backfill.max_convs cuts a run short: the newest conversations are
+ *      answered, and a warning says so.
  */
 #include "tap.h"
 #include "sim/tbot.h"
@@ -38,6 +40,7 @@
 
 static tc_sim sim;
 static tbot bot;
+static const char *bf_extra = "";   /* more backfill.* keys, ",\"k\":v" */
 
 static void write_file(const char *name, const char *text)
 {
@@ -63,7 +66,7 @@ static void config_kill(int max_age, int kill_commit)
 		 " \"reconnect\":{\"network_base_ms\":100,\"network_cap_ms\":300,\"closed_base_ms\":100,"
 		 "\"closed_cap_ms\":300,\"other_base_ms\":100,\"other_cap_ms\":300},\n"
 		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
-		 " \"backfill\":{\"delay_ms\":500,\"flow_backoff_ms\":300},\n"
+		 " \"backfill\":{\"delay_ms\":500,\"flow_backoff_ms\":300%s},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
 		 " \"web\":{\"listen\":\"off\"},\n"
 		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\",\"orders\"]},\n"
@@ -72,7 +75,7 @@ static void config_kill(int max_age, int kill_commit)
 		 " \"orders\":{\"confirm\":\"never\",\"retry_base_ms\":100,\"retry_s\":1},\n"
 		 " \"log\":{\"level\":\"info\"},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"%s}}\n",
-		 tbot_build_dir(), max_age, kill_commit ? ",\"kill_at\":\"commit\"" : "");
+		 bf_extra, tbot_build_dir(), max_age, kill_commit ? ",\"kill_at\":\"commit\"" : "");
 	tbot_config(&bot, json);
 }
 
@@ -335,6 +338,31 @@ static void phase_d(void)
 	is_int(replies("killed-1") + replies("killed-2") + delivered_order("2503688100000003"), 3, "D: each once");
 }
 
+/* E. A run cut short by backfill.max_convs dispatches the newest
+ * conversations and says what it left. */
+static void phase_e(void)
+{
+	int done0;
+
+	is_int(tbot_stop(&bot, SIGTERM), 0, "E: the bot stops");
+	buyer_says("85001", "bound-1");
+	usleep(20000);
+	buyer_says("85002", "bound-2");
+	usleep(20000);
+	buyer_says("85003", "bound-3");
+	bf_extra = ",\"max_convs\":2";
+	config(60);
+	done0 = log_count("backfill: done");
+	ok(start_bot(), "E: the bot starts with backfill.max_convs 2");
+	ok(wait_log("backfill: done", done0 + 1, WAIT_MS), "E: the backfill ran");
+	ok(tsim_wait_delivered(&sim, "re: bound-3", 1, WAIT_MS) && tsim_wait_delivered(&sim, "re: bound-2", 1, WAIT_MS),
+	   "E: the 2 newest conversations are answered");
+	usleep(500000);
+	is_int(replies("bound-1"), 0, "E: the older one is beyond the bound");
+	ok(wait_log("the run stopped at backfill.max_convs", 1, WAIT_MS), "E: the log says the run stopped at the bound");
+	bf_extra = "";
+}
+
 int main(void)
 {
 	const char *args[] = {"--reg-reject-delay-ms", "200", NULL};
@@ -355,6 +383,7 @@ int main(void)
 		phase_b();
 		phase_c();
 		phase_d();
+		phase_e();
 	}
 	if (bot.pid > 0)
 		is_int(tbot_stop(&bot, SIGTERM), 0, "the bot stops");
