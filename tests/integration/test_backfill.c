@@ -361,6 +361,21 @@ static void phase_e(void)
 	is_int(replies("bound-1"), 0, "E: the older one is beyond the bound");
 	ok(wait_log("the run stopped at backfill.max_convs", 1, WAIT_MS), "E: the log says the run stopped at the bound");
 	bf_extra = "";
+	{
+		char cmd[900];
+		int st = -1;
+		cJSON *j, *m;
+
+		snprintf(cmd, sizeof cmd, "'%s/shopkeep' status --json --config '%s' 2>/dev/null", tbot_build_dir(), bot.cfg);
+		j = cJSON_Parse(tbot_sh(cmd, &st));
+		m = cJSON_GetObjectItemCaseSensitive(j, "metrics");
+		ok(st == 0 && tc_jnum(m, "backfill_runs") >= 1 && tc_jnum(m, "backfill_done") >= 1 &&
+		   tc_jnum(m, "backfilled") >= 2 && cJSON_GetObjectItemCaseSensitive(m, "backfill_flow_limited") &&
+		   cJSON_GetObjectItemCaseSensitive(m, "backfill_gave_up") && tc_jnum(m, "backfill_seen_ms") > 1e12,
+		   "E: status shows the backfill counters (runs %.0f, done %.0f, backfilled %.0f)", tc_jnum(m, "backfill_runs"),
+		   tc_jnum(m, "backfill_done"), tc_jnum(m, "backfilled"));
+		cJSON_Delete(j);
+	}
 }
 
 int main(void)
