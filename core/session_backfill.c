@@ -438,5 +438,10 @@ void session_backfill_answer(session *s, const cJSON *f)
 	if (bf_messages(s, b))
 		return;
 	s->bf.icid++;
+	if (cJSON_GetArraySize(s->bf.msgs) >= s->cfg->backfill_max_messages && s->bf.icid < s->bf.ncids) {
+		/* full: the conversations left are not read */
+		s->bf.bound = "backfill.max_messages";
+		s->bf.icid = s->bf.ncids;
+	}
 	bf_next_conv(s);
 }

@@ -21,8 +21,8 @@
  *      the point it was owed, although newer messages came live meanwhile.
  *   D. kill -9 right before the commit of the first answer after a backfill
  *      (debug.kill_at commit): the next start answers and delivers once.
- *   E. backfill.max_convs cuts a run short: the newest conversations are
- *      answered, and a warning says so.
+ *   E. backfill.max_convs and max_messages cut a run short: the newest are
+ *      answered, and a warning says so; status shows the counters.
  */
 #include "tap.h"
 #include "sim/tbot.h"
@@ -360,6 +360,20 @@ static void phase_e(void)
 	usleep(500000);
 	is_int(replies("bound-1"), 0, "E: the older one is beyond the bound");
 	ok(wait_log("the run stopped at backfill.max_convs", 1, WAIT_MS), "E: the log says the run stopped at the bound");
+	/* max_messages: the newest conversations' messages, then it stops */
+	is_int(tbot_stop(&bot, SIGTERM), 0, "E: the bot stops again");
+	buyer_says("86001", "cap-1");
+	usleep(20000);
+	buyer_says("86002", "cap-2");
+	usleep(20000);
+	buyer_says("86003", "cap-3");
+	bf_extra = ",\"max_messages\":2";
+	config(60);
+	ok(start_bot(), "E: the bot starts with backfill.max_messages 2");
+	ok(tsim_wait_delivered(&sim, "re: cap-3", 1, WAIT_MS) && tsim_wait_delivered(&sim, "re: cap-2", 1, WAIT_MS),
+	   "E: the 2 newest messages are answered");
+	ok(wait_log("the run stopped at backfill.max_messages", 1, WAIT_MS), "E: the log names backfill.max_messages");
+	is_int(replies("cap-1"), 0, "E: the older one is beyond the bound");
 	bf_extra = "";
 	{
 		char cmd[900];
