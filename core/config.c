@@ -98,6 +98,12 @@ static const config_field config_fields[] = {
 	{ "send", "backlog_max", F_INT, OFF(send_backlog_max), 1, 100000000 },
 	{ "send", "stop_flush_s", F_INT, OFF(send_stop_flush_s), 0, 600 },
 	{ "send", "outbox_keep_days", F_INT, OFF(send_outbox_keep_days), 1, 36500 },
+	{ "backfill", "enabled", F_BOOL, OFF(backfill_enabled) },
+	{ "backfill", "delay_ms", F_INT, OFF(backfill_delay_ms), 0, 600000 },
+	{ "backfill", "max_pages", F_INT, OFF(backfill_max_pages), 1, 1000 },
+	{ "backfill", "max_convs", F_INT, OFF(backfill_max_convs), 1, 10000 },
+	{ "backfill", "max_messages", F_INT, OFF(backfill_max_messages), 1, 100000 },
+	{ "backfill", "flow_backoff_ms", F_INT, OFF(backfill_flow_backoff_ms), 1, 600000 },
 	{ "state", "db", F_PATH, OFF(state_db) },
 	{ "state", "sync_sends", F_STR, OFF(state_sync_sends) },
 	{ "plugins", "dir", F_PATH, OFF(plugins_dir) },
@@ -860,6 +866,12 @@ static int config_defaults(config *c)
 	c->send_backlog_max = 1000000;
 	c->send_stop_flush_s = 5;
 	c->send_outbox_keep_days = 7;
+	c->backfill_enabled = 1;
+	c->backfill_delay_ms = 3000;
+	c->backfill_max_pages = 10;
+	c->backfill_max_convs = 100;
+	c->backfill_max_messages = 1000;
+	c->backfill_flow_backoff_ms = 2000;
 	c->web_listen = config_strdup("127.0.0.1:8080");
 	c->web_root = config_strdup(SK_WEB_ROOT);
 	c->web_session_idle_s = 43200;
@@ -1086,6 +1098,12 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->send_backlog_max = next->send_backlog_max;
 	c->send_stop_flush_s = next->send_stop_flush_s;
 	c->send_outbox_keep_days = next->send_outbox_keep_days;
+	c->backfill_enabled = next->backfill_enabled;
+	c->backfill_delay_ms = next->backfill_delay_ms;
+	c->backfill_max_pages = next->backfill_max_pages;
+	c->backfill_max_convs = next->backfill_max_convs;
+	c->backfill_max_messages = next->backfill_max_messages;
+	c->backfill_flow_backoff_ms = next->backfill_flow_backoff_ms;
 	c->web_session_idle_s = next->web_session_idle_s;
 	c->web_session_max_s = next->web_session_max_s;
 	c->web_setup_token_s = next->web_setup_token_s;

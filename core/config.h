@@ -62,6 +62,13 @@ typedef struct {
 	                          * (the rest wait in the outbox); beyond it sk_send refuses */
 	int send_stop_flush_s;   /* send.stop_flush_s, default 5: SIGTERM waits this long for queued sends */
 	int send_outbox_keep_days; /* send.outbox_keep_days, default 7: finished sends kept this long */
+	/* backfill after an outage (core/session_backfill.c) */
+	int backfill_enabled;    /* backfill.enabled, default 1 */
+	int backfill_delay_ms;   /* backfill.delay_ms, default 3000: wait after /reg (flow control) */
+	int backfill_max_pages;  /* backfill.max_pages, default 10: pages of each list per run */
+	int backfill_max_convs;  /* backfill.max_convs, default 100: conversations per run */
+	int backfill_max_messages; /* backfill.max_messages, default 1000: messages per run */
+	int backfill_flow_backoff_ms; /* backfill.flow_backoff_ms, default 2000: 400600001 -> wait 1x, 2x, 3x it */
 	/* state, plugins, rules */
 	char *state_db;
 	char *state_sync_sends;  /* state.sync_sends: whose sends sync the WAL before they leave

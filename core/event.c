@@ -907,6 +907,92 @@ int event_from_item(const cJSON *tree, int object_type, int plain_json, const ch
 	return -1;
 }
 
+/* Adds v (taken over) to o under k; returns v, NULL (v freed) on OOM. */
+static cJSON *hist_add(cJSON *o, const char *k, cJSON *v)
+{
+	if (!o || !v || !cJSON_AddItemToObject(o, k, v)) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Builds the decoded push tree of history message msg (see event.h):
+ * {"1":{"1":{"1":sender},"2":cid,"3":messageId,"5":createAt,"6":{"1":101,
+ * "3":{"2":summary,"4":type,"5":<data decoded>}},"10":extension},
+ * "3":{"needPush":...}}. NULL with *err set when it has no messageId, cid or
+ * content, or on OOM. */
+static cJSON *hist_tree(const cJSON *msg, const char **err)
+{
+	const cJSON *custom = jget(jget(msg, "content"), "custom"), *ext = jget(msg, "extension");
+	const char *id = jstr(msg, "messageId"), *cid = jstr(msg, "cid"), *data = jstr(custom, "data");
+	const cJSON *type = jget(custom, "type"), *at = jget(msg, "createAt");
+	cJSON *t, *one, *c6, *c3, *x = NULL;
+	unsigned char *dec = NULL;
+	size_t n = 0;
+
+	if (!id || !cid || !data) {
+		*err = "history message without messageId, cid or content.custom.data";
+		return NULL;
+	}
+	if (!(dec = codec_b64_decode(data, strlen(data), &n))) {
+		*err = "history message: content.custom.data is not base64";
+		return NULL;
+	}
+	t = cJSON_CreateObject();
+	one = hist_add(t, "1", cJSON_CreateObject());
+	hist_add(hist_add(one, "1", cJSON_CreateObject()), "1",
+		 cJSON_CreateString(nz(jstr(jget(msg, "sender"), "uid"))));
+	hist_add(one, "2", cJSON_CreateString(cid));
+	hist_add(one, "3", cJSON_CreateString(id));
+	hist_add(one, "5", cJSON_CreateNumber((double)jint(at)));
+	c6 = hist_add(one, "6", cJSON_CreateObject());
+	hist_add(c6, "1", cJSON_CreateNumber(EV_CONTENT_CUSTOM));
+	c3 = hist_add(c6, "3", cJSON_CreateObject());
+	hist_add(c3, "2", cJSON_CreateString(nz(jstr(custom, "summary"))));
+	hist_add(c3, "4", cJSON_CreateNumber((double)jint(type)));
+	{
+		char *s = util_strndup((const char *)dec, n);
+
+		hist_add(c3, "5", s ? cJSON_CreateString(s) : NULL);
+		free(s);
+	}
+	free(dec);
+	/* the extension: an object, or the same as a JSON string */
+	if (cJSON_IsObject(ext))
+		x = cJSON_Duplicate(ext, 1);
+	else if (cJSON_IsString(ext) && ext->valuestring)
+		x = codec_json_parse(ext->valuestring, strlen(ext->valuestring), NULL);
+	if (!cJSON_IsObject(x)) {
+		cJSON_Delete(x);
+		x = cJSON_CreateObject();
+	}
+	hist_add(one, "10", x);
+	hist_add(hist_add(t, "3", cJSON_CreateObject()), "needPush",
+		 cJSON_CreateString(nz(jstr(jget(msg, "userExtension"), "needPush"))));
+	if (!c3 || !jget(c3, "5") || !jget(one, "10")) {
+		cJSON_Delete(t);
+		*err = "out of memory";
+		return NULL;
+	}
+	return t;
+}
+
+int event_from_history(const cJSON *msg, const char *own_unb, ev *e, cJSON **tree, const char **err)
+{
+	*err = NULL;
+	if (!(*tree = hist_tree(msg, err)))
+		return -1;
+	if (event_from_item(*tree, EV_OBJ_CHAT, 0, own_unb, e)) {
+		cJSON_Delete(*tree);
+		*tree = NULL;
+		*err = "history message is no chat message";
+		return -1;
+	}
+	e->backfilled = 1;
+	return 0;
+}
+
 cJSON *event_json(const ev *e)
 {
 	cJSON *j = cJSON_CreateObject();
@@ -927,5 +1013,7 @@ cJSON *event_json(const ev *e)
 	cJSON_AddBoolToObject(j, "echo", e->echo);
 	cJSON_AddNumberToObject(j, "object_type", e->object_type);
 	cJSON_AddNumberToObject(j, "created_ms", (double)e->created_ms);
+	if (e->backfilled)
+		cJSON_AddTrueToObject(j, "backfilled");
 	return j;
 }

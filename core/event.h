@@ -80,6 +80,7 @@ typedef struct {
 	const char *order_id;   /* trade cards and updates */
 	const char *image_url;  /* first pics[].url of an image */
 	const char *red_reminder; /* payment summaries and cards */
+	int backfilled;         /* fetched from the history after an outage (core/session_backfill.c), not pushed */
 	const cJSON *raw;       /* the decoded item */
 	char buf[1536];         /* storage for derived strings */
 	size_t used;
@@ -97,6 +98,14 @@ int event_from_item(const cJSON *tree, int object_type, int plain_json, const ch
  * points into *tree). 0, or -1 with *tree NULL and *err set: the item has
  * no data string, or the data does not decode. */
 int event_from_push_item(const cJSON *item, const char *own_unb, ev *e, cJSON **tree, const char **err);
+
+/* One message of the history lists (docs/protocol.md §4.5: messageId, cid,
+ * createAt, sender.uid, content.custom{type, data, summary}, extension as an
+ * object or a JSON string) made into the decoded push item it was
+ * (docs/protocol.md §6.1) in *tree, which the caller deletes, and the event
+ * of it (event_from_item), flagged backfilled. 0, or -1 with *tree NULL and
+ * *err set when msg is no chat message. */
+int event_from_history(const cJSON *msg, const char *own_unb, ev *e, cJSON **tree, const char **err);
 
 /* The event as JSON {"kind":"event","type","trade","chat_id",...,"created_ms"}
  * (the event log's and the web page's line; no raw tree). NULL on OOM. */

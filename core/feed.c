@@ -89,6 +89,7 @@ void feed_sk_event(sk_event *x, const ev *e, const char *raw_json)
 	x->own = e->own;
 	x->echo = e->echo;
 	x->created_ms = e->created_ms;
+	x->backfilled = e->backfilled;
 	x->raw_json = raw_json ? raw_json : "";
 }
 

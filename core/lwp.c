@@ -450,3 +450,43 @@ char *lwp_create_conv(const char *buyer, const char *unb, const char *item_id, c
 	lwp_ctx(&b, o);
 	return lwp_finish(&b);
 }
+
+/* Appends item (taken over) to the array a; a failure sets b->bad. */
+static void lwp_arr_add(lwp_b *b, cJSON *a, cJSON *item)
+{
+	if (!a || !item || !cJSON_AddItemToArray(a, item)) {
+		cJSON_Delete(item);
+		b->bad = 1;
+	}
+}
+
+/* listNewestPagination [cursor, limit] (docs/protocol.md §4.5). */
+char *lwp_list_convs(int64_t cursor, int limit, char *mid_out)
+{
+	lwp_b b;
+	cJSON *h = lwp_start(&b, "/r/Conversation/listNewestPagination"), *body;
+
+	lwp_add_mid(&b, h, mid_out);
+	body = lwp_chk(&b, cJSON_AddArrayToObject(b.root, "body"));
+	lwp_arr_add(&b, body, cJSON_CreateNumber((double)cursor));
+	lwp_arr_add(&b, body, cJSON_CreateNumber(limit));
+	return lwp_finish(&b);
+}
+
+/* listUserMessages ["<cid>@goofish", false, cursor, limit, false] (docs/protocol.md §4.5). */
+char *lwp_list_messages(const char *cid, int64_t cursor, int limit, char *mid_out)
+{
+	lwp_b b;
+	cJSON *h = lwp_start(&b, "/r/MessageManager/listUserMessages"), *body;
+	char at[96];
+
+	lwp_add_mid(&b, h, mid_out);
+	body = lwp_chk(&b, cJSON_AddArrayToObject(b.root, "body"));
+	snprintf(at, sizeof at, "%s" LWP_SUFFIX, cid);
+	lwp_arr_add(&b, body, cJSON_CreateString(at));
+	lwp_arr_add(&b, body, cJSON_CreateFalse());
+	lwp_arr_add(&b, body, cJSON_CreateNumber((double)cursor));
+	lwp_arr_add(&b, body, cJSON_CreateNumber(limit));
+	lwp_arr_add(&b, body, cJSON_CreateFalse());
+	return lwp_finish(&b);
+}

@@ -42,6 +42,12 @@ char *lwp_send_image(const char *uuid, const char *cid, const char *buyer, const
 		     const char *url, int width, int height, char *mid_out);
 /* SingleChatConversation/create for (buyer, seller, item). */
 char *lwp_create_conv(const char *buyer, const char *unb, const char *item_id, char *mid_out);
+/* The history lists (docs/protocol.md §4.5): conversations, newest first,
+ * modified before cursor (ms; LWP_CURSOR_FIRST for the first page), and the
+ * messages of chat cid created before cursor. */
+#define LWP_CURSOR_FIRST 9007199254740991LL
+char *lwp_list_convs(int64_t cursor, int limit, char *mid_out);
+char *lwp_list_messages(const char *cid, int64_t cursor, int limit, char *mid_out);
 
 /* The longest IM token life believed: a longer (or absurd) accessTokenExpiredTime is cut to it. */
 #define LWP_TOKEN_TTL_MAX_S (30 * 86400)

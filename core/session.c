@@ -221,7 +221,9 @@ static void req_expired(session *s, req *r)
 {
 	qsend *q;
 
-	if (r->kind == REQ_SEND && (q = session_window_find(s, r->uuid))) {
+	if (r->kind == REQ_BACKFILL) {
+		session_backfill_expired(s);
+	} else if (r->kind == REQ_SEND && (q = session_window_find(s, r->uuid))) {
 		q->inflight = 0;
 		log_warn("session", "send %s unanswered after %d s; will resend", r->uuid, s->cfg->request_timeout_s);
 		session_pace(s);
@@ -312,6 +314,7 @@ static void registered(session *s)
 			 (lws_usec_t)s->cfg->reconnect_healthy_s * LWS_US_PER_SEC);
 	session_window_load(s);
 	session_pace(s);
+	session_backfill_connected(s);
 }
 
 
@@ -340,6 +343,7 @@ static void handle_push(session *s, const cJSON *f)
 		}
 		if (e.own)
 			e.echo = session_echo_match(s, &e);
+		session_backfill_seen(s, &e);
 		s->m.events++;
 		if (s->h.on_event)
 			s->h.on_event(s->h.ud, &e);
@@ -376,6 +380,9 @@ static void handle_response(session *s, const cJSON *f)
 	case REQ_SEND:
 		session_send_answered(s, r, f);
 		break;
+	case REQ_BACKFILL:
+		session_backfill_answer(s, f);
+		break;
 	default:
 		break;
 	}
@@ -398,6 +405,7 @@ static void batch_commit(session *s)
 		raise(SIGKILL);
 	}
 	s->bat.sends = 0;
+	session_backfill_save(s);
 	if (store_batch_commit_err(s->st, err, sizeof err) == 0)
 		return;
 	log_err("session", "state.db: %s; exiting (status 74) so that nothing goes out unrecorded", err);
@@ -622,6 +630,7 @@ static void conn_gone(session *s)
 	s->conn.wsi = NULL;
 	s->conn.registered = s->conn.established = 0;
 	held_drop(s, "the connection is gone");
+	session_backfill_gone(s);
 	s->conn.close_pending = 0;
 	lws_sul_cancel(&s->conn.sul_hb);
 	lws_sul_cancel(&s->conn.sul_deadline);
@@ -937,6 +946,7 @@ void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud)
 	lws_sul_cancel(&s->win.sul_pace);
 	lws_sul_cancel(&s->win.sul_prune);
 	session_renew_stop(s);
+	lws_sul_cancel(&s->bf.sul);
 	if (s->tok.call) {
 		mtop_cancel(s->tok.call);
 		s->tok.call = NULL;
@@ -961,6 +971,7 @@ void session_free(session *s)
 	lws_sul_cancel(&s->stop.sul);
 	lws_sul_cancel(&s->bat.sul_batch);
 	lws_sul_cancel(&s->win.sul_prune);
+	session_backfill_gone(s);
 	held_drop(s, "the session ends");
 	session_renew_free(s);
 	if (s->tok.call)
@@ -1026,6 +1037,13 @@ char *session_metrics_json(const session *s)
 	cJSON_AddNumberToObject(j, "token_fetches", (double)m->token_fetches);
 	cJSON_AddNumberToObject(j, "renewals", (double)m->renewals);
 	cJSON_AddNumberToObject(j, "renew_failures", (double)m->renew_failures);
+	cJSON_AddNumberToObject(j, "backfill_runs", (double)m->backfill_runs);
+	cJSON_AddNumberToObject(j, "backfill_done", (double)m->backfill_done);
+	cJSON_AddNumberToObject(j, "backfilled", (double)m->backfilled);
+	cJSON_AddNumberToObject(j, "backfill_flow_limited", (double)m->backfill_flow_limited);
+	cJSON_AddNumberToObject(j, "backfill_gave_up", (double)m->backfill_gave_up);
+	cJSON_AddNumberToObject(j, "backfill_seen_ms", (double)s->bf.seen_ms);
+	cJSON_AddNumberToObject(j, "backfill_owed_from_ms", (double)s->bf.from_ms);
 	cJSON_AddNumberToObject(j, "db_commits", (double)store_commits(s->st));
 	cJSON_AddNumberToObject(j, "db_batches", (double)store_batches(s->st));
 	out = cJSON_PrintUnformatted(j);

@@ -41,6 +41,7 @@ typedef struct {
 	int64_t outbox_pruned;     /* finished sends deleted after send.outbox_keep_days */
 	int64_t heartbeats_sent, heartbeats_answered, token_fetches;
 	int64_t renewals, renew_failures;   /* keep-alive renewals done, and failed (core/session_renew.c) */
+	int64_t backfill_runs, backfill_done, backfilled, backfill_flow_limited, backfill_gave_up;
 } sess_metrics;
 
 typedef struct session session;

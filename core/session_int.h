@@ -16,6 +16,8 @@
  *   core/session_renew.c  the keep-alive: the web session's renewal on a
  *                         schedule (hasLogin.do, loginuser.get,
  *                         setLoginSettings.do), its Set-Cookie merged
+ *   core/session_backfill.c  after an outage: the history lists, the
+ *                         watermark, the backfilled events
  */
 #ifndef SK_SESSION_INT_H
 #define SK_SESSION_INT_H
@@ -30,6 +32,7 @@
 #include <libwebsockets.h>
 
 #define ECHO_RING 128
+#define BF_RING 512
 
 /* A frame waiting to be written. */
 typedef struct out_frame {
@@ -38,7 +41,7 @@ typedef struct out_frame {
 	unsigned char *buf;        /* LWS_PRE + len */
 } out_frame;
 
-typedef enum { REQ_REG, REQ_ACKDIFF, REQ_HB, REQ_SEND, REQ_OTHER } req_kind;
+typedef enum { REQ_REG, REQ_ACKDIFF, REQ_HB, REQ_SEND, REQ_OTHER, REQ_BACKFILL } req_kind;
 
 /* A request frame sent, waiting for the answer with its mid. */
 typedef struct req {
@@ -187,6 +190,26 @@ struct session {
 		lws_sorted_usec_list_t sul_batch, sul_held;
 	} bat;
 
+	/* Backfill after an outage (core/session_backfill.c). */
+	struct session_backfill {
+		int64_t seen_ms;             /* the newest createAt of a chat message seen (kv backfill.seen_ms) */
+		int64_t from_ms;             /* a run is owed from here (kv backfill.from_ms), 0: none */
+		int64_t to_ms;               /* ... up to here: this registration + BF_SLACK_MS */
+		const char *bound;           /* the bound that cut this run short, NULL if none */
+		int loaded, dirty;           /* read from the store; to be written in the batch */
+		int running;                 /* a run is under way on this connection */
+		int msgs_phase;              /* listing messages (else conversations) */
+		int flow_tries;              /* 400600001 answers in a row */
+		int pages;                   /* pages of the current list */
+		int64_t cursor;
+		char (*cids)[40];            /* conversations to read */
+		int ncids, icid;
+		cJSON *msgs;                 /* messages collected, NULL when no run */
+		char ring[BF_RING][40];      /* IM ids seen live lately */
+		int ring_pos;
+		lws_sorted_usec_list_t sul;
+	} bf;
+
 	/* A graceful stop. */
 	struct session_stop {
 		int active;
@@ -222,6 +245,13 @@ void session_renew_login(session *s);
 void session_renew_stop(session *s);
 /* After lws_context_destroy: forgets the call in flight without touching lws. */
 void session_renew_free(session *s);
+/* core/session_backfill.c */
+void session_backfill_seen(session *s, const ev *e);
+void session_backfill_connected(session *s);
+void session_backfill_gone(session *s);
+void session_backfill_answer(session *s, const cJSON *f);
+void session_backfill_expired(session *s);
+void session_backfill_save(session *s);
 
 /* core/session_send.c */
 qsend *session_window_find(session *s, const char *uuid);

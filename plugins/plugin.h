@@ -100,6 +100,9 @@
  *   it. Example: plugins/helloctl.
  *   HTTP POST (since 1.3): sk_http_post sends one POST (a webhook, say) and
  *   calls back once with the answer. Example: plugins/hellohttp.
+ *   BACKFILLED EVENTS (since 1.4): sk_event.backfilled marks a chat event
+ *   fetched from the history after an outage rather than pushed (it may be
+ *   old: look at created_ms). Example: plugins/autoreply.
  *   COMMANDS (since 1.1): the descriptor's .commands and .command add
  *   `shopkeep <command> --config FILE [args]`, run in a short process of its
  *   own instead of init (the contract is on sk_plugin_desc's .commands).
@@ -113,7 +116,7 @@
 #include <stdint.h>
 
 #define SK_ABI_MAJOR 1
-#define SK_ABI_MINOR 3
+#define SK_ABI_MINOR 4
 
 typedef struct sk_host sk_host;
 
@@ -208,6 +211,9 @@ typedef struct sk_event {
 	const char *send_uuid;
 	const char *send_tag;
 	int send_ok;
+	/* since 1.4 */
+	int backfilled;          /* chat events: fetched from the history after an outage (not pushed);
+	                          * read it only when size > offsetof(sk_event, backfilled) */
 } sk_event;
 
 /* Which events a handler sees besides its type mask (all optional). */

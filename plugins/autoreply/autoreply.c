@@ -86,7 +86,14 @@
  *     after queueing it, before dedup wrote the message down, and the
  *     platform pushed it again) is not answered again; a rule's once is
  *     spent when its reply is queued;
- *   - enabled (default true): false answers nothing (pauses still recorded).
+ *   - enabled (default true): false answers nothing (pauses still recorded);
+ *   - backfilled messages (fetched from the history after an outage, the
+ *     event's backfilled flag): answered only when younger than
+ *     backfill_max_age_s (default 600) and the seller has not written in the
+ *     chat since (a seller's message seen live, or later in the same
+ *     backfill: the burst always waits for its timer, at least 1 ms, so the
+ *     run's later messages reach autoreply first). A backfilled message of
+ *     the seller pauses the chat from its own time, not from now.
  *
  * Decision log. Every buyer text that reaches autoreply gets one row in
  * autoreply_log (ms, chat, buyer, message_id, the buyer's text) saying what
@@ -98,6 +105,8 @@
  *   once_used     the matched rule's once is spent: nothing sent
  *   banned        the reply has a banned word: not sent (outcome: the word)
  *   paused        the chat is paused, or the seller took over during its burst
+ *   backfill_old  a backfilled message older than backfill_max_age_s
+ *   backfill_seller_wrote  a backfilled message the seller wrote after
  *   debounced     superseded by a later message of its burst (that one is logged too)
  *   no_match      nothing answered (the event goes on to later handlers)
  *   disabled      enabled is false
@@ -152,6 +161,7 @@ static const sk_config_key ar_keys[] = {
 	{ .key = "pause_s", .type = SK_CFG_INT, .help = "pause a chat this long after the seller typed in it (default 600, 0 = never)" },
 	{ .key = "banned_words", .type = SK_CFG_STR_LIST, .help = "replies containing one are not sent" },
 	{ .key = "enabled", .type = SK_CFG_BOOL, .help = "answer at all (default true)" },
+	{ .key = "backfill_max_age_s", .type = SK_CFG_INT, .help = "answer a message backfilled after an outage only when younger than this (default 600)" },
 	{ .key = "log_days", .type = SK_CFG_INT, .help = "keep the decision log this many days (default 30, 0 = forever)" },
 	{ .key = "debug_kill_at", .type = SK_CFG_STR, .help = "tests only: SIGKILL the process at this step of an answer" },
 	{ 0 }
@@ -580,8 +590,39 @@ static void ar_pend_restore(sk_plugin *p, ar_state *st)
 		sk_log(p, SK_LOG_INFO, "%d reply(ies) an earlier run left pending: answered at their time", n);
 }
 
+/* The created_ms of the seller's last message seen in chat, 0 if none. */
+static int64_t ar_own_seen(const ar_state *st, const char *chat)
+{
+	int i;
+
+	for (i = 0; i < AR_OWN_SEEN; i++)
+		if (!strcmp(st->own_seen[i].chat, chat))
+			return st->own_seen[i].ms;
+	return 0;
+}
+
+/* Remembers that the seller wrote in chat at ms (the newest kept). */
+static void ar_own_note(ar_state *st, const char *chat, int64_t ms)
+{
+	int i;
+
+	for (i = 0; i < AR_OWN_SEEN; i++)
+		if (!strcmp(st->own_seen[i].chat, chat)) {
+			if (ms > st->own_seen[i].ms)
+				st->own_seen[i].ms = ms;
+			return;
+		}
+	if (strlen(chat) >= sizeof st->own_seen[0].chat)
+		return;
+	snprintf(st->own_seen[st->own_pos].chat, sizeof st->own_seen[0].chat, "%s", chat);
+	st->own_seen[st->own_pos].ms = ms;
+	st->own_pos = (st->own_pos + 1) % AR_OWN_SEEN;
+}
+
 /* A buyer's chat text: answered now without debounce, else kept as the
- * burst's last message and its timer restarted. */
+ * burst's last message and its timer restarted. A backfilled one (see the
+ * manual) is first checked for its age and a later seller's message, and
+ * always waits for its timer. */
 static int ar_on_text(sk_plugin *p, const sk_event *e, void *ud)
 {
 	ar_state *st = p->ud;
@@ -592,7 +633,23 @@ static int ar_on_text(sk_plugin *p, const sk_event *e, void *ud)
 	(void)ud;
 	if (!st || !*e->chat_id)
 		return SK_PASS;
-	if (!st->enabled || !st->debounce_ms) {
+	if (AR_BACKFILLED(e) && st->enabled) {
+		const ar_msg m = { e->chat_id, e->sender_id, e->sender_name, e->text, e->item_id, e->message_id };
+
+		if (e->created_ms > 0 && sk_now_ms(p) - e->created_ms > st->backfill_max_age_ms) {
+			sk_log(p, SK_LOG_INFO, "chat %s: backfilled message %s is %lld s old: not answered", e->chat_id,
+			       e->message_id, (long long)((sk_now_ms(p) - e->created_ms) / 1000));
+			ar_log(p, &m, "backfill_old", NULL, NULL);
+			return SK_PASS;
+		}
+		if (ar_own_seen(st, e->chat_id) >= e->created_ms) {
+			sk_log(p, SK_LOG_INFO, "chat %s: the seller wrote after backfilled message %s: not answered",
+			       e->chat_id, e->message_id);
+			ar_log(p, &m, "backfill_seller_wrote", NULL, NULL);
+			return SK_PASS;
+		}
+	}
+	if (!st->enabled || (!st->debounce_ms && !AR_BACKFILLED(e))) {
 		rc = ar_answer(p, st, &(ar_msg){ e->chat_id, e->sender_id, e->sender_name, e->text, e->item_id,
 						 e->message_id });
 		return rc < 0 ? rc : rc ? SK_STOP : SK_PASS;
@@ -613,17 +670,19 @@ static int ar_on_text(sk_plugin *p, const sk_event *e, void *ud)
 	q->text = strdup(e->text);
 	q->item = strdup(e->item_id);
 	q->mid = strdup(e->message_id);
+	q->backfilled = AR_BACKFILLED(e);
 	if (!q->buyer || !q->name || !q->text || !q->item || !q->mid || !(chat = strdup(e->chat_id)))
 		goto nomem;
 	/* The timer owns its copy of the chat id (free_ud runs even when this fails). */
-	if ((rc = sk_timer_add(p, (uint64_t)st->debounce_ms, 0, ar_on_timer, chat, free, &q->timer)) < 0) {
+	if ((rc = sk_timer_add(p, (uint64_t)(st->debounce_ms ? st->debounce_ms : 1), 0, ar_on_timer, chat, free,
+			       &q->timer)) < 0) {
 		ar_pend_forget(p, q->chat);
 		ar_pend_free(q);
 		return rc;
 	}
 	q->next = st->pend;
 	st->pend = q;
-	ar_pend_save(p, q, sk_now_ms(p) + st->debounce_ms);
+	ar_pend_save(p, q, sk_now_ms(p) + (st->debounce_ms ? st->debounce_ms : 1));
 	return SK_PASS;
 nomem:
 	ar_pend_free(q);
@@ -638,7 +697,8 @@ void autoreply_pend_drop(sk_plugin *p, ar_state *st, const char *chat)
 	if (!q)
 		return;
 	sk_timer_cancel(p, q->timer);
-	ar_log(p, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item, q->mid }, "paused", NULL, NULL);
+	ar_log(p, &(ar_msg){ q->chat, q->buyer, q->name, q->text, q->item, q->mid },
+	       q->backfilled ? "backfill_seller_wrote" : "paused", NULL, NULL);
 	ar_pend_forget(p, q->chat);
 	ar_pend_free(q);
 }
@@ -654,19 +714,24 @@ int autoreply_pause_set(sk_plugin *p, const char *chat, int64_t until_ms)
 			  "DO UPDATE SET until_ms = excluded.until_ms", v, 2, NULL, NULL);
 }
 
-/* Our own message, not an echo: the seller took over the chat. */
+/* Our own message, not an echo: the seller took over the chat. A
+ * backfilled one pauses it from its own time (when that pause has not
+ * ended yet). */
 static int ar_on_own(sk_plugin *p, const sk_event *e, void *ud)
 {
 	ar_state *st = p->ud;
+	int64_t from;
 	int rc;
 
 	(void)ud;
 	if (!st || !*e->chat_id)
 		return SK_PASS;
+	ar_own_note(st, e->chat_id, e->created_ms > 0 ? e->created_ms : sk_now_ms(p));
 	autoreply_pend_drop(p, st, e->chat_id);
-	if (!st->pause_ms)
+	from = AR_BACKFILLED(e) && e->created_ms > 0 ? e->created_ms : sk_now_ms(p);
+	if (!st->pause_ms || from + st->pause_ms <= sk_now_ms(p))
 		return SK_PASS;
-	if ((rc = autoreply_pause_set(p, e->chat_id, sk_now_ms(p) + st->pause_ms)) < 0)
+	if ((rc = autoreply_pause_set(p, e->chat_id, from + st->pause_ms)) < 0)
 		return rc;
 	sk_log(p, SK_LOG_INFO, "chat %s: the seller replied by hand, paused for %lld s", e->chat_id,
 	       (long long)(st->pause_ms / 1000));
@@ -686,6 +751,7 @@ static void ar_reconfigure(sk_plugin *p, ar_state *st)
 
 		st->debounce_ms = nx.debounce_ms;
 		st->pause_ms = nx.pause_ms;
+		st->backfill_max_age_ms = nx.backfill_max_age_ms;
 		st->log_days = nx.log_days;
 		st->enabled = nx.enabled;
 		st->banned = nx.banned;
@@ -830,6 +896,16 @@ static int ar_config(sk_plugin *p, ar_state *st)
 		return SK_ERR_CONFIG;
 	}
 	st->pause_ms = pause_s * 1000;
+	{
+		int64_t age = sk_config_int(p, "backfill_max_age_s", AR_DEF_BACKFILL_MAX_AGE_S);
+
+		if (age < 0 || age > INT64_MAX / 1000 / 2) {
+			sk_log(p, SK_LOG_ERR, "autoreply.backfill_max_age_s must be 0 or more seconds, not %lld",
+			       (long long)age);
+			return SK_ERR_CONFIG;
+		}
+		st->backfill_max_age_ms = age * 1000;
+	}
 	if (sk_config_json(p, "banned_words")) {
 		n = sk_config_list_len(p, "banned_words");
 		if (n && !(st->banned = calloc(n, sizeof *st->banned)))

@@ -27,6 +27,8 @@
 
 #define AR_DEF_DEBOUNCE_MS 1000
 #define AR_DEF_PAUSE_S 600
+#define AR_DEF_BACKFILL_MAX_AGE_S 600
+#define AR_OWN_SEEN 256                     /* chats whose seller's last message is remembered */
 #define AR_MAX_FILE (1024 * 1024)
 #define AR_IMAGE_W 800
 #define AR_IMAGE_H 600
@@ -48,6 +50,9 @@
  * classes, and . and $ as POSIX had them; no \C, which splits a character. */
 #define AR_RE_OPTIONS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY | \
 		       PCRE2_NEVER_BACKSLASH_C)
+
+/* Whether event e came from the history after an outage (ABI 1.4). */
+#define AR_BACKFILLED(e) ((e)->size >= offsetof(sk_event, backfilled) + sizeof(int) && (e)->backfilled)
 
 enum { AR_CONTAINS = 0, AR_EXACT, AR_REGEX };
 enum { AR_ONCE_NONE = 0, AR_ONCE_CHAT, AR_ONCE_CHAT_ITEM };
@@ -97,6 +102,7 @@ typedef struct {
 typedef struct ar_pend {
 	char *chat, *buyer, *name, *text, *item, *mid;
 	uint64_t timer;
+	int backfilled;            /* its last message came from the history after an outage */
 	struct ar_pend *next;
 } ar_pend;
 
@@ -108,6 +114,12 @@ typedef struct {
 	size_t nbanned;
 	int enabled;
 	ar_pend *pend;
+	int64_t backfill_max_age_ms; /* backfill_max_age_s */
+	struct {
+		char chat[AR_CTL_CHAT_MAX];
+		int64_t ms;            /* created_ms of the seller's last message seen in it */
+	} own_seen[AR_OWN_SEEN];
+	int own_pos;
 	char *kill_at;             /* debug_kill_at (tests only), NULL when unset */
 } ar_state;
 

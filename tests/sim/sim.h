@@ -93,6 +93,9 @@ struct sim_account {
 	cJSON *history;          /* the last pushes sent, [{"lwp","items"}], for /replay */
 	sim_push *offline;       /* pushes waiting for a registered connection */
 	sim_push **offline_tail;
+	int64_t reg_ms;          /* the last good /reg (sim_history.c: flow control after it) */
+	int64_t hist_win_ms;     /* the start of the list calls' rate window */
+	int hist_calls;          /* list calls in that window */
 };
 
 typedef struct sim_token {
@@ -112,6 +115,8 @@ typedef struct sim_chat {
 	char buyer[32];
 	char buyer_name[128];     /* longer than the bot keeps: its cut is tested */
 	char item_id[24];
+	cJSON *hist;             /* sim_history.c: its messages (§4.3 shape), oldest first, or NULL */
+	int64_t modify_ms;       /* createAt of its newest message, 0 when none */
 } sim_chat;
 
 typedef struct sim_order {
@@ -167,6 +172,7 @@ typedef struct sim_stats {
 	long mtop_calls, mtop_bad_sign, mtop_token_expired, tokens_minted, consigns;
 	long pings_seen;
 	long renew_haslogin, renew_silent, renew_settings, renew_loginuser, session_expired;
+	long history_calls, history_flow_limited, offline_dropped;
 } sim_stats;
 
 typedef struct sim_load {
@@ -268,6 +274,22 @@ int sim_push_frame(sim_account *a, const char *text, size_t len, int raw, int tr
 void sim_push_flush_offline(sim_account *a, sim_conn *c);
 void sim_push_free(sim_push *p);
 extern const char *const sim_order_statuses[];
+
+/* sim_history.c: conversation and message history (README.md "History") */
+/* Records the chat messages among a push's items (taken from their data) in
+ * their chats' histories; load-run pushes are not recorded. */
+void sim_history_note(const cJSON *items);
+/* The body of the answer to a listNewestPagination or listUserMessages
+ * request of account a (flow control included); NULL for another lwp. */
+cJSON *sim_history_answer(sim_account *a, const char *lwp, const cJSON *body);
+/* Whether a push for an account with no registered connection waits for one
+ * (1, the default) or is only kept in history (POST /config offline_push). */
+int sim_history_offline_push(void);
+/* POST /config: takes key x when it is a history setting (1), else 0;
+ * sim_history_config_out adds the settings to the answer. */
+int sim_history_config(const cJSON *x);
+void sim_history_config_out(cJSON *out);
+void sim_history_chat_free(sim_chat *ch);
 
 /* sim_ws.c */
 int sim_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -633,6 +633,7 @@ static int ctl_config(const cJSON *b, cJSON **out)
 		else if (!strcmp(x->string, "require_origin") && cJSON_IsBool(x))
 			S.require_origin = cJSON_IsTrue(x);
 		else if (sim_passport_config(x, NULL))
+		else if (sim_history_config(x))
 			;
 		else {
 			char m[160];
@@ -651,6 +652,7 @@ static int ctl_config(const cJSON *b, cJSON **out)
 	cJSON_AddBoolToObject(*out, "consign_pushes_card", S.consign_pushes_card);
 	cJSON_AddBoolToObject(*out, "require_origin", S.require_origin);
 	sim_passport_config(NULL, *out);
+	sim_history_config_out(*out);
 	return 200;
 }
 
@@ -672,6 +674,8 @@ static int ctl_state(cJSON **out)
 	STAT(conv_creates); STAT(mtop_calls); STAT(mtop_bad_sign); STAT(mtop_token_expired);
 	STAT(tokens_minted); STAT(consigns);
 	STAT(renew_haslogin); STAT(renew_silent); STAT(renew_settings); STAT(renew_loginuser); STAT(session_expired);
+	STAT(history_calls); STAT(history_flow_limited);
+	STAT(offline_dropped);
 #undef STAT
 	conns = cJSON_AddArrayToObject(*out, "conns");
 	for (c = S.conns; c; c = c->next) {

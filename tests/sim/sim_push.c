@@ -580,6 +580,11 @@ cJSON *sim_item_build(const cJSON *spec, sim_account *a, cJSON *info, char *err,
 			return NULL;
 		}
 	}
+	/* "age_ms": a message created that long ago (history backfill tests) */
+	if (sim_jnum(spec, "age_ms", 0) > 0 && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(tree, "1")) &&
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tree, "1"), "5"))
+		cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(tree, "1"), "5",
+			cJSON_CreateNumber((double)(util_now_ms() - (int64_t)sim_jnum(spec, "age_ms", 0))));
 	if (ch && info && !cJSON_GetObjectItemCaseSensitive(info, "cid"))
 		cJSON_AddStringToObject(info, "cid", ch->cid);
 	it = sim_wrap_item(biz, obj, tree, as_json);
@@ -657,6 +662,18 @@ int sim_push_send(sim_account *a, const char *lwp, cJSON *items, int load_idx, c
 			cJSON_DeleteItemFromArray(a->history, 0);
 	} else {
 		cJSON_Delete(h);
+	}
+	/* Chat messages stay in their chats' history (not a load run's, nor
+	 * the echoes of its replies: the benchmarks' simulator cost). */
+	if (load_idx < 0 && !S.load.running)
+		sim_history_note(items);
+	if (!c && !sim_history_offline_push()) {
+		/* offline_push false: the platform does not push it later */
+		S.st.offline_dropped++;
+		cJSON_Delete(items);
+		if (mid_out)
+			mid_out[0] = '\0';
+		return 0;
 	}
 	if (c) {
 		s = frame_text(lwp, items, c, mid);

@@ -308,7 +308,13 @@ void sim_reset(void)
 	}
 #define FREE_LIST(head, type) while (head) { type *n_ = (head)->next; free(head); (head) = n_; }
 	FREE_LIST(S.tokens, sim_token);
-	FREE_LIST(S.chats, sim_chat);
+	while (S.chats) {
+		sim_chat *n = S.chats->next;
+
+		sim_history_chat_free(S.chats);
+		free(S.chats);
+		S.chats = n;
+	}
 	memset(S.chat_hash, 0, sizeof S.chat_hash);
 	FREE_LIST(S.orders, sim_order);
 	FREE_LIST(S.mtop_fails, sim_mtop_fail);

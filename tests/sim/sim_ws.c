@@ -136,6 +136,7 @@ static void handle_reg(sim_conn *c, const char *mid, const cJSON *h)
 	}
 	S.st.reg_ok++;
 	c->registered = 1;
+	c->acct->reg_ms = util_now_ms();
 	r = response(c, mid, 200);
 	rh = cJSON_GetObjectItemCaseSensitive(r, "headers");
 	snprintf(uid, sizeof uid, "%s@goofish", c->acct->unb);
@@ -461,15 +462,18 @@ static void handle_frame(sim_conn *c, const char *txt, size_t len)
 		handle_send(c, mid, cJSON_GetObjectItemCaseSensitive(f, "body"), logx);
 	} else if (!strcmp(lwp, "/r/SingleChatConversation/create")) {
 		handle_create(c, mid, cJSON_GetObjectItemCaseSensitive(f, "body"));
-	} else if (!strcmp(lwp, "/r/Conversation/listNewestPagination") ||
-		   !strcmp(lwp, "/r/MessageManager/listUserMessages") ||
-		   !strcmp(lwp, "/r/MessageManager/recallMessage")) {
+	} else if ((b = sim_history_answer(c->acct, lwp, cJSON_GetObjectItemCaseSensitive(f, "body")))) {
+		S.st.requests++;
+		r = response(c, mid, 200);
+		cJSON_AddItemToObject(r, "body", b);
+		conn_send_json(c, r);
+	} else if (!strcmp(lwp, "/r/MessageManager/recallMessage")) {
 		S.st.requests++;
 		r = response(c, mid, 200);
 		b = cJSON_AddObjectToObject(r, "body");
 		cJSON_AddNumberToObject(b, "hasMore", 0);
 		cJSON_AddNumberToObject(b, "nextCursor", 0);
-		cJSON_AddArrayToObject(b, strstr(lwp, "Conversation") ? "userConvs" : "userMessageModels");
+		cJSON_AddArrayToObject(b, "userMessageModels");
 		conn_send_json(c, r);
 	} else {
 		S.st.unknown_requests++;

@@ -1098,6 +1098,133 @@ static void test_acks_and_redelivery(void)
 	tc_ws_close(w, 1000);
 }
 
+/* The message list of one history page of cid (cursor, limit): the answer. */
+static cJSON *hist_page(tc_ws *w, const char *cid, double cursor, int limit)
+{
+	char body[160];
+
+	snprintf(body, sizeof body, "[\"%s@goofish\",false,%.0f,%d,false]", cid, cursor, limit);
+	return request(w, "/r/MessageManager/listUserMessages", NULL, body);
+}
+
+/* History (tests/sim/README.md "History"): conversations and messages with
+ * cursors, redPoint, the extension as an object or a JSON string, flow
+ * control after /reg and by rate, and offline_push false. */
+static void test_history(void)
+{
+	tc_ws *w;
+	cJSON *r, *p, *conv = NULL, *x, *m;
+	int i, n, strs = 0, objs = 0, found = 0;
+	double cur;
+
+	ctl_ok("/config", "{\"history_flow_ms\":0,\"history_rate\":0}");
+	w = session(cookie, DID, NULL);
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"30001\",\"text\":\"old one\",\"age_ms\":60000}", NULL));
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"30001\",\"text\":\"h1\"}", NULL));
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"30001\",\"text\":\"seller here\",\"from_seller\":true}", NULL));
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"30001\",\"text\":\"h2\"}", NULL));
+	cJSON_Delete(ctl("POST", "/inject", "{\"cid\":\"30001\",\"text\":\"h3\"}", NULL));
+	for (i = 0; i < 5; i++)
+		cJSON_Delete(next_push(w));
+	r = request(w, "/r/Conversation/listNewestPagination", NULL, "[9007199254740991,20]");
+	cJSON_ArrayForEach(x, jget(r, "body.userConvs"))
+		if (sstr(jps(x, "singleChatUserConversation.singleChatConversation.cid"), "30001@goofish"))
+			conv = x;
+	ok(conv != NULL, "history: the chat is in listNewestPagination");
+	is_int(jpn(conv, "singleChatUserConversation.redPoint"), 2,
+	       "history: redPoint counts the buyer's messages after the seller's last");
+	is_str(jps(conv, "singleChatUserConversation.singleChatConversation.bizType"), "1", "history: bizType \"1\"");
+	ok(jpn(conv, "singleChatUserConversation.modifyTime") > 1e12, "history: modifyTime in ms");
+	ok(jps(conv, "singleChatUserConversation.lastMessage.message.messageId") != NULL,
+	   "history: lastMessage.message carries the newest message");
+	ok(jpn(r, "body.hasMore") == 0, "history: hasMore 0 on the last page");
+	cJSON_Delete(r);
+
+	/* pages of 2, newest first, down to the backdated message */
+	cur = 9007199254740991.0;
+	n = 0;
+	for (i = 0; i < 5; i++) {
+		r = hist_page(w, "30001", cur, 2);
+		cJSON_ArrayForEach(x, jget(r, "body.userMessageModels")) {
+			const char *data = jps(x, "message.content.custom.data");
+			const cJSON *ext = jget(x, "message.extension");
+			char *dec = NULL;
+			size_t dl = 0;
+
+			if (cJSON_IsString(ext))
+				strs++;
+			else if (cJSON_IsObject(ext))
+				objs++;
+			if (data && (dec = (char *)codec_b64_decode(data, strlen(data), &dl)) &&
+			    memmem(dec, dl, "old one", 7)) {
+				found = 1;
+				ok(util_now_ms() - (int64_t)jpn(x, "message.createAt") >= 59000,
+				   "history: age_ms backdates createAt");
+			}
+			free(dec);
+			n++;
+		}
+		ok(cJSON_GetArraySize(jget(r, "body.userMessageModels")) <= 2, "history: a page holds at most limit");
+		cur = jpn(r, "body.nextCursor");
+		if (jpn(r, "body.hasMore") != 1) {
+			cJSON_Delete(r);
+			break;
+		}
+		cJSON_Delete(r);
+	}
+	is_int(n, 5, "history: paging with nextCursor returns every message once");
+	ok(found, "history: custom.data is the base64 JSON of the content");
+	ok(strs > 0 && objs > 0, "history: the extension comes as an object or a JSON string (%d/%d)", objs, strs);
+	r = hist_page(w, "30001", 9007199254740991.0, 1);
+	m = cJSON_GetArrayItem(jget(r, "body.userMessageModels"), 0);
+	ok(m && sstr(jps(m, "message.sender.uid"), "@goofish") && jpn(m, "message.content.contentType") == 101,
+	   "history: a message has sender.uid and contentType 101");
+	cJSON_Delete(r);
+
+	/* flow control: by rate, then right after /reg */
+	ctl_ok("/config", "{\"history_rate\":2,\"history_rate_window_ms\":60000}");
+	r = hist_page(w, "30001", 9007199254740991.0, 1);
+	cJSON_Delete(r);
+	r = hist_page(w, "30001", 9007199254740991.0, 1);
+	cJSON_Delete(r);
+	r = hist_page(w, "30001", 9007199254740991.0, 1);
+	is_str(jps(r, "body.code"), "400600001", "history: over history_rate calls -> 400600001");
+	cJSON_Delete(r);
+	ctl_ok("/config", "{\"history_rate\":0,\"history_flow_ms\":3000}");
+	tc_ws_close(w, 1000);
+	w = session(cookie, DID, NULL);
+	r = request(w, "/r/Conversation/listNewestPagination", NULL, "[9007199254740991,20]");
+	ok(jpn(r, "code") == 200 && sstr(jps(r, "body.code"), "400600001"),
+	   "history: a list call within history_flow_ms of /reg -> code 200, body.code 400600001");
+	cJSON_Delete(r);
+	ok(stat_of("history_flow_limited") >= 2, "history: flow-limited calls are counted");
+	ctl_ok("/config", "{\"history_flow_ms\":0}");
+	tc_ws_close(w, 1000);
+
+	/* offline_push false: made while away, only in history */
+	ctl_ok("/config", "{\"offline_push\":false,\"redeliver_unacked\":false}");
+	cJSON_Delete(ctl("POST", "/inject", "{\"seller\":\"" UNB "\",\"cid\":\"30001\",\"text\":\"away\"}", NULL));
+	ok(stat_of("offline_dropped") >= 1, "offline_push false: the push is not kept for the next /reg");
+	w = session(cookie, DID, NULL);
+	p = next_push_opt(w, 1000, 0);
+	ok(p == NULL, "offline_push false: nothing is pushed at the next /reg");
+	cJSON_Delete(p);
+	r = hist_page(w, "30001", 9007199254740991.0, 1);
+	m = cJSON_GetArrayItem(jget(r, "body.userMessageModels"), 0);
+	{
+		const char *data = jps(m, "message.content.custom.data");
+		char *dec = NULL;
+		size_t dl = 0;
+
+		ok(data && (dec = (char *)codec_b64_decode(data, strlen(data), &dl)) &&
+		   memmem(dec, dl, "away", 4), "offline_push false: ... but it is the newest message in history");
+		free(dec);
+	}
+	cJSON_Delete(r);
+	ctl_ok("/config", "{\"offline_push\":true,\"redeliver_unacked\":true}");
+	tc_ws_close(w, 1000);
+}
+
 /* Faults on a registered connection: drops (FIN, RST), a close frame, and
  * every kind of garbage frame or item. */
 static void test_faults_drops_garbage(void)
@@ -1505,6 +1632,7 @@ int main(void)
 		tc_ws_close(w, 1000);
 	}
 	test_acks_and_redelivery();
+	test_history();
 	test_faults_drops_garbage();
 	test_garbage_utf8_once();
 	test_faults_stall_refuse();

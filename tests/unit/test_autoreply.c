@@ -563,6 +563,85 @@ static const char *last_uuid(fh *f)
 	return n ? fh_send_at(f, n - 1)->uuid : "";
 }
 
+/* A chat text fetched from the history after an outage (ABI 1.4), created
+ * ago_ms before the fake clock, from the buyer or (own) the seller. */
+static void backfilled(fh *f, const char *chat, const char *mid, const char *text, int64_t ago_ms, int own)
+{
+	sk_event e = fh_event(f, SK_EV_CHAT_TEXT);
+
+	e.chat_id = chat;
+	e.sender_id = own ? FH_OWN_ID : "buyer1";
+	e.sender_name = own ? "" : "Alice";
+	e.own = own;
+	e.text = text;
+	e.message_id = mid;
+	e.created_ms = fh_now_ms(f) - ago_ms;
+	e.backfilled = 1;
+	fh_dispatch(f, &e);
+}
+
+/* Backfilled buyer messages (issue 20): answered only when younger than
+ * backfill_max_age_s and the seller has not written in the chat since (live,
+ * or later in the same backfill); the decision log says why not. */
+static void test_backfill(void)
+{
+	fh *f;
+
+	write_rules("{\"default_reply\":{\"reply\":\"bot\"}}");
+	if (!ok((f = start("{\"autoreply\":{\"debounce_ms\":0,\"backfill_max_age_s\":5}}", rules)) != NULL,
+		"backfill: loads"))
+		return;
+	backfilled(f, "c1", "m1", "young", 2000, 0);
+	is_int(fh_nsends(f), 0, "backfill: a backfilled message waits for its timer, even without debounce");
+	fh_advance(f, 1);
+	ok(fh_nsends(f) == 1 && !strcmp(last(f), "bot"), "backfill: a young backfilled message is answered");
+	is_str(logrow(f, "message_id", "m1"), "default|default|", "backfill: ... logged as answered");
+
+	fh_clear_sends(f);
+	backfilled(f, "c2", "m2", "old", 6000, 0);
+	fh_advance(f, 10);
+	is_int(fh_nsends(f), 0, "backfill: one older than backfill_max_age_s is not");
+	is_str(logrow(f, "message_id", "m2"), "backfill_old||", "backfill: ... decision backfill_old");
+
+	/* the seller wrote after it, later in the same backfill */
+	backfilled(f, "c3", "m3", "answered by hand?", 3000, 0);
+	backfilled(f, "c3", "m3s", "I answered by hand", 2000, 1);
+	fh_advance(f, 10);
+	is_int(fh_nsends(f), 0, "backfill: the seller wrote after it in the backfill: not answered");
+	is_str(logrow(f, "message_id", "m3"), "backfill_seller_wrote||", "backfill: ... decision backfill_seller_wrote");
+
+	/* the seller wrote live, then an earlier message comes from the history */
+	fh_chat(f, "c4", FH_OWN_ID, "live by hand");
+	fh_advance(f, 1000);
+	backfilled(f, "c4", "m4", "before the seller", 3000, 0);
+	fh_advance(f, 10);
+	is_int(fh_nsends(f), 0, "backfill: the seller wrote live after it: not answered");
+	is_str(logrow(f, "message_id", "m4"), "backfill_seller_wrote||", "backfill: ... same decision");
+
+	/* an old backfilled seller's message pauses from its own time */
+	backfilled(f, "c5", "m5s", "long ago by hand", 700 * 1000, 1);
+	is_str(ask(f, "c5", "", "live question"), "bot",
+	       "backfill: a seller's message older than pause_s does not pause the chat");
+	backfilled(f, "c6", "m6s", "recently by hand", 100 * 1000, 1);
+	is_str(ask(f, "c6", "", "live question"), "", "backfill: a recent backfilled seller's message pauses it");
+	fh_advance(f, 500 * 1000);
+	is_str(ask(f, "c6", "", "live question"), "bot", "backfill: ... until its time + pause_s, not now + pause_s");
+
+	/* live messages are not aged */
+	fh_clear_sends(f);
+	{
+		sk_event e = fh_event(f, SK_EV_CHAT_TEXT);
+
+		e.chat_id = "c7";
+		e.sender_id = "buyer1";
+		e.text = "pushed late";
+		e.created_ms = fh_now_ms(f) - 3600 * 1000;
+		fh_dispatch(f, &e);
+	}
+	is_int(fh_nsends(f), 1, "backfill: a pushed (not backfilled) old message is answered as before");
+	fh_free(f);
+}
+
 static void test_log_decisions(void)
 {
 	sk_event e;
@@ -993,6 +1072,7 @@ int main(void)
 	test_debounce();
 	test_debounce_durable();
 	test_takeover();
+	test_backfill();
 	test_banned();
 	test_not_answered();
 	test_example();

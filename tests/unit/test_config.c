@@ -580,6 +580,34 @@ static void test_unpaced(void)
 	ok(rc == -1 && has_line(e, "send.rate_per_s: must be a number from 0 to 1000"), "send.rate_per_s over 1000 is not");
 }
 
+/* backfill.*: defaults, ranges, and SIGHUP takes them. */
+static void test_backfill_keys(void)
+{
+	config c, n;
+	sbuf restart = { 0 };
+	const char *e;
+	int rc;
+
+	parse("{" GOOD_ACCOUNT "," GOOD_STATE "}", tmpdir, &c, &rc);
+	ok(rc == 0 && c.backfill_enabled == 1 && c.backfill_delay_ms == 3000 && c.backfill_max_pages == 10 &&
+	   c.backfill_max_convs == 100 && c.backfill_max_messages == 1000 && c.backfill_flow_backoff_ms == 2000,
+	   "backfill: the defaults");
+	parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"backfill\":{\"enabled\":false,\"delay_ms\":0,\"max_pages\":2,"
+	      "\"max_convs\":3,\"max_messages\":4,\"flow_backoff_ms\":5}}", tmpdir, &n, &rc);
+	ok(rc == 0 && !n.backfill_enabled && n.backfill_delay_ms == 0 && n.backfill_max_pages == 2 &&
+	   n.backfill_max_convs == 3 && n.backfill_max_messages == 4 && n.backfill_flow_backoff_ms == 5,
+	   "backfill: every key is read");
+	config_take_live(&c, &n, &restart);
+	ok(!c.backfill_enabled && c.backfill_max_messages == 4 && c.backfill_flow_backoff_ms == 5 && !restart.p,
+	   "backfill: SIGHUP takes the keys, no restart needed");
+	sbuf_free(&restart);
+	config_free(&c);
+	config_free(&n);
+	e = errors_of("{" GOOD_ACCOUNT "," GOOD_STATE ",\"backfill\":{\"max_pages\":0}}", &rc);
+	ok(rc == -1 && has_line(e, "backfill.max_pages: must be an integer from 1 to 1000"),
+	   "backfill: max_pages 0 is refused (%s)", e);
+}
+
 /* config_take_live (SIGHUP): live keys move, restart-only keys are named and kept. */
 static void test_take_live(void)
 {
@@ -715,6 +743,7 @@ int main(void)
 	test_cli();
 	test_check_rules();
 	test_take_live();
+	test_backfill_keys();
 	test_unpaced();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

@@ -1044,6 +1044,120 @@ static void test_mutations(void)
 	ok(all, "mutations: %d trees with one node of the wrong type: no crash, strings never NULL", runs);
 }
 
+/* Builds spec's item, records it in the simulator's history as the platform
+ * does, and makes the event of the history message (extension as the
+ * platform sent it, then as the other form): every field matches the pushed
+ * item's event, and it is flagged backfilled. Returns nothing. */
+static void history_same(const char *what, const char *spec_json)
+{
+	cJSON *spec = cJSON_Parse(spec_json), *it, *items, *tree = NULL, *msg, *ext;
+	char err[160];
+	const char *e2 = NULL;
+	sim_chat *ch;
+	got g;
+	ev e;
+	int form;
+
+	memset(&g, 0, sizeof g);
+	g.info = cJSON_CreateObject();
+	it = sim_item_build(spec, A, g.info, err, sizeof err);
+	cJSON_Delete(spec);
+	if (!ok(it != NULL, "history %s: built", what))
+		return;
+	items = cJSON_CreateArray();
+	cJSON_AddItemToArray(items, cJSON_Duplicate(it, 1));
+	sim_history_note(items);
+	cJSON_Delete(items);
+	from_item(it, &g);
+	ch = sim_chat_find(info(&g, "cid"));
+	msg = ch && ch->hist && ch->hist->child ? cJSON_Duplicate(ch->hist->child->prev, 1) : NULL;
+	if (!ok(msg != NULL, "history %s: the message is in its chat's history", what)) {
+		got_free(&g);
+		return;
+	}
+	for (form = 0; form < 2; form++) {
+		int r = event_from_history(msg, UNB, &e, &tree, &e2);
+
+		ok(r == 0 && e.type == g.e.type && e.trade == g.e.trade && !strcmp(e.text, g.e.text) &&
+		   !strcmp(e.chat_id, g.e.chat_id) && !strcmp(e.sender_id, g.e.sender_id) &&
+		   !strcmp(e.message_id, g.e.message_id) && !strcmp(e.im_id, g.e.im_id) &&
+		   !strcmp(e.order_id, g.e.order_id) && !strcmp(e.item_id, g.e.item_id) && e.own == g.e.own &&
+		   !strcmp(e.image_url, g.e.image_url) && e.content_type == g.e.content_type &&
+		   e.created_ms >= g.e.created_ms && e.created_ms < g.e.created_ms + 1000,
+		   "history %s (extension as %s): the same event as the push (%s, %s)", what,
+		   cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "extension")) ? "a string" : "an object",
+		   event_type_name(e.type), e.text);
+		is_int(e.backfilled, 1, "history %s: flagged backfilled", what);
+		is_int(g.e.backfilled, 0, "history %s: the pushed one is not", what);
+		cJSON_Delete(tree);
+		tree = NULL;
+		/* the other form of the extension */
+		ext = cJSON_DetachItemFromObjectCaseSensitive(msg, "extension");
+		if (cJSON_IsString(ext)) {
+			cJSON_AddItemToObject(msg, "extension", cJSON_Parse(ext->valuestring));
+		} else {
+			char *t = cJSON_PrintUnformatted(ext);
+
+			cJSON_AddStringToObject(msg, "extension", t ? t : "");
+			free(t);
+		}
+		cJSON_Delete(ext);
+	}
+	cJSON_Delete(msg);
+	got_free(&g);
+}
+
+/* event_from_history (docs/protocol.md §4.5): history messages of every
+ * kind give the pushed item's event; broken ones are refused with a reason. */
+static void test_history(void)
+{
+	static const char *const bad[] = {
+		"{}",
+		"{\"messageId\":\"1.PNM\",\"cid\":\"1@goofish\"}",
+		"{\"messageId\":\"1.PNM\",\"cid\":\"1@goofish\",\"content\":{\"custom\":{\"data\":\"%%%\"}}}",
+		"[1,2]",
+	};
+	sim_order *o;
+	char spec[200];
+	cJSON *tree, *j;
+	const char *err;
+	size_t i;
+	ev e;
+
+	history_same("text", "{\"kind\":\"text\",\"text\":\"在吗 backfill\"}");
+	history_same("text 2", "{\"kind\":\"text\",\"text\":\"second\"}");
+	history_same("own text", "{\"kind\":\"text\",\"text\":\"by hand\",\"from_seller\":true}");
+	history_same("image", "{\"kind\":\"image\",\"url\":\"https://img.alicdn.com/x.jpg\"}");
+	o = make_order("2503688126356699001", "paid");
+	snprintf(spec, sizeof spec, "{\"kind\":\"card\",\"order_id\":\"%s\",\"status\":\"paid\"}", o->id);
+	history_same("paid card", spec);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int r;
+
+		j = cJSON_Parse(bad[i]);
+
+		err = NULL;
+		r = event_from_history(j, UNB, &e, &tree, &err);
+		ok(r == -1 && !tree && err && *err, "history: a broken message is refused (%s)", err ? err : "?");
+		cJSON_Delete(j);
+	}
+	/* the feed line carries the flag */
+	j = cJSON_Parse("{\"messageId\":\"5.PNM\",\"cid\":\"7@goofish\",\"createAt\":1700000000000,"
+			"\"sender\":{\"uid\":\"9@goofish\"},\"content\":{\"contentType\":101,\"custom\":{\"type\":1,"
+			"\"data\":\"eyJjb250ZW50VHlwZSI6MSwidGV4dCI6eyJ0ZXh0IjoiaGkifX0=\",\"summary\":\"hi\"}}}");
+	if (ok(event_from_history(j, UNB, &e, &tree, &err) == 0, "history: a message without extension")) {
+		cJSON *line = event_json(&e);
+
+		is_str(e.text, "hi", "history: the text from custom.data");
+		is_str(e.chat_id, "7", "history: chat id");
+		ok(e.created_ms == 1700000000000LL, "history: createAt");
+		ok(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "backfilled")), "history: event_json says backfilled");
+		cJSON_Delete(line);
+		cJSON_Delete(tree);
+	}
+	cJSON_Delete(j);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1062,6 +1176,7 @@ int main(void)
 	test_texts();
 	test_hostile();
 	test_mutations();
+	test_history();
 	sim_free_all();
 	return tap_done();
 }

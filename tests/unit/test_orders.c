@@ -707,6 +707,34 @@ static void test_remind_unknown(void)
 /* An order detail whose ids are numbers too big for int64_t: no item id, the
  * order fails with that reason (od_jtext converted them before checking the
  * range, which is undefined: make test SAN=1 stops on it). */
+/* A paid card fetched from the history after an outage (issue 20), days
+ * old: handled like a pushed one, the order detail verified first. */
+static void test_backfilled_paid(void)
+{
+	fh *f = start("{\"orders\":{}}");
+	sk_event e;
+
+	if (!ok(f != NULL, "backfilled: started"))
+		return;
+	add_codes(f, "vip", "B", 2);
+	e = fh_event(f, SK_EV_TRADE);
+	e.chat_id = "c1";
+	e.sender_id = "b1";
+	e.sender_name = "小王";
+	e.order_id = "7001";
+	e.trade = SK_TRADE_PAID;
+	e.backfilled = 1;
+	e.created_ms = fh_now_ms(f) - 3LL * 24 * 3600 * 1000;
+	fh_dispatch(f, &e);
+	is_str(order_col(f, "7001", "state"), "paid", "backfilled: a 3-day-old backfilled paid card makes the order paid");
+	is_int((int64_t)fh_nsends(f), 0, "backfilled: nothing sent before the detail");
+	if (ok(fh_nmtop(f) == 1 && !strcmp(fh_mtop_at(f, 0)->api, DETAIL), "backfilled: the order detail is asked"))
+		detail(f, "100", 1, "");
+	ok(fh_nsends(f) == 1 && !strcmp(fh_send_at(f, 0)->text, "Code B1 for 7001 x1"),
+	   "backfilled: the code is sent after the detail agrees");
+	fh_free(f);
+}
+
 static void test_detail_huge_numbers(void)
 {
 	fh *f = start("{\"orders\":{\"confirm\":\"never\"}}");
@@ -1014,6 +1042,7 @@ int main(void)
 	test_paid_detail();
 	test_cancel_and_delay();
 	test_remind_unknown();
+	test_backfilled_paid();
 	test_detail_huge_numbers();
 	test_control_orders();
 	test_control_stock();
