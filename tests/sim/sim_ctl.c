@@ -632,8 +632,7 @@ static int ctl_config(const cJSON *b, cJSON **out)
 			S.consign_pushes_card = cJSON_IsTrue(x);
 		else if (!strcmp(x->string, "require_origin") && cJSON_IsBool(x))
 			S.require_origin = cJSON_IsTrue(x);
-		else if (sim_passport_config(x, NULL))
-		else if (sim_history_config(x))
+		else if (sim_passport_config(x, NULL) || sim_history_config(x))
 			;
 		else {
 			char m[160];
