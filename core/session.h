@@ -27,6 +27,17 @@ typedef enum {
 	SESS_CLOSED              /* shut down */
 } sess_state;
 
+/* Why an account is FAILED (or was, until it registers again): the kinds of
+ * hard failure, each with its own pause before the next check. */
+typedef enum {
+	SESS_FAIL_NONE = 0,
+	SESS_FAIL_LOGIN,         /* the login is dead: a human logs in (QR, cookie); relogin_check_s */
+	SESS_FAIL_RISK,          /* risk control: a human passes the check; reconnect.risk_backoff_s */
+	SESS_FAIL_KICKED,        /* another client (the seller's browser) keeps taking the
+	                          * connection: reconnect.kick_max in kick_window_s; relogin_check_s */
+	SESS_FAIL_RETRIES        /* reconnect.max_retries consecutive failures; relogin_check_s */
+} sess_fail_kind;
+
 typedef struct {
 	sess_state state;
 	int64_t reconnects;      /* connection attempts after the first */
@@ -40,6 +51,8 @@ typedef struct {
 	int64_t held_frames;       /* frames held while state.db was locked by another process */
 	int64_t outbox_pruned;     /* finished sends deleted after send.outbox_keep_days */
 	int64_t heartbeats_sent, heartbeats_answered, token_fetches;
+	int64_t kicks;             /* registered connections the platform closed (see session_fail.c) */
+	int64_t risk_answers;      /* calls of the session answered with risk control */
 } sess_metrics;
 
 typedef struct session session;
@@ -107,6 +120,15 @@ int session_send_image(session *s, const char *plugin, const char *tag, const ch
  * account that is not connected (FAILED included) connects now without a
  * restart. 0, or -1 (out of memory). */
 int session_login(session *s, const char *cookie);
+
+/* The kind of the last hard failure: "" (none), "login", "risk", "kicked" or
+ * "retries". It stays from FAILED until the account registers again or a new
+ * login (session_login) comes. */
+const char *session_fail_kind(const session *s);
+const char *session_fail_kind_name(sess_fail_kind k);
+/* The punish (captcha) URL of the last risk answer while the kind is "risk",
+ * else "". */
+const char *session_punish_url(const session *s);
 
 const sess_metrics *session_metrics(const session *s);
 /* The session's signed mtop client (its cookie stays current), for plugins' calls. */

@@ -113,7 +113,7 @@
 #include <stdint.h>
 
 #define SK_ABI_MAJOR 1
-#define SK_ABI_MINOR 3
+#define SK_ABI_MINOR 4
 
 typedef struct sk_host sk_host;
 
@@ -208,6 +208,14 @@ typedef struct sk_event {
 	const char *send_uuid;
 	const char *send_tag;
 	int send_ok;
+	/* since 1.4 (read only when size says they are there:
+	 * e->size >= offsetof(sk_event, punish_url) + sizeof e->punish_url) */
+	/* SK_EV_SESSION: why the account is FAILED ("" when it is not): "login"
+	 * (log in again), "risk" (risk control: a human passes the check at
+	 * punish_url, "" when the platform gave none), "kicked" (another client
+	 * keeps taking the connection), "retries" (reconnect.max_retries) */
+	const char *fail_kind;
+	const char *punish_url;
 } sk_event;
 
 /* Which events a handler sees besides its type mask (all optional). */
