@@ -56,7 +56,7 @@ typedef struct {
 static const sf_row session_fail_rows[] = {
 	/*                      class       hard   drop            when     keep kick text */
 	[SF_TOKEN_EXPIRED]   = {BO_OTHER,   LOGIN, SF_KEEP_TOKEN,  SF_KILL, 0, 0,
-				"needs login: the platform says the session expired"},
+				"needs re-login: the platform says the session expired"},
 	[SF_TOKEN_RISK]      = {BO_OTHER,   RISK,  SF_KEEP_TOKEN,  SF_KILL, 0, 0,
 				"risk control: the platform asks for a check in a browser"},
 	[SF_TOKEN_TRANSPORT] = {BO_NETWORK, 0, SF_KEEP_TOKEN,  SF_NOW,  1, 0, "token: "},
@@ -77,7 +77,7 @@ static const sf_row session_fail_rows[] = {
 	[SF_REG_CLOSED]      = {BO_OTHER,   0, SF_DROP_IN_REG, SF_NOTE, 0, 0, "closed during /reg: token refused"},
 	[SF_CONNECT_FAILED]  = {BO_NETWORK, 0, SF_DROP_IN_REG, SF_NOTE, 0, 0, "connection failed"},
 	[SF_SESSION_DEAD]    = {BO_OTHER,   LOGIN, SF_KEEP_TOKEN, SF_KILL, 0, 0,
-				"needs login: the platform says the session expired: "},
+				"needs re-login: the platform says the session expired: "},
 	[SF_RISK]            = {BO_OTHER,   RISK,  SF_KEEP_TOKEN, SF_KILL, 0, 0,
 				"risk control: the platform asks for a check in a browser: "},
 	[SF_KICKED]          = {BO_CLOSED,  SESS_FAIL_KICKED, SF_KEEP_TOKEN, SF_NOW, 0, 0,
