@@ -484,7 +484,7 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		return 200;
 	}
 	static const char *const kinds[] = {"drop", "close", "stall", "unstall", "garbage", "expire_token",
-		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", NULL};
+		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", "kick", NULL};
 
 	for (i = 0; kinds[i] && strcmp(kinds[i], kind); i++)
 		;
@@ -549,8 +549,13 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		a->session_expired = sim_jbool(b, "on", 1);
 		n = 1;
 	} else if (!strcmp(kind, "risk")) {
-		a->risk = sim_jbool(b, "on", 1);
-		n = 1;
+		return sim_risk_fault(a, b, out);
+	} else if (!strcmp(kind, "kick")) {
+		FOR_TARGET_CONNS(c, a, all)
+			if (c->registered && !c->closing) {
+				sim_kick(c);
+				n++;
+			}
 	} else if (!strcmp(kind, "send_fail")) {
 		a->send_fail_n = (int)sim_jnum(b, "n", 1);
 		snprintf(a->send_fail_reason, sizeof a->send_fail_reason, "%s", sim_jstr(b, "reason", "CSI_FORBID"));
@@ -618,6 +623,8 @@ static int ctl_config(const cJSON *b, cJSON **out)
 			S.consign_pushes_card = cJSON_IsTrue(x);
 		else if (!strcmp(x->string, "require_origin") && cJSON_IsBool(x))
 			S.require_origin = cJSON_IsTrue(x);
+		else if (sim_risk_config(x) > 0)
+			;
 		else {
 			char m[160];
 
@@ -632,6 +639,7 @@ static int ctl_config(const cJSON *b, cJSON **out)
 	cJSON_AddBoolToObject(*out, "record", S.record);
 	cJSON_AddBoolToObject(*out, "consign_pushes_card", S.consign_pushes_card);
 	cJSON_AddBoolToObject(*out, "require_origin", S.require_origin);
+	sim_risk_config_out(*out);
 	return 200;
 }
 
@@ -652,6 +660,7 @@ static int ctl_state(cJSON **out)
 	STAT(unacked_at_close); STAT(redelivered); STAT(sends); STAT(send_repeats); STAT(send_refused);
 	STAT(conv_creates); STAT(mtop_calls); STAT(mtop_bad_sign); STAT(mtop_token_expired);
 	STAT(tokens_minted); STAT(consigns);
+	STAT(kicks); STAT(risk_answers); STAT(risk_triggered); STAT(risk_solved);
 #undef STAT
 	conns = cJSON_AddArrayToObject(*out, "conns");
 	for (c = S.conns; c; c = c->next) {
