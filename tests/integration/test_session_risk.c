@@ -78,6 +78,7 @@ static int max_attempts(int base, int cap, int ms)
 }
 
 static int refresh_before_s = 3600;
+static int with_orders;                 /* load dedup and orders, with rules.json */
 
 /* Writes a fresh bot's config: the compressed hour's settings. */
 static void write_config(void)
@@ -96,9 +97,12 @@ static void write_config(void)
 		 " \"state\":{\"db\":\"state.db\"},\n"
 		 " \"web\":{\"listen\":\"off\"},\n"
 		 " \"log\":{\"level\":\"info\"},\n"
+		 "%s%s%s"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n",
 		 NET_BASE, NET_CAP, CLOSED_BASE, CLOSED_CAP, OTHER_BASE, OTHER_CAP, JITTER, RISK_S, KICK_MAX,
-		 KICK_WINDOW_S, RELOGIN_S, refresh_before_s);
+		 KICK_WINDOW_S, RELOGIN_S, refresh_before_s, with_orders ? " \"plugins\":{\"dir\":\"" : "",
+		 with_orders ? tbot_build_dir() : "",
+		 with_orders ? "/plugins\",\"load\":[\"dedup\",\"orders\"]},\n \"rules\":\"rules.json\",\n" : "");
 	tbot_config(&bot, json);
 }
 
@@ -146,6 +150,17 @@ static int start_bot(void)
 {
 	if (tbot_init(&bot, &sim))
 		return -1;
+	if (with_orders) {
+		char path[400];
+		FILE *f;
+
+		snprintf(path, sizeof path, "%s/rules.json", bot.dir);
+		if (!(f = fopen(path, "w")))
+			return -1;
+		fputs("{\"cards\":[{\"name\":\"t\",\"type\":\"text\",\"template\":\"thanks\"}],"
+		      "\"delivery\":[{\"item_id\":\"50001\",\"card\":\"t\"}]}\n", f);
+		fclose(f);
+	}
 	write_config();
 	tbot_start(&bot);
 	return 0;
@@ -239,6 +254,36 @@ static void expired_while_connected(void)
 	stop_bot("expired while connected");
 	tsim_ctl(&sim, "/config", "{\"token_ttl_ms\":86400000}");
 	refresh_before_s = 3600;
+}
+
+/* Risk control answers a plugin's call (orders verifying a paid order's
+ * detail) while the account is connected: FAILED (risk) at once, the
+ * connection closed, the punish URL of that call kept. */
+static void risk_on_plugin_call(void)
+{
+	double reg0 = tsim_stat(&sim, "reg_ok");
+	cJSON *j;
+	const char *u;
+
+	with_orders = 1;
+	if (start_bot())
+		return;
+	ok(wait_registered(reg0, 5000), "risk on a plugin's call: the bot registers");
+	tsim_ctl(&sim, "/fault", "{\"kind\":\"risk\",\"on\":true,\"seller\":\"" UNB "\"}");
+	tsim_ctl(&sim, "/order", "{\"seller\":\"" UNB "\",\"order_id\":\"2503688100000001\",\"cid\":\"60001\","
+		 "\"buyer\":\"760001\",\"buyer_name\":\"买家\",\"item_id\":\"50001\",\"quantity\":1,\"status\":\"placed\"}");
+	tsim_ctl(&sim, "/order/status", "{\"order_id\":\"2503688100000001\",\"status\":\"paid\",\"set\":true}");
+	ok(tbot_wait_ev(&bot, "\"to\":\"FAILED\"", "\"fail_kind\":\"risk\"", NULL, 1, 8000),
+	   "risk on a plugin's call: FAILED (risk) while connected");
+	usleep(300000);
+	is_int(sim_registered(), 0, "risk on a plugin's call: the connection is closed");
+	j = status_json();
+	u = tc_jstr(j, "session.punish_url");
+	ok(u && strstr(u, "mtop.idle.web.trade.order.detail") && strstr(u, "punish?x5secdata="),
+	   "risk on a plugin's call: status shows that call's punish URL (%s)", u ? u : "none");
+	cJSON_Delete(j);
+	stop_bot("risk on a plugin's call");
+	with_orders = 0;
 }
 
 /* The token API keeps failing with fault (not a dead login, not risk): the
@@ -379,6 +424,7 @@ int main(void)
 	snprintf(fail, sizeof fail, "{\"kind\":\"mtop_fail\",\"seller\":\"" UNB "\",\"api\":\"%s\",\"n\":100000,"
 		 "\"ret\":\"FAIL_SYS_SERVICE_UNAVAILABLE::服务不可用\"}", TOKEN_API);
 	expired_while_connected();
+	risk_on_plugin_call();
 	token_keeps_failing("token API failing (ret)", fail, OTHER_BASE, OTHER_CAP);
 	snprintf(fail, sizeof fail, "{\"kind\":\"mtop_fail\",\"seller\":\"" UNB "\",\"api\":\"%s\",\"n\":100000,\"status\":503}", TOKEN_API);
 	token_keeps_failing("token API failing (HTTP 503)", fail, NET_BASE, NET_CAP);
