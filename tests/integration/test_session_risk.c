@@ -19,9 +19,15 @@
  *                                          ret, network for an HTTP 503)
  *   refused, black-holed connections       no token call; connection attempts
  *                                          within the network schedule
+ *   session expired on the token refresh   the connection closes; the first
+ *   of a live connection                   call, the refresh, 1 + HOUR /
+ *                                          relogin_check_s (5)
  *   a kick storm                           FAILED (kicked) after kick_max
- *                                          kicks; 1 + HOUR / relogin_check_s
- *                                          token calls
+ *                                          kicks, then kick_max per
+ *                                          relogin_check_s; 1 + HOUR /
+ *                                          relogin_check_s token calls
+ * And risk control answering a plugin's call (orders verifying a paid
+ * order) while connected: FAILED (risk), the connection closed.
  * The connect timeout cannot go below 1 s (a black hole's attempts are
  * bounded by it, not scaled: at most HOUR / 1 s).
  */
