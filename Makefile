@@ -26,13 +26,15 @@ export ASAN_OPTIONS  := detect_leaks=1:abort_on_error=1:allocator_may_return_nul
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGLIBS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGLIBS)) -lmsgpuck -lssl -lcrypto -ldl -lpthread -lm
+PKG_LIBS   = $(shell pkg-config --libs $(PKGLIBS)) -lqrencode -lmsgpuck -lssl -lcrypto -ldl -lpthread -lm
 # PCRE2 (autoreply's regex rules): only what holds autoreply links it.
 PCRE2_CFLAGS = $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
 PCRE2_LIBS   = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
 
 # Code shared by the bot, the simulator and the tests.
 CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/store_outbox.c core/store_guard.c core/event.c core/loader.c core/host.c core/host_event.c core/host_timer.c core/host_send.c core/host_config.c core/host_db.c core/host_work.c core/host_net.c core/host_ctl.c core/log.c core/auth.c core/secret.c core/http.c core/feed.c
+# The QR login (core/login.c, its mtop calls, core/qr.c) is tested against the simulator too.
+CORE_LIB_SRC += core/mtop.c core/login.c core/qr.c
 CORE_LIB_OBJ := $(CORE_LIB_SRC:%.c=$(B)/obj/%.o)
 # The bot itself (main and the rest of core/).
 CORE_SRC := $(filter-out $(CORE_LIB_SRC),$(wildcard core/*.c))

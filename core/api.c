@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "host.h"
 #include "log.h"
+#include "relogin.h"
 #include "util.h"
 
 #include <errno.h>
@@ -308,8 +309,8 @@ static void api_status_rules(api_ctx *a, cJSON *d)
 }
 
 /* The status's "session" object (made if missing: the renewal fields join
- * it): fail_kind ("", login, risk, kicked, retries) and the punish URL of a
- * risk answer. */
+ * it): fail_kind ("", login, risk, kicked, retries), the punish URL of a
+ * risk answer, and while FAILED when it checks again (next_check_ms). */
 static void api_status_session(api_ctx *a, cJSON *d)
 {
 	cJSON *o = cJSON_GetObjectItem(d, "session");
@@ -320,6 +321,7 @@ static void api_status_session(api_ctx *a, cJSON *d)
 		return;
 	cJSON_AddStringToObject(o, "fail_kind", a->env.sess ? session_fail_kind(a->env.sess) : "");
 	cJSON_AddStringToObject(o, "punish_url", a->env.sess ? session_punish_url(a->env.sess) : "");
+	cJSON_AddNumberToObject(o, "next_check_ms", a->env.sess ? (double)session_next_check_ms(a->env.sess) : 0);
 }
 
 /* status (and GET /api/status): state, metrics, last error, plugins, rules. */
@@ -498,6 +500,99 @@ static void api_cmd_reload_rules(api_ctx *a, const cJSON *data, api_out *o)
 		a->env.reload(a->env.ud);
 	o->data = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o->data, "reloaded", a->env.reload != NULL);
+}
+
+/* Whether new logins can be taken (a process with a session); else a 409. */
+static int api_rl(api_ctx *a, api_out *o, const char *cmd)
+{
+	if (a->env.rl)
+		return 1;
+	api_fail(o, 409, "%s: no account session in this process", cmd);
+	return 0;
+}
+
+/* login_qr_start: starts a QR login in this process (one running is
+ * replaced); data as login_qr_state's (state NEW; svg and code_url are ""
+ * until the passport service made the code, a second or so: poll
+ * login_qr_state). */
+static void api_cmd_login_qr_start(api_ctx *a, const cJSON *data, api_out *o)
+{
+	char err[400];
+
+	(void)data;
+	if (!api_rl(a, o, "login_qr_start"))
+		return;
+	if (relogin_qr_start(a->env.rl, err, sizeof err)) {
+		api_fail(o, 409, "login_qr_start: %s", err);
+		return;
+	}
+	o->data = relogin_qr_json(a->env.rl);
+}
+
+/* login_qr_state: {state, message_zh, message_en, svg, code_url, poll_ms,
+ * verify_url (VERIFY), unb (DONE)}; state IDLE when none runs. */
+static void api_cmd_login_qr_state(api_ctx *a, const cJSON *data, api_out *o)
+{
+	(void)data;
+	if (api_rl(a, o, "login_qr_state"))
+		o->data = relogin_qr_json(a->env.rl);
+}
+
+/* login_qr_cancel: stops the QR login; {"state":"IDLE"}. */
+static void api_cmd_login_qr_cancel(api_ctx *a, const cJSON *data, api_out *o)
+{
+	(void)data;
+	if (!api_rl(a, o, "login_qr_cancel"))
+		return;
+	relogin_qr_cancel(a->env.rl);
+	o->data = cJSON_CreateObject();
+	cJSON_AddStringToObject(o->data, "state", "IDLE");
+}
+
+/* The answer of a cookie taken: {unb, state} (the session's state now). */
+static void api_cookie_taken(api_ctx *a, const char *unb, api_out *o)
+{
+	const sess_metrics *m = a->env.sess ? session_metrics(a->env.sess) : NULL;
+
+	o->data = cJSON_CreateObject();
+	cJSON_AddStringToObject(o->data, "unb", unb);
+	cJSON_AddStringToObject(o->data, "state", m ? session_state_name(m->state) : "DISCONNECTED");
+}
+
+/* cookie_set {cookie}: the page's paste fallback. The cookie is checked
+ * (unb, cookie2, _m_h5_tk, this account's unb), sealed and taken by the
+ * session; a 400 says what is wrong with it (never quoting it). */
+static void api_cmd_cookie_set(api_ctx *a, const cJSON *data, api_out *o)
+{
+	const char *cookie = api_str(data, "cookie");
+	char unb[64], err[600];
+
+	if (!api_rl(a, o, "cookie_set"))
+		return;
+	if (!cookie || !*cookie) {
+		api_fail(o, 400, "cookie_set needs data {\"cookie\": \"<the whole cookie string>\"}");
+		return;
+	}
+	if (relogin_take_cookie(a->env.rl, cookie, 1, unb, err, sizeof err)) {
+		api_fail(o, 400, "cookie_set: %s", err);
+		return;
+	}
+	api_cookie_taken(a, unb, o);
+}
+
+/* cookie_reload: the secret file's cookie again (written by shopkeep login). */
+static void api_cmd_cookie_reload(api_ctx *a, const cJSON *data, api_out *o)
+{
+	char unb[64], err[900];
+
+	(void)data;
+	if (!api_rl(a, o, "cookie_reload"))
+		return;
+	if (relogin_reload(a->env.rl, unb, err, sizeof err)) {
+		api_fail(o, 400, "cookie_reload: %s", err);
+		return;
+	}
+	api_cookie_taken(a, unb, o);
 }
 
 static void api_cmd_help(api_ctx *a, const cJSON *data, api_out *o);

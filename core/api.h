@@ -27,6 +27,7 @@ typedef struct {
 	const config *cfg;
 	session *sess;           /* NULL in tests without a session: send and status say so */
 	host *plugins;           /* may be NULL */
+	struct relogin *rl;      /* new logins (core/relogin.h); NULL: the login commands say so */
 	auth *au;
 	/* Tells the plugins to reload their files (SIGHUP's path); may be NULL. */
 	void (*reload)(void *ud);

@@ -300,6 +300,7 @@ bridge *bridge_new(struct lws_context *ctx, session *sess, store *st, const conf
 	memset(&hc, 0, sizeof hc);
 	hc.account_id = cfg->account_id;
 	hc.own_user_id = cfg->unb;
+	hc.own_user_id_ref = &cfg->unb;   /* a login may set it later */
 	hc.rules_path = cfg->rules;
 	hc.plugin_sections = cfg->plugin_sections;
 	hc.db = store_db(st);

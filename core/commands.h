@@ -29,6 +29,11 @@
 	X(list_chats, "{limit}: recent chats, newest first") \
 	X(reload_rules, "reload the rules file (as SIGHUP)") \
 	X(setup_token, "a fresh setup token for the page while no admin password is set") \
+	X(login_qr_start, "start a QR-code login (the Xianyu app scans it); replaces one running") \
+	X(login_qr_state, "the QR login's state, message, code (svg, code_url)") \
+	X(login_qr_cancel, "stop the QR login") \
+	X(cookie_set, "{cookie}: take a new login's cookie (sealed; the session reconnects)") \
+	X(cookie_reload, "take the cookie of the secret file again (after shopkeep login)") \
 	X(help, "this list")
 
 /* The command-line commands of the core, in the order `shopkeep --help`
@@ -39,6 +44,7 @@
 	X(run, "--config FILE", "run one account in the foreground until SIGINT/SIGTERM") \
 	X(check, "--config FILE", "validate a config: prints \"config OK\" or one error per line") \
 	X(passwd, "--config FILE", "set the admin password of the account's web page (read from stdin)") \
+	X(login, "--config FILE", "log the account in by QR code: scan it with the Xianyu app") \
 	X(secret, "set --config FILE cookie", \
 	  "encrypt the account's cookie (read from stdin) for account.cookie_secret") \
 	X(status, "--config FILE [--json]", \

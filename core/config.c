@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "secret.h"
 
@@ -68,6 +69,7 @@ static const config_field config_fields[] = {
 	{ "account", "key_file", F_PATH, OFF(key_file) },
 	{ "platform", "ws_url", F_WS_URL, OFF(ws_url) },
 	{ "platform", "api_url", F_HTTP_URL, OFF(api_url) },
+	{ "platform", "passport_url", F_HTTP_URL, OFF(passport_url) },
 	{ "platform", "tls_verify", F_BOOL, OFF(tls_verify) },
 	{ "platform", "ca_file", F_PATH, OFF(ca_file) },
 	{ "platform", "heartbeat_interval_s", F_INT, OFF(heartbeat_interval_s), 1, 3600 },
@@ -88,6 +90,8 @@ static const config_field config_fields[] = {
 	{ "reconnect", "kick_window_s", F_INT, OFF(reconnect_kick_window_s), 1, 86400 },
 	{ "token", "refresh_before_s", F_INT, OFF(token_refresh_s), 1, 86400 },
 	{ "token", "relogin_check_s", F_INT, OFF(relogin_check_s), 1, 86400 },
+	{ "login", "poll_ms", F_INT, OFF(login_poll_ms), 100, 60000 },
+	{ "login", "timeout_s", F_INT, OFF(login_timeout_s), 5, 3600 },
 	{ "send", "rate_per_s", F_NUM, OFF(send_rate), 0, 1000 },   /* 0: no pacing (benchmarks) */
 	{ "send", "burst", F_INT, OFF(send_burst), 1, 1000 },
 	{ "send", "queue_max", F_INT, OFF(send_queue_max), 1, 1000000 },
@@ -657,8 +661,21 @@ static void config_account(config_ctx *x)
 		return;
 	}
 	if (!has_cookie && !has_file && !has_secret) {
-		config_err(x, "account.cookie: required (or account.cookie_file)");
-		return;
+		/* No cookie key: the default secret file (made by shopkeep login or
+		 * secret set) when it exists, else no cookie yet (the account needs
+		 * a login before it can run). */
+		char *def = config_default_cookie_secret(c);
+
+		if (def && access(def, F_OK) == 0) {
+			c->cookie_secret = def;
+			has_secret = 1;
+			key = "account.cookie_secret";
+		} else {
+			free(def);
+			sbuf_addf(&x->warns, "account.cookie: no cookie yet: log in with `shopkeep login --config %s` "
+				  "(or on the page); until then the account runs as FAILED (needs login)\n", x->src);
+			return;
+		}
 	}
 	if (has_file && c->cookie_file && config_read_cookie_file(x))
 		return;
@@ -811,6 +828,7 @@ static int config_defaults(config *c)
 	memset(c, 0, sizeof *c);
 	c->ws_url = config_strdup("wss://wss-goofish.dingtalk.com/");
 	c->api_url = config_strdup("https://h5api.m.goofish.com/h5/");
+	c->passport_url = config_strdup("https://passport.goofish.com/");
 	c->plugins_dir = config_strdup(SK_PLUGIN_DIR);
 	c->log_level = config_strdup("info");
 	c->plugins_load = calloc(1, sizeof *c->plugins_load);
@@ -832,6 +850,8 @@ static int config_defaults(config *c)
 	c->reconnect_kick_window_s = 600;
 	c->token_refresh_s = 3600;
 	c->relogin_check_s = 1800;
+	c->login_poll_ms = 2500;
+	c->login_timeout_s = 300;
 	c->send_rate = 1;
 	c->send_burst = 3;
 	c->send_queue_max = 1000;
@@ -845,7 +865,7 @@ static int config_defaults(config *c)
 	c->web_setup_token_s = 3600;
 	c->web_login_delay_max_ms = 8000;
 	c->web_header_timeout_s = 10;
-	if (!c->web_listen || !c->web_root || !c->ws_url || !c->api_url || !c->plugins_dir || !c->log_level || !c->plugins_load ||
+	if (!c->web_listen || !c->web_root || !c->ws_url || !c->api_url || !c->passport_url || !c->plugins_dir || !c->log_level || !c->plugins_load ||
 	    !c->plugin_sections)
 		return -1;
 	return 0;
@@ -1023,6 +1043,7 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	CFG_RESTART(config_str_differs(c->key_file, next->key_file), "account.key_file");
 	CFG_RESTART(config_str_differs(c->ws_url, next->ws_url), "platform.ws_url");
 	CFG_RESTART(config_str_differs(c->api_url, next->api_url), "platform.api_url");
+	CFG_RESTART(config_str_differs(c->passport_url, next->passport_url), "platform.passport_url");
 	CFG_RESTART(c->tls_verify != next->tls_verify, "platform.tls_verify");
 	CFG_RESTART(config_str_differs(c->ca_file, next->ca_file), "platform.ca_file");
 	CFG_RESTART(c->connect_timeout_s != next->connect_timeout_s, "platform.connect_timeout_s");
@@ -1055,6 +1076,8 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->reconnect_kick_window_s = next->reconnect_kick_window_s;
 	c->token_refresh_s = next->token_refresh_s;
 	c->relogin_check_s = next->relogin_check_s;
+	c->login_poll_ms = next->login_poll_ms;
+	c->login_timeout_s = next->login_timeout_s;
 	c->send_rate = next->send_rate;
 	c->send_burst = next->send_burst;
 	c->send_queue_max = next->send_queue_max;
@@ -1090,6 +1113,7 @@ void config_free(config *c)
 	free(c->unb);
 	free(c->ws_url);
 	free(c->api_url);
+	free(c->passport_url);
 	free(c->ca_file);
 	free(c->state_db);
 	free(c->state_sync_sends);

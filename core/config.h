@@ -32,6 +32,7 @@ typedef struct {
 	/* platform */
 	char *ws_url;            /* default wss://wss-goofish.dingtalk.com/ */
 	char *api_url;           /* default https://h5api.m.goofish.com/h5/ */
+	char *passport_url;      /* platform.passport_url, default https://passport.goofish.com/ */
 	int tls_verify;          /* default 1 */
 	char *ca_file;           /* platform.ca_file: extra CA bundle (tests), NULL */
 	int heartbeat_interval_s;/* default 15 */
@@ -49,6 +50,9 @@ typedef struct {
 	int reconnect_kick_window_s; /* default 600 */
 	int token_refresh_s;     /* refresh this long before expiry, default 3600; jitter up to 20% of it */
 	int relogin_check_s;     /* session expired: re-check this often, default 1800 */
+	/* QR login (core/login.c) */
+	int login_poll_ms;       /* login.poll_ms: query.do this often, default 2500 */
+	int login_timeout_s;     /* login.timeout_s: a QR login gives up after this long, default 300 */
 	/* sending */
 	double send_rate;        /* send.rate_per_s, default 1; 0 = no pacing (make bench: the
 	                          * platform's flow control refuses bursts, don't use it live) */
@@ -109,7 +113,7 @@ int config_load_flags(const char *path, int flags, config *c, sbuf *errs);
 /* SIGHUP: moves into c what can change while the account runs, from next
  * (a config loaded again from c->path without errors), and gives next c's
  * old values for config_free. The live keys: platform.heartbeat_*,
- * platform.request_timeout_s, reconnect.*, token.*, send.*, log.level,
+ * platform.request_timeout_s, reconnect.*, token.*, login.*, send.*, log.level,
  * debug.reply_prefix, web.session_idle_s / session_max_s / setup_token_s /
  * login_delay_max_ms and the plugins' sections. Every
  * other key that differs is named in restart ("web.listen, state.db"):

@@ -235,10 +235,12 @@ static const char *host_account_id(sk_plugin *p)
 static const char *host_own_user_id(sk_plugin *p)
 {
 	host_plug *pl;
+	const char *u;
 
 	if (host_check(p, __func__, &pl))
 		return "";
-	return pl->h->cfg.own_user_id ? pl->h->cfg.own_user_id : "";
+	u = pl->h->cfg.own_user_id_ref ? *pl->h->cfg.own_user_id_ref : pl->h->cfg.own_user_id;
+	return u ? u : "";
 }
 
 

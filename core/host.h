@@ -76,6 +76,9 @@ typedef struct host_backend {
 typedef struct host_config {
 	const char *account_id;
 	const char *own_user_id;               /* unb */
+	char *const *own_user_id_ref;          /* when set, the unb is read through it at each
+						* call instead: a login may set it while the
+						* account runs (core/relogin.c) */
 	const char *rules_path;                /* may be NULL */
 	const cJSON *plugin_sections;          /* {"<plugin>": {...}}; borrowed */
 	sqlite3 *db;                           /* the account's state.db (or an in-memory one); borrowed */

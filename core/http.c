@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/http.c - HTTP POST through the lws client on the event loop.
+ * core/http.c - HTTP POST (and GET) through the lws client on the event loop.
  *
  * The result is always delivered from a timer, never from inside
  * lws_client_connect_via_info (whose error callbacks can run before it
@@ -29,6 +29,8 @@ struct http_req {
 	char *headers;
 	char *body;
 	size_t body_len;
+	int get;                 /* a GET: no body, no Content-Length */
+	char location[1024];     /* a 3xx's Location */
 	int status;
 	char error[128];
 	sbuf resp;
@@ -86,6 +88,7 @@ static void done_cb(lws_sorted_usec_list_t *sul)
 		for (i = 0; i < q->n_cookies; i++)
 			r.set_cookies[i] = q->cookies[i];
 		r.n_set_cookies = q->n_cookies;
+		r.location = q->location;
 		q->cb(q->ud, &r);
 	}
 	q->delivered = 1;
@@ -154,7 +157,8 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		if (!q)
 			return -1;
 		n = snprintf(cl, sizeof cl, "%zu", q->body_len);
-		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (unsigned char *)cl, n, p, end))
+		if (!q->get &&
+		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (unsigned char *)cl, n, p, end))
 			return -1;
 		if (q->headers) {
 			size_t hl = strlen(q->headers);
@@ -164,12 +168,14 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 			memcpy(*p, q->headers, hl);
 			*p += hl;
 		}
+		if (q->get)
+			return 0;   /* nothing to write after the headers */
 		lws_client_http_body_pending(wsi, 1);
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
 	case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
-		if (!q || !q->body)
+		if (!q || !q->body || q->get)
 			return 0;
 		lws_client_http_body_pending(wsi, 0);
 		n = lws_write(wsi, (unsigned char *)q->body + LWS_PRE, q->body_len, LWS_WRITE_HTTP_FINAL);
@@ -180,6 +186,9 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		if (q) {
 			q->status = (int)lws_http_client_http_response(wsi);
 			read_set_cookies(q, wsi);
+			if (q->status >= 300 && q->status < 400 &&
+			    lws_hdr_copy(wsi, q->location, sizeof q->location, WSI_TOKEN_HTTP_LOCATION) < 0)
+				q->location[0] = '\0';
 		}
 		return 0;
 	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
@@ -230,6 +239,13 @@ http_req *http_post(struct lws_context *ctx, struct lws_vhost *vh, const char *u
 		    const char *headers, const char *body, size_t body_len, int timeout_s,
 		    int tls_verify, http_done_cb cb, void *ud)
 {
+	return http_request(ctx, vh, "POST", url, headers, body, body_len, timeout_s, tls_verify, cb, ud);
+}
+
+http_req *http_request(struct lws_context *ctx, struct lws_vhost *vh, const char *method, const char *url,
+		       const char *headers, const char *body, size_t body_len, int timeout_s,
+		       int tls_verify, http_done_cb cb, void *ud)
+{
 	struct lws_client_connect_info i;
 	const char *prot, *addr, *path;
 	http_req *q = calloc(1, sizeof *q);
@@ -254,7 +270,9 @@ http_req *http_post(struct lws_context *ctx, struct lws_vhost *vh, const char *u
 		req_maybe_free(q);
 		return NULL;
 	}
-	memcpy(q->body + LWS_PRE, body, body_len);
+	q->get = !strcmp(method, "GET");
+	if (body_len)
+		memcpy(q->body + LWS_PRE, body, body_len);
 	q->body_len = body_len;
 	snprintf(q->path, sizeof q->path, "/%s", path);
 	memset(&i, 0, sizeof i);
@@ -264,7 +282,7 @@ http_req *http_post(struct lws_context *ctx, struct lws_vhost *vh, const char *u
 	i.port = port;
 	i.path = q->path;
 	i.host = addr;
-	i.method = "POST";
+	i.method = q->get ? "GET" : "POST";
 	i.protocol = http_protocol.name;
 	i.local_protocol_name = http_protocol.name;
 	i.userdata = q;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/http.h - one HTTP POST at a time per request, on the lws loop (no threads).
+ * core/http.h - one HTTP request (POST, or GET) at a time per request, on the
+ * lws loop (no threads).
  */
 #ifndef SK_HTTP_H
 #define SK_HTTP_H
@@ -10,7 +11,7 @@
 struct lws_context;
 struct lws_vhost;
 
-#define HTTP_MAX_SET_COOKIES 8
+#define HTTP_MAX_SET_COOKIES 24
 #define HTTP_MAX_BODY (4u << 20)
 
 typedef struct {
@@ -20,6 +21,7 @@ typedef struct {
 	size_t body_len;
 	const char *set_cookies[HTTP_MAX_SET_COOKIES];
 	int n_set_cookies;
+	const char *location;    /* the Location header of a 3xx, "" when none */
 } http_resp;
 
 typedef struct http_req http_req;
@@ -36,6 +38,13 @@ typedef void (*http_done_cb)(void *ud, const http_resp *r);
 http_req *http_post(struct lws_context *ctx, struct lws_vhost *vh, const char *url,
 		    const char *headers, const char *body, size_t body_len, int timeout_s,
 		    int tls_verify, http_done_cb cb, void *ud);
+
+/* The same with a method: "POST" as http_post, or "GET" (body NULL and
+ * body_len 0: no body and no Content-Length are sent). Redirects are not
+ * followed either: the caller reads r->location and asks again. */
+http_req *http_request(struct lws_context *ctx, struct lws_vhost *vh, const char *method, const char *url,
+		       const char *headers, const char *body, size_t body_len, int timeout_s,
+		       int tls_verify, http_done_cb cb, void *ud);
 
 /* Forgets the callback; the connection is closed and freed by lws. */
 void http_cancel(http_req *r);

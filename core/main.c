@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "host.h"
 #include "log.h"
+#include "login_cli.h"
 #include "run.h"
 #include "secret.h"
 #include "store.h"
@@ -1052,6 +1053,40 @@ static int main_run(int argc, char **argv)
 		main_log_warnings(&c);
 		rc = run_main(&c);
 	}
+	config_free(&c);
+	return rc;
+}
+
+static const char main_login_usage[] =
+	"usage: shopkeep login --config FILE\n"
+	"\n"
+	"Logs the account in by QR code: the code is drawn in the terminal; scan it\n"
+	"with the Xianyu app (闲鱼 App) and confirm on the phone. Each state is printed\n"
+	"as it changes, in Chinese and English. The new cookie is encrypted into\n"
+	"account.cookie_secret (default <config dir>/<account id>.cookie.secret, made\n"
+	"if missing, mode 0600, key account.key_file) and never printed. A config that\n"
+	"keeps its cookie in plaintext (account.cookie, account.cookie_file) is\n"
+	"refused: remove that key first. A running process of the account is told\n"
+	"(control command cookie_reload) and takes the new login at once.\n"
+	"Exits 0 when logged in, 1 when not (expired, cancelled, refused, failed),\n"
+	"2 on a usage error, 4 when logged in but the running process did not take\n"
+	"the new login (restart it).\n";
+
+/* shopkeep login --config FILE: core/login_cli.c. */
+static int main_login(int argc, char **argv)
+{
+	const char *path;
+	config c;
+	int rc = main_options("login", main_login_usage, argc, argv, &path, NULL);
+
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	/* the cookie the config has is not needed: this command makes a new one */
+	if (main_load(path, CONFIG_NO_COOKIE, &c)) {
+		config_free(&c);
+		return 1;
+	}
+	rc = login_cli_run(&c, path);
 	config_free(&c);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include "host.h"
 #include "http.h"
 #include "log.h"
+#include "relogin.h"
 #include "session.h"
 #include "store.h"
 #include "util.h"
@@ -49,6 +50,7 @@ typedef struct {
 	api_ctx *api;
 	web *web;
 	ctl *ctl;
+	relogin *rl;
 	FILE *event_log;
 	int stopped;
 	lws_sorted_usec_list_t sul_hard;   /* the last resort of a stop that does not finish */
@@ -257,6 +259,7 @@ static int run_web(run_app *a, const config *c, store *st, int fd_limit)
 	env.cfg = c;
 	env.sess = a->sess;
 	env.plugins = bridge_host(a->plugins);
+	env.rl = a->rl;
 	env.au = a->au;
 	env.reload = on_reload;
 	env.ud = a;
@@ -541,10 +544,11 @@ int run_main(config *c)
 	 * socket's), then the local control socket (shopkeep status) before any
 	 * plugin starts: a live one means the account runs already, and a second
 	 * process must not start plugins (they resume deliveries) on its state. */
+	app.rl = relogin_new(run_ctx, vh, c, st, app.sess);
 	app.api = api_new(&(api_env){ .cfg = c, .sess = app.sess, .plugins = bridge_host(app.plugins),
-				      .reload = on_reload, .ud = &app });
+				      .rl = app.rl, .reload = on_reload, .ud = &app });
 	if (ctl_start(&app.ctl, run_ctx, app.api, &(api_env){ .cfg = c, .sess = app.sess,
-		      .plugins = bridge_host(app.plugins), .reload = on_reload, .ud = &app })) {
+		      .plugins = bridge_host(app.plugins), .rl = app.rl, .reload = on_reload, .ud = &app })) {
 		rc = 1;
 		app.stopped = 1;
 	}
@@ -555,7 +559,7 @@ int run_main(config *c)
 	signal(SIGUSR1, on_signal);
 	signal(SIGHUP, on_signal);
 	if (!app.stopped) {
-		log_info("run", "account %s starting (unb %s)", c->account_id, c->unb);
+		log_info("run", "account %s starting (unb %s)", c->account_id, c->unb ? c->unb : "none: log in first");
 		session_start(app.sess);
 	}
 	if (run_loop(&app, c))
@@ -563,6 +567,8 @@ int run_main(config *c)
 	lws_sul_cancel(&app.sul_hard);
 	session_log_metrics(app.sess);
 	bridge_unload(app.plugins);
+	relogin_free(app.rl);   /* before the context: it cancels its timers and requests */
+	app.rl = NULL;
 	lws_context_destroy(run_ctx);
 	run_ctx = NULL;
 	session_free(app.sess);

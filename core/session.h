@@ -129,6 +129,8 @@ const char *session_fail_kind_name(sess_fail_kind k);
 /* The punish (captcha) URL of the last risk answer while the kind is "risk",
  * else "". */
 const char *session_punish_url(const session *s);
+/* While FAILED: the wall clock (ms) of the next check; else 0. */
+int64_t session_next_check_ms(const session *s);
 
 const sess_metrics *session_metrics(const session *s);
 /* The session's signed mtop client (its cookie stays current), for plugins' calls. */

@@ -82,6 +82,8 @@ static const sf_row session_fail_rows[] = {
 				"risk control: the platform asks for a check in a browser: "},
 	[SF_KICKED]          = {BO_CLOSED,  SESS_FAIL_KICKED, SF_KEEP_TOKEN, SF_NOW, 0, 0,
 				"kicked: another client keeps taking the connection (the seller's browser?): "},
+	[SF_NO_LOGIN]        = {BO_OTHER,   LOGIN, SF_KEEP_TOKEN, SF_NOW,  0, 0,
+				"needs login: no cookie yet (shopkeep login --config FILE, or the page's QR login)"},
 };
 
 #undef LOGIN
@@ -126,6 +128,7 @@ static void fail_hard(session *s, sess_fail_kind k, const char *why)
 	}
 	s->tok.refreshing = 0;
 	lws_sul_cancel(&s->tok.sul_refresh);
+	s->fail.next_check_ms = util_now_ms() + (int64_t)pause * 1000;
 	session_set_state(s, SESS_FAILED, why);
 	log_err("session", "%s; checking again in %d s", why, pause);
 	lws_sul_schedule(s->ctx, 0, &s->fail.sul_retry, retry_cb, (lws_usec_t)pause * LWS_US_PER_SEC);
@@ -330,4 +333,9 @@ const char *session_fail_kind(const session *s)
 const char *session_punish_url(const session *s)
 {
 	return s->fail.kind == SESS_FAIL_RISK ? s->fail.punish_url : "";
+}
+
+int64_t session_next_check_ms(const session *s)
+{
+	return s->m.state == SESS_FAILED ? s->fail.next_check_ms : 0;
 }

@@ -99,6 +99,7 @@ typedef enum {
 	SF_CLOSED,              /* a registered connection closed */
 	SF_REG_CLOSED,          /* closed after the upgrade, before /reg's answer */
 	SF_CONNECT_FAILED,      /* closed before the upgrade, no reason given */
+	SF_NO_LOGIN,            /* no cookie yet: the account was never logged in */
 	SF_SESSION_DEAD,        /* another call of the session (a renewal, a plugin's mtop call)
 				 * says the login is dead: session expired, hasLogin false */
 	SF_RISK,                /* another call of the session hit risk control */
@@ -164,6 +165,7 @@ struct session {
 		char why[160];
 		sess_fail_kind kind;         /* of the last hard failure, until registered or a new login */
 		char punish_url[256];        /* of the last risk answer ("" none), as kind */
+		int64_t next_check_ms;       /* FAILED: wall ms of the check fail_hard scheduled, else 0 */
 		int64_t kick_ms[SESS_KICK_MAX];  /* monotonic ms of the recent kicks, a ring */
 		int kick_pos;
 		lws_sorted_usec_list_t sul_retry;

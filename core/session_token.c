@@ -25,6 +25,8 @@ static void cookie_src_hash(const char *cookie, char out[33])
 {
 	unsigned char h[16];
 
+	if (!cookie)
+		cookie = "";   /* no cookie yet (a login will bring one) */
 	crypto_generichash(h, sizeof h, (const unsigned char *)cookie, strlen(cookie), NULL, 0);
 	sodium_bin2hex(out, 33, h, sizeof h);
 }
@@ -68,6 +70,8 @@ char *session_cookie_initial(session *s)
 {
 	char key[160], src[33], err[512], *saved = NULL, *saved_src = NULL, *open = NULL;
 
+	if (!s->cfg->cookie)
+		return strdup("");   /* no cookie yet: session_token_begin fails as "needs login" */
 	cookie_src_hash(s->cfg->cookie, src);
 	snprintf(key, sizeof key, "cookie_src:%s", s->cfg->account_id);
 	if (store_kv_get(s->st, key, &saved_src) == 0 && !strcmp(saved_src, src)) {
@@ -182,6 +186,11 @@ void session_token_begin(session *s, int force_fetch)
 
 	if (s->stop.active || s->tok.call)
 		return;
+	if (!*s->tok.mt.cookie) {
+		/* no cookie yet: nothing to ask the platform, a human must log in */
+		session_fail(s, SF_NO_LOGIN, NULL);
+		return;
+	}
 	if (!s->conn.live)
 		session_set_state(s, SESS_CONNECTING, force_fetch ? "fetching a token" : "connecting");
 	if (!force_fetch && !s->tok.token[0] &&

@@ -420,6 +420,7 @@
 	}
 
 	function stopApp() {
+		login.stop();
 		S.timers.forEach(clearInterval);
 		S.timers = [];
 		S.wsWanted = false;
@@ -449,7 +450,12 @@
 		node.className = node.className.replace(/\b(good|warn|bad|off)\b/g, '').trim() + ' ' + cls;
 	}
 
+	/* The banner under the header (title empty: none); its login actions are
+	 * hidden: login.failedBanner shows the ones of a FAILED account. */
 	function setBanner(title, text) {
+		['banner-actions', 'banner-qr', 'banner-paste', 'banner-punish', 'banner-next'].forEach(function (id) {
+			show(id, false);
+		});
 		$('banner-title').textContent = title || '';
 		$('banner-text').textContent = text || '';
 		show('banner', !!title);
@@ -491,12 +497,9 @@
 			S.account = d.account;
 			$('app-account').textContent = S.account;
 		}
+		login.render(d);
 		if (failed)
-			setBanner(d.needs_relogin ? 'Connection FAILED – the bot needs a new Xianyu login'
-				: 'Connection FAILED',
-				(d.last_error ? 'Last error: ' + d.last_error + '. ' : '') +
-				'No messages are answered and no orders are delivered. Log in to goofish.com again, put the ' +
-				'new cookie into the account\'s cookie file, and restart the bot.');
+			login.failedBanner(d);
 		else if (noRules)
 			setBanner('The rules file is broken – ' + (Array.isArray(rules.refused_by) && rules.refused_by.length ?
 				rules.refused_by.map(str).join(', ') + ' run without rules' : 'no replies and no deliveries'),
@@ -539,6 +542,12 @@
 	var loadRules = rulesEditor.loadRules, onRulesSave = rulesEditor.onRulesSave,
 		onRuleAdd = rulesEditor.onRuleAdd, onItemDefaultAdd = rulesEditor.onItemDefaultAdd,
 		wireDefaultReply = rulesEditor.wireDefaultReply;
+
+	/* The Xianyu login (QR, pasted cookie, the FAILED banner) is web/login.js. */
+	var login = window.skLogin({
+		S: S, $: $, busy: busy, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
+		num: num, refreshStatus: refreshStatus, setBanner: setBanner, setError: setError, show: show, str: str
+	});
 
 	/* ------------------------------------------------------------------ stock */
 
@@ -910,6 +919,7 @@
 				setPill($('status-state'), broken ? 'CONNECTED – RULES BROKEN' : str(j.to), broken ? 'bad' : stateClass(j.to));
 				setPill($('top-state'), broken ? 'CONNECTED – RULES BROKEN' : str(j.to), broken ? 'bad' : stateClass(j.to));
 			}
+			login.onState(j.to);
 			soon('status', 300, refreshStatus);
 		} else if (j.kind === 'event' || j.kind === 'send') {
 			soon('chats', 1500, refreshChats);
@@ -939,6 +949,7 @@
 			loadRules();
 		});
 		wireDefaultReply();
+		login.wire();
 		$('stock-refresh').addEventListener('click', refreshStock);
 		$('import-form').addEventListener('submit', onImportSubmit);
 		$('import-codes').addEventListener('input', countCodes);

@@ -9,6 +9,9 @@
 //   SK_SIM_CTL      the simulator's control port (on 127.0.0.1)
 //   SK_SELLER       the seller's unb (the simulator's account)
 //   SK_SHOT         where to write a full-page PNG screenshot (optional)
+//   SK_SHOT_PHONE   the same at a phone's width, 390 px (optional)
+//   SK_SHOT_QR      the QR login dialog, and SK_SHOT_QR_PHONE at 390 px (optional)
+//   SK_SHOT_FAILED_PHONE  the FAILED banner at 390 px (optional)
 //   SK_CHROMIUM     the browser (default /usr/bin/chromium)
 //   SK_TIMEOUT_S    the overall limit (default 60)
 //
@@ -88,12 +91,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // The simulator's control API (plain Node fetch: not the page's origin).
 async function sim(method, pathq, body) {
-	const res = await fetch(`http://127.0.0.1:${SIM_CTL}${pathq}`, {
-		method,
-		headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-		body: body === undefined ? undefined : JSON.stringify(body),
-	});
-	const text = await res.text();
+	let res, text;
+	try {
+		res = await fetch(`http://127.0.0.1:${SIM_CTL}${pathq}`, {
+			method,
+			headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+			body: body === undefined ? undefined : JSON.stringify(body),
+			signal: AbortSignal.timeout(10000),
+		});
+		text = await res.text();
+	} catch (e) {
+		return { status: 0, json: null, text: `${method} ${pathq}: ${e && e.message ? e.message : e}` };
+	}
 	let json = null;
 	try {
 		json = JSON.parse(text);
@@ -385,7 +394,227 @@ async function main() {
 	ok(await visible(page, '#app-view', 10000), 'logged in again with the new password', await text(page, '#login-error'));
 	ok(await waitText(page, '#events-status', 'live', 10000), 'the live events reconnect after the new login');
 
+	await xianyuLogin(page);
+
 	ok(!jsErrors.length, 'no JavaScript errors and no Content-Security-Policy violations', jsErrors.join('\n'));
+}
+
+// Waits until the QR dialog shows the state st (its data-state); true/false.
+async function qrState(page, st, ms) {
+	try {
+		await page.waitForFunction((w) => {
+			const e = document.querySelector('#qr-state');
+			return !!e && e.getAttribute('data-state') === w && !e.closest('[hidden]');
+		}, st, { timeout: ms });
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+// The account's FAILED banner and the Xianyu login from the page: the session
+// expires (the bot goes FAILED), the paste field refuses a bad cookie, a QR
+// login driven by the simulator's "phone" (scan, confirm) brings the account
+// back to CONNECTED without a restart; a canceled, an expired and a
+// verification run show their state.
+async function xianyuLogin(page) {
+	const SHOT_QR = env.SK_SHOT_QR || '', SHOT_QR_PHONE = env.SK_SHOT_QR_PHONE || '';
+
+	await sim('POST', '/fault', { kind: 'session_expired', on: true });
+	await sim('POST', '/fault', { kind: 'expire_token', kick: true });
+	const failed = await waitText(page, '#top-state', 'FAILED', 20000);
+	ok(failed, 'an expired session: the page shows FAILED', await text(page, '#top-state'));
+	const btOk = await waitText(page, '#banner-title', '登录已失效', 10000);
+	const bt = await text(page, '#banner-title');
+	ok(failed && btOk && await page.locator('#banner').isVisible() && bt.includes('login expired'),
+		`the banner says the login expired (${bt})`, await text(page, '#banner'));
+	ok(await page.locator('#banner-qr').isVisible() && await page.locator('#banner-paste').isVisible() &&
+		!(await page.locator('#banner-punish').isVisible()), 'the banner offers the QR login and the paste field');
+	if (env.SK_SHOT_FAILED_PHONE) {
+		await page.setViewportSize({ width: 390, height: 844 });
+		await page.evaluate(() => window.scrollTo(0, 0));
+		await sleep(200);
+		await page.screenshot({ path: env.SK_SHOT_FAILED_PHONE });
+		const of = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+		ok(of <= 1, 'the FAILED banner fits a phone width (390 px)', `overflow ${of} px`);
+		await page.setViewportSize({ width: 1280, height: 900 });
+	}
+
+	// ---- the paste field: a bad cookie is refused, the field is cleared, nothing echoed
+	const BAD = 'foo=bar; sk_pasted_secret=1';
+	await page.click('#banner-paste');
+	ok(await visible(page, '#cookie-input', 5000), 'the paste field opens');
+	ok(await page.locator('#cookie-input').getAttribute('type') === 'password', 'the paste field is a password field');
+	await page.fill('#cookie-input', BAD);
+	await page.click('#cookie-submit');
+	const cerr = await visible(page, '#cookie-error', 10000);
+	ok(cerr && (await text(page, '#cookie-error')).length > 20, `a bad cookie shows the error (${await text(page, '#cookie-error')})`);
+	ok(await page.locator('#cookie-input').inputValue() === '' &&
+		!(await page.evaluate((b) => document.body.innerText.includes(b) ||
+			document.documentElement.outerHTML.includes('sk_pasted_secret'), BAD)),
+	'the paste field is cleared and the cookie is not shown anywhere');
+	await page.click('#qr-close');
+	ok(!(await page.locator('#qr-dialog').isVisible()), 'the dialog closes');
+
+	// ---- a QR login: the QR, scanned, confirmed, CONNECTED again
+	const regs = await sim('GET', '/state');
+	await page.click('#banner-qr');
+	ok(await visible(page, '#qr-img', 10000), 'the QR button shows a QR code', await text(page, '#qr-dialog'));
+	const src = await page.locator('#qr-img').getAttribute('src') || '';
+	const svg = src.startsWith('data:image/svg+xml') ? decodeURIComponent(src.slice(src.indexOf(',') + 1)) : '';
+	ok(/<svg[\s>]/.test(svg) && /<(rect|path)/.test(svg), 'it is the SVG the bot made (an <img> data: URI)', src.slice(0, 120));
+	ok(await qrState(page, 'NEW', 5000) && (await text(page, '#qr-state')).includes('未扫码'), 'the state: 未扫码 (not scanned)',
+		await text(page, '#qr-state'));
+	const loaded = await page.evaluate(() => { const i = document.querySelector('#qr-img'); return i.complete && i.naturalWidth > 0; });
+	ok(loaded, 'the QR image loads under the page\'s CSP');
+	if (SHOT_QR) {
+		await page.screenshot({ path: SHOT_QR });
+		ok(fs.existsSync(SHOT_QR) && fs.statSync(SHOT_QR).size > 1000, `QR dialog screenshot written (${SHOT_QR})`);
+	}
+	if (SHOT_QR_PHONE) {
+		await page.setViewportSize({ width: 390, height: 844 });
+		await sleep(200);
+		await page.screenshot({ path: SHOT_QR_PHONE });
+		const of = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+		ok(of <= 1, 'the QR dialog fits a phone width (390 px)', `overflow ${of} px`);
+		await page.setViewportSize({ width: 1280, height: 900 });
+	}
+	const scan = await sim('POST', '/login/scan', {});
+	ok(scan.status === 200, 'the simulator\'s phone scans the code', scan.text);
+	ok(await qrState(page, 'SCANED', 10000) && (await text(page, '#qr-state')).includes('已扫码'),
+		'the state: 已扫码 (scanned: confirm on the phone)', await text(page, '#qr-state'));
+	const conf = await sim('POST', '/login/confirm', {});
+	ok(conf.status === 200, 'the phone confirms', conf.text);
+	ok(await qrState(page, 'DONE', 15000) && await visible(page, '#qr-success', 5000),
+		`the page says logged in (${await text(page, '#qr-success')})`, `${await text(page, '#qr-state')} ${await text(page, '#qr-error')}`);
+	ok(await waitText(page, '#qr-success', '登录成功', 30000) && await waitText(page, '#qr-conn', 'CONNECTED', 1000),
+		'then that the account is connected again', `${await text(page, '#qr-conn')} ${await text(page, '#qr-error')}`);
+	ok(await waitText(page, '#top-state', 'CONNECTED', 10000) && !(await page.locator('#banner').isVisible()),
+		'the status shows CONNECTED, the banner is gone (no restart)', `${await text(page, '#top-state')} ${await text(page, '#banner')}`);
+	const regs2 = await sim('GET', '/state');
+	const r0 = regs.json && regs.json.stats ? regs.json.stats.reg_ok : undefined;
+	const r1 = regs2.json && regs2.json.stats ? regs2.json.stats.reg_ok : undefined;
+	ok(typeof r1 === 'number' && r1 > r0, `the bot registered again on the platform (reg_ok ${r0} -> ${r1})`);
+
+	// ---- a canceled run, an expired run, a run that needs a security check
+	await page.click('#qr-close');
+	await page.click('#login-qr-open');
+	ok(await qrState(page, 'NEW', 10000), 'a new QR login from the status section');
+	const cancel = await sim('POST', '/login/cancel', {});
+	ok(cancel.status === 200 && await qrState(page, 'CANCELED', 10000) && (await text(page, '#qr-state')).includes('已取消') &&
+		await page.locator('#qr-new').isVisible(), 'canceled on the phone: 已取消 and the new-QR button',
+	`${cancel.text} ${await text(page, '#qr-state')}`);
+	await page.click('#qr-new');
+	ok(await qrState(page, 'NEW', 10000), 'the new-QR button makes a new QR login');
+	const exp = await sim('POST', '/login/expire', {});
+	ok(exp.status === 200 && await qrState(page, 'EXPIRED', 10000) && (await text(page, '#qr-state')).includes('已过期') &&
+		await page.locator('#qr-new').isVisible(), 'an expired QR: 已过期 and the new-QR button',
+	`${exp.text} ${await text(page, '#qr-state')}`);
+	await page.click('#qr-new');
+	ok(await qrState(page, 'NEW', 10000), 'another new QR login');
+	await sim('POST', '/login/scan', {});
+	const ver = await sim('POST', '/login/confirm', { verify: true });
+	const vok = await qrState(page, 'VERIFY', 10000);
+	const href = vok ? await page.locator('#qr-verify-link').getAttribute('href') : '';
+	ok(ver.status === 200 && vok && (await text(page, '#qr-state')).includes('需要安全验证') && /^https?:\/\//.test(href || '') &&
+		await page.locator('#qr-verify-link').isVisible(), `a security check: 需要安全验证 and its link (${href})`,
+	`${ver.text} ${await text(page, '#qr-state')}`);
+	await page.click('#qr-cancel');
+	ok(await qrState(page, 'CANCELED', 10000) && !(await page.locator('#qr-cancel').isVisible()),
+		'the cancel button ends it on the page', await text(page, '#qr-state'));
+	let after = '';
+	for (const end = Date.now() + 5000; Date.now() < end && after !== 'IDLE' && after !== 'CANCELED'; await sleep(200))
+		after = await page.evaluate(async () => {
+			const s = await (await fetch('/api/session')).json();
+			const r = await fetch('/api/control', { method: 'POST', headers: { 'Content-Type': 'application/json',
+				'X-CSRF-Token': s.csrf }, body: JSON.stringify({ request_id: 't1', command: 'login_qr_state', data: {} }) });
+			const j = await r.json();
+			return j && j.data ? String(j.data.state) : `HTTP ${r.status}`;
+		});
+	ok(after === 'IDLE' || after === 'CANCELED', `and in the bot (login_qr_state: ${after})`);
+	await page.click('#qr-close');
+
+	await failKinds(page);
+}
+
+// The page's own view of the status (same origin, its session cookie).
+async function pageStatus(page) {
+	return page.evaluate(async () => (await fetch('/api/status', { credentials: 'same-origin' })).json());
+}
+
+// A QR login driven to its end by the simulator's phone; true when the page
+// saw the account CONNECTED again.
+async function qrLoginAgain(page, opener) {
+	await page.click(opener);
+	if (!await qrState(page, 'NEW', 10000) || !await visible(page, '#qr-img', 10000))
+		return false;
+	const scan = await sim('POST', '/login/scan', {});
+	const scaned = await qrState(page, 'SCANED', 10000);
+	const conf = await sim('POST', '/login/confirm', {});
+	const done = await qrState(page, 'DONE', 15000) && await waitText(page, '#qr-success', '登录成功', 30000);
+	if (!done)
+		diag(`scan ${scan.status} ${scan.text}; seen SCANED ${scaned}; confirm ${conf.status} ${conf.text}; ` +
+			`${await text(page, '#qr-state')} ${await text(page, '#qr-message')} ${await text(page, '#qr-error')} ` +
+			`${(await sim('GET', '/login')).text.slice(0, 600)}`);
+	await page.click('#qr-close');
+	return done && await waitText(page, '#top-state', 'CONNECTED', 10000);
+}
+
+// The banner of each kind of FAILED (risk: the punish link and the next
+// check; kicked: log in again) and the last renewal in the header. The
+// status fields come from the session's failure kinds and the keep-alive
+// (issue 20 items 4 and 5): checked when the status has them.
+async function failKinds(page) {
+	const st = await pageStatus(page);
+	const se = st && st.session && typeof st.session === 'object' ? st.session : null;
+
+	if (se && typeof se.last_renewed_ms === 'number') {
+		const r = await text(page, '#top-renewed');
+		ok(await page.locator('#top-renewed').isVisible() && /上次续期|尚未续期/.test(r),
+			`the header shows the last renewal (${r})`);
+		ok(/续期/.test(await text(page, '#status-session')), 'so does the status section',
+			await text(page, '#status-session'));
+	} else {
+		diag('the status has no session.last_renewed_ms (the keep-alive is not in this build): renewal line not checked');
+	}
+	if (!se || typeof se.fail_kind !== 'string') {
+		diag('the status has no session.fail_kind (the failure kinds are not in this build): risk and kicked banners not checked');
+		return;
+	}
+
+	// ---- risk control: the check's link, when the bot checks again, no QR button
+	await sim('POST', '/fault', { kind: 'risk', on: true });
+	await sim('POST', '/fault', { kind: 'expire_token', kick: true });
+	const risk = await waitText(page, '#banner-title', '安全验证', 20000);
+	const href = risk ? await page.locator('#banner-punish').getAttribute('href') : '';
+	ok(risk && await page.locator('#banner-punish').isVisible() && /^https?:\/\/.*punish/.test(href || '') &&
+		(await text(page, '#banner-punish')).includes('在浏览器中完成验证'),
+	`risk control: the banner links the check (${href})`, `${await text(page, '#banner')} ${JSON.stringify((await pageStatus(page)).session)}`);
+	ok(risk && await page.locator('#banner-next').isVisible() && /下次检查|稍后自动检查/.test(await text(page, '#banner-next')) &&
+		!(await page.locator('#banner-qr').isVisible()), `and when the bot checks again (${await text(page, '#banner-next')})`);
+	// the seller passed the check and logs in again (the simulator's login clears its risk mode)
+	ok(await qrLoginAgain(page, '#login-qr-open'), 'after a new QR login the account is CONNECTED again',
+		`${await text(page, '#top-state')} ${await text(page, '#banner')}`);
+
+	// ---- kicked: another client keeps taking the connection
+	let kicked = false;
+	for (let i = 0; i < 8 && !kicked && (await text(page, '#top-state')) === 'CONNECTED'; i++) {
+		const before = await sim('GET', '/state');
+		const n = before.json && before.json.stats ? before.json.stats.reg_ok : 0;
+		await sim('POST', '/fault', { kind: 'drop', how: 'fin' });
+		kicked = await waitText(page, '#banner-title', '别处登录', 3000);
+		for (const end = Date.now() + 15000; !kicked && Date.now() < end; await sleep(200)) {
+			const s = await sim('GET', '/state');
+			if (s.json && s.json.stats && s.json.stats.reg_ok > n)
+				break;
+			kicked = await waitText(page, '#banner-title', '别处登录', 100);
+		}
+	}
+	ok(kicked && (await text(page, '#banner-title')).includes('logged in elsewhere') &&
+		await page.locator('#banner-qr').isVisible(), 'kicked again and again: 账号在别处登录 and the QR button',
+	`${await text(page, '#banner')} ${JSON.stringify((await pageStatus(page)).session)}`);
+	ok(kicked && await qrLoginAgain(page, '#banner-qr'), 'a QR login from that banner reconnects',
+		`${await text(page, '#top-state')} ${await text(page, '#banner')}`);
 }
 
 let crashed = false;

@@ -207,6 +207,12 @@ static void hostile_from_start(const char *name, const char *fault, const char *
 	   "%s: status session.fail_kind %s", name, kind);
 	ok(j && cJSON_IsTrue(tc_jget(j, "needs_relogin")) == relogin, "%s: needs_relogin is %s", name,
 	   relogin ? "true" : "false");
+	{
+		double next = tc_jnum(j, "session.next_check_ms"), now = (double)util_now_ms();
+
+		ok(next > now && next <= now + pause * 1000 + 500, "%s: status session.next_check_ms is the check "
+		   "within %d s", name, pause);
+	}
 	if (!relogin)
 		ok(j && strstr(tc_jstr(j, "session.punish_url") ? tc_jstr(j, "session.punish_url") : "",
 			       "_____tmd_____/punish?x5secdata="), "%s: status shows the punish URL", name);

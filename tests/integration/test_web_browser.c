@@ -6,7 +6,13 @@
  * set-up) sets the password with the setup token, adds a keyword rule, sees
  * the bot answer a simulated buyer with it and the event arrive live, sees a
  * bad rule refused where it was made, and takes a screenshot into
- * build/web-page.png. Each "ok - ..." / "not ok - ..." line the script prints
+ * build/web-page.png. Then the Xianyu login (issue 20): the session expires
+ * and the page's banner offers the QR login and the paste field; a bad pasted
+ * cookie is refused; a QR login driven by the simulator's phone (scan,
+ * confirm) brings the account back to CONNECTED without a restart; canceled,
+ * expired and security-check runs show their state; screenshots
+ * build/web-login-qr.png, web-login-qr-phone.png, web-failed-phone.png and
+ * web-page-phone.png. Each "ok - ..." / "not ok - ..." line the script prints
  * becomes a check here; a script that dies, hangs or prints nothing fails.
  */
 #include "tap.h"
@@ -32,7 +38,7 @@ static const char *env_or(const char *k, const char *def)
 int main(void)
 {
 	const char *build = env_or("SK_BUILD", "build"), *root = env_or("SK_ROOT", ".");
-	char json[2048], cmd[3000], tok[128] = "", shot[600], line[1024];
+	char json[2048], cmd[4000], tok[128] = "", shot[600], phone[600], qr[600], qrphone[600], failphone[600], line[1024];
 	int wport = tbot_free_port(), checks = 0, failed = 0, st;
 	struct stat sb;
 	tc_sim sim;
@@ -51,9 +57,12 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "cp '%s/config/rules.example.json' '%s/rules.json'", root, bot.dir);
 	if (system(cmd) != 0)
 		diag("cannot copy the example rules");
+	/* the cookie sealed (account.cookie_secret): a login from the page seals the new one there */
 	snprintf(json, sizeof json,
-		 "{\"account\":{\"id\":\"browser\",\"cookie\":\"unb=" UNB "; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
-		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
+		 "{\"account\":{\"id\":\"browser\",\"cookie_secret\":\"browser.cookie.secret\"},\n"
+		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\",\n"
+		 "  \"passport_url\":\"http://127.0.0.1:@PORT@/\"},\n"
+		 " \"login\":{\"poll_ms\":400},\n"
 		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
 		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\",\"orders\"]},\n"
@@ -62,6 +71,10 @@ int main(void)
 		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\",\"pwhash_min\":true}}\n",
 		 build, wport, root);
 	tbot_config(&bot, json);
+	snprintf(cmd, sizeof cmd, "echo 'unb=" UNB "; cookie2=c2; _m_h5_tk=0123456789abcdef0123456789abcdef_1' | "
+		 "'%s/shopkeep' secret set --config '%s' cookie >/dev/null 2>&1", build, bot.cfg);
+	if (!ok(system(cmd) == 0, "shopkeep secret set seals the cookie"))
+		goto out;
 	tbot_start(&bot);
 	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "the bot registers"))
 		goto out;
@@ -73,11 +86,20 @@ int main(void)
 	if (!ok(tok[0], "the bot logged its setup token"))
 		goto out;
 	snprintf(shot, sizeof shot, "%s/web-page.png", build);
+	snprintf(phone, sizeof phone, "%s/web-page-phone.png", build);
+	snprintf(qr, sizeof qr, "%s/web-login-qr.png", build);
+	snprintf(qrphone, sizeof qrphone, "%s/web-login-qr-phone.png", build);
 	unlink(shot);
+	unlink(phone);
+	unlink(qr);
+	snprintf(failphone, sizeof failphone, "%s/web-failed-phone.png", build);
+	unlink(qrphone);
+	unlink(failphone);
 	snprintf(cmd, sizeof cmd,
 		 "cd '%s/tests/browser' && SK_WEB_URL=http://127.0.0.1:%d/ SK_SETUP_TOKEN='%s' SK_SIM_CTL=%d "
-		 "SK_SELLER=" UNB " SK_SHOT='%s' timeout -k 5 120 node page_test.mjs 2>&1",
-		 root, wport, tok, sim.ctl_port, shot);
+		 "SK_SELLER=" UNB " SK_SHOT='%s' SK_SHOT_PHONE='%s' SK_SHOT_QR='%s' SK_SHOT_QR_PHONE='%s' SK_SHOT_FAILED_PHONE='%s' "
+		 "SK_TIMEOUT_S=150 timeout -k 5 170 node page_test.mjs 2>&1",
+		 root, wport, tok, sim.ctl_port, shot, phone, qr, qrphone, failphone);
 	if (!(p = popen(cmd, "r"))) {
 		ok(0, "node runs");
 		goto out;
@@ -99,7 +121,9 @@ int main(void)
 	ok(checks >= 5, "the page test ran its checks (%d)", checks);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == (failed ? 1 : 0), "the page test exited %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	ok(stat(shot, &sb) == 0 && sb.st_size > 1000, "the screenshot is in %s", shot);
+	ok(stat(qr, &sb) == 0 && sb.st_size > 1000, "the QR login dialog's screenshot is in %s", qr);
 	ok(tbot_alive(&bot), "the bot still runs");
+	ok(!tbot_log_has(&bot, "sk_pasted_secret"), "the cookie pasted on the page is not in the bot's log");
 out:
 	if (bot.pid > 0)
 		is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");

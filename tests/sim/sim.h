@@ -292,6 +292,18 @@ int sim_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 /* Runs one control call; returns the HTTP status and sets *out (caller deletes). */
 int sim_ctl_call(const char *method, const char *path, const char *query, cJSON *body, cJSON **out);
 
+/* sim_passport.c: the passport QR login service (protocol-account.md §1) */
+/* Serves a passport path of the platform port; -1 when the path is not one. */
+int sim_passport_http(struct lws *wsi, sim_pss *pss);
+/* A /login… control call (404 when unknown); *out is set. */
+int sim_passport_ctl(const char *method, const char *path, const cJSON *body, cJSON **out);
+/* POST /fault of a qr_… kind; returns the status, *out set. */
+int sim_passport_fault(const char *kind, const cJSON *body, cJSON **out);
+/* POST /config: takes setting x when it is the passport's (1), else 0; with
+ * x NULL adds the passport's settings to report. */
+int sim_passport_config(const cJSON *x, cJSON *report);
+void sim_passport_reset(void);
+
 /* sim_risk.c: risk control and kicks */
 int sim_risk_fault(sim_account *a, const cJSON *b, cJSON **out);
 int sim_risk_mtop(sim_account *a, const char *api, const char *cookie, const char *ua, const char **ret0,

@@ -412,7 +412,10 @@ static char *garbage(const char *what, const cJSON *b, sim_account *a, size_t *l
 	if (!strcmp(what, "utf8")) {
 		s = strdup("{\"lwp\":\"/s/sync\",\"headers\":{\"mid\":\"badutf8 0\",\"sid\":\"x\"},\"body\":{\"x\":\"\xff\xfe\xc0\xaf\"}}");
 		*len = strlen(s);
-		*track = 1;
+		/* sent once, not tracked: a client that drops the frame (it is
+		 * not valid text) cannot ACK it, and a re-send at every later
+		 * registration would trap it forever */
+		*track = 0;
 		return s;
 	}
 	if (!strcmp(what, "oversize")) {
@@ -472,6 +475,8 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 	sim_account *a = NULL;
 	sim_conn *c;
 
+	if (!strncmp(kind, "qr_", 3))
+		return sim_passport_fault(kind, b, out);
 	if (!strcmp(kind, "refuse") || !strcmp(kind, "blackhole")) {
 		int k = (int)sim_jnum(b, "n", 1);
 
@@ -623,6 +628,8 @@ static int ctl_config(const cJSON *b, cJSON **out)
 			S.consign_pushes_card = cJSON_IsTrue(x);
 		else if (!strcmp(x->string, "require_origin") && cJSON_IsBool(x))
 			S.require_origin = cJSON_IsTrue(x);
+		else if (sim_passport_config(x, NULL))
+			;
 		else if (sim_risk_config(x) > 0)
 			;
 		else {
@@ -639,6 +646,7 @@ static int ctl_config(const cJSON *b, cJSON **out)
 	cJSON_AddBoolToObject(*out, "record", S.record);
 	cJSON_AddBoolToObject(*out, "consign_pushes_card", S.consign_pushes_card);
 	cJSON_AddBoolToObject(*out, "require_origin", S.require_origin);
+	sim_passport_config(NULL, *out);
 	sim_risk_config_out(*out);
 	return 200;
 }
@@ -769,6 +777,8 @@ int sim_ctl_call(const char *method, const char *path, const char *query, cJSON 
 	} else if (post && !strcmp(path, "/scenario")) {
 		r = sim_scenario_load(cJSON_Duplicate(body, 1), err, sizeof err) ? fail(out, 400, err)
 			: (*out = cJSON_CreateObject(), 200);
+	} else if (!strcmp(path, "/login") || !strncmp(path, "/login/", 7)) {
+		r = sim_passport_ctl(method, path, body, out);
 	} else if (post && !strcmp(path, "/reset")) {
 		sim_reset();
 		*out = cJSON_CreateObject();

@@ -91,7 +91,7 @@ static void new_h5tk(char *tk, size_t tkn, char *cookie, size_t cn)
 
 	sim_gen_hex(hex, 32);
 	snprintf(tk, tkn, "%s", hex);
-	snprintf(cookie, cn, "_m_h5_tk=%s_%lld;Path=/;Domain=goofish.com;Max-Age=86400", hex,
+	snprintf(cookie, cn, "_m_h5_tk=%s_%lld; Path=/; Max-Age=86400", hex,
 		 (long long)util_now_ms() + 86400000);
 }
 
@@ -172,14 +172,23 @@ static cJSON *order_detail(const sim_order *o)
 	return d;
 }
 
+/* The item detail of mtop.taobao.idle.pc.detail: itemDO with itemId a number
+ * (a string only for an id that is not one) and soldPrice a string in yuan, as
+ * on the platform (protocol-account.md §10.12). */
 static cJSON *item_detail(const sim_item *it)
 {
 	cJSON *d = cJSON_CreateObject(), *ido = cJSON_AddObjectToObject(d, "itemDO"), *s;
+	size_t nd = strspn(it->id, "0123456789");
+	char price[32];
 
-	cJSON_AddStringToObject(ido, "itemId", it->id);
+	if (nd && !it->id[nd] && nd <= 15)
+		cJSON_AddNumberToObject(ido, "itemId", strtod(it->id, NULL));
+	else
+		cJSON_AddStringToObject(ido, "itemId", it->id);
 	cJSON_AddStringToObject(ido, "title", it->title);
 	cJSON_AddStringToObject(ido, "desc", it->desc);
-	cJSON_AddNumberToObject(ido, "soldPrice", it->price / 100.0);
+	snprintf(price, sizeof price, "%s%d.%02d", it->price < 0 ? "-" : "", abs(it->price) / 100, abs(it->price) % 100);
+	cJSON_AddStringToObject(ido, "soldPrice", price);
 	cJSON_AddNumberToObject(ido, "quantity", it->quantity);
 	s = it->skus ? cJSON_Duplicate(it->skus, 1) : cJSON_CreateArray();
 	cJSON_AddItemToObject(ido, "skuList", s);
@@ -299,6 +308,17 @@ static const char *mtop_api(const char *api, sim_account *a, const cJSON *dj, cJ
 		return mtop_order_detail(a, dj, out);
 	if (!strcmp(api, "mtop.taobao.idle.pc.detail"))
 		return mtop_item_detail(dj, out);
+	if (!strcmp(api, "mtop.idle.web.user.page.nav")) {
+		/* the web page's user bar (§1.4 step 4: a client calls it after a
+		 * login to collect the rotated _m_h5_tk; the data is the sim's own) */
+		cJSON *base = cJSON_AddObjectToObject(cJSON_AddObjectToObject(*out = cJSON_CreateObject(), "module"), "base");
+
+		cJSON_AddStringToObject(base, "userId", a->unb);
+		cJSON_AddStringToObject(base, "displayName", a->unb);
+		return NULL;
+	}
+	if (!strcmp(api, "mtop.gaia.nodejs.gaia.idle.data.gw.v2.index.get"))
+		return NULL;   /* the home page feed (§1.1 A.2): an empty success */
 	if (!strcmp(api, "mtop.idle.groupon.activity.seller.freeshipping")) {
 		if (!cJSON_GetObjectItemCaseSensitive(dj, "bizOrderId"))
 			return "FAIL_SYS_PARAMINVALID_ERROR::bizOrderId";
@@ -329,7 +349,7 @@ static const char *mtop_h5tk(sim_account *a, const char *cookie, char *tk, size_
 	}
 	if (strcmp(tk, a->h5tk)) {
 		/* An old or unknown token: expired, with the current one as Set-Cookie. */
-		snprintf(sc, sizeof sc, "_m_h5_tk=%s_%lld;Path=/;Domain=goofish.com;Max-Age=86400", a->h5tk,
+		snprintf(sc, sizeof sc, "_m_h5_tk=%s_%lld; Path=/; Max-Age=86400", a->h5tk,
 			 (long long)util_now_ms() + 86400000);
 		*set_cookie = strdup(sc);
 		S.st.mtop_token_expired++;
@@ -366,6 +386,18 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 	if (unb && *unb)
 		a = sim_account_get(unb, 1);
 	if (!a) {
+		/* no _m_h5_tk at all (the login pre-flight's cookieless call,
+		 * protocol-account.md §1.1, §10.3): a token, bound to no account */
+		tk[0] = '\0';
+		cookie_h5_token(cookie, tk, sizeof tk);
+		if (!tk[0]) {
+			char sc[200];
+
+			new_h5tk(tk, sizeof tk, sc, sizeof sc);
+			*set_cookie = strdup(sc);
+			ret = "FAIL_SYS_TOKEN_EMPTY::令牌为空";
+			goto done;
+		}
 		ret = "FAIL_SYS_SESSION_EXPIRED::Session过期";
 		goto done;
 	}
@@ -456,6 +488,8 @@ static int dispatch(struct lws *wsi, sim_pss *pss, int ctl)
 		free(sc[0]);
 		return r;
 	}
+	if ((r = sim_passport_http(wsi, pss)) >= 0)
+		return r;
 	return respond(wsi, pss, 404, "{\"error\":\"not found\"}", NULL);
 }
 

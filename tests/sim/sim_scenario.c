@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define LOAD_CID_BASE 900000000ull
+#define LOAD_ITEM "40004"          /* the load chats' item, defined when a run starts */
 
 /* Runs the next step and schedules the one after it. */
 static void scen_cb(lws_sorted_usec_list_t *sul)
@@ -119,6 +120,7 @@ static void load_pump(void)
 		snprintf(cid, sizeof cid, "%llu", LOAD_CID_BASE + (unsigned long long)i);
 		cJSON_AddStringToObject(spec, "kind", "text");
 		cJSON_AddStringToObject(spec, "cid", cid);
+		cJSON_AddStringToObject(spec, "item_id", LOAD_ITEM);
 		cJSON_AddStringToObject(spec, "text", L->text);
 		it = sim_item_build(spec, a, NULL, err, sizeof err);
 		cJSON_Delete(spec);
@@ -201,6 +203,12 @@ int sim_load_start(cJSON *b, char *err, size_t errlen)
 	}
 	for (i = 0; i < L->n; i++)
 		L->lat_us[i] = -1;
+	/* the chats are about an item the detail API knows (one defined
+	 * earlier, by POST /item or a scenario, is kept as it is) */
+	if (!sim_item_get(LOAD_ITEM, 1)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	L->running = 1;
 	L->start_us = util_mono_us();
 	load_pump();

@@ -337,6 +337,7 @@ void sim_reset(void)
 	cJSON_Delete(S.scenario);
 	S.scenario = NULL;
 	memset(&S.st, 0, sizeof S.st);
+	sim_passport_reset();
 }
 
 void sim_free_all(void)

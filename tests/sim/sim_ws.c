@@ -103,8 +103,10 @@ static void reg_reject_cb(lws_sorted_usec_list_t *sul)
 	sim_conn_act(c, SIM_DROP_FIN, 0, NULL);
 }
 
-/* /reg: the token must exist, be unexpired and minted for this device id and
- * this cookie's unb. A bad one gets no answer and the socket closes soon after. */
+/* /reg: the token must exist, be unexpired and minted for this device id (and,
+ * when the upgrade carried a Cookie with unb, for that account). The account is
+ * the token's: the platform authenticates here, not at the upgrade. A bad one
+ * gets no answer and the socket closes soon after. */
 static void handle_reg(sim_conn *c, const char *mid, const cJSON *h)
 {
 	const char *tok = sim_jstr2(h, "token"), *did = sim_jstr2(h, "did");
@@ -119,8 +121,10 @@ static void handle_reg(sim_conn *c, const char *mid, const cJSON *h)
 		why = "token expired";
 	else if (!did || strcmp(did, t->did))
 		why = "did does not match the token's deviceId";
-	else if (strcmp(t->unb, c->acct->unb))
+	else if (c->acct && strcmp(t->unb, c->acct->unb))
 		why = "token minted for another account";
+	else if (!c->acct && !(c->acct = sim_account_get(t->unb, 1)))
+		why = "out of memory";
 	else if (!sim_jstr2(h, "app-key") || strcmp(sim_jstr2(h, "app-key"), SIGN_IM_APPKEY))
 		why = "wrong app-key";
 	if (why) {
@@ -333,25 +337,31 @@ out:
 	cJSON_Delete(q.inner);
 }
 
-/* /r/SingleChatConversation/create: idempotent per buyer/seller pair. */
+/* /r/SingleChatConversation/create: idempotent per unordered buyer/seller
+ * pair: the seller may be either pairFirst or pairSecond (the web client
+ * sorts the two ids; protocol-account.md §8.2), the cid is the same. */
 static void handle_create(sim_conn *c, const char *mid, const cJSON *body)
 {
 	const cJSON *b0 = cJSON_GetArrayItem(body, 0);
-	const char *first = sim_jstr2(b0, "pairFirst"), *second = sim_jstr2(b0, "pairSecond");
+	const char *first = sim_jstr2(b0, "pairFirst"), *second = sim_jstr2(b0, "pairSecond"), *peer = NULL;
 	const char *item = sim_jstr2(cJSON_GetObjectItemCaseSensitive(b0, "extension"), "itemId");
 	char buyer[32], me[64];
 	sim_chat *ch;
 	cJSON *r, *conv;
 
 	snprintf(me, sizeof me, "%s@goofish", c->acct->unb);
-	if (!first || !second || !strchr(first, '@') || strcmp(second, me)) {
+	if (first && second && !strcmp(second, me))
+		peer = first;
+	else if (first && second && !strcmp(first, me))
+		peer = second;
+	if (!peer || !strchr(peer, '@') || !strcmp(peer, me) || (size_t)(strchr(peer, '@') - peer) >= sizeof buyer) {
 		r = response(c, mid, 400);
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "body"), "reason", "PARAM_ERROR");
 		conn_send_json(c, r);
 		return;
 	}
 	S.st.conv_creates++;
-	snprintf(buyer, sizeof buyer, "%.*s", (int)(strchr(first, '@') - first), first);
+	snprintf(buyer, sizeof buyer, "%.*s", (int)(strchr(peer, '@') - peer), peer);
 	ch = sim_chat_get(c->acct->unb, NULL, buyer, NULL, NULL);
 	if (ch && item && !*ch->item_id)
 		snprintf(ch->item_id, sizeof ch->item_id, "%s", item);
@@ -393,7 +403,7 @@ static void handle_frame(sim_conn *c, const char *txt, size_t len)
 	const char *lwp = sim_jstr2(f, "lwp"), *mid = sim_jstr2(h, "mid");
 	const char *what = lwp ? lwp : "ack";
 
-	if (!c->acct)
+	if (!c->acct && c->closing)
 		goto out;   /* the simulator was reset under this connection */
 	if (!cJSON_IsObject(f) || !cJSON_IsObject(h)) {
 		S.st.bad_frames++;
@@ -414,7 +424,10 @@ static void handle_frame(sim_conn *c, const char *txt, size_t len)
 	} else if (!strcmp(lwp, "/!")) {
 		S.st.heartbeats++;
 		r = response(c, mid, 200);
-		cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(r, "headers"), "server-timestamp", "0");
+		char ts[24];
+
+		snprintf(ts, sizeof ts, "%lld", (long long)util_now_ms());
+		cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(r, "headers"), "server-timestamp", ts);
 		conn_send_json(c, r);
 	} else if (!strcmp(lwp, "/r/SyncStatus/ackDiff")) {
 		const cJSON *b0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(f, "body"), 0);
@@ -430,6 +443,20 @@ static void handle_frame(sim_conn *c, const char *txt, size_t len)
 		cJSON_AddNumberToObject(b, "timestamp", (double)util_now_ms());
 		cJSON_AddFalseToObject(b, "tooLong2Tag");
 		cJSON_AddStringToObject(b, "topic", "sync");
+		conn_send_json(c, r);
+	} else if (!strcmp(lwp, "/r/SyncStatus/getState")) {
+		/* protocol-account.md §4.1 (GC): the sync position to ackDiff from */
+		S.st.requests++;
+		r = response(c, mid, 200);
+		b = cJSON_AddObjectToObject(r, "body");
+		cJSON_AddStringToObject(b, "pipeline", "sync");
+		cJSON_AddStringToObject(b, "channel", "sync");
+		cJSON_AddStringToObject(b, "topic", "sync");
+		cJSON_AddStringToObject(b, "tooLong2Tag", "PNM,1");
+		cJSON_AddNumberToObject(b, "highPts", (double)util_now_ms() * 1000);
+		cJSON_AddNumberToObject(b, "pts", (double)util_now_ms() * 1000);
+		cJSON_AddNumberToObject(b, "seq", 0);
+		cJSON_AddNumberToObject(b, "timestamp", (double)util_now_ms());
 		conn_send_json(c, r);
 	} else if (!strcmp(lwp, "/r/MessageSend/sendByReceiverScope")) {
 		handle_send(c, mid, cJSON_GetObjectItemCaseSensitive(f, "body"), logx);
@@ -598,12 +625,8 @@ int sim_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		if (cookie_unb(wsi, unb, sizeof unb)) {
-			S.st.ws_rejected_nocookie++;
-			lwsl_user("sim: upgrade refused: no Cookie with unb\n");
-			lws_return_http_status(wsi, 403, "a Cookie with unb is required");
-			return 1;
-		}
+		/* No Cookie is needed: the account comes from the token at /reg
+		 * (ws_rejected_nocookie stays in the stats, always 0). */
 		if (S.require_origin &&
 		    (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0 ||
 		     strcmp(origin, "https://www.goofish.com"))) {
@@ -613,13 +636,12 @@ int sim_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		c = calloc(1, sizeof *c);
-		if (!c || cookie_unb(wsi, unb, sizeof unb)) {
-			free(c);
+		if (!c)
 			return -1;
-		}
 		c->wsi = wsi;
 		c->id = ++S.next_conn_id;
-		c->acct = sim_account_get(unb, 1);
+		/* a Cookie with unb names the account now, else the token at /reg does */
+		c->acct = cookie_unb(wsi, unb, sizeof unb) ? (unb[0] = '\0', NULL) : sim_account_get(unb, 1);
 		sim_gen_hex(c->sid, 32);
 		c->next = S.conns;
 		S.conns = c;

@@ -262,11 +262,15 @@ static const char *plugin_dir(void)
 	return buf;
 }
 
+/* The account's unb as the bot's config holds it: the host reads it through
+ * own_user_id_ref (a login may set it while the account runs). */
+static char *UNB = "unb1";
+
 /* A host over the store ST (opened when NULL) with these config sections. */
 static host *mk(const char *sections)
 {
 	host_config cfg = {
-		.account_id = "acct1", .own_user_id = "unb1", .rules_path = "/tmp/rules.txt", .worker_threads = 2,
+		.account_id = "acct1", .own_user_id = "unb0", .own_user_id_ref = &UNB, .rules_path = "/tmp/rules.txt", .worker_threads = 2,
 	};
 	char err[256];
 
@@ -835,6 +839,20 @@ static void test_misc(void)
 	snprintf(want, sizeof want, "a.cmd a.info:2:%lld:%lld:acct1:unb1:/tmp/rules.txt a.sys2", (long long)clk_now,
 		 (long long)clk_mono);
 	is_str(tr(), want, "session state, clocks, account, own user id, rules path");
+	{
+		/* an account that started with no cookie learns its unb at its first login */
+		UNB = NULL;
+		sys("info");
+		snprintf(want, sizeof want, "a.cmd a.info:2:%lld:%lld:acct1::/tmp/rules.txt a.sys2",
+			 (long long)clk_now, (long long)clk_mono);
+		is_str(tr(), want, "own user id through the config: none yet");
+		UNB = "unb9";
+		sys("info");
+		snprintf(want, sizeof want, "a.cmd a.info:2:%lld:%lld:acct1:unb9:/tmp/rules.txt a.sys2",
+			 (long long)clk_now, (long long)clk_mono);
+		is_str(tr(), want, "own user id through the config: the login's unb, at once");
+		UNB = "unb1";
+	}
 	sys("metrics");
 	is_str(tr(), "a.cmd a.metrics:{\"m\":1} a.sys2", "metrics json, freed with sk_free");
 	sys("json extra");

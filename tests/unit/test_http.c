@@ -24,7 +24,7 @@ static struct lws_vhost *vh;
 
 typedef struct {
 	int done, status;
-	char error[128], body[256];
+	char error[128], body[256], location[256];
 } result;
 
 static void on_done(void *ud, const http_resp *r)
@@ -35,6 +35,7 @@ static void on_done(void *ud, const http_resp *r)
 	res->status = r->status;
 	snprintf(res->error, sizeof res->error, "%s", r->error ? r->error : "");
 	snprintf(res->body, sizeof res->body, "%s", r->body);
+	snprintf(res->location, sizeof res->location, "%s", r->location ? r->location : "(null)");
 	/* this runs from a timer just before lws's poll(): wake it, or run()
 	 * only sees the flag after lws's next 30 s timer (pitfall P2) */
 	lws_cancel_service(ctx);
@@ -132,6 +133,7 @@ int main(void)
 	thook_answer(h, 302);
 	post(url, "X-Secret: s\r\n", "x", 5, &res);
 	ok(res.done == 1 && res.status == 302, "302: the answer, not followed (%d, \"%s\")", res.status, res.error);
+	is_str(res.location, "/redirected", "302: its Location is given to the caller (to follow by hand)");
 	lws_service(ctx, 0);
 	is_int(thook_count(h), 3, "302: no second request to the Location (which would carry the headers)");
 
@@ -140,6 +142,29 @@ int main(void)
 	ok(res.done == 1 && res.status == 0 && !strcmp(res.error, "timeout"), "no answer: a timeout after timeout_s (%s)",
 	   res.error);
 	is_int(thook_count(h), 4, "no answer: the receiver did get it");
+
+	/* GET (the QR login's pages): no body, no Content-Length */
+	thook_answer(h, 200);
+	memset(&res, 0, sizeof res);
+	if (!http_request(ctx, vh, "GET", url, "X-Get: g\r\n", NULL, 0, 5, 1, on_done, &res))
+		snprintf(res.error, sizeof res.error, "http_request returned NULL");
+	else
+		run(&res, 8000);
+	ok(res.done == 1 && res.status == 200 && !res.error[0], "GET: answered (%d, \"%s\")", res.status, res.error);
+	is_str(res.location, "", "GET 200: no Location");
+	if ((r = thook_get(h, 4))) {
+		is_str(r->method, "GET", "GET: the receiver got a GET");
+		is_str(r->path, "/hook/a?x=1", "GET: to the url's path and query");
+		v = thook_header(r, "Content-Length");
+		ok(v == NULL || !strcmp(v, "0"), "GET: no body (Content-Length %s)", v ? v : "none");
+		free(v);
+		v = thook_header(r, "X-Get");
+		is_str(v, "g", "GET: with the extra headers");
+		free(v);
+		thook_req_free(r);
+	} else {
+		ok(0, "the receiver recorded the GET");
+	}
 
 	thook_stop(h);
 	post(url, "", "x", 5, &res);
