@@ -85,6 +85,7 @@ static int max_attempts(int base, int cap, int ms)
 
 static int refresh_before_s = 3600;
 static int with_orders;                 /* load dedup and orders, with rules.json */
+static int no_cookie;                   /* the account has no cookie yet (a login brings it) */
 
 /* Writes a fresh bot's config: the compressed hour's settings. */
 static void write_config(void)
@@ -92,8 +93,7 @@ static void write_config(void)
 	char json[2048];
 
 	snprintf(json, sizeof json,
-		 "{\"account\":{\"id\":\"demo\",\"cookie\":\"cna=abc; unb=" UNB "; cookie2=c2; "
-		 "_m_h5_tk=0123456789abcdef0123456789abcdef_1700000000000; _m_h5_tk_enc=e\"},\n"
+		 "{\"account\":{\"id\":\"demo\"%s},\n"
 		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\","
 		 "\"heartbeat_interval_s\":1,\"heartbeat_timeout_s\":3,\"connect_timeout_s\":1,\"request_timeout_s\":2},\n"
 		 " \"reconnect\":{\"network_base_ms\":%d,\"network_cap_ms\":%d,\"closed_base_ms\":%d,\"closed_cap_ms\":%d,"
@@ -105,6 +105,8 @@ static void write_config(void)
 		 " \"log\":{\"level\":\"info\"},\n"
 		 "%s%s%s"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n",
+		 no_cookie ? "" : ",\"cookie\":\"cna=abc; unb=" UNB "; cookie2=c2; "
+		 "_m_h5_tk=0123456789abcdef0123456789abcdef_1700000000000; _m_h5_tk_enc=e\"",
 		 NET_BASE, NET_CAP, CLOSED_BASE, CLOSED_CAP, OTHER_BASE, OTHER_CAP, JITTER, RISK_S, KICK_MAX,
 		 KICK_WINDOW_S, RELOGIN_S, refresh_before_s, with_orders ? " \"plugins\":{\"dir\":\"" : "",
 		 with_orders ? tbot_build_dir() : "",
@@ -217,6 +219,18 @@ static void hostile_from_start(const char *name, const char *fault, const char *
 		ok(j && strstr(tc_jstr(j, "session.punish_url") ? tc_jstr(j, "session.punish_url") : "",
 			       "_____tmd_____/punish?x5secdata="), "%s: status shows the punish URL", name);
 	cJSON_Delete(j);
+	{
+		char cmd[1200];
+		int st;
+		const char *out;
+
+		snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' status --config '%s' 2>/dev/null", build, bot.cfg);
+		out = tbot_sh(cmd, &st);
+		ok(relogin ? strstr(out, "needs login: the platform says the session expired") != NULL
+			   : strstr(out, "risk control: the platform asks for a check; open https://") &&
+			     strstr(out, "punish?x5secdata="),
+		   "%s: shopkeep status says it in words", name);
+	}
 	usleep(HOUR_MS * 1000);
 	n = calls_of(TOKEN_API) - t0;
 	ok(n >= 1 && n <= bound, "%s: %d token calls in a compressed hour (bound %d: 1 + 3600 s / %d s)", name, n,
@@ -296,6 +310,53 @@ static void risk_on_plugin_call(void)
 	cJSON_Delete(j);
 	stop_bot("risk on a plugin's call");
 	with_orders = 0;
+}
+
+/* Runs `shopkeep ctl cookie_set` with cookie: its exit status. */
+static int cookie_set(const char *cookie)
+{
+	char cmd[1500];
+	int st;
+
+	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' ctl cookie_set --config '%s' '{\"cookie\":\"%s\"}' "
+		 ">/dev/null 2>&1", build, bot.cfg, cookie);
+	tbot_sh(cmd, &st);
+	return st;
+}
+
+/* A new login (cookie_set: session_login) leaves FAILED at once, whatever
+ * the kind, and forgets it: from "no cookie yet" (login) into risk control,
+ * and from risk control to CONNECTED without waiting risk_backoff_s. */
+static void new_login_leaves_failed(void)
+{
+	const char *ck = "unb=" UNB "; cookie2=c2; _m_h5_tk=0123456789abcdef0123456789abcdef_1";
+	double reg0;
+	int64_t t;
+	cJSON *j;
+
+	no_cookie = 1;
+	if (start_bot())
+		return;
+	ok(tbot_wait_ev(&bot, "\"to\":\"FAILED\"", "\"fail_kind\":\"login\"", NULL, 1, 5000),
+	   "new login: an account with no cookie yet is FAILED (login)");
+	tsim_ctl(&sim, "/fault", "{\"kind\":\"risk\",\"on\":true,\"seller\":\"" UNB "\"}");
+	is_int(cookie_set(ck), 0, "new login: cookie_set is taken");
+	ok(tbot_wait_ev(&bot, "\"to\":\"FAILED\"", "\"fail_kind\":\"risk\"", NULL, 1, 3000),
+	   "new login: it tried at once and is FAILED (risk) now");
+	tsim_ctl(&sim, "/fault", "{\"kind\":\"risk\",\"on\":false,\"seller\":\"" UNB "\"}");
+	reg0 = tsim_stat(&sim, "reg_ok");
+	t = util_mono_us();
+	is_int(cookie_set(ck), 0, "new login: a second cookie_set is taken");
+	ok(wait_registered(reg0, (RISK_S - 2) * 1000), "new login: registered in %lld ms, not after risk_backoff_s",
+	   (long long)((util_mono_us() - t) / 1000));
+	j = status_json();
+	ok(j && !strcmp(tc_jstr(j, "state") ? tc_jstr(j, "state") : "", "CONNECTED") &&
+	   !strcmp(tc_jstr(j, "session.fail_kind") ? tc_jstr(j, "session.fail_kind") : "?", "") &&
+	   !strcmp(tc_jstr(j, "session.punish_url") ? tc_jstr(j, "session.punish_url") : "?", ""),
+	   "new login: CONNECTED, the fail kind and punish URL forgotten");
+	cJSON_Delete(j);
+	stop_bot("new login");
+	no_cookie = 0;
 }
 
 /* The token API keeps failing with fault (not a dead login, not risk): the
@@ -437,6 +498,7 @@ int main(void)
 		 "\"ret\":\"FAIL_SYS_SERVICE_UNAVAILABLE::服务不可用\"}", TOKEN_API);
 	expired_while_connected();
 	risk_on_plugin_call();
+	new_login_leaves_failed();
 	token_keeps_failing("token API failing (ret)", fail, OTHER_BASE, OTHER_CAP);
 	snprintf(fail, sizeof fail, "{\"kind\":\"mtop_fail\",\"seller\":\"" UNB "\",\"api\":\"%s\",\"n\":100000,\"status\":503}", TOKEN_API);
 	token_keeps_failing("token API failing (HTTP 503)", fail, NET_BASE, NET_CAP);
