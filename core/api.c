@@ -308,6 +308,22 @@ static void api_status_rules(api_ctx *a, cJSON *d)
 	cJSON_AddStringToObject(r, "summary", sum);
 }
 
+/* The status's "session" object (made if missing: the renewal fields join
+ * it): fail_kind ("", login, risk, kicked, retries), the punish URL of a
+ * risk answer, and while FAILED when it checks again (next_check_ms). */
+static void api_status_session(api_ctx *a, cJSON *d)
+{
+	cJSON *o = cJSON_GetObjectItem(d, "session");
+
+	if (!o)
+		o = cJSON_AddObjectToObject(d, "session");
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "fail_kind", a->env.sess ? session_fail_kind(a->env.sess) : "");
+	cJSON_AddStringToObject(o, "punish_url", a->env.sess ? session_punish_url(a->env.sess) : "");
+	cJSON_AddNumberToObject(o, "next_check_ms", a->env.sess ? (double)session_next_check_ms(a->env.sess) : 0);
+}
+
 /* status (and GET /api/status): state, metrics, last error, plugins, rules. */
 static void api_cmd_status(api_ctx *a, const cJSON *data, api_out *o)
 {
@@ -319,8 +335,9 @@ static void api_cmd_status(api_ctx *a, const cJSON *data, api_out *o)
 	cJSON_AddStringToObject(d, "account", a->env.cfg->account_id ? a->env.cfg->account_id : "");
 	cJSON_AddStringToObject(d, "unb", a->env.cfg->unb ? a->env.cfg->unb : "");
 	cJSON_AddStringToObject(d, "state", m ? session_state_name(m->state) : "DISCONNECTED");
-	cJSON_AddBoolToObject(d, "needs_relogin", m && m->state == SESS_FAILED);
+	cJSON_AddBoolToObject(d, "needs_relogin", a->env.sess && !strcmp(session_fail_kind(a->env.sess), "login"));
 	cJSON_AddStringToObject(d, "last_error", m ? m->last_error : "no session");
+	api_status_session(a, d);
 	if (a->env.sess) {
 		char *mj = session_metrics_json(a->env.sess);
 		cJSON *mm = mj ? cJSON_Parse(mj) : NULL;

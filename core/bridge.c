@@ -332,8 +332,10 @@ void bridge_event(bridge *b, const ev *e)
 	free(raw);
 }
 
-/* Dispatches SK_EV_SESSION: the session went from one state to another. */
-void bridge_state(bridge *b, sess_state from, sess_state to, const char *why)
+/* Dispatches SK_EV_SESSION: the session went from one state to another;
+ * fail_kind and punish_url (may be NULL) say why it is FAILED. */
+void bridge_state(bridge *b, sess_state from, sess_state to, const char *why, const char *fail_kind,
+		  const char *punish_url)
 {
 	sk_event x;
 
@@ -341,6 +343,8 @@ void bridge_state(bridge *b, sess_state from, sess_state to, const char *why)
 	x.state = (int)to;
 	x.prev_state = (int)from;
 	x.reason = why ? why : "";
+	x.fail_kind = fail_kind ? fail_kind : "";
+	x.punish_url = punish_url ? punish_url : "";
 	host_dispatch(b->h, &x);
 }
 

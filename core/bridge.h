@@ -22,7 +22,8 @@ int bridge_load(bridge *b, sbuf *errs);
 /* Hands a decoded event to the plugins, as the ABI's event (core/feed.c). */
 void bridge_event(bridge *b, const ev *e);
 /* The session's state changed: SK_EV_SESSION (state, prev_state, reason why). */
-void bridge_state(bridge *b, sess_state from, sess_state to, const char *why);
+void bridge_state(bridge *b, sess_state from, sess_state to, const char *why, const char *fail_kind,
+		  const char *punish_url);
 /* A send finished: its callback, or SK_EV_SEND_RESULT to its plugin when the
  * send was queued by an earlier run (host_send_result). */
 void bridge_send_result(bridge *b, const char *uuid, int ok, const char *detail, const char *plugin,

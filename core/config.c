@@ -85,6 +85,9 @@ static const config_field config_fields[] = {
 	{ "reconnect", "jitter_pct", F_INT, OFF(reconnect_jitter_pct), 0, 90 },
 	{ "reconnect", "healthy_s", F_INT, OFF(reconnect_healthy_s), 1, 86400 },
 	{ "reconnect", "max_retries", F_INT, OFF(reconnect_max_retries), 0, 1000000 },
+	{ "reconnect", "risk_backoff_s", F_INT, OFF(reconnect_risk_backoff_s), 1, 604800 },
+	{ "reconnect", "kick_max", F_INT, OFF(reconnect_kick_max), 0, SESS_KICK_MAX },
+	{ "reconnect", "kick_window_s", F_INT, OFF(reconnect_kick_window_s), 1, 86400 },
 	{ "token", "refresh_before_s", F_INT, OFF(token_refresh_s), 1, 86400 },
 	{ "token", "relogin_check_s", F_INT, OFF(relogin_check_s), 1, 86400 },
 	{ "login", "poll_ms", F_INT, OFF(login_poll_ms), 100, 60000 },
@@ -853,6 +856,9 @@ static int config_defaults(config *c)
 	c->reconnect_jitter_pct = 25;
 	c->reconnect_healthy_s = 60;
 	c->reconnect_max_retries = 0;
+	c->reconnect_risk_backoff_s = 1800;
+	c->reconnect_kick_max = 3;
+	c->reconnect_kick_window_s = 600;
 	c->token_refresh_s = 3600;
 	c->relogin_check_s = 1800;
 	c->login_poll_ms = 2500;
@@ -1085,6 +1091,9 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->reconnect_jitter_pct = next->reconnect_jitter_pct;
 	c->reconnect_healthy_s = next->reconnect_healthy_s;
 	c->reconnect_max_retries = next->reconnect_max_retries;
+	c->reconnect_risk_backoff_s = next->reconnect_risk_backoff_s;
+	c->reconnect_kick_max = next->reconnect_kick_max;
+	c->reconnect_kick_window_s = next->reconnect_kick_window_s;
 	c->token_refresh_s = next->token_refresh_s;
 	c->relogin_check_s = next->relogin_check_s;
 	c->login_poll_ms = next->login_poll_ms;

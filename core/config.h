@@ -18,6 +18,8 @@
 
 #include "util.h"
 
+#define SESS_KICK_MAX 64       /* the largest reconnect.kick_max */
+
 typedef struct {
 	/* account */
 	char *account_id;
@@ -43,6 +45,9 @@ typedef struct {
 	int reconnect_jitter_pct;
 	int reconnect_healthy_s;
 	int reconnect_max_retries; /* 0 = unlimited */
+	int reconnect_risk_backoff_s; /* risk control: FAILED (risk), re-checked this often, default 1800 */
+	int reconnect_kick_max;  /* this many kicks within kick_window_s: FAILED (kicked); 0 = never, default 3 */
+	int reconnect_kick_window_s; /* default 600 */
 	int token_refresh_s;     /* refresh this long before expiry, default 3600; jitter up to 20% of it */
 	int relogin_check_s;     /* session expired: re-check this often, default 1800 */
 	/* QR login (core/login.c) */

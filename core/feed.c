@@ -61,7 +61,7 @@ const size_t feed_sk_strings[FEED_SK_NSTRINGS] = {
 	offsetof(sk_event, im_id), offsetof(sk_event, order_id), offsetof(sk_event, image_url),
 	offsetof(sk_event, raw_json), offsetof(sk_event, reason), offsetof(sk_event, topic),
 	offsetof(sk_event, payload_json), offsetof(sk_event, from_plugin), offsetof(sk_event, send_uuid),
-	offsetof(sk_event, send_tag),
+	offsetof(sk_event, send_tag), offsetof(sk_event, fail_kind), offsetof(sk_event, punish_url),
 };
 
 void feed_sk_init(sk_event *e, int type)
@@ -117,7 +117,7 @@ char *feed_event_line(const ev *e)
 	return feed_line(event_json(e));
 }
 
-char *feed_state_line(const char *from, const char *to, const char *why)
+char *feed_state_line(const char *from, const char *to, const char *why, const char *fail_kind)
 {
 	cJSON *j = cJSON_CreateObject();
 
@@ -125,6 +125,7 @@ char *feed_state_line(const char *from, const char *to, const char *why)
 	cJSON_AddStringToObject(j, "from", from ? from : "");
 	cJSON_AddStringToObject(j, "to", to ? to : "");
 	cJSON_AddStringToObject(j, "why", why ? why : "");
+	cJSON_AddStringToObject(j, "fail_kind", fail_kind ? fail_kind : "");
 	return feed_line(j);
 }
 

@@ -21,7 +21,7 @@ void feed_sk_init(sk_event *e, int type);
  * appended to sk_event that is a string belongs here), FEED_SK_NSTRINGS of
  * them: for code that walks them (the host turning NULL into "", the fake
  * host copying them). */
-#define FEED_SK_NSTRINGS 16
+#define FEED_SK_NSTRINGS 18
 extern const size_t feed_sk_strings[FEED_SK_NSTRINGS];
 
 /* Fills x with the ABI's event for the core's event e: its strings are
@@ -40,7 +40,7 @@ int feed_is_noise(const ev *e);
 /* {"kind":"event","type","trade","chat_id",...,"created_ms","ms"} (event_json) */
 char *feed_event_line(const ev *e);
 /* {"kind":"state","from","to","why","ms"} */
-char *feed_state_line(const char *from, const char *to, const char *why);
+char *feed_state_line(const char *from, const char *to, const char *why, const char *fail_kind);
 /* {"kind":"send","uuid","ok","message_id" (ok) or "reason","plugin","tag","ms"} */
 char *feed_send_line(const char *uuid, int ok, const char *detail, const char *plugin, const char *tag);
 /* {"kind":"plugin","topic","from","payload","ms"}: payload the parsed

@@ -781,6 +781,28 @@ static const char *main_str(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/* Prints why a FAILED account failed and what the seller does, in words
+ * (the status's session.fail_kind and punish_url); nothing when it did not. */
+static void main_status_fail(const cJSON *d)
+{
+	const cJSON *so = cJSON_GetObjectItemCaseSensitive(d, "session");
+	const char *kind = main_str(so, "fail_kind"), *url = main_str(so, "punish_url");
+
+	if (!strcmp(kind, "login"))
+		printf("              needs login: the platform says the session expired; log in again "
+		       "(shopkeep login, or the page's QR) - no restart needed\n");
+	else if (!strcmp(kind, "risk"))
+		printf("              risk control: the platform asks for a check; open %s in a browser "
+		       "logged in to the account and pass it (tried again every reconnect.risk_backoff_s)\n",
+		       *url ? url : "goofish.com");
+	else if (!strcmp(kind, "kicked"))
+		printf("              kicked: another client (a browser logged in to this account?) keeps "
+		       "taking the connection; close it (tried again every token.relogin_check_s)\n");
+	else if (!strcmp(kind, "retries"))
+		printf("              gave up after reconnect.max_retries failed attempts (tried again every "
+		       "token.relogin_check_s)\n");
+}
+
 /* Prints the status command's data d for a person. */
 static void main_status_print(const cJSON *d)
 {
@@ -797,9 +819,7 @@ static void main_status_print(const cJSON *d)
 	else
 		printf("state:        %s (retry %.0f; %s%s)\n", state, main_num(m, "retry"),
 		       conn ? "last connected " : "never connected", conn ? main_when(conn, w, sizeof w) : "");
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "needs_relogin")))
-		printf("              the session gave up: log in to goofish.com again, put the new cookie in the "
-		       "account's config (shopkeep secret set) and restart the process\n");
+	main_status_fail(d);
 	printf("last message: %s\n", last ? main_when(last, w, sizeof w) : "none yet");
 	if (cJSON_IsObject(ren)) {
 		int64_t at = (int64_t)main_num(ren, "last_renewed_ms"), next = (int64_t)main_num(ren, "next_renew_ms");

@@ -28,8 +28,10 @@ mtop_result mtop_classify(const cJSON *env)
 {
 	const cJSON *ret = cJSON_GetObjectItemCaseSensitive(env, "ret"), *r;
 	const cJSON *url = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(env, "data"), "url");
-	static const char *const risk[] = {"FAIL_SYS_USER_VALIDATE", "RGV587_ERROR", "哎哟喂,被挤爆啦",
-		"请稍后重试", "punish?x5secdata", "captcha", NULL};
+	/* docs/protocol.md §2: match the code, the ::SM:: marker and the text,
+	 * not only RGV587 (RRXVv_ERROR was seen too) */
+	static const char *const risk[] = {"FAIL_SYS_USER_VALIDATE", "RGV587_ERROR", "RRXVv_ERROR", "::SM::",
+		"被挤爆", "FAIL_BIZ_WUA_IS_MACHINE", "请稍后重试", "punish?x5secdata", "captcha", NULL};
 	int i;
 
 	if (!cJSON_IsArray(ret))
@@ -161,6 +163,8 @@ static void on_http(void *ud, const http_resp *r)
 		return;
 	}
 	ret0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(env, "ret"), 0);
+	if (c->m->on_result)
+		c->m->on_result(c->m->ud, c->api, res, cJSON_GetObjectItemCaseSensitive(env, "data"));
 	c->cb(c->ud, res, cJSON_IsString(ret0) ? ret0->valuestring : "",
 	      cJSON_GetObjectItemCaseSensitive(env, "data"), NULL);
 	cJSON_Delete(env);

@@ -29,6 +29,10 @@ typedef struct mtop_ctx {
 	int timeout_s;
 	char *cookie;           /* owned; replaced when Set-Cookie arrives */
 	void (*on_cookie)(void *ud, const char *cookie);  /* the merged cookie changed */
+	/* Every finished call's result (may be NULL), before its own callback:
+	 * the session watches all its calls for a dead login or risk control.
+	 * data is the envelope's data (borrowed, may be NULL). */
+	void (*on_result)(void *ud, const char *api, mtop_result res, const cJSON *data);
 	void *ud;
 } mtop_ctx;
 

@@ -120,13 +120,16 @@ static void on_event(void *ud, const ev *e)
 static void on_state(void *ud, sess_state from, sess_state to, const char *why)
 {
 	run_app *a = ud;
+	/* the kind is set before the state changes; the session is NULL only
+	 * while session_new runs */
+	const char *kind = a->sess ? session_fail_kind(a->sess) : "";
 	int page;
 
 	if (a->plugins)
-		bridge_state(a->plugins, from, to, why);
+		bridge_state(a->plugins, from, to, why, kind, a->sess ? session_punish_url(a->sess) : "");
 	page = web_clients(a->web);
 	if (page || a->event_log)
-		run_feed(a, feed_state_line(session_state_name(from), session_state_name(to), why), page);
+		run_feed(a, feed_state_line(session_state_name(from), session_state_name(to), why, kind), page);
 }
 
 /* The plugins' timers due now (dedup's 0 ms flush of what the dispatch let

@@ -307,6 +307,7 @@ static void registered(session *s)
 	lws_sul_cancel(&s->conn.sul_deadline);
 	s->m.connected_ms = util_now_ms();
 	s->conn.last_hb_answer_us = now_us();
+	session_fail_registered(s);
 	session_set_state(s, SESS_CONNECTED, "registered");
 	session_request(s, lwp_ackdiff(util_now_ms(), mid), mid, REQ_ACKDIFF, NULL);
 	lws_sul_schedule(s->ctx, 0, &s->conn.sul_hb, hb_cb, (lws_usec_t)s->cfg->heartbeat_interval_s * LWS_US_PER_SEC);
@@ -868,6 +869,7 @@ session *session_new(struct lws_context *ctx, struct lws_vhost *vh, const config
 	s->tok.mt.api_url = cfg->api_url;
 	s->tok.mt.tls_verify = cfg->tls_verify;
 	s->tok.mt.on_cookie = session_cookie_saved;
+	s->tok.mt.on_result = session_fail_mtop_result;
 	s->tok.mt.ud = s;
 	s->tok.mt.cookie = session_cookie_initial(s);
 	s->win.pace_tokens = cfg->send_burst;
@@ -1044,6 +1046,8 @@ char *session_metrics_json(const session *s)
 	cJSON_AddNumberToObject(j, "backfill_gave_up", (double)m->backfill_gave_up);
 	cJSON_AddNumberToObject(j, "backfill_seen_ms", (double)s->bf.seen_ms);
 	cJSON_AddNumberToObject(j, "backfill_owed_from_ms", (double)s->bf.from_ms);
+	cJSON_AddNumberToObject(j, "kicks", (double)m->kicks);
+	cJSON_AddNumberToObject(j, "risk_answers", (double)m->risk_answers);
 	cJSON_AddNumberToObject(j, "db_commits", (double)store_commits(s->st));
 	cJSON_AddNumberToObject(j, "db_batches", (double)store_batches(s->st));
 	out = cJSON_PrintUnformatted(j);

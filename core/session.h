@@ -27,6 +27,17 @@ typedef enum {
 	SESS_CLOSED              /* shut down */
 } sess_state;
 
+/* Why an account is FAILED (or was, until it registers again): the kinds of
+ * hard failure, each with its own pause before the next check. */
+typedef enum {
+	SESS_FAIL_NONE = 0,
+	SESS_FAIL_LOGIN,         /* the login is dead: a human logs in (QR, cookie); relogin_check_s */
+	SESS_FAIL_RISK,          /* risk control: a human passes the check; reconnect.risk_backoff_s */
+	SESS_FAIL_KICKED,        /* another client (the seller's browser) keeps taking the
+	                          * connection: reconnect.kick_max in kick_window_s; relogin_check_s */
+	SESS_FAIL_RETRIES        /* reconnect.max_retries consecutive failures; relogin_check_s */
+} sess_fail_kind;
+
 typedef struct {
 	sess_state state;
 	int64_t reconnects;      /* connection attempts after the first */
@@ -42,6 +53,8 @@ typedef struct {
 	int64_t heartbeats_sent, heartbeats_answered, token_fetches;
 	int64_t renewals, renew_failures;   /* keep-alive renewals done, and failed (core/session_renew.c) */
 	int64_t backfill_runs, backfill_done, backfilled, backfill_flow_limited, backfill_gave_up;
+	int64_t kicks;             /* registered connections the platform closed (see session_fail.c) */
+	int64_t risk_answers;      /* calls of the session answered with risk control */
 } sess_metrics;
 
 typedef struct session session;
@@ -115,6 +128,16 @@ int session_login(session *s, const char *cookie);
  * next_renew_ms (0 = none scheduled), renewals, renew_failures. */
 struct cJSON;
 void session_renew_status(const session *s, struct cJSON *status);
+/* The kind of the last hard failure: "" (none), "login", "risk", "kicked" or
+ * "retries". It stays from FAILED until the account registers again or a new
+ * login (session_login) comes. */
+const char *session_fail_kind(const session *s);
+const char *session_fail_kind_name(sess_fail_kind k);
+/* The punish (captcha) URL of the last risk answer while the kind is "risk",
+ * else "". */
+const char *session_punish_url(const session *s);
+/* While FAILED: the wall clock (ms) of the next check; else 0. */
+int64_t session_next_check_ms(const session *s);
 
 const sess_metrics *session_metrics(const session *s);
 /* The session's signed mtop client (its cookie stays current), for plugins' calls. */

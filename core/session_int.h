@@ -33,6 +33,7 @@
 
 #define ECHO_RING 128
 #define BF_RING 512
+#define SESSION_TOKEN_API "mtop.taobao.idlemessage.pc.login.token"
 
 /* A frame waiting to be written. */
 typedef struct out_frame {
@@ -106,6 +107,10 @@ typedef enum {
 	SF_REG_CLOSED,          /* closed after the upgrade, before /reg's answer */
 	SF_CONNECT_FAILED,      /* closed before the upgrade, no reason given */
 	SF_NO_LOGIN,            /* no cookie yet: the account was never logged in */
+	SF_SESSION_DEAD,        /* another call of the session (a renewal, a plugin's mtop call)
+				 * says the login is dead: session expired, hasLogin false */
+	SF_RISK,                /* another call of the session hit risk control */
+	SF_KICKED,              /* reconnect.kick_max kicks within kick_window_s */
 	SF_N
 } sess_cause;
 
@@ -178,6 +183,11 @@ struct session {
 		sess_cause cause;            /* the first cause recorded */
 		bo_class cls;                /* its class */
 		char why[160];
+		sess_fail_kind kind;         /* of the last hard failure, until registered or a new login */
+		char punish_url[256];        /* of the last risk answer ("" none), as kind */
+		int64_t next_check_ms;       /* FAILED: wall ms of the check fail_hard scheduled, else 0 */
+		int64_t kick_ms[SESS_KICK_MAX];  /* monotonic ms of the recent kicks, a ring */
+		int kick_pos;
 		lws_sorted_usec_list_t sul_retry;
 	} fail;
 
@@ -229,6 +239,10 @@ int session_request(session *s, char *frame, const char *mid, req_kind kind, con
 void session_fail(session *s, sess_cause c, const char *detail);
 void session_fail_gone(session *s, int was_registered, int was_established);
 void session_fail_retry_soon(session *s);
+void session_fail_platform(session *s, mtop_result res, const char *detail, const cJSON *data);
+void session_fail_mtop_result(void *ud, const char *api, mtop_result res, const cJSON *data);
+void session_fail_registered(session *s);
+void session_fail_reset(session *s);
 
 /* core/session_token.c */
 char *session_cookie_initial(session *s);

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOKEN_API "mtop.taobao.idlemessage.pc.login.token"
 #define TOKEN_MIN_LEFT_MS 10000     /* a cached token closer to expiry than this is not used */
 
 /* --- the merged cookie, kept across restarts ------------------------------ */
@@ -223,7 +222,7 @@ void session_token_begin(session *s, int force_fetch)
 		lwp_device_id(s->cfg->unb, s->tok.did);
 	snprintf(data, sizeof data, "{\"appKey\":\"%s\",\"deviceId\":\"%s\"}", SIGN_IM_APPKEY, s->tok.did);
 	s->m.token_fetches++;
-	s->tok.call = mtop_start(&s->tok.mt, TOKEN_API, data, on_token, s);
+	s->tok.call = mtop_start(&s->tok.mt, SESSION_TOKEN_API, data, on_token, s);
 	if (!s->tok.call)
 		session_fail(s, SF_TOKEN_START, NULL);
 }
@@ -247,8 +246,7 @@ int session_login(session *s, const char *cookie)
 	free(s->tok.mt.cookie);
 	s->tok.mt.cookie = c;
 	session_cookie_saved(s, c);
-	bo_healthy(&s->fail.bs);
-	s->m.retry = 0;
+	session_fail_reset(s);
 	session_renew_login(s);
 	if (s->conn.live)
 		return 0;

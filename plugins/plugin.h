@@ -211,9 +211,15 @@ typedef struct sk_event {
 	const char *send_uuid;
 	const char *send_tag;
 	int send_ok;
-	/* since 1.4 */
-	int backfilled;          /* chat events: fetched from the history after an outage (not pushed);
-	                          * read it only when size > offsetof(sk_event, backfilled) */
+	/* since 1.4 (read a member only when size says it is there, e.g.
+	 * e->size >= offsetof(sk_event, punish_url) + sizeof e->punish_url) */
+	int backfilled;          /* chat events: fetched from the history after an outage (not pushed) */
+	/* SK_EV_SESSION: why the account is FAILED ("" when it is not): "login"
+	 * (log in again), "risk" (risk control: a human passes the check at
+	 * punish_url, "" when the platform gave none), "kicked" (another client
+	 * keeps taking the connection), "retries" (reconnect.max_retries) */
+	const char *fail_kind;
+	const char *punish_url;
 } sk_event;
 
 /* Which events a handler sees besides its type mask (all optional). */

@@ -10,9 +10,16 @@
  *   online           back online after an outage whose offline alert went
  *                    out (back_online); "online"
  *   relogin          the session is FAILED: a human must log in again (the
- *                    platform said the session expired, risk control, or
- *                    the retries ran out: the core's reason is in the text);
- *                    once per outage; "relogin"
+ *                    platform said the session expired, or the retries ran
+ *                    out: the core's reason is in the text); once per
+ *                    outage; "relogin"
+ *   risk             the session is FAILED by the platform's risk control
+ *                    (event fail_kind "risk", ABI 1.4): a human passes the
+ *                    check at punish_url; once per outage; "risk"
+ *   kicked           the session is FAILED because another client keeps
+ *                    taking the connection (fail_kind "kicked"); once per
+ *                    outage; "kicked"
+ *                    (a core older than 1.4 gives no kind: relogin)
  *   delivery_failed  orders.delivery_failed; "delivery_failed:<order_id>"
  *                    (left out when its reason is out_of_stock: and
  *                    out_of_stock alerts are on: that alert says it)
@@ -68,12 +75,12 @@
  *                    and count may stand outside quotes when the kind has
  *                    them). Placeholders: id account kind key text t reason
  *                    seconds order_id card needed available threshold chat_id
- *                    buyer_id buyer_name item_id word message count. A body
+ *                    buyer_id buyer_name item_id word message count punish_url. A body
  *                    that is not JSON after all (an empty number outside
  *                    quotes) goes out as the default body, with a warning.
  *   words            list, default ["人工"]; [] turns keyword alerts off
  *   offline_after_s  default 300      back_online   default true
- *   relogin, delivery_failed, out_of_stock, low_stock   default true
+ *   relogin, risk, kicked, delivery_failed, out_of_stock, low_stock   default true
  *   dedup_s          default 600 (0: off)
  *   max_per_hour     default 30
  *   retry_base_ms    default 5000     retry_max_s   default 600
@@ -112,11 +119,11 @@
 
 /* The kinds' names, indexed by NT_OFFLINE...: the alert's "kind" and its config template key. */
 const char *const notify_kinds[] = { "offline", "online", "relogin", "delivery_failed", "out_of_stock",
-	"low_stock", "keyword", "test", "summary", NULL };
+	"low_stock", "keyword", "test", "summary", "risk", "kicked", NULL };
 
 static const char *const nt_vars[] = { "id", "account", "kind", "key", "text", "t", "reason", "seconds", "order_id",
 	"card", "needed", "available", "threshold", "chat_id", "buyer_id", "buyer_name", "item_id", "word", "message",
-	"count", NULL };
+	"count", "punish_url", NULL };
 /* Placeholders holding a number: the default body writes them as numbers. */
 static const int nt_numeric[NT_NVARS] = { [V_T] = 1, [V_SECONDS] = 1, [V_NEEDED] = 1, [V_AVAILABLE] = 1,
 	[V_THRESHOLD] = 1, [V_COUNT] = 1 };
@@ -129,6 +136,8 @@ static const sk_config_key nt_keys[] = {
 	{ .key = "offline_after_s", .type = SK_CFG_INT, .help = "alert when offline this long (300)" },
 	{ .key = "back_online", .type = SK_CFG_BOOL, .help = "alert when back after an offline alert (true)" },
 	{ .key = "relogin", .type = SK_CFG_BOOL, .help = "alert when the seller must log in again (true)" },
+	{ .key = "risk", .type = SK_CFG_BOOL, .help = "alert when the platform's risk control stops the account (true)" },
+	{ .key = "kicked", .type = SK_CFG_BOOL, .help = "alert when another client keeps taking the connection (true)" },
 	{ .key = "delivery_failed", .type = SK_CFG_BOOL, .help = "alert on orders.delivery_failed (true)" },
 	{ .key = "out_of_stock", .type = SK_CFG_BOOL, .help = "alert on orders.out_of_stock (true)" },
 	{ .key = "low_stock", .type = SK_CFG_BOOL, .help = "alert on orders.low_stock (true)" },
@@ -521,7 +530,8 @@ static void nt_outage_start(sk_plugin *p, nt_state *st)
 {
 	st->outage = 1;
 	st->outage_mono = sk_mono_ms(p);
-	st->offline_sent = st->relogin_sent = 0;
+	st->offline_sent = 0;
+	st->failed_sent = 0;
 	if (st->offline_timer)
 		sk_timer_cancel(p, st->offline_timer);
 	st->offline_timer = 0;
@@ -547,7 +557,44 @@ static void nt_outage_end(sk_plugin *p, nt_state *st, int connected)
 		a.v[V_SECONDS] = secs;
 		notify_raise(p, st, &a, NT_DEDUP, NULL);
 	}
-	st->outage = st->offline_sent = st->relogin_sent = 0;
+	st->outage = st->offline_sent = 0;
+	st->failed_sent = 0;
+}
+
+/* The session is FAILED: the alert of its kind (the event's fail_kind, ABI
+ * 1.4; relogin when the core gives none), once per outage and kind, when
+ * that kind's alerts are on. */
+static void nt_failed(sk_plugin *p, nt_state *st, const sk_event *e)
+{
+	int has_kind = e->size >= offsetof(sk_event, punish_url) + sizeof e->punish_url;
+	const char *kind = has_kind && e->fail_kind ? e->fail_kind : "";
+	const char *url = has_kind && e->punish_url ? e->punish_url : "";
+	int k = !strcmp(kind, "risk") ? NT_RISK : !strcmp(kind, "kicked") ? NT_KICKED : NT_RELOGIN;
+	int on = k == NT_RISK ? st->on_risk : k == NT_KICKED ? st->on_kicked : st->relogin;
+	char punish[NT_FIELD_MAX + 8];
+	nt_alert a;
+
+	if (!on || (st->failed_sent & (1u << k)))
+		return;
+	notify_alert_init(&a, k);
+	snprintf(a.key, sizeof a.key, "%s", notify_kinds[k]);
+	a.v[V_REASON] = st->reason;
+	if (k == NT_RISK) {
+		nt_clip(punish, sizeof punish, url, NT_FIELD_MAX);
+		snprintf(a.text, sizeof a.text, "account %s was stopped by the platform's risk control: open %s in a "
+			 "browser logged in to the account and pass the check (shopkeep tries again later by itself)%s%s",
+			 sk_account_id(p), punish[0] ? punish : "goofish.com", st->reason[0] ? ": " : "", st->reason);
+		a.v[V_PUNISH_URL] = punish;
+	} else if (k == NT_KICKED) {
+		snprintf(a.text, sizeof a.text, "account %s keeps being kicked off by another client (a browser logged "
+			 "in to the account?): close it; shopkeep stopped fighting and tries again later%s%s",
+			 sk_account_id(p), st->reason[0] ? ": " : "", st->reason);
+	} else {
+		snprintf(a.text, sizeof a.text, "account %s needs the seller: log in again (and update the cookie)%s%s",
+			 sk_account_id(p), st->reason[0] ? ": " : "", st->reason);
+	}
+	st->failed_sent |= 1u << k;
+	notify_raise(p, st, &a, NT_DEDUP, NULL);
 }
 
 static int nt_on_session(sk_plugin *p, const sk_event *e, void *ud)
@@ -568,17 +615,8 @@ static int nt_on_session(sk_plugin *p, const sk_event *e, void *ud)
 		nt_clip(st->reason, sizeof st->reason, e->reason, NT_FIELD_MAX);
 	if (!st->outage)
 		nt_outage_start(p, st);
-	if (e->state == SK_STATE_FAILED && st->relogin && !st->relogin_sent) {
-		nt_alert a;
-
-		notify_alert_init(&a, NT_RELOGIN);
-		snprintf(a.key, sizeof a.key, "relogin");
-		snprintf(a.text, sizeof a.text, "account %s needs the seller: log in again (and update the cookie)%s%s",
-			 sk_account_id(p), st->reason[0] ? ": " : "", st->reason);
-		a.v[V_REASON] = st->reason;
-		st->relogin_sent = 1;
-		notify_raise(p, st, &a, NT_DEDUP, NULL);
-	}
+	if (e->state == SK_STATE_FAILED)
+		nt_failed(p, st, e);
 	return SK_PASS;
 }
 

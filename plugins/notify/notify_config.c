@@ -70,6 +70,7 @@ void notify_config_swap(nt_state *a, nt_state *b)
 	a->offline_after_ms = b->offline_after_ms, a->dedup_ms = b->dedup_ms, a->max_per_hour = b->max_per_hour;
 	a->retry_base_ms = b->retry_base_ms, a->retry_max_ms = b->retry_max_ms, a->timeout_ms = b->timeout_ms;
 	a->keep_ms = b->keep_ms, a->expire_ms = b->expire_ms, a->back_online = b->back_online, a->relogin = b->relogin;
+	a->on_risk = b->on_risk, a->on_kicked = b->on_kicked;
 	a->on_delivery_failed = b->on_delivery_failed, a->on_out_of_stock = b->on_out_of_stock;
 	a->on_low_stock = b->on_low_stock;
 }
@@ -181,6 +182,8 @@ int notify_config(sk_plugin *p, nt_state *st)
 	st->expire_ms = v * 1000;
 	st->back_online = sk_config_bool(p, "back_online", 1);
 	st->relogin = sk_config_bool(p, "relogin", 1);
+	st->on_risk = sk_config_bool(p, "risk", 1);
+	st->on_kicked = sk_config_bool(p, "kicked", 1);
 	st->on_delivery_failed = sk_config_bool(p, "delivery_failed", 1);
 	st->on_out_of_stock = sk_config_bool(p, "out_of_stock", 1);
 	st->on_low_stock = sk_config_bool(p, "low_stock", 1);

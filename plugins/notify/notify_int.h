@@ -32,9 +32,10 @@
 #define NT_NOKICK 2              /* the caller commits a transaction first, then kicks */
 
 enum { NT_OFFLINE, NT_ONLINE, NT_RELOGIN, NT_DELIVERY_FAILED, NT_OUT_OF_STOCK, NT_LOW_STOCK, NT_KEYWORD, NT_TEST,
-       NT_SUMMARY, NT_NKINDS };
+       NT_SUMMARY, NT_RISK, NT_KICKED, NT_NKINDS };
 enum { V_ID, V_ACCOUNT, V_KIND, V_KEY, V_TEXT, V_T, V_REASON, V_SECONDS, V_ORDER_ID, V_CARD, V_NEEDED, V_AVAILABLE,
-       V_THRESHOLD, V_CHAT_ID, V_BUYER_ID, V_BUYER_NAME, V_ITEM_ID, V_WORD, V_MESSAGE, V_COUNT, NT_NVARS };
+       V_THRESHOLD, V_CHAT_ID, V_BUYER_ID, V_BUYER_NAME, V_ITEM_ID, V_WORD, V_MESSAGE, V_COUNT, V_PUNISH_URL,
+       NT_NVARS };
 
 typedef struct {
 	char *url, *header;
@@ -43,11 +44,12 @@ typedef struct {
 	size_t nwords;
 	int64_t offline_after_ms, dedup_ms, max_per_hour, retry_base_ms, retry_max_ms, timeout_ms, keep_ms;
 	int64_t expire_ms;         /* expire_s: 0 never */
-	int back_online, relogin, on_delivery_failed, on_out_of_stock, on_low_stock;
+	int back_online, relogin, on_delivery_failed, on_out_of_stock, on_low_stock, on_risk, on_kicked;
 	/* the session */
 	int outage;                 /* not CONNECTED since outage_mono */
 	int64_t outage_mono;
-	int offline_sent, relogin_sent;
+	int offline_sent;
+	unsigned failed_sent;       /* the FAILED alerts of this outage, a bit per kind (NT_RELOGIN...) */
 	char reason[200];
 	uint64_t offline_timer;
 	/* the outbox */

@@ -601,7 +601,7 @@ async function failKinds(page) {
 	for (let i = 0; i < 8 && !kicked && (await text(page, '#top-state')) === 'CONNECTED'; i++) {
 		const before = await sim('GET', '/state');
 		const n = before.json && before.json.stats ? before.json.stats.reg_ok : 0;
-		await sim('POST', '/fault', { kind: 'drop', how: 'fin' });
+		await sim('POST', '/fault', { kind: 'kick' });
 		kicked = await waitText(page, '#banner-title', '别处登录', 3000);
 		for (const end = Date.now() + 15000; !kicked && Date.now() < end; await sleep(200)) {
 			const s = await sim('GET', '/state');

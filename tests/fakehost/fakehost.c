@@ -549,11 +549,18 @@ void fh_image(fh *f, const char *chat_id, const char *sender_id, const char *url
 
 void fh_set_state(fh *f, int state)
 {
+	fh_set_state_kind(f, state, "", "");
+}
+
+void fh_set_state_kind(fh *f, int state, const char *fail_kind, const char *punish_url)
+{
 	sk_event e = fh_event(f, SK_EV_SESSION);
 
 	e.prev_state = f->state;
 	e.state = state;
 	e.reason = "fakehost";
+	e.fail_kind = fail_kind;
+	e.punish_url = punish_url;
 	f->state = state;
 	fh_dispatch(f, &e);
 }

@@ -188,6 +188,8 @@ void fh_work_poll(fh *f);
 /* The session state plugins see; fh_set_state also dispatches SK_EV_SESSION
  * (prev_state the old one, reason "fakehost"). */
 void fh_set_state(fh *f, int state);
+/* fh_set_state with the event's fail_kind and punish_url (SK_ABI 1.4). */
+void fh_set_state_kind(fh *f, int state, const char *fail_kind, const char *punish_url);
 
 /* Runs a plugin's control command through the host (host_control). Returns
  * its rc; *out is its result data ("null" for none), or its error text when

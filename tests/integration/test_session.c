@@ -65,6 +65,9 @@ static long wait_registered(int timeout_ms)
 	return -1;
 }
 
+/* The reconnect tests close registered connections many times a minute, as
+ * kicks would: reconnect.kick_max 0 keeps them reconnecting (the kicks are
+ * test_session_risk's). */
 static void write_config(const char *rate, int refresh_before_s)
 {
 	char json[2048];
@@ -75,7 +78,7 @@ static void write_config(const char *rate, int refresh_before_s)
 		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\","
 		 "\"heartbeat_interval_s\":1,\"heartbeat_timeout_s\":3,\"connect_timeout_s\":2,\"request_timeout_s\":3},\n"
 		 " \"reconnect\":{\"network_base_ms\":200,\"network_cap_ms\":800,\"closed_base_ms\":100,\"closed_cap_ms\":400,"
-		 "\"other_base_ms\":150,\"other_cap_ms\":600,\"jitter_pct\":25},\n"
+		 "\"other_base_ms\":150,\"other_cap_ms\":600,\"jitter_pct\":25,\"kick_max\":0},\n"
 		 " \"token\":{\"refresh_before_s\":%d,\"relogin_check_s\":3600},\n"
 		 " \"send\":{\"rate_per_s\":%s,\"burst\":1},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"

@@ -39,6 +39,10 @@ typedef struct sim_push {
 
 typedef struct sim_account sim_account;
 
+/* Risk control variants (sim_risk.c). */
+enum { SIM_RISK_RGV587, SIM_RISK_RRXVV, SIM_RISK_HASLOGIN };
+#define SIM_RATE_RING 64         /* the token rate trigger looks at this many calls at most */
+
 /* One WebSocket connection. */
 typedef struct sim_conn {
 	struct sim_conn *next;
@@ -46,6 +50,7 @@ typedef struct sim_conn {
 	int id;
 	sim_account *acct;
 	char sid[40];
+	char did[160];           /* the device id it registered with */
 	int registered;
 	int stalled;
 	int peer_close_code;     /* the code of the bot's close frame, 0 if none */
@@ -85,7 +90,14 @@ struct sim_account {
 	char sgcookie_old[40];   /* the one before it (still good) */
 	int long_login;          /* setLoginSettings.do status=0 was called */
 	char renew_unb[32];      /* fault renew_unb: the next hasLogin's Set-Cookie names this unb */
-	int risk;
+	int risk;                /* risk control on (sim_risk.c); hasLogin.do checks it too */
+	int risk_variant;        /* SIM_RISK_*: which answer */
+	int risk_until_x5sec;    /* clears only with the x5sec cookie and risk_ua */
+	char risk_ua[256];       /* the User-Agent it is solved with ("" until the first risky call) */
+	char risk_x5sec[48];     /* the x5sec cookie value that solves it */
+	int risk_answers;        /* risk answers since it was turned on */
+	int64_t token_calls_ms[SIM_RATE_RING];   /* recent login.token calls (the rate trigger) */
+	int token_calls_pos;
 	int send_fail_n;         /* the next N sends are refused */
 	char send_fail_reason[32];
 	sim_sent *sent[SIM_SENT_BUCKETS]; /* uuid -> messageId of accepted sends (a list
@@ -173,6 +185,7 @@ typedef struct sim_stats {
 	long pings_seen;
 	long renew_haslogin, renew_silent, renew_settings, renew_loginuser, session_expired;
 	long history_calls, history_flow_limited, offline_dropped;
+	long kicks, risk_answers, risk_triggered, risk_solved;
 } sim_stats;
 
 typedef struct sim_load {
@@ -211,6 +224,9 @@ typedef struct sim {
 	int record;
 	int consign_pushes_card;
 	int require_origin;
+	int kick_on_second_reg;  /* a /reg with another device id kicks the account's other connections */
+	int risk_token_max;      /* more token calls than this within risk_token_window_ms: risk (0 off) */
+	int64_t risk_token_window_ms;
 	/* everything bots sent, as rendered JSON entries */
 	char **log;
 	int nlog, caplog;
@@ -327,6 +343,15 @@ int sim_passport_fault(const char *kind, const cJSON *body, cJSON **out);
  * x NULL adds the passport's settings to report. */
 int sim_passport_config(const cJSON *x, cJSON *report);
 void sim_passport_reset(void);
+
+/* sim_risk.c: risk control and kicks */
+int sim_risk_fault(sim_account *a, const cJSON *b, cJSON **out);
+int sim_risk_mtop(sim_account *a, const char *api, const char *cookie, const char *ua, const char **ret0,
+		  const char **ret1, cJSON **data);
+void sim_kick(sim_conn *c);
+void sim_kick_on_reg(sim_conn *c, const char *did);
+int sim_risk_config(const cJSON *x);
+void sim_risk_config_out(cJSON *o);
 
 /* sim_scenario.c */
 int sim_scenario_load(cJSON *scn, char *err, size_t errlen);

@@ -489,7 +489,7 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		return 200;
 	}
 	static const char *const kinds[] = {"drop", "close", "stall", "unstall", "garbage", "expire_token",
-		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", "renew_unb", NULL};
+		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", "renew_unb", "kick", NULL};
 
 	for (i = 0; kinds[i] && strcmp(kinds[i], kind); i++)
 		;
@@ -559,8 +559,13 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		snprintf(a->renew_unb, sizeof a->renew_unb, "%s", sim_jstr(b, "unb", "2200000099999"));
 		n = 1;
 	} else if (!strcmp(kind, "risk")) {
-		a->risk = sim_jbool(b, "on", 1);
-		n = 1;
+		return sim_risk_fault(a, b, out);
+	} else if (!strcmp(kind, "kick")) {
+		FOR_TARGET_CONNS(c, a, all)
+			if (c->registered && !c->closing) {
+				sim_kick(c);
+				n++;
+			}
 	} else if (!strcmp(kind, "send_fail")) {
 		a->send_fail_n = (int)sim_jnum(b, "n", 1);
 		snprintf(a->send_fail_reason, sizeof a->send_fail_reason, "%s", sim_jstr(b, "reason", "CSI_FORBID"));
@@ -634,6 +639,8 @@ static int ctl_config(const cJSON *b, cJSON **out)
 			S.require_origin = cJSON_IsTrue(x);
 		else if (sim_passport_config(x, NULL) || sim_history_config(x))
 			;
+		else if (sim_risk_config(x) > 0)
+			;
 		else {
 			char m[160];
 
@@ -652,6 +659,7 @@ static int ctl_config(const cJSON *b, cJSON **out)
 	cJSON_AddBoolToObject(*out, "require_origin", S.require_origin);
 	sim_passport_config(NULL, *out);
 	sim_history_config_out(*out);
+	sim_risk_config_out(*out);
 	return 200;
 }
 
@@ -675,6 +683,7 @@ static int ctl_state(cJSON **out)
 	STAT(renew_haslogin); STAT(renew_silent); STAT(renew_settings); STAT(renew_loginuser); STAT(session_expired);
 	STAT(history_calls); STAT(history_flow_limited);
 	STAT(offline_dropped);
+	STAT(kicks); STAT(risk_answers); STAT(risk_triggered); STAT(risk_solved);
 #undef STAT
 	conns = cJSON_AddArrayToObject(*out, "conns");
 	for (c = S.conns; c; c = c->next) {

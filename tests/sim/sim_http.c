@@ -372,8 +372,9 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 	sim_account *a = NULL;
 	sim_mtop_fail *fail;
 	cJSON *dj = NULL, *out = NULL;
-	const char *ret = "SUCCESS::调用成功", *r;
+	const char *ret = "SUCCESS::调用成功", *ret1 = NULL, *r;
 	unsigned status = 200;
+	char ua[256] = "";
 	cJSON *logx = cJSON_CreateObject();
 
 	S.st.mtop_calls++;
@@ -409,12 +410,10 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		ret = "FAIL_SYS_SESSION_EXPIRED::Session过期";
 		goto done;
 	}
-	if (a->risk) {
-		ret = "RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试";
-		out = cJSON_CreateObject();
-		cJSON_AddStringToObject(out, "url", "https://h5api.m.goofish.com/punish?x5secdata=sim");
+	if (lws_hdr_copy(wsi, ua, sizeof ua, WSI_TOKEN_HTTP_USER_AGENT) < 0)
+		ua[0] = '\0';
+	if (sim_risk_mtop(a, api, cookie, ua, &ret, &ret1, &out))
 		goto done;
-	}
 	if ((r = mtop_h5tk(a, cookie, tk, sizeof tk, set_cookie))) {
 		ret = r;
 		goto done;
@@ -444,7 +443,9 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		ret = r;
 done:
 	*env = mtop_env(api, ret, out);
-	cJSON_AddStringToObject(logx, "ret", ret);
+	if (ret1)
+		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(*env, "ret"), cJSON_CreateString(ret1));
+	cJSON_AddStringToObject(logx, "ret", ret1 ? ret1 : ret);
 	cJSON_AddNumberToObject(logx, "status", status);
 	if (data)
 		cJSON_AddStringToObject(logx, "data", data);

@@ -175,6 +175,8 @@ int main(int argc, char **argv)
 	S.reg_reject_delay_ms = 1000;
 	S.token_ttl_ms = 86400000;
 	S.redeliver_unacked = 1;
+	S.kick_on_second_reg = 1;
+	S.risk_token_window_ms = 60000;
 	S.record = 1;
 	S.consign_pushes_card = 1;
 	S.next_im = 3416565274542ull;

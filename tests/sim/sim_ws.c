@@ -137,6 +137,7 @@ static void handle_reg(sim_conn *c, const char *mid, const cJSON *h)
 	S.st.reg_ok++;
 	c->registered = 1;
 	c->acct->reg_ms = util_now_ms();
+	sim_kick_on_reg(c, did);
 	r = response(c, mid, 200);
 	rh = cJSON_GetObjectItemCaseSensitive(r, "headers");
 	snprintf(uid, sizeof uid, "%s@goofish", c->acct->unb);

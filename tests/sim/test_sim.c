@@ -116,8 +116,10 @@ static void test_mtop_modes(void)
 	ctl_ok("/fault", "{\"kind\":\"session_expired\",\"on\":false}");
 	ctl_ok("/fault", "{\"kind\":\"risk\",\"on\":true}");
 	env = mtop("mtop.taobao.idle.pc.detail", "{\"itemId\":\"40004\"}");
-	ok(ret0(env) && strstr(ret0(env), "RGV587_ERROR") && sstr(jps(env, "data.url"), "punish"),
-	   "mtop: risk-control mode (RGV587_ERROR, punish url)");
+	/* the platform's two ret strings (protocol-account.md §9): the code, then RGV587 */
+	ok(ret0(env) && !strcmp(ret0(env), "FAIL_SYS_USER_VALIDATE") && sstr(jps(env, "ret.1"), "RGV587_ERROR::SM::") &&
+	   sstr(jps(env, "data.url"), "_____tmd_____/punish?x5secdata="),
+	   "mtop: risk-control mode (FAIL_SYS_USER_VALIDATE, RGV587_ERROR::SM::, punish url)");
 	cJSON_Delete(env);
 	ctl_ok("/fault", "{\"kind\":\"risk\",\"on\":false}");
 	ctl_ok("/fault", "{\"kind\":\"mtop_fail\",\"api\":\"mtop.taobao.idle.pc.detail\",\"n\":1,\"status\":503}");
@@ -1314,6 +1316,156 @@ static void test_faults_drops_garbage(void)
 	tc_ws_close(w, 0);
 }
 
+/* An mtop call of the main account with cookie ck and User-Agent ua. */
+static cJSON *mtop_ua(const char *ck, const char *api, const char *data, const char *ua)
+{
+	char token[64], t[32], sign[33], path[1024], hdr[1200];
+	sbuf body = {0};
+	tc_http_resp r;
+	cJSON *env = NULL;
+
+	cookie_h5_token(ck, token, sizeof token);
+	snprintf(t, sizeof t, "%lld", (long long)util_now_ms());
+	sign_mtop(token, t, SIGN_MTOP_APPKEY, data, strlen(data), sign);
+	snprintf(path, sizeof path, "/h5/%s/1.0/?jsv=2.7.2&appKey=%s&t=%s&sign=%s&v=1.0&api=%s", api,
+		 SIGN_MTOP_APPKEY, t, sign, api);
+	sbuf_adds(&body, "data=");
+	util_urlencode(&body, data, strlen(data));
+	snprintf(hdr, sizeof hdr, "Cookie: %s\r\nUser-Agent: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+		 ck, ua);
+	if (tc_http(sim.port, "POST", path, hdr, body.p, body.len, &r, 3000) == 0) {
+		env = cJSON_ParseWithLength(r.body, r.body_len);
+		tc_http_free(&r);
+	}
+	sbuf_free(&body);
+	return env;
+}
+
+/* Risk control (protocol-account.md §9, §10.5): the RRXVv variant, the
+ * hasLogin variant that leaves mtop alone, clearing only with the x5sec
+ * cookie and the same User-Agent, and the token-rate trigger. */
+static void test_risk(void)
+{
+	const char *item = "{\"itemId\":\"40004\"}";
+	char ck[700], x5[64] = "";
+	cJSON *env, *r;
+	int st = 0, i;
+
+	ctl_ok("/fault", "{\"seller\":\"" UNB "\",\"kind\":\"risk\",\"on\":true,\"variant\":\"rrxvv\"}");
+	env = mtop("mtop.taobao.idle.pc.detail", item);
+	ok(!strcmp(ret0(env) ? ret0(env) : "", "FAIL_SYS_USER_VALIDATE") && sstr(jps(env, "ret.1"), "RRXVv_ERROR::SM::") &&
+	   sstr(jps(env, "data.url"), "punish"), "risk: the RRXVv_ERROR variant");
+	cJSON_Delete(env);
+	r = ctl("POST", "/fault", "{\"seller\":\"" UNB "\",\"kind\":\"risk\",\"on\":true,\"variant\":\"haslogin\"}", &st);
+	ok(st == 200 && !strcmp(jps(r, "variant") ? jps(r, "variant") : "", "haslogin"), "risk: the haslogin variant");
+	cJSON_Delete(r);
+	env = mtop("mtop.taobao.idle.pc.detail", item);
+	is_str(ret0(env), "SUCCESS::调用成功", "risk: the haslogin variant leaves mtop alone");
+	cJSON_Delete(env);
+	r = ctl("POST", "/fault", "{\"seller\":\"" UNB "\",\"kind\":\"risk\",\"variant\":\"nope\"}", &st);
+	is_int(st, 400, "risk: an unknown variant is refused");
+	cJSON_Delete(r);
+
+	/* until_x5sec: solved only by the x5sec cookie with the UA it was solved with */
+	r = ctl("POST", "/fault", "{\"seller\":\"" UNB "\",\"kind\":\"risk\",\"on\":true,\"until_x5sec\":true,\"ua\":\"UA-solver\"}", &st);
+	snprintf(x5, sizeof x5, "%s", jps(r, "x5sec") ? jps(r, "x5sec") : "");
+	ok(st == 200 && x5[0], "risk: until_x5sec answers the x5sec that solves it");
+	cJSON_Delete(r);
+	env = mtop("mtop.taobao.idle.pc.detail", item);
+	ok(sstr(jps(env, "ret.1"), "RGV587_ERROR"), "risk: on until solved");
+	cJSON_Delete(env);
+	snprintf(ck, sizeof ck, "%s; x5sec=%s", cookie, x5);
+	env = mtop_ua(ck, "mtop.taobao.idle.pc.detail", item, "UA-other");
+	ok(sstr(jps(env, "ret.1"), "RGV587_ERROR"), "risk: x5sec with another User-Agent does not clear it");
+	cJSON_Delete(env);
+	env = mtop_ua(cookie, "mtop.taobao.idle.pc.detail", item, "UA-solver");
+	ok(sstr(jps(env, "ret.1"), "RGV587_ERROR"), "risk: the User-Agent without x5sec does not clear it");
+	cJSON_Delete(env);
+	env = mtop_ua(ck, "mtop.taobao.idle.pc.detail", item, "UA-solver");
+	is_str(ret0(env), "SUCCESS::调用成功", "risk: x5sec and the same User-Agent clear it");
+	cJSON_Delete(env);
+	is_int(stat_of("risk_solved"), 1, "risk: the solve is counted");
+
+	/* the rate trigger: more than 3 token calls within the window */
+	ctl_ok("/config", "{\"risk_token_max\":3,\"risk_token_window_ms\":60000}");
+	for (i = 0; i < 4; i++) {
+		char *tok = get_token(cookie, DID);
+
+		if (i < 3)
+			ok(tok != NULL, "risk rate: token call %d of 3 allowed", i + 1);
+		else
+			ok(!tok, "risk rate: the 4th token call within the window hits risk control");
+		free(tok);
+	}
+	is_int(stat_of("risk_triggered"), 1, "risk rate: counted");
+	env = mtop("mtop.taobao.idle.pc.detail", item);
+	ok(sstr(jps(env, "ret.1"), "RGV587_ERROR"), "risk rate: every call answers risk after it");
+	cJSON_Delete(env);
+	ctl_ok("/config", "{\"risk_token_max\":0}");
+	ctl_ok("/fault", "{\"seller\":\"" UNB "\",\"kind\":\"risk\",\"on\":false}");
+	r = ctl("POST", "/config", "{\"risk_token_max\":\"x\"}", &st);
+	is_int(st, 400, "risk rate: a mistyped setting is refused");
+	cJSON_Delete(r);
+}
+
+/* Kicks (protocol-account.md §10.13): a /reg with another device id closes
+ * the first connection; the same device does not; the kick fault closes the
+ * registered connection as a browser session would. */
+static void test_kicks(void)
+{
+	tc_ws *w1, *w2;
+	tc_frame f;
+	int st;
+	long k0 = (long)stat_of("kicks");
+
+	w1 = session(cookie, DID, NULL);
+	w2 = session(cookie, DID "-browser", NULL);
+	st = w1 ? tc_ws_recv(w1, 3000, &f) : 0;
+	while (st == TC_MSG) {
+		tc_frame_free(&f);
+		st = tc_ws_recv(w1, 3000, &f);
+	}
+	ok(st == TC_CLOSE && f.close_code == 4100 && sstr(f.data, "kicked"),
+	   "kick: a /reg with another device id closes the first connection (4100 kicked; got %d %d)", st, f.close_code);
+	tc_frame_free(&f);
+	tc_ws_close(w1, 0);
+	is_int((long)stat_of("kicks"), k0 + 1, "kick: counted");
+	/* the same device registering again kicks nothing */
+	w1 = session(cookie, DID "-browser", NULL);
+	st = w2 ? tc_ws_recv(w2, 500, &f) : 0;
+	while (st == TC_MSG) {
+		tc_frame_free(&f);
+		st = tc_ws_recv(w2, 500, &f);
+	}
+	ok(st == TC_TIMEOUT, "kick: the same device id registering again closes nothing (got %d)", st);
+	tc_frame_free(&f);
+	tc_ws_close(w2, 1000);
+	/* the kick fault */
+	ctl_ok("/fault", "{\"kind\":\"kick\",\"seller\":\"" UNB "\"}");
+	st = w1 ? tc_ws_recv(w1, 3000, &f) : 0;
+	while (st == TC_MSG) {
+		tc_frame_free(&f);
+		st = tc_ws_recv(w1, 3000, &f);
+	}
+	ok(st == TC_CLOSE && f.close_code == 4100, "kick fault: the registered connection is closed (got %d)", st);
+	tc_frame_free(&f);
+	tc_ws_close(w1, 0);
+	/* the mode can be turned off */
+	ctl_ok("/config", "{\"kick_on_second_reg\":false}");
+	w1 = session(cookie, DID, NULL);
+	w2 = session(cookie, DID "-browser", NULL);
+	st = w1 ? tc_ws_recv(w1, 500, &f) : 0;
+	while (st == TC_MSG) {
+		tc_frame_free(&f);
+		st = tc_ws_recv(w1, 500, &f);
+	}
+	ok(st == TC_TIMEOUT, "kick: kick_on_second_reg false keeps both (got %d)", st);
+	tc_frame_free(&f);
+	tc_ws_close(w1, 1000);
+	tc_ws_close(w2, 1000);
+	ctl_ok("/config", "{\"kick_on_second_reg\":true}");
+}
+
 /* The utf8 garbage frame is sent once: not kept as an un-ACKed push that
  * every later registration gets again (a client that drops the invalid
  * frame cannot ACK it). */
@@ -1636,6 +1788,8 @@ int main(void)
 	test_faults_drops_garbage();
 	test_garbage_utf8_once();
 	test_faults_stall_refuse();
+	test_risk();
+	test_kicks();
 	test_sent_log();
 	test_scenario_and_load();
 	test_control_errors();

@@ -164,7 +164,7 @@ static void test_lines(void)
 	   "event line: created_ms and ms");
 	cJSON_Delete(j);
 
-	j = parse_line(feed_state_line("CONNECTING", "CONNECTED", NULL));
+	j = parse_line(feed_state_line("CONNECTING", "CONNECTED", NULL, NULL));
 	ok(j && !strcmp(str_of(j, "kind"), "state") && !strcmp(str_of(j, "from"), "CONNECTING") &&
 	   !strcmp(str_of(j, "to"), "CONNECTED") && !strcmp(str_of(j, "why"), "") && ms_ok(j, t0),
 	   "state line: from, to, a NULL why as \"\", ms");

@@ -780,6 +780,68 @@ static void test_control(void)
 	fh_free(f);
 }
 
+/* The FAILED alerts by the event's fail_kind (ABI 1.4): risk with the
+ * punish URL, kicked, relogin for login and retries; each once per outage
+ * and kind; their toggles. */
+static void test_fail_kinds(void)
+{
+	const char *url = "https://h5api.m.goofish.com/h5/x/1.0/_____tmd_____/punish?x5secdata=abc&x5step=1";
+	fh *f = start("\"dedup_s\":0");
+	size_t n;
+
+	if (!ok(f != NULL, "fail kinds: notify starts"))
+		return;
+	fh_set_state(f, SK_STATE_CONNECTED);
+	fh_set_state_kind(f, SK_STATE_FAILED, "risk", url);
+	if (ok(fh_nhttp(f) == 1, "risk: FAILED (risk) alerts at once")) {
+		is_str(last_kind(f), "risk", "risk: its kind");
+		is_str(bstr(f, 0, "punish_url"), url, "risk: the punish URL is in the body");
+		ok(strstr(bstr(f, 0, "text"), url) != NULL, "risk: ... and in the text");
+	}
+	answer(f, 200);
+	fh_set_state(f, SK_STATE_CONNECTING);
+	fh_set_state_kind(f, SK_STATE_FAILED, "risk", url);
+	is_int(fh_nhttp(f), 1, "risk: once per outage (the core re-checks FAILED slowly)");
+	fh_set_state_kind(f, SK_STATE_FAILED, "kicked", "");
+	fh_set_state(f, SK_STATE_CONNECTING);
+	fh_set_state_kind(f, SK_STATE_FAILED, "kicked", "");
+	if (ok(fh_nhttp(f) == 2, "kicked: another kind in the same outage alerts once"))
+		is_str(last_kind(f), "kicked", "kicked: its kind");
+	answer(f, 200);
+	fh_set_state(f, SK_STATE_CONNECTED);
+	n = fh_nhttp(f);
+	fh_set_state_kind(f, SK_STATE_FAILED, "kicked", "");
+	if (ok(fh_nhttp(f) == n + 1, "kicked: a new outage alerts again"))
+		is_str(last_kind(f), "kicked", "kicked: its kind again");
+	answer(f, 200);
+	fh_set_state(f, SK_STATE_CONNECTED);
+	n = fh_nhttp(f);
+	fh_set_state_kind(f, SK_STATE_FAILED, "login", "");
+	if (ok(fh_nhttp(f) == n + 1, "login: alerts"))
+		is_str(last_kind(f), "relogin", "login: the relogin alert");
+	answer(f, 200);
+	fh_set_state(f, SK_STATE_CONNECTED);
+	n = fh_nhttp(f);
+	fh_set_state_kind(f, SK_STATE_FAILED, "retries", "");
+	if (ok(fh_nhttp(f) == n + 1, "retries: alerts"))
+		is_str(last_kind(f), "relogin", "retries: the relogin alert");
+	answer(f, 200);
+	fh_set_state(f, SK_STATE_CONNECTED);
+	fh_free(f);
+
+	f = start("\"dedup_s\":0,\"risk\":false,\"kicked\":false,\"offline_after_s\":1");
+	if (!ok(f != NULL, "fail kind toggles: notify starts"))
+		return;
+	fh_set_state(f, SK_STATE_CONNECTED);
+	fh_set_state_kind(f, SK_STATE_FAILED, "risk", url);
+	fh_set_state(f, SK_STATE_CONNECTING);
+	fh_set_state_kind(f, SK_STATE_FAILED, "kicked", "");
+	is_int(fh_nhttp(f), 0, "toggles: risk false, kicked false: no alert (and no relogin instead)");
+	fh_advance(f, 1000);
+	is_str(last_kind(f), "offline", "toggles: the offline alert still");
+	fh_free(f);
+}
+
 int main(void)
 {
 	fh_build_path(so, sizeof so, "plugins/notify.so");
@@ -787,6 +849,7 @@ int main(void)
 	test_keyword();
 	test_template();
 	test_kinds();
+	test_fail_kinds();
 	test_dedup();
 	test_rate();
 	test_flapping();
