@@ -23,16 +23,25 @@ struct mtop_call {
 
 static int send_req(mtop_call *c);
 
-/* Classifies by the ret strings and data.url (docs/protocol.md §2). */
-mtop_result mtop_classify(const cJSON *env)
+int mtop_is_risk_text(const char *s)
 {
-	const cJSON *ret = cJSON_GetObjectItemCaseSensitive(env, "ret"), *r;
-	const cJSON *url = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(env, "data"), "url");
 	/* docs/protocol.md §2: match the code, the ::SM:: marker and the text,
 	 * not only RGV587 (RRXVv_ERROR was seen too) */
 	static const char *const risk[] = {"FAIL_SYS_USER_VALIDATE", "RGV587_ERROR", "RRXVv_ERROR", "::SM::",
 		"被挤爆", "FAIL_BIZ_WUA_IS_MACHINE", "请稍后重试", "punish?x5secdata", "captcha", NULL};
 	int i;
+
+	for (i = 0; s && risk[i]; i++)
+		if (strstr(s, risk[i]))
+			return 1;
+	return 0;
+}
+
+/* Classifies by the ret strings and data.url (docs/protocol.md §2). */
+mtop_result mtop_classify(const cJSON *env)
+{
+	const cJSON *ret = cJSON_GetObjectItemCaseSensitive(env, "ret"), *r;
+	const cJSON *url = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(env, "data"), "url");
 
 	if (!cJSON_IsArray(ret))
 		return MTOP_TRANSPORT;
@@ -47,9 +56,8 @@ mtop_result mtop_classify(const cJSON *env)
 			return MTOP_TOKEN_EXPIRED;
 		if (strstr(r->valuestring, "FAIL_SYS_SESSION_EXPIRED"))
 			return MTOP_SESSION_EXPIRED;
-		for (i = 0; risk[i]; i++)
-			if (strstr(r->valuestring, risk[i]))
-				return MTOP_RISK;
+		if (mtop_is_risk_text(r->valuestring))
+			return MTOP_RISK;
 	}
 	if (cJSON_IsString(url) && (strstr(url->valuestring, "punish") || strstr(url->valuestring, "captcha") ||
 				    strstr(url->valuestring, "validate")))

@@ -61,6 +61,10 @@ void mtop_forget(mtop_call *c);
  * or -1 when the answer was refused for its unb. */
 int mtop_merge_set_cookies(mtop_ctx *m, const char *const *set_cookies, int n);
 
+/* Whether a text (a ret string, a passport answer) carries one of the risk
+ * control markers (FAIL_SYS_USER_VALIDATE, RGV587_ERROR, RRXVv_ERROR, ::SM::,
+ * 被挤爆, a punish URL...; docs/protocol.md §2). */
+int mtop_is_risk_text(const char *s);
 /* Classifies an envelope's ret array (exposed for tests). */
 mtop_result mtop_classify(const cJSON *env);
 const char *mtop_result_name(mtop_result r);

@@ -18,8 +18,9 @@
  * doubling from half of renew_min_s (at most 60 s) up to renew_max_s: never
  * more often than once per that first delay, so no storm. A renewal that
  * says the login is dead (hasLogin success:false twice in a row,
- * FAIL_SYS_SESSION_EXPIRED) fails the session with SF_TOKEN_EXPIRED; risk
- * answers with SF_TOKEN_RISK. While FAILED no renewal calls are made.
+ * FAIL_SYS_SESSION_EXPIRED) makes it FAILED (login); a risk answer (also in
+ * a passport answer, with its punish URL) FAILED (risk), both through
+ * session_fail_platform. While FAILED no renewal calls are made.
  */
 #include "session_int.h"
 #include "http.h"
@@ -106,16 +107,18 @@ static void renew_failed(session *s, const char *why)
 	renew_at(s, d);
 }
 
-/* The renewal says the login is dead (c: SF_TOKEN_EXPIRED or SF_TOKEN_RISK):
- * the session fails as its row says; renewals wait (renew_cb skips a
- * FAILED session) at the normal delay. */
-static void renew_dead(session *s, sess_cause c, const char *detail)
+/* The renewal says the login is dead or hit risk control (res
+ * MTOP_SESSION_EXPIRED or MTOP_RISK; data may hold the punish URL): FAILED
+ * of that kind, as for any call of the session (session_fail_platform: once,
+ * whoever saw it first); renewals wait (renew_cb skips a FAILED session) at
+ * the normal delay. */
+static void renew_dead(session *s, mtop_result res, const char *detail, const cJSON *data)
 {
 	s->ren.step = RN_IDLE;
 	s->ren.not_logged_in = 0;
 	s->m.renew_failures++;
 	renew_at(s, renew_delay(s));
-	session_fail(s, c, detail);
+	session_fail_platform(s, res, detail, data);
 }
 
 static void renew_step(session *s, int step);
@@ -143,14 +146,19 @@ static void on_passport(void *ud, const http_resp *r)
 		renew_failed(s, why);
 		return;
 	}
-	if (r->body && (strstr(r->body, "RGV587") || strstr(r->body, "FAIL_SYS_USER_VALIDATE") ||
-			strstr(r->body, "_____tmd_____/punish"))) {
-		snprintf(why, sizeof why, " (renewal: %s)", what);
-		renew_dead(s, SF_TOKEN_RISK, why);
-		return;
-	}
 	env = r->status == 200 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
 	content = cJSON_GetObjectItemCaseSensitive(env, "content");
+	if (r->body && mtop_is_risk_text(r->body)) {
+		/* the punish URL where the answer gives one: content.data.url or data.url */
+		const cJSON *data = cJSON_GetObjectItemCaseSensitive(content, "data");
+
+		if (!cJSON_GetObjectItemCaseSensitive(data, "url"))
+			data = cJSON_GetObjectItemCaseSensitive(env, "data");
+		snprintf(why, sizeof why, "%s (renewal)", what);
+		renew_dead(s, MTOP_RISK, why, data);
+		cJSON_Delete(env);
+		return;
+	}
 	succ = cJSON_GetObjectItemCaseSensitive(content, "success");
 	if (!cJSON_IsBool(succ) || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(env, "hasError"))) {
 		if (r->status != 200)
@@ -179,7 +187,7 @@ static void on_passport(void *ud, const http_resp *r)
 	/* not logged in: asked once more before the session is given up
 	 * (a single false answer may be a hiccup; shared/protocol-account.md §3.3) */
 	if (++s->ren.not_logged_in >= 2) {
-		renew_dead(s, SF_TOKEN_EXPIRED, " (renewal: hasLogin says not logged in, twice)");
+		renew_dead(s, MTOP_SESSION_EXPIRED, "hasLogin says not logged in, twice (renewal)", NULL);
 		return;
 	}
 	s->ren.step = RN_IDLE;
@@ -206,7 +214,7 @@ static void on_loginuser(void *ud, mtop_result res, const char *ret, const cJSON
 		return;
 	}
 	if (res == MTOP_SESSION_EXPIRED || res == MTOP_RISK) {
-		renew_dead(s, res == MTOP_SESSION_EXPIRED ? SF_TOKEN_EXPIRED : SF_TOKEN_RISK, " (renewal: loginuser.get)");
+		renew_dead(s, res, "loginuser.get (renewal)", data);
 		return;
 	}
 	snprintf(m, sizeof m, "loginuser.get: %s%s%s", mtop_result_name(res), *ret || why ? ": " : "",

@@ -268,6 +268,47 @@ static void test_dead(void)
 	       "FAILED: no renewal calls for 3 s (cadence 1 s)");
 }
 
+/* After a new login (cookie_set), risk control on the passport itself (the
+ * sim's risk variant haslogin: mtop answers, hasLogin.do answers RGV587 with
+ * a punish URL): the renewal makes the account FAILED (risk) with that URL,
+ * and no renewal calls follow while it is. */
+static void test_risk_on_haslogin(void)
+{
+	char st[32], cmd[1600];
+	int64_t t0 = now_ms();
+	double h;
+	cJSON *j;
+	const cJSON *sess, *k, *u;
+
+	tsim_ctl(&sim, "/fault", "{\"kind\":\"session_expired\",\"on\":false,\"seller\":\"" UNB "\"}");
+	tsim_ctl(&sim, "/fault", "{\"kind\":\"risk\",\"variant\":\"haslogin\",\"seller\":\"" UNB "\"}");
+	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' ctl --config '%s' cookie_set '{\"cookie\":\"%s\"}' "
+		 ">/dev/null 2>&1", build, bot.cfg, COOKIE);
+	is_int(system(cmd), 0, "a new login (cookie_set) leaves FAILED");
+	do {
+		j = status_json();
+		sess = cJSON_GetObjectItemCaseSensitive(j, "session");
+		k = cJSON_GetObjectItemCaseSensitive(sess, "fail_kind");
+		if (cJSON_IsString(k) && !strcmp(k->valuestring, "risk"))
+			break;
+		cJSON_Delete(j);
+		j = NULL;
+		usleep(200000);
+	} while (now_ms() - t0 < 15000);
+	sess = cJSON_GetObjectItemCaseSensitive(j, "session");
+	u = cJSON_GetObjectItemCaseSensitive(sess, "punish_url");
+	ok(j != NULL, "hasLogin answers RGV587: FAILED (risk)");
+	ok(cJSON_IsString(u) && strstr(u->valuestring, "punish?x5secdata=simhaslogin"),
+	   "status session.punish_url is the passport answer's");
+	cJSON_Delete(j);
+	state(st, sizeof st);
+	is_str(st, "FAILED", "the state is FAILED");
+	h = tsim_stat(&sim, "renew_haslogin") + tsim_stat(&sim, "renew_loginuser");
+	sleep(3);
+	is_int(tsim_stat(&sim, "renew_haslogin") + tsim_stat(&sim, "renew_loginuser"), h,
+	       "FAILED (risk): no renewal calls for 3 s (cadence 1 s)");
+}
+
 int main(void)
 {
 	char json[2048], cmd[1200];
@@ -297,6 +338,7 @@ int main(void)
 	test_one_in_flight();
 	test_backoff();
 	test_dead();
+	test_risk_on_haslogin();
 	is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
 	tbot_done(&bot, tap_failed > 0);
 	tc_sim_stop(&sim);

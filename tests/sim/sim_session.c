@@ -141,6 +141,22 @@ static cJSON *has_login(sim_account *a, const char *cookie, const char *form, si
 		S.st.renew_silent++;
 	else
 		S.st.renew_haslogin++;
+	if (a->risk && a->risk_variant == SIM_RISK_HASLOGIN) {
+		/* risk control on the passport: the mtop risk answer inside the
+		 * passport envelope, the punish URL in content.data.url */
+		cJSON *e, *d0 = cJSON_CreateObject(), *ret;
+
+		free(hid);
+		free(sg);
+		a->risk_answers++;
+		S.st.risk_answers++;
+		cJSON_AddStringToObject(d0, "url", "https://passport.goofish.com/_____tmd_____/punish?x5secdata=simhaslogin");
+		e = passport_env(0, d0, "RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试");
+		ret = cJSON_AddArrayToObject(e, "ret");
+		cJSON_AddItemToArray(ret, cJSON_CreateString("FAIL_SYS_USER_VALIDATE"));
+		cJSON_AddItemToArray(ret, cJSON_CreateString("RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试"));
+		return e;
+	}
 	if (!sim_session_alive(a))
 		why = "登录已过期 (session expired)";
 	else if (!silent && (!hid || strcmp(hid, a->unb)))
