@@ -316,6 +316,12 @@ sim_conn *sim_conn_registered(sim_account *a);
 void sim_conn_track_push(sim_conn *c, const char *mid, const char *text, int load_idx);
 
 /* sim_http.c */
+/* Queues an answer: status, content type, body, and up to SIM_MAX_SET_COOKIES
+ * Set-Cookie values (a NULL-terminated list, may be NULL). Returns 0, or 1 to
+ * close when the headers do not fit. */
+#define SIM_MAX_SET_COOKIES 10
+int sim_http_respond(struct lws *wsi, sim_pss *pss, unsigned status, const char *ctype, const char *body,
+		     char *const *set_cookies);
 int sim_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		      size_t len);
 int sim_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -343,6 +349,10 @@ int sim_passport_fault(const char *kind, const cJSON *body, cJSON **out);
  * x NULL adds the passport's settings to report. */
 int sim_passport_config(const cJSON *x, cJSON *report);
 void sim_passport_reset(void);
+/* A passport answer (not an mtop envelope): {"content":{"data":data,
+ * "status":0 or -1,"success":ok[,"titleMsg":title]},"hasError":false}; data
+ * (NULL: {}) is taken, title may be NULL. */
+cJSON *sim_passport_env(int ok, cJSON *data, const char *title);
 
 /* sim_risk.c: risk control and kicks */
 int sim_risk_fault(sim_account *a, const cJSON *b, cJSON **out);

@@ -11,14 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SET_COOKIES 8
 
-/* Queues a response: status, JSON body, optional Set-Cookie values. Returns 0,
- * or 1 to close when the headers do not fit. */
-static int respond(struct lws *wsi, sim_pss *pss, unsigned status, const char *body,
-		   char *const *set_cookies)
+int sim_http_respond(struct lws *wsi, sim_pss *pss, unsigned status, const char *ctype, const char *body,
+		     char *const *set_cookies)
 {
-	uint8_t hb[LWS_PRE + 2048], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
+	uint8_t hb[LWS_PRE + 4096], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
 	size_t n = strlen(body);
 	int i;
 
@@ -28,9 +25,9 @@ static int respond(struct lws *wsi, sim_pss *pss, unsigned status, const char *b
 		return 1;
 	memcpy(pss->resp + LWS_PRE, body, n);
 	pss->resp_len = n;
-	if (lws_add_http_common_headers(wsi, status, "application/json;charset=UTF-8", n, &p, end))
+	if (lws_add_http_common_headers(wsi, status, ctype, n, &p, end))
 		return 1;
-	for (i = 0; set_cookies && i < MAX_SET_COOKIES && set_cookies[i]; i++)
+	for (i = 0; set_cookies && i < SIM_MAX_SET_COOKIES && set_cookies[i]; i++)
 		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_SET_COOKIE,
 						 (unsigned char *)set_cookies[i], (int)strlen(set_cookies[i]),
 						 &p, end))
@@ -39,6 +36,12 @@ static int respond(struct lws *wsi, sim_pss *pss, unsigned status, const char *b
 		return 1;
 	lws_callback_on_writable(wsi);
 	return 0;
+}
+
+/* A JSON answer (sim_http_respond). */
+static int respond(struct lws *wsi, sim_pss *pss, unsigned status, const char *body, char *const *set_cookies)
+{
+	return sim_http_respond(wsi, pss, status, "application/json;charset=UTF-8", body, set_cookies);
 }
 
 static int respond_json(struct lws *wsi, sim_pss *pss, unsigned status, cJSON *j, char *const *sc)
@@ -494,13 +497,13 @@ static int dispatch(struct lws *wsi, sim_pss *pss, int ctl)
 		return r;
 	}
 	if (!strncmp(pss->path, "/newlogin/", 10) || !strncmp(pss->path, "/ac/", 4)) {
-		char *psc[MAX_SET_COOKIES + 1] = {NULL}, *cookie = NULL;
+		char *psc[SIM_MAX_SET_COOKIES + 1] = {NULL}, *cookie = NULL;
 		int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE), i;
 
 		if (len > 0 && (cookie = malloc((size_t)len + 1)))
 			lws_hdr_copy(wsi, cookie, len + 1, WSI_TOKEN_HTTP_COOKIE);
 		status = (unsigned)sim_session_http(pss->path, cookie, pss->body.p, pss->body.len, &out, psc,
-						    MAX_SET_COOKIES);
+						    SIM_MAX_SET_COOKIES);
 		free(cookie);
 		r = status ? respond_json(wsi, pss, status, out, psc) : -2;
 		for (i = 0; psc[i]; i++)

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PP_MAX_COOKIES 10
 
 enum { PP_NEW, PP_SCANED, PP_CONFIRMED, PP_CANCELED, PP_EXPIRED, PP_ERROR };
 static const char *const pp_state_names[] = {"NEW", "SCANED", "CONFIRMED", "CANCELED", "EXPIRED", "ERROR"};
@@ -46,65 +45,46 @@ static struct {
 	unsigned next_unb;
 } P = {.expire_ms = 180000};
 
-/* Queues a response with a content type and up to PP_MAX_COOKIES Set-Cookie
- * values (a NULL-terminated list). Returns 0, or 1 to close when the headers
- * do not fit. */
-static int pp_respond(struct lws *wsi, sim_pss *pss, unsigned status, const char *ctype, const char *body,
-		      char *const *cookies)
-{
-	uint8_t hb[LWS_PRE + 4096], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
-	size_t n = strlen(body);
-	int i;
-
-	free(pss->resp);
-	pss->resp = malloc(LWS_PRE + n + 1);
-	if (!pss->resp)
-		return 1;
-	memcpy(pss->resp + LWS_PRE, body, n);
-	pss->resp_len = n;
-	if (lws_add_http_common_headers(wsi, status, ctype, n, &p, end))
-		return 1;
-	for (i = 0; cookies && i < PP_MAX_COOKIES && cookies[i]; i++)
-		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_SET_COOKIE, (unsigned char *)cookies[i],
-						 (int)strlen(cookies[i]), &p, end))
-			return 1;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
-		return 1;
-	lws_callback_on_writable(wsi);
-	return 0;
-}
-
-/* A passport JSON answer {"content":{"data":data,"status":0,"success":ok},
- * "hasError":false} (data is taken); 0 or 1 as pp_respond. */
-static int pp_json(struct lws *wsi, sim_pss *pss, int ok, cJSON *data, char *const *cookies)
+cJSON *sim_passport_env(int ok, cJSON *data, const char *title)
 {
 	cJSON *e = cJSON_CreateObject(), *c = cJSON_AddObjectToObject(e, "content");
-	char *s;
-	int r;
 
 	cJSON_AddItemToObject(c, "data", data ? data : cJSON_CreateObject());
 	cJSON_AddNumberToObject(c, "status", ok ? 0 : -1);
 	cJSON_AddBoolToObject(c, "success", ok);
+	if (title)
+		cJSON_AddStringToObject(c, "titleMsg", title);
 	cJSON_AddFalseToObject(e, "hasError");
+	return e;
+}
+
+/* Answers a passport JSON answer (sim_passport_env; data is taken); 0 or 1
+ * as sim_http_respond. */
+static int pp_json(struct lws *wsi, sim_pss *pss, int ok, cJSON *data, char *const *cookies)
+{
+	cJSON *e = sim_passport_env(ok, data, NULL);
+	char *s;
+	int r;
+
 	s = cJSON_PrintUnformatted(e);
 	cJSON_Delete(e);
-	r = pp_respond(wsi, pss, 200, "application/json;charset=UTF-8", s ? s : "{}", cookies);
+	r = sim_http_respond(wsi, pss, 200, "application/json;charset=UTF-8", s ? s : "{}", cookies);
 	free(s);
 	return r;
 }
 
 /* The injected faults of a JSON endpoint: a hasError transient or an HTML page.
- * Returns -1 when none is due, else what pp_respond returned. */
+ * Returns -1 when none is due, else what sim_http_respond returned. */
 static int pp_fault(struct lws *wsi, sim_pss *pss)
 {
 	if (P.has_error_n > 0) {
 		P.has_error_n--;
-		return pp_respond(wsi, pss, 200, "application/json;charset=UTF-8",
+		return sim_http_respond(wsi, pss, 200, "application/json;charset=UTF-8",
 				  "{\"content\":{\"status\":-1,\"success\":false},\"hasError\":true}", NULL);
 	}
 	if (P.html_n > 0) {
 		P.html_n--;
-		return pp_respond(wsi, pss, 200, "text/html;charset=UTF-8",
+		return sim_http_respond(wsi, pss, 200, "text/html;charset=UTF-8",
 				  "<!DOCTYPE html><html><head><title>闲鱼</title></head><body>"
 				  "<p>系统繁忙，请稍后再试</p></body></html>", NULL);
 	}
@@ -179,10 +159,10 @@ static void pp_login_cookies(pp_qr *q, char **cookies)
 	cookies[n] = NULL;
 }
 
-/* Frees a zero-initialized list of PP_MAX_COOKIES + 1 Set-Cookie values. */
+/* Frees a zero-initialized list of SIM_MAX_SET_COOKIES + 1 Set-Cookie values. */
 static void pp_free_cookies(char **cookies)
 {
-	for (int i = 0; i <= PP_MAX_COOKIES; i++)
+	for (int i = 0; i <= SIM_MAX_SET_COOKIES; i++)
 		free(cookies[i]);
 }
 
@@ -227,7 +207,7 @@ static int pp_mini_login(struct lws *wsi, sim_pss *pss)
 		cookies[2] = strdup(c);
 		cookies[3] = NULL;
 	}
-	r = pp_respond(wsi, pss, 200, "text/html;charset=UTF-8", b.p ? b.p : "", cookies);
+	r = sim_http_respond(wsi, pss, 200, "text/html;charset=UTF-8", b.p ? b.p : "", cookies);
 	for (i = 0; i < 3; i++)
 		free(cookies[i]);
 	sbuf_free(&b);
@@ -242,7 +222,7 @@ static int pp_generate(struct lws *wsi, sim_pss *pss)
 	cJSON *d;
 
 	if (!q)
-		return pp_respond(wsi, pss, 500, "application/json", "{\"error\":\"out of memory\"}", NULL);
+		return sim_http_respond(wsi, pss, 500, "application/json", "{\"error\":\"out of memory\"}", NULL);
 	q->t = util_now_ms();
 	if (P.qrs && P.qrs->t >= q->t)
 		q->t = P.qrs->t + 1;        /* t names the QR: keep it unique */
@@ -272,7 +252,7 @@ static void pp_verify_url(const pp_qr *q, char *out, size_t n)
 /* POST /newlogin/qrcode/query.do (form t, ck): the QR's state. */
 static int pp_query(struct lws *wsi, sim_pss *pss)
 {
-	char *t = pp_param(pss, "t"), *ck = pp_param(pss, "ck"), *cookies[PP_MAX_COOKIES + 1] = {NULL};
+	char *t = pp_param(pss, "t"), *ck = pp_param(pss, "ck"), *cookies[SIM_MAX_SET_COOKIES + 1] = {NULL};
 	pp_qr *q = t && ck ? pp_find(strtoll(t, NULL, 10), ck) : NULL;
 	cJSON *d = cJSON_CreateObject();
 	int r;
@@ -331,7 +311,7 @@ static int pp_query(struct lws *wsi, sim_pss *pss)
  * the login cookies (§1.4 step 2). The token works once. */
 static int pp_token_login(struct lws *wsi, sim_pss *pss)
 {
-	char *tok = util_form_get(pss->query, strlen(pss->query), "token"), *cookies[PP_MAX_COOKIES + 1] = {NULL};
+	char *tok = util_form_get(pss->query, strlen(pss->query), "token"), *cookies[SIM_MAX_SET_COOKIES + 1] = {NULL};
 	cJSON *d = cJSON_CreateObject();
 	pp_qr *q;
 	int r;
@@ -375,7 +355,7 @@ static pp_qr *pp_by_verify(const char *v, int by_htoken)
  * url) and ivCheckLogin.htm (the final cookies). */
 static int pp_verify(struct lws *wsi, sim_pss *pss, const char *path)
 {
-	char *v, *cookies[PP_MAX_COOKIES + 1] = {NULL}, page[1024];
+	char *v, *cookies[SIM_MAX_SET_COOKIES + 1] = {NULL}, page[1024];
 	int is_check = !strcmp(path, "/iv/photoVerify/check.do"), by_htoken = strcmp(path, "/iv/normal_validate.htm");
 	pp_qr *q;
 	int r;
@@ -403,19 +383,19 @@ static int pp_verify(struct lws *wsi, sim_pss *pss, const char *path)
 		cJSON_AddFalseToObject(e, "hasError");
 		s = cJSON_PrintUnformatted(e);
 		cJSON_Delete(e);
-		r = pp_respond(wsi, pss, 200, "application/json;charset=UTF-8", s ? s : "{}", NULL);
+		r = sim_http_respond(wsi, pss, 200, "application/json;charset=UTF-8", s ? s : "{}", NULL);
 		free(s);
 		return r;
 	}
 	if (!q)
-		return pp_respond(wsi, pss, 404, "text/html;charset=UTF-8",
+		return sim_http_respond(wsi, pss, 404, "text/html;charset=UTF-8",
 				  "<html><body>验证已失效 (unknown or finished verification)</body></html>", NULL);
 	if (!strcmp(path, "/iv/ivCheckLogin.htm")) {
 		if (!q->verified || q->done)
-			return pp_respond(wsi, pss, 403, "text/html;charset=UTF-8",
+			return sim_http_respond(wsi, pss, 403, "text/html;charset=UTF-8",
 					  "<html><body>尚未完成验证 (not verified)</body></html>", NULL);
 		pp_login_cookies(q, cookies);
-		r = pp_respond(wsi, pss, 200, "text/html;charset=UTF-8",
+		r = sim_http_respond(wsi, pss, 200, "text/html;charset=UTF-8",
 			       "<html><body><script>top.location.href='https://www.goofish.com/';</script></body></html>",
 			       cookies);
 		pp_free_cookies(cookies);
@@ -430,7 +410,7 @@ static int pp_verify(struct lws *wsi, sim_pss *pss, const char *path)
 		snprintf(page, sizeof page, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>刷脸验证</title>"
 			 "</head><body><div id=\"qr\"></div>\n<script>new Qrcode({text:\"https://passport.goofish.com/"
 			 "iv/face?htoken=%s\"});</script>\n</body></html>\n", q->htoken);
-	return pp_respond(wsi, pss, 200, "text/html;charset=UTF-8", page, NULL);
+	return sim_http_respond(wsi, pss, 200, "text/html;charset=UTF-8", page, NULL);
 }
 
 /* Serves the passport paths (see the file comment); -1 for any other path. */
@@ -455,7 +435,7 @@ int sim_passport_http(struct lws *wsi, sim_pss *pss)
 		return pp_query(wsi, pss);
 	if (!strcmp(path, "/login_token/login.do"))
 		return pp_token_login(wsi, pss);
-	return pp_respond(wsi, pss, 404, "application/json", "{\"error\":\"not found\"}", NULL);
+	return sim_http_respond(wsi, pss, 404, "application/json", "{\"error\":\"not found\"}", NULL);
 }
 
 /* {"error": msg} with a status. */

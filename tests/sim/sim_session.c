@@ -91,21 +91,6 @@ cJSON *sim_session_loginuser(sim_account *a)
 	return d;
 }
 
-/* A passport answer (not an mtop envelope):
- * {"content":{"data":{...},"status":0,"success":b[,"titleMsg"]},"hasError":false}. */
-static cJSON *passport_env(int success, cJSON *data, const char *title)
-{
-	cJSON *e = cJSON_CreateObject(), *c = cJSON_AddObjectToObject(e, "content");
-
-	cJSON_AddItemToObject(c, "data", data ? data : cJSON_CreateObject());
-	cJSON_AddNumberToObject(c, "status", 0);
-	cJSON_AddBoolToObject(c, "success", success);
-	if (title)
-		cJSON_AddStringToObject(c, "titleMsg", title);
-	cJSON_AddBoolToObject(e, "hasError", 0);
-	return e;
-}
-
 /* Appends a Set-Cookie value (printf) to sc[*n] while there is room. */
 static void add_cookie(char **sc, int nsc, int *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void add_cookie(char **sc, int nsc, int *n, const char *fmt, ...)
@@ -151,7 +136,7 @@ static cJSON *has_login(sim_account *a, const char *cookie, const char *form, si
 		a->risk_answers++;
 		S.st.risk_answers++;
 		cJSON_AddStringToObject(d0, "url", "https://passport.goofish.com/_____tmd_____/punish?x5secdata=simhaslogin");
-		e = passport_env(0, d0, "RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试");
+		e = sim_passport_env(0, d0, "RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试");
 		ret = cJSON_AddArrayToObject(e, "ret");
 		cJSON_AddItemToArray(ret, cJSON_CreateString("FAIL_SYS_USER_VALIDATE"));
 		cJSON_AddItemToArray(ret, cJSON_CreateString("RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试"));
@@ -166,7 +151,7 @@ static cJSON *has_login(sim_account *a, const char *cookie, const char *form, si
 	free(hid);
 	free(sg);
 	if (why)
-		return passport_env(0, NULL, why);
+		return sim_passport_env(0, NULL, why);
 	session_extend(a);
 	snprintf(a->sgcookie_old, sizeof a->sgcookie_old, "%s", a->sgcookie);
 	sim_gen_hex(hex, 32);
@@ -181,7 +166,7 @@ static cJSON *has_login(sim_account *a, const char *cookie, const char *form, si
 	add_cookie(sc, nsc, n, "cookie3_bak=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "hid", a->unb);
-	return passport_env(1, d, NULL);
+	return sim_passport_env(1, d, NULL);
 }
 
 /* setLoginSettings.do: status=0 mints havana_lgc2_77 and havana_lgc_exp
@@ -196,7 +181,7 @@ static cJSON *login_settings(sim_account *a, const char *form, size_t flen, char
 	free(st);
 	S.st.renew_settings++;
 	if (!sim_session_alive(a))
-		return passport_env(0, NULL, "登录已过期 (session expired)");
+		return sim_passport_env(0, NULL, "登录已过期 (session expired)");
 	session_extend(a);
 	a->long_login = on;
 	if (on) {
@@ -208,7 +193,7 @@ static cJSON *login_settings(sim_account *a, const char *form, size_t flen, char
 		add_cookie(sc, nsc, n, "havana_lgc2_77=; Path=/; Max-Age=0");
 		add_cookie(sc, nsc, n, "havana_lgc_exp=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
 	}
-	return passport_env(1, NULL, NULL);
+	return sim_passport_env(1, NULL, NULL);
 }
 
 /* The passport renewal paths on the platform port. Returns the HTTP status
@@ -230,7 +215,7 @@ int sim_session_http(const char *path, const char *cookie, const char *form, siz
 	a = unb && *unb ? sim_account_get(unb, 1) : NULL;
 	free(unb);
 	if (!a)
-		*out = passport_env(0, NULL, "未登录 (no unb in the cookie)");
+		*out = sim_passport_env(0, NULL, "未登录 (no unb in the cookie)");
 	else if (!strcmp(path, "/ac/account/setLoginSettings.do"))
 		*out = login_settings(a, form ? form : "", flen, sc, nsc, &n);
 	else
