@@ -794,6 +794,33 @@ int config_web_addr(const char *listen, char *host, size_t hostlen, int *port)
 }
 
 /* Rules that span keys after the table pass. */
+/* platform.passport_url when it is not set: the platform's passport host,
+ * unless platform.api_url points at a loopback host (the simulator of the
+ * tests and the demo), whose root then serves the passport too: a test or
+ * the demo that forgets the key must not renew its session against the real
+ * platform. */
+static void config_passport_default(config_ctx *x)
+{
+	config *c = x->c;
+	const char *u = c->api_url, *h;
+	char *root;
+	size_t n;
+
+	if (config_seen(x, "platform", "passport_url") || !u || strncmp(u, "http://", 7))
+		return;
+	h = u + 7;
+	if (strncmp(h, "127.", 4) && strncmp(h, "localhost:", 10) && strncmp(h, "localhost/", 10) &&
+	    strncmp(h, "[::1]", 5))
+		return;
+	n = strcspn(h, "/");
+	if (asprintf(&root, "http://%.*s/", (int)n, h) < 0) {
+		config_err(x, "platform.passport_url: out of memory");
+		return;
+	}
+	free(c->passport_url);
+	c->passport_url = root;
+}
+
 static void config_finish(config_ctx *x)
 {
 	static const char *const cls[3] = { "network", "closed", "other" };
@@ -801,6 +828,7 @@ static void config_finish(config_ctx *x)
 	int i;
 
 	config_account(x);
+	config_passport_default(x);
 	if (c->web_listen && strcmp(c->web_listen, "off")) {
 		char host[64];
 		int port, fam = config_web_addr(c->web_listen, host, sizeof host, &port);

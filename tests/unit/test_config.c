@@ -113,6 +113,21 @@ static void test_defaults(void)
 	is_str(c.ws_url, "wss://wss-goofish.dingtalk.com/", "default ws_url");
 	is_str(c.api_url, "https://h5api.m.goofish.com/h5/", "default api_url");
 	is_str(c.passport_url, "https://passport.goofish.com/", "default passport_url");
+	config_free(&c);
+	/* a simulator's api_url (tests, the demo): the passport is its root, never the real host */
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"platform\":{\"api_url\":\"http://127.0.0.1:4711/h5/\"}}",
+		  "/srv/acct", &c, &rc);
+	is_str(c.passport_url, "http://127.0.0.1:4711/", "api_url on loopback: passport_url defaults to its root");
+	config_free(&c);
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"platform\":{\"api_url\":\"http://localhost:4711/h5/\","
+		  "\"passport_url\":\"http://127.0.0.1:9/\"}}", "/srv/acct", &c, &rc);
+	is_str(c.passport_url, "http://127.0.0.1:9/", "a passport_url that is set stays");
+	config_free(&c);
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE ",\"platform\":{\"api_url\":\"https://h5api.example/h5/\"}}",
+		  "/srv/acct", &c, &rc);
+	is_str(c.passport_url, "https://passport.goofish.com/", "api_url elsewhere: the platform's passport");
+	config_free(&c);
+	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE "}", "/srv/acct", &c, &rc);
 	ok(c.renew_min_s == 600 && c.renew_max_s == 1200 && c.renew_long_login == 1,
 	   "default keep-alive: every 600..1200 s, long login on");
 	is_int(c.tls_verify, 1, "default tls_verify");
