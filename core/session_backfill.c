@@ -353,7 +353,8 @@ static void bf_dispatch(session *s)
 	i = 0;
 	cJSON_ArrayForEach(x, s->bf.msgs)
 		v[i++] = x;
-	qsort(v, (size_t)n, sizeof *v, bf_cmp);
+	if (n)   /* qsort's base may not be NULL, even for 0 items (UBSan) */
+		qsort(v, (size_t)n, sizeof *v, bf_cmp);
 	for (i = 0; i < n; i++) {
 		const char *err;
 		cJSON *tree;
