@@ -20,7 +20,8 @@
  * good buyer text after the bad item), stall (unstalled 4 s later), refuse 3
  * + drop, blackhole 1 + drop, expire_token with kick, expire_h5tk,
  * session_expired for 1.5 s (once alone, once with an expire_token kick, so
- * the token fetch fails and the bot waits relogin_check_s), risk for 1.5 s,
+ * the token fetch fails and the bot waits relogin_check_s), risk for 1.5 s
+ * (FAILED (risk): the bot waits reconnect.risk_backoff_s, 2 s here, 1800 by default),
  * send_fail (CSI_FORBID, flow), mtop_fail of the order detail, of the
  * consign and (HTTP 500) of the token with an expire_token kick. Restarts of
  * the bot, alternately kill -9 and SIGTERM, every SOAK_S/8 (at least 10 s)
@@ -475,7 +476,7 @@ static int bot_setup(void)
 		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\","
 		 "\"heartbeat_interval_s\":1,\"heartbeat_timeout_s\":3,\"connect_timeout_s\":2,\"request_timeout_s\":3},\n"
 		 " \"reconnect\":{\"network_base_ms\":200,\"network_cap_ms\":1000,\"closed_base_ms\":100,\"closed_cap_ms\":500,"
-		 "\"other_base_ms\":150,\"other_cap_ms\":1000},\n"
+		 "\"other_base_ms\":150,\"other_cap_ms\":1000,\"risk_backoff_s\":2},\n"
 		 " \"token\":{\"relogin_check_s\":2},\n"
 		 " \"send\":{\"rate_per_s\":500,\"burst\":50,\"stop_flush_s\":2},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
