@@ -165,12 +165,14 @@ static void mtop_done(void *ud, mtop_result res, const char *ret, const cJSON *d
 /* Starts a plugin's mtop call of api with data_json on the session's signed
  * client; done runs once with the result (at once with SK_MTOP_TRANSPORT
  * when the call cannot start). */
-static void be_mtop(void *ud, const char *api, const char *data_json, host_mtop_done done, void *ctx)
+static void be_mtop(void *ud, const char *api, const char *version, unsigned flags, const char *data_json,
+		    host_mtop_done done, void *ctx)
 {
 	bridge *b = ud;
 	mtop_wait *w = calloc(1, sizeof *w);
 
-	if (!w || (w->done = done, w->ctx = ctx, !mtop_start(session_mtop(b->sess), api, data_json, mtop_done, w))) {
+	if (!w || (w->done = done, w->ctx = ctx,
+		   !mtop_start_ex(session_mtop(b->sess), api, version, flags & MTOP_SELLER, data_json, mtop_done, w))) {
 		free(w);
 		done(ctx, SK_MTOP_TRANSPORT, "", "");
 	}

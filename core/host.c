@@ -325,6 +325,7 @@ static const sk_host host_table = {
 	.control_result = host_control_result,
 	.control_error = host_control_error,
 	.http_post = host_http_post,
+	.mtop_ex = host_mtop_ex,
 };
 
 /* ---- loading and unloading ----------------------------------------------- */

@@ -51,7 +51,8 @@ typedef struct host_backend {
 	int64_t (*mono_ms)(void *ud);
 	/* Starts a signed mtop call; done(ctx, ...) runs exactly once on the loop
 	 * (also when the call cannot start: then with SK_MTOP_TRANSPORT). */
-	void (*mtop)(void *ud, const char *api, const char *data_json, host_mtop_done done, void *ctx);
+	void (*mtop)(void *ud, const char *api, const char *version, unsigned flags, const char *data_json,
+		     host_mtop_done done, void *ctx);
 	int (*session_state)(void *ud);          /* sk_state */
 	char *(*metrics_json)(void *ud);         /* malloc'd */
 	/* A worker finished: make the loop call host_work_poll soon (thread-safe). */

@@ -301,6 +301,8 @@ void host_work_cancel(host *h, host_plug *pl);
 /* core/host_net.c */
 int host_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
 	      sk_free_fn free_ud);
+int host_mtop_ex(sk_plugin *p, const char *api, const char *version, unsigned flags, const char *data_json,
+		 sk_mtop_fn fn, void *ud, sk_free_fn free_ud);
 void host_net_drop(host *h, host_plug *pl);
 void host_net_free_all(host *h);
 int host_http_post(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,

@@ -128,12 +128,29 @@ static void host_mtop_cb(void *ctx, int result, const char *ret, const char *dat
 	host_mtop_finish(c, result, ret, data_json);
 }
 
+/* An mtop API version: [0-9][0-9.]{0,7} (mtop_version_ok, which the host
+ * does not link). */
+static int host_version_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n >= 1 && n <= 8 && v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789.") == n;
+}
+
 /* sk_mtop. Returns SK_OK (fn then runs once, later), or an error after
  * calling free_ud: SK_ERR_IO when the call could not start (the backend
  * answered SK_MTOP_TRANSPORT at once). Another immediate answer runs fn
  * before this returns. */
 int host_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn fn, void *ud,
 	      sk_free_fn free_ud)
+{
+	return host_mtop_ex(p, api, NULL, 0, data_json, fn, ud, free_ud);
+}
+
+/* sk_mtop_ex (since 1.5): sk_mtop with a version and flags. SK_ERR_INVAL for
+ * a version that is not [0-9][0-9.]{0,7} or an unknown flag. */
+int host_mtop_ex(sk_plugin *p, const char *api, const char *version, unsigned flags, const char *data_json,
+		 sk_mtop_fn fn, void *ud, sk_free_fn free_ud)
 {
 	host_netc *c;
 	host_plug *pl;
@@ -145,7 +162,7 @@ int host_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn f
 		goto fail;
 	h = pl->h;
 	rc = SK_ERR_INVAL;
-	if (!api || !*api || !data_json)
+	if (!api || !*api || !data_json || (version && !host_version_ok(version)) || (flags & ~SK_MTOP_SELLER))
 		goto fail;
 	if (!(j = cJSON_ParseWithOpts(data_json, NULL, 1))) {
 		host_plog(pl, SK_LOG_WARN, "mtop %s: data is not valid JSON", api);
@@ -163,7 +180,7 @@ int host_mtop(sk_plugin *p, const char *api, const char *data_json, sk_mtop_fn f
 		goto fail;
 	c->fn.mtop = fn;
 	c->starting = 1;
-	h->be.mtop(h->be.ud, api, data_json, host_mtop_cb, c);
+	h->be.mtop(h->be.ud, api, version ? version : "1.0", flags, data_json, host_mtop_cb, c);
 	c->starting = 0;
 	if (c->early) {
 		if (c->result == SK_MTOP_TRANSPORT) {

@@ -7,6 +7,7 @@
 #include "sign.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@ struct mtop_call {
 	mtop_ctx *m;
 	char *api;
 	char *data;
+	char version[9];
+	unsigned flags;
 	mtop_cb cb;
 	void *ud;
 	int retried;
@@ -189,13 +192,20 @@ static int send_req(mtop_call *c)
 	cookie_h5_token(m->cookie, tk, sizeof tk);
 	snprintf(t, sizeof t, "%lld", (long long)util_now_ms());
 	sign_mtop(tk, t, SIGN_MTOP_APPKEY, c->data, strlen(c->data), sign);
-	sbuf_addf(&url, "%s%s/1.0/?jsv=2.7.2&appKey=%s&t=%s&sign=%s&v=1.0&type=originaljson"
-		  "&accountSite=xianyu&dataType=json&timeout=20000&api=%s&sessionOption=AutoLoginOnly",
-		  m->api_url, c->api, SIGN_MTOP_APPKEY, t, sign, c->api);
+	/* docs/protocol-account.md §6: the seller console's APIs answer numbers
+	 * and booleans as strings (valueType=string) and want its site headers */
+	sbuf_addf(&url, "%s%s/%s/?jsv=2.7.2&appKey=%s&t=%s&sign=%s&v=%s&type=originaljson"
+		  "&accountSite=xianyu&dataType=json&timeout=20000&api=%s&sessionOption=AutoLoginOnly%s",
+		  m->api_url, c->api, c->version, SIGN_MTOP_APPKEY, t, sign, c->version, c->api,
+		  c->flags & MTOP_SELLER ? "&valueType=string" : "");
 	sbuf_adds(&body, "data=");
 	util_urlencode(&body, c->data, strlen(c->data));
+	if (c->flags & MTOP_SELLER)
+		sbuf_adds(&hdr, "idle_site_biz_code: COMMONPRO\r\nOrigin: https://seller.goofish.com\r\n"
+			  "Referer: https://seller.goofish.com/\r\n");
+	else
+		sbuf_adds(&hdr, "Origin: https://www.goofish.com\r\nReferer: https://www.goofish.com/\r\n");
 	sbuf_addf(&hdr, "Content-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\n"
-		  "Origin: https://www.goofish.com\r\nReferer: https://www.goofish.com/\r\n"
 		  "User-Agent: %s\r\nCookie: %s\r\n", LWP_UA, m->cookie);
 	if (!url.oom && !body.oom && !hdr.oom)
 		c->req = http_post(m->ctx, m->vh, url.p, hdr.p, body.p, body.len, m->timeout_s, m->tls_verify,
@@ -206,12 +216,31 @@ static int send_req(mtop_call *c)
 	return c->req ? 0 : -1;
 }
 
+int mtop_version_ok(const char *version)
+{
+	size_t n = version ? strlen(version) : 0;
+
+	if (n < 1 || n > 8 || !isdigit((unsigned char)version[0]))
+		return 0;
+	return strspn(version, "0123456789.") == n;
+}
+
 mtop_call *mtop_start(mtop_ctx *m, const char *api, const char *data, mtop_cb cb, void *ud)
 {
-	mtop_call *c = calloc(1, sizeof *c);
+	return mtop_start_ex(m, api, NULL, 0, data, cb, ud);
+}
 
-	if (!c)
+mtop_call *mtop_start_ex(mtop_ctx *m, const char *api, const char *version, unsigned flags, const char *data,
+			 mtop_cb cb, void *ud)
+{
+	mtop_call *c;
+
+	if (!version)
+		version = "1.0";
+	if (!mtop_version_ok(version) || !(c = calloc(1, sizeof *c)))
 		return NULL;
+	snprintf(c->version, sizeof c->version, "%s", version);
+	c->flags = flags;
 	c->m = m;
 	c->api = strdup(api);
 	c->data = strdup(data);

@@ -46,6 +46,15 @@ typedef struct mtop_call mtop_call;
 /* Starts api (version "1.0") with data (a JSON text, sent byte for byte as
  * signed). Returns the call, or NULL (cb never called). */
 mtop_call *mtop_start(mtop_ctx *m, const char *api, const char *data, mtop_cb cb, void *ud);
+
+#define MTOP_SELLER 1u  /* a seller-console API: valueType=string, its headers (= SK_MTOP_SELLER) */
+
+/* mtop_start with the API version (path and v=; [0-9.]{1,8}, NULL = "1.0")
+ * and MTOP_* flags. NULL also for a bad version. */
+mtop_call *mtop_start_ex(mtop_ctx *m, const char *api, const char *version, unsigned flags, const char *data,
+			 mtop_cb cb, void *ud);
+/* Whether version is a version mtop_start_ex takes. */
+int mtop_version_ok(const char *version);
 /* The callback will not run. */
 void mtop_cancel(mtop_call *c);
 /* After the lws context is gone: frees the call without touching lws

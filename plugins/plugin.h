@@ -103,6 +103,9 @@
  *   BACKFILLED EVENTS (since 1.4): sk_event.backfilled marks a chat event
  *   fetched from the history after an outage rather than pushed (it may be
  *   old: look at created_ms). Example: plugins/autoreply.
+ *   MTOP VERSIONS (since 1.5): sk_mtop_ex calls an API of another version
+ *   (rate.create is 4.0) or a seller-console API (SK_MTOP_SELLER: sold
+ *   orders, valueType=string). Examples: plugins/items, plugins/orders.
  *   COMMANDS (since 1.1): the descriptor's .commands and .command add
  *   `shopkeep <command> --config FILE [args]`, run in a short process of its
  *   own instead of init (the contract is on sk_plugin_desc's .commands).
@@ -116,7 +119,7 @@
 #include <stdint.h>
 
 #define SK_ABI_MAJOR 1
-#define SK_ABI_MINOR 4
+#define SK_ABI_MINOR 5
 
 typedef struct sk_host sk_host;
 
@@ -431,6 +434,10 @@ struct sk_host {
 	/* since 1.3 */
 	int (*http_post)(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,
 			 int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud);
+
+	/* since 1.5 */
+	int (*mtop_ex)(sk_plugin *p, const char *api, const char *version, unsigned flags, const char *data_json,
+		       sk_mtop_fn fn, void *ud, sk_free_fn free_ud);
 	/* append here */
 };
 
@@ -637,6 +644,20 @@ static inline int sk_mtop(sk_plugin *p, const char *api, const char *data_json, 
 			  sk_free_fn free_ud)
 {
 	return p->host->mtop(p, api, data_json, fn, ud, free_ud);
+}
+
+/* sk_mtop_ex flags (since 1.5) */
+#define SK_MTOP_SELLER 1u  /* a seller-console API (seller.goofish.com, "鱼小铺"): valueType=string
+                            * (numbers and booleans come back as strings), the header
+                            * idle_site_biz_code: COMMONPRO, Origin and Referer of seller.goofish.com */
+
+/* sk_mtop with an API version other than "1.0" (the URL path /<version>/ and
+ * v=<version>; [0-9.]{1,8}, NULL = "1.0") and flags (SK_MTOP_SELLER). The
+ * rest as sk_mtop. Check SK_HOST_HAS(p, mtop_ex) on an older host. */
+static inline int sk_mtop_ex(sk_plugin *p, const char *api, const char *version, unsigned flags,
+			     const char *data_json, sk_mtop_fn fn, void *ud, sk_free_fn free_ud)
+{
+	return p->host->mtop_ex(p, api, version, flags, data_json, fn, ud, free_ud);
 }
 
 /* ---- control commands (since 1.2; example: plugins/helloctl) */

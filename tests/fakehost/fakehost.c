@@ -224,12 +224,15 @@ static int64_t be_mono_ms(void *ud)
 	return ((fh *)ud)->mono;
 }
 
-static void be_mtop(void *ud, const char *api, const char *data_json, host_mtop_done done, void *ctx)
+static void be_mtop(void *ud, const char *api, const char *version, unsigned flags, const char *data_json,
+		    host_mtop_done done, void *ctx)
 {
 	fh *f = ud;
 	fh_mtop_rec *m = fh_xmalloc(sizeof *m);
 
 	m->pub.api = fh_keep(f, api);
+	m->pub.version = fh_keep(f, version);
+	m->pub.flags = flags;
 	m->pub.data = fh_keep(f, data_json);
 	m->done = done;
 	m->ctx = ctx;

@@ -66,6 +66,8 @@ typedef struct {
 	const char *api;
 	const char *data;
 	int answered;
+	const char *version;  /* "1.0" unless sk_mtop_ex said another */
+	unsigned flags;       /* sk_mtop_ex's flags */
 } fh_mtop;
 
 /* One HTTP POST a plugin made (sk_http_post, ABI 1.3), in the order made. */

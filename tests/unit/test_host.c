@@ -31,7 +31,8 @@ typedef struct {
 } rec_send;
 
 typedef struct {
-	char api[64], data[128];
+	char api[64], data[128], version[16];
+	unsigned flags;
 	host_mtop_done done;
 	void *ctx;
 	int answered;
@@ -129,7 +130,8 @@ static int64_t be_mono(void *ud)
 	return clk_mono;
 }
 
-static void be_mtop(void *ud, const char *api, const char *data, host_mtop_done done, void *ctx)
+static void be_mtop(void *ud, const char *api, const char *version, unsigned flags, const char *data,
+		    host_mtop_done done, void *ctx)
 {
 	rec_mtop *m;
 
@@ -141,6 +143,8 @@ static void be_mtop(void *ud, const char *api, const char *data, host_mtop_done 
 	m = &mtops[nmtops++];
 	snprintf(m->api, sizeof m->api, "%s", api);
 	snprintf(m->data, sizeof m->data, "%s", data);
+	snprintf(m->version, sizeof m->version, "%s", version);
+	m->flags = flags;
 	m->done = done;
 	m->ctx = ctx;
 	m->answered = 0;
@@ -834,6 +838,29 @@ static void test_misc(void)
 	mtop_sync_transport = 0;
 	is_str(tr(), "a.cmd a.mtop:-9 a.sys2", "a call that cannot start: SK_ERR_IO, no callback");
 	is_int(freed("mtop:m3"), 1, "free_ud once");
+	ok(!strcmp(mtops[0].version, "1.0") && mtops[0].flags == 0, "sk_mtop: version 1.0, no flags");
+	/* sk_mtop_ex (ABI 1.5): the version and the seller-console flag reach the backend */
+	nmtops = 0;
+	sys("mtopx x1 mtop.taobao.idle.rate.create 4.0 1 {\"tradeId\":\"1\"}");
+	is_str(tr(), "a.cmd a.mtopx:0 a.sys2", "sk_mtop_ex: started");
+	ok(nmtops == 1 && !strcmp(mtops[0].version, "4.0") && mtops[0].flags == SK_MTOP_SELLER &&
+	   !strcmp(mtops[0].api, "mtop.taobao.idle.rate.create"), "sk_mtop_ex: version 4.0 and SK_MTOP_SELLER passed on");
+	mtops[0].done(mtops[0].ctx, SK_MTOP_OK, "SUCCESS::ok", "{}");
+	is_str(tr(), "a.mtopcb:x1:0:SUCCESS::ok:{}", "sk_mtop_ex: its answer reaches the plugin");
+	is_int(freed("mtop:x1"), 1, "sk_mtop_ex: then free_ud");
+	sys("mtopx x2 mtop.a - 0 {}");
+	ok(nmtops == 2 && !strcmp(mtops[1].version, "1.0"), "sk_mtop_ex: a NULL version is 1.0");
+	mtops[1].done(mtops[1].ctx, SK_MTOP_OK, "SUCCESS::ok", "{}");
+	tr();
+	sys("mtopx x3 mtop.a 1.0/2.0 0 {}");
+	is_str(tr(), "a.cmd a.mtopx:-1 a.sys2", "sk_mtop_ex: a version with a slash: SK_ERR_INVAL");
+	is_int(freed("mtop:x3"), 1, "sk_mtop_ex: free_ud on the refusal");
+	sys("mtopx x4 mtop.a 123456789 0 {}");
+	is_str(tr(), "a.cmd a.mtopx:-1 a.sys2", "sk_mtop_ex: a version over 8 bytes: SK_ERR_INVAL");
+	sys("mtopx x5 mtop.a 1.0 2 {}");
+	is_str(tr(), "a.cmd a.mtopx:-1 a.sys2", "sk_mtop_ex: an unknown flag: SK_ERR_INVAL");
+	ok(nmtops == 2, "sk_mtop_ex: the refused calls never reached the backend");
+	nmtops = 0;
 
 	sys("info");
 	snprintf(want, sizeof want, "a.cmd a.info:2:%lld:%lld:acct1:unb1:/tmp/rules.txt a.sys2", (long long)clk_now,

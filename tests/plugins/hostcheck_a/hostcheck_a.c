@@ -341,6 +341,12 @@ static int hostcheck_a_cmd_send(sk_plugin *p, char *const *w, int n)
 	} else if (!strcmp(w[0], "mtop") && n == 4) {
 		hostcheck_a_trace(p, "a.mtop:%d", sk_mtop(p, w[2], w[3], hostcheck_a_mtop_cb,
 							  hostcheck_a_new(p, "mtop:%s", w[1]), hostcheck_a_free));
+	} else if (!strcmp(w[0], "mtopx") && n == 6) {
+		/* mtopx NAME API VERSION FLAGS DATA ("-" for a NULL version) */
+		hostcheck_a_trace(p, "a.mtopx:%d",
+				  sk_mtop_ex(p, w[2], strcmp(w[3], "-") ? w[3] : NULL, (unsigned)strtoul(w[4], NULL, 10),
+					     w[5], hostcheck_a_mtop_cb, hostcheck_a_new(p, "mtop:%s", w[1]),
+					     hostcheck_a_free));
 	} else if (!strcmp(w[0], "work") && n == 2) {
 		hostcheck_a_trace(p, "a.work:%d", sk_work(p, hostcheck_a_work, hostcheck_a_done,
 							  hostcheck_a_new(p, "work:%s", w[1]), hostcheck_a_free));
@@ -439,16 +445,17 @@ static void hostcheck_a_cmd_misc(sk_plugin *p, char *const *w, int n)
  *   txn_raw <name> c|r         (BEGIN, insert, COMMIT or ROLLBACK as SQL through db_exec)
  *   txn_send
  *   info                       metrics                 json <key>        leave
+ *   mtopx <name> <api> <version|-> <flags> <data>   (sk_mtop_ex, since 1.5)
  */
 static int hostcheck_a_cmd(sk_plugin *p, const sk_event *e, void *ud)
 {
-	char buf[256], *w[4] = { 0 }, *save = NULL;
+	char buf[256], *w[6] = { 0 }, *save = NULL;
 	int n = 0;
 
 	(void)ud;
 	hostcheck_a_trace(p, "a.cmd");
 	snprintf(buf, sizeof buf, "%s", e->text);
-	for (char *t = strtok_r(buf, " ", &save); t && n < 4; t = strtok_r(NULL, " ", &save))
+	for (char *t = strtok_r(buf, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
 		w[n++] = t;
 	if (!n)
 		return SK_PASS;
