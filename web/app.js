@@ -421,6 +421,7 @@
 
 	function stopApp() {
 		login.stop();
+		orders.stop();
 		S.timers.forEach(clearInterval);
 		S.timers = [];
 		S.wsWanted = false;
@@ -637,42 +638,12 @@
 		return s ? el('span', { className: 'badge ' + cls }, s) : '';
 	}
 
-	function refreshOrders() {
-		if (!S.loggedIn)
-			return;
-		control('orders_list', { limit: 100 }).then(function (d) {
-			var body = $('orders-body'), orders = Array.isArray(d.orders) ? d.orders : [];
-
-			setError('orders-error', '');
-			clear(body);
-			orders.forEach(function (o) {
-				var units = el('ul', { className: 'units' }), bad = /fail|cancel/i.test(str(o.delivery)) ||
-					/fail/.test(str(o.confirm)) || !!o.reason || !!o.confirm_reason;
-
-				(Array.isArray(o.units) ? o.units : []).forEach(function (u) {
-					units.appendChild(el('li', null, '#' + str(u.unit) + ' ', stateBadge(u.state),
-						u.reason ? el('span', { className: 'reason' }, ' ' + str(u.reason)) : null,
-						u.message_id ? el('span', { className: 'muted' }, ' ' + str(u.message_id)) : null));
-				});
-				body.appendChild(el('tr', { className: bad ? 'problem' : '' },
-					el('td', { className: 'mono' }, str(o.order_id)),
-					el('td', null, str(o.item_id) + (o.quantity ? ' × ' + o.quantity : '')),
-					el('td', null, str(o.buyer_name)),
-					el('td', null, stateBadge(o.state)),
-					el('td', null, stateBadge(o.delivery)),
-					el('td', null, stateBadge(o.confirm)),
-					el('td', { className: 'reason' }, str(o.reason),
-						o.reason && o.confirm_reason ? el('br') : null,
-						o.confirm_reason ? 'shipment: ' + str(o.confirm_reason) : null),
-					el('td', null, units),
-					el('td', { className: 'nowrap' }, fmtTime(o.updated_ms))));
-			});
-			show('orders-empty', orders.length === 0);
-		}, function (err) {
-			if (err.status !== 401)
-				setError('orders-error', 'Could not read the orders: ' + errText(err));
-		});
-	}
+	/* The orders screen is web/orders.js. */
+	var orders = window.skOrders({
+		S: S, $: $, busy: busy, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
+		num: num, setError: setError, show: show, str: str
+	});
+	var refreshOrders = orders.refresh;
 
 	/* ------------------------------------------------------------------ chats */
 
@@ -930,6 +901,8 @@
 		} else if (j.kind === 'plugin' && /^orders\./.test(str(j.topic))) {
 			soon('orders', 800, refreshOrders);
 			soon('stock', 800, refreshStock);
+		} else if (j.kind === 'plugin' && /^items\./.test(str(j.topic))) {
+			orders.onItems();
 		}
 	}
 
@@ -953,7 +926,7 @@
 		$('stock-refresh').addEventListener('click', refreshStock);
 		$('import-form').addEventListener('submit', onImportSubmit);
 		$('import-codes').addEventListener('input', countCodes);
-		$('orders-refresh').addEventListener('click', refreshOrders);
+		orders.wire();
 		$('chats-refresh').addEventListener('click', refreshChats);
 		$('send-form').addEventListener('submit', onSendSubmit);
 		$('decisions-refresh').addEventListener('click', refreshDecisions);
