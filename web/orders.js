@@ -254,10 +254,13 @@ window.skOrders = function (k) {
 		}
 	};
 
-	/* This file's strings join web/i18n.js's tables (zh the default). */
+	/* This file's strings join web/i18n.js's tables (zh the default); the
+	 * static texts marked data-i18n (the nav's link) are set again, since
+	 * i18n.js applied them before this file's keys were there. */
 	if (window.skI18n) {
 		window.skI18n.add('zh', STR.zh);
 		window.skI18n.add('en', STR.en);
+		window.skI18n.apply();
 	}
 
 	/* The text of key in the page's language with {name} replaced by
@@ -484,12 +487,12 @@ window.skOrders = function (k) {
 			btn.addEventListener('click', function () { toggle(id); });
 			body.appendChild(el('tr', { className: 'order-row' + (attention(o) ? ' problem' : ''), id: 'order-' + id,
 				'data-order': id },
-				cell(t('orders.col.item'), 'order-item',
+				cell(t('orders.col.item'), 'order-item', el('div', { className: 'order-item-box' },
 					picture(item),
 					el('div', { className: 'order-item-text' },
 						el('div', { className: 'order-title' }, itemTitle(o.item_id)),
 						str(o.spec) ? el('div', { className: 'muted small-text' }, str(o.spec)) : null,
-						el('div', { className: 'muted small-text mono order-id' }, id))),
+						el('div', { className: 'muted small-text mono order-id' }, id)))),
 				cell(t('orders.col.qty'), 'num', str(o.quantity || '')),
 				cell(t('orders.col.amount'), 'num nowrap order-amount', amountText(o.amount)),
 				cell(t('orders.col.buyer'), 'order-buyer', str(o.buyer_name) || str(o.buyer_id)),
