@@ -407,6 +407,7 @@
 		refreshOrders();
 		refreshChats();
 		refreshDecisions();
+		shop.start();
 		S.timers.push(setInterval(refreshStatus, 5000));
 		S.timers.push(setInterval(function () {
 			refreshChats();
@@ -421,6 +422,7 @@
 
 	function stopApp() {
 		login.stop();
+		shop.stop();
 		orders.stop();
 		S.timers.forEach(clearInterval);
 		S.timers = [];
@@ -538,7 +540,8 @@
 	/* The rules editor is web/rules.js (loaded before this file). */
 	var rulesEditor = window.skRulesEditor({
 		S: S, $: $, api: api, busy: busy, clear: clear, el: el, errText: errText, fmtTime: fmtTime,
-		refreshStatus: refreshStatus, setError: setError, show: show, soon: soon, str: str
+		refreshStatus: refreshStatus, setError: setError, show: show, soon: soon, str: str,
+		itemRef: function (id, node) { return shop.itemRef(id, node); }
 	});
 	var loadRules = rulesEditor.loadRules, onRulesSave = rulesEditor.onRulesSave,
 		onRuleAdd = rulesEditor.onRuleAdd, onItemDefaultAdd = rulesEditor.onItemDefaultAdd,
@@ -548,6 +551,14 @@
 	var login = window.skLogin({
 		S: S, $: $, busy: busy, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
 		num: num, refreshStatus: refreshStatus, setBanner: setBanner, setError: setError, show: show, str: str
+	});
+
+	/* Items, cards and delivery rules, notices, chores, the codes of a stock
+	 * card: web/shop.js (it shares S.doc and the save with the rules editor). */
+	var shop = window.skShop({
+		S: S, $: $, busy: busy, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
+		num: num, rules: rulesEditor, setError: setError, show: show, str: str,
+		refreshStock: function () { refreshStock(); }
 	});
 
 	/* ------------------------------------------------------------------ stock */
@@ -578,6 +589,7 @@
 					sel.appendChild(el('option', { value: str(c.name) }, str(c.name)));
 			});
 			show('stock-empty', cards.length === 0);
+			shop.onStockList(cards);
 			if (!sel.options.length)
 				sel.appendChild(el('option', { value: '' }, '(no stock cards)'));
 			if (keep && Array.prototype.some.call(sel.options, function (o) { return o.value === keep; }))
@@ -696,7 +708,7 @@
 					el('td', { className: 'mono' }, str(c.chat_id)),
 					el('td', null, str(c.buyer_name), c.buyer_id ? el('div', { className: 'muted mono' },
 						str(c.buyer_id)) : null),
-					el('td', { className: 'mono' }, str(c.item_id)),
+					el('td', null, c.item_id ? shop.itemLabel(c.item_id) : ''),
 					el('td', { className: 'msg' }, c.own ? el('span', { className: 'badge neutral' }, 'you') : null,
 						c.own ? ' ' : null, str(c.last_text)),
 					el('td', { className: 'nowrap' }, fmtTime(c.last_ms)),
@@ -902,6 +914,7 @@
 			soon('orders', 800, refreshOrders);
 			soon('stock', 800, refreshStock);
 		} else if (j.kind === 'plugin' && /^items\./.test(str(j.topic))) {
+			soon('items', 800, shop.refreshItems);
 			orders.onItems();
 		}
 	}
@@ -923,6 +936,7 @@
 		});
 		wireDefaultReply();
 		login.wire();
+		shop.wire();
 		$('stock-refresh').addEventListener('click', refreshStock);
 		$('import-form').addEventListener('submit', onImportSubmit);
 		$('import-codes').addEventListener('input', countCodes);

@@ -179,10 +179,11 @@ window.skI18n = (function () {
 		apply();
 	}
 
-	if (document.readyState === 'loading')
-		document.addEventListener('DOMContentLoaded', init);
-	else
+	/* After the deferred scripts (which add their strings) have run. */
+	if (document.readyState === 'complete')
 		init();
+	else
+		document.addEventListener('DOMContentLoaded', init);
 
 	return {
 		t: t,

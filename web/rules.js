@@ -13,7 +13,22 @@ window.skRulesEditor = function (k) {
 	var S = k.S, $ = k.$, api = k.api, busy = k.busy, clear = k.clear, el = k.el, errText = k.errText,
 		fmtTime = k.fmtTime, refreshStatus = k.refreshStatus, setError = k.setError, show = k.show,
 		soon = k.soon, str = k.str;
+	var listeners = [];   /* fn(what, arg): 'loaded', 'dirty' (on), 'saved', 'errors' (lines): web/shop.js */
 
+	/* Tells the other editors of the same document (web/shop.js) what happened. */
+	function notify(what, arg) {
+		listeners.forEach(function (fn) { fn(what, arg); });
+	}
+
+	/* The item field's title beside it (web/shop.js knows the items; the id when unknown). */
+	function itemInput(input) {
+		var ref = k.itemRef ? k.itemRef(input.value) : null;
+
+		if (!ref)
+			return input;
+		input.addEventListener('input', function () { k.itemRef(input.value, ref); });
+		return el('span', { className: 'item-input' }, input, ref);
+	}
 
 	function rulesArray(key) {
 		if (!Array.isArray(S.doc[key]))
@@ -28,6 +43,7 @@ window.skRulesEditor = function (k) {
 		$('rules-save').disabled = !S.rulesLoaded;
 		if (on)
 			show('rules-saved', false);
+		notify('dirty', on);
 	}
 
 	function loadRules() {
@@ -41,6 +57,7 @@ window.skRulesEditor = function (k) {
 			clearRuleErrors();
 			renderRules();
 			setDirty(false);
+			notify('loaded');
 		}, function (err) {
 			if (err.status === 401)
 				return;
@@ -214,8 +231,8 @@ window.skRulesEditor = function (k) {
 				field('Priority (lower first)', prio),
 				field('Reply', textInput(p + 'reply', r, 'reply', false,
 					{ rows: 3, placeholder: 'Hi {buyer_name}, …' }), 'wide'),
-				field('Only for item id (optional)', textInput(p + 'item', r, 'item_id', true,
-					{ placeholder: 'any item', spellcheck: false })),
+				field('Only for item id (optional)', itemInput(textInput(p + 'item', r, 'item_id', true,
+					{ placeholder: 'any item', spellcheck: false }))),
 				field('Image URL (optional)', textInput(p + 'image', r, 'image', true,
 					{ type: 'url', placeholder: 'https://…' })),
 				field('Send', onceSelect(p + 'once', r)),
@@ -243,7 +260,7 @@ window.skRulesEditor = function (k) {
 				el('span', { className: 'spacer' }), del),
 			el('ul', { id: p + 'errors', className: 'error-list', hidden: true }),
 			el('div', { className: 'grid' },
-				field('Item id', textInput(p + 'item', r, 'item_id', false, { spellcheck: false })),
+				field('Item id', itemInput(textInput(p + 'item', r, 'item_id', false, { spellcheck: false }))),
 				field('Image URL (optional)', textInput(p + 'image', r, 'image', true,
 					{ type: 'url', placeholder: 'https://…' })),
 				field('Send', onceSelect(p + 'once', r)),
@@ -313,8 +330,9 @@ window.skRulesEditor = function (k) {
 	}
 
 	/* Shows the validator's errors: all of them under the save button, and
-	 * each one also on the rule it names. */
-	function showRuleErrors(title, errors) {
+	 * each one also on the rule it names; scrolls to the first unless quiet
+	 * (a save from another section, which shows them itself). */
+	function showRuleErrors(title, errors, quiet) {
 		var all = $('rules-errors'), first = null;
 
 		clearRuleErrors();
@@ -346,28 +364,39 @@ window.skRulesEditor = function (k) {
 			}
 		});
 		show('rules-errors-box', true);
-		(first || $('rules-errors-box')).scrollIntoView({ block: 'center' });
+		if (!quiet)
+			(first || $('rules-errors-box')).scrollIntoView({ block: 'center' });
 	}
 
-	function onRulesSave() {
-		var btn = $('rules-save');
+	/* Saves the whole document (PUT /api/rules). button: the one pressed
+	 * (the rules section's by default); from another section (web/shop.js)
+	 * the errors are not scrolled to here. Resolves true when saved. */
+	function onRulesSave(button) {
+		var btn = button && button.nodeType === 1 ? button : $('rules-save'), quiet = btn !== $('rules-save');
 
 		if (!S.doc)
-			return;
+			return Promise.resolve(false);
 		show('rules-saved', false);
-		busy(btn, api('PUT', '/api/rules', S.doc)).then(function () {
+		return busy(btn, api('PUT', '/api/rules', S.doc)).then(function () {
 			clearRuleErrors();
 			setDirty(false);
 			$('rules-saved').textContent = 'Saved at ' + fmtTime(Date.now()) + ' – the new rules are in force.';
 			show('rules-saved', true);
 			soon('status', 300, refreshStatus);
+			notify('saved');
+			return true;
 		}, function (err) {
+			var lines;
+
 			if (err.status === 401)
-				return;
-			if (err.status === 422 && err.body && Array.isArray(err.body.errors))
-				showRuleErrors(err.message || 'The rules were not saved', err.body.errors.map(str));
+				return false;
+			lines = err.status === 422 && err.body && Array.isArray(err.body.errors) ? err.body.errors.map(str) : [];
+			if (lines.length)
+				showRuleErrors(err.message || 'The rules were not saved', lines, quiet);
 			else
-				showRuleErrors('The rules were not saved: ' + errText(err), []);
+				showRuleErrors('The rules were not saved: ' + errText(err), [], quiet);
+			notify('errors', { title: lines.length ? err.message : errText(err), lines: lines });
+			return false;
 		});
 	}
 
@@ -424,6 +453,9 @@ window.skRulesEditor = function (k) {
 	}
 
 	return {
+		listen: function (fn) { listeners.push(fn); },
+		setDirty: setDirty,
+		renderRules: renderRules,
 		loadRules: loadRules,
 		onRulesSave: onRulesSave,
 		onRuleAdd: onRuleAdd,

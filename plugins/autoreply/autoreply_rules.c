@@ -381,9 +381,9 @@ static void ar_sort(ar_rules *rs)
  * rules, or NULL when it has errors (each reported with skrules_err). */
 static ar_rules *ar_parse(skrules_ctx *x, const char *text)
 {
-	/* cards and delivery belong to the orders plugin */
+	/* cards, delivery, notices and chores belong to the orders (and items) plugins */
 	static const char *const fields[] = { "keyword_rules", "item_defaults", "default_reply", "cards", "delivery",
-		"comment", NULL };
+		"notices", "chores", "comment", NULL };
 	static const char *const dfields[] = { "reply", "image", "once", "enabled", "comment", NULL };
 	const cJSON *kr, *id, *dr;
 	ar_rules *rs = calloc(1, sizeof *rs);

@@ -124,6 +124,8 @@ static const sk_config_key od_keys[] = {
 	{ .key = "paid_wait_s", .type = SK_CFG_INT, .help = "wait this long for the order detail to say paid, re-checking at 2, 4, 8... s (default 300)" },
 	{ .key = "max_quantity", .type = SK_CFG_INT, .help = "deliver nothing for orders of more units than this (default 50)" },
 	{ .key = "enabled", .type = SK_CFG_BOOL, .help = "deliver at all (default true; order states are kept either way)" },
+	{ .key = "rate_retry_s", .type = SK_CFG_INT, .help = "chores.rate: try again this long after the platform refused a rating (default 600)" },
+	{ .key = "rate_attempts", .type = SK_CFG_INT, .help = "chores.rate: give a rating up after this many refusals (default 6)" },
 	{ .key = "debug_kill_at", .type = SK_CFG_STR, .help = "tests only: SIGKILL the process at this delivery step" },
 	{ 0 }
 };
@@ -193,6 +195,21 @@ static const char *const od_migrations[] = {
 	"CREATE INDEX orders_stock_free ON orders_stock (card, id) WHERE state = 0",
 	/* 2: the chat's item, which the order detail's item must match */
 	"ALTER TABLE orders_order ADD COLUMN chat_item TEXT NOT NULL DEFAULT ''",
+	/* 3: the buyer notices sent (orders_notice.c) and the ratings (orders_rate.c) */
+	"CREATE TABLE orders_notice ("
+	"  order_id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  ms INTEGER NOT NULL,"
+	"  uuid TEXT NOT NULL DEFAULT '',"
+	"  UNIQUE (order_id, kind)"
+	") STRICT;"
+	"CREATE TABLE orders_rate ("
+	"  order_id TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  ms INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT ''"
+	") STRICT",
 	NULL
 };
 
@@ -266,6 +283,8 @@ static void od_on_resume(sk_plugin *p, uint64_t id, void *ud)
 		}
 	}
 	free(ids.ids);
+	orders_notice_resume(p);
+	orders_rate_resume(p);
 }
 
 /* Orders that failed for a reason the seller can fix locally (rules, stock)
@@ -285,13 +304,16 @@ void orders_retry(sk_plugin *p, int only_stock)
 		return;
 	for (size_t i = 0; i < ids.n && p->ud; i++) {
 		char reason[512];
+		const od_rule *r;
 		const od_card *c;
 		od_order o;
 
 		if (orders_order_get(p, ids.ids[i], &o))
 			continue;
-		if (only_stock && (!(c = orders_match(st, &o, reason, sizeof reason)) || c->type != OD_STOCK ||
-				   orders_free_codes(p, c->name) < o.quantity))
+		/* the units: the rule's quantity per item bought */
+		if (only_stock && (!(r = orders_rule_match(st, &o, reason, sizeof reason)) ||
+				   !(c = orders_card_find(st->rules, r->card)) || c->type != OD_STOCK ||
+				   orders_free_codes(p, c->name) < o.quantity * r->quantity))
 			continue;
 		sk_log(p, SK_LOG_INFO, "order %s: trying again (%s)", o.id, o.reason);
 		orders_plan(p, o.id);
@@ -313,6 +335,7 @@ static void od_on_retry(sk_plugin *p, uint64_t id, void *ud)
 	for (size_t i = 0; i < ids.n && p->ud; i++)
 		orders_proceed(p, ids.ids[i]);
 	free(ids.ids);
+	orders_notice_resume(p);
 }
 
 /* "core.reload": new rules (a broken file changes nothing), then the orders
@@ -330,6 +353,7 @@ static int od_on_reload(sk_plugin *p, const sk_event *e, void *ud)
 		st->rules = rs;
 	}
 	orders_retry(p, 0);
+	orders_rate_resume(p);
 	return SK_PASS;
 }
 
@@ -368,6 +392,8 @@ static int od_config(sk_plugin *p, od_state *st)
 		{ "retry_s", &st->retry_s, 60, 0, 86400 },
 		{ "max_quantity", &st->max_quantity, 50, 1, 10000 },
 		{ "paid_wait_s", &st->paid_wait_s, 300, 0, 3600 },
+		{ "rate_retry_s", &st->rate_retry_s, 600, 1, 86400 },
+		{ "rate_attempts", &st->rate_attempts, 6, 1, 100 },
 	};
 
 	if (!strcmp(confirm, "after"))
@@ -404,7 +430,7 @@ static int od_init(sk_plugin *p)
 		return SK_ERR_NOMEM;
 	if ((rc = od_config(p, st)) < 0)
 		goto fail;
-	if (!(st->rules = orders_load(p)) && !(st->rules = calloc(1, sizeof *st->rules))) {
+	if (!(st->rules = orders_load(p)) && !(st->rules = orders_rules_empty())) {
 		rc = SK_ERR_NOMEM;
 		goto fail;
 	}
@@ -413,6 +439,7 @@ static int od_init(sk_plugin *p)
 			       NULL)) < 0 ||
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_PLUGIN), &reload, 0, od_on_reload, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_SEND_RESULT), NULL, 0, orders_on_send_result, NULL, NULL, NULL)) < 0 ||
+	    (rc = sk_subscribe(p, SK_MASK(SK_EV_SYSTEM), NULL, 0, orders_on_system, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_timer_add(p, 0, 0, od_on_resume, NULL, NULL, NULL)) < 0 ||
 	    (st->retry_s && (rc = sk_timer_add(p, (uint64_t)st->retry_s * 1000, (uint64_t)st->retry_s * 1000,
 					       od_on_retry, NULL, NULL, NULL)) < 0))

@@ -212,6 +212,7 @@ void orders_fail(sk_plugin *p, const char *oid, const char *reason)
 	cJSON_AddStringToObject(o, "order_id", oid);
 	cJSON_AddStringToObject(o, "reason", reason);
 	orders_publish(p, "orders.delivery_failed", o);
+	orders_notice_failed(p, oid, reason);
 }
 
 static int od_row_count(sk_plugin *p, int n, const sk_value *c, void *ud)

@@ -273,6 +273,8 @@ int orders_on_trade(sk_plugin *p, const sk_event *e, void *ud)
 		od_cancel(p, oid, to == OD_O_CLOSED ? "the order was closed" : "the buyer asked for a refund");
 	if (e->trade == SK_TRADE_PAID || e->trade == SK_TRADE_REMIND || (applied && e->trade == SK_TRADE_REFUND_CANCELLED))
 		od_deliver(p, oid, trigger);
+	if (e->trade == SK_TRADE_COMPLETED && (applied || o.state == OD_O_COMPLETED))
+		orders_rate_start(p, oid);
 	return SK_PASS;
 fail:
 	sk_db_rollback(p);
@@ -318,6 +320,15 @@ static void od_codes_free(od_codes *cs)
 /* The one delivery rule's card for the order, or NULL with the reason. */
 const od_card *orders_match(const od_state *st, const od_order *o, char *reason, size_t n)
 {
+	const od_rule *r = orders_rule_match(st, o, reason, n);
+
+	return r ? orders_card_find(st->rules, r->card) : NULL;
+}
+
+/* The one delivery rule for the order (its card exists: the validator saw
+ * to it), or NULL with the reason. */
+const od_rule *orders_rule_match(const od_state *st, const od_order *o, char *reason, size_t n)
+{
 	const od_rules *rs = st->rules;
 	const od_rule *hit = NULL;
 	size_t hits = 0, len;
@@ -328,7 +339,7 @@ const od_card *orders_match(const od_state *st, const od_order *o, char *reason,
 			hit = hit ? hit : &rs->rules[i];
 		}
 	if (hits == 1)
-		return orders_card_find(rs, hit->card);
+		return orders_card_find(rs, hit->card) ? hit : NULL;
 	if (!hits) {
 		snprintf(reason, n, "no_rule: no delivery rule for item %s%s%s%s", o->item, *o->spec ? " spec \"" : "",
 			 o->spec, *o->spec ? "\"" : " (no spec)");
@@ -376,9 +387,10 @@ static int od_unit_planned(const od_unit *x)
 
 /* Inside the planning's transaction: reserves unit u of order o (attempt
  * number attempt) - its code (code, NULL for a card without stock) taken and
- * its content rendered into a reserved orders_unit row. Returns 0 or <0. */
-static int od_reserve_unit(sk_plugin *p, const od_order *o, const od_card *card, int64_t u, int64_t attempt,
-			   const od_code *code, int64_t now)
+ * its content rendered into a reserved orders_unit row, sent delay_s after
+ * now. Returns 0 or <0. */
+static int od_reserve_unit(sk_plugin *p, const od_order *o, const od_card *card, int64_t delay_s, int64_t u,
+			   int64_t attempt, const od_code *code, int64_t now)
 {
 	const char *oid = o->id;
 	int64_t code_id = code ? code->id : 0;
@@ -397,7 +409,7 @@ static int od_reserve_unit(sk_plugin *p, const od_order *o, const od_card *card,
 	{
 		sk_value v[10] = { SK_VTEXT(oid), SK_VINT(u), SK_VINT(attempt), SK_VTEXT(card->name),
 			SK_VTEXT(card->type == OD_IMAGE ? "image" : "text"), SK_VTEXT(content ? content : ""),
-			code_id ? SK_VINT(code_id) : SK_VNULL, SK_VTEXT(tag), SK_VINT(now + card->delay_s * 1000),
+			code_id ? SK_VINT(code_id) : SK_VNULL, SK_VTEXT(tag), SK_VINT(now + delay_s * 1000),
 			SK_VINT(now) };
 
 		rc = content ? sk_db_exec(p, "INSERT INTO orders_unit (order_id, unit, attempt, card, kind, content, "
@@ -436,9 +448,10 @@ void orders_plan(sk_plugin *p, const char *oid)
 	od_state *st = p->ud;
 	char reason[512];
 	const od_card *card;
+	const od_rule *rule;
 	od_codes cs = { 0 };
 	od_units us = { 0 };
-	int64_t need = 0, now = sk_now_ms(p);
+	int64_t need = 0, now = sk_now_ms(p), units, delay_s;
 	size_t k = 0;
 	od_order o;
 	int rc;
@@ -451,7 +464,18 @@ void orders_plan(sk_plugin *p, const char *oid)
 		orders_fail(p, oid, reason);
 		return;
 	}
-	if (!(card = orders_match(st, &o, reason, sizeof reason))) {
+	if (!(rule = orders_rule_match(st, &o, reason, sizeof reason)) ||
+	    !(card = orders_card_find(st->rules, rule->card))) {
+		orders_fail(p, oid, reason);
+		return;
+	}
+	/* The rule's quantity codes per item bought: max_quantity caps the total. */
+	units = o.quantity * rule->quantity;
+	delay_s = rule->delay_s >= 0 ? rule->delay_s : card->delay_s;
+	if (units > st->max_quantity) {
+		snprintf(reason, sizeof reason, "quantity: the order is for %lld units (%lld bought x %lld per item); "
+			 "orders.max_quantity is %lld", (long long)units, (long long)o.quantity, (long long)rule->quantity,
+			 (long long)st->max_quantity);
 		orders_fail(p, oid, reason);
 		return;
 	}
@@ -459,8 +483,8 @@ void orders_plan(sk_plugin *p, const char *oid)
 		goto dberr;
 	if ((rc = orders_units_get(p, oid, &us)) < 0)
 		goto dberr;
-	/* Units 1..quantity: those reserved, sending or sent stay as they are. */
-	for (int64_t u = 1; u <= o.quantity; u++)
+	/* Units 1..units: those reserved, sending or sent stay as they are. */
+	for (int64_t u = 1; u <= units; u++)
 		need += od_unit_planned(od_unit_at(&us, u)) ? 0 : 1;
 	if (card->type == OD_STOCK && need) {
 		sk_value v[2] = { SK_VTEXT(card->name), SK_VINT(need) };
@@ -486,12 +510,12 @@ void orders_plan(sk_plugin *p, const char *oid)
 			goto out;
 		}
 	}
-	for (int64_t u = 1; u <= o.quantity; u++) {
+	for (int64_t u = 1; u <= units; u++) {
 		const od_unit *x = od_unit_at(&us, u);
 
 		if (od_unit_planned(x))
 			continue;
-		if ((rc = od_reserve_unit(p, &o, card, u, x ? x->attempt + 1 : 1,
+		if ((rc = od_reserve_unit(p, &o, card, delay_s, u, x ? x->attempt + 1 : 1,
 					  card->type == OD_STOCK ? &cs.c[k++] : NULL, now)) < 0)
 			goto dberr;
 	}
@@ -508,7 +532,7 @@ void orders_plan(sk_plugin *p, const char *oid)
 	if ((rc = sk_db_commit(p)) < 0)
 		goto dberr;
 	sk_log(p, SK_LOG_INFO, "order %s: %lld of %lld units reserved (card %s)", oid, (long long)need,
-	       (long long)o.quantity, card->name);
+	       (long long)units, card->name);
 	orders_step(p, "reserved", oid);
 	if (card->type == OD_STOCK)
 		od_low_stock(p, card);
@@ -890,6 +914,7 @@ void orders_proceed(sk_plugin *p, const char *oid)
 		cJSON_AddStringToObject(j, "order_id", oid);
 		cJSON_AddNumberToObject(j, "units", (double)sent);
 		orders_publish(p, "orders.delivered", j);
+		orders_notice(p, oid, OD_N_AFTER);
 	}
 	orders_proceed(p, oid);
 }

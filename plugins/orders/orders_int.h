@@ -29,10 +29,16 @@
 #define OD_IMAGE_H 600
 #define OD_API_DETAIL "mtop.idle.web.trade.order.detail"
 #define OD_API_CONSIGN "mtop.taobao.idle.logistic.consign.dummy"
+#define OD_API_RATE "mtop.taobao.idle.rate.create"
+#define OD_API_RATE_V "4.0"
+#define OD_MAX_NOTICE 500          /* bytes of a notice's or a rating's text */
 
 enum { OD_TEXT = 0, OD_STOCK, OD_IMAGE };
 enum { OD_AFTER = 0, OD_BEFORE, OD_NEVER };
-enum { OD_FETCH = 1, OD_CONFIRM = 2 };
+enum { OD_FETCH = 1, OD_CONFIRM = 2, OD_RATE = 4 };
+
+/* The buyer notices (orders_notice.c), as orders_notice.kind names them. */
+typedef enum { OD_N_WAITING = 0, OD_N_CANNOT, OD_N_AFTER, OD_N_COUNT } od_nkind;
 
 /*
  * The states. In C they are these enums; in SQLite the same TEXT as ever
@@ -75,17 +81,29 @@ typedef struct {
 	char *name, *tmpl, *url;
 	int type;
 	int64_t w, h, delay_s, low_stock;
+	char *after_text, *after_image;  /* the card's own after_delivery notice, NULL when none */
 } od_card;
 
 typedef struct {
 	char *item, *spec, *card;  /* spec NULL: an item without specs */
+	int64_t quantity;          /* units per item bought (1..100) */
+	int64_t delay_s;           /* -1: the card's */
 } od_rule;
+
+/* One buyer notice of the rules' "notices" (text and image NULL when none). */
+typedef struct {
+	int enabled;
+	char *text, *image;
+} od_notice;
 
 typedef struct {
 	od_card *cards;
 	size_t ncards;
 	od_rule *rules;
 	size_t nrules;
+	od_notice notices[OD_N_COUNT];
+	int rate_enabled;          /* chores.rate */
+	char *rate_text;
 } od_rules;
 
 /* An order with an mtop call (detail or consign) in flight. */
@@ -100,6 +118,7 @@ typedef struct {
 	od_rules *rules;           /* never NULL after init */
 	int policy, enabled;
 	int64_t confirm_attempts, detail_attempts, retry_base_ms, retry_s, max_quantity, paid_wait_s;
+	int64_t rate_retry_s, rate_attempts;
 	char *kill_at;
 	od_fly *fly;
 	int depth;                 /* orders_proceed calls under way */
@@ -151,7 +170,10 @@ void orders_retry(sk_plugin *p, int only_stock);
 
 /* orders_rules.c */
 extern const char *const orders_vars[];
+extern const char *const orders_notice_vars[];
+extern const char *const orders_notice_names[];
 void orders_rules_free(od_rules *rs);
+od_rules *orders_rules_empty(void);
 const od_card *orders_card_find(const od_rules *rs, const char *name);
 od_rules *orders_load(sk_plugin *p);
 int orders_rules_check(const char *json, size_t len, char *errs, size_t errlen);
@@ -180,6 +202,7 @@ void orders_fly_del(od_state *st, const char *oid, int what);
 void orders_publish(sk_plugin *p, const char *topic, cJSON *o);
 int orders_on_trade(sk_plugin *p, const sk_event *e, void *ud);
 const od_card *orders_match(const od_state *st, const od_order *o, char *reason, size_t n);
+const od_rule *orders_rule_match(const od_state *st, const od_order *o, char *reason, size_t n);
 void orders_plan(sk_plugin *p, const char *oid);
 int orders_on_send_result(sk_plugin *p, const sk_event *e, void *ud);
 void orders_proceed(sk_plugin *p, const char *oid);
@@ -189,6 +212,17 @@ void orders_call_free(void *ud);
 od_call *orders_call_new(const char *oid, int attempt);
 int64_t orders_backoff(od_state *st, int attempt);
 void orders_fetch(sk_plugin *p, const char *oid, int attempt, int checks, int64_t since_ms);
+
+/* orders_notice.c */
+char *orders_notice_render(sk_plugin *p, const char *tmpl, const od_order *o);
+void orders_notice(sk_plugin *p, const char *oid, od_nkind kind);
+void orders_notice_failed(sk_plugin *p, const char *oid, const char *reason);
+void orders_notice_resume(sk_plugin *p);
+
+/* orders_rate.c */
+int orders_on_system(sk_plugin *p, const sk_event *e, void *ud);
+void orders_rate_start(sk_plugin *p, const char *oid);
+void orders_rate_resume(sk_plugin *p);
 
 /* orders_cmd.c */
 int orders_command(sk_plugin *p, int argc, char **argv);

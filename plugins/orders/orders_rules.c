@@ -7,6 +7,17 @@
 #include "orders_int.h"
 
 const char *const orders_vars[] = { "code", "order_id", "buyer_name", "item_id", "spec", "quantity", NULL };
+/* The variables of a notice's or a rating's text: a card's without {code},
+ * plus {item_title} (the items plugin's title of the item, "" when unknown). */
+const char *const orders_notice_vars[] = { "order_id", "buyer_name", "item_id", "spec", "quantity", "item_title",
+	NULL };
+/* The notices' names in the rules file and in orders_notice.kind, by od_nkind. */
+const char *const orders_notice_names[] = { "waiting_stock", "cannot_deliver", "after_delivery", NULL };
+/* The defaults of an absent notice: waiting_stock and cannot_deliver on (a
+ * buyer who paid hears why nothing came), after_delivery off. */
+static const char *const od_notice_texts[] = { "库存补充中，补货后自动发货，请稍候～",
+	"这个订单需要人工处理，卖家会尽快联系您。", NULL };
+#define OD_RATE_TEXT "不错的买家，欢迎再来"
 /* ---- the rules file --------------------------------------------------------- */
 
 /* Frees a rule set (NULL is fine). */
@@ -18,7 +29,14 @@ void orders_rules_free(od_rules *rs)
 		free(rs->cards[i].name);
 		free(rs->cards[i].tmpl);
 		free(rs->cards[i].url);
+		free(rs->cards[i].after_text);
+		free(rs->cards[i].after_image);
 	}
+	for (int k = 0; k < OD_N_COUNT; k++) {
+		free(rs->notices[k].text);
+		free(rs->notices[k].image);
+	}
+	free(rs->rate_text);
 	for (size_t i = 0; i < rs->nrules; i++) {
 		free(rs->rules[i].item);
 		free(rs->rules[i].spec);
@@ -102,11 +120,125 @@ static int64_t od_num(skrules_ctx *x, const cJSON *o, const char *f, const char 
 	return (int64_t)v->valuedouble;
 }
 
+/* A notice's text (template of orders_notice_vars, 1 to OD_MAX_NOTICE
+ * bytes) into *text, and with image_ok its "image" (an http(s) url) into
+ * *image; the object's other fields must be among those of a notice
+ * ("enabled" and "comment" too when with_enabled). */
+static void od_message(skrules_ctx *x, const cJSON *o, const char *where, int with_enabled, char **text, char **image)
+{
+	static const char *const f_card[] = { "text", "image", "comment", NULL };
+	static const char *const f_notice[] = { "enabled", "text", "image", "comment", NULL };
+	char why[256];
+
+	*text = NULL;
+	if (image)
+		*image = NULL;
+	if (!cJSON_IsObject(o)) {
+		skrules_err(x, "%s: must be an object", where);
+		return;
+	}
+	od_fields(x, o, where, with_enabled ? f_notice : f_card);
+	od_str(x, o, "text", where, 0, 0, text);
+	if (*text && !**text)
+		skrules_err(x, "%s.text: must not be empty (leave it out for the default)", where);
+	else if (*text && strlen(*text) > OD_MAX_NOTICE)
+		skrules_err(x, "%s.text: at most %d bytes, not %zu", where, OD_MAX_NOTICE, strlen(*text));
+	else if (*text && sktext_tmpl_check(*text, orders_notice_vars, why, sizeof why))
+		skrules_err(x, "%s.text: %s", where, why);
+	if (image) {
+		od_str(x, o, "image", where, 0, 0, image);
+		if (*image && strncmp(*image, "http://", 7) && strncmp(*image, "https://", 8))
+			skrules_err(x, "%s.image: must be an http(s) url", where);
+	} else if (cJSON_GetObjectItemCaseSensitive(o, "image") &&
+		   !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "image"))) {
+		skrules_err(x, "%s.image: only after_delivery sends an image", where);
+	}
+}
+
+/* A boolean field, def when absent or null. */
+static int od_bool(skrules_ctx *x, const cJSON *o, const char *f, const char *where, int def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f);
+
+	if (!v || cJSON_IsNull(v))
+		return def;
+	if (!cJSON_IsBool(v)) {
+		skrules_err(x, "%s.%s: must be true or false", where, f);
+		return def;
+	}
+	return cJSON_IsTrue(v);
+}
+
+/* The rules' "notices" (may be NULL: every notice its default) into rs. */
+static void od_notices(skrules_ctx *x, const cJSON *n, od_rules *rs)
+{
+	static const char *const fields[] = { "waiting_stock", "cannot_deliver", "after_delivery", "comment", NULL };
+	char where[64];
+
+	if (n && !cJSON_IsNull(n) && !cJSON_IsObject(n)) {
+		skrules_err(x, "notices: must be an object");
+		n = NULL;
+	}
+	if (cJSON_IsObject(n))
+		od_fields(x, n, "notices", fields);
+	for (int k = 0; k < OD_N_COUNT; k++) {
+		const cJSON *o = cJSON_IsObject(n) ? cJSON_GetObjectItemCaseSensitive(n, orders_notice_names[k]) : NULL;
+		od_notice *no = &rs->notices[k];
+
+		no->enabled = k != OD_N_AFTER;
+		snprintf(where, sizeof where, "notices.%s", orders_notice_names[k]);
+		if (o && !cJSON_IsNull(o)) {
+			no->enabled = od_bool(x, o, "enabled", where, no->enabled);
+			od_message(x, o, where, 1, &no->text, k == OD_N_AFTER ? &no->image : NULL);
+		}
+		if (!no->text && od_notice_texts[k] && !(no->text = strdup(od_notice_texts[k])))
+			skrules_err(x, "out of memory");
+	}
+}
+
+/* The rules' "chores": orders validates "rate" ({enabled, text}); "polish"
+ * is the items plugin's (not looked at here). */
+static void od_chores(skrules_ctx *x, const cJSON *c, od_rules *rs)
+{
+	static const char *const fields[] = { "rate", "polish", "comment", NULL };
+	static const char *const rfields[] = { "enabled", "text", "comment", NULL };
+	const cJSON *r;
+	char why[256];
+
+	if (!c || cJSON_IsNull(c))
+		goto dflt;
+	if (!cJSON_IsObject(c)) {
+		skrules_err(x, "chores: must be an object");
+		goto dflt;
+	}
+	od_fields(x, c, "chores", fields);
+	r = cJSON_GetObjectItemCaseSensitive(c, "rate");
+	if (!r || cJSON_IsNull(r))
+		goto dflt;
+	if (!cJSON_IsObject(r)) {
+		skrules_err(x, "chores.rate: must be an object");
+		goto dflt;
+	}
+	od_fields(x, r, "chores.rate", rfields);
+	rs->rate_enabled = od_bool(x, r, "enabled", "chores.rate", 0);
+	od_str(x, r, "text", "chores.rate", 0, 0, &rs->rate_text);
+	if (rs->rate_text && !*rs->rate_text)
+		skrules_err(x, "chores.rate.text: must not be empty (leave it out for the default)");
+	else if (rs->rate_text && strlen(rs->rate_text) > OD_MAX_NOTICE)
+		skrules_err(x, "chores.rate.text: at most %d bytes, not %zu", OD_MAX_NOTICE, strlen(rs->rate_text));
+	else if (rs->rate_text && sktext_tmpl_check(rs->rate_text, orders_notice_vars, why, sizeof why))
+		skrules_err(x, "chores.rate.text: %s", why);
+dflt:
+	if (!rs->rate_text && !(rs->rate_text = strdup(OD_RATE_TEXT)))
+		skrules_err(x, "out of memory");
+}
+
 static void od_card_parse(skrules_ctx *x, const cJSON *o, const char *where, od_card *c)
 {
 	static const char *const fields[] = { "name", "type", "template", "delay_s", "low_stock", "url", "width",
-		"height", "comment", NULL };
-	char *type = NULL, why[256];
+		"height", "after_delivery", "comment", NULL };
+	const cJSON *after = cJSON_GetObjectItemCaseSensitive(o, "after_delivery");
+	char *type = NULL, why[256], w2[96];
 
 	if (!cJSON_IsObject(o)) {
 		skrules_err(x, "%s: must be an object", where);
@@ -121,6 +253,12 @@ static void od_card_parse(skrules_ctx *x, const cJSON *o, const char *where, od_
 	c->low_stock = od_num(x, o, "low_stock", where, 0, 0, 1000000);
 	c->w = od_num(x, o, "width", where, OD_IMAGE_W, 1, 10000);
 	c->h = od_num(x, o, "height", where, OD_IMAGE_H, 1, 10000);
+	if (after && !cJSON_IsNull(after)) {
+		snprintf(w2, sizeof w2, "%s.after_delivery", where);
+		od_message(x, after, w2, 0, &c->after_text, &c->after_image);
+		if (cJSON_IsObject(after) && !c->after_text && !c->after_image)
+			skrules_err(x, "%s: needs a text or an image (or leave it out)", w2);
+	}
 	if (!type) {
 		free(type);
 		return;
@@ -155,8 +293,10 @@ static void od_card_parse(skrules_ctx *x, const cJSON *o, const char *where, od_
 
 static void od_rule_parse(skrules_ctx *x, const cJSON *o, const char *where, od_rule *r)
 {
-	static const char *const fields[] = { "item_id", "spec", "card", "comment", NULL };
+	static const char *const fields[] = { "item_id", "spec", "card", "quantity", "delay_s", "comment", NULL };
 
+	r->quantity = 1;
+	r->delay_s = -1;
 	if (!cJSON_IsObject(o)) {
 		skrules_err(x, "%s: must be an object", where);
 		return;
@@ -165,6 +305,9 @@ static void od_rule_parse(skrules_ctx *x, const cJSON *o, const char *where, od_
 	od_str(x, o, "item_id", where, 1, 1, &r->item);
 	od_str(x, o, "spec", where, 0, 0, &r->spec);
 	od_str(x, o, "card", where, 1, 0, &r->card);
+	/* quantity: codes (units) per item bought; delay_s null: the card's */
+	r->quantity = od_num(x, o, "quantity", where, 1, 1, 100);
+	r->delay_s = od_num(x, o, "delay_s", where, -1, 0, 86400);
 	if (r->spec && !*r->spec) {
 		free(r->spec);
 		r->spec = NULL;
@@ -210,7 +353,7 @@ static int od_spec_overlap(const char *a, const char *b)
 static od_rules *od_parse(skrules_ctx *x, const char *text)
 {
 	static const char *const top[] = { "cards", "delivery", "keyword_rules", "item_defaults", "default_reply",
-		"comment", NULL };
+		"notices", "chores", "comment", NULL };
 	od_rules *rs = calloc(1, sizeof *rs);
 	const cJSON *cards, *del;
 	cJSON *root = NULL;
@@ -270,6 +413,8 @@ static od_rules *od_parse(skrules_ctx *x, const char *text)
 			}
 		}
 	}
+	od_notices(x, cJSON_GetObjectItemCaseSensitive(root, "notices"), rs);
+	od_chores(x, cJSON_GetObjectItemCaseSensitive(root, "chores"), rs);
 	if (x->nerr)
 		goto fail;
 	cJSON_Delete(root);
@@ -278,6 +423,15 @@ fail:
 	cJSON_Delete(root);
 	orders_rules_free(rs);
 	return NULL;
+}
+
+/* The rules of an account without a rules file: no cards, no delivery
+ * rules, the notices and chores at their defaults. NULL without memory. */
+od_rules *orders_rules_empty(void)
+{
+	skrules_ctx x = { 0 };
+
+	return od_parse(&x, "{}");
 }
 
 /* Loads and validates the rules file. Returns the rules (empty when the
@@ -289,7 +443,7 @@ od_rules *orders_load(sk_plugin *p)
 	char why[256], *text;
 
 	if (!*x.path)
-		return calloc(1, sizeof *rs);
+		return orders_rules_empty();
 	if (!(text = sktext_read_file(x.path, OD_MAX_FILE, why, sizeof why))) {
 		skrules_err(&x, "%s", why);
 	} else {

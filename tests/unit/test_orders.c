@@ -44,6 +44,7 @@ static const char good_rules[] =
 	"  {\"item_id\": \"301\", \"card\": \"other\"},"
 	"  {\"item_id\": \"400\", \"card\": \"slow\"}"
 	"],"
+	"\"notices\": {\"waiting_stock\": {\"enabled\": false}, \"cannot_deliver\": {\"enabled\": false}},"
 	"\"keyword_rules\": [], \"comment\": \"autoreply's keys are left to autoreply\"}";
 
 static void write_rules(const char *text)
@@ -227,7 +228,9 @@ static void test_validation(void)
 	add_codes(f, "vip", "V", 2);
 	trade(f, "9001", SK_TRADE_PAID);
 	detail(f, "100", 1, "");
-	is_int(fh_nsends(f), 0, "nothing sent without valid rules");
+	/* the rules in force are the defaults: only the cannot_deliver notice (test_orders_notice) */
+	is_int(fh_nsends(f), 1, "nothing delivered without valid rules: one send");
+	is_str(fh_nsends(f) ? fh_send_at(f, 0)->tag : "", "9001:notice:cannot_deliver", "the buyer's notice only");
 	ok(!strncmp(order_col(f, "9001", "reason"), "no_rule:", 8), "reason no_rule");
 	fh_free(f);
 
