@@ -176,6 +176,7 @@ int64_t orders_free_codes(sk_plugin *p, const char *card);
 /* orders_flow.c */
 void orders_step(sk_plugin *p, const char *step, const char *oid);
 od_fly *orders_fly_add(od_state *st, const char *oid, int what);
+od_fly *orders_fly_find(od_state *st, const char *oid, int what);
 void orders_fly_del(od_state *st, const char *oid, int what);
 void orders_publish(sk_plugin *p, const char *topic, cJSON *o);
 int orders_on_trade(sk_plugin *p, const sk_event *e, void *ud);
@@ -183,12 +184,24 @@ const od_card *orders_match(const od_state *st, const od_order *o, char *reason,
 void orders_plan(sk_plugin *p, const char *oid);
 int orders_on_send_result(sk_plugin *p, const sk_event *e, void *ud);
 void orders_proceed(sk_plugin *p, const char *oid);
+void orders_unit_result(sk_plugin *p, const char *tag, int ok, const char *detail);
+void orders_confirm(sk_plugin *p, const char *oid);
 
 /* orders_detail.c */
 void orders_call_free(void *ud);
 od_call *orders_call_new(const char *oid, int attempt);
 int64_t orders_backoff(od_state *st, int attempt);
 void orders_fetch(sk_plugin *p, const char *oid, int attempt, int checks, int64_t since_ms);
+
+/* orders_action.c */
+void orders_mask(const char *code, char *out, size_t n);
+void orders_action_result(sk_plugin *p, const char *tag, int ok, const char *detail);
+void orders_action_resume(sk_plugin *p);
+void orders_action_controls_add(sk_plugin *p);
+
+/* orders_stock.c */
+void orders_stock_controls_add(sk_plugin *p);
+int orders_stock_export(sk_plugin *p, const char *card, FILE *out);
 
 /* orders_cmd.c */
 int orders_command(sk_plugin *p, int argc, char **argv);
