@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * plugins/orders/orders_cmd.c - the CLI commands (stock import/list, orders
- * list) and the control commands of the web page (orders_list, stock_list,
- * stock_import) with their table (od_controls), which init registers
- * through orders_controls_add.
+ * plugins/orders/orders_cmd.c - the CLI commands (stock import/list/export,
+ * orders list/show and the order actions) and the control commands
+ * stock_list and stock_import with their table (od_controls); init
+ * registers them, orders_action.c's and orders_stock.c's through
+ * orders_controls_add.
  */
 
 #include "orders_int.h"
@@ -332,107 +333,6 @@ int orders_command(sk_plugin *p, int argc, char **argv)
 
 /* ---- control commands (web/API.md) --------------------------------------------------------- */
 
-#define OD_CTL_LIMIT_DEF 100
-#define OD_CTL_LIMIT_MAX 1000
-
-/* A column as a JSON string or number into o under name. */
-static void od_json_text(cJSON *o, const char *name, const sk_value *v)
-{
-	cJSON_AddStringToObject(o, name, v->type == SK_TEXT && v->s ? v->s : "");
-}
-
-static void od_json_int(cJSON *o, const char *name, const sk_value *v)
-{
-	cJSON_AddNumberToObject(o, name, (double)orders_int(v));
-}
-
-/* A row of orders_order (order_id, state, delivery, confirm, reason, item_id,
- * quantity, buyer_name, updated_ms, confirm_reason) appended to the array ud. */
-static int od_row_listed(sk_plugin *p, int n, const sk_value *c, void *ud)
-{
-	cJSON *o;
-
-	(void)p;
-	if (n < 10 || !(o = cJSON_CreateObject()))
-		return 1;
-	od_json_text(o, "order_id", &c[0]);
-	od_json_text(o, "state", &c[1]);
-	od_json_text(o, "delivery", &c[2]);
-	od_json_text(o, "confirm", &c[3]);
-	od_json_text(o, "reason", &c[4]);
-	od_json_text(o, "item_id", &c[5]);
-	od_json_int(o, "quantity", &c[6]);
-	od_json_text(o, "buyer_name", &c[7]);
-	od_json_int(o, "updated_ms", &c[8]);
-	od_json_text(o, "confirm_reason", &c[9]);
-	cJSON_AddItemToArray(ud, o);
-	return 0;
-}
-
-/* A row of orders_unit (unit, state, reason, message_id) appended to the array ud. */
-static int od_row_listed_unit(sk_plugin *p, int n, const sk_value *c, void *ud)
-{
-	cJSON *o;
-
-	(void)p;
-	if (n < 4 || !(o = cJSON_CreateObject()))
-		return 1;
-	od_json_int(o, "unit", &c[0]);
-	od_json_text(o, "state", &c[1]);
-	od_json_text(o, "reason", &c[2]);
-	od_json_text(o, "message_id", &c[3]);
-	cJSON_AddItemToArray(ud, o);
-	return 0;
-}
-
-/* orders_list {"limit"}: the orders, most recently changed first (limit
- * default 100, at most 1000), each with its units. Answers {"orders":
- * [{"order_id", "state", "delivery", "confirm", "reason", "item_id",
- * "quantity", "buyer_name", "updated_ms", "confirm_reason" (why the
- * shipment confirmation failed, "" if it did not), "units": [{"unit",
- * "state", "reason", "message_id"}]}]}. */
-static int od_ctl_orders(sk_plugin *p, const char *command, const char *data_json, void *ud)
-{
-	cJSON *d, *o, *arr, *e;
-	int64_t limit;
-	int rc;
-
-	(void)ud;
-	if (!(d = skctl_data(p, command, data_json)))
-		return SK_ERR_INVAL;
-	limit = skctl_count(p, command, d, "limit", OD_CTL_LIMIT_DEF, OD_CTL_LIMIT_MAX);
-	cJSON_Delete(d);
-	if (limit < 0)
-		return SK_ERR_INVAL;
-	o = cJSON_CreateObject();
-	if (!(arr = cJSON_AddArrayToObject(o, "orders"))) {
-		cJSON_Delete(o);
-		return SK_ERR_NOMEM;
-	}
-	rc = sk_db_exec(p, "SELECT order_id, state, delivery, confirm, reason, item_id, quantity, buyer_name, updated_ms, "
-			"confirm_reason FROM orders_order ORDER BY updated_ms DESC, rowid DESC LIMIT ?", &SK_VINT(limit), 1,
-			od_row_listed, arr);
-	/* The units after the orders: no statement runs inside another's rows. */
-	cJSON_ArrayForEach(e, arr) {
-		cJSON *units = cJSON_AddArrayToObject(e, "units");
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "order_id");
-
-		if (rc < 0)
-			break;
-		if (!units) {
-			rc = SK_ERR_NOMEM;
-			break;
-		}
-		rc = sk_db_exec(p, "SELECT unit, state, reason, message_id FROM orders_unit WHERE order_id = ? ORDER BY unit",
-				&SK_VTEXT(id->valuestring), 1, od_row_listed_unit, units);
-	}
-	if (rc < 0) {
-		cJSON_Delete(o);
-		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
-	}
-	return skctl_answer(p, o);
-}
-
 /* stock_list {}: every card of the rules in force with its codes, the
  * numbers of `shopkeep stock list`: free, reserved, used (null for a card
  * that is not a stock card) and the card's low_stock threshold. Answers
@@ -532,7 +432,6 @@ static int od_ctl_import(sk_plugin *p, const char *command, const char *data_jso
 }
 
 static const skctl_row od_controls[] = {
-	{ "orders_list", "{limit}: recent orders with their delivery and units, newest first", od_ctl_orders },
 	{ "stock_list", "every card with its free, reserved and used codes", od_ctl_stock },
 	{ "stock_import", "{card, codes}: adds codes (one a line) to a stock card", od_ctl_import },
 };
@@ -542,4 +441,6 @@ static const skctl_row od_controls[] = {
 void orders_controls_add(sk_plugin *p)
 {
 	skctl_add_all(p, od_controls, sizeof od_controls / sizeof od_controls[0]);
+	orders_action_controls_add(p);
+	orders_stock_controls_add(p);
 }
