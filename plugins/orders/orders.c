@@ -210,6 +210,28 @@ static const char *const od_migrations[] = {
 	"  ms INTEGER NOT NULL,"
 	"  reason TEXT NOT NULL DEFAULT ''"
 	") STRICT",
+	/* 4: what the page shows and does (orders_action.c): the amount and
+	 * where the order came from (written by the sold-orders pull), units
+	 * delivered by hand and when each was sent, the seller's actions */
+	"ALTER TABLE orders_order ADD COLUMN amount TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders_order ADD COLUMN source TEXT NOT NULL DEFAULT 'push';"
+	"ALTER TABLE orders_unit ADD COLUMN manual INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders_unit ADD COLUMN sent_ms INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE orders_action ("
+	"  id INTEGER PRIMARY KEY,"
+	"  order_id TEXT NOT NULL,"
+	"  unit INTEGER NOT NULL DEFAULT 0,"
+	"  action TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  text TEXT NOT NULL DEFAULT '',"
+	"  ms INTEGER NOT NULL,"
+	"  tag TEXT NOT NULL DEFAULT '',"
+	"  uuid TEXT NOT NULL DEFAULT '',"
+	"  state TEXT NOT NULL DEFAULT 'done',"
+	"  detail TEXT NOT NULL DEFAULT ''"
+	") STRICT;"
+	"CREATE INDEX orders_action_order ON orders_action (order_id);"
+	"CREATE INDEX orders_action_tag ON orders_action (tag) WHERE tag <> ''",
 	NULL
 };
 
@@ -266,6 +288,8 @@ static void od_on_resume(sk_plugin *p, uint64_t id, void *ud)
 	if (!p->ud || od_ids_get(p, "SELECT order_id FROM orders_order WHERE delivery IN ('pending', 'delivering') "
 			      "OR (delivery = 'delivered' AND confirm = 'pending') ORDER BY updated_ms", &ids))
 		return;
+	/* The seller's sends (resend, deliver by hand) committed before a crash first. */
+	orders_action_resume(p);
 	if (ids.n)
 		sk_log(p, SK_LOG_INFO, "resuming %zu unfinished orders", ids.n);
 	for (size_t i = 0; i < ids.n && p->ud; i++) {

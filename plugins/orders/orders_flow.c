@@ -7,7 +7,6 @@
 
 #include "orders_int.h"
 
-static void od_confirm(sk_plugin *p, const char *oid);
 
 /* debug_kill_at: dies like kill -9 at the named step (tests of the recovery). */
 void orders_step(sk_plugin *p, const char *step, const char *oid)
@@ -20,7 +19,8 @@ void orders_step(sk_plugin *p, const char *step, const char *oid)
 	}
 }
 
-static od_fly *od_fly_find(od_state *st, const char *oid, int what)
+/* The in-flight record of order oid and kind what, NULL when none. */
+od_fly *orders_fly_find(od_state *st, const char *oid, int what)
 {
 	for (od_fly *f = st->fly; f; f = f->next)
 		if (f->what == what && !strcmp(f->order, oid))
@@ -182,7 +182,7 @@ static void od_deliver(sk_plugin *p, const char *oid, const char *trigger)
 		return;
 	}
 	if (o.delivery == OD_D_DELIVERING || o.delivery == OD_D_DELIVERED ||
-	    (o.delivery == OD_D_PENDING && od_fly_find(st, oid, OD_FETCH))) {
+	    (o.delivery == OD_D_PENDING && orders_fly_find(st, oid, OD_FETCH))) {
 		sk_log(p, SK_LOG_INFO, "order %s: %s: already %s, nothing more sent", oid, trigger,
 		       orders_dstate_name(o.delivery));
 		return;
@@ -552,8 +552,9 @@ out:
 /* ---- sending ----------------------------------------------------------------------- */
 
 /* A unit's send ended (this run's callback, an earlier run's
- * SK_EV_SEND_RESULT, or the outbox's answer at resume). Idempotent. */
-static void od_unit_result(sk_plugin *p, const char *tag, int ok, const char *detail)
+ * SK_EV_SEND_RESULT, or the outbox's answer at resume); also the end of a
+ * seller's action send with that tag (orders_action_result). Idempotent. */
+void orders_unit_result(sk_plugin *p, const char *tag, int ok, const char *detail)
 {
 	sk_value v = SK_VTEXT(tag);
 	od_units us = { 0 };
@@ -562,6 +563,7 @@ static void od_unit_result(sk_plugin *p, const char *tag, int ok, const char *de
 	char reason[400];
 	int rc;
 
+	orders_action_result(p, tag, ok, detail);
 	if (sk_db_exec(p, "SELECT " OD_UNIT_COLS " FROM orders_unit WHERE tag = ?", &v, 1, orders_row_unit, &us) < 0 ||
 	    !us.n) {
 		orders_units_free(&us);
@@ -577,11 +579,11 @@ static void od_unit_result(sk_plugin *p, const char *tag, int ok, const char *de
 		goto fail;
 	snprintf(reason, sizeof reason, "refused: the platform refused the message (%s)", *detail ? detail : "no reason");
 	{
-		sk_value w[4] = { SK_VTEXT(ok ? "sent" : "failed"), SK_VTEXT(ok ? detail : ""),
-			SK_VTEXT(ok ? "" : reason), SK_VTEXT(tag) };
+		sk_value w[5] = { SK_VTEXT(ok ? "sent" : "failed"), SK_VTEXT(ok ? detail : ""),
+			SK_VTEXT(ok ? "" : reason), SK_VTEXT(tag), SK_VINT(ok ? now : 0) };
 
-		if ((rc = sk_db_exec(p, "UPDATE orders_unit SET state = ?1, message_id = ?2, reason = ?3 WHERE tag = ?4",
-				     w, 4, NULL, NULL)) < 0)
+		if ((rc = sk_db_exec(p, "UPDATE orders_unit SET state = ?1, message_id = ?2, reason = ?3, sent_ms = ?5 "
+				     "WHERE tag = ?4", w, 5, NULL, NULL)) < 0)
 			goto fail;
 	}
 	if (u->code_id) {
@@ -622,7 +624,7 @@ static void od_on_sent(sk_plugin *p, const char *uuid, int ok, const char *detai
 {
 	(void)uuid;
 	if (p->ud)
-		od_unit_result(p, ud, ok, detail ? detail : "");
+		orders_unit_result(p, ud, ok, detail ? detail : "");
 }
 
 /* SK_EV_SEND_RESULT: a send tagged "order:..." moves its unit (sent or
@@ -631,7 +633,7 @@ int orders_on_send_result(sk_plugin *p, const sk_event *e, void *ud)
 {
 	(void)ud;
 	if (p->ud && !strncmp(e->send_tag, "order:", 6))
-		od_unit_result(p, e->send_tag, e->send_ok, e->send_ok ? e->message_id : e->reason);
+		orders_unit_result(p, e->send_tag, e->send_ok, e->send_ok ? e->message_id : e->reason);
 	return SK_PASS;
 }
 
@@ -665,7 +667,7 @@ static int od_send_unit(sk_plugin *p, const od_order *o, od_unit *u)
 		       (long long)u->unit, uuid);
 		od_sending(p, u, uuid);
 		if (state)
-			od_unit_result(p, u->tag, state == 1, detail ? detail : "");
+			orders_unit_result(p, u->tag, state == 1, detail ? detail : "");
 		sk_free(p, detail);
 		return 0;
 	}
@@ -683,7 +685,7 @@ static int od_send_unit(sk_plugin *p, const od_order *o, od_unit *u)
 		return 0;
 	}
 	if (!*o->chat || !*o->buyer) {
-		od_unit_result(p, u->tag, 0, "the order has no chat or buyer to send to");
+		orders_unit_result(p, u->tag, 0, "the order has no chat or buyer to send to");
 		return 0;
 	}
 	if (!(tag = strdup(u->tag)))
@@ -716,7 +718,7 @@ static void od_on_confirm_timer(sk_plugin *p, uint64_t id, void *ud)
 	(void)id;
 	if (p->ud) {
 		orders_fly_del(p->ud, ud, OD_CONFIRM);
-		od_confirm(p, ud);
+		orders_confirm(p, ud);
 	}
 }
 
@@ -786,14 +788,14 @@ static void od_on_consign(sk_plugin *p, int result, const char *ret, const char 
 }
 
 /* Calls consign.dummy for the order (once at a time). */
-static void od_confirm(sk_plugin *p, const char *oid)
+void orders_confirm(sk_plugin *p, const char *oid)
 {
 	od_state *st = p->ud;
 	char data[160];
 	od_call *c;
 	int rc;
 
-	if (od_fly_find(st, oid, OD_CONFIRM))
+	if (orders_fly_find(st, oid, OD_CONFIRM))
 		return;
 	{
 		sk_value v[2] = { SK_VINT(sk_now_ms(p)), SK_VTEXT(oid) };
@@ -833,7 +835,7 @@ void orders_proceed(sk_plugin *p, const char *oid)
 	if (o.delivery == OD_D_DELIVERED) {
 		if (st->policy == OD_AFTER && o.confirm == OD_C_PENDING && o.state != OD_O_CLOSED &&
 		    o.state != OD_O_REFUNDING)
-			od_confirm(p, oid);
+			orders_confirm(p, oid);
 		else if (o.confirm == OD_C_PENDING && st->policy == OD_AFTER)
 			od_confirm_end(p, oid, OD_C_SKIPPED, "the order is closed or refunding");
 		else {
@@ -850,7 +852,7 @@ void orders_proceed(sk_plugin *p, const char *oid)
 		if (o.state != OD_O_PAID)
 			od_confirm_end(p, oid, OD_C_SKIPPED, "the order is no longer paid");
 		else
-			od_confirm(p, oid);
+			orders_confirm(p, oid);
 		return;
 	}
 	if (orders_units_get(p, oid, &us))
@@ -866,7 +868,7 @@ void orders_proceed(sk_plugin *p, const char *oid)
 			char *detail = NULL;
 
 			if (sk_send_status(p, u->uuid, &state, &detail) == SK_OK && state)
-				od_unit_result(p, u->tag, state == 1, detail ? detail : "");
+				orders_unit_result(p, u->tag, state == 1, detail ? detail : "");
 			sk_free(p, detail);
 		}
 	}

@@ -198,6 +198,7 @@ int64_t orders_free_codes(sk_plugin *p, const char *card);
 /* orders_flow.c */
 void orders_step(sk_plugin *p, const char *step, const char *oid);
 od_fly *orders_fly_add(od_state *st, const char *oid, int what);
+od_fly *orders_fly_find(od_state *st, const char *oid, int what);
 void orders_fly_del(od_state *st, const char *oid, int what);
 void orders_publish(sk_plugin *p, const char *topic, cJSON *o);
 int orders_on_trade(sk_plugin *p, const sk_event *e, void *ud);
@@ -206,6 +207,8 @@ const od_rule *orders_rule_match(const od_state *st, const od_order *o, char *re
 void orders_plan(sk_plugin *p, const char *oid);
 int orders_on_send_result(sk_plugin *p, const sk_event *e, void *ud);
 void orders_proceed(sk_plugin *p, const char *oid);
+void orders_unit_result(sk_plugin *p, const char *tag, int ok, const char *detail);
+void orders_confirm(sk_plugin *p, const char *oid);
 
 /* orders_detail.c */
 void orders_call_free(void *ud);
@@ -223,6 +226,18 @@ void orders_notice_resume(sk_plugin *p);
 int orders_on_system(sk_plugin *p, const sk_event *e, void *ud);
 void orders_rate_start(sk_plugin *p, const char *oid);
 void orders_rate_resume(sk_plugin *p);
+
+/* orders_action.c */
+void orders_mask(const char *code, char *out, size_t n);
+cJSON *orders_order_json(sk_plugin *p, const char *oid, int *rc);
+cJSON *orders_timeline_json(sk_plugin *p, const char *oid, int *rc);
+void orders_action_result(sk_plugin *p, const char *tag, int ok, const char *detail);
+void orders_action_resume(sk_plugin *p);
+void orders_action_controls_add(sk_plugin *p);
+
+/* orders_stock.c */
+void orders_stock_controls_add(sk_plugin *p);
+int orders_stock_export(sk_plugin *p, const char *card, FILE *out);
 
 /* orders_cmd.c */
 int orders_command(sk_plugin *p, int argc, char **argv);

@@ -808,7 +808,8 @@ static void test_control_orders(void)
 		return;
 	}
 	o = cJSON_GetArrayItem(orders, 0);
-	is_str(keys(o), "order_id,state,delivery,confirm,reason,item_id,quantity,buyer_name,updated_ms,confirm_reason,units",
+	is_str(keys(o), "order_id,state,delivery,confirm,reason,item_id,quantity,buyer_name,updated_ms,confirm_reason,"
+	       "spec,amount,buyer_id,chat_id,created_ms,source,card,units,notices",
 	       "orders_list: an order's fields, as web/API.md has them");
 	is_str(cJSON_GetObjectItemCaseSensitive(o, "order_id")->valuestring, "9102", "orders_list: newest first");
 	is_str(cJSON_GetObjectItemCaseSensitive(o, "delivery")->valuestring, "failed", "orders_list: its delivery");
@@ -827,7 +828,8 @@ static void test_control_orders(void)
 	   "orders_list: state, confirm, item, buyer, quantity and updated_ms from orders_order");
 	u = cJSON_GetObjectItemCaseSensitive(o, "units");
 	if (ok(cJSON_GetArraySize(u) == 2, "orders_list: with its two units")) {
-		is_str(keys(cJSON_GetArrayItem(u, 0)), "unit,state,reason,message_id", "orders_list: a unit's fields");
+		is_str(keys(cJSON_GetArrayItem(u, 0)), "unit,state,reason,message_id,card,kind,masked,sent_ms,manual",
+		       "orders_list: a unit's fields");
 		ok(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 0), "unit")->valuedouble == 1 &&
 		   !strcmp(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 0), "state")->valuestring, "sent") &&
 		   !strcmp(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 0), "message_id")->valuestring, "mid-a"),
