@@ -124,6 +124,7 @@ $(B)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/*/*.h)
 $(B)/plugins/autoreply.so: PLUGIN_LIBS := -lcjson $(PCRE2_CFLAGS) $(PCRE2_LIBS)
 $(B)/plugins/orders.so: PLUGIN_LIBS := -lcjson
 $(B)/plugins/notify.so: PLUGIN_LIBS := -lcjson
+$(B)/plugins/items.so: PLUGIN_LIBS := -lcjson
 
 # The test plugins, with the same flags.
 $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h

@@ -72,6 +72,12 @@ typedef struct host_backend {
 			   int timeout_ms, host_http_done done, void *ctx);
 	/* Drops a request started by http_post whose done has not run: it never will. */
 	void (*http_cancel)(void *ud, void *handle);
+	/* Sends one control request line (JSON, no newline) to the account's
+	 * running process and waits up to timeout_ms for the answer line, for
+	 * sk_control_call (ABI 1.5) in a command process: 0 with *answer
+	 * (malloc'd), SK_ERR_IO when no process listens, or another negative
+	 * sk_rc with the reason in err. NULL: SK_ERR_UNSUPPORTED. */
+	int (*control_call)(void *ud, const char *request, int timeout_ms, char **answer, char *err, size_t errlen);
 } host_backend;
 
 typedef struct host_config {

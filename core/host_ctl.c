@@ -179,6 +179,56 @@ int host_control(host *h, const char *command, const char *data_json, char **res
 	return rc;
 }
 
+/* sk_control_call (since 1.5): one control request to the account's running
+ * process, for a command process. Returns SK_OK with *answer_json (the
+ * answer line, malloc'd), or an sk_rc (plugins/plugin.h has the list). */
+int host_control_call(sk_plugin *p, const char *command, const char *data_json, char **answer_json)
+{
+	char err[700] = "", *req = NULL;
+	cJSON *r = NULL, *d = NULL;
+	host_plug *pl;
+	size_t n = command ? strlen(command) : 0;
+	int rc;
+
+	if (answer_json)
+		*answer_json = NULL;
+	if ((rc = host_check(p, __func__, &pl)))
+		return rc;
+	if (pl->state != PL_COMMAND) {
+		host_plog(pl, SK_LOG_WARN, "control_call: only a command process may call its running process");
+		return SK_ERR_STATE;
+	}
+	if (!answer_json || !n || n > HOST_CTL_NAME_MAX || command[0] < 'a' || command[0] > 'z' ||
+	    strspn(command, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return SK_ERR_INVAL;
+	if (!(d = cJSON_Parse(data_json && *data_json ? data_json : "{}")) || !cJSON_IsObject(d)) {
+		cJSON_Delete(d);
+		return SK_ERR_INVAL;
+	}
+	if (!pl->h->be.control_call) {
+		cJSON_Delete(d);
+		return SK_ERR_UNSUPPORTED;
+	}
+	if (!(r = cJSON_CreateObject()) || !cJSON_AddNumberToObject(r, "request_id", 1) ||
+	    !cJSON_AddStringToObject(r, "command", command)) {
+		cJSON_Delete(d);
+		cJSON_Delete(r);
+		return SK_ERR_NOMEM;
+	}
+	cJSON_AddItemToObject(r, "data", d);
+	req = cJSON_PrintUnformatted(r);
+	cJSON_Delete(r);
+	if (!req)
+		return SK_ERR_NOMEM;
+	rc = pl->h->be.control_call(pl->h->be.ud, req, 10000, answer_json, err, sizeof err);
+	free(req);
+	if (rc != SK_OK && rc != SK_ERR_IO && *err)
+		host_plog(pl, SK_LOG_WARN, "control_call %s: %s", command, err);
+	else if (rc == SK_ERR_IO)
+		host_plog(pl, SK_LOG_DEBUG, "control_call %s: %s", command, *err ? err : "nobody listens");
+	return rc;
+}
+
 void host_control_each(const host *h, void (*cb)(const char *name, const char *plugin, const char *help, void *ud),
 		       void *ud)
 {

@@ -314,5 +314,6 @@ int host_control_add(sk_plugin *p, const char *command, const char *help, sk_con
 		     sk_free_fn free_ud);
 int host_control_result(sk_plugin *p, const char *json);
 int host_control_error(sk_plugin *p, const char *text);
+int host_control_call(sk_plugin *p, const char *command, const char *data_json, char **answer_json);
 
 #endif

@@ -325,6 +325,27 @@ static void main_errs(const sbuf *errs)
 		fputs(errs->p, stderr);
 }
 
+/* The backend's control_call of a command process (sk_control_call, ABI
+ * 1.5): the request to the account's control socket (ud: its config), as
+ * `shopkeep ctl` sends it. 0 with *answer, SK_ERR_IO when no process
+ * listens, SK_ERR_CONFIG (no socket, or not the account's), SK_ERR_STATE
+ * (no answer in time, a broken socket); the reason in err. */
+static int main_control_call(void *ud, const char *request, int timeout_ms, char **answer, char *err, size_t errlen)
+{
+	const config *c = ud;
+	struct stat st;
+	int r;
+
+	if (!c->ctl_socket) {
+		snprintf(err, errlen, "account %s has no control socket: control.socket is off", c->account_id);
+		return SK_ERR_CONFIG;
+	}
+	if (ctl_check_owner(c->ctl_socket, stat(c->state_db, &st) ? (uid_t)-1 : st.st_uid, err, errlen))
+		return SK_ERR_CONFIG;
+	r = ctl_call(c->ctl_socket, request, timeout_ms, answer, err, errlen);
+	return r == CTL_OK ? SK_OK : r == CTL_NOT_RUNNING ? SK_ERR_IO : SK_ERR_STATE;
+}
+
 /* A command that is not built in: a plugin's. Takes --config FILE,
  * --config=FILE and -c FILE out of the arguments wherever they are (up to a
  * "--", after which everything is the command's, "--" included) and hands
@@ -408,6 +429,8 @@ static int main_plugin_command(const char *cmd, int argc, char **argv)
 		hc.rules_path = c.rules;
 		hc.plugin_sections = c.plugin_sections;
 		hc.db = store_db(st);
+		be.ud = &c;
+		be.control_call = main_control_call;
 		if (!(h = host_new(&hc, &be))) {
 			fputs("shopkeep: out of memory\n", stderr);
 			rc = 1;

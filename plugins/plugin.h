@@ -106,6 +106,10 @@
  *   MTOP VERSIONS (since 1.5): sk_mtop_ex calls an API of another version
  *   (rate.create is 4.0) or a seller-console API (SK_MTOP_SELLER: sold
  *   orders, valueType=string). Examples: plugins/items, plugins/orders.
+ *   CONTROL CALLS (since 1.5): sk_control_call lets a command process ask
+ *   the account's running process to run one control command (its own, or
+ *   any other of the control API) and get the answer. Example:
+ *   plugins/orders (`shopkeep orders retry`).
  *   COMMANDS (since 1.1): the descriptor's .commands and .command add
  *   `shopkeep <command> --config FILE [args]`, run in a short process of its
  *   own instead of init (the contract is on sk_plugin_desc's .commands).
@@ -438,6 +442,7 @@ struct sk_host {
 	/* since 1.5 */
 	int (*mtop_ex)(sk_plugin *p, const char *api, const char *version, unsigned flags, const char *data_json,
 		       sk_mtop_fn fn, void *ud, sk_free_fn free_ud);
+	int (*control_call)(sk_plugin *p, const char *command, const char *data_json, char **answer_json);
 	/* append here */
 };
 
@@ -682,6 +687,24 @@ static inline int sk_control_add(sk_plugin *p, const char *command, const char *
  * SK_ERR_INVAL for a result that is not JSON. */
 static inline int sk_control_result(sk_plugin *p, const char *json) { return p->host->control_result(p, json); }
 static inline int sk_control_error(sk_plugin *p, const char *text) { return p->host->control_error(p, text); }
+
+/* Only in a command process (sk_plugin_desc's .command, since 1.5): runs
+ * control command `command` with data_json (copied; NULL means "{}"; it
+ * must be a JSON object) in the account's RUNNING process, through its
+ * local control socket (control.socket), waiting up to 10 s. On SK_OK
+ * *answer_json is the whole answer line, {"request_id", "success", "data",
+ * "error", ...} as web/API.md has it (success false with the command's
+ * error text when the command refused), yours to sk_free. Else *answer_json
+ * is NULL and the rc says why: SK_ERR_IO when no process listens (the
+ * account is not running), SK_ERR_STATE outside a command process or when
+ * the socket did not answer in time, SK_ERR_CONFIG when control.socket is
+ * off or not the account's (logged), SK_ERR_INVAL for a bad command name or
+ * data, SK_ERR_UNSUPPORTED on a host without a control socket (the fake
+ * host unless a test gives it one). Check SK_HOST_HAS(p, control_call). */
+static inline int sk_control_call(sk_plugin *p, const char *command, const char *data_json, char **answer_json)
+{
+	return p->host->control_call(p, command, data_json, answer_json);
+}
 
 /* ---- HTTP POST (since 1.3; example: plugins/hellohttp) */
 

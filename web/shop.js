@@ -105,13 +105,12 @@ window.skI18n.add('zh', {
 	'shop.delivery.quantity': '每件发送数量',
 	'shop.delivery.delay': '延迟（秒，空 = 卡券的）',
 	'shop.notices.title': '买家提示',
-	'shop.notices.hint': '每个订单每种提示最多发送一次。',
+	'shop.notices.hint': '每个订单每种提示最多发送一次。留空则使用默认内容。可用变量：{order_id} {buyer_name} {item_id} {spec} {quantity} {item_title}',
 	'shop.notices.waiting_stock': '等待补货时',
 	'shop.notices.cannot_deliver': '无法自动发货时',
 	'shop.notices.after_delivery': '发货后（如何兑换）',
 	'shop.notices.text': '内容',
 	'shop.notices.image': '图片地址（可选）',
-	'shop.notices.default_waiting_stock': '库存补充中，补货后自动发货',
 	'shop.chores.rate_title': '自动评价',
 	'shop.chores.rate_hint': '交易完成后用这段文字给买家好评。',
 	'shop.chores.rate_enabled': '交易完成后自动评价买家',
@@ -234,7 +233,7 @@ window.skI18n.add('en', {
 	'shop.delivery.quantity': 'Codes per item bought',
 	'shop.delivery.delay': 'Delay (s, empty = the card\'s)',
 	'shop.notices.title': 'Buyer notices',
-	'shop.notices.hint': 'Each notice is sent at most once per order.',
+	'shop.notices.hint': 'Each notice is sent at most once per order; empty: the default text. Variables: {order_id} {buyer_name} {item_id} {spec} {quantity} {item_title}',
 	'shop.notices.waiting_stock': 'While waiting for stock',
 	'shop.notices.cannot_deliver': 'When it cannot be delivered automatically',
 	'shop.notices.after_delivery': 'After delivery (how to redeem)',
@@ -287,6 +286,8 @@ window.skShop = function (k) {
 	var NOTICE_KINDS = ['waiting_stock', 'cannot_deliver', 'after_delivery'];
 	var NOTICE_DEFAULT_ON = { waiting_stock: true, cannot_deliver: true, after_delivery: false };
 	var VARS = ['{order_id}', '{buyer_name}', '{item_id}', '{spec}', '{quantity}'];
+	/* what an absent notice sends (plugins/orders/orders_rules.c): the placeholders */
+	var NOTICE_TEXTS = { waiting_stock: '库存补充中，补货后自动发货，请稍候～', cannot_deliver: '这个订单需要人工处理，卖家会尽快联系您。' };
 
 	var H = {
 		items: [],
@@ -372,6 +373,18 @@ window.skShop = function (k) {
 		i.addEventListener('input', function () {
 			obj[key] = nullable && i.value.trim() === '' ? null : i.value;
 			dirty();
+		});
+		return i;
+	}
+
+	/* A text input writing obj[key], removed when empty (fields whose
+	 * absence means "the default" and that refuse ""). */
+	function optInput(id, obj, key, attrs) {
+		var i = textInput(id, obj, key, false, attrs);
+
+		i.addEventListener('input', function () {
+			if (i.value.trim() === '')
+				delete obj[key];
 		});
 		return i;
 	}
@@ -809,7 +822,7 @@ window.skShop = function (k) {
 		var on = isObj(c.after_delivery), box = el('div', { className: 'grid', hidden: !on }), ad;
 		var toggle = checkbox(p + 'ad-on', on, function (v) {
 			if (v)
-				c.after_delivery = { text: '', image: null };
+				c.after_delivery = {};
 			else
 				delete c.after_delivery;
 			dirty();
@@ -818,8 +831,8 @@ window.skShop = function (k) {
 
 		if (on) {
 			ad = c.after_delivery;
-			box.appendChild(field(t('shop.cards.ad_text'), textInput(p + 'ad-text', ad, 'text', false, { rows: 2 }), 'wide'));
-			box.appendChild(field(t('shop.cards.ad_image'), textInput(p + 'ad-image', ad, 'image', true,
+			box.appendChild(field(t('shop.cards.ad_text'), optInput(p + 'ad-text', ad, 'text', { rows: 2 }), 'wide'));
+			box.appendChild(field(t('shop.cards.ad_image'), optInput(p + 'ad-image', ad, 'image',
 				{ type: 'url', placeholder: 'https://…' }), 'wide'));
 		}
 		return el('div', { className: 'card-ad' }, el('label', { className: 'check' }, toggle, t('shop.cards.ad_on')), box);
@@ -1099,11 +1112,14 @@ window.skShop = function (k) {
 			return o;
 		};
 
-		text = el('textarea', { id: p + 'text', rows: 2,
-			placeholder: kind === 'waiting_stock' ? t('shop.notices.default_waiting_stock') : '' });
+		text = el('textarea', { id: p + 'text', rows: 2, placeholder: NOTICE_TEXTS[kind] || '' });
 		text.value = n ? str(n.text) : '';
 		text.addEventListener('input', function () {
-			edit().text = text.value;
+			/* empty: the default text (the validator refuses "") */
+			if (text.value.trim() === '')
+				delete edit().text;
+			else
+				edit().text = text.value;
 			dirty();
 		});
 		grid = el('div', { className: 'grid' },
@@ -1149,7 +1165,10 @@ window.skShop = function (k) {
 		text = el('textarea', { id: 'rate-text', rows: 2, placeholder: t('shop.chores.default_rate') });
 		text.value = str(r.text);
 		text.addEventListener('input', function () {
-			edit().text = text.value;
+			if (text.value.trim() === '')
+				delete edit().text;
+			else
+				edit().text = text.value;
 			dirty();
 		});
 		box.appendChild(el('ul', { id: 'rate-errors', className: 'error-list at', hidden: true }));

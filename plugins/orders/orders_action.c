@@ -185,7 +185,7 @@ static int od_row_notice_json(sk_plugin *p, int n, const sk_value *c, void *ud)
 /* Order oid as the page lists it: the orders_order fields, "units" (codes
  * masked) and "notices". Returns it, or NULL when there is no such order
  * (*rc SK_ERR_NOTFOUND) or on a failure (*rc < 0). */
-static cJSON *od_order_json(sk_plugin *p, const char *oid, int *rc)
+cJSON *orders_order_json(sk_plugin *p, const char *oid, int *rc)
 {
 	sk_value v = SK_VTEXT(oid);
 	cJSON *o = cJSON_CreateObject(), *units, *notices;
@@ -395,6 +395,20 @@ static cJSON *od_timeline(sk_plugin *p, const od_order *o, int64_t updated_ms, c
 		free(es.e[i].text);
 	free(es.e);
 	return arr;
+}
+
+/* The timeline of order oid (od_timeline) for `shopkeep orders show`:
+ * the array, or NULL (*rc SK_ERR_NOTFOUND or another error). */
+cJSON *orders_timeline_json(sk_plugin *p, const char *oid, int *rc)
+{
+	cJSON *o = orders_order_json(p, oid, rc), *tl = NULL;
+	od_order od;
+
+	if (o && !orders_order_get(p, oid, &od))
+		tl = od_timeline(p, &od, (int64_t)cJSON_GetObjectItemCaseSensitive(o, "updated_ms")->valuedouble,
+				 cJSON_GetObjectItemCaseSensitive(o, "confirm_reason")->valuestring, rc);
+	cJSON_Delete(o);
+	return tl;
 }
 
 /* ---- actions: records, sends, results ------------------------------------------------------------ */
@@ -692,7 +706,7 @@ static int od_ctl_list(sk_plugin *p, const char *command, const char *data_json,
 	if (!(arr = cJSON_AddArrayToObject(o, "orders")))
 		rc = SK_ERR_NOMEM;
 	for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
-		cJSON *e = od_order_json(p, ids.ids[i], &rc);
+		cJSON *e = orders_order_json(p, ids.ids[i], &rc);
 
 		if (e)
 			cJSON_AddItemToArray(arr, e);
@@ -723,7 +737,7 @@ static int od_ctl_get(sk_plugin *p, const char *command, const char *data_json, 
 	cJSON_Delete(d);
 	if (rc < 0)
 		return rc;
-	if (!(order = od_order_json(p, od.id, &rc)))
+	if (!(order = orders_order_json(p, od.id, &rc)))
 		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
 	cr = cJSON_GetObjectItemCaseSensitive(order, "confirm_reason");
 	um = cJSON_GetObjectItemCaseSensitive(order, "updated_ms");

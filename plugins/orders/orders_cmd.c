@@ -16,19 +16,38 @@ static int od_usage_error(const char *fmt, ...) __attribute__((format(printf, 1,
 static const char od_stock_usage[] =
 	"usage: shopkeep stock import --config FILE --card NAME CODES_FILE\n"
 	"       shopkeep stock list --config FILE\n"
+	"       shopkeep stock export --config FILE --card NAME\n"
 	"\n"
 	"import  adds the codes of CODES_FILE (one per line, - for stdin; surrounding\n"
 	"        blanks are trimmed, blank lines and codes the card already has are\n"
 	"        skipped) to the stock card NAME of the account's rules file, and prints\n"
 	"        the counts. The running bot picks them up (orders waiting for stock\n"
 	"        within retry_s).\n"
-	"list    prints every card with its free, reserved and used codes.\n";
+	"list    prints every card with its free, reserved and used codes.\n"
+	"export  prints the free codes of the stock card NAME, one per line (what\n"
+	"        import takes), and their count on stderr.\n";
 
 static const char od_orders_usage[] =
 	"usage: shopkeep orders list --config FILE [--limit N]\n"
+	"       shopkeep orders show ORDER_ID --config FILE\n"
+	"       shopkeep orders retry ORDER_ID --config FILE\n"
+	"       shopkeep orders resend ORDER_ID --unit N --config FILE\n"
+	"       shopkeep orders deliver ORDER_ID --text TEXT [--unit N] --config FILE\n"
+	"       shopkeep orders ship ORDER_ID --config FILE\n"
 	"\n"
-	"Prints the most recent orders (default 20): id, state, delivery, shipment\n"
-	"confirmation, item, quantity, and the reason of a failure.\n";
+	"list     prints the most recent orders (default 20): id, state, delivery,\n"
+	"         shipment confirmation, item, quantity, and the reason of a failure.\n"
+	"show     prints one order: its fields, its units (codes masked) and its\n"
+	"         timeline.\n"
+	"The actions run in the account's running process (through its control\n"
+	"socket), as the page's buttons do; each is recorded in the order's timeline:\n"
+	"retry    tries a failed delivery (waiting for stock, no rule, a refused\n"
+	"         send...) or a failed shipment confirmation again now.\n"
+	"resend   sends unit N's content (the same code) again in a new message.\n"
+	"deliver  sends TEXT to the buyer as the hand delivery of unit N, or of every\n"
+	"         unit not delivered yet (a code reserved for them is freed).\n"
+	"ship     confirms the shipment now.\n"
+	"Exit status: 0 done, 1 refused or failed (the reason on stderr), 2 usage.\n";
 
 static const char *const od_type_names[] = { "text", "stock", "image" };
 
@@ -251,6 +270,193 @@ static int od_cmd_orders(sk_plugin *p, int64_t limit)
 			  "FROM orders_order ORDER BY updated_ms DESC LIMIT ?", &v, 1, od_row_print, NULL) < 0;
 }
 
+/* Prints order oid, offline (`shopkeep orders show`): its fields, units
+ * (masked) and timeline, as order_get gives them. 0, or 1 when there is no
+ * such order. */
+static int od_cmd_show(sk_plugin *p, const char *oid)
+{
+	static const char *const fields[] = { "state", "delivery", "confirm", "reason", "confirm_reason", "item_id", "spec",
+		"quantity", "amount", "buyer_name", "buyer_id", "chat_id", "card", "source" };
+	const cJSON *u;
+	cJSON *o, *tl;
+	int rc;
+
+	if (!(o = orders_order_json(p, oid, &rc))) {
+		fprintf(stderr, "shopkeep orders show: %s\n", rc == SK_ERR_NOTFOUND ? "no such order" : sk_strerror(p, rc));
+		return 1;
+	}
+	if (!(tl = orders_timeline_json(p, oid, &rc))) {
+		cJSON_Delete(o);
+		fprintf(stderr, "shopkeep orders show: %s\n", sk_strerror(p, rc));
+		return 1;
+	}
+	printf("order %s\n", oid);
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, fields[i]);
+
+		if (cJSON_IsString(v) && *v->valuestring)
+			printf("  %-15s %s\n", fields[i], v->valuestring);
+		else if (cJSON_IsNumber(v))
+			printf("  %-15s %lld\n", fields[i], (long long)v->valuedouble);
+	}
+	cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(o, "units")) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(u, "reason");
+
+		printf("  unit %lld: %s, %s%s: %s%s%s\n",
+		       (long long)cJSON_GetObjectItemCaseSensitive(u, "unit")->valuedouble,
+		       cJSON_GetObjectItemCaseSensitive(u, "state")->valuestring,
+		       cJSON_GetObjectItemCaseSensitive(u, "kind")->valuestring,
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(u, "manual")) ? " (by hand)" : "",
+		       cJSON_GetObjectItemCaseSensitive(u, "masked")->valuestring, *r->valuestring ? " - " : "",
+		       r->valuestring);
+	}
+	printf("timeline:\n");
+	cJSON_ArrayForEach(u, tl) {
+		time_t t = (time_t)(cJSON_GetObjectItemCaseSensitive(u, "ms")->valuedouble / 1000);
+		char when[32] = "?";
+		struct tm tm;
+
+		if (localtime_r(&t, &tm))
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+		printf("  %s  %-8s %s\n", when, cJSON_GetObjectItemCaseSensitive(u, "kind")->valuestring,
+		       cJSON_GetObjectItemCaseSensitive(u, "text")->valuestring);
+	}
+	cJSON_Delete(o);
+	cJSON_Delete(tl);
+	return 0;
+}
+
+/* Prints what a successful action answered (data d) in one line. */
+static void od_cmd_said(const char *sub, const char *oid, const cJSON *d)
+{
+	const cJSON *dl = cJSON_GetObjectItemCaseSensitive(d, "delivery"), *r = cJSON_GetObjectItemCaseSensitive(d, "reason");
+	const char *delivery = cJSON_IsString(dl) ? dl->valuestring : "?", *reason = cJSON_IsString(r) ? r->valuestring : "";
+
+	if (!strcmp(sub, "resend")) {
+		printf("order %s: unit %lld sent again in a new message (send %s)\n", oid,
+		       (long long)cJSON_GetObjectItemCaseSensitive(d, "unit")->valuedouble,
+		       cJSON_GetObjectItemCaseSensitive(d, "uuid")->valuestring);
+	} else if (!strcmp(sub, "deliver")) {
+		const cJSON *u;
+		int first = 1;
+
+		printf("order %s: delivered by hand: unit", oid);
+		cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(d, "units")) {
+			printf("%s%lld", first ? " " : ",", (long long)u->valuedouble);
+			first = 0;
+		}
+		printf("; %lld reserved codes free again; delivery %s\n",
+		       (long long)cJSON_GetObjectItemCaseSensitive(d, "released")->valuedouble, delivery);
+	} else if (!strcmp(sub, "ship")) {
+		printf("order %s: shipment confirmation asked for (confirm %s)\n", oid,
+		       cJSON_GetObjectItemCaseSensitive(d, "confirm")->valuestring);
+	} else {
+		printf("order %s: tried again: delivery %s%s%s\n", oid, delivery, *reason ? ": " : "", reason);
+	}
+}
+
+/* shopkeep orders retry|resend|deliver|ship ORDER_ID [--unit N] [--text T]:
+ * the control command order_<sub> in the running process (sk_control_call).
+ * 0 done, 1 refused or failed, 2 usage. */
+static int od_cmd_action(sk_plugin *p, const char *sub, int argc, char **argv, const char *hint)
+{
+	const char *oid = NULL, *text = NULL;
+	char command[32], *data, *ans = NULL;
+	int64_t unit = 0;
+	cJSON *d, *a;
+	int rc, show = !strcmp(sub, "show");
+
+	for (int i = 2; i < argc; i++) {
+		const char *x = argv[i];
+
+		if (!show && (!strcmp(x, "--unit") || !strncmp(x, "--unit=", 7))) {
+			const char *v = x[6] ? x + 7 : i + 1 < argc ? argv[++i] : "";
+			char *end;
+
+			unit = strtoll(v, &end, 10);
+			if (!*v || *end || unit < 1 || unit > 10000)
+				return od_usage_error("shopkeep orders %s: --unit needs a unit number from 1 to 10000 (%s)\n",
+						      sub, hint);
+		} else if (!show && (!strcmp(x, "--text") || !strncmp(x, "--text=", 7))) {
+			if (!x[6] && i + 1 >= argc)
+				return od_usage_error("shopkeep orders %s: --text needs the TEXT (%s)\n", sub, hint);
+			text = x[6] ? x + 7 : argv[++i];
+		} else if (x[0] == '-' && x[1]) {
+			return od_usage_error("shopkeep orders %s: unknown option '%s' (%s)\n", sub, x, hint);
+		} else if (!oid) {
+			oid = x;
+		} else {
+			return od_usage_error("shopkeep orders %s: unexpected argument '%s' (%s)\n", sub, x, hint);
+		}
+	}
+	if (!oid || !*oid)
+		return od_usage_error("shopkeep orders %s: which ORDER_ID? (%s)\n", sub, hint);
+	if (show)
+		return od_cmd_show(p, oid);
+	if (!strcmp(sub, "resend") && !unit)
+		return od_usage_error("shopkeep orders resend: --unit N is required: the unit to send again (%s)\n", hint);
+	if (!strcmp(sub, "deliver") && (!text || !*text))
+		return od_usage_error("shopkeep orders deliver: --text TEXT is required: what the buyer gets (%s)\n", hint);
+	if ((unit && strcmp(sub, "resend") && strcmp(sub, "deliver")) || (text && strcmp(sub, "deliver")))
+		return od_usage_error("shopkeep orders %s: %s is not an option of %s (%s)\n", sub, unit ? "--unit" : "--text",
+				      sub, hint);
+	if (!SK_HOST_HAS(p, control_call)) {
+		fprintf(stderr, "shopkeep orders %s: this shopkeep cannot reach the running process (ABI 1.5 needed)\n", sub);
+		return 1;
+	}
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "order_id", oid);
+	if (unit)
+		cJSON_AddNumberToObject(d, "unit", (double)unit);
+	if (text)
+		cJSON_AddStringToObject(d, "text", text);
+	cJSON_AddStringToObject(d, "actor", "cli");
+	data = cJSON_PrintUnformatted(d);
+	cJSON_Delete(d);
+	snprintf(command, sizeof command, "order_%s", sub);
+	rc = data ? sk_control_call(p, command, data, &ans) : SK_ERR_NOMEM;
+	free(data);
+	if (rc == SK_ERR_IO) {
+		fprintf(stderr, "shopkeep orders %s: the account's process is not running (start it, or use the page)\n", sub);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "shopkeep orders %s: the account's process cannot be asked: %s\n", sub, sk_strerror(p, rc));
+		return 1;
+	}
+	a = cJSON_Parse(ans);
+	sk_free(p, ans);
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "success"))) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(a, "error");
+
+		fprintf(stderr, "shopkeep orders %s: %s\n", sub, cJSON_IsString(e) ? e->valuestring : "refused");
+		cJSON_Delete(a);
+		return 1;
+	}
+	od_cmd_said(sub, oid, cJSON_GetObjectItemCaseSensitive(a, "data"));
+	cJSON_Delete(a);
+	return 0;
+}
+
+/* shopkeep stock export --card NAME: the free codes on stdout. */
+static int od_cmd_export(sk_plugin *p, const od_rules *rs, const char *name)
+{
+	char why[512];
+	int n;
+
+	if (!od_import_card(p, rs, name, why, sizeof why)) {
+		fprintf(stderr, "shopkeep stock export: %s\n", why);
+		return 1;
+	}
+	if ((n = orders_stock_export(p, name, stdout)) < 0) {
+		fprintf(stderr, "shopkeep stock export: %s\n", sk_strerror(p, n));
+		return 1;
+	}
+	fflush(stdout);
+	fprintf(stderr, "card %s: %d free codes exported\n", name, n);
+	return 0;
+}
+
 /* A usage error of `shopkeep stock|orders`: one line on stderr, then 2. */
 
 static int od_usage_error(const char *fmt, ...)
@@ -270,7 +476,8 @@ int orders_command(sk_plugin *p, int argc, char **argv)
 {
 	const char *cmd = argv[0], *card = NULL, *file = NULL, *sub = argc > 1 ? argv[1] : "";
 	int stock = !strcmp(cmd, "stock");
-	const char *usage = stock ? od_stock_usage : od_orders_usage, *subs = stock ? "import or list" : "list";
+	const char *usage = stock ? od_stock_usage : od_orders_usage;
+	const char *subs = stock ? "import, list or export" : "list, show, retry, resend, deliver or ship";
 	const char *hint = stock ? "see shopkeep stock --help --config FILE" : "see shopkeep orders --help --config FILE";
 	int64_t limit = 20;
 	od_rules *rs;
@@ -285,14 +492,17 @@ int orders_command(sk_plugin *p, int argc, char **argv)
 		return od_usage_error("shopkeep %s: which subcommand, %s? (%s)\n", cmd, subs, hint);
 	if (*sub == '-')
 		return od_usage_error("shopkeep %s: the subcommand (%s) comes before '%s' (%s)\n", cmd, subs, sub, hint);
-	if (strcmp(sub, "list") && (!stock || strcmp(sub, "import")))
+	if (!stock && (!strcmp(sub, "show") || !strcmp(sub, "retry") || !strcmp(sub, "resend") ||
+		       !strcmp(sub, "deliver") || !strcmp(sub, "ship")))
+		return od_cmd_action(p, sub, argc, argv, hint);
+	if (strcmp(sub, "list") && (!stock || (strcmp(sub, "import") && strcmp(sub, "export"))))
 		return od_usage_error("shopkeep %s: unknown subcommand '%s': %s (%s)\n", cmd, sub, subs, hint);
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (stock && !strcmp(sub, "import") && (!strcmp(a, "--card") || !strncmp(a, "--card=", 7))) {
+		if (stock && strcmp(sub, "list") && (!strcmp(a, "--card") || !strncmp(a, "--card=", 7))) {
 			if (!a[6] && i + 1 >= argc)
-				return od_usage_error("shopkeep stock import: --card needs a NAME (%s)\n", hint);
+				return od_usage_error("shopkeep stock %s: --card needs a NAME (%s)\n", sub, hint);
 			card = a[6] ? a + 7 : argv[++i];
 		} else if (!stock && (!strcmp(a, "--limit") || !strncmp(a, "--limit=", 8))) {
 			const char *v = a[7] ? a + 8 : i + 1 < argc ? argv[++i] : "";
@@ -315,6 +525,9 @@ int orders_command(sk_plugin *p, int argc, char **argv)
 	if (!strcmp(sub, "import") && !card)
 		return od_usage_error("shopkeep stock import: --card NAME is required: the stock card to add to (%s)\n",
 				      hint);
+	if (!strcmp(sub, "export") && !card)
+		return od_usage_error("shopkeep stock export: --card NAME is required: the stock card to export (%s)\n",
+				      hint);
 	if (!strcmp(sub, "import") && !file)
 		return od_usage_error("shopkeep stock import: which CODES_FILE? one code per line, - for stdin (%s)\n",
 				      hint);
@@ -326,7 +539,8 @@ int orders_command(sk_plugin *p, int argc, char **argv)
 		fprintf(stderr, "shopkeep stock: the rules file %s has errors (above)\n", sk_rules_path(p));
 		return 1;
 	}
-	rc = !strcmp(sub, "import") ? od_cmd_import(p, rs, card, file) : od_cmd_list(p, rs);
+	rc = !strcmp(sub, "import") ? od_cmd_import(p, rs, card, file) :
+	     !strcmp(sub, "export") ? od_cmd_export(p, rs, card) : od_cmd_list(p, rs);
 	orders_rules_free(rs);
 	return rc;
 }

@@ -51,6 +51,7 @@ struct fh {
 	fh_vec sends, logs, mtops, https, pool;
 	sbuf err;
 	int work_pending;           /* set by wake_loop from a worker thread */
+	fh *ctl_peer;               /* sk_control_call's running process (fh_control_peer) */
 };
 
 /* Test code: running out of memory ends the test loudly. */
@@ -308,6 +309,48 @@ static void be_log(void *ud, int level, const char *plugin, const char *msg)
 		plugin && *plugin ? plugin : "-", msg ? msg : "");
 }
 
+/* sk_control_call of a command run on this fake host (ABI 1.5): the request
+ * runs on the peer's host (host_control), answered in the envelope of
+ * core/api.c ({request_id, success, data, error}); no peer: nobody listens
+ * (SK_ERR_IO). */
+static int be_control_call(void *ud, const char *request, int timeout_ms, char **answer, char *err, size_t errlen)
+{
+	fh *f = ud;
+	cJSON *rq = cJSON_Parse(request), *a;
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(rq, "command");
+	char *res = NULL, *e = NULL, *data;
+	int rc;
+
+	(void)timeout_ms;
+	if (!f->ctl_peer) {
+		cJSON_Delete(rq);
+		snprintf(err, errlen, "no socket file (the fake host has no running peer)");
+		return SK_ERR_IO;
+	}
+	data = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(rq, "data"));
+	rc = host_control(fh_host(f->ctl_peer), cJSON_IsString(cmd) ? cmd->valuestring : "", data, &res, &e);
+	free(data);
+	a = cJSON_CreateObject();
+	cJSON_AddItemToObject(a, "request_id", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rq, "request_id"), 1));
+	cJSON_AddBoolToObject(a, "success", rc >= 0);
+	cJSON_AddItemToObject(a, "data", rc >= 0 && res ? cJSON_Parse(res) : cJSON_CreateNull());
+	if (rc < 0)
+		cJSON_AddStringToObject(a, "error", e ? e : "error");
+	else
+		cJSON_AddNullToObject(a, "error");
+	*answer = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	cJSON_Delete(rq);
+	free(res);
+	free(e);
+	return SK_OK;
+}
+
+void fh_control_peer(fh *f, fh *peer)
+{
+	f->ctl_peer = peer;
+}
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 fh *fh_new(const char *sections_json, const char *rules_path)
@@ -330,6 +373,7 @@ fh *fh_new(const char *sections_json, const char *rules_path)
 		.metrics_json = be_metrics_json,
 		.wake_loop = be_wake_loop,
 		.log = be_log,
+		.control_call = be_control_call,
 	};
 
 	f->now = FH_START_NOW_MS;

@@ -197,5 +197,9 @@ void fh_set_state_kind(fh *f, int state, const char *fail_kind, const char *puni
  * its rc; *out is its result data ("null" for none), or its error text when
  * it failed; valid until the next call. */
 int fh_control(fh *f, const char *cmd, const char *data, const char **out);
+/* sk_control_call (ABI 1.5) of a command run on f goes to peer, as to the
+ * account's running process (host_control there, answered in the control
+ * envelope); NULL (the default): nobody listens, SK_ERR_IO. */
+void fh_control_peer(fh *f, fh *peer);
 
 #endif

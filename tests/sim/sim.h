@@ -164,6 +164,12 @@ typedef struct sim_item {
 	int price;
 	int quantity;
 	cJSON *skus;             /* [{"spec":"颜色:红","price":n,"quantity":n}] or NULL */
+	/* sim_items.c: the item list, pc.detail's pictures and status, polish */
+	char pic_url[256];       /* main picture, "" = a made-up https://img.alicdn.com/ one */
+	int status;              /* itemStatus: 0 on sale (listed), 1 delisted (not listed) */
+	int deleted;             /* neither listed nor found by pc.detail */
+	char polished_day[12];   /* the Beijing day of its last polish, "" never */
+	int polishes, polish_calls, detail_calls;
 } sim_item;
 
 /* A generic injected mtop failure: the next n calls of api (or any) fail. */
@@ -362,6 +368,13 @@ void sim_kick(sim_conn *c);
 void sim_kick_on_reg(sim_conn *c, const char *did);
 int sim_risk_config(const cJSON *x);
 void sim_risk_config_out(cJSON *o);
+
+/* sim_items.c: the seller's items (protocol-account.md §5, §7.1, §10.12) */
+/* Runs api when it is an item API (item list, pc.detail, polish): 1 with
+ * *ret the failure ret or NULL on success (*out the data), else 0. */
+int sim_items_mtop(const char *api, sim_account *a, const cJSON *dj, cJSON **out, const char **ret);
+/* POST /item (define or change an item) and GET /items; 404 for other paths. */
+int sim_items_ctl(const char *method, const char *path, const cJSON *body, cJSON **out);
 
 /* sim_scenario.c */
 int sim_scenario_load(cJSON *scn, char *err, size_t errlen);

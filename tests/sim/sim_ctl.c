@@ -297,31 +297,6 @@ static int ctl_orders(cJSON **out)
 	return 200;
 }
 
-/* POST /item: defines an item for item detail and the scenario. */
-static int ctl_item(const cJSON *b, cJSON **out)
-{
-	const char *id = sim_jstr(b, "item_id", NULL);
-	sim_item *it;
-	const cJSON *skus = cJSON_GetObjectItemCaseSensitive(b, "skus");
-
-	if (!id || !*id)
-		return fail(out, 400, "item_id required");
-	it = sim_item_get(id, 1);
-	if (!it)
-		return fail(out, 500, "out of memory");
-	snprintf(it->title, sizeof it->title, "%s", sim_jstr(b, "title", it->title));
-	snprintf(it->desc, sizeof it->desc, "%s", sim_jstr(b, "desc", it->desc));
-	it->price = (int)sim_jnum(b, "price", it->price);
-	it->quantity = (int)sim_jnum(b, "quantity", it->quantity);
-	if (cJSON_IsArray(skus)) {
-		cJSON_Delete(it->skus);
-		it->skus = cJSON_Duplicate(skus, 1);
-	}
-	*out = cJSON_CreateObject();
-	cJSON_AddStringToObject(*out, "item_id", it->id);
-	return 200;
-}
-
 /* The base64 data of the one bad item a "garbage" fault of kind what puts in a
  * well-formed frame (msgpack_truncated cuts a real text item of seller a in half).
  * Returns it (malloc'd), or NULL for an unknown what or out of memory. */
@@ -782,8 +757,8 @@ int sim_ctl_call(const char *method, const char *path, const char *query, cJSON 
 		r = ctl_order(body, out);
 	} else if (post && !strcmp(path, "/order/status")) {
 		r = ctl_order_status(body, out);
-	} else if (post && !strcmp(path, "/item")) {
-		r = ctl_item(body, out);
+	} else if ((post && !strcmp(path, "/item")) || !strcmp(path, "/items")) {
+		r = sim_items_ctl(method, path, body, out);
 	} else if (post && !strcmp(path, "/fault")) {
 		r = ctl_fault(body, out);
 	} else if (post && !strcmp(path, "/replay")) {

@@ -175,30 +175,6 @@ static cJSON *order_detail(const sim_order *o)
 	return d;
 }
 
-/* The item detail of mtop.taobao.idle.pc.detail: itemDO with itemId a number
- * (a string only for an id that is not one) and soldPrice a string in yuan, as
- * on the platform (protocol-account.md §10.12). */
-static cJSON *item_detail(const sim_item *it)
-{
-	cJSON *d = cJSON_CreateObject(), *ido = cJSON_AddObjectToObject(d, "itemDO"), *s;
-	size_t nd = strspn(it->id, "0123456789");
-	char price[32];
-
-	if (nd && !it->id[nd] && nd <= 15)
-		cJSON_AddNumberToObject(ido, "itemId", strtod(it->id, NULL));
-	else
-		cJSON_AddStringToObject(ido, "itemId", it->id);
-	cJSON_AddStringToObject(ido, "title", it->title);
-	cJSON_AddStringToObject(ido, "desc", it->desc);
-	snprintf(price, sizeof price, "%s%d.%02d", it->price < 0 ? "-" : "", abs(it->price) / 100, abs(it->price) % 100);
-	cJSON_AddStringToObject(ido, "soldPrice", price);
-	cJSON_AddNumberToObject(ido, "quantity", it->quantity);
-	s = it->skus ? cJSON_Duplicate(it->skus, 1) : cJSON_CreateArray();
-	cJSON_AddItemToObject(ido, "skuList", s);
-	cJSON_AddArrayToObject(ido, "propertyList");
-	return d;
-}
-
 /* Takes the next injected failure matching api; returns it or NULL. */
 static sim_mtop_fail *take_fail(const char *api)
 {
@@ -286,31 +262,20 @@ static const char *mtop_order_detail(sim_account *a, const cJSON *dj, cJSON **ou
 	return NULL;
 }
 
-/* pc.detail: the detail of one item ("itemId"). Returns the failure ret, or
- * NULL with *out set. */
-static const char *mtop_item_detail(const cJSON *dj, cJSON **out)
-{
-	const char *iid = sim_jstr2(dj, "itemId");
-	sim_item *it = iid ? sim_item_get(iid, 0) : NULL;
-
-	if (!it)
-		return "FAIL_BIZ_ITEM_NOT_EXIST::商品不存在";
-	*out = item_detail(it);
-	return NULL;
-}
-
 /* Runs api for seller a on its parsed data dj, once the request passed the
  * gates. Returns the failure ret, or NULL on success (*out the data, if any). */
 static const char *mtop_api(const char *api, sim_account *a, const cJSON *dj, cJSON **out, unsigned *status)
 {
+	const char *r;
+
 	if (!strcmp(api, "mtop.taobao.idlemessage.pc.login.token"))
 		return mtop_login_token(a, dj, out, status);
 	if (!strcmp(api, "mtop.taobao.idle.logistic.consign.dummy"))
 		return mtop_consign(a, dj);
 	if (!strcmp(api, "mtop.idle.web.trade.order.detail"))
 		return mtop_order_detail(a, dj, out);
-	if (!strcmp(api, "mtop.taobao.idle.pc.detail"))
-		return mtop_item_detail(dj, out);
+	if (sim_items_mtop(api, a, dj, out, &r))
+		return r;
 	if (!strcmp(api, "mtop.taobao.idlemessage.pc.loginuser.get")) {
 		*out = sim_session_loginuser(a);
 		return NULL;
