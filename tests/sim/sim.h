@@ -154,6 +154,8 @@ typedef struct sim_order {
 	int64_t lag_until_ms;
 	char detail_buyer[32];
 	char detail_item[24];
+	int rates, rate_calls;   /* sim_rate.c: rate.create successes (1 at most) and calls */
+	char rate_feedback[160];
 } sim_order;
 
 typedef struct sim_item {
@@ -362,6 +364,10 @@ void sim_kick(sim_conn *c);
 void sim_kick_on_reg(sim_conn *c, const char *did);
 int sim_risk_config(const cJSON *x);
 void sim_risk_config_out(cJSON *o);
+
+/* sim_rate.c: rate.create 4.0 and merchant.rate.list (README.md) */
+int sim_rate_api(const char *api);
+const char *sim_rate_mtop(const char *api, const char *path, sim_account *a, const cJSON *dj, cJSON **out);
 
 /* sim_scenario.c */
 int sim_scenario_load(cJSON *scn, char *err, size_t errlen);
