@@ -407,7 +407,7 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		ret = "FAIL_SYS_PARAMINVALID_ERROR::data 不是 JSON";
 		goto done;
 	}
-	if ((r = mtop_api(api, a, dj, &out, &status)))
+	if ((r = sim_rate_api(api) ? sim_rate_mtop(api, pss->path, a, dj, &out) : mtop_api(api, a, dj, &out, &status)))
 		ret = r;
 done:
 	*env = mtop_env(api, ret, out);
