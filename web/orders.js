@@ -785,7 +785,10 @@ window.skOrders = function (k) {
 			loadItems(true);
 			refresh();
 		});
-		$('orders-filter').addEventListener('change', refresh);
+		$('orders-filter').addEventListener('change', function () {
+			render();      /* at once from the list at hand, then as the process filters */
+			refresh();
+		});
 		if (window.skI18n)
 			window.skI18n.onChange(function () {
 				texts();

@@ -46,9 +46,8 @@ static int define_items(tc_sim *sim)
 	int a = tsim_ctl(sim, "/item",
 			 "{\"item_id\":\"61001\",\"title\":\"爱奇艺黄金会员月卡\",\"desc\":\"自动发货\",\"price\":1990,"
 			 "\"quantity\":50,\"pic_url\":\"https://img.alicdn.com/bao/uploaded/flow-61001.png\","
-			 "\"skus\":[{\"skuId\":7001,\"price\":1990,\"quantity\":30,\"propertyList\":[{\"propertyText\":\"时长\","
-			 "\"valueText\":\"1个月\"}]},{\"skuId\":7002,\"price\":5490,\"quantity\":20,\"propertyList\":"
-			 "[{\"propertyText\":\"时长\",\"valueText\":\"3个月\"}]}]}");
+			 "\"skus\":[{\"spec\":\"时长:1个月\",\"price\":1990,\"quantity\":30},"
+			 "{\"spec\":\"时长:3个月\",\"price\":5490,\"quantity\":20}]}");
 	int b = tsim_ctl(sim, "/item",
 			 "{\"item_id\":\"61002\",\"title\":\"手机壳（实物）\",\"desc\":\"\",\"price\":1500,\"quantity\":5,"
 			 "\"pic_url\":\"https://img.alicdn.com/bao/uploaded/flow-61002.png\"}");
