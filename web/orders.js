@@ -418,6 +418,21 @@ window.skOrders = function (k) {
 		return it && it.title ? it.title : str(id);
 	}
 
+	/* "Buyer told: waiting for stock 04:40" for the notices the buyer got
+	 * (orders_notice), or null. */
+	function noticesLine(o) {
+		var list = Array.isArray(o.notices) ? o.notices : [];
+
+		if (!list.length)
+			return null;
+		return el('div', { className: 'muted small-text order-notices' }, t('orders.notices') + ': ' +
+			list.map(function (n) {
+				var key = 'orders.notice.' + str(n.kind);
+
+				return (has(key) ? t(key) : str(n.kind)) + ' ' + fmtTime(n.ms);
+			}).join(', '));
+	}
+
 	/* --------------------------------------------------------------- list */
 
 	function refresh() {
@@ -485,7 +500,8 @@ window.skOrders = function (k) {
 			btn = el('button', { type: 'button', className: 'small', id: 'order-' + id + '-open',
 				'aria-expanded': open ? 'true' : 'false' }, open ? t('orders.close') : t('orders.open'));
 			btn.addEventListener('click', function () { toggle(id); });
-			body.appendChild(el('tr', { className: 'order-row' + (attention(o) ? ' problem' : ''), id: 'order-' + id,
+			body.appendChild(el('tr', { className: 'order-row' + (attention(o) ? ' problem' : '') + (open ? ' open' : ''),
+				id: 'order-' + id,
 				'data-order': id },
 				cell(t('orders.col.item'), 'order-item', el('div', { className: 'order-item-box' },
 					picture(item),
@@ -501,7 +517,8 @@ window.skOrders = function (k) {
 					cw ? badge([has(cw[0]) ? t(cw[0]) : str(o.confirm), cw[1]]) : null,
 					o.reason ? el('div', { className: 'reason small-text' }, reasonWords(o.reason)) : null,
 					o.confirm_reason ? el('div', { className: 'reason small-text' },
-						t('orders.confirm_state.failed') + ': ' + str(o.confirm_reason)) : null),
+						t('orders.confirm_state.failed') + ': ' + str(o.confirm_reason)) : null,
+					noticesLine(o)),
 				cell(t('orders.col.codes'), 'order-codes', units.length ? codes : '–'),
 				cell(t('orders.col.updated'), 'nowrap', fmtTime(o.updated_ms)),
 				cell('', 'actions', btn)));
@@ -561,7 +578,7 @@ window.skOrders = function (k) {
 			return str(x.order_id) === id;
 		})[0] || {});
 		var units = Array.isArray(o.units) ? o.units : [], tl = Array.isArray(d.timeline) ? d.timeline : [];
-		var facts = el('dl', { className: 'order-facts' }), ul, acts, notices;
+		var facts = el('dl', { className: 'order-facts' }), ul, acts;
 
 		function fact(label, v) {
 			if (v)
@@ -573,13 +590,6 @@ window.skOrders = function (k) {
 		fact(t('orders.col.buyer'), str(o.buyer_name) + (o.buyer_id ? ' (' + str(o.buyer_id) + ')' : ''));
 		if (o.source === 'pull')
 			fact('', t('orders.source.pull'));
-		notices = Array.isArray(o.notices) ? o.notices : [];
-		if (notices.length)
-			fact(t('orders.notices'), notices.map(function (n) {
-				var key = 'orders.notice.' + str(n.kind);
-
-				return (!has(key) ? str(n.kind) : t(key)) + ' ' + fmtTime(n.ms);
-			}).join(', '));
 		box.appendChild(facts);
 
 		/* the units */

@@ -553,9 +553,11 @@ async function main() {
 		'the needs-attention filter shows it, and not the delivered order', await text(page, '#orders-body'));
 	await page.selectOption('#orders-filter', 'all');
 	const notice = await waitSent(cid2, since2, (t) => t.some((x) => x.includes(NOTICE)), 10000);
-	if (notice.ok || (await command(page, 'orders_list', { limit: 1 })).json?.data?.orders?.[0]?.notices !== undefined)
+	if (notice.ok || (await command(page, 'orders_list', { limit: 1 })).json?.data?.orders?.[0]?.notices !== undefined) {
 		ok(notice.ok, `the buyer got the waiting notice ("${NOTICE}…")`, JSON.stringify(notice.texts));
-	else
+		ok(await rowHas(page, oid2, [['已通知买家', 'Buyer told'], ['补货中通知', 'waiting for stock']], 10000),
+			'the row says the buyer was told it waits for stock (已通知买家：补货中通知)', await text(page, sel2));
+	} else
 		skip('buyer notices (the notices part of issue 21) are not in this build');
 	await shot(page, 'web-seller-flow-waiting.png');
 	ok(await importCodes(page, [CODE2]), 'a code imported on the stock screen', await text(page, '#import-error'));
