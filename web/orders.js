@@ -348,10 +348,16 @@ window.skOrders = function (k) {
 		return w[0] ? el('span', { className: 'badge ' + w[1] + (extra ? ' ' + extra : '') }, w[0]) : null;
 	}
 
-	/* Needs attention: failed, waiting for stock, cannot be delivered, the
-	 * shipment confirmation failed. */
+	/* Needs attention (as orders_list's filter "attention"): the delivery
+	 * failed (waiting for stock, cannot be delivered), the shipment
+	 * confirmation failed, or it waits for the payment to show. */
 	function attention(o) {
-		return o.delivery === 'failed' || o.confirm === 'failed' || reasonKind(o.reason) === 'out_of_stock';
+		return o.delivery === 'failed' || o.confirm === 'failed' || reasonKind(o.reason) === 'waiting';
+	}
+
+	/* A row shown as a problem: something failed. */
+	function problem(o) {
+		return o.delivery === 'failed' || o.confirm === 'failed';
 	}
 
 	function amountText(a) {
@@ -500,7 +506,7 @@ window.skOrders = function (k) {
 			btn = el('button', { type: 'button', className: 'small', id: 'order-' + id + '-open',
 				'aria-expanded': open ? 'true' : 'false' }, open ? t('orders.close') : t('orders.open'));
 			btn.addEventListener('click', function () { toggle(id); });
-			body.appendChild(el('tr', { className: 'order-row' + (attention(o) ? ' problem' : '') + (open ? ' open' : ''),
+			body.appendChild(el('tr', { className: 'order-row' + (problem(o) ? ' problem' : '') + (open ? ' open' : ''),
 				id: 'order-' + id,
 				'data-order': id },
 				cell(t('orders.col.item'), 'order-item', el('div', { className: 'order-item-box' },
@@ -651,13 +657,18 @@ window.skOrders = function (k) {
 		box.appendChild(ul);
 	}
 
-	/* Which actions make sense; the process decides (409 with the reason). */
+	/* Which actions make sense (as orders_action.c allows them; the process
+	 * still decides, a 409 shows its reason). Retry: a delivery that failed
+	 * or never started of a paid order, or a failed shipment confirmation. */
 	function canRetry(o) {
-		return o.delivery === 'failed' || o.delivery === 'pending' || o.delivery === 'cancelled';
+		return (o.confirm === 'failed' && o.delivery === 'delivered') ||
+			(o.state === 'paid' && (o.delivery === 'failed' || o.delivery === 'cancelled' || o.delivery === 'none'));
 	}
 
+	/* By hand: a paid order that is not delivered nor being delivered. */
 	function canDeliver(o) {
-		return o.delivery !== 'delivered' && o.delivery !== 'delivering' && o.state !== 'closed';
+		return (o.state === 'paid' || o.state === 'shipped' || o.state === 'completed') &&
+			['delivered', 'delivering', 'pending'].indexOf(str(o.delivery)) < 0;
 	}
 
 	function canShip(o) {
@@ -702,6 +713,9 @@ window.skOrders = function (k) {
 				el('p', { id: 'order-dialog-error', className: 'error', role: 'alert', hidden: true }),
 				el('div', { className: 'dialog-buttons' }, cancel, ok)));
 		ok.addEventListener('click', onDialogOk);
+		d.querySelector('textarea').addEventListener('input', function () {
+			setError('order-dialog-error', '');
+		});
 		cancel.addEventListener('click', closeDialog);
 		d.addEventListener('keydown', function (ev) {
 			if (ev.key === 'Escape')
