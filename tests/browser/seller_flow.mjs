@@ -404,6 +404,22 @@ async function handDelivery(page) {
 	ok(await rowHas(page, oid, [['等待补货', 'waiting for stock']], 10000), 'with no stock it waits again', await text(page, sel));
 	ok(await waitText(page, `#order-${oid}-timeline`, ['操作', 'action'], 10000), 'the retry is in the timeline',
 		await text(page, `#order-${oid}-timeline`));
+	await page.click(`#order-${oid}-ship`);
+	ok(await visible(page, '#order-dialog', 5000) && (await text(page, '#order-dialog-title')).length > 0,
+		'confirm shipment asks first');
+	await page.click('#order-dialog-ok');
+	ok(await waitText(page, '#orders-result', oid, 10000), `the shipment is confirmed (${await text(page, '#orders-result')})`,
+		await text(page, '#order-dialog-error'));
+	let consigned = null;
+	for (const end = Date.now() + 10000; Date.now() < end && !consigned; await sleep(300)) {
+		const g = await sim('GET', '/orders');
+		const so = ((g.json && g.json.orders) || []).find((x) => String(x.order_id) === String(oid));
+		if (so && so.status === 'shipped')
+			consigned = so;
+	}
+	ok(consigned, 'the platform has the order shipped (consign)', JSON.stringify(consigned));
+	ok(await rowHas(page, oid, [['已确认发货', 'shipment confirmed']], 10000), 'the row says the shipment is confirmed',
+		await text(page, sel));
 	await page.click(`#order-${oid}-deliver`);
 	ok(await visible(page, '#order-dialog-input', 5000), 'deliver by hand asks for the text in the dialog');
 	await page.click('#order-dialog-ok');
@@ -522,6 +538,8 @@ async function main() {
 	const row1 = await orderRow(page, oid1);
 	diag(`orders_list row: ${JSON.stringify(row1)}`);
 	const sel1 = `#orders-body tr[data-order="${oid1}"]`;
+	ok(await waitText(page, sel1, '已发货', 15000), 'the order appears delivered live, without a refresh (the orders.* events)',
+		await text(page, '#orders-body'));
 	ok(await rowHas(page, oid1, [['已发货', 'delivered']], 15000), 'the orders screen shows the order delivered (已发货)',
 		await text(page, sel1));
 	if (caps.items_list)
