@@ -847,14 +847,17 @@ window.skShop = function (k) {
 		title = el('strong', { className: 'rule-title' }, str(c.name) || '#' + (i + 1));
 		name = textInput(p + 'name', c, 'name', false, { spellcheck: false });
 		name.addEventListener('change', (function (old) {
-			/* the delivery rules follow a renamed card */
+			/* the delivery rules follow a renamed card; their card pickers are
+			 * filled again in place (change fires on blur: no re-render that
+			 * would take the focus the seller just moved) */
 			return function () {
 				(Array.isArray(S.doc.delivery) ? S.doc.delivery : []).forEach(function (r) {
 					if (isObj(r) && old !== '' && str(r.card) === old)
 						r.card = c.name;
 				});
 				old = str(c.name);
-				renderCards();
+				$('card-' + i).setAttribute('data-card', old);
+				refreshCardSelects();
 			};
 		}(str(c.name))));
 		name.addEventListener('input', function () { title.textContent = str(c.name) || '#' + (i + 1); });
@@ -982,19 +985,37 @@ window.skShop = function (k) {
 		return s;
 	}
 
-	function cardSelect(p, r) {
-		var s = el('select', { id: p + 'card' }), v = str(r.card), names = cardNames();
+	/* The options of a rule's card picker: the cards, and its own card when
+	 * no card has that name. */
+	function fillCardOptions(s, r) {
+		var v = str(r.card), names = cardNames();
 
+		clear(s);
 		s.appendChild(el('option', { value: '' }, t('shop.delivery.choose_card')));
 		names.forEach(function (n) { s.appendChild(el('option', { value: n }, n)); });
 		if (v && names.indexOf(v) < 0)
 			s.appendChild(el('option', { value: v }, t('shop.delivery.unknown_card', { card: v })));
 		s.value = v;
+	}
+
+	function cardSelect(p, r) {
+		var s = el('select', { id: p + 'card' });
+
+		fillCardOptions(s, r);
 		s.addEventListener('change', function () {
 			r.card = s.value;
 			dirty();
 		});
 		return s;
+	}
+
+	function refreshCardSelects() {
+		(S.doc && Array.isArray(S.doc.delivery) ? S.doc.delivery : []).forEach(function (r, i) {
+			var s = $('delivery-' + i + '-card');
+
+			if (s && isObj(r))
+				fillCardOptions(s, r);
+		});
 	}
 
 	/* The item part of a delivery rule (search box, item select or typed id,
@@ -1179,7 +1200,20 @@ window.skShop = function (k) {
 		box.appendChild(field(t('shop.chores.rate_text'), text, 'wide'));
 	}
 
+	/* Builds the cards section again from S.doc. Not re-entered: removing a
+	 * focused input fires its change (blur) handlers, which may ask for it. */
 	function renderCards() {
+		if (H.rendering)
+			return;
+		H.rendering = true;
+		try {
+			renderCardsNow();
+		} finally {
+			H.rendering = false;
+		}
+	}
+
+	function renderCardsNow() {
 		var cbox = $('cards-list'), dbox = $('delivery-list'), cards, rulesList, vars;
 
 		if (!cbox)
