@@ -1070,7 +1070,7 @@ window.skShop = function (k) {
 		wireSel(sel);
 		it = itemOf(r.item_id);
 		box.appendChild(field(t('shop.delivery.item'), el('span', { className: 'item-pick' },
-			it ? picture(it, 'item-thumb') : null, sel)));
+			it ? picture(it, 'item-thumb') : null, sel), 'item-field'));
 		if (idInput)
 			box.appendChild(field(t('shop.delivery.item_id'), idInput));
 		box.appendChild(field(t('shop.delivery.spec'), specPicker(p, r)));
