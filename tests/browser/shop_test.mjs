@@ -423,6 +423,14 @@ async function main() {
 		await text(page, `#rule-${kr}`));
 	await page.click(`#rule-${kr}-delete`);
 
+	// ---- a chat about an item: the chats list shows its title
+	const inj = await sim('POST', '/inject', { kind: 'text', text: '还有货吗', buyer_name: 'shop-buyer', item_id: ITEM2 });
+	ok(inj.status === 200, 'a buyer asks about an item', inj.text);
+	await page.waitForTimeout(500);
+	await page.click('#chats-refresh');
+	ok(await waitText(page, '#chats-body', [ITEM2_TITLE, ITEM2], 10000), 'the chats list shows the item\'s title and id',
+		await text(page, '#chats-body'));
+
 	// ---- stock: import from a file, reveal, delete, export, low-stock threshold
 	await page.click('#stock-refresh');
 	await page.waitForFunction(() => [...document.querySelectorAll('#import-card option')].some((o) => o.value === 'shop-stock'),
