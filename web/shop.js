@@ -1262,10 +1262,27 @@ window.skShop = function (k) {
 		return H.stockCards.filter(function (c) { return isObj(c) && (!c.type || c.type === 'stock'); });
 	}
 
-	/* app.js's stock_list answer (refreshStock): the card picker and counts. */
+	/* Labels each cell of table with its column's heading (data-label: the
+	 * phone layout shows it before the value). */
+	function labelCells(table) {
+		var heads = table ? table.querySelectorAll('thead th') : [];
+
+		if (!table)
+			return;
+		Array.prototype.forEach.call(table.querySelectorAll('tbody tr'), function (tr) {
+			Array.prototype.forEach.call(tr.children, function (c, i) {
+				if (heads[i])
+					c.setAttribute('data-label', heads[i].textContent);
+			});
+		});
+	}
+
+	/* app.js's stock_list answer (refreshStock, which drew the counts table):
+	 * the table's phone labels, the card picker and counts. */
 	function onStockList(cards) {
 		var sel = $('stock-card'), list, names;
 
+		labelCells($('stock-table'));
 		H.stockCards = Array.isArray(cards) ? cards : [];
 		if (!sel)
 			return;

@@ -195,7 +195,7 @@ async function overflow(page) {
 	return page.evaluate(() => {
 		const w = document.documentElement.clientWidth;
 		let worst = null;
-		for (const e of document.querySelectorAll('.topbar-row *, #sec-items *, #sec-cards *, #shop-stock *, #import-form *')) {
+		for (const e of document.querySelectorAll('.topbar-row *, #sec-items *, #sec-cards *, #sec-stock *')) {
 			const r = e.getBoundingClientRect();
 			if (r.width > 0 && r.right > w + 1 && getComputedStyle(e).visibility !== 'hidden' &&
 				!e.closest('.nav') && (!worst || r.right > worst.right))
@@ -439,6 +439,7 @@ async function main() {
 	const codes = ['SHOPCODE-0001', 'SHOPCODE-0002', 'SHOPCODE-0003', 'SHOPCODE-0004', 'SHOPCODE-0005'];
 	await page.setInputFiles('#import-file', { name: 'codes.txt', mimeType: 'text/plain',
 		buffer: Buffer.from(codes.join('\r\n') + '\r\n') });
+	await waitText(page, '#import-file-note', 'codes.txt', 5000);  // FileReader answers later
 	ok((await page.locator('#import-codes').inputValue()).includes('SHOPCODE-0005') && /5/.test(await text(page, '#import-file-note')),
 		'a .txt file fills the codes box', await text(page, '#import-file-note'));
 	await page.click('#import-submit');
