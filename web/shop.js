@@ -175,7 +175,7 @@ window.skI18n.add('en', {
 	'shop.items.no_pic': 'no picture',
 	'shop.items.polished': 'polished {day}',
 	'shop.items.polish_item': 'polish daily',
-	'shop.items.polish_enabled': 'polish daily (enabled)',
+	'shop.items.polish_enabled': 'Daily polish on',
 	'shop.items.polish_hour': 'Polish at (hour)',
 	'shop.items.polish_hint': 'Polishes the ticked items once a day, after this hour.',
 	'shop.items.count': '{n} items',

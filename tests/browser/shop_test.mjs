@@ -527,6 +527,12 @@ async function main() {
 	ok((await text(page, '#sec-items h2')) === 'Items' && (await text(page, '#sec-cards h2')) === 'Cards & delivery rules' &&
 		(await text(page, '#lang-switch')) === '中文' && (await text(page, '#items-refresh')) === 'Refresh from the platform',
 	'the EN switch renders the shop screens in English', await text(page, '#sec-items h2'));
+	const fb = await page.evaluate(() => {
+		window.skI18n.add('zh', { 'test.only_zh': '仅中文 {n} {missing}' });
+		return [window.skI18n.t('test.only_zh', { n: 3 }), window.skI18n.t('test.no_such_key'), window.skI18n.t('shop.items.title')];
+	});
+	ok(fb[0] === '仅中文 3 {missing}' && fb[1] === 'test.no_such_key' && fb[2] === 'Items',
+		'i18n: a string missing in en falls back to zh, an unknown key shows the key, {name} is replaced', JSON.stringify(fb));
 	const o2 = await overflow(page);
 	ok(!o2.worst, 'in English too nothing is off screen at 390 px', JSON.stringify(o2.worst));
 	await page.setViewportSize({ width: 1280, height: 900 });
