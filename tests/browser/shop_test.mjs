@@ -365,8 +365,13 @@ async function main() {
 	await page.check('#rate-enabled');
 	await page.fill('#rate-text', '好买家');
 
+	// an unsaved edit of the keyword rules editor: the same document, saved with the rest
+	await page.fill('#rule-0-reply', '在的，欢迎光临');
 	ok(await save(page, 'cards'), 'the cards, delivery rules and notices are saved from the page');
 	let doc = await pageRules(page);
+	ok(doc.keyword_rules && doc.keyword_rules[0] && doc.keyword_rules[0].reply === '在的，欢迎光临' &&
+		!(await page.locator('#rules-dirty').isVisible()) && !(await page.locator('#rules-discard').isEnabled()),
+	'the keyword rules editor\'s edit is saved with them (one document, one dirty flag)', JSON.stringify(doc.keyword_rules));
 	const card = (name) => (doc.cards || []).find((c) => c.name === name) || null;
 	const sc = card('shop-stock'), tc = card('shop-text'), ic = card('shop-img');
 	ok(sc && sc.type === 'stock' && sc.template === '点券卡密：{code}，订单 {order_id}' && sc.low_stock === 2 &&
