@@ -175,7 +175,7 @@ window.skI18n.add('en', {
 	'shop.items.no_pic': 'no picture',
 	'shop.items.polished': 'polished {day}',
 	'shop.items.polish_item': 'polish daily',
-	'shop.items.polish_enabled': 'polish daily (enabled)',
+	'shop.items.polish_enabled': 'Daily polish on',
 	'shop.items.polish_hour': 'Polish at (hour)',
 	'shop.items.polish_hint': 'Polishes the ticked items once a day, after this hour.',
 	'shop.items.count': '{n} items',
@@ -847,14 +847,17 @@ window.skShop = function (k) {
 		title = el('strong', { className: 'rule-title' }, str(c.name) || '#' + (i + 1));
 		name = textInput(p + 'name', c, 'name', false, { spellcheck: false });
 		name.addEventListener('change', (function (old) {
-			/* the delivery rules follow a renamed card */
+			/* the delivery rules follow a renamed card; their card pickers are
+			 * filled again in place (change fires on blur: no re-render that
+			 * would take the focus the seller just moved) */
 			return function () {
 				(Array.isArray(S.doc.delivery) ? S.doc.delivery : []).forEach(function (r) {
 					if (isObj(r) && old !== '' && str(r.card) === old)
 						r.card = c.name;
 				});
 				old = str(c.name);
-				renderCards();
+				$('card-' + i).setAttribute('data-card', old);
+				refreshCardSelects();
 			};
 		}(str(c.name))));
 		name.addEventListener('input', function () { title.textContent = str(c.name) || '#' + (i + 1); });
@@ -982,19 +985,37 @@ window.skShop = function (k) {
 		return s;
 	}
 
-	function cardSelect(p, r) {
-		var s = el('select', { id: p + 'card' }), v = str(r.card), names = cardNames();
+	/* The options of a rule's card picker: the cards, and its own card when
+	 * no card has that name. */
+	function fillCardOptions(s, r) {
+		var v = str(r.card), names = cardNames();
 
+		clear(s);
 		s.appendChild(el('option', { value: '' }, t('shop.delivery.choose_card')));
 		names.forEach(function (n) { s.appendChild(el('option', { value: n }, n)); });
 		if (v && names.indexOf(v) < 0)
 			s.appendChild(el('option', { value: v }, t('shop.delivery.unknown_card', { card: v })));
 		s.value = v;
+	}
+
+	function cardSelect(p, r) {
+		var s = el('select', { id: p + 'card' });
+
+		fillCardOptions(s, r);
 		s.addEventListener('change', function () {
 			r.card = s.value;
 			dirty();
 		});
 		return s;
+	}
+
+	function refreshCardSelects() {
+		(S.doc && Array.isArray(S.doc.delivery) ? S.doc.delivery : []).forEach(function (r, i) {
+			var s = $('delivery-' + i + '-card');
+
+			if (s && isObj(r))
+				fillCardOptions(s, r);
+		});
 	}
 
 	/* The item part of a delivery rule (search box, item select or typed id,
@@ -1049,7 +1070,7 @@ window.skShop = function (k) {
 		wireSel(sel);
 		it = itemOf(r.item_id);
 		box.appendChild(field(t('shop.delivery.item'), el('span', { className: 'item-pick' },
-			it ? picture(it, 'item-thumb') : null, sel)));
+			it ? picture(it, 'item-thumb') : null, sel), 'item-field'));
 		if (idInput)
 			box.appendChild(field(t('shop.delivery.item_id'), idInput));
 		box.appendChild(field(t('shop.delivery.spec'), specPicker(p, r)));
@@ -1179,7 +1200,20 @@ window.skShop = function (k) {
 		box.appendChild(field(t('shop.chores.rate_text'), text, 'wide'));
 	}
 
+	/* Builds the cards section again from S.doc. Not re-entered: removing a
+	 * focused input fires its change (blur) handlers, which may ask for it. */
 	function renderCards() {
+		if (H.rendering)
+			return;
+		H.rendering = true;
+		try {
+			renderCardsNow();
+		} finally {
+			H.rendering = false;
+		}
+	}
+
+	function renderCardsNow() {
 		var cbox = $('cards-list'), dbox = $('delivery-list'), cards, rulesList, vars;
 
 		if (!cbox)
@@ -1228,10 +1262,27 @@ window.skShop = function (k) {
 		return H.stockCards.filter(function (c) { return isObj(c) && (!c.type || c.type === 'stock'); });
 	}
 
-	/* app.js's stock_list answer (refreshStock): the card picker and counts. */
+	/* Labels each cell of table with its column's heading (data-label: the
+	 * phone layout shows it before the value). */
+	function labelCells(table) {
+		var heads = table ? table.querySelectorAll('thead th') : [];
+
+		if (!table)
+			return;
+		Array.prototype.forEach.call(table.querySelectorAll('tbody tr'), function (tr) {
+			Array.prototype.forEach.call(tr.children, function (c, i) {
+				if (heads[i])
+					c.setAttribute('data-label', heads[i].textContent);
+			});
+		});
+	}
+
+	/* app.js's stock_list answer (refreshStock, which drew the counts table):
+	 * the table's phone labels, the card picker and counts. */
 	function onStockList(cards) {
 		var sel = $('stock-card'), list, names;
 
+		labelCells($('stock-table'));
 		H.stockCards = Array.isArray(cards) ? cards : [];
 		if (!sel)
 			return;
