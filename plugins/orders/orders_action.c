@@ -929,8 +929,8 @@ static int od_ctl_resend(sk_plugin *p, const char *command, const char *data_jso
 	{
 		sk_value v[2] = { SK_VTEXT(o.id), SK_VINT(unit) };
 
-		sk_db_exec(p, "SELECT count(*) + 1 FROM orders_action WHERE order_id = ? AND unit = ? AND action = 'resend'",
-			   v, 2, orders_row_text, nbuf);
+		sk_db_exec(p, "SELECT CAST(count(*) + 1 AS TEXT) FROM orders_action WHERE order_id = ? AND unit = ? AND "
+			   "action = 'resend'", v, 2, orders_row_text, nbuf);
 	}
 	snprintf(tag, sizeof tag, "order:%s:%lld:resend:%s", o.id, (long long)unit, nbuf);
 	/* The row first, committed: a restart finds it and its send by the tag. */
