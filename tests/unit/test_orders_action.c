@@ -160,6 +160,17 @@ static int detail(fh *f, const char *item, int qty)
 	return reply(f, DETAIL, SK_MTOP_OK, "SUCCESS::调用成功", d);
 }
 
+/* The detail of a paid order with itemInfo.price price (JSON text). */
+static int detail_price(fh *f, const char *item, int qty, const char *price)
+{
+	char d[800];
+
+	snprintf(d, sizeof d, "{\"components\":[{\"render\":\"orderInfoVO\",\"data\":{\"itemInfo\":{\"itemId\":\"%s\","
+		 "\"buyAmount\":%d,\"price\":%s},\"buyerUserId\":\"b1\"}},"
+		 "{\"render\":\"orderStatusVO\",\"data\":" ST_PAID "}]}", item, qty, price);
+	return reply(f, DETAIL, SK_MTOP_OK, "SUCCESS::调用成功", d);
+}
+
 /* A paid order oid for item, qty units: card, detail. */
 static void paid(fh *f, const char *oid, const char *item, int qty)
 {
@@ -240,6 +251,22 @@ static void test_mask_and_list(void)
 	   strstr(out, "\"masked\":\"A*****G\"") && strstr(out, "\"masked\":\"卡密****三四\""),
 	   "mask: 4 chars all stars, 5-7 one each end, 8+ two each end (UTF-8 characters)");
 	ok(!strstr(out, "ABCD\"") && !strstr(out, "ABCDE"), "mask: no code in full");
+
+	/* the amount from the detail's price: fen as a number, yuan as a string */
+	trade(f, "9111", SK_TRADE_PAID);
+	detail_price(f, "999", 2, "990");
+	is_str(order_col(f, "9111", "amount"), "19.80", "amount: 990 fen x 2 is 19.80");
+	trade(f, "9112", SK_TRADE_PAID);
+	detail_price(f, "999", 1, "\"9.9\"");
+	is_str(order_col(f, "9112", "amount"), "9.90", "amount: \"9.9\" yuan is 9.90");
+	trade(f, "9113", SK_TRADE_PAID);
+	detail_price(f, "999", 1, "\"9.999\"");
+	is_str(order_col(f, "9113", "amount"), "", "amount: a price it cannot read is left out");
+	sqlite3_exec(fh_db(f), "INSERT INTO orders_order (order_id, amount, source, created_ms, updated_ms) VALUES "
+		     "('9114', '30.00', 'pull', 1, 1)", NULL, NULL, NULL);
+	trade(f, "9114", SK_TRADE_PAID);
+	detail_price(f, "999", 1, "100");
+	is_str(order_col(f, "9114", "amount"), "30.00", "amount: the pull's amount is kept over the detail's");
 
 	/* the attention filter */
 	paid(f, "9102", "999", 1);
