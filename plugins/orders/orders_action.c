@@ -205,7 +205,7 @@ cJSON *orders_order_json(sk_plugin *p, const char *oid, int *rc)
 			      "u.manual, s.code FROM orders_unit u LEFT JOIN orders_stock s ON s.id = u.code_id "
 			      "WHERE u.order_id = ? ORDER BY u.unit", &v, 1, od_row_unit_json, units)) < 0 ||
 	    (od_has_table(p, "orders_notice") &&
-	     (*rc = sk_db_exec(p, "SELECT kind, ms FROM orders_notice WHERE order_id = ? ORDER BY ms, rowid", &v, 1,
+	     (*rc = sk_db_exec(p, "SELECT kind, ms FROM orders_notice WHERE order_id = ? ORDER BY ms", &v, 1,
 			       od_row_notice_json, notices)) < 0)) {
 		*rc = *rc < 0 ? *rc : SK_ERR_NOMEM;
 		cJSON_Delete(o);
@@ -373,7 +373,7 @@ static cJSON *od_timeline(sk_plugin *p, const od_order *o, int64_t updated_ms, c
 		*rc = sk_db_exec(p, "SELECT ms, action, actor, unit, state, detail, text FROM orders_action "
 				 "WHERE order_id = ? ORDER BY id", &v, 1, od_row_ev_action, &es);
 	if (*rc >= 0 && od_has_table(p, "orders_notice"))
-		*rc = sk_db_exec(p, "SELECT kind, ms FROM orders_notice WHERE order_id = ? ORDER BY ms, rowid", &v, 1,
+		*rc = sk_db_exec(p, "SELECT kind, ms FROM orders_notice WHERE order_id = ? ORDER BY ms", &v, 1,
 				 od_row_ev_notice, &es);
 	if (*rc >= 0 && es.oom)
 		*rc = SK_ERR_NOMEM;
@@ -687,10 +687,12 @@ static int od_ctl_list(sk_plugin *p, const char *command, const char *data_json,
 	limit = skctl_count(p, command, d, "limit", OD_LIST_DEF, OD_LIST_MAX);
 	f = cJSON_GetObjectItemCaseSensitive(d, "filter");
 	if (limit >= 0 && f && !cJSON_IsNull(f)) {
-		if (cJSON_IsString(f) && !strcmp(f->valuestring, "attention"))
+		if (cJSON_IsString(f) && !strcmp(f->valuestring, "attention")) {
 			attention = 1;
-		else if (!cJSON_IsString(f) || strcmp(f->valuestring, "all"))
-			limit = -1 + 0 * skctl_fail(p, SK_ERR_INVAL, "%s: filter must be \"all\" or \"attention\"", command);
+		} else if (!cJSON_IsString(f) || strcmp(f->valuestring, "all")) {
+			skctl_fail(p, SK_ERR_INVAL, "%s: filter must be \"all\" or \"attention\"", command);
+			limit = -1;
+		}
 	}
 	cJSON_Delete(d);
 	if (limit < 0)

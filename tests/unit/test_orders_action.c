@@ -529,6 +529,19 @@ static void test_deliver(void)
 	ctl(f, "order_deliver", "{\"order_id\":\"9503\",\"text\":\"t\"}", SK_ERR_STATE,
 	    "order_deliver: order 9503 is closed: nothing to deliver", "a closed order (409)");
 
+	/* a refused hand delivery, then the unit planned again with a code: no longer manual */
+	paid(f, "9505", "100", 1);
+	n = fh_nsends(f);
+	ctl(f, "order_deliver", "{\"order_id\":\"9505\",\"text\":\"hand 9505\"}", SK_OK, NULL, "(9505 by hand)");
+	fh_complete_send(f, fh_send_at(f, n)->uuid, 0, "CSI_FORBID");
+	ok(!strncmp(order_col(f, "9505", "reason"), "refused:", 8), "deliver: the hand delivery was refused");
+	is_str(q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE order_id = '9505'"), "failed CSI_FORBID",
+	       "deliver: its row says so");
+	add_code(f, "vip", "AFTER-HAND-1");
+	ctl(f, "order_retry", "{\"order_id\":\"9505\"}", SK_OK, NULL, "(9505 planned with a code)");
+	is_str(q_str(f, "SELECT manual || ' ' || content FROM orders_unit WHERE order_id = '9505'"), "0 Code AFTER-HAND-1 for 9505",
+	       "deliver: a unit planned again is no longer manual");
+
 	/* a restart with the hand delivery committed but not queued: sent once */
 	add_code(f, "slow", "SLOW3");
 	paid(f, "9504", "400", 1);
