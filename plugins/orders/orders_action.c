@@ -97,6 +97,7 @@ static char *od_mask_in(const char *content, const char *code)
 
 /* ---- the order as JSON ----------------------------------------------------------------------- */
 
+/* Column v as a JSON string (od_jtext) or number (od_jint) of o under name. */
 static void od_jtext(cJSON *o, const char *name, const sk_value *v)
 {
 	cJSON_AddStringToObject(o, name, v->type == SK_TEXT && v->s ? v->s : "");
@@ -263,6 +264,7 @@ static void od_ev_add(od_events *es, int64_t ms, const char *kind, const char *f
 	es->e[es->n++].text = t;
 }
 
+/* Column v's text, "" when it is not text. */
 static const char *od_s(const sk_value *v)
 {
 	return v->type == SK_TEXT && v->s ? v->s : "";
@@ -340,6 +342,8 @@ static int od_row_ev_notice(sk_plugin *p, int n, const sk_value *c, void *ud)
 	return 0;
 }
 
+/* Timeline order: by ms, then the order the events were read in (qsort is
+ * not stable). */
 static int od_ev_cmp(const void *a, const void *b)
 {
 	const od_event *x = a, *y = b;
@@ -458,6 +462,8 @@ void orders_action_result(sk_plugin *p, const char *tag, int ok, const char *det
 		sk_log(p, SK_LOG_INFO, "action send %s: %s%s%s", tag, ok ? "sent" : "not sent", *detail ? ": " : "", detail);
 }
 
+/* An action's send (made in this run) ended: its row, and the units of a
+ * hand delivery, take the result. */
 static void od_on_action_sent(sk_plugin *p, const char *uuid, int ok, const char *detail, void *ud)
 {
 	(void)uuid;
@@ -522,6 +528,7 @@ typedef struct {
 	int oom;
 } od_pendings;
 
+/* Row callback: appends a resend row to the od_pendings in ud. */
 static int od_row_pending(sk_plugin *p, int n, const sk_value *c, void *ud)
 {
 	od_pendings *ps = ud;
@@ -648,6 +655,7 @@ typedef struct {
 	int oom;
 } od_idlist;
 
+/* Row callback: appends the order id of column 0 to the od_idlist in ud. */
 static int od_row_idlist(sk_plugin *p, int n, const sk_value *c, void *ud)
 {
 	od_idlist *l = ud;
