@@ -97,6 +97,7 @@ static char *od_mask_in(const char *content, const char *code)
 
 /* ---- the order as JSON ----------------------------------------------------------------------- */
 
+/* Column v as a JSON string (od_jtext) or number (od_jint) of o under name. */
 static void od_jtext(cJSON *o, const char *name, const sk_value *v)
 {
 	cJSON_AddStringToObject(o, name, v->type == SK_TEXT && v->s ? v->s : "");
@@ -205,7 +206,7 @@ cJSON *orders_order_json(sk_plugin *p, const char *oid, int *rc)
 			      "u.manual, s.code FROM orders_unit u LEFT JOIN orders_stock s ON s.id = u.code_id "
 			      "WHERE u.order_id = ? ORDER BY u.unit", &v, 1, od_row_unit_json, units)) < 0 ||
 	    (od_has_table(p, "orders_notice") &&
-	     (*rc = sk_db_exec(p, "SELECT kind, ms FROM orders_notice WHERE order_id = ? ORDER BY ms, rowid", &v, 1,
+	     (*rc = sk_db_exec(p, "SELECT kind, ms FROM orders_notice WHERE order_id = ? ORDER BY ms", &v, 1,
 			       od_row_notice_json, notices)) < 0)) {
 		*rc = *rc < 0 ? *rc : SK_ERR_NOMEM;
 		cJSON_Delete(o);
@@ -263,6 +264,7 @@ static void od_ev_add(od_events *es, int64_t ms, const char *kind, const char *f
 	es->e[es->n++].text = t;
 }
 
+/* Column v's text, "" when it is not text. */
 static const char *od_s(const sk_value *v)
 {
 	return v->type == SK_TEXT && v->s ? v->s : "";
@@ -340,6 +342,8 @@ static int od_row_ev_notice(sk_plugin *p, int n, const sk_value *c, void *ud)
 	return 0;
 }
 
+/* Timeline order: by ms, then the order the events were read in (qsort is
+ * not stable). */
 static int od_ev_cmp(const void *a, const void *b)
 {
 	const od_event *x = a, *y = b;
@@ -373,7 +377,7 @@ static cJSON *od_timeline(sk_plugin *p, const od_order *o, int64_t updated_ms, c
 		*rc = sk_db_exec(p, "SELECT ms, action, actor, unit, state, detail, text FROM orders_action "
 				 "WHERE order_id = ? ORDER BY id", &v, 1, od_row_ev_action, &es);
 	if (*rc >= 0 && od_has_table(p, "orders_notice"))
-		*rc = sk_db_exec(p, "SELECT kind, ms FROM orders_notice WHERE order_id = ? ORDER BY ms, rowid", &v, 1,
+		*rc = sk_db_exec(p, "SELECT kind, ms FROM orders_notice WHERE order_id = ? ORDER BY ms", &v, 1,
 				 od_row_ev_notice, &es);
 	if (*rc >= 0 && es.oom)
 		*rc = SK_ERR_NOMEM;
@@ -458,6 +462,8 @@ void orders_action_result(sk_plugin *p, const char *tag, int ok, const char *det
 		sk_log(p, SK_LOG_INFO, "action send %s: %s%s%s", tag, ok ? "sent" : "not sent", *detail ? ": " : "", detail);
 }
 
+/* An action's send (made in this run) ended: its row, and the units of a
+ * hand delivery, take the result. */
 static void od_on_action_sent(sk_plugin *p, const char *uuid, int ok, const char *detail, void *ud)
 {
 	(void)uuid;
@@ -522,6 +528,7 @@ typedef struct {
 	int oom;
 } od_pendings;
 
+/* Row callback: appends a resend row to the od_pendings in ud. */
 static int od_row_pending(sk_plugin *p, int n, const sk_value *c, void *ud)
 {
 	od_pendings *ps = ud;
@@ -648,6 +655,7 @@ typedef struct {
 	int oom;
 } od_idlist;
 
+/* Row callback: appends the order id of column 0 to the od_idlist in ud. */
 static int od_row_idlist(sk_plugin *p, int n, const sk_value *c, void *ud)
 {
 	od_idlist *l = ud;
@@ -687,10 +695,12 @@ static int od_ctl_list(sk_plugin *p, const char *command, const char *data_json,
 	limit = skctl_count(p, command, d, "limit", OD_LIST_DEF, OD_LIST_MAX);
 	f = cJSON_GetObjectItemCaseSensitive(d, "filter");
 	if (limit >= 0 && f && !cJSON_IsNull(f)) {
-		if (cJSON_IsString(f) && !strcmp(f->valuestring, "attention"))
+		if (cJSON_IsString(f) && !strcmp(f->valuestring, "attention")) {
 			attention = 1;
-		else if (!cJSON_IsString(f) || strcmp(f->valuestring, "all"))
-			limit = -1 + 0 * skctl_fail(p, SK_ERR_INVAL, "%s: filter must be \"all\" or \"attention\"", command);
+		} else if (!cJSON_IsString(f) || strcmp(f->valuestring, "all")) {
+			skctl_fail(p, SK_ERR_INVAL, "%s: filter must be \"all\" or \"attention\"", command);
+			limit = -1;
+		}
 	}
 	cJSON_Delete(d);
 	if (limit < 0)
@@ -929,8 +939,8 @@ static int od_ctl_resend(sk_plugin *p, const char *command, const char *data_jso
 	{
 		sk_value v[2] = { SK_VTEXT(o.id), SK_VINT(unit) };
 
-		sk_db_exec(p, "SELECT count(*) + 1 FROM orders_action WHERE order_id = ? AND unit = ? AND action = 'resend'",
-			   v, 2, orders_row_text, nbuf);
+		sk_db_exec(p, "SELECT CAST(count(*) + 1 AS TEXT) FROM orders_action WHERE order_id = ? AND unit = ? AND "
+			   "action = 'resend'", v, 2, orders_row_text, nbuf);
 	}
 	snprintf(tag, sizeof tag, "order:%s:%lld:resend:%s", o.id, (long long)unit, nbuf);
 	/* The row first, committed: a restart finds it and its send by the tag. */
