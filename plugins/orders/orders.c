@@ -38,7 +38,8 @@
  *   spec     null: the item has no specs; "颜色:红" or just "红": that spec
  *   delay_s  wait this long after payment before sending
  *   low_stock publish "orders.low_stock" when fewer codes than this remain
- *   after_delivery {text, image} (optional) this card's after_delivery notice
+ *   after_delivery {text, image} (optional) this card's after_delivery notice,
+ *            instead of the global one (sent when notices.after_delivery is on)
  *
  * A delivery rule may also say "quantity" (units per item bought, 1..100,
  * default 1: 2 bought of a rule with 3 make 6 units, each its own code;
