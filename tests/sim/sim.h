@@ -381,6 +381,7 @@ int sim_items_ctl(const char *method, const char *path, const cJSON *body, cJSON
 /* sim_rate.c: rate.create 4.0 and merchant.rate.list (README.md) */
 int sim_rate_api(const char *api);
 const char *sim_rate_mtop(const char *api, const char *path, sim_account *a, const cJSON *dj, cJSON **out);
+void sim_rate_nodes(cJSON *info, const sim_order *o);
 
 /* sim_scenario.c */
 int sim_scenario_load(cJSON *scn, char *err, size_t errlen);

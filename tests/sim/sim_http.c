@@ -169,6 +169,7 @@ static cJSON *order_detail(const sim_order *o)
 	cJSON_AddStringToObject(c, "render", "orderStatusVO");
 	info = cJSON_AddObjectToObject(c, "data");
 	order_status_vo(info, o->lag_until_ms > util_now_ms() ? o->lag_status : o->status);
+	sim_rate_nodes(info, o);
 	cJSON_AddItemToArray(comps, c);
 	cJSON_AddStringToObject(d, "peerUserId", buyer);
 	cJSON_AddStringToObject(d, "itemId", iid);

@@ -89,6 +89,24 @@ static cJSON *rate_list(sim_account *a, const cJSON *dj)
 	return d;
 }
 
+/* Appends to a completed order's orderStatusNodeList (in info, the
+ * orderStatusVO data) the nodes 待评价 and 已评价 of protocol-account.md
+ * §6.3, both completed once the seller rated (can_rate: 交易成功 completed,
+ * 待评价 present and not completed). */
+void sim_rate_nodes(cJSON *info, const sim_order *o)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(info, "orderStatusNodeList"), *n;
+
+	if (!cJSON_IsArray(list) || strcmp(o->status, "completed"))
+		return;
+	for (int i = 0; i < 2; i++) {
+		n = cJSON_CreateObject();
+		cJSON_AddStringToObject(n, "title", i ? "已评价" : "待评价");
+		cJSON_AddBoolToObject(n, "completed", o->rates > 0);
+		cJSON_AddItemToArray(list, n);
+	}
+}
+
 /* Runs rate api (sim_rate_api) at the request's path for seller a.
  * Returns the failure ret, or NULL on success (*out the data, if any). */
 const char *sim_rate_mtop(const char *api, const char *path, sim_account *a, const cJSON *dj, cJSON **out)
