@@ -330,6 +330,7 @@ window.skOrders = function (k) {
 			: d === 'none' || !d ? 'neutral' : 'warn'];
 	}
 
+	/* The order's state (the trade cards') as [words, css class]. */
 	function stateWords(s) {
 		var key = 'orders.state.' + str(s);
 
@@ -337,6 +338,7 @@ window.skOrders = function (k) {
 			: s === 'closed' || s === 'refunding' ? 'bad' : s === 'paid' ? 'warn' : 'neutral'];
 	}
 
+	/* A unit's send state as [words, css class]. */
 	function unitWords(s) {
 		var key = 'orders.unit_state.' + str(s);
 
@@ -360,6 +362,7 @@ window.skOrders = function (k) {
 		return o.delivery === 'failed' || o.confirm === 'failed';
 	}
 
+	/* "¥12.50" for a yuan string, "–" when unknown. */
 	function amountText(a) {
 		return str(a) ? '¥' + str(a) : '–';
 	}
@@ -418,6 +421,7 @@ window.skOrders = function (k) {
 		});
 	}
 
+	/* The item's title from items_list, its id when unknown. */
 	function itemTitle(id) {
 		var it = O.items[str(id)];
 
@@ -441,6 +445,8 @@ window.skOrders = function (k) {
 
 	/* --------------------------------------------------------------- list */
 
+	/* Reads orders_list (the filter chosen) and draws it; the opened orders'
+	 * details are read again too. A late answer of an older call is dropped. */
 	function refresh() {
 		var gen;
 
@@ -474,6 +480,7 @@ window.skOrders = function (k) {
 		return td;
 	}
 
+	/* The table's headings, in the page's language. */
 	function headers() {
 		var tr = $('orders-head');
 
@@ -537,6 +544,8 @@ window.skOrders = function (k) {
 
 	/* ------------------------------------------------------------- detail */
 
+	/* Opens order id (reads order_get) or closes it (its revealed codes are
+	 * forgotten). */
 	function toggle(id) {
 		if (O.open[id]) {
 			delete O.open[id];
@@ -552,6 +561,7 @@ window.skOrders = function (k) {
 		render();
 	}
 
+	/* order_get for an opened order; redraws with the answer or its error. */
 	function loadDetail(id) {
 		control('order_get', { order_id: id }).then(function (d) {
 			if (!O.open[id])
@@ -579,6 +589,9 @@ window.skOrders = function (k) {
 		return el('tr', { className: 'order-detail-row' }, el('td', { colSpan: 9 }, box));
 	}
 
+	/* Fills box with the order_get answer d: the order's facts, each unit
+	 * (content masked or revealed, state, marks, reveal and resend buttons),
+	 * the order's action buttons and the timeline. */
 	function fillDetail(box, id, d) {
 		var o = d.order && typeof d.order === 'object' ? d.order : (O.orders.filter(function (x) {
 			return str(x.order_id) === id;
@@ -671,10 +684,13 @@ window.skOrders = function (k) {
 			['delivered', 'delivering', 'pending'].indexOf(str(o.delivery)) < 0;
 	}
 
+	/* Confirm shipment: a paid order not confirmed nor being confirmed. */
 	function canShip(o) {
 		return o.state === 'paid' && o.confirm !== 'done' && o.confirm !== 'pending';
 	}
 
+	/* Shows unit n's content (order_reveal, which the process logs and puts
+	 * in the timeline), or hides it again. */
 	function onReveal(id, n, button) {
 		var key = id + ':' + n;
 
@@ -802,6 +818,7 @@ window.skOrders = function (k) {
 		f.value = keep;
 	}
 
+	/* Sets the section's texts and its listeners (once, at the page's start). */
 	function wire() {
 		texts();
 		$('orders-refresh').addEventListener('click', function () {
@@ -827,6 +844,7 @@ window.skOrders = function (k) {
 		loadItems(true);
 	}
 
+	/* The app stops (logout, session ended): no dialog stays open. */
 	function stop() {
 		closeDialog();
 	}
