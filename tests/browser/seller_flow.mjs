@@ -383,7 +383,8 @@ async function importCodes(page, codes) {
 async function handDelivery(page) {
 	const HAND = 'HAND-5566-7788 请在“我的卡包”兑换';
 	const since = await sentNext();
-	const o3 = await sim('POST', '/order', { seller: SELLER, buyer_name: '小张', item_id: ITEM, spec: SPEC, quantity: 1,
+	const HOSTILE = '<img src=x id=sk-xss onerror="window.__skXss=1">小张';
+	const o3 = await sim('POST', '/order', { seller: SELLER, buyer_name: HOSTILE, item_id: ITEM, spec: SPEC, quantity: 1,
 		price: PRICE_FEN });
 	const oid = o3.json && o3.json.order && o3.json.order.order_id;
 	const cid = o3.json && o3.json.order && o3.json.order.cid;
@@ -393,6 +394,9 @@ async function handDelivery(page) {
 	const sel = `#orders-body tr[data-order="${oid}"]`;
 	ok(await rowHas(page, oid, [['等待补货', 'waiting for stock']], 15000), 'it waits for stock', await text(page, sel));
 	await page.click(`#order-${oid}-open`);
+	await visible(page, `#order-${oid}-detail`, 5000);
+	ok((await text(page, sel)).includes('onerror=') && !(await page.evaluate(() => !!document.querySelector('#sk-xss') ||
+		window.__skXss !== undefined)), 'a hostile buyer name shows as text, not as HTML (row and detail)', await text(page, sel));
 	ok(await visible(page, `#order-${oid}-retry`, 10000) && !(await page.locator(`#order-${oid}-retry`).isDisabled()) &&
 		!(await page.locator(`#order-${oid}-deliver`).isDisabled()),
 	'a waiting order offers retry and deliver by hand', await text(page, `#order-${oid}-detail`));
