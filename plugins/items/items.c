@@ -216,9 +216,8 @@ static int it_config(sk_plugin *p, it_state *st)
 			return SK_ERR_CONFIG;
 		}
 	}
-	if (!*gid || strlen(gid) >= sizeof st->group_id || strlen(gname) >= sizeof st->group_name ||
-	    strpbrk(gid, "\"\\") || strpbrk(gname, "\"\\")) {
-		sk_log(p, SK_LOG_ERR, "items.group_id and items.group_name must be short texts without quotes");
+	if (!*gid || strlen(gid) >= sizeof st->group_id || strlen(gname) >= sizeof st->group_name) {
+		sk_log(p, SK_LOG_ERR, "items.group_id (not empty) and items.group_name must be at most 63 bytes");
 		return SK_ERR_CONFIG;
 	}
 	snprintf(st->group_id, sizeof st->group_id, "%s", gid);

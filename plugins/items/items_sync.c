@@ -102,11 +102,11 @@ static void it_stop(sk_plugin *p, const char *fmt, ...)
 	st->running = 0;
 	st->last_failed = 1;
 	st->errors++;
+	st->fail_streak++;
 	for (int i = 1; i < st->fail_streak && delay < st->refresh_s * 1000; i++)
 		delay *= 2;
 	if (delay > st->refresh_s * 1000)
 		delay = st->refresh_s * 1000;
-	st->fail_streak++;
 	sk_log(p, SK_LOG_WARN, "item sync stopped: %s; trying again in %lld s", st->last_error,
 	       (long long)(delay / 1000));
 	items_schedule(p, delay);
@@ -264,21 +264,35 @@ static void it_on_list(sk_plugin *p, int result, const char *ret, const char *da
 	sk_timer_add(p, st->nids ? (uint64_t)st->detail_gap_ms : 0, 0, it_on_detail_timer, NULL, NULL, NULL);
 }
 
-/* Asks for the next list page. */
+/* Asks for the next list page (the data built with cJSON: the user id and
+ * the group name are escaped whatever they hold). */
 static void it_list_next(sk_plugin *p)
 {
 	it_state *st = p->ud;
-	char data[512];
+	cJSON *d;
+	char *data;
 	int rc;
 
 	if (!st || !st->running)
 		return;
 	st->page++;
-	snprintf(data, sizeof data, "{\"needGroupInfo\":false,\"pageNumber\":%d,\"pageSize\":%lld,\"groupName\":\"%s\","
-		 "\"groupId\":\"%s\",\"defaultGroup\":true,\"userId\":\"%s\"}", st->page, (long long)st->page_size,
-		 st->group_name, st->group_id, sk_own_user_id(p));
+	d = cJSON_CreateObject();
+	cJSON_AddFalseToObject(d, "needGroupInfo");
+	cJSON_AddNumberToObject(d, "pageNumber", st->page);
+	cJSON_AddNumberToObject(d, "pageSize", (double)st->page_size);
+	cJSON_AddStringToObject(d, "groupName", st->group_name);
+	cJSON_AddStringToObject(d, "groupId", st->group_id);
+	cJSON_AddTrueToObject(d, "defaultGroup");
+	cJSON_AddStringToObject(d, "userId", sk_own_user_id(p));
+	data = cJSON_PrintUnformatted(d);
+	cJSON_Delete(d);
+	if (!data) {
+		it_stop(p, "item list page %d: out of memory", st->page);
+		return;
+	}
 	if ((rc = sk_mtop(p, IT_API_LIST, data, it_on_list, NULL, NULL)) < 0)
 		it_stop(p, "item list page %d: cannot call: %s", st->page, sk_strerror(p, rc));
+	cJSON_free(data);
 }
 
 /* A timer's entry to it_list_next. */

@@ -65,7 +65,7 @@ int main(void)
 		 " \"login\":{\"poll_ms\":400},\n"
 		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
-		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\",\"orders\"]},\n"
+		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\",\"orders\",\"items\"]},\n"
 		 " \"rules\":\"rules.json\",\n"
 		 " \"autoreply\":{\"debounce_ms\":0},\n"
 		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\",\"pwhash_min\":true}}\n",

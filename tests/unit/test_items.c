@@ -279,6 +279,8 @@ static void test_sync(void)
 	fh_advance(f, 1);
 	is_int(pending(f, LIST), 1, "sync: again after retry_s");
 	answer(f, LIST, SK_MTOP_RISK, "FAIL_SYS_USER_VALIDATE", "");
+	fh_advance(f, 60000);
+	is_int(pending(f, LIST), 0, "sync: a second stop in a row waits twice retry_s");
 	fh_set_state(f, SK_STATE_FAILED);
 	fh_set_state(f, SK_STATE_CONNECTED);
 	is_int(pending(f, LIST), 1, "sync: the next CONNECTED after a stopped run syncs");
