@@ -38,6 +38,30 @@
  *   spec     null: the item has no specs; "颜色:红" or just "红": that spec
  *   delay_s  wait this long after payment before sending
  *   low_stock publish "orders.low_stock" when fewer codes than this remain
+ *   after_delivery {text, image} (optional) this card's after_delivery notice,
+ *            instead of the global one (sent when notices.after_delivery is on)
+ *
+ * A delivery rule may also say "quantity" (units per item bought, 1..100,
+ * default 1: 2 bought of a rule with 3 make 6 units, each its own code;
+ * orders.max_quantity caps the total) and "delay_s" (0..86400; null: the
+ * card's). {quantity} stays the items bought.
+ *
+ * Buyer notices (orders_notice.c), the rules' "notices": {"waiting_stock",
+ * "cannot_deliver", "after_delivery": {enabled, text, image (after_delivery
+ * only)}}: each sent at most once per order (orders_notice, UNIQUE
+ * order_id+kind, the send tagged "<order>:notice:<kind>"). waiting_stock when
+ * the order waits for codes (out_of_stock), cannot_deliver when it needs the
+ * seller (no_rule ambiguous quantity refused send detail), after_delivery once
+ * every unit went. Absent: waiting_stock and cannot_deliver on with Chinese
+ * default texts, after_delivery off. Text variables: {order_id} {buyer_name}
+ * {item_id} {spec} {quantity} {item_title} (the items plugin's items_item
+ * title, "" without it).
+ *
+ * Rating (orders_rate.c), the rules' "chores": {"rate": {enabled, text}},
+ * off by default: a completed trade (its card, or the reminder
+ * 快给ta一个评价吧~) rates the buyer good once with the text
+ * (mtop.taobao.idle.rate.create 4.0); refusals are tried again every
+ * rate_retry_s, rate_attempts times at most; "already rated" counts as done.
  *
  * Exactly once. A row of orders_unit per (order, unit) moves
  *     reserved -> sending -> sent -> done      (or failed / cancelled)

@@ -88,6 +88,8 @@ static int od_rate_already(const char *ret)
 	return strstr(ret, "DUPLICATE") || strstr(ret, "ALREADY") || strstr(ret, "已评价") || strstr(ret, "已经评价");
 }
 
+/* rate.create answered: done (rated, or rated already), or pending again
+ * rate_retry_s later, or failed once rate_attempts calls were made. */
 static void od_on_rate(sk_plugin *p, int result, const char *ret, const char *data_json, void *ud)
 {
 	od_state *st = p->ud;

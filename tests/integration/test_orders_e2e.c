@@ -53,7 +53,9 @@ static const char rules_json[] =
 	"{\"item_id\":\"50001\",\"spec\":null,\"card\":\"code\"},"
 	"{\"item_id\":\"50002\",\"spec\":\"套餐:月卡\",\"card\":\"month\"},"
 	"{\"item_id\":\"50002\",\"spec\":\"年卡\",\"card\":\"year\"},"
-	"{\"item_id\":\"50005\",\"card\":\"scarce\"}]}\n";
+	"{\"item_id\":\"50005\",\"card\":\"scarce\"}],\n"
+	/* the buyer notices have their own test (test_orders_notice_e2e): the counts here are of deliveries */
+	" \"notices\":{\"waiting_stock\":{\"enabled\":false},\"cannot_deliver\":{\"enabled\":false}}}\n";
 
 static int64_t now_ms(void)
 {

@@ -154,6 +154,8 @@ typedef struct sim_order {
 	int64_t lag_until_ms;
 	char detail_buyer[32];
 	char detail_item[24];
+	int rates, rate_calls;   /* sim_rate.c: rate.create successes (1 at most) and calls */
+	char rate_feedback[160];
 } sim_order;
 
 typedef struct sim_item {
@@ -375,6 +377,11 @@ void sim_risk_config_out(cJSON *o);
 int sim_items_mtop(const char *api, sim_account *a, const cJSON *dj, cJSON **out, const char **ret);
 /* POST /item (define or change an item) and GET /items; 404 for other paths. */
 int sim_items_ctl(const char *method, const char *path, const cJSON *body, cJSON **out);
+
+/* sim_rate.c: rate.create 4.0 and merchant.rate.list (README.md) */
+int sim_rate_api(const char *api);
+const char *sim_rate_mtop(const char *api, const char *path, sim_account *a, const cJSON *dj, cJSON **out);
+void sim_rate_nodes(cJSON *info, const sim_order *o);
 
 /* sim_scenario.c */
 int sim_scenario_load(cJSON *scn, char *err, size_t errlen);

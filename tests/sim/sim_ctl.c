@@ -145,6 +145,9 @@ static cJSON *order_json(const sim_order *o)
 	cJSON_AddNumberToObject(j, "consigns", o->consigns);
 	cJSON_AddNumberToObject(j, "consign_calls", o->consign_calls);
 	cJSON_AddNumberToObject(j, "detail_calls", o->detail_calls);
+	cJSON_AddNumberToObject(j, "rates", o->rates);
+	cJSON_AddNumberToObject(j, "rate_calls", o->rate_calls);
+	cJSON_AddStringToObject(j, "rate_feedback", o->rate_feedback);
 	return j;
 }
 

@@ -169,6 +169,7 @@ static cJSON *order_detail(const sim_order *o)
 	cJSON_AddStringToObject(c, "render", "orderStatusVO");
 	info = cJSON_AddObjectToObject(c, "data");
 	order_status_vo(info, o->lag_until_ms > util_now_ms() ? o->lag_status : o->status);
+	sim_rate_nodes(info, o);
 	cJSON_AddItemToArray(comps, c);
 	cJSON_AddStringToObject(d, "peerUserId", buyer);
 	cJSON_AddStringToObject(d, "itemId", iid);
@@ -407,7 +408,7 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		ret = "FAIL_SYS_PARAMINVALID_ERROR::data 不是 JSON";
 		goto done;
 	}
-	if ((r = mtop_api(api, a, dj, &out, &status)))
+	if ((r = sim_rate_api(api) ? sim_rate_mtop(api, pss->path, a, dj, &out) : mtop_api(api, a, dj, &out, &status)))
 		ret = r;
 done:
 	*env = mtop_env(api, ret, out);
