@@ -92,7 +92,7 @@
  * it waits for stock that has since been imported (at once when the codes
  * come through the stock_import control command). Topics published:
  * orders.delivered, orders.delivery_failed, orders.low_stock,
- * orders.out_of_stock, orders.confirm_failed.
+ * orders.out_of_stock, orders.confirm_failed, orders.action.
  *
  * The rules file is validated as a whole ("cards[2].template: ..."), at init
  * and on "core.reload"; a file with errors leaves the rules in force. The
@@ -103,14 +103,23 @@
  *   stock import --card NAME FILE   add codes, one per line (blank lines and
  *                                   duplicates skipped), prints the counts
  *   stock list                      codes per card: free, reserved, used
+ *   stock export --card NAME        the free codes, one a line
  *   orders list [--limit N]         recent orders with state and reason
+ *   orders show ORDER_ID            one order, units masked, its timeline
+ *   orders retry|resend|deliver|ship ORDER_ID [--unit N] [--text T]
+ *                                   the order actions, run in the account's
+ *                                   running process (sk_control_call)
  *
  * Control commands (the account's web page, web/API.md); bad data is
- * SK_ERR_INVAL with a message naming the field:
- *   orders_list {limit}     recent orders, newest first (limit 1 to 1000, default
- *                           100) -> {orders: [{order_id, state, delivery, confirm,
- *                           reason, item_id, quantity, buyer_name, updated_ms,
- *                           units: [{unit, state, reason, message_id}]}]}
+ * SK_ERR_INVAL (400) with a message naming the field, an unknown order
+ * SK_ERR_NOTFOUND (404), an action the order's state forbids SK_ERR_STATE
+ * (409):
+ *   orders_list {limit, filter}  recent orders with their units (codes
+ *                           masked) and notices, newest first (orders_view.c)
+ *   order_get {order_id}    one order and its timeline
+ *   order_reveal, order_retry, order_resend, order_deliver, order_ship: the
+ *                           seller's reveal and actions (orders_action.c has
+ *                           how each is recorded and sent exactly once)
  *   stock_list              -> {cards: [{name, type, free, reserved, used,
  *                           low_stock}]}: every card of the rules in force, the
  *                           counts of stock list (null for a card without stock),
@@ -118,6 +127,8 @@
  *   stock_import {card, codes}  what stock import does, with codes one a line;
  *                           then the orders waiting for stock are tried at once
  *                           -> {card, added, duplicates, blank, free}
+ *   stock_codes, stock_reveal, stock_delete, stock_export: a card's codes
+ *                           (orders_stock.c)
  *
  * debug_kill_at (tests only) kills the process with SIGKILL at a named step
  * of a delivery: detail reserved send sending acked sent confirm confirmed.
@@ -126,8 +137,10 @@
  * reload, init and the descriptor; orders_rules.c: the rules file;
  * orders_db.c: the rows and the states' names; orders_flow.c: the state
  * machine (trade cards, planning, sending, confirmation); orders_detail.c: the
- * order detail; orders_cmd.c: CLI and control commands; orders_int.h: what
- * they share.
+ * order detail; orders_cmd.c: the CLI and the stock_list/stock_import
+ * control commands; orders_view.c: the order as the page sees it (masks,
+ * timeline); orders_action.c: the seller's actions;
+ * orders_stock.c: the stock code commands; orders_int.h: what they share.
  *
  * Names (STYLE.md's plugin convention, amended for a plugin of several
  * files): a function or table used by one file only is static and prefixed

@@ -49,6 +49,36 @@ static const char *od_jtext(const cJSON *o, const char *k, char *buf, size_t n)
 	return NULL;
 }
 
+/* The order's amount in yuan ("12.50") into out (n bytes) from the detail's
+ * itemInfo.price for qty units: a whole number is fen (as the simulator
+ * sends it), a string is yuan ("9.9", "9.90"); "" when there is none or it
+ * is neither (the platform's field is not confirmed: the sold-orders pull's
+ * totalPrice, when it has one, is kept over it). */
+static void od_amount(const cJSON *item, int64_t qty, char *out, size_t n)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, "price");
+	long long fen = -1;
+
+	*out = '\0';
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e12 &&
+	    v->valuedouble == (double)(int64_t)v->valuedouble) {
+		fen = (long long)v->valuedouble;
+	} else if (cJSON_IsString(v)) {
+		const char *s = v->valuestring;
+		size_t whole = strspn(s, "0123456789"), frac = s[whole] == '.' ? strspn(s + whole + 1, "0123456789") : 0;
+
+		if (whole && whole <= 10 && (!s[whole] || (s[whole] == '.' && frac >= 1 && frac <= 2 && !s[whole + 1 + frac]))) {
+			fen = strtoll(s, NULL, 10) * 100;
+			if (frac)
+				fen += strtoll(s + whole + 1, NULL, 10) * (frac == 1 ? 10 : 1);
+		}
+	}
+	if (fen < 0 || qty < 1 || qty > 100000)
+		return;
+	fen *= qty;
+	snprintf(out, n, "%lld.%02lld", fen / 100, fen % 100);
+}
+
 /* The wait in ms before retry attempt: retry_base_ms, doubled per attempt
  * after the first until it reaches 300 s. */
 int64_t orders_backoff(od_state *st, int attempt)
@@ -256,13 +286,23 @@ static void od_on_detail(sk_plugin *p, int result, const char *ret, const char *
 		return;
 	}
 	{
-		sk_value v[7] = { SK_VTEXT(iid), SK_VTEXT(sku), SK_VINT(qty), SK_VTEXT(buyer ? buyer : ""),
-			SK_VTEXT(nick ? nick : ""), SK_VINT(sk_now_ms(p)), SK_VTEXT(c->oid) };
+		char amount[32];
+		sk_value v[8];
 
+		od_amount(item, qty, amount, sizeof amount);
+		v[0] = SK_VTEXT(iid);
+		v[1] = SK_VTEXT(sku);
+		v[2] = SK_VINT(qty);
+		v[3] = SK_VTEXT(buyer ? buyer : "");
+		v[4] = SK_VTEXT(nick ? nick : "");
+		v[5] = SK_VINT(sk_now_ms(p));
+		v[6] = SK_VTEXT(c->oid);
+		v[7] = SK_VTEXT(amount);
 		if (sk_db_exec(p, "UPDATE orders_order SET item_id = ?1, spec = ?2, quantity = ?3, "
 			       "buyer_id = CASE WHEN buyer_id = '' THEN ?4 ELSE buyer_id END, "
-			       "buyer_name = CASE WHEN ?5 <> '' THEN ?5 ELSE buyer_name END, updated_ms = ?6 "
-			       "WHERE order_id = ?7", v, 7, NULL, NULL) < 0) {
+			       "buyer_name = CASE WHEN ?5 <> '' THEN ?5 ELSE buyer_name END, updated_ms = ?6, "
+			       "amount = CASE WHEN amount = '' THEN ?8 ELSE amount END "
+			       "WHERE order_id = ?7", v, 8, NULL, NULL) < 0) {
 			cJSON_Delete(d);
 			sk_log(p, SK_LOG_ERR, "order %s: cannot record the detail", c->oid);
 			return;

@@ -417,7 +417,8 @@ static int od_reserve_unit(sk_plugin *p, const od_order *o, const od_card *card,
 					  "?7, 'reserved', ?8, ?9, ?10) ON CONFLICT (order_id, unit) DO UPDATE SET "
 					  "attempt = ?3, card = ?4, kind = ?5, content = ?6, code_id = ?7, "
 					  "state = 'reserved', tag = ?8, uuid = '', message_id = '', reason = '', "
-					  "send_at_ms = ?9, updated_ms = ?10", v, 10, NULL, NULL) : SK_ERR_NOMEM;
+					  "send_at_ms = ?9, updated_ms = ?10, manual = 0, sent_ms = 0", v, 10, NULL, NULL) :
+			  SK_ERR_NOMEM;
 	}
 	free(content);
 	return rc;

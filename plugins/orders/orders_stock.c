@@ -57,6 +57,7 @@ static int od_row_code_json(sk_plugin *p, int n, const sk_value *c, void *ud)
 	return 0;
 }
 
+/* Row callback: column 0 as an integer into the int64_t ud. */
 static int od_row_int(sk_plugin *p, int n, const sk_value *c, void *ud)
 {
 	(void)p;
@@ -134,6 +135,7 @@ typedef struct {
 	char *code;
 } od_code_row;
 
+/* Row callback: one orders_stock row (card, code, order_id) into the od_code_row ud. */
 static int od_row_code_one(sk_plugin *p, int n, const sk_value *c, void *ud)
 {
 	od_code_row *r = ud;
