@@ -79,6 +79,7 @@ window.skI18n.add('zh', {
 	'shop.cards.width': '宽',
 	'shop.cards.height': '高',
 	'shop.cards.ad_on': '使用自己的发货后提示',
+	'shop.cards.ad_hint': '代替下方“发货后”的买家提示；只有该提示启用时才发送。',
 	'shop.cards.ad_text': '发货后提示文字',
 	'shop.cards.ad_image': '发货后提示图片地址',
 	'shop.cards.rename_hint': '库存卡密的码按名称保存：改名后原来的码不会跟过来。',
@@ -207,6 +208,7 @@ window.skI18n.add('en', {
 	'shop.cards.width': 'Width',
 	'shop.cards.height': 'Height',
 	'shop.cards.ad_on': 'own after-delivery notice',
+	'shop.cards.ad_hint': 'Replaces the "after delivery" buyer notice below; sent only while that notice is enabled.',
 	'shop.cards.ad_text': 'After-delivery text',
 	'shop.cards.ad_image': 'After-delivery image URL',
 	'shop.cards.rename_hint': 'A stock card\'s codes are kept by its name: renamed, its codes stay with the old name.',
@@ -835,7 +837,8 @@ window.skShop = function (k) {
 			box.appendChild(field(t('shop.cards.ad_image'), optInput(p + 'ad-image', ad, 'image',
 				{ type: 'url', placeholder: 'https://…' }), 'wide'));
 		}
-		return el('div', { className: 'card-ad' }, el('label', { className: 'check' }, toggle, t('shop.cards.ad_on')), box);
+		return el('div', { className: 'card-ad' }, el('label', { className: 'check' }, toggle, t('shop.cards.ad_on')),
+			on ? el('span', { className: 'muted small-text' }, ' ' + t('shop.cards.ad_hint')) : null, box);
 	}
 
 	function renderCard(c, i, list) {

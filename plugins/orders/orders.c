@@ -115,7 +115,7 @@
  * SK_ERR_NOTFOUND (404), an action the order's state forbids SK_ERR_STATE
  * (409):
  *   orders_list {limit, filter}  recent orders with their units (codes
- *                           masked) and notices, newest first (orders_action.c)
+ *                           masked) and notices, newest first (orders_view.c)
  *   order_get {order_id}    one order and its timeline
  *   order_reveal, order_retry, order_resend, order_deliver, order_ship: the
  *                           seller's reveal and actions (orders_action.c has
@@ -138,7 +138,8 @@
  * orders_db.c: the rows and the states' names; orders_flow.c: the state
  * machine (trade cards, planning, sending, confirmation); orders_detail.c: the
  * order detail; orders_cmd.c: the CLI and the stock_list/stock_import
- * control commands; orders_action.c: the order view and the seller's actions;
+ * control commands; orders_view.c: the order as the page sees it (masks,
+ * timeline); orders_action.c: the seller's actions;
  * orders_stock.c: the stock code commands; orders_int.h: what they share.
  *
  * Names (STYLE.md's plugin convention, amended for a plugin of several

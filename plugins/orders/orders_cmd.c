@@ -3,8 +3,8 @@
  * plugins/orders/orders_cmd.c - the CLI commands (stock import/list/export,
  * orders list/show and the order actions) and the control commands
  * stock_list and stock_import with their table (od_controls); init
- * registers them, orders_action.c's and orders_stock.c's through
- * orders_controls_add.
+ * registers them, orders_view.c's, orders_action.c's and orders_stock.c's
+ * through orders_controls_add.
  */
 
 #include "orders_int.h"
@@ -655,6 +655,7 @@ static const skctl_row od_controls[] = {
 void orders_controls_add(sk_plugin *p)
 {
 	skctl_add_all(p, od_controls, sizeof od_controls / sizeof od_controls[0]);
+	orders_view_controls_add(p);
 	orders_action_controls_add(p);
 	orders_stock_controls_add(p);
 }

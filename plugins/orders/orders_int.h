@@ -227,10 +227,13 @@ int orders_on_system(sk_plugin *p, const sk_event *e, void *ud);
 void orders_rate_start(sk_plugin *p, const char *oid);
 void orders_rate_resume(sk_plugin *p);
 
-/* orders_action.c */
+/* orders_view.c */
 void orders_mask(const char *code, char *out, size_t n);
 cJSON *orders_order_json(sk_plugin *p, const char *oid, int *rc);
 cJSON *orders_timeline_json(sk_plugin *p, const char *oid, int *rc);
+void orders_view_controls_add(sk_plugin *p);
+
+/* orders_action.c */
 void orders_action_result(sk_plugin *p, const char *tag, int ok, const char *detail);
 void orders_action_resume(sk_plugin *p);
 void orders_action_controls_add(sk_plugin *p);

@@ -998,6 +998,7 @@ static void test_control(void)
 		ok(strstr(t, want) != NULL, "ctl: %s registered", good[n]);
 	}
 	ok(strstr(t, "ctl.taken:-1") != NULL && freed("ctl:taken") == 1, "ctl: a taken name: refused, free_ud ran");
+	ok(strstr(t, "ctl.call:-4:none") != NULL, "ctl: sk_control_call in a running process: SK_ERR_STATE, no answer");
 	is_int(freed("ctl:ctl_echo"), 0, "ctl: the registered ones are kept");
 	snprintf(want, sizeof want, "ctl.outside:%d:%d", SK_ERR_STATE, SK_ERR_STATE);
 	ok(strstr(t, want) != NULL, "ctl: sk_control_result and sk_control_error outside a command: SK_ERR_STATE");

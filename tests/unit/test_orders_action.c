@@ -557,6 +557,27 @@ static void test_deliver(void)
 	fh_free(f);
 }
 
+/* confirm "before": a hand delivery confirms the shipment first, then sends. */
+static void test_deliver_before(void)
+{
+	fh *f = start("{\"orders\":{\"confirm\":\"before\",\"retry_s\":0}}");
+
+	if (!ok(f != NULL, "deliver before: started"))
+		return;
+	paid(f, "9551", "999", 1);
+	ok(!strncmp(order_col(f, "9551", "reason"), "no_rule:", 8), "deliver before: no rule");
+	ctl(f, "order_deliver", "{\"order_id\":\"9551\",\"text\":\"first ship\"}", SK_OK, NULL, "with confirm before");
+	is_int((int64_t)fh_nsends(f), 0, "deliver before: nothing sent before the confirmation");
+	is_str(fh_mtop_at(f, fh_nmtop(f) - 1)->api, CONSIGN, "deliver before: consign called first");
+	reply(f, CONSIGN, SK_MTOP_OK, "SUCCESS::ok", "{}");
+	is_int((int64_t)fh_nsends(f), 1, "deliver before: then the text is sent");
+	is_str(fh_nsends(f) ? fh_send_at(f, 0)->text : "", "first ship", "deliver before: the seller's text");
+	fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, NULL);
+	is_str(order_col(f, "9551", "delivery"), "delivered", "deliver before: delivered");
+	is_str(order_col(f, "9551", "confirm"), "done", "deliver before: and confirmed");
+	fh_free(f);
+}
+
 static void test_ship(void)
 {
 	fh *f = start("{\"orders\":{\"confirm\":\"never\",\"retry_s\":0}}");
@@ -703,6 +724,7 @@ int main(void)
 	test_retry();
 	test_resend();
 	test_deliver();
+	test_deliver_before();
 	test_ship();
 	test_stock_codes();
 	test_cli();

@@ -148,6 +148,14 @@ static int ctl_probe_init(sk_plugin *p)
 	rc = sk_control_add(p, "ctl_echo", "again", ctl_probe_run, ctl_probe_label("ctl:", "taken"), ctl_probe_free);
 	ctl_probe_trace(p, "ctl.taken:%d", rc);
 	ctl_probe_trace(p, "ctl.outside:%d:%d", sk_control_result(p, "{}"), sk_control_error(p, "x"));
+	{
+		/* sk_control_call (ABI 1.5) is a command process's: in a running one, SK_ERR_STATE */
+		char *ans = NULL;
+
+		rc = sk_control_call(p, "status", NULL, &ans);
+		ctl_probe_trace(p, "ctl.call:%d:%s", rc, ans ? "answer" : "none");
+		sk_free(p, ans);
+	}
 	return sk_config_bool(p, "fail_init", 0) ? SK_ERR_INVAL : SK_OK;
 }
 
