@@ -240,6 +240,7 @@ static const char *const od_migrations[] = {
 	"  uuid TEXT NOT NULL DEFAULT '',"
 	"  UNIQUE (order_id, kind)"
 	") STRICT;"
+	"CREATE INDEX orders_notice_unsent ON orders_notice (ms) WHERE uuid = '';"
 	"CREATE TABLE orders_rate ("
 	"  order_id TEXT PRIMARY KEY,"
 	"  state TEXT NOT NULL,"

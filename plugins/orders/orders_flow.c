@@ -338,8 +338,12 @@ const od_rule *orders_rule_match(const od_state *st, const od_order *o, char *re
 			hits++;
 			hit = hit ? hit : &rs->rules[i];
 		}
-	if (hits == 1)
-		return orders_card_find(rs, hit->card) ? hit : NULL;
+	if (hits == 1) {
+		if (orders_card_find(rs, hit->card))
+			return hit;
+		snprintf(reason, n, "no_rule: the rule for item %s names card %s, which is not in cards", o->item, hit->card);
+		return NULL;
+	}
 	if (!hits) {
 		snprintf(reason, n, "no_rule: no delivery rule for item %s%s%s%s", o->item, *o->spec ? " spec \"" : "",
 			 o->spec, *o->spec ? "\"" : " (no spec)");
