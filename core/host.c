@@ -326,6 +326,7 @@ static const sk_host host_table = {
 	.control_error = host_control_error,
 	.http_post = host_http_post,
 	.mtop_ex = host_mtop_ex,
+	.chat_open = host_chat_open,
 };
 
 /* ---- loading and unloading ----------------------------------------------- */
