@@ -125,6 +125,10 @@ static const sk_config_key od_keys[] = {
 	{ .key = "max_quantity", .type = SK_CFG_INT, .help = "deliver nothing for orders of more units than this (default 50)" },
 	{ .key = "enabled", .type = SK_CFG_BOOL, .help = "deliver at all (default true; order states are kept either way)" },
 	{ .key = "debug_kill_at", .type = SK_CFG_STR, .help = "tests only: SIGKILL the process at this delivery step" },
+	{ .key = "pull_s", .type = SK_CFG_INT, .help = "pull the seller's sold-orders list this often (default 300, 0 = never)" },
+	{ .key = "pull_pages", .type = SK_CFG_INT, .help = "at most this many pages of it per pull (default 5)" },
+	{ .key = "pull_gap_ms", .type = SK_CFG_INT, .help = "wait this long between its pages (default 1500)" },
+	{ .key = "pull_shape", .type = SK_CFG_STR, .help = "its request shape: \"zh\" (default) or \"xya\"" },
 	{ 0 }
 };
 
@@ -193,6 +197,10 @@ static const char *const od_migrations[] = {
 	"CREATE INDEX orders_stock_free ON orders_stock (card, id) WHERE state = 0",
 	/* 2: the chat's item, which the order detail's item must match */
 	"ALTER TABLE orders_order ADD COLUMN chat_item TEXT NOT NULL DEFAULT ''",
+	/* 3: what the sold-orders pull knows (orders_pull.c): the amount in yuan
+	 * ("" unknown) and where the order was first seen ("push" or "pull") */
+	"ALTER TABLE orders_order ADD COLUMN amount TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders_order ADD COLUMN source TEXT NOT NULL DEFAULT 'push'",
 	NULL
 };
 
@@ -347,6 +355,7 @@ static void od_state_free(od_state *st)
 		free(f);
 	}
 	orders_rules_free(st->rules);
+	orders_pull_free(st);
 	free(st->kill_at);
 	free(st);
 }
@@ -415,10 +424,14 @@ static int od_init(sk_plugin *p)
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_SEND_RESULT), NULL, 0, orders_on_send_result, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_timer_add(p, 0, 0, od_on_resume, NULL, NULL, NULL)) < 0 ||
 	    (st->retry_s && (rc = sk_timer_add(p, (uint64_t)st->retry_s * 1000, (uint64_t)st->retry_s * 1000,
-					       od_on_retry, NULL, NULL, NULL)) < 0))
+					       od_on_retry, NULL, NULL, NULL)) < 0) ||
+	    (rc = orders_pull_init(p, st)) < 0)
 		goto fail;
 	/* Without its control commands orders still delivers: a refusal is logged. */
 	orders_controls_add(p);
+	if (sk_control_add(p, "orders_pull", "pull the seller's sold-orders list now; the pull's status",
+			   orders_pull_control, NULL, NULL) < 0)
+		sk_log(p, SK_LOG_WARN, "control command orders_pull not registered");
 	return SK_OK;
 fail:
 	od_state_free(st);

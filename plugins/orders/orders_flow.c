@@ -20,13 +20,15 @@ void orders_step(sk_plugin *p, const char *step, const char *oid)
 	}
 }
 
-static od_fly *od_fly_find(od_state *st, const char *oid, int what)
+/* The in-flight record of order oid and kind what, NULL when none. */
+od_fly *orders_fly_find(od_state *st, const char *oid, int what)
 {
 	for (od_fly *f = st->fly; f; f = f->next)
 		if (f->what == what && !strcmp(f->order, oid))
 			return f;
 	return NULL;
 }
+#define od_fly_find orders_fly_find
 
 /* Records that order oid has a call of kind what (OD_FETCH,
  * OD_CONFIRM) in flight. The record, or NULL without memory. */
@@ -198,6 +200,13 @@ static void od_deliver(sk_plugin *p, const char *oid, const char *trigger)
 		return;
 	sk_log(p, SK_LOG_INFO, "order %s: delivery started (%s)", oid, trigger);
 	orders_fetch(p, oid, 1, 0, sk_mono_ms(p));
+}
+
+/* Starts a delivery for a trigger other than a card ("pull": the sold
+ * orders list), as od_deliver. */
+void orders_deliver(sk_plugin *p, const char *oid, const char *trigger)
+{
+	od_deliver(p, oid, trigger);
 }
 
 /* SK_EV_TRADE / SK_EV_MSG_UPDATE with a trade and an order id. */
@@ -656,6 +665,11 @@ static int od_send_unit(sk_plugin *p, const od_order *o, od_unit *u)
 		if (oid && sk_timer_add(p, (uint64_t)(u->send_at - sk_now_ms(p)), 0, od_on_unit_timer, oid, free,
 					NULL) == SK_OK)
 			return 1;
+		return 0;
+	}
+	if (!*o->chat && *o->buyer) {
+		/* a pulled order: its chat is opened first, then proceed comes back */
+		orders_pull_chat(p, o);
 		return 0;
 	}
 	if (!*o->chat || !*o->buyer) {
