@@ -79,6 +79,15 @@ static int od_digits(const char *s, size_t max)
 	return n && n <= max && strspn(s, "0123456789") == n;
 }
 
+/* Whether s is a platform id: 1 to max letters, digits, '_' or '-'. */
+static int od_idok(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n && n <= max &&
+	       strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == n;
+}
+
 /* Whether s is a yuan amount: digits, optionally '.' and 1 or 2 digits. */
 static int od_yuan(const char *s)
 {
@@ -164,7 +173,7 @@ static int od_pull_item(sk_plugin *p, od_pull *pl, const cJSON *it)
 	if (!status || strcmp(status, OD_PULL_AWAITING))
 		return o.found;
 	if (!o.found) {
-		if (!od_digits(iid, 40) || !od_digits(buyer, 31) || qty < 1) {
+		if (!od_idok(iid, 40) || !od_idok(buyer, 31) || qty < 1) {
 			pl->bad++;
 			sk_log(p, SK_LOG_WARN, "sold orders: order %s awaiting shipment skipped: no valid item, buyer or "
 			       "quantity", oid);
