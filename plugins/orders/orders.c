@@ -95,6 +95,11 @@
  *                           then the orders waiting for stock are tried at once
  *                           -> {card, added, duplicates, blank, free}
  *
+ * The sold-orders pull (orders_pull.c has its manual): orders never seen
+ * in a chat are found in the seller console's list (orders.pull_s, 300;
+ * pull_pages, pull_gap_ms, pull_shape), checked and delivered the same way;
+ * control command orders_pull {} runs one now and answers its status.
+ *
  * debug_kill_at (tests only) kills the process with SIGKILL at a named step
  * of a delivery: detail reserved send sending acked sent confirm confirmed.
  *
@@ -102,8 +107,9 @@
  * reload, init and the descriptor; orders_rules.c: the rules file;
  * orders_db.c: the rows and the states' names; orders_flow.c: the state
  * machine (trade cards, planning, sending, confirmation); orders_detail.c: the
- * order detail; orders_cmd.c: CLI and control commands; orders_int.h: what
- * they share.
+ * order detail; orders_cmd.c: CLI and control commands; orders_pull.c: the
+ * sold-orders pull and the chat of a pulled order; orders_int.h: what they
+ * share.
  *
  * Names (STYLE.md's plugin convention, amended for a plugin of several
  * files): a function or table used by one file only is static and prefixed

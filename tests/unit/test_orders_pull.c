@@ -364,6 +364,35 @@ static void test_errors(void)
 	fh_free(f);
 }
 
+/* sk_chat_open through the real host: refused while not connected (the
+ * units wait, the retry timer asks again), cancelled at unload. */
+static void test_chat_host(void)
+{
+	char it[600];
+	fh *f = start("{\"orders\":{\"confirm\":\"never\",\"pull_gap_ms\":0,\"retry_s\":60}}");
+
+	if (!f)
+		return;
+	add_codes(f, 2);
+	fh_set_state(f, SK_STATE_CONNECTED);
+	item(it, sizeof it, "8401", "100", "待发货", "b4", "9.90", "1");
+	sold(f, it, "false", "1");
+	fh_set_state(f, SK_STATE_RECONNECTING);
+	detail(f, "100", 1, "b4");
+	is_int((int)fh_nchats(f), 0, "chat_open while not connected: refused (SK_ERR_STATE)");
+	ok(fh_log_find(f, "cannot open a chat with buyer b4 now") == 1, "... logged");
+	is_str(q_str(f, "SELECT state FROM orders_unit WHERE order_id = '8401'"), "reserved", "... the unit waits");
+	fh_set_state(f, SK_STATE_CONNECTED);
+	fh_advance(f, 60000);
+	is_int((int)fh_nchats(f), 1, "connected again: the retry timer opens the chat");
+	fh_unload(f);
+	ok(fh_nchats(f) == 1 && fh_chat_at(f, 0)->cancelled && !fh_chat_at(f, 0)->answered,
+	   "unloading the plugin cancels its chat open (no callback)");
+	is_int(fh_chat_reply(f, 0, SK_OK, "c1"), -1, "... which cannot be answered any more");
+	is_int((int)fh_nsends(f), 0, "... and nothing was sent");
+	fh_free(f);
+}
+
 int main(void)
 {
 	int fd;
@@ -382,6 +411,7 @@ int main(void)
 	test_races();
 	test_paging_and_shapes();
 	test_errors();
+	test_chat_host();
 	unlink(rules);
 	return tap_done();
 }
