@@ -92,22 +92,6 @@ static void chat_end(chat_wait *w, int rc, const char *cid)
 	free(w);
 }
 
-/* The singleChatConversation.cid under o, bare, into out; 0 or -1. */
-static int chat_cid(const cJSON *o, char *out, size_t n)
-{
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "singleChatConversation"),
-							 "cid");
-	size_t len;
-
-	if (!cJSON_IsString(c) || !*c->valuestring)
-		return -1;
-	len = strcspn(c->valuestring, "@");
-	if (!len || len >= n)
-		return -1;
-	snprintf(out, n, "%.*s", (int)len, c->valuestring);
-	return 0;
-}
-
 /* The answer to a create request: the cid from body.singleChatConversation,
  * body[0].singleChatConversation or
  * body.singleChatUserConversation.singleChatConversation. */
@@ -119,9 +103,7 @@ void session_chat_answer(session *s, const char *mid, const cJSON *f)
 
 	if (!w)
 		return;
-	if (cJSON_IsNumber(code) && code->valueint == 200 &&
-	    (!chat_cid(b, cid, sizeof cid) || !chat_cid(cJSON_GetArrayItem(b, 0), cid, sizeof cid) ||
-	     !chat_cid(cJSON_GetObjectItemCaseSensitive(b, "singleChatUserConversation"), cid, sizeof cid))) {
+	if (cJSON_IsNumber(code) && code->valueint == 200 && !lwp_create_conv_cid(b, cid, sizeof cid)) {
 		log_info("session", "chat with buyer %s: %s", w->buyer, cid);
 		chat_end(w, 0, cid);
 		return;
