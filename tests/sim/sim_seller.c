@@ -3,8 +3,10 @@
  * tests/sim/sim_seller.c - the seller console's APIs ("鱼小铺",
  * protocol-account.md §6, §10.11): mtop.taobao.idle.trade.merchant.sold.get,
  * the seller's sold orders, newest first, in either request shape the peers
- * use, answered with valueType=string semantics (numbers and booleans as
- * strings). A seller-console call must carry valueType=string in its query
+ * use; mtop.taobao.idle.merchant.refund.list, the orders in refund;
+ * mtop.taobao.idle.trade.merchant.close.by.seller (v2.0), closing an unpaid
+ * order. All answered with valueType=string semantics (numbers and booleans
+ * as strings). A seller-console call must carry valueType=string in its query
  * and the header idle_site_biz_code: COMMONPRO (what sk_mtop_ex's
  * SK_MTOP_SELLER sends); without them it is refused with a clear ret.
  */
@@ -16,6 +18,8 @@
 #include <time.h>
 
 #define SL_API_SOLD "mtop.taobao.idle.trade.merchant.sold.get"
+#define SL_API_REFUND "mtop.taobao.idle.merchant.refund.list"
+#define SL_API_CLOSE "mtop.taobao.idle.trade.merchant.close.by.seller"
 #define SL_ROWS_MAX 100
 
 /* What mtop_call noted of the request in progress (sim_seller_note). */
@@ -139,15 +143,63 @@ static const char *sl_sold(sim_account *a, const cJSON *dj, cJSON **out)
 	return NULL;
 }
 
+/* refund.list for seller a (ZH only, §6.2): the orders in refund, newest
+ * first, under data.data.items; {pageNumber, rowsPerPage}. */
+static const char *sl_refunds(sim_account *a, const cJSON *dj, cJSON **out)
+{
+	long page = sl_num(dj, "pageNumber", 1), rows = sl_num(dj, "rowsPerPage", 20), k = 0, total = 0;
+	cJSON *d, *items;
+	char buf[32];
+
+	if (page < 1 || rows < 1 || rows > SL_ROWS_MAX)
+		return "FAIL_SYS_PARAMINVALID_ERROR::pageNumber >= 1, rowsPerPage 1..100";
+	*out = cJSON_CreateObject();
+	d = cJSON_AddObjectToObject(*out, "data");
+	items = cJSON_AddArrayToObject(d, "items");
+	for (const sim_order *o = S.orders; o; o = o->next) {
+		if (strcmp(o->seller, a->unb) || strcmp(o->status, "refunding"))
+			continue;
+		if (total >= (page - 1) * rows && k < rows) {
+			cJSON_AddItemToArray(items, sl_item(o));
+			k++;
+		}
+		total++;
+	}
+	snprintf(buf, sizeof buf, "%ld", total);
+	cJSON_AddStringToObject(d, "totalCount", buf);
+	cJSON_AddStringToObject(d, "nextPage", (page - 1) * rows + k < total ? "true" : "false");
+	return NULL;
+}
+
+/* close.by.seller (v2.0, §6.4): {tid, bizOrderId, closeReason}; only an
+ * unpaid (placed) order of the seller closes. */
+static const char *sl_close(sim_account *a, const cJSON *dj, cJSON **out)
+{
+	const char *tid = sim_jstr(dj, "tid", NULL), *biz = sim_jstr(dj, "bizOrderId", NULL);
+	sim_order *o = tid ? sim_order_find(tid) : NULL;
+
+	if (!tid || !biz || strcmp(tid, biz))
+		return "FAIL_SYS_PARAMINVALID_ERROR::tid and bizOrderId (the same order id) are required";
+	if (!o || strcmp(o->seller, a->unb))
+		return "FAIL_BIZ_ORDER_NOT_EXIST::订单不存在";
+	if (strcmp(o->status, "placed"))
+		return "FAIL_BIZ_ORDER_STATUS_ERROR::只能关闭未付款的订单";
+	snprintf(o->status, sizeof o->status, "closed");
+	*out = cJSON_CreateObject();
+	cJSON_AddStringToObject(*out, "result", "true");
+	return NULL;
+}
+
 int sim_seller_mtop(const char *api, sim_account *a, const cJSON *dj, cJSON **out, const char **ret)
 {
-	if (strcmp(api, SL_API_SOLD))
+	if (strcmp(api, SL_API_SOLD) && strcmp(api, SL_API_REFUND) && strcmp(api, SL_API_CLOSE))
 		return 0;
 	if (!sl_req.value_string || strcmp(sl_req.biz, "COMMONPRO")) {
 		*ret = "FAIL_SYS_PARAMINVALID_ERROR::seller console: valueType=string and the header "
 		       "idle_site_biz_code: COMMONPRO are required";
 		return 1;
 	}
-	*ret = sl_sold(a, dj, out);
+	*ret = !strcmp(api, SL_API_SOLD) ? sl_sold(a, dj, out) : !strcmp(api, SL_API_REFUND) ? sl_refunds(a, dj, out) :
+	       sl_close(a, dj, out);
 	return 1;
 }

@@ -13,9 +13,9 @@
 
 #define SOLD "mtop.taobao.idle.trade.merchant.sold.get"
 
-/* A signed seller-console call: valueType=string in the query unless
- * no_vt, the header idle_site_biz_code: biz unless biz is NULL. */
-static cJSON *seller(const char *data, int no_vt, const char *biz)
+/* A signed seller-console call of api: valueType=string in the query
+ * unless no_vt, the header idle_site_biz_code: biz unless biz is NULL. */
+static cJSON *seller_api(const char *api, const char *data, int no_vt, const char *biz)
 {
 	char token[64], t[32], sign[33], path[1024], hdr[1200];
 	sbuf body = { 0 };
@@ -27,7 +27,7 @@ static cJSON *seller(const char *data, int no_vt, const char *biz)
 	sign_mtop(token, t, SIGN_MTOP_APPKEY, data, strlen(data), sign);
 	snprintf(path, sizeof path, "/h5/%s/1.0/?jsv=2.7.2&appKey=%s&t=%s&sign=%s&v=1.0&type=originaljson"
 		 "&accountSite=xianyu&dataType=json&timeout=20000&api=%s&sessionOption=AutoLoginOnly%s",
-		 SOLD, SIGN_MTOP_APPKEY, t, sign, SOLD, no_vt ? "" : "&valueType=string");
+		 api, SIGN_MTOP_APPKEY, t, sign, api, no_vt ? "" : "&valueType=string");
 	snprintf(hdr, sizeof hdr, "Cookie: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
 		 "Origin: https://seller.goofish.com\r\n%s%s%s", cookie, biz ? "idle_site_biz_code: " : "",
 		 biz ? biz : "", biz ? "\r\n" : "");
@@ -39,6 +39,11 @@ static cJSON *seller(const char *data, int no_vt, const char *biz)
 	}
 	sbuf_free(&body);
 	return env;
+}
+
+static cJSON *seller(const char *data, int no_vt, const char *biz)
+{
+	return seller_api(SOLD, data, no_vt, biz);
 }
 
 static cJSON *sold(const char *data)
@@ -166,6 +171,40 @@ static void test_shapes_and_paging(void)
 	cJSON_Delete(env);
 }
 
+static void test_refund_close(void)
+{
+	cJSON *env;
+
+	place("7101", "31101", "refunding", 1);
+	place("7102", "31102", "placed", 1);
+	env = seller_api("mtop.taobao.idle.merchant.refund.list", "{\"pageNumber\":1,\"rowsPerPage\":20,"
+			 "\"queryType\":\"refund\",\"refundSearchParam\":{\"disputeStatus\":\"1|2|3|5\",\"queryCode\":\"ALL\"}}",
+			 0, "COMMONPRO");
+	ok(cJSON_GetArraySize(jget(env, "data.data.items")) == 1 &&
+	   !strcmp(jps(env, "data.data.items.0.commonData.orderId") ?: "", "7101") &&
+	   !strcmp(jps(env, "data.data.items.0.commonData.inRefund") ?: "", "true") &&
+	   !strcmp(jps(env, "data.data.totalCount") ?: "", "1"), "refund.list: the orders in refund, under data.data.items");
+	cJSON_Delete(env);
+	env = seller_api("mtop.taobao.idle.merchant.refund.list", "{\"pageNumber\":1}", 1, "COMMONPRO");
+	ok(sstr(ret0(env), "valueType=string"), "refund.list: refused without valueType=string");
+	cJSON_Delete(env);
+	env = seller_api("mtop.taobao.idle.trade.merchant.close.by.seller",
+			 "{\"tid\":\"7001\",\"bizOrderId\":\"7001\",\"closeReason\":\"x\"}", 0, "COMMONPRO");
+	ok(sstr(ret0(env), "FAIL_BIZ_ORDER_STATUS_ERROR"), "close.by.seller: a paid order cannot be closed");
+	cJSON_Delete(env);
+	env = seller_api("mtop.taobao.idle.trade.merchant.close.by.seller",
+			 "{\"tid\":\"7102\",\"bizOrderId\":\"7102\",\"closeReason\":\"x\"}", 0, "COMMONPRO");
+	is_str(ret0(env), "SUCCESS::调用成功", "close.by.seller: an unpaid order closes");
+	cJSON_Delete(env);
+	env = sold("{\"pageNumber\":1,\"rowsPerPage\":1,\"queryCode\":\"ALL\"}");
+	is_str(jps(env, "data.module.items.0.commonData.orderStatus"), "交易关闭", "close.by.seller: sold.get shows it closed");
+	cJSON_Delete(env);
+	env = seller_api("mtop.taobao.idle.trade.merchant.close.by.seller", "{\"tid\":\"9999\",\"bizOrderId\":\"9999\"}",
+			 0, "COMMONPRO");
+	ok(sstr(ret0(env), "FAIL_BIZ_ORDER_NOT_EXIST"), "close.by.seller: an unknown order");
+	cJSON_Delete(env);
+}
+
 int main(void)
 {
 	int rc;
@@ -177,6 +216,7 @@ int main(void)
 	cJSON_Delete(ctl("POST", "/item", "{\"item_id\":\"40004\",\"title\":\"VIP 月卡\",\"price\":990}", NULL));
 	test_refusals();
 	test_shapes_and_paging();
+	test_refund_close();
 	rc = tc_sim_stop(&sim);
 	is_int(rc, 0, "simulator exits 0 on SIGTERM");
 	return tap_done();
