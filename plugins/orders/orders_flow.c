@@ -28,7 +28,6 @@ od_fly *orders_fly_find(od_state *st, const char *oid, int what)
 			return f;
 	return NULL;
 }
-#define od_fly_find orders_fly_find
 
 /* Records that order oid has a call of kind what (OD_FETCH,
  * OD_CONFIRM) in flight. The record, or NULL without memory. */
@@ -184,7 +183,7 @@ static void od_deliver(sk_plugin *p, const char *oid, const char *trigger)
 		return;
 	}
 	if (o.delivery == OD_D_DELIVERING || o.delivery == OD_D_DELIVERED ||
-	    (o.delivery == OD_D_PENDING && od_fly_find(st, oid, OD_FETCH))) {
+	    (o.delivery == OD_D_PENDING && orders_fly_find(st, oid, OD_FETCH))) {
 		sk_log(p, SK_LOG_INFO, "order %s: %s: already %s, nothing more sent", oid, trigger,
 		       orders_dstate_name(o.delivery));
 		return;
@@ -783,7 +782,7 @@ static void od_confirm(sk_plugin *p, const char *oid)
 	od_call *c;
 	int rc;
 
-	if (od_fly_find(st, oid, OD_CONFIRM))
+	if (orders_fly_find(st, oid, OD_CONFIRM))
 		return;
 	{
 		sk_value v[2] = { SK_VINT(sk_now_ms(p)), SK_VTEXT(oid) };
