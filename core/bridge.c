@@ -236,6 +236,53 @@ static void be_http_cancel(void *ud, void *handle)
 	free(w);
 }
 
+/* A plugin's chat open (sk_chat_open, ABI 1.5): whom to tell. */
+typedef struct {
+	host_chat_done done;
+	void *ctx;
+} chat_wait_b;
+
+/* The session's answer to a chat open: the rc as an sk_rc (SK_ERR_IO for
+ * every failure), then the wait record freed. */
+static void chat_done(void *ud, int rc, const char *cid)
+{
+	chat_wait_b *w = ud;
+
+	w->done(w->ctx, rc == 0 ? SK_OK : SK_ERR_IO, rc == 0 ? cid : "");
+	free(w);
+}
+
+/* sk_chat_open: /r/SingleChatConversation/create on the session's
+ * connection. 0 with *handle, or SK_ERR_STATE (not connected) /
+ * SK_ERR_NOMEM; done then never runs. */
+static int be_chat_open(void *ud, const char *buyer, const char *item, host_chat_done done, void *ctx,
+			void **handle)
+{
+	bridge *b = ud;
+	chat_wait_b *w = calloc(1, sizeof *w);
+	void *sh = NULL;
+	int rc;
+
+	if (!w)
+		return SK_ERR_NOMEM;
+	w->done = done;
+	w->ctx = ctx;
+	if ((rc = session_chat_open(b->sess, buyer, item, chat_done, w, &sh)) < 0) {
+		free(w);
+		return rc == SESS_CHAT_NOMEM ? SK_ERR_NOMEM : SK_ERR_STATE;
+	}
+	*handle = sh;
+	return SK_OK;
+}
+
+/* Cancels a chat open (handle from be_chat_open): done never runs. */
+static void be_chat_cancel(void *ud, void *handle)
+{
+	bridge *b = ud;
+
+	free(session_chat_cancel(b->sess, handle));
+}
+
 /* Returns the session's state as an sk_state. */
 static int be_session_state(void *ud)
 {
@@ -299,6 +346,8 @@ bridge *bridge_new(struct lws_context *ctx, session *sess, store *st, const conf
 	be.on_publish = be_on_publish;
 	be.http_post = be_http_post;
 	be.http_cancel = be_http_cancel;
+	be.chat_open = be_chat_open;
+	be.chat_cancel = be_chat_cancel;
 	memset(&hc, 0, sizeof hc);
 	hc.account_id = cfg->account_id;
 	hc.own_user_id = cfg->unb;

@@ -327,6 +327,7 @@ static const sk_host host_table = {
 	.http_post = host_http_post,
 	.mtop_ex = host_mtop_ex,
 	.control_call = host_control_call,
+	.chat_open = host_chat_open,
 };
 
 /* ---- loading and unloading ----------------------------------------------- */

@@ -24,6 +24,8 @@ typedef struct sqlite3 sqlite3;
 typedef struct host host;
 
 typedef void (*host_mtop_done)(void *ctx, int result, const char *ret, const char *data_json);
+/* A chat open finished: rc 0 with the bare chat id, or a negative sk_rc and "". */
+typedef void (*host_chat_done)(void *ctx, int rc, const char *chat_id);
 /* An HTTP POST finished: status the HTTP status, or a negative sk_rc (no answer). */
 typedef void (*host_http_done)(void *ctx, int status, const char *body);
 
@@ -78,6 +80,15 @@ typedef struct host_backend {
 	 * (malloc'd), SK_ERR_IO when no process listens, or another negative
 	 * sk_rc with the reason in err. NULL: SK_ERR_UNSUPPORTED. */
 	int (*control_call)(void *ud, const char *request, int timeout_ms, char **answer, char *err, size_t errlen);
+	/* Opens the chat with buyer about item (may be "") for sk_chat_open (ABI
+	 * 1.5): 0 with *handle set, then done(ctx, ...) runs exactly once on the
+	 * loop, never inside this call, unless chat_cancel(handle) ran first; or a
+	 * negative sk_rc (SK_ERR_STATE: not connected) and done never runs.
+	 * NULL: sk_chat_open answers SK_ERR_UNSUPPORTED. */
+	int (*chat_open)(void *ud, const char *buyer, const char *item, host_chat_done done, void *ctx,
+			 void **handle);
+	/* Drops a chat open whose done has not run: it never will. */
+	void (*chat_cancel)(void *ud, void *handle);
 } host_backend;
 
 typedef struct host_config {

@@ -133,6 +133,7 @@ typedef struct host_netc {
 	union {
 		sk_mtop_fn mtop;
 		sk_http_fn http;
+		sk_chat_fn chat;
 	} fn;
 	void *ud;
 	sk_free_fn free_ud;
@@ -206,6 +207,7 @@ struct host {
 	host_early *early, *early_tail;
 	host_netc *mtops;         /* mtop calls in flight */
 	host_netc *https;         /* sk_http_post requests in flight */
+	host_netc *chats;         /* sk_chat_open calls in flight (since 1.5) */
 	host_plug *txn_owner;
 	int schema_ready;
 
@@ -305,6 +307,8 @@ int host_mtop_ex(sk_plugin *p, const char *api, const char *version, unsigned fl
 		 sk_mtop_fn fn, void *ud, sk_free_fn free_ud);
 void host_net_drop(host *h, host_plug *pl);
 void host_net_free_all(host *h);
+int host_chat_open(sk_plugin *p, const char *buyer_id, const char *item_id, sk_chat_fn fn, void *ud,
+		   sk_free_fn free_ud);
 int host_http_post(sk_plugin *p, const char *url, const char *headers, const char *body, size_t len,
 		   int timeout_ms, sk_http_fn fn, void *ud, sk_free_fn free_ud);
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/host_net.c - a plugin's network calls: signed mtop calls (sk_mtop) and
- * HTTP POSTs (sk_http_post, since 1.3), both started by the backend and
- * completed on the loop. Each call in flight is one host_netc record.
+ * HTTP POSTs (sk_http_post, since 1.3) and chat opens (sk_chat_open, since
+ * 1.5), all started by the backend and completed on the loop. Each call in
+ * flight is one host_netc record.
  */
 #include "host_int.h"
 
@@ -74,6 +75,14 @@ void host_net_drop(host *h, host_plug *pl)
 		host_free_ud(hc->free_ud, hc->ud);
 		host_net_free(hc);
 	}
+	for (host_netc *cc = h->chats, *cn; cc; cc = cn) {
+		cn = cc->next;
+		if (cc->pl != pl)
+			continue;
+		h->be.chat_cancel(h->be.ud, cc->req);
+		host_free_ud(cc->free_ud, cc->ud);
+		host_net_free(cc);
+	}
 }
 
 /* host_free: frees the records left when every plugin is gone (they have no
@@ -89,9 +98,11 @@ void host_net_free_all(host *h)
 	if (n)
 		host_say(h, NULL, SK_LOG_WARN, "%d mtop calls never completed (the backend must finish them "
 			 "before host_free)", n);
-	/* Unloading cancelled every HTTP request; none can be left. */
+	/* Unloading cancelled every HTTP request and chat open; none can be left. */
 	while (h->https)
 		host_net_free(h->https);
+	while (h->chats)
+		host_net_free(h->chats);
 }
 
 /* An mtop call finished: the plugin's fn (if it is still loaded) and free_ud. */
@@ -411,6 +422,65 @@ bad:
 	host_plog(pl, SK_LOG_WARN, "http_post refused: %s", why);
 fail:
 	sbuf_free(&hdr);
+	host_free_ud(free_ud, ud);
+	return rc;
+}
+
+/* ---- chats (since 1.5) ------------------------------------------------------ */
+
+#define HOST_CHAT_ID_MAX 31      /* the longest buyer id the session's frames take */
+
+/* The backend's completion of a chat open: the plugin's fn, its free_ud, the
+ * record freed. */
+static void host_chat_cb(void *ctx, int rc, const char *chat_id)
+{
+	host_netc *c = ctx;
+	host_plug *pl = c->pl;
+
+	host_net_unlink(c);
+	if (c->fn.chat) {
+		host_enter(pl);
+		c->fn.chat(&pl->pub, rc, rc == SK_OK && chat_id ? chat_id : "", c->ud);
+		host_leave(pl, "a chat open callback");
+	}
+	host_free_ud(c->free_ud, c->ud);
+	host_net_free(c);
+}
+
+/* sk_chat_open (see plugins/plugin.h, CHATS). Returns SK_OK (fn then runs
+ * once, later, unless the plugin is unloaded first), or an error after
+ * calling free_ud: SK_ERR_INVAL, SK_ERR_STATE (not connected, a command
+ * process), SK_ERR_UNSUPPORTED (no backend), SK_ERR_NOMEM. */
+int host_chat_open(sk_plugin *p, const char *buyer_id, const char *item_id, sk_chat_fn fn, void *ud,
+		   sk_free_fn free_ud)
+{
+	host_netc *c;
+	host_plug *pl;
+	host *h;
+	int rc;
+
+	if ((rc = host_check(p, __func__, &pl)))
+		goto fail;
+	h = pl->h;
+	rc = SK_ERR_INVAL;
+	if (!buyer_id || !*buyer_id || strlen(buyer_id) > HOST_CHAT_ID_MAX || (item_id && strlen(item_id) > 63))
+		goto fail;
+	rc = SK_ERR_STATE;
+	if (!host_alive(pl) || host_no_session(pl, "chat_open"))
+		goto fail;
+	rc = SK_ERR_UNSUPPORTED;
+	if (!h->be.chat_open || !h->be.chat_cancel)
+		goto fail;
+	rc = SK_ERR_NOMEM;
+	if (!(c = host_net_new(pl, &h->chats, ud, free_ud)))
+		goto fail;
+	c->fn.chat = fn;
+	if ((rc = h->be.chat_open(h->be.ud, buyer_id, item_id ? item_id : "", host_chat_cb, c, &c->req)) < 0) {
+		host_net_free(c);
+		goto fail;
+	}
+	return SK_OK;
+fail:
 	host_free_ud(free_ud, ud);
 	return rc;
 }

@@ -451,6 +451,32 @@ char *lwp_create_conv(const char *buyer, const char *unb, const char *item_id, c
 	return lwp_finish(&b);
 }
 
+/* The singleChatConversation.cid under o, bare, into out; 0 or -1. */
+static int lwp_conv_cid_at(const cJSON *o, char *out, size_t n)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "singleChatConversation"),
+							 "cid");
+	size_t len;
+
+	if (!cJSON_IsString(c))
+		return -1;
+	len = strcspn(c->valuestring, "@");
+	if (!len || len >= n)
+		return -1;
+	snprintf(out, n, "%.*s", (int)len, c->valuestring);
+	return 0;
+}
+
+int lwp_create_conv_cid(const cJSON *body, char *out, size_t n)
+{
+	if (n)
+		*out = '\0';
+	if (!n || (lwp_conv_cid_at(body, out, n) && lwp_conv_cid_at(cJSON_GetArrayItem(body, 0), out, n) &&
+		   lwp_conv_cid_at(cJSON_GetObjectItemCaseSensitive(body, "singleChatUserConversation"), out, n)))
+		return -1;
+	return 0;
+}
+
 /* Appends item (taken over) to the array a; a failure sets b->bad. */
 static void lwp_arr_add(lwp_b *b, cJSON *a, cJSON *item)
 {

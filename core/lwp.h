@@ -42,6 +42,12 @@ char *lwp_send_image(const char *uuid, const char *cid, const char *buyer, const
 		     const char *url, int width, int height, char *mid_out);
 /* SingleChatConversation/create for (buyer, seller, item). */
 char *lwp_create_conv(const char *buyer, const char *unb, const char *item_id, char *mid_out);
+/* The cid (bare) of a create answer's body, from any of the three paths
+ * the peers read (protocol-account.md §8.2): body.singleChatConversation.cid,
+ * body[0].singleChatConversation.cid,
+ * body.singleChatUserConversation.singleChatConversation.cid. 0, or -1
+ * (none, empty, or not shorter than n) with out "". */
+int lwp_create_conv_cid(const cJSON *body, char *out, size_t n);
 /* The history lists (docs/protocol.md §4.5): conversations, newest first,
  * modified before cursor (ms; LWP_CURSOR_FIRST for the first page), and the
  * messages of chat cid created before cursor. */

@@ -174,7 +174,10 @@ static void on_http(void *ud, const http_resp *r)
 		return;
 	}
 	ret0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(env, "ret"), 0);
-	if (c->m->on_result)
+	/* protocol-account.md §6.1: the seller console answers
+	 * FAIL_SYS_SESSION_EXPIRED often while the login (and IM) works: that
+	 * is the caller's failure, not the session's death (risk still is) */
+	if (c->m->on_result && !(res == MTOP_SESSION_EXPIRED && (c->flags & MTOP_SELLER)))
 		c->m->on_result(c->m->ud, c->api, res, cJSON_GetObjectItemCaseSensitive(env, "data"));
 	c->cb(c->ud, res, cJSON_IsString(ret0) ? ret0->valuestring : "",
 	      cJSON_GetObjectItemCaseSensitive(env, "data"), NULL);

@@ -31,7 +31,9 @@ typedef struct mtop_ctx {
 	void (*on_cookie)(void *ud, const char *cookie);  /* the merged cookie changed */
 	/* Every finished call's result (may be NULL), before its own callback:
 	 * the session watches all its calls for a dead login or risk control.
-	 * data is the envelope's data (borrowed, may be NULL). */
+	 * data is the envelope's data (borrowed, may be NULL). A seller-console
+	 * call's (MTOP_SELLER) session expiry is not passed on: it is common
+	 * there while the login works (protocol-account.md §6.1). */
 	void (*on_result)(void *ud, const char *api, mtop_result res, const cJSON *data);
 	void *ud;
 } mtop_ctx;

@@ -176,8 +176,15 @@ static int enqueue(session *s, const char *txt)
 
 static void req_timer(session *s);
 
-/* Sends a request frame (taken over) and remembers its mid. 0 or -1. */
+/* Sends a request frame (taken over) and remembers its mid for
+ * request_timeout_s. 0 or -1. */
 int session_request(session *s, char *frame, const char *mid, req_kind kind, const char *uuid)
+{
+	return session_request_ms(s, frame, mid, kind, uuid, s->cfg->request_timeout_s * 1000);
+}
+
+/* session_request with its own timeout (ms). 0 or -1. */
+int session_request_ms(session *s, char *frame, const char *mid, req_kind kind, const char *uuid, int timeout_ms)
 {
 	req *r;
 	int rc;
@@ -194,7 +201,7 @@ int session_request(session *s, char *frame, const char *mid, req_kind kind, con
 	snprintf(r->mid, sizeof r->mid, "%s", mid);
 	r->kind = kind;
 	snprintf(r->uuid, sizeof r->uuid, "%s", uuid ? uuid : "");
-	r->deadline_us = now_us() + (int64_t)s->cfg->request_timeout_s * 1000000;
+	r->deadline_us = now_us() + (int64_t)timeout_ms * 1000;
 	r->next = s->conn.reqs;
 	s->conn.reqs = r;
 	req_timer(s);
@@ -229,6 +236,8 @@ static void req_expired(session *s, req *r)
 		session_pace(s);
 	} else if (r->kind == REQ_REG) {
 		session_fail(s, SF_REG_UNANSWERED, NULL);
+	} else if (r->kind == REQ_CHAT) {
+		session_chat_expired(s, r->mid);
 	}
 }
 
@@ -383,6 +392,9 @@ static void handle_response(session *s, const cJSON *f)
 		break;
 	case REQ_BACKFILL:
 		session_backfill_answer(s, f);
+		break;
+	case REQ_CHAT:
+		session_chat_answer(s, r->mid, f);
 		break;
 	default:
 		break;
@@ -646,6 +658,7 @@ static void conn_gone(session *s)
 	}
 	s->conn.oq_tail = NULL;
 	out_free(&s->conn.oq_last);
+	session_chat_gone(s);
 	while (s->conn.reqs) {
 		req *r = s->conn.reqs;
 
@@ -979,6 +992,13 @@ void session_free(session *s)
 	if (s->tok.call)
 		mtop_forget(s->tok.call);
 	session_window_free(s);
+	while (s->chat.head) {
+		/* the plugins are gone (their opens were cancelled): nobody to tell */
+		chat_wait *w = s->chat.head;
+
+		s->chat.head = w->next;
+		free(w);
+	}
 	while (s->conn.reqs) {
 		req *r = s->conn.reqs;
 

@@ -35,6 +35,15 @@
 #define BF_RING 512
 #define SESSION_TOKEN_API "mtop.taobao.idlemessage.pc.login.token"
 
+/* A chat open (session_chat_open) waiting for the answer to its request. */
+typedef struct chat_wait {
+	struct chat_wait *next;
+	char mid[LWP_MID_MAX];
+	char buyer[32];
+	void (*done)(void *ctx, int rc, const char *cid);
+	void *ctx;
+} chat_wait;
+
 /* A frame waiting to be written. */
 typedef struct out_frame {
 	struct out_frame *next;
@@ -42,7 +51,7 @@ typedef struct out_frame {
 	unsigned char *buf;        /* LWS_PRE + len */
 } out_frame;
 
-typedef enum { REQ_REG, REQ_ACKDIFF, REQ_HB, REQ_SEND, REQ_OTHER, REQ_BACKFILL } req_kind;
+typedef enum { REQ_REG, REQ_ACKDIFF, REQ_HB, REQ_SEND, REQ_OTHER, REQ_BACKFILL, REQ_CHAT } req_kind;
 
 /* A request frame sent, waiting for the answer with its mid. */
 typedef struct req {
@@ -220,6 +229,11 @@ struct session {
 		lws_sorted_usec_list_t sul;
 	} bf;
 
+	/* Chat opens waiting for their answer (core/session_chat.c). */
+	struct session_chat {
+		chat_wait *head;
+	} chat;
+
 	/* A graceful stop. */
 	struct session_stop {
 		int active;
@@ -234,6 +248,7 @@ struct session {
 void session_set_state(session *s, sess_state to, const char *why);
 void session_connect(session *s);
 int session_request(session *s, char *frame, const char *mid, req_kind kind, const char *uuid);
+int session_request_ms(session *s, char *frame, const char *mid, req_kind kind, const char *uuid, int timeout_ms);
 
 /* core/session_fail.c */
 void session_fail(session *s, sess_cause c, const char *detail);
@@ -266,6 +281,11 @@ void session_backfill_gone(session *s);
 void session_backfill_answer(session *s, const cJSON *f);
 void session_backfill_expired(session *s);
 void session_backfill_save(session *s);
+
+/* core/session_chat.c */
+void session_chat_answer(session *s, const char *mid, const cJSON *f);
+void session_chat_expired(session *s, const char *mid);
+void session_chat_gone(session *s);
 
 /* core/session_send.c */
 qsend *session_window_find(session *s, const char *uuid);

@@ -110,6 +110,9 @@
  *   the account's running process to run one control command (its own, or
  *   any other of the control API) and get the answer. Example:
  *   plugins/orders (`shopkeep orders retry`).
+ *   CHATS (since 1.5): sk_chat_open opens (or finds) the chat with a buyer
+ *   who never wrote, for sends to an order pulled from the seller's list.
+ *   Example: plugins/orders (orders_pull.c).
  *   COMMANDS (since 1.1): the descriptor's .commands and .command add
  *   `shopkeep <command> --config FILE [args]`, run in a short process of its
  *   own instead of init (the contract is on sk_plugin_desc's .commands).
@@ -293,6 +296,11 @@ typedef int (*sk_control_fn)(sk_plugin *p, const char *command, const char *data
  * (borrowed, "" when none). */
 typedef void (*sk_http_fn)(sk_plugin *p, int status, const char *body, void *ud);
 
+/* A chat open finished (since 1.5): rc SK_OK with chat_id (bare, without
+ * "@goofish"; borrowed), or a negative sk_rc with chat_id "" (SK_ERR_IO: no
+ * answer within 15 s, the connection dropped, or the platform refused). */
+typedef void (*sk_chat_fn)(sk_plugin *p, int rc, const char *chat_id, void *ud);
+
 /* ---- the descriptor --------------------------------------------------------- */
 
 typedef enum { SK_CFG_STR = 1, SK_CFG_INT, SK_CFG_NUM, SK_CFG_BOOL, SK_CFG_STR_LIST, SK_CFG_JSON } sk_cfg_type;
@@ -443,6 +451,8 @@ struct sk_host {
 	int (*mtop_ex)(sk_plugin *p, const char *api, const char *version, unsigned flags, const char *data_json,
 		       sk_mtop_fn fn, void *ud, sk_free_fn free_ud);
 	int (*control_call)(sk_plugin *p, const char *command, const char *data_json, char **answer_json);
+	int (*chat_open)(sk_plugin *p, const char *buyer_id, const char *item_id, sk_chat_fn fn, void *ud,
+			 sk_free_fn free_ud);
 	/* append here */
 };
 
@@ -663,6 +673,24 @@ static inline int sk_mtop_ex(sk_plugin *p, const char *api, const char *version,
 			     const char *data_json, sk_mtop_fn fn, void *ud, sk_free_fn free_ud)
 {
 	return p->host->mtop_ex(p, api, version, flags, data_json, fn, ud, free_ud);
+}
+
+/* ---- chats (since 1.5; example: plugins/orders, orders_pull.c) */
+
+/* Opens the chat of this account with buyer_id about item_id (may be NULL or
+ * ""; both copied) on the session's connection
+ * (/r/SingleChatConversation/create; the platform answers the same chat for
+ * the same pair, so asking again is harmless) and calls fn(p, rc, chat_id,
+ * ud) exactly once, later (never inside the call), unless the plugin is
+ * unloaded first: then only free_ud runs. Returns SK_OK, or an error after
+ * free_ud ran: SK_ERR_STATE when the account is not connected (or in a
+ * command process), SK_ERR_INVAL for an empty or over-long buyer_id,
+ * SK_ERR_UNSUPPORTED without a backend. Check SK_HOST_HAS(p, chat_open) on
+ * an older host. */
+static inline int sk_chat_open(sk_plugin *p, const char *buyer_id, const char *item_id, sk_chat_fn fn, void *ud,
+			       sk_free_fn free_ud)
+{
+	return p->host->chat_open(p, buyer_id, item_id, fn, ud, free_ud);
 }
 
 /* ---- control commands (since 1.2; example: plugins/helloctl) */

@@ -130,6 +130,11 @@
  *   stock_codes, stock_reveal, stock_delete, stock_export: a card's codes
  *                           (orders_stock.c)
  *
+ * The sold-orders pull (orders_pull.c has its manual): orders never seen
+ * in a chat are found in the seller console's list (orders.pull_s, 300;
+ * pull_pages, pull_gap_ms, pull_shape), checked and delivered the same way;
+ * control command orders_pull {} runs one now and answers its status.
+ *
  * debug_kill_at (tests only) kills the process with SIGKILL at a named step
  * of a delivery: detail reserved send sending acked sent confirm confirmed.
  *
@@ -140,7 +145,8 @@
  * order detail; orders_cmd.c: the CLI and the stock_list/stock_import
  * control commands; orders_view.c: the order as the page sees it (masks,
  * timeline); orders_action.c: the seller's actions;
- * orders_stock.c: the stock code commands; orders_int.h: what they share.
+ * orders_stock.c: the stock code commands; orders_pull.c: the sold-orders
+ * pull and the chat of a pulled order; orders_int.h: what they share.
  *
  * Names (STYLE.md's plugin convention, amended for a plugin of several
  * files): a function or table used by one file only is static and prefixed
@@ -164,6 +170,10 @@ static const sk_config_key od_keys[] = {
 	{ .key = "rate_retry_s", .type = SK_CFG_INT, .help = "chores.rate: try again this long after the platform refused a rating (default 600)" },
 	{ .key = "rate_attempts", .type = SK_CFG_INT, .help = "chores.rate: give a rating up after this many refusals (default 6)" },
 	{ .key = "debug_kill_at", .type = SK_CFG_STR, .help = "tests only: SIGKILL the process at this delivery step" },
+	{ .key = "pull_s", .type = SK_CFG_INT, .help = "pull the seller's sold-orders list this often (default 300, 0 = never)" },
+	{ .key = "pull_pages", .type = SK_CFG_INT, .help = "at most this many pages of it per pull (default 5)" },
+	{ .key = "pull_gap_ms", .type = SK_CFG_INT, .help = "wait this long between its pages (default 1500)" },
+	{ .key = "pull_shape", .type = SK_CFG_STR, .help = "its request shape: \"zh\" (default) or \"xya\"" },
 	{ 0 }
 };
 
@@ -433,6 +443,7 @@ static void od_state_free(od_state *st)
 		free(f);
 	}
 	orders_rules_free(st->rules);
+	orders_pull_free(st);
 	free(st->kill_at);
 	free(st);
 }
@@ -504,10 +515,14 @@ static int od_init(sk_plugin *p)
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_SYSTEM), NULL, 0, orders_on_system, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_timer_add(p, 0, 0, od_on_resume, NULL, NULL, NULL)) < 0 ||
 	    (st->retry_s && (rc = sk_timer_add(p, (uint64_t)st->retry_s * 1000, (uint64_t)st->retry_s * 1000,
-					       od_on_retry, NULL, NULL, NULL)) < 0))
+					       od_on_retry, NULL, NULL, NULL)) < 0) ||
+	    (rc = orders_pull_init(p, st)) < 0)
 		goto fail;
 	/* Without its control commands orders still delivers: a refusal is logged. */
 	orders_controls_add(p);
+	if (sk_control_add(p, "orders_pull", "pull the seller's sold-orders list now; the pull's status",
+			   orders_pull_control, NULL, NULL) < 0)
+		sk_log(p, SK_LOG_WARN, "control command orders_pull not registered");
 	return SK_OK;
 fail:
 	od_state_free(st);

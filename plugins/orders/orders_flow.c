@@ -200,6 +200,13 @@ static void od_deliver(sk_plugin *p, const char *oid, const char *trigger)
 	orders_fetch(p, oid, 1, 0, sk_mono_ms(p));
 }
 
+/* Starts a delivery for a trigger other than a card ("pull": the sold
+ * orders list), as od_deliver. */
+void orders_deliver(sk_plugin *p, const char *oid, const char *trigger)
+{
+	od_deliver(p, oid, trigger);
+}
+
 /* SK_EV_TRADE / SK_EV_MSG_UPDATE with a trade and an order id. */
 int orders_on_trade(sk_plugin *p, const sk_event *e, void *ud)
 {
@@ -687,6 +694,11 @@ static int od_send_unit(sk_plugin *p, const od_order *o, od_unit *u)
 		if (oid && sk_timer_add(p, (uint64_t)(u->send_at - sk_now_ms(p)), 0, od_on_unit_timer, oid, free,
 					NULL) == SK_OK)
 			return 1;
+		return 0;
+	}
+	if (!*o->chat && *o->buyer) {
+		/* a pulled order: its chat is opened first, then proceed comes back */
+		orders_pull_chat(p, o);
 		return 0;
 	}
 	if (!*o->chat || !*o->buyer) {

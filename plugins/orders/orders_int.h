@@ -35,7 +35,7 @@
 
 enum { OD_TEXT = 0, OD_STOCK, OD_IMAGE };
 enum { OD_AFTER = 0, OD_BEFORE, OD_NEVER };
-enum { OD_FETCH = 1, OD_CONFIRM = 2, OD_RATE = 4 };
+enum { OD_FETCH = 1, OD_CONFIRM = 2, OD_RATE = 4, OD_CHAT = 8 };
 
 /* The buyer notices (orders_notice.c), as orders_notice.kind names them. */
 typedef enum { OD_N_WAITING = 0, OD_N_CANNOT, OD_N_AFTER, OD_N_COUNT } od_nkind;
@@ -109,7 +109,7 @@ typedef struct {
 /* An order with an mtop call (detail or consign) in flight. */
 typedef struct od_fly {
 	char *order;
-	int what;                  /* OD_FETCH or OD_CONFIRM */
+	int what;                  /* OD_FETCH, OD_CONFIRM or OD_CHAT */
 	int attempt;               /* detail fetches so far */
 	struct od_fly *next;
 } od_fly;
@@ -122,6 +122,7 @@ typedef struct {
 	char *kill_at;
 	od_fly *fly;
 	int depth;                 /* orders_proceed calls under way */
+	struct od_pull *pull;      /* the sold-orders pull (orders_pull.c), NULL when off */
 } od_state;
 
 /* An orders_order row (chat_item: the item of the chat the cards came in). */
@@ -209,6 +210,14 @@ int orders_on_send_result(sk_plugin *p, const sk_event *e, void *ud);
 void orders_proceed(sk_plugin *p, const char *oid);
 void orders_unit_result(sk_plugin *p, const char *tag, int ok, const char *detail);
 void orders_confirm(sk_plugin *p, const char *oid);
+od_fly *orders_fly_find(od_state *st, const char *oid, int what);
+void orders_deliver(sk_plugin *p, const char *oid, const char *trigger);
+
+/* orders_pull.c */
+int orders_pull_init(sk_plugin *p, od_state *st);
+void orders_pull_free(od_state *st);
+void orders_pull_chat(sk_plugin *p, const od_order *o);
+int orders_pull_control(sk_plugin *p, const char *command, const char *data_json, void *ud);
 
 /* orders_detail.c */
 void orders_call_free(void *ud);

@@ -141,8 +141,8 @@ void orders_notice(sk_plugin *p, const char *oid, od_nkind kind)
 	od_notice_what(st, &o, kind, &text, &image);
 	if (!text && !image)
 		return;
-	if (!*o.chat || !*o.buyer) {
-		sk_log(p, SK_LOG_WARN, "order %s: no chat or buyer to send the %s notice to", oid, kname);
+	if (!*o.buyer) {
+		sk_log(p, SK_LOG_WARN, "order %s: no buyer to send the %s notice to", oid, kname);
 		return;
 	}
 	{
@@ -154,6 +154,13 @@ void orders_notice(sk_plugin *p, const char *oid, od_nkind kind)
 	}
 	if (sk_db_changes(p) != 1) {
 		sk_log(p, SK_LOG_INFO, "order %s: the %s notice was sent before: not again", oid, kname);
+		return;
+	}
+	if (!*o.chat) {
+		/* a pulled order whose buyer never wrote: the notice is decided
+		 * (its row holds no uuid yet) and goes once the chat is open */
+		sk_log(p, SK_LOG_INFO, "order %s: the %s notice waits for the chat with the buyer", oid, kname);
+		orders_pull_chat(p, &o);
 		return;
 	}
 	if (!od_notice_send(p, &o, kind))
@@ -230,6 +237,10 @@ void orders_notice_resume(sk_plugin *p)
 			;
 		if (k == OD_N_COUNT || orders_order_get(p, ps.row[i][0], &o))
 			continue;
+		if (!*o.chat) {
+			orders_pull_chat(p, &o);
+			continue;
+		}
 		if (!od_notice_send(p, &o, (od_nkind)k))
 			sk_log(p, SK_LOG_INFO, "order %s: %s notice sent to the buyer (after a delay)", o.id, ps.row[i][1]);
 	}

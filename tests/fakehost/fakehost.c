@@ -35,6 +35,12 @@ typedef struct {
 	void *ctx;
 } fh_http_rec;
 
+typedef struct {
+	fh_chatopen pub;
+	host_chat_done done;
+	void *ctx;
+} fh_chat_rec;
+
 struct fh {
 	store *st;
 	host *h;
@@ -48,7 +54,7 @@ struct fh {
 	int http_fail;
 	unsigned long nsent, nmsg, nmid;
 	size_t send_base, log_base;
-	fh_vec sends, logs, mtops, https, pool;
+	fh_vec sends, logs, mtops, https, chats, pool;
 	sbuf err;
 	int work_pending;           /* set by wake_loop from a worker thread */
 	fh *ctl_peer;               /* sk_control_call's running process (fh_control_peer) */
@@ -272,6 +278,33 @@ static void be_http_cancel(void *ud, void *handle)
 	((fh_http_rec *)handle)->pub.cancelled = 1;
 }
 
+/* Records a chat open; it waits for fh_chat_reply. SK_ERR_STATE unless the
+ * fake session is CONNECTED (as the real one). */
+static int be_chat_open(void *ud, const char *buyer, const char *item, host_chat_done done, void *ctx,
+			void **handle)
+{
+	fh *f = ud;
+	fh_chat_rec *r;
+
+	if (f->state != SK_STATE_CONNECTED)
+		return SK_ERR_STATE;
+	r = fh_xmalloc(sizeof *r);
+	r->pub.buyer = fh_keep(f, buyer);
+	r->pub.item = fh_keep(f, item);
+	r->pub.mono_ms = f->mono;
+	r->done = done;
+	r->ctx = ctx;
+	fh_vec_push(&f->chats, r);
+	*handle = r;
+	return SK_OK;
+}
+
+static void be_chat_cancel(void *ud, void *handle)
+{
+	(void)ud;
+	((fh_chat_rec *)handle)->pub.cancelled = 1;
+}
+
 static int be_session_state(void *ud)
 {
 	return ((fh *)ud)->state;
@@ -369,6 +402,8 @@ fh *fh_new(const char *sections_json, const char *rules_path)
 		.mtop = be_mtop,
 		.http_post = be_http_post,
 		.http_cancel = be_http_cancel,
+		.chat_open = be_chat_open,
+		.chat_cancel = be_chat_cancel,
 		.session_state = be_session_state,
 		.metrics_json = be_metrics_json,
 		.wake_loop = be_wake_loop,
@@ -433,6 +468,7 @@ void fh_free(fh *f)
 	fh_vec_free(&f->logs);
 	fh_vec_free(&f->mtops);
 	fh_vec_free(&f->https);
+	fh_vec_free(&f->chats);
 	fh_vec_free(&f->pool);
 	sbuf_free(&f->err);
 	free(f);
@@ -802,6 +838,29 @@ int fh_http_header(fh *f, size_t i, const char *name, char *out, size_t n)
 void fh_fail_http(fh *f, int on)
 {
 	f->http_fail = on;
+}
+
+/* ---- chats ------------------------------------------------------------------------ */
+
+size_t fh_nchats(fh *f)
+{
+	return f->chats.n;
+}
+
+const fh_chatopen *fh_chat_at(fh *f, size_t i)
+{
+	return i < f->chats.n ? &((fh_chat_rec *)f->chats.v[i])->pub : NULL;
+}
+
+int fh_chat_reply(fh *f, size_t i, int rc, const char *chat_id)
+{
+	fh_chat_rec *r = i < f->chats.n ? f->chats.v[i] : NULL;
+
+	if (!r || r->pub.answered || r->pub.cancelled)
+		return -1;
+	r->pub.answered = 1;
+	r->done(r->ctx, rc, rc == SK_OK && chat_id ? chat_id : "");
+	return 0;
 }
 
 /* ---- work ------------------------------------------------------------------------- */

@@ -83,6 +83,15 @@ typedef struct {
 	int64_t mono_ms;         /* when it was made */
 } fh_http;
 
+/* One chat open a plugin made (sk_chat_open, ABI 1.5), in the order made. */
+typedef struct {
+	const char *buyer;
+	const char *item;        /* "" when none */
+	int answered;            /* fh_chat_reply ran */
+	int cancelled;           /* the host cancelled it (its plugin was unloaded) */
+	int64_t mono_ms;
+} fh_chatopen;
+
 /* Creates a fake host: sections_json is the plugins' config sections
  * ({"<plugin>": {...}}, NULL for none), rules_path the account's rules file
  * (NULL for none). Returns NULL (with the reason on stderr) on failure. */
@@ -180,6 +189,15 @@ const fh_http *fh_http_at(fh *f, size_t i);
 int fh_http_reply(fh *f, size_t i, int status, const char *body);
 int fh_http_header(fh *f, size_t i, const char *name, char *out, size_t n);
 void fh_fail_http(fh *f, int on);
+
+/* Chat opens, in order: recorded only while the fake session is
+ * SK_STATE_CONNECTED (fh_set_state; otherwise sk_chat_open answers
+ * SK_ERR_STATE). fh_chat_reply answers open i with rc (SK_OK and chat_id, or
+ * a negative sk_rc): 0, or -1 when there is no such open or it was answered
+ * or cancelled. */
+size_t fh_nchats(fh *f);
+const fh_chatopen *fh_chat_at(fh *f, size_t i);
+int fh_chat_reply(fh *f, size_t i, int rc, const char *chat_id);
 
 /* Worker queue: fh_work_drain waits for all queued work and runs the
  * completions (host_work_drain); fh_work_poll runs the completions of work

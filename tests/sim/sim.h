@@ -156,6 +156,7 @@ typedef struct sim_order {
 	char detail_item[24];
 	int rates, rate_calls;   /* sim_rate.c: rate.create successes (1 at most) and calls */
 	char rate_feedback[160];
+	int64_t created_ms;      /* when it was placed (sold.get's createTime) */
 } sim_order;
 
 typedef struct sim_item {
@@ -336,6 +337,14 @@ int sim_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		     size_t len);
 /* Runs one control call; returns the HTTP status and sets *out (caller deletes). */
 int sim_ctl_call(const char *method, const char *path, const char *query, cJSON *body, cJSON **out);
+
+/* sim_seller.c: the seller console's APIs (sold.get) */
+/* Notes what a seller-console call must carry: valueType=string in the
+ * query, the header idle_site_biz_code (mtop_call, before mtop_api). */
+void sim_seller_note(struct lws *wsi, const char *query);
+/* 1 when api is a seller-console API: *ret is its failure ret, or NULL with
+ * *out the data; 0 for another api. */
+int sim_seller_mtop(const char *api, sim_account *a, const cJSON *dj, cJSON **out, const char **ret);
 
 /* sim_session.c: the web session's lifetime and its renewal */
 int sim_session_alive(sim_account *a);

@@ -240,6 +240,7 @@ static int ctl_order(const cJSON *b, cJSON **out)
 	o->quantity = (int)sim_jnum(b, "quantity", 1);
 	o->price = (int)sim_jnum(b, "price", sim_item_get(o->item_id, 1)->price);
 	snprintf(o->status, sizeof o->status, "%s", status);
+	o->created_ms = util_now_ms();
 	detail_modes(o, b);
 	o->next = S.orders;
 	S.orders = o;

@@ -269,6 +269,8 @@ static const char *mtop_api(const char *api, sim_account *a, const cJSON *dj, cJ
 {
 	const char *r;
 
+	if (sim_seller_mtop(api, a, dj, out, &r))
+		return r;
 	if (!strcmp(api, "mtop.taobao.idlemessage.pc.login.token"))
 		return mtop_login_token(a, dj, out, status);
 	if (!strcmp(api, "mtop.taobao.idle.logistic.consign.dummy"))
@@ -403,6 +405,7 @@ static unsigned mtop_call(struct lws *wsi, sim_pss *pss, const char *api, cJSON 
 		ret = fail->ret;
 		goto done;
 	}
+	sim_seller_note(wsi, pss->query);
 	dj = cJSON_Parse(data);
 	if (!cJSON_IsObject(dj)) {
 		ret = "FAIL_SYS_PARAMINVALID_ERROR::data 不是 JSON";

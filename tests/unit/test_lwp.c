@@ -545,6 +545,28 @@ static void test_create_conv(void)
 	ok(keys_are(jget(f, "body.0.extension"), none), "create: no item -> extension {}");
 	cJSON_Delete(f);
 	free(s);
+	/* the answer's cid, from any of the three paths (protocol-account.md §8.2) */
+	{
+		static const struct { const char *body, *cid; } c[] = {
+			{ "{\"singleChatConversation\":{\"cid\":\"51234@goofish\"}}", "51234" },
+			{ "[{\"singleChatConversation\":{\"cid\":\"51235@goofish\"}}]", "51235" },
+			{ "{\"singleChatUserConversation\":{\"singleChatConversation\":{\"cid\":\"51236\"}}}", "51236" },
+			{ "{\"singleChatConversation\":{\"cid\":\"@goofish\"}}", "" },
+			{ "{\"singleChatConversation\":{\"cid\":51237}}", "" },
+			{ "{\"reason\":\"PARAM_ERROR\"}", "" },
+			{ "{\"singleChatConversation\":{\"cid\":\"123456789012345678901234567890123456789012\"}}", "" },
+		};
+		char cid[40];
+
+		for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+			cJSON *b = cJSON_Parse(c[i].body);
+			int rc = lwp_create_conv_cid(b, cid, sizeof cid);
+
+			ok(rc == (*c[i].cid ? 0 : -1) && !strcmp(cid, c[i].cid), "create answer %zu: cid \"%s\"", i,
+			   c[i].cid);
+			cJSON_Delete(b);
+		}
+	}
 }
 
 /* --- OOM ----------------------------------------------------------------- */

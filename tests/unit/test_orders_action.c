@@ -25,8 +25,10 @@
 
 static char rules[256];
 
+/* The buyer notices (on by default) are off: the counts here are of deliveries. */
 static const char good_rules[] =
-	"{\"cards\": ["
+	"{\"notices\": {\"waiting_stock\": {\"enabled\": false}, \"cannot_deliver\": {\"enabled\": false}},"
+	"\"cards\": ["
 	"  {\"name\": \"vip\", \"type\": \"stock\", \"template\": \"Code {code} for {order_id}\"},"
 	"  {\"name\": \"slow\", \"type\": \"stock\", \"delay_s\": 30},"
 	"  {\"name\": \"pic\", \"type\": \"image\", \"url\": \"https://example.com/p.jpg\", \"width\": 640, \"height\": 480}"
