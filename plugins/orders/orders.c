@@ -285,46 +285,6 @@ static const char *const od_migrations[] = {
 
 /* ---- resume, retries, reload ------------------------------------------------------------ */
 
-typedef struct {
-	char (*ids)[64];
-	size_t n, cap;
-	int oom;
-} od_ids;
-
-static int od_row_id(sk_plugin *p, int n, const sk_value *c, void *ud)
-{
-	od_ids *ids = ud;
-
-	(void)p;
-	if (n < 1)
-		return 1;
-	if (ids->n == ids->cap) {
-		size_t cap = ids->cap ? ids->cap * 2 : 16;
-		void *g = realloc(ids->ids, cap * sizeof *ids->ids);
-
-		if (!g) {
-			ids->oom = 1;
-			return 1;
-		}
-		ids->ids = g;
-		ids->cap = cap;
-	}
-	orders_cp(ids->ids[ids->n++], sizeof ids->ids[0], &c[0]);
-	return 0;
-}
-
-/* Order ids of a query without parameters (copied: acting on them runs more SQL). */
-static int od_ids_get(sk_plugin *p, const char *sql, od_ids *ids)
-{
-	memset(ids, 0, sizeof *ids);
-	if (sk_db_exec(p, sql, NULL, 0, od_row_id, ids) < 0 || ids->oom) {
-		free(ids->ids);
-		memset(ids, 0, sizeof *ids);
-		return -1;
-	}
-	return 0;
-}
-
 /* After a restart: every order whose delivery or confirmation was under way
  * goes on from what the database says. */
 static void od_on_resume(sk_plugin *p, uint64_t id, void *ud)
@@ -333,8 +293,8 @@ static void od_on_resume(sk_plugin *p, uint64_t id, void *ud)
 
 	(void)id;
 	(void)ud;
-	if (!p->ud || od_ids_get(p, "SELECT order_id FROM orders_order WHERE delivery IN ('pending', 'delivering') "
-			      "OR (delivery = 'delivered' AND confirm = 'pending') ORDER BY updated_ms", &ids))
+	if (!p->ud || orders_ids_get(p, "SELECT order_id FROM orders_order WHERE delivery IN ('pending', 'delivering') "
+			      "OR (delivery = 'delivered' AND confirm = 'pending') ORDER BY updated_ms", NULL, 0, &ids))
 		return;
 	/* The seller's sends (resend, deliver by hand) committed before a crash first. */
 	orders_action_resume(p);
@@ -368,11 +328,11 @@ void orders_retry(sk_plugin *p, int only_stock)
 	od_ids ids;
 
 	if (!st || !st->enabled ||
-	    od_ids_get(p, only_stock ? "SELECT order_id FROM orders_order WHERE delivery = 'failed' AND state = 'paid' "
+	    orders_ids_get(p, only_stock ? "SELECT order_id FROM orders_order WHERE delivery = 'failed' AND state = 'paid' "
 				       "AND reason LIKE 'out_of_stock:%'" :
 				       "SELECT order_id FROM orders_order WHERE delivery = 'failed' AND state = 'paid' "
 				       "AND (reason LIKE 'out_of_stock:%' OR reason LIKE 'no_rule:%' OR "
-				       "reason LIKE 'ambiguous:%' OR reason LIKE 'quantity:%')", &ids))
+				       "reason LIKE 'ambiguous:%' OR reason LIKE 'quantity:%')", NULL, 0, &ids))
 		return;
 	for (size_t i = 0; i < ids.n && p->ud; i++) {
 		char reason[512];
@@ -402,7 +362,7 @@ static void od_on_retry(sk_plugin *p, uint64_t id, void *ud)
 	(void)id;
 	(void)ud;
 	orders_retry(p, 1);
-	if (!p->ud || od_ids_get(p, "SELECT DISTINCT order_id FROM orders_unit WHERE state = 'reserved'", &ids))
+	if (!p->ud || orders_ids_get(p, "SELECT DISTINCT order_id FROM orders_unit WHERE state = 'reserved'", NULL, 0, &ids))
 		return;
 	for (size_t i = 0; i < ids.n && p->ud; i++)
 		orders_proceed(p, ids.ids[i]);

@@ -291,6 +291,46 @@ static od_unit *od_unit_of(od_units *us, int64_t n)
 	return NULL;
 }
 
+/* An order with no chat to send to: a pulled order whose buyer never wrote
+ * gets its chat opened now (the seller tries again in a moment). Returns
+ * the rc after sk_control_error (409). */
+static int od_no_chat(sk_plugin *p, const char *command, const od_order *o)
+{
+	if (!*o->buyer)
+		return skctl_fail(p, SK_ERR_STATE, "%s: order %s has no buyer to send to", command, o->id);
+	orders_pull_chat(p, o);
+	return skctl_fail(p, SK_ERR_STATE, "%s: order %s has no chat with the buyer yet: opening it now, try again in a "
+			  "few seconds", command, o->id);
+}
+
+/* The start of a command on one unit ({order_id, unit}): the order into *o,
+ * its units into *us (free with orders_units_free), the unit into *u, the
+ * actor into *actor. Returns 0, or a negative rc after sk_control_error
+ * (*us then empty). */
+static int od_unit_cmd(sk_plugin *p, const char *command, const char *data_json, od_order *o, od_units *us,
+		       const od_unit **u, const char **actor)
+{
+	int64_t unit;
+	cJSON *d;
+	int rc;
+
+	if (!(d = skctl_data(p, command, data_json)))
+		return SK_ERR_INVAL;
+	*actor = od_actor(d);
+	if ((rc = od_get(p, command, d, o)) < 0 || (unit = od_unit_arg(p, command, d, 1)) < 0) {
+		cJSON_Delete(d);
+		return rc < 0 ? rc : SK_ERR_INVAL;
+	}
+	cJSON_Delete(d);
+	if ((rc = orders_units_get(p, o->id, us)) < 0)
+		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
+	if (!(*u = od_unit_of(us, unit))) {
+		orders_units_free(us);
+		return skctl_fail(p, SK_ERR_NOTFOUND, "%s: order %s has no unit %lld", command, o->id, (long long)unit);
+	}
+	return 0;
+}
+
 /* order_reveal {order_id, unit}: {"order_id", "unit", "content"}, the
  * unit's content as sent (the code in it); recorded and logged (without
  * the content). */
@@ -301,23 +341,14 @@ static int od_ctl_reveal(sk_plugin *p, const char *command, const char *data_jso
 	const char *actor;
 	od_order o;
 	int64_t unit;
-	cJSON *d, *a = NULL;
+	cJSON *a = NULL;
 	int rc;
 
 	(void)ud;
-	if (!(d = skctl_data(p, command, data_json)))
-		return SK_ERR_INVAL;
-	actor = od_actor(d);
-	if ((rc = od_get(p, command, d, &o)) < 0 || (unit = od_unit_arg(p, command, d, 1)) < 0) {
-		cJSON_Delete(d);
-		return rc < 0 ? rc : SK_ERR_INVAL;
-	}
-	cJSON_Delete(d);
-	if ((rc = orders_units_get(p, o.id, &us)) < 0)
-		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
-	if (!(u = od_unit_of(&us, unit)))
-		rc = skctl_fail(p, SK_ERR_NOTFOUND, "%s: order %s has no unit %lld", command, o.id, (long long)unit);
-	else if (od_action_add(p, o.id, unit, "reveal", actor, "", "", "done", "") < 0)
+	if ((rc = od_unit_cmd(p, command, data_json, &o, &us, &u, &actor)) < 0)
+		return rc;
+	unit = u->unit;
+	if (od_action_add(p, o.id, unit, "reveal", actor, "", "", "done", "") < 0)
 		rc = skctl_fail(p, SK_ERR_DB, "%s: cannot record the reveal: %s", command, sk_strerror(p, SK_ERR_DB));
 	if (rc >= 0) {
 		/* never the content: the log is not the place for codes */
@@ -430,29 +461,20 @@ static int od_ctl_resend(sk_plugin *p, const char *command, const char *data_jso
 	char tag[160], uuid[40] = "", nbuf[400] = "";
 	od_order o;
 	int64_t unit;
-	cJSON *d, *a;
+	cJSON *a;
 	int rc;
 
 	(void)ud;
 	if (!p->ud)
 		return SK_ERR_STATE;
-	if (!(d = skctl_data(p, command, data_json)))
-		return SK_ERR_INVAL;
-	actor = od_actor(d);
-	if ((rc = od_get(p, command, d, &o)) < 0 || (unit = od_unit_arg(p, command, d, 1)) < 0) {
-		cJSON_Delete(d);
-		return rc < 0 ? rc : SK_ERR_INVAL;
-	}
-	cJSON_Delete(d);
-	if ((rc = orders_units_get(p, o.id, &us)) < 0)
-		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
-	if (!(u = od_unit_of(&us, unit)))
-		rc = skctl_fail(p, SK_ERR_NOTFOUND, "%s: order %s has no unit %lld", command, o.id, (long long)unit);
-	else if (u->state != OD_U_SENT && u->state != OD_U_DONE)
+	if ((rc = od_unit_cmd(p, command, data_json, &o, &us, &u, &actor)) < 0)
+		return rc;
+	unit = u->unit;
+	if (u->state != OD_U_SENT && u->state != OD_U_DONE)
 		rc = skctl_fail(p, SK_ERR_STATE, "%s: order %s unit %lld was never sent (it is %s): nothing to send again",
 				command, o.id, (long long)unit, orders_ustate_name(u->state));
 	else if (!*o.chat || !*o.buyer)
-		rc = skctl_fail(p, SK_ERR_STATE, "%s: order %s has no chat or buyer to send to", command, o.id);
+		rc = od_no_chat(p, command, &o);
 	if (rc < 0) {
 		orders_units_free(&us);
 		return rc;
@@ -563,7 +585,7 @@ static int od_ctl_deliver(sk_plugin *p, const char *command, const char *data_js
 		rc = skctl_fail(p, SK_ERR_STATE, "%s: order %s is %s: nothing to deliver", command, o.id,
 				o.state == OD_O_NEW || o.state == OD_O_PLACED ? "not paid" : orders_ostate_name(o.state));
 	else if (!*o.chat || !*o.buyer)
-		rc = skctl_fail(p, SK_ERR_STATE, "%s: order %s has no chat or buyer to send to", command, o.id);
+		rc = od_no_chat(p, command, &o);
 	else if (n > OD_UNITS_MAX || unit > n)
 		rc = skctl_fail(p, unit > n ? SK_ERR_NOTFOUND : SK_ERR_STATE, "%s: order %s has %lld units%s", command,
 				o.id, (long long)n, unit > n ? "" : ", too many to deliver by hand");

@@ -241,3 +241,46 @@ int64_t orders_free_codes(sk_plugin *p, const char *card)
 		return -1;
 	return n;
 }
+
+/* Row callback: appends the order id of column 0 to the od_ids in ud
+ * (ids->oom set when it cannot grow). */
+int orders_row_id(sk_plugin *p, int n, const sk_value *c, void *ud)
+{
+	od_ids *ids = ud;
+
+	(void)p;
+	if (n < 1)
+		return 1;
+	if (ids->n == ids->cap) {
+		size_t cap = ids->cap ? ids->cap * 2 : 16;
+		void *g = realloc(ids->ids, cap * sizeof *ids->ids);
+
+		if (!g) {
+			ids->oom = 1;
+			return 1;
+		}
+		ids->ids = g;
+		ids->cap = cap;
+	}
+	orders_cp(ids->ids[ids->n++], sizeof ids->ids[0], &c[0]);
+	return 0;
+}
+
+/* The order ids of sql (column 0) with its n params, into *ids (free
+ * ids->ids). Returns 0, or a negative sk_rc (SK_ERR_NOMEM when they did not
+ * fit) with *ids empty. */
+int orders_ids_get(sk_plugin *p, const char *sql, const sk_value *params, size_t n, od_ids *ids)
+{
+	int rc;
+
+	memset(ids, 0, sizeof *ids);
+	rc = sk_db_exec(p, sql, params, n, orders_row_id, ids);
+	if (rc >= 0 && ids->oom)
+		rc = SK_ERR_NOMEM;
+	if (rc < 0) {
+		free(ids->ids);
+		memset(ids, 0, sizeof *ids);
+		return rc;
+	}
+	return 0;
+}

@@ -155,6 +155,13 @@ typedef struct {
 	int oom;
 } od_units;
 
+/* Order ids copied out of a query (acting on them runs more SQL). */
+typedef struct {
+	char (*ids)[64];
+	size_t n, cap;
+	int oom;
+} od_ids;
+
 /* One detail fetch (or one shipment call): attempt counts the tries after
  * transient errors; checks the answers that did not say paid yet, since_ms
  * (monotonic) when the first was asked for. */
@@ -194,6 +201,8 @@ int orders_units_get(sk_plugin *p, const char *oid, od_units *us);
 int orders_set_delivery(sk_plugin *p, const char *oid, od_dstate delivery, const char *reason);
 void orders_fail(sk_plugin *p, const char *oid, const char *reason);
 int orders_row_text(sk_plugin *p, int n, const sk_value *c, void *ud);
+int orders_row_id(sk_plugin *p, int n, const sk_value *c, void *ud);
+int orders_ids_get(sk_plugin *p, const char *sql, const sk_value *params, size_t n, od_ids *ids);
 int64_t orders_free_codes(sk_plugin *p, const char *card);
 
 /* orders_flow.c */

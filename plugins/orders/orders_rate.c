@@ -219,46 +219,15 @@ int orders_on_system(sk_plugin *p, const sk_event *e, void *ud)
 	return SK_PASS;
 }
 
-typedef struct {
-	char (*ids)[64];
-	size_t n, cap;
-	int oom;
-} od_rids;
-
-static int od_row_rid(sk_plugin *p, int n, const sk_value *c, void *ud)
-{
-	od_rids *ids = ud;
-
-	(void)p;
-	if (n < 1)
-		return 1;
-	if (ids->n == ids->cap) {
-		size_t cap = ids->cap ? ids->cap * 2 : 8;
-		void *g = realloc(ids->ids, cap * sizeof *ids->ids);
-
-		if (!g) {
-			ids->oom = 1;
-			return 1;
-		}
-		ids->ids = g;
-		ids->cap = cap;
-	}
-	orders_cp(ids->ids[ids->n++], sizeof ids->ids[0], &c[0]);
-	return 0;
-}
-
 /* At start and after a reload: every pending rating is tried (now, or when
  * it is due). */
 void orders_rate_resume(sk_plugin *p)
 {
-	od_rids ids = { 0 };
+	od_ids ids;
 
 	if (!p->ud || !((od_state *)p->ud)->rules->rate_enabled ||
-	    sk_db_exec(p, "SELECT order_id FROM orders_rate WHERE state = 'pending' ORDER BY ms", NULL, 0, od_row_rid,
-		       &ids) < 0) {
-		free(ids.ids);
+	    orders_ids_get(p, "SELECT order_id FROM orders_rate WHERE state = 'pending' ORDER BY ms", NULL, 0, &ids))
 		return;
-	}
 	for (size_t i = 0; i < ids.n && p->ud; i++)
 		od_rate_try(p, ids.ids[i]);
 	free(ids.ids);

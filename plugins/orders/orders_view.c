@@ -403,42 +403,12 @@ cJSON *orders_timeline_json(sk_plugin *p, const char *oid, int *rc)
 	return tl;
 }
 
-/* Order ids, copied (acting on them runs more SQL). */
-typedef struct {
-	char (*ids)[64];
-	size_t n, cap;
-	int oom;
-} od_idlist;
-
-/* Row callback: appends the order id of column 0 to the od_idlist in ud. */
-static int od_row_idlist(sk_plugin *p, int n, const sk_value *c, void *ud)
-{
-	od_idlist *l = ud;
-
-	(void)p;
-	if (n < 1)
-		return 1;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *g = realloc(l->ids, cap * sizeof *l->ids);
-
-		if (!g) {
-			l->oom = 1;
-			return 1;
-		}
-		l->ids = g;
-		l->cap = cap;
-	}
-	orders_cp(l->ids[l->n++], sizeof l->ids[0], &c[0]);
-	return 0;
-}
-
 /* orders_list {limit, filter}: the orders, most recently changed first, as
  * od_order_json gives them; filter "attention": only those a seller should
  * look at (delivery failed, shipment not confirmed, or waiting). */
 static int od_ctl_list(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
-	od_idlist ids = { 0 };
+	od_ids ids = { 0 };
 	const cJSON *f;
 	cJSON *d, *o, *arr;
 	int64_t limit;
@@ -460,13 +430,11 @@ static int od_ctl_list(sk_plugin *p, const char *command, const char *data_json,
 	cJSON_Delete(d);
 	if (limit < 0)
 		return SK_ERR_INVAL;
-	rc = sk_db_exec(p, attention ?
+	rc = orders_ids_get(p, attention ?
 			"SELECT order_id FROM orders_order WHERE delivery = 'failed' OR confirm = 'failed' OR "
 			"reason LIKE 'waiting:%' ORDER BY updated_ms DESC, rowid DESC LIMIT ?" :
 			"SELECT order_id FROM orders_order ORDER BY updated_ms DESC, rowid DESC LIMIT ?", &SK_VINT(limit), 1,
-			od_row_idlist, &ids);
-	if (rc >= 0 && ids.oom)
-		rc = SK_ERR_NOMEM;
+			&ids);
 	o = cJSON_CreateObject();
 	if (!(arr = cJSON_AddArrayToObject(o, "orders")))
 		rc = SK_ERR_NOMEM;

@@ -397,6 +397,7 @@ static void test_chat_host(void)
  * notice opens the chat and goes once it is open, once. */
 static void test_notice_waits_for_chat(void)
 {
+	const char *out = NULL;
 	char it[600];
 	fh *f = start("{\"orders\":{\"confirm\":\"never\",\"pull_gap_ms\":0,\"pull_pages\":3}}");
 
@@ -410,13 +411,23 @@ static void test_notice_waits_for_chat(void)
 	is_str(q_str(f, "SELECT kind || ':' || uuid FROM orders_notice WHERE order_id = '8101'"), "waiting_stock:",
 	       "notice: out of stock, the waiting_stock notice is decided");
 	is_int((int)fh_nchats(f), 1, "notice: ... and opens the chat with the buyer");
-	fh_chat_reply(f, 0, SK_OK, "c51");
+	/* a hand delivery before the chat is there: refused, and the chat opened */
+	fh_chat_reply(f, 0, SK_ERR_IO, NULL);
+	is_int(fh_control(f, "order_deliver", "{\"order_id\":\"8101\",\"text\":\"HAND-1\"}", &out), SK_ERR_STATE,
+	       "deliver, no chat yet: 409");
+	ok(out && strstr(out, "opening it now"), "deliver, no chat yet: ... saying the chat is being opened");
+	is_int((int)fh_nchats(f), 2, "deliver, no chat yet: ... and opening it");
+	fh_chat_reply(f, 1, SK_OK, "c51");
 	is_int((int)fh_nsends(f), 1, "notice: once the chat is open, the notice is sent");
 	ok(fh_nsends(f) == 1 && !strcmp(fh_send_at(f, 0)->chat_id, "c51") && strstr(fh_send_at(f, 0)->text, "库存"),
 	   "notice: ... to that chat, the waiting text");
 	complete_all(f);
 	fh_advance(f, 700000);
 	is_int((int)fh_nsends(f), 1, "notice: not sent again by the retries");
+	is_int(fh_control(f, "order_deliver", "{\"order_id\":\"8101\",\"text\":\"HAND-1\"}", &out), SK_OK,
+	       "deliver: with the chat open, the hand delivery goes");
+	ok(fh_nsends(f) == 2 && !strcmp(fh_send_at(f, 1)->chat_id, "c51") && !strcmp(fh_send_at(f, 1)->text, "HAND-1"),
+	   "deliver: ... the seller's text to that chat");
 	fh_free(f);
 }
 
