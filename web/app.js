@@ -762,6 +762,7 @@
 					el('td', { className: 'mono' }, str(r.chat_id)),
 					el('td', { className: 'mono' }, str(r.buyer_id)),
 					el('td', { className: 'msg' }, str(r.text)),
+					el('td', null, r.item_id ? shop.itemLabel(r.item_id) : ''),
 					el('td', null, stateBadge(r.decision)),
 					el('td', null, str(r.rule)),
 					el('td', { className: /^(refused|error)/.test(outcome) ? 'reason' : '' }, outcome)));

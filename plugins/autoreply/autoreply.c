@@ -177,6 +177,8 @@ static const char *const ar_migrations[] = {
 	/* the burst waiting for its debounce timer, per chat: answered after a crash */
 	"CREATE TABLE autoreply_pending (chat TEXT PRIMARY KEY, buyer TEXT NOT NULL, name TEXT NOT NULL, "
 	"text TEXT NOT NULL, item TEXT NOT NULL, message_id TEXT NOT NULL, due_ms INTEGER NOT NULL)",
+	/* the item the buyer asked about: the page shows its title in the log */
+	"ALTER TABLE autoreply_log ADD COLUMN item TEXT NOT NULL DEFAULT ''",
 	NULL
 };
 
@@ -250,16 +252,17 @@ static int64_t ar_log(sk_plugin *p, const ar_msg *m, const char *decision, const
 {
 	char buf[256];
 	const char *label = ar_rule_label(r, buf, sizeof buf), *out = outcome ? outcome : "";
-	sk_value v[8] = { SK_VINT(sk_now_ms(p)), SK_VTEXT(m->chat), SK_VTEXT(m->buyer), SK_VTEXT(m->mid),
-			  SK_VTEXT(m->text), SK_VTEXT(decision), SK_VTEXT(label), SK_VTEXT(out) };
+	sk_value v[9] = { SK_VINT(sk_now_ms(p)), SK_VTEXT(m->chat), SK_VTEXT(m->buyer), SK_VTEXT(m->mid),
+			  SK_VTEXT(m->text), SK_VTEXT(decision), SK_VTEXT(label), SK_VTEXT(out),
+			  SK_VTEXT(m->item ? m->item : "") };
 	int64_t id = 0;
 	int rc;
 
 	/* RETURNING rather than sk_db_last_rowid: the host only updates that when
 	 * the connection's rowid changed, and the first row's id 1 may equal
 	 * another table's last one. */
-	rc = sk_db_exec(p, "INSERT INTO autoreply_log (ms, chat, buyer, message_id, text, decision, rule, outcome) "
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", v, 8, ar_row_id, &id);
+	rc = sk_db_exec(p, "INSERT INTO autoreply_log (ms, chat, buyer, message_id, text, decision, rule, outcome, item) "
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", v, 9, ar_row_id, &id);
 	if (rc < 0) {
 		sk_log(p, SK_LOG_WARN, "chat %s: decision %s not logged: %s", m->chat, decision, sk_strerror(p, rc));
 		return 0;

@@ -96,14 +96,14 @@ static int ar_ctl_resume(sk_plugin *p, const char *command, const char *data_jso
  * appended to the array ud. */
 static int ar_row_decision(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
 {
-	static const char *const names[] = { "chat_id", "buyer_id", "text", "decision", "rule", "outcome" };
+	static const char *const names[] = { "chat_id", "buyer_id", "text", "decision", "rule", "outcome", "item_id" };
 	cJSON *o;
 
 	(void)p;
-	if (ncols < 7 || !(o = cJSON_CreateObject()))
+	if (ncols < 8 || !(o = cJSON_CreateObject()))
 		return 1;
 	cJSON_AddNumberToObject(o, "ms", (double)(cols[0].type == SK_INT ? cols[0].i : 0));
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		cJSON_AddStringToObject(o, names[i], cols[i + 1].type == SK_TEXT ? cols[i + 1].s : "");
 	cJSON_AddItemToArray(ud, o);
 	return 0;
@@ -111,7 +111,7 @@ static int ar_row_decision(sk_plugin *p, int ncols, const sk_value *cols, void *
 
 /* decisions {"limit"}: the decision log, newest first (limit default 100,
  * at most 1000). Answers {"decisions": [{"ms", "chat_id", "buyer_id",
- * "text", "decision", "rule", "outcome"}]}. */
+ * "text", "decision", "rule", "outcome", "item_id"}]}. */
 static int ar_ctl_decisions(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
 	cJSON *d, *o, *arr;
@@ -130,7 +130,7 @@ static int ar_ctl_decisions(sk_plugin *p, const char *command, const char *data_
 		cJSON_Delete(o);
 		return SK_ERR_NOMEM;
 	}
-	if ((rc = sk_db_exec(p, "SELECT ms, chat, buyer, text, decision, rule, outcome FROM autoreply_log "
+	if ((rc = sk_db_exec(p, "SELECT ms, chat, buyer, text, decision, rule, outcome, item FROM autoreply_log "
 			     "ORDER BY id DESC LIMIT ?", &SK_VINT(limit), 1, ar_row_decision, arr)) < 0) {
 		cJSON_Delete(o);
 		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));

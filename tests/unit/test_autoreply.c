@@ -939,14 +939,16 @@ static void test_control_decisions(void)
 	ask(f, "c1", "", "hello");
 	is_int(fh_complete_send(f, last_uuid(f), 1, "mid-1"), 0, "decisions: the reply is sent");
 	fh_advance(f, 1000);
-	ask(f, "c2", "", "zzz \"quoted\"");
+	ask(f, "c2", "40004", "zzz \"quoted\"");
 	fh_control(f, "decisions", "{}", &out);
 	snprintf(want, sizeof want, "{\"decisions\":["
 		 "{\"ms\":%lld,\"chat_id\":\"c2\",\"buyer_id\":\"buyer1\",\"text\":\"zzz \\\"quoted\\\"\","
-		 "\"decision\":\"default\",\"rule\":\"default\",\"outcome\":\"\"},"
+		 "\"decision\":\"default\",\"rule\":\"default\",\"outcome\":\"\",\"item_id\":\"40004\"},"
 		 "{\"ms\":%lld,\"chat_id\":\"c1\",\"buyer_id\":\"buyer1\",\"text\":\"hello\",\"decision\":\"rule\","
-		 "\"rule\":\"greet\",\"outcome\":\"sent:mid-1\"}]}", (long long)(t0 + 1000), (long long)t0);
-	is_str(out, want, "decisions: {decisions: [{ms, chat_id, buyer_id, text, decision, rule, outcome}]}, newest first");
+		 "\"rule\":\"greet\",\"outcome\":\"sent:mid-1\",\"item_id\":\"\"}]}", (long long)(t0 + 1000),
+		 (long long)t0);
+	is_str(out, want, "decisions: {decisions: [{ms, chat_id, buyer_id, text, decision, rule, outcome, item_id}]}, "
+	       "newest first");
 	fh_chat(f, "c1", FH_OWN_ID, "by hand");
 	ask(f, "c1", "", "hello");
 	fh_control(f, "decisions", "{\"limit\":1}", &out);
