@@ -158,6 +158,15 @@ static inline int web_node(web_run *w, const char *script, const char *env, int 
 	return 0;
 }
 
+/* Writes build/name into buf (n bytes) and removes the file of an earlier
+ * run: where the script is to put a screenshot. Returns buf. */
+static inline char *web_shot(const web_run *w, char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/%s", w->build, name);
+	unlink(buf);
+	return buf;
+}
+
 /* Whether the script exited as its checks say: 1 when one failed, else 0. */
 static inline int web_exit_ok(const web_result *r)
 {
