@@ -98,7 +98,7 @@ browser-deps: deps
 	@[ -d tests/browser/node_modules/playwright-core ] || \
 	  { echo "make browser-deps: npm ci in tests/browser"; cd tests/browser && npm ci --no-audit --no-fund --loglevel=error; }
 
-$(B)/obj/%.o: %.c $(wildcard core/*.h db/*.h tests/*.h tests/unit/*.h tests/sim/*.h tests/fakehost/*.h plugins/*.h)
+$(B)/obj/%.o: %.c $(wildcard core/*.h db/*.h tests/*.h tests/unit/*.h tests/integration/*.h tests/sim/*.h tests/fakehost/*.h plugins/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 

@@ -16,129 +16,25 @@
 //   SK_TIMEOUT_S    the overall limit (default 60)
 //
 // Prints one line per check, "ok - what" or "not ok - what" (lines starting
-// with "#" are diagnostics), and exits 0 when every check passed, else 1.
+// with "#" are diagnostics), and exits 0 when every check passed, else 1
+// (the shared part: lib.mjs).
 
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import * as lib from './lib.mjs';
+import { env, SETUP_TOKEN, SELLER, PASSWORD, ok, diag, sleep, sim, waitText, preflight, launch, openPage, load,
+	submitSetup, phone, desktop, sideways, screenshot, start, finish } from './lib.mjs';
 
-const env = process.env;
-const WEB_URL = env.SK_WEB_URL || '';
-const SETUP_TOKEN = env.SK_SETUP_TOKEN || '';
-const SIM_CTL = env.SK_SIM_CTL || '';
-const SELLER = env.SK_SELLER || '';
 const SHOT = env.SK_SHOT || '';
-const CHROMIUM = env.SK_CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT_S = Number(env.SK_TIMEOUT_S) > 0 ? Number(env.SK_TIMEOUT_S) : 60;
-const PASSWORD = 'correct horse 42';
 const KEYWORD = 'browserkw';
 const REPLY = 'answer from the page';
 const STATES = ['CONNECTED', 'CONNECTING', 'RECONNECTING', 'FAILED', 'CLOSED', 'DISCONNECTED'];
 const SEND_LWP = '/r/MessageSend/sendByReceiverScope';
 
-let failures = 0, checks = 0, context = null, userDir = null, timedOut = false;
+start(60);
 
-function ok(cond, what, diag) {
-	if (timedOut)
-		return false;
-	checks++;
-	if (cond) {
-		console.log(`ok - ${what}`);
-	} else {
-		failures++;
-		console.log(`not ok - ${what}`);
-		if (diag)
-			for (const l of String(diag).split('\n'))
-				console.log(`# ${l}`);
-	}
-	return !!cond;
-}
+// This script's locators are strict: a selector that matches twice fails.
+const visible = (page, sel, ms) => lib.visible(page, sel, ms, true);
+const text = (page, sel) => lib.text(page, sel, true);
 
-function diag(msg) {
-	if (timedOut)
-		return;
-	for (const l of String(msg).split('\n'))
-		console.log(`# ${l}`);
-}
-
-function cleanup() {
-	if (userDir) {
-		try {
-			fs.rmSync(userDir, { recursive: true, force: true });
-		} catch { /* a temp folder */ }
-		userDir = null;
-	}
-}
-
-const overall = setTimeout(() => {
-	console.log('not ok - timeout');
-	console.log(`# the whole test took longer than ${TIMEOUT_S} s`);
-	timedOut = true;
-	failures++;
-	const done = () => {
-		cleanup();
-		process.exit(1);
-	};
-	if (context)
-		context.close().then(done, done);
-	else
-		done();
-	setTimeout(done, 3000).unref();
-}, TIMEOUT_S * 1000);
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// The simulator's control API (plain Node fetch: not the page's origin).
-async function sim(method, pathq, body) {
-	let res, text;
-	try {
-		res = await fetch(`http://127.0.0.1:${SIM_CTL}${pathq}`, {
-			method,
-			headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-			body: body === undefined ? undefined : JSON.stringify(body),
-			signal: AbortSignal.timeout(10000),
-		});
-		text = await res.text();
-	} catch (e) {
-		return { status: 0, json: null, text: `${method} ${pathq}: ${e && e.message ? e.message : e}` };
-	}
-	let json = null;
-	try {
-		json = JSON.parse(text);
-	} catch { /* reported below */ }
-	return { status: res.status, json, text };
-}
-
-// Waits until document.querySelector(sel)'s text contains want; true/false.
-async function waitText(page, sel, want, ms) {
-	try {
-		await page.waitForFunction(([s, w]) => {
-			const e = document.querySelector(s);
-			return !!e && e.textContent.includes(w);
-		}, [sel, want], { timeout: ms });
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-async function visible(page, sel, ms) {
-	try {
-		await page.locator(sel).waitFor({ state: 'visible', timeout: ms });
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-async function text(page, sel) {
-	try {
-		return (await page.locator(sel).textContent({ timeout: 2000 })) || '';
-	} catch {
-		return '';
-	}
-}
 
 // The lines of a list or table body, for diagnostics.
 async function lines(page, sel, max = 12) {
@@ -159,50 +55,22 @@ async function pageRules(page) {
 }
 
 async function main() {
-	for (const [k, v] of [['SK_WEB_URL', WEB_URL], ['SK_SETUP_TOKEN', SETUP_TOKEN], ['SK_SIM_CTL', SIM_CTL],
-		['SK_SELLER', SELLER]])
-		if (!v) {
-			ok(false, `environment: ${k} is set`);
-			return;
-		}
-	if (!ok(fs.existsSync(CHROMIUM), `the browser is installed (${CHROMIUM})`))
+	if (!preflight(['SK_WEB_URL', 'SK_SETUP_TOKEN', 'SK_SIM_CTL', 'SK_SELLER']))
 		return;
 
-	userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sk-page-test-'));
-	context = await chromium.launchPersistentContext(userDir, {
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-		viewport: { width: 1280, height: 900 },
-	});
-	const page = context.pages()[0] || await context.newPage();
-	const jsErrors = [];
-	page.on('pageerror', (e) => jsErrors.push(`page error: ${e.message}`));
-	page.on('console', (m) => {
-		// a failed request (401, 422 ...) is logged as "Failed to load resource": expected here
-		if (m.type() === 'error' && !/Failed to load resource/.test(m.text()))
-			jsErrors.push(`console: ${m.text()}`);
-	});
-	page.setDefaultTimeout(10000);
+	const { page, jsErrors } = await openPage(await launch('sk-page-test-'));
 
 	// ---- setup: the token and a new password
-	const resp = await page.goto(WEB_URL, { waitUntil: 'load' });
-	ok(resp && resp.ok(), 'the page loads', resp ? `HTTP ${resp.status()}` : 'no response');
+	await load(page);
 	if (!ok(await visible(page, '#setup-form', 10000), 'the setup form shows (no password yet)',
 		`login view: ${await text(page, '#login-view')}`))
 		return;
 
-	await page.fill('#setup-token', 'not-the-token');
-	await page.fill('#setup-password', PASSWORD);
-	await page.fill('#setup-password2', PASSWORD);
-	await page.click('#setup-submit');
+	await submitSetup(page, 'not-the-token');
 	ok(await visible(page, '#setup-error', 5000) && !(await page.locator('#app-view').isVisible()),
 		'a wrong setup token is refused, the error next to the form', await text(page, '#setup-error'));
 
-	await page.fill('#setup-token', SETUP_TOKEN);
-	await page.click('#setup-submit');
-	const inApp = await visible(page, '#app-view', 10000);
+	const inApp = await submitSetup(page, SETUP_TOKEN, false);
 	ok(inApp, 'logged in with the setup token and the new password', await text(page, '#setup-error'));
 	if (!inApp)
 		return;
@@ -369,16 +237,14 @@ async function main() {
 	// ---- the picture, the phone width
 	if (SHOT) {
 		await page.evaluate(() => window.scrollTo(0, 0));
-		await page.screenshot({ path: SHOT, fullPage: true });
-		ok(fs.existsSync(SHOT) && fs.statSync(SHOT).size > 1000, `screenshot written (${SHOT})`);
+		await screenshot(page, SHOT, true, `screenshot written (${SHOT})`);
 	}
-	await page.setViewportSize({ width: 390, height: 844 });
+	await phone(page);
 	await sleep(200);
-	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+	const overflow = await sideways(page);
 	ok(overflow <= 1, 'the page fits a phone width (390 px) without sideways scrolling', `overflow ${overflow} px`);
-	if (env.SK_SHOT_PHONE)
-		await page.screenshot({ path: env.SK_SHOT_PHONE, fullPage: true });
-	await page.setViewportSize({ width: 1280, height: 900 });
+	await screenshot(page, env.SK_SHOT_PHONE || '', true);
+	await desktop(page);
 
 	// ---- logout, a wrong password, the password
 	await page.click('#logout');
@@ -432,13 +298,13 @@ async function xianyuLogin(page) {
 	ok(await page.locator('#banner-qr').isVisible() && await page.locator('#banner-paste').isVisible() &&
 		!(await page.locator('#banner-punish').isVisible()), 'the banner offers the QR login and the paste field');
 	if (env.SK_SHOT_FAILED_PHONE) {
-		await page.setViewportSize({ width: 390, height: 844 });
+		await phone(page);
 		await page.evaluate(() => window.scrollTo(0, 0));
 		await sleep(200);
-		await page.screenshot({ path: env.SK_SHOT_FAILED_PHONE });
-		const of = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+		await screenshot(page, env.SK_SHOT_FAILED_PHONE);
+		const of = await sideways(page);
 		ok(of <= 1, 'the FAILED banner fits a phone width (390 px)', `overflow ${of} px`);
-		await page.setViewportSize({ width: 1280, height: 900 });
+		await desktop(page);
 	}
 
 	// ---- the paste field: a bad cookie is refused, the field is cleared, nothing echoed
@@ -468,17 +334,14 @@ async function xianyuLogin(page) {
 		await text(page, '#qr-state'));
 	const loaded = await page.evaluate(() => { const i = document.querySelector('#qr-img'); return i.complete && i.naturalWidth > 0; });
 	ok(loaded, 'the QR image loads under the page\'s CSP');
-	if (SHOT_QR) {
-		await page.screenshot({ path: SHOT_QR });
-		ok(fs.existsSync(SHOT_QR) && fs.statSync(SHOT_QR).size > 1000, `QR dialog screenshot written (${SHOT_QR})`);
-	}
+	await screenshot(page, SHOT_QR, false, `QR dialog screenshot written (${SHOT_QR})`);
 	if (SHOT_QR_PHONE) {
-		await page.setViewportSize({ width: 390, height: 844 });
+		await phone(page);
 		await sleep(200);
-		await page.screenshot({ path: SHOT_QR_PHONE });
-		const of = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+		await screenshot(page, SHOT_QR_PHONE);
+		const of = await sideways(page);
 		ok(of <= 1, 'the QR dialog fits a phone width (390 px)', `overflow ${of} px`);
-		await page.setViewportSize({ width: 1280, height: 900 });
+		await desktop(page);
 	}
 	const scan = await sim('POST', '/login/scan', {});
 	ok(scan.status === 200, 'the simulator\'s phone scans the code', scan.text);
@@ -618,24 +481,4 @@ async function failKinds(page) {
 		`${await text(page, '#top-state')} ${await text(page, '#banner')}`);
 }
 
-let crashed = false;
-try {
-	await main();
-} catch (e) {
-	crashed = true;
-	ok(false, 'the test ran to its end', e && e.stack ? e.stack : String(e));
-}
-clearTimeout(overall);
-if (context) {
-	try {
-		await context.close();
-	} catch { /* closing anyway */ }
-}
-cleanup();
-if (!checks)
-	ok(false, 'the test made no check');
-diag(`${checks - failures} of ${checks} checks passed${crashed ? ' (stopped early)' : ''}`);
-if (timedOut)
-	await new Promise(() => {});  // the timeout handler exits
-
-process.exit(failures || timedOut ? 1 : 0);
+await finish(main);

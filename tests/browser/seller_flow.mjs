@@ -28,23 +28,14 @@
 // Prints one line per check, "ok - what" or "not ok - what"; "#" lines are
 // diagnostics, "# skip: <what is missing>" a step this build cannot do yet
 // (a command or a screen of issue 21 it lacks). Exits 0 when every check
-// passed, else 1.
+// passed, else 1 (the shared part: lib.mjs).
 
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
+import * as lib from './lib.mjs';
+import { env, SETUP_TOKEN, SELLER, ok, diag, sleep, sim, visible, text, preflight, launch, openPage, load,
+	submitSetup, png, serveImage, phone, desktop, sideways, screenshot, start, finish } from './lib.mjs';
 
-const env = process.env;
-const WEB_URL = env.SK_WEB_URL || '';
-const SETUP_TOKEN = env.SK_SETUP_TOKEN || '';
-const SIM_CTL = env.SK_SIM_CTL || '';
-const SELLER = env.SK_SELLER || '';
 const SHOTS = env.SK_SHOTS || '';
-const CHROMIUM = env.SK_CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT_S = Number(env.SK_TIMEOUT_S) > 0 ? Number(env.SK_TIMEOUT_S) : 120;
-const PASSWORD = 'correct horse 42';
 const SEND_LWP = '/r/MessageSend/sendByReceiverScope';
 
 const ITEM = '61001', ITEM_TITLE = '爱奇艺黄金会员月卡', SPEC = '时长:1个月', PRICE_FEN = 1990, AMOUNT = '19.90';
@@ -52,119 +43,10 @@ const CARD = 'iqiyi-month', TEMPLATE = '您的会员卡密：{code}';
 const CODE1 = 'FLOW-7Q2X-9KDM', CODE2 = 'FLOW-8R3Y-0LEN';
 const NOTICE = '库存补充中';
 
-let failures = 0, checks = 0, context = null, userDir = null, timedOut = false;
-
-function ok(cond, what, diagText) {
-	if (timedOut)
-		return false;
-	checks++;
-	if (cond) {
-		console.log(`ok - ${what}`);
-	} else {
-		failures++;
-		console.log(`not ok - ${what}`);
-		if (diagText)
-			for (const l of String(diagText).split('\n'))
-				console.log(`# ${l}`);
-	}
-	return !!cond;
-}
-
-function diag(msg) {
-	if (timedOut)
-		return;
-	for (const l of String(msg).split('\n'))
-		console.log(`# ${l}`);
-}
+start(120);
 
 function skip(what) {
 	diag(`skip: ${what}`);
-}
-
-function cleanup() {
-	if (userDir) {
-		try {
-			fs.rmSync(userDir, { recursive: true, force: true });
-		} catch { /* a temp folder */ }
-		userDir = null;
-	}
-}
-
-const overall = setTimeout(() => {
-	console.log('not ok - timeout');
-	console.log(`# the whole test took longer than ${TIMEOUT_S} s`);
-	timedOut = true;
-	failures++;
-	const done = () => {
-		cleanup();
-		process.exit(1);
-	};
-	if (context)
-		context.close().then(done, done);
-	else
-		done();
-	setTimeout(done, 3000).unref();
-}, TIMEOUT_S * 1000);
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// A small PNG (w x h, one colour with a lighter band) for the item pictures.
-function png(w, h, rgb) {
-	const crcTable = [];
-	for (let n = 0; n < 256; n++) {
-		let c = n;
-		for (let k = 0; k < 8; k++)
-			c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-		crcTable[n] = c >>> 0;
-	}
-	const crc = (buf) => {
-		let c = 0xffffffff;
-		for (const b of buf)
-			c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-		return (c ^ 0xffffffff) >>> 0;
-	};
-	const chunk = (type, data) => {
-		const len = Buffer.alloc(4), tc = Buffer.concat([Buffer.from(type, 'ascii'), data]), c = Buffer.alloc(4);
-		len.writeUInt32BE(data.length);
-		c.writeUInt32BE(crc(tc));
-		return Buffer.concat([len, tc, c]);
-	};
-	const ihdr = Buffer.alloc(13);
-	ihdr.writeUInt32BE(w, 0);
-	ihdr.writeUInt32BE(h, 4);
-	ihdr[8] = 8;
-	ihdr[9] = 2;
-	const raw = Buffer.alloc((w * 3 + 1) * h);
-	for (let y = 0; y < h; y++)
-		for (let x = 0; x < w; x++) {
-			const o = y * (w * 3 + 1) + 1 + x * 3, band = y > h * 0.4 && y < h * 0.6;
-			raw[o] = band ? 255 : rgb[0];
-			raw[o + 1] = band ? 255 : rgb[1];
-			raw[o + 2] = band ? 255 : rgb[2];
-		}
-	return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-		chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
-// The simulator's control API (plain Node fetch: not the page's origin).
-async function sim(method, pathq, body) {
-	let res, text;
-	try {
-		res = await fetch(`http://127.0.0.1:${SIM_CTL}${pathq}`, {
-			method,
-			headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-			body: body === undefined ? undefined : JSON.stringify(body),
-			signal: AbortSignal.timeout(10000),
-		});
-		text = await res.text();
-	} catch (e) {
-		return { status: 0, json: null, text: `${method} ${pathq}: ${e && e.message ? e.message : e}` };
-	}
-	let json = null;
-	try {
-		json = JSON.parse(text);
-	} catch { /* reported by the caller */ }
-	return { status: res.status, json, text };
 }
 
 // The texts the bot sent into chat cid since the sent-log position since
@@ -174,6 +56,18 @@ async function sentTexts(cid, since) {
 	return ((s.json && s.json.frames) || []).filter((f) => f.cid === cid && f.content && f.content.text &&
 		typeof f.content.text.text === 'string' && f.message_id && !f.repeat && !f.refused && !f.error)
 		.map((f) => f.content.text.text);
+}
+
+// Buyer buyer orders one of ITEM's SPEC in the simulator, and pays: the
+// order's answer o, its id and chat, and the payment's answer p (null when
+// there was no order).
+async function payOrder(buyer) {
+	const o = await sim('POST', '/order', { seller: SELLER, buyer_name: buyer, item_id: ITEM, spec: SPEC, quantity: 1,
+		price: PRICE_FEN });
+	const oid = o.json && (o.json.order_id || (o.json.order && o.json.order.order_id));
+	const cid = o.json && (o.json.order && o.json.order.cid || (o.json.items && o.json.items[0] && o.json.items[0].cid));
+	const p = oid ? await sim('POST', '/order/status', { seller: SELLER, order_id: oid, status: 'paid' }) : null;
+	return { o, oid, cid, p };
 }
 
 async function sentNext() {
@@ -192,34 +86,8 @@ async function waitSent(cid, since, pred, ms) {
 	return { ok: false, texts: t };
 }
 
-async function waitText(page, sel, want, ms) {
-	try {
-		await page.waitForFunction(([s, w]) => {
-			const e = document.querySelector(s);
-			return !!e && (w instanceof Array ? w.some((x) => e.textContent.includes(x)) : e.textContent.includes(w));
-		}, [sel, want], { timeout: ms });
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-async function visible(page, sel, ms) {
-	try {
-		await page.locator(sel).first().waitFor({ state: 'visible', timeout: ms });
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-async function text(page, sel) {
-	try {
-		return (await page.locator(sel).first().textContent({ timeout: 2000 })) || '';
-	} catch {
-		return '';
-	}
-}
+// Here an array of strings waited for is any one of them (both languages).
+const waitText = (page, sel, want, ms) => lib.waitText(page, sel, want, ms, true);
 
 // A control command through the page's own session: {status, json}.
 async function command(page, name, data) {
@@ -264,9 +132,7 @@ async function rowHas(page, oid, want, ms) {
 }
 
 // Horizontal overflow of the document at the current width (px).
-async function overflow(page) {
-	return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-}
+const overflow = sideways;
 
 // Elements under sel that reach past the viewport's right edge (a text).
 async function offscreen(page, sel) {
@@ -282,11 +148,8 @@ async function offscreen(page, sel) {
 }
 
 async function shot(page, name, full) {
-	if (!SHOTS)
-		return;
-	const file = path.join(SHOTS, name);
-	await page.screenshot({ path: file, fullPage: !!full });
-	ok(fs.existsSync(file) && fs.statSync(file).size > 1000, `screenshot ${name}`);
+	if (SHOTS)
+		await screenshot(page, path.join(SHOTS, name), !!full, `screenshot ${name}`);
 }
 
 async function scrollTo(page, sel) {
@@ -442,50 +305,20 @@ async function handDelivery(page) {
 }
 
 async function main() {
-	for (const [k, v] of [['SK_WEB_URL', WEB_URL], ['SK_SETUP_TOKEN', SETUP_TOKEN], ['SK_SIM_CTL', SIM_CTL],
-		['SK_SELLER', SELLER]])
-		if (!v) {
-			ok(false, `environment: ${k} is set`);
-			return;
-		}
-	if (!ok(fs.existsSync(CHROMIUM), `the browser is installed (${CHROMIUM})`))
+	if (!preflight(['SK_WEB_URL', 'SK_SETUP_TOKEN', 'SK_SIM_CTL', 'SK_SELLER']))
 		return;
 
-	userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sk-flow-test-'));
-	context = await chromium.launchPersistentContext(userDir, {
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-		viewport: { width: 1280, height: 900 },
-	});
+	const context = await launch('sk-flow-test-');
 	// the platform's pictures, answered here: no internet in tests
-	let picRequests = 0;
-	const PIC = png(96, 96, [232, 96, 40]);
-	await context.route('https://img.alicdn.com/**', (route) => {
-		picRequests++;
-		return route.fulfill({ status: 200, contentType: 'image/png', body: PIC });
-	});
-	const page = context.pages()[0] || await context.newPage();
-	const jsErrors = [];
-	page.on('pageerror', (e) => jsErrors.push(`page error: ${e.message}`));
-	page.on('console', (m) => {
-		if (m.type() === 'error' && !/Failed to load resource/.test(m.text()))
-			jsErrors.push(`console: ${m.text()}`);
-	});
-	page.setDefaultTimeout(10000);
+	const pics = await serveImage(context, 'https://img.alicdn.com/**', png(96, 96, [232, 96, 40], true));
+	const { page, jsErrors } = await openPage(context);
 
 	// ---- log in with the setup token
-	const resp = await page.goto(WEB_URL, { waitUntil: 'load' });
-	ok(resp && resp.ok(), 'the page loads', resp ? `HTTP ${resp.status()}` : 'no response');
+	const resp = await load(page);
 	const csp = resp ? resp.headers()['content-security-policy'] || '' : '';
 	if (!ok(await visible(page, '#setup-form', 10000), 'the setup form shows (a new seller: no password yet)'))
 		return;
-	await page.fill('#setup-token', SETUP_TOKEN);
-	await page.fill('#setup-password', PASSWORD);
-	await page.fill('#setup-password2', PASSWORD);
-	await page.click('#setup-submit');
-	if (!ok(await visible(page, '#app-view', 10000), 'logged in with the setup token', await text(page, '#setup-error')))
+	if (!ok(await submitSetup(page, SETUP_TOKEN), 'logged in with the setup token', await text(page, '#setup-error')))
 		return;
 	ok(await waitText(page, '#events-status', 'live', 10000), 'the live events are connected');
 
@@ -525,11 +358,7 @@ async function main() {
 
 	// ---- a buyer pays; the code arrives in the chat
 	const since = await sentNext();
-	const o1 = await sim('POST', '/order', { seller: SELLER, buyer_name: '小王', item_id: ITEM, spec: SPEC, quantity: 1,
-		price: PRICE_FEN });
-	const oid1 = o1.json && (o1.json.order_id || (o1.json.order && o1.json.order.order_id));
-	const cid1 = o1.json && (o1.json.order && o1.json.order.cid || (o1.json.items && o1.json.items[0] && o1.json.items[0].cid));
-	const p1 = oid1 ? await sim('POST', '/order/status', { seller: SELLER, order_id: oid1, status: 'paid' }) : null;
+	const { o: o1, oid: oid1, cid: cid1, p: p1 } = await payOrder('小王');
 	if (!ok(oid1 && cid1 && p1 && p1.status === 200, `a buyer placed and paid order ${oid1} (chat ${cid1})`,
 		`${o1.text} ${p1 && p1.text}`))
 		return;
@@ -605,11 +434,7 @@ async function main() {
 
 	// ---- out of stock: the notice, then delivered after an import
 	const since2 = await sentNext();
-	const o2 = await sim('POST', '/order', { seller: SELLER, buyer_name: '小李', item_id: ITEM, spec: SPEC, quantity: 1,
-		price: PRICE_FEN });
-	const oid2 = o2.json && (o2.json.order_id || (o2.json.order && o2.json.order.order_id));
-	const cid2 = o2.json && (o2.json.order && o2.json.order.cid || (o2.json.items && o2.json.items[0] && o2.json.items[0].cid));
-	const p2 = oid2 ? await sim('POST', '/order/status', { seller: SELLER, order_id: oid2, status: 'paid' }) : null;
+	const { o: o2, oid: oid2, cid: cid2, p: p2 } = await payOrder('小李');
 	ok(oid2 && p2 && p2.status === 200, `a second buyer paid order ${oid2}, with no code in stock`, `${o2.text} ${p2 && p2.text}`);
 	const sel2 = `#orders-body tr[data-order="${oid2}"]`;
 	ok(await rowHas(page, oid2, [['等待补货', 'waiting for stock']], 15000), 'its row says it waits for stock (等待补货)',
@@ -654,8 +479,8 @@ async function main() {
 			const i = document.querySelector(`#orders-body tr[data-order="${id}"] img.order-pic`);
 			return !!i && i.complete && i.naturalWidth > 0;
 		}, oid1);
-		ok(loaded && picRequests > 0, 'the row shows the item\'s picture (served by the test for the platform\'s host)',
-			`requests ${picRequests}`);
+		ok(loaded && pics.n > 0, 'the row shows the item\'s picture (served by the test for the platform\'s host)',
+			`requests ${pics.n}`);
 	}
 
 	// ---- the language switch: the screen in English
@@ -668,7 +493,7 @@ async function main() {
 	}
 
 	// ---- phone width: the navigation and the orders as cards, nothing off screen
-	await page.setViewportSize({ width: 390, height: 844 });
+	await phone(page);
 	await sleep(300);
 	ok(await overflow(page) <= 1, 'the page fits 390 px without sideways scrolling', `overflow ${await overflow(page)} px`);
 	const navOff = await offscreen(page, '.nav a');
@@ -698,31 +523,11 @@ async function main() {
 		await page.click('#order-dialog-cancel');
 		ok(!(await page.locator('#order-dialog').isVisible()), 'cancel closes the dialog (nothing sent)');
 	}
-	await page.setViewportSize({ width: 1280, height: 900 });
+	await desktop(page);
 	await sleep(200);
 	await shot(page, 'web-seller-flow.png', true);
 
 	ok(!jsErrors.length, 'no JavaScript errors and no Content-Security-Policy violations', jsErrors.join('\n'));
 }
 
-let crashed = false;
-try {
-	await main();
-} catch (e) {
-	crashed = true;
-	ok(false, 'the test ran to its end', e && e.stack ? e.stack : String(e));
-}
-clearTimeout(overall);
-if (context) {
-	try {
-		await context.close();
-	} catch { /* closing anyway */ }
-}
-cleanup();
-if (!checks)
-	ok(false, 'the test made no check');
-diag(`${checks - failures} of ${checks} checks passed${crashed ? ' (stopped early)' : ''}`);
-if (timedOut)
-	await new Promise(() => {});  // the timeout handler exits
-
-process.exit(failures || timedOut ? 1 : 0);
+await finish(main);

@@ -20,156 +20,18 @@
 //   SK_TIMEOUT_S    the overall limit (default 120)
 //
 // Prints one line per check, "ok - what" or "not ok - what" (lines starting
-// with "#" are diagnostics), and exits 0 when every check passed, else 1.
+// with "#" are diagnostics), and exits 0 when every check passed, else 1
+// (the shared part: lib.mjs).
 
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import zlib from 'node:zlib';
+import { env, SETUP_TOKEN, ok, diag, sim, waitText, visible, text, preflight, launch, openPage, load,
+	submitSetup, png, serveImage, phone, desktop, screenshot, start, finish } from './lib.mjs';
 
-const env = process.env;
-const WEB_URL = env.SK_WEB_URL || '';
-const SETUP_TOKEN = env.SK_SETUP_TOKEN || '';
-const SIM_CTL = env.SK_SIM_CTL || '';
-const CHROMIUM = env.SK_CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT_S = Number(env.SK_TIMEOUT_S) > 0 ? Number(env.SK_TIMEOUT_S) : 120;
-const PASSWORD = 'correct horse 42';
 const ITEM = '50001', ITEM_TITLE = '王者荣耀点券', SPEC = '面值:50元';
 const ITEM2 = '50002', ITEM2_TITLE = '视频会员月卡';
 const PIC = 'https://img.alicdn.com/bao/uploaded/i1/shop-test.png';
 
-let failures = 0, checks = 0, context = null, userDir = null, timedOut = false;
-
-function ok(cond, what, diag) {
-	if (timedOut)
-		return false;
-	checks++;
-	if (cond) {
-		console.log(`ok - ${what}`);
-	} else {
-		failures++;
-		console.log(`not ok - ${what}`);
-		if (diag)
-			for (const l of String(diag).split('\n'))
-				console.log(`# ${l}`);
-	}
-	return !!cond;
-}
-
-function diag(msg) {
-	if (!timedOut)
-		for (const l of String(msg).split('\n'))
-			console.log(`# ${l}`);
-}
-
-function cleanup() {
-	if (userDir) {
-		try {
-			fs.rmSync(userDir, { recursive: true, force: true });
-		} catch { /* a temp folder */ }
-		userDir = null;
-	}
-}
-
-const overall = setTimeout(() => {
-	console.log('not ok - timeout');
-	console.log(`# the whole test took longer than ${TIMEOUT_S} s`);
-	timedOut = true;
-	failures++;
-	const done = () => {
-		cleanup();
-		process.exit(1);
-	};
-	if (context)
-		context.close().then(done, done);
-	else
-		done();
-	setTimeout(done, 3000).unref();
-}, TIMEOUT_S * 1000);
-
-// A 4x4 PNG in one colour, made here (no file in the repository).
-function png() {
-	const crcTable = [];
-	for (let n = 0; n < 256; n++) {
-		let c = n;
-		for (let k = 0; k < 8; k++)
-			c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-		crcTable[n] = c >>> 0;
-	}
-	const crc = (buf) => {
-		let c = 0xffffffff;
-		for (const b of buf)
-			c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-		return (c ^ 0xffffffff) >>> 0;
-	};
-	const chunk = (type, data) => {
-		const len = Buffer.alloc(4), tc = Buffer.concat([Buffer.from(type), data]), cs = Buffer.alloc(4);
-		len.writeUInt32BE(data.length);
-		cs.writeUInt32BE(crc(tc));
-		return Buffer.concat([len, tc, cs]);
-	};
-	const ihdr = Buffer.alloc(13);
-	ihdr.writeUInt32BE(4, 0);
-	ihdr.writeUInt32BE(4, 4);
-	ihdr[8] = 8;
-	ihdr[9] = 2;
-	const raw = Buffer.alloc(4 * (1 + 4 * 3));
-	for (let y = 0; y < 4; y++)
-		for (let x = 0; x < 4; x++)
-			raw.set([230, 90, 30], y * 13 + 1 + x * 3);
-	return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
-		chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
-async function sim(method, pathq, body) {
-	let res, text;
-	try {
-		res = await fetch(`http://127.0.0.1:${SIM_CTL}${pathq}`, {
-			method,
-			headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-			body: body === undefined ? undefined : JSON.stringify(body),
-			signal: AbortSignal.timeout(10000),
-		});
-		text = await res.text();
-	} catch (e) {
-		return { status: 0, json: null, text: `${method} ${pathq}: ${e && e.message ? e.message : e}` };
-	}
-	let json = null;
-	try {
-		json = JSON.parse(text);
-	} catch { /* reported by the caller */ }
-	return { status: res.status, json, text };
-}
-
-async function waitText(page, sel, want, ms) {
-	try {
-		await page.waitForFunction(([s, w]) => {
-			const e = document.querySelector(s);
-			return !!e && (w instanceof Array ? w.every((x) => e.textContent.includes(x)) : e.textContent.includes(w));
-		}, [sel, want], { timeout: ms });
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-async function visible(page, sel, ms) {
-	try {
-		await page.locator(sel).first().waitFor({ state: 'visible', timeout: ms });
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-async function text(page, sel) {
-	try {
-		return (await page.locator(sel).first().textContent({ timeout: 2000 })) || '';
-	} catch {
-		return '';
-	}
-}
+start(120);
 
 async function pageRules(page) {
 	return page.evaluate(async () => {
@@ -206,18 +68,13 @@ async function overflow(page) {
 }
 
 async function login(page) {
-	const resp = await page.goto(WEB_URL, { waitUntil: 'load' });
-	ok(resp && resp.ok(), 'the page loads', resp ? `HTTP ${resp.status()}` : 'no response');
+	const resp = await load(page);
 	const csp = resp ? resp.headers()['content-security-policy'] || '' : '';
 	ok(/img-src 'self' data: https:\/\/img\.alicdn\.com;/.test(csp) && !/img-src[^;]*\*/.test(csp),
 		'the CSP lets pictures of https://img.alicdn.com only (besides the page and data:)', csp);
 	if (!await visible(page, '#setup-form', 10000))
 		return ok(false, 'the setup form shows', await text(page, '#login-view'));
-	await page.fill('#setup-token', SETUP_TOKEN);
-	await page.fill('#setup-password', PASSWORD);
-	await page.fill('#setup-password2', PASSWORD);
-	await page.click('#setup-submit');
-	return ok(await visible(page, '#app-view', 10000), 'logged in', await text(page, '#setup-error'));
+	return ok(await submitSetup(page, SETUP_TOKEN), 'logged in', await text(page, '#setup-error'));
 }
 
 async function rulesLoaded(page) {
@@ -236,11 +93,18 @@ async function save(page, prefix) {
 	return good || (diag(`save: ${await text(page, `#${prefix}-errors-box`)}`), false);
 }
 
+// Adds a card of type (stock, text, image) on the cards screen and names it;
+// its index (the last card).
+async function addCard(page, type, name) {
+	await page.click(`#card-add-${type}`);
+	const n = await page.locator('#cards-list .card-rule').count() - 1;
+	await page.fill(`#card-${n}-name`, name);
+	await page.locator(`#card-${n}-name`).dispatchEvent('change');
+	return n;
+}
+
 async function main() {
-	for (const [k, v] of [['SK_WEB_URL', WEB_URL], ['SK_SETUP_TOKEN', SETUP_TOKEN], ['SK_SIM_CTL', SIM_CTL]])
-		if (!v)
-			return ok(false, `environment: ${k} is set`);
-	if (!ok(fs.existsSync(CHROMIUM), `the browser is installed (${CHROMIUM})`))
+	if (!preflight(['SK_WEB_URL', 'SK_SETUP_TOKEN', 'SK_SIM_CTL']))
 		return;
 
 	// ---- the seller's items on the platform
@@ -251,33 +115,14 @@ async function main() {
 		pic_url: 'https://example.com/item2.jpg' });
 	ok(r.status === 200, 'and one without specs', r.text);
 
-	userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sk-shop-test-'));
-	context = await chromium.launchPersistentContext(userDir, {
-		executablePath: CHROMIUM, headless: true, acceptDownloads: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-		viewport: { width: 1280, height: 900 },
-	});
-	const picture = png();
-	let picRequests = 0, otherImages = 0;
+	const context = await launch('sk-shop-test-', { acceptDownloads: true });
+	// a 4x4 PNG in one colour, made here (no file in the repository)
+	const picture = png(4, 4, [230, 90, 30]);
 	// the platform's picture host, served here (no internet in tests)
-	await context.route('https://img.alicdn.com/**', (route) => {
-		picRequests++;
-		return route.fulfill({ status: 200, contentType: 'image/png', body: picture });
-	});
-	await context.route('https://example.com/**', (route) => {
-		otherImages++;
-		return route.fulfill({ status: 200, contentType: 'image/png', body: picture });
-	});
-	const page = context.pages()[0] || await context.newPage();
-	const jsErrors = [];
-	page.on('pageerror', (e) => jsErrors.push(`page error: ${e.message}`));
-	page.on('console', (m) => {
-		if (m.type() === 'error' && !/Failed to load resource/.test(m.text()))
-			jsErrors.push(`console: ${m.text()}`);
-	});
+	const pics = await serveImage(context, 'https://img.alicdn.com/**', picture);
+	const others = await serveImage(context, 'https://example.com/**', picture);
+	const { page, jsErrors } = await openPage(context);
 	page.on('dialog', (d) => d.accept());
-	page.setDefaultTimeout(10000);
 
 	if (!await login(page))
 		return;
@@ -306,30 +151,21 @@ async function main() {
 		}, ITEM, { timeout: 10000 });
 		loaded = true;
 	} catch { /* reported */ }
-	ok(loaded && picRequests > 0, `the item's picture loads from img.alicdn.com (${picRequests} requests)`);
+	ok(loaded && pics.n > 0, `the item's picture loads from img.alicdn.com (${pics.n} requests)`);
 	ok(await page.locator(`#item-${ITEM2} .no-pic`).count() === 1 && await page.locator(`#item-${ITEM2} img`).count() === 0,
 		'an item whose picture is on another host shows the placeholder');
 
 	// ---- cards: one of each type
-	await page.click('#card-add-stock');
-	let n = await page.locator('#cards-list .card-rule').count() - 1;
+	let n = await addCard(page, 'stock', 'shop-stock');
 	const stockIdx = n;
-	await page.fill(`#card-${n}-name`, 'shop-stock');
-	await page.locator(`#card-${n}-name`).dispatchEvent('change');
 	await page.fill(`#card-${n}-template`, '点券卡密：{code}，订单 {order_id}');
 	await page.fill(`#card-${n}-low`, '2');
 	await page.check(`#card-${n}-ad-on`);
 	await page.fill(`#card-${n}-ad-text`, '在游戏里的“兑换”页输入卡密');
-	await page.click('#card-add-text');
-	n = await page.locator('#cards-list .card-rule').count() - 1;
-	await page.fill(`#card-${n}-name`, 'shop-text');
-	await page.locator(`#card-${n}-name`).dispatchEvent('change');
+	n = await addCard(page, 'text', 'shop-text');
 	await page.fill(`#card-${n}-template`, '{buyer_name}，会员已开通');
 	await page.fill(`#card-${n}-delay`, '3');
-	await page.click('#card-add-image');
-	n = await page.locator('#cards-list .card-rule').count() - 1;
-	await page.fill(`#card-${n}-name`, 'shop-img');
-	await page.locator(`#card-${n}-name`).dispatchEvent('change');
+	n = await addCard(page, 'image', 'shop-img');
 	await page.fill(`#card-${n}-url`, 'https://example.com/guide.png');
 	await page.fill(`#card-${n}-width`, '640');
 	await page.fill(`#card-${n}-height`, '960');
@@ -391,7 +227,7 @@ async function main() {
 		doc.chores && doc.chores.rate && doc.chores.rate.enabled === true && doc.chores.rate.text === '好买家',
 	'the notices and the rating chore are in the file (an untouched notice is not written)',
 	JSON.stringify([doc.notices, doc.chores]));
-	ok(otherImages === 0, 'an image card\'s URL on another host is never loaded by the page');
+	ok(others.n === 0, 'an image card\'s URL on another host is never loaded by the page');
 
 	// ---- after a reload, the editors show the same
 	await page.reload({ waitUntil: 'load' });
@@ -518,16 +354,14 @@ async function main() {
 
 	// ---- screenshots, Chinese desktop and phone, then English
 	await page.evaluate(() => window.scrollTo(0, 0));
-	if (env.SK_SHOT)
-		await page.screenshot({ path: env.SK_SHOT, fullPage: true });
-	await page.setViewportSize({ width: 390, height: 844 });
+	await screenshot(page, env.SK_SHOT || '', true);
+	await phone(page);
 	await page.waitForTimeout(300);
 	const o = await overflow(page);
 	ok(o.width === 390 && !o.worst, `at 390 px nothing of the shop screens is off screen`, JSON.stringify(o.worst));
 	const cardLike = await page.evaluate(() => getComputedStyle(document.querySelector('#items-body tr')).display);
 	ok(cardLike !== 'table-row', `at 390 px the items are cards, not table rows (${cardLike})`);
-	if (env.SK_SHOT_PHONE)
-		await page.screenshot({ path: env.SK_SHOT_PHONE, fullPage: true });
+	await screenshot(page, env.SK_SHOT_PHONE || '', true);
 	await page.click('#lang-switch');
 	ok((await text(page, '#sec-items h2')) === 'Items' && (await text(page, '#sec-cards h2')) === 'Cards & delivery rules' &&
 		(await text(page, '#lang-switch')) === '中文' && (await text(page, '#items-refresh')) === 'Refresh from the platform',
@@ -540,37 +374,17 @@ async function main() {
 		'i18n: a string missing in en falls back to zh, an unknown key shows the key, {name} is replaced', JSON.stringify(fb));
 	const o2 = await overflow(page);
 	ok(!o2.worst, 'in English too nothing is off screen at 390 px', JSON.stringify(o2.worst));
-	await page.setViewportSize({ width: 1280, height: 900 });
+	await desktop(page);
 	await page.reload({ waitUntil: 'load' });
 	await rulesLoaded(page);
 	ok((await text(page, '#sec-cards h2')) === 'Cards & delivery rules' &&
 		(await page.evaluate(() => document.documentElement.lang)) === 'en', 'the language is kept across a reload');
 	ok(await page.locator('#cards-list .card-rule').count() >= 3 && (await text(page, '#card-0-type option:checked')) !== '',
 		'the English screens show the same cards');
-	if (env.SK_SHOT_EN)
-		await page.screenshot({ path: env.SK_SHOT_EN, fullPage: true });
+	await screenshot(page, env.SK_SHOT_EN || '', true);
 	await page.click('#lang-switch');
 	ok((await text(page, '#sec-items h2')) === '商品', 'and back to Chinese');
 	ok(jsErrors.length === 0, 'no JavaScript errors', jsErrors.join('\n'));
 }
 
-let crashed = false;
-try {
-	await main();
-} catch (e) {
-	crashed = true;
-	ok(false, 'the test ran to its end', e && e.stack ? e.stack : String(e));
-}
-clearTimeout(overall);
-if (context) {
-	try {
-		await context.close();
-	} catch { /* closing anyway */ }
-}
-cleanup();
-if (!checks)
-	ok(false, 'the test made no check');
-diag(`${checks - failures} of ${checks} checks passed${crashed ? ' (stopped early)' : ''}`);
-if (timedOut)
-	await new Promise(() => {});
-process.exit(failures || timedOut ? 1 : 0);
+await finish(main);

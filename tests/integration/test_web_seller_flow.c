@@ -18,25 +18,13 @@
  * a script that dies, hangs or prints nothing fails. A step that needs a
  * part of issue 21 this build lacks prints "# skip: <what is missing>".
  */
-#include "tap.h"
-#include "sim/tbot.h"
+#include "web_driver.h"
 
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define UNB "2200000000077"
-
-static const char *env_or(const char *k, const char *def)
-{
-	const char *v = getenv(k);
-
-	return v ? v : def;
-}
 
 /* The simulator's items of the flow: a card item with two specs (the flow
  * binds one of them) and a plain item beside it, each with a picture on the
@@ -57,97 +45,36 @@ static int define_items(tc_sim *sim)
 
 int main(void)
 {
-	const char *build = env_or("SK_BUILD", "build"), *root = env_or("SK_ROOT", ".");
-	char json[2048], cmd[4000], tok[128] = "", shots[600], load[300], line[1024];
-	int wport = tbot_free_port(), checks = 0, failed = 0, skipped = 0, st;
+	char cmd[2000], env[1000], path[600], load[300];
 	struct stat sb;
-	tc_sim sim;
-	tbot bot;
-	FILE *p;
+	web_result r;
+	web_run w;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(cmd, sizeof cmd, "test -x /usr/bin/chromium && command -v node >/dev/null && "
-		 "test -d '%s/tests/browser/node_modules/playwright-core'", root);
-	if (!ok(system(cmd) == 0, "chromium, node and playwright-core are installed (make test's set-up does it)"))
+	if (web_begin(&w) < 0)
 		return tap_done();
-	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts"))
-		return tap_done();
-	if (!ok(tbot_init(&bot, &sim) == 0 && wport > 0, "a temp dir and a free port"))
-		return tap_done();
-	ok(define_items(&sim) == 0, "the simulator has the seller's items");
+	ok(define_items(&w.sim) == 0, "the simulator has the seller's items");
 	/* a new seller: a rules file with nothing in it yet */
-	snprintf(cmd, sizeof cmd, "printf '{}\\n' > '%s/rules.json'", bot.dir);
+	snprintf(cmd, sizeof cmd, "printf '{}\\n' > '%s/rules.json'", w.bot.dir);
 	if (system(cmd) != 0)
 		diag("cannot write the rules file");
 	/* the items plugin when this build has it (the script says what it skips without) */
-	snprintf(line, sizeof line, "%s/plugins/items.so", build);
-	snprintf(load, sizeof load, "\"dedup\",\"autoreply\",\"orders\"%s", access(line, R_OK) == 0 ? ",\"items\"" : "");
-	snprintf(json, sizeof json,
-		 "{\"account\":{\"id\":\"flow\",\"cookie_secret\":\"flow.cookie.secret\"},\n"
-		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\",\n"
-		 "  \"passport_url\":\"http://127.0.0.1:@PORT@/\"},\n"
-		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
-		 " \"state\":{\"db\":\"state.db\"},\n"
-		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[%s]},\n"
-		 " \"rules\":\"rules.json\",\n"
-		 " \"autoreply\":{\"debounce_ms\":0},\n"
-		 " \"orders\":{\"retry_s\":2},\n"
-		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\",\"pwhash_min\":true}}\n",
-		 build, load, wport, root);
-	tbot_config(&bot, json);
-	snprintf(cmd, sizeof cmd, "echo 'unb=" UNB "; cookie2=c2; _m_h5_tk=0123456789abcdef0123456789abcdef_1' | "
-		 "'%s/shopkeep' secret set --config '%s' cookie >/dev/null 2>&1", build, bot.cfg);
-	if (!ok(system(cmd) == 0, "shopkeep secret set seals the cookie"))
+	snprintf(path, sizeof path, "%s/plugins/items.so", w.build);
+	snprintf(load, sizeof load, "\"dedup\",\"autoreply\",\"orders\"%s", access(path, R_OK) == 0 ? ",\"items\"" : "");
+	web_config(&w, "flow", load, " \"autoreply\":{\"debounce_ms\":0},\n \"orders\":{\"retry_s\":2},\n");
+	if (web_start_bot(&w, UNB) < 0)
 		goto out;
-	tbot_start(&bot);
-	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "the bot registers"))
-		goto out;
-	for (int i = 0; i < 50 && !tok[0]; i++) {
-		tbot_setup_token(&bot, tok, sizeof tok);
-		if (!tok[0])
-			usleep(100000);
-	}
-	if (!ok(tok[0], "the bot logged its setup token"))
-		goto out;
-	snprintf(shots, sizeof shots, "%s", build);
 	snprintf(cmd, sizeof cmd, "rm -f '%s'/web-orders.png '%s'/web-orders-phone.png '%s'/web-seller-flow*.png",
-		 shots, shots, shots);
+		 w.build, w.build, w.build);
 	if (system(cmd) != 0)
 		diag("cannot remove the old screenshots");
-	snprintf(cmd, sizeof cmd,
-		 "cd '%s/tests/browser' && SK_WEB_URL=http://127.0.0.1:%d/ SK_SETUP_TOKEN='%s' SK_SIM_CTL=%d "
-		 "SK_SELLER=" UNB " SK_SHOTS='%s' SK_TIMEOUT_S=200 timeout -k 5 220 node seller_flow.mjs 2>&1",
-		 root, wport, tok, sim.ctl_port, shots);
-	if (!(p = popen(cmd, "r"))) {
-		ok(0, "node runs");
+	snprintf(env, sizeof env, "SK_SELLER=" UNB " SK_SHOTS='%s'", w.build);
+	if (web_node(&w, "seller_flow.mjs", env, 200, &r) < 0)
 		goto out;
-	}
-	while (fgets(line, sizeof line, p)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!strncmp(line, "ok - ", 5)) {
-			ok(1, "browser: %s", line + 5);
-			checks++;
-		} else if (!strncmp(line, "not ok - ", 9)) {
-			ok(0, "browser: %s", line + 9);
-			checks++;
-			failed++;
-		} else {
-			if (!strncmp(line, "# skip:", 7))
-				skipped++;
-			diag("browser: %s", line);
-		}
-	}
-	st = pclose(p);
-	ok(checks >= 5, "the seller-flow test ran its checks (%d, %d steps skipped)", checks, skipped);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == (failed ? 1 : 0), "the seller-flow test exited %d",
-	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-	snprintf(cmd, sizeof cmd, "%s/web-seller-flow.png", build);
-	ok(stat(cmd, &sb) == 0 && sb.st_size > 1000, "the screenshot is in %s", cmd);
-	ok(tbot_alive(&bot), "the bot still runs");
+	ok(r.checks >= 5, "the seller-flow test ran its checks (%d, %d steps skipped)", r.checks, r.skipped);
+	ok(web_exit_ok(&r), "the seller-flow test exited %d", web_exit_code(&r));
+	snprintf(path, sizeof path, "%s/web-seller-flow.png", w.build);
+	ok(stat(path, &sb) == 0 && sb.st_size > 1000, "the screenshot is in %s", path);
+	ok(tbot_alive(&w.bot), "the bot still runs");
 out:
-	if (bot.pid > 0)
-		is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
-	tbot_done(&bot, tap_failed > 0);
-	tc_sim_stop(&sim);
-	return tap_done();
+	return web_end(&w);
 }

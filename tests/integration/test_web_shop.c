@@ -10,26 +10,14 @@
  * "ok - ..." / "not ok - ..." line the script prints becomes a check here;
  * then the rules file on disk is read back: what the page saved is there.
  */
-#include "tap.h"
-#include "sim/tbot.h"
+#include "web_driver.h"
 
 #include <cjson/cJSON.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define UNB "2200000000089"
-
-static const char *env_or(const char *k, const char *def)
-{
-	const char *v = getenv(k);
-
-	return v ? v : def;
-}
 
 /* The element of array arr whose string field f is v, NULL when none. */
 static const cJSON *find_by(const cJSON *arr, const char *f, const char *v)
@@ -88,93 +76,34 @@ static void check_file(const char *path)
 
 int main(void)
 {
-	const char *build = env_or("SK_BUILD", "build"), *root = env_or("SK_ROOT", ".");
-	char json[2048], cmd[4000], tok[128] = "", shot[600], phone[600], en[600], rules[600], line[1024];
-	int wport = tbot_free_port(), checks = 0, failed = 0, st;
+	char env[2000], shot[600], phone[600], en[600], rules[600];
 	struct stat sb;
-	tc_sim sim;
-	tbot bot;
-	FILE *p;
+	web_result r;
+	web_run w;
+	FILE *f;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(cmd, sizeof cmd, "test -x /usr/bin/chromium && command -v node >/dev/null && "
-		 "test -d '%s/tests/browser/node_modules/playwright-core'", root);
-	if (!ok(system(cmd) == 0, "chromium, node and playwright-core are installed (make test's set-up does it)"))
+	if (web_begin(&w) < 0)
 		return tap_done();
-	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts"))
-		return tap_done();
-	if (!ok(tbot_init(&bot, &sim) == 0 && wport > 0, "a temp dir and a free port"))
-		return tap_done();
-	snprintf(rules, sizeof rules, "%s/rules.json", bot.dir);
-	p = fopen(rules, "w");
-	if (p) {
-		fputs("{\"keyword_rules\":[{\"id\":\"hi\",\"keywords\":[\"你好\"],\"reply\":\"在的\"}]}\n", p);
-		fclose(p);
+	snprintf(rules, sizeof rules, "%s/rules.json", w.bot.dir);
+	f = fopen(rules, "w");
+	if (f) {
+		fputs("{\"keyword_rules\":[{\"id\":\"hi\",\"keywords\":[\"你好\"],\"reply\":\"在的\"}]}\n", f);
+		fclose(f);
 	}
-	snprintf(json, sizeof json,
-		 "{\"account\":{\"id\":\"shop\",\"cookie_secret\":\"shop.cookie.secret\"},\n"
-		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\",\n"
-		 "  \"passport_url\":\"http://127.0.0.1:@PORT@/\"},\n"
-		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
-		 " \"state\":{\"db\":\"state.db\"},\n"
-		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\",\"orders\",\"items\"]},\n"
-		 " \"rules\":\"rules.json\",\n"
-		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\",\"pwhash_min\":true}}\n",
-		 build, wport, root);
-	tbot_config(&bot, json);
-	snprintf(cmd, sizeof cmd, "echo 'unb=" UNB "; cookie2=c2; _m_h5_tk=0123456789abcdef0123456789abcdef_1' | "
-		 "'%s/shopkeep' secret set --config '%s' cookie >/dev/null 2>&1", build, bot.cfg);
-	if (!ok(system(cmd) == 0, "shopkeep secret set seals the cookie"))
+	web_config(&w, "shop", "\"dedup\",\"autoreply\",\"orders\",\"items\"", "");
+	if (web_start_bot(&w, UNB) < 0)
 		goto out;
-	tbot_start(&bot);
-	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "the bot registers"))
+	snprintf(env, sizeof env, "SK_SHOT='%s' SK_SHOT_PHONE='%s' SK_SHOT_EN='%s'", web_shot(&w, shot, sizeof shot, "web-shop.png"),
+		 web_shot(&w, phone, sizeof phone, "web-shop-phone.png"), web_shot(&w, en, sizeof en, "web-shop-en.png"));
+	if (web_node(&w, "shop_test.mjs", env, 150, &r) < 0)
 		goto out;
-	for (int i = 0; i < 50 && !tok[0]; i++) {
-		tbot_setup_token(&bot, tok, sizeof tok);
-		if (!tok[0])
-			usleep(100000);
-	}
-	if (!ok(tok[0], "the bot logged its setup token"))
-		goto out;
-	snprintf(shot, sizeof shot, "%s/web-shop.png", build);
-	snprintf(phone, sizeof phone, "%s/web-shop-phone.png", build);
-	snprintf(en, sizeof en, "%s/web-shop-en.png", build);
-	unlink(shot);
-	unlink(phone);
-	unlink(en);
-	snprintf(cmd, sizeof cmd,
-		 "cd '%s/tests/browser' && SK_WEB_URL=http://127.0.0.1:%d/ SK_SETUP_TOKEN='%s' SK_SIM_CTL=%d "
-		 "SK_SHOT='%s' SK_SHOT_PHONE='%s' SK_SHOT_EN='%s' SK_TIMEOUT_S=150 timeout -k 5 170 node shop_test.mjs 2>&1",
-		 root, wport, tok, sim.ctl_port, shot, phone, en);
-	if (!(p = popen(cmd, "r"))) {
-		ok(0, "node runs");
-		goto out;
-	}
-	while (fgets(line, sizeof line, p)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!strncmp(line, "ok - ", 5)) {
-			ok(1, "browser: %s", line + 5);
-			checks++;
-		} else if (!strncmp(line, "not ok - ", 9)) {
-			ok(0, "browser: %s", line + 9);
-			checks++;
-			failed++;
-		} else {
-			diag("browser: %s", line);
-		}
-	}
-	st = pclose(p);
-	ok(checks >= 30, "the shop test ran its checks (%d)", checks);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == (failed ? 1 : 0), "the shop test exited %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	ok(r.checks >= 30, "the shop test ran its checks (%d)", r.checks);
+	ok(web_exit_ok(&r), "the shop test exited %d", web_exit_code(&r));
 	ok(stat(shot, &sb) == 0 && sb.st_size > 1000, "the desktop screenshot is in %s", shot);
 	ok(stat(phone, &sb) == 0 && sb.st_size > 1000, "the 390 px screenshot is in %s", phone);
 	check_file(rules);
-	ok(tbot_log_has(&bot, "stock_reveal") || tbot_log_has(&bot, "reveal"), "the code reveal is in the bot's log");
-	ok(tbot_alive(&bot), "the bot still runs");
+	ok(tbot_log_has(&w.bot, "stock_reveal") || tbot_log_has(&w.bot, "reveal"), "the code reveal is in the bot's log");
+	ok(tbot_alive(&w.bot), "the bot still runs");
 out:
-	if (bot.pid > 0)
-		is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
-	tbot_done(&bot, tap_failed > 0);
-	tc_sim_stop(&sim);
-	return tap_done();
+	return web_end(&w);
 }
