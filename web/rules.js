@@ -24,6 +24,7 @@ window.skRulesEditor = function (k) {
 	function itemInput(input) {
 		var ref = k.itemRef ? k.itemRef(input.value) : null;
 
+		input.setAttribute('list', 'item-choices');  /* pick by title: web/shop.js fills it */
 		if (!ref)
 			return input;
 		input.addEventListener('input', function () { k.itemRef(input.value, ref); });

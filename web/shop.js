@@ -461,6 +461,24 @@ window.skShop = function (k) {
 
 	function fillAllRefs() {
 		Array.prototype.forEach.call(document.querySelectorAll('[data-item-ref]'), fillRef);
+		fillItemChoices();
+	}
+
+	/* The <datalist id="item-choices"> behind every item id input (the
+	 * keyword rules, the item defaults): the seller picks an item by its
+	 * title, the input gets its id. */
+	function fillItemChoices() {
+		var dl = $('item-choices');
+
+		if (!dl) {
+			dl = el('datalist', { id: 'item-choices' });
+			document.body.appendChild(dl);
+		}
+		clear(dl);
+		(H.items || []).forEach(function (it) {
+			if (it.gone !== true)
+				dl.appendChild(el('option', { value: str(it.item_id), label: str(it.title) }));
+		});
 	}
 
 	/* ------------------------------------------------------------ save bars */

@@ -262,6 +262,13 @@ async function main() {
 	await page.fill(`#rule-${kr}-item`, ITEM2);
 	ok(await waitText(page, `#rule-${kr} .item-ref`, ITEM2_TITLE, 3000), 'a keyword rule\'s item id shows the item title',
 		await text(page, `#rule-${kr}`));
+	const choice = await page.evaluate(([sel, id]) => {
+		const input = document.querySelector(sel), dl = input && document.getElementById(input.getAttribute('list'));
+		const o = dl ? Array.prototype.find.call(dl.options, (x) => x.value === id) : null;
+		return o ? o.label : null;
+	}, [`#rule-${kr}-item`, ITEM2]);
+	ok(choice === ITEM2_TITLE, 'a keyword rule\'s item is picked from the items by title (the input\'s datalist)',
+		String(choice));
 	await page.click(`#rule-${kr}-delete`);
 
 	// ---- a chat about an item: the chats list shows its title
