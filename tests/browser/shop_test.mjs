@@ -278,6 +278,9 @@ async function main() {
 	await page.click('#chats-refresh');
 	ok(await waitText(page, '#chats-body', [ITEM2_TITLE, ITEM2], 10000), 'the chats list shows the item\'s title and id',
 		await text(page, '#chats-body'));
+	await page.click('#decisions-refresh');
+	ok(await waitText(page, '#decisions-body', [ITEM2_TITLE, '还有货吗'], 10000),
+		'the decision log shows the title of the item the buyer asked about', await text(page, '#decisions-body'));
 
 	// ---- stock: import from a file, reveal, delete, export, low-stock threshold
 	await page.click('#stock-refresh');
