@@ -100,6 +100,7 @@ struct sim_account {
 	int token_calls_pos;
 	int send_fail_n;         /* the next N sends are refused */
 	char send_fail_reason[32];
+	int conv_ignore_n;       /* the next N /r/SingleChatConversation/create get no answer */
 	sim_sent *sent[SIM_SENT_BUCKETS]; /* uuid -> messageId of accepted sends (a list
 	                          * scanned per send made a long load run quadratic) */
 	cJSON *history;          /* the last pushes sent, [{"lwp","items"}], for /replay */

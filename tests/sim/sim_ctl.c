@@ -468,7 +468,7 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		return 200;
 	}
 	static const char *const kinds[] = {"drop", "close", "stall", "unstall", "garbage", "expire_token",
-		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", "renew_unb", "kick", NULL};
+		"expire_h5tk", "session_expired", "risk", "send_fail", "mtop_fail", "renew_unb", "kick", "conv_ignore", NULL};
 
 	for (i = 0; kinds[i] && strcmp(kinds[i], kind); i++)
 		;
@@ -477,7 +477,8 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 	if (!all && !(a = want_account(b, out)))
 		return 409;
 	if (all && (!strcmp(kind, "garbage") || !strcmp(kind, "expire_h5tk") || !strcmp(kind, "session_expired") ||
-		    !strcmp(kind, "risk") || !strcmp(kind, "send_fail") || !strcmp(kind, "renew_unb")))
+		    !strcmp(kind, "risk") || !strcmp(kind, "send_fail") || !strcmp(kind, "renew_unb") ||
+		    !strcmp(kind, "conv_ignore")))
 		return fail(out, 400, "this fault acts on one seller: name \"seller\"");
 	if (!strcmp(kind, "drop") || !strcmp(kind, "close")) {
 		const char *how = sim_jstr(b, "how", "fin");
@@ -549,6 +550,8 @@ static int ctl_fault(const cJSON *b, cJSON **out)
 		a->send_fail_n = (int)sim_jnum(b, "n", 1);
 		snprintf(a->send_fail_reason, sizeof a->send_fail_reason, "%s", sim_jstr(b, "reason", "CSI_FORBID"));
 		n = a->send_fail_n;
+	} else if (!strcmp(kind, "conv_ignore")) {
+		a->conv_ignore_n = n = (int)sim_jnum(b, "n", 1);
 	} else if (!strcmp(kind, "mtop_fail")) {
 		sim_mtop_fail *f = calloc(1, sizeof *f);
 

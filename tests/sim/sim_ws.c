@@ -340,7 +340,8 @@ out:
 
 /* /r/SingleChatConversation/create: idempotent per unordered buyer/seller
  * pair: the seller may be either pairFirst or pairSecond (the web client
- * sorts the two ids; protocol-account.md §8.2), the cid is the same. */
+ * sorts the two ids; protocol-account.md §8.2), the cid is the same. A
+ * well-formed request while the fault conv_ignore lasts goes unanswered. */
 static void handle_create(sim_conn *c, const char *mid, const cJSON *body)
 {
 	const cJSON *b0 = cJSON_GetArrayItem(body, 0);
@@ -359,6 +360,10 @@ static void handle_create(sim_conn *c, const char *mid, const cJSON *body)
 		r = response(c, mid, 400);
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "body"), "reason", "PARAM_ERROR");
 		conn_send_json(c, r);
+		return;
+	}
+	if (c->acct->conv_ignore_n > 0) {     /* fault conv_ignore: no answer at all */
+		c->acct->conv_ignore_n--;
 		return;
 	}
 	S.st.conv_creates++;

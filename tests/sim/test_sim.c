@@ -888,6 +888,23 @@ static void test_send(tc_ws *w)
 		    "[{\"pairFirst\":\"30009@goofish\",\"pairSecond\":\"30010@goofish\",\"bizType\":\"1\"}]");
 	is_int(jpn(p, "code"), 400, "create: a pair without the seller is refused");
 	cJSON_Delete(p);
+	/* fault conv_ignore: the next create goes unanswered, the one after is answered */
+	ctl_ok("/fault", "{\"kind\":\"conv_ignore\",\"seller\":\"" UNB "\",\"n\":1}");
+	{
+		char mid[32];
+
+		send_req(w, "/r/SingleChatConversation/create", NULL,
+			 "[{\"pairFirst\":\"30009@goofish\",\"pairSecond\":\"" UNB "@goofish\",\"bizType\":\"1\"}]",
+			 mid);
+		p = tc_lwp_await(w, mid, 500, 0);
+		ok(!p, "conv_ignore: the create gets no answer");
+		cJSON_Delete(p);
+	}
+	p = request(w, "/r/SingleChatConversation/create", NULL,
+		    "[{\"pairFirst\":\"30009@goofish\",\"pairSecond\":\"" UNB "@goofish\",\"bizType\":\"1\"}]");
+	is_str(jps(p, "body.singleChatConversation.cid"), jps(r, "body.singleChatConversation.cid"),
+	       "conv_ignore: the next create is answered with the same cid");
+	cJSON_Delete(p);
 	cJSON_Delete(r);
 }
 
