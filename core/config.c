@@ -95,6 +95,7 @@ static const config_field config_fields[] = {
 	{ "session", "renew_min_s", F_INT, OFF(renew_min_s), 0, 86400 },   /* 0: no keep-alive */
 	{ "session", "renew_max_s", F_INT, OFF(renew_max_s), 0, 86400 },
 	{ "session", "long_login", F_BOOL, OFF(renew_long_login) },
+	{ "session", "chat_open_timeout_ms", F_INT, OFF(chat_open_timeout_ms), 100, 600000 },
 	{ "send", "rate_per_s", F_NUM, OFF(send_rate), 0, 1000 },   /* 0: no pacing (benchmarks) */
 	{ "send", "burst", F_INT, OFF(send_burst), 1, 1000 },
 	{ "send", "queue_max", F_INT, OFF(send_queue_max), 1, 1000000 },
@@ -894,6 +895,7 @@ static int config_defaults(config *c)
 	c->renew_min_s = 600;
 	c->renew_max_s = 1200;
 	c->renew_long_login = 1;
+	c->chat_open_timeout_ms = 15000;
 	c->send_rate = 1;
 	c->send_burst = 3;
 	c->send_queue_max = 1000;
@@ -1129,6 +1131,7 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->renew_min_s = next->renew_min_s;
 	c->renew_max_s = next->renew_max_s;
 	c->renew_long_login = next->renew_long_login;
+	c->chat_open_timeout_ms = next->chat_open_timeout_ms;
 	c->send_rate = next->send_rate;
 	c->send_burst = next->send_burst;
 	c->send_queue_max = next->send_queue_max;

@@ -58,6 +58,8 @@ typedef struct {
 	int renew_min_s;         /* session.renew_min_s, default 600 */
 	int renew_max_s;         /* session.renew_max_s, default 1200 */
 	int renew_long_login;    /* session.long_login, default true: setLoginSettings.do once a day */
+	int chat_open_timeout_ms; /* session.chat_open_timeout_ms, default 15000: a chat open
+	                          * (sk_chat_open) unanswered this long ends with SK_ERR_IO */
 	/* sending */
 	double send_rate;        /* send.rate_per_s, default 1; 0 = no pacing (make bench: the
 	                          * platform's flow control refuses bursts, don't use it live) */

@@ -121,14 +121,13 @@ int session_send_image(session *s, const char *plugin, const char *tag, const ch
  * connection (/r/SingleChatConversation/create, the two ids numerically
  * ascending): 0 with *handle set, then done(ctx, rc, cid) runs exactly once
  * on the loop with rc 0 and the bare cid, or SESS_CHAT_IO and "" (no answer
- * in SESS_CHAT_TIMEOUT_MS, the connection gone, a refusal), unless
+ * in session.chat_open_timeout_ms, the connection gone, a refusal), unless
  * session_chat_cancel(handle) ran first. SESS_CHAT_STATE when not connected
  * (done never runs), SESS_CHAT_NOMEM. session_chat_cancel drops an open
  * whose done has not run and returns its ctx (NULL when it is not waiting). */
 #define SESS_CHAT_STATE (-1)
 #define SESS_CHAT_NOMEM (-2)
 #define SESS_CHAT_IO (-3)
-#define SESS_CHAT_TIMEOUT_MS 15000
 int session_chat_open(session *s, const char *buyer, const char *item,
 		      void (*done)(void *ctx, int rc, const char *cid), void *ctx, void **handle);
 void *session_chat_cancel(session *s, void *handle);

@@ -5,7 +5,7 @@
  * on the registered connection, its answer matched by mid like every
  * request (core/session.c), the cid read from any of the three answer paths
  * the peers know. Each open ends exactly once: the answer, the timeout
- * (SESS_CHAT_TIMEOUT_MS), the connection's end, or a cancel (no callback).
+ * (session.chat_open_timeout_ms, default 15 s), the connection's end, or a cancel (no callback).
  */
 #include "session_int.h"
 #include "log.h"
@@ -45,7 +45,7 @@ int session_chat_open(session *s, const char *buyer, const char *item,
 		free(w);
 		return SESS_CHAT_NOMEM;
 	}
-	if (session_request_ms(s, frame, mid, REQ_CHAT, NULL, SESS_CHAT_TIMEOUT_MS)) {
+	if (session_request_ms(s, frame, mid, REQ_CHAT, NULL, s->cfg->chat_open_timeout_ms)) {
 		free(w);
 		return SESS_CHAT_STATE;
 	}
@@ -114,14 +114,14 @@ void session_chat_answer(session *s, const char *mid, const cJSON *f)
 	chat_end(w, SESS_CHAT_IO, "");
 }
 
-/* The create request went unanswered for SESS_CHAT_TIMEOUT_MS. */
+/* The create request went unanswered for session.chat_open_timeout_ms. */
 void session_chat_expired(session *s, const char *mid)
 {
 	chat_wait *w = chat_take(s, mid);
 
 	if (w) {
-		log_warn("session", "chat with buyer %s not opened: no answer in %d s", w->buyer,
-			 SESS_CHAT_TIMEOUT_MS / 1000);
+		log_warn("session", "chat with buyer %s not opened: no answer in %d ms", w->buyer,
+			 s->cfg->chat_open_timeout_ms);
 		chat_end(w, SESS_CHAT_IO, "");
 	}
 }

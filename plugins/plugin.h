@@ -298,7 +298,8 @@ typedef void (*sk_http_fn)(sk_plugin *p, int status, const char *body, void *ud)
 
 /* A chat open finished (since 1.5): rc SK_OK with chat_id (bare, without
  * "@goofish"; borrowed), or a negative sk_rc with chat_id "" (SK_ERR_IO: no
- * answer within 15 s, the connection dropped, or the platform refused). */
+ * answer within the host's session.chat_open_timeout_ms, default 15 s, the
+ * connection dropped, or the platform refused). */
 typedef void (*sk_chat_fn)(sk_plugin *p, int rc, const char *chat_id, void *ud);
 
 /* ---- the descriptor --------------------------------------------------------- */

@@ -130,6 +130,7 @@ static void test_defaults(void)
 	e = parse("{" GOOD_ACCOUNT "," GOOD_STATE "}", "/srv/acct", &c, &rc);
 	ok(c.renew_min_s == 600 && c.renew_max_s == 1200 && c.renew_long_login == 1,
 	   "default keep-alive: every 600..1200 s, long login on");
+	is_int(c.chat_open_timeout_ms, 15000, "default session.chat_open_timeout_ms");
 	is_int(c.tls_verify, 1, "default tls_verify");
 	ok(c.ca_file == NULL, "default ca_file NULL");
 	is_int(c.heartbeat_interval_s, 15, "default heartbeat interval");
@@ -294,6 +295,8 @@ static void test_error_kinds(void)
 	one_error("\"session\":{\"renew_min_s\":0}",
 		  "session.renew_max_s: must not be less than session.renew_min_s (both 0 turn keep-alive off)");
 	one_error("\"session\":{\"renew_max_s\":86401}", "session.renew_max_s: must be an integer from 0 to 86400");
+	one_error("\"session\":{\"chat_open_timeout_ms\":99}",
+		  "session.chat_open_timeout_ms: must be an integer from 100 to 600000");
 	one_error("\"platform\":{\"passport_url\":\"ftp://x/\"}",
 		  "platform.passport_url: must start with http:// or https://");
 	one_error("\"send\":{\"rate_per_s\":-1}", "send.rate_per_s: must be a number from 0 to 1000");
