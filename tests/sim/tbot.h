@@ -61,6 +61,7 @@ int tsim_ctl(tc_sim *s, const char *path, const char *body);
 /* How many accepted sends (not repeats, not refused) of exactly this text the
  * simulator recorded: what the buyer saw. */
 int tsim_delivered(tc_sim *s, const char *text);
+/* Waits until tsim_delivered(text) reaches want: 1, or 0 after timeout_ms. */
 int tsim_wait_delivered(tc_sim *s, const char *text, int want, int timeout_ms);
 
 #endif
