@@ -11,7 +11,7 @@ run=build/demo
 web1=${SK_DEMO_WEB_PORT:-8080}
 web2=$((web1 + 1))
 mkdir -p "$run"
-"$B/shopkeep-sim" --scenario config/demo-scenario.json > "$run/sim.out" 2> "$run/sim.log" &
+"$B/shopkeep-sim" --no-pictures --scenario config/demo-scenario.json > "$run/sim.out" 2> "$run/sim.log" &
 sim=$!
 bots=()
 cleanup() {

@@ -232,6 +232,7 @@ typedef struct sim {
 	int64_t h5tk_ttl_ms;     /* the _m_h5_tk's lifetime, 0 = never */
 	int redeliver_unacked;
 	int record;
+	int no_pictures;         /* --no-pictures: items have no made-up picture (the demo stays offline) */
 	int consign_pushes_card;
 	int require_origin;
 	int kick_on_second_reg;  /* a /reg with another device id kicks the account's other connections */

@@ -23,11 +23,14 @@ static void fen_str(int fen, char *out, size_t n)
 	snprintf(out, n, "%s%d.%02d", fen < 0 ? "-" : "", abs(fen) / 100, abs(fen) % 100);
 }
 
-/* The item's main picture: its own, or a made-up one on the platform's image host. */
+/* The item's main picture: its own, or a made-up one on the platform's image
+ * host ("" under --no-pictures). */
 static void pic_of(const sim_item *it, char *out, size_t n)
 {
 	if (it->pic_url[0])
 		snprintf(out, n, "%s", it->pic_url);
+	else if (S.no_pictures)
+		snprintf(out, n, "%s", "");
 	else
 		snprintf(out, n, "https://img.alicdn.com/bao/uploaded/i1/sim/%s.jpg", it->id);
 }

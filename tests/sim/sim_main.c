@@ -24,10 +24,12 @@
 
 static const char *usage =
 	"usage: shopkeep-sim [--port N] [--ctl-port N] [--scenario FILE] [--token-ttl-ms N]\n"
-	"                    [--reg-reject-delay-ms N] [--no-record] [--verbose]\n"
+	"                    [--reg-reject-delay-ms N] [--no-record] [--no-pictures] [--verbose]\n"
 	"  Emulates the Xianyu/Goofish IM platform on 127.0.0.1 for tests and the demo:\n"
 	"  the mtop HTTP API under /h5/ and the LWP WebSocket at / on --port, the JSON\n"
-	"  control API (tests/sim/README.md) on --ctl-port. Port 0 picks a free port.\n";
+	"  control API (tests/sim/README.md) on --ctl-port. Port 0 picks a free port.\n"
+	"  --no-pictures: items have no made-up picture on the platform's image host\n"
+	"  (one given by POST /item stays): a page showing them reaches nothing outside.\n";
 
 /* Opens a non-blocking listening socket on 127.0.0.1:port; returns the fd and
  * writes the bound port, or -1. */
@@ -192,6 +194,8 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--no-record")) {
 			S.record = 0;
+		} else if (!strcmp(a, "--no-pictures")) {
+			S.no_pictures = 1;
 		} else if (!strcmp(a, "--verbose")) {
 			level |= LLL_NOTICE;
 		} else if (!v) {

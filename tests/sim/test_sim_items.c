@@ -133,6 +133,29 @@ static void test_polish(void)
 	cJSON_Delete(env);
 }
 
+/* --no-pictures (the demo): no made-up picture on the platform's image host,
+ * an item's own stays. */
+static void test_no_pictures(void)
+{
+	static const char *const args[] = { "--no-pictures", NULL };
+	cJSON *env;
+
+	if (!ok(tc_sim_start(&sim, args) == 0, "no pictures: the simulator starts with --no-pictures"))
+		return;
+	ctl_ok("/item", "{\"item_id\":\"71001\",\"title\":\"无图\",\"price\":100}");
+	ctl_ok("/item", "{\"item_id\":\"71002\",\"title\":\"有图\",\"price\":100,"
+	       "\"pic_url\":\"https://img.alicdn.com/imgextra/i1/own2.jpg\"}");
+	env = mtop(LIST, "{\"pageNumber\":1,\"pageSize\":20}");
+	is_str(jps(env, "data.cardList.1.cardData.picInfo.picUrl"), "", "no pictures: no made-up picture in the list");
+	is_str(jps(env, "data.cardList.0.cardData.picInfo.picUrl"), "https://img.alicdn.com/imgextra/i1/own2.jpg",
+	       "no pictures: an item's own picture stays");
+	cJSON_Delete(env);
+	env = mtop("mtop.taobao.idle.pc.detail", "{\"itemId\":\"71001\"}");
+	is_str(jps(env, "data.itemDO.imageInfos.0.url"), "", "no pictures: none in the detail");
+	cJSON_Delete(env);
+	is_int(tc_sim_stop(&sim), 0, "no pictures: the simulator exits 0");
+}
+
 int main(void)
 {
 	snprintf(cookie, sizeof cookie, "cna=abc; unb=%s; cookie2=c2; _m_h5_tk=0123456789abcdef0123456789abcdef_1700000000000; "
@@ -148,5 +171,6 @@ int main(void)
 	test_detail();
 	test_polish();
 	is_int(tc_sim_stop(&sim), 0, "simulator exits 0");
+	test_no_pictures();
 	return tap_done();
 }
