@@ -27,17 +27,13 @@
 static tc_sim sim;
 static tbot bot;
 static char db[320];
+
 static const char unb[] = "2200000077001";
 
 static const char rules_json[] =
 	"{\"cards\":["
 	"{\"name\":\"code\",\"type\":\"stock\",\"template\":\"Your code: {code}\"}],\n"
 	" \"delivery\":[{\"item_id\":\"50001\",\"card\":\"code\"}]}\n";
-
-static int64_t now_ms(void)
-{
-	return util_mono_us() / 1000;
-}
 
 /* Runs "shopkeep <args> --config <cfg>": its exit status; out gets stdout+stderr. */
 static int cli(const char *args, char *out, size_t n)
@@ -54,51 +50,11 @@ static int cli(const char *args, char *out, size_t n)
 	return WEXITSTATUS(pclose(p));
 }
 
-static int db_text(const char *sql, char *out, size_t n)
-{
-	sqlite3 *d = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	*out = '\0';
-	if (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_busy_timeout(d, 3000);
-	if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
-
-		snprintf(out, n, "%s", t ? (const char *)t : "");
-		rc = 0;
-	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(d);
-	return rc;
-}
-
-static const char *order_col(const char *oid, const char *col)
-{
-	static char v[600];
-	char sql[200];
-
-	snprintf(sql, sizeof sql, "SELECT %s FROM orders_order WHERE order_id = '%s'", col, oid);
-	if (db_text(sql, v, sizeof v))
-		snprintf(v, sizeof v, "(no order)");
-	return v;
-}
-
 static int wait_order(const char *oid, const char *col, const char *want)
 {
-	int64_t t0 = now_ms();
-
-	while (now_ms() - t0 < WAIT_MS) {
-		if (!strcmp(order_col(oid, col), want))
-			return 1;
-		usleep(30000);
-	}
-	diag("order %s: %s is \"%s\", not \"%s\"", oid, col, order_col(oid, col), want);
+	if (tbot_wait_order(db, oid, col, want, WAIT_MS))
+		return 1;
+	diag("order %s: %s is \"%s\", not \"%s\"", oid, col, tbot_order_col(db, oid, col), want);
 	return 0;
 }
 
@@ -256,11 +212,11 @@ static void test_actions(void)
 	{
 		char id[32], cmd[200];
 
-		db_text("SELECT id FROM orders_stock WHERE code = 'ACT-FREE-0002'", id, sizeof id);
+		tbot_db_text(db, "SELECT id FROM orders_stock WHERE code = 'ACT-FREE-0002'", id, sizeof id);
 		snprintf(cmd, sizeof cmd, "ctl stock_reveal '{\"id\":%s}'", id);
 		st = cli(cmd, out, sizeof out);
 		ok(st == 0 && strstr(out, "\"ACT-FREE-0002\"") && strstr(out, "\"code\""), "stock_reveal: one code in full");
-		db_text("SELECT id FROM orders_stock WHERE code = 'ACT-CODE-0001'", id, sizeof id);
+		tbot_db_text(db, "SELECT id FROM orders_stock WHERE code = 'ACT-CODE-0001'", id, sizeof id);
 		snprintf(cmd, sizeof cmd, "ctl stock_delete '{\"card\":\"code\",\"ids\":[%s]}'", id);
 		st = cli(cmd, out, sizeof out);
 		{

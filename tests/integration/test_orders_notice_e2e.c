@@ -44,6 +44,7 @@ static int64_t now_ms(void)
 static tbot B;
 static char unb[24], dbpath[320];
 
+
 static int bot_new(void)
 {
 	char json[2048], path[400];
@@ -78,54 +79,6 @@ static int bot_start(void)
 
 	tbot_start(&B);
 	return tsim_wait_stat(&sim, "reg_ok", reg + 1, 5000) >= 0;
-}
-
-/* The first column of the first row of sql as text into out; 0, or -1. */
-static int db_text(const char *sql, char *out, size_t n)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	*out = '\0';
-	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_busy_timeout(db, 3000);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
-
-		snprintf(out, n, "%s", t ? (const char *)t : "");
-		rc = 0;
-	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return rc;
-}
-
-static const char *order_col(const char *oid, const char *col)
-{
-	static char v[600];
-	char sql[200];
-
-	snprintf(sql, sizeof sql, "SELECT %s FROM orders_order WHERE order_id = '%s'", col, oid);
-	if (db_text(sql, v, sizeof v))
-		snprintf(v, sizeof v, "(no order)");
-	return v;
-}
-
-static int wait_order(const char *oid, const char *col, const char *want, int ms)
-{
-	int64_t t0 = now_ms();
-
-	while (now_ms() - t0 < ms) {
-		if (!strcmp(order_col(oid, col), want))
-			return 1;
-		usleep(30000);
-	}
-	return 0;
 }
 
 static void status(const char *oid, const char *st, int set, int push)
@@ -254,9 +207,9 @@ static void test_waiting_then_delivered(void)
 	int images;
 
 	order_paid(oid, cid, 2);
-	ok(wait_order(oid, "delivery", "failed", WAIT_MS) && !strncmp(order_col(oid, "reason"), "out_of_stock:", 13),
-	   "no codes: the order waits for stock (%s)", order_col(oid, "reason"));
-	ok(strstr(order_col(oid, "reason"), "the order needs 4") != NULL, "2 bought x quantity 2: 4 codes needed");
+	ok(tbot_wait_order(dbpath, oid, "delivery", "failed", WAIT_MS) && !strncmp(tbot_order_col(dbpath, oid, "reason"), "out_of_stock:", 13),
+	   "no codes: the order waits for stock (%s)", tbot_order_col(dbpath, oid, "reason"));
+	ok(strstr(tbot_order_col(dbpath, oid, "reason"), "the order needs 4") != NULL, "2 bought x quantity 2: 4 codes needed");
 	ok(wait_accepted(cid, WAITING, 1, WAIT_MS), "the buyer gets the waiting_stock notice");
 	usleep(2500000);
 	is_int(accepted_to(cid, WAITING, NULL), 1, "retries every second: still one notice");
@@ -267,7 +220,7 @@ static void test_waiting_then_delivered(void)
 	usleep(1500000);
 	is_int(accepted_to(cid, NULL, NULL), 1, "still waiting, no second notice");
 	is_int(import_codes("M", 1), 0, "the fourth code imported");
-	ok(wait_order(oid, "delivery", "delivered", WAIT_MS), "delivered after the import");
+	ok(tbot_wait_order(dbpath, oid, "delivery", "delivered", WAIT_MS), "delivered after the import");
 	snprintf(howto, sizeof howto, "兑换说明 %s", oid);
 	ok(wait_accepted(cid, howto, 1, WAIT_MS), "the card's after_delivery text arrives");
 	ok(wait_accepted(cid, NULL, 7, WAIT_MS), "notice + 4 codes + text + image");
@@ -288,7 +241,7 @@ static void test_rate(void)
 
 	is_int(import_codes("R", 2), 0, "codes for the order");
 	order_paid(oid, cid, 1);
-	ok(wait_order(oid, "confirm", "done", WAIT_MS), "delivered and shipped");
+	ok(tbot_wait_order(dbpath, oid, "confirm", "done", WAIT_MS), "delivered and shipped");
 	is_int(accepted_to(cid, WAITING, NULL), 0, "in stock: no waiting notice");
 	/* the completed card, while the platform's order is not completed yet: refused */
 	status(oid, "completed", 0, 1);

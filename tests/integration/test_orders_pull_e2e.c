@@ -29,56 +29,10 @@ static tc_sim sim;
 static tbot B;
 static char db[320];
 
+
 static int64_t now_ms(void)
 {
 	return util_mono_us() / 1000;
-}
-
-static int db_text(const char *sql, char *out, size_t n)
-{
-	sqlite3 *d = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	*out = '\0';
-	if (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_busy_timeout(d, 3000);
-	if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
-
-		snprintf(out, n, "%s", t ? (const char *)t : "");
-		rc = 0;
-	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(d);
-	return rc;
-}
-
-static const char *order_col(const char *oid, const char *col)
-{
-	static char v[600];
-	char sql[200];
-
-	snprintf(sql, sizeof sql, "SELECT %s FROM orders_order WHERE order_id = '%s'", col, oid);
-	if (db_text(sql, v, sizeof v))
-		snprintf(v, sizeof v, "(no order)");
-	return v;
-}
-
-static int wait_order(const char *oid, const char *col, const char *want, int ms)
-{
-	int64_t t0 = now_ms();
-
-	while (now_ms() - t0 < ms) {
-		if (!strcmp(order_col(oid, col), want))
-			return 1;
-		usleep(30000);
-	}
-	return 0;
 }
 
 /* The sold.get calls the simulator logged: all of them, and those whose ret
@@ -184,19 +138,19 @@ int main(void)
 	/* an order paid while the bot was away, its cards never pushed */
 	silent_order("26000000000001", "9101", "7101");
 	ok(start(), "the bot starts and registers");
-	ok(wait_order("26000000000001", "delivery", "delivered", WAIT_MS), "the pull finds the order and delivers it");
-	is_str(order_col("26000000000001", "source"), "pull", "... recorded as pulled");
-	is_str(order_col("26000000000001", "amount"), "9.90", "... with its amount");
-	is_str(order_col("26000000000001", "chat_id"), "9101", "... its chat opened (the buyer's chat)");
+	ok(tbot_wait_order(db, "26000000000001", "delivery", "delivered", WAIT_MS), "the pull finds the order and delivers it");
+	is_str(tbot_order_col(db, "26000000000001", "source"), "pull", "... recorded as pulled");
+	is_str(tbot_order_col(db, "26000000000001", "amount"), "9.90", "... with its amount");
+	is_str(tbot_order_col(db, "26000000000001", "chat_id"), "9101", "... its chat opened (the buyer's chat)");
 	ok(tsim_stat(&sim, "conv_creates") >= 1, "... with /r/SingleChatConversation/create");
 	ok(tsim_wait_delivered(&sim, "Your code: PULL-0001", 1, WAIT_MS), "the buyer receives the code");
 	ok(sold_calls("SUCCESS") >= 1 && sold_calls("PARAMINVALID") == 0,
 	   "sold.get carried valueType=string and idle_site_biz_code (the simulator answered it)");
-	ok(wait_order("26000000000001", "confirm", "done", WAIT_MS), "the shipment is confirmed");
+	ok(tbot_wait_order(db, "26000000000001", "confirm", "done", WAIT_MS), "the shipment is confirmed");
 
 	/* a second one while running: the periodic pull (every 1 s here) */
 	silent_order("26000000000002", "9102", "7102");
-	ok(wait_order("26000000000002", "delivery", "delivered", WAIT_MS), "the periodic pull finds a new order");
+	ok(tbot_wait_order(db, "26000000000002", "delivery", "delivered", WAIT_MS), "the periodic pull finds a new order");
 	ok(tsim_wait_delivered(&sim, "Your code: PULL-0002", 1, WAIT_MS), "... and its code arrives");
 
 	/* the seller console's session expiry: counted, the account stays */

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -224,6 +225,53 @@ int tsim_wait_delivered(tc_sim *s, const char *text, int want, int timeout_ms)
 
 	while (util_mono_us() - t0 < (int64_t)timeout_ms * 1000) {
 		if (tsim_delivered(s, text) >= want)
+			return 1;
+		usleep(30000);
+	}
+	return 0;
+}
+
+int tbot_db_text(const char *path, const char *sql, char *out, size_t n)
+{
+	sqlite3 *d = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	*out = '\0';
+	if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(d, 3000);
+	if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		snprintf(out, n, "%s", t ? (const char *)t : "");
+		rc = 0;
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(d);
+	return rc;
+}
+
+const char *tbot_order_col(const char *path, const char *oid, const char *col)
+{
+	static char v[600];
+	char sql[200];
+
+	snprintf(sql, sizeof sql, "SELECT %s FROM orders_order WHERE order_id = '%s'", col, oid);
+	if (tbot_db_text(path, sql, v, sizeof v))
+		snprintf(v, sizeof v, "(no order)");
+	return v;
+}
+
+int tbot_wait_order(const char *path, const char *oid, const char *col, const char *want, int timeout_ms)
+{
+	int64_t t0 = util_mono_us();
+
+	while (util_mono_us() - t0 < (int64_t)timeout_ms * 1000) {
+		if (!strcmp(tbot_order_col(path, oid, col), want))
 			return 1;
 		usleep(30000);
 	}

@@ -64,4 +64,13 @@ int tsim_delivered(tc_sim *s, const char *text);
 /* Waits until tsim_delivered(text) reaches want: 1, or 0 after timeout_ms. */
 int tsim_wait_delivered(tc_sim *s, const char *text, int want, int timeout_ms);
 
+/* The first column of sql's first row in the state database at path (read
+ * only, waiting up to 3 s for a lock) into out: 0, or -1 with out "". */
+int tbot_db_text(const char *path, const char *sql, char *out, size_t n);
+/* The column col of order oid in orders_order, "(no order)" when none
+ * (a static buffer: the next call overwrites it). */
+const char *tbot_order_col(const char *path, const char *oid, const char *col);
+/* Waits until tbot_order_col is want: 1, or 0 after timeout_ms. */
+int tbot_wait_order(const char *path, const char *oid, const char *col, const char *want, int timeout_ms);
+
 #endif
