@@ -8,6 +8,7 @@
 #include "fakehost.h"
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -482,6 +483,37 @@ host *fh_host(fh *f)
 sqlite3 *fh_db(fh *f)
 {
 	return store_db(f->st);
+}
+
+int64_t fh_q_int(fh *f, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "# sql: %s: %s\n", sql, sqlite3_errmsg(fh_db(f)));
+		return -1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+const char *fh_q_str(fh *f, const char *sql)
+{
+	static char buf[1024];
+	sqlite3_stmt *st;
+
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "# sql: %s: %s\n", sql, sqlite3_errmsg(fh_db(f)));
+		return buf;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
 }
 
 store *fh_store(fh *f)

@@ -104,6 +104,11 @@ void fh_free(fh *f);
 host *fh_host(fh *f);
 sqlite3 *fh_db(fh *f);
 store *fh_store(fh *f);
+/* The first column of sql's first row in fh_db: an integer (-1 when none
+ * or the SQL fails: said on stderr), or text ("" then; a static buffer the
+ * next call overwrites). For a test's direct assertions. */
+int64_t fh_q_int(fh *f, const char *sql);
+const char *fh_q_str(fh *f, const char *sql);
 
 /* $SK_BUILD, or "build" when unset; fh_build_path writes "<that>/<rel>" to buf. */
 const char *fh_build_dir(void);

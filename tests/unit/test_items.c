@@ -159,19 +159,6 @@ static double nfield(const cJSON *o, const char *k)
 	return cJSON_IsNumber(v) ? v->valuedouble : -999;
 }
 
-static int64_t q_int(fh *f, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
 /* ---- sync ---------------------------------------------------------------------- */
 
 #define SYNC_CFG "{\"items\":{\"page_size\":2,\"page_gap_ms\":1000,\"detail_gap_ms\":500,\"refresh_s\":3600,\"retry_s\":60}}"
@@ -390,10 +377,10 @@ static void test_polish(void)
 	ok(fh_log_find(f, "203 is delisted") >= 1, "polish: a delisted item is logged");
 	fh_advance(f, 3 * 3600 * 1000);
 	is_int(pending(f, POLISH), 0, "polish: nothing more that day");
-	is_int(q_int(f, "SELECT count(*) FROM items_polish WHERE day = '2023-11-15'"), 3, "polish: one record per item");
-	is_int(q_int(f, "SELECT count(*) FROM items_polish WHERE result = 'ok' AND item_id = '201'") +
-	       q_int(f, "SELECT count(*) FROM items_polish WHERE result = 'duplicate' AND item_id = '202'") +
-	       q_int(f, "SELECT count(*) FROM items_polish WHERE result = 'skipped' AND item_id = '203'"), 3,
+	is_int(fh_q_int(f, "SELECT count(*) FROM items_polish WHERE day = '2023-11-15'"), 3, "polish: one record per item");
+	is_int(fh_q_int(f, "SELECT count(*) FROM items_polish WHERE result = 'ok' AND item_id = '201'") +
+	       fh_q_int(f, "SELECT count(*) FROM items_polish WHERE result = 'duplicate' AND item_id = '202'") +
+	       fh_q_int(f, "SELECT count(*) FROM items_polish WHERE result = 'skipped' AND item_id = '203'"), 3,
 	       "polish: ok, duplicate (done), skipped (delisted)");
 	l = items_list(f);
 	ok(!strcmp(sfield(item_of(l, "201"), "polished_day"), "2023-11-15") &&
@@ -419,7 +406,7 @@ static void test_polish(void)
 	answer(f, POLISH, SK_MTOP_SESSION_EXPIRED, "FAIL_SYS_SESSION_EXPIRED::Session过期", "");
 	fh_advance(f, 2000);
 	is_int(pending(f, POLISH), 0, "polish: an account error stops the round");
-	is_int(q_int(f, "SELECT count(*) FROM items_polish WHERE day = '2023-11-16'"), 0, "polish: ... without a record");
+	is_int(fh_q_int(f, "SELECT count(*) FROM items_polish WHERE day = '2023-11-16'"), 0, "polish: ... without a record");
 	fh_advance(f, 60000);
 	is_str(pending_data(f, POLISH), "{\"itemId\":\"201\"}", "polish: the next check tries again");
 	answer(f, POLISH, SK_MTOP_OK, NULL, "{}");

@@ -68,43 +68,12 @@ static int restart(fh *f)
 	return 0;
 }
 
-static int64_t q_int(fh *f, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK) {
-		diag("sql: %s: %s", sql, sqlite3_errmsg(fh_db(f)));
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
-static const char *q_str(fh *f, const char *sql)
-{
-	static char buf[1024];
-	sqlite3_stmt *st;
-
-	buf[0] = '\0';
-	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK) {
-		diag("sql: %s: %s", sql, sqlite3_errmsg(fh_db(f)));
-		return buf;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return buf;
-}
-
 static const char *order_col(fh *f, const char *oid, const char *col)
 {
 	char sql[256];
 
 	snprintf(sql, sizeof sql, "SELECT %s FROM orders_order WHERE order_id = '%s'", col, oid);
-	return q_str(f, sql);
+	return fh_q_str(f, sql);
 }
 
 static int64_t stock(fh *f, const char *card, int state)
@@ -112,7 +81,7 @@ static int64_t stock(fh *f, const char *card, int state)
 	char sql[256];
 
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders_stock WHERE card = '%s' AND state = %d", card, state);
-	return q_int(f, sql);
+	return fh_q_int(f, sql);
 }
 
 static void add_code(fh *f, const char *card, const char *code)
@@ -301,7 +270,7 @@ static void test_get_reveal(void)
 		  "{\"order_id\":\"9201\",\"unit\":1,\"content\":\"Code SECRETCODE99 for 9201\"}", "the content in full");
 	is_int((int64_t)fh_log_find(f, "order 9201 unit 1 code revealed (page)"), 1, "reveal: logged at INFO");
 	is_int((int64_t)fh_log_find(f, "SECRETCODE99"), 0, "reveal: the log has no code");
-	is_int(q_int(f, "SELECT count(*) FROM orders_action WHERE order_id = '9201' AND action = 'reveal'"), 1,
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_action WHERE order_id = '9201' AND action = 'reveal'"), 1,
 	       "reveal: recorded");
 	ctl(f, "order_reveal", "{\"order_id\":\"9201\",\"unit\":2}", SK_ERR_NOTFOUND, "order_reveal: order 9201 has no unit 2",
 	    "an unknown unit");
@@ -357,7 +326,7 @@ static void test_retry(void)
 	fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, NULL);
 	fh_complete_send(f, fh_send_at(f, 1)->uuid, 1, NULL);
 	is_str(order_col(f, "9301", "delivery"), "delivered", "retry: delivered");
-	is_int(q_int(f, "SELECT count(*) FROM orders_action WHERE order_id = '9301' AND action = 'retry' AND actor = 'page'"),
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_action WHERE order_id = '9301' AND action = 'retry' AND actor = 'page'"),
 	       1, "retry: recorded as the page's");
 	ctl(f, "order_retry", "{\"order_id\":\"9301\"}", SK_ERR_STATE,
 	    "order_retry: order 9301: already delivered (order_resend sends a unit again)", "a delivered order (409)");
@@ -412,18 +381,18 @@ static void test_resend(void)
 		char want[64];
 
 		snprintf(want, sizeof want, "sending %s", fh_send_at(f, 1)->uuid);
-		is_str(q_str(f, "SELECT state || ' ' || uuid FROM orders_action WHERE action = 'resend'"), want,
+		is_str(fh_q_str(f, "SELECT state || ' ' || uuid FROM orders_action WHERE action = 'resend'"), want,
 		       "resend: the row is sending, with the send's uuid");
 	}
 	fh_complete_send(f, fh_send_at(f, 1)->uuid, 1, "m2");
-	is_str(q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE action = 'resend'"), "sent m2",
+	is_str(fh_q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE action = 'resend'"), "sent m2",
 	       "resend: the row says sent, with the message id");
-	is_str(q_str(f, "SELECT state FROM orders_unit WHERE order_id = '9401'"), "done", "resend: the unit keeps its state");
+	is_str(fh_q_str(f, "SELECT state FROM orders_unit WHERE order_id = '9401'"), "done", "resend: the unit keeps its state");
 	is_int(stock(f, "vip", 2), 1, "resend: the code is still used once");
 	ctl(f, "order_resend", "{\"order_id\":\"9401\",\"unit\":1}", SK_OK, NULL, "again");
 	is_str(fh_send_at(f, 2)->tag, "order:9401:1:resend:2", "resend: the second one has tag n 2");
 	fh_complete_send(f, fh_send_at(f, 2)->uuid, 0, "CSI_FORBID");
-	is_str(q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE tag = 'order:9401:1:resend:2'"),
+	is_str(fh_q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE tag = 'order:9401:1:resend:2'"),
 	       "failed CSI_FORBID", "resend: a lost send is visible in its row");
 	out = ctl(f, "order_get", "{\"order_id\":\"9401\"}", SK_OK, NULL, "the timeline");
 	ok(strstr(out, "resend unit 1 (page): sent (message m2)") && strstr(out, "resend unit 1 (page): not sent (CSI_FORBID)"),
@@ -448,7 +417,7 @@ static void test_resend(void)
 	ok(restart(f) == 0, "restart: orders loaded again");
 	is_int((int64_t)fh_nsends(f), (int64_t)n + 1, "restart: the pending resend is not made again");
 	fh_complete_send(f, fh_send_at(f, n)->uuid, 1, "m3");
-	is_str(q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE tag = 'order:9401:1:resend:3'"), "sent m3",
+	is_str(fh_q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE tag = 'order:9401:1:resend:3'"), "sent m3",
 	       "restart: its result (SK_EV_SEND_RESULT) lands in the row");
 
 	/* a row committed, the process killed before its send: made once at the start */
@@ -461,7 +430,7 @@ static void test_resend(void)
 		     NULL, NULL, NULL);
 	ok(restart(f) == 0, "restart: the row queued again (a crash before its uuid was recorded)");
 	is_int((int64_t)fh_nsends(f), (int64_t)n + 2, "restart: the outbox has its tag: adopted, not sent twice");
-	is_str(q_str(f, "SELECT state FROM orders_action WHERE tag = 'order:9401:1:resend:4'"), "sending",
+	is_str(fh_q_str(f, "SELECT state FROM orders_action WHERE tag = 'order:9401:1:resend:4'"), "sending",
 	       "restart: the row is sending");
 
 	/* an image unit is resent as an image */
@@ -492,13 +461,13 @@ static void test_deliver(void)
 	is_int(stock(f, "slow", 0), 2, "deliver: and they are free again");
 	is_int((int64_t)fh_nsends(f), 1, "deliver: one message");
 	is_str(fh_send_at(f, 0)->text, "兑换码: HAND-1", "deliver: the seller's text");
-	is_str(fh_send_at(f, 0)->tag, q_str(f, "SELECT tag FROM orders_action WHERE action = 'deliver'"),
+	is_str(fh_send_at(f, 0)->tag, fh_q_str(f, "SELECT tag FROM orders_action WHERE action = 'deliver'"),
 	       "deliver: tagged as its action");
 	fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, "mh");
 	is_str(order_col(f, "9501", "delivery"), "delivered", "deliver: the order is delivered");
-	is_int(q_int(f, "SELECT count(*) FROM orders_unit WHERE order_id = '9501' AND manual = 1 AND state = 'done' AND "
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_unit WHERE order_id = '9501' AND manual = 1 AND state = 'done' AND "
 		     "code_id IS NULL"), 2, "deliver: both units sent by hand, no code");
-	is_str(q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE action = 'deliver'"), "sent mh",
+	is_str(fh_q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE action = 'deliver'"), "sent mh",
 	       "deliver: the action row has the result");
 	fh_advance(f, 31000);
 	is_int((int64_t)fh_nsends(f), 1, "deliver: the card's delay passes: no code is sent after");
@@ -537,11 +506,11 @@ static void test_deliver(void)
 	ctl(f, "order_deliver", "{\"order_id\":\"9505\",\"text\":\"hand 9505\"}", SK_OK, NULL, "(9505 by hand)");
 	fh_complete_send(f, fh_send_at(f, n)->uuid, 0, "CSI_FORBID");
 	ok(!strncmp(order_col(f, "9505", "reason"), "refused:", 8), "deliver: the hand delivery was refused");
-	is_str(q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE order_id = '9505'"), "failed CSI_FORBID",
+	is_str(fh_q_str(f, "SELECT state || ' ' || detail FROM orders_action WHERE order_id = '9505'"), "failed CSI_FORBID",
 	       "deliver: its row says so");
 	add_code(f, "vip", "AFTER-HAND-1");
 	ctl(f, "order_retry", "{\"order_id\":\"9505\"}", SK_OK, NULL, "(9505 planned with a code)");
-	is_str(q_str(f, "SELECT manual || ' ' || content FROM orders_unit WHERE order_id = '9505'"), "0 Code AFTER-HAND-1 for 9505",
+	is_str(fh_q_str(f, "SELECT manual || ' ' || content FROM orders_unit WHERE order_id = '9505'"), "0 Code AFTER-HAND-1 for 9505",
 	       "deliver: a unit planned again is no longer manual");
 
 	/* a restart with the hand delivery committed but not queued: sent once */
@@ -600,7 +569,7 @@ static void test_ship(void)
 	ctl(f, "order_ship", "{\"order_id\":\"9602\"}", SK_ERR_STATE,
 	    "order_ship: order 9602 is placed, not paid: nothing to ship", "an unpaid order (409)");
 	ctl(f, "order_ship", "{\"order_id\":\"9699\"}", SK_ERR_NOTFOUND, "order_ship: no order 9699", "unknown (404)");
-	is_int(q_int(f, "SELECT count(*) FROM orders_action WHERE action = 'ship'"), 1, "ship: recorded once");
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_action WHERE action = 'ship'"), 1, "ship: recorded once");
 	fh_free(f);
 }
 
@@ -633,7 +602,7 @@ static void test_stock_codes(void)
 	is_int((int64_t)fh_log_find(f, "card vip: code 2 revealed (page)"), 1, "stock_reveal: logged");
 	is_int((int64_t)fh_log_find(f, "FREECODE"), 0, "stock_reveal: without the code");
 	ctl(f, "stock_reveal", "{\"id\":1,\"actor\":\"cli\"}", SK_OK, NULL, "a reserved code");
-	is_int(q_int(f, "SELECT count(*) FROM orders_action WHERE order_id = '9701' AND action = 'reveal'"), 1,
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_action WHERE order_id = '9701' AND action = 'reveal'"), 1,
 	       "stock_reveal: a code of an order is in its timeline");
 	ctl(f, "stock_reveal", "{\"id\":77}", SK_ERR_NOTFOUND, "stock_reveal: no code 77", "an unknown id");
 	ctl(f, "stock_reveal", "{\"id\":\"2\"}", SK_ERR_INVAL,
@@ -646,7 +615,7 @@ static void test_stock_codes(void)
 
 	ctl(f, "stock_delete", "{\"card\":\"vip\",\"ids\":[1,2,99]}", SK_OK, "{\"deleted\":1,\"refused\":2}",
 	    "free only: reserved 1 and unknown 99 refused");
-	is_int(q_int(f, "SELECT count(*) FROM orders_stock WHERE card = 'vip'"), 2, "stock_delete: one code gone");
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_stock WHERE card = 'vip'"), 2, "stock_delete: one code gone");
 	is_int(stock(f, "vip", 1), 1, "stock_delete: the reserved one stays");
 	ctl(f, "stock_delete", "{\"card\":\"slow\",\"ids\":[3]}", SK_OK, "{\"deleted\":0,\"refused\":1}",
 	    "another card's code is refused");
@@ -695,7 +664,7 @@ static void test_cli(void)
 	is_int(cli(cmd, run, 5, resend), 0, "cli: orders resend exits 0");
 	is_int((int64_t)fh_nsends(run), 2, "cli: the running process sent it again");
 	is_str(fh_send_at(run, 1)->text, "Code CLI1 for 9801", "cli: the same code");
-	is_int(q_int(run, "SELECT count(*) FROM orders_action WHERE action = 'resend' AND actor = 'cli'"), 1,
+	is_int(fh_q_int(run, "SELECT count(*) FROM orders_action WHERE action = 'resend' AND actor = 'cli'"), 1,
 	       "cli: recorded as the CLI's");
 	is_int(cli(cmd, run, 3, retry), 1, "cli: a refused retry (already delivered) exits 1");
 	paid(run, "9802", "999", 1);

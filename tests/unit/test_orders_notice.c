@@ -87,37 +87,6 @@ static fh *moved(fh *f, const char *sections)
 	return g;
 }
 
-static int64_t q_int(fh *f, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK) {
-		diag("sql: %s: %s", sql, sqlite3_errmsg(fh_db(f)));
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
-static const char *q_str(fh *f, const char *sql)
-{
-	static char buf[1024];
-	sqlite3_stmt *st;
-
-	buf[0] = '\0';
-	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK) {
-		diag("sql: %s: %s", sql, sqlite3_errmsg(fh_db(f)));
-		return buf;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return buf;
-}
-
 static void add_codes(fh *f, const char *card, const char *prefix, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -239,16 +208,16 @@ static void test_quantity_delay(void)
 	add_codes(f, "vip", "Q", 10);
 	paid(f, "5001", "104", 2, "");
 	is_int(nsends_tag(f, "order:5001:"), 4, "quantity 2 per item, 2 bought: 4 units");
-	is_int(q_int(f, "SELECT count(*) FROM orders_stock WHERE order_id = '5001'"), 4, "4 codes reserved");
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_stock WHERE order_id = '5001'"), 4, "4 codes reserved");
 	is_str(fh_nsends(f) ? fh_send_at(f, 0)->text : "", "Q1 x2", "{quantity} is the items bought");
 	complete_all(f);
-	is_str(q_str(f, "SELECT delivery FROM orders_order WHERE order_id = '5001'"), "delivered", "delivered");
+	is_str(fh_q_str(f, "SELECT delivery FROM orders_order WHERE order_id = '5001'"), "delivered", "delivered");
 	paid(f, "5002", "100", 2, "");
-	is_str(q_str(f, "SELECT reason FROM orders_order WHERE order_id = '5002'"),
+	is_str(fh_q_str(f, "SELECT reason FROM orders_order WHERE order_id = '5002'"),
 	       "quantity: the order is for 6 units (2 bought x 3 per item); orders.max_quantity is 5",
 	       "max_quantity caps the total units");
 	is_int(nsends_tag(f, "order:5002:"), 0, "nothing sent");
-	is_int(q_int(f, "SELECT count(*) FROM orders_stock WHERE order_id = '5002'"), 0, "nothing reserved");
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_stock WHERE order_id = '5002'"), 0, "nothing reserved");
 
 	fh_clear_sends(f);
 	paid(f, "5101", "101", 1, "");
@@ -290,12 +259,12 @@ static void test_waiting_and_after(void)
 		     "INSERT INTO items_item VALUES ('100', '视频会员月卡')", NULL, NULL, NULL);
 	add_codes(f, "vip", "W", 1);
 	paid(f, "6001", "100", 2, "");
-	is_str(q_str(f, "SELECT delivery FROM orders_order WHERE order_id = '6001'"), "failed", "out of stock: waits");
+	is_str(fh_q_str(f, "SELECT delivery FROM orders_order WHERE order_id = '6001'"), "failed", "out of stock: waits");
 	is_int((int64_t)fh_nsends(f), 1, "one send: the notice");
 	s = send_tagged(f, "6001:notice:waiting_stock");
 	if (ok(s != NULL, "tagged <order>:notice:waiting_stock"))
 		is_str(s->text, "小王，补货中 2", "its text rendered with the order's variables");
-	is_int(q_int(f, "SELECT count(*) FROM orders_notice WHERE order_id = '6001' AND kind = 'waiting_stock' "
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_notice WHERE order_id = '6001' AND kind = 'waiting_stock' "
 		     "AND uuid <> ''"), 1, "recorded in orders_notice with its send");
 	fh_advance(f, 61000);
 	reload(f);
@@ -308,14 +277,14 @@ static void test_waiting_and_after(void)
 	       "stock_import");
 	is_int(nsends_tag(f, "order:6001:"), 2, "the codes came: both units sent");
 	complete_all(f);
-	is_str(q_str(f, "SELECT delivery FROM orders_order WHERE order_id = '6001'"), "delivered", "delivered");
+	is_str(fh_q_str(f, "SELECT delivery FROM orders_order WHERE order_id = '6001'"), "delivered", "delivered");
 	s = send_tagged(f, "6001:notice:after_delivery");
 	if (ok(s != NULL, "after_delivery sent"))
 		is_str(s->text, "兑换方法：视频会员月卡 6001", "the card's own text, with {item_title} from items_item");
 	s = send_tagged(f, "6001:notice:after_delivery:image");
 	if (ok(s != NULL, "and the card's image"))
 		ok(s->image && !strcmp(s->url, "https://img.alicdn.com/howto.png"), "an image send of its url");
-	is_int(q_int(f, "SELECT count(*) FROM orders_notice WHERE order_id = '6001'"), 2, "two notices recorded");
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_notice WHERE order_id = '6001'"), 2, "two notices recorded");
 	is_int((int64_t)fh_nsends(f), 5, "1 notice + 2 units + text and image");
 
 	/* a card without its own: the global text; the order was never short of stock */
@@ -345,7 +314,7 @@ static void test_defaults_and_cannot(void)
 	if (!ok(f != NULL, "defaults: started"))
 		return;
 	paid(f, "7001", "999", 1, "");
-	ok(!strncmp(q_str(f, "SELECT reason FROM orders_order WHERE order_id = '7001'"), "no_rule:", 8), "no_rule");
+	ok(!strncmp(fh_q_str(f, "SELECT reason FROM orders_order WHERE order_id = '7001'"), "no_rule:", 8), "no_rule");
 	s = send_tagged(f, "7001:notice:cannot_deliver");
 	if (ok(s != NULL, "no \"notices\": cannot_deliver is on"))
 		is_str(s->text, "这个订单需要人工处理，卖家会尽快联系您。", "with the default text");
@@ -358,7 +327,7 @@ static void test_defaults_and_cannot(void)
 		return;
 	trade(f, "7001", SK_TRADE_REMIND);
 	paid(f, "7001", "999", 1, "");
-	ok(!strncmp(q_str(f, "SELECT reason FROM orders_order WHERE order_id = '7001'"), "no_rule:", 8), "failed again");
+	ok(!strncmp(fh_q_str(f, "SELECT reason FROM orders_order WHERE order_id = '7001'"), "no_rule:", 8), "failed again");
 	is_int(nsends_tag(f, "7001:notice:"), 0, "by a reminder, with the outbox emptied: no second notice");
 	fh_free(f);
 
@@ -371,7 +340,7 @@ static void test_defaults_and_cannot(void)
 		return;
 	paid(f, "7101", "999", 1, "");
 	is_int((int64_t)fh_nsends(f), 0, "cannot_deliver off: nothing sent");
-	is_int(q_int(f, "SELECT count(*) FROM orders_notice"), 0, "nothing recorded");
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_notice"), 0, "nothing recorded");
 	fh_free(f);
 
 	write_rules("{\"cards\": [{\"name\": \"plain\", \"type\": \"text\", \"template\": \"hello\"}],"
@@ -381,7 +350,7 @@ static void test_defaults_and_cannot(void)
 		return;
 	paid(f, "7201", "200", 1, "");
 	fh_complete_send(f, fh_send_at(f, 0)->uuid, 0, "CSI_FORBID");
-	ok(!strncmp(q_str(f, "SELECT reason FROM orders_order WHERE order_id = '7201'"), "refused:", 8), "refused");
+	ok(!strncmp(fh_q_str(f, "SELECT reason FROM orders_order WHERE order_id = '7201'"), "refused:", 8), "refused");
 	ok(send_tagged(f, "7201:notice:cannot_deliver") != NULL, "a refused unit: cannot_deliver");
 	fh_free(f);
 }
@@ -401,11 +370,11 @@ static void test_notice_later(void)
 	paid(f, "8001", "100", 1, "");
 	fh_fail_sends(f, 0);
 	is_int((int64_t)fh_nsends(f), 0, "the outbox is full: nothing queued");
-	is_int(q_int(f, "SELECT count(*) FROM orders_notice WHERE order_id = '8001' AND uuid = ''"), 1,
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_notice WHERE order_id = '8001' AND uuid = ''"), 1,
 	       "the decision is recorded, its send still to come");
 	fh_advance(f, 60000);
 	is_int(nsends_tag(f, "8001:notice:waiting_stock"), 1, "sent by the retry");
-	is_int(q_int(f, "SELECT count(*) FROM orders_notice WHERE uuid = ''"), 0, "and recorded");
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_notice WHERE uuid = ''"), 0, "and recorded");
 	fh_advance(f, 60000);
 	is_int(nsends_tag(f, "8001:notice:"), 1, "once");
 
@@ -414,7 +383,7 @@ static void test_notice_later(void)
 	if (!ok(restart(f) == 0, "restart"))
 		goto out;
 	is_int(nsends_tag(f, "8001:notice:"), 1, "the outbox has it: not sent again");
-	is_str(q_str(f, "SELECT uuid FROM orders_notice WHERE order_id = '8001'"), send_tagged(f, "8001:notice:waiting_stock")->uuid,
+	is_str(fh_q_str(f, "SELECT uuid FROM orders_notice WHERE order_id = '8001'"), send_tagged(f, "8001:notice:waiting_stock")->uuid,
 	       "its uuid adopted");
 out:
 	fh_free(f);
@@ -458,14 +427,14 @@ static void test_rate(void)
 	trade(f, "9001", SK_TRADE_COMPLETED);
 	is_int(rate_calls(f), 1, "a repeated card while it is in flight: no second call");
 	reply(f, RATE, SK_MTOP_FAIL, "FAIL_BIZ_RATE_NOT_ALLOWED::交易成功后才能评价", NULL);
-	is_str(q_str(f, "SELECT state FROM orders_rate WHERE order_id = '9001'"), "pending", "refused: pending");
+	is_str(fh_q_str(f, "SELECT state FROM orders_rate WHERE order_id = '9001'"), "pending", "refused: pending");
 	fh_advance(f, 599000);
 	is_int(rate_calls(f), 1, "not before rate_retry_s");
 	fh_advance(f, 1000);
 	is_int(rate_calls(f), 2, "tried again after rate_retry_s");
 	reply(f, RATE, SK_MTOP_OK, "SUCCESS::调用成功", "{}");
-	is_str(q_str(f, "SELECT state FROM orders_rate WHERE order_id = '9001'"), "done", "done");
-	is_int(q_int(f, "SELECT attempts FROM orders_rate WHERE order_id = '9001'"), 2, "two attempts");
+	is_str(fh_q_str(f, "SELECT state FROM orders_rate WHERE order_id = '9001'"), "done", "done");
+	is_int(fh_q_int(f, "SELECT attempts FROM orders_rate WHERE order_id = '9001'"), 2, "two attempts");
 	trade(f, "9001", SK_TRADE_COMPLETED);
 	if (!ok(restart(f) == 0, "restart"))
 		goto out;
@@ -483,7 +452,7 @@ static void test_rate(void)
 	}
 	if (ok(rate_calls(f) == 3, "the reminder text starts a rating"))
 		reply(f, RATE, SK_MTOP_FAIL, "FAIL_BIZ_RATE_DUPLICATE::该订单已评价", NULL);
-	is_str(q_str(f, "SELECT state || ' ' || reason FROM orders_rate WHERE order_id = '9002'"), "done already rated",
+	is_str(fh_q_str(f, "SELECT state || ' ' || reason FROM orders_rate WHERE order_id = '9002'"), "done already rated",
 	       "already rated: done");
 
 	/* bounded: rate_attempts refusals, then failed; a pending one resumes after a restart */
@@ -497,7 +466,7 @@ static void test_rate(void)
 	reply(f, RATE, SK_MTOP_FAIL, "FAIL_BIZ_X::not yet", NULL);
 	fh_advance(f, 600000);
 	reply(f, RATE, SK_MTOP_FAIL, "FAIL_BIZ_X::not yet", NULL);
-	is_str(q_str(f, "SELECT state FROM orders_rate WHERE order_id = '9003'"), "failed", "3 refusals: failed");
+	is_str(fh_q_str(f, "SELECT state FROM orders_rate WHERE order_id = '9003'"), "failed", "3 refusals: failed");
 	fh_advance(f, 6000000);
 	is_int(rate_calls(f), 6, "and no more calls");
 out:
@@ -511,7 +480,7 @@ out:
 	trade(f, "9101", SK_TRADE_PAID);
 	trade(f, "9101", SK_TRADE_COMPLETED);
 	is_int(rate_calls(f), 0, "chores.rate absent: no rating");
-	is_int(q_int(f, "SELECT count(*) FROM orders_rate"), 0, "nothing recorded");
+	is_int(fh_q_int(f, "SELECT count(*) FROM orders_rate"), 0, "nothing recorded");
 	fh_free(f);
 }
 

@@ -40,28 +40,12 @@ static fh *start(const char *sections)
 	return f;
 }
 
-static const char *q_str(fh *f, const char *sql)
-{
-	static char buf[1024];
-	sqlite3_stmt *st;
-
-	buf[0] = '\0';
-	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK) {
-		diag("sql: %s: %s", sql, sqlite3_errmsg(fh_db(f)));
-		return buf;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return buf;
-}
-
 static const char *col(fh *f, const char *oid, const char *c)
 {
 	char sql[256];
 
 	snprintf(sql, sizeof sql, "SELECT %s FROM orders_order WHERE order_id = '%s'", c, oid);
-	return q_str(f, sql);
+	return fh_q_str(f, sql);
 }
 
 static void add_codes(fh *f, int n)
@@ -193,7 +177,7 @@ static void test_new_order(void)
 	is_str(col(f, "8001", "delivery"), "pending", "... delivery pending: the detail check first");
 	/* 2026-12-05 12:00:00 China time is 04:00:00 UTC */
 	is_str(col(f, "8001", "created_ms"), "1796443200000", "... created_ms from createTime (UTC+8)");
-	is_str(q_str(f, "SELECT trigger || ':' || to_state FROM orders_transition WHERE order_id = '8001'"), "pull:paid",
+	is_str(fh_q_str(f, "SELECT trigger || ':' || to_state FROM orders_transition WHERE order_id = '8001'"), "pull:paid",
 	       "... the transition recorded as the pull's");
 	is_str(col(f, "8000", "order_id"), "", "a completed order of the list is not recorded");
 	is_int(ncalls(f, DETAIL), 1, "the order detail is asked for");
@@ -339,7 +323,7 @@ static void test_errors(void)
 	is_int((int)fh_nchats(f), 1, "chat: opened for the pulled order");
 	fh_chat_reply(f, 0, SK_ERR_IO, NULL);
 	is_int((int)fh_nsends(f), 0, "chat: a failed open sends nothing");
-	is_str(q_str(f, "SELECT state FROM orders_unit WHERE order_id = '8301'"), "reserved",
+	is_str(fh_q_str(f, "SELECT state FROM orders_unit WHERE order_id = '8301'"), "reserved",
 	       "chat: the unit stays reserved");
 	fh_advance(f, 60000);
 	is_int((int)fh_nchats(f), 2, "chat: the retry timer opens it again");
@@ -381,7 +365,7 @@ static void test_chat_host(void)
 	detail(f, "100", 1, "b4");
 	is_int((int)fh_nchats(f), 0, "chat_open while not connected: refused (SK_ERR_STATE)");
 	ok(fh_log_find(f, "cannot open a chat with buyer b4 now") == 1, "... logged");
-	is_str(q_str(f, "SELECT state FROM orders_unit WHERE order_id = '8401'"), "reserved", "... the unit waits");
+	is_str(fh_q_str(f, "SELECT state FROM orders_unit WHERE order_id = '8401'"), "reserved", "... the unit waits");
 	fh_set_state(f, SK_STATE_CONNECTED);
 	fh_advance(f, 60000);
 	is_int((int)fh_nchats(f), 1, "connected again: the retry timer opens the chat");
@@ -408,7 +392,7 @@ static void test_notice_waits_for_chat(void)
 	sold(f, it, "false", "1");
 	detail(f, "100", 1, "b5");
 	is_int(fh_nsends(f), 0, "notice: nothing sent without a chat");
-	is_str(q_str(f, "SELECT kind || ':' || uuid FROM orders_notice WHERE order_id = '8101'"), "waiting_stock:",
+	is_str(fh_q_str(f, "SELECT kind || ':' || uuid FROM orders_notice WHERE order_id = '8101'"), "waiting_stock:",
 	       "notice: out of stock, the waiting_stock notice is decided");
 	is_int((int)fh_nchats(f), 1, "notice: ... and opens the chat with the buyer");
 	/* a hand delivery before the chat is there: refused, and the chat opened */
