@@ -20,10 +20,6 @@
 		doc: null,            /* the whole rules document, edited in place */
 		rulesLoaded: false,
 		dirty: false,
-		ws: null,
-		wsWanted: false,
-		wsDelay: 1000,
-		wsTimer: null,
 		timers: [],
 		reqSeq: 0,
 		lastState: null,
@@ -32,7 +28,6 @@
 		soon: {}              /* debounced refreshes by name */
 	};
 
-	var EVENTS_MAX = 200;
 	var STATES = ['CONNECTED', 'CONNECTING', 'RECONNECTING', 'FAILED', 'CLOSED', 'DISCONNECTED'];
 
 	/* ---------------------------------------------------------------- helpers */
@@ -415,9 +410,9 @@
 			refreshOrders();
 			refreshStock();
 		}, 30000));
-		S.wsWanted = true;
-		S.wsDelay = 1000;
-		connectEvents();
+		dash.start();
+		alerts.start();
+		events.start();
 	}
 
 	function stopApp() {
@@ -426,15 +421,9 @@
 		orders.stop();
 		S.timers.forEach(clearInterval);
 		S.timers = [];
-		S.wsWanted = false;
-		clearTimeout(S.wsTimer);
-		if (S.ws) {
-			try {
-				S.ws.close();
-			} catch (e) { /* closing anyway */ }
-			S.ws = null;
-		}
-		setEventsStatus('not connected', 'off');
+		dash.stop();
+		alerts.stop();
+		events.stop();
 	}
 
 	/* ----------------------------------------------------------------- status */
@@ -776,126 +765,30 @@
 
 	/* ------------------------------------------------------------ live events */
 
-	function setEventsStatus(text, cls) {
-		setPill($('events-status'), text, cls);
-	}
+	/* The overview (web/dashboard.js) and alerts (web/alerts.js) screens. */
+	var dash = window.skDash({
+		S: S, $: $, api: api, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
+		num: num, str: str
+	});
+	var alerts = window.skAlerts({
+		S: S, $: $, busy: busy, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
+		num: num, setError: setError, show: show, str: str
+	});
 
-	function connectEvents() {
-		var url, ws;
+	/* The panel and its socket: web/events.js; it calls onEvent for each
+	 * event of the socket (not for the history it loads). */
+	var events = window.skEvents({
+		S: S, $: $, api: api, clear: clear, control: control, el: el, fmtTime: fmtTime, num: num, str: str,
+		sessionEnded: function () { sessionEnded(); },
+		onEvent: function (j) { onEvent(j); }
+	});
 
-		if (!S.wsWanted || S.ws)
-			return;
-		url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/events';
-		setEventsStatus('connecting…', 'warn');
-		try {
-			ws = new WebSocket(url);
-		} catch (e) {
-			scheduleReconnect();
-			return;
-		}
-		S.ws = ws;
-		ws.onopen = function () {
-			if (S.ws !== ws)
-				return;
-			S.wsDelay = 1000;
-			setEventsStatus('live', 'good');
-		};
-		ws.onmessage = function (m) {
-			var j;
-
-			if (S.ws !== ws)
-				return;
-			try {
-				j = JSON.parse(m.data);
-			} catch (e) {
-				j = { kind: 'text', text: String(m.data) };
-			}
-			onEvent(j);
-		};
-		ws.onclose = function () {
-			if (S.ws !== ws)
-				return;
-			S.ws = null;
-			if (!S.wsWanted)
-				return;
-			scheduleReconnect();
-			/* a refused upgrade looks like any close: ask whether we are still logged in */
-			api('GET', '/api/session', undefined, { auth: false }).then(function (s) {
-				if (S.loggedIn && !s.logged_in)
-					sessionEnded();
-			}, function () { /* the status shows that the bot is away */ });
-		};
-		ws.onerror = function () { /* onclose follows */ };
-	}
-
-	function scheduleReconnect() {
-		var secs = Math.round(S.wsDelay / 1000);
-
-		setEventsStatus('disconnected – retrying in ' + secs + ' s', 'bad');
-		clearTimeout(S.wsTimer);
-		S.wsTimer = setTimeout(connectEvents, S.wsDelay);
-		S.wsDelay = Math.min(S.wsDelay * 2, 30000);
-	}
-
-	function shortJson(v) {
-		var s;
-
-		try {
-			s = JSON.stringify(v);
-		} catch (e) {
-			s = String(v);
-		}
-		return s && s.length > 300 ? s.slice(0, 300) + '…' : s;
-	}
-
-	/* One readable line for an event object: [kind label, text, css class]. */
-	function describe(j) {
-		var who, t;
-
-		switch (j.kind) {
-		case 'event':
-			who = j.own ? (j.echo ? 'bot (echo)' : 'you') : (str(j.sender_name) || str(j.sender_id) || 'buyer');
-			t = str(j.type) + (j.chat_id ? ' · chat ' + j.chat_id : '') + ' · ' + who +
-				(j.sender_id && !j.own && j.sender_name ? ' (' + j.sender_id + ')' : '');
-			if (j.text)
-				t += ': ' + j.text;
-			if (j.order_id)
-				t += ' · order ' + j.order_id;
-			if (j.trade && j.trade !== 'none' && j.trade !== 'NONE')
-				t += ' · ' + j.trade;
-			return ['message', t, j.own ? 'own' : 'buyer'];
-		case 'state':
-			return ['state', str(j.from) + ' → ' + str(j.to) + (j.why ? ' (' + j.why + ')' : ''),
-				j.to === 'FAILED' ? 'bad' : j.to === 'CONNECTED' ? 'good' : 'warn'];
-		case 'send':
-			return ['send', (j.ok ? 'sent ' + str(j.message_id) : 'REFUSED: ' + str(j.reason)) +
-				(j.plugin ? ' · by ' + j.plugin : '') + (j.tag ? ' · ' + j.tag : '') + ' · ' + str(j.uuid),
-				j.ok ? 'good' : 'bad'];
-		case 'plugin':
-			return ['plugin', str(j.topic) + (j.from ? ' from ' + j.from : '') +
-				(j.payload !== undefined ? ': ' + shortJson(j.payload) : ''),
-				/fail|low_stock/.test(str(j.topic)) ? 'bad' : ''];
-		case 'reply':
-			return ['reply', str(j.request_id) + (j.success ? ' ok' : ' failed: ' + str(j.error)), j.success ? '' : 'bad'];
-		default:
-			return [str(j.kind) || '?', j.text !== undefined ? str(j.text) : shortJson(j), ''];
-		}
-	}
-
+	/* What a live event refreshes. */
 	function onEvent(j) {
-		var list = $('events-list'), d, li;
-
 		if (!j || typeof j !== 'object')
 			return;
-		d = describe(j);
-		li = el('li', { className: 'ev ' + d[2], title: shortJson(j) },
-			el('span', { className: 'ev-time' }, fmtTime(num(j.ms) || Date.now())),
-			el('span', { className: 'ev-kind' }, d[0]),
-			el('span', { className: 'ev-text' }, d[1]));
-		list.insertBefore(li, list.firstChild);
-		while (list.children.length > EVENTS_MAX)
-			list.removeChild(list.lastChild);
-
+		dash.onEvent(j);
+		alerts.onEvent(j);
 		if (j.kind === 'state') {
 			if (STATES.indexOf(str(j.to)) >= 0) {
 				var broken = S.rulesBroken && str(j.to) === 'CONNECTED';
@@ -945,7 +838,9 @@
 		$('chats-refresh').addEventListener('click', refreshChats);
 		$('send-form').addEventListener('submit', onSendSubmit);
 		$('decisions-refresh').addEventListener('click', refreshDecisions);
-		$('events-clear').addEventListener('click', function () { clear($('events-list')); });
+		dash.wire();
+		alerts.wire();
+		events.wire();
 		window.addEventListener('beforeunload', function (ev) {
 			if (S.dirty) {
 				ev.preventDefault();

@@ -84,7 +84,7 @@ async function main() {
 	const rules = await text(page, '#status-rules');
 	ok(/^OK \(/.test(rules) && !(await page.locator('#status-rules.has-error').count()),
 		`the status shows the rules in force (${rules})`);
-	ok(await waitText(page, '#events-status', 'live', 10000), 'the live events WebSocket is connected',
+	ok(await waitText(page, '#events-status', ['live', '实时'], 10000, true), 'the live events WebSocket is connected',
 		await text(page, '#events-status'));
 
 	// ---- a keyword rule, saved from the page
@@ -259,7 +259,7 @@ async function main() {
 	await page.fill('#login-password', PASSWORD);
 	await page.click('#login-submit');
 	ok(await visible(page, '#app-view', 10000), 'logged in again with the new password', await text(page, '#login-error'));
-	ok(await waitText(page, '#events-status', 'live', 10000), 'the live events reconnect after the new login');
+	ok(await waitText(page, '#events-status', ['live', '实时'], 10000, true), 'the live events reconnect after the new login');
 
 	await xianyuLogin(page);
 

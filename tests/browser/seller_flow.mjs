@@ -320,7 +320,7 @@ async function main() {
 		return;
 	if (!ok(await submitSetup(page, SETUP_TOKEN), 'logged in with the setup token', await text(page, '#setup-error')))
 		return;
-	ok(await waitText(page, '#events-status', 'live', 10000), 'the live events are connected');
+	ok(await waitText(page, '#events-status', ['live', '实时'], 10000), 'the live events are connected');
 
 	const caps = {};
 	for (const c of ['items_list', 'order_get', 'order_reveal', 'order_resend', 'order_retry', 'order_deliver', 'stock_codes'])
