@@ -294,7 +294,7 @@ window.skAlerts = function (k) {
 			ta.setAttribute('data-loaded', text);
 			box.appendChild(el('div', { className: 'alert-kind', 'data-kind': kind },
 				el('label', { className: 'check' }, cb, ' ', tOr('alerts.kind.' + kind, kind),
-					el('span', { className: 'muted mono small-text' }, ' ' + kind)),
+					el('span', { className: 'kind-code muted mono small-text' }, kind)),
 				el('details', { className: 'alert-tpl', id: id + '-box', open: !!text },
 					el('summary', null, t('alerts.template') + (text ? ' ✓' : '')), ta),
 				el('p', { id: id + '-error', className: 'error', role: 'alert', hidden: true })));

@@ -86,6 +86,7 @@ window.skDash = function (k) {
 			'dash.connected_for': '本次连接',
 			'dash.waiting': '等你回复',
 			'dash.waiting_n': '{n} 个会话',
+			'dash.waiting_1': '1 个会话',
 			'dash.waiting_link': '去回复',
 			'dash.low': '库存不足',
 			'dash.low_none': '没有',
@@ -133,6 +134,7 @@ window.skDash = function (k) {
 			'dash.connected_for': 'Connected for',
 			'dash.waiting': 'Waiting for you',
 			'dash.waiting_n': '{n} chats',
+			'dash.waiting_1': '1 chat',
 			'dash.waiting_link': 'answer them',
 			'dash.low': 'Cards running low',
 			'dash.low_none': 'none',
@@ -515,7 +517,8 @@ window.skDash = function (k) {
 	function renderWaiting() {
 		var c = D.chats, n = c && c.ok ? c.waiting : null;
 
-		setText('dash-waiting', n === null || n === undefined ? DASH : t('dash.waiting_n', { n: n }));
+		setText('dash-waiting', n === null || n === undefined ? DASH : t(n === 1 ? 'dash.waiting_1' : 'dash.waiting_n',
+			{ n: n }));
 		if ($('dash-waiting'))
 			$('dash-waiting').classList.toggle('dash-alert', n > 0);
 		if ($('dash-waiting-link'))
