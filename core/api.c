@@ -12,6 +12,7 @@
 #include "api.h"
 #include "auth.h"
 #include "commands.h"
+#include "feed.h"
 #include "host.h"
 #include "log.h"
 #include "relogin.h"
@@ -28,6 +29,7 @@
 
 #define API_CHATS 100
 #define API_TEXT_MAX 4000
+#define API_URL_MAX 1000
 
 typedef struct {
 	char chat_id[32], buyer_id[32], buyer_name[64], item_id[32], last_text[200];
@@ -365,36 +367,114 @@ static void api_cmd_status(api_ctx *a, const cJSON *data, api_out *o)
 	o->data = d;
 }
 
-/* send: queues data.text to data.chat_id / data.buyer_id in the outbox;
+/* Tells the plugins the seller wrote in a chat from the page: topic
+ * "core.seller_reply" {"chat_id","buyer_id","via":"page"} from "core" (as
+ * core.reload), so that autoreply pauses the chat as for a reply from the app. */
+static void api_seller_reply(api_ctx *a, const char *cid, const char *buyer)
+{
+	cJSON *j;
+	char *p;
+	sk_event x;
+
+	if (!a->env.plugins)
+		return;
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "chat_id", cid);
+	cJSON_AddStringToObject(j, "buyer_id", buyer);
+	cJSON_AddStringToObject(j, "via", "page");
+	p = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (!p) {
+		log_warn("web", "control: core.seller_reply for chat %s not published (out of memory)", cid);
+		return;
+	}
+	feed_sk_init(&x, SK_EV_PLUGIN);
+	x.topic = "core.seller_reply";
+	x.payload_json = p;
+	x.from_plugin = "core";
+	host_dispatch(a->env.plugins, &x);
+	cJSON_free(p);
+}
+
+/* send's image: data.image_url (http(s)://, at most API_URL_MAX bytes) and
+ * the optional data.width / data.height (1..10000, default 800). 0, or -1
+ * with o failed (400). */
+static int api_send_image_args(const cJSON *data, const char **url, int *w, int *h, api_out *o)
+{
+	const char *names[2] = { "width", "height" };
+	int *dims[2] = { w, h };
+
+	*url = api_str(data, "image_url");
+	if (!*url || (strncmp(*url, "https://", 8) && strncmp(*url, "http://", 7)) || strlen(*url) > API_URL_MAX ||
+	    strlen(*url) <= 8 || strpbrk(*url, " \t\r\n\"<>")) {
+		api_fail(o, 400, "send: image_url must be an http:// or https:// address of at most %d bytes, "
+			 "without blanks or quotes", API_URL_MAX);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, names[i]);
+
+		*dims[i] = 800;
+		if (!v)
+			continue;
+		if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 10000 ||
+		    v->valuedouble != (double)(int)v->valuedouble) {
+			api_fail(o, 400, "send: %s must be a whole number from 1 to 10000", names[i]);
+			return -1;
+		}
+		*dims[i] = (int)v->valuedouble;
+	}
+	return 0;
+}
+
+/* send: queues data.text, or the image data.image_url (width, height), to
+ * data.chat_id / data.buyer_id in the outbox as the seller's own reply from
+ * the page (stored as sender seller_page), then publishes core.seller_reply;
  * data {"uuid"}, or a 400 (bad data), 409 (no session, backlog full) or 500. */
 static void api_cmd_send(api_ctx *a, const cJSON *data, api_out *o)
 {
 	const char *cid = api_str(data, "chat_id"), *buyer = api_str(data, "buyer_id"), *text = api_str(data, "text");
+	const char *url = NULL;
 	char uuid[64];
+	int w = 0, h = 0, rc;
 
-	if (!cid || !*cid || strlen(cid) > 30 || !buyer || !*buyer || strlen(buyer) > 30 || !text || !*text) {
-		api_fail(o, 400, "send needs data {\"chat_id\", \"buyer_id\", \"text\"}: non-empty strings");
+	if (!cid || !*cid || strlen(cid) > 30 || !buyer || !*buyer || strlen(buyer) > 30 ||
+	    (!text && !cJSON_GetObjectItemCaseSensitive(data, "image_url")) || (text && !*text)) {
+		api_fail(o, 400, "send needs data {\"chat_id\", \"buyer_id\", \"text\"} or {\"chat_id\", \"buyer_id\", "
+			 "\"image_url\"}: non-empty strings");
 		return;
 	}
-	if (strlen(text) > API_TEXT_MAX) {
+	if (text && cJSON_GetObjectItemCaseSensitive(data, "image_url")) {
+		api_fail(o, 400, "send: give text or image_url, not both");
+		return;
+	}
+	if (text && strlen(text) > API_TEXT_MAX) {
 		api_fail(o, 400, "send: the text is longer than %d bytes", API_TEXT_MAX);
 		return;
 	}
+	if (!text && api_send_image_args(data, &url, &w, &h, o))
+		return;
 	if (!a->env.sess) {
 		api_fail(o, 409, "send: no session");
 		return;
 	}
-	switch (session_send_text(a->env.sess, NULL, "control", cid, buyer, text, uuid)) {
+	rc = text ? session_send_text(a->env.sess, NULL, "control", cid, buyer, text, uuid)
+		  : session_send_image(a->env.sess, NULL, "control", cid, buyer, url, w, h, uuid);
+	switch (rc) {
 	case 0:
 		break;
 	case SESS_SEND_FULL:
 		api_fail(o, 409, "send: not queued (send.backlog_max sends are pending)");
 		return;
+	case SESS_SEND_INVAL:
+		api_fail(o, 400, "send: not queued (bad chat or buyer id)");
+		return;
 	default:
 		api_fail(o, 500, "send: not queued (the outbox insert failed: see the log)");
 		return;
 	}
-	log_info("web", "control: a text queued to chat %s (%s)", cid, uuid);
+	log_info("web", "control: %s queued to chat %s (%s)", text ? "a text" : "an image", cid, uuid);
+	api_seller_reply(a, cid, buyer);
 	o->data = cJSON_CreateObject();
 	cJSON_AddStringToObject(o->data, "uuid", uuid);
 }

@@ -25,7 +25,7 @@
  * them: X(name, one-line help). A plugin's commands come after these. */
 #define CORE_CONTROL_COMMANDS(X) \
 	X(status, "state, metrics, last error, plugins") \
-	X(send, "{chat_id, buyer_id, text}: queue a text to a chat") \
+	X(send, "{chat_id, buyer_id, text} or {chat_id, buyer_id, image_url, width, height}: the seller's reply from the page (pauses auto-reply: core.seller_reply)") \
 	X(list_chats, "{limit}: recent chats, newest first") \
 	X(reload_rules, "reload the rules file (as SIGHUP)") \
 	X(setup_token, "a fresh setup token for the page while no admin password is set") \
