@@ -27,6 +27,9 @@
  *   low_stock        orders.low_stock; "low_stock:<card>"
  *   keyword          a buyer's chat text (never our own) holding one of
  *                    words (ASCII letters in any case); "keyword:<chat_id>"
+ *   handover         autoreply.handover {chat_id, buyer_id, buyer_name,
+ *                    item_id, text, word}: a buyer asked for a human and
+ *                    autoreply paused the chat; "handover:<chat_id>"
  *   test             the notify_test control command (never deduplicated)
  *   summary          the rate limit's summary, see below
  * Load notify before the plugins that answer (after dedup): a handler that
@@ -64,8 +67,10 @@
  * offline_after_s.
  *
  * Config ("notify" section):
- *   url              (required) http:// or https:// (certificates are always
- *                    verified); never logged
+ *   url              http:// or https:// (certificates are always
+ *                    verified); never logged. Without one (nor one set on
+ *                    the page) alerts are kept pending, last_error "no
+ *                    webhook set", and posted once a url is set
  *   header           one extra "Name: value" line, an auth token say; never
  *                    logged
  *   templates        {"<kind>": "<JSON text with {{placeholders}}>"}: the
@@ -78,9 +83,11 @@
  *                    buyer_id buyer_name item_id word message count punish_url. A body
  *                    that is not JSON after all (an empty number outside
  *                    quotes) goes out as the default body, with a warning.
- *   words            list, default ["人工"]; [] turns keyword alerts off
+ *   words            list, default [] (no keyword alerts: the hand-over
+ *                    kind alerts on autoreply's hand-over words)
  *   offline_after_s  default 300      back_online   default true
- *   relogin, risk, kicked, delivery_failed, out_of_stock, low_stock   default true
+ *   offline, relogin, risk, kicked, delivery_failed, out_of_stock,
+ *   low_stock, keyword, handover      default true (that kind's alerts)
  *   dedup_s          default 600 (0: off)
  *   max_per_hour     default 30
  *   retry_base_ms    default 5000     retry_max_s   default 600
@@ -91,7 +98,9 @@
  * each placeholder of the kind that has a value}. A bad value refuses the
  * start with a message naming the key. On "core.reload" (SIGHUP) the section
  * is read again; one with a bad value changes nothing. Alerts already made
- * keep their body.
+ * keep their body. What the page set (notify_configure) is applied over the
+ * section: url, header, templates (per kind; "" there is the default body),
+ * the kinds' switches, words.
  *
  * Control commands:
  *   notify_list {limit, state}  recent alerts, newest first (limit 1..1000,
@@ -101,10 +110,20 @@
  *                      updated_ms}], pending, suppressed, dropped_repeats}
  *   notify_test {text}  queues a test alert -> {id, state}
  *   notify_retry {failed}  posts the pending alerts now (and, with failed
- *                      true, gives the failed ones another go) -> {pending} *
+ *                      true, gives the failed ones another go) -> {pending}
+ *   notify_settings {}  the settings in force, secrets masked -> {url,
+ *                      url_set, header, header_set, templates, kinds, words,
+ *                      source: {url, header, templates, kinds, words: "page"
+ *                      | "config" | "none"}} (notify_page.c)
+ *   notify_configure {url, header, templates, kinds, words}  the page's
+ *                      settings (omitted: unchanged; "" clears the page's
+ *                      value, the config's is in force again), checked as
+ *                      the config is, saved in table notify_page, applied at
+ *                      once -> as notify_settings
  * Files. notify.c: this manual, keys, schema, making an alert, the session,
  * chats and the orders plugin's topics, housekeeping, init and the
- * descriptor; notify_config.c: the config section; notify_post.c: the rate
+ * descriptor; notify_config.c: the config section; notify_page.c: the
+ * settings made on the page and the masking; notify_post.c: the rate
  * limit's window and posting; notify_ctl.c: the control commands;
  * notify_int.h: what they share.
  *
