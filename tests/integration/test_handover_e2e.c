@@ -190,6 +190,10 @@ int main(void)
 	is_str(chat_state("41001", NULL), "paused/page", "page: list_chats: paused, reason page");
 	inject("41002", "多少钱");
 	ok(tsim_wait_delivered(&sim, PRICE, 1, 4000), "page: another chat is still answered");
+	usleep(300000);
+	out = ctl("chat_messages", "{\"chat_id\":\"41002\"}", &st);
+	ok(st == 0 && has(out, "rule", "price") && has(out, "text", "关键词规则 price"),
+	   "labels: chat_messages marks the bot's reply with its rule (autoreply_sends)");
 
 	/* (b) a buyer asks for a person */
 	inject("41003", "我要人工");
@@ -199,6 +203,8 @@ int main(void)
 	is_str(chat_state("41003", &pos), "waiting/handover", "handover: list_chats: state waiting");
 	is_int(pos, 0, "handover: the waiting chat is first in list_chats");
 	ok(wait_webhook("要求人工", 5000), "handover: notify's alert reaches the local webhook");
+	out = ctl("chat_messages", "{\"chat_id\":\"41003\"}", &st);
+	ok(st == 0 && has(out, "rule", "handover"), "labels: the hand-over text is marked handover");
 	inject("41003", "多少钱");
 	inject("41003", "人工！人工！");
 	usleep(1500000);
