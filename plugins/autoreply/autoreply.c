@@ -427,7 +427,7 @@ static int ar_send(sk_plugin *p, const ar_msg *m, const char *url, const char *t
 static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 {
 	const ar_rule *r;
-	const char *bad, *decision;
+	const char *bad, *decision, *word;
 	char key[1024], label[256], tag[AR_TAG_MAX], *text;
 	int64_t id;
 	int rc, found = 0, cut = 0;
@@ -443,6 +443,9 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 		sk_log(p, SK_LOG_INFO, "chat %s: message %s was answered before a restart: not again", m->chat, m->mid);
 		return 1;
 	}
+	/* a backfilled burst's last message asking for the seller */
+	if ((word = autoreply_handover_word(st->rules, m->text)))
+		return autoreply_handover(p, st, m, word);
 	if ((rc = autoreply_paused(p, m->chat)) != 0) {
 		if (rc > 0) {
 			sk_log(p, SK_LOG_DEBUG, "chat %s is paused (manual takeover): not answered", m->chat);
@@ -716,8 +719,10 @@ static int ar_on_text(sk_plugin *p, const sk_event *e, void *ud)
 			return SK_PASS;
 		}
 	}
-	/* A buyer asking for the seller: handed over at once, never debounced. */
-	if (st->enabled && (word = autoreply_handover_word(st->rules, e->text))) {
+	/* A buyer asking for the seller: handed over at once, never debounced;
+	 * a backfilled one waits for its timer (ar_answer hands it over), so
+	 * that the seller's later messages of the same backfill cancel it. */
+	if (st->enabled && !AR_BACKFILLED(e) && (word = autoreply_handover_word(st->rules, e->text))) {
 		rc = autoreply_handover(p, st, &(ar_msg){ e->chat_id, e->sender_id, e->sender_name, e->text,
 							  e->item_id, e->message_id }, word);
 		return rc < 0 ? rc : SK_STOP;
