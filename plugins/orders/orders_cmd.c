@@ -658,4 +658,5 @@ void orders_controls_add(sk_plugin *p)
 	orders_view_controls_add(p);
 	orders_action_controls_add(p);
 	orders_stock_controls_add(p);
+	orders_stats_controls_add(p);
 }

@@ -260,6 +260,9 @@ void orders_action_controls_add(sk_plugin *p);
 void orders_stock_controls_add(sk_plugin *p);
 int orders_stock_export(sk_plugin *p, const char *card, FILE *out);
 
+/* orders_stats.c */
+void orders_stats_controls_add(sk_plugin *p);
+
 /* orders_cmd.c */
 int orders_command(sk_plugin *p, int argc, char **argv);
 void orders_controls_add(sk_plugin *p);
