@@ -65,7 +65,8 @@ ABI_VERSION := $(call ABI_NUM,MAJOR).$(call ABI_NUM,MINOR)
 
 # What the browser test needs (tests/integration/test_web_browser.c): Debian's
 # Chromium, Node.js (any >= 18 on PATH, else Debian's) and playwright-core
-# from the npm registry, pinned by tests/browser/package-lock.json.
+# from the npm registry, pinned by tests/browser/package-lock.json; the Noto
+# CJK fonts, so that screenshots draw Chinese (lib.mjs tofuCheck fails without).
 BROWSER_PKGS := chromium fonts-noto-cjk
 
 .PHONY: all deps browser-deps test demo clean bench bench-build check-valgrind install fuzz fuzz-build soak soak-build

@@ -28,6 +28,8 @@
 		soon: {}              /* debounced refreshes by name */
 	};
 
+	/* The page's strings: web/app_i18n.js (zh and en tables), web/i18n.js. */
+	var t = window.skI18n.t;
 	var STATES = ['CONNECTED', 'CONNECTING', 'RECONNECTING', 'FAILED', 'CLOSED', 'DISCONNECTED'];
 
 	/* ---------------------------------------------------------------- helpers */
@@ -94,10 +96,6 @@
 		return n === null ? '–' : n.toLocaleString();
 	}
 
-	function plural(n, word) {
-		return fmtNum(n) + ' ' + word + (n === 1 ? '' : 's');
-	}
-
 	function pad2(n) { return (n < 10 ? '0' : '') + n; }
 
 	/* A time of day for today, else date and time. */
@@ -124,13 +122,13 @@
 		h = Math.floor(s % 86400 / 3600);
 		m = Math.floor(s % 3600 / 60);
 		if (d)
-			out.push(d + 'd');
+			out.push(t('app.dur.d', { n: d }));
 		if (d || h)
-			out.push(h + 'h');
+			out.push(t('app.dur.h', { n: h }));
 		if (!d)
-			out.push(m + 'm');
+			out.push(t('app.dur.m', { n: m }));
 		if (!d && !h)
-			out.push(s % 60 + 's');
+			out.push(t('app.dur.s', { n: s % 60 }));
 		return out.join(' ');
 	}
 
@@ -157,19 +155,13 @@
 		this.retryAfter = retryAfter;
 	}
 
-	var STATUS_TEXT = {
-		0: 'the bot is not answering (is it running?)',
-		400: 'bad request',
-		401: 'not logged in',
-		403: 'refused (security token): reload the page and try again',
-		404: 'not found',
-		405: 'method not allowed',
-		411: 'length required',
-		413: 'too large (at most 256 KiB)',
-		422: 'not valid',
-		429: 'too many attempts',
-		500: 'internal error of the bot (see its log)'
-	};
+	/* The page's own words for an HTTP status without a message of the
+	 * server (keys app.http.<status>, in the current language). */
+	function statusText(status) {
+		var k = 'app.http.' + status;
+
+		return t(k) !== k ? t(k) : 'HTTP ' + status;
+	}
 
 	/* fetch() wrapper: resolves to the parsed JSON body, rejects with ApiError.
 	 * opts.auth false: a 401 does not mean "the session ended" (login). */
@@ -196,9 +188,9 @@
 				if (res.ok && data !== null)
 					return data;
 				msg = data && typeof data.error === 'string' && data.error ? data.error
-					: (STATUS_TEXT[res.status] || 'HTTP ' + res.status);
+					: statusText(res.status);
 				if (res.ok)
-					msg = 'the answer is not JSON';
+					msg = t('app.http.not_json');
 				var err = new ApiError(res.status, msg, data,
 					parseInt(res.headers.get('Retry-After') || '', 10) || 0);
 				if (res.status === 401 && opts.auth !== false && S.loggedIn)
@@ -206,7 +198,7 @@
 				throw err;
 			});
 		}, function () {
-			throw new ApiError(0, STATUS_TEXT[0], null, 0);
+			throw new ApiError(0, statusText(0), null, 0);
 		});
 	}
 
@@ -216,7 +208,7 @@
 
 		return api('POST', '/api/control', req).then(function (ans) {
 			if (!ans || ans.success !== true)
-				throw new ApiError(200, (ans && ans.error) || command + ' failed', ans, 0);
+				throw new ApiError(200, (ans && ans.error) || t('app.cmd_failed', { cmd: command }), ans, 0);
 			return ans.data || {};
 		}, function (err) {
 			if (err.body && typeof err.body.error === 'string')
@@ -259,7 +251,7 @@
 				showLogin(!!s.needs_setup, '');
 			}
 		}, function (err) {
-			showLogin(false, 'Cannot ask the bot whether you are logged in: ' + errText(err));
+			showLogin(false, t('app.login.cannot_ask', { err: errText(err) }));
 			show('login-form', true);
 		});
 	}
@@ -271,7 +263,7 @@
 		show('app-view', false);
 		show('login-view', true);
 		show('login-loading', false);
-		$('login-account').textContent = S.account ? 'Account: ' + S.account : '';
+		$('login-account').textContent = S.account ? t('app.login.account', { account: S.account }) : '';
 		Array.prototype.forEach.call(document.querySelectorAll('input.username'), function (u) {
 			u.value = S.account || 'admin';
 		});
@@ -289,10 +281,9 @@
 		S.loggedIn = false;
 		S.csrf = null;
 		api('GET', '/api/session', undefined, { auth: false }).then(function (s) {
-			showLogin(!!s.needs_setup, 'Your session has ended. Please log in again.' +
-				(S.dirty ? ' Your unsaved rule changes are kept.' : ''));
+			showLogin(!!s.needs_setup, t('app.login.ended') + (S.dirty ? t('app.login.ended_kept') : ''));
 		}, function () {
-			showLogin(false, 'Your session has ended. Please log in again.');
+			showLogin(false, t('app.login.ended'));
 		});
 	}
 
@@ -307,11 +298,10 @@
 				if (left <= 0) {
 					clearInterval(S.retryTimer);
 					submit.disabled = false;
-					setError(errId, 'You may try again now.');
+					setError(errId, t('app.login.try_now'));
 					return;
 				}
-				setError(errId, 'Too many failed attempts. Try again in ' + left + ' second' +
-					(left === 1 ? '' : 's') + '.');
+				setError(errId, t(left === 1 ? 'app.login.wait1' : 'app.login.wait', { n: left }));
 				left--;
 			};
 			tick();
@@ -319,11 +309,12 @@
 			return;
 		}
 		submit.disabled = false;
+		/* a 401 is the server's "wrong setup token" / "wrong password": the
+		 * page's own sentence says it, once (not followed by the same words) */
 		if (err.status === 401)
-			setError(errId, errId === 'setup-error' ? 'Wrong setup token: ' + err.message
-				: 'Wrong password. (' + err.message + ')');
+			setError(errId, t(errId === 'setup-error' ? 'app.login.bad_token' : 'app.login.bad_password'));
 		else
-			setError(errId, 'Login failed: ' + errText(err));
+			setError(errId, t('app.login.failed', { err: errText(err) }));
 	}
 
 	function loggedIn(ans) {
@@ -343,11 +334,11 @@
 
 		ev.preventDefault();
 		if (!token)
-			return setError('setup-error', 'Enter the setup token from the bot\'s log.');
+			return setError('setup-error', t('app.login.need_token'));
 		if (pw.length < 8)
-			return setError('setup-error', 'The password must have at least 8 characters.');
+			return setError('setup-error', t('app.login.short'));
 		if (pw !== pw2)
-			return setError('setup-error', 'The two passwords differ.');
+			return setError('setup-error', t('app.login.differ'));
 		setError('setup-error', '');
 		submit.disabled = true;
 		api('POST', '/api/login', { setup_token: token, password: pw }, { auth: false }).then(function (ans) {
@@ -363,7 +354,7 @@
 
 		ev.preventDefault();
 		if (!pw)
-			return setError('login-error', 'Enter the password.');
+			return setError('login-error', t('app.login.need_password'));
 		setError('login-error', '');
 		submit.disabled = true;
 		api('POST', '/api/login', { password: pw }, { auth: false }).then(function (ans) {
@@ -395,6 +386,7 @@
 		show('app-view', true);
 		$('app-account').textContent = S.account;
 		document.title = (S.account ? S.account + ' – ' : '') + 'shopkeep';
+		S.inApp = true;
 		refreshStatus();
 		if (!S.dirty)
 			loadRules();
@@ -437,8 +429,20 @@
 		}
 	}
 
-	function setPill(node, text, cls) {
+	/* The connection state's words in the current language (the state name
+	 * itself for an unknown one). */
+	function stateText(state) {
+		var k = 'app.state.' + str(state);
+
+		return t(k) !== k ? t(k) : str(state);
+	}
+
+	/* A pill's text and colour; its data-state (when given) keeps the
+	 * language-free name (CONNECTED, live, ...) for scripts and tests. */
+	function setPill(node, text, cls, state) {
 		node.textContent = text;
+		if (state !== undefined)
+			node.setAttribute('data-state', state);
 		node.className = node.className.replace(/\b(good|warn|bad|off)\b/g, '').trim() + ' ' + cls;
 	}
 
@@ -454,25 +458,45 @@
 		document.documentElement.classList.toggle('has-banner', !!title);
 	}
 
+	/* The status's rules line in the page's words (the server's own one
+	 * line, English, is its title). */
+	function rulesSummary(rules) {
+		var st = str(rules.state), by = Array.isArray(rules.refused_by) ? rules.refused_by.map(str).join(', ') : '';
+		var node = $('status-rules');
+
+		node.title = str(rules.summary);
+		node.setAttribute('data-state', st);
+		if (st === 'ok')
+			return t('app.rules.ok');
+		if (st === 'off')
+			return t('app.rules.off');
+		if (st === 'broken')
+			return t(by ? 'app.rules.broken_by' : 'app.rules.broken', { problem: str(rules.problem), plugins: by });
+		if (st === 'stale')
+			return t('app.rules.stale', { problem: str(rules.problem) });
+		return str(rules.summary) || '–';
+	}
+
 	function renderStatus(d) {
 		var m = d.metrics || {}, state = str(d.state) || 'DISCONNECTED';
 		var failed = d.needs_relogin === true || state === 'FAILED';
 		var rules = d.rules || {}, rstate = str(rules.state);
 		/* connected, but with no rules in force nothing is answered: not green */
-		var noRules = rstate === 'broken', pillText = state, pillClass = stateClass(state);
+		var noRules = rstate === 'broken', pillText = stateText(state), pillClass = stateClass(state);
 
 		if (noRules && state === 'CONNECTED') {
-			pillText = 'CONNECTED – RULES BROKEN';
+			pillText = t('app.state.rules_broken');
 			pillClass = 'bad';
 		}
 		S.lastState = state;
 		S.rulesBroken = noRules;
-		setPill($('status-state'), pillText, pillClass);
-		setPill($('top-state'), pillText, pillClass);
-		$('status-rules').textContent = str(rules.summary) || '–';
+		S.lastStatus = d;
+		setPill($('status-state'), pillText, pillClass, state);
+		setPill($('top-state'), pillText, pillClass, state);
+		$('status-rules').textContent = rulesSummary(rules);
 		$('status-rules').classList.toggle('has-error', rstate === 'broken' || rstate === 'stale');
 		$('status-uptime').textContent = fmtDuration(d.uptime_s);
-		$('status-last-error').textContent = str(d.last_error) || 'none';
+		$('status-last-error').textContent = str(d.last_error) || t('common.none');
 		$('status-last-error').classList.toggle('has-error', !!d.last_error);
 		$('m-frames').textContent = fmtNum(m.frames_in) + ' / ' + fmtNum(m.frames_out);
 		$('m-events').textContent = fmtNum(m.events);
@@ -483,8 +507,9 @@
 		$('m-reconnects').textContent = fmtNum(m.reconnects);
 		$('m-heartbeats').textContent = fmtNum(m.heartbeats_answered) + ' / ' + fmtNum(m.heartbeats_sent);
 		$('m-decode-errors').textContent = fmtNum(m.decode_errors);
-		$('status-plugins').textContent = Array.isArray(d.plugins) && d.plugins.length ? d.plugins.join(', ') : 'none';
-		$('status-updated').textContent = 'updated ' + fmtTime(Date.now());
+		$('status-plugins').textContent = Array.isArray(d.plugins) && d.plugins.length ? d.plugins.join(', ')
+			: t('common.none');
+		$('status-updated').textContent = t('app.status.updated', { time: fmtTime(Date.now()) });
 		if (d.account && !S.account) {
 			S.account = d.account;
 			$('app-account').textContent = S.account;
@@ -493,14 +518,11 @@
 		if (failed)
 			login.failedBanner(d);
 		else if (noRules)
-			setBanner('The rules file is broken – ' + (Array.isArray(rules.refused_by) && rules.refused_by.length ?
-				rules.refused_by.map(str).join(', ') + ' run without rules' : 'no replies and no deliveries'),
-				str(rules.problem) + '. Fix the file (shopkeep check lists every problem) or save the rules ' +
-				'again below; the bot reloads them then.');
+			setBanner(Array.isArray(rules.refused_by) && rules.refused_by.length ?
+				t('app.banner.broken_by', { plugins: rules.refused_by.map(str).join(', ') }) : t('app.banner.broken'),
+				t('app.banner.broken_text', { problem: str(rules.problem) }));
 		else if (rstate === 'stale')
-			setBanner('The rules file was refused – the rules loaded before stay in force',
-				str(rules.problem) + '. Fix the file (shopkeep check lists every problem) or save the rules ' +
-				'again below.');
+			setBanner(t('app.banner.stale'), t('app.banner.stale_text', { problem: str(rules.problem) }));
 		else
 			setBanner('', '');
 	}
@@ -514,12 +536,11 @@
 		}, function (err) {
 			if (err.status === 401)
 				return;
-			setError('status-error', 'Could not read the status: ' + errText(err));
+			setError('status-error', t('app.status.read_failed', { err: errText(err) }));
 			if (err.status === 0) {
-				setPill($('status-state'), 'NOT ANSWERING', 'bad');
-				setPill($('top-state'), 'NOT ANSWERING', 'bad');
-				setBanner('The bot is not answering',
-					'The page cannot reach the bot process. Is it still running? (retrying every 5 s)');
+				setPill($('status-state'), t('app.state.away'), 'bad', 'NOT_ANSWERING');
+				setPill($('top-state'), t('app.state.away'), 'bad', 'NOT_ANSWERING');
+				setBanner(t('app.banner.away'), t('app.banner.away_text'));
 			}
 		});
 	}
@@ -552,6 +573,13 @@
 
 	/* ------------------------------------------------------------------ stock */
 
+	/* A card type's words (stock, text, image); the type itself when unknown. */
+	function cardType(type) {
+		var k = 'app.stock.type.' + str(type);
+
+		return t(k) !== k ? t(k) : str(type);
+	}
+
 	function refreshStock() {
 		if (!S.loggedIn)
 			return;
@@ -568,9 +596,9 @@
 				var empty = c.type === 'stock' && free === 0;
 
 				body.appendChild(el('tr', { className: isLow || empty ? 'low' : '' },
-					el('td', { className: 'nowrap' }, str(c.name)), el('td', null, str(c.type)),
+					el('td', { className: 'nowrap' }, str(c.name)), el('td', null, cardType(c.type)),
 					el('td', { className: 'num' }, fmtNum(c.free), isLow || empty
-						? el('span', { className: 'badge bad' }, empty ? 'EMPTY' : 'LOW') : null),
+						? el('span', { className: 'badge bad' }, t(empty ? 'app.stock.empty_badge' : 'app.stock.low_badge')) : null),
 					el('td', { className: 'num' }, fmtNum(c.reserved)),
 					el('td', { className: 'num' }, fmtNum(c.used)),
 					el('td', { className: 'num' }, low ? fmtNum(low) : '–')));
@@ -580,19 +608,19 @@
 			show('stock-empty', cards.length === 0);
 			shop.onStockList(cards);
 			if (!sel.options.length)
-				sel.appendChild(el('option', { value: '' }, '(no stock cards)'));
+				sel.appendChild(el('option', { value: '' }, t('app.stock.no_cards')));
 			if (keep && Array.prototype.some.call(sel.options, function (o) { return o.value === keep; }))
 				sel.value = keep;
 		}, function (err) {
 			if (err.status !== 401)
-				setError('stock-error', 'Could not read the stock: ' + errText(err));
+				setError('stock-error', t('app.stock.read_failed', { err: errText(err) }));
 		});
 	}
 
 	function countCodes() {
 		var n = $('import-codes').value.split(/\r?\n/).filter(function (l) { return l.trim() !== ''; }).length;
 
-		$('import-count').textContent = n ? '(' + n + ')' : '';
+		$('import-count').textContent = n ? t('app.import.count', { n: n }) : '';
 	}
 
 	function onImportSubmit(ev) {
@@ -601,21 +629,20 @@
 		ev.preventDefault();
 		show('import-result', false);
 		if (!card)
-			return setError('import-error', 'Choose a card (a card of type "stock" in the rules file).');
+			return setError('import-error', t('app.import.need_card'));
 		if (!codes.trim())
-			return setError('import-error', 'Paste the codes, one per line.');
+			return setError('import-error', t('app.import.need_codes'));
 		setError('import-error', '');
 		busy($('import-submit'), control('stock_import', { card: card, codes: codes })).then(function (d) {
-			$('import-result').textContent = 'Card ' + str(d.card || card) + ': ' + fmtNum(d.added) + ' added, ' +
-				plural(d.duplicates, 'duplicate') + ' skipped, ' + plural(d.blank, 'blank line') + '; ' +
-				fmtNum(d.free) + ' free now.';
+			$('import-result').textContent = t('app.import.result', { card: str(d.card || card),
+				added: fmtNum(d.added), dups: fmtNum(d.duplicates), blank: fmtNum(d.blank), free: fmtNum(d.free) });
 			show('import-result', true);
 			$('import-codes').value = '';
 			countCodes();
 			refreshStock();
 		}, function (err) {
 			if (err.status !== 401)
-				setError('import-error', 'The codes were not added: ' + errText(err));
+				setError('import-error', t('app.import.failed', { err: errText(err) }));
 		});
 	}
 
@@ -628,15 +655,20 @@
 		bad: ['failed', 'cancelled', 'refused', 'error', 'banned', 'out_of_stock']
 	};
 
-	function stateBadge(v) {
-		var s = str(v), cls = 'neutral', k;
+	/* A coloured badge of a state word; with prefix, its words from the
+	 * strings (prefix + word) when there are some, else the word itself. */
+	function stateBadge(v, prefix) {
+		var s = str(v), cls = 'neutral', k, label = s;
+
+		if (prefix && t(prefix + s) !== prefix + s)
+			label = t(prefix + s);
 
 		for (k in BADGE)
 			if (BADGE[k].indexOf(s) >= 0)
 				cls = k;
 		if (cls === 'neutral' && /fail|error|refus/i.test(s))
 			cls = 'bad';
-		return s ? el('span', { className: 'badge ' + cls }, s) : '';
+		return s ? el('span', { className: 'badge ' + cls, title: s }, label) : '';
 	}
 
 	/* The orders screen is web/orders.js. */
@@ -735,6 +767,15 @@
 
 	/* -------------------------------------------------------------- decisions */
 
+	/* A decision's outcome ("sent:<message_id>", "refused:<reason>",
+	 * "error:<why>", a banned word) with the page's words for its kind; the
+	 * detail stays as the bot wrote it. */
+	function outcomeText(o) {
+		var m = /^(sent|refused|error):(.*)$/.exec(o);
+
+		return m ? t('app.outcome.' + m[1], { detail: m[2] }) : o;
+	}
+
 	function refreshDecisions() {
 		if (!S.loggedIn)
 			return;
@@ -752,14 +793,15 @@
 					el('td', { className: 'mono' }, str(r.buyer_id)),
 					el('td', { className: 'msg' }, str(r.text)),
 					el('td', null, r.item_id ? shop.itemLabel(r.item_id) : ''),
-					el('td', null, stateBadge(r.decision)),
+					el('td', null, stateBadge(r.decision, 'app.decision.')),
 					el('td', null, str(r.rule)),
-					el('td', { className: /^(refused|error)/.test(outcome) ? 'reason' : '' }, outcome)));
+					el('td', { className: /^(refused|error)/.test(outcome) ? 'reason' : '', title: outcome },
+						outcomeText(outcome))));
 			});
 			show('decisions-empty', rows.length === 0);
 		}, function (err) {
 			if (err.status !== 401)
-				setError('decisions-error', 'Could not read the decision log: ' + errText(err));
+				setError('decisions-error', t('app.decisions.read_failed', { err: errText(err) }));
 		});
 	}
 
@@ -793,8 +835,10 @@
 			if (STATES.indexOf(str(j.to)) >= 0) {
 				var broken = S.rulesBroken && str(j.to) === 'CONNECTED';
 
-				setPill($('status-state'), broken ? 'CONNECTED – RULES BROKEN' : str(j.to), broken ? 'bad' : stateClass(j.to));
-				setPill($('top-state'), broken ? 'CONNECTED – RULES BROKEN' : str(j.to), broken ? 'bad' : stateClass(j.to));
+				setPill($('status-state'), broken ? t('app.state.rules_broken') : stateText(j.to),
+					broken ? 'bad' : stateClass(j.to), str(j.to));
+				setPill($('top-state'), broken ? t('app.state.rules_broken') : stateText(j.to),
+					broken ? 'bad' : stateClass(j.to), str(j.to));
 			}
 			login.onState(j.to);
 			soon('status', 300, refreshStatus);
@@ -813,9 +857,27 @@
 		}
 	}
 
+	/* ---------------------------------------------------------------- language */
+
+	/* After a language switch (web/i18n.js re-set the static texts): the
+	 * parts this file draws, drawn again from what they last showed or asked
+	 * again from the bot. */
+	function onLang() {
+		if (S.lastStatus)
+			renderStatus(S.lastStatus);
+		if (!S.loggedIn) {
+			$('login-account').textContent = S.account ? t('app.login.account', { account: S.account }) : '';
+			return;
+		}
+		refreshDecisions();
+		refreshStock();
+		countCodes();
+	}
+
 	/* ------------------------------------------------------------------ wiring */
 
 	function wire() {
+		window.skI18n.onChange(onLang);
 		$('setup-form').addEventListener('submit', onSetupSubmit);
 		$('login-form').addEventListener('submit', onLoginSubmit);
 		$('logout').addEventListener('click', onLogout);

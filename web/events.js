@@ -105,8 +105,9 @@ window.skEvents = function (k) {
 
 	/* ------------------------------------------------------------ status pill */
 
-	/* Sets the pill to key's text (vars for its placeholders) and css class
-	 * cls; kept for a language switch. */
+	/* Sets the pill to key's text (vars for its placeholders), css class cls
+	 * and data-state (off, connecting, live, retry: what tests look at); kept
+	 * for a language switch. */
 	function setStatus(key, cls, vars) {
 		var p = $('events-status');
 
@@ -114,6 +115,7 @@ window.skEvents = function (k) {
 		if (!p)
 			return;
 		p.textContent = t(key, vars);
+		p.setAttribute('data-state', key.replace(/^events\./, ''));
 		p.className = p.className.replace(/\b(good|warn|bad|off)\b/g, '').trim() + ' ' + cls;
 	}
 

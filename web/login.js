@@ -18,24 +18,25 @@
 window.skLogin = function (k) {
 	var S = k.S, $ = k.$, control = k.control, errText = k.errText, fmtTime = k.fmtTime, num = k.num,
 		refreshStatus = k.refreshStatus, setBanner = k.setBanner, setError = k.setError, show = k.show,
-		str = k.str;
+		str = k.str, t = window.skI18n.t;
 
 	var POLL_MIN_MS = 500, POLL_MAX_MS = 10000, POLL_DEFAULT_MS = 2000;
 	var LOCAL_GIVE_UP_MS = 600000;      /* stop polling a QR nobody scans (the process expires it sooner) */
 	var WATCH_MS = 1000, WATCH_MAX_MS = 90000;
 	var SVG_MAX = 512 * 1024;
 
-	/* The states of login_qr_state, as the seller reads them. final: polling stops. */
+	/* The states of login_qr_state (their words: 'login.qr.<STATE>' in
+	 * web/app_i18n.js). final: polling stops. */
 	var QR_STATES = {
-		IDLE: { zh: '没有进行中的扫码登录', en: 'no QR login is running', final: true, cls: 'off' },
-		NEW: { zh: '未扫码', en: 'not scanned yet', cls: 'off' },
-		SCANED: { zh: '已扫码，请在手机上确认', en: 'scanned: confirm on the phone', cls: 'warn' },
-		CONFIRMED: { zh: '已确认，正在登录…', en: 'confirmed, logging in…', cls: 'warn' },
-		VERIFY: { zh: '需要安全验证', en: 'a security check is needed', cls: 'bad' },
-		EXPIRED: { zh: '二维码已过期', en: 'the QR code expired', final: true, cls: 'bad' },
-		CANCELED: { zh: '已取消', en: 'canceled', final: true, cls: 'bad' },
-		ERROR: { zh: '出错', en: 'error', final: true, cls: 'bad' },
-		DONE: { zh: '已登录', en: 'logged in', final: true, cls: 'good' }
+		IDLE: { final: true, cls: 'off' },
+		NEW: { cls: 'off' },
+		SCANED: { cls: 'warn' },
+		CONFIRMED: { cls: 'warn' },
+		VERIFY: { cls: 'bad' },
+		EXPIRED: { final: true, cls: 'bad' },
+		CANCELED: { final: true, cls: 'bad' },
+		ERROR: { final: true, cls: 'bad' },
+		DONE: { final: true, cls: 'good' }
 	};
 
 	var L = {
@@ -48,29 +49,38 @@ window.skLogin = function (k) {
 		watchUntil: 0,
 		watching: false,
 		lastState: '',
+		msgZh: '',        /* the process's words about the state (message_zh, message_en) */
+		msgEn: '',
 		svg: ''           /* the SVG shown */
 	};
 
 	/* ------------------------------------------------------------- helpers */
 
-	/* "N 分钟前 / N min ago" for a past wall-clock time in ms. */
+	/* "N 分钟前" ("N min ago") for a past wall-clock time in ms. */
 	function ago(ms) {
 		var s = Math.max(0, Math.round((Date.now() - ms) / 1000)), m = Math.floor(s / 60), h = Math.floor(m / 60);
 
 		if (s < 60)
-			return '刚刚 / just now';
+			return t('login.ago.now');
 		if (m < 60)
-			return m + ' 分钟前 / ' + m + ' min ago';
+			return t('login.ago.min', { n: m });
 		if (h < 48)
-			return h + ' 小时前 / ' + h + ' h ago';
-		return Math.floor(h / 24) + ' 天前 / ' + Math.floor(h / 24) + ' days ago';
+			return t('login.ago.h', { n: h });
+		return t('login.ago.d', { n: Math.floor(h / 24) });
 	}
 
-	/* "HH:MM:SS (N 分钟后 / in N min)" for a future wall-clock time in ms. */
+	/* "HH:MM:SS（N 分钟后）" for a future wall-clock time in ms. */
 	function when(ms) {
 		var m = Math.max(0, Math.round((ms - Date.now()) / 60000));
 
-		return fmtTime(ms) + (m > 0 ? ' (' + m + ' 分钟后 / in ' + m + ' min)' : '');
+		return fmtTime(ms) + (m > 0 ? t('login.in_min', { n: m }) : '');
+	}
+
+	/* The connection state's words ('app.state.<STATE>'), the name when unknown. */
+	function stateText(state) {
+		var key = 'app.state.' + state;
+
+		return t(key) !== key ? t(key) : state;
 	}
 
 	/* Only an http(s) URL becomes a link (never javascript: or data:). */
@@ -109,7 +119,7 @@ window.skLogin = function (k) {
 		var box = $('qr-box');
 
 		k.clear(box);
-		box.appendChild(k.el('span', { id: 'qr-placeholder', className: 'muted' }, '正在生成二维码… / making a QR code…'));
+		box.appendChild(k.el('span', { id: 'qr-placeholder', className: 'muted' }, t('login.qr.making')));
 		box.classList.remove('stale');
 		L.svg = '';
 		$('qr-state').textContent = '';
@@ -137,43 +147,54 @@ window.skLogin = function (k) {
 		if (!svg)
 			return false;
 		if (!/^(<\?xml[^>]*>\s*)?<svg[\s>]/.test(svg) || svg.length > SVG_MAX) {
-			setError('qr-error', '进程返回的二维码无法显示 / the bot\'s QR code is not an SVG image');
+			setError('qr-error', t('login.qr.not_svg'));
 			return false;
 		}
 		if (svg === L.svg)
 			return true;
 		L.svg = svg;
-		img = k.el('img', { id: 'qr-img', alt: '登录二维码 / the login QR code', width: 240, height: 240,
+		img = k.el('img', { id: 'qr-img', alt: t('login.qr.alt'), width: 240, height: 240,
 			src: 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(svg) });
 		k.clear(box);
 		box.appendChild(img);
 		return true;
 	}
 
+	/* The words of a QR login state in the current language. */
+	function qrWords(st) {
+		if (st === 'NEW' && !L.svg)
+			return t('login.qr.making');
+		return QR_STATES[st] ? t('login.qr.' + st) : t('login.qr.unknown', { state: st });
+	}
+
+	/* The process's own words about the QR login, in the page's language
+	 * when it gave both ('' when none). */
+	function qrMessage() {
+		return window.skI18n.lang() === 'en' ? L.msgEn || L.msgZh : L.msgZh || L.msgEn;
+	}
+
+	/* A language switch: the dialog's state line and message again. */
+	window.skI18n.onChange(function () {
+		if (!L.lastState)
+			return;
+		$('qr-state').textContent = qrWords(L.lastState);
+		$('qr-message').textContent = qrMessage();
+	});
+
 	/* Shows a login_qr_state answer (or the start's) in the dialog. */
 	function renderQr(d) {
-		var st = str(d.state), def = QR_STATES[st], zh, en, url, final, msg;
+		var st = str(d.state), def = QR_STATES[st], words, url, final, msg;
 
 		L.lastState = st;
 		showQr(d.svg);
-		if (def) {
-			zh = def.zh;
-			en = def.en;
-		} else {
-			zh = '未知状态 ' + st;
-			en = 'unknown state ' + st;
-		}
+		words = qrWords(st);
 		/* the process's own words under it, when it has some (an error's reason above all) */
-		msg = st === 'NEW' || st === 'DONE' ? '' : [str(d.message_zh), str(d.message_en)].filter(function (m) {
-			return m !== '';
-		}).join(' / ');
+		L.msgZh = st === 'NEW' || st === 'DONE' ? '' : str(d.message_zh);
+		L.msgEn = st === 'NEW' || st === 'DONE' ? '' : str(d.message_en);
+		msg = qrMessage();
 		$('qr-message').textContent = msg;
 		show('qr-message', !!msg);
-		if (st === 'NEW' && !L.svg) {
-			zh = '正在生成二维码…';
-			en = 'making a QR code…';
-		}
-		$('qr-state').textContent = zh + ' / ' + en;
+		$('qr-state').textContent = words;
 		$('qr-state').className = 'qr-state ' + (def ? def.cls : 'warn');
 		$('qr-state').setAttribute('data-state', st);
 		url = st === 'VERIFY' ? safeUrl(d.verify_url) : '';
@@ -184,8 +205,7 @@ window.skLogin = function (k) {
 		show('qr-new', final && st !== 'DONE');
 		show('qr-cancel', !final);
 		if (st === 'DONE') {
-			$('qr-success').textContent = '已登录' + (d.unb ? '（' + str(d.unb) + '）' : '') +
-				'，正在重新连接… / logged in' + (d.unb ? ' (' + str(d.unb) + ')' : '') + ', reconnecting…';
+			$('qr-success').textContent = t(d.unb ? 'login.qr.done_unb' : 'login.qr.done', { unb: str(d.unb) });
 			show('qr-success', true);
 			startWatch();
 		}
@@ -209,7 +229,7 @@ window.skLogin = function (k) {
 			return;
 		if (Date.now() - L.startedMs > LOCAL_GIVE_UP_MS) {
 			cancelQr();
-			setError('qr-error', '太久没有扫码，已停止 / nobody scanned for too long: stopped. Press "new QR code".');
+			setError('qr-error', t('login.qr.gave_up'));
 			show('qr-new', true);
 			return;
 		}
@@ -229,7 +249,7 @@ window.skLogin = function (k) {
 			if (gen !== L.gen || err.status === 401)
 				return;
 			/* the bot may be busy or restarting: say so and keep asking */
-			setError('qr-error', '无法读取登录状态 / cannot read the login state: ' + errText(err));
+			setError('qr-error', t('login.qr.read_failed', { err: errText(err) }));
 			schedulePoll(gen);
 		});
 	}
@@ -260,7 +280,7 @@ window.skLogin = function (k) {
 			if (gen !== L.gen || err.status === 401)
 				return;
 			$('qr-state').textContent = '';
-			setError('qr-error', '无法开始扫码登录 / could not start the QR login: ' + errText(err));
+			setError('qr-error', t('login.qr.start_failed', { err: errText(err) }));
 			show('qr-new', true);
 		});
 	}
@@ -279,7 +299,7 @@ window.skLogin = function (k) {
 			renderQr({ state: 'CANCELED' });
 		}, function (err) {
 			if (err.status !== 401 && dialogOpen())
-				setError('qr-error', '取消失败 / the cancel failed: ' + errText(err));
+				setError('qr-error', t('login.qr.cancel_failed', { err: errText(err) }));
 		});
 	}
 
@@ -298,13 +318,12 @@ window.skLogin = function (k) {
 		L.watching = true;
 		L.watchUntil = Date.now() + WATCH_MAX_MS;
 		show('qr-conn', true);
-		$('qr-conn').textContent = '连接 / connection: ' + (S.lastState || '…');
+		$('qr-conn').textContent = t('login.conn', { state: S.lastState ? stateText(S.lastState) : '…' });
 		refreshStatus();
 		L.watchTimer = setInterval(function () {
 			if (Date.now() > L.watchUntil) {
 				stopWatch();
-				setError('qr-error', '登录已保存，但账号仍未连接 / the login is saved but the account has not ' +
-					'connected yet: see the status and the last error.');
+				setError('qr-error', t('login.not_connected'));
 				return;
 			}
 			refreshStatus();
@@ -316,13 +335,13 @@ window.skLogin = function (k) {
 		state = str(state);
 		if (!L.watching || !state)
 			return;
-		$('qr-conn').textContent = '连接 / connection: ' + state;
+		$('qr-conn').textContent = t('login.conn', { state: stateText(state) });
 		$('qr-conn').setAttribute('data-state', state);
 		if (state === 'CONNECTED') {
 			stopWatch();
-			$('qr-success').textContent = '登录成功，账号已重新连接 / logged in: the account is connected again.';
+			$('qr-success').textContent = t('login.connected_again');
 			show('qr-success', true);
-			$('cookie-result').textContent = '账号已重新连接 / the account is connected again.';
+			$('cookie-result').textContent = t('login.cookie_connected');
 		}
 	}
 
@@ -335,21 +354,20 @@ window.skLogin = function (k) {
 		input.value = '';
 		show('cookie-result', false);
 		if (!cookie) {
-			setError('cookie-error', '请先粘贴 Cookie / paste the cookie first.');
+			setError('cookie-error', t('login.cookie.empty'));
 			return;
 		}
 		setError('cookie-error', '');
 		k.busy($('cookie-submit'), control('cookie_set', { cookie: cookie })).then(function (d) {
-			$('cookie-result').textContent = 'Cookie 已保存' + (d.unb ? '（' + str(d.unb) + '）' : '') +
-				'，正在重新连接… / the cookie is saved' + (d.unb ? ' (' + str(d.unb) + ')' : '') +
-				'; reconnecting… (' + (str(d.state) || '…') + ')';
+			$('cookie-result').textContent = t(d.unb ? 'login.cookie.saved_unb' : 'login.cookie.saved',
+				{ unb: str(d.unb), state: d.state ? stateText(str(d.state)) : '…' });
 			show('cookie-result', true);
 			if (L.running)
 				cancelQr();
 			startWatch();
 		}, function (err) {
 			if (err.status !== 401)
-				setError('cookie-error', 'Cookie 未被接受 / the cookie was not taken: ' + errText(err));
+				setError('cookie-error', t('login.cookie.refused', { err: errText(err) }));
 		});
 	}
 
@@ -386,60 +404,52 @@ window.skLogin = function (k) {
 			$('status-session').textContent = d && d.unb ? 'unb ' + str(d.unb) : '–';
 			return;
 		}
-		top = last > 0 ? ago(last).split(' / ') : ['', ''];
+		top = last > 0 ? ago(last) : '';
 		k.clear($('top-renewed'));
-		$('top-renewed').appendChild(k.el('span', null, last > 0 ? '上次续期 ' + top[0] : '尚未续期'));
-		$('top-renewed').appendChild(k.el('span', { className: 'en' },
-			last > 0 ? ' · renewed ' + top[1] : ' · not renewed yet'));
+		$('top-renewed').appendChild(k.el('span', null, last > 0 ? t('login.renewed', { ago: top })
+			: t('login.not_renewed')));
 		$('top-renewed').title = last > 0 ? fmtTime(last) : '';
 		show('top-renewed', true);
 		if (d.unb)
 			parts.push('unb ' + str(d.unb));
-		parts.push(last > 0 ? '上次续期 / last renewed ' + fmtTime(last) + ' (' + ago(last) + ')'
-			: '尚未续期 / not renewed yet');
+		parts.push(last > 0 ? t('login.last_renewed', { time: fmtTime(last), ago: ago(last) })
+			: t('login.not_renewed'));
 		if (next > 0)
-			parts.push('下次 / next ' + when(next));
+			parts.push(t('login.next', { when: when(next) }));
 		if (num(s.renewals) !== null)
-			parts.push(s.renewals + ' 次续期 / renewals' +
-				(num(s.renew_failures) ? ', ' + s.renew_failures + ' 次失败 / failed' : ''));
+			parts.push(t('login.renewals', { n: s.renewals }) +
+				(num(s.renew_failures) ? t('login.renew_failed', { n: s.renew_failures }) : ''));
 		$('status-session').textContent = parts.join(' · ');
 	}
 
 	/* The banner of a FAILED account, by the kind of failure: what stopped and
 	 * the one thing that brings it back. */
 	function failedBanner(d) {
-		var s = sess(d), kind = str(s.fail_kind), last = d.last_error ? 'Last error: ' + str(d.last_error) + '. ' : '';
+		var s = sess(d), kind = str(s.fail_kind), last = d.last_error ? t('login.last_error', { err: str(d.last_error) }) : '';
 		var punish = safeUrl(s.punish_url), next = num(s.next_check_ms);
-		var stopped = '不回复消息，不发货 / no messages are answered and no orders are delivered. ';
+		var stopped = t('login.stopped');
 
 		if (!kind)
 			kind = d.needs_relogin === true ? 'login' : 'retries';
 		if (kind === 'risk') {
-			setBanner('闲鱼要求安全验证 / Xianyu wants a security check (risk control)',
-				stopped + 'Open the check in a browser on this computer and pass it; the bot tries again by itself ' +
-				'later (not sooner: retrying early makes it worse), or at once when you log in again (status ' +
-				'section). ' + last);
+			setBanner(t('login.risk.title'), stopped + t('login.risk.text') + last);
 			$('banner-punish').href = punish || '#';
 			show('banner-punish', !!punish);
-			$('banner-next').textContent = next > Date.now() ? '下次检查 / next check: ' + when(next)
-				: '稍后自动检查 / the bot checks again by itself after reconnect.risk_backoff_s (30 min)';
+			$('banner-next').textContent = next > Date.now() ? t('login.risk.next', { when: when(next) })
+				: t('login.risk.later');
 			show('banner-next', true);
 			show('banner-qr', false);
 			show('banner-paste', false);
 		} else if (kind === 'kicked') {
-			setBanner('账号在别处登录 / logged in elsewhere',
-				stopped + 'Another client (a browser or another bot?) keeps taking the account over, so the bot stopped. ' +
-				'Close the other one, then log in here again to reconnect. ' + last);
+			setBanner(t('login.kicked.title'), stopped + t('login.kicked.text') + last);
 			show('banner-qr', true);
 			show('banner-paste', true);
 		} else if (kind === 'login') {
-			setBanner('登录已失效 / the login expired',
-				stopped + 'Log in again: scan a QR code with the Xianyu app, or paste a cookie. No restart needed. ' + last);
+			setBanner(t('login.expired.title'), stopped + t('login.expired.text') + last);
 			show('banner-qr', true);
 			show('banner-paste', true);
 		} else {
-			setBanner('连接失败 / connection FAILED',
-				stopped + last + 'A new login (QR or cookie) reconnects the account at once.');
+			setBanner(t('login.failed.title'), stopped + last + t('login.failed.text'));
 			show('banner-qr', true);
 			show('banner-paste', true);
 		}

@@ -9,10 +9,84 @@
  */
 'use strict';
 
+/* The editor's strings (web/i18n.js): Chinese first, English. */
+window.skI18n.add('zh', {
+	'rules.path': '文件：{path}',
+	'rules.load_failed': '无法读取规则：{err}',
+	'rules.once.every': '每次都发',
+	'rules.once.chat': '每个会话一次',
+	'rules.once.chat_item': '每个会话每个商品一次',
+	'rules.match.contains': '包含',
+	'rules.match.exact': '完全相同',
+	'rules.match.regex': '正则表达式',
+	'rules.not_valid': '{v}（无效）',
+	'rules.not_object': '#{n}（不是对象：{json}）',
+	'rules.keywords_ph': '每行一个关键词（或用逗号分隔）',
+	'rules.up': '↑ 上移',
+	'rules.up_title': '上移',
+	'rules.down': '↓ 下移',
+	'rules.down_title': '下移',
+	'rules.enabled': ' 启用',
+	'rules.f.keywords': '关键词',
+	'rules.f.match': '匹配方式',
+	'rules.f.priority': '优先级（小的先匹配）',
+	'rules.f.reply': '回复',
+	'rules.reply_ph': '{buyer_name}您好，…',
+	'rules.f.item_only': '只用于商品 ID（可选）',
+	'rules.any_item': '任何商品',
+	'rules.f.image': '图片链接（可选）',
+	'rules.f.send': '发送',
+	'rules.f.id': '规则 ID',
+	'rules.f.item': '商品 ID',
+	'rules.item_default_bad': '商品默认回复 #{n} 不是对象',
+	'rules.item_default': '商品默认回复 #{n}',
+	'rules.none': '还没有关键词规则。',
+	'rules.no_item_defaults': '没有商品默认回复。',
+	'rules.saved': '已于 {time} 保存，新规则已生效。',
+	'rules.errors_title': '规则未保存，请修改以下问题',
+	'rules.not_saved': '规则未保存：{err}'
+});
+window.skI18n.add('en', {
+	'rules.path': 'file: {path}',
+	'rules.load_failed': 'Could not load the rules: {err}',
+	'rules.once.every': 'every time',
+	'rules.once.chat': 'once per chat',
+	'rules.once.chat_item': 'once per chat and item',
+	'rules.match.contains': 'contains',
+	'rules.match.exact': 'is exactly',
+	'rules.match.regex': 'regex',
+	'rules.not_valid': '{v} (not valid)',
+	'rules.not_object': '#{n} (not an object: {json})',
+	'rules.keywords_ph': 'one keyword per line (or separated by commas)',
+	'rules.up': '↑ Up',
+	'rules.up_title': 'Move up',
+	'rules.down': '↓ Down',
+	'rules.down_title': 'Move down',
+	'rules.enabled': ' enabled',
+	'rules.f.keywords': 'Keywords',
+	'rules.f.match': 'Match',
+	'rules.f.priority': 'Priority (lower first)',
+	'rules.f.reply': 'Reply',
+	'rules.reply_ph': 'Hi {buyer_name}, …',
+	'rules.f.item_only': 'Only for item id (optional)',
+	'rules.any_item': 'any item',
+	'rules.f.image': 'Image URL (optional)',
+	'rules.f.send': 'Send',
+	'rules.f.id': 'Rule id',
+	'rules.f.item': 'Item id',
+	'rules.item_default_bad': 'item default #{n} is not an object',
+	'rules.item_default': 'Item default #{n}',
+	'rules.none': 'No keyword rules yet.',
+	'rules.no_item_defaults': 'No item defaults.',
+	'rules.saved': 'Saved at {time} – the new rules are in force.',
+	'rules.errors_title': 'The rules were not saved: fix these problems',
+	'rules.not_saved': 'The rules were not saved: {err}'
+});
+
 window.skRulesEditor = function (k) {
 	var S = k.S, $ = k.$, api = k.api, busy = k.busy, clear = k.clear, el = k.el, errText = k.errText,
 		fmtTime = k.fmtTime, refreshStatus = k.refreshStatus, setError = k.setError, show = k.show,
-		soon = k.soon, str = k.str;
+		soon = k.soon, str = k.str, t = window.skI18n.t;
 	var listeners = [];   /* fn(what, arg): 'loaded', 'dirty' (on), 'saved', 'errors' (lines): web/shop.js */
 
 	/* Tells the other editors of the same document (web/shop.js) what happened. */
@@ -54,7 +128,8 @@ window.skRulesEditor = function (k) {
 
 			S.doc = r && typeof r === 'object' && !Array.isArray(r) ? r : {};
 			S.rulesLoaded = true;
-			$('rules-path').textContent = ans.path ? 'file: ' + ans.path : '';
+			S.rulesPath = str(ans.path);
+			$('rules-path').textContent = ans.path ? t('rules.path', { path: ans.path }) : '';
 			clearRuleErrors();
 			renderRules();
 			setDirty(false);
@@ -64,7 +139,7 @@ window.skRulesEditor = function (k) {
 				return;
 			S.rulesLoaded = false;
 			$('rules-save').disabled = true;
-			setError('rules-load-error', 'Could not load the rules: ' + errText(err));
+			setError('rules-load-error', t('rules.load_failed', { err: errText(err) }));
 		});
 	}
 
@@ -80,18 +155,20 @@ window.skRulesEditor = function (k) {
 		var s = el('select', { id: id }), known = false;
 
 		options.forEach(function (o) {
-			s.appendChild(el('option', { value: o[0] }, o[1]));
+			s.appendChild(el('option', { value: o[0] }, t(o[1])));
 			if (o[0] === value)
 				known = true;
 		});
 		if (!known)
-			s.appendChild(el('option', { value: value }, value + ' (not valid)'));
+			s.appendChild(el('option', { value: value }, t('rules.not_valid', { v: value })));
 		s.value = value;
 		return s;
 	}
 
-	var ONCE_OPTIONS = [['', 'every time'], ['chat', 'once per chat'], ['chat_item', 'once per chat and item']];
-	var MATCH_OPTIONS = [['contains', 'contains'], ['exact', 'is exactly'], ['regex', 'regex']];
+	/* [value, label key] */
+	var ONCE_OPTIONS = [['', 'rules.once.every'], ['chat', 'rules.once.chat'], ['chat_item', 'rules.once.chat_item']];
+	var MATCH_OPTIONS = [['contains', 'rules.match.contains'], ['exact', 'rules.match.exact'],
+		['regex', 'rules.match.regex']];
 
 	function field(label, input, cls) {
 		return el('label', { className: 'field' + (cls ? ' ' + cls : '') }, el('span', null, label), input);
@@ -148,8 +225,8 @@ window.skRulesEditor = function (k) {
 
 		if (!r || typeof r !== 'object' || Array.isArray(r))
 			return el('div', { className: 'rule', id: 'rule-' + i },
-				el('div', { className: 'rule-head' }, el('strong', null, '#' + (i + 1) + ' (not an object: ' +
-					JSON.stringify(r) + ')')),
+				el('div', { className: 'rule-head' }, el('strong', null, t('rules.not_object', { n: i + 1,
+					json: JSON.stringify(r) }))),
 				el('ul', { id: p + 'errors', className: 'error-list', hidden: true }));
 
 		title = el('strong', { className: 'rule-title' });
@@ -161,7 +238,7 @@ window.skRulesEditor = function (k) {
 		};
 
 		kw = el('textarea', { id: p + 'keywords', rows: 2, spellcheck: false,
-			placeholder: 'one keyword per line (or separated by commas)' });
+			placeholder: t('rules.keywords_ph') });
 		kw.value = Array.isArray(r.keywords) ? r.keywords.join('\n') : str(r.keywords);
 		kw.rows = Math.min(8, Math.max(2, kw.value.split('\n').length));
 		match = selectField(p + 'match', MATCH_OPTIONS, r.match === undefined || r.match === null ? 'contains'
@@ -197,11 +274,11 @@ window.skRulesEditor = function (k) {
 			setDirty(true);
 			setTitle();
 		});
-		up = el('button', { type: 'button', id: p + 'up', className: 'small', title: 'Move up', disabled: i === 0 },
-			'↑ Up');
-		down = el('button', { type: 'button', id: p + 'down', className: 'small', title: 'Move down',
-			disabled: i === n - 1 }, '↓ Down');
-		del = el('button', { type: 'button', id: p + 'delete', className: 'small danger' }, 'Delete');
+		up = el('button', { type: 'button', id: p + 'up', className: 'small', title: t('rules.up_title'),
+			disabled: i === 0 }, t('rules.up'));
+		down = el('button', { type: 'button', id: p + 'down', className: 'small', title: t('rules.down_title'),
+			disabled: i === n - 1 }, t('rules.down'));
+		del = el('button', { type: 'button', id: p + 'delete', className: 'small danger' }, t('common.delete'));
 		up.addEventListener('click', function () {
 			if (moveItem(list, i, -1)) {
 				setDirty(true);
@@ -224,20 +301,20 @@ window.skRulesEditor = function (k) {
 
 		card = el('div', { className: 'rule', id: 'rule-' + i, 'data-index': i },
 			el('div', { className: 'rule-head' }, title, el('span', { className: 'spacer' }),
-				el('label', { className: 'check' }, enabled, ' enabled'), up, down, del),
+				el('label', { className: 'check' }, enabled, t('rules.enabled')), up, down, del),
 			el('ul', { id: p + 'errors', className: 'error-list', hidden: true }),
 			el('div', { className: 'grid' },
-				field('Keywords', kw, 'wide'),
-				field('Match', match),
-				field('Priority (lower first)', prio),
-				field('Reply', textInput(p + 'reply', r, 'reply', false,
-					{ rows: 3, placeholder: 'Hi {buyer_name}, …' }), 'wide'),
-				field('Only for item id (optional)', itemInput(textInput(p + 'item', r, 'item_id', true,
-					{ placeholder: 'any item', spellcheck: false }))),
-				field('Image URL (optional)', textInput(p + 'image', r, 'image', true,
+				field(t('rules.f.keywords'), kw, 'wide'),
+				field(t('rules.f.match'), match),
+				field(t('rules.f.priority'), prio),
+				field(t('rules.f.reply'), textInput(p + 'reply', r, 'reply', false,
+					{ rows: 3, placeholder: t('rules.reply_ph') }), 'wide'),
+				field(t('rules.f.item_only'), itemInput(textInput(p + 'item', r, 'item_id', true,
+					{ placeholder: t('rules.any_item'), spellcheck: false }))),
+				field(t('rules.f.image'), textInput(p + 'image', r, 'image', true,
 					{ type: 'url', placeholder: 'https://…' })),
-				field('Send', onceSelect(p + 'once', r)),
-				field('Rule id', textInput(p + 'id', r, 'id', true, { spellcheck: false }))));
+				field(t('rules.f.send'), onceSelect(p + 'once', r)),
+				field(t('rules.f.id'), textInput(p + 'id', r, 'id', true, { spellcheck: false }))));
 		card.querySelector('#' + p + 'id').addEventListener('input', setTitle);
 		setTitle();
 		return card;
@@ -248,24 +325,24 @@ window.skRulesEditor = function (k) {
 
 		if (!r || typeof r !== 'object' || Array.isArray(r))
 			return el('div', { className: 'rule', id: 'item-default-' + i },
-				el('strong', null, 'item default #' + (i + 1) + ' is not an object'),
+				el('strong', null, t('rules.item_default_bad', { n: i + 1 })),
 				el('ul', { id: p + 'errors', className: 'error-list', hidden: true }));
-		del = el('button', { type: 'button', id: p + 'delete', className: 'small danger' }, 'Delete');
+		del = el('button', { type: 'button', id: p + 'delete', className: 'small danger' }, t('common.delete'));
 		del.addEventListener('click', function () {
 			list.splice(i, 1);
 			setDirty(true);
 			renderRules();
 		});
 		return el('div', { className: 'rule', id: 'item-default-' + i },
-			el('div', { className: 'rule-head' }, el('strong', null, 'Item default #' + (i + 1)),
+			el('div', { className: 'rule-head' }, el('strong', null, t('rules.item_default', { n: i + 1 })),
 				el('span', { className: 'spacer' }), del),
 			el('ul', { id: p + 'errors', className: 'error-list', hidden: true }),
 			el('div', { className: 'grid' },
-				field('Item id', itemInput(textInput(p + 'item', r, 'item_id', false, { spellcheck: false }))),
-				field('Image URL (optional)', textInput(p + 'image', r, 'image', true,
+				field(t('rules.f.item'), itemInput(textInput(p + 'item', r, 'item_id', false, { spellcheck: false }))),
+				field(t('rules.f.image'), textInput(p + 'image', r, 'image', true,
 					{ type: 'url', placeholder: 'https://…' })),
-				field('Send', onceSelect(p + 'once', r)),
-				field('Reply', textInput(p + 'reply', r, 'reply', false, { rows: 2 }), 'wide')));
+				field(t('rules.f.send'), onceSelect(p + 'once', r)),
+				field(t('rules.f.reply'), textInput(p + 'reply', r, 'reply', false, { rows: 2 }), 'wide')));
 	}
 
 	/* The default_reply fields are static in the page; they edit
@@ -285,7 +362,7 @@ window.skRulesEditor = function (k) {
 		if (extra)
 			once.removeChild(extra);
 		if (v && !ONCE_OPTIONS.some(function (o) { return o[0] === v; }))
-			once.appendChild(el('option', { value: v, className: 'extra' }, v + ' (not valid)'));
+			once.appendChild(el('option', { value: v, className: 'extra' }, t('rules.not_valid', { v: v })));
 		once.value = v;
 		$('default-enabled').checked = d.enabled !== false;
 	}
@@ -300,11 +377,11 @@ window.skRulesEditor = function (k) {
 		list = Array.isArray(S.doc.keyword_rules) ? S.doc.keyword_rules : [];
 		list.forEach(function (r, i) { box.appendChild(renderKeywordRule(r, i, list.length, list)); });
 		if (!list.length)
-			box.appendChild(el('p', { className: 'muted' }, 'No keyword rules yet.'));
+			box.appendChild(el('p', { className: 'muted' }, t('rules.none')));
 		list = Array.isArray(S.doc.item_defaults) ? S.doc.item_defaults : [];
 		list.forEach(function (r, i) { ibox.appendChild(renderItemDefault(r, i, list)); });
 		if (!list.length)
-			ibox.appendChild(el('p', { className: 'muted' }, 'No item defaults.'));
+			ibox.appendChild(el('p', { className: 'muted' }, t('rules.no_item_defaults')));
 		renderDefaultReply();
 	}
 
@@ -381,7 +458,7 @@ window.skRulesEditor = function (k) {
 		return busy(btn, api('PUT', '/api/rules', S.doc)).then(function () {
 			clearRuleErrors();
 			setDirty(false);
-			$('rules-saved').textContent = 'Saved at ' + fmtTime(Date.now()) + ' – the new rules are in force.';
+			$('rules-saved').textContent = t('rules.saved', { time: fmtTime(Date.now()) });
 			show('rules-saved', true);
 			soon('status', 300, refreshStatus);
 			notify('saved');
@@ -392,11 +469,13 @@ window.skRulesEditor = function (k) {
 			if (err.status === 401)
 				return false;
 			lines = err.status === 422 && err.body && Array.isArray(err.body.errors) ? err.body.errors.map(str) : [];
+			/* the server's lines stay as they are (English, they name the fields);
+			 * the title is the page's own sentence, not the server's again */
 			if (lines.length)
-				showRuleErrors(err.message || 'The rules were not saved', lines, quiet);
+				showRuleErrors(t('rules.errors_title'), lines, quiet);
 			else
-				showRuleErrors('The rules were not saved: ' + errText(err), [], quiet);
-			notify('errors', { title: lines.length ? err.message : errText(err), lines: lines });
+				showRuleErrors(t('rules.not_saved', { err: errText(err) }), [], quiet);
+			notify('errors', { title: lines.length ? t('rules.errors_title') : errText(err), lines: lines });
 			return false;
 		});
 	}
@@ -452,6 +531,14 @@ window.skRulesEditor = function (k) {
 			setDirty(true);
 		});
 	}
+
+	/* A language switch: the editor drawn again from the document (edits are in it). */
+	window.skI18n.onChange(function () {
+		if (S.rulesPath)
+			$('rules-path').textContent = t('rules.path', { path: S.rulesPath });
+		if (S.doc && S.rulesLoaded)
+			renderRules();
+	});
 
 	return {
 		listen: function (fn) { listeners.push(fn); },

@@ -309,3 +309,129 @@ export async function screenshot(page, file, full, what) {
 	if (what)
 		ok(fs.existsSync(file) && fs.statSync(file).size > 1000, what);
 }
+
+// The tofu check: whether the page draws Chinese with real glyphs. In the
+// page, with its own font (body's font-family), each character of CJK is
+// drawn alone into a canvas and compared with a code point no font has
+// (U+10FFFD, private use: drawn as the missing-glyph box) and with the
+// others: when no installed font has Chinese, every one of them comes out
+// as the same box. Checks it ("Chinese renders with real glyphs") and
+// returns whether it held. Each browser test calls it once.
+export const CJK_SAMPLE = '中文发货订单';
+export async function tofuCheck(page, what = 'Chinese text renders with real glyphs, not tofu boxes') {
+	let r;
+	try {
+		r = await tofuProbe(page);
+	} catch (e) {
+		return ok(false, what, `the check did not run: ${e && e.message ? e.message : e}`);
+	}
+	return ok(r.real, what, r.why);
+}
+
+// What tofuCheck sees: {real (true: every character drawn with a glyph of
+// its own), why (the numbers, for a diagnostic)}. Throws when the page
+// cannot run it.
+export async function tofuProbe(page) {
+	const r = await page.evaluate(async (sample) => {
+		if (document.fonts && document.fonts.ready)
+			await document.fonts.ready;
+		const family = getComputedStyle(document.body).fontFamily || 'sans-serif';
+		const c = document.createElement('canvas');
+		c.width = 64;
+		c.height = 64;
+		const g = c.getContext('2d', { willReadFrequently: true });
+		const draw = (ch) => {
+			g.clearRect(0, 0, 64, 64);
+			g.fillStyle = '#000';
+			g.font = `40px ${family}`;
+			g.textBaseline = 'middle';
+			g.fillText(ch, 8, 32);
+			const d = g.getImageData(0, 0, 64, 64).data;
+			let ink = 0, sig = '';
+			for (let i = 3; i < d.length; i += 4) {
+				if (d[i] > 127)
+					ink++;
+				sig += d[i] > 127 ? '1' : '0';
+			}
+			return { ink, sig, w: g.measureText(ch).width };
+		};
+		const box = draw('\u{10FFFD}');
+		const chars = [...sample].map((ch) => ({ ch, ...draw(ch) }));
+		const sameAsBox = chars.filter((x) => x.sig === box.sig).map((x) => x.ch);
+		const distinct = new Set(chars.map((x) => x.sig)).size;
+		return { family, sameAsBox, distinct, n: chars.length, inked: chars.every((x) => x.ink > 20),
+			widths: chars.map((x) => Math.round(x.w)), boxW: Math.round(box.w) };
+	}, CJK_SAMPLE);
+	return { real: r.sameAsBox.length === 0 && r.distinct === r.n && r.inked,
+		why: `font ${r.family}: ${r.distinct} different glyphs for ${r.n} characters, drawn like the missing-glyph ` +
+			`box: "${r.sameAsBox.join('')}"; widths ${r.widths.join(',')} (box ${r.boxW}); without a CJK font ` +
+			'install fonts-noto-cjk (make browser-deps)' };
+}
+
+// The proof that the tofu check can fail: a second Chromium whose
+// fontconfig sees only the DejaVu fonts (FONTCONFIG_FILE, a temp config)
+// opens url; checks that tofuProbe finds tofu there. Skipped (a "# skip:"
+// line) when DejaVu is not installed.
+export async function tofuCheckFails(url) {
+	const dejavu = '/usr/share/fonts/truetype/dejavu';
+	if (!fs.existsSync(dejavu)) {
+		diag('skip: no DejaVu fonts: the tofu check\'s own test does not run');
+		return true;
+	}
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sk-nocjk-'));
+	const conf = path.join(dir, 'fonts.conf');
+	fs.writeFileSync(conf, '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n' +
+		`  <dir>${dejavu}</dir>\n  <cachedir>${dir}/cache</cachedir>\n</fontconfig>\n`);
+	let browser = null, r = null, err = '';
+	try {
+		browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
+			env: { ...process.env, FONTCONFIG_FILE: conf },
+			args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+		const page = await browser.newPage();
+		await page.goto(url, { waitUntil: 'load' });
+		r = await tofuProbe(page);
+	} catch (e) {
+		err = e && e.message ? e.message : String(e);
+	}
+	if (browser)
+		await browser.close().catch(() => {});
+	fs.rmSync(dir, { recursive: true, force: true });
+	if (r)
+		diag(`without CJK fonts: ${r.why}`);
+	return ok(r && !r.real, 'the tofu check fails in a browser without CJK fonts (fontconfig sees DejaVu only)',
+		r ? r.why : err);
+}
+
+// English left on a Chinese screen: the visible text under each selector of
+// roots, less the parts matching skip (ids, names, what the server or the
+// seller wrote), with “quoted” literals, URLs, paths and dotted,
+// underscored or hyphenated names taken out; a word of 4 or more ASCII letters that is not
+// in allow is English. Returns [{sel, word, text}] (empty: none).
+export const ALLOW_WORDS = ['Cookie', 'JSON', 'shopkeep', 'JavaScript', 'HTTP', 'KiB', 'goofish', 'cookie2', 'SKU'];
+export async function englishLeft(page, roots, skip, allow = ALLOW_WORDS) {
+	return page.evaluate(([rootSels, skipSel, allowed]) => {
+		const found = [];
+		const shown = (e) => {
+			for (let n = e; n && n.nodeType === 1; n = n.parentElement) {
+				if (n.hidden || getComputedStyle(n).display === 'none' || getComputedStyle(n).visibility === 'hidden')
+					return false;
+			}
+			return true;
+		};
+		for (const sel of rootSels)
+			for (const root of document.querySelectorAll(sel)) {
+				const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+				for (let t = w.nextNode(); t; t = w.nextNode()) {
+					const p = t.parentElement;
+					if (!p || (skipSel && p.closest(skipSel)) || !shown(p) || p.closest('script,style,option:not(:checked)'))
+						continue;
+					const txt = t.textContent.replace(/“[^”]*”|"[^"]*"/g, ' ').replace(/\S*(:\/\/|\/)\S*/g, ' ')
+						.replace(/\S*[A-Za-z0-9][._-][A-Za-z0-9]\S*/g, ' ').replace(/\{\w+\}/g, ' ');
+					for (const m of txt.match(/[A-Za-z]{4,}/g) || [])
+						if (!allowed.includes(m))
+							found.push({ sel, word: m, text: t.textContent.trim().slice(0, 80) });
+				}
+			}
+		return found;
+	}, [roots, skip, allow]);
+}

@@ -20,8 +20,8 @@
 // (the shared part: lib.mjs).
 
 import * as lib from './lib.mjs';
-import { env, SETUP_TOKEN, SELLER, PASSWORD, ok, diag, sleep, sim, waitText, preflight, launch, openPage, load,
-	submitSetup, phone, desktop, sideways, screenshot, start, finish } from './lib.mjs';
+import { env, WEB_URL, SETUP_TOKEN, SELLER, PASSWORD, ok, diag, sleep, sim, waitText, preflight, launch, openPage, load,
+	submitSetup, phone, desktop, sideways, screenshot, start, finish, tofuCheck, tofuCheckFails, englishLeft } from './lib.mjs';
 
 const SHOT = env.SK_SHOT || '';
 const KEYWORD = 'browserkw';
@@ -35,6 +35,78 @@ start(60);
 const visible = (page, sel, ms) => lib.visible(page, sel, ms, true);
 const text = (page, sel) => lib.text(page, sel, true);
 
+
+// Waits until sel's data-state is st (the language-free name a pill keeps
+// beside its words: CONNECTED, live, ok ...); true/false.
+async function stateIs(page, sel, st, ms) {
+	try {
+		await page.waitForFunction(([s, w]) => {
+			const e = document.querySelector(s);
+			return !!e && e.getAttribute('data-state') === w;
+		}, [sel, st], { timeout: ms });
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+// Whether an error message says the same thing twice ("Wrong setup token:
+// wrong setup token"): two of its clauses (split at : ( ) . ; and their
+// Chinese forms) equal, case and spaces aside.
+function doubled(msg) {
+	const parts = String(msg).toLowerCase().split(/[:：(（)）.。;；]/).map((x) => x.replace(/\s+/g, ' ').trim())
+		.filter((x) => x.length > 2);
+	return new Set(parts).size !== parts.length;
+}
+
+// The older screens (issue 22): where English must not be left in zh, and
+// what in them is not the page's own words (ids, names, server texts, the
+// seller's rules, buyer texts; the screens of other files).
+const OLD_SCREENS = ['.topbar', '#sec-status', '#sec-rules', '#sec-stock', '#sec-decisions', '#sec-events', '#qr-dialog'];
+const NOT_OURS = ['.mono', 'code', '.msg', '.brand', '#app-account', '#status-plugins', '#status-last-error',
+	'#status-session', '#rules-path', '.rule-title', '.item-ref', '#import-card', '#stock-body td:first-child',
+	'#decisions-body td:not(:nth-child(6))', '#events-list', '#shop-stock', '#banner-text', '#rules-errors',
+	'.error-list', '#qr-message', 'a[href="#sec-chats"]', 'a[href="#sec-items"]', 'a[href="#sec-cards"]',
+	'a[href="#sec-orders"]'].join(', ');
+
+// The older screens in one language: no English left in zh (desktop and
+// 390 px: nothing sideways either), then the 中文/EN switch: English texts
+// and <html lang="en">, and back. Returns nothing (checks).
+async function languages(page) {
+	await page.evaluate(() => window.scrollTo(0, 0));
+	const zhLang = await page.evaluate(() => document.documentElement.lang);
+	const left = await englishLeft(page, OLD_SCREENS, NOT_OURS);
+	ok(zhLang === 'zh-CN' && !left.length, 'the older screens are in Chinese by default (no English words left)',
+		`lang ${zhLang}; ${left.map((f) => `${f.sel}: "${f.word}" in "${f.text}"`).join('\n')}`);
+	ok((await text(page, '#status-rules')).includes('正常') && (await text(page, 'a[href="#sec-status"]')) === '状态' &&
+		(await text(page, '#sec-decisions h2')) === '回复记录', 'status, nav and decision log say it in Chinese',
+	`${await text(page, '#status-rules')} / ${await text(page, '#sec-decisions h2')}`);
+	await phone(page);
+	await sleep(200);
+	const leftPhone = await englishLeft(page, OLD_SCREENS, NOT_OURS);
+	const of = await sideways(page);
+	ok(!leftPhone.length && of <= 1, 'in Chinese at 390 px too, nothing sideways',
+		`overflow ${of} px; ${leftPhone.map((f) => `${f.sel}: "${f.word}"`).join(', ')}`);
+	await desktop(page);
+	await page.click('#lang-switch');
+	ok(await waitText(page, '#sec-status h2', 'Status', 3000) && (await text(page, '#status-rules')).startsWith('OK') &&
+		(await text(page, '#rules-save')) === 'Save rules' && (await text(page, '#sec-decisions h2')) === 'Decision log' &&
+		(await page.evaluate(() => document.documentElement.lang)) === 'en' &&
+		/^(CONNECTED|CONNECTING|RECONNECTING)/.test(await text(page, '#top-state')),
+	'the 中文/EN switch shows the older screens in English (<html lang="en">)',
+	`${await text(page, '#sec-status h2')} / ${await text(page, '#status-rules')} / ${await text(page, '#top-state')}`);
+	const enKw = await page.locator('#rules-list .rule .field span').first().textContent().catch(() => '');
+	ok(enKw === 'Keywords' && (await text(page, '#events-status')) === 'live',
+		`the rules editor and the live events pill follow (${enKw}, ${await text(page, '#events-status')})`);
+	await phone(page);
+	await sleep(200);
+	const ofEn = await sideways(page);
+	ok(ofEn <= 1, 'in English at 390 px, nothing sideways', `overflow ${ofEn} px`);
+	await desktop(page);
+	await page.click('#lang-switch');
+	ok(await waitText(page, '#sec-status h2', '状态', 3000) &&
+		(await page.evaluate(() => document.documentElement.lang)) === 'zh-CN', 'and back in Chinese');
+}
 
 // The lines of a list or table body, for diagnostics.
 async function lines(page, sel, max = 12) {
@@ -65,10 +137,26 @@ async function main() {
 	if (!ok(await visible(page, '#setup-form', 10000), 'the setup form shows (no password yet)',
 		`login view: ${await text(page, '#login-view')}`))
 		return;
+	await tofuCheck(page);
+	await tofuCheckFails(WEB_URL);
+	const setupLeft = await englishLeft(page, ['#login-view'], '#login-account');
+	ok((await text(page, '#setup-submit')) === '设置密码并登录' && !setupLeft.length,
+		'the setup form is in Chinese', setupLeft.map((f) => `"${f.word}" in "${f.text}"`).join('\n'));
 
 	await submitSetup(page, 'not-the-token');
-	ok(await visible(page, '#setup-error', 5000) && !(await page.locator('#app-view').isVisible()),
-		'a wrong setup token is refused, the error next to the form', await text(page, '#setup-error'));
+	const badZh = await visible(page, '#setup-error', 5000) ? await text(page, '#setup-error') : '';
+	ok(badZh && !(await page.locator('#app-view').isVisible()),
+		'a wrong setup token is refused, the error next to the form', badZh);
+	ok(/设置令牌不正确/.test(badZh) && !doubled(badZh), `the error says it once, in Chinese (${badZh})`);
+	await page.evaluate(() => window.skI18n.setLang('en'));
+	await page.fill('#setup-token', 'not-the-token-either');
+	await page.click('#setup-submit');
+	let badEn = '';
+	for (const end = Date.now() + 5000; Date.now() < end && !/wrong setup token/i.test(badEn); await sleep(100))
+		badEn = await text(page, '#setup-error');
+	ok(/wrong setup token/i.test(badEn) && !doubled(badEn) && (badEn.match(/wrong setup token/gi) || []).length === 1,
+		`and once in English, not "Wrong setup token: wrong setup token" (${badEn})`);
+	await page.evaluate(() => window.skI18n.setLang('zh'));
 
 	const inApp = await submitSetup(page, SETUP_TOKEN, false);
 	ok(inApp, 'logged in with the setup token and the new password', await text(page, '#setup-error'));
@@ -76,16 +164,19 @@ async function main() {
 		return;
 	let st = '';
 	try {
-		await page.waitForFunction((states) => states.includes(document.querySelector('#status-state').textContent),
-			STATES, { timeout: 10000 });
+		await page.waitForFunction((states) => states.includes(document.querySelector('#status-state')
+			.getAttribute('data-state')), STATES, { timeout: 10000 });
 	} catch { /* reported */ }
-	st = await text(page, '#status-state');
-	ok(STATES.includes(st), `the status shows the connection state (${st})`, await text(page, '#status-error'));
+	st = await page.locator('#status-state').getAttribute('data-state');
+	ok(STATES.includes(st) && (await text(page, '#status-state')).length > 0,
+		`the status shows the connection state (${st}: ${await text(page, '#status-state')})`,
+		await text(page, '#status-error'));
 	const rules = await text(page, '#status-rules');
-	ok(/^OK \(/.test(rules) && !(await page.locator('#status-rules.has-error').count()),
-		`the status shows the rules in force (${rules})`);
-	ok(await waitText(page, '#events-status', ['live', '实时'], 10000, true), 'the live events WebSocket is connected',
-		await text(page, '#events-status'));
+	ok(await stateIs(page, '#status-rules', 'ok', 5000) && rules.includes('正常') &&
+		/^OK \(/.test(await page.locator('#status-rules').getAttribute('title')) &&
+		!(await page.locator('#status-rules.has-error').count()), `the status shows the rules in force (${rules})`);
+	ok(await stateIs(page, '#events-status', 'live', 10000) && (await text(page, '#events-status')) === '实时',
+		'the live events WebSocket is connected', await text(page, '#events-status'));
 
 	// ---- a keyword rule, saved from the page
 	try {
@@ -102,7 +193,7 @@ async function main() {
 	await page.fill(`#rule-${n}-priority`, '1');
 	await page.click('#rules-save');
 	const saved = await visible(page, '#rules-saved', 10000);
-	ok(saved && /saved/i.test(await text(page, '#rules-saved')), 'the new rule is saved ("saved" shows)',
+	ok(saved && /已于.*保存/.test(await text(page, '#rules-saved')), 'the new rule is saved ("已于 … 保存" shows)',
 		`errors: ${await text(page, '#rules-errors-box')}`);
 	const after = await pageRules(page);
 	const kr = (after.body.rules && after.body.rules.keyword_rules) || [];
@@ -185,7 +276,7 @@ async function main() {
 		await page.selectOption('#import-card', 'vip-month');
 		await page.fill('#import-codes', 'PAGE-CODE-1\nPAGE-CODE-2\n\n');
 		await page.click('#import-submit');
-		ok(await visible(page, '#import-result', 10000) && /\b2 added/.test(await text(page, '#import-result')),
+		ok(await visible(page, '#import-result', 10000) && /新增 2 个/.test(await text(page, '#import-result')),
 			'codes imported from the page (2 added)', `${await text(page, '#import-result')} ${await text(page, '#import-error')}`);
 		const ord = await sim('POST', '/order', { seller: SELLER, cid, item_id: '40004', quantity: 1 });
 		const oid = ord.json && (ord.json.order_id || (ord.json.order && ord.json.order.order_id));
@@ -203,6 +294,9 @@ async function main() {
 		}
 		ok(delivered, 'the orders table shows the order as delivered', await lines(page, '#orders-body'));
 	}
+
+	// ---- Chinese first, English on the switch (the older screens)
+	await languages(page);
 
 	// ---- an invalid rule: the errors show by the editor, the edit stays
 	const m = await page.locator('#rules-list .rule').count();
@@ -259,7 +353,7 @@ async function main() {
 	await page.fill('#login-password', PASSWORD);
 	await page.click('#login-submit');
 	ok(await visible(page, '#app-view', 10000), 'logged in again with the new password', await text(page, '#login-error'));
-	ok(await waitText(page, '#events-status', ['live', '实时'], 10000, true), 'the live events reconnect after the new login');
+	ok(await stateIs(page, '#events-status', 'live', 10000), 'the live events reconnect after the new login');
 
 	await xianyuLogin(page);
 
@@ -289,11 +383,12 @@ async function xianyuLogin(page) {
 
 	await sim('POST', '/fault', { kind: 'session_expired', on: true });
 	await sim('POST', '/fault', { kind: 'expire_token', kick: true });
-	const failed = await waitText(page, '#top-state', 'FAILED', 20000);
-	ok(failed, 'an expired session: the page shows FAILED', await text(page, '#top-state'));
+	const failed = await stateIs(page, '#top-state', 'FAILED', 20000);
+	ok(failed && (await text(page, '#top-state')) === '连接失败', 'an expired session: the page shows FAILED (连接失败)',
+		await text(page, '#top-state'));
 	const btOk = await waitText(page, '#banner-title', '登录已失效', 10000);
 	const bt = await text(page, '#banner-title');
-	ok(failed && btOk && await page.locator('#banner').isVisible() && bt.includes('login expired'),
+	ok(failed && btOk && await page.locator('#banner').isVisible() && !doubled(await text(page, '#banner-text')),
 		`the banner says the login expired (${bt})`, await text(page, '#banner'));
 	ok(await page.locator('#banner-qr').isVisible() && await page.locator('#banner-paste').isVisible() &&
 		!(await page.locator('#banner-punish').isVisible()), 'the banner offers the QR login and the paste field');
@@ -351,9 +446,9 @@ async function xianyuLogin(page) {
 	ok(conf.status === 200, 'the phone confirms', conf.text);
 	ok(await qrState(page, 'DONE', 15000) && await visible(page, '#qr-success', 5000),
 		`the page says logged in (${await text(page, '#qr-success')})`, `${await text(page, '#qr-state')} ${await text(page, '#qr-error')}`);
-	ok(await waitText(page, '#qr-success', '登录成功', 30000) && await waitText(page, '#qr-conn', 'CONNECTED', 1000),
+	ok(await waitText(page, '#qr-success', '登录成功', 30000) && await stateIs(page, '#qr-conn', 'CONNECTED', 1000),
 		'then that the account is connected again', `${await text(page, '#qr-conn')} ${await text(page, '#qr-error')}`);
-	ok(await waitText(page, '#top-state', 'CONNECTED', 10000) && !(await page.locator('#banner').isVisible()),
+	ok(await stateIs(page, '#top-state', 'CONNECTED', 10000) && !(await page.locator('#banner').isVisible()),
 		'the status shows CONNECTED, the banner is gone (no restart)', `${await text(page, '#top-state')} ${await text(page, '#banner')}`);
 	const regs2 = await sim('GET', '/state');
 	const r0 = regs.json && regs.json.stats ? regs.json.stats.reg_ok : undefined;
@@ -421,7 +516,7 @@ async function qrLoginAgain(page, opener) {
 			`${await text(page, '#qr-state')} ${await text(page, '#qr-message')} ${await text(page, '#qr-error')} ` +
 			`${(await sim('GET', '/login')).text.slice(0, 600)}`);
 	await page.click('#qr-close');
-	return done && await waitText(page, '#top-state', 'CONNECTED', 10000);
+	return done && await stateIs(page, '#top-state', 'CONNECTED', 10000);
 }
 
 // The banner of each kind of FAILED (risk: the punish link and the next
@@ -462,7 +557,7 @@ async function failKinds(page) {
 
 	// ---- kicked: another client keeps taking the connection
 	let kicked = false;
-	for (let i = 0; i < 8 && !kicked && (await text(page, '#top-state')) === 'CONNECTED'; i++) {
+	for (let i = 0; i < 8 && !kicked && (await page.locator('#top-state').getAttribute('data-state')) === 'CONNECTED'; i++) {
 		const before = await sim('GET', '/state');
 		const n = before.json && before.json.stats ? before.json.stats.reg_ok : 0;
 		await sim('POST', '/fault', { kind: 'kick' });
@@ -474,7 +569,7 @@ async function failKinds(page) {
 			kicked = await waitText(page, '#banner-title', '别处登录', 100);
 		}
 	}
-	ok(kicked && (await text(page, '#banner-title')).includes('logged in elsewhere') &&
+	ok(kicked && (await text(page, '#banner-title')).includes('账号在别处登录') &&
 		await page.locator('#banner-qr').isVisible(), 'kicked again and again: 账号在别处登录 and the QR button',
 	`${await text(page, '#banner')} ${JSON.stringify((await pageStatus(page)).session)}`);
 	ok(kicked && await qrLoginAgain(page, '#banner-qr'), 'a QR login from that banner reconnects',

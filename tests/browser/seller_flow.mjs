@@ -237,7 +237,7 @@ async function importCodes(page, codes) {
 	await page.fill('#import-codes', codes.join('\n') + '\n');
 	await page.click('#import-submit');
 	return await visible(page, '#import-result', 10000) &&
-		new RegExp(`\\b${codes.length} added`).test(await text(page, '#import-result'));
+		new RegExp(`新增 ${codes.length} 个|\\b${codes.length} added`).test(await text(page, '#import-result'));
 }
 
 // A paid order with no code in stock: "retry now" asks first and is done
@@ -320,7 +320,7 @@ async function main() {
 		return;
 	if (!ok(await submitSetup(page, SETUP_TOKEN), 'logged in with the setup token', await text(page, '#setup-error')))
 		return;
-	ok(await waitText(page, '#events-status', ['live', '实时'], 10000), 'the live events are connected');
+	ok(await lib.visible(page, '#events-status[data-state="live"]', 10000), 'the live events are connected');
 
 	const caps = {};
 	for (const c of ['items_list', 'order_get', 'order_reveal', 'order_resend', 'order_retry', 'order_deliver', 'stock_codes'])

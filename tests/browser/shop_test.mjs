@@ -294,7 +294,7 @@ async function main() {
 	ok((await page.locator('#import-codes').inputValue()).includes('SHOPCODE-0005') && /5/.test(await text(page, '#import-file-note')),
 		'a .txt file fills the codes box', await text(page, '#import-file-note'));
 	await page.click('#import-submit');
-	ok(await visible(page, '#import-result', 10000) && /\b5 added/.test(await text(page, '#import-result')),
+	ok(await visible(page, '#import-result', 10000) && /新增 5 个|\b5 added/.test(await text(page, '#import-result')),
 		'the codes of the file are imported', `${await text(page, '#import-result')} ${await text(page, '#import-error')}`);
 	await page.selectOption('#stock-card', 'shop-stock').catch(() => {});
 	ok(await waitText(page, '#stock-counts', '可用 5', 10000), `the card's counts: ${await text(page, '#stock-counts')}`);

@@ -482,8 +482,8 @@ static void test_example(void)
 	if (!ok((f = start(NODEB, path)) != NULL, "loads with rules.example.json"))
 		return;
 	ok(fh_log_find(f, "5 keyword rules, 1 item defaults, a default reply") > 0, "the example has no errors");
-	is_str(ask(f, "c1", "", "这个多少钱"), "Hi Alice, the price is as listed and already the lowest.", "its price rule");
-	is_str(ask(f, "c1", "", "订单123456"), "Got it, checking order 订单123456 in chat c1 (buyer1).", "its regex rule");
+	is_str(ask(f, "c1", "", "这个多少钱"), "Alice您好，价格就是标价，已经是最低价了哦。", "its price rule");
+	is_str(ask(f, "c1", "", "订单123456"), "收到，正在查询订单 订单123456（会话 c1，买家 buyer1）。", "its regex rule");
 	is_str(ask(f, "c1", "40004", "size?"), "(2 sends)", "its item rule sends an image and a text");
 	is_str(ask(f, "c1", "", "thanks!"), "", "its empty reply");
 	is_str(ask(f, "c1", "", "在吗"), "在的，Alice，请问有什么可以帮您？", "its exact rule");
