@@ -24,24 +24,41 @@
 // Environment:
 //   SK_WEB_URL, SK_SETUP_TOKEN, SK_SIM_CTL (lib.mjs)
 //   SK_SELLER       the seller's unb
+//   SK_SIM_PORT     the simulator's platform port (its /webhook receives the alerts)
 //   SK_SHOT         desktop screenshot (PNG), SK_SHOT_PHONE the same at 390 px,
 //                   SK_SHOT_EN the English desktop one, SK_SHOT_ALERTS the
-//                   alerts screen at 390 px (all optional)
+//                   alerts screen at 390 px, SK_SHOT_EVENTS the live events
+//                   in English (all optional; each the section only)
 //   SK_TIMEOUT_S    the overall limit (default 150)
 //
 // Prints one line per check, "ok - what" or "not ok - what", and exits 0
 // when every check passed, else 1 (lib.mjs).
 
-import { env, SETUP_TOKEN, SIM_CTL, SELLER, ok, diag, sim, sleep, waitText, visible, text, preflight, launch,
-	openPage, load, submitSetup, phone, desktop, sideways, screenshot, start, finish } from './lib.mjs';
+import fs from 'node:fs';
+import { env, SETUP_TOKEN, SELLER, ok, diag, sim, sleep, waitText, visible, text, preflight, launch,
+	openPage, load, submitSetup, phone, desktop, sideways, start, finish } from './lib.mjs';
 
 const ITEM = '40004', PRICE_FEN = 1250, CARD = 'dash-card';
 const ASK = '多少钱 dash-ask', ASK_REPLY = '五元一张', HUMAN = '我要人工 dash-human';
 const LATE = '在吗 dash-late';
-const HOOK = `http://127.0.0.1:${SIM_CTL}/webhook?access_token=dashsecret0123456789`;
+const SIM_PORT = env.SK_SIM_PORT || '';
+const HOOK = `http://127.0.0.1:${SIM_PORT}/webhook?access_token=dashsecret0123456789`;
 const HEADER = 'Authorization: Bearer dashtoken-abcdef-987654';
 
 start(150);
+
+// What the simulator's alert receiver got (GET /webhook on the platform
+// port): the bodies, [] when the call failed.
+async function webhook() {
+	try {
+		const r = await fetch(`http://127.0.0.1:${SIM_PORT}/webhook`, { signal: AbortSignal.timeout(5000) });
+		const j = await r.json();
+		return Array.isArray(j.received) ? j.received : [];
+	} catch (e) {
+		diag(`GET /webhook: ${e && e.message ? e.message : e}`);
+		return [];
+	}
+}
 
 // A control command from the page's session: {status, body}.
 async function pageControl(page, command, data) {
@@ -82,6 +99,19 @@ async function overflow(page, sels) {
 		}
 		return worst ? { width: w, worst } : null;
 	}, sels);
+}
+
+// A PNG of the element sel into file (nothing when file is ''), checked
+// written (over 1000 bytes) as what.
+async function shotOf(page, sel, file, what) {
+	if (!file)
+		return;
+	try {
+		await page.locator(sel).screenshot({ path: file });
+	} catch (e) {
+		diag(`screenshot of ${sel}: ${e && e.message ? e.message : e}`);
+	}
+	ok(fs.existsSync(file) && fs.statSync(file).size > 1000, what);
 }
 
 // Waits (up to ms) until fn() is truthy; its last value.
@@ -279,7 +309,7 @@ async function alerts(page) {
 	// a kind off, the words, then a bad template: refused with the error beside its kind
 	const kinds = await page.evaluate(() => [...document.querySelectorAll('#alerts-kinds .alert-kind')]
 		.map((d) => d.getAttribute('data-kind')));
-	ok(kinds.includes('handover') && kinds.includes('test'),
+	ok(kinds.includes('handover') && kinds.includes('offline') && kinds.includes('low_stock'),
 		'the kinds are listed, handover among them', JSON.stringify(kinds));
 	await page.uncheck('#alerts-kind-low_stock');
 	await page.fill('#alerts-words', '退款\n差评');
@@ -305,14 +335,12 @@ async function alerts(page) {
 		'the fixed template is saved, the error gone', await text(page, '#alerts-save-error'));
 
 	// the test alert reaches the simulator's webhook and shows delivered
-	const before = await sim('GET', '/webhook');
-	const n0 = before.json && Array.isArray(before.json.received) ? before.json.received.length : 0;
+	const n0 = (await webhook()).length;
 	await page.click('#alerts-test');
 	ok(await visible(page, '#alerts-test-result', 10000), 'the test alert is queued', await text(page, '#alerts-test-error'));
 	const got = await until(async () => {
-		const w = await sim('GET', '/webhook');
-		const rec = (w.json && w.json.received) || [];
-		return rec.slice(n0).find((b) => JSON.stringify(b).includes('test'));
+		const rec = await webhook();
+		return rec.slice(n0).find((b) => b && b.kind === 'test');
 	}, 20000);
 	ok(got, 'the simulator\'s /webhook received it', JSON.stringify(got));
 	ok(await until(async () => page.locator('#alerts-body tr[data-kind="test"][data-state="delivered"]').count(), 20000),
@@ -397,7 +425,7 @@ async function looks(page) {
 	await page.evaluate(() => document.querySelector('#sec-dash').scrollIntoView());
 	ok(await text(page, '#sec-dash h2') === '概览' && (await text(page, '#sec-dash .dash-tile-label')) === '买家消息',
 		'the overview speaks Chinese by default', await text(page, '#sec-dash h2'));
-	await screenshot(page, env.SK_SHOT || '', false, 'desktop screenshot of the overview (zh)');
+	await shotOf(page, '#sec-dash', env.SK_SHOT || '', 'desktop screenshot of the overview (zh)');
 	await phone(page);
 	await sleep(500);
 	let o = await overflow(page, sels);
@@ -417,9 +445,8 @@ async function looks(page) {
 		return tr ? getComputedStyle(tr).display : 'none';
 	});
 	ok(alertCard === 'block', 'the last alerts are cards at 390 px', alertCard);
-	await screenshot(page, env.SK_SHOT_PHONE || '', true, 'the 390 px screenshot');
-	await page.evaluate(() => document.querySelector('#sec-alerts').scrollIntoView());
-	await screenshot(page, env.SK_SHOT_ALERTS || '', false, 'the alerts screen at 390 px');
+	await shotOf(page, '#sec-dash', env.SK_SHOT_PHONE || '', 'the overview at 390 px');
+	await shotOf(page, '#sec-alerts', env.SK_SHOT_ALERTS || '', 'the alerts screen at 390 px');
 	// English
 	await page.click('#lang-switch');
 	await sleep(400);
@@ -431,15 +458,15 @@ async function looks(page) {
 	ok(!o && await sideways(page) <= 1, 'in English at 390 px too', JSON.stringify(o));
 	await desktop(page);
 	await sleep(500);
-	await page.evaluate(() => document.querySelector('#sec-dash').scrollIntoView());
-	await screenshot(page, env.SK_SHOT_EN || '', true, 'desktop screenshot in English');
+	await shotOf(page, '#sec-dash', env.SK_SHOT_EN || '', 'desktop screenshot of the overview in English');
+	await shotOf(page, '#sec-events', env.SK_SHOT_EVENTS || '', 'the live events in English');
 	const w = await page.evaluate(() => Math.round(document.querySelector('#dash-svg').getBoundingClientRect().width));
 	ok(w > 600, 'at desktop width the chart is redrawn wide', String(w));
 	await page.click('#lang-switch');
 }
 
 async function main() {
-	if (!preflight(['SK_WEB_URL', 'SK_SETUP_TOKEN', 'SK_SIM_CTL', 'SK_SELLER']))
+	if (!preflight(['SK_WEB_URL', 'SK_SETUP_TOKEN', 'SK_SIM_CTL', 'SK_SELLER', 'SK_SIM_PORT']))
 		return;
 	const context = await launch('sk-dash-test-');
 	const { page, jsErrors } = await openPage(context);

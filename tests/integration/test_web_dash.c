@@ -9,8 +9,8 @@
  * overview with the commands' answers, sets, masks, refuses and clears the
  * alert settings, sends a test alert to the simulator's /webhook, reloads
  * the page, switches the language and takes screenshots into
- * build/web-dash.png, web-dash-phone.png, web-dash-en.png and
- * web-alerts-phone.png. Each "ok - ..." / "not ok - ..." line the script
+ * build/web-dash.png, web-dash-phone.png, web-dash-en.png,
+ * web-alerts-phone.png and web-events-en.png. Each "ok - ..." / "not ok - ..." line the script
  * prints becomes a check here; then the webhook secrets are looked for in
  * the bot's log (never there).
  */
@@ -30,8 +30,8 @@ static const char rules_json[] =
 
 int main(void)
 {
-	char env[2400], shot[600], phone[600], en[600], alerts[600], rules[600];
-	const char *shots[4];
+	char env[3000], shot[600], phone[600], en[600], alerts[600], events[600], rules[600];
+	const char *shots[5];
 	struct stat sb;
 	web_result r;
 	web_run w;
@@ -54,13 +54,14 @@ int main(void)
 	shots[1] = web_shot(&w, phone, sizeof phone, "web-dash-phone.png");
 	shots[2] = web_shot(&w, en, sizeof en, "web-dash-en.png");
 	shots[3] = web_shot(&w, alerts, sizeof alerts, "web-alerts-phone.png");
-	snprintf(env, sizeof env, "SK_SELLER=" UNB " SK_SHOT='%s' SK_SHOT_PHONE='%s' SK_SHOT_EN='%s' SK_SHOT_ALERTS='%s'",
-		 shots[0], shots[1], shots[2], shots[3]);
+	shots[4] = web_shot(&w, events, sizeof events, "web-events-en.png");
+	snprintf(env, sizeof env, "SK_SELLER=" UNB " SK_SIM_PORT=%d SK_SHOT='%s' SK_SHOT_PHONE='%s' SK_SHOT_EN='%s' "
+		 "SK_SHOT_ALERTS='%s' SK_SHOT_EVENTS='%s'", w.sim.port, shots[0], shots[1], shots[2], shots[3], shots[4]);
 	if (web_node(&w, "dash_test.mjs", env, 150, &r) < 0)
 		goto out;
 	ok(r.checks >= 50, "the dashboard test ran its checks (%d)", r.checks);
 	ok(web_exit_ok(&r), "the dashboard test exited %d", web_exit_code(&r));
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		ok(stat(shots[i], &sb) == 0 && sb.st_size > 1000, "the screenshot %s is there", shots[i]);
 	ok(!tbot_log_has(&w.bot, "dashsecret0123456789") && !tbot_log_has(&w.bot, "dashtoken-abcdef"),
 	   "the webhook URL's token and the header are not in the bot's log");
