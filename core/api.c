@@ -10,6 +10,7 @@
  * are JSON-escaped by cJSON.
  */
 #include "api.h"
+#include "recent.h"
 #include "auth.h"
 #include "commands.h"
 #include "convo.h"
@@ -880,6 +881,29 @@ static void api_cmd_cookie_reload(api_ctx *a, const cJSON *data, api_out *o)
 }
 
 static void api_cmd_help(api_ctx *a, const cJSON *data, api_out *o);
+
+/* events_recent {limit}: the live feed's last lines (core/recent.h), oldest first. */
+static void api_cmd_events_recent(api_ctx *a, const cJSON *data, api_out *o)
+{
+	const cJSON *l = data ? cJSON_GetObjectItemCaseSensitive(data, "limit") : NULL;
+	int limit = 100;
+	cJSON *lines;
+
+	if (l && !cJSON_IsNull(l)) {
+		if (!cJSON_IsNumber(l) || l->valuedouble < 1 || l->valuedouble > RECENT_RING ||
+		    l->valuedouble != (double)(int)l->valuedouble) {
+			api_fail(o, 400, "events_recent: limit must be a whole number from 1 to %d", RECENT_RING);
+			return;
+		}
+		limit = (int)l->valuedouble;
+	}
+	if (!(lines = recent_json(a->env.recent, limit)))
+		return;
+	if (!(o->data = cJSON_CreateObject()))
+		cJSON_Delete(lines);
+	else
+		cJSON_AddItemToObject(o->data, "events", lines);
+}
 
 /* A control command of the core: its name, one line of help, its handler
  * (data is an object or NULL; the handler fills o). */

@@ -29,6 +29,7 @@ typedef struct {
 	host *plugins;           /* may be NULL */
 	struct relogin *rl;      /* new logins (core/relogin.h); NULL: the login commands say so */
 	auth *au;
+	struct recent *recent;   /* the feed's last lines (events_recent); NULL: none kept */
 	/* Tells the plugins to reload their files (SIGHUP's path); may be NULL. */
 	void (*reload)(void *ud);
 	void *ud;

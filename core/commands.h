@@ -37,6 +37,7 @@
 	X(login_qr_cancel, "stop the QR login") \
 	X(cookie_set, "{cookie}: take a new login's cookie (sealed; the session reconnects)") \
 	X(cookie_reload, "take the cookie of the secret file again (after shopkeep login)") \
+	X(events_recent, "{limit}: the live feed's last events, oldest first") \
 	X(help, "this list")
 
 /* The command-line commands of the core, in the order `shopkeep --help`

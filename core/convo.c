@@ -180,7 +180,7 @@ typedef struct {
 static int cv_insert(convo *c, const cv_msg *m)
 {
 	sqlite3_stmt *q = c->q[CV_INS_MSG];
-	char last[200];
+	char last[200], name[64];
 	int n;
 
 	cv_text(q, 1, m->chat);
@@ -203,10 +203,11 @@ static int cv_insert(convo *c, const cv_msg *m)
 	cv_count(c, m->ms, m->sender, m->kind, m->state ? m->state : "");
 	/* cut at a character: a Chinese text must not end in half a character */
 	util_utf8_copy(last, sizeof last, m->text ? m->text : "");
+	util_utf8_copy(name, sizeof name, m->buyer_name ? m->buyer_name : "");
 	q = c->q[CV_UPS_CHAT];
 	cv_text(q, 1, m->chat);
 	cv_text(q, 2, m->buyer_id);
-	cv_text(q, 3, m->buyer_name);
+	cv_text(q, 3, name);
 	cv_text(q, 4, m->item_id);
 	sqlite3_bind_int64(q, 5, sqlite3_last_insert_rowid(c->db));
 	sqlite3_bind_int64(q, 6, m->ms);

@@ -17,6 +17,7 @@
 #include "host.h"
 #include "http.h"
 #include "log.h"
+#include "recent.h"
 #include "relogin.h"
 #include "session.h"
 #include "store.h"
@@ -55,6 +56,7 @@ typedef struct {
 	convo *cv;                         /* the conversation store (core/convo.c) */
 	lws_sorted_usec_list_t sul_chats;  /* its retention */
 	FILE *event_log;
+	recent *recent;          /* the page's last lines, for events_recent */
 	int stopped;
 	lws_sorted_usec_list_t sul_hard;   /* the last resort of a stop that does not finish */
 } run_app;
@@ -82,9 +84,10 @@ static void run_feed(run_app *a, char *line, int page)
 		fprintf(a->event_log, "%s\n", line);
 		fflush(a->event_log);
 	}
-	if (page)
+	if (page) {
+		recent_add(a->recent, line, 0);
 		web_broadcast(a->web, line);
-	else
+	} else
 		free(line);
 }
 
@@ -161,8 +164,12 @@ static void on_publish(void *ud, const char *plugin, const char *topic, const ch
 	run_app *a = ud;
 
 	/* the plugins' publications go to the page only, not to the event log */
-	if (web_clients(a->web))
-		web_broadcast(a->web, feed_plugin_line(plugin, topic, payload_json));
+	if (web_clients(a->web)) {
+		char *line = feed_plugin_line(plugin, topic, payload_json);
+
+		recent_add(a->recent, line, 1);
+		web_broadcast(a->web, line);
+	}
 }
 
 /* The retention of the conversations (chats.retention_days; 0 keeps
@@ -284,6 +291,7 @@ static int run_web(run_app *a, const config *c, store *st, int fd_limit)
 	env.cv = a->cv;
 	env.reload = on_reload;
 	env.ud = a;
+	env.recent = a->recent;
 	if (a->api)
 		api_set_auth(a->api, a->au);
 	else if (!(a->api = api_new(&env)))
@@ -570,10 +578,13 @@ int run_main(config *c)
 	 * plugin starts: a live one means the account runs already, and a second
 	 * process must not start plugins (they resume deliveries) on its state. */
 	app.rl = relogin_new(run_ctx, vh, c, st, app.sess);
+	/* NULL without memory: events_recent answers [] */
+	app.recent = recent_new(c->event_log);
 	app.api = api_new(&(api_env){ .cfg = c, .sess = app.sess, .plugins = bridge_host(app.plugins),
-				      .rl = app.rl, .cv = app.cv, .reload = on_reload, .ud = &app });
+				      .rl = app.rl, .cv = app.cv, .recent = app.recent, .reload = on_reload, .ud = &app });
 	if (ctl_start(&app.ctl, run_ctx, app.api, &(api_env){ .cfg = c, .sess = app.sess,
-		      .plugins = bridge_host(app.plugins), .rl = app.rl, .cv = app.cv, .reload = on_reload, .ud = &app })) {
+		      .plugins = bridge_host(app.plugins), .rl = app.rl, .cv = app.cv, .recent = app.recent,
+		      .reload = on_reload, .ud = &app })) {
 		rc = 1;
 		app.stopped = 1;
 	}
@@ -605,6 +616,7 @@ int run_main(config *c)
 	web_free(app.web);
 	ctl_free(app.ctl);
 	api_free(app.api);
+	recent_free(app.recent);
 	auth_free(app.au);
 	convo_free(app.cv);
 	store_close(st);

@@ -170,7 +170,8 @@ static void copy_plugin(const char *src)
 		diag("%s: %d", cmd, st);
 }
 
-static void write_config(void)
+/* The config, plugins.load being load (a JSON array's inside). */
+static void write_config(const char *load)
 {
 	char json[2048], path[400];
 	FILE *f;
@@ -185,13 +186,14 @@ static void write_config(void)
 		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
 		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\"},\n"
-		 " \"plugins\":{\"dir\":\"%s\",\"load\":[\"dedup\",\"autoreply\",\"orders\",\"topic_probe\"]},\n"
+		 " \"plugins\":{\"dir\":\"%s\",\"load\":[%s]},\n"
 		 " \"rules\":\"rules.json\",\n"
-		 " \"autoreply\":{\"debounce_ms\":200,\"pause_s\":600},\n"
+		 "%s"
 		 " \"orders\":{\"confirm\":\"never\",\"retry_base_ms\":100,\"retry_s\":1},\n"
 		 " \"chats\":{\"retention_days\":3650},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n",
-		 wport, tbot_root_dir(), plugdir);
+		 wport, tbot_root_dir(), plugdir, load,
+		 strstr(load, "autoreply") ? " \"autoreply\":{\"debounce_ms\":200,\"pause_s\":600},\n" : "");
 	tbot_config(&bot, json);
 }
 
@@ -263,6 +265,38 @@ static void test_live(void)
 	ok(c && cJSON_IsTrue(cJSON_GetObjectItem(c, "paused")) && tc_jnum(c, "paused_until_ms") > 0,
 	   "paused, with paused_until_ms");
 	ok(find_chat(a, "30002") != NULL, "the order's chat listed");
+	cJSON_Delete(a);
+
+	diag("labels: a plugin's <plugin>_sends command names the rule of its sends");
+	inject("30004", "40004", "label? 这个");
+	ok(wait_messages("30004", "bot/text/sent/sends_probe:probe reply", 5000), "the probe plugin's reply is stored");
+	is_int(control("chat_messages", "{\"chat_id\":\"30004\"}", &a), 200, "chat_messages");
+	{
+		const cJSON *m, *probe = NULL, *buyer = NULL;
+
+		cJSON_ArrayForEach(m, tc_jget(a, "data.messages")) {
+			if (!strcmp(tc_jstr(m, "plugin"), "sends_probe"))
+				probe = m;
+			if (!strcmp(tc_jstr(m, "sender"), "buyer"))
+				buyer = m;
+		}
+		is_str(probe ? tc_jstr(probe, "label.rule") : "", "probe-rule", "the reply's label names the rule");
+		ok(probe && !strncmp(tc_jstr(probe, "label.text"), "tag=probe:", 10),
+		   "the command got the send's tag (%s)", probe ? tc_jstr(probe, "label.text") : "");
+		ok(buyer && cJSON_IsNull(cJSON_GetObjectItem(buyer, "label")), "a buyer's message has label null");
+	}
+	cJSON_Delete(a);
+	is_int(control("chat_messages", "{\"chat_id\":\"30001\"}", &a), 200, "chat_messages 30001");
+	{
+		const cJSON *m;
+		int nulls = 0, n = 0;
+
+		cJSON_ArrayForEach(m, tc_jget(a, "data.messages")) {
+			n++;
+			nulls += cJSON_IsNull(cJSON_GetObjectItem(m, "label"));
+		}
+		ok(n > 0 && nulls == n, "plugins without a sends command (autoreply here): label null on every message");
+	}
 	cJSON_Delete(a);
 
 	diag("the page's reply: stored as seller_page, core.seller_reply published");
@@ -439,6 +473,8 @@ static void test_big(void)
 	is_int(tbot_stop(&bot, SIGTERM), 0, "the bot stops (SIGTERM)");
 	if (!ok(bulk_insert() == 100000, "100k messages over 2000 chats written into state.db"))
 		return;
+	/* pause_probe answers paused_chats instead of autoreply: a chat waiting for the seller */
+	write_config("\"dedup\",\"orders\",\"pause_probe\"");
 	tbot_start(&bot);
 	ok(tsim_wait_stat(&sim, "reg_ok", 2, 8000) >= 0, "the bot runs again");
 	if (!ok(login(0) == 0, "logged in again"))
@@ -453,6 +489,42 @@ static void test_big(void)
 		ok(strstr(out, "seller_page/text/sent/:我是卖家本人") && strstr(out, "bot/text/sent/autoreply:9.9元，包邮"),
 		   "and its messages");
 	}
+
+	diag("the chat waiting for the seller (a hand-over) comes first");
+	control("list_chats", "{\"limit\":50}", &a);
+	{
+		const cJSON *w = cJSON_GetArrayItem(tc_jget(a, "data.chats"), 0), *p = find_chat(a, "30001");
+		const cJSON *second = cJSON_GetArrayItem(tc_jget(a, "data.chats"), 1);
+
+		is_str(w ? tc_jstr(w, "chat_id") : "", "80000500", "an old chat waiting for the seller is first");
+		is_str(w ? tc_jstr(w, "state") : "", "waiting", "state waiting");
+		is_str(w ? tc_jstr(w, "pause_reason") : "", "handover", "pause_reason handover");
+		ok(w && cJSON_IsTrue(cJSON_GetObjectItem(w, "paused")) && tc_jnum(w, "paused_until_ms") > 0, "paused");
+		ok(second && tc_jnum(second, "last_ms") >= tc_jnum(cJSON_GetArrayItem(tc_jget(a, "data.chats"), 2), "last_ms"),
+		   "then the rest by last activity");
+		is_int(cJSON_GetArraySize(tc_jget(a, "data.chats")), 50, "50 in all");
+		is_str(p ? tc_jstr(p, "state") : "", "paused", "a chat paused by the page: paused");
+		is_str(p ? tc_jstr(p, "pause_reason") : "", "page", "pause_reason page");
+	}
+	{
+		const cJSON *c;
+		char pg[80];
+		int64_t last = (int64_t)tc_jnum(cJSON_GetArrayItem(tc_jget(a, "data.chats"), 49), "last_ms");
+		int again = 0, older = 1;
+		cJSON *b;
+
+		snprintf(pg, sizeof pg, "{\"limit\":50,\"before_ms\":%lld}", (long long)last);
+		control("list_chats", pg, &b);
+		cJSON_ArrayForEach(c, tc_jget(b, "data.chats")) {
+			again += !strcmp(tc_jstr(c, "chat_id"), "80000500");
+			older &= tc_jnum(c, "last_ms") < (double)last;
+		}
+		is_int(cJSON_GetArraySize(tc_jget(b, "data.chats")), 50, "the next page (before_ms): 50");
+		ok(older, "all older than the first page's last");
+		is_int(again, 0, "the waiting chat is not put first again on a later page");
+		cJSON_Delete(b);
+	}
+	cJSON_Delete(a);
 
 	t = best_ms("list_chats", "{\"limit\":50}", &n);
 	diag("list_chats (limit 50) over 2000+ chats: %.2f ms", t);
@@ -505,9 +577,11 @@ int main(void)
 	copy_plugin("plugins/autoreply.so");
 	copy_plugin("plugins/orders.so");
 	copy_plugin("tests/plugins/topic_probe.so");
+	copy_plugin("tests/plugins/sends_probe.so");
+	copy_plugin("tests/plugins/pause_probe.so");
 	snprintf(cmd, sizeof cmd, "chmod 0755 '%s'", plugdir);
 	tbot_sh(cmd, &st);
-	write_config();
+	write_config("\"dedup\",\"autoreply\",\"orders\",\"topic_probe\",\"sends_probe\"");
 	tbot_start(&bot);
 	ok(tsim_wait_stat(&sim, "reg_ok", 1, 8000) >= 0, "bot: registered with dedup, autoreply, orders, topic_probe");
 	if (ok(login(1) == 0, "logged in to the page")) {
