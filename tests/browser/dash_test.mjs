@@ -35,7 +35,7 @@
 // when every check passed, else 1 (lib.mjs).
 
 import fs from 'node:fs';
-import { env, SETUP_TOKEN, SELLER, ok, diag, sim, sleep, waitText, visible, text, preflight, launch,
+import { env, SETUP_TOKEN, SELLER, PASSWORD, ok, diag, sim, sleep, waitText, visible, text, preflight, launch,
 	openPage, load, submitSetup, phone, desktop, sideways, start, finish } from './lib.mjs';
 
 const ITEM = '40004', PRICE_FEN = 1250, CARD = 'dash-card';
@@ -413,9 +413,31 @@ async function reload(page) {
 		.map((li) => Number(li.getAttribute('data-ms'))));
 	ok(order.length > 3 && order.every((m, i) => i === 0 || order[i - 1] >= m), 'newest on top', JSON.stringify(order.slice(0, 10)));
 	await page.unroute('**/api/control', slow);
-	// cleared events do not come back with the history of the next socket
+}
+
+// Clear empties the panel; logging out and in again (a new socket, a new
+// history) does not bring those events back, a new one shows.
+async function clearing(page) {
 	await page.click('#events-clear');
 	ok(await page.locator('#events-list li').count() === 0, 'Clear empties the panel');
+	await page.click('#logout');
+	if (!ok(await visible(page, '#login-form', 10000), 'logged out'))
+		return;
+	await page.fill('#login-password', PASSWORD);
+	await page.click('#login-submit');
+	ok(await visible(page, '#app-view', 10000) && await stateIs(page, '#events-status', 'live', 10000),
+		'logged in again, the live events connected', await text(page, '#login-error'));
+	const NEXT = '还有货吗 dash-next';
+	await sim('POST', '/inject', { seller: SELLER, kind: 'text', text: NEXT, buyer: '31004', buyer_name: '买家丁', item_id: ITEM });
+	ok(await waitText(page, '#events-list', NEXT, 10000), 'a new event shows');
+	await sleep(1500);
+	const back = [await eventCount(page, ASK), await eventCount(page, HUMAN), await eventCount(page, LATE)];
+	ok(back.every((n) => n === 0), 'the cleared events did not come back with the history', JSON.stringify(back));
+}
+
+// Whether sel's data-state becomes state within ms.
+async function stateIs(page, sel, state, ms) {
+	return visible(page, `${sel}[data-state="${state}"]`, ms);
 }
 
 // -------------------------------------------------------------- looks, widths
@@ -481,6 +503,7 @@ async function main() {
 	await alerts(page);
 	await reload(page);
 	await looks(page);
+	await clearing(page);
 	ok(!jsErrors.length, 'no JavaScript error', jsErrors.join('\n'));
 }
 
