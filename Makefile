@@ -35,6 +35,8 @@ PCRE2_LIBS   = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-
 CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/store_outbox.c core/store_guard.c core/event.c core/loader.c core/host.c core/host_event.c core/host_timer.c core/host_send.c core/host_config.c core/host_db.c core/host_work.c core/host_net.c core/host_ctl.c core/log.c core/auth.c core/secret.c core/http.c core/feed.c
 # The QR login (core/login.c, its mtop calls, core/qr.c) is tested against the simulator too.
 CORE_LIB_SRC += core/mtop.c core/login.c core/qr.c
+# The conversation store (core/convo.c): the unit tests use it on a store of their own.
+CORE_LIB_SRC += core/convo.c
 CORE_LIB_OBJ := $(CORE_LIB_SRC:%.c=$(B)/obj/%.o)
 # The bot itself (main and the rest of core/).
 CORE_SRC := $(filter-out $(CORE_LIB_SRC),$(wildcard core/*.c))

@@ -12,6 +12,8 @@
 #include "api.h"
 #include "auth.h"
 #include "commands.h"
+#include "convo.h"
+#include "feed.h"
 #include "host.h"
 #include "log.h"
 #include "relogin.h"
@@ -26,20 +28,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define API_CHATS 100
+#define API_CHATS 500        /* list_chats: at most this many a page */
+#define API_MSGS 200         /* chat_messages: at most this many a page */
 #define API_TEXT_MAX 4000
-
-typedef struct {
-	char chat_id[32], buyer_id[32], buyer_name[64], item_id[32], last_text[200];
-	int64_t last_ms;
-	int own;
-} api_chat;
+#define API_URL_MAX 1000
 
 struct api_ctx {
 	api_env env;
 	api_stats st;
-	api_chat chats[API_CHATS];   /* newest first */
-	int nchats;
 	int64_t started_ms;
 };
 
@@ -365,94 +361,381 @@ static void api_cmd_status(api_ctx *a, const cJSON *data, api_out *o)
 	o->data = d;
 }
 
-/* send: queues data.text to data.chat_id / data.buyer_id in the outbox;
+/* Tells the plugins the seller wrote in a chat from the page: topic
+ * "core.seller_reply" {"chat_id","buyer_id","via":"page"} from "core" (as
+ * core.reload), so that autoreply pauses the chat as for a reply from the app. */
+static void api_seller_reply(api_ctx *a, const char *cid, const char *buyer)
+{
+	cJSON *j;
+	char *p;
+	sk_event x;
+
+	if (!a->env.plugins)
+		return;
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "chat_id", cid);
+	cJSON_AddStringToObject(j, "buyer_id", buyer);
+	cJSON_AddStringToObject(j, "via", "page");
+	p = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (!p) {
+		log_warn("web", "control: core.seller_reply for chat %s not published (out of memory)", cid);
+		return;
+	}
+	feed_sk_init(&x, SK_EV_PLUGIN);
+	x.topic = "core.seller_reply";
+	x.payload_json = p;
+	x.from_plugin = "core";
+	host_dispatch(a->env.plugins, &x);
+	cJSON_free(p);
+}
+
+/* send's image: data.image_url (http(s)://, at most API_URL_MAX bytes) and
+ * the optional data.width / data.height (1..10000, default 800). 0, or -1
+ * with o failed (400). */
+static int api_send_image_args(const cJSON *data, const char **url, int *w, int *h, api_out *o)
+{
+	const char *names[2] = { "width", "height" };
+	int *dims[2] = { w, h };
+
+	*url = api_str(data, "image_url");
+	if (!*url || (strncmp(*url, "https://", 8) && strncmp(*url, "http://", 7)) || strlen(*url) > API_URL_MAX ||
+	    strlen(*url) <= 8 || strpbrk(*url, " \t\r\n\"<>")) {
+		api_fail(o, 400, "send: image_url must be an http:// or https:// address of at most %d bytes, "
+			 "without blanks or quotes", API_URL_MAX);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, names[i]);
+
+		*dims[i] = 800;
+		if (!v)
+			continue;
+		if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 10000 ||
+		    v->valuedouble != (double)(int)v->valuedouble) {
+			api_fail(o, 400, "send: %s must be a whole number from 1 to 10000", names[i]);
+			return -1;
+		}
+		*dims[i] = (int)v->valuedouble;
+	}
+	return 0;
+}
+
+/* send: queues data.text, or the image data.image_url (width, height), to
+ * data.chat_id / data.buyer_id in the outbox as the seller's own reply from
+ * the page (stored as sender seller_page), then publishes core.seller_reply;
  * data {"uuid"}, or a 400 (bad data), 409 (no session, backlog full) or 500. */
 static void api_cmd_send(api_ctx *a, const cJSON *data, api_out *o)
 {
 	const char *cid = api_str(data, "chat_id"), *buyer = api_str(data, "buyer_id"), *text = api_str(data, "text");
+	const char *url = NULL;
 	char uuid[64];
+	int w = 0, h = 0, rc;
 
-	if (!cid || !*cid || strlen(cid) > 30 || !buyer || !*buyer || strlen(buyer) > 30 || !text || !*text) {
-		api_fail(o, 400, "send needs data {\"chat_id\", \"buyer_id\", \"text\"}: non-empty strings");
+	if (!cid || !*cid || strlen(cid) > 30 || !buyer || !*buyer || strlen(buyer) > 30 ||
+	    (!text && !cJSON_GetObjectItemCaseSensitive(data, "image_url")) || (text && !*text)) {
+		api_fail(o, 400, "send needs data {\"chat_id\", \"buyer_id\", \"text\"} or {\"chat_id\", \"buyer_id\", "
+			 "\"image_url\"}: non-empty strings");
 		return;
 	}
-	if (strlen(text) > API_TEXT_MAX) {
+	if (text && cJSON_GetObjectItemCaseSensitive(data, "image_url")) {
+		api_fail(o, 400, "send: give text or image_url, not both");
+		return;
+	}
+	if (text && strlen(text) > API_TEXT_MAX) {
 		api_fail(o, 400, "send: the text is longer than %d bytes", API_TEXT_MAX);
 		return;
 	}
+	if (!text && api_send_image_args(data, &url, &w, &h, o))
+		return;
 	if (!a->env.sess) {
 		api_fail(o, 409, "send: no session");
 		return;
 	}
-	switch (session_send_text(a->env.sess, NULL, "control", cid, buyer, text, uuid)) {
+	rc = text ? session_send_text(a->env.sess, NULL, "control", cid, buyer, text, uuid)
+		  : session_send_image(a->env.sess, NULL, "control", cid, buyer, url, w, h, uuid);
+	switch (rc) {
 	case 0:
 		break;
 	case SESS_SEND_FULL:
 		api_fail(o, 409, "send: not queued (send.backlog_max sends are pending)");
 		return;
+	case SESS_SEND_INVAL:
+		api_fail(o, 400, "send: not queued (bad chat or buyer id)");
+		return;
 	default:
 		api_fail(o, 500, "send: not queued (the outbox insert failed: see the log)");
 		return;
 	}
-	log_info("web", "control: a text queued to chat %s (%s)", cid, uuid);
+	log_info("web", "control: %s queued to chat %s (%s)", text ? "a text" : "an image", cid, uuid);
+	api_seller_reply(a, cid, buyer);
 	o->data = cJSON_CreateObject();
 	cJSON_AddStringToObject(o->data, "uuid", uuid);
 }
 
 /* The chats autoreply has paused now (its paused_chats command), as an object
- * chat_id -> until_ms; an empty object when there is no such command. */
+ * chat_id -> {"paused_until_ms","reason","waiting"} (reason "" and waiting
+ * false when the plugin does not say); an empty object when there is no such
+ * command. */
 static cJSON *api_paused(api_ctx *a)
 {
 	api_out po = { 0 };
 	cJSON *d = a->env.plugins ? api_plugin_call(a, "paused_chats", "{}", &po) : NULL, *map = cJSON_CreateObject(), *c;
 
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(d, "chats")) {
-		const char *id = api_str(c, "chat_id");
+		const char *id = api_str(c, "chat_id"), *why = api_str(c, "reason");
 		const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "paused_until_ms");
+		cJSON *e;
 
-		if (id && cJSON_IsNumber(u) && !cJSON_GetObjectItemCaseSensitive(map, id))
-			cJSON_AddNumberToObject(map, id, u->valuedouble);
+		if (!id || !cJSON_IsNumber(u) || cJSON_GetObjectItemCaseSensitive(map, id))
+			continue;
+		e = cJSON_AddObjectToObject(map, id);
+		cJSON_AddNumberToObject(e, "paused_until_ms", u->valuedouble);
+		cJSON_AddStringToObject(e, "reason", why ? why : "");
+		cJSON_AddBoolToObject(e, "waiting", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "waiting")));
 	}
 	cJSON_Delete(d);
 	return map;
 }
 
-/* list_chats: the recent chats, newest first, at most data.limit; a 400 for
- * a bad limit. */
+/* A whole number member k of data from lo to hi into *v (left as it is when
+ * absent): 0, or -1 with o failed (400, naming cmd). */
+static int api_int_arg(const cJSON *data, const char *k, int64_t lo, int64_t hi, int64_t *v, const char *cmd,
+		       api_out *o)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(data, k);
+
+	if (!j)
+		return 0;
+	if (!cJSON_IsNumber(j) || j->valuedouble < (double)lo || j->valuedouble > (double)hi ||
+	    j->valuedouble != (double)(int64_t)j->valuedouble) {
+		api_fail(o, 400, "%s: %s must be a whole number from %lld to %lld", cmd, k, (long long)lo, (long long)hi);
+		return -1;
+	}
+	*v = (int64_t)j->valuedouble;
+	return 0;
+}
+
+/* data.chat_id of a chat command: a non-empty string of at most 30 bytes,
+ * else NULL with o failed (400). */
+static const char *api_chat_arg(const cJSON *data, const char *cmd, api_out *o)
+{
+	const char *cid = api_str(data, "chat_id");
+
+	if (!cid || !*cid || strlen(cid) > 30) {
+		api_fail(o, 400, "%s needs data {\"chat_id\"}: a non-empty string of at most 30 bytes", cmd);
+		return NULL;
+	}
+	return cid;
+}
+
+/* Whether the conversation store runs; else o fails (409). */
+static int api_cv(api_ctx *a, const char *cmd, api_out *o)
+{
+	if (a->env.cv)
+		return 1;
+	api_fail(o, 409, "%s: the conversation store is not running (see the log)", cmd);
+	return 0;
+}
+
+/* Adds to chat c (a convo_chat object) its state from paused (api_paused):
+ * "state" auto/paused/waiting, "paused", "paused_until_ms" when paused,
+ * "pause_reason". */
+static void api_chat_state(cJSON *c, const cJSON *paused)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(paused, api_str(c, "chat_id"));
+	const char *why = p ? api_str(p, "reason") : "";
+	int waiting = p && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "waiting"));
+
+	cJSON_AddStringToObject(c, "state", waiting ? "waiting" : p ? "paused" : "auto");
+	cJSON_AddBoolToObject(c, "paused", p != NULL);
+	if (p)
+		cJSON_AddNumberToObject(c, "paused_until_ms",
+					cJSON_GetObjectItemCaseSensitive(p, "paused_until_ms")->valuedouble);
+	cJSON_AddStringToObject(c, "pause_reason", why ? why : "");
+}
+
+/* list_chats: the stored chats by last activity, at most data.limit (1..500,
+ * default 50), older than data.before_ms when given (paging); the chats
+ * waiting for the seller (a hand-over) first on the first page. Each with
+ * its unread count and auto-reply state. */
 static void api_cmd_list_chats(api_ctx *a, const cJSON *data, api_out *o)
 {
-	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(data, "limit");
-	int limit = API_CHATS;
-	cJSON *d, *arr, *paused;
+	int64_t limit = 50, before = 0;
+	cJSON *d, *arr, *rest, *paused, *p, *c;
+	int nwait = 0;
 
-	if (lim && (!cJSON_IsNumber(lim) || lim->valuedouble < 1 || lim->valuedouble > API_CHATS)) {
-		api_fail(o, 400, "list_chats: limit must be a number from 1 to %d", API_CHATS);
+	if (api_int_arg(data, "limit", 1, API_CHATS, &limit, "list_chats", o) ||
+	    api_int_arg(data, "before_ms", 1, INT64_C(1) << 53, &before, "list_chats", o) || !api_cv(a, "list_chats", o))
 		return;
-	}
-	if (lim)
-		limit = (int)lim->valuedouble;
 	paused = api_paused(a);
 	d = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(d, "chats");
-	for (int i = 0; i < a->nchats && i < limit; i++) {
-		const api_chat *c = &a->chats[i];
-		cJSON *e = cJSON_CreateObject();
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(paused, c->chat_id);
-
-		cJSON_AddStringToObject(e, "chat_id", c->chat_id);
-		cJSON_AddStringToObject(e, "buyer_id", c->buyer_id);
-		cJSON_AddStringToObject(e, "buyer_name", c->buyer_name);
-		cJSON_AddStringToObject(e, "item_id", c->item_id);
-		cJSON_AddStringToObject(e, "last_text", c->last_text);
-		cJSON_AddNumberToObject(e, "last_ms", (double)c->last_ms);
-		cJSON_AddBoolToObject(e, "own", c->own);
-		cJSON_AddBoolToObject(e, "paused", p != NULL);
-		if (p)
-			cJSON_AddNumberToObject(e, "paused_until_ms", p->valuedouble);
-		cJSON_AddItemToArray(arr, e);
+	/* the waiting ones first (a page further back has them already) */
+	cJSON_ArrayForEach(p, paused) {
+		if (before || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "waiting")) || nwait >= limit)
+			continue;
+		if ((c = convo_chat(a->env.cv, p->string))) {
+			cJSON_AddItemToArray(arr, c);
+			nwait++;
+		}
 	}
+	/* newest first among the waiting, as the rest */
+	for (int i = 0; i < nwait; i++)
+		for (int j = nwait - 1; j > i; j--) {
+			cJSON *x = cJSON_GetArrayItem(arr, j - 1), *y = cJSON_GetArrayItem(arr, j);
+
+			if (cJSON_GetObjectItemCaseSensitive(y, "last_ms")->valuedouble >
+			    cJSON_GetObjectItemCaseSensitive(x, "last_ms")->valuedouble) {
+				cJSON_DetachItemViaPointer(arr, y);
+				cJSON_InsertItemInArray(arr, j - 1, y);
+			}
+		}
+	rest = cJSON_CreateArray();
+	if (convo_chats(a->env.cv, before, (int)limit + nwait, rest) < 0) {
+		cJSON_Delete(rest);
+		cJSON_Delete(paused);
+		cJSON_Delete(d);
+		api_fail(o, 500, "list_chats: state.db: %s", "the chats cannot be read (see the log)");
+		return;
+	}
+	while ((c = cJSON_DetachItemFromArray(rest, 0))) {
+		int dup = 0;
+
+		for (int i = 0; i < nwait && !dup; i++)
+			dup = !strcmp(api_str(cJSON_GetArrayItem(arr, i), "chat_id"), api_str(c, "chat_id"));
+		if (dup || cJSON_GetArraySize(arr) >= limit)
+			cJSON_Delete(c);
+		else
+			cJSON_AddItemToArray(arr, c);
+	}
+	cJSON_Delete(rest);
+	cJSON_ArrayForEach(c, arr)
+		api_chat_state(c, paused);
 	cJSON_Delete(paused);
 	o->data = d;
+}
+
+/* Adds "label" to each message of msgs: what the plugin that sent it says
+ * about it (its "<plugin>_sends" control command, called once per plugin of
+ * the page with {"sends":[{"uuid","tag"}]} and answering {"labels":{uuid:
+ * {...}}}), null when it has no such command or says nothing. */
+static void api_labels(api_ctx *a, cJSON *msgs)
+{
+	cJSON *m, *done = cJSON_CreateObject();
+
+	cJSON_ArrayForEach(m, msgs) {
+		const char *pl = api_str(m, "plugin");
+		cJSON *q, *sends, *m2, *ans;
+		char cmd[80], *qs;
+		api_out po = { 0 };
+
+		if (!a->env.plugins || !pl || !*pl || strlen(pl) > 60 || cJSON_GetObjectItemCaseSensitive(done, pl))
+			continue;
+		cJSON_AddTrueToObject(done, pl);
+		q = cJSON_CreateObject();
+		sends = cJSON_AddArrayToObject(q, "sends");
+		cJSON_ArrayForEach(m2, msgs) {
+			cJSON *one;
+
+			if (strcmp(api_str(m2, "plugin"), pl) || !*api_str(m2, "uuid"))
+				continue;
+			one = cJSON_CreateObject();
+			cJSON_AddStringToObject(one, "uuid", api_str(m2, "uuid"));
+			cJSON_AddStringToObject(one, "tag", api_str(m2, "tag"));
+			cJSON_AddItemToArray(sends, one);
+		}
+		snprintf(cmd, sizeof cmd, "%s_sends", pl);
+		qs = cJSON_PrintUnformatted(q);
+		cJSON_Delete(q);
+		ans = qs ? api_plugin_call(a, cmd, qs, &po) : NULL;
+		cJSON_free(qs);
+		if (ans) {
+			const cJSON *labels = cJSON_GetObjectItemCaseSensitive(ans, "labels");
+
+			cJSON_ArrayForEach(m2, msgs) {
+				const cJSON *l;
+
+				if (strcmp(api_str(m2, "plugin"), pl) || !*api_str(m2, "uuid"))
+					continue;
+				l = cJSON_GetObjectItemCaseSensitive(labels, api_str(m2, "uuid"));
+				if (cJSON_IsObject(l))
+					cJSON_AddItemToObject(m2, "label", cJSON_Duplicate(l, 1));
+			}
+		} else if (po.status != 404) {
+			log_warn("web", "chat_messages: %s failed: %s", cmd, po.error);
+		}
+		cJSON_Delete(ans);
+	}
+	cJSON_ArrayForEach(m, msgs)
+		if (!cJSON_GetObjectItemCaseSensitive(m, "label"))
+			cJSON_AddNullToObject(m, "label");
+	cJSON_Delete(done);
+}
+
+/* chat_messages: a page of one chat's stored messages, oldest first: the
+ * newest data.limit (1..200, default 50) below data.before_id; "more" says
+ * older ones exist. The bot's replies carry their plugin's label. */
+static void api_cmd_chat_messages(api_ctx *a, const cJSON *data, api_out *o)
+{
+	const char *cid = api_chat_arg(data, "chat_messages", o);
+	int64_t limit = 50, before = 0;
+	cJSON *msgs;
+	int more = 0;
+
+	if (!cid || api_int_arg(data, "limit", 1, API_MSGS, &limit, "chat_messages", o) ||
+	    api_int_arg(data, "before_id", 1, INT64_C(1) << 53, &before, "chat_messages", o) ||
+	    !api_cv(a, "chat_messages", o))
+		return;
+	if (!(msgs = convo_messages(a->env.cv, cid, before, (int)limit, &more))) {
+		api_fail(o, 500, "chat_messages: state.db: the messages cannot be read (see the log)");
+		return;
+	}
+	api_labels(a, msgs);
+	o->data = cJSON_CreateObject();
+	cJSON_AddStringToObject(o->data, "chat_id", cid);
+	cJSON_AddItemToObject(o->data, "messages", msgs);
+	cJSON_AddBoolToObject(o->data, "more", more);
+}
+
+/* chat_read: the chat's messages are read (its unread count goes to 0);
+ * 404 for a chat never stored. */
+static void api_cmd_chat_read(api_ctx *a, const cJSON *data, api_out *o)
+{
+	const char *cid = api_chat_arg(data, "chat_read", o);
+	int rc;
+
+	if (!cid || !api_cv(a, "chat_read", o))
+		return;
+	if ((rc = convo_read(a->env.cv, cid, util_now_ms())) == 1) {
+		api_fail(o, 404, "chat_read: no chat %s is stored", cid);
+		return;
+	}
+	if (rc < 0) {
+		api_fail(o, 500, "chat_read: state.db: not written (see the log)");
+		return;
+	}
+	o->data = cJSON_CreateObject();
+	cJSON_AddStringToObject(o->data, "chat_id", cid);
+	cJSON_AddNumberToObject(o->data, "unread", 0);
+}
+
+/* chat_stats: per Beijing day (UTC+8) of the last data.days (1..31, default
+ * 7), oldest first and today last, the buyers' messages, the bot's and the
+ * seller's. */
+static void api_cmd_chat_stats(api_ctx *a, const cJSON *data, api_out *o)
+{
+	int64_t days = 7;
+	cJSON *arr;
+
+	if (api_int_arg(data, "days", 1, 31, &days, "chat_stats", o) || !api_cv(a, "chat_stats", o))
+		return;
+	if (!(arr = convo_stats(a->env.cv, (int)days, util_now_ms()))) {
+		api_fail(o, 500, "chat_stats: state.db: the messages cannot be read (see the log)");
+		return;
+	}
+	o->data = cJSON_CreateObject();
+	cJSON_AddItemToObject(o->data, "days", arr);
 }
 
 /* host_control_each's callback for help: appends {command, plugin, help}
@@ -1013,41 +1296,4 @@ void api_http(api_ctx *a, const char *method, const char *path, const char *cook
 		a->st.client_errors++;
 	else
 		a->st.server_errors++;
-}
-
-/* ---- the recent chats ----------------------------------------------------------------- */
-
-void api_note_event(api_ctx *a, const ev *e)
-{
-	api_chat c, *found = NULL;
-	int i;
-
-	if ((e->type != EV_CHAT_TEXT && e->type != EV_CHAT_IMAGE) || !e->chat_id[0])
-		return;
-	for (i = 0; i < a->nchats; i++)
-		if (!strcmp(a->chats[i].chat_id, e->chat_id)) {
-			found = &a->chats[i];
-			break;
-		}
-	if (found)
-		c = *found;
-	else
-		memset(&c, 0, sizeof c);
-	snprintf(c.chat_id, sizeof c.chat_id, "%s", e->chat_id);
-	if (!e->own) {
-		snprintf(c.buyer_id, sizeof c.buyer_id, "%s", e->sender_id);
-		if (e->sender_name[0])
-			util_utf8_copy(c.buyer_name, sizeof c.buyer_name, e->sender_name);
-	}
-	if (e->item_id[0])
-		snprintf(c.item_id, sizeof c.item_id, "%s", e->item_id);
-	/* cut at a character: a Chinese text must not end in half a character */
-	util_utf8_copy(c.last_text, sizeof c.last_text, e->text);
-	c.last_ms = e->created_ms ? e->created_ms : util_now_ms();
-	c.own = e->own;
-	/* move it to the front; the oldest falls off a full list */
-	if (!found)
-		i = a->nchats < API_CHATS ? a->nchats++ : API_CHATS - 1;
-	memmove(&a->chats[1], &a->chats[0], (size_t)i * sizeof c);
-	a->chats[0] = c;
 }

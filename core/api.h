@@ -5,7 +5,7 @@
  * lws, the tests and the fuzzer call it directly). It owns the login check,
  * the CSRF check, the control commands (the core's own, one row each in
  * core/commands.h; the rest are the plugins', through the host), the rules
- * file's GET/PUT, and the recent-chats list.
+ * file's GET/PUT, and the conversations' commands (core/convo.h).
  */
 #ifndef SK_API_H
 #define SK_API_H
@@ -32,6 +32,7 @@ typedef struct {
 	/* Tells the plugins to reload their files (SIGHUP's path); may be NULL. */
 	void (*reload)(void *ud);
 	void *ud;
+	struct convo *cv;        /* the conversations (core/convo.h); NULL: the chat commands answer 409 */
 } api_env;
 
 /* One answer: status, a JSON body (malloc'd), maybe a cookie and Retry-After. */
@@ -72,9 +73,6 @@ int api_session_live(api_ctx *a, const char *cookie);
 /* auth_sync: sessions end on a password changed elsewhere, an old setup
  * token expires. For a timer. */
 void api_auth_sync(api_ctx *a);
-
-/* An event of the session: kept for list_chats. */
-void api_note_event(api_ctx *a, const ev *e);
 
 /* The live-event lines of /api/events are core/feed.h's. */
 

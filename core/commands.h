@@ -25,8 +25,11 @@
  * them: X(name, one-line help). A plugin's commands come after these. */
 #define CORE_CONTROL_COMMANDS(X) \
 	X(status, "state, metrics, last error, plugins") \
-	X(send, "{chat_id, buyer_id, text}: queue a text to a chat") \
-	X(list_chats, "{limit}: recent chats, newest first") \
+	X(send, "{chat_id, buyer_id, text} or {chat_id, buyer_id, image_url, width, height}: the seller's reply from the page (pauses auto-reply: core.seller_reply)") \
+	X(list_chats, "{limit, before_ms}: the stored chats, waiting ones first, then by last activity") \
+	X(chat_messages, "{chat_id, before_id, limit}: a page of a chat's stored messages, oldest first") \
+	X(chat_read, "{chat_id}: the chat's messages are read (unread 0)") \
+	X(chat_stats, "{days}: per Beijing day, the buyers', the bot's and the seller's messages") \
 	X(reload_rules, "reload the rules file (as SIGHUP)") \
 	X(setup_token, "a fresh setup token for the page while no admin password is set") \
 	X(login_qr_start, "start a QR-code login (the Xianyu app scans it); replaces one running") \

@@ -108,6 +108,8 @@ static const config_field config_fields[] = {
 	{ "backfill", "max_convs", F_INT, OFF(backfill_max_convs), 1, 10000 },
 	{ "backfill", "max_messages", F_INT, OFF(backfill_max_messages), 1, 100000 },
 	{ "backfill", "flow_backoff_ms", F_INT, OFF(backfill_flow_backoff_ms), 1, 600000 },
+	{ "chats", "retention_days", F_INT, OFF(chats_retention_days), 0, 3650 },   /* 0: kept forever */
+	{ "chats", "store", F_BOOL, OFF(chats_store) },
 	{ "state", "db", F_PATH, OFF(state_db) },
 	{ "state", "sync_sends", F_STR, OFF(state_sync_sends) },
 	{ "plugins", "dir", F_PATH, OFF(plugins_dir) },
@@ -902,6 +904,8 @@ static int config_defaults(config *c)
 	c->send_backlog_max = 1000000;
 	c->send_stop_flush_s = 5;
 	c->send_outbox_keep_days = 7;
+	c->chats_retention_days = 90;
+	c->chats_store = 1;
 	c->backfill_enabled = 1;
 	c->backfill_delay_ms = 3000;
 	c->backfill_max_pages = 10;
@@ -1138,6 +1142,8 @@ void config_take_live(config *c, config *next, sbuf *restart)
 	c->send_backlog_max = next->send_backlog_max;
 	c->send_stop_flush_s = next->send_stop_flush_s;
 	c->send_outbox_keep_days = next->send_outbox_keep_days;
+	c->chats_retention_days = next->chats_retention_days;
+	c->chats_store = next->chats_store;
 	c->backfill_enabled = next->backfill_enabled;
 	c->backfill_delay_ms = next->backfill_delay_ms;
 	c->backfill_max_pages = next->backfill_max_pages;

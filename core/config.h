@@ -69,6 +69,9 @@ typedef struct {
 	                          * (the rest wait in the outbox); beyond it sk_send refuses */
 	int send_stop_flush_s;   /* send.stop_flush_s, default 5: SIGTERM waits this long for queued sends */
 	int send_outbox_keep_days; /* send.outbox_keep_days, default 7: finished sends kept this long */
+	/* the conversation store (core/convo.c) */
+	int chats_retention_days; /* chats.retention_days, default 90: chat messages kept this long; 0 = forever */
+	int chats_store;         /* chats.store, default 1: every chat message in and out is stored */
 	/* backfill after an outage (core/session_backfill.c) */
 	int backfill_enabled;    /* backfill.enabled, default 1 */
 	int backfill_delay_ms;   /* backfill.delay_ms, default 3000: wait after /reg (flow control) */
@@ -127,7 +130,7 @@ int config_load_flags(const char *path, int flags, config *c, sbuf *errs);
 /* SIGHUP: moves into c what can change while the account runs, from next
  * (a config loaded again from c->path without errors), and gives next c's
  * old values for config_free. The live keys: platform.heartbeat_*,
- * platform.request_timeout_s, reconnect.*, token.*, login.*, session.*, send.*, log.level,
+ * platform.request_timeout_s, reconnect.*, token.*, login.*, session.*, send.*, chats.*, log.level,
  * debug.reply_prefix, web.session_idle_s / session_max_s / setup_token_s /
  * login_delay_max_ms and the plugins' sections. Every
  * other key that differs is named in restart ("web.listen, state.db"):

@@ -10,6 +10,7 @@
 #include "api.h"
 #include "auth.h"
 #include "bridge.h"
+#include "convo.h"
 #include "daemon.h"
 #include "ctl.h"
 #include "feed.h"
@@ -51,6 +52,8 @@ typedef struct {
 	web *web;
 	ctl *ctl;
 	relogin *rl;
+	convo *cv;                         /* the conversation store (core/convo.c) */
+	lws_sorted_usec_list_t sul_chats;  /* its retention */
 	FILE *event_log;
 	int stopped;
 	lws_sorted_usec_list_t sul_hard;   /* the last resort of a stop that does not finish */
@@ -109,8 +112,7 @@ static void on_event(void *ud, const ev *e)
 		  e->text);
 	if (a->plugins)
 		bridge_event(a->plugins, e);
-	if (a->api)
-		api_note_event(a->api, e);
+	convo_note_event(a->cv, e);
 	/* no line is made when nobody would get it (the per-event path) */
 	page = web_clients(a->web) && !feed_is_noise(e);
 	if (page || a->event_log)
@@ -161,6 +163,24 @@ static void on_publish(void *ud, const char *plugin, const char *topic, const ch
 	/* the plugins' publications go to the page only, not to the event log */
 	if (web_clients(a->web))
 		web_broadcast(a->web, feed_plugin_line(plugin, topic, payload_json));
+}
+
+/* The retention of the conversations (chats.retention_days; 0 keeps
+ * them): deletes RUN_CHATS_BATCH of the older messages at a time, again in
+ * 1 s while there are more, else in an hour. */
+#define RUN_CHATS_BATCH 1000
+static void chats_prune_cb(lws_sorted_usec_list_t *sul)
+{
+	run_app *a = lws_container_of(sul, run_app, sul_chats);
+	int days = a->cfg->chats_retention_days, n = 0;
+
+	if (days > 0) {
+		n = convo_prune(a->cv, util_now_ms() - (int64_t)days * 86400000, RUN_CHATS_BATCH);
+		if (n > 0)
+			log_debug("run", "chats: %d message(s) older than %d days deleted", n, days);
+	}
+	lws_sul_schedule(run_ctx, 0, &a->sul_chats, chats_prune_cb,
+			 (lws_usec_t)(n == RUN_CHATS_BATCH ? 1 : 3600) * LWS_US_PER_SEC);
 }
 
 /* lws's log levels for ours. */
@@ -261,6 +281,7 @@ static int run_web(run_app *a, const config *c, store *st, int fd_limit)
 	env.plugins = bridge_host(a->plugins);
 	env.rl = a->rl;
 	env.au = a->au;
+	env.cv = a->cv;
 	env.reload = on_reload;
 	env.ud = a;
 	if (a->api)
@@ -532,10 +553,14 @@ int run_main(config *c)
 		close(lockfd);
 		return 1;
 	}
+	if (!(app.cv = convo_new(st, c)))
+		log_err("run", "state.db: the conversation store cannot start: chat messages are not stored");
+	session_set_convo(app.sess, app.cv);
 	app.plugins = bridge_new(run_ctx, app.sess, st, c);
 	if (!app.plugins) {
 		lws_context_destroy(run_ctx);
 		session_free(app.sess);
+		convo_free(app.cv);
 		store_close(st);
 		close(lockfd);
 		return 1;
@@ -546,9 +571,9 @@ int run_main(config *c)
 	 * process must not start plugins (they resume deliveries) on its state. */
 	app.rl = relogin_new(run_ctx, vh, c, st, app.sess);
 	app.api = api_new(&(api_env){ .cfg = c, .sess = app.sess, .plugins = bridge_host(app.plugins),
-				      .rl = app.rl, .reload = on_reload, .ud = &app });
+				      .rl = app.rl, .cv = app.cv, .reload = on_reload, .ud = &app });
 	if (ctl_start(&app.ctl, run_ctx, app.api, &(api_env){ .cfg = c, .sess = app.sess,
-		      .plugins = bridge_host(app.plugins), .rl = app.rl, .reload = on_reload, .ud = &app })) {
+		      .plugins = bridge_host(app.plugins), .rl = app.rl, .cv = app.cv, .reload = on_reload, .ud = &app })) {
 		rc = 1;
 		app.stopped = 1;
 	}
@@ -561,10 +586,13 @@ int run_main(config *c)
 	if (!app.stopped) {
 		log_info("run", "account %s starting (unb %s)", c->account_id, c->unb ? c->unb : "none: log in first");
 		session_start(app.sess);
+		if (app.cv)
+			lws_sul_schedule(run_ctx, 0, &app.sul_chats, chats_prune_cb, 1);
 	}
 	if (run_loop(&app, c))
 		rc = 1;
 	lws_sul_cancel(&app.sul_hard);
+	lws_sul_cancel(&app.sul_chats);
 	session_log_metrics(app.sess);
 	bridge_unload(app.plugins);
 	relogin_free(app.rl);   /* before the context: it cancels its timers and requests */
@@ -578,6 +606,7 @@ int run_main(config *c)
 	ctl_free(app.ctl);
 	api_free(app.api);
 	auth_free(app.au);
+	convo_free(app.cv);
 	store_close(st);
 	close(lockfd);
 	if (app.event_log)

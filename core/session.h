@@ -85,6 +85,10 @@ void session_start(session *s);
 /* SIGHUP changed the config's live keys (config_take_live): the reconnect
  * policy, the request timeout and the pacing take the new values. */
 void session_reconfigure(session *s);
+/* The conversation store the sends are recorded in (core/convo.h): at queue
+ * time, and their answer; NULL: none. */
+struct convo;
+void session_set_convo(session *s, struct convo *cv);
 /* Graceful stop: waits (at most deadline_ms) for sends in flight, closes the
  * socket with 1000; done() is called once everything is closed. */
 void session_stop(session *s, int deadline_ms, void (*done)(void *ud), void *ud);

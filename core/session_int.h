@@ -128,6 +128,7 @@ struct session {
 	struct lws_vhost *vh;
 	const config *cfg;
 	store *st;
+	struct convo *cv;               /* the conversation store (session_set_convo), may be NULL */
 	session_hooks h;
 	sess_metrics m;
 

@@ -8,6 +8,7 @@
  * their echoes from the seller's own replies. Finished rows are pruned.
  */
 #include "session_int.h"
+#include "convo.h"
 #include "log.h"
 
 #include <sodium.h>
@@ -247,6 +248,8 @@ static int queue_send(session *s, const char *plugin, const char *tag, const cha
 		return outbox_failed(s, store_errmsg(s->st));
 	if (store_batch_open(s->st))
 		s->bat.sends++;
+	/* the conversation's out row, in the same batch as the outbox row */
+	convo_note_queued(s->cv, uuid, cid, buyer, kind, payload, plugin, tag, util_now_ms());
 	if (uuid_out)
 		snprintf(uuid_out, LWP_UUID_MAX, "%s", uuid);
 	if (!s->win.loaded) {
@@ -313,6 +316,7 @@ void session_send_answered(session *s, const req *r, const cJSON *f)
 
 	if (cJSON_IsNumber(code) && code->valueint == 200 && cJSON_IsString(mid) && !reason && !bcode) {
 		store_outbox_done(s->st, r->uuid, mid->valuestring);
+		convo_note_answer(s->cv, r->uuid, 1, mid->valuestring);
 		echo_remember(s, mid->valuestring, q ? q->cid : "", q && !strcmp(q->kind, "text") ? q->payload : "");
 		s->m.sends_acked++;
 		log_info("session", "send %s delivered as %s", r->uuid, mid->valuestring);
@@ -327,6 +331,7 @@ void session_send_answered(session *s, const req *r, const cJSON *f)
 			snprintf(why, sizeof why, "refused (code %d)", cJSON_IsNumber(code) ? code->valueint : -1);
 		/* refusals are final for this message: the caller decides */
 		store_outbox_refused(s->st, r->uuid, why);
+		convo_note_answer(s->cv, r->uuid, 0, why);
 		s->m.sends_refused++;
 		log_warn("session", "send %s refused: %s", r->uuid, why);
 		if (s->h.on_send)
@@ -364,6 +369,12 @@ static void prune_cb(lws_sorted_usec_list_t *sul)
 void session_window_start(session *s)
 {
 	lws_sul_schedule(s->ctx, 0, &s->win.sul_prune, prune_cb, (lws_usec_t)SESS_PRUNE_FIRST_S * LWS_US_PER_SEC);
+}
+
+/* See session.h. */
+void session_set_convo(session *s, struct convo *cv)
+{
+	s->cv = cv;
 }
 
 /* Frees the sends in memory (they stay in the outbox). */

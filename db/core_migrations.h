@@ -62,6 +62,48 @@ static const char *const core_migrations[] = {
 	/* 6: finished sends by the time they finished, for pruning them after
 	 * send.outbox_keep_days (store_outbox_prune says state <> 0 itself). */
 	"CREATE INDEX outbox_finished ON outbox(updated_ms) WHERE state <> 0;",
+	/* 7: the conversations (core/convo.c): every chat message in and out,
+	 * and one summary row per chat kept up to date on each insert, so that
+	 * the chat list reads O(chats) rows. message_id is the platform's IM id
+	 * ("" while an out row waits for its send's answer): unique, so that a
+	 * backfilled or echoed message is stored once. uuid is the send's of an
+	 * out row ("" for a message that came in). */
+	"CREATE TABLE chat_msg("
+	"  id INTEGER PRIMARY KEY,"
+	"  chat TEXT NOT NULL,"
+	"  ms INTEGER NOT NULL,"
+	"  dir TEXT NOT NULL CHECK (dir IN ('in', 'out')),"
+	"  sender TEXT NOT NULL CHECK (sender IN ('buyer', 'bot', 'seller_app', 'seller_page')),"
+	"  kind TEXT NOT NULL CHECK (kind IN ('text', 'image', 'trade', 'system')),"
+	"  text TEXT NOT NULL DEFAULT '',"
+	"  image_url TEXT NOT NULL DEFAULT '',"
+	"  item_id TEXT NOT NULL DEFAULT '',"
+	"  order_id TEXT NOT NULL DEFAULT '',"
+	"  trade INTEGER NOT NULL DEFAULT 0,"
+	"  message_id TEXT NOT NULL DEFAULT '',"
+	"  uuid TEXT NOT NULL DEFAULT '',"
+	"  plugin TEXT NOT NULL DEFAULT '',"
+	"  tag TEXT NOT NULL DEFAULT '',"
+	"  state TEXT NOT NULL DEFAULT '' CHECK (state IN ('queued', 'sent', 'failed', '')),"
+	"  reason TEXT NOT NULL DEFAULT ''"
+	") STRICT;"
+	"CREATE INDEX chat_msg_chat ON chat_msg(chat, id);"
+	"CREATE INDEX chat_msg_ms ON chat_msg(ms);"
+	"CREATE UNIQUE INDEX chat_msg_mid ON chat_msg(message_id) WHERE message_id <> '';"
+	"CREATE INDEX chat_msg_uuid ON chat_msg(uuid) WHERE uuid <> '';"
+	"CREATE TABLE chat_chat("
+	"  chat TEXT PRIMARY KEY,"
+	"  buyer_id TEXT NOT NULL DEFAULT '',"
+	"  buyer_name TEXT NOT NULL DEFAULT '',"
+	"  item_id TEXT NOT NULL DEFAULT '',"
+	"  last_id INTEGER NOT NULL DEFAULT 0,"
+	"  last_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_text TEXT NOT NULL DEFAULT '',"
+	"  last_dir TEXT NOT NULL DEFAULT '',"
+	"  unread INTEGER NOT NULL DEFAULT 0,"
+	"  read_ms INTEGER NOT NULL DEFAULT 0"
+	") STRICT;"
+	"CREATE INDEX chat_chat_last ON chat_chat(last_ms);",
 };
 
 #define CORE_SCHEMA_VERSION ((int)(sizeof core_migrations / sizeof core_migrations[0]))

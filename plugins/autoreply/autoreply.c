@@ -179,6 +179,13 @@ static const char *const ar_migrations[] = {
 	"text TEXT NOT NULL, item TEXT NOT NULL, message_id TEXT NOT NULL, due_ms INTEGER NOT NULL)",
 	/* the item the buyer asked about: the page shows its title in the log */
 	"ALTER TABLE autoreply_log ADD COLUMN item TEXT NOT NULL DEFAULT ''",
+	/* why a chat is paused (manual, page, handover), whether it waits for the
+	 * seller (a hand-over), since when; the log found by send and by message */
+	"ALTER TABLE autoreply_pause ADD COLUMN reason TEXT NOT NULL DEFAULT 'manual';"
+	"ALTER TABLE autoreply_pause ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE autoreply_pause ADD COLUMN since_ms INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX autoreply_log_send ON autoreply_log (send_uuid) WHERE send_uuid <> '';"
+	"CREATE INDEX autoreply_log_message ON autoreply_log (message_id)",
 	NULL
 };
 
@@ -201,6 +208,30 @@ int autoreply_paused(sk_plugin *p, const char *chat)
 	rc = sk_db_exec(p, "SELECT 1 FROM autoreply_pause WHERE chat = ? AND until_ms > ?", v, 2, ar_row_found,
 			&found);
 	return rc < 0 ? rc : found;
+}
+
+/* A row callback that stores the first column's integer in *(int64_t *)ud. */
+static int ar_row_id(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
+{
+	(void)p;
+	if (ncols > 0 && cols[0].type == SK_INT)
+		*(int64_t *)ud = cols[0].i;
+	return 1;
+}
+
+/* Returns 1 when chat is paused now by a hand-over still waiting for the
+ * seller (its since_ms in *since_ms), 0 when not, or a negative sk_rc. */
+int autoreply_waiting(sk_plugin *p, const char *chat, int64_t *since_ms)
+{
+	sk_value v[2] = { SK_VTEXT(chat), SK_VINT(sk_now_ms(p)) };
+	int64_t since = -1;
+	int rc;
+
+	rc = sk_db_exec(p, "SELECT since_ms FROM autoreply_pause WHERE chat = ? AND until_ms > ? AND waiting = 1", v, 2,
+			ar_row_id, &since);
+	if (since_ms)
+		*since_ms = since;
+	return rc < 0 ? rc : since >= 0;
 }
 
 /* Returns the banned word reply contains, or NULL. */
@@ -236,22 +267,12 @@ static const char *ar_rule_label(const ar_rule *r, char *buf, size_t n)
 	return buf;
 }
 
-/* A row callback that stores the first column's integer in *(int64_t *)ud. */
-static int ar_row_id(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
+/* Adds m's row to autoreply_log with its decision, rule label ("" or NULL:
+ * none) and outcome (may be NULL). Returns the row id, or 0 when it could
+ * not be written (logged: a lost log row does not stop the answer). */
+int64_t autoreply_log(sk_plugin *p, const ar_msg *m, const char *decision, const char *rule, const char *outcome)
 {
-	(void)p;
-	if (ncols > 0 && cols[0].type == SK_INT)
-		*(int64_t *)ud = cols[0].i;
-	return 1;
-}
-
-/* Adds m's row to autoreply_log with its decision, matched rule (may be NULL)
- * and outcome (may be NULL). Returns the row id, or 0 when it could not be
- * written (logged: a lost log row does not stop the answer). */
-static int64_t ar_log(sk_plugin *p, const ar_msg *m, const char *decision, const ar_rule *r, const char *outcome)
-{
-	char buf[256];
-	const char *label = ar_rule_label(r, buf, sizeof buf), *out = outcome ? outcome : "";
+	const char *label = rule ? rule : "", *out = outcome ? outcome : "";
 	sk_value v[9] = { SK_VINT(sk_now_ms(p)), SK_VTEXT(m->chat), SK_VTEXT(m->buyer), SK_VTEXT(m->mid),
 			  SK_VTEXT(m->text), SK_VTEXT(decision), SK_VTEXT(label), SK_VTEXT(out),
 			  SK_VTEXT(m->item ? m->item : "") };
@@ -268,6 +289,14 @@ static int64_t ar_log(sk_plugin *p, const ar_msg *m, const char *decision, const
 		return 0;
 	}
 	return id;
+}
+
+/* autoreply_log with the label of the matched rule r (may be NULL). */
+static int64_t ar_log(sk_plugin *p, const ar_msg *m, const char *decision, const ar_rule *r, const char *outcome)
+{
+	char buf[256];
+
+	return autoreply_log(p, m, decision, ar_rule_label(r, buf, sizeof buf), outcome);
 }
 
 /* Sets the outcome of log rows: the row id when id > 0, else the rows of
@@ -322,13 +351,13 @@ static void ar_step(sk_plugin *p, const char *step, const ar_msg *m)
 	}
 }
 
-/* Sends one reply part (an image when url is set, else text) for log row id
- * (0: not logged), tracking its outcome when track is set. Returns SK_OK or
- * a negative sk_rc. */
-static int ar_send(sk_plugin *p, const ar_msg *m, const char *url, const char *text, int64_t id, int track)
+/* Sends one reply part (an image when url is set, else text) to m's chat
+ * with tag t (may be NULL) for log row id (0: not logged), tracking its
+ * outcome when track is set. Returns SK_OK or a negative sk_rc. */
+int autoreply_send(sk_plugin *p, const ar_msg *m, const char *t, const char *url, const char *text, int64_t id,
+		   int track)
 {
-	char uuid[40] = "", tag[AR_TAG_MAX];
-	const char *t = ar_tag(m, tag);
+	char uuid[40] = "";
 	int64_t *ud = NULL;
 	int rc;
 
@@ -356,6 +385,14 @@ static int ar_send(sk_plugin *p, const ar_msg *m, const char *url, const char *t
 			sk_log(p, SK_LOG_WARN, "send %s: not logged: %s", uuid, sk_strerror(p, rc));
 	}
 	return SK_OK;
+}
+
+/* autoreply_send with m's reply tag ("reply:<message_id>"). */
+static int ar_send(sk_plugin *p, const ar_msg *m, const char *url, const char *text, int64_t id, int track)
+{
+	char tag[AR_TAG_MAX];
+
+	return autoreply_send(p, m, ar_tag(m, tag), url, text, id, track);
 }
 
 /* Decides and sends the answer to m, and logs the decision. Returns 1 when
@@ -605,7 +642,7 @@ static int64_t ar_own_seen(const ar_state *st, const char *chat)
 }
 
 /* Remembers that the seller wrote in chat at ms (the newest kept). */
-static void ar_own_note(ar_state *st, const char *chat, int64_t ms)
+void autoreply_own_note(ar_state *st, const char *chat, int64_t ms)
 {
 	int i;
 
@@ -631,6 +668,7 @@ static int ar_on_text(sk_plugin *p, const sk_event *e, void *ud)
 	ar_state *st = p->ud;
 	ar_pend *q;
 	char *chat;
+	const char *word;
 	int rc;
 
 	(void)ud;
@@ -651,6 +689,12 @@ static int ar_on_text(sk_plugin *p, const sk_event *e, void *ud)
 			ar_log(p, &m, "backfill_seller_wrote", NULL, NULL);
 			return SK_PASS;
 		}
+	}
+	/* A buyer asking for the seller: handed over at once, never debounced. */
+	if (st->enabled && (word = autoreply_handover_word(st->rules, e->text))) {
+		rc = autoreply_handover(p, st, &(ar_msg){ e->chat_id, e->sender_id, e->sender_name, e->text,
+							  e->item_id, e->message_id }, word);
+		return rc < 0 ? rc : SK_STOP;
 	}
 	if (!st->enabled || (!st->debounce_ms && !AR_BACKFILLED(e))) {
 		rc = ar_answer(p, st, &(ar_msg){ e->chat_id, e->sender_id, e->sender_name, e->text, e->item_id,
@@ -706,15 +750,51 @@ void autoreply_pend_drop(sk_plugin *p, ar_state *st, const char *chat)
 	ar_pend_free(q);
 }
 
-/* Records that chat is paused until until_ms (wall clock) in autoreply_pause,
- * replacing an earlier pause, so that it survives restarts. Returns SK_OK or
- * a negative sk_rc. */
-int autoreply_pause_set(sk_plugin *p, const char *chat, int64_t until_ms)
+/* Records that chat is paused from since_ms until until_ms (wall clock) in
+ * autoreply_pause with its reason ("manual", "page" or "handover") and
+ * whether it waits for the seller, replacing an earlier pause, so that it
+ * survives restarts. Returns SK_OK or a negative sk_rc. */
+int autoreply_pause_set(sk_plugin *p, const char *chat, int64_t since_ms, int64_t until_ms, const char *reason,
+			int waiting)
 {
-	sk_value v[2] = { SK_VTEXT(chat), SK_VINT(until_ms) };
+	sk_value v[5] = { SK_VTEXT(chat), SK_VINT(until_ms), SK_VTEXT(reason), SK_VINT(waiting ? 1 : 0),
+			  SK_VINT(since_ms) };
 
-	return sk_db_exec(p, "INSERT INTO autoreply_pause (chat, until_ms) VALUES (?, ?) ON CONFLICT (chat) "
-			  "DO UPDATE SET until_ms = excluded.until_ms", v, 2, NULL, NULL);
+	return sk_db_exec(p, "INSERT INTO autoreply_pause (chat, until_ms, reason, waiting, since_ms) "
+			  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat) DO UPDATE SET until_ms = excluded.until_ms, "
+			  "reason = excluded.reason, waiting = excluded.waiting, since_ms = excluded.since_ms",
+			  v, 5, NULL, NULL);
+}
+
+/* The seller wrote in chat at from (wall clock; reason "manual": in the app,
+ * "page": from the web page): the chat is paused for pause_s from then, and
+ * a hand-over waiting for the seller stops waiting (with pause_s 0, or a
+ * pause already over, it ends). A message older than the hand-over (a
+ * backfilled one) leaves it waiting. Returns SK_OK or a negative sk_rc. */
+int autoreply_seller_wrote(sk_plugin *p, ar_state *st, const char *chat, int64_t from, const char *reason)
+{
+	int64_t since;
+	int waiting, rc;
+
+	if ((waiting = autoreply_waiting(p, chat, &since)) < 0)
+		return waiting;
+	if (waiting && from < since)
+		return SK_OK;
+	if (!st->pause_ms || from + st->pause_ms <= sk_now_ms(p)) {
+		if (waiting && (rc = sk_db_exec(p, "DELETE FROM autoreply_pause WHERE chat = ?", &SK_VTEXT(chat), 1,
+						NULL, NULL)) < 0)
+			return rc;
+		if (waiting)
+			sk_log(p, SK_LOG_INFO, "chat %s: the seller answered the hand-over; autoreply.pause_s is 0: "
+			       "answered again", chat);
+		return SK_OK;
+	}
+	if ((rc = autoreply_pause_set(p, chat, from, from + st->pause_ms, reason, 0)) < 0)
+		return rc;
+	sk_log(p, SK_LOG_INFO, "chat %s: the seller replied %s, paused for %lld s%s", chat,
+	       strcmp(reason, "page") ? "by hand" : "from the page", (long long)(st->pause_ms / 1000),
+	       waiting ? " (the hand-over is answered)" : "");
+	return SK_OK;
 }
 
 /* Our own message, not an echo: the seller took over the chat. A
@@ -729,16 +809,11 @@ static int ar_on_own(sk_plugin *p, const sk_event *e, void *ud)
 	(void)ud;
 	if (!st || !*e->chat_id)
 		return SK_PASS;
-	ar_own_note(st, e->chat_id, e->created_ms > 0 ? e->created_ms : sk_now_ms(p));
+	autoreply_own_note(st, e->chat_id, e->created_ms > 0 ? e->created_ms : sk_now_ms(p));
 	autoreply_pend_drop(p, st, e->chat_id);
 	from = AR_BACKFILLED(e) && e->created_ms > 0 ? e->created_ms : sk_now_ms(p);
-	if (!st->pause_ms || from + st->pause_ms <= sk_now_ms(p))
-		return SK_PASS;
-	if ((rc = autoreply_pause_set(p, e->chat_id, from + st->pause_ms)) < 0)
-		return rc;
-	sk_log(p, SK_LOG_INFO, "chat %s: the seller replied by hand, paused for %lld s", e->chat_id,
-	       (long long)(st->pause_ms / 1000));
-	return SK_PASS;
+	rc = autoreply_seller_wrote(p, st, e->chat_id, from, "manual");
+	return rc < 0 ? rc : SK_PASS;
 }
 
 /* Takes the config of a reload (a config section with a bad value changes
@@ -936,6 +1011,7 @@ static int ar_init(sk_plugin *p)
 	sk_filter seller = { .flags = SK_F_ONLY_OWN | SK_F_SKIP_ECHO };
 	sk_filter reload = { .topic = "core.reload" };
 	sk_filter stopping = { .topic = "core.stopping" };
+	sk_filter seller_reply = { .topic = "core.seller_reply" };
 	ar_state *st = calloc(1, sizeof *st);
 	int rc;
 
@@ -956,6 +1032,8 @@ static int ar_init(sk_plugin *p)
 	    (rc = sk_subscribe(p, SK_MASK_CHAT, &seller, 0, ar_on_own, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_PLUGIN), &reload, 0, ar_on_reload, NULL, NULL, NULL)) < 0 ||
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_PLUGIN), &stopping, 0, ar_on_stopping, NULL, NULL, NULL)) < 0 ||
+	    (rc = sk_subscribe(p, SK_MASK(SK_EV_PLUGIN), &seller_reply, 0, autoreply_on_seller_reply, NULL, NULL,
+				NULL)) < 0 ||
 	    (rc = sk_subscribe(p, SK_MASK(SK_EV_SEND_RESULT), NULL, 0, ar_on_send_result, NULL, NULL, NULL)) < 0)
 		goto fail;
 	/* Without its control commands autoreply still answers: a refusal is logged. */

@@ -46,6 +46,14 @@
 #define AR_RE_MATCH_LIMIT 100000            /* backtracking steps of one match */
 #define AR_RE_DEPTH_LIMIT 20000             /* nested backtracking steps of one match */
 #define AR_RE_HEAP_KIB 4096                 /* memory of one match's backtracking, KiB */
+#define AR_HO_PAUSE_S 86400                 /* handover.pause_s by default */
+#define AR_HO_WORDS_MAX 50                  /* handover.words: at most this many */
+#define AR_HO_WORD_MAX 100                  /* bytes of one hand-over word */
+#define AR_QP_MAX 50                        /* quick_phrases: at most this many */
+#define AR_QP_LEN_MAX 500                   /* bytes of one quick phrase */
+#define AR_STATS_DAYS_MAX 31                /* autoreply_stats: days */
+#define AR_SENDS_MAX 200                    /* autoreply_sends: sends asked at once */
+#define AR_BJ_OFFSET_MS (8LL * 3600 * 1000) /* Beijing time, UTC+8 (no daylight saving) */
 /* UTF-8 (a text that is not valid UTF-8 still matches where it is), Unicode
  * classes, and . and $ as POSIX had them; no \C, which splits a character. */
 #define AR_RE_OPTIONS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY | \
@@ -96,6 +104,12 @@ typedef struct {
 	pcre2_compile_context *cctx;
 	pcre2_match_context *mctx;     /* the match limits */
 	pcre2_match_data *md;          /* shared: one match at a time, on the loop */
+	/* hand-over (rules key "handover"; absent: on, with the default words) */
+	int ho_enabled;
+	char **ho_words;
+	size_t nho;
+	char *ho_text;                 /* "" = no reply */
+	int64_t ho_pause_ms;
 } ar_rules;
 
 /* The last message of a chat's burst, waiting for its debounce timer. */
@@ -132,11 +146,26 @@ typedef struct {
 
 /* autoreply.c */
 int autoreply_paused(sk_plugin *p, const char *chat);
+int autoreply_waiting(sk_plugin *p, const char *chat, int64_t *since_ms);
 void autoreply_pend_drop(sk_plugin *p, ar_state *st, const char *chat);
-int autoreply_pause_set(sk_plugin *p, const char *chat, int64_t until_ms);
+int autoreply_pause_set(sk_plugin *p, const char *chat, int64_t since_ms, int64_t until_ms, const char *reason,
+			int waiting);
+int64_t autoreply_log(sk_plugin *p, const ar_msg *m, const char *decision, const char *rule, const char *outcome);
+int autoreply_send(sk_plugin *p, const ar_msg *m, const char *tag, const char *url, const char *text, int64_t id,
+		   int track);
+void autoreply_own_note(ar_state *st, const char *chat, int64_t ms);
+int autoreply_seller_wrote(sk_plugin *p, ar_state *st, const char *chat, int64_t from, const char *reason);
+
+/* autoreply_handover.c */
+void autoreply_handover_parse(skrules_ctx *x, ar_rules *rs, const cJSON *root, const char *text);
+const char *autoreply_handover_word(const ar_rules *rs, const char *text);
+int autoreply_handover(sk_plugin *p, ar_state *st, const ar_msg *m, const char *word);
+int autoreply_on_seller_reply(sk_plugin *p, const sk_event *e, void *ud);
 
 /* autoreply_rules.c */
 extern const char *const autoreply_vars[];
+int autoreply_get_bool(skrules_ctx *x, const cJSON *o, const char *field, const char *where, int def);
+void autoreply_check_fields(skrules_ctx *x, const cJSON *o, const char *where, const char *const *allowed);
 void autoreply_rules_free(ar_rules *rs);
 char *autoreply_strdup(const char *s);
 int autoreply_icontains(const char *hay, const char *needle);

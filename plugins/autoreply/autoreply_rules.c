@@ -36,6 +36,10 @@ void autoreply_rules_free(ar_rules *rs)
 	for (size_t i = 0; i < rs->nidef; i++)
 		ar_rule_clear(&rs->idef[i]);
 	ar_rule_clear(&rs->dflt);
+	for (size_t i = 0; i < rs->nho; i++)
+		free(rs->ho_words[i]);
+	free(rs->ho_words);
+	free(rs->ho_text);
 	free(rs->kr);
 	free(rs->idef);
 	free(rs->order);
@@ -237,7 +241,7 @@ static void ar_get_common(skrules_ctx *x, const cJSON *o, const char *where, ar_
 }
 
 /* Reads an optional boolean field (def when absent). */
-static int ar_get_bool(skrules_ctx *x, const cJSON *o, const char *field, const char *where, int def)
+int autoreply_get_bool(skrules_ctx *x, const cJSON *o, const char *field, const char *where, int def)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
 
@@ -251,7 +255,7 @@ static int ar_get_bool(skrules_ctx *x, const cJSON *o, const char *field, const 
 }
 
 /* Logs an error for each field of o not in allowed (NULL-terminated). */
-static void ar_check_fields(skrules_ctx *x, const cJSON *o, const char *where, const char *const *allowed)
+void autoreply_check_fields(skrules_ctx *x, const cJSON *o, const char *where, const char *const *allowed)
 {
 	const cJSON *c;
 
@@ -279,10 +283,10 @@ static void ar_parse_keyword_rule(skrules_ctx *x, ar_rules *rs, const cJSON *o, 
 		skrules_err(x, "%s: must be an object", where);
 		return;
 	}
-	ar_check_fields(x, o, where, fields);
+	autoreply_check_fields(x, o, where, fields);
 	ar_get_common(x, o, where, r);
 	ar_get_str(x, o, "item_id", where, 1, &r->item_id);
-	r->enabled = ar_get_bool(x, o, "enabled", where, 1);
+	r->enabled = autoreply_get_bool(x, o, "enabled", where, 1);
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "priority"))) {
 		if (ar_is_int(v))
 			r->priority = (int64_t)v->valuedouble;
@@ -350,7 +354,7 @@ static void ar_parse_item_default(skrules_ctx *x, const cJSON *o, size_t i, ar_r
 		skrules_err(x, "%s: must be an object", where);
 		return;
 	}
-	ar_check_fields(x, o, where, fields);
+	autoreply_check_fields(x, o, where, fields);
 	ar_get_common(x, o, where, r);
 	r->enabled = 1;
 	if (ar_get_str(x, o, "item_id", where, 1, &r->item_id) == 0 && (!r->item_id || !*r->item_id)) {
@@ -383,7 +387,7 @@ static ar_rules *ar_parse(skrules_ctx *x, const char *text)
 {
 	/* cards, delivery, notices and chores belong to the orders (and items) plugins */
 	static const char *const fields[] = { "keyword_rules", "item_defaults", "default_reply", "cards", "delivery",
-		"notices", "chores", "comment", NULL };
+		"notices", "chores", "comment", "handover", "quick_phrases", NULL };
 	static const char *const dfields[] = { "reply", "image", "once", "enabled", "comment", NULL };
 	const cJSON *kr, *id, *dr;
 	ar_rules *rs = calloc(1, sizeof *rs);
@@ -398,7 +402,7 @@ static ar_rules *ar_parse(skrules_ctx *x, const char *text)
 		skrules_err(x, root ? "must be a JSON object" : "not valid JSON");
 		goto fail;
 	}
-	ar_check_fields(x, root, "(top)", fields);
+	autoreply_check_fields(x, root, "(top)", fields);
 	kr = cJSON_GetObjectItemCaseSensitive(root, "keyword_rules");
 	if (kr && !cJSON_IsNull(kr) && !cJSON_IsArray(kr)) {
 		skrules_err(x, "keyword_rules: must be a list");
@@ -428,12 +432,13 @@ static ar_rules *ar_parse(skrules_ctx *x, const char *text)
 	if (dr && !cJSON_IsNull(dr) && !cJSON_IsObject(dr)) {
 		skrules_err(x, "default_reply: must be an object or null");
 	} else if (cJSON_IsObject(dr)) {
-		ar_check_fields(x, dr, "default_reply", dfields);
+		autoreply_check_fields(x, dr, "default_reply", dfields);
 		ar_get_common(x, dr, "default_reply", &rs->dflt);
-		rs->dflt.enabled = ar_get_bool(x, dr, "enabled", "default_reply", 1);
+		rs->dflt.enabled = autoreply_get_bool(x, dr, "enabled", "default_reply", 1);
 		rs->dflt.key = strdup("d");
 		rs->has_dflt = 1;
 	}
+	autoreply_handover_parse(x, rs, root, text);
 	if (x->nerr)
 		goto fail;
 	cJSON_Delete(root);

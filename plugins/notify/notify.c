@@ -27,6 +27,9 @@
  *   low_stock        orders.low_stock; "low_stock:<card>"
  *   keyword          a buyer's chat text (never our own) holding one of
  *                    words (ASCII letters in any case); "keyword:<chat_id>"
+ *   handover         autoreply.handover {chat_id, buyer_id, buyer_name,
+ *                    item_id, text, word}: a buyer asked for a human and
+ *                    autoreply paused the chat; "handover:<chat_id>"
  *   test             the notify_test control command (never deduplicated)
  *   summary          the rate limit's summary, see below
  * Load notify before the plugins that answer (after dedup): a handler that
@@ -64,8 +67,10 @@
  * offline_after_s.
  *
  * Config ("notify" section):
- *   url              (required) http:// or https:// (certificates are always
- *                    verified); never logged
+ *   url              http:// or https:// (certificates are always
+ *                    verified); never logged. Without one (nor one set on
+ *                    the page) alerts are kept pending, last_error "no
+ *                    webhook set", and posted once a url is set
  *   header           one extra "Name: value" line, an auth token say; never
  *                    logged
  *   templates        {"<kind>": "<JSON text with {{placeholders}}>"}: the
@@ -78,9 +83,11 @@
  *                    buyer_id buyer_name item_id word message count punish_url. A body
  *                    that is not JSON after all (an empty number outside
  *                    quotes) goes out as the default body, with a warning.
- *   words            list, default ["人工"]; [] turns keyword alerts off
+ *   words            list, default [] (no keyword alerts: the hand-over
+ *                    kind alerts on autoreply's hand-over words)
  *   offline_after_s  default 300      back_online   default true
- *   relogin, risk, kicked, delivery_failed, out_of_stock, low_stock   default true
+ *   offline, relogin, risk, kicked, delivery_failed, out_of_stock,
+ *   low_stock, keyword, handover      default true (that kind's alerts)
  *   dedup_s          default 600 (0: off)
  *   max_per_hour     default 30
  *   retry_base_ms    default 5000     retry_max_s   default 600
@@ -91,7 +98,9 @@
  * each placeholder of the kind that has a value}. A bad value refuses the
  * start with a message naming the key. On "core.reload" (SIGHUP) the section
  * is read again; one with a bad value changes nothing. Alerts already made
- * keep their body.
+ * keep their body. What the page set (notify_configure) is applied over the
+ * section: url, header, templates (per kind; "" there is the default body),
+ * the kinds' switches, words.
  *
  * Control commands:
  *   notify_list {limit, state}  recent alerts, newest first (limit 1..1000,
@@ -101,10 +110,20 @@
  *                      updated_ms}], pending, suppressed, dropped_repeats}
  *   notify_test {text}  queues a test alert -> {id, state}
  *   notify_retry {failed}  posts the pending alerts now (and, with failed
- *                      true, gives the failed ones another go) -> {pending} *
+ *                      true, gives the failed ones another go) -> {pending}
+ *   notify_settings {}  the settings in force, secrets masked -> {url,
+ *                      url_set, header, header_set, templates, kinds, words,
+ *                      source: {url, header, templates, kinds, words: "page"
+ *                      | "config" | "none"}} (notify_page.c)
+ *   notify_configure {url, header, templates, kinds, words}  the page's
+ *                      settings (omitted: unchanged; "" clears the page's
+ *                      value, the config's is in force again), checked as
+ *                      the config is, saved in table notify_page, applied at
+ *                      once -> as notify_settings
  * Files. notify.c: this manual, keys, schema, making an alert, the session,
  * chats and the orders plugin's topics, housekeeping, init and the
- * descriptor; notify_config.c: the config section; notify_post.c: the rate
+ * descriptor; notify_config.c: the config section; notify_page.c: the
+ * settings made on the page and the masking; notify_post.c: the rate
  * limit's window and posting; notify_ctl.c: the control commands;
  * notify_int.h: what they share.
  *
@@ -119,7 +138,7 @@
 
 /* The kinds' names, indexed by NT_OFFLINE...: the alert's "kind" and its config template key. */
 const char *const notify_kinds[] = { "offline", "online", "relogin", "delivery_failed", "out_of_stock",
-	"low_stock", "keyword", "test", "summary", "risk", "kicked", NULL };
+	"low_stock", "keyword", "test", "summary", "risk", "kicked", "handover", NULL };
 
 static const char *const nt_vars[] = { "id", "account", "kind", "key", "text", "t", "reason", "seconds", "order_id",
 	"card", "needed", "available", "threshold", "chat_id", "buyer_id", "buyer_name", "item_id", "word", "message",
@@ -129,7 +148,7 @@ static const int nt_numeric[NT_NVARS] = { [V_T] = 1, [V_SECONDS] = 1, [V_NEEDED]
 	[V_THRESHOLD] = 1, [V_COUNT] = 1 };
 
 static const sk_config_key nt_keys[] = {
-	{ .key = "url", .type = SK_CFG_STR, .required = 1, .help = "the webhook: http:// or https://" },
+	{ .key = "url", .type = SK_CFG_STR, .help = "the webhook: http:// or https:// (none: alerts wait, pending)" },
 	{ .key = "header", .type = SK_CFG_STR, .help = "one extra \"Name: value\" header line (e.g. a token)" },
 	{ .key = "templates", .type = SK_CFG_JSON, .help = "{kind: JSON body with {{placeholders}}}" },
 	{ .key = "words", .type = SK_CFG_STR_LIST, .help = "a buyer text holding one of these alerts" },
@@ -141,6 +160,9 @@ static const sk_config_key nt_keys[] = {
 	{ .key = "delivery_failed", .type = SK_CFG_BOOL, .help = "alert on orders.delivery_failed (true)" },
 	{ .key = "out_of_stock", .type = SK_CFG_BOOL, .help = "alert on orders.out_of_stock (true)" },
 	{ .key = "low_stock", .type = SK_CFG_BOOL, .help = "alert on orders.low_stock (true)" },
+	{ .key = "offline", .type = SK_CFG_BOOL, .help = "alert when offline for offline_after_s (true)" },
+	{ .key = "keyword", .type = SK_CFG_BOOL, .help = "alert on a buyer text holding one of words (true)" },
+	{ .key = "handover", .type = SK_CFG_BOOL, .help = "alert on autoreply.handover: a buyer asks for a human (true)" },
 	{ .key = "dedup_s", .type = SK_CFG_INT, .help = "drop the same alert key within this (600, 0: off)" },
 	{ .key = "max_per_hour", .type = SK_CFG_INT, .help = "alerts admitted per hour, the rest summarized (30)" },
 	{ .key = "retry_base_ms", .type = SK_CFG_INT, .help = "first retry delay, doubling (5000)" },
@@ -170,6 +192,8 @@ static const char *const nt_migrations[] = {
 	" summary_id TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX notify_alert_key ON notify_alert(key, created_ms);"
 	"CREATE INDEX notify_alert_state ON notify_alert(state, id);",
+	/* the settings made on the page (notify_configure), over the config file's */
+	"CREATE TABLE notify_page (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_ms INTEGER NOT NULL);",
 	NULL
 };
 
@@ -513,13 +537,13 @@ static void nt_offline_cb(sk_plugin *p, uint64_t id, void *ud)
 
 	(void)id, (void)ud;
 	st->offline_timer = 0;
-	if (!st->outage || st->offline_sent)
+	if (!st->outage || st->offline_sent || !st->on_offline)
 		return;
 	notify_alert_init(&a, NT_OFFLINE);
 	snprintf(a.key, sizeof a.key, "offline");
 	snprintf(secs, sizeof secs, "%lld", (long long)((sk_mono_ms(p) - st->outage_mono) / 1000));
-	snprintf(a.text, sizeof a.text, "account %s has been offline for %s s%s%s", sk_account_id(p), secs,
-		 st->reason[0] ? ": " : "", st->reason);
+	snprintf(a.text, sizeof a.text, "账号 %s 已离线 %s 秒%s%s", sk_account_id(p), secs,
+		 st->reason[0] ? "：" : "", st->reason);
 	a.v[V_REASON] = st->reason;
 	a.v[V_SECONDS] = secs;
 	st->offline_sent = notify_raise(p, st, &a, NT_DEDUP, NULL) == 0 || st->offline_sent;
@@ -553,7 +577,7 @@ static void nt_outage_end(sk_plugin *p, nt_state *st, int connected)
 		notify_alert_init(&a, NT_ONLINE);
 		snprintf(a.key, sizeof a.key, "online");
 		snprintf(secs, sizeof secs, "%lld", (long long)((sk_mono_ms(p) - st->outage_mono) / 1000));
-		snprintf(a.text, sizeof a.text, "account %s is back online after %s s", sk_account_id(p), secs);
+		snprintf(a.text, sizeof a.text, "账号 %s 已恢复在线（离线 %s 秒）", sk_account_id(p), secs);
 		a.v[V_SECONDS] = secs;
 		notify_raise(p, st, &a, NT_DEDUP, NULL);
 	}
@@ -581,17 +605,16 @@ static void nt_failed(sk_plugin *p, nt_state *st, const sk_event *e)
 	a.v[V_REASON] = st->reason;
 	if (k == NT_RISK) {
 		nt_clip(punish, sizeof punish, url, NT_FIELD_MAX);
-		snprintf(a.text, sizeof a.text, "account %s was stopped by the platform's risk control: open %s in a "
-			 "browser logged in to the account and pass the check (shopkeep tries again later by itself)%s%s",
-			 sk_account_id(p), punish[0] ? punish : "goofish.com", st->reason[0] ? ": " : "", st->reason);
+		snprintf(a.text, sizeof a.text, "账号 %s 被平台风控拦截：请在已登录该账号的浏览器中打开 %s 完成验证"
+			 "（shopkeep 稍后会自动重试）%s%s", sk_account_id(p), punish[0] ? punish : "goofish.com",
+			 st->reason[0] ? "：" : "", st->reason);
 		a.v[V_PUNISH_URL] = punish;
 	} else if (k == NT_KICKED) {
-		snprintf(a.text, sizeof a.text, "account %s keeps being kicked off by another client (a browser logged "
-			 "in to the account?): close it; shopkeep stopped fighting and tries again later%s%s",
-			 sk_account_id(p), st->reason[0] ? ": " : "", st->reason);
+		snprintf(a.text, sizeof a.text, "账号 %s 不断被其他客户端挤下线（是否有浏览器登录了该账号？）：请关闭它；"
+			 "shopkeep 已停止抢占连接，稍后再试%s%s", sk_account_id(p), st->reason[0] ? "：" : "", st->reason);
 	} else {
-		snprintf(a.text, sizeof a.text, "account %s needs the seller: log in again (and update the cookie)%s%s",
-			 sk_account_id(p), st->reason[0] ? ": " : "", st->reason);
+		snprintf(a.text, sizeof a.text, "账号 %s 需要卖家重新登录（并更新 cookie）%s%s", sk_account_id(p),
+			 st->reason[0] ? "：" : "", st->reason);
 	}
 	st->failed_sent |= 1u << k;
 	notify_raise(p, st, &a, NT_DEDUP, NULL);
@@ -627,21 +650,14 @@ static int nt_on_session(sk_plugin *p, const sk_event *e, void *ud)
  * offline_after_s. */
 static int nt_on_reload(sk_plugin *p, const sk_event *e, void *ud)
 {
-	nt_state *st = p->ud, *fresh = calloc(1, sizeof *fresh);
 	int rc;
 
 	(void)e, (void)ud;
-	if (!fresh)
-		return SK_PASS;
-	if ((rc = notify_config(p, fresh)) == SK_OK) {
-		notify_config_swap(st, fresh);
+	if ((rc = notify_reconfig(p, p->ud)) == SK_OK)
 		sk_log(p, SK_LOG_INFO, "config read again");
-		notify_kick(p, st);
-	} else {
+	else
 		sk_log(p, SK_LOG_ERR, "the notify section read again has errors (%s): the old one stays in force",
 		       sk_strerror(p, rc));
-	}
-	notify_state_free(fresh);
 	return SK_PASS;
 }
 
@@ -654,7 +670,7 @@ static int nt_on_chat(sk_plugin *p, const sk_event *e, void *ud)
 	nt_alert a;
 
 	(void)ud;
-	if (e->own)
+	if (e->own || !st->on_keyword)
 		return SK_PASS;
 	for (size_t i = 0; i < st->nwords && !word; i++)
 		if (strcasestr(e->text, st->words[i]))
@@ -668,7 +684,7 @@ static int nt_on_chat(sk_plugin *p, const sk_event *e, void *ud)
 	nt_clip(item, sizeof item, e->item_id, NT_FIELD_MAX);
 	notify_alert_init(&a, NT_KEYWORD);
 	snprintf(a.key, sizeof a.key, "keyword:%s", chat);
-	snprintf(a.text, sizeof a.text, "buyer %s asks for \"%s\" in chat %s: %s", *name ? name : buyer, word, chat, msg);
+	snprintf(a.text, sizeof a.text, "买家 %s 在会话 %s 中提到“%s”：%s", *name ? name : buyer, chat, word, msg);
 	a.v[V_CHAT_ID] = chat;
 	a.v[V_BUYER_ID] = buyer;
 	a.v[V_BUYER_NAME] = name;
@@ -692,6 +708,40 @@ static const char *nt_field(const cJSON *o, const char *name, char *out, size_t 
 	return out;
 }
 
+/* autoreply.handover {chat_id, buyer_id, buyer_name, item_id, text, word}:
+ * a buyer asked for a human; one alert per chat within dedup_s. */
+static int nt_on_handover(sk_plugin *p, const sk_event *e)
+{
+	nt_state *st = p->ud;
+	char chat[NT_FIELD_MAX + 8], buyer[NT_FIELD_MAX + 8], name[NT_FIELD_MAX + 8], item[NT_FIELD_MAX + 8];
+	char word[NT_FIELD_MAX + 8], msg[NT_MESSAGE_MAX + 8];
+	const cJSON *t;
+	cJSON *o;
+	nt_alert a;
+
+	if (!st->on_handover || !(o = cJSON_Parse(e->payload_json)))
+		return SK_PASS;
+	nt_field(o, "chat_id", chat, sizeof chat);
+	nt_field(o, "buyer_id", buyer, sizeof buyer);
+	nt_field(o, "buyer_name", name, sizeof name);
+	nt_field(o, "item_id", item, sizeof item);
+	nt_field(o, "word", word, sizeof word);
+	t = cJSON_GetObjectItemCaseSensitive(o, "text");
+	nt_clip(msg, sizeof msg, cJSON_IsString(t) ? t->valuestring : "", NT_MESSAGE_MAX);
+	cJSON_Delete(o);
+	notify_alert_init(&a, NT_HANDOVER);
+	snprintf(a.key, sizeof a.key, "handover:%s", chat);
+	snprintf(a.text, sizeof a.text, "买家 %s 要求人工：%s", *name ? name : buyer, msg);
+	a.v[V_CHAT_ID] = chat;
+	a.v[V_BUYER_ID] = buyer;
+	a.v[V_BUYER_NAME] = name;
+	a.v[V_ITEM_ID] = item;
+	a.v[V_WORD] = word;
+	a.v[V_MESSAGE] = msg;
+	notify_raise(p, st, &a, NT_DEDUP, NULL);
+	return SK_PASS;
+}
+
 static int nt_on_topic(sk_plugin *p, const sk_event *e, void *ud)
 {
 	nt_state *st = p->ud;
@@ -702,6 +752,8 @@ static int nt_on_topic(sk_plugin *p, const sk_event *e, void *ud)
 	(void)ud;
 	if (!strcmp(e->from_plugin, "core") && !strcmp(e->topic, "core.reload"))
 		return nt_on_reload(p, e, ud);
+	if (!strcmp(e->from_plugin, "autoreply") && !strcmp(e->topic, "autoreply.handover"))
+		return nt_on_handover(p, e);
 	if (strcmp(e->from_plugin, "orders") || strncmp(e->topic, "orders.", 7))
 		return SK_PASS;
 	if (!(o = cJSON_Parse(e->payload_json)))
@@ -717,16 +769,16 @@ static int nt_on_topic(sk_plugin *p, const sk_event *e, void *ud)
 	    !(st->on_out_of_stock && !strncmp(reason, "out_of_stock:", 13))) {
 		notify_alert_init(&a, NT_DELIVERY_FAILED);
 		snprintf(a.key, sizeof a.key, "delivery_failed:%s", order);
-		snprintf(a.text, sizeof a.text, "order %s was not delivered: %s", order, reason);
+		snprintf(a.text, sizeof a.text, "订单 %s 发货失败：%s", order, reason);
 	} else if (!strcmp(e->topic, "orders.out_of_stock") && st->on_out_of_stock) {
 		notify_alert_init(&a, NT_OUT_OF_STOCK);
 		snprintf(a.key, sizeof a.key, "out_of_stock:%s", card);
-		snprintf(a.text, sizeof a.text, "card %s is out of stock: order %s needs %s, %s left", card, order, need,
+		snprintf(a.text, sizeof a.text, "卡密 %s 库存不足：订单 %s 需要 %s 个，剩余 %s 个", card, order, need,
 			 avail);
 	} else if (!strcmp(e->topic, "orders.low_stock") && st->on_low_stock) {
 		notify_alert_init(&a, NT_LOW_STOCK);
 		snprintf(a.key, sizeof a.key, "low_stock:%s", card);
-		snprintf(a.text, sizeof a.text, "card %s is running low: %s codes left (low_stock %s)", card, avail, thr);
+		snprintf(a.text, sizeof a.text, "卡密 %s 库存偏低：剩余 %s 个（预警值 %s）", card, avail, thr);
 	} else {
 		return SK_PASS;
 	}
@@ -793,7 +845,7 @@ static int nt_init(sk_plugin *p)
 		notify_state_free(st);
 		return rc;
 	}
-	if (notify_controls_add(p) < 0)
+	if (notify_controls_add(p) < 0 || notify_page_controls_add(p) < 0)
 		sk_log(p, SK_LOG_WARN, "a control command could not be added (its name is taken): notify runs without it");
 	/* not connected yet (the process starts before the session): the outage counts from now */
 	state = sk_session_state(p);
@@ -805,8 +857,13 @@ static int nt_init(sk_plugin *p)
 	{
 		int64_t n = notify_count_state(p, "pending");
 
-		sk_log(p, SK_LOG_INFO, "alerts go to the configured webhook%s; %lld pending from an earlier run",
-		       st->header ? " (with the configured header)" : "", (long long)n);
+		if (st->url)
+			sk_log(p, SK_LOG_INFO, "alerts go to the %s webhook%s; %lld pending from an earlier run",
+			       (st->page & NT_S_URL) ? "page's" : "configured", st->header ? " (with a header)" : "",
+			       (long long)n);
+		else
+			sk_log(p, SK_LOG_INFO, "no webhook set (notify.url or the page): alerts are kept, pending, "
+			       "until one is; %lld pending", (long long)n);
 	}
 	notify_window_check(p, st);
 	notify_kick(p, st);

@@ -106,7 +106,7 @@ static int nt_ctl_test(sk_plugin *p, const char *command, const char *data_json,
 	}
 	notify_alert_init(&a, NT_TEST);
 	snprintf(a.key, sizeof a.key, "test");
-	snprintf(a.text, sizeof a.text, "%s", cJSON_IsString(t) ? t->valuestring : "a test alert from shopkeep");
+	snprintf(a.text, sizeof a.text, "%s", cJSON_IsString(t) ? t->valuestring : "来自 shopkeep 的测试提醒");
 	cJSON_Delete(d);
 	if ((rc = notify_raise(p, st, &a, 0, id)) < 0)
 		return skctl_fail(p, rc, "%s: the alert could not be stored (%s)", command, sk_strerror(p, rc));

@@ -77,7 +77,7 @@ void notify_window_check(sk_plugin *p, nt_state *st)
 	notify_alert_init(&a, NT_SUMMARY);
 	snprintf(a.key, sizeof a.key, "summary");
 	snprintf(count, sizeof count, "%lld", (long long)k.total);
-	snprintf(a.text, sizeof a.text, "%lld alerts were held back by the rate limit (max_per_hour %lld): %s",
+	snprintf(a.text, sizeof a.text, "%lld 条提醒因频率限制被暂缓（每小时最多 %lld 条）：%s",
 		 (long long)k.total, (long long)st->max_per_hour, k.b.p ? k.b.p : "");
 	a.v[V_COUNT] = count;
 	free(k.b.p);
@@ -197,6 +197,14 @@ void notify_kick(sk_plugin *p, nt_state *st)
 
 	if (st->inflight)
 		return;
+	if (!st->url) {
+		/* kept, and posted once a url is set (notify_reconfig kicks) */
+		sk_value v = SK_VINT(now);
+
+		sk_db_exec(p, "UPDATE notify_alert SET last_error = 'no webhook set', updated_ms = ? WHERE state = "
+			   "'pending' AND last_error = ''", &v, 1, NULL, NULL);
+		return;
+	}
 	for (;;) {
 		if (sk_db_exec(p, "SELECT id, alert_id, kind, body, attempts, next_ms, created_ms FROM notify_alert "
 			       "WHERE state = 'pending' ORDER BY id LIMIT 1", NULL, 0, nt_row_head, &h) < 0 || !h.row) {

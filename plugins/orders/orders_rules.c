@@ -353,7 +353,7 @@ static int od_spec_overlap(const char *a, const char *b)
 static od_rules *od_parse(skrules_ctx *x, const char *text)
 {
 	static const char *const top[] = { "cards", "delivery", "keyword_rules", "item_defaults", "default_reply",
-		"notices", "chores", "comment", NULL };
+		"notices", "chores", "comment", "handover", "quick_phrases", NULL };
 	od_rules *rs = calloc(1, sizeof *rs);
 	const cJSON *cards, *del;
 	cJSON *root = NULL;

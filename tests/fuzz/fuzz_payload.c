@@ -8,7 +8,7 @@
  * codec_decode_item, then event_from_item for each objectType the event code
  * treats apart (a chat item 40000, typing 40006, read 40103), then what the
  * session and the web page do with an event: event_json, feed_event_line,
- * api_note_event (the recent-chats list). The input is also tried as the
+ * convo_note_event (the conversation store, on a database in memory). The input is also tried as the
  * base64 text itself and straight through codec_msgpack_to_json and
  * codec_json_parse.
  *
@@ -19,25 +19,27 @@
  * Seeds: tests/fuzz/corpus/payload/ (the simulator's items of every kind,
  * written by tests/fuzz/gen_corpus.c, and the crashes found so far).
  */
-#include "api.h"
 #include "codec.h"
+#include "convo.h"
 #include "event.h"
 #include "feed.h"
 #include "fuzz.h"
 
 #define OWN_UNB "2200000000001"
 
-static api_ctx *api;
+static convo *cv;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const config cfg;
-	api_env env = { &cfg, NULL, NULL, NULL, NULL, NULL };
+	static config cfg;
+	char err[256];
+	store *st = store_open(":memory:", err, sizeof err);
 
 	(void)argc;
 	(void)argv;
-	api = api_new(&env);
-	return api ? 0 : -1;
+	cfg.chats_store = 1;
+	cv = st ? convo_new(st, &cfg) : NULL;
+	return cv ? 0 : -1;
 }
 
 /* Makes the events of tree as the session would, and checks them. */
@@ -55,7 +57,7 @@ static void events_of(const cJSON *tree, int plain)
 		fuzz_check_event(&e, tree);
 		line = feed_event_line(&e);
 		free(line);
-		api_note_event(api, &e);
+		convo_note_event(cv, &e);
 	}
 	if (!event_order_id(tree, oid, sizeof oid))
 		FUZZ_CHECK(oid[0] && !oid[strspn(oid, "0123456789")]);

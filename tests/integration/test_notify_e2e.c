@@ -69,7 +69,7 @@ static void config(void)
 		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"notify\",\"orders\"]},\n"
 		 " \"rules\":\"rules.json\",\n"
 		 " \"notify\":{\"url\":\"http://127.0.0.1:%d/hook/shop?src=e2e\",\"header\":\"Authorization: " SECRET "\","
-		 "\"offline_after_s\":3,\"dedup_s\":600,\"retry_base_ms\":300,\"retry_max_s\":1,\"timeout_s\":2},\n"
+		 "\"words\":[\"人工\"],\"offline_after_s\":3,\"dedup_s\":600,\"retry_base_ms\":300,\"retry_max_s\":1,\"timeout_s\":2},\n"
 		 " \"orders\":{\"retry_base_ms\":100},\n"
 		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n",
 		 tbot_build_dir(), thook_port(hook));

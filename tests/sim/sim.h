@@ -389,6 +389,10 @@ int sim_items_mtop(const char *api, sim_account *a, const cJSON *dj, cJSON **out
 /* POST /item (define or change an item) and GET /items; 404 for other paths. */
 int sim_items_ctl(const char *method, const char *path, const cJSON *body, cJSON **out);
 
+/* sim_webhook.c: POST/GET /webhook, the demo's alert receiver (README.md) */
+int sim_webhook_http(struct lws *wsi, sim_pss *pss, const char *method);
+void sim_webhook_reset(void);
+
 /* sim_rate.c: rate.create 4.0 and merchant.rate.list (README.md) */
 int sim_rate_api(const char *api);
 const char *sim_rate_mtop(const char *api, const char *path, sim_account *a, const cJSON *dj, cJSON **out);

@@ -480,6 +480,8 @@ static int dispatch(struct lws *wsi, sim_pss *pss, int ctl)
 		if (r != -2)
 			return r;
 	}
+	if ((r = sim_webhook_http(wsi, pss, method)) >= 0)
+		return r;
 	if ((r = sim_passport_http(wsi, pss)) >= 0)
 		return r;
 	return respond(wsi, pss, 404, "{\"error\":\"not found\"}", NULL);

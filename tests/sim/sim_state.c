@@ -344,6 +344,7 @@ void sim_reset(void)
 	S.scenario = NULL;
 	memset(&S.st, 0, sizeof S.st);
 	sim_passport_reset();
+	sim_webhook_reset();
 }
 
 void sim_free_all(void)

@@ -847,9 +847,9 @@ static void test_control_pause(void)
 	is_str(logrow(f, NULL, NULL), "paused||", "pause_chat: logged as paused");
 	is_str(ask(f, "c2", "", "q"), "bot", "pause_chat: other chats are answered");
 	is_int(fh_control(f, "paused_chats", NULL, &out), SK_OK, "paused_chats: runs");
-	snprintf(want, sizeof want, "{\"chats\":[{\"chat_id\":\"c1\",\"paused_until_ms\":%lld}]}",
-		 (long long)(fh_now_ms(f) + 120000));
-	is_str(out, want, "paused_chats: {chats: [{chat_id, paused_until_ms}]}");
+	snprintf(want, sizeof want, "{\"chats\":[{\"chat_id\":\"c1\",\"paused_until_ms\":%lld,\"reason\":\"manual\","
+		 "\"waiting\":false,\"since_ms\":%lld}]}", (long long)(fh_now_ms(f) + 120000), (long long)fh_now_ms(f));
+	is_str(out, want, "paused_chats: {chats: [{chat_id, paused_until_ms, reason, waiting, since_ms}]}");
 	is_int(fh_control(f, "resume_chat", "{\"chat_id\":\"c1\"}", &out), SK_OK, "resume_chat: runs");
 	is_str(out, "{\"chat_id\":\"c1\",\"resumed\":true}", "resume_chat: {chat_id, resumed: true}");
 	is_str(ask(f, "c1", "", "q"), "bot", "resume_chat: the chat is answered again");
@@ -865,9 +865,10 @@ static void test_control_pause(void)
 	fh_advance(f, 1000);
 	fh_chat(f, "c4", FH_OWN_ID, "by hand");
 	fh_control(f, "paused_chats", "{}", &out);
-	snprintf(want, sizeof want, "{\"chats\":[{\"chat_id\":\"c4\",\"paused_until_ms\":%lld},"
-		 "{\"chat_id\":\"c3\",\"paused_until_ms\":%lld}]}", (long long)(fh_now_ms(f) + 60000),
-		 (long long)(fh_now_ms(f) + 59000));
+	snprintf(want, sizeof want, "{\"chats\":[{\"chat_id\":\"c4\",\"paused_until_ms\":%lld,\"reason\":\"manual\","
+		 "\"waiting\":false,\"since_ms\":%lld},{\"chat_id\":\"c3\",\"paused_until_ms\":%lld,\"reason\":"
+		 "\"manual\",\"waiting\":false,\"since_ms\":%lld}]}", (long long)(fh_now_ms(f) + 60000),
+		 (long long)fh_now_ms(f), (long long)(fh_now_ms(f) + 59000), (long long)(fh_now_ms(f) - 1000));
 	is_str(out, want, "paused_chats: a manual takeover too, the longest pause first");
 	fh_unload(f);
 	ok(fh_load(f, fh_build_path(so, sizeof so, "plugins/autoreply.so"), NULL) == 0, "ctl: reloaded");
