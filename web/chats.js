@@ -190,6 +190,7 @@ window.skChats = function (k) {
 
 	var LIST_LIMIT = 100, PAGE = 50, PHRASES_MAX = 50, PHRASE_BYTES = 500;
 	var PIC = /^https:\/\/img\.alicdn\.com\//, LINK = /^https?:\/\/[^\s]+$/i;
+	var HM = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
 	var TRADES = ['placed', 'paid', 'remind', 'shipped', 'completed', 'closed', 'refunding', 'refund_cancelled'];
 
 	var C = {
@@ -244,9 +245,8 @@ window.skChats = function (k) {
 		d = new Date(ms);
 		now = new Date();
 		if (d.toDateString() === now.toDateString())
-			return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-		return d.toLocaleDateString([], { month: 'numeric', day: 'numeric' }) + ' ' +
-			d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+			return d.toLocaleTimeString([], HM);
+		return d.toLocaleDateString([], { month: 'numeric', day: 'numeric' }) + ' ' + d.toLocaleTimeString([], HM);
 	}
 
 	function bytes(s) {
@@ -813,11 +813,13 @@ window.skChats = function (k) {
 	/* A language switch: built again, the chat and the reply kept. */
 	function onLang() {
 		var text = $('reply-text') ? $('reply-text').value : '', img = $('reply-image') ? $('reply-image').value : '';
+		var top = $('chat-messages') ? $('chat-messages').scrollTop : 0;
 
 		build();
 		$('reply-text').value = text;
 		$('reply-image').value = img;
 		renderAll(false);
+		$('chat-messages').scrollTop = top;
 	}
 
 	function renderAll(bottom) {

@@ -37,6 +37,7 @@ const PIC = 'https://img.alicdn.com/imgextra/i1/chats-test.png';
 const OTHER_PIC = 'https://pics.example.com/buyer-photo.png';
 const PRICE_REPLY = '这个 10 元，直接拍就行';
 const HISTORY = 65;
+const ITEM_TITLE = '王者荣耀点券 50 元';
 
 start(150);
 
@@ -70,6 +71,17 @@ async function buyer(text, opts = {}) {
 	if (!cid)
 		diag(`inject failed: ${r.status} ${r.text}`);
 	return cid;
+}
+
+// A control command from the page's session (what the page does not show).
+async function pageControl(page, command, data) {
+	return page.evaluate(async ([c, d]) => {
+		const s = await (await fetch('/api/session', { credentials: 'same-origin' })).json();
+		const r = await fetch('/api/control', { method: 'POST', credentials: 'same-origin',
+			headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf },
+			body: JSON.stringify({ request_id: 't', command: c, data: d }) });
+		return { status: r.status, body: await r.json() };
+	}, [command, data]);
 }
 
 // The chat list's rows as [{id, state, unread, text}], top first.
@@ -132,6 +144,12 @@ async function main() {
 	ok(await waitText(page, 'a[href="#sec-chats"]', '对话', 2000) && await visible(page, '#chats-empty', 5000),
 		'the chats screen is in Chinese and says there is no chat yet', await text(page, '#sec-chats'));
 
+	// ---- the items the chats are about (their titles come from items_list)
+	await sim('POST', '/item', { seller: SELLER, item_id: '50001', title: ITEM_TITLE, price: 1000, quantity: 5 });
+	await sim('POST', '/item', { seller: SELLER, item_id: '50002', title: '视频会员月卡', price: 1500, quantity: 5 });
+	await page.click('#items-refresh');
+	ok(await waitText(page, '#items-box', ITEM_TITLE, 15000), 'the items are synced (the shop screen lists them)');
+
 	// ---- seed: chat A with a long history, pictures, an order, a bot reply
 	const a = await buyer('历史消息 1', { buyer: '5900001', buyer_name: '老王', item_id: '50001' });
 	if (!ok(a, 'the simulator made chat A'))
@@ -159,7 +177,7 @@ async function main() {
 		'every chat is 自动 (auto) now', show(w.rows));
 	ok((await text(page, `#chat-${a}`)).includes('老王') && (await text(page, `#chat-${a}`)).includes(PRICE_REPLY),
 		'a row shows the buyer\'s name and the last text', await text(page, `#chat-${a}`));
-	ok(await waitText(page, `#chat-${a} .chat-item`, '50001', 5000), 'a row shows the chat\'s item',
+	ok(await waitText(page, `#chat-${a} .chat-item`, ITEM_TITLE, 5000), 'a row shows the title of the chat\'s item',
 		await text(page, `#chat-${a}`));
 
 	// ---- a conversation: newest 50, paged back, pictures, trade card, rule
@@ -185,6 +203,14 @@ async function main() {
 	ok(await page.evaluate(() => document.getElementById('chat-older').hidden), 'no 更早的消息 button at the start');
 	w = await waitRows(page, (rs) => rs.some((r) => r.id === a && r.unread === ''), 5000);
 	ok(w.ok, 'opening the chat cleared its unread count', show(w.rows));
+	let srv = null;
+	for (const end = Date.now() + 5000; Date.now() < end; await sleep(200)) {
+		const l = await pageControl(page, 'list_chats', { limit: 10 });
+		srv = ((l.body && l.body.data && l.body.data.chats) || []).find((x) => x.chat_id === a);
+		if (srv && srv.unread === 0)
+			break;
+	}
+	ok(srv && srv.unread === 0, 'and the bot has it read (chat_read: list_chats says unread 0)', JSON.stringify(srv));
 	const img = await page.evaluate((u) => {
 		const i = [...document.querySelectorAll('#chat-list img.msg-pic')].find((x) => x.src === u);
 		return i ? { w: i.naturalWidth, done: i.complete } : null;
@@ -203,8 +229,12 @@ async function main() {
 	ok(await page.evaluate((t) => [...document.querySelectorAll('#chat-list .msg.bot')].some((m) =>
 		m.textContent.includes(t) && (m.querySelector('.msg-label') || {}).textContent === '规则：price'), PRICE_REPLY),
 	'the bot\'s reply is marked with its rule (规则：price)', await text(page, '#chat-list .msg.bot'));
+	const order = await page.evaluate((t) => [...document.querySelectorAll('#chat-list > li')].map((m) => m.textContent)
+		.filter((x) => x.includes('这个多少钱') || x.includes(t)).map((x) => (x.includes(t) ? 'bot' : 'buyer')), PRICE_REPLY);
+	ok(order.join() === 'buyer,bot', 'the buyer\'s question comes before the bot\'s answer', order.join());
 	ok(await page.evaluate(() => { const e = document.getElementById('chat-messages'); return e.scrollHeight > e.clientHeight; }),
 		'the conversation scrolls inside its box');
+	await page.evaluate(() => { const e = document.getElementById('chat-messages'); e.scrollTop = e.scrollHeight; });
 	await shot(page, env.SK_SHOT || '');
 
 	// ---- a reply from the page pauses the chat
@@ -315,8 +345,6 @@ async function main() {
 	ok(await sideways(page) <= 0, '390 px: the page does not scroll sideways', String(await sideways(page)));
 	let worst = await offScreen(page);
 	ok(!worst, '390 px: nothing of the conversation is off screen', JSON.stringify(worst));
-	if (env.SK_SHOT_PHONE)
-		await shot(page, env.SK_SHOT_PHONE);
 	await page.click('#chat-back');
 	ok(await page.locator('#chats-list').isVisible() && !await page.locator('#chat-pane').isVisible(),
 		'390 px: back shows the list');
@@ -327,6 +355,12 @@ async function main() {
 	await page.click(`#chat-${a}`);
 	ok(await waitText(page, '#chat-list', '现在多少钱', 10000) && await page.locator('#chat-pane').isVisible(),
 		'390 px: a row opens its chat');
+	ok(await page.evaluate(() => { const e = document.getElementById('chat-messages');
+		return e.scrollHeight - e.scrollTop - e.clientHeight < 40; }), 'an opened chat shows its newest message (scrolled to the end)');
+	ok(!await offScreen(page) && await sideways(page) <= 0, '390 px: pictures and trade cards stay on screen',
+		JSON.stringify(await offScreen(page)));
+	if (env.SK_SHOT_PHONE)
+		await shot(page, env.SK_SHOT_PHONE);
 	await desktop(page);
 
 	// ---- English
