@@ -249,6 +249,17 @@ window.skChats = function (k) {
 		return d.toLocaleDateString([], { month: 'numeric', day: 'numeric' }) + ' ' + d.toLocaleTimeString([], HM);
 	}
 
+	/* Whether the open conversation is on the screen (what comes in there
+	 * is read then). */
+	function inSight() {
+		var box = $('chat-messages'), r;
+
+		if (document.hidden || !box)
+			return false;
+		r = box.getBoundingClientRect();
+		return r.height > 0 && r.bottom > 0 && r.top < (window.innerHeight || 0);
+	}
+
 	function bytes(s) {
 		return window.TextEncoder ? new TextEncoder().encode(s).length : unescape(encodeURIComponent(s)).length;
 	}
@@ -288,7 +299,7 @@ window.skChats = function (k) {
 			C.listRead = true;
 			/* the open chat was just read: what came since is read too */
 			var o = C.open ? chatOf(C.open) : null;
-			if (o && num(o.unread) > 0 && !document.hidden) {
+			if (o && num(o.unread) > 0 && inSight()) {
 				o.unread = 0;
 				markRead(C.open);
 			}
@@ -349,6 +360,7 @@ window.skChats = function (k) {
 		setError('chat-error', '');
 		setError('reply-error', '');
 		show('reply-result', false);
+		show('phrases-result', false);
 		$('reply-text').value = '';
 		$('reply-image').value = '';
 		$('chats-box').classList.add('chat-open');

@@ -234,8 +234,6 @@ async function main() {
 	ok(order.join() === 'buyer,bot', 'the buyer\'s question comes before the bot\'s answer', order.join());
 	ok(await page.evaluate(() => { const e = document.getElementById('chat-messages'); return e.scrollHeight > e.clientHeight; }),
 		'the conversation scrolls inside its box');
-	await page.evaluate(() => { const e = document.getElementById('chat-messages'); e.scrollTop = e.scrollHeight; });
-	await shot(page, env.SK_SHOT || '');
 
 	// ---- a reply from the page pauses the chat
 	mark = await sentMark();
@@ -290,6 +288,7 @@ async function main() {
 	'the waiting chat is highlighted');
 	await page.click(`#chat-${b}`);
 	ok(await waitText(page, '#chat-why', '等你回复', 10000), 'the open chat says 等你回复', await text(page, '#chat-why'));
+	await shot(page, env.SK_SHOT || '');
 	await page.click('#chat-resume');
 	w = await waitRows(page, (rs) => rs.some((r) => r.id === b && r.state === 'auto'), 10000);
 	ok(w.ok && rs0(w.rows) !== b, 'resume ends the hand-over: the chat is auto and no longer pinned', show(w.rows));
