@@ -202,6 +202,7 @@ window.skChats = function (k) {
 		loading: false,       /* an older page is being read */
 		seq: 0,               /* the open chat's read generation: late answers of another chat are dropped */
 		editing: false,       /* the quick phrases editor is open */
+		pauseS: '3600',       /* the pause length chosen (kept across redraws) */
 		timers: {},
 		built: false
 	};
@@ -476,7 +477,8 @@ window.skChats = function (k) {
 		});
 		sel = el('select', { id: 'chat-pause-seconds', 'aria-label': t('chats.pause_for') });
 		['600', '3600', '86400'].forEach(function (s) { sel.appendChild(el('option', { value: s }, t('chats.pause.' + s))); });
-		sel.value = '3600';
+		sel.value = C.pauseS;
+		sel.addEventListener('change', function () { C.pauseS = sel.value; });
 		pause = el('button', { type: 'button', id: 'chat-pause', className: 'small' }, t('chats.pause'));
 		pause.addEventListener('click', function () {
 			act(pause, 'pause_chat', { chat_id: C.open, seconds: parseInt(sel.value, 10) || 3600 });

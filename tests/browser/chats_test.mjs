@@ -374,6 +374,14 @@ async function main() {
 	await page.click('#lang-switch');
 	ok(await waitText(page, '#chat-pause', '暂停', 3000), 'back to Chinese');
 
+	await page.click('#decisions-refresh');
+	await waitText(page, '#decisions-body', '多少钱', 10000);
+	const cell = await page.evaluate(() => {
+		const td = document.querySelector('#decisions-body td.msg');
+		return td ? getComputedStyle(td).display : 'none';
+	});
+	ok(cell === 'table-cell', 'the chats styles leave the other screens alone (a decision\'s message cell is a table cell)', cell);
+
 	ok(jsErrors.length === 0, 'no JavaScript errors', jsErrors.join('\n'));
 }
 
