@@ -356,6 +356,31 @@ static void test_stats(convo *c)
 	is_str(day, "2026-12-04", "and is the 4th");
 	cJSON_Delete(arr);
 	ok(convo_stats(c, 0, now) == NULL && convo_stats(c, 32, now) == NULL, "days out of 1..31: NULL");
+
+	diag("the counts kept in memory follow new messages, refusals and a new day");
+	e = mk(EV_CHAT_TEXT, "S", "b", "又来了", "S5.PNM", mid + 5000);
+	convo_note_event(c, &e);
+	convo_note_queued(c, "su-4", "S", "b", "text", "回复", "autoreply", "", mid + 6000);
+	arr = convo_stats(c, 1, now);
+	is_str(day_counts(arr, 0, day), "3/2/1", "a new buyer message and reply are counted at once");
+	cJSON_Delete(arr);
+	convo_note_answer(c, "su-4", 0, "refused");
+	arr = convo_stats(c, 1, now);
+	is_str(day_counts(arr, 0, day), "3/1/1", "a refusal takes the reply out again");
+	cJSON_Delete(arr);
+	e = mk(EV_CHAT_TEXT, "S", "b", "第二天", "S6.PNM", mid + 86400000);
+	convo_note_event(c, &e);
+	arr = convo_stats(c, 2, now + 86400000);
+	is_str(day_counts(arr, 1, day), "1/0/0", "the next day starts with its own message");
+	is_str(day, "2026-12-06", "on the 6th");
+	is_str(day_counts(arr, 0, day), "3/1/1", "and the 5th is kept");
+	cJSON_Delete(arr);
+	e = mk(EV_CHAT_TEXT, "S", "b", "早先的", "S7.PNM", mid - 3 * 86400000);
+	convo_note_event(c, &e);
+	arr = convo_stats(c, 5, now);
+	is_str(day_counts(arr, 1, day), "1/0/0", "a message backfilled into an earlier day counts there");
+	is_str(day, "2026-12-02", "(the 2nd)");
+	cJSON_Delete(arr);
 }
 
 static void test_retention_and_off(store *s, convo *c)
