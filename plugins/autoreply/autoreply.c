@@ -8,6 +8,8 @@
  *   keyword_rules  [{keywords, match, reply, item_id, priority, enabled, image, once, id}]
  *   item_defaults  [{item_id, reply, image, once}]
  *   default_reply  {reply, image, once, enabled}
+ *   handover       {enabled, words, text, pause_s}   (autoreply_handover.c)
+ *   quick_phrases  ["..."]   (only validated: the web page's canned replies)
  *
  * (The same file's "cards" and "delivery" belong to the orders plugin.)
  *
@@ -76,6 +78,22 @@
  *   - manual takeover: a message of our own account that is not an echo of
  *     our sends pauses the chat for pause_s (default 600, 0 = never), kept in
  *     autoreply_pause so it survives restarts, and drops a pending burst;
+ *     so does a reply sent from the web page, which the core announces as
+ *     "core.seller_reply" {chat_id, buyer_id, via} (from "core" only: the
+ *     echo of that send is an echo, not a takeover); autoreply_pause keeps
+ *     the reason (manual, page, handover), since when, and "waiting";
+ *   - hand-over (the rules' "handover"; absent: on, words 人工 真人 客服, a
+ *     day): a buyer text holding a word (ASCII case-insensitive substring;
+ *     not a backfilled one too old to answer) is answered with handover.text
+ *     only (tag "handover:<message_id>": once, also when the platform pushes
+ *     it again), the chat paused for handover.pause_s and waiting for the
+ *     seller, a pending burst dropped, "autoreply.handover" {chat_id,
+ *     buyer_id, buyer_name, item_id, text, word} published (notify alerts);
+ *     asking again while waiting is logged "paused" (rule "handover",
+ *     outcome "waiting"), nothing sent. Waiting ends when the seller writes
+ *     in the chat (app or page; a backfilled message older than the
+ *     hand-over does not count): the pause continues as a manual one of
+ *     pause_s from then (ends at once with pause_s 0). Off with enabled false;
  *   - banned words (banned_words, default 微信 QQ 支付宝 银行卡 线下, ASCII
  *     case-insensitive): a reply containing one is not sent, and the log says
  *     why;
@@ -98,6 +116,7 @@
  * Decision log. Every buyer text that reaches autoreply gets one row in
  * autoreply_log (ms, chat, buyer, message_id, the buyer's text) saying what
  * was decided, for the web page:
+ *   handover      the buyer asked for the seller (rule: "handover")
  *   rule          a keyword rule answered (rule: its id, or "#<index>")
  *   item_default  the item's default answered (rule: "item:<item_id>")
  *   default       the account default answered (rule: "default")
@@ -130,8 +149,14 @@
  *   decisions {limit}              the decision log, newest first (limit 1 to
  *                                  1000, default 100) -> {decisions: [{ms, chat_id,
  *                                  buyer_id, text, decision, rule, outcome}]}
- *   paused_chats                   -> {chats: [{chat_id, paused_until_ms}]}, the
- *                                  chats paused now (the core's list_chats uses it)
+ *   paused_chats                   -> {chats: [{chat_id, paused_until_ms, reason,
+ *                                  waiting, since_ms}]}, the chats paused now (the
+ *                                  core's list_chats uses it)
+ *   autoreply_stats {days}         per Beijing day (days 1..31, default 7): the
+ *                                  buyer texts answered, handed over, paused
+ *   autoreply_sends {sends}        the rule that sent each of the sends
+ *                                  [{uuid, tag}] (at most 200): {labels: {uuid:
+ *                                  {rule, text}}} (the core's chat_messages)
  *
  * debug_kill_at (tests only) kills the process with SIGKILL at a step of an
  * answer: "answer" (dedup has passed the message, nothing written yet),
@@ -140,8 +165,9 @@
  *
  * Files. autoreply.c: this manual, config, schema, answering, the debounce,
  * pauses, reload, init and the descriptor; autoreply_rules.c: the rules file
- * and the match; autoreply_ctl.c: the control commands; autoreply_int.h: what
- * they share.
+ * and the match; autoreply_handover.c: the hand-over, quick_phrases and
+ * core.seller_reply; autoreply_ctl.c: the control commands; autoreply_int.h:
+ * what they share.
  *
  * Names (STYLE.md's plugin convention, amended for a plugin of several
  * files): a function or table used by one file only is static and prefixed
@@ -401,7 +427,7 @@ static int ar_send(sk_plugin *p, const ar_msg *m, const char *url, const char *t
 static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 {
 	const ar_rule *r;
-	const char *bad, *decision;
+	const char *bad, *decision, *word;
 	char key[1024], label[256], tag[AR_TAG_MAX], *text;
 	int64_t id;
 	int rc, found = 0, cut = 0;
@@ -417,6 +443,9 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 		sk_log(p, SK_LOG_INFO, "chat %s: message %s was answered before a restart: not again", m->chat, m->mid);
 		return 1;
 	}
+	/* a backfilled burst's last message asking for the seller */
+	if ((word = autoreply_handover_word(st->rules, m->text)))
+		return autoreply_handover(p, st, m, word);
 	if ((rc = autoreply_paused(p, m->chat)) != 0) {
 		if (rc > 0) {
 			sk_log(p, SK_LOG_DEBUG, "chat %s is paused (manual takeover): not answered", m->chat);
@@ -690,8 +719,10 @@ static int ar_on_text(sk_plugin *p, const sk_event *e, void *ud)
 			return SK_PASS;
 		}
 	}
-	/* A buyer asking for the seller: handed over at once, never debounced. */
-	if (st->enabled && (word = autoreply_handover_word(st->rules, e->text))) {
+	/* A buyer asking for the seller: handed over at once, never debounced;
+	 * a backfilled one waits for its timer (ar_answer hands it over), so
+	 * that the seller's later messages of the same backfill cancel it. */
+	if (st->enabled && !AR_BACKFILLED(e) && (word = autoreply_handover_word(st->rules, e->text))) {
 		rc = autoreply_handover(p, st, &(ar_msg){ e->chat_id, e->sender_id, e->sender_name, e->text,
 							  e->item_id, e->message_id }, word);
 		return rc < 0 ? rc : SK_STOP;

@@ -51,6 +51,22 @@ static void say_mid(fh *f, const char *chat, const char *mid, const char *text)
 	fh_dispatch(f, &e);
 }
 
+/* A backfilled text (from the history after an outage) of sender in chat,
+ * ago_ms old, with message id mid. */
+static void backfilled(fh *f, const char *chat, const char *mid, const char *sender, const char *text, int64_t ago_ms)
+{
+	sk_event e = fh_event(f, SK_EV_CHAT_TEXT);
+
+	e.chat_id = chat;
+	e.sender_id = sender;
+	e.own = !strcmp(sender, FH_OWN_ID);
+	e.text = text;
+	e.message_id = mid;
+	e.created_ms = fh_now_ms(f) - ago_ms;
+	e.backfilled = 1;
+	fh_dispatch(f, &e);
+}
+
 /* Publishes core.seller_reply for chat as plugin from does. */
 static void seller_reply(fh *f, const char *from, const char *payload)
 {
@@ -185,6 +201,19 @@ static void test_handover_default(void)
 	is_int(fh_nsends(f), 0, "default: a backfilled hour-old 人工 is not handed over");
 	is_str(pstate(f, "c6"), "none", "default: nor paused");
 	is_str(logmid(f, "old1"), "backfill_old||", "default: logged backfill_old");
+	/* a young backfilled 人工 waits for its timer: the seller's later message of the backfill cancels it */
+	fh_clear_sends(f);
+	backfilled(f, "c8", "bf1", "b1", "人工", 4000);
+	backfilled(f, "c8", "bf2", FH_OWN_ID, "我在", 3000);
+	fh_advance(f, 10);
+	is_int(fh_nsends(f), 0, "default: a backfilled 人工 the seller answered later in the backfill: nothing sent");
+	is_str(pstate(f, "c8"), "manual/0/56990/-3010", "default: a manual pause from the seller's message");
+	backfilled(f, "c9", "bf3", "b1", "人工", 4000);
+	is_int(fh_nsends(f), 0, "default: a young backfilled 人工 waits for its timer");
+	fh_advance(f, 10);
+	is_int(fh_nsends(f), 1, "default: then is handed over");
+	is_str(last(f), DEF_TEXT, "default: with the hand-over text");
+	is_str(pstate(f, "c9"), "handover/1/86399991/-9", "default: and waits for the seller");
 	fh_free(f);
 }
 
