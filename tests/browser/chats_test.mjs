@@ -336,6 +336,24 @@ async function main() {
 	await page.click('#reply-send');
 	ok(await waitSent(c, mark, '亲，今天下单马上发货', 10000), 'a quick phrase sent: the simulator received it');
 
+	// ---- a picture from the page: a link of the platform's host; another scheme refused before sending
+	await page.fill('#reply-image', 'http://img.alicdn.com/x.png');
+	mark = await sentMark();
+	await page.click('#reply-send');
+	ok(await waitText(page, '#reply-error', 'https://', 3000), 'a picture link that is not https:// is refused on the page',
+		await text(page, '#reply-error'));
+	const SENT_PIC = 'https://img.alicdn.com/imgextra/i2/from-the-page.png';
+	await page.fill('#reply-image', SENT_PIC);
+	await page.click('#reply-send');
+	let picSent = null;
+	for (const end = Date.now() + 10000; Date.now() < end && !picSent; await sleep(250))
+		picSent = (await sentIn(c, mark)).find((f) => JSON.stringify(f.content || {}).includes(SENT_PIC) && !f.error);
+	ok(picSent && (await sentIn(c, mark)).length === 1, 'a picture sent from the page: the simulator received it (and nothing else)',
+		JSON.stringify((await sentIn(c, mark)).map((f) => f.content)));
+	ok(await page.waitForFunction((u) => [...document.querySelectorAll('#chat-list .msg.seller_page img.msg-pic')]
+		.some((i) => i.src === u && i.naturalWidth > 0), SENT_PIC, { timeout: 10000 }).then(() => true, () => false),
+	'the picture shows in the conversation as the seller\'s');
+
 	// ---- 390 px: one column, back button, nothing off screen
 	await phone(page);
 	await page.locator('#sec-chats').scrollIntoViewIfNeeded();
@@ -371,6 +389,11 @@ async function main() {
 		(await text(page, '#chat-list')).includes('rule: price'), 'English: states and labels too',
 	await text(page, '#chats-list'));
 	await shot(page, env.SK_SHOT_EN || '');
+	await phone(page);
+	ok(!await offScreen(page) && await sideways(page) <= 0 && await visible(page, '#chat-back', 3000) &&
+		(await text(page, '#chat-back')).includes('All chats'), 'English at 390 px: one column, nothing off screen',
+	JSON.stringify(await offScreen(page)));
+	await desktop(page);
 	await page.click('#lang-switch');
 	ok(await waitText(page, '#chat-pause', '暂停', 3000), 'back to Chinese');
 
