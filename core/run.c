@@ -113,9 +113,10 @@ static void on_event(void *ud, const ev *e)
 			 e->order_id[0] ? " order=" : "", e->order_id);
 	log_debug("event", "%s chat=%s text=%.*s", event_type_name(e->type), e->chat_id, log_utf8_prefix(e->text, 80),
 		  e->text);
+	/* stored before the plugins see it: a reply they queue now comes after it */
+	convo_note_event(a->cv, e);
 	if (a->plugins)
 		bridge_event(a->plugins, e);
-	convo_note_event(a->cv, e);
 	/* no line is made when nobody would get it (the per-event path) */
 	page = web_clients(a->web) && !feed_is_noise(e);
 	if (page || a->event_log)

@@ -392,12 +392,12 @@
 			loadRules();
 		refreshStock();
 		refreshOrders();
-		refreshChats();
+		chats.start();
 		refreshDecisions();
 		shop.start();
 		S.timers.push(setInterval(refreshStatus, 5000));
 		S.timers.push(setInterval(function () {
-			refreshChats();
+			chats.refresh();
 			refreshDecisions();
 			refreshOrders();
 			refreshStock();
@@ -411,6 +411,7 @@
 		login.stop();
 		shop.stop();
 		orders.stop();
+		chats.stop();
 		S.timers.forEach(clearInterval);
 		S.timers = [];
 		dash.stop();
@@ -680,90 +681,11 @@
 
 	/* ------------------------------------------------------------------ chats */
 
-	function refreshChats() {
-		if (!S.loggedIn)
-			return;
-		control('list_chats', { limit: 50 }).then(function (d) {
-			var body = $('chats-body'), chats = Array.isArray(d.chats) ? d.chats : [];
-
-			setError('chats-error', '');
-			clear(body);
-			chats.forEach(function (c) {
-				var act = el('td', { className: 'actions' }), pause, resume, reply;
-				var paused = !!c.paused;
-
-				pause = el('button', { type: 'button', className: 'small', id: 'chat-' + str(c.chat_id) + '-pause' },
-					paused ? 'Pause longer' : 'Pause');
-				resume = el('button', { type: 'button', className: 'small', id: 'chat-' + str(c.chat_id) + '-resume',
-					disabled: !paused }, 'Resume');
-				reply = el('button', { type: 'button', className: 'small', id: 'chat-' + str(c.chat_id) + '-reply' },
-					'Reply…');
-				pause.addEventListener('click', function () {
-					var secs = parseInt($('pause-seconds').value, 10) || 600;
-
-					setError('chats-error', '');
-					busy(pause, control('pause_chat', { chat_id: str(c.chat_id), seconds: secs })).then(refreshChats,
-						function (err) {
-							if (err.status !== 401)
-								setError('chats-error', 'Chat ' + c.chat_id + ' was not paused: ' + errText(err));
-						});
-				});
-				resume.addEventListener('click', function () {
-					setError('chats-error', '');
-					busy(resume, control('resume_chat', { chat_id: str(c.chat_id) })).then(refreshChats,
-						function (err) {
-							if (err.status !== 401)
-								setError('chats-error', 'Chat ' + c.chat_id + ' was not resumed: ' + errText(err));
-						});
-				});
-				reply.addEventListener('click', function () {
-					$('send-chat').value = str(c.chat_id);
-					$('send-buyer').value = str(c.buyer_id);
-					$('send-form').scrollIntoView({ block: 'center' });
-					$('send-text').focus();
-				});
-				act.appendChild(pause);
-				act.appendChild(resume);
-				act.appendChild(reply);
-				body.appendChild(el('tr', { className: paused ? 'paused' : '', 'data-chat': str(c.chat_id) },
-					el('td', { className: 'mono' }, str(c.chat_id)),
-					el('td', null, str(c.buyer_name), c.buyer_id ? el('div', { className: 'muted mono' },
-						str(c.buyer_id)) : null),
-					el('td', null, c.item_id ? shop.itemLabel(c.item_id) : ''),
-					el('td', { className: 'msg' }, c.own ? el('span', { className: 'badge neutral' }, 'you') : null,
-						c.own ? ' ' : null, str(c.last_text)),
-					el('td', { className: 'nowrap' }, fmtTime(c.last_ms)),
-					el('td', { className: 'auto' }, paused ? el('span', { className: 'badge warn' }, 'paused' +
-						(num(c.paused_until_ms) ? ' until ' + fmtTime(c.paused_until_ms) : ''))
-						: el('span', { className: 'badge good' }, 'on')),
-					act));
-			});
-			show('chats-empty', chats.length === 0);
-		}, function (err) {
-			if (err.status !== 401)
-				setError('chats-error', 'Could not read the chats: ' + errText(err));
-		});
-	}
-
-	function onSendSubmit(ev) {
-		var chat = $('send-chat').value.trim(), buyer = $('send-buyer').value.trim(), text = $('send-text').value;
-
-		ev.preventDefault();
-		show('send-result', false);
-		if (!chat || !buyer)
-			return setError('send-error', 'Enter the chat id and the buyer id (or press "Reply…" on a chat).');
-		if (!text.trim())
-			return setError('send-error', 'Write the message.');
-		setError('send-error', '');
-		busy($('send-submit'), control('send', { chat_id: chat, buyer_id: buyer, text: text })).then(function (d) {
-			$('send-result').textContent = 'Queued (' + str(d.uuid) + '); the live events show when it is sent.';
-			show('send-result', true);
-			$('send-text').value = '';
-		}, function (err) {
-			if (err.status !== 401)
-				setError('send-error', 'Not sent: ' + errText(err));
-		});
-	}
+	/* The conversations screen is web/chats.js. */
+	var chats = window.skChats({
+		S: S, $: $, api: api, busy: busy, clear: clear, control: control, el: el, errText: errText, num: num,
+		rules: rulesEditor, setError: setError, shop: shop, show: show, str: str
+	});
 
 	/* -------------------------------------------------------------- decisions */
 
@@ -831,6 +753,7 @@
 			return;
 		dash.onEvent(j);
 		alerts.onEvent(j);
+		chats.onEvent(j);
 		if (j.kind === 'state') {
 			if (STATES.indexOf(str(j.to)) >= 0) {
 				var broken = S.rulesBroken && str(j.to) === 'CONNECTED';
@@ -843,7 +766,6 @@
 			login.onState(j.to);
 			soon('status', 300, refreshStatus);
 		} else if (j.kind === 'event' || j.kind === 'send') {
-			soon('chats', 1500, refreshChats);
 			soon('decisions', 1500, refreshDecisions);
 			soon('status', 1500, refreshStatus);
 			if (j.order_id || j.type === 'trade' || j.type === 'payment')
@@ -897,8 +819,7 @@
 		$('import-form').addEventListener('submit', onImportSubmit);
 		$('import-codes').addEventListener('input', countCodes);
 		orders.wire();
-		$('chats-refresh').addEventListener('click', refreshChats);
-		$('send-form').addEventListener('submit', onSendSubmit);
+		chats.wire();
 		$('decisions-refresh').addEventListener('click', refreshDecisions);
 		dash.wire();
 		alerts.wire();

@@ -118,6 +118,19 @@ async function lines(page, sel, max = 12) {
 	}
 }
 
+// Waits until sel's attribute name is want; true/false.
+async function waitAttr(page, sel, name, want, ms) {
+	try {
+		await page.waitForFunction(([s, n, v]) => {
+			const e = document.querySelector(s);
+			return !!e && e.getAttribute(n) === v;
+		}, [sel, name, want], { timeout: ms });
+		return true;
+	} catch {
+		return false;
+	}
+}
+
 // The page's own view of the rules (same origin, its session cookie).
 async function pageRules(page) {
 	return page.evaluate(async () => {
@@ -236,28 +249,29 @@ async function main() {
 		window.__skXss !== undefined);
 	ok(shown && !injected, 'a hostile buyer text shows as text, not as HTML');
 
-	// ---- the chat list, the decision log, pause and resume, a message from the page
+	// ---- the chat list, the decision log, pause and resume, a message from the page (web/chats.js)
 	await page.click('#chats-refresh');
-	const row = `#chats-body tr[data-chat="${cid}"]`;
-	ok(await visible(page, row, 10000), 'the chats list shows the buyer\'s chat', await lines(page, '#chats-body'));
+	const row = `#chats-list li[data-chat="${cid}"]`;
+	ok(await visible(page, row, 10000), 'the chats list shows the buyer\'s chat', await lines(page, '#chats-list'));
 	await page.click('#decisions-refresh');
 	ok(await waitText(page, '#decisions-body', `${KEYWORD} please`, 10000) &&
 		(await text(page, '#decisions-body')).includes(mine ? mine.id : 'rule-'),
 	'the decision log shows the message and the rule that answered', await lines(page, '#decisions-body'));
-	await page.click(`#chat-${cid}-pause`);
-	ok(await waitText(page, `${row} .auto`, 'paused', 10000), 'a chat can be paused from the page',
-		`${await text(page, row)} ${await text(page, '#chats-error')}`);
-	await page.click(`#chat-${cid}-resume`);
-	ok(await waitText(page, `${row} .auto`, 'on', 10000) && !(await text(page, `${row} .auto`)).includes('paused'),
-		'and resumed', `${await text(page, row)} ${await text(page, '#chats-error')}`);
+	await page.click(row);
+	ok(await visible(page, '#chat-pause', 10000), 'a chat opens from the list', await text(page, '#chat-error'));
+	await page.click('#chat-pause');
+	ok(await waitAttr(page, row, 'data-state', 'paused', 10000), 'a chat can be paused from the page',
+		`${await text(page, row)} ${await text(page, '#chat-error')}`);
+	await page.click('#chat-resume');
+	ok(await waitAttr(page, row, 'data-state', 'auto', 10000), 'and resumed',
+		`${await text(page, row)} ${await text(page, '#chat-error')}`);
 	const s1 = await sim('GET', '/sent');
 	const since1 = s1.json && typeof s1.json.next === 'number' ? s1.json.next : 0;
-	await page.click(`#chat-${cid}-reply`);
 	const MANUAL = 'hello from the seller';
-	await page.fill('#send-text', MANUAL);
-	await page.click('#send-submit');
-	ok(await visible(page, '#send-result', 10000), 'a message sent from the page is queued',
-		await text(page, '#send-error'));
+	await page.fill('#reply-text', MANUAL);
+	await page.click('#reply-send');
+	ok(await visible(page, '#reply-result', 10000), 'a message sent from the page is queued',
+		await text(page, '#reply-error'));
 	got = null;
 	for (const end = Date.now() + 10000; Date.now() < end && !got; await sleep(250)) {
 		const s = await sim('GET', `/sent?since=${since1}`);

@@ -276,8 +276,8 @@ async function main() {
 	ok(inj.status === 200, 'a buyer asks about an item', inj.text);
 	await page.waitForTimeout(500);
 	await page.click('#chats-refresh');
-	ok(await waitText(page, '#chats-body', [ITEM2_TITLE, ITEM2], 10000), 'the chats list shows the item\'s title and id',
-		await text(page, '#chats-body'));
+	ok(await waitText(page, '#chats-list', [ITEM2_TITLE, ITEM2], 10000), 'the chats list shows the item\'s title and id',
+		await text(page, '#chats-list'));
 	await page.click('#decisions-refresh');
 	ok(await waitText(page, '#decisions-body', [ITEM2_TITLE, '还有货吗'], 10000),
 		'the decision log shows the title of the item the buyer asked about', await text(page, '#decisions-body'));
