@@ -36,7 +36,7 @@
 
 import fs from 'node:fs';
 import { env, SETUP_TOKEN, SELLER, PASSWORD, ok, diag, sim, sleep, waitText, visible, text, preflight, launch,
-	openPage, load, submitSetup, phone, desktop, sideways, start, finish } from './lib.mjs';
+	openPage, load, submitSetup, phone, desktop, sideways, start, finish, tofuCheck, englishLeft, ALLOW_WORDS } from './lib.mjs';
 
 const ITEM = '40004', PRICE_FEN = 1250, CARD = 'dash-card';
 const ASK = '多少钱 dash-ask', ASK_REPLY = '五元一张', HUMAN = '我要人工 dash-human';
@@ -447,6 +447,12 @@ async function looks(page) {
 	await page.evaluate(() => document.querySelector('#sec-dash').scrollIntoView());
 	ok(await text(page, '#sec-dash h2') === '概览' && (await text(page, '#sec-dash .dash-tile-label')) === '买家消息',
 		'the overview speaks Chinese by default', await text(page, '#sec-dash h2'));
+	await tofuCheck(page, 'the overview and alerts draw Chinese with real glyphs, not tofu boxes');
+	const left = await englishLeft(page, ['#sec-dash', '#sec-alerts', '#sec-events .section-head', '#sec-events .hint'],
+		'.kind-code, #alerts-url-current, #alerts-header-current, #alerts-body td.msg, #alerts-body td.reason, ' +
+		'.dash-low-card, textarea', [...ALLOW_WORDS, 'Webhook', 'webhook']);
+	ok(!left.length, 'no English left on the overview, the alerts and the events panel in zh',
+		JSON.stringify(left.slice(0, 6)));
 	await shotOf(page, '#sec-dash', env.SK_SHOT || '', 'desktop screenshot of the overview (zh)');
 	await phone(page);
 	await sleep(500);
