@@ -115,6 +115,7 @@ static void cv_count(convo *c, int64_t ms, const char *sender, const char *kind,
 		c->counts[d][k]++;
 }
 
+/* See convo.h. */
 convo *convo_new(store *st, const config *cfg)
 {
 	convo *c = calloc(1, sizeof *c);
@@ -133,6 +134,7 @@ convo *convo_new(store *st, const config *cfg)
 	return c;
 }
 
+/* See convo.h. */
 void convo_free(convo *c)
 {
 	if (!c)
@@ -142,6 +144,7 @@ void convo_free(convo *c)
 	free(c);
 }
 
+/* See convo.h. */
 int64_t convo_failures(const convo *c)
 {
 	return c ? c->failures : 0;
@@ -233,6 +236,7 @@ static int cv_insert(convo *c, const cv_msg *m)
 	return cv_exec(c, q, "a chat's summary") < 0 ? -1 : 1;
 }
 
+/* See convo.h. */
 int convo_note_event(convo *c, const ev *e)
 {
 	cv_msg m;
@@ -266,6 +270,7 @@ int convo_note_event(convo *c, const ev *e)
 	return cv_insert(c, &m);
 }
 
+/* See convo.h. */
 int convo_note_queued(convo *c, const char *uuid, const char *cid, const char *buyer, const char *kind,
 		      const char *payload, const char *plugin, const char *tag, int64_t ms)
 {
@@ -303,6 +308,7 @@ int convo_note_queued(convo *c, const char *uuid, const char *cid, const char *b
 	return rc;
 }
 
+/* See convo.h. */
 int convo_note_answer(convo *c, const char *uuid, int ok, const char *detail)
 {
 	sqlite3_stmt *q;
@@ -332,6 +338,7 @@ int convo_note_answer(convo *c, const char *uuid, int ok, const char *detail)
 	return n;
 }
 
+/* See convo.h. */
 int convo_prune(convo *c, int64_t before_ms, int limit)
 {
 	sqlite3_stmt *q = c->q[CV_FIRST];
@@ -376,6 +383,7 @@ static cJSON *cv_chat_row(sqlite3_stmt *q)
 	return o;
 }
 
+/* See convo.h. */
 int convo_chats(convo *c, int64_t before_ms, int limit, cJSON *arr)
 {
 	sqlite3_stmt *q = c->q[CV_LIST];
@@ -391,6 +399,7 @@ int convo_chats(convo *c, int64_t before_ms, int limit, cJSON *arr)
 	return rc == SQLITE_DONE ? n : -1;
 }
 
+/* See convo.h. */
 cJSON *convo_chat(convo *c, const char *chat)
 {
 	sqlite3_stmt *q = c->q[CV_CHAT];
@@ -403,6 +412,7 @@ cJSON *convo_chat(convo *c, const char *chat)
 	return o;
 }
 
+/* See convo.h. */
 cJSON *convo_messages(convo *c, const char *chat, int64_t before_id, int limit, int *more)
 {
 	sqlite3_stmt *q = c->q[CV_MSGS];
@@ -448,6 +458,7 @@ cJSON *convo_messages(convo *c, const char *chat, int64_t before_id, int limit, 
 	return arr;
 }
 
+/* See convo.h. */
 int convo_read(convo *c, const char *chat, int64_t now_ms)
 {
 	sqlite3_stmt *q = c->q[CV_READ];
@@ -459,6 +470,7 @@ int convo_read(convo *c, const char *chat, int64_t now_ms)
 	return n < 0 ? -1 : n ? 0 : 1;
 }
 
+/* See convo.h. */
 void convo_day(int64_t ms, char *out)
 {
 	time_t t = (time_t)((ms + CONVO_TZ_MS) / 1000);
@@ -495,6 +507,7 @@ static int cv_stats_read(convo *c, int64_t today)
 	return 0;
 }
 
+/* See convo.h. */
 cJSON *convo_stats(convo *c, int days, int64_t now_ms)
 {
 	int64_t today = (now_ms + CONVO_TZ_MS) / 86400000, first = today - days + 1;
