@@ -84,8 +84,9 @@ static void run_feed(run_app *a, char *line, int page)
 	if (page) {
 		recent_add(a->recent, line, 0);
 		web_broadcast(a->web, line);
-	} else
+	} else {
 		free(line);
+	}
 }
 
 static void on_event(void *ud, const ev *e)
