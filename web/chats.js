@@ -61,6 +61,7 @@ window.skI18n.add('zh', {
 	'chats.sender.seller_app': '你（闲鱼 App）',
 	'chats.sender.seller_page': '你（页面）',
 	'chats.label.rule': '规则：{rule}',
+	'chats.label.handover': '转人工的回复',
 	'chats.label.order': '发货：订单 {order_id}',
 	'chats.label.unit': '第 {unit} 件',
 	'chats.state_msg.queued': '发送中…',
@@ -139,6 +140,7 @@ window.skI18n.add('en', {
 	'chats.sender.seller_app': 'you (Xianyu app)',
 	'chats.sender.seller_page': 'you (page)',
 	'chats.label.rule': 'rule: {rule}',
+	'chats.label.handover': 'hand-over reply',
 	'chats.label.order': 'delivery: order {order_id}',
 	'chats.label.unit': 'unit {unit}',
 	'chats.state_msg.queued': 'sending…',
@@ -551,7 +553,9 @@ window.skChats = function (k) {
 	function labelOf(m) {
 		var l = m.label && typeof m.label === 'object' ? m.label : null, parts = [];
 
-		if (l && str(l.rule))
+		if (/^handover:/.test(str(m.tag)))
+			parts.push(t('chats.label.handover'));
+		else if (l && str(l.rule))
 			parts.push(t('chats.label.rule', { rule: str(l.rule) }));
 		if (l && str(l.order_id))
 			parts.push(t('chats.label.order', { order_id: str(l.order_id) }) +

@@ -288,6 +288,8 @@ async function main() {
 	'the waiting chat is highlighted');
 	await page.click(`#chat-${b}`);
 	ok(await waitText(page, '#chat-why', '等你回复', 10000), 'the open chat says 等你回复', await text(page, '#chat-why'));
+	ok(await waitText(page, '#chat-list .msg.bot .msg-label', '转人工的回复', 10000),
+		'the hand-over text is marked as the hand-over\'s reply', await text(page, '#chat-list'));
 	await shot(page, env.SK_SHOT || '');
 	await page.click('#chat-resume');
 	w = await waitRows(page, (rs) => rs.some((r) => r.id === b && r.state === 'auto'), 10000);

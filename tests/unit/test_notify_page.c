@@ -186,7 +186,7 @@ static void test_settings(void)
 	is_int(q_int(f, "SELECT count(*) FROM notify_page"), 5, "five settings saved in notify_page");
 
 	/* applied at once */
-	ctl(f, "notify_test", "{\"text\":\"你好\"}", &rc, NULL);
+	cJSON_Delete(ctl(f, "notify_test", "{\"text\":\"你好\"}", &rc, NULL));
 	if (ok(fh_nhttp(f) == 1, "a test alert is posted")) {
 		char h[200];
 
@@ -228,7 +228,7 @@ static void test_settings(void)
 		};
 
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			ctl(f, "notify_configure", bad[i].data, &rc, &raw);
+			cJSON_Delete(ctl(f, "notify_configure", bad[i].data, &rc, &raw));
 			ok(rc == SK_ERR_INVAL && strstr(raw, bad[i].want), "configure %s: refused naming %s (%s)",
 			   bad[i].data, bad[i].want, raw);
 		}
@@ -280,7 +280,7 @@ static void test_no_url(void)
 	ok(fh_log_find(f, "no webhook set") >= 1, "no url: said in the log");
 	topic(f, "autoreply", "autoreply.handover", "{\"chat_id\":\"c7\",\"buyer_id\":\"b7\",\"buyer_name\":\"小王\","
 	      "\"item_id\":\"40004\",\"text\":\"转人工\",\"word\":\"人工\"}");
-	ctl(f, "notify_test", "{}", &rc, NULL);
+	cJSON_Delete(ctl(f, "notify_test", "{}", &rc, NULL));
 	is_int(fh_nhttp(f), 0, "no url: nothing posted");
 	j = ctl(f, "notify_list", "{}", &rc, &raw);
 	a = cJSON_GetObjectItemCaseSensitive(j, "alerts");
@@ -354,7 +354,7 @@ static void test_handover(void)
 	fh_http_reply(f, 1, 200, "");
 
 	/* default texts in Chinese */
-	ctl(f, "notify_test", "{}", &rc, NULL);
+	cJSON_Delete(ctl(f, "notify_test", "{}", &rc, NULL));
 	ok(fh_nhttp(f) == 3 && !strcmp(bstr(f, 2, "text"), "来自 shopkeep 的测试提醒"), "test: the Chinese default text");
 	fh_http_reply(f, 2, 200, "");
 	topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":1,\"low_stock\":3}");
