@@ -896,33 +896,36 @@
 
 	/* One readable line for an event object: [kind label, text, css class]. */
 	function describe(j) {
-		var who, t;
+		var who, t2;
 
 		switch (j.kind) {
 		case 'event':
-			who = j.own ? (j.echo ? 'bot (echo)' : 'you') : (str(j.sender_name) || str(j.sender_id) || 'buyer');
-			t = str(j.type) + (j.chat_id ? ' · chat ' + j.chat_id : '') + ' · ' + who +
+			who = j.own ? t(j.echo ? 'app.ev.echo' : 'app.ev.you') : (str(j.sender_name) || str(j.sender_id) ||
+				t('app.ev.buyer'));
+			t2 = str(j.type) + (j.chat_id ? t('app.ev.chat', { id: j.chat_id }) : '') + ' · ' + who +
 				(j.sender_id && !j.own && j.sender_name ? ' (' + j.sender_id + ')' : '');
 			if (j.text)
-				t += ': ' + j.text;
+				t2 += ': ' + j.text;
 			if (j.order_id)
-				t += ' · order ' + j.order_id;
+				t2 += t('app.ev.order', { id: j.order_id });
 			if (j.trade && j.trade !== 'none' && j.trade !== 'NONE')
-				t += ' · ' + j.trade;
-			return ['message', t, j.own ? 'own' : 'buyer'];
+				t2 += ' · ' + j.trade;
+			return [t('app.ev.k.message'), t2, j.own ? 'own' : 'buyer'];
 		case 'state':
-			return ['state', str(j.from) + ' → ' + str(j.to) + (j.why ? ' (' + j.why + ')' : ''),
+			return [t('app.ev.k.state'), stateText(j.from) + ' → ' + stateText(j.to) + (j.why ? ' (' + j.why + ')' : ''),
 				j.to === 'FAILED' ? 'bad' : j.to === 'CONNECTED' ? 'good' : 'warn'];
 		case 'send':
-			return ['send', (j.ok ? 'sent ' + str(j.message_id) : 'REFUSED: ' + str(j.reason)) +
-				(j.plugin ? ' · by ' + j.plugin : '') + (j.tag ? ' · ' + j.tag : '') + ' · ' + str(j.uuid),
+			return [t('app.ev.k.send'), (j.ok ? t('app.ev.sent', { id: str(j.message_id) })
+				: t('app.ev.refused', { reason: str(j.reason) })) +
+				(j.plugin ? t('app.ev.by', { plugin: j.plugin }) : '') + (j.tag ? ' · ' + j.tag : '') + ' · ' + str(j.uuid),
 				j.ok ? 'good' : 'bad'];
 		case 'plugin':
-			return ['plugin', str(j.topic) + (j.from ? ' from ' + j.from : '') +
+			return [t('app.ev.k.plugin'), str(j.topic) + (j.from ? t('app.ev.from', { plugin: j.from }) : '') +
 				(j.payload !== undefined ? ': ' + shortJson(j.payload) : ''),
 				/fail|low_stock/.test(str(j.topic)) ? 'bad' : ''];
 		case 'reply':
-			return ['reply', str(j.request_id) + (j.success ? ' ok' : ' failed: ' + str(j.error)), j.success ? '' : 'bad'];
+			return [t('app.ev.k.reply'), str(j.request_id) + (j.success ? t('app.ev.ok')
+				: t('app.ev.failed', { err: str(j.error) })), j.success ? '' : 'bad'];
 		default:
 			return [str(j.kind) || '?', j.text !== undefined ? str(j.text) : shortJson(j), ''];
 		}
