@@ -826,6 +826,12 @@
 		setPill($('events-status'), t('app.events.' + state, { n: secs }), cls, state);
 	}
 
+	/* A language switch: the pill in the new words. */
+	window.skI18n.onChange(function () {
+		if (S.eventsState)
+			setEventsStatus(S.eventsState[0], S.eventsState[1]);
+	});
+
 	function connectEvents() {
 		var url, ws;
 
@@ -979,8 +985,6 @@
 	function onLang() {
 		if (S.lastStatus)
 			renderStatus(S.lastStatus);
-		if (S.eventsState)
-			setEventsStatus(S.eventsState[0], S.eventsState[1]);
 		if (!S.loggedIn) {
 			$('login-account').textContent = S.account ? t('app.login.account', { account: S.account }) : '';
 			return;
