@@ -33,14 +33,14 @@ const UNB = '2200000000001';
 // [file, the section, the width]: the screens of the README. A section that
 // is not in the page is skipped.
 const SHOTS = [
-	['dashboard.png', '#sec-dashboard', 'desktop'],
+	['dashboard.png', '#sec-dash', 'desktop'],
 	['chats.png', '#sec-chats', 'desktop'],
 	['orders.png', '#sec-orders', 'desktop'],
 	['shop.png', '#sec-items', 'desktop'],
 	['alerts.png', '#sec-alerts', 'desktop'],
 	['rules.png', '#sec-rules', 'desktop'],
 	['status.png', '#sec-status', 'desktop'],
-	['phone-dashboard.png', '#sec-dashboard', 'phone'],
+	['phone-dashboard.png', '#sec-dash', 'phone'],
 	['phone-chats.png', '#sec-chats', 'phone'],
 	['phone-orders.png', '#sec-orders', 'phone'],
 ];
@@ -114,21 +114,22 @@ function stopAll() {
 			p.kill('SIGTERM');
 }
 
-// One section's picture: scrolled to, cut at its width's height limit.
-// Returns the PNG's size in bytes, 0 when the section is not there.
+// One section's picture from the whole page (scrolled to the top first, so
+// that the sticky header is not drawn over it), cut at its width's height
+// limit. Returns the PNG's size in bytes, 0 when the section is not there.
 async function shot(page, sel, width, file) {
 	const el = page.locator(sel).first();
 	if (!(await el.count()) || !(await el.isVisible()))
 		return 0;
-	await el.scrollIntoViewIfNeeded();
+	const r = await el.evaluate((e) => {
+		const b = e.getBoundingClientRect();
+		return { y: b.top + window.scrollY, h: b.height };
+	});
+	await page.evaluate(() => window.scrollTo(0, 0));
 	await sleep(300);
-	const box = await el.boundingBox();
-	if (!box)
-		return 0;
-	const top = await page.evaluate(() => window.scrollY);
 	const vw = width === 'phone' ? 390 : 1280;
 	await page.screenshot({ path: file, fullPage: true,
-		clip: { x: 0, y: Math.max(0, box.y + top - 8), width: vw, height: Math.min(box.height + 16, MAX_H[width]) } });
+		clip: { x: 0, y: Math.max(0, r.y - 8), width: vw, height: Math.min(r.h + 16, MAX_H[width]) } });
 	return fs.statSync(file).size;
 }
 
@@ -178,6 +179,13 @@ async function main() {
 	await sleep(3000);
 	if (!(await lib.tofuCheck(page)))
 		console.log('screenshots: Chinese would show as boxes: make browser-deps installs fonts-noto-cjk');
+
+	// the conversations screen with its first chat open (the one waiting for the seller when there is one)
+	const firstChat = page.locator('#chats-list [data-chat]').first();
+	if (await firstChat.count()) {
+		await firstChat.click();
+		await sleep(1500);
+	}
 
 	let taken = 0;
 	for (const width of ['desktop', 'phone']) {

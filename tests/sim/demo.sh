@@ -78,10 +78,10 @@ $pages
   each account:        $run/<id>/ has its config (account.json), rules.json, state.db, events.jsonl, bot.log
   simulator log:       $run/sim.log
 What to look at (the page is in Chinese; EN in its header switches to English):
-  首页 (dashboard): today's buyer messages, automatic replies, hand-overs, orders paid,
+  概览 (dashboard): today's buyer messages, automatic replies, hand-overs, orders paid,
     delivered and failed, revenue, cards running low - it fills over the first two minutes
     while the buyers of config/demo-scenario.json ask, order and pay in account demo
-  会话 (chats): every conversation; 张阿姨 asks for 人工 (a human): auto-reply stops in her
+  对话 (chats): every conversation; 张阿姨 asks for 人工 (a human): auto-reply stops in her
     chat, which waits at the top for you; answer her on the page, or resume auto-reply
   提醒 (alerts): what notify sent - the hand-over, the order that failed (a 100元 card has no
     delivery rule), the card that ran out; the alerts the receiver got:
