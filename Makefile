@@ -69,7 +69,7 @@ ABI_VERSION := $(call ABI_NUM,MAJOR).$(call ABI_NUM,MINOR)
 # CJK fonts, so that screenshots draw Chinese (lib.mjs tofuCheck fails without).
 BROWSER_PKGS := chromium fonts-noto-cjk
 
-.PHONY: all deps browser-deps test demo clean bench bench-build check-valgrind install fuzz fuzz-build soak soak-build
+.PHONY: all deps browser-deps test demo screenshots clean bench bench-build check-valgrind install fuzz fuzz-build soak soak-build
 # Keep the objects the test pattern rules chain through.
 .SECONDARY:
 all: $(B)/shopkeep $(B)/shopkeep-sim $(PLUGIN_SO) $(TEST_PLUGINS) $(TESTS)
@@ -235,6 +235,12 @@ check-valgrind: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/sim/demo.sh $(B)
+
+# The README's pictures: the demo's account in headless Chromium, each screen
+# in Chinese at 1280 and 390 px into docs/*.png (tests/browser/screenshots.mjs).
+screenshots: browser-deps
+	@$(MAKE) --no-print-directory all
+	@node tests/browser/screenshots.mjs $(B)
 
 # make bench (README.md, "Benchmarks"): an optimized build without sanitizers
 # (into $(B); build/bench when SAN=1 is given), then tests/bench/bench.c runs

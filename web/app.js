@@ -744,6 +744,7 @@
 	var events = window.skEvents({
 		S: S, $: $, api: api, clear: clear, control: control, el: el, fmtTime: fmtTime, num: num, str: str,
 		sessionEnded: function () { sessionEnded(); },
+		stateText: function (st) { return stateText(st); },
 		onEvent: function (j) { onEvent(j); }
 	});
 

@@ -132,6 +132,11 @@ window.skEvents = function (k) {
 		return s && s.length > 300 ? s.slice(0, 300) + '…' : s;
 	}
 
+	/* A session state in the page's words (app.js knows them), else as it is. */
+	function stateText(st) {
+		return k.stateText ? k.stateText(str(st)) : str(st);
+	}
+
 	/* One readable line for an event object: [kind label, text, css class]. */
 	function describe(j) {
 		var who, x;
@@ -150,7 +155,7 @@ window.skEvents = function (k) {
 				x += ' · ' + j.trade;
 			return [t('events.kind.message'), x, j.own ? 'own' : 'buyer'];
 		case 'state':
-			return [t('events.kind.state'), str(j.from) + ' → ' + str(j.to) + (j.why ? ' (' + j.why + ')' : ''),
+			return [t('events.kind.state'), stateText(j.from) + ' → ' + stateText(j.to) + (j.why ? ' (' + j.why + ')' : ''),
 				j.to === 'FAILED' ? 'bad' : j.to === 'CONNECTED' ? 'good' : 'warn'];
 		case 'send':
 			return [t('events.kind.send'), (j.ok ? t('events.sent', { id: str(j.message_id) })

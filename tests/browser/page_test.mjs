@@ -51,12 +51,15 @@ async function stateIs(page, sel, st, ms) {
 }
 
 // Whether an error message says the same thing twice ("Wrong setup token:
-// wrong setup token"): two of its clauses (split at : ( ) . ; and their
-// Chinese forms) equal, case and spaces aside.
+// wrong or expired setup token", "Wrong password. (wrong password)"): two
+// English words in a row, or four Chinese characters, that come twice
+// (names like setup_token aside).
 function doubled(msg) {
-	const parts = String(msg).toLowerCase().split(/[:：(（)）.。;；]/).map((x) => x.replace(/\s+/g, ' ').trim())
-		.filter((x) => x.length > 2);
-	return new Set(parts).size !== parts.length;
+	const words = String(msg).toLowerCase().replace(/\S*_\S*/g, ' ').match(/[a-z]+/g) || [];
+	const pairs = words.slice(1).map((w, i) => `${words[i]} ${w}`);
+	const han = String(msg).replace(/[^\u4e00-\u9fff]/g, '');
+	const quads = [...han].slice(3).map((c, i) => han.slice(i, i + 4));
+	return new Set(pairs).size !== pairs.length || new Set(quads).size !== quads.length;
 }
 
 // The older screens (issue 22): where English must not be left in zh, and
@@ -165,10 +168,10 @@ async function main() {
 	await page.fill('#setup-token', 'not-the-token-either');
 	await page.click('#setup-submit');
 	let badEn = '';
-	for (const end = Date.now() + 5000; Date.now() < end && !/wrong setup token/i.test(badEn); await sleep(100))
+	for (const end = Date.now() + 5000; Date.now() < end && !/setup token/i.test(badEn); await sleep(100))
 		badEn = await text(page, '#setup-error');
-	ok(/wrong setup token/i.test(badEn) && !doubled(badEn) && (badEn.match(/wrong setup token/gi) || []).length === 1,
-		`and once in English, not "Wrong setup token: wrong setup token" (${badEn})`);
+	ok(/^wrong .*setup token/i.test(badEn) && !doubled(badEn),
+		`and once in English, not "Wrong setup token: wrong or expired setup token" (${badEn})`);
 	await page.evaluate(() => window.skI18n.setLang('zh'));
 
 	const inApp = await submitSetup(page, SETUP_TOKEN, false);
@@ -364,6 +367,8 @@ async function main() {
 	await page.click('#login-submit');
 	ok(await visible(page, '#login-error', 5000) && !(await page.locator('#app-view').isVisible()),
 		'a wrong password is refused, the error next to the form', await text(page, '#login-error'));
+	const badPw = await text(page, '#login-error');
+	ok(badPw.includes('密码不正确') && !doubled(badPw), `the error says it once (${badPw})`);
 	await page.fill('#login-password', PASSWORD);
 	await page.click('#login-submit');
 	ok(await visible(page, '#app-view', 10000), 'logged in again with the new password', await text(page, '#login-error'));

@@ -318,6 +318,7 @@ async function main() {
 	const csp = resp ? resp.headers()['content-security-policy'] || '' : '';
 	if (!ok(await visible(page, '#setup-form', 10000), 'the setup form shows (a new seller: no password yet)'))
 		return;
+	await lib.tofuCheck(page);
 	if (!ok(await submitSetup(page, SETUP_TOKEN), 'logged in with the setup token', await text(page, '#setup-error')))
 		return;
 	ok(await lib.visible(page, '#events-status[data-state="live"]', 10000), 'the live events are connected');

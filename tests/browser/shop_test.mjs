@@ -25,7 +25,7 @@
 
 import fs from 'node:fs';
 import { env, SETUP_TOKEN, ok, diag, sim, waitText, visible, text, preflight, launch, openPage, load,
-	submitSetup, png, serveImage, phone, desktop, screenshot, start, finish } from './lib.mjs';
+	submitSetup, png, serveImage, phone, desktop, screenshot, start, finish, tofuCheck } from './lib.mjs';
 
 const ITEM = '50001', ITEM_TITLE = '王者荣耀点券', SPEC = '面值:50元';
 const ITEM2 = '50002', ITEM2_TITLE = '视频会员月卡';
@@ -74,6 +74,7 @@ async function login(page) {
 		'the CSP lets pictures of https://img.alicdn.com only (besides the page and data:)', csp);
 	if (!await visible(page, '#setup-form', 10000))
 		return ok(false, 'the setup form shows', await text(page, '#login-view'));
+	await tofuCheck(page);
 	return ok(await submitSetup(page, SETUP_TOKEN), 'logged in', await text(page, '#setup-error'));
 }
 

@@ -4,6 +4,8 @@
 # and two demo accounts against it - two shopkeep processes, each with its own
 # state, rules and web page - and prints where the pages are and their setup
 # tokens. The bots' logs go to this terminal (and to build/demo/<id>/bot.log).
+# Their notify plugin posts alerts to the simulator's POST /webhook (a local
+# receiver: GET /webhook lists what arrived).
 # Ctrl-C stops everything. Files of the run are kept in build/demo/.
 set -u
 B=${1:-build}
@@ -71,13 +73,22 @@ shopkeep demo: two accounts, two processes, two pages
 $pages
   simulated platform:  ws://127.0.0.1:$port/  (mtop API http://127.0.0.1:$port/h5/)
   simulator control:   http://127.0.0.1:$ctl/state   (see tests/sim/README.md)
+  alerts received:     http://127.0.0.1:$port/webhook  (notify's webhook: the simulator keeps each POST)
   what the bots sent:  curl -s 'http://127.0.0.1:$ctl/sent?what=/r/MessageSend/sendByReceiverScope'
   each account:        $run/<id>/ has its config (account.json), rules.json, state.db, events.jsonl, bot.log
   simulator log:       $run/sim.log
-In account demo a buyer greets, asks the price, orders and pays (config/demo-scenario.json);
-in demo2 another buyer asks. Both run dedup, hello (answers "hello"), autoreply with their own
-rules.json (edit the keyword rules on the page: saved and applied at once) and orders: each
-paid order gets its card codes once, then the shipment is confirmed. Be a buyer yourself:
+What to look at (the page is in Chinese; EN in its header switches to English):
+  概览 (dashboard): today's buyer messages, automatic replies, hand-overs, orders paid,
+    delivered and failed, revenue, cards running low - it fills over the first two minutes
+    while the buyers of config/demo-scenario.json ask, order and pay in account demo
+  对话 (chats): every conversation; 张阿姨 asks for 人工 (a human): auto-reply stops in her
+    chat, which waits at the top for you; answer her on the page, or resume auto-reply
+  提醒 (alerts): what notify sent - the hand-over, the order that failed (a 100元 card has no
+    delivery rule), the card that ran out; the alerts the receiver got:
+      curl -s http://127.0.0.1:$port/webhook
+Both accounts run dedup, notify, autoreply with their own rules.json (edit the rules on the
+page: saved and applied at once), orders (each paid order gets its card codes once, then the
+shipment is confirmed) and items. Be a buyer yourself:
   curl -s -X POST http://127.0.0.1:$ctl/inject -d '{"seller":"2200000000002","cid":"20009","text":"多少钱"}'
 Kill one (kill \$(pgrep -f 'demo2/account.json')): the other goes on. Stock and orders:
   $B/shopkeep stock list --config $run/demo/account.json
