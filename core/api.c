@@ -555,15 +555,23 @@ static void api_chat_state(cJSON *c, const cJSON *paused)
 	cJSON_AddStringToObject(c, "pause_reason", why ? why : "");
 }
 
+/* Whether chat c (a convo_chat object) waits for the seller, by paused (api_paused). */
+static int api_waiting(const cJSON *paused, const cJSON *c)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(paused, api_str(c, "chat_id"));
+
+	return p && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "waiting"));
+}
+
 /* list_chats: the stored chats by last activity, at most data.limit (1..500,
  * default 50), older than data.before_ms when given (paging); the chats
- * waiting for the seller (a hand-over) first on the first page. Each with
- * its unread count and auto-reply state. */
+ * waiting for the seller (a hand-over) first on the first page, and on that
+ * page only. Each with its unread count and auto-reply state. */
 static void api_cmd_list_chats(api_ctx *a, const cJSON *data, api_out *o)
 {
 	int64_t limit = 50, before = 0;
 	cJSON *d, *arr, *rest, *paused, *p, *c;
-	int nwait = 0;
+	int nwait = 0, waiting = 0, n;
 
 	if (api_int_arg(data, "limit", 1, API_CHATS, &limit, "list_chats", o) ||
 	    api_int_arg(data, "before_ms", 1, INT64_C(1) << 53, &before, "list_chats", o) || !api_cv(a, "list_chats", o))
@@ -571,11 +579,11 @@ static void api_cmd_list_chats(api_ctx *a, const cJSON *data, api_out *o)
 	paused = api_paused(a);
 	d = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(d, "chats");
-	/* the waiting ones first (a page further back has them already) */
 	cJSON_ArrayForEach(p, paused) {
-		if (before || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "waiting")) || nwait >= limit)
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "waiting")))
 			continue;
-		if ((c = convo_chat(a->env.cv, p->string))) {
+		waiting++;
+		if (!before && nwait < limit && (c = convo_chat(a->env.cv, p->string))) {
 			cJSON_AddItemToArray(arr, c);
 			nwait++;
 		}
@@ -591,23 +599,23 @@ static void api_cmd_list_chats(api_ctx *a, const cJSON *data, api_out *o)
 				cJSON_InsertItemInArray(arr, j - 1, y);
 			}
 		}
+	/* the rest, without the waiting ones (on the first page already) */
 	rest = cJSON_CreateArray();
-	if (convo_chats(a->env.cv, before, (int)limit + nwait, rest) < 0) {
+	if (convo_chats(a->env.cv, before, (int)limit + waiting, rest) < 0) {
 		cJSON_Delete(rest);
 		cJSON_Delete(paused);
 		cJSON_Delete(d);
-		api_fail(o, 500, "list_chats: state.db: %s", "the chats cannot be read (see the log)");
+		api_fail(o, 500, "list_chats: state.db: the chats cannot be read (see the log)");
 		return;
 	}
+	n = nwait;
 	while ((c = cJSON_DetachItemFromArray(rest, 0))) {
-		int dup = 0;
-
-		for (int i = 0; i < nwait && !dup; i++)
-			dup = !strcmp(api_str(cJSON_GetArrayItem(arr, i), "chat_id"), api_str(c, "chat_id"));
-		if (dup || cJSON_GetArraySize(arr) >= limit)
+		if (n >= limit || api_waiting(paused, c)) {
 			cJSON_Delete(c);
-		else
+		} else {
 			cJSON_AddItemToArray(arr, c);
+			n++;
+		}
 	}
 	cJSON_Delete(rest);
 	cJSON_ArrayForEach(c, arr)

@@ -26,6 +26,7 @@ enum {
 	CV_UPS_CHAT,
 	CV_SENT,
 	CV_FAILED,
+	CV_FIRST,
 	CV_PRUNE_MSG,
 	CV_PRUNE_CHAT,
 	CV_LIST,
@@ -57,8 +58,13 @@ static const char *const cv_sql[CV_N] = {
 	 * seller's own message) gives way to the out row */
 	[CV_SENT] = "UPDATE OR REPLACE chat_msg SET message_id = ?2, state = 'sent', reason = '' "
 		    "WHERE uuid = ?1 AND uuid <> ''",
-	[CV_FAILED] = "UPDATE chat_msg SET state = 'failed', reason = ?2 WHERE uuid = ?1 AND uuid <> ''",
-	[CV_PRUNE_MSG] = "DELETE FROM chat_msg WHERE id IN (SELECT id FROM chat_msg WHERE ms < ?1 ORDER BY ms LIMIT ?2)",
+	/* RETURNING: the kept chat_stats counts take the refused send out */
+	[CV_FAILED] = "UPDATE chat_msg SET state = 'failed', reason = ?2 WHERE uuid = ?1 AND uuid <> '' "
+		      "AND state <> 'failed' RETURNING ms, sender, kind",
+	/* no index on ms (it cost 10 us a message): the oldest rows are the
+	 * first ids, the retention deletes from the front (convo_prune) */
+	[CV_FIRST] = "SELECT id, ms FROM chat_msg ORDER BY id LIMIT 1",
+	[CV_PRUNE_MSG] = "DELETE FROM chat_msg WHERE id < ?2 AND ms < ?1",
 	[CV_PRUNE_CHAT] = "DELETE FROM chat_chat WHERE last_ms < ?1 AND NOT EXISTS "
 			  "(SELECT 1 FROM chat_msg m WHERE m.chat = chat_chat.chat)",
 	[CV_LIST] = "SELECT " CV_CHAT_COLS " FROM chat_chat WHERE last_ms < ?1 ORDER BY last_ms DESC LIMIT ?2",
@@ -66,15 +72,17 @@ static const char *const cv_sql[CV_N] = {
 	[CV_MSGS] = "SELECT id, ms, dir, sender, kind, text, image_url, item_id, order_id, trade, uuid, plugin, tag, "
 		    "state, reason FROM chat_msg WHERE chat = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
 	[CV_READ] = "UPDATE chat_chat SET unread = 0, read_ms = max(read_ms, ?2) WHERE chat = ?1",
-	/* one pass over the index in C: cheaper than GROUP BY's temp b-tree */
-	[CV_STATS] = "SELECT ms, sender, kind, state FROM chat_msg WHERE ms >= ?1",
+	/* newest first, read once (cv_stats_read); no GROUP BY temp b-tree */
+	[CV_STATS] = "SELECT ms, sender, kind, state FROM chat_msg ORDER BY id DESC",
 };
 
 /* chat_stats' counts are kept in memory per Beijing day once read: one
  * scan at the first call, then each insert counts itself (O(days) a call).
- * CV_DAYS days from base; a refusal or the retention's delete makes them be
- * read again. */
+ * CV_DAYS days from base; a refusal takes its send out, the retention's
+ * delete makes them be read again. */
 #define CV_DAYS 64
+/* cv_stats_read stops after this many messages in a row older than its window */
+#define CV_STATS_PAST 2000
 
 struct convo {
 	store *st;
@@ -107,6 +115,7 @@ static void cv_count(convo *c, int64_t ms, const char *sender, const char *kind,
 		c->counts[d][k]++;
 }
 
+/* See convo.h. */
 convo *convo_new(store *st, const config *cfg)
 {
 	convo *c = calloc(1, sizeof *c);
@@ -125,6 +134,7 @@ convo *convo_new(store *st, const config *cfg)
 	return c;
 }
 
+/* See convo.h. */
 void convo_free(convo *c)
 {
 	if (!c)
@@ -134,6 +144,7 @@ void convo_free(convo *c)
 	free(c);
 }
 
+/* See convo.h. */
 int64_t convo_failures(const convo *c)
 {
 	return c ? c->failures : 0;
@@ -164,6 +175,14 @@ static int cv_exec(convo *c, sqlite3_stmt *q, const char *what)
 static void cv_text(sqlite3_stmt *q, int i, const char *v)
 {
 	sqlite3_bind_text(q, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+/* A column as text, "" for NULL. */
+static const char *cv_col(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	return t ? (const char *)t : "";
 }
 
 /* One message to store, and the chat summary it updates. */
@@ -217,6 +236,7 @@ static int cv_insert(convo *c, const cv_msg *m)
 	return cv_exec(c, q, "a chat's summary") < 0 ? -1 : 1;
 }
 
+/* See convo.h. */
 int convo_note_event(convo *c, const ev *e)
 {
 	cv_msg m;
@@ -250,6 +270,7 @@ int convo_note_event(convo *c, const ev *e)
 	return cv_insert(c, &m);
 }
 
+/* See convo.h. */
 int convo_note_queued(convo *c, const char *uuid, const char *cid, const char *buyer, const char *kind,
 		      const char *payload, const char *plugin, const char *tag, int64_t ms)
 {
@@ -287,29 +308,55 @@ int convo_note_queued(convo *c, const char *uuid, const char *cid, const char *b
 	return rc;
 }
 
+/* See convo.h. */
 int convo_note_answer(convo *c, const char *uuid, int ok, const char *detail)
 {
 	sqlite3_stmt *q;
-	int n;
+	int rc, n = 0;
 
 	if (!c || !uuid || !*uuid)
 		return 0;
 	q = c->q[ok ? CV_SENT : CV_FAILED];
 	cv_text(q, 1, uuid);
 	cv_text(q, 2, detail);
-	n = cv_exec(c, q, ok ? "a send's IM id" : "a send's refusal");
-	if (!ok && n > 0)
-		c->stats_ok = 0;   /* a failed send is not counted: read the counts again */
+	if (ok)
+		return cv_exec(c, q, "a send's IM id");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t d = (sqlite3_column_int64(q, 0) + CONVO_TZ_MS) / 86400000 - c->stats_base;
+		int k = cv_count_of(cv_col(q, 1), cv_col(q, 2), "");
+
+		if (c->stats_ok && d >= 0 && d < CV_DAYS && k >= 0 && c->counts[d][k] > 0)
+			c->counts[d][k]--;
+		n++;
+	}
+	cv_done(q);
+	if (rc != SQLITE_DONE) {
+		c->failures++;
+		log_warn("convo", "a send's refusal not stored: %s", sqlite3_errmsg(c->db));
+		return -1;
+	}
 	return n;
 }
 
+/* See convo.h. */
 int convo_prune(convo *c, int64_t before_ms, int limit)
 {
-	sqlite3_stmt *q = c->q[CV_PRUNE_MSG];
-	int n;
+	sqlite3_stmt *q = c->q[CV_FIRST];
+	int64_t first = 0, ms = 0;
+	int n, rc;
 
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		first = sqlite3_column_int64(q, 0);
+		ms = sqlite3_column_int64(q, 1);
+	}
+	cv_done(q);
+	if (rc != SQLITE_ROW || ms >= before_ms)
+		return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	/* the next limit ids from the front; an old message stored late (a
+	 * backfill) goes when the front reaches it */
+	q = c->q[CV_PRUNE_MSG];
 	sqlite3_bind_int64(q, 1, before_ms);
-	sqlite3_bind_int(q, 2, limit);
+	sqlite3_bind_int64(q, 2, first + limit);
 	if ((n = cv_exec(c, q, "the retention's delete")) < 0)
 		return -1;
 	if (n > 0)
@@ -317,14 +364,6 @@ int convo_prune(convo *c, int64_t before_ms, int limit)
 	q = c->q[CV_PRUNE_CHAT];
 	sqlite3_bind_int64(q, 1, before_ms);
 	return cv_exec(c, q, "the retention's delete of chats") < 0 ? -1 : n;
-}
-
-/* A column as text, "" for NULL. */
-static const char *cv_col(sqlite3_stmt *q, int i)
-{
-	const unsigned char *t = sqlite3_column_text(q, i);
-
-	return t ? (const char *)t : "";
 }
 
 /* The chat summary of the current row of q (CV_CHAT_COLS). */
@@ -344,6 +383,7 @@ static cJSON *cv_chat_row(sqlite3_stmt *q)
 	return o;
 }
 
+/* See convo.h. */
 int convo_chats(convo *c, int64_t before_ms, int limit, cJSON *arr)
 {
 	sqlite3_stmt *q = c->q[CV_LIST];
@@ -359,6 +399,7 @@ int convo_chats(convo *c, int64_t before_ms, int limit, cJSON *arr)
 	return rc == SQLITE_DONE ? n : -1;
 }
 
+/* See convo.h. */
 cJSON *convo_chat(convo *c, const char *chat)
 {
 	sqlite3_stmt *q = c->q[CV_CHAT];
@@ -371,6 +412,7 @@ cJSON *convo_chat(convo *c, const char *chat)
 	return o;
 }
 
+/* See convo.h. */
 cJSON *convo_messages(convo *c, const char *chat, int64_t before_id, int limit, int *more)
 {
 	sqlite3_stmt *q = c->q[CV_MSGS];
@@ -416,6 +458,7 @@ cJSON *convo_messages(convo *c, const char *chat, int64_t before_id, int limit, 
 	return arr;
 }
 
+/* See convo.h. */
 int convo_read(convo *c, const char *chat, int64_t now_ms)
 {
 	sqlite3_stmt *q = c->q[CV_READ];
@@ -427,6 +470,7 @@ int convo_read(convo *c, const char *chat, int64_t now_ms)
 	return n < 0 ? -1 : n ? 0 : 1;
 }
 
+/* See convo.h. */
 void convo_day(int64_t ms, char *out)
 {
 	time_t t = (time_t)((ms + CONVO_TZ_MS) / 1000);
@@ -441,26 +485,29 @@ void convo_day(int64_t ms, char *out)
 static int cv_stats_read(convo *c, int64_t today)
 {
 	sqlite3_stmt *q = c->q[CV_STATS];
-	int rc;
+	int rc, before = 0;
 
 	c->stats_ok = 0;
 	c->stats_base = today - 30;
 	memset(c->counts, 0, sizeof c->counts);
-	sqlite3_bind_int64(q, 1, c->stats_base * 86400000 - CONVO_TZ_MS);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	/* newest first until CV_STATS_PAST messages in a row are older than the
+	 * window: ids follow time but for a few stored late (a backfill) */
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && before < CV_STATS_PAST) {
 		int64_t d = (sqlite3_column_int64(q, 0) + CONVO_TZ_MS) / 86400000 - c->stats_base;
 		int k = cv_count_of(cv_col(q, 1), cv_col(q, 2), cv_col(q, 3));
 
+		before = d < 0 ? before + 1 : 0;
 		if (d >= 0 && d < CV_DAYS && k >= 0)
 			c->counts[d][k]++;
 	}
 	cv_done(q);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return -1;
 	c->stats_ok = 1;
 	return 0;
 }
 
+/* See convo.h. */
 cJSON *convo_stats(convo *c, int days, int64_t now_ms)
 {
 	int64_t today = (now_ms + CONVO_TZ_MS) / 86400000, first = today - days + 1;

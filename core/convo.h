@@ -45,8 +45,11 @@ int convo_note_queued(convo *c, const char *uuid, const char *cid, const char *b
  * changed, 0 none (a send queued while storing was off), -1 error. */
 int convo_note_answer(convo *c, const char *uuid, int ok, const char *detail);
 
-/* Deletes at most limit messages older than before_ms (oldest first) and
- * the chats left without messages: the number of messages deleted, -1. */
+/* The retention: deletes the messages older than before_ms among the limit
+ * lowest ids, when the lowest is older (the table has no index on time: ids
+ * follow it, and a message stored late goes when the front reaches it),
+ * and the chats left without messages. The number of messages deleted (0:
+ * the oldest is newer), or -1. */
 int convo_prune(convo *c, int64_t before_ms, int limit);
 
 /* The chats by last activity (newest first), at most limit, before_ms > 0:

@@ -167,8 +167,8 @@ static void on_publish(void *ud, const char *plugin, const char *topic, const ch
 }
 
 /* The retention of the conversations (chats.retention_days; 0 keeps
- * them): deletes RUN_CHATS_BATCH of the older messages at a time, again in
- * 1 s while there are more, else in an hour. */
+ * them): deletes the older messages RUN_CHATS_BATCH ids at a time from the
+ * oldest, again in 1 s while it deleted some, else in an hour. */
 #define RUN_CHATS_BATCH 1000
 static void chats_prune_cb(lws_sorted_usec_list_t *sul)
 {
@@ -181,7 +181,7 @@ static void chats_prune_cb(lws_sorted_usec_list_t *sul)
 			log_debug("run", "chats: %d message(s) older than %d days deleted", n, days);
 	}
 	lws_sul_schedule(run_ctx, 0, &a->sul_chats, chats_prune_cb,
-			 (lws_usec_t)(n == RUN_CHATS_BATCH ? 1 : 3600) * LWS_US_PER_SEC);
+			 (lws_usec_t)(n > 0 ? 1 : 3600) * LWS_US_PER_SEC);
 }
 
 /* lws's log levels for ours. */

@@ -88,8 +88,6 @@ static const char *const core_migrations[] = {
 	"  reason TEXT NOT NULL DEFAULT ''"
 	") STRICT;"
 	"CREATE INDEX chat_msg_chat ON chat_msg(chat, id);"
-	/* by time: the retention, and chat_stats reads only the index */
-	"CREATE INDEX chat_msg_ms ON chat_msg(ms, sender, kind, state);"
 	"CREATE UNIQUE INDEX chat_msg_mid ON chat_msg(message_id) WHERE message_id <> '';"
 	"CREATE INDEX chat_msg_uuid ON chat_msg(uuid) WHERE uuid <> '';"
 	"CREATE TABLE chat_chat("
