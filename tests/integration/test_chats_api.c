@@ -289,13 +289,20 @@ static void test_live(void)
 	is_int(control("chat_messages", "{\"chat_id\":\"30001\"}", &a), 200, "chat_messages 30001");
 	{
 		const cJSON *m;
-		int nulls = 0, n = 0;
+		int nulls = 0, n = 0, ar = 0, ar_rule = 0;
 
 		cJSON_ArrayForEach(m, tc_jget(a, "data.messages")) {
+			if (!strcmp(tc_jstr(m, "plugin"), "autoreply")) {
+				ar++;
+				ar_rule += *tc_jstr(m, "label.rule") != '\0';
+				continue;
+			}
 			n++;
 			nulls += cJSON_IsNull(cJSON_GetObjectItem(m, "label"));
 		}
-		ok(n > 0 && nulls == n, "plugins without a sends command (autoreply here): label null on every message");
+		ok(n > 0 && nulls == n, "messages of no plugin (the buyer's, the seller's): label null on every one");
+		ok(ar > 0 && ar_rule == ar, "autoreply's replies: labelled by autoreply_sends with their rule (%d of %d)",
+		   ar_rule, ar);
 	}
 	cJSON_Delete(a);
 
