@@ -57,10 +57,10 @@ static const char *const cv_sql[CV_N] = {
 	/* OR REPLACE: a copy of the send stored before (its echo taken for the
 	 * seller's own message) gives way to the out row */
 	[CV_SENT] = "UPDATE OR REPLACE chat_msg SET message_id = ?2, state = 'sent', reason = '' "
-		    "WHERE uuid = ?1 AND uuid <> ''",
+		    "WHERE message_id = 'q:' || ?1 AND message_id <> ''",
 	/* RETURNING: the kept chat_stats counts take the refused send out */
-	[CV_FAILED] = "UPDATE chat_msg SET state = 'failed', reason = ?2 WHERE uuid = ?1 AND uuid <> '' "
-		      "AND state <> 'failed' RETURNING ms, sender, kind",
+	[CV_FAILED] = "UPDATE chat_msg SET state = 'failed', reason = ?2 WHERE message_id = 'q:' || ?1 "
+		      "AND message_id <> '' AND state <> 'failed' RETURNING ms, sender, kind",
 	/* no index on ms (it cost 10 us a message): the oldest rows are the
 	 * first ids, the retention deletes from the front (convo_prune) */
 	[CV_FIRST] = "SELECT id, ms FROM chat_msg ORDER BY id LIMIT 1",
@@ -276,11 +276,15 @@ int convo_note_queued(convo *c, const char *uuid, const char *cid, const char *b
 {
 	cv_msg m;
 	cJSON *img = NULL;
+	char key[80];
 	int rc;
 
 	if (!c || !c->cfg->chats_store)
 		return 0;
 	memset(&m, 0, sizeof m);
+	/* the row's key until the answer gives it the IM id (CV_SENT, CV_FAILED) */
+	snprintf(key, sizeof key, "q:%s", uuid);
+	m.message_id = key;
 	m.chat = cid;
 	m.ms = ms;
 	m.dir = "out";

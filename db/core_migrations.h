@@ -65,9 +65,11 @@ static const char *const core_migrations[] = {
 	/* 7: the conversations (core/convo.c): every chat message in and out,
 	 * and one summary row per chat kept up to date on each insert, so that
 	 * the chat list reads O(chats) rows. message_id is the platform's IM id
-	 * ("" while an out row waits for its send's answer): unique, so that a
-	 * backfilled or echoed message is stored once. uuid is the send's of an
-	 * out row ("" for a message that came in). */
+	 * ("q:<uuid>" while an out row waits for its send's answer: the unique
+	 * index finds it then, and no index of its own on uuid costs a random
+	 * b-tree page a send): unique, so that a backfilled or echoed message
+	 * is stored once. uuid is the send's of an out row ("" for a message
+	 * that came in). */
 	"CREATE TABLE chat_msg("
 	"  id INTEGER PRIMARY KEY,"
 	"  chat TEXT NOT NULL,"
@@ -89,7 +91,6 @@ static const char *const core_migrations[] = {
 	") STRICT;"
 	"CREATE INDEX chat_msg_chat ON chat_msg(chat, id);"
 	"CREATE UNIQUE INDEX chat_msg_mid ON chat_msg(message_id) WHERE message_id <> '';"
-	"CREATE INDEX chat_msg_uuid ON chat_msg(uuid) WHERE uuid <> '';"
 	"CREATE TABLE chat_chat("
 	"  chat TEXT PRIMARY KEY,"
 	"  buyer_id TEXT NOT NULL DEFAULT '',"

@@ -291,8 +291,8 @@ static void test_list_and_paging(store *s, convo *c)
 	   "a conversation page uses the (chat, id) index");
 	ok(!full_scan(s, "SELECT chat FROM chat_chat WHERE last_ms < 5 ORDER BY last_ms DESC LIMIT 50", "chat_chat"),
 	   "the chat list uses the last_ms index");
-	ok(!full_scan(s, "UPDATE chat_msg SET state = 'sent' WHERE uuid = 'x' AND uuid <> ''", "chat_msg"),
-	   "a send's answer finds its row by the uuid index");
+	ok(!full_scan(s, "UPDATE chat_msg SET state = 'sent' WHERE message_id = 'q:' || 'x' AND message_id <> ''", "chat_msg"),
+	   "a send's answer finds its row by the IM id index (its key q:<uuid> until then)");
 	ok(!full_scan(s, "DELETE FROM chat_msg WHERE id < 5 AND ms < 5", "chat_msg"),
 	   "the retention deletes a range of ids");
 	ok(full_scan(s, "SELECT id FROM chat_msg WHERE text = 'x'", "chat_msg"), "(the check sees a full scan)");
