@@ -10,6 +10,7 @@
  */
 #include "tap.h"
 #include "sim/tbot.h"
+#include "page_api.h"
 #include "util.h"
 
 #include <signal.h>
@@ -24,79 +25,8 @@
 #define TOKEN "t0ken5ecretvalue99"
 
 static tc_sim sim;
-static int wport;
-static char cookie[128];
+static page_api pa;   /* the bot's page (pa.port its web port) */
 
-/* One request to the page: the status; *out (may be NULL) the parsed answer. */
-static int req(const char *method, const char *path, const char *hdrs, const char *body, cJSON **out,
-	       tc_http_resp *keep)
-{
-	tc_http_resp r;
-	int st;
-
-	if (out)
-		*out = NULL;
-	if (tc_http(wport, method, path, hdrs, body, body ? strlen(body) : 0, &r, 5000))
-		return -1;
-	st = r.status;
-	if (out)
-		*out = cJSON_ParseWithLength(r.body, r.body_len);
-	if (keep)
-		*keep = r;
-	else
-		tc_http_free(&r);
-	return st;
-}
-
-/* Logs in with the setup token the bot logged; 0 or -1. */
-static int login(tbot *b)
-{
-	char tok[128], body[300], *sc;
-	tc_http_resp r;
-	int st;
-
-	for (int i = 0; i < 50 && req("GET", "/api/session", NULL, NULL, NULL, NULL) != 200; i++)
-		usleep(100000);
-	tbot_setup_token(b, tok, sizeof tok);
-	snprintf(body, sizeof body, "{\"setup_token\":\"%s\",\"password\":\"" PW "\"}", tok);
-	st = req("POST", "/api/login", NULL, body, NULL, &r);
-	if (st != 200) {
-		if (st >= 0)
-			tc_http_free(&r);
-		return -1;
-	}
-	sc = tc_http_header(&r, "Set-Cookie", 0);
-	snprintf(cookie, sizeof cookie, "%.*s", sc ? (int)strcspn(sc, ";") : 0, sc ? sc : "");
-	free(sc);
-	tc_http_free(&r);
-	return 0;
-}
-
-static char csrf[80];
-
-/* A control command with its data text (NULL: none) over POST /api/control: the status, *out the answer. */
-static int control2(const char *cmd, const char *data, cJSON **out)
-{
-	char b[2048], h[400];
-
-	snprintf(h, sizeof h, "Cookie: %s\r\nContent-Type: application/json\r\nX-CSRF-Token: %s\r\n", cookie, csrf);
-	snprintf(b, sizeof b, "{\"request_id\":\"t\",\"command\":\"%s\"%s%s}", cmd, data ? ",\"data\":" : "",
-		 data ? data : "");
-	return req("POST", "/api/control", h, b, out, NULL);
-}
-
-/* Reads the session's CSRF token (GET /api/session). */
-static void read_csrf(void)
-{
-	char h[200];
-	cJSON *j;
-
-	snprintf(h, sizeof h, "Cookie: %s\r\n", cookie);
-	csrf[0] = '\0';
-	if (req("GET", "/api/session", h, NULL, &j, NULL) == 200 && tc_jstr(j, "csrf"))
-		snprintf(csrf, sizeof csrf, "%s", tc_jstr(j, "csrf"));
-	cJSON_Delete(j);
-}
 
 /* The bodies the simulator's /webhook received (caller deletes), NULL on failure. */
 static cJSON *received(void)
@@ -143,7 +73,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts"))
 		return tap_done();
-	if (!ok(tbot_init(&bot, &sim) == 0 && (wport = tbot_free_port()) > 0, "a temp dir and a free port"))
+	if (!ok(tbot_init(&bot, &sim) == 0 && (pa.port = tbot_free_port()) > 0, "a temp dir and a free port"))
 		return tap_done();
 	snprintf(json, sizeof json,
 		 "{\"account\":{\"id\":\"alerts\",\"cookie\":\"unb=" UNB "; _m_h5_tk=0123456789abcdef0123456789abcdef_1\"},\n"
@@ -152,26 +82,25 @@ int main(void)
 		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"notify\",\"orders\"]},\n"
 		 " \"notify\":{\"retry_base_ms\":200},\n"
 		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\",\"pwhash_min\":true}}\n",
-		 tbot_build_dir(), wport, tbot_root_dir());
+		 tbot_build_dir(), pa.port, tbot_root_dir());
 	tbot_config(&bot, json);
 	tbot_start(&bot);
-	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0 && login(&bot) == 0, "the bot registers, login"))
+	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0 && papi_login(&pa, &bot, PW) == 0, "the bot registers, login"))
 		goto out;
-	read_csrf();
 	ok(tbot_log_has(&bot, "no webhook set"), "notify starts without a url (logged)");
-	st = control2("notify_test", NULL, &out);
+	st = papi_control(&pa, "notify_test", NULL, &out);
 	is_int(st, 200, "notify_test without a url: queued");
 	cJSON_Delete(out);
-	st = control2("notify_list", NULL, &out);
+	st = papi_control(&pa, "notify_list", NULL, &out);
 	ok(st == 200 && tc_jstr(out, "data.alerts.0.state") && !strcmp(tc_jstr(out, "data.alerts.0.state"), "pending") &&
 	   !strcmp(tc_jstr(out, "data.alerts.0.last_error") ?: "", "no webhook set"), "kept pending: no webhook set");
 	cJSON_Delete(out);
-	st = control2("notify_configure", "{\"templates\":{\"test\":\"{\\\"a\\\":{{text}}}\"}}", &out);
+	st = papi_control(&pa, "notify_configure", "{\"templates\":{\"test\":\"{\\\"a\\\":{{text}}}\"}}", &out);
 	ok(st == 400 && strstr(tc_jstr(out, "error") ?: "", "templates.test"), "a bad template: 400 naming its kind (%s)",
 	   tc_jstr(out, "error") ?: "");
 	cJSON_Delete(out);
 	snprintf(data, sizeof data, "{\"url\":\"http://127.0.0.1:%d/webhook?access_token=" TOKEN "\"}", sim.port);
-	st = control2("notify_configure", data, &out);
+	st = papi_control(&pa, "notify_configure", data, &out);
 	is_int(st, 200, "notify_configure: the simulator's receiver");
 	s = out ? cJSON_PrintUnformatted(out) : NULL;
 	ok(s && !strstr(s, TOKEN) && strstr(s, "access_token=t0****99"), "the answer masks the token (%s)",
@@ -179,12 +108,12 @@ int main(void)
 	free(s);
 	cJSON_Delete(out);
 	is_str(wait_kind("test", WAIT_MS), "来自 shopkeep 的测试提醒", "the waiting alert arrives, its text in Chinese");
-	st = control2("notify_settings", NULL, &out);
+	st = papi_control(&pa, "notify_settings", NULL, &out);
 	ok(st == 200 && !strcmp(tc_jstr(out, "data.source.url") ?: "", "page") && cJSON_IsTrue(tc_jget(out, "data.url_set")),
 	   "notify_settings: the page's url in force");
 	cJSON_Delete(out);
 	ok(!tbot_log_has(&bot, TOKEN), "the token is not in the bot's log");
-	st = control2("orders_stats", "{\"days\":7}", &out);
+	st = papi_control(&pa, "orders_stats", "{\"days\":7}", &out);
 	ok(st == 200 && cJSON_GetArraySize(tc_jget(out, "data.days")) == 7 &&
 	   !strcmp(tc_jstr(out, "data.days.6.revenue") ?: "", "0.00"), "orders_stats: seven days, today last");
 	cJSON_Delete(out);

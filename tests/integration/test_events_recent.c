@@ -10,6 +10,7 @@
  */
 #include "tap.h"
 #include "sim/tbot.h"
+#include "page_api.h"
 #include "util.h"
 
 #include <signal.h>
@@ -23,79 +24,8 @@
 #define WAIT_MS 8000
 
 static tc_sim sim;
-static int wport;
-static char cookie[128];
+static page_api pa;   /* the bot's page (pa.port its web port) */
 
-/* One request to the page: the status; *out (may be NULL) the parsed answer. */
-static int req(const char *method, const char *path, const char *hdrs, const char *body, cJSON **out,
-	       tc_http_resp *keep)
-{
-	tc_http_resp r;
-	int st;
-
-	if (out)
-		*out = NULL;
-	if (tc_http(wport, method, path, hdrs, body, body ? strlen(body) : 0, &r, 5000))
-		return -1;
-	st = r.status;
-	if (out)
-		*out = cJSON_ParseWithLength(r.body, r.body_len);
-	if (keep)
-		*keep = r;
-	else
-		tc_http_free(&r);
-	return st;
-}
-
-/* Logs in with the setup token the bot logged; 0 or -1. */
-static int login(tbot *b)
-{
-	char tok[128], body[300], *sc;
-	tc_http_resp r;
-	int st;
-
-	for (int i = 0; i < 50 && req("GET", "/api/session", NULL, NULL, NULL, NULL) != 200; i++)
-		usleep(100000);
-	tbot_setup_token(b, tok, sizeof tok);
-	snprintf(body, sizeof body, "{\"setup_token\":\"%s\",\"password\":\"" PW "\"}", tok);
-	st = req("POST", "/api/login", NULL, body, NULL, &r);
-	if (st != 200) {
-		if (st >= 0)
-			tc_http_free(&r);
-		return -1;
-	}
-	sc = tc_http_header(&r, "Set-Cookie", 0);
-	snprintf(cookie, sizeof cookie, "%.*s", sc ? (int)strcspn(sc, ";") : 0, sc ? sc : "");
-	free(sc);
-	tc_http_free(&r);
-	return 0;
-}
-
-static char csrf[80];
-
-/* A control command with its data text (NULL: none) over POST /api/control: the status, *out the answer. */
-static int control2(const char *cmd, const char *data, cJSON **out)
-{
-	char b[2048], h[400];
-
-	snprintf(h, sizeof h, "Cookie: %s\r\nContent-Type: application/json\r\nX-CSRF-Token: %s\r\n", cookie, csrf);
-	snprintf(b, sizeof b, "{\"request_id\":\"t\",\"command\":\"%s\"%s%s}", cmd, data ? ",\"data\":" : "",
-		 data ? data : "");
-	return req("POST", "/api/control", h, b, out, NULL);
-}
-
-/* Reads the session's CSRF token (GET /api/session). */
-static void read_csrf(void)
-{
-	char h[200];
-	cJSON *j;
-
-	snprintf(h, sizeof h, "Cookie: %s\r\n", cookie);
-	csrf[0] = '\0';
-	if (req("GET", "/api/session", h, NULL, &j, NULL) == 200 && tc_jstr(j, "csrf"))
-		snprintf(csrf, sizeof csrf, "%s", tc_jstr(j, "csrf"));
-	cJSON_Delete(j);
-}
 
 /* An events WebSocket of the session; NULL when refused. */
 static tc_ws *events_open(void)
@@ -103,8 +33,8 @@ static tc_ws *events_open(void)
 	char h[400];
 	int st = 0;
 
-	snprintf(h, sizeof h, "Cookie: %s\r\nOrigin: http://127.0.0.1:%d\r\n", cookie, wport);
-	return tc_ws_connect(wport, "/api/events", h, 3000, &st);
+	snprintf(h, sizeof h, "Cookie: %s\r\nOrigin: http://127.0.0.1:%d\r\n", pa.cookie, pa.port);
+	return tc_ws_connect(pa.port, "/api/events", h, 3000, &st);
 }
 
 /* Reads w until a line holding needle came (up to ms): 1, or 0. */
@@ -137,7 +67,7 @@ static void inject(const char *cid, const char *text)
 /* events_recent with data: the status; *events the array (owned by *out). */
 static int recent(const char *data, cJSON **out, cJSON **events)
 {
-	int st = control2("events_recent", data, out);
+	int st = papi_control(&pa, "events_recent", data, out);
 
 	*events = tc_jget(*out, "data.events");
 	return st;
@@ -195,7 +125,7 @@ static void write_config(tbot *b, int with_log)
 		 " \"rules\":\"rules.json\",\n"
 		 " \"autoreply\":{\"debounce_ms\":0},\n"
 		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\",\"pwhash_min\":true}%s}\n",
-		 tbot_build_dir(), wport, tbot_root_dir(), with_log ? ",\n \"debug\":{\"event_log\":\"events.jsonl\"}" : "");
+		 tbot_build_dir(), pa.port, tbot_root_dir(), with_log ? ",\n \"debug\":{\"event_log\":\"events.jsonl\"}" : "");
 	tbot_config(b, json);
 }
 
@@ -207,13 +137,12 @@ static void test_with_log(void)
 	tc_ws *w;
 	int st;
 
-	if (!ok(tbot_init(&bot, &sim) == 0 && (wport = tbot_free_port()) > 0, "log: a temp dir and a free port"))
+	if (!ok(tbot_init(&bot, &sim) == 0 && (pa.port = tbot_free_port()) > 0, "log: a temp dir and a free port"))
 		return;
 	write_config(&bot, 1);
 	tbot_start(&bot);
-	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0 && login(&bot) == 0, "log: the bot registers, login"))
+	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0 && papi_login(&pa, &bot, PW) == 0, "log: the bot registers, login"))
 		goto out;
-	read_csrf();
 	/* no page connected */
 	inject("71001", "hello-A1");
 	ok(tsim_wait_delivered(&sim, "hi hello-A1", 1, WAIT_MS), "log: the reply went out");
@@ -231,7 +160,7 @@ static void test_with_log(void)
 	/* a page connected: a plugin's publication (items.synced), kept in memory */
 	w = events_open();
 	ok(w != NULL, "log: a page connects");
-	is_int(control2("items_refresh", NULL, NULL), 200, "items_refresh");
+	is_int(papi_control(&pa, "items_refresh", NULL, NULL), 200, "items_refresh");
 	ok(ws_wait(w, "items.synced", WAIT_MS), "the page got the items.synced publication");
 	inject("71002", "hello-A2");
 	ok(ws_wait(w, "hi hello-A2", WAIT_MS) || tsim_wait_delivered(&sim, "hi hello-A2", 1, WAIT_MS), "a second message");
@@ -269,13 +198,13 @@ static void test_with_log(void)
 			"[1]", "\"x\"" };
 
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			st = control2("events_recent", bad[i], &out);
+			st = papi_control(&pa, "events_recent", bad[i], &out);
 			ok(st == 400 && tc_jstr(out, "error") && *tc_jstr(out, "error"), "events_recent %s: 400 (%s)", bad[i],
 			   tc_jstr(out, "error") ?: "");
 			cJSON_Delete(out);
 		}
 	}
-	is_int(control2("status", NULL, NULL), 200, "the bot answers after the bad requests");
+	is_int(papi_control(&pa, "status", NULL, NULL), 200, "the bot answers after the bad requests");
 	tc_ws_close(w, 1000);
 out:
 	is_int(tbot_stop(&bot, SIGTERM), 0, "log: SIGTERM exits 0");
@@ -291,13 +220,12 @@ static void test_without_log(void)
 	char b[200];
 	int st;
 
-	if (!ok(tbot_init(&bot, &sim) == 0 && (wport = tbot_free_port()) > 0, "ring: a temp dir and a free port"))
+	if (!ok(tbot_init(&bot, &sim) == 0 && (pa.port = tbot_free_port()) > 0, "ring: a temp dir and a free port"))
 		return;
 	write_config(&bot, 0);
 	tbot_start(&bot);
-	if (!ok(tsim_wait_stat(&sim, "reg_ok", 2, 5000) >= 0 && login(&bot) == 0, "ring: the bot registers, login"))
+	if (!ok(tsim_wait_stat(&sim, "reg_ok", 2, 5000) >= 0 && papi_login(&pa, &bot, PW) == 0, "ring: the bot registers, login"))
 		goto out;
-	read_csrf();
 	inject("72001", "hello-B1");
 	ok(tsim_wait_delivered(&sim, "hi hello-B1", 1, WAIT_MS), "ring: a reply with no page connected");
 	st = recent(NULL, &out, &ev);
