@@ -143,28 +143,7 @@ static void bot_end(bot_t *r)
 /* The first column of the first row of sql as text into out; 0, or -1 (no row, error). */
 static int db_text(bot_t *r, const char *sql, char *out, size_t n)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	*out = '\0';
-	if (sqlite3_open_v2(r->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_busy_timeout(db, 3000);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		diag("sql %s: %s", sql, sqlite3_errmsg(db));
-		goto out;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
-
-		snprintf(out, n, "%s", t ? (const char *)t : "");
-		rc = 0;
-	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return rc;
+	return tbot_db_text(r->db, sql, out, n);
 }
 
 static long long db_int(bot_t *r, const char *sql)
@@ -174,29 +153,16 @@ static long long db_int(bot_t *r, const char *sql)
 	return db_text(r, sql, t, sizeof t) ? -1 : atoll(t);
 }
 
-/* A column of orders_order. */
+/* A column of orders_order ("(no order)" when there is none). */
 static const char *order_col(bot_t *r, const char *oid, const char *col)
 {
-	static char v[600];
-	char sql[200];
-
-	snprintf(sql, sizeof sql, "SELECT %s FROM orders_order WHERE order_id = '%s'", col, oid);
-	if (db_text(r, sql, v, sizeof v))
-		snprintf(v, sizeof v, "(no order)");
-	return v;
+	return tbot_order_col(r->db, oid, col);
 }
 
-/* Polls until orders_order.col of oid equals want. */
+/* Polls until orders_order.col of oid equals want: 1, or 0 after ms. */
 static int wait_order(bot_t *r, const char *oid, const char *col, const char *want, int ms)
 {
-	int64_t t0 = now_ms();
-
-	while (now_ms() - t0 < ms) {
-		if (!strcmp(order_col(r, oid, col), want))
-			return 1;
-		usleep(30000);
-	}
-	return 0;
+	return tbot_wait_order(r->db, oid, col, want, ms);
 }
 
 /* Polls until every order of the db is delivered with its shipment confirmed. */
