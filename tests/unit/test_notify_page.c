@@ -103,19 +103,6 @@ static void buyer_says(fh *f, const char *chat, const char *text)
 	fh_dispatch(f, &e);
 }
 
-static int64_t q_int(fh *f, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	if (sqlite3_prepare_v2(fh_db(f), sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
 /* ---- masking ------------------------------------------------------------------------------ */
 
 static void test_mask(void)
@@ -183,7 +170,7 @@ static void test_settings(void)
 	is_str(js(j, "kinds", "handover"), "true", "the other kinds unchanged");
 	ok(!strstr(raw, TOKEN) && !strstr(raw, "h3ad3r"), "no secret in the answer");
 	cJSON_Delete(j);
-	is_int(q_int(f, "SELECT count(*) FROM notify_page"), 5, "five settings saved in notify_page");
+	is_int(fh_q_int(f, "SELECT count(*) FROM notify_page"), 5, "five settings saved in notify_page");
 
 	/* applied at once */
 	cJSON_Delete(ctl(f, "notify_test", "{\"text\":\"你好\"}", &rc, NULL));
@@ -257,7 +244,7 @@ static void test_settings(void)
 	is_str(js(j, "kinds", "low_stock"), "true", "kinds as configured again");
 	is_str(js(j, "source", "words"), "none", "no words anywhere");
 	cJSON_Delete(j);
-	is_int(q_int(f, "SELECT count(*) FROM notify_page"), 0, "notify_page empty");
+	is_int(fh_q_int(f, "SELECT count(*) FROM notify_page"), 0, "notify_page empty");
 
 	is_int(fh_log_find(f, TOKEN) + fh_log_find(f, "h3ad3r") + fh_log_find(f, "c0nfigsecret"), 0,
 	       "no secret in any log line");
@@ -306,7 +293,7 @@ static void test_no_url(void)
 		is_str(bstr(f, 1, "kind"), "test", "the test alert");
 		fh_http_reply(f, 1, 200, "");
 	}
-	is_int(q_int(f, "SELECT count(*) FROM notify_alert WHERE state = 'delivered' AND last_error = ''"), 2,
+	is_int(fh_q_int(f, "SELECT count(*) FROM notify_alert WHERE state = 'delivered' AND last_error = ''"), 2,
 	       "both delivered, the error cleared");
 	fh_free(f);
 }
