@@ -661,13 +661,35 @@ static int nt_on_reload(sk_plugin *p, const sk_event *e, void *ud)
 	return SK_PASS;
 }
 
+/* Raises a buyer's alert of kind (keyword or handover), keyed "<kind>:<chat>"
+ * (one per chat within dedup_s), from the clipped fields of the message. */
+static void nt_buyer_alert(sk_plugin *p, nt_state *st, int kind, const char *chat, const char *buyer,
+			   const char *name, const char *item, const char *word, const char *msg)
+{
+	const char *who = *name ? name : buyer;
+	nt_alert a;
+
+	notify_alert_init(&a, kind);
+	snprintf(a.key, sizeof a.key, "%s:%s", notify_kinds[kind], chat);
+	if (kind == NT_HANDOVER)
+		snprintf(a.text, sizeof a.text, "买家 %s 要求人工：%s", who, msg);
+	else
+		snprintf(a.text, sizeof a.text, "买家 %s 在会话 %s 中提到“%s”：%s", who, chat, word, msg);
+	a.v[V_CHAT_ID] = chat;
+	a.v[V_BUYER_ID] = buyer;
+	a.v[V_BUYER_NAME] = name;
+	a.v[V_ITEM_ID] = item;
+	a.v[V_WORD] = word;
+	a.v[V_MESSAGE] = msg;
+	notify_raise(p, st, &a, NT_DEDUP, NULL);
+}
+
 static int nt_on_chat(sk_plugin *p, const sk_event *e, void *ud)
 {
 	nt_state *st = p->ud;
 	char msg[NT_MESSAGE_MAX + 8], chat[NT_FIELD_MAX + 8], name[NT_FIELD_MAX + 8], buyer[NT_FIELD_MAX + 8];
 	char item[NT_FIELD_MAX + 8];
 	const char *word = NULL;
-	nt_alert a;
 
 	(void)ud;
 	if (e->own || !st->on_keyword)
@@ -682,16 +704,7 @@ static int nt_on_chat(sk_plugin *p, const sk_event *e, void *ud)
 	nt_clip(name, sizeof name, e->sender_name, NT_FIELD_MAX);
 	nt_clip(buyer, sizeof buyer, e->sender_id, NT_FIELD_MAX);
 	nt_clip(item, sizeof item, e->item_id, NT_FIELD_MAX);
-	notify_alert_init(&a, NT_KEYWORD);
-	snprintf(a.key, sizeof a.key, "keyword:%s", chat);
-	snprintf(a.text, sizeof a.text, "买家 %s 在会话 %s 中提到“%s”：%s", *name ? name : buyer, chat, word, msg);
-	a.v[V_CHAT_ID] = chat;
-	a.v[V_BUYER_ID] = buyer;
-	a.v[V_BUYER_NAME] = name;
-	a.v[V_ITEM_ID] = item;
-	a.v[V_WORD] = word;
-	a.v[V_MESSAGE] = msg;
-	notify_raise(p, st, &a, NT_DEDUP, NULL);
+	nt_buyer_alert(p, st, NT_KEYWORD, chat, buyer, name, item, word, msg);
 	return SK_PASS;
 }
 
@@ -717,7 +730,6 @@ static int nt_on_handover(sk_plugin *p, const sk_event *e)
 	char word[NT_FIELD_MAX + 8], msg[NT_MESSAGE_MAX + 8];
 	const cJSON *t;
 	cJSON *o;
-	nt_alert a;
 
 	if (!st->on_handover || !(o = cJSON_Parse(e->payload_json)))
 		return SK_PASS;
@@ -729,16 +741,7 @@ static int nt_on_handover(sk_plugin *p, const sk_event *e)
 	t = cJSON_GetObjectItemCaseSensitive(o, "text");
 	nt_clip(msg, sizeof msg, cJSON_IsString(t) ? t->valuestring : "", NT_MESSAGE_MAX);
 	cJSON_Delete(o);
-	notify_alert_init(&a, NT_HANDOVER);
-	snprintf(a.key, sizeof a.key, "handover:%s", chat);
-	snprintf(a.text, sizeof a.text, "买家 %s 要求人工：%s", *name ? name : buyer, msg);
-	a.v[V_CHAT_ID] = chat;
-	a.v[V_BUYER_ID] = buyer;
-	a.v[V_BUYER_NAME] = name;
-	a.v[V_ITEM_ID] = item;
-	a.v[V_WORD] = word;
-	a.v[V_MESSAGE] = msg;
-	notify_raise(p, st, &a, NT_DEDUP, NULL);
+	nt_buyer_alert(p, st, NT_HANDOVER, chat, buyer, name, item, word, msg);
 	return SK_PASS;
 }
 
