@@ -5,7 +5,7 @@
  * calls in another (hidden: the plugin exports only its descriptor).
  *
  * Files. agent.c: the manual, config keys, schema, init, agent_take and the
- * turn (budgets, steps, the model call, the answer, the guard's verdict, the
+ * turn (agent_settings.c: the settings' defaults, checks and loading) (budgets, steps, the model call, the answer, the guard's verdict, the
  * send, recovery after a restart); agent_guard.c: the guard (every yuan
  * amount in digits or Chinese numerals, contact details, off-platform
  * payment, banned words, length); agent_ctx.c: the context of a turn (the
@@ -182,17 +182,40 @@ int agent_ctx_on_chat(sk_plugin *p, const sk_event *e, void *ud);
 
 /* ---- settings and control commands (agent_ctl.c) ---- */
 
-/* Loads the settings in force (config, then the page's rows; the API key
- * opened with sk_unseal). Returns a new ag_settings, or NULL with why. */
+/* (agent_settings.c, the engine's owner) A new ag_settings with the
+ * defaults; NULL on no memory. */
+ag_settings *agent_settings_new(void);
+/* The settings keys (config keys and the page's), NULL-terminated. */
+extern const char *const agent_setting_keys[];
+/* Checks one setting (a config key and its JSON value) and applies it to s:
+ * 0, or -1 with why naming the key ("timeout_ms: must be 1000..120000"); s
+ * is unchanged on failure. "items" is an object {item_id: {mode, floor,
+ * max_steps, notes}} merged into s->items; "api_key" is the plain key;
+ * "headers" an object {name: value}. */
+int agent_setting_apply(ag_settings *s, const char *key, const cJSON *v, char *why, size_t whylen);
+/* The item entry of item_id in s, made (mode INHERIT, no floor, steps -1,
+ * notes "") when missing; NULL on no memory or too many items. */
+ag_item *agent_item_upsert(ag_settings *s, const char *item_id);
+/* "inherit" "off" "default" "all" <-> AG_MODE_*; -2 for an unknown name. */
+int agent_mode_parse(const char *name);
+const char *agent_mode_name(int mode);
+/* Loads the settings in force: the defaults, the config file's agent
+ * section (agent_setting_apply per key; api_key_file opened with sk_unseal),
+ * then agent_settings_overlay. Returns a new ag_settings, or NULL with why. */
 ag_settings *agent_settings_load(sk_plugin *p, char *why, size_t whylen);
 void agent_settings_free(ag_settings *s);
+/* (agent_ctl.c) Applies the page's saved overrides (agent_setting rows,
+ * agent_item rows, the sealed api_key opened with sk_unseal) to s. A row
+ * that no longer passes its check is skipped and logged. 0, or -1 with why
+ * (the database failed). */
+int agent_settings_overlay(sk_plugin *p, ag_settings *s, char *why, size_t whylen);
 /* The settings of item_id (NULL when it has none of its own). */
 const ag_item *agent_settings_item(const ag_settings *s, const char *item_id);
 /* The mode / max steps / floor in force for item_id. */
 int agent_item_mode(const ag_settings *s, const char *item_id);
 int64_t agent_item_steps(const ag_settings *s, const char *item_id);
-/* Registers agent_settings, agent_configure, agent_prompts, agent_prompt_set,
- * agent_decisions, agent_sends. */
+/* (agent_ctl.c) Registers agent_settings, agent_configure, agent_prompts,
+ * agent_prompt_set, agent_decisions, agent_sends. */
 void agent_controls_add(sk_plugin *p);
 
 /* ---- the engine (agent.c) ---- */
