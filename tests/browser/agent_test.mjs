@@ -356,7 +356,7 @@ async function looks(page, turn) {
 		'the screen speaks Chinese by default');
 	await tofuCheck(page, 'the AI assistant screen draws Chinese with real glyphs, not tofu boxes');
 	const left = await englishLeft(page, ['#sec-agent'],
-		'input, textarea, select, .mono, td.msg, .agent-reason, .agent-reply, #agent-headers',
+		'input, textarea, select, .mono, td.msg, .agent-reason, .agent-reply, #agent-headers, .item-title, .agent-dec-item',
 		[...ALLOW_WORDS, 'token', 'base', 'agent', 'load', 'plugins', 'prompts_dir']);
 	ok(!left.length, 'no English left on the screen in zh', JSON.stringify(left.slice(0, 6)));
 	await shot(page, env.SK_SHOT || '', 'desktop screenshot (zh)');
