@@ -316,9 +316,9 @@ async function decisions(page) {
 		buyer_name: '小王' });
 	const it = inj.json && inj.json.items && inj.json.items[0];
 	const cid = it && it.cid;
-	ok(cid, 'a buyer writes about the item (a chat in the simulator)', inj.text);
-	const take = await pageControl(page, 'agent_take', { chat_id: cid, buyer_id: String(it.buyer || it.sender || '30077'),
-		buyer_name: '小王', item_id: ITEM, message_id: `m-agent-page-${Date.now()}`, text: BUYER_TEXT,
+	ok(cid && it.buyer && it.message_id, 'a buyer writes about the item (a chat in the simulator)', inj.text);
+	const take = await pageControl(page, 'agent_take', { chat_id: cid, buyer_id: String(it.buyer),
+		buyer_name: '小王', item_id: ITEM, message_id: String(it.message_id), text: BUYER_TEXT,
 		decision: 'default', reply: '', backfilled: false });
 	const data = take.body && take.body.data;
 	ok(data && data.taken === true && data.turn, 'agent_take takes it (a turn)', JSON.stringify(take));
