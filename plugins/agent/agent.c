@@ -697,7 +697,8 @@ static void ag_on_http(sk_plugin *p, int status, const char *body, void *ud)
 			e.reason = "empty";
 			e.text = t.fallback;
 		} else {
-			snprintf(reason, sizeof reason, "%s: %s", agent_verdict_name(v.verdict), v.detail);
+			snprintf(reason, sizeof reason, "%s%s%s", agent_verdict_name(v.verdict), *v.detail ? ": " : "",
+				 v.detail);
 			e.verdict = v.verdict == AG_V_BELOW_FLOOR ? "floor" : "guard";
 			e.reason = reason;
 			e.text = v.verdict == AG_V_BELOW_FLOOR ? s->floor_text : s->guard_text;
