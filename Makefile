@@ -128,7 +128,7 @@ $(B)/plugins/autoreply.so: PLUGIN_LIBS := -lcjson $(PCRE2_CFLAGS) $(PCRE2_LIBS)
 $(B)/plugins/orders.so: PLUGIN_LIBS := -lcjson
 $(B)/plugins/notify.so: PLUGIN_LIBS := -lcjson
 $(B)/plugins/items.so: PLUGIN_LIBS := -lcjson
-$(B)/plugins/agent.so: PLUGIN_LIBS := -lcjson
+$(B)/plugins/agent.so: PLUGIN_LIBS := -lcjson -lm
 
 # The test plugins, with the same flags.
 $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h

@@ -115,7 +115,14 @@
  *
  * Control commands: agent_take (here); agent_settings, agent_configure,
  * agent_prompts, agent_prompt_set, agent_decisions, agent_sends
- * (agent_ctl.c).
+ * (agent_ctl.c; web/API.md has their fields). The page's settings: what
+ * agent_configure saves is checked as the config (the whole request
+ * refused on one error, naming the field) and wins key by key; null gives
+ * a key back to the config file; the API key and the headers are kept
+ * sealed with the account's key (sk_seal) and shown masked ("sk-a****yz",
+ * "****"); an item saved from the page keeps all its settings ("delete"
+ * gives the config's entry back); api_key_file and prompts_dir are the
+ * config file's only. agent_prompt_set writes <prompts_dir>/<intent>.txt.
  */
 
 #include <stdio.h>

@@ -86,6 +86,7 @@ typedef struct {
 	ag_item *items;
 	size_t nitems;
 	char *prompts_dir;          /* "" : the built-in prompts only */
+	int api_key_page;           /* (agent_ctl.c) api_key is the page's (agent_setting), not api_key_file's */
 } ag_settings;
 
 #pragma GCC visibility push(hidden)
