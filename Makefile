@@ -136,6 +136,11 @@ $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h
 	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ $(TEST_PLUGIN_LIBS)
 	@chmod go-w $@ $(dir $@)
 $(B)/tests/plugins/run_probe.so: TEST_PLUGIN_LIBS := -lcjson
+# The agent's context (plugins/agent/agent_ctx.c) behind control commands, for test_agent_ctx.
+$(B)/tests/plugins/agentctx.so: tests/plugins/agentctx/agentctx.c plugins/agent/agent_ctx.c plugins/agent/agent_int.h plugins/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ -lcjson
+	@chmod go-w $@ $(dir $@)
 # Except this one: it calls a function nothing defines, so that dlopen fails,
 # and -Wl,-z,defs would (rightly) refuse to link it.
 $(B)/tests/plugins/missing_dep.so: tests/plugins/missing_dep/missing_dep.c plugins/plugin.h

@@ -547,13 +547,33 @@ static void t_turn_life(void)
 	{
 		char sql[200];
 
-		snprintf(sql, sizeof sql, "UPDATE agent_turn SET state = 'pending' WHERE message_id = '%s'", m1);
+		for (size_t i = 0; i < fh_nsends(f); i++)
+			if (fh_send_at(f, i)->state == 0)
+				fh_complete_send(f, fh_send_at(f, i)->uuid, 1, "PNM-R");
+		snprintf(sql, sizeof sql, "UPDATE agent_turn SET state = 'pending', outcome = '' WHERE message_id = '%s'",
+			 m1);
 		sqlite3_exec(fh_db(f), sql, NULL, NULL, NULL);
 	}
 	fh_unload(f);
 	ok(fh_load(f, so, NULL) == 0, "loaded with a pending turn whose reply is queued");
 	is_int(sends_for(f, m1), 1, "its reply is not sent again");
 	is_str(turn_col(f, m1, "state"), "done", "and the turn is done");
+	is_str(turn_col(f, m1, "outcome"), "sent:PNM-R", "with the queued send's outcome");
+
+	/* a reply still pending at a restart: its outcome comes as SK_EV_SEND_RESULT */
+	{
+		size_t n = fh_nhttp(f);
+		char uuid[40] = "";
+
+		take(f, "c8", "在吗", m2);
+		answer(f, n, "在的亲");
+		if (fh_nsends(f))
+			snprintf(uuid, sizeof uuid, "%s", fh_send_at(f, fh_nsends(f) - 1)->uuid);
+		fh_unload(f);
+		ok(fh_load(f, so, NULL) == 0, "loaded with a reply still pending");
+		is_int(fh_complete_send(f, uuid, 1, "PNM-S"), 0, "the reply is sent after the restart");
+		is_str(turn_col(f, m2, "outcome"), "sent:PNM-S", "its outcome through SK_EV_SEND_RESULT");
+	}
 
 	/* older than an hour: nothing sent */
 	take(f, "c7", "在吗", m2);
