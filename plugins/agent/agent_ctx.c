@@ -435,7 +435,7 @@ char *agent_prompt(sk_plugin *p, const ag_settings *s, int intent, int *is_defau
 		if (ag_prompt_path(s, intent, path, sizeof path) < 0) {
 			sk_log(p, SK_LOG_WARN, "agent.prompts_dir: too long a path; the built-in %s prompt is used",
 			       agent_intent_name(intent));
-		} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		} else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 			if (errno != ENOENT)
 				sk_log(p, SK_LOG_WARN, "prompt %s: cannot open: %s; the built-in one is used", path,
 				       strerror(errno));
@@ -639,8 +639,10 @@ int agent_ctx_on_chat(sk_plugin *p, const sk_event *e, void *ud)
 	if ((e->type != SK_EV_CHAT_TEXT && e->type != SK_EV_CHAT_IMAGE) || !e->chat_id || !*e->chat_id || !text ||
 	    !*text)
 		return SK_PASS;
+	/* "message_id <> ''" as written: only then may SQLite use the partial
+	 * unique index chat_msg_mid (else it scans the whole store) */
 	if (sk_db_exec(p, "INSERT INTO agent_msg (chat, ms, dir, text) SELECT ?1, ?2, ?3, ?4 "
-			  "WHERE NOT EXISTS (SELECT 1 FROM chat_msg WHERE ?5 <> '' AND message_id = ?5) "
+			  "WHERE NOT EXISTS (SELECT 1 FROM chat_msg WHERE message_id = ?5 AND message_id <> '') "
 			  "AND NOT (?6 AND EXISTS (SELECT 1 FROM chat_chat WHERE chat = ?1 AND last_ms >= ?2 - ?7)) "
 			  "AND NOT EXISTS (SELECT 1 FROM agent_msg WHERE chat = ?1 AND ms = ?2 AND dir = ?3 AND text = ?4)",
 			  v, 7, NULL, NULL) < 0)
