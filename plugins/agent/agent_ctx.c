@@ -7,8 +7,8 @@
  *
  * Intent. agent_intent looks for the words of two tables below (substrings
  * of the UTF-8 text, ASCII letters case-insensitive): a price word, or an
- * amount offered ("80元", "¥80", "80块", "80行吗", a text that is only a
- * number), makes it "price"; else a word about the thing makes it "tech";
+ * amount offered ("80元", "¥80", "80块", "80行吗", "八十行吗", a text that is
+ * only a number), makes it "price"; else a word about the thing makes it "tech";
  * else "default". Price wins when both are there. No model call is spent on
  * it.
  *
@@ -203,27 +203,51 @@ static const char *ag_skip_blank(const char *s)
 	}
 }
 
-/* Whether text offers an amount: a number that is the whole text (blanks
- * and punctuation aside) or is followed by an offer tail. (A number before
- * 元/块 or after ¥ is caught by the price words already.) */
+/* The Chinese numerals of an amount ("八十", "一百五", "两千"). */
+static const char *const ag_cn_digits[] = {
+	"零", "一", "二", "两", "三", "四", "五", "六", "七", "八", "九", "十", "百", "千", "万", NULL
+};
+
+/* The length of the run of Chinese numerals at s when it holds 十, 百 or 千
+ * (an amount, not "一下"), else 0. */
+static size_t ag_cn_amount(const char *s)
+{
+	size_t n = 0, used;
+	int unit = 0;
+
+	while (ag_starts_word(s + n, ag_cn_digits, &used)) {
+		unit |= !strncmp(s + n, "十", 3) || !strncmp(s + n, "百", 3) || !strncmp(s + n, "千", 3);
+		n += used;
+	}
+	return unit ? n : 0;
+}
+
+/* Whether text offers an amount: a number (digits, or Chinese numerals
+ * with 十/百/千) that is the whole text (blanks and punctuation aside) or
+ * is followed by an offer tail. (A number before 元/块 or after ¥ is caught
+ * by the price words already.) */
 static int ag_has_offer(const char *text)
 {
 	const char *s = text;
 
 	while (*s) {
 		const char *start, *after;
-		size_t used;
+		size_t used, cn;
 
-		if (*s < '0' || *s > '9') {
+		if ((cn = ag_cn_amount(s))) {
+			start = s;
+			s += cn;
+		} else if (*s < '0' || *s > '9') {
 			s++;
 			continue;
+		} else {
+			start = s;
+			while ((*s >= '0' && *s <= '9') || (*s == '.' && s[1] >= '0' && s[1] <= '9'))
+				s++;
+			/* a digit glued to letters is a model name ("iPhone13", "A2"), not an amount */
+			if (start > text && ((start[-1] | 0x20) >= 'a' && (start[-1] | 0x20) <= 'z'))
+				continue;
 		}
-		start = s;
-		while ((*s >= '0' && *s <= '9') || (*s == '.' && s[1] >= '0' && s[1] <= '9'))
-			s++;
-		/* a digit glued to letters is a model name ("iPhone13", "A2"), not an amount */
-		if (start > text && ((start[-1] | 0x20) >= 'a' && (start[-1] | 0x20) <= 'z'))
-			continue;
 		after = ag_skip_blank(s);
 		if (ag_starts_word(after, ag_offer_tails, &used))
 			return 1;

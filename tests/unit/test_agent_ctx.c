@@ -126,6 +126,10 @@ static void test_intent(void)
 		{ "75 可以吗", "price" },
 		{ "90包邮", "price" },
 		{ "100RMB", "price" },
+		{ "八十行吗", "price" },
+		{ "一百五可以吗", "price" },
+		{ "两千", "price" },
+		{ "等一下吧", "default" },                     /* 一 alone is not an amount */
 		{ "电池还能用多久，能便宜点吗", "price" },       /* both: price wins */
 		{ "这个怎么用", "tech" },
 		{ "怎么样，好用吗", "tech" },
