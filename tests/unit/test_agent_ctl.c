@@ -891,6 +891,30 @@ out:
 	fh_free(f);
 }
 
+/* Without the items plugin: the items have no title or price, and nothing
+ * fails or is logged as an error. */
+static void test_no_items(void)
+{
+	fh *f = fh_new("{\"agent\":{}}", NULL);
+	const char *raw;
+	cJSON *j;
+	int rc, errs = 0;
+
+	if (!ok(f && fh_load_dir(f, plugins, NULL, "agent") == 1, "no items plugin: agent loads"))
+		goto out;
+	j = ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"floor\":50}]}", &rc, &raw);
+	is_int(rc, 0, "an item saved (%s)", rc ? raw : "ok");
+	is_str(js(at(j, "items", 0), "title", NULL), "", "no title");
+	is_str(js(at(j, "items", 0), "price", NULL), "", "no price");
+	is_str(js(at(j, "items", 0), "floor", NULL), "50.00", "its floor");
+	cJSON_Delete(j);
+	for (size_t i = 0; i < fh_nlogs(f); i++)
+		errs += fh_log_at(f, i)->level == SK_LOG_ERR;
+	is_int(errs, 0, "no error logged");
+out:
+	fh_free(f);
+}
+
 /* No key file: a key from the page cannot be stored, and says why. */
 static void test_no_key_file(void)
 {
@@ -931,6 +955,7 @@ int main(void)
 	test_decisions();
 	test_no_key_file();
 	test_mask();
+	test_no_items();
 	{
 		char cmd[700];
 
