@@ -168,6 +168,7 @@ int main(void)
 	       "the bargainer's first price answer: 100 x 0.9 in digits");
 	cJSON_Delete(j);
 	free(out);
+	free(b);
 
 	/* the request log */
 	j = ctl("GET", "/llm/requests", NULL, &st);
