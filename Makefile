@@ -32,7 +32,7 @@ PCRE2_CFLAGS = $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
 PCRE2_LIBS   = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
 
 # Code shared by the bot, the simulator and the tests.
-CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/store_outbox.c core/store_guard.c core/event.c core/loader.c core/host.c core/host_event.c core/host_timer.c core/host_send.c core/host_config.c core/host_db.c core/host_work.c core/host_net.c core/host_ctl.c core/log.c core/auth.c core/secret.c core/http.c core/feed.c
+CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/store_outbox.c core/store_guard.c core/event.c core/loader.c core/host.c core/host_event.c core/host_timer.c core/host_send.c core/host_config.c core/host_db.c core/host_work.c core/host_net.c core/host_ctl.c core/host_secret.c core/log.c core/auth.c core/secret.c core/http.c core/feed.c
 # The QR login (core/login.c, its mtop calls, core/qr.c) is tested against the simulator too.
 CORE_LIB_SRC += core/mtop.c core/login.c core/qr.c
 # The conversation store (core/convo.c): the unit tests use it on a store of their own.
@@ -133,8 +133,9 @@ $(B)/plugins/agent.so: PLUGIN_LIBS := -lcjson
 # The test plugins, with the same flags.
 $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@
+	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ $(TEST_PLUGIN_LIBS)
 	@chmod go-w $@ $(dir $@)
+$(B)/tests/plugins/run_probe.so: TEST_PLUGIN_LIBS := -lcjson
 # Except this one: it calls a function nothing defines, so that dlopen fails,
 # and -Wl,-z,defs would (rightly) refuse to link it.
 $(B)/tests/plugins/missing_dep.so: tests/plugins/missing_dep/missing_dep.c plugins/plugin.h
