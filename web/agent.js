@@ -601,6 +601,7 @@ window.skAgent = function (k) {
 				el('td', { className: 'actions' }, edit, del)));
 		});
 		show('agent-items-empty', !rows.length);
+		show('agent-items-wrap', !!rows.length);
 	}
 
 	function intentName(i) {
@@ -713,6 +714,7 @@ window.skAgent = function (k) {
 			el('td', { className: 'actions' }, chat ? link : '')));
 		});
 		show('agent-dec-empty', !rows.length && !A.decErr);
+		show('agent-dec-wrap', !!rows.length);
 	}
 
 	/* Opens chat id on the 对话 screen and scrolls there. */
@@ -1034,7 +1036,7 @@ window.skAgent = function (k) {
 			el('h3', null, t('agent.i.title')),
 			el('p', { className: 'hint' }, t('agent.i.hint')),
 			el('p', { id: 'agent-items-error', className: 'error', role: 'alert', hidden: true }),
-			el('div', { className: 'table-wrap agent-table-wrap' },
+			el('div', { id: 'agent-items-wrap', className: 'table-wrap agent-table-wrap' },
 				el('table', { id: 'agent-items-table', className: 'agent-table' },
 					el('thead', null, el('tr', null,
 						el('th', null, t('agent.i.col.item')), el('th', { className: 'num' }, t('agent.i.col.price')),
@@ -1075,7 +1077,7 @@ window.skAgent = function (k) {
 
 			el('h3', null, t('agent.d.title')),
 			el('p', { id: 'agent-dec-error', className: 'error', role: 'alert', hidden: true }),
-			el('div', { className: 'table-wrap agent-table-wrap' },
+			el('div', { id: 'agent-dec-wrap', className: 'table-wrap agent-table-wrap' },
 				el('table', { id: 'agent-dec-table', className: 'agent-table agent-dec-table' },
 					el('thead', null, el('tr', null,
 						el('th', null, t('agent.d.col.time')), el('th', null, t('agent.d.col.buyer')),
