@@ -697,7 +697,8 @@ window.skAgent = function (k) {
 			body.appendChild(el('tr', { className: 'agent-dec' + (v === 'guard' || v === 'fallback' ? ' problem' : ''),
 				'data-id': str(r.id), 'data-verdict': v, 'data-chat': chat },
 			el('td', { className: 'nowrap', 'data-label': t('agent.d.col.time') }, fmtTime(num(r.ms))),
-			el('td', { 'data-label': t('agent.d.col.buyer') }, str(r.buyer_name) || str(r.buyer_id)),
+			el('td', { className: 'agent-dec-buyer', 'data-label': t('agent.d.col.buyer') },
+				str(r.buyer_name) || str(r.buyer_id)),
 			el('td', { className: 'agent-dec-item', 'data-label': t('agent.d.col.item') }, title || item),
 			el('td', { className: 'msg', 'data-label': t('agent.d.col.text') }, str(r.text)),
 			el('td', { className: 'nowrap', 'data-label': t('agent.d.col.intent') }, r.intent ? intentName(str(r.intent)) : ''),
@@ -1075,6 +1076,7 @@ window.skAgent = function (k) {
 			el('p', { id: 'agent-prompts-error', className: 'error', role: 'alert', hidden: true }),
 			el('div', { id: 'agent-prompts', className: 'agent-prompts' }),
 
+			el('div', { id: 'agent-decisions', className: 'agent-decisions' },
 			el('h3', null, t('agent.d.title')),
 			el('p', { id: 'agent-dec-error', className: 'error', role: 'alert', hidden: true }),
 			el('div', { id: 'agent-dec-wrap', className: 'table-wrap agent-table-wrap' },
@@ -1087,7 +1089,7 @@ window.skAgent = function (k) {
 						el('th', { className: 'num' }, t('agent.d.col.lowest')),
 						el('th', { className: 'num' }, t('agent.d.col.latency')), el('th', null, ''))),
 					el('tbody', { id: 'agent-dec-body' }))),
-			el('p', { id: 'agent-dec-empty', className: 'muted', hidden: true }, t('agent.d.empty'))));
+			el('p', { id: 'agent-dec-empty', className: 'muted', hidden: true }, t('agent.d.empty')))));
 
 		$('agent-save').addEventListener('click', onSave);
 		$('agent-key-clear').addEventListener('click', onKeyClear);
