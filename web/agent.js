@@ -15,7 +15,8 @@
  * agent not loaded (its commands answer 404): the screen says so and shows
  * nothing else. app.js makes it (window.skAgent(k)) with its helpers and
  * calls what it returns: wire once, start / stop with the app, onEvent for
- * each live event. Only changed settings are sent (the page's overrides win
+ * each live event; k.itemLabel (shop.js's shared item lookup) names the
+ * decisions' items items_list did not list yet. Only changed settings are sent (the page's overrides win
  * key by key over the config file, so an untouched key stays the file's).
  * Strings go through skI18n (this file adds its keys, zh and en);
  * everything from the server is set as text, never as HTML.
@@ -344,6 +345,7 @@ window.skAgent = function (k) {
 		settings: null,   /* agent_settings' answer */
 		missing: false,   /* agent answered 404 */
 		known: [],        /* items_list's items [{item_id, title, price}] ([] when items is not loaded) */
+		knownMs: 0,       /* when items_list was asked last */
 		prompts: null,    /* agent_prompts' answer */
 		promptsErr: '',
 		decisions: null,  /* agent_decisions' answer */
@@ -351,6 +353,7 @@ window.skAgent = function (k) {
 		editing: null,    /* the item editor: {item_id} ('' new) or null when closed */
 		timers: [],
 		soon: null,
+		soonItems: null,
 		inView: false,
 		observer: null,
 		running: false,
@@ -400,6 +403,7 @@ window.skAgent = function (k) {
 	/* The items plugin's items (titles and prices for the item picker); none
 	 * when it is not loaded or fails. */
 	function refreshKnown() {
+		A.knownMs = Date.now();
 		return control('items_list', { limit: ITEMS_LIMIT }).then(function (d) {
 			A.known = (Array.isArray(d.items) ? d.items : []).filter(function (it) {
 				return it && str(it.item_id) && !it.gone;
@@ -407,6 +411,7 @@ window.skAgent = function (k) {
 				return { item_id: str(it.item_id), title: str(it.title), price: str(it.price) };
 			});
 			renderItems();
+			renderDecisions();
 		}, function () {
 			A.known = [];
 			renderItems();
@@ -699,7 +704,8 @@ window.skAgent = function (k) {
 			el('td', { className: 'nowrap', 'data-label': t('agent.d.col.time') }, fmtTime(num(r.ms))),
 			el('td', { className: 'agent-dec-buyer', 'data-label': t('agent.d.col.buyer') },
 				str(r.buyer_name) || str(r.buyer_id)),
-			el('td', { className: 'agent-dec-item', 'data-label': t('agent.d.col.item') }, title || item),
+			el('td', { className: 'agent-dec-item', 'data-label': t('agent.d.col.item') },
+				title || (k.itemLabel && item ? k.itemLabel(item) : item)),
 			el('td', { className: 'msg', 'data-label': t('agent.d.col.text') }, str(r.text)),
 			el('td', { className: 'nowrap', 'data-label': t('agent.d.col.intent') }, r.intent ? intentName(str(r.intent)) : ''),
 			el('td', { 'data-label': t('agent.d.col.verdict') },
@@ -715,6 +721,10 @@ window.skAgent = function (k) {
 			el('td', { className: 'actions' }, chat ? link : '')));
 		});
 		show('agent-dec-empty', !rows.length && !A.decErr);
+		/* an item the picker's list does not know yet (synced since): read it again, at most every 30 s */
+		if (rows.some(function (r) { return str(r.item_id) && !itemTitle(str(r.item_id), ''); }) &&
+		    Date.now() - A.knownMs > 30000)
+			refreshKnown();
 		show('agent-dec-wrap', !!rows.length);
 	}
 
@@ -1149,9 +1159,17 @@ window.skAgent = function (k) {
 
 	/* ---------------------------------------------------------------- hooks */
 
-	/* A live event: agent.decided reads the decisions again (soon). */
+	/* A live event: agent.decided reads the decisions again (soon); items.*
+	 * the items for the picker. */
 	function onEvent(j) {
-		if (!A.running || A.missing || !j || j.kind !== 'plugin' || !/^agent\./.test(str(j.topic)))
+		if (!A.running || A.missing || !j || j.kind !== 'plugin')
+			return;
+		if (/^items\./.test(str(j.topic)) && A.settings && !A.soonItems)
+			A.soonItems = setTimeout(function () {
+				A.soonItems = null;
+				refreshKnown();
+			}, 1000);
+		if (!/^agent\./.test(str(j.topic)))
 			return;
 		if (!A.soon)
 			A.soon = setTimeout(function () {
@@ -1176,7 +1194,8 @@ window.skAgent = function (k) {
 		A.timers.forEach(clearInterval);
 		A.timers = [];
 		clearTimeout(A.soon);
-		A.soon = null;
+		clearTimeout(A.soonItems);
+		A.soon = A.soonItems = null;
 		A.seq++;
 	}
 

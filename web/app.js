@@ -743,7 +743,8 @@
 	/* The AI assistant screen (web/agent.js); its decisions link to a chat. */
 	var agent = window.skAgent({
 		S: S, $: $, busy: busy, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
-		num: num, setError: setError, show: show, str: str, openChat: function (id) { chats.open(id); }
+		num: num, setError: setError, show: show, str: str, openChat: function (id) { chats.open(id); },
+		itemLabel: shop.itemLabel
 	});
 
 	/* The panel and its socket: web/events.js; it calls onEvent for each

@@ -10,9 +10,10 @@
 // save it is nowhere in the DOM nor in any answer the page received, only
 // masked) and can be cleared; an extra header's value stays "****" and is
 // kept; a bad value shows the server's error once with its field marked;
-// an item is added (picked from items_list), edited, refused with a bad
-// floor and deleted; a prompt is edited and reset to the built-in one, and
-// read-only when the agent says prompts are not editable; a turn made
+// an item is added (picked from items_list; typed by id when items_list
+// answers 404), edited, refused with a bad floor and deleted; a prompt is
+// edited and reset to the built-in one, and read-only when the agent says
+// prompts are not editable; a turn made
 // through agent_take shows in the recent decisions with its verdict pill,
 // and its link opens the chat; zh by default and en, desktop and 390 px
 // (cards, nothing off screen), tofu.
@@ -215,6 +216,23 @@ async function items(page) {
 		return d && d.items.some((i) => i.item_id === ITEM) ? d : null;
 	}, 15000, 500);
 	ok(known, 'the items plugin lists the simulator\'s item');
+	// items_list answering 404 (items not loaded): only an item id can be typed
+	await page.context().route('**/api/control', (route) => {
+		const body = route.request().postDataJSON();
+		if (!body || body.command !== 'items_list')
+			return route.continue();
+		return route.fulfill({ status: 404, contentType: 'application/json',
+			body: JSON.stringify({ request_id: body.request_id, success: false, data: null, error: 'unknown command \'items_list\'' }) });
+	});
+	await page.click('#agent-refresh');
+	await sleep(800);
+	await page.click('#agent-item-add');
+	const only = await page.evaluate(() => [...document.querySelectorAll('#agent-ie-pick option')].map((o) => o.value));
+	ok(JSON.stringify(only) === '[""]' && await page.locator('#agent-ie-id').isVisible() &&
+		await page.locator('#agent-main').isVisible(), 'items_list 404: the editor asks for an item id, the screen stays',
+	JSON.stringify(only));
+	await page.click('#agent-ie-cancel');
+	await page.context().unroute('**/api/control');
 	await page.click('#agent-refresh');
 	await sleep(800);
 	await page.click('#agent-item-add');
