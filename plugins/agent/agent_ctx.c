@@ -7,8 +7,8 @@
  *
  * Intent. agent_intent looks for the words of two tables below (substrings
  * of the UTF-8 text, ASCII letters case-insensitive): a price word, or an
- * amount offered ("80元", "¥80", "80块", "80行吗", a text that is only a
- * number), makes it "price"; else a word about the thing makes it "tech";
+ * amount offered ("80元", "¥80", "80块", "80行吗", "八十行吗", a text that is
+ * only a number), makes it "price"; else a word about the thing makes it "tech";
  * else "default". Price wins when both are there. No model call is spent on
  * it.
  *
@@ -203,27 +203,51 @@ static const char *ag_skip_blank(const char *s)
 	}
 }
 
-/* Whether text offers an amount: a number that is the whole text (blanks
- * and punctuation aside) or is followed by an offer tail. (A number before
- * 元/块 or after ¥ is caught by the price words already.) */
+/* The Chinese numerals of an amount ("八十", "一百五", "两千"). */
+static const char *const ag_cn_digits[] = {
+	"零", "一", "二", "两", "三", "四", "五", "六", "七", "八", "九", "十", "百", "千", "万", NULL
+};
+
+/* The length of the run of Chinese numerals at s when it holds 十, 百 or 千
+ * (an amount, not "一下"), else 0. */
+static size_t ag_cn_amount(const char *s)
+{
+	size_t n = 0, used;
+	int unit = 0;
+
+	while (ag_starts_word(s + n, ag_cn_digits, &used)) {
+		unit |= !strncmp(s + n, "十", 3) || !strncmp(s + n, "百", 3) || !strncmp(s + n, "千", 3);
+		n += used;
+	}
+	return unit ? n : 0;
+}
+
+/* Whether text offers an amount: a number (digits, or Chinese numerals
+ * with 十/百/千) that is the whole text (blanks and punctuation aside) or
+ * is followed by an offer tail. (A number before 元/块 or after ¥ is caught
+ * by the price words already.) */
 static int ag_has_offer(const char *text)
 {
 	const char *s = text;
 
 	while (*s) {
 		const char *start, *after;
-		size_t used;
+		size_t used, cn;
 
-		if (*s < '0' || *s > '9') {
+		if ((cn = ag_cn_amount(s))) {
+			start = s;
+			s += cn;
+		} else if (*s < '0' || *s > '9') {
 			s++;
 			continue;
+		} else {
+			start = s;
+			while ((*s >= '0' && *s <= '9') || (*s == '.' && s[1] >= '0' && s[1] <= '9'))
+				s++;
+			/* a digit glued to letters is a model name ("iPhone13", "A2"), not an amount */
+			if (start > text && ((start[-1] | 0x20) >= 'a' && (start[-1] | 0x20) <= 'z'))
+				continue;
 		}
-		start = s;
-		while ((*s >= '0' && *s <= '9') || (*s == '.' && s[1] >= '0' && s[1] <= '9'))
-			s++;
-		/* a digit glued to letters is a model name ("iPhone13", "A2"), not an amount */
-		if (start > text && ((start[-1] | 0x20) >= 'a' && (start[-1] | 0x20) <= 'z'))
-			continue;
 		after = ag_skip_blank(s);
 		if (ag_starts_word(after, ag_offer_tails, &used))
 			return 1;
@@ -435,7 +459,7 @@ char *agent_prompt(sk_plugin *p, const ag_settings *s, int intent, int *is_defau
 		if (ag_prompt_path(s, intent, path, sizeof path) < 0) {
 			sk_log(p, SK_LOG_WARN, "agent.prompts_dir: too long a path; the built-in %s prompt is used",
 			       agent_intent_name(intent));
-		} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		} else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 			if (errno != ENOENT)
 				sk_log(p, SK_LOG_WARN, "prompt %s: cannot open: %s; the built-in one is used", path,
 				       strerror(errno));
@@ -639,8 +663,10 @@ int agent_ctx_on_chat(sk_plugin *p, const sk_event *e, void *ud)
 	if ((e->type != SK_EV_CHAT_TEXT && e->type != SK_EV_CHAT_IMAGE) || !e->chat_id || !*e->chat_id || !text ||
 	    !*text)
 		return SK_PASS;
+	/* "message_id <> ''" as written: only then may SQLite use the partial
+	 * unique index chat_msg_mid (else it scans the whole store) */
 	if (sk_db_exec(p, "INSERT INTO agent_msg (chat, ms, dir, text) SELECT ?1, ?2, ?3, ?4 "
-			  "WHERE NOT EXISTS (SELECT 1 FROM chat_msg WHERE ?5 <> '' AND message_id = ?5) "
+			  "WHERE NOT EXISTS (SELECT 1 FROM chat_msg WHERE message_id = ?5 AND message_id <> '') "
 			  "AND NOT (?6 AND EXISTS (SELECT 1 FROM chat_chat WHERE chat = ?1 AND last_ms >= ?2 - ?7)) "
 			  "AND NOT EXISTS (SELECT 1 FROM agent_msg WHERE chat = ?1 AND ms = ?2 AND dir = ?3 AND text = ?4)",
 			  v, 7, NULL, NULL) < 0)

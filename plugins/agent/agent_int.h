@@ -146,7 +146,7 @@ typedef struct {
 	char title[512];
 	char desc[4096];
 	int64_t price_fen;          /* -1 unknown */
-	char specs[1024];           /* the SKUs, one "name: price" a line */
+	char specs[1024];           /* the SKUs, one "<spec>：<yuan>元" a line (the spec alone without a price) */
 } ag_item_info;
 
 /* The turn being answered (borrowed strings). */

@@ -126,6 +126,10 @@ static void test_intent(void)
 		{ "75 可以吗", "price" },
 		{ "90包邮", "price" },
 		{ "100RMB", "price" },
+		{ "八十行吗", "price" },
+		{ "一百五可以吗", "price" },
+		{ "两千", "price" },
+		{ "等一下吧", "default" },                     /* 一 alone is not an amount */
 		{ "电池还能用多久，能便宜点吗", "price" },       /* both: price wins */
 		{ "这个怎么用", "tech" },
 		{ "怎么样，好用吗", "tech" },
@@ -537,6 +541,34 @@ static void test_history_store(void)
 	/* an echo of our send in a chat the store just noted is not copied either */
 	fh_echo(f, "c1", "机器人的回复");
 	is_int(fh_q_int(f, "SELECT count(*) FROM agent_msg"), 0, "store: our echo in a chat the store keeps: not copied");
+	/* a store of many chats: neither the per-message statement nor the turn's scan it */
+	sql(f, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) INSERT INTO chat_msg "
+	       "(chat, ms, dir, sender, kind, text, message_id) SELECT 'x' || (i % 30), i, 'in', 'buyer', 'text', 'hi', "
+	       "'m' || i FROM n");
+	buyer_text(f, "c1", "还在吗", "10.PNM", 1);
+	buyer_text(f, "c1", "在不在", "11.PNM", 0);
+	fh_echo(f, "c4", "回复");
+	b = body(f, "{\"chat\":\"c1\",\"mid\":\"11.PNM\",\"text\":\"在不在\",\"history\":5}");
+	cJSON_Delete(b);
+	is_int(fh_q_int(f, "SELECT count(*) FROM agent_msg"), 2, "store: a message the store lacks (and an echo in a chat it does not keep) copied");
+	{
+		sqlite3_stmt *st = NULL;
+		int n = 0, scans = 0;
+
+		while ((st = sqlite3_next_stmt(fh_db(f), st))) {
+			const char *q = sqlite3_sql(st);
+
+			if (!q || (!strstr(q, "agent_msg") && !strstr(q, "chat_msg")) || strstr(q, "sqlite_master"))
+				continue;
+			n++;
+			if (sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) ||
+			    sqlite3_stmt_status(st, SQLITE_STMTSTATUS_AUTOINDEX, 0)) {
+				scans++;
+				diag("scans: %s", q);
+			}
+		}
+		ok(n >= 3 && scans == 0, "store: the context's %d statements use indexes (no full scan, no automatic index)", n);
+	}
 	fh_free(f);
 }
 
@@ -573,11 +605,14 @@ static void test_history_own(void)
 	e.text = "80行吗";
 	fh_dispatch(f, &e);
 	is_int(fh_q_int(f, "SELECT count(*) FROM agent_msg WHERE chat = 'c1'"), 5, "own: a message pushed again is kept once");
+	/* the store kept this chat once, two hours ago (then it was turned off): not the source now */
+	store_row(f, "c1", t - 7200000, "in", "buyer", "text", "80行吗", "old.PNM", "");
+	store_row(f, "c1", t - 7200000 + 1, "out", "bot", "text", "旧的回答", "old2.PNM", "sent");
 	snprintf(data, sizeof data, "{\"chat\":\"c1\",\"mid\":\"x\",\"text\":\"80行吗\",\"ms\":%lld,\"history\":10}",
 		 (long long)(t + 5));
 	b = body(f, data);
 	is_str(msgs(b, 1), "user:在吗|assistant:在的亲|user:[图片]|assistant:卖家从手机回的|user:80行吗",
-	       "own: history from agent_msg (the message itself not twice)");
+	       "own: history from agent_msg (the message itself not twice; the store's rows of two hours ago not used)");
 	cJSON_Delete(b);
 	snprintf(data, sizeof data, "{\"chat\":\"c1\",\"mid\":\"x\",\"text\":\"80行吗\",\"history\":3}");
 	b = body(f, data);
