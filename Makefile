@@ -163,6 +163,10 @@ $(B)/tests/%: $(B)/obj/tests/integration/%.o $(B)/libsim.a $(B)/libskcore.a
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 $(B)/tests/%: $(B)/obj/tests/fuzz/%.o $(B)/libsim.a $(B)/libskcore.a
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+# The agent's guard is pure (no host call): its unit test links the plugin's source.
+$(B)/obj/plugins/agent/agent_guard.o $(B)/obj/tests/unit/test_agent_guard.o: CFLAGS += -Iplugins
+$(B)/obj/plugins/agent/agent_guard.o $(B)/obj/tests/unit/test_agent_guard.o: plugins/agent/agent_int.h
+$(B)/tests/test_agent_guard: $(B)/obj/plugins/agent/agent_guard.o
 
 # Fuzzing (README.md, "Fuzzing"): one libFuzzer target per tests/fuzz/fuzz_<name>.c,
 # built with clang-14 into build/fuzz/ from its own objects of the core (and, for
@@ -197,6 +201,7 @@ $(FB)/libskcore.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(FB)/fuzz_rules: $(patsubst %.c,$(FB)/obj/%.o,$(wildcard plugins/autoreply/*.c plugins/orders/*.c))
 $(FB)/fuzz_rules: FUZZ_LIBS := $(PCRE2_LIBS)
+$(FB)/fuzz_agent_guard: $(FB)/obj/plugins/agent/agent_guard.o
 # The control target loads the plugins as the bot does, instrumented too.
 $(FB)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/*/*.h)
 	@mkdir -p $(dir $@)
