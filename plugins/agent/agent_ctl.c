@@ -579,8 +579,15 @@ static int ag_item_change_of(ag_settings *try, size_t i, const cJSON *e, ag_item
 		return -1;
 	}
 	if (cJSON_IsTrue(v)) {
+		/* gone from try too, so that the count of items stays right */
 		ic->del = 1;
-		return 0;
+		obj = cJSON_CreateObject();
+		one = cJSON_AddObjectToObject(obj, ic->item_id);
+		rc = cJSON_AddTrueToObject(one, "delete") ? agent_setting_apply(try, "items", obj, why, n) : -1;
+		cJSON_Delete(obj);
+		if (rc < 0)
+			snprintf(why, n, "items[%zu]: out of memory", i);
+		return rc < 0 ? -1 : 0;
 	}
 	cur = agent_settings_item(try, ic->item_id);
 	ic->mode = cur ? cur->mode : AG_MODE_INHERIT;

@@ -495,6 +495,26 @@ static void test_configure_bad(void)
 	is_int(fh_q_int(f, "SELECT count(*) FROM agent_setting"), 0, "no agent_setting row written");
 	is_int(fh_q_int(f, "SELECT count(*) FROM agent_item"), 1, "one agent_item row");
 	ok(!logged(f, "SECRET"), "the refused secrets are not logged");
+
+	/* at 1000 items, one deleted makes room for one more in the same request */
+	{
+		size_t cap = 1000 * 40 + 100, len;
+		char *data = malloc(cap);
+
+		len = (size_t)snprintf(data, cap, "{\"items\":[");
+		for (int i = 0; i < 999; i++)
+			len += (size_t)snprintf(data + len, cap - len, "%s{\"item_id\":\"i%d\"}", i ? "," : "", i);
+		snprintf(data + len, cap - len, "]}");
+		cJSON_Delete(ctl(f, "agent_configure", data, &rc, &raw));
+		is_int(rc, 0, "999 more items: 1000 in all (%s)", rc ? raw : "ok");
+		free(data);
+		cJSON_Delete(ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"delete\":true},"
+				 "{\"item_id\":\"i-new\",\"mode\":\"off\"}]}", &rc, &raw));
+		is_int(rc, 0, "delete one and add one at 1000 (%s)", rc ? raw : "ok");
+		is_int(fh_q_int(f, "SELECT count(*) FROM agent_item"), 1000, "1000 agent_item rows");
+		cJSON_Delete(ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"i-more\"}]}", &rc, &raw));
+		ok(rc == SK_ERR_INVAL && strstr(raw, "1000"), "the 1001st: refused (%s)", raw);
+	}
 out:
 	fh_free(f);
 }
@@ -830,6 +850,71 @@ out:
 	fh_free(f);
 }
 
+/* The masks: base_url's user info (an '@' in the password too), query
+ * values and fragment; a short key all stars. */
+static void test_mask(void)
+{
+	static const struct {
+		const char *url, *want;
+	} cases[] = {
+		{ "https://api.example.com/v1", "https://api.example.com/v1" },
+		{ "http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1" },
+		{ "https://u:p@ss@api.example.com/v1", "https://****@api.example.com/v1" },
+		{ "https://api.example.com/v1?api-version=2024&k=abcdefghij#x",
+		  "https://api.example.com/v1?api-version=****&k=ab****ij#****" },
+		{ "https://api.example.com/v1?email=a@b.c", "https://api.example.com/v1?email=a****c" },
+	};
+	const char *raw;
+	cJSON *j;
+	int rc;
+	fh *f = start("");
+
+	if (!ok(f && !load(f), "mask: agent loads"))
+		goto out;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char data[400];
+
+		snprintf(data, sizeof data, "{\"base_url\":\"%s\"}", cases[i].url);
+		j = ctl(f, "agent_configure", data, &rc, &raw);
+		is_str(js(j, "base_url", NULL), cases[i].want, "mask %s (%s)", cases[i].url, rc ? raw : "ok");
+		cJSON_Delete(j);
+	}
+	j = ctl(f, "agent_configure", "{\"api_key\":\"sk-shortK\"}", &rc, &raw);
+	is_str(js(j, "api_key", NULL), "****", "a key under 12 characters: all stars");
+	is_str(js(j, "api_key_source", NULL), "page", "the page's key");
+	ok(!strstr(raw, "short"), "none of it shown");
+	cJSON_Delete(j);
+	j = ctl(f, "agent_configure", "{\"api_key\":\"sk-exactly12\"}", &rc, &raw);
+	is_str(js(j, "api_key", NULL), "sk-e****12", "a key of 12: its first 4 and last 2");
+	cJSON_Delete(j);
+out:
+	fh_free(f);
+}
+
+/* Without the items plugin: the items have no title or price, and nothing
+ * fails or is logged as an error. */
+static void test_no_items(void)
+{
+	fh *f = fh_new("{\"agent\":{}}", NULL);
+	const char *raw;
+	cJSON *j;
+	int rc, errs = 0;
+
+	if (!ok(f && fh_load_dir(f, plugins, NULL, "agent") == 1, "no items plugin: agent loads"))
+		goto out;
+	j = ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"floor\":50}]}", &rc, &raw);
+	is_int(rc, 0, "an item saved (%s)", rc ? raw : "ok");
+	is_str(js(at(j, "items", 0), "title", NULL), "", "no title");
+	is_str(js(at(j, "items", 0), "price", NULL), "", "no price");
+	is_str(js(at(j, "items", 0), "floor", NULL), "50.00", "its floor");
+	cJSON_Delete(j);
+	for (size_t i = 0; i < fh_nlogs(f); i++)
+		errs += fh_log_at(f, i)->level == SK_LOG_ERR;
+	is_int(errs, 0, "no error logged");
+out:
+	fh_free(f);
+}
+
 /* No key file: a key from the page cannot be stored, and says why. */
 static void test_no_key_file(void)
 {
@@ -869,6 +954,8 @@ int main(void)
 	test_prompts();
 	test_decisions();
 	test_no_key_file();
+	test_mask();
+	test_no_items();
 	{
 		char cmd[700];
 
