@@ -287,7 +287,7 @@ static void t_request(const char *keyfile)
 static void t_guard_and_fallbacks(void)
 {
 	char mid[32];
-	fh *f = start(BASE ",\"max_steps\":10,\"fallback_text\":\"\","
+	fh *f = start(BASE ",\"max_steps\":10,\"fallback_text\":\"\",\"banned\":[\"顺丰\"],"
 			   "\"items\":{\"1001\":{\"floor\":\"80元\"}}");
 
 	if (!ok(f != NULL, "loads with an item floor given as a string"))
@@ -307,6 +307,15 @@ static void t_guard_and_fallbacks(void)
 
 	is_str(turn_with(f, "c3", "少点呗", "给你七十五块好了", mid), FLOOR_TEXT, "七十五 in Chinese numerals: floor_text");
 	is_str(turn_col(f, mid, "verdict"), "floor", "verdict floor");
+
+	is_str(turn_with(f, "c3b", "打个折吧", "给您打八折吧", mid), FLOOR_TEXT,
+	       "八折 of the item's 99 yuan (79.20) is below the floor: floor_text");
+	is_str(turn_col(f, mid, "lowest_fen"), "7920", "the discount's amount is the lowest");
+
+	is_str(turn_with(f, "c3c", "怎么付款", "您直接转账给我就行", mid), GUARD_TEXT, "paying outside: guard_text");
+	ok(!strncmp(verdict(f, mid), "guard|payment", 13), "verdict guard, reason payment: %s", verdict(f, mid));
+	is_str(turn_with(f, "c3d", "用什么快递", "发顺丰哦", mid), GUARD_TEXT, "a banned word of the config: guard_text");
+	ok(!strncmp(verdict(f, mid), "guard|banned", 12), "verdict guard, reason banned: %s", verdict(f, mid));
 
 	is_str(turn_with(f, "c4", "怎么联系你", "加我电话13812345678详聊", mid), GUARD_TEXT, "a phone number: guard_text");
 	ok(!strncmp(verdict(f, mid), "guard|contact", 13), "verdict guard, reason contact: %s", verdict(f, mid));
