@@ -221,6 +221,8 @@ static void t_request(const char *keyfile)
 		 keyfile);
 	if (!ok((f = start_ex(cfg, keyfile)) != NULL, "loads with a key file, headers and an item floor"))
 		return;
+	ok(fh_load(f, fh_build_path(v, sizeof v, "tests/plugins/topic_probe.so"), NULL) == 0,
+	   "topic_probe loads (it logs what is published)");
 	is_str(take(f, "c1", "这个键盘支持蓝牙吗？", mid), "{\"taken\":true,\"turn\":1,\"intent\":\"tech\"}",
 	       "taken: the turn and its intent");
 	is_int((int)fh_nhttp(f), 1, "one model call");
@@ -262,6 +264,8 @@ static void t_request(const char *keyfile)
 	fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, "PNM-1");
 	is_str(turn_col(f, mid, "outcome"), "sent:PNM-1", "the outcome from the send's callback");
 	ok(logged(f, "turn 1"), "the turn is logged");
+	ok(logged(f, "topic agent.decided {\"turn\":1,\"chat_id\":\"c1\",\"verdict\":\"model\",\"reason\":\"\"}"),
+	   "agent.decided published");
 	for (size_t i = 0; i < fh_nlogs(f); i++)
 		if (strstr(fh_log_at(f, i)->msg, "SECRETKEY") || strstr(fh_log_at(f, i)->msg, HDR_SECRET)) {
 			ok(0, "a log line holds a secret: %s", fh_log_at(f, i)->msg);
