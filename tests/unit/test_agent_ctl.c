@@ -344,6 +344,20 @@ static void test_configure(void)
 		cJSON_Delete(j);
 	}
 
+	/* core.reload loads the settings again: the page's stay over the config */
+	{
+		sk_event e = fh_event(f, SK_EV_PLUGIN);
+
+		e.topic = "core.reload";
+		e.payload_json = "{}";
+		e.from_plugin = "core";
+		fh_dispatch(f, &e);
+		j = ctl(f, "agent_settings", "{}", &rc, &raw);
+		ok(!strcmp(js(j, "model", NULL), "m-page") && !strcmp(js(j, "api_key_source", NULL), "page") &&
+		   !strcmp(js(j, "timeout_ms", NULL), "20000"), "after core.reload: the page's over the config's");
+		cJSON_Delete(j);
+	}
+
 	/* null (and "" for the key): the config file's value again */
 	j = ctl(f, "agent_configure", "{\"model\":null,\"api_key\":\"\",\"headers\":null,\"max_tokens\":null}", &rc, &raw);
 	is_int(rc, 0, "configure with nulls answers (%s)", rc ? raw : "ok");
