@@ -569,8 +569,9 @@ static int ag_word_before(const ag_txt *t, size_t i, int spaced, char *w, size_t
 	s = j;
 	while (s > 0 && ag_alpha(t->c[s - 1]))
 		s--;
-	/* "128g 1734": the letters are the unit of the number before */
-	if (spaced && s > 0 && ag_digit(t->c[s - 1]))
+	/* "128g 1734": the letters are the unit of the number before; "qq.com
+	 * 548": the end of an address */
+	if (spaced && s > 0 && (ag_digit(t->c[s - 1]) || ag_in(t->c[s - 1], ".@:/")))
 		return 0;
 	for (k = 0; s + k < j && k + 1 < wn; k++)
 		w[k] = (char)t->c[s + k];
@@ -675,7 +676,7 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak,
 		       int64_t price, ag_out *o)
 {
 	size_t a = e, a0, x, b;
-	int marker = marked, kind = AG_N_ABS, cut = 0;
+	int marker = marked, strong, kind = AG_N_ABS, cut = 0;
 	char w[32];
 	uint32_t c;
 
@@ -719,21 +720,23 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak,
 		else if (!ag_word_in(w, ag_words_ok) && (a == e || (strlen(w) > 1 && ag_word_in(w, ag_ascii_units))))
 			return e;                   /* glued letters: 1tb, 3c; 128 gb (not "446 v信") */
 	}
-	/* before it */
+	/* before it; a marker glued to it (or ¥ before it) beats a model name,
+	 * one after a blank does not ("小米13 包邮") */
+	strong = marked || (marker && a == a0);
 	b = s;
 	if (ag_prev(t, b) == AG_SP)
 		b--;
 	if (ag_prev(t, b) == 0xa5 || ag_prev(t, b) == '$')
-		marker = 1;
-	if (ag_word_before(t, s, 0, w, sizeof w) || ag_word_before(t, s, 1, w, sizeof w)) {
+		marker = strong = 1;
+	if (kind == AG_N_ABS && (ag_word_before(t, s, 0, w, sizeof w) || ag_word_before(t, s, 1, w, sizeof w))) {
 		size_t wl = strlen(w);
 
 		if (wl >= 3 && (!strcmp(w + wl - 3, "rmb") || !strcmp(w + wl - 3, "cny")))
-			marker = 1;
-		else if (!marker && !ag_word_in(w, ag_words_ok))
+			marker = strong = 1;
+		else if (!strong && !ag_word_in(w, ag_words_ok))
 			return e;                   /* rtx3060, iphone 13 */
 	}
-	if (!marker && (ag_ends_any(t, s, ag_brands, NULL) >= 0 || ag_ends_any(t, b, ag_brands, NULL) >= 0 ||
+	if (!strong && (ag_ends_any(t, s, ag_brands, NULL) >= 0 || ag_ends_any(t, b, ag_brands, NULL) >= 0 ||
 			ag_prev(t, s) == 0xd7 /* × */ ||
 			ag_ends(t, s, "百分之", NULL)))
 		return e;
@@ -819,14 +822,18 @@ static int ag_phone(const ag_txt *t, size_t i, size_t *end, char *dg)
 {
 	size_t j = i, nd = 0, g = 0, k, gend[6], gcnt[6], first = 0;
 	char last2[2] = {'0', '0'}, first2[2] = {'0', '0'};
-	int d;
+	int d, ascii;
 
-	if (ag_ph_digit(t, i) < 0 || (i > 0 && ag_ph_digit(t, i - 1) >= 0))
+	/* not inside a number: 3,143 / 1.5 / 二百零九 */
+	if (ag_ph_digit(t, i) < 0 || (i > 0 && ag_ph_digit(t, i - 1) >= 0) || ag_cn_unit(ag_prev(t, i)) ||
+	    (ag_in(ag_prev(t, i), ",.") && ag_digit(ag_prev(t, i - 1))))
 		return AG_PH_NONE;
+	ascii = ag_digit(t->c[i]);
 	while (g < 6) {
 		size_t run = 0;
 
-		while ((d = ag_ph_digit(t, j)) >= 0) {
+		/* one kind of digits: 138 1234 5678 or 一三八一二三四五六七八 */
+		while ((d = ag_ph_digit(t, j)) >= 0 && ag_digit(t->c[j]) == ascii) {
 			if (nd < 23)
 				dg[nd] = (char)('0' + d);
 			nd++;
@@ -841,7 +848,10 @@ static int ag_phone(const ag_txt *t, size_t i, size_t *end, char *dg)
 		gcnt[g] = nd;
 		if (g++ == 0)
 			first = run;
-		if ((ag_ch(t, j) == AG_SP || ag_ch(t, j) == '-') && ag_ph_digit(t, j + 1) >= 0) {
+		/* the next group: 3 digits at least (not the 05 of 2024-05-01) */
+		if ((ag_ch(t, j) == AG_SP || ag_ch(t, j) == '-') && ag_ph_digit(t, j + 1) >= 0 &&
+		    ag_digit(t->c[j + 1]) == ascii &&
+		    ag_ph_digit(t, j + 2) >= 0 && ag_ph_digit(t, j + 3) >= 0) {
 			j++;
 			continue;
 		}
@@ -849,6 +859,10 @@ static int ag_phone(const ag_txt *t, size_t i, size_t *end, char *dg)
 	}
 	for (k = 0; k < g && gcnt[k] <= 23; k++) {
 		size_t c = gcnt[k], off = 0;
+
+		/* "减141 1514-1524元": what a money marker follows is prices */
+		if (ag_in(ag_ch(t, gend[k]), "元块圆"))
+			break;
 
 		if (c == 13 && !strncmp(dg, "86", 2))
 			off = 2;
@@ -1033,7 +1047,7 @@ static const struct {
 	{"wechat", "wechat", 1}, {"加v", "wechat", 2}, {"加微", "wechat", 0}, {"+v", "wechat", 2},
 	{"qq", "qq", 1}, {"扣扣", "qq", 0}, {"企鹅号", "qq", 0}, {"加企鹅", "qq", 0},
 	{"加我", "加我", 0}, {"私聊", "私聊", 0}, {"联系方式", "联系方式", 0}, {"手机号", "手机号", 0},
-	{"电话", "电话", 0}, {"邮箱", "email", 0}, {"tel", "电话", 1}, {"telegram", "telegram", 1},
+	{"电话", "电话", 0}, {"邮箱", "email", 3}, {"tel", "电话", 1}, {"telegram", "telegram", 1},
 	{"whatsapp", "whatsapp", 1}, {NULL, NULL, 0}};
 
 /* Payment words (squeezed text). */
@@ -1104,12 +1118,42 @@ static int ag_link(const ag_txt *t, char *detail, size_t dn)
 	return 0;
 }
 
-/* The contact check: 1 with detail set (masked). */
+/* A contact word in x (the text itself when plain, else its squeezed
+ * copy): 1 with detail set. */
+static int ag_contact_word(const ag_txt *x, int plain, char *detail, size_t dn)
+{
+	size_t i, e;
+	int k;
+
+	for (i = 0; i < x->n; i++)
+		for (k = 0; ag_contacts[k].w; k++) {
+			if (!ag_at(x, i, ag_contacts[k].w, &e))
+				continue;
+			if (ag_contacts[k].ascii == 1 && (ag_alpha(ag_prev(x, i)) || ag_alpha(ag_ch(x, e))))
+				continue;
+			if (ag_contacts[k].ascii == 2 && ag_alpha(ag_ch(x, e)))
+				continue;
+			/* 邮箱 only as written, and not 包邮箱 ("包邮 箱说全") */
+			if (ag_contacts[k].ascii == 3 && (!plain || ag_ends(x, i, "包", NULL)))
+				continue;
+			/* 微信支付 and the like are payment */
+			if (k == 0 && ag_at_any(x, e, (const char *const[]){"支付", "转", "红包", "收款", "付", NULL},
+						NULL) >= 0)
+				continue;
+			snprintf(detail, dn, "%s", ag_contacts[k].detail);
+			return 1;
+		}
+	return 0;
+}
+
+/* The contact check: 1 with detail set (masked). The words are looked for
+ * in the squeezed text (微 信, v-x) and in the text itself (where blanks
+ * still part ASCII words: "2019rmb weixin"). */
 static int ag_contact(const ag_txt *t, const ag_txt *q, char *detail, size_t dn)
 {
 	size_t i, e;
 	char dg[24];
-	int k, kind;
+	int kind;
 
 	for (i = 0; i < t->n; i++) {
 		kind = ag_phone(t, i, &e, dg);
@@ -1126,25 +1170,11 @@ static int ag_contact(const ag_txt *t, const ag_txt *q, char *detail, size_t dn)
 	}
 	if (ag_link(t, detail, dn))
 		return 1;
-	for (i = 0; i < q->n; i++)
-		for (k = 0; ag_contacts[k].w; k++) {
-			if (!ag_at(q, i, ag_contacts[k].w, &e))
-				continue;
-			if (ag_contacts[k].ascii == 1 && (ag_alpha(ag_prev(q, i)) || ag_alpha(ag_ch(q, e))))
-				continue;
-			if (ag_contacts[k].ascii == 2 && ag_alpha(ag_ch(q, e)))
-				continue;
-			/* 微信支付 and the like are payment */
-			if (k == 0 && ag_at_any(q, e, (const char *const[]){"支付", "转", "红包", "收款", "付", NULL},
-						NULL) >= 0)
-				continue;
-			snprintf(detail, dn, "%s", ag_contacts[k].detail);
-			return 1;
-		}
-	return 0;
+	return ag_contact_word(q, 0, detail, dn) || ag_contact_word(t, 1, detail, dn);
 }
 
-/* The payment check: 1 with detail set. */
+/* The payment words in x (the squeezed text, then the text itself, as for
+ * contact): 1 with detail set. */
 static int ag_payment(const ag_txt *q, char *detail, size_t dn)
 {
 	size_t i, e;
@@ -1254,7 +1284,7 @@ int agent_guard(const ag_guard_in *g, const char *answer, ag_verdict *v)
 	}
 	if (ag_contact(&t, &q, v->detail, sizeof v->detail))
 		v->verdict = AG_V_CONTACT;
-	else if (ag_payment(&q, v->detail, sizeof v->detail))
+	else if (ag_payment(&q, v->detail, sizeof v->detail) || ag_payment(&t, v->detail, sizeof v->detail))
 		v->verdict = AG_V_PAYMENT;
 	else
 		for (i = 0; i < g->nbanned; i++)

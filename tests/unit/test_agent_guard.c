@@ -188,6 +188,19 @@ static const gcase cases[] = {
 	{"手机号多少", Y(80), Y(100), AG_V_CONTACT, NONE, "手机号"},
 	{"打我电话", Y(80), Y(100), AG_V_CONTACT, NONE, "电话"},
 	{"123456789", Y(80), Y(100), AG_V_CONTACT, NONE, "number 12****89"},
+	{"2019rmb weixin也可以", Y(80), Y(100), AG_V_CONTACT, Y(2019), "wechat"},
+	{"128G vx: shop888", Y(80), Y(100), AG_V_CONTACT, NONE, "wechat"},
+	{"v x 同号", Y(80), Y(100), AG_V_CONTACT, NONE, "wechat"},
+	{"算你198 2024-05-01购买的", Y(80), Y(300), AG_V_OK, Y(198), NULL},
+	{"邮箱a.b@qq.com 548可以出", Y(600), Y(700), AG_V_BELOW_FLOOR, Y(548), NULL},
+	{"网址abc.com 6折", Y(600), Y(900), AG_V_BELOW_FLOOR, Y(540), NULL},
+	{"99 alipay", Y(80), Y(100), AG_V_PAYMENT, Y(99), "alipay"},
+	{"zfb也行", Y(80), Y(100), AG_V_PAYMENT, NONE, "zfb"},
+	{"免费包邮 箱说全", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"小米13 包邮", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"3,143 2627-2637元", Y(2000), Y(4000), AG_V_OK, Y(2627), NULL},
+	{"减141 1514-1524元", Y(1000), Y(2000), AG_V_OK, Y(1514), NULL},
+	{"一千二百零九 1096-1106元", Y(1000), Y(1500), AG_V_OK, Y(1096), NULL},
 	/* payment off the platform */
 	{"支付宝转账吧", Y(80), Y(100), AG_V_PAYMENT, NONE, NULL},
 	{"银行卡也行", Y(80), Y(100), AG_V_PAYMENT, NONE, "银行卡"},
@@ -632,7 +645,7 @@ static void phone(gen *a)
 /* Builds one answer; its floor and price. */
 static void answer(gen *a, int64_t *floor_fen, int64_t *price_fen)
 {
-	int64_t floor_y = rr(20, 3000), price_y = floor_y + rr(0, floor_y);
+	int64_t floor_y = rr(20, 3000), price_y = floor_y + 1 + rr(0, floor_y);
 	int k, n = (int)rr(1, 5);
 
 	memset(a, 0, sizeof *a);
