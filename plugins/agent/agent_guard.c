@@ -520,7 +520,9 @@ static const char *const ag_units[] = {
 	"条", "周", "星期", "礼拜", "楼", "层", "期", "倍", "度", "遍", "种", "款", "色", "码",
 	"箱", "瓶", "盒", "袋", "双", "对", "副", "支", "根", "颗", "粒", "片", "本", "辆",
 	"间", "级", "集", "毫米", "厘米", "公里", "千米", "毫升", "升", "人", "位", "家", "成新",
-	"新", "手", "英尺", "点", "帧", "档", "针", "名", "组", "盘", "伏", "瓦", "尺", NULL};
+	"新", "手", "英尺", "点", "帧", "档", "针", "名", "组", "盘", "伏", "瓦", "尺", "处", "匹", "道",
+	"毫安", "行", "局", "场", "首", "项", "样", "份", "趟", "圈", "轮", "批", "单", "公分", "平米",
+	"平方", "平", "两", "摄像头", "镜头", "口", NULL};
 
 /* ASCII units (a whole word after the number). */
 static const char *const ag_ascii_units[] = {
@@ -548,10 +550,22 @@ static const char *const ag_cuts[] = {
 /* Particles between a cut word and its number (便宜了20, 让你10块). */
 static const char *const ag_particles = "了你您再个收掉";
 
-/* English words that may stand before a number without making it a model. */
-static const char *const ag_words_ok[] = {"ok", "okay", "hi", "hello", "yes", "no", "ps", "pls", "is",
-					  "only", "just", "price", "rmb", "cny", "yuan", "emm", "em", "hh",
-					  "haha", "ok了", NULL};
+/* English words that may stand glued to a number without making it a model. */
+static const char *const ag_words_ok[] = {"ok", "okay", "hi", "hello", "yes", "is", "only", "just", "price",
+					  "rmb", "cny", "yuan", "emm", "em", "hh", "haha", NULL};
+
+/* Model words: one of these and a blank before a number make it a model
+ * name ("iPhone 13", "Mate 60"); any other word does not (conservative). */
+static const char *const ag_models[] = {
+	"iphone", "ipad", "ipod", "macbook", "imac", "airpods", "watch", "mate", "pro", "max", "plus",
+	"ultra", "mini", "note", "galaxy", "redmi", "xiaomi", "mi", "huawei", "honor", "oppo", "vivo",
+	"find", "reno", "nova", "pixel", "nokia", "rtx", "gtx", "rx", "ryzen", "core", "ps", "switch",
+	"xbox", "series", "gen", "version", "ver", "v", "ios", "android", "win", "windows", "office",
+	"model", "type", "no", "sony", "canon", "nikon", "dji", "osmo", "gopro", "hero", "kindle",
+	"surface", "thinkpad", "legion", "lenovo", "dell", "hp", "asus", "air", "se", "lite", "edge",
+	"fold", "flip", "a", "s", "k", "x", "p", "m", "z", "y", "t", "r", "g", "c", "e", "i",
+	"usb", "hdmi", "wifi", "bluetooth", "ddr", "sata", "nvme", "pcie", "m2", "ipx", "ip", "level",
+	"lv", "size", "page", "step", "top", "part", "vol", "ep", "season", "chapter", NULL};
 
 /* The ASCII letter word that ends right before i (skipping at most one space
  * when spaced is set) into w (lower case, cut); 1 when there is one. */
@@ -676,7 +690,7 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak,
 		       int64_t price, ag_out *o)
 {
 	size_t a = e, a0, x, b;
-	int marker = marked, strong, kind = AG_N_ABS, cut = 0;
+	int marker = marked, strong, kind = AG_N_ABS, cut = 0, glued;
 	char w[32];
 	uint32_t c;
 
@@ -698,8 +712,11 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak,
 			return e;
 		marker = 1;
 	} else if (c == 0x7c73 /* 米 */) {
+		/* a length: 1米长, 1米8 (a height, not 1.8 yuan) */
 		if (ag_in(ag_ch(t, a + 1), "长宽高深远"))
 			return e;
+		if (a == a0 && v < 1000 && (ag_digit(ag_ch(t, a + 1)) || ag_cn_digit(ag_ch(t, a + 1)) > 0))
+			return a + 2;
 		marker = 1;
 	} else if (marked) {
 		;                                   /* 五块五: money whatever follows */
@@ -728,12 +745,13 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak,
 		b--;
 	if (ag_prev(t, b) == 0xa5 || ag_prev(t, b) == '$')
 		marker = strong = 1;
-	if (kind == AG_N_ABS && (ag_word_before(t, s, 0, w, sizeof w) || ag_word_before(t, s, 1, w, sizeof w))) {
+	if (kind == AG_N_ABS && ((glued = ag_word_before(t, s, 0, w, sizeof w)) ||
+				 ag_word_before(t, s, 1, w, sizeof w))) {
 		size_t wl = strlen(w);
 
 		if (wl >= 3 && (!strcmp(w + wl - 3, "rmb") || !strcmp(w + wl - 3, "cny")))
 			marker = strong = 1;
-		else if (!strong && !ag_word_in(w, ag_words_ok))
+		else if (!strong && (glued ? !ag_word_in(w, ag_words_ok) : ag_word_in(w, ag_models)))
 			return e;                   /* rtx3060, iphone 13 */
 	}
 	if (!strong && (ag_ends_any(t, s, ag_brands, NULL) >= 0 || ag_ends_any(t, b, ag_brands, NULL) >= 0 ||
