@@ -325,12 +325,13 @@ static int64_t ag_mac(int64_t a, int64_t b, int64_t c)
 /* Flags of a parsed Chinese numeral. */
 #define AG_CN_WEAK 1     /* one character: a lone digit or unit */
 #define AG_CN_MARK 2     /* it took a 块/元 (五块五) */
+#define AG_CN_RANGE 4    /* a rough range (二三十): *fen its lower end, *hi its upper */
 
 /* Parses a Chinese numeral at t[i] (see agent_cn_number): *fen, *end, *flags.
  * 0, or -1 when t[i] starts none. */
-static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int *flags)
+static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int *flags, int64_t *hi)
 {
-	int64_t total = 0, section = 0, num = -1, lastunit = 0, strv = 0, u, yuan;
+	int64_t total = 0, section = 0, num = -1, lastunit = 0, strv = 0, u, yuan, extra = 0;
 	size_t j = i, ndig = 0;
 	int d, units = 0, zero = 0, after_unit = 0, f = 0;
 
@@ -365,6 +366,9 @@ static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int
 
 				while (first >= 10)
 					first /= 10;
+				if (strv % 10 > first && strv < 100)
+					extra = (strv % 10 - first) * u;
+				f |= AG_CN_RANGE;
 				section = first * u;
 				num = -1;
 				ndig = 1;
@@ -404,6 +408,7 @@ static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int
 	if (j - i == 1)
 		f |= AG_CN_WEAK;
 	*fen = ag_mac(yuan, 100, 0);
+	*hi = ag_mac(yuan + extra, 100, 0);
 	/* decimals: 点五, 点五八; 块五 / 元五 (one digit, tenths) */
 	if (ag_ch(t, j) == 0x70b9 /* 点 */ && ag_cn_digit(ag_ch(t, j + 1)) >= 0) {
 		*fen += ag_cn_digit(t->c[j + 1]) * 10;
@@ -417,9 +422,11 @@ static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int
 		   ag_cn_digit(ag_ch(t, j + 2)) < 0 && !ag_cn_unit(ag_ch(t, j + 2))) {
 		*fen += ag_cn_digit(t->c[j + 1]) * 10;
 		j += 2;
-		f = AG_CN_MARK;
+		*hi += ag_cn_digit(t->c[j + 1]) * 10;
+		f = AG_CN_MARK | (f & AG_CN_RANGE);
 	}
 	*fen = *fen > AG_BIG_FEN ? AG_BIG_FEN : *fen;
+	*hi = *hi > AG_BIG_FEN ? AG_BIG_FEN : *hi;
 	*end = j;
 	*flags = f;
 	return 0;
@@ -544,7 +551,7 @@ static const char *const ag_brands[] = {
 
 /* Words before a number that cut it off the price (便宜20 = price - 20). */
 static const char *const ag_cuts[] = {
-	"降价", "减价", "让价", "砍价", "便宜", "优惠", "立减", "少", "减", "让", "降", "砍", "抹",
+	"降价", "减价", "让价", "砍价", "让利", "少算", "少要", "便宜", "优惠", "立减", "少", "减", "让", "降", "砍", "抹",
 	"省", "返", "扣", "打掉", NULL};
 
 /* Particles between a cut word and its number (便宜了20, 让你10块). */
@@ -686,7 +693,7 @@ enum { AG_N_NONE, AG_N_ABS, AG_N_CUT, AG_N_DISC, AG_N_PCTCUT };
 /* Judges the number t[s, e) of value v (fen) and adds what it means to o.
  * weak: a lone Chinese character (counts only with a marker); marked: a
  * money marker was inside it (五块五). Returns the index to go on from. */
-static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak, int marked,
+static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int64_t hi, int weak, int marked,
 		       int64_t price, ag_out *o)
 {
 	size_t a = e, a0, x, b;
@@ -754,6 +761,9 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak,
 		else if (!strong && (glued ? !ag_word_in(w, ag_words_ok) : ag_word_in(w, ag_models)))
 			return e;                   /* rtx3060, iphone 13 */
 	}
+	/* what shipping costs is not the thing's price: 运费10元 */
+	if (ag_ends_any(t, b, (const char *const[]){"运费", "邮费", "快递费", "运费是", "邮费是", NULL}, NULL) >= 0)
+		return e;
 	if (!strong && (ag_ends_any(t, s, ag_brands, NULL) >= 0 || ag_ends_any(t, b, ag_brands, NULL) >= 0 ||
 			ag_prev(t, s) == 0xd7 /* × */ ||
 			ag_ends(t, s, "百分之", NULL)))
@@ -777,7 +787,8 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak,
 			ag_push(o, v >= 10000 ? 0 : price / 10000 * (10000 - v) + price % 10000 * (10000 - v) / 10000);
 		return a + 1;
 	case AG_N_CUT:
-		ag_push(o, price >= 0 ? price - v : v);
+		/* 便宜二三十: the bigger cut */
+		ag_push(o, price >= 0 ? price - (hi > v ? hi : v) : v);
 		if (cut == 2)
 			ag_push(o, v);          /* "更便宜 500元": a cut or the price, the lower counts */
 		break;
@@ -794,7 +805,8 @@ static int ag_free_at(const ag_txt *t, size_t i, size_t *end)
 {
 	static const char *const free_after[] = {"包邮", "邮", "送货", "配送", "上门", "退", "换", "保修",
 						 "维修", "鉴定", "验", "安装", "咨询", "试", "寄", "发货", "运",
-						 "贴膜", "清洁", NULL};
+						 "贴膜", "清洁", "赠", "送一", "送个", "送两", "送你一", "送你个", "送您一",
+						 NULL};
 	static const char *const free_before[] = {"运费", "邮费", "快递", "退换", "保修", "维修", "鉴定",
 						  "邮寄", "配送", "上门", "运输", "安装", NULL};
 	static const char *const gift[] = {"一", "两", "几", "个", "点", "些", "张", "件", "只", "条",
@@ -914,7 +926,7 @@ static int ag_phone(const ag_txt *t, size_t i, size_t *end, char *dg)
 static void ag_scan(const ag_txt *t, int64_t price, ag_out *o)
 {
 	size_t i = 0, e;
-	int64_t v;
+	int64_t v, hi;
 	int fl, odd;
 	char dg[24];
 
@@ -942,15 +954,15 @@ static void ag_scan(const ag_txt *t, int64_t price, ag_out *o)
 				i = e;
 				continue;
 			}
-			i = ag_judge(t, i, e, v, 0, 0, price, o);
+			i = ag_judge(t, i, e, v, v, 0, 0, price, o);
 			if (odd == 2 && i < e + 2)
 				i = e + 2;     /* past 块5 */
 			if (i < e)
 				i = e;
 			continue;
 		}
-		if (ag_cn_char(c) && !ag_cn_parse(t, i, &v, &e, &fl)) {
-			i = ag_judge(t, i, e, v, fl & AG_CN_WEAK, fl & AG_CN_MARK, price, o);
+		if (ag_cn_char(c) && !ag_cn_parse(t, i, &v, &e, &fl, &hi)) {
+			i = ag_judge(t, i, e, v, hi, fl & AG_CN_WEAK, fl & AG_CN_MARK, price, o);
 			if (i < e)
 				i = e;
 			continue;
@@ -977,6 +989,7 @@ int agent_cn_number(const char *s, size_t len, int64_t *fen, size_t *used)
 	size_t offs[65], k = 0, b = 0, end;
 	ag_txt t = {cps, 0};
 	int fl;
+	int64_t hi;
 
 	if (!s)
 		return -1;
@@ -990,7 +1003,7 @@ int agent_cn_number(const char *s, size_t len, int64_t *fen, size_t *used)
 	}
 	offs[k] = b;
 	t.n = k;
-	if (ag_cn_parse(&t, 0, fen, &end, &fl))
+	if (ag_cn_parse(&t, 0, fen, &end, &fl, &hi))
 		return -1;
 	if (used)
 		*used = offs[end];

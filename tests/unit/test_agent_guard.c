@@ -80,6 +80,12 @@ static const gcase cases[] = {
 	{"1米8的床", Y(80), Y(100), AG_V_OK, NONE, NULL},
 	{"空调1.5匹", Y(80), Y(100), AG_V_OK, NONE, NULL},
 	{"屏幕有1处划痕", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"便宜二三十", Y(75), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"让利30元", Y(75), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"少算30", Y(75), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"加运费10元共80", Y(80), Y(100), AG_V_OK, Y(80), NULL},
+	{"免费送你一个壳", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"免费赠送贴膜", Y(80), Y(100), AG_V_OK, NONE, NULL},
 	{"80成交吗", Y(80), Y(100), AG_V_OK, Y(80), NULL},
 	/* multipliers */
 	{"1千2", Y(1500), Y(2000), AG_V_BELOW_FLOOR, Y(1200), NULL},
