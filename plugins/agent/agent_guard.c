@@ -24,42 +24,57 @@
  * - every number in digits ("58", "58.5", "1,280" (a comma before exactly
  *   three digits), full-width "５８", "5块5" = 5.5, "1.2k" "1.2w" "1千2"
  *   "1万2" "5百"), with or without a marker (¥ $ RMB/CNY before, 元 块 圆 米
- *   钱 rmb after), unless it is clearly something else: a unit follows (天
- *   小时 分钟 分 秒 个 件 次 年 月 日 号 岁 % 斤 公斤 克 寸 英寸 核 代 台 部
- *   张 期 倍 度 点 (a time) 成/新 (a condition grade: 95新 9成新) ... and
- *   the ASCII units G GB TB mAh W V Hz mm cm ...), ASCII letters are glued to
- *   it (a model name: RTX3060, 3C, 1TB; or a word and one space before it:
- *   "iPhone 13"), a brand is glued before it (小米13, 苹果12), it is a time
- *   (10:30), a date (2024-05-01), an ordinal (第3), a version (1.2.3), a
- *   percentage (百分之八十), or part of a phone number (those are contact).
- *   A range takes its unit from its end: "3-5天" is no price. 米 is money
- *   unless 厘/毫/千 make it a length or 长/宽/高 follow; 块 is money unless a
- *   thing follows (一块电池).
+ *   钱 毛 包邮 rmb after), unless it is clearly something else:
+ *   . a unit is glued to it (天 小时 分钟 分 秒 个 件 次 年 月 日 号 岁 % 斤
+ *     公斤 克 寸 英寸 核 代 台 部 张 期 倍 度 处 匹 点 (a time) 成/新 (a
+ *     condition grade: 95新 9成新) ...; a word after a blank is the next
+ *     clause's, "80 支持验机" is 80), or an ASCII unit (G GB TB mAh W V Hz,
+ *     glued, or after a blank when longer than one letter: "128 GB");
+ *   . ASCII letters are glued to it (RTX3060, 3C, 1TB, i7), or a model word
+ *     and one blank stand before it ("iPhone 13", "Mate 60"; any other
+ *     English word does not make it a model: "OK 70" is 70), or a brand is
+ *     glued before it (小米13, 苹果12) - but a marker glued to it or ¥
+ *     before it makes it money all the same (iPhone13元 is 13);
+ *   . a time (10:30), a date (2024-05-01), an ordinal (第3), a version
+ *     (1.2.3), a percentage (百分之八十, 90%), a length (1米8, 1米长, 5厘米),
+ *     a shipping cost (运费10元), a thing counted (一块电池), part of a phone
+ *     number (contact) or of a link.
+ *   A range takes its unit from its end: "3-5天" is no price, "80-90元" is 80
+ *   and 90.
  * - Chinese numerals (agent_cn_number): "五十八", "一百二" (120), "三百五"
  *   (350), "两千", "一万二", "八十点五", "五块五" (5.5), "八十八块八",
  *   "壹佰". A lone digit or unit character ("一下", "十分", "百搭", "三星")
- *   counts only with a money marker after it ("五块", "十块") or as a
- *   discount ("八折"); "三四百" (a rough range) counts as its lower end.
+ *   counts only with a money marker after it ("五块", "十块"), as a discount
+ *   ("八折") or as a cut ("少五", not "便宜一点"); "三四百" (a rough range)
+ *   counts as its lower end.
  * - discounts of the list price: "八折" "8.5折" "85折" "打七五折" (x0.8,
  *   x0.85, x0.75), "半价" "对折" (x0.5); cuts: "便宜20" "少二十" "减20"
- *   "再让10块" "优惠30" "便宜10%" (price - amount). With "到/成/为/价"
- *   before the number it is the price itself ("优惠到八十" = 80). When the
- *   list price is unknown a discount gives no amount and a cut counts as the
- *   amount it names (20 for 便宜20: refused under any floor above it).
- * - giving it away: "免费" (not 免费包邮/运费免费...), "白送", "送你" (not
- *   送你一个壳), "不要钱", "0元": 0, below any floor > 0.
+ *   "再让10块" "优惠30" "让利30" "便宜10%" (price - amount; "便宜二三十"
+ *   the bigger cut). With "到/成/为/价/是" before the number it is the price
+ *   itself ("优惠到八十" = 80, "优惠价99"); with a blank between the cut word
+ *   and the number ("更便宜 500元") both readings count. When the list price
+ *   is unknown a discount gives no amount and a cut counts as the amount it
+ *   names (20 for 便宜20: refused under any floor above it).
+ * - giving it away: "免费" (not 免费包邮/运费免费/免费赠送...), "白送", "送你"
+ *   (not 送你一个壳), "不要钱", "0元": 0, below any floor > 0.
+ * Known limits: "不到100" counts as 100 (a bound, not a price); words in
+ * another script ("seventy") are not read.
  *
  * Contact: mobile numbers (1[3-9] and 9 digits, in digits or Chinese digits,
- * groups split by spaces or dashes, +86/0086 before), landlines (0 and 9 to
- * 11 digits), 400 numbers, any run of 9+ digits; the words 微信 威信 薇信 V信
- * vx wx weixin wechat 加V 加微 QQ 扣扣 企鹅号 加我 私聊 联系方式 手机号 电话
- * 邮箱 (found in the text with blanks and - _ . * / | removed, ASCII ones as
- * whole words), e-mail addresses, links (http, www., a name with a top level
- * domain). The detail is masked: "phone 138****5678".
+ * in groups of 3+ digits split by blanks or dashes, +86/0086 before; not
+ * when 元/块 follows: "减141 1514-1524元" is prices), landlines (0 and 9 to
+ * 11 digits), 400/800 numbers, any run of 9+ digits; the words 微信 威信 薇信
+ * V信 vx wx weixin wechat 加V 加微 QQ 扣扣 企鹅号 加我 私聊 联系方式 手机号
+ * 电话 (not 电话功能/电话正常...) 邮箱 (found in the text with blanks and - _ .
+ * * / | removed, so 微 信 and v-x count, and in the text as written, where
+ * ASCII ones must be whole words), e-mail addresses, links (http, www., a name
+ * with a top level domain: shop.cn). The detail is masked ("phone
+ * 138****5678", "number 12****89") or a class ("wechat", "qq", "email",
+ * "link") or the word.
  *
- * Payment off the platform: 转账 支付宝 zfb alipay 银行卡 微信支付 (and 微信
- * 转/红包/收款: payment, not contact) 扫码 收款码 付款码 线下 私下 当面交易 面交
- * 不走平台 平台外 绕过平台 先款 打款 汇款 红包 现金.
+ * Payment off the platform: 转账 支付宝 zfb alipay paypal 银行卡 微信支付 (and
+ * 微信转/红包/收款/付: payment, not contact) 扫码 收款码 付款码 线下 私下 当面交易
+ * 面交 不走平台 平台外 绕过平台 先款 打款 汇款 红包 现金 转给我.
  *
  * Banned: each word of the list as an ASCII case-insensitive substring of
  * the answer as written; the detail is the word.
@@ -1166,6 +1181,11 @@ static int ag_contact_word(const ag_txt *x, int plain, char *detail, size_t dn)
 				continue;
 			/* 邮箱 only as written, and not 包邮箱 ("包邮 箱说全") */
 			if (ag_contacts[k].ascii == 3 && (!plain || ag_ends(x, i, "包", NULL)))
+				continue;
+			/* 电话 of a phone that works is no number to call */
+			if (!strcmp(ag_contacts[k].w, "电话") &&
+			    ag_at_any(x, e, (const char *const[]){"功能", "正常", "没问题", "卡", "音质", "清晰", NULL},
+				      NULL) >= 0)
 				continue;
 			/* 微信支付 and the like are payment */
 			if (k == 0 && ag_at_any(x, e, (const char *const[]){"支付", "转", "红包", "收款", "付", NULL},

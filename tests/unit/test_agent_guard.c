@@ -206,6 +206,7 @@ static const gcase cases[] = {
 	{"联系方式给你", Y(80), Y(100), AG_V_CONTACT, NONE, "联系方式"},
 	{"手机号多少", Y(80), Y(100), AG_V_CONTACT, NONE, "手机号"},
 	{"打我电话", Y(80), Y(100), AG_V_CONTACT, NONE, "电话"},
+	{"打电话功能正常", Y(80), Y(100), AG_V_OK, NONE, NULL},
 	{"123456789", Y(80), Y(100), AG_V_CONTACT, NONE, "number 12****89"},
 	{"2019rmb weixin也可以", Y(80), Y(100), AG_V_CONTACT, Y(2019), "wechat"},
 	{"128G vx: shop888", Y(80), Y(100), AG_V_CONTACT, NONE, "wechat"},
