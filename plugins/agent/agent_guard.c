@@ -36,9 +36,11 @@
  *     glued before it (小米13, 苹果12) - but a marker glued to it or ¥
  *     before it makes it money all the same (iPhone13元 is 13);
  *   . a time (10:30), a date (2024-05-01), an ordinal (第3), a version
- *     (1.2.3), a percentage (百分之八十, 90%), a length (1米8, 1米长, 5厘米),
- *     a shipping cost (运费10元), a thing counted (一块电池), part of a phone
- *     number (contact) or of a link.
+ *     (1.2.3), a percentage (百分之八十, 90%), a length (1米8, 1米长, 5厘米,
+ *     2尺2), a shipping cost (运费10元), a thing counted (一块电池), a
+ *     phone's memory (8+256G, 12+512; 80+10 is two prices), a measure
+ *     named before it (尺码42, 身高175, 出厂日期2023.10, 电池健康度95, 双11),
+ *     part of a phone number (contact) or of a link.
  *   A range takes its unit from its end: "3-5天" is no price, "80-90元" is 80
  *   and 90.
  * - Chinese numerals (agent_cn_number): "五十八", "一百二" (120), "三百五"
@@ -502,6 +504,9 @@ static void ag_num_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, i
 	if (ag_in(ag_ch(t, j), "kw") && !ag_alpha(ag_ch(t, j + 1)) &&
 	    !(t->c[j] == 'w' && ag_at_any(t, j + 1, (const char *const[]){"快充", "充", "闪充", "功率", "电源",
 								       "输出", "的充", "超级快充", NULL},
+					 NULL) >= 0) &&
+	    !(t->c[j] == 'k' && ag_at_any(t, j + 1, (const char *const[]){"屏", "分辨率", "高清", "视频", "显示",
+								       "录像", "画质", NULL},
 					 NULL) >= 0))
 		mult = t->c[j] == 'k' ? 1000 : 10000;       /* not 65w快充: watts */
 	else if (ag_cn_unit(ag_ch(t, j)) >= 100)
@@ -562,7 +567,19 @@ static const char *const ag_pieces[] = {
 static const char *const ag_brands[] = {
 	"小米", "红米", "苹果", "华为", "荣耀", "魅族", "一加", "三星", "索尼", "佳能", "尼康",
 	"大疆", "联想", "戴尔", "惠普", "华硕", "小新", "拯救者", "机械革命", "酷睿", "锐龙",
-	"骁龙", "天玑", "麒麟", "奔腾", "mate", "型号", "版本", "系列", "第", "#", "no.", NULL};
+	"骁龙", "天玑", "麒麟", "奔腾", NULL};
+
+/* Labels glued before a number make it no price (型号13, 第3, 双11); after a
+ * blank the number is the next clause's ("8+256G版本 758吧" is 758). */
+static const char *const ag_labels[] = {"型号", "版本", "系列", "第", "#", "no.", "双", NULL};
+
+/* What a number after one of these measures is no price (鞋码42, 身高175,
+ * 出厂日期2023.10), glued or after a colon (after a blank it is the next
+ * clause's: "2K分辨率 145包邮" is 145). */
+static const char *const ag_specs[] = {
+	"尺码", "鞋码", "衣码", "裤码", "身高", "体重", "腰围", "胸围", "臀围", "肩宽", "尺寸", "年龄", "日期", "年份", "内存",
+	"容量", "像素", "跑分", "电量", "续航", "功率", "重量", "长度", "宽度", "高度", "厚度", "编号",
+	"序列号", "页", "健康度", "健康", "效率", "循环", "分辨率", "刷新率", "版本号", "系统", NULL};
 
 /* Words before a number that cut it off the price (便宜20 = price - 20). */
 static const char *const ag_cuts[] = {
@@ -702,6 +719,45 @@ static size_t ag_skip_number(const ag_txt *t, size_t i)
 	return i;
 }
 
+/* The digits at t[s, e) as an integer (saturated), -1 when not all digits. */
+static int64_t ag_int_at(const ag_txt *t, size_t s, size_t e)
+{
+	int64_t v = 0;
+
+	if (s >= e)
+		return -1;
+	for (; s < e; s++) {
+		if (!ag_digit(t->c[s]))
+			return -1;
+		v = v > 100000000 ? v : v * 10 + (t->c[s] - '0');
+	}
+	return v;
+}
+
+/* 1 when t[s, e) is either side of a phone's memory "8+256G" / "12+512"
+ * (RAM 2..32 GB + storage 16..1024 GB or 1/2 TB). */
+static int ag_ram_rom(const ag_txt *t, size_t s, size_t e)
+{
+	size_t b;
+	int64_t ram, rom;
+
+	if (ag_ch(t, e) == '+') {
+		b = e + 1;
+	} else if (ag_prev(t, s) == '+') {
+		b = s;
+		e = s - 1;
+		for (s = e; s > 0 && ag_digit(t->c[s - 1]); s--)
+			;
+	} else {
+		return 0;
+	}
+	ram = ag_int_at(t, s, e);
+	for (e = b; ag_digit(ag_ch(t, e)); e++)
+		;
+	rom = ag_int_at(t, b, e);
+	return ram >= 2 && ram <= 32 && (rom == 1 || rom == 2 || (rom >= 16 && rom <= 1024 && !(rom & (rom - 1))));
+}
+
 /* How a number is meant, from what stands around it. */
 enum { AG_N_NONE, AG_N_ABS, AG_N_CUT, AG_N_DISC, AG_N_PCTCUT };
 
@@ -776,10 +832,22 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int64_t h
 		else if (!strong && (glued ? !ag_word_in(w, ag_words_ok) : ag_word_in(w, ag_models)))
 			return e;                   /* rtx3060, iphone 13 */
 	}
+	/* 8+256G, 12+512: memory, not two prices (80+10 is); 2尺2: the rest of a measure */
+	if (ag_ram_rom(t, s, e) || (!strong && ag_in(ag_prev(t, s), "尺寸斤")))
+		return e;
+	if (!strong) {
+		size_t k = s;
+
+		if (ag_in(ag_prev(t, k), ":："))
+			k--;
+		if (ag_ends_any(t, k, ag_specs, NULL) >= 0)
+			return e;
+	}
 	/* what shipping costs is not the thing's price: 运费10元 */
 	if (ag_ends_any(t, b, (const char *const[]){"运费", "邮费", "快递费", "运费是", "邮费是", NULL}, NULL) >= 0)
 		return e;
 	if (!strong && (ag_ends_any(t, s, ag_brands, NULL) >= 0 || ag_ends_any(t, b, ag_brands, NULL) >= 0 ||
+			ag_ends_any(t, s, ag_labels, NULL) >= 0 ||
 			ag_prev(t, s) == 0xd7 /* × */ ||
 			ag_ends(t, s, "百分之", NULL)))
 		return e;
