@@ -101,6 +101,9 @@ static const gcase cases[] = {
 	{"换电池80块", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
 	{"8+256G版本 758吧", Y(800), Y(1000), AG_V_BELOW_FLOOR, Y(758), NULL},
 	{"屏幕2K分辨率 145 包邮", Y(150), Y(200), AG_V_BELOW_FLOOR, Y(145), NULL},
+	{"80 支持验机", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"七十 箱说全", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"80个", Y(90), Y(100), AG_V_OK, NONE, NULL},
 	{"80成交吗", Y(80), Y(100), AG_V_OK, Y(80), NULL},
 	/* multipliers */
 	{"1千2", Y(1500), Y(2000), AG_V_BELOW_FLOOR, Y(1200), NULL},
