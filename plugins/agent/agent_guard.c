@@ -545,11 +545,16 @@ static const char *const ag_units[] = {
 	"小时", "分钟", "分", "秒", "天", "个", "件", "次", "年", "月", "日", "号", "岁", "%",
 	"斤", "公斤", "千克", "克", "英寸", "寸", "核", "代", "台", "部", "张", "页", "套", "只",
 	"条", "周", "星期", "礼拜", "楼", "层", "期", "倍", "度", "遍", "种", "款", "色", "码",
-	"箱", "瓶", "盒", "袋", "双", "对", "副", "支", "根", "颗", "粒", "片", "本", "辆",
-	"间", "级", "集", "毫米", "厘米", "公里", "千米", "毫升", "升", "人", "位", "家", "成新",
-	"新", "手", "英尺", "点", "帧", "档", "针", "名", "组", "盘", "伏", "瓦", "尺", "处", "匹", "道",
-	"毫安", "行", "局", "场", "首", "项", "样", "份", "趟", "圈", "轮", "批", "单", "公分", "平米",
-	"平方", "平", "两", "摄像头", "镜头", "口", NULL};
+	"箱", "瓶", "盒", "袋", "双", "副", "根", "颗", "粒", "片", "本", "辆", "间", "级", "集",
+	"毫米", "厘米", "公里", "千米", "毫升", "升", "人", "位", "家", "成新", "新", "英尺", "点",
+	"帧", "档", "针", "名", "组", "盘", "伏", "瓦", "尺", "处", "匹", "道", "毫安", "局", "场",
+	"项", "份", "趟", "圈", "轮", "批", "公分", "平米", "平方", "平", "两", "摄像头", "镜头", NULL};
+
+/* Words that start with a unit but are no unit: "80处理掉", "80只要", "80平台上拍". */
+static const char *const ag_not_units[] = {
+	"处理", "代购", "代发", "只要", "只能", "只有", "只是", "本来", "本人", "批发", "平台", "平价",
+	"平时", "色的", "人民币", "道理", "期待", "期间", "度过", "分享", "分期", "点赞", "新的", "码上",
+	"件事", "天天", NULL};
 
 /* ASCII units (a whole word after the number). */
 static const char *const ag_ascii_units[] = {
@@ -577,9 +582,10 @@ static const char *const ag_labels[] = {"型号", "版本", "系列", "第", "#"
  * 出厂日期2023.10), glued or after a colon (after a blank it is the next
  * clause's: "2K分辨率 145包邮" is 145). */
 static const char *const ag_specs[] = {
-	"尺码", "鞋码", "衣码", "裤码", "身高", "体重", "腰围", "胸围", "臀围", "肩宽", "尺寸", "年龄", "日期", "年份", "内存",
-	"容量", "像素", "跑分", "电量", "续航", "功率", "重量", "长度", "宽度", "高度", "厚度", "编号",
-	"序列号", "页", "健康度", "健康", "效率", "循环", "分辨率", "刷新率", "版本号", "系统", NULL};
+	"尺码", "鞋码", "衣码", "裤码", "身高", "体重", "腰围", "胸围", "臀围", "肩宽", "尺寸", "年龄",
+	"日期", "年份", "内存", "容量", "像素", "跑分", "电量", "续航", "功率", "重量", "长度", "宽度",
+	"高度", "厚度", "编号", "序列号", "页", "健康度", "健康", "效率", "循环", "分辨率", "刷新率",
+	"版本号", "系统", "蓝牙", "安卓", "鸿蒙", NULL};
 
 /* Words before a number that cut it off the price (便宜20 = price - 20). */
 static const char *const ag_cuts[] = {
@@ -781,39 +787,39 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int64_t h
 	c = ag_ch(t, a);
 	/* a time: 10:30 */
 	if ((c == ':' && ag_digit(ag_ch(t, a + 1))) || (ag_prev(t, s) == ':' && ag_digit(ag_prev(t, s - 1))))
-		return e;
+		return a0;
 	/* money markers after */
-	if (ag_in(c, "元圆钱毛角") || ag_at(t, a, "包邮", NULL))
+	if (ag_in(c, "元圆钱毛角") || ag_at_any(t, a, (const char *const[]){"包邮", "人民币", "大洋", "刀", NULL}, NULL) >= 0)
 		marker = 1;
 	else if (c == 0x5757 /* 块 */) {
 		if (ag_at_any(t, a + 1, ag_pieces, NULL) >= 0)
-			return e;
+			return a0;
 		marker = 1;
 	} else if (c == 0x7c73 /* 米 */) {
 		/* a length: 1米长, 1米8 (a height, not 1.8 yuan) */
 		if (ag_in(ag_ch(t, a + 1), "长宽高深远"))
-			return e;
+			return a0;
 		if (a == a0 && v < 1000 && (ag_digit(ag_ch(t, a + 1)) || ag_cn_digit(ag_ch(t, a + 1)) > 0))
 			return a + 2;
 		marker = 1;
 	} else if (marked) {
 		;                                   /* 五块五: money whatever follows */
 	} else if (a == a0 && c == 0x6210 /* 成 */ && ag_ch(t, a + 1) != 0x4ea4 /* 交 */) {
-		return e;                           /* 9成新, 8成 */
+		return a0;                           /* 9成新, 8成 */
 	} else if (c == 0x6298 /* 折 */) {
 		kind = AG_N_DISC;
 	} else if (c == '%') {
 		kind = ag_cut_before(t, s) ? AG_N_PCTCUT : AG_N_NONE;
 		if (kind == AG_N_NONE)
-			return e;
-	} else if (a == a0 && ag_at_any(t, a, ag_units, NULL) >= 0) {
+			return a0;
+	} else if (a == a0 && ag_at_any(t, a, ag_units, NULL) >= 0 && ag_at_any(t, a, ag_not_units, NULL) < 0) {
 		/* a unit glued to it (one after a blank is the next clause's word) */
-		return e;
+		return a0;
 	} else if (ag_word_at(t, a, w, sizeof w)) {
 		if (!strcmp(w, "rmb") || !strcmp(w, "cny") || !strcmp(w, "yuan") || !strcmp(w, "kuai"))
 			marker = 1;
 		else if (!ag_word_in(w, ag_words_ok) && (a == e || (strlen(w) > 1 && ag_word_in(w, ag_ascii_units))))
-			return e;                   /* glued letters: 1tb, 3c; 128 gb (not "446 v信") */
+			return a0;                   /* glued letters: 1tb, 3c; 128 gb (not "446 v信") */
 	}
 	/* before it; a marker glued to it (or ¥ before it) beats a model name,
 	 * one after a blank does not ("小米13 包邮") */
@@ -830,33 +836,33 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int64_t h
 		if (wl >= 3 && (!strcmp(w + wl - 3, "rmb") || !strcmp(w + wl - 3, "cny")))
 			marker = strong = 1;
 		else if (!strong && (glued ? !ag_word_in(w, ag_words_ok) : ag_word_in(w, ag_models)))
-			return e;                   /* rtx3060, iphone 13 */
+			return a0;                   /* rtx3060, iphone 13 */
 	}
 	/* 8+256G, 12+512: memory, not two prices (80+10 is); 2尺2: the rest of a measure */
 	if (ag_ram_rom(t, s, e) || (!strong && ag_in(ag_prev(t, s), "尺寸斤")))
-		return e;
+		return a0;
 	if (!strong) {
 		size_t k = s;
 
 		if (ag_in(ag_prev(t, k), ":："))
 			k--;
 		if (ag_ends_any(t, k, ag_specs, NULL) >= 0)
-			return e;
+			return a0;
 	}
 	/* what shipping costs is not the thing's price: 运费10元 */
 	if (ag_ends_any(t, b, (const char *const[]){"运费", "邮费", "快递费", "运费是", "邮费是", NULL}, NULL) >= 0)
-		return e;
+		return a0;
 	if (!strong && (ag_ends_any(t, s, ag_brands, NULL) >= 0 || ag_ends_any(t, b, ag_brands, NULL) >= 0 ||
 			ag_ends_any(t, s, ag_labels, NULL) >= 0 ||
 			ag_prev(t, s) == 0xd7 /* × */ ||
 			ag_ends(t, s, "百分之", NULL)))
-		return e;
+		return a0;
 	if (kind == AG_N_ABS && (cut = ag_cut_before(t, s)))
 		kind = AG_N_CUT;
 	/* a lone character counts with a marker, as a discount, or as a cut
 	 * (少五, not 便宜一点 / 少一些 / 让一下) */
 	if (weak && !marker && kind != AG_N_DISC && (kind != AG_N_CUT || ag_in(ag_ch(t, e), "点些下个丢半")))
-		return e;
+		return a0;
 	switch (kind) {
 	case AG_N_DISC:
 		/* 八折 = x0.8, 8.5折 = x0.85, 85折 = x0.85; no amount without the price */

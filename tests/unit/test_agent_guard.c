@@ -104,6 +104,21 @@ static const gcase cases[] = {
 	{"80 支持验机", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
 	{"七十 箱说全", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
 	{"80个", Y(90), Y(100), AG_V_OK, NONE, NULL},
+	{"您看99行不行", Y(100), Y(119), AG_V_BELOW_FLOOR, Y(99), NULL},
+	{"80支持验机", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80处理掉", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"就80只能这样了", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80平台上拍", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80人民币", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80刀", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80对吧", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80样子", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"身高160-170、体重100-120斤", Y(200), Y(300), AG_V_OK, NONE, NULL},
+	{"蓝牙5.3", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	/* known false positives (refused, on the safe side): the buyer's offer
+	 * repeated, a promotion of a second item */
+	{"您出的85太低了，最多只能让到98", Y(90), Y(119), AG_V_BELOW_FLOOR, Y(85), NULL},
+	{"第二件半价哦", Y(90), Y(119), AG_V_BELOW_FLOOR, 5950, NULL},
 	{"80成交吗", Y(80), Y(100), AG_V_OK, Y(80), NULL},
 	/* multipliers */
 	{"1千2", Y(1500), Y(2000), AG_V_BELOW_FLOOR, Y(1200), NULL},
