@@ -789,7 +789,8 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int64_t h
 	if ((c == ':' && ag_digit(ag_ch(t, a + 1))) || (ag_prev(t, s) == ':' && ag_digit(ag_prev(t, s - 1))))
 		return a0;
 	/* money markers after */
-	if (ag_in(c, "元圆钱毛角") || ag_at_any(t, a, (const char *const[]){"包邮", "人民币", "大洋", "刀", NULL}, NULL) >= 0)
+	if (ag_in(c, "元圆钱毛角") || ag_at_any(t, a, (const char *const[]){"包邮", "人民币", "大洋", "刀", NULL}, NULL) >= 0 ||
+	    (ag_in(c, "来多几余") && ag_in(ag_ch(t, a + 1), "块元钱圆")))   /* 百来块, 十多块 */
 		marker = 1;
 	else if (c == 0x5757 /* 块 */) {
 		if (ag_at_any(t, a + 1, ag_pieces, NULL) >= 0)

@@ -115,6 +115,8 @@ static const gcase cases[] = {
 	{"80样子", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
 	{"身高160-170、体重100-120斤", Y(200), Y(300), AG_V_OK, NONE, NULL},
 	{"蓝牙5.3", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"百来块", Y(150), Y(200), AG_V_BELOW_FLOOR, Y(100), NULL},
+	{"十多块", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(10), NULL},
 	/* known false positives (refused, on the safe side): the buyer's offer
 	 * repeated, a promotion of a second item */
 	{"您出的85太低了，最多只能让到98", Y(90), Y(119), AG_V_BELOW_FLOOR, Y(85), NULL},
