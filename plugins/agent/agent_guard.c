@@ -66,11 +66,12 @@
  * in groups of 3+ digits split by blanks or dashes, +86/0086 before; not
  * when 元/块 follows: "减141 1514-1524元" is prices), landlines (0 and 9 to
  * 11 digits), 400/800 numbers, any run of 9+ digits; the words 微信 威信 薇信
- * V信 vx wx weixin wechat 加V 加微 QQ 扣扣 企鹅号 加我 私聊 联系方式 手机号
- * 电话 (not 电话功能/电话正常...) 邮箱 (found in the text with blanks and - _ .
- * * / | removed, so 微 信 and v-x count, and in the text as written, where
- * ASCII ones must be whole words), e-mail addresses, links (http, www., a name
- * with a top level domain: shop.cn). The detail is masked ("phone
+ * V信 vx wx weixin wechat 加V ➕V 加微 QQ Q号 扣扣 企鹅号 加我 加好友 私聊 联系方式
+ * 手机号 我的号码 打我手机 电话 (not 电话功能/电话正常...) 邮箱 (not 包邮 箱)
+ * telegram whatsapp (found in the text with blanks, - _ . * / | ~, symbols
+ * and emoji removed, so 微 信, v-x and 威❤信 count, and in the text as
+ * written, where ASCII ones must be whole words), e-mail addresses, links
+ * (http, www., a name with a top level domain: shop.cn). The detail is masked ("phone
  * 138****5678", "number 12****89") or a class ("wechat", "qq", "email",
  * "link") or the word.
  *
@@ -172,6 +173,8 @@ static uint32_t ag_norm(uint32_t c)
 		c = 0xa5;                              /* ￥ */
 	else if (c == 0xff04 || c == 0xff05 || c == 0xff0b || c == 0xff0e || c == 0xff20)
 		c -= 0xfee0;                           /* ＄ ％ ＋ ． ＠ */
+	else if (c == 0x2795)
+		c = '+';                               /* ➕ (➕V) */
 	if (c >= 'A' && c <= 'Z')
 		c += 'a' - 'A';
 	return c;
@@ -1169,7 +1172,8 @@ static const struct {
 	{"qq", "qq", 1}, {"扣扣", "qq", 0}, {"企鹅号", "qq", 0}, {"加企鹅", "qq", 0},
 	{"加我", "加我", 0}, {"私聊", "私聊", 0}, {"联系方式", "联系方式", 0}, {"手机号", "手机号", 0},
 	{"电话", "电话", 0}, {"邮箱", "email", 3}, {"tel", "电话", 1}, {"telegram", "telegram", 1},
-	{"whatsapp", "whatsapp", 1}, {NULL, NULL, 0}};
+	{"whatsapp", "whatsapp", 1}, {"q号", "qq", 0}, {"加好友", "加好友", 0}, {"加个好友", "加好友", 0},
+	{"打我手机", "电话", 0}, {"我的号码", "电话", 0}, {NULL, NULL, 0}};
 
 /* Payment words (squeezed text). */
 static const char *const ag_payments[] = {
@@ -1181,8 +1185,8 @@ static const char *const ag_payments[] = {
 static const char *const ag_tlds[] = {"com", "cn", "net", "org", "cc", "io", "me", "top", "xyz", "vip",
 				      "info", "co", "tv", "link", "site", "shop", "club", "ltd", "app", NULL};
 
-/* A copy of t without blanks and - _ . * / | · (for words split to slip
- * through: 微 信, v-x). 0, or -1 on no memory. */
+/* A copy of t without blanks, - _ . * / | · ~ and symbols or emoji (for
+ * words split to slip through: 微 信, v-x, 威❤信). 0, or -1 on no memory. */
 static int ag_squeeze(const ag_txt *t, ag_txt *q)
 {
 	size_t i;
@@ -1191,9 +1195,15 @@ static int ag_squeeze(const ag_txt *t, ag_txt *q)
 	q->c = malloc((t->n + 1) * sizeof *q->c);
 	if (!q->c)
 		return -1;
-	for (i = 0; i < t->n; i++)
-		if (!ag_in(t->c[i], " -_.*/|·・'\"`"))
-			q->c[q->n++] = t->c[i];
+	for (i = 0; i < t->n; i++) {
+		uint32_t c = t->c[i];
+
+		/* and symbols and emoji: 威❤信 */
+		if (ag_in(c, " -_.*/|·・'\"`~") || (c >= 0x2190 && c <= 0x2bff) || (c >= 0x1f000 && c <= 0x1faff) ||
+		    c == 0xfe0f)
+			continue;
+		q->c[q->n++] = c;
+	}
 	return 0;
 }
 
