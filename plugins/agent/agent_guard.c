@@ -66,7 +66,7 @@
  * in groups of 3+ digits split by blanks or dashes, +86/0086 before; not
  * when 元/块 follows: "减141 1514-1524元" is prices), landlines (0 and 9 to
  * 11 digits), 400/800 numbers, any run of 9+ digits; the words 微信 威信 薇信
- * V信 vx wx weixin wechat 加V ➕V 加微 QQ Q号 扣扣 企鹅号 加我 加好友 私聊 联系方式
+ * V信 vx wx weixin wechat 加V ➕V v我 微我 加微 QQ Q号 扣扣 企鹅号 加我 加好友 私聊 联系方式
  * 手机号 我的号码 打我手机 电话 (not 电话功能/电话正常...) 邮箱 (not 包邮 箱)
  * telegram whatsapp (found in the text with blanks, - _ . * / | ~, symbols
  * and emoji removed, so 微 信, v-x and 威❤信 count, and in the text as
@@ -77,7 +77,8 @@
  *
  * Payment off the platform: 转账 支付宝 zfb alipay paypal 银行卡 微信支付 (and
  * 微信转/红包/收款/付: payment, not contact) 扫码 收款码 付款码 线下 私下 当面交易
- * 面交 不走平台 平台外 绕过平台 先款 打款 汇款 红包 现金 转给我.
+ * 面交 不走平台/闲鱼 不用(走)平台/闲鱼 不通过平台 平台外 绕过平台 先款 打款 汇款 红包 现金
+ * 转给我 转我 打钱 货到付款.
  *
  * Banned: each word of the list as an ASCII case-insensitive substring of
  * the answer as written; the detail is the word.
@@ -1173,13 +1174,15 @@ static const struct {
 	{"加我", "加我", 0}, {"私聊", "私聊", 0}, {"联系方式", "联系方式", 0}, {"手机号", "手机号", 0},
 	{"电话", "电话", 0}, {"邮箱", "email", 3}, {"tel", "电话", 1}, {"telegram", "telegram", 1},
 	{"whatsapp", "whatsapp", 1}, {"q号", "qq", 0}, {"加好友", "加好友", 0}, {"加个好友", "加好友", 0},
-	{"打我手机", "电话", 0}, {"我的号码", "电话", 0}, {NULL, NULL, 0}};
+	{"打我手机", "电话", 0}, {"我的号码", "电话", 0}, {"v我", "wechat", 0}, {"微我", "wechat", 0},
+	{NULL, NULL, 0}};
 
 /* Payment words (squeezed text). */
 static const char *const ag_payments[] = {
 	"微信支付", "微信转", "微信红包", "微信收款", "微信付", "转账", "支付宝", "alipay", "银行卡",
 	"扫码", "收款码", "付款码", "线下", "私下", "当面交易", "面交", "不走平台", "平台外", "绕过平台",
-	"绕开平台", "先款", "打款", "汇款", "红包", "现金", "转给我", "paypal", NULL};
+	"绕开平台", "先款", "打款", "汇款", "红包", "现金", "转给我", "转我", "打钱", "货到付款", "不走闲鱼",
+	"不用走平台", "不用走闲鱼", "不用平台", "不通过平台", "不用闲鱼", "paypal", NULL};
 
 /* Top level domains of a link. */
 static const char *const ag_tlds[] = {"com", "cn", "net", "org", "cc", "io", "me", "top", "xyz", "vip",

@@ -274,6 +274,10 @@ static const gcase cases[] = {
 	{"先款后货", Y(80), Y(100), AG_V_PAYMENT, NONE, "先款"},
 	{"打款给我", Y(80), Y(100), AG_V_PAYMENT, NONE, "打款"},
 	{"发个红包", Y(80), Y(100), AG_V_PAYMENT, NONE, "红包"},
+	{"直接转我就行", Y(80), Y(100), AG_V_PAYMENT, NONE, "转我"},
+	{"不用走闲鱼", Y(80), Y(100), AG_V_PAYMENT, NONE, NULL},
+	{"货到付款", Y(80), Y(100), AG_V_PAYMENT, NONE, "货到付款"},
+	{"V我88", Y(80), Y(100), AG_V_CONTACT, Y(88), "wechat"},
 	/* banned words: ASCII case-insensitive */
 	{"可以用abc券", Y(80), Y(100), AG_V_BANNED, NONE, "ABC"},
 	{"送闲鱼币", Y(80), Y(100), AG_V_BANNED, NONE, "闲鱼币"},
