@@ -1065,6 +1065,8 @@ static void ag_scan(const ag_txt *t, int64_t price, ag_out *o)
 	}
 }
 
+/* The amounts of text in order (agent_int.h); returns how many there were,
+ * 0 also on no memory. */
 size_t agent_money_scan(const char *text, int64_t price_fen, int64_t *fen, size_t max)
 {
 	ag_txt t;
@@ -1077,6 +1079,8 @@ size_t agent_money_scan(const char *text, int64_t price_fen, int64_t *fen, size_
 	return o.n;
 }
 
+/* A Chinese numeral at s (agent_int.h; its first 64 characters at most):
+ * 0 with *fen and *used, or -1. */
 int agent_cn_number(const char *s, size_t len, int64_t *fen, size_t *used)
 {
 	uint32_t cps[64];
@@ -1104,6 +1108,8 @@ int agent_cn_number(const char *s, size_t len, int64_t *fen, size_t *used)
 	return 0;
 }
 
+/* "80", "80.5", "¥80", "80 元" into fen (two decimals at most, below 1e11
+ * yuan, blanks around); 0, or -1 for anything else. */
 int agent_yuan_parse(const char *s, int64_t *fen)
 {
 	int64_t v = 0, f = 0;
@@ -1117,6 +1123,8 @@ int agent_yuan_parse(const char *s, int64_t *fen)
 		s += 2;
 	else if (!strncmp(s, "￥", 3))
 		s += 3;
+	while (*s == ' ' || *s == '\t')
+		s++;
 	for (; *s >= '0' && *s <= '9'; s++, nd++) {
 		if (v > INT64_C(100000000000))
 			return -1;
@@ -1133,6 +1141,8 @@ int agent_yuan_parse(const char *s, int64_t *fen)
 	}
 	if (!nd)
 		return -1;
+	while (*s == ' ' || *s == '\t')
+		s++;
 	if (!strncmp(s, "元", 3) || !strncmp(s, "块", 3))
 		s += 3;
 	while (*s == ' ' || *s == '\t')
@@ -1143,6 +1153,7 @@ int agent_yuan_parse(const char *s, int64_t *fen)
 	return 0;
 }
 
+/* fen as "80.50" ("-0.50" below zero) into buf; returns buf. */
 char *agent_yuan_fmt(int64_t fen, char *buf, size_t n)
 {
 	uint64_t a = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
@@ -1152,6 +1163,7 @@ char *agent_yuan_fmt(int64_t fen, char *buf, size_t n)
 	return buf;
 }
 
+/* The verdict's name as the decision log writes it; "unknown" out of range. */
 const char *agent_verdict_name(int verdict)
 {
 	static const char *const names[] = {"ok", "empty", "too_long", "below_floor", "contact", "payment",
@@ -1380,6 +1392,9 @@ static size_t ag_chars(const char *text)
 	return last;
 }
 
+/* Judges answer (the checks in the order of the top comment); returns and
+ * fills v. Without the memory to judge it, nothing passes (too_long, "no
+ * memory"). */
 int agent_guard(const ag_guard_in *g, const char *answer, ag_verdict *v)
 {
 	ag_txt t, q;

@@ -393,6 +393,8 @@ static void test_helpers(void)
 	ok(!agent_yuan_parse("80元", &fen) && fen == 8000, "yuan_parse: 80元");
 	ok(!agent_yuan_parse(" 0 ", &fen) && fen == 0, "yuan_parse: 0, blanks around");
 	ok(!agent_yuan_parse("¥99", &fen) && fen == 9900, "yuan_parse: ¥99");
+	ok(!agent_yuan_parse("￥ 99 元", &fen) && fen == 9900, "yuan_parse: ￥ 99 元, blanks between");
+	is_int(agent_yuan_parse("99元元", &fen), -1, "yuan_parse: junk after 元");
 	is_int(agent_yuan_parse("80.555", &fen), -1, "yuan_parse: three decimals");
 	is_int(agent_yuan_parse("", &fen), -1, "yuan_parse: empty");
 	is_int(agent_yuan_parse("-5", &fen), -1, "yuan_parse: negative");
