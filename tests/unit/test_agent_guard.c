@@ -67,6 +67,60 @@ static const gcase cases[] = {
 	{"至少75吧", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(75), NULL},
 	{"便宜给你80", Y(80), Y(100), AG_V_OK, Y(80), NULL},
 	{"OK 70", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"this one 70", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"华为Mate 60", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"就收你六十吧", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(60), NULL},
+	{"一口价60", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(60), NULL},
+	{"六七十", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(60), NULL},
+	{"60多", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(60), NULL},
+	{"陆拾元", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(60), NULL},
+	{"打个8折后80", Y(80), Y(100), AG_V_OK, Y(80), NULL},
+	{"降到六十", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(60), NULL},
+	{"60 yuan", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(60), NULL},
+	{"1米8的床", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"空调1.5匹", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"屏幕有1处划痕", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"便宜二三十", Y(75), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"让利30元", Y(75), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"少算30", Y(75), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"加运费10元共80", Y(80), Y(100), AG_V_OK, Y(80), NULL},
+	{"免费送你一个壳", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"免费赠送贴膜", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"8+256G版本", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"12+512", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"80+10运费", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(10), NULL},
+	{"去年双11买的", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"鞋码42", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"尺码：42", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"价格：42", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(42), NULL},
+	{"起码70", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"腰围2尺2", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"身高175可以穿", Y(200), Y(300), AG_V_OK, NONE, NULL},
+	{"出厂日期2023.10", Y(3000), Y(4000), AG_V_OK, NONE, NULL},
+	{"2K分辨率", Y(3000), Y(4000), AG_V_OK, NONE, NULL},
+	{"换电池80块", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"8+256G版本 758吧", Y(800), Y(1000), AG_V_BELOW_FLOOR, Y(758), NULL},
+	{"屏幕2K分辨率 145 包邮", Y(150), Y(200), AG_V_BELOW_FLOOR, Y(145), NULL},
+	{"80 支持验机", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"七十 箱说全", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(70), NULL},
+	{"80个", Y(90), Y(100), AG_V_OK, NONE, NULL},
+	{"您看99行不行", Y(100), Y(119), AG_V_BELOW_FLOOR, Y(99), NULL},
+	{"80支持验机", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80处理掉", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"就80只能这样了", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80平台上拍", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80人民币", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80刀", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80对吧", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"80样子", Y(90), Y(100), AG_V_BELOW_FLOOR, Y(80), NULL},
+	{"身高160-170、体重100-120斤", Y(200), Y(300), AG_V_OK, NONE, NULL},
+	{"蓝牙5.3", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"百来块", Y(150), Y(200), AG_V_BELOW_FLOOR, Y(100), NULL},
+	{"十多块", Y(80), Y(100), AG_V_BELOW_FLOOR, Y(10), NULL},
+	/* known false positives (refused, on the safe side): the buyer's offer
+	 * repeated, a promotion of a second item */
+	{"您出的85太低了，最多只能让到98", Y(90), Y(119), AG_V_BELOW_FLOOR, Y(85), NULL},
+	{"第二件半价哦", Y(90), Y(119), AG_V_BELOW_FLOOR, 5950, NULL},
 	{"80成交吗", Y(80), Y(100), AG_V_OK, Y(80), NULL},
 	/* multipliers */
 	{"1千2", Y(1500), Y(2000), AG_V_BELOW_FLOOR, Y(1200), NULL},
@@ -176,7 +230,7 @@ static const gcase cases[] = {
 	{"+86 138-1234-5678", Y(80), Y(100), AG_V_CONTACT, NONE, "phone 138****5678"},
 	{"一三八一二三四五六七八", Y(80), Y(100), AG_V_CONTACT, NONE, "phone 138****5678"},
 	{"打010-12345678", Y(80), Y(100), AG_V_CONTACT, NONE, "landline 010****5678"},
-	{"QQ 12345678", Y(80), Y(100), AG_V_CONTACT, NONE, "qq"},
+	{"QQ 12345678", Y(80), Y(100), AG_V_CONTACT, Y(12345678), "qq"},
 	{"扣扣", Y(80), Y(100), AG_V_CONTACT, NONE, "qq"},
 	{"企鹅号发你", Y(80), Y(100), AG_V_CONTACT, NONE, "qq"},
 	{"邮件发到a.b@qq.com", Y(80), Y(100), AG_V_CONTACT, NONE, "email"},
@@ -187,7 +241,25 @@ static const gcase cases[] = {
 	{"联系方式给你", Y(80), Y(100), AG_V_CONTACT, NONE, "联系方式"},
 	{"手机号多少", Y(80), Y(100), AG_V_CONTACT, NONE, "手机号"},
 	{"打我电话", Y(80), Y(100), AG_V_CONTACT, NONE, "电话"},
+	{"打电话功能正常", Y(80), Y(100), AG_V_OK, NONE, NULL},
 	{"123456789", Y(80), Y(100), AG_V_CONTACT, NONE, "number 12****89"},
+	{"2019rmb weixin也可以", Y(80), Y(100), AG_V_CONTACT, Y(2019), "wechat"},
+	{"128G vx: shop888", Y(80), Y(100), AG_V_CONTACT, NONE, "wechat"},
+	{"v x 同号", Y(80), Y(100), AG_V_CONTACT, NONE, "wechat"},
+	{"威❤信", Y(80), Y(100), AG_V_CONTACT, NONE, "wechat"},
+	{"➕V", Y(80), Y(100), AG_V_CONTACT, NONE, "wechat"},
+	{"Q号发你", Y(80), Y(100), AG_V_CONTACT, NONE, "qq"},
+	{"加个好友吧", Y(80), Y(100), AG_V_CONTACT, NONE, "加好友"},
+	{"算你198 2024-05-01购买的", Y(80), Y(300), AG_V_OK, Y(198), NULL},
+	{"邮箱a.b@qq.com 548可以出", Y(600), Y(700), AG_V_BELOW_FLOOR, Y(548), NULL},
+	{"网址abc.com 6折", Y(600), Y(900), AG_V_BELOW_FLOOR, Y(540), NULL},
+	{"99 alipay", Y(80), Y(100), AG_V_PAYMENT, Y(99), "alipay"},
+	{"zfb也行", Y(80), Y(100), AG_V_PAYMENT, NONE, "zfb"},
+	{"免费包邮 箱说全", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"小米13 包邮", Y(80), Y(100), AG_V_OK, NONE, NULL},
+	{"3,143 2627-2637元", Y(2000), Y(4000), AG_V_OK, Y(2627), NULL},
+	{"减141 1514-1524元", Y(1000), Y(2000), AG_V_OK, Y(1514), NULL},
+	{"一千二百零九 1096-1106元", Y(1000), Y(1500), AG_V_OK, Y(1096), NULL},
 	/* payment off the platform */
 	{"支付宝转账吧", Y(80), Y(100), AG_V_PAYMENT, NONE, NULL},
 	{"银行卡也行", Y(80), Y(100), AG_V_PAYMENT, NONE, "银行卡"},
@@ -202,6 +274,10 @@ static const gcase cases[] = {
 	{"先款后货", Y(80), Y(100), AG_V_PAYMENT, NONE, "先款"},
 	{"打款给我", Y(80), Y(100), AG_V_PAYMENT, NONE, "打款"},
 	{"发个红包", Y(80), Y(100), AG_V_PAYMENT, NONE, "红包"},
+	{"直接转我就行", Y(80), Y(100), AG_V_PAYMENT, NONE, "转我"},
+	{"不用走闲鱼", Y(80), Y(100), AG_V_PAYMENT, NONE, NULL},
+	{"货到付款", Y(80), Y(100), AG_V_PAYMENT, NONE, "货到付款"},
+	{"V我88", Y(80), Y(100), AG_V_CONTACT, Y(88), "wechat"},
 	/* banned words: ASCII case-insensitive */
 	{"可以用abc券", Y(80), Y(100), AG_V_BANNED, NONE, "ABC"},
 	{"送闲鱼币", Y(80), Y(100), AG_V_BANNED, NONE, "闲鱼币"},
@@ -317,6 +393,8 @@ static void test_helpers(void)
 	ok(!agent_yuan_parse("80元", &fen) && fen == 8000, "yuan_parse: 80元");
 	ok(!agent_yuan_parse(" 0 ", &fen) && fen == 0, "yuan_parse: 0, blanks around");
 	ok(!agent_yuan_parse("¥99", &fen) && fen == 9900, "yuan_parse: ¥99");
+	ok(!agent_yuan_parse("￥ 99 元", &fen) && fen == 9900, "yuan_parse: ￥ 99 元, blanks between");
+	is_int(agent_yuan_parse("99元元", &fen), -1, "yuan_parse: junk after 元");
 	is_int(agent_yuan_parse("80.555", &fen), -1, "yuan_parse: three decimals");
 	is_int(agent_yuan_parse("", &fen), -1, "yuan_parse: empty");
 	is_int(agent_yuan_parse("-5", &fen), -1, "yuan_parse: negative");
@@ -591,7 +669,19 @@ static const char *const fillers[] = {
 	"5000mAh大电池", "65W快充", "全新未拆封", "一点划痕都没有", "价格可以商量一下", "第2代的",
 	"有2个配件", "九九新", "十分好用", "三星的屏幕", "送你一个手机壳", "免费包邮", "运费免费",
 	"包邮", "换过一块电池", "可以当面验货", "诚心要可以再聊", "稍等一下哈", "喜欢的话可以拍下",
-	"9.5成新", "用了一年多", "配件齐全", "两三天就到", "百分之九十新", "箱说全"};
+	"9.5成新", "用了一年多", "配件齐全", "两三天就到", "百分之九十新", "箱说全", "电池循环200次",
+	"尺码43码", "保修到2025年", "屏幕有1处划痕", "送2张膜", "上午11点前发", "还有3台", "iPhone 14 Pro Max 256G",
+	"华为Mate 60", "内存16G+512G", "i7-12700H处理器", "充电器20W", "4K屏", "1080P高清", "5G手机",
+	"可以分12期", "七成新", "电池95%", "屏幕15.6英寸", "重量1.5公斤", "买了半年", "一手货", "二手的",
+	"有两个", "前2天刚买", "型号A2633", "编号SN12345", "空调1.5匹", "1米8的床", "一块屏幕", "3年质保",
+	"32寸显示器", "保质期到12月", "可以开发票", "顺丰包邮", "24小时发货", "一个月没用",
+	"通话正常", "面容ID正常", "电池效率88%", "原装充电器", "有发票和保修卡", "MacBook Air M2",
+	"拍照像素4800万", "续航一天没问题", "系统iOS 17", "支持5G", "已经贴好钢化膜", "8+256G版本",
+	"12+512", "颜色是远峰蓝", "成色九九新", "边框有两处磕碰", "左下角有个小点", "2023年买的",
+	"去年双11买的", "只用过三次", "充电次数不到100次", "跑分100万+", "刷新率120Hz", "屏幕2K分辨率",
+	"尺寸是42mm", "重量200克左右", "鞋码42", "衣服L码", "身高175可以穿", "腰围2尺2", "适合3到6岁",
+	"说明书第5页有", "快递一般2到3天", "下单后48小时内发", "晚上8点后回复", "支持7天无理由退货",
+	"10月份买的", "出厂日期2023.10", "还剩两年保修", "京东自营买的", "送原装壳一个", "赠品有3个"};
 static const char *const contacts[] = {
 	"加我微信聊", "V信同号", "加V详聊", "wx同号", "私聊我", "联系方式给你", "扣扣号发你",
 	"手机号发你", "打我电话", "邮箱a.b@qq.com", "去www.shop.com看看", "vx: shop888",
@@ -632,7 +722,7 @@ static void phone(gen *a)
 /* Builds one answer; its floor and price. */
 static void answer(gen *a, int64_t *floor_fen, int64_t *price_fen)
 {
-	int64_t floor_y = rr(20, 3000), price_y = floor_y + rr(0, floor_y);
+	int64_t floor_y = rr(20, 3000), price_y = floor_y + 1 + rr(0, floor_y);
 	int k, n = (int)rr(1, 5);
 
 	memset(a, 0, sizeof *a);
