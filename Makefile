@@ -128,7 +128,7 @@ $(B)/plugins/autoreply.so: PLUGIN_LIBS := -lcjson $(PCRE2_CFLAGS) $(PCRE2_LIBS)
 $(B)/plugins/orders.so: PLUGIN_LIBS := -lcjson
 $(B)/plugins/notify.so: PLUGIN_LIBS := -lcjson
 $(B)/plugins/items.so: PLUGIN_LIBS := -lcjson
-$(B)/plugins/agent.so: PLUGIN_LIBS := -lcjson
+$(B)/plugins/agent.so: PLUGIN_LIBS := -lcjson -lm
 
 # The test plugins, with the same flags.
 $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h
@@ -136,6 +136,11 @@ $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h
 	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ $(TEST_PLUGIN_LIBS)
 	@chmod go-w $@ $(dir $@)
 $(B)/tests/plugins/run_probe.so: TEST_PLUGIN_LIBS := -lcjson
+# The agent's context (plugins/agent/agent_ctx.c) behind control commands, for test_agent_ctx.
+$(B)/tests/plugins/agentctx.so: tests/plugins/agentctx/agentctx.c plugins/agent/agent_ctx.c plugins/agent/agent_int.h plugins/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ -lcjson
+	@chmod go-w $@ $(dir $@)
 # Except this one: it calls a function nothing defines, so that dlopen fails,
 # and -Wl,-z,defs would (rightly) refuse to link it.
 $(B)/tests/plugins/missing_dep.so: tests/plugins/missing_dep/missing_dep.c plugins/plugin.h
@@ -158,6 +163,10 @@ $(B)/tests/%: $(B)/obj/tests/integration/%.o $(B)/libsim.a $(B)/libskcore.a
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 $(B)/tests/%: $(B)/obj/tests/fuzz/%.o $(B)/libsim.a $(B)/libskcore.a
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+# The agent's guard is pure (no host call): its unit test links the plugin's source.
+$(B)/obj/plugins/agent/agent_guard.o $(B)/obj/tests/unit/test_agent_guard.o: CFLAGS += -Iplugins
+$(B)/obj/plugins/agent/agent_guard.o $(B)/obj/tests/unit/test_agent_guard.o: plugins/agent/agent_int.h
+$(B)/tests/test_agent_guard: $(B)/obj/plugins/agent/agent_guard.o
 
 # Fuzzing (README.md, "Fuzzing"): one libFuzzer target per tests/fuzz/fuzz_<name>.c,
 # built with clang-14 into build/fuzz/ from its own objects of the core (and, for
@@ -192,6 +201,7 @@ $(FB)/libskcore.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(FB)/fuzz_rules: $(patsubst %.c,$(FB)/obj/%.o,$(wildcard plugins/autoreply/*.c plugins/orders/*.c))
 $(FB)/fuzz_rules: FUZZ_LIBS := $(PCRE2_LIBS)
+$(FB)/fuzz_agent_guard: $(FB)/obj/plugins/agent/agent_guard.o
 # The control target loads the plugins as the bot does, instrumented too.
 $(FB)/plugins/%.so: plugins/%/*.c plugins/plugin.h $(wildcard plugins/*/*.h)
 	@mkdir -p $(dir $@)

@@ -67,14 +67,18 @@
  *
  * Verdicts (agent_turn.verdict): model, guard, floor, steps, fallback,
  * superseded, taken_over. Reasons of the fallback: timeout, http_<status>,
- * bad_answer, empty, budget_hour, budget_day, budget_chat, no_key,
- * error:<sk_strerror>, restart, expired.
+ * bad_answer, empty, budget_hour, budget_day, budget_chat,
+ * error:<sk_strerror>, restart, expired (no key is no error: a local server
+ * needs none, and the request then has no Authorization header). The
+ * reason of steps is "used <k> of <n>", of taken_over seller_wrote,
+ * seller_reply, handover or paused.
  *
  * Recovery. At init every pending turn (the process stopped while the model
  * was thinking) is looked up by its tag: a reply queued already ends it;
  * else one younger than an hour gets the fallback (reason restart), an
  * older one ends with nothing sent (reason expired, logged). Rows of
- * agent_turn and agent_msg older than 30 days are deleted at init and daily.
+ * agent_turn and agent_msg older than 30 days, and the steps of chats quiet
+ * for 30 days (agent_chat), are deleted at init and daily.
  *
  * Config (section "agent"; what the page saves in agent_setting and
  * agent_item wins key by key; agent_settings.c checks every key):
@@ -83,7 +87,9 @@
  *   model          ""                   "": nothing taken
  *   api_key_file   ""                   a secret file of `shopkeep secret set` (sk_unseal);
  *                                       the page's key (sealed in agent_setting) wins
- *   headers        {}                   extra request headers {"Name": "value"} (secrets)
+ *   headers        {}                   extra request headers {"Name": "value"} (secrets; not
+ *                                       Host, Content-*, Connection, Transfer-Encoding,
+ *                                       Authorization: the key makes that one)
  *   timeout_ms     15000                1000..120000
  *   max_tokens     300                  1..4096
  *   temperature    0.7                  0..2
@@ -109,7 +115,14 @@
  *
  * Control commands: agent_take (here); agent_settings, agent_configure,
  * agent_prompts, agent_prompt_set, agent_decisions, agent_sends
- * (agent_ctl.c).
+ * (agent_ctl.c; web/API.md has their fields). The page's settings: what
+ * agent_configure saves is checked as the config (the whole request
+ * refused on one error, naming the field) and wins key by key; null gives
+ * a key back to the config file; the API key and the headers are kept
+ * sealed with the account's key (sk_seal) and shown masked ("sk-a****yz",
+ * "****"); an item saved from the page keeps all its settings ("delete"
+ * gives the config's entry back); api_key_file and prompts_dir are the
+ * config file's only. agent_prompt_set writes <prompts_dir>/<intent>.txt.
  */
 
 #include <stdio.h>
@@ -416,16 +429,18 @@ static void ag_end_turn(sk_plugin *p, const ag_turn *t, const ag_end *e)
 	ag_state *st = p->ud;
 	char tag[AG_TAG_MAX], uuid[40] = "", outcome[160] = "";
 	const char *tg = ag_tag(t->mid, tag), *sent = "";
+	char *detail = NULL;
 	int64_t *ud;
 	int rc, state = -1;
 
 	if (st)
 		ag_pend_drop(st, t->id);
-	if (e->text && tg && sk_send_find(p, tg, uuid, &state, NULL) == SK_OK) {
+	if (e->text && tg && sk_send_find(p, tg, uuid, &state, &detail) == SK_OK) {
 		sk_log(p, SK_LOG_INFO, "turn %lld (chat %s): a reply to message %s is queued already: not again",
 		       (long long)t->id, t->chat, t->mid);
-		if (state == 1)
-			snprintf(outcome, sizeof outcome, "sent:");
+		if (state == 1 || state == 2)
+			snprintf(outcome, sizeof outcome, "%s%s", state == 1 ? "sent:" : "refused:", detail ? detail : "");
+		sk_free(p, detail);
 	} else if (e->text) {
 		if (!(ud = malloc(sizeof *ud))) {
 			rc = SK_ERR_NOMEM;
@@ -697,7 +712,8 @@ static void ag_on_http(sk_plugin *p, int status, const char *body, void *ud)
 			e.reason = "empty";
 			e.text = t.fallback;
 		} else {
-			snprintf(reason, sizeof reason, "%s: %s", agent_verdict_name(v.verdict), v.detail);
+			snprintf(reason, sizeof reason, "%s%s%s", agent_verdict_name(v.verdict), *v.detail ? ": " : "",
+				 v.detail);
 			e.verdict = v.verdict == AG_V_BELOW_FLOOR ? "floor" : "guard";
 			e.reason = reason;
 			e.text = v.verdict == AG_V_BELOW_FLOOR ? s->floor_text : s->guard_text;
