@@ -212,6 +212,7 @@ static const char *const ag_migrations[] = {
 
 /* ---- the state ------------------------------------------------------------------ */
 
+/* The settings in force (NULL before init). */
 ag_settings *agent_settings(sk_plugin *p)
 {
 	ag_state *st = p->ud;
@@ -219,6 +220,7 @@ ag_settings *agent_settings(sk_plugin *p)
 	return st ? st->s : NULL;
 }
 
+/* Puts s in force (it is the state's now) and frees the settings it replaces. */
 void agent_settings_set(sk_plugin *p, ag_settings *s)
 {
 	ag_state *st = p->ud;

@@ -91,6 +91,8 @@ static int ag_has_ctl_text(const char *s)
 	return 0;
 }
 
+/* A new ag_settings with the defaults of the manual (agent.c); NULL on no
+ * memory. */
 ag_settings *agent_settings_new(void)
 {
 	ag_settings *s = calloc(1, sizeof *s);
@@ -131,6 +133,7 @@ ag_settings *agent_settings_new(void)
 	return s;
 }
 
+/* Frees s (NULL is fine); the API key and the headers are wiped first. */
 void agent_settings_free(ag_settings *s)
 {
 	if (!s)
@@ -150,6 +153,7 @@ void agent_settings_free(ag_settings *s)
 	free(s);
 }
 
+/* AG_MODE_* of "inherit" "off" "default" "all"; -2 for anything else. */
 int agent_mode_parse(const char *name)
 {
 	if (!name)
@@ -165,6 +169,7 @@ int agent_mode_parse(const char *name)
 	return -2;
 }
 
+/* The name of an AG_MODE_* ("?" for none). */
 const char *agent_mode_name(int mode)
 {
 	switch (mode) {
@@ -176,6 +181,7 @@ const char *agent_mode_name(int mode)
 	}
 }
 
+/* The entry of item_id in s, NULL when it has none (or item_id is ""). */
 const ag_item *agent_settings_item(const ag_settings *s, const char *item_id)
 {
 	if (!s || !item_id || !*item_id)
@@ -186,6 +192,7 @@ const ag_item *agent_settings_item(const ag_settings *s, const char *item_id)
 	return NULL;
 }
 
+/* The mode in force for item_id: its own, else the account's. */
 int agent_item_mode(const ag_settings *s, const char *item_id)
 {
 	const ag_item *it = agent_settings_item(s, item_id);
@@ -193,6 +200,7 @@ int agent_item_mode(const ag_settings *s, const char *item_id)
 	return it && it->mode != AG_MODE_INHERIT ? it->mode : s->mode;
 }
 
+/* The bargaining steps allowed for item_id: its own, else the account's. */
 int64_t agent_item_steps(const ag_settings *s, const char *item_id)
 {
 	const ag_item *it = agent_settings_item(s, item_id);
@@ -200,6 +208,8 @@ int64_t agent_item_steps(const ag_settings *s, const char *item_id)
 	return it && it->max_steps >= 0 ? it->max_steps : s->max_steps;
 }
 
+/* The entry of item_id, made (inherit, no floor, no steps of its own, no
+ * notes) when missing; NULL on no memory or AG_ITEMS_MAX entries. */
 ag_item *agent_item_upsert(ag_settings *s, const char *item_id)
 {
 	ag_item *it = (ag_item *)agent_settings_item(s, item_id), *grown;
@@ -625,6 +635,9 @@ static int ag_items(ag_settings *s, const cJSON *v, char *why, size_t wl)
 	return 0;
 }
 
+/* Checks the setting key = v and applies it to s: 0, or -1 with why naming
+ * the key (never the API key's or a header's value); s is unchanged then.
+ * The limits are the manual's (agent.c). */
 int agent_setting_apply(ag_settings *s, const char *key, const cJSON *v, char *why, size_t wl)
 {
 	const char *t;
@@ -838,6 +851,9 @@ static int ag_key_file(sk_plugin *p, ag_settings *s, char *why, size_t wl)
 #endif
 }
 
+/* The settings in force: the defaults, the config section key by key, the
+ * api_key_file, the page's overrides. A new ag_settings, or NULL with why
+ * ("<key>: ...": the caller prefixes "agent."). */
 ag_settings *agent_settings_load(sk_plugin *p, char *why, size_t wl)
 {
 	ag_settings *s = agent_settings_new();
