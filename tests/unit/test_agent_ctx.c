@@ -605,11 +605,14 @@ static void test_history_own(void)
 	e.text = "80行吗";
 	fh_dispatch(f, &e);
 	is_int(fh_q_int(f, "SELECT count(*) FROM agent_msg WHERE chat = 'c1'"), 5, "own: a message pushed again is kept once");
+	/* the store kept this chat once, two hours ago (then it was turned off): not the source now */
+	store_row(f, "c1", t - 7200000, "in", "buyer", "text", "80行吗", "old.PNM", "");
+	store_row(f, "c1", t - 7200000 + 1, "out", "bot", "text", "旧的回答", "old2.PNM", "sent");
 	snprintf(data, sizeof data, "{\"chat\":\"c1\",\"mid\":\"x\",\"text\":\"80行吗\",\"ms\":%lld,\"history\":10}",
 		 (long long)(t + 5));
 	b = body(f, data);
 	is_str(msgs(b, 1), "user:在吗|assistant:在的亲|user:[图片]|assistant:卖家从手机回的|user:80行吗",
-	       "own: history from agent_msg (the message itself not twice)");
+	       "own: history from agent_msg (the message itself not twice; the store's rows of two hours ago not used)");
 	cJSON_Delete(b);
 	snprintf(data, sizeof data, "{\"chat\":\"c1\",\"mid\":\"x\",\"text\":\"80行吗\",\"history\":3}");
 	b = body(f, data);
