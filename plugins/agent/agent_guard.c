@@ -24,42 +24,61 @@
  * - every number in digits ("58", "58.5", "1,280" (a comma before exactly
  *   three digits), full-width "５８", "5块5" = 5.5, "1.2k" "1.2w" "1千2"
  *   "1万2" "5百"), with or without a marker (¥ $ RMB/CNY before, 元 块 圆 米
- *   钱 rmb after), unless it is clearly something else: a unit follows (天
- *   小时 分钟 分 秒 个 件 次 年 月 日 号 岁 % 斤 公斤 克 寸 英寸 核 代 台 部
- *   张 期 倍 度 点 (a time) 成/新 (a condition grade: 95新 9成新) ... and
- *   the ASCII units G GB TB mAh W V Hz mm cm ...), ASCII letters are glued to
- *   it (a model name: RTX3060, 3C, 1TB; or a word and one space before it:
- *   "iPhone 13"), a brand is glued before it (小米13, 苹果12), it is a time
- *   (10:30), a date (2024-05-01), an ordinal (第3), a version (1.2.3), a
- *   percentage (百分之八十), or part of a phone number (those are contact).
- *   A range takes its unit from its end: "3-5天" is no price. 米 is money
- *   unless 厘/毫/千 make it a length or 长/宽/高 follow; 块 is money unless a
- *   thing follows (一块电池).
+ *   钱 毛 包邮 rmb after), unless it is clearly something else:
+ *   . a unit is glued to it (天 小时 分钟 分 秒 个 件 次 年 月 日 号 岁 % 斤
+ *     公斤 克 寸 英寸 核 代 台 部 张 期 倍 度 处 匹 点 (a time) 成/新 (a
+ *     condition grade: 95新 9成新) ...; a word after a blank is the next
+ *     clause's, "80 支持验机" is 80), or an ASCII unit (G GB TB mAh W V Hz,
+ *     glued, or after a blank when longer than one letter: "128 GB");
+ *   . ASCII letters are glued to it (RTX3060, 3C, 1TB, i7), or a model word
+ *     and one blank stand before it ("iPhone 13", "Mate 60"; any other
+ *     English word does not make it a model: "OK 70" is 70), or a brand is
+ *     glued before it (小米13, 苹果12) - but a marker glued to it or ¥
+ *     before it makes it money all the same (iPhone13元 is 13);
+ *   . a time (10:30), a date (2024-05-01), an ordinal (第3), a version
+ *     (1.2.3), a percentage (百分之八十, 90%), a length (1米8, 1米长, 5厘米,
+ *     2尺2), a shipping cost (运费10元), a thing counted (一块电池), a
+ *     phone's memory (8+256G, 12+512; 80+10 is two prices), a measure
+ *     named before it (尺码42, 身高175, 出厂日期2023.10, 电池健康度95, 双11),
+ *     part of a phone number (contact) or of a link.
+ *   A range takes its unit from its end: "3-5天" is no price, "80-90元" is 80
+ *   and 90.
  * - Chinese numerals (agent_cn_number): "五十八", "一百二" (120), "三百五"
  *   (350), "两千", "一万二", "八十点五", "五块五" (5.5), "八十八块八",
  *   "壹佰". A lone digit or unit character ("一下", "十分", "百搭", "三星")
- *   counts only with a money marker after it ("五块", "十块") or as a
- *   discount ("八折"); "三四百" (a rough range) counts as its lower end.
+ *   counts only with a money marker after it ("五块", "十块"), as a discount
+ *   ("八折") or as a cut ("少五", not "便宜一点"); "三四百" (a rough range)
+ *   counts as its lower end.
  * - discounts of the list price: "八折" "8.5折" "85折" "打七五折" (x0.8,
  *   x0.85, x0.75), "半价" "对折" (x0.5); cuts: "便宜20" "少二十" "减20"
- *   "再让10块" "优惠30" "便宜10%" (price - amount). With "到/成/为/价"
- *   before the number it is the price itself ("优惠到八十" = 80). When the
- *   list price is unknown a discount gives no amount and a cut counts as the
- *   amount it names (20 for 便宜20: refused under any floor above it).
- * - giving it away: "免费" (not 免费包邮/运费免费...), "白送", "送你" (not
- *   送你一个壳), "不要钱", "0元": 0, below any floor > 0.
+ *   "再让10块" "优惠30" "让利30" "便宜10%" (price - amount; "便宜二三十"
+ *   the bigger cut). With "到/成/为/价/是" before the number it is the price
+ *   itself ("优惠到八十" = 80, "优惠价99"); with a blank between the cut word
+ *   and the number ("更便宜 500元") both readings count. When the list price
+ *   is unknown a discount gives no amount and a cut counts as the amount it
+ *   names (20 for 便宜20: refused under any floor above it).
+ * - giving it away: "免费" (not 免费包邮/运费免费/免费赠送...), "白送", "送你"
+ *   (not 送你一个壳), "不要钱", "0元": 0, below any floor > 0.
+ * Known limits: "不到100" counts as 100 (a bound, not a price); words in
+ * another script ("seventy") are not read.
  *
  * Contact: mobile numbers (1[3-9] and 9 digits, in digits or Chinese digits,
- * groups split by spaces or dashes, +86/0086 before), landlines (0 and 9 to
- * 11 digits), 400 numbers, any run of 9+ digits; the words 微信 威信 薇信 V信
- * vx wx weixin wechat 加V 加微 QQ 扣扣 企鹅号 加我 私聊 联系方式 手机号 电话
- * 邮箱 (found in the text with blanks and - _ . * / | removed, ASCII ones as
- * whole words), e-mail addresses, links (http, www., a name with a top level
- * domain). The detail is masked: "phone 138****5678".
+ * in groups of 3+ digits split by blanks or dashes, +86/0086 before; not
+ * when 元/块 follows: "减141 1514-1524元" is prices), landlines (0 and 9 to
+ * 11 digits), 400/800 numbers, any run of 9+ digits; the words 微信 威信 薇信
+ * V信 vx wx weixin wechat 加V ➕V v我 微我 加微 QQ Q号 扣扣 企鹅号 加我 加好友 私聊 联系方式
+ * 手机号 我的号码 打我手机 电话 (not 电话功能/电话正常...) 邮箱 (not 包邮 箱)
+ * telegram whatsapp (found in the text with blanks, - _ . * / | ~, symbols
+ * and emoji removed, so 微 信, v-x and 威❤信 count, and in the text as
+ * written, where ASCII ones must be whole words), e-mail addresses, links
+ * (http, www., a name with a top level domain: shop.cn). The detail is masked ("phone
+ * 138****5678", "number 12****89") or a class ("wechat", "qq", "email",
+ * "link") or the word.
  *
- * Payment off the platform: 转账 支付宝 zfb alipay 银行卡 微信支付 (and 微信
- * 转/红包/收款: payment, not contact) 扫码 收款码 付款码 线下 私下 当面交易 面交
- * 不走平台 平台外 绕过平台 先款 打款 汇款 红包 现金.
+ * Payment off the platform: 转账 支付宝 zfb alipay paypal 银行卡 微信支付 (and
+ * 微信转/红包/收款/付: payment, not contact) 扫码 收款码 付款码 线下 私下 当面交易
+ * 面交 不走平台/闲鱼 不用(走)平台/闲鱼 不通过平台 平台外 绕过平台 先款 打款 汇款 红包 现金
+ * 转给我 转我 打钱 货到付款.
  *
  * Banned: each word of the list as an ASCII case-insensitive substring of
  * the answer as written; the detail is the word.
@@ -155,6 +174,8 @@ static uint32_t ag_norm(uint32_t c)
 		c = 0xa5;                              /* ￥ */
 	else if (c == 0xff04 || c == 0xff05 || c == 0xff0b || c == 0xff0e || c == 0xff20)
 		c -= 0xfee0;                           /* ＄ ％ ＋ ． ＠ */
+	else if (c == 0x2795)
+		c = '+';                               /* ➕ (➕V) */
 	if (c >= 'A' && c <= 'Z')
 		c += 'a' - 'A';
 	return c;
@@ -325,12 +346,13 @@ static int64_t ag_mac(int64_t a, int64_t b, int64_t c)
 /* Flags of a parsed Chinese numeral. */
 #define AG_CN_WEAK 1     /* one character: a lone digit or unit */
 #define AG_CN_MARK 2     /* it took a 块/元 (五块五) */
+#define AG_CN_RANGE 4    /* a rough range (二三十): *fen its lower end, *hi its upper */
 
 /* Parses a Chinese numeral at t[i] (see agent_cn_number): *fen, *end, *flags.
  * 0, or -1 when t[i] starts none. */
-static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int *flags)
+static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int *flags, int64_t *hi)
 {
-	int64_t total = 0, section = 0, num = -1, lastunit = 0, strv = 0, u, yuan;
+	int64_t total = 0, section = 0, num = -1, lastunit = 0, strv = 0, u, yuan, extra = 0;
 	size_t j = i, ndig = 0;
 	int d, units = 0, zero = 0, after_unit = 0, f = 0;
 
@@ -365,6 +387,9 @@ static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int
 
 				while (first >= 10)
 					first /= 10;
+				if (strv % 10 > first && strv < 100)
+					extra = (strv % 10 - first) * u;
+				f |= AG_CN_RANGE;
 				section = first * u;
 				num = -1;
 				ndig = 1;
@@ -404,6 +429,7 @@ static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int
 	if (j - i == 1)
 		f |= AG_CN_WEAK;
 	*fen = ag_mac(yuan, 100, 0);
+	*hi = ag_mac(yuan + extra, 100, 0);
 	/* decimals: 点五, 点五八; 块五 / 元五 (one digit, tenths) */
 	if (ag_ch(t, j) == 0x70b9 /* 点 */ && ag_cn_digit(ag_ch(t, j + 1)) >= 0) {
 		*fen += ag_cn_digit(t->c[j + 1]) * 10;
@@ -417,9 +443,11 @@ static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int
 		   ag_cn_digit(ag_ch(t, j + 2)) < 0 && !ag_cn_unit(ag_ch(t, j + 2))) {
 		*fen += ag_cn_digit(t->c[j + 1]) * 10;
 		j += 2;
-		f = AG_CN_MARK;
+		*hi += ag_cn_digit(t->c[j + 1]) * 10;
+		f = AG_CN_MARK | (f & AG_CN_RANGE);
 	}
 	*fen = *fen > AG_BIG_FEN ? AG_BIG_FEN : *fen;
+	*hi = *hi > AG_BIG_FEN ? AG_BIG_FEN : *hi;
 	*end = j;
 	*flags = f;
 	return 0;
@@ -480,6 +508,9 @@ static void ag_num_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, i
 	if (ag_in(ag_ch(t, j), "kw") && !ag_alpha(ag_ch(t, j + 1)) &&
 	    !(t->c[j] == 'w' && ag_at_any(t, j + 1, (const char *const[]){"快充", "充", "闪充", "功率", "电源",
 								       "输出", "的充", "超级快充", NULL},
+					 NULL) >= 0) &&
+	    !(t->c[j] == 'k' && ag_at_any(t, j + 1, (const char *const[]){"屏", "分辨率", "高清", "视频", "显示",
+								       "录像", "画质", NULL},
 					 NULL) >= 0))
 		mult = t->c[j] == 'k' ? 1000 : 10000;       /* not 65w快充: watts */
 	else if (ag_cn_unit(ag_ch(t, j)) >= 100)
@@ -518,9 +549,16 @@ static const char *const ag_units[] = {
 	"小时", "分钟", "分", "秒", "天", "个", "件", "次", "年", "月", "日", "号", "岁", "%",
 	"斤", "公斤", "千克", "克", "英寸", "寸", "核", "代", "台", "部", "张", "页", "套", "只",
 	"条", "周", "星期", "礼拜", "楼", "层", "期", "倍", "度", "遍", "种", "款", "色", "码",
-	"箱", "瓶", "盒", "袋", "双", "对", "副", "支", "根", "颗", "粒", "片", "本", "辆",
-	"间", "级", "集", "毫米", "厘米", "公里", "千米", "毫升", "升", "人", "位", "家", "成新",
-	"新", "手", "英尺", "点", "帧", "档", "针", "名", "组", "盘", "伏", "瓦", "尺", NULL};
+	"箱", "瓶", "盒", "袋", "双", "副", "根", "颗", "粒", "片", "本", "辆", "间", "级", "集",
+	"毫米", "厘米", "公里", "千米", "毫升", "升", "人", "位", "家", "成新", "新", "英尺", "点",
+	"帧", "档", "针", "名", "组", "盘", "伏", "瓦", "尺", "处", "匹", "道", "毫安", "局", "场",
+	"项", "份", "趟", "圈", "轮", "批", "公分", "平米", "平方", "平", "两", "摄像头", "镜头", NULL};
+
+/* Words that start with a unit but are no unit: "80处理掉", "80只要", "80平台上拍". */
+static const char *const ag_not_units[] = {
+	"处理", "代购", "代发", "只要", "只能", "只有", "只是", "本来", "本人", "批发", "平台", "平价",
+	"平时", "色的", "人民币", "道理", "期待", "期间", "度过", "分享", "分期", "点赞", "新的", "码上",
+	"件事", "天天", NULL};
 
 /* ASCII units (a whole word after the number). */
 static const char *const ag_ascii_units[] = {
@@ -538,20 +576,45 @@ static const char *const ag_pieces[] = {
 static const char *const ag_brands[] = {
 	"小米", "红米", "苹果", "华为", "荣耀", "魅族", "一加", "三星", "索尼", "佳能", "尼康",
 	"大疆", "联想", "戴尔", "惠普", "华硕", "小新", "拯救者", "机械革命", "酷睿", "锐龙",
-	"骁龙", "天玑", "麒麟", "奔腾", "mate", "型号", "版本", "系列", "第", "#", "no.", NULL};
+	"骁龙", "天玑", "麒麟", "奔腾", NULL};
+
+/* Labels glued before a number make it no price (型号13, 第3, 双11); after a
+ * blank the number is the next clause's ("8+256G版本 758吧" is 758). */
+static const char *const ag_labels[] = {"型号", "版本", "系列", "第", "#", "no.", "双", NULL};
+
+/* What a number after one of these measures is no price (鞋码42, 身高175,
+ * 出厂日期2023.10), glued or after a colon (after a blank it is the next
+ * clause's: "2K分辨率 145包邮" is 145). */
+static const char *const ag_specs[] = {
+	"尺码", "鞋码", "衣码", "裤码", "身高", "体重", "腰围", "胸围", "臀围", "肩宽", "尺寸", "年龄",
+	"日期", "年份", "内存", "容量", "像素", "跑分", "电量", "续航", "功率", "重量", "长度", "宽度",
+	"高度", "厚度", "编号", "序列号", "页", "健康度", "健康", "效率", "循环", "分辨率", "刷新率",
+	"版本号", "系统", "蓝牙", "安卓", "鸿蒙", NULL};
 
 /* Words before a number that cut it off the price (便宜20 = price - 20). */
 static const char *const ag_cuts[] = {
-	"降价", "减价", "让价", "砍价", "便宜", "优惠", "立减", "少", "减", "让", "降", "砍", "抹",
+	"降价", "减价", "让价", "砍价", "让利", "少算", "少要", "便宜", "优惠", "立减", "少", "减", "让", "降", "砍", "抹",
 	"省", "返", "扣", "打掉", NULL};
 
 /* Particles between a cut word and its number (便宜了20, 让你10块). */
 static const char *const ag_particles = "了你您再个收掉";
 
-/* English words that may stand before a number without making it a model. */
-static const char *const ag_words_ok[] = {"ok", "okay", "hi", "hello", "yes", "no", "ps", "pls", "is",
-					  "only", "just", "price", "rmb", "cny", "yuan", "emm", "em", "hh",
-					  "haha", "ok了", NULL};
+/* English words that may stand glued to a number without making it a model. */
+static const char *const ag_words_ok[] = {"ok", "okay", "hi", "hello", "yes", "is", "only", "just", "price",
+					  "rmb", "cny", "yuan", "emm", "em", "hh", "haha", NULL};
+
+/* Model words: one of these and a blank before a number make it a model
+ * name ("iPhone 13", "Mate 60"); any other word does not (conservative). */
+static const char *const ag_models[] = {
+	"iphone", "ipad", "ipod", "macbook", "imac", "airpods", "watch", "mate", "pro", "max", "plus",
+	"ultra", "mini", "note", "galaxy", "redmi", "xiaomi", "mi", "huawei", "honor", "oppo", "vivo",
+	"find", "reno", "nova", "pixel", "nokia", "rtx", "gtx", "rx", "ryzen", "core", "ps", "switch",
+	"xbox", "series", "gen", "version", "ver", "v", "ios", "android", "win", "windows", "office",
+	"model", "type", "no", "sony", "canon", "nikon", "dji", "osmo", "gopro", "hero", "kindle",
+	"surface", "thinkpad", "legion", "lenovo", "dell", "hp", "asus", "air", "se", "lite", "edge",
+	"fold", "flip", "a", "s", "k", "x", "p", "m", "z", "y", "t", "r", "g", "c", "e", "i",
+	"usb", "hdmi", "wifi", "bluetooth", "ddr", "sata", "nvme", "pcie", "m2", "ipx", "ip", "level",
+	"lv", "size", "page", "step", "top", "part", "vol", "ep", "season", "chapter", NULL};
 
 /* The ASCII letter word that ends right before i (skipping at most one space
  * when spaced is set) into w (lower case, cut); 1 when there is one. */
@@ -569,8 +632,9 @@ static int ag_word_before(const ag_txt *t, size_t i, int spaced, char *w, size_t
 	s = j;
 	while (s > 0 && ag_alpha(t->c[s - 1]))
 		s--;
-	/* "128g 1734": the letters are the unit of the number before */
-	if (spaced && s > 0 && ag_digit(t->c[s - 1]))
+	/* "128g 1734": the letters are the unit of the number before; "qq.com
+	 * 548": the end of an address */
+	if (spaced && s > 0 && (ag_digit(t->c[s - 1]) || ag_in(t->c[s - 1], ".@:/")))
 		return 0;
 	for (k = 0; s + k < j && k + 1 < wn; k++)
 		w[k] = (char)t->c[s + k];
@@ -665,17 +729,56 @@ static size_t ag_skip_number(const ag_txt *t, size_t i)
 	return i;
 }
 
+/* The digits at t[s, e) as an integer (saturated), -1 when not all digits. */
+static int64_t ag_int_at(const ag_txt *t, size_t s, size_t e)
+{
+	int64_t v = 0;
+
+	if (s >= e)
+		return -1;
+	for (; s < e; s++) {
+		if (!ag_digit(t->c[s]))
+			return -1;
+		v = v > 100000000 ? v : v * 10 + (t->c[s] - '0');
+	}
+	return v;
+}
+
+/* 1 when t[s, e) is either side of a phone's memory "8+256G" / "12+512"
+ * (RAM 2..32 GB + storage 16..1024 GB or 1/2 TB). */
+static int ag_ram_rom(const ag_txt *t, size_t s, size_t e)
+{
+	size_t b;
+	int64_t ram, rom;
+
+	if (ag_ch(t, e) == '+') {
+		b = e + 1;
+	} else if (ag_prev(t, s) == '+') {
+		b = s;
+		e = s - 1;
+		for (s = e; s > 0 && ag_digit(t->c[s - 1]); s--)
+			;
+	} else {
+		return 0;
+	}
+	ram = ag_int_at(t, s, e);
+	for (e = b; ag_digit(ag_ch(t, e)); e++)
+		;
+	rom = ag_int_at(t, b, e);
+	return ram >= 2 && ram <= 32 && (rom == 1 || rom == 2 || (rom >= 16 && rom <= 1024 && !(rom & (rom - 1))));
+}
+
 /* How a number is meant, from what stands around it. */
 enum { AG_N_NONE, AG_N_ABS, AG_N_CUT, AG_N_DISC, AG_N_PCTCUT };
 
 /* Judges the number t[s, e) of value v (fen) and adds what it means to o.
  * weak: a lone Chinese character (counts only with a marker); marked: a
  * money marker was inside it (五块五). Returns the index to go on from. */
-static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak, int marked,
+static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int64_t hi, int weak, int marked,
 		       int64_t price, ag_out *o)
 {
 	size_t a = e, a0, x, b;
-	int marker = marked, kind = AG_N_ABS, cut = 0;
+	int marker = marked, strong, kind = AG_N_ABS, cut = 0, glued;
 	char w[32];
 	uint32_t c;
 
@@ -688,61 +791,83 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak,
 	c = ag_ch(t, a);
 	/* a time: 10:30 */
 	if ((c == ':' && ag_digit(ag_ch(t, a + 1))) || (ag_prev(t, s) == ':' && ag_digit(ag_prev(t, s - 1))))
-		return e;
+		return a0;
 	/* money markers after */
-	if (ag_in(c, "元圆钱毛角") || ag_at(t, a, "包邮", NULL))
+	if (ag_in(c, "元圆钱毛角") || ag_at_any(t, a, (const char *const[]){"包邮", "人民币", "大洋", "刀", NULL}, NULL) >= 0 ||
+	    (ag_in(c, "来多几余") && ag_in(ag_ch(t, a + 1), "块元钱圆")))   /* 百来块, 十多块 */
 		marker = 1;
 	else if (c == 0x5757 /* 块 */) {
 		if (ag_at_any(t, a + 1, ag_pieces, NULL) >= 0)
-			return e;
+			return a0;
 		marker = 1;
 	} else if (c == 0x7c73 /* 米 */) {
+		/* a length: 1米长, 1米8 (a height, not 1.8 yuan) */
 		if (ag_in(ag_ch(t, a + 1), "长宽高深远"))
-			return e;
+			return a0;
+		if (a == a0 && v < 1000 && (ag_digit(ag_ch(t, a + 1)) || ag_cn_digit(ag_ch(t, a + 1)) > 0))
+			return a + 2;
 		marker = 1;
 	} else if (marked) {
 		;                                   /* 五块五: money whatever follows */
 	} else if (a == a0 && c == 0x6210 /* 成 */ && ag_ch(t, a + 1) != 0x4ea4 /* 交 */) {
-		return e;                           /* 9成新, 8成 */
+		return a0;                           /* 9成新, 8成 */
 	} else if (c == 0x6298 /* 折 */) {
 		kind = AG_N_DISC;
 	} else if (c == '%') {
 		kind = ag_cut_before(t, s) ? AG_N_PCTCUT : AG_N_NONE;
 		if (kind == AG_N_NONE)
-			return e;
-	} else if (a == a0 && ag_at_any(t, a, ag_units, NULL) >= 0) {
+			return a0;
+	} else if (a == a0 && ag_at_any(t, a, ag_units, NULL) >= 0 && ag_at_any(t, a, ag_not_units, NULL) < 0) {
 		/* a unit glued to it (one after a blank is the next clause's word) */
-		return e;
+		return a0;
 	} else if (ag_word_at(t, a, w, sizeof w)) {
 		if (!strcmp(w, "rmb") || !strcmp(w, "cny") || !strcmp(w, "yuan") || !strcmp(w, "kuai"))
 			marker = 1;
 		else if (!ag_word_in(w, ag_words_ok) && (a == e || (strlen(w) > 1 && ag_word_in(w, ag_ascii_units))))
-			return e;                   /* glued letters: 1tb, 3c; 128 gb (not "446 v信") */
+			return a0;                   /* glued letters: 1tb, 3c; 128 gb (not "446 v信") */
 	}
-	/* before it */
+	/* before it; a marker glued to it (or ¥ before it) beats a model name,
+	 * one after a blank does not ("小米13 包邮") */
+	strong = marked || (marker && a == a0);
 	b = s;
 	if (ag_prev(t, b) == AG_SP)
 		b--;
 	if (ag_prev(t, b) == 0xa5 || ag_prev(t, b) == '$')
-		marker = 1;
-	if (ag_word_before(t, s, 0, w, sizeof w) || ag_word_before(t, s, 1, w, sizeof w)) {
+		marker = strong = 1;
+	if (kind == AG_N_ABS && ((glued = ag_word_before(t, s, 0, w, sizeof w)) ||
+				 ag_word_before(t, s, 1, w, sizeof w))) {
 		size_t wl = strlen(w);
 
 		if (wl >= 3 && (!strcmp(w + wl - 3, "rmb") || !strcmp(w + wl - 3, "cny")))
-			marker = 1;
-		else if (!marker && !ag_word_in(w, ag_words_ok))
-			return e;                   /* rtx3060, iphone 13 */
+			marker = strong = 1;
+		else if (!strong && (glued ? !ag_word_in(w, ag_words_ok) : ag_word_in(w, ag_models)))
+			return a0;                   /* rtx3060, iphone 13 */
 	}
-	if (!marker && (ag_ends_any(t, s, ag_brands, NULL) >= 0 || ag_ends_any(t, b, ag_brands, NULL) >= 0 ||
+	/* 8+256G, 12+512: memory, not two prices (80+10 is); 2尺2: the rest of a measure */
+	if (ag_ram_rom(t, s, e) || (!strong && ag_in(ag_prev(t, s), "尺寸斤")))
+		return a0;
+	if (!strong) {
+		size_t k = s;
+
+		if (ag_in(ag_prev(t, k), ":："))
+			k--;
+		if (ag_ends_any(t, k, ag_specs, NULL) >= 0)
+			return a0;
+	}
+	/* what shipping costs is not the thing's price: 运费10元 */
+	if (ag_ends_any(t, b, (const char *const[]){"运费", "邮费", "快递费", "运费是", "邮费是", NULL}, NULL) >= 0)
+		return a0;
+	if (!strong && (ag_ends_any(t, s, ag_brands, NULL) >= 0 || ag_ends_any(t, b, ag_brands, NULL) >= 0 ||
+			ag_ends_any(t, s, ag_labels, NULL) >= 0 ||
 			ag_prev(t, s) == 0xd7 /* × */ ||
 			ag_ends(t, s, "百分之", NULL)))
-		return e;
+		return a0;
 	if (kind == AG_N_ABS && (cut = ag_cut_before(t, s)))
 		kind = AG_N_CUT;
 	/* a lone character counts with a marker, as a discount, or as a cut
 	 * (少五, not 便宜一点 / 少一些 / 让一下) */
 	if (weak && !marker && kind != AG_N_DISC && (kind != AG_N_CUT || ag_in(ag_ch(t, e), "点些下个丢半")))
-		return e;
+		return a0;
 	switch (kind) {
 	case AG_N_DISC:
 		/* 八折 = x0.8, 8.5折 = x0.85, 85折 = x0.85; no amount without the price */
@@ -756,7 +881,8 @@ static size_t ag_judge(const ag_txt *t, size_t s, size_t e, int64_t v, int weak,
 			ag_push(o, v >= 10000 ? 0 : price / 10000 * (10000 - v) + price % 10000 * (10000 - v) / 10000);
 		return a + 1;
 	case AG_N_CUT:
-		ag_push(o, price >= 0 ? price - v : v);
+		/* 便宜二三十: the bigger cut */
+		ag_push(o, price >= 0 ? price - (hi > v ? hi : v) : v);
 		if (cut == 2)
 			ag_push(o, v);          /* "更便宜 500元": a cut or the price, the lower counts */
 		break;
@@ -773,7 +899,8 @@ static int ag_free_at(const ag_txt *t, size_t i, size_t *end)
 {
 	static const char *const free_after[] = {"包邮", "邮", "送货", "配送", "上门", "退", "换", "保修",
 						 "维修", "鉴定", "验", "安装", "咨询", "试", "寄", "发货", "运",
-						 "贴膜", "清洁", NULL};
+						 "贴膜", "清洁", "赠", "送一", "送个", "送两", "送你一", "送你个", "送您一",
+						 NULL};
 	static const char *const free_before[] = {"运费", "邮费", "快递", "退换", "保修", "维修", "鉴定",
 						  "邮寄", "配送", "上门", "运输", "安装", NULL};
 	static const char *const gift[] = {"一", "两", "几", "个", "点", "些", "张", "件", "只", "条",
@@ -819,14 +946,18 @@ static int ag_phone(const ag_txt *t, size_t i, size_t *end, char *dg)
 {
 	size_t j = i, nd = 0, g = 0, k, gend[6], gcnt[6], first = 0;
 	char last2[2] = {'0', '0'}, first2[2] = {'0', '0'};
-	int d;
+	int d, ascii;
 
-	if (ag_ph_digit(t, i) < 0 || (i > 0 && ag_ph_digit(t, i - 1) >= 0))
+	/* not inside a number: 3,143 / 1.5 / 二百零九 */
+	if (ag_ph_digit(t, i) < 0 || (i > 0 && ag_ph_digit(t, i - 1) >= 0) || ag_cn_unit(ag_prev(t, i)) ||
+	    (ag_in(ag_prev(t, i), ",.") && ag_digit(ag_prev(t, i - 1))))
 		return AG_PH_NONE;
+	ascii = ag_digit(t->c[i]);
 	while (g < 6) {
 		size_t run = 0;
 
-		while ((d = ag_ph_digit(t, j)) >= 0) {
+		/* one kind of digits: 138 1234 5678 or 一三八一二三四五六七八 */
+		while ((d = ag_ph_digit(t, j)) >= 0 && ag_digit(t->c[j]) == ascii) {
 			if (nd < 23)
 				dg[nd] = (char)('0' + d);
 			nd++;
@@ -841,7 +972,10 @@ static int ag_phone(const ag_txt *t, size_t i, size_t *end, char *dg)
 		gcnt[g] = nd;
 		if (g++ == 0)
 			first = run;
-		if ((ag_ch(t, j) == AG_SP || ag_ch(t, j) == '-') && ag_ph_digit(t, j + 1) >= 0) {
+		/* the next group: 3 digits at least (not the 05 of 2024-05-01) */
+		if ((ag_ch(t, j) == AG_SP || ag_ch(t, j) == '-') && ag_ph_digit(t, j + 1) >= 0 &&
+		    ag_digit(t->c[j + 1]) == ascii &&
+		    ag_ph_digit(t, j + 2) >= 0 && ag_ph_digit(t, j + 3) >= 0) {
 			j++;
 			continue;
 		}
@@ -849,6 +983,10 @@ static int ag_phone(const ag_txt *t, size_t i, size_t *end, char *dg)
 	}
 	for (k = 0; k < g && gcnt[k] <= 23; k++) {
 		size_t c = gcnt[k], off = 0;
+
+		/* "减141 1514-1524元": what a money marker follows is prices */
+		if (ag_in(ag_ch(t, gend[k]), "元块圆"))
+			break;
 
 		if (c == 13 && !strncmp(dg, "86", 2))
 			off = 2;
@@ -882,7 +1020,7 @@ static int ag_phone(const ag_txt *t, size_t i, size_t *end, char *dg)
 static void ag_scan(const ag_txt *t, int64_t price, ag_out *o)
 {
 	size_t i = 0, e;
-	int64_t v;
+	int64_t v, hi;
 	int fl, odd;
 	char dg[24];
 
@@ -910,15 +1048,15 @@ static void ag_scan(const ag_txt *t, int64_t price, ag_out *o)
 				i = e;
 				continue;
 			}
-			i = ag_judge(t, i, e, v, 0, 0, price, o);
+			i = ag_judge(t, i, e, v, v, 0, 0, price, o);
 			if (odd == 2 && i < e + 2)
 				i = e + 2;     /* past 块5 */
 			if (i < e)
 				i = e;
 			continue;
 		}
-		if (ag_cn_char(c) && !ag_cn_parse(t, i, &v, &e, &fl)) {
-			i = ag_judge(t, i, e, v, fl & AG_CN_WEAK, fl & AG_CN_MARK, price, o);
+		if (ag_cn_char(c) && !ag_cn_parse(t, i, &v, &e, &fl, &hi)) {
+			i = ag_judge(t, i, e, v, hi, fl & AG_CN_WEAK, fl & AG_CN_MARK, price, o);
 			if (i < e)
 				i = e;
 			continue;
@@ -945,6 +1083,7 @@ int agent_cn_number(const char *s, size_t len, int64_t *fen, size_t *used)
 	size_t offs[65], k = 0, b = 0, end;
 	ag_txt t = {cps, 0};
 	int fl;
+	int64_t hi;
 
 	if (!s)
 		return -1;
@@ -958,7 +1097,7 @@ int agent_cn_number(const char *s, size_t len, int64_t *fen, size_t *used)
 	}
 	offs[k] = b;
 	t.n = k;
-	if (ag_cn_parse(&t, 0, fen, &end, &fl))
+	if (ag_cn_parse(&t, 0, fen, &end, &fl, &hi))
 		return -1;
 	if (used)
 		*used = offs[end];
@@ -1033,21 +1172,24 @@ static const struct {
 	{"wechat", "wechat", 1}, {"加v", "wechat", 2}, {"加微", "wechat", 0}, {"+v", "wechat", 2},
 	{"qq", "qq", 1}, {"扣扣", "qq", 0}, {"企鹅号", "qq", 0}, {"加企鹅", "qq", 0},
 	{"加我", "加我", 0}, {"私聊", "私聊", 0}, {"联系方式", "联系方式", 0}, {"手机号", "手机号", 0},
-	{"电话", "电话", 0}, {"邮箱", "email", 0}, {"tel", "电话", 1}, {"telegram", "telegram", 1},
-	{"whatsapp", "whatsapp", 1}, {NULL, NULL, 0}};
+	{"电话", "电话", 0}, {"邮箱", "email", 3}, {"tel", "电话", 1}, {"telegram", "telegram", 1},
+	{"whatsapp", "whatsapp", 1}, {"q号", "qq", 0}, {"加好友", "加好友", 0}, {"加个好友", "加好友", 0},
+	{"打我手机", "电话", 0}, {"我的号码", "电话", 0}, {"v我", "wechat", 0}, {"微我", "wechat", 0},
+	{NULL, NULL, 0}};
 
 /* Payment words (squeezed text). */
 static const char *const ag_payments[] = {
 	"微信支付", "微信转", "微信红包", "微信收款", "微信付", "转账", "支付宝", "alipay", "银行卡",
 	"扫码", "收款码", "付款码", "线下", "私下", "当面交易", "面交", "不走平台", "平台外", "绕过平台",
-	"绕开平台", "先款", "打款", "汇款", "红包", "现金", "转给我", "paypal", NULL};
+	"绕开平台", "先款", "打款", "汇款", "红包", "现金", "转给我", "转我", "打钱", "货到付款", "不走闲鱼",
+	"不用走平台", "不用走闲鱼", "不用平台", "不通过平台", "不用闲鱼", "paypal", NULL};
 
 /* Top level domains of a link. */
 static const char *const ag_tlds[] = {"com", "cn", "net", "org", "cc", "io", "me", "top", "xyz", "vip",
 				      "info", "co", "tv", "link", "site", "shop", "club", "ltd", "app", NULL};
 
-/* A copy of t without blanks and - _ . * / | · (for words split to slip
- * through: 微 信, v-x). 0, or -1 on no memory. */
+/* A copy of t without blanks, - _ . * / | · ~ and symbols or emoji (for
+ * words split to slip through: 微 信, v-x, 威❤信). 0, or -1 on no memory. */
 static int ag_squeeze(const ag_txt *t, ag_txt *q)
 {
 	size_t i;
@@ -1056,9 +1198,15 @@ static int ag_squeeze(const ag_txt *t, ag_txt *q)
 	q->c = malloc((t->n + 1) * sizeof *q->c);
 	if (!q->c)
 		return -1;
-	for (i = 0; i < t->n; i++)
-		if (!ag_in(t->c[i], " -_.*/|·・'\"`"))
-			q->c[q->n++] = t->c[i];
+	for (i = 0; i < t->n; i++) {
+		uint32_t c = t->c[i];
+
+		/* and symbols and emoji: 威❤信 */
+		if (ag_in(c, " -_.*/|·・'\"`~") || (c >= 0x2190 && c <= 0x2bff) || (c >= 0x1f000 && c <= 0x1faff) ||
+		    c == 0xfe0f)
+			continue;
+		q->c[q->n++] = c;
+	}
 	return 0;
 }
 
@@ -1104,12 +1252,47 @@ static int ag_link(const ag_txt *t, char *detail, size_t dn)
 	return 0;
 }
 
-/* The contact check: 1 with detail set (masked). */
+/* A contact word in x (the text itself when plain, else its squeezed
+ * copy): 1 with detail set. */
+static int ag_contact_word(const ag_txt *x, int plain, char *detail, size_t dn)
+{
+	size_t i, e;
+	int k;
+
+	for (i = 0; i < x->n; i++)
+		for (k = 0; ag_contacts[k].w; k++) {
+			if (!ag_at(x, i, ag_contacts[k].w, &e))
+				continue;
+			if (ag_contacts[k].ascii == 1 && (ag_alpha(ag_prev(x, i)) || ag_alpha(ag_ch(x, e))))
+				continue;
+			if (ag_contacts[k].ascii == 2 && ag_alpha(ag_ch(x, e)))
+				continue;
+			/* 邮箱 only as written, and not 包邮箱 ("包邮 箱说全") */
+			if (ag_contacts[k].ascii == 3 && (!plain || ag_ends(x, i, "包", NULL)))
+				continue;
+			/* 电话 of a phone that works is no number to call */
+			if (!strcmp(ag_contacts[k].w, "电话") &&
+			    ag_at_any(x, e, (const char *const[]){"功能", "正常", "没问题", "卡", "音质", "清晰", NULL},
+				      NULL) >= 0)
+				continue;
+			/* 微信支付 and the like are payment */
+			if (k == 0 && ag_at_any(x, e, (const char *const[]){"支付", "转", "红包", "收款", "付", NULL},
+						NULL) >= 0)
+				continue;
+			snprintf(detail, dn, "%s", ag_contacts[k].detail);
+			return 1;
+		}
+	return 0;
+}
+
+/* The contact check: 1 with detail set (masked). The words are looked for
+ * in the squeezed text (微 信, v-x) and in the text itself (where blanks
+ * still part ASCII words: "2019rmb weixin"). */
 static int ag_contact(const ag_txt *t, const ag_txt *q, char *detail, size_t dn)
 {
 	size_t i, e;
 	char dg[24];
-	int k, kind;
+	int kind;
 
 	for (i = 0; i < t->n; i++) {
 		kind = ag_phone(t, i, &e, dg);
@@ -1126,25 +1309,11 @@ static int ag_contact(const ag_txt *t, const ag_txt *q, char *detail, size_t dn)
 	}
 	if (ag_link(t, detail, dn))
 		return 1;
-	for (i = 0; i < q->n; i++)
-		for (k = 0; ag_contacts[k].w; k++) {
-			if (!ag_at(q, i, ag_contacts[k].w, &e))
-				continue;
-			if (ag_contacts[k].ascii == 1 && (ag_alpha(ag_prev(q, i)) || ag_alpha(ag_ch(q, e))))
-				continue;
-			if (ag_contacts[k].ascii == 2 && ag_alpha(ag_ch(q, e)))
-				continue;
-			/* 微信支付 and the like are payment */
-			if (k == 0 && ag_at_any(q, e, (const char *const[]){"支付", "转", "红包", "收款", "付", NULL},
-						NULL) >= 0)
-				continue;
-			snprintf(detail, dn, "%s", ag_contacts[k].detail);
-			return 1;
-		}
-	return 0;
+	return ag_contact_word(q, 0, detail, dn) || ag_contact_word(t, 1, detail, dn);
 }
 
-/* The payment check: 1 with detail set. */
+/* The payment words in x (the squeezed text, then the text itself, as for
+ * contact): 1 with detail set. */
 static int ag_payment(const ag_txt *q, char *detail, size_t dn)
 {
 	size_t i, e;
@@ -1254,7 +1423,7 @@ int agent_guard(const ag_guard_in *g, const char *answer, ag_verdict *v)
 	}
 	if (ag_contact(&t, &q, v->detail, sizeof v->detail))
 		v->verdict = AG_V_CONTACT;
-	else if (ag_payment(&q, v->detail, sizeof v->detail))
+	else if (ag_payment(&q, v->detail, sizeof v->detail) || ag_payment(&t, v->detail, sizeof v->detail))
 		v->verdict = AG_V_PAYMENT;
 	else
 		for (i = 0; i < g->nbanned; i++)
