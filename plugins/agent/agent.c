@@ -17,7 +17,9 @@
  *   {"taken":false,"why":"disabled"|"not_configured"|"no_model"|"mode_off"|"mode_default"}
  * and autoreply goes on as before. A message it took already (pushed again
  * after a restart) answers {"taken":true,"turn":<id>,"again":true} and
- * nothing more is sent. Bad data is SK_ERR_INVAL naming the field. The mode
+ * nothing more is sent. Bad data is SK_ERR_INVAL naming the field
+ * (backfilled must be a bool; it is not used otherwise: autoreply already
+ * leaves out the backfilled messages too old to answer). The mode
  * (per item, else the account's): off never; default only the messages of
  * the account default and unmatched ones (decision no_match or default);
  * all also those of an item default (item_default). A keyword rule's match

@@ -221,6 +221,8 @@ static void t_request(const char *keyfile)
 		 keyfile);
 	if (!ok((f = start_ex(cfg, keyfile)) != NULL, "loads with a key file, headers and an item floor"))
 		return;
+	ok(fh_load(f, fh_build_path(v, sizeof v, "tests/plugins/topic_probe.so"), NULL) == 0,
+	   "topic_probe loads (it logs what is published)");
 	is_str(take(f, "c1", "这个键盘支持蓝牙吗？", mid), "{\"taken\":true,\"turn\":1,\"intent\":\"tech\"}",
 	       "taken: the turn and its intent");
 	is_int((int)fh_nhttp(f), 1, "one model call");
@@ -262,6 +264,8 @@ static void t_request(const char *keyfile)
 	fh_complete_send(f, fh_send_at(f, 0)->uuid, 1, "PNM-1");
 	is_str(turn_col(f, mid, "outcome"), "sent:PNM-1", "the outcome from the send's callback");
 	ok(logged(f, "turn 1"), "the turn is logged");
+	ok(logged(f, "topic agent.decided {\"turn\":1,\"chat_id\":\"c1\",\"verdict\":\"model\",\"reason\":\"\"}"),
+	   "agent.decided published");
 	for (size_t i = 0; i < fh_nlogs(f); i++)
 		if (strstr(fh_log_at(f, i)->msg, "SECRETKEY") || strstr(fh_log_at(f, i)->msg, HDR_SECRET)) {
 			ok(0, "a log line holds a secret: %s", fh_log_at(f, i)->msg);
@@ -287,7 +291,7 @@ static void t_request(const char *keyfile)
 static void t_guard_and_fallbacks(void)
 {
 	char mid[32];
-	fh *f = start(BASE ",\"max_steps\":10,\"fallback_text\":\"\","
+	fh *f = start(BASE ",\"max_steps\":10,\"fallback_text\":\"\",\"banned\":[\"顺丰\"],"
 			   "\"items\":{\"1001\":{\"floor\":\"80元\"}}");
 
 	if (!ok(f != NULL, "loads with an item floor given as a string"))
@@ -307,6 +311,15 @@ static void t_guard_and_fallbacks(void)
 
 	is_str(turn_with(f, "c3", "少点呗", "给你七十五块好了", mid), FLOOR_TEXT, "七十五 in Chinese numerals: floor_text");
 	is_str(turn_col(f, mid, "verdict"), "floor", "verdict floor");
+
+	is_str(turn_with(f, "c3b", "打个折吧", "给您打八折吧", mid), FLOOR_TEXT,
+	       "八折 of the item's 99 yuan (79.20) is below the floor: floor_text");
+	is_str(turn_col(f, mid, "lowest_fen"), "7920", "the discount's amount is the lowest");
+
+	is_str(turn_with(f, "c3c", "怎么付款", "您直接转账给我就行", mid), GUARD_TEXT, "paying outside: guard_text");
+	ok(!strncmp(verdict(f, mid), "guard|payment", 13), "verdict guard, reason payment: %s", verdict(f, mid));
+	is_str(turn_with(f, "c3d", "用什么快递", "发顺丰哦", mid), GUARD_TEXT, "a banned word of the config: guard_text");
+	ok(!strncmp(verdict(f, mid), "guard|banned", 12), "verdict guard, reason banned: %s", verdict(f, mid));
 
 	is_str(turn_with(f, "c4", "怎么联系你", "加我电话13812345678详聊", mid), GUARD_TEXT, "a phone number: guard_text");
 	ok(!strncmp(verdict(f, mid), "guard|contact", 13), "verdict guard, reason contact: %s", verdict(f, mid));
