@@ -344,6 +344,20 @@ static void test_configure(void)
 		cJSON_Delete(j);
 	}
 
+	/* core.reload loads the settings again: the page's stay over the config */
+	{
+		sk_event e = fh_event(f, SK_EV_PLUGIN);
+
+		e.topic = "core.reload";
+		e.payload_json = "{}";
+		e.from_plugin = "core";
+		fh_dispatch(f, &e);
+		j = ctl(f, "agent_settings", "{}", &rc, &raw);
+		ok(!strcmp(js(j, "model", NULL), "m-page") && !strcmp(js(j, "api_key_source", NULL), "page") &&
+		   !strcmp(js(j, "timeout_ms", NULL), "20000"), "after core.reload: the page's over the config's");
+		cJSON_Delete(j);
+	}
+
 	/* null (and "" for the key): the config file's value again */
 	j = ctl(f, "agent_configure", "{\"model\":null,\"api_key\":\"\",\"headers\":null,\"max_tokens\":null}", &rc, &raw);
 	is_int(rc, 0, "configure with nulls answers (%s)", rc ? raw : "ok");
@@ -891,6 +905,48 @@ out:
 	fh_free(f);
 }
 
+/* What the page saves is what the next model call uses: its base_url,
+ * model, key (as the Bearer token) and headers, at once and without a
+ * restart; the item's mode from the page decides whether a turn is taken. */
+static void test_applied(void)
+{
+	fh *f = start("\"base_url\":\"http://127.0.0.1:9/cfg\",\"model\":\"m-config\"");
+	const char *raw, *out = "";
+	const fh_http *h;
+	char v[300];
+	cJSON *b;
+	int rc;
+
+	if (!ok(f && !load(f), "applied: agent loads"))
+		goto out;
+	cJSON_Delete(ctl(f, "agent_configure", "{\"base_url\":\"http://127.0.0.1:9/page/v1\",\"model\":\"m-page\","
+			 "\"api_key\":\"" PAGE_KEY "\",\"headers\":{\"X-Org\":\"" HDR_SECRET "\"},"
+			 "\"items\":[{\"item_id\":\"40009\",\"mode\":\"off\"}]}", &rc, &raw));
+	is_int(rc, 0, "the page's endpoint, model, key and header saved (%s)", rc ? raw : "ok");
+	rc = fh_control(f, "agent_take", "{\"chat_id\":\"c1\",\"buyer_id\":\"b-1\",\"buyer_name\":\"小李\","
+			"\"item_id\":\"40004\",\"message_id\":\"mm1\",\"text\":\"在吗\",\"decision\":\"no_match\","
+			"\"reply\":\"\",\"backfilled\":false}", &out);
+	ok(rc == 0 && strstr(out, "\"taken\":true"), "agent_take: taken (%s)", out);
+	if (ok((h = fh_http_at(f, 0)) != NULL, "a model call")) {
+		is_str(h->url, "http://127.0.0.1:9/page/v1/chat/completions", "to the page's base_url");
+		fh_http_header(f, 0, "Authorization", v, sizeof v);
+		is_str(v, "Bearer " PAGE_KEY, "with the page's key");
+		fh_http_header(f, 0, "X-Org", v, sizeof v);
+		is_str(v, HDR_SECRET, "and the page's header");
+		b = cJSON_Parse(h->body);
+		is_str(js(b, "model", NULL), "m-page", "asking the page's model");
+		cJSON_Delete(b);
+	}
+	rc = fh_control(f, "agent_take", "{\"chat_id\":\"c2\",\"buyer_id\":\"b-2\",\"buyer_name\":\"小王\","
+			"\"item_id\":\"40009\",\"message_id\":\"mm2\",\"text\":\"在吗\",\"decision\":\"no_match\","
+			"\"reply\":\"\",\"backfilled\":false}", &out);
+	ok(rc == 0 && strstr(out, "\"taken\":false"), "an item the page set off: not taken (%s)", out);
+	is_int(fh_nhttp(f), 1, "and no model call for it");
+	ok(!secret_logged(f), "no secret in the log");
+out:
+	fh_free(f);
+}
+
 /* Without the items plugin: the items have no title or price, and nothing
  * fails or is logged as an error. */
 static void test_no_items(void)
@@ -956,6 +1012,7 @@ int main(void)
 	test_no_key_file();
 	test_mask();
 	test_no_items();
+	test_applied();
 	{
 		char cmd[700];
 
