@@ -14,13 +14,14 @@
  *   - a phone number: guard_text;
  *   - the seller wrote in the app first: paused, no model call; the seller
  *     writes while the model thinks: nothing sent (taken_over); a send from
- *     the page (control send) pauses too;
+ *     the page (POST /api/control send) pauses too;
  *   - kill -9 while the model thinks, restart: the fallback exactly once;
  *   - the default bargainer's conversation stops at the floor: no quote
  *     below it reaches the buyer, the last answers are floor_text.
  */
 #include "tap.h"
 #include "sim/tbot.h"
+#include "page_api.h"
 #include "util.h"
 
 #include <signal.h>
@@ -38,9 +39,11 @@
 #define GUARD "这个我没办法答应您哦"
 #define FLOOR "这已经是最低价啦"
 #define API_KEY "sk-e2e-0123456789abcdef"
+#define PW "correct horse 42"
 
 static tc_sim sim;
 static tbot bot;
+static page_api pa;
 static char config[4096];
 
 /* Runs "shopkeep ctl COMMAND 'DATA'" against the bot; its stdout (static), exit status in *st. */
@@ -224,7 +227,8 @@ int main(void)
 	int st, calls;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") || tbot_init(&bot, &sim))
+	if (!ok(tc_sim_start(&sim, NULL) == 0, "simulator starts") || tbot_init(&bot, &sim) ||
+	    !ok((pa.port = tbot_free_port()) > 0, "a free port for the page"))
 		return tap_done();
 	tsim_ctl(&sim, "/item", "{\"item_id\":\"" ITEM "\",\"title\":\"蓝牙耳机 Pro\",\"desc\":\"九成新，配件齐全\","
 		 "\"price\":10000,\"quantity\":1}");
@@ -243,7 +247,7 @@ int main(void)
 		 " \"platform\":{\"ws_url\":\"ws://127.0.0.1:@PORT@/\",\"api_url\":\"http://127.0.0.1:@PORT@/h5/\"},\n"
 		 " \"send\":{\"rate_per_s\":50,\"burst\":10},\n"
 		 " \"state\":{\"db\":\"state.db\"},\n"
-		 " \"web\":{\"listen\":\"off\"},\n"
+		 " \"web\":{\"listen\":\"127.0.0.1:%d\",\"root\":\"%s/web\",\"pwhash_min\":true},\n"
 		 " \"plugins\":{\"dir\":\"%s/plugins\",\"load\":[\"dedup\",\"autoreply\",\"items\",\"agent\"]},\n"
 		 " \"rules\":\"rules.json\",\n"
 		 " \"autoreply\":{\"debounce_ms\":600,\"pause_s\":600},\n"
@@ -251,13 +255,23 @@ int main(void)
 		 " \"agent\":{\"base_url\":\"http://127.0.0.1:@PORT@/v1\",\"model\":\"e2e-model\",\"timeout_ms\":1500,\n"
 		 "   \"mode\":\"default\",\"max_steps\":3,\"fallback_text\":\"" FALLBACK "\",\"guard_text\":\"" GUARD "\",\n"
 		 "   \"floor_text\":\"" FLOOR "\",\"items\":{\"" ITEM "\":{\"floor\":80}}},\n"
-		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n", tbot_build_dir());
+		 " \"debug\":{\"event_log\":\"events.jsonl\"}}\n", pa.port, tbot_root_dir(), tbot_build_dir());
 	tbot_config(&bot, config);
 	tbot_start(&bot);
-	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "bot: registered with dedup, autoreply, items, agent"))
+	if (!ok(tsim_wait_stat(&sim, "reg_ok", 1, 5000) >= 0, "bot: registered with dedup, autoreply, items, agent") ||
+	    !ok(papi_login(&pa, &bot, PW) == 0, "the page: logged in"))
 		goto out;
-	out = ctl("agent_configure", "{\"api_key\":\"" API_KEY "\"}", &st);
-	ok(st == 0 && !strstr(out, API_KEY), "the page's API key saved (the answer masks it)");
+	{
+		cJSON *j = NULL;
+		char *t;
+
+		st = papi_control(&pa, "agent_configure", "{\"api_key\":\"" API_KEY "\"}", &j);
+		t = j ? cJSON_PrintUnformatted(j) : NULL;
+		ok(st == 200 && t && !strstr(t, API_KEY) && strstr(t, "\"api_key_set\":true"),
+		   "the page saves the API key (POST /api/control agent_configure; the answer masks it)");
+		free(t);
+		cJSON_Delete(j);
+	}
 	/* the item's price reaches the model's prompt once items synced it */
 	for (int i = 0; i < 100; i++) {
 		out = ctl("items_list", "{}", &st);
@@ -340,8 +354,13 @@ int main(void)
 	script("{\"content\":\"MODEL-C 在的\"}");
 	inject("42012", "耳机在吗");
 	ok(wait_said("42012", 1, 8000), "page: the first question answered");
-	out = ctl("send", "{\"chat_id\":\"42012\",\"buyer_id\":\"542012\",\"text\":\"卖家本人来了\"}", &st);
-	ok(st == 0 && strstr(out, "\"uuid\""), "page: control send queues the seller's text");
+	{
+		cJSON *j = NULL;
+
+		st = papi_control(&pa, "send", "{\"chat_id\":\"42012\",\"buyer_id\":\"542012\",\"text\":\"卖家本人来了\"}", &j);
+		ok(st == 200 && tc_jstr(j, "data.uuid"), "page: POST /api/control send queues the seller's text");
+		cJSON_Delete(j);
+	}
 	ok(tsim_wait_delivered(&sim, "卖家本人来了", 1, 5000), "page: the seller's text reaches the buyer");
 	usleep(400000);
 	calls = model_calls();

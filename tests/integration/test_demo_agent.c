@@ -128,8 +128,20 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' ctl --config '%s' agent_decisions '{\"limit\":20,\"chat_id\":\""
 		 CID "\"}' 2>&1", tbot_build_dir(), bot.cfg);
 	out = tbot_sh(cmd, &st);
-	ok(st == 0 && strstr(out, "\"verdict\":\"floor\"") && strstr(out, "\"verdict\":\"model\""),
-	   "agent_decisions shows the model's answers and the floor's verdicts");
+	{
+		cJSON *j = cJSON_Parse(out), *d;
+		int model = 0, floor = 0;
+
+		cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(j, "decisions")) {
+			model += tc_jstr(d, "verdict") && !strcmp(tc_jstr(d, "verdict"), "model");
+			floor += tc_jstr(d, "verdict") && !strcmp(tc_jstr(d, "verdict"), "floor");
+		}
+		ok(st == 0 && model == 2 && floor == 2,
+		   "agent_decisions: the model's two answers, then two floor verdicts (%d, %d)", model, floor);
+		if (model != 2 || floor != 2)
+			diag("%.600s", out);
+		cJSON_Delete(j);
+	}
 	is_int(tbot_stop(&bot, SIGTERM), 0, "bot: SIGTERM exits 0");
 out:
 	free(conf);

@@ -175,7 +175,8 @@ int main(void)
 	is_int(st, 200, "GET /llm/requests on the control port");
 	is_int(cJSON_GetArraySize(jget(j, "requests")), 1, "one request logged");
 	is_str(jps(j, "requests.0.messages.1.content") ?: "", "能便宜点吗", "its body parsed");
-	is_str(jps(j, "headers.0.authorization") ?: "", "Bearer sk-abcdef123456", "its Authorization kept");
+	/* ok, not is_str: a key is never printed, not even a test's */
+	ok(!strcmp(jps(j, "headers.0.authorization") ?: "", "Bearer sk-abcdef123456"), "its Authorization kept");
 	is_str(jps(j, "headers.0.x-test") ?: "", "hello", "an extra header kept");
 	cJSON_Delete(j);
 	{
