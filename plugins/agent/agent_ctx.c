@@ -156,7 +156,8 @@ static const char *const ag_tech_words[] = {
 /* What may follow an amount to make it an offer ("80行吗", "80包邮"...). */
 static const char *const ag_offer_tails[] = {
 	"行吗", "行不行", "行不", "行么", "可以吗", "可以不", "可不可以", "可以么", "能出", "能卖", "出不出",
-	"卖不卖", "出吗", "卖吗", "出不", "卖不", "好吗", "成交", "包邮", "拿走", "要了", "我要", "走吗", "吧", NULL
+	"卖不卖", "出吗", "卖吗", "出不", "卖不", "好吗", "成交", "包邮", "拿走", "要了", "我要", "走吗", "吧", "呢",
+	"怎么样", "咋样", "如何", "可以", "行", NULL
 };
 
 /* Whether text holds one of the words (ASCII letters case-insensitive). */

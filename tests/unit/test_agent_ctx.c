@@ -127,6 +127,10 @@ static void test_intent(void)
 		{ "90包邮", "price" },
 		{ "100RMB", "price" },
 		{ "八十行吗", "price" },
+		{ "70呢", "price" },
+		{ "七十呢", "price" },
+		{ "60怎么样", "price" },
+		{ "50可以", "price" },
 		{ "一百五可以吗", "price" },
 		{ "两千", "price" },
 		{ "等一下吧", "default" },                     /* 一 alone is not an amount */
