@@ -609,6 +609,11 @@ char *config_default_cookie_secret(const config *c)
 	return config_account_file(c->dir, c->account_id, ".cookie.secret");
 }
 
+char *config_default_agent_key(const config *c)
+{
+	return config_account_file(c->dir, c->account_id, ".agent_key.secret");
+}
+
 /* Decrypts the cookie_secret file with the key file into c->cookie. Returns 0
  * or -1 with an error added that names the file at fault and the reason. */
 static int config_read_cookie_secret(config_ctx *x)

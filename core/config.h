@@ -149,6 +149,10 @@ const char *config_cookie_check(const char *cookie, char **unb);
  * not set: "<config dir>/<account id>.cookie.secret", malloc'd; NULL when
  * account.id is not a plain file name (or on OOM). */
 char *config_default_cookie_secret(const config *c);
+/* <config dir>/<account id>.agent_key.secret: where `shopkeep secret set
+ * agent_key` puts the agent plugin's API key (malloc'd; NULL for an id that
+ * is not a plain file name). */
+char *config_default_agent_key(const config *c);
 /* Splits web.listen ("127.0.0.1:8080", "[::1]:8080") into its address
  * (without brackets) and port. Returns AF_INET or AF_INET6 when it is a
  * loopback address (127.0.0.0/8, ::1), 0 when it is a well-formed address

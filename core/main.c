@@ -88,6 +88,7 @@ static const char main_secret_usage[] =
 
 static const char main_secret_set_usage[] =
 	"usage: shopkeep secret set --config FILE cookie\n"
+	"       shopkeep secret set --config FILE agent_key\n"
 	"\n"
 	"Encrypts the account's cookie (libsodium crypto_secretbox: XSalsa20-Poly1305)\n"
 	"into the file of account.cookie_secret, by default <config dir>/<account\n"
@@ -99,6 +100,10 @@ static const char main_secret_set_usage[] =
 	"otherwise the first line is the cookie. It must hold unb=... like\n"
 	"account.cookie. A terminal cuts a line at 4095 bytes: give a longer cookie\n"
 	"through a pipe or a file (shopkeep secret set --config FILE cookie < cookie.txt).\n"
+	"\n"
+	"agent_key: the agent plugin's API key (a language model's), read the same\n"
+	"way, encrypted with the same key into <config dir>/<account id>.agent_key.secret\n"
+	"for the config's agent.api_key_file (the page's 设置 can hold the key instead).\n"
 	"\n"
 	"FILE itself is not changed: the command says what to change in it. A\n"
 	"running process uses the new cookie when it is started again.\n"
@@ -595,6 +600,64 @@ static void main_log_warnings(const config *c)
  * N_TTY_BUF_SIZE less the newline); what is pasted beyond it is dropped. */
 #define MAIN_TTY_LINE_MAX 4095
 
+/* shopkeep secret set --config FILE agent_key: the agent plugin's API key
+ * from stdin into <config dir>/<id>.agent_key.secret with the account's
+ * key. Returns the exit status. */
+static int main_secret_set_agent_key(const char *path)
+{
+	const size_t cap = 4096;
+	char err[1024], *buf = NULL, *target = NULL, *s;
+	int rc = 1, had_key;
+	size_t n;
+	config c;
+
+	if (main_load(path, CONFIG_NO_COOKIE, &c)) {
+		config_free(&c);
+		return 1;
+	}
+	if (!c.key_file || !(target = config_default_agent_key(&c))) {
+		fprintf(stderr, "shopkeep secret set: account.id is not a plain file name (letters, digits, '.', "
+			"'_', '-'): set account.id in %s\n", path);
+		goto out;
+	}
+	if (!(buf = malloc(cap))) {
+		fputs("shopkeep: out of memory\n", stderr);
+		goto out;
+	}
+	if (main_read_secret("API key: ", buf, cap)) {
+		fputs("shopkeep secret set: no API key given on stdin (at most 4 KiB); nothing changed\n", stderr);
+		goto out;
+	}
+	for (s = buf; *s == ' ' || *s == '\t'; s++)
+		;
+	n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	if (!n) {
+		fputs("shopkeep secret set: the API key is empty; nothing changed\n", stderr);
+		goto out;
+	}
+	had_key = access(c.key_file, F_OK) == 0;
+	if (secret_set(c.key_file, target, s, err, sizeof err)) {
+		fprintf(stderr, "shopkeep secret set: %s; nothing changed\n", err);
+		goto out;
+	}
+	printf("the agent's API key of account %s is encrypted into %s\n", c.account_id, target);
+	if (!had_key)
+		printf("a new key was made: %s (mode 0600); keep it: without it the API key cannot be decrypted\n",
+		       c.key_file);
+	printf("to use it, set in %s: \"agent\": {\"api_key_file\": \"%s\"}\n", path, target);
+	rc = 0;
+out:
+	if (buf) {
+		sodium_memzero(buf, cap);
+		free(buf);
+	}
+	free(target);
+	config_free(&c);
+	return rc;
+}
+
 /* shopkeep secret set --config FILE cookie: reads the cookie from stdin,
  * checks it like config_load, encrypts it into account.cookie_secret (or its
  * default) and says what to change in FILE. Never rewrites FILE. */
@@ -610,12 +673,14 @@ static int main_secret_set(int argc, char **argv)
 	if ((rc = main_options("secret set", main_secret_set_usage, argc, argv, &path, &name)))
 		return rc == 1 ? 0 : 2;
 	if (!name) {
-		fputs("shopkeep secret set: which secret? the only one is cookie (try shopkeep secret set --help)\n",
+		fputs("shopkeep secret set: which secret? cookie or agent_key (try shopkeep secret set --help)\n",
 		      stderr);
 		return 2;
 	}
+	if (!strcmp(name, "agent_key"))
+		return main_secret_set_agent_key(path);
 	if (strcmp(name, "cookie")) {
-		fprintf(stderr, "shopkeep secret set: unknown secret '%s': the only one is cookie\n", name);
+		fprintf(stderr, "shopkeep secret set: unknown secret '%s': cookie or agent_key\n", name);
 		return 2;
 	}
 	/* The cookie as the config has it is not needed: this command replaces it. */

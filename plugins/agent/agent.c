@@ -107,6 +107,10 @@
  *   prompts_dir    ""                   <dir>/<intent>.txt prompts; "": built-in only
  *   items          {"<item_id>": {mode: inherit|off|default|all, floor: yuan (number
  *                  or "80.50"), max_steps, notes}}
+ * A relative api_key_file or prompts_dir is taken from the folder of the
+ * account's rules file (the config's folder in the usual layout; under
+ * systemd the process runs in "/"); without a rules file, as it is.
+ * `shopkeep secret set --config FILE agent_key` writes the key's file.
  * The API key and the headers' values never appear in a log line, an
  * answer or an event. On "core.reload" the settings are loaded again (a bad
  * config keeps the old ones, logged).

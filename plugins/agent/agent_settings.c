@@ -799,17 +799,42 @@ set_str: {
 	}
 }
 
+/* path resolved for the process: as it is when absolute (or without a
+ * rules file), else against the folder of the account's rules file - the
+ * config's folder in the usual layout - since the process's own folder is
+ * "/" under systemd. malloc'd; NULL on no memory. */
+static char *ag_path(sk_plugin *p, const char *path)
+{
+	const char *rules = sk_rules_path(p), *slash = rules ? strrchr(rules, '/') : NULL;
+	size_t n = slash ? (size_t)(slash - rules) : 0;
+	char *out;
+
+	if (path[0] == '/' || !slash)
+		return strdup(path);
+	if (!(out = malloc(n + 2 + strlen(path))))
+		return NULL;
+	memcpy(out, rules, n);
+	sprintf(out + n, "/%s", path);
+	return out;
+}
+
 /* Reads the api_key_file of the config (a secret file of `shopkeep secret
  * set`, or an sk_seal'd line) and opens it into s's key. 0 (also when the key
  * is not set), or -1 with why (never the key). */
 static int ag_key_file(sk_plugin *p, ag_settings *s, char *why, size_t wl)
 {
-	const char *path = sk_config_str(p, "api_key_file", "");
-	char rwhy[160];
-	char *text;
+	const char *given = sk_config_str(p, "api_key_file", "");
+	char rwhy[160], path[1024];
+	char *text, *full;
 
-	if (!path || !*path)
+	if (!given || !*given)
 		return 0;
+	if (!(full = ag_path(p, given))) {
+		snprintf(why, wl, "api_key_file: out of memory");
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s", full);
+	free(full);
 	if (!(text = sktext_read_file(path, AG_KEYFILE_MAX, rwhy, sizeof rwhy))) {
 		snprintf(why, wl, "api_key_file: %s: %s", path, rwhy);
 		return -1;
@@ -880,6 +905,17 @@ ag_settings *agent_settings_load(sk_plugin *p, char *why, size_t wl)
 			agent_settings_free(s);
 			return NULL;
 		}
+	}
+	if (*s->prompts_dir) {
+		char *dir = ag_path(p, s->prompts_dir);
+
+		if (!dir) {
+			snprintf(why, wl, "prompts_dir: out of memory");
+			agent_settings_free(s);
+			return NULL;
+		}
+		free(s->prompts_dir);
+		s->prompts_dir = dir;
 	}
 	if (ag_key_file(p, s, why, wl) || agent_settings_overlay(p, s, why, wl)) {
 		agent_settings_free(s);

@@ -7,6 +7,7 @@
  * so no plaintext cookie reaches state.db (it used to); a restart uses the
  * saved cookie without another rotation.
  */
+#include "secret.h"
 #include "tap.h"
 #include "sim/tbot.h"
 
@@ -63,6 +64,27 @@ int main(void)
 	ok(tsim_wait_stat(&sim, "reg_ok", 2, 5000) >= 0, "after a restart it registers again");
 	is_int(tsim_stat(&sim, "mtop_token_expired"), expired, "with the saved (rotated) cookie: no new rotation");
 	is_int(tbot_stop(&bot, SIGTERM), 0, "SIGTERM exits 0");
+
+	/* the agent plugin's API key: sealed with the same key, never in plaintext */
+	snprintf(cmd, sizeof cmd, "echo '  sk-agent-PLAIN-42 ' | '%s/shopkeep' secret set --config '%s' agent_key "
+		 "> '%s/agent_key.out' 2>&1", build, bot.cfg, bot.dir);
+	is_int(system(cmd), 0, "shopkeep secret set agent_key stores the agent's API key");
+	{
+		char file[600], keyf[600], err[300], *plain = NULL;
+
+		snprintf(file, sizeof file, "%s/sealed.agent_key.secret", bot.dir);
+		snprintf(keyf, sizeof keyf, "%s/sealed.key", bot.dir);
+		snprintf(cmd, sizeof cmd, "grep -q -F 'sk-agent-PLAIN' '%s'", file);
+		ok(access(file, F_OK) == 0 && system(cmd) != 0, "in <id>.agent_key.secret, not in plaintext");
+		ok(secret_get(keyf, file, &plain, err, sizeof err) == 0 && plain && !strcmp(plain, "sk-agent-PLAIN-42"),
+		   "it opens with the account's key to the key, blanks trimmed");
+		secret_free(plain);
+		snprintf(cmd, sizeof cmd, "grep -q -F '\"api_key_file\": \"%s\"' '%s/agent_key.out'", file, bot.dir);
+		ok(system(cmd) == 0, "the command says what to set in the config");
+	}
+	snprintf(cmd, sizeof cmd, "echo x | '%s/shopkeep' secret set --config '%s' other 2>&1 | grep -q "
+		 "\"unknown secret 'other': cookie or agent_key\"", build, bot.cfg);
+	is_int(system(cmd), 0, "an unknown secret names the two there are");
 	tbot_done(&bot, tap_failed > 0);
 	tc_sim_stop(&sim);
 	return tap_done();

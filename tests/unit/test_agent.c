@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -684,6 +685,52 @@ static void t_config(void)
 	}
 }
 
+/* A relative api_key_file and prompts_dir are read from the folder of the
+ * account's rules file, not from the process's own folder. */
+static void t_paths(const char *dir)
+{
+	char cfg[512], rules[300], path[400], mid[32], v[256], *raw = NULL, err[300];
+	const fh_http *r;
+	FILE *fp;
+	fh *f;
+
+	snprintf(rules, sizeof rules, "%s/rules.json", dir);
+	snprintf(cfg, sizeof cfg, "{\"agent\":{" BASE ",\"api_key_file\":\"rel.key\",\"prompts_dir\":\"prompts\"}}");
+	if (!ok((f = fh_new(cfg, rules)) != NULL, "paths: a fake host with a rules file"))
+		return;
+	snprintf(path, sizeof path, "%s/rel.key", dir);
+	if (!secret_seal(fh_key_file(f), KEY, &raw, err, sizeof err) && (fp = fopen(path, "w"))) {
+		fprintf(fp, "%s\n", raw);
+		fclose(fp);
+	}
+	free(raw);
+	snprintf(path, sizeof path, "%s/prompts", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/prompts/tech.txt", dir);
+	if ((fp = fopen(path, "w"))) {
+		fputs("你是测试用的技术助手。", fp);
+		fclose(fp);
+	}
+	if (ok(fh_load(f, so, NULL) == 0, "paths: relative api_key_file and prompts_dir load")) {
+		take(f, "c1", "这个支持蓝牙吗？", mid);
+		if ((r = fh_http_at(f, 0))) {
+			ok(!fh_http_header(f, 0, "Authorization", v, sizeof v) && !strcmp(v, "Bearer " KEY),
+			   "paths: the key of rel.key beside the rules file");
+			ok(strstr(r->body, "你是测试用的技术助手。") != NULL, "paths: the prompt of prompts/ beside the rules file");
+		} else {
+			ok(0, "paths: a model call");
+		}
+	} else {
+		diag("%s", fh_error(f));
+	}
+	fh_free(f);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/prompts", dir);
+	rmdir(path);
+	snprintf(path, sizeof path, "%s/rel.key", dir);
+	unlink(path);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/sk_agent_XXXXXX", keyfile[300];
@@ -698,6 +745,7 @@ int main(void)
 	t_turn_life();
 	t_modes();
 	t_config();
+	t_paths(dir);
 	unlink(keyfile);
 	rmdir(dir);
 	return tap_done();
