@@ -32,7 +32,7 @@ PCRE2_CFLAGS = $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
 PCRE2_LIBS   = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
 
 # Code shared by the bot, the simulator and the tests.
-CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/store_outbox.c core/store_guard.c core/event.c core/loader.c core/host.c core/host_event.c core/host_timer.c core/host_send.c core/host_config.c core/host_db.c core/host_work.c core/host_net.c core/host_ctl.c core/log.c core/auth.c core/secret.c core/http.c core/feed.c
+CORE_LIB_SRC := core/codec.c core/sign.c core/util.c core/backoff.c core/lwp.c core/config.c core/store.c core/store_outbox.c core/store_guard.c core/event.c core/loader.c core/host.c core/host_event.c core/host_timer.c core/host_send.c core/host_config.c core/host_db.c core/host_work.c core/host_net.c core/host_ctl.c core/host_secret.c core/log.c core/auth.c core/secret.c core/http.c core/feed.c
 # The QR login (core/login.c, its mtop calls, core/qr.c) is tested against the simulator too.
 CORE_LIB_SRC += core/mtop.c core/login.c core/qr.c
 # The conversation store (core/convo.c): the unit tests use it on a store of their own.
@@ -128,12 +128,18 @@ $(B)/plugins/autoreply.so: PLUGIN_LIBS := -lcjson $(PCRE2_CFLAGS) $(PCRE2_LIBS)
 $(B)/plugins/orders.so: PLUGIN_LIBS := -lcjson
 $(B)/plugins/notify.so: PLUGIN_LIBS := -lcjson
 $(B)/plugins/items.so: PLUGIN_LIBS := -lcjson
-$(B)/plugins/agent.so: PLUGIN_LIBS := -lcjson
+$(B)/plugins/agent.so: PLUGIN_LIBS := -lcjson -lm
 
 # The test plugins, with the same flags.
 $(B)/tests/plugins/%.so: tests/plugins/%/*.c plugins/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@
+	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ $(TEST_PLUGIN_LIBS)
+	@chmod go-w $@ $(dir $@)
+$(B)/tests/plugins/run_probe.so: TEST_PLUGIN_LIBS := -lcjson
+# The agent's context (plugins/agent/agent_ctx.c) behind control commands, for test_agent_ctx.
+$(B)/tests/plugins/agentctx.so: tests/plugins/agentctx/agentctx.c plugins/agent/agent_ctx.c plugins/agent/agent_int.h plugins/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -Wl,-z,defs $(filter %.c,$^) -o $@ -lcjson
 	@chmod go-w $@ $(dir $@)
 # Except this one: it calls a function nothing defines, so that dlopen fails,
 # and -Wl,-z,defs would (rightly) refuse to link it.

@@ -353,6 +353,7 @@ bridge *bridge_new(struct lws_context *ctx, session *sess, store *st, const conf
 	hc.own_user_id = cfg->unb;
 	hc.own_user_id_ref = &cfg->unb;   /* a login may set it later */
 	hc.rules_path = cfg->rules;
+	hc.key_file = cfg->key_file;
 	hc.plugin_sections = cfg->plugin_sections;
 	hc.db = store_db(st);
 	hc.worker_threads = 1;

@@ -328,6 +328,9 @@ static const sk_host host_table = {
 	.mtop_ex = host_mtop_ex,
 	.control_call = host_control_call,
 	.chat_open = host_chat_open,
+	.control_run = host_control_run,
+	.seal = host_seal,
+	.unseal = host_unseal,
 };
 
 /* ---- loading and unloading ----------------------------------------------- */

@@ -101,6 +101,7 @@ typedef struct host_config {
 	const cJSON *plugin_sections;          /* {"<plugin>": {...}}; borrowed */
 	sqlite3 *db;                           /* the account's state.db (or an in-memory one); borrowed */
 	int worker_threads;                    /* 0 -> 1 */
+	const char *key_file;                  /* account.key_file: sk_seal / sk_unseal (NULL: none) */
 } host_config;
 
 /* Creates a host. cfg's pointers are borrowed and must outlive it; be is copied. */

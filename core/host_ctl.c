@@ -229,6 +229,53 @@ int host_control_call(sk_plugin *p, const char *command, const char *data_json, 
 	return rc;
 }
 
+/* sk_control_run (since 1.6): runs a running plugin's control command in
+ * process through host_control. Returns SK_OK with *result_json ("null"
+ * when the command gave no data), or an sk_rc with *error_out (may be NULL)
+ * the command's error text. */
+int host_control_run(sk_plugin *p, const char *command, const char *data_json, char **result_json,
+		     char **error_out)
+{
+	char *res = NULL, *err = NULL;
+	host_plug *pl;
+	size_t n;
+	cJSON *d;
+	int rc;
+
+	if (result_json)
+		*result_json = NULL;
+	if (error_out)
+		*error_out = NULL;
+	if ((rc = host_check(p, __func__, &pl)))
+		return rc;
+	if (pl->state == PL_COMMAND || pl->h->ctl_call) {
+		host_plog(pl, SK_LOG_WARN, "control_run %s: %s", command ? command : "(null)",
+			  pl->state == PL_COMMAND ? "not in a command process" : "not inside a control command");
+		return SK_ERR_STATE;
+	}
+	n = command ? strlen(command) : 0;
+	if (!result_json || !n || n > HOST_CTL_NAME_MAX || command[0] < 'a' || command[0] > 'z' ||
+	    strspn(command, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return SK_ERR_INVAL;
+	if (!(d = cJSON_Parse(data_json && *data_json ? data_json : "{}")) || !cJSON_IsObject(d)) {
+		cJSON_Delete(d);
+		return SK_ERR_INVAL;
+	}
+	cJSON_Delete(d);
+	rc = host_control(pl->h, command, data_json, &res, &err);
+	if (rc == SK_OK) {
+		*result_json = res ? res : host_strdup("null");
+		free(err);
+		return *result_json ? SK_OK : SK_ERR_NOMEM;
+	}
+	free(res);
+	if (error_out)
+		*error_out = err;
+	else
+		free(err);
+	return rc;
+}
+
 void host_control_each(const host *h, void (*cb)(const char *name, const char *plugin, const char *help, void *ud),
 		       void *ud)
 {

@@ -319,5 +319,11 @@ int host_control_add(sk_plugin *p, const char *command, const char *help, sk_con
 int host_control_result(sk_plugin *p, const char *json);
 int host_control_error(sk_plugin *p, const char *text);
 int host_control_call(sk_plugin *p, const char *command, const char *data_json, char **answer_json);
+int host_control_run(sk_plugin *p, const char *command, const char *data_json, char **result_json,
+		     char **error_out);
+
+/* core/host_secret.c */
+int host_seal(sk_plugin *p, const char *plaintext, char **sealed_out);
+int host_unseal(sk_plugin *p, const char *sealed, char **plaintext_out);
 
 #endif

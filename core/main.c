@@ -427,6 +427,7 @@ static int main_plugin_command(const char *cmd, int argc, char **argv)
 		hc.account_id = c.account_id;
 		hc.own_user_id = c.unb;
 		hc.rules_path = c.rules;
+		hc.key_file = c.key_file;
 		hc.plugin_sections = c.plugin_sections;
 		hc.db = store_db(st);
 		be.ud = &c;

@@ -110,6 +110,13 @@
  *   the account's running process to run one control command (its own, or
  *   any other of the control API) and get the answer. Example:
  *   plugins/orders (`shopkeep orders retry`).
+ *   CONTROL COMMANDS IN PROCESS (since 1.6): sk_control_run runs another
+ *   plugin's control command at once and returns its answer: how autoreply
+ *   hands a message no keyword rule matched to the agent (agent_take).
+ *   Example: plugins/autoreply (autoreply_agent.c).
+ *   SECRETS (since 1.6): sk_seal and sk_unseal encrypt a secret (an API key)
+ *   with the account's key, as the cookie is, to keep it in a table; never
+ *   log one. Example: plugins/agent (agent_ctl.c).
  *   CHATS (since 1.5): sk_chat_open opens (or finds) the chat with a buyer
  *   who never wrote, for sends to an order pulled from the seller's list.
  *   Example: plugins/orders (orders_pull.c).
@@ -126,7 +133,7 @@
 #include <stdint.h>
 
 #define SK_ABI_MAJOR 1
-#define SK_ABI_MINOR 5
+#define SK_ABI_MINOR 6
 
 typedef struct sk_host sk_host;
 
@@ -454,6 +461,12 @@ struct sk_host {
 	int (*control_call)(sk_plugin *p, const char *command, const char *data_json, char **answer_json);
 	int (*chat_open)(sk_plugin *p, const char *buyer_id, const char *item_id, sk_chat_fn fn, void *ud,
 			 sk_free_fn free_ud);
+
+	/* since 1.6 */
+	int (*control_run)(sk_plugin *p, const char *command, const char *data_json, char **result_json,
+			   char **error_out);
+	int (*seal)(sk_plugin *p, const char *plaintext, char **sealed_out);
+	int (*unseal)(sk_plugin *p, const char *sealed, char **plaintext_out);
 	/* append here */
 };
 
@@ -733,6 +746,48 @@ static inline int sk_control_error(sk_plugin *p, const char *text) { return p->h
 static inline int sk_control_call(sk_plugin *p, const char *command, const char *data_json, char **answer_json)
 {
 	return p->host->control_call(p, command, data_json, answer_json);
+}
+
+/* Since 1.6, in the running process only: runs control command `command`
+ * of a running plugin (another's, e.g. the agent's agent_take, or its own;
+ * not the core's) at once, on the loop, with data_json (copied; NULL means
+ * "{}"), as the web page would, and returns what it answered. On SK_OK
+ * *result_json is the command's result data as JSON text ("null" when it
+ * gave none), yours to sk_free. Else *result_json is NULL and the rc says
+ * why: SK_ERR_NOTFOUND when no running plugin has the command, SK_ERR_STATE
+ * inside a control command (one may not run another) or in a command
+ * process, SK_ERR_INVAL for a bad name or data that is not a JSON object, or
+ * the command's own negative rc; error_out (may be NULL) then gets its
+ * error text (sk_free; NULL when there is none). The command's handlers
+ * run before this returns: what it sends, writes or publishes is part of
+ * the caller's turn. Check SK_HOST_HAS(p, control_run). */
+static inline int sk_control_run(sk_plugin *p, const char *command, const char *data_json, char **result_json,
+				 char **error_out)
+{
+	return p->host->control_run(p, command, data_json, result_json, error_out);
+}
+
+/* ---- secrets (since 1.6) */
+
+/* Encrypts plaintext (a string, at most 1 MiB) with the account's key
+ * (account.key_file; crypto_secretbox, as the cookie) for this plugin only:
+ * *sealed_out is one line of base64, yours to sk_free, to keep in a table.
+ * SK_ERR_CONFIG when the account has no key file (logged), SK_ERR_INVAL for
+ * no text or too long a one, SK_ERR_IO when the key cannot be read or made.
+ * Nothing of the plaintext is ever logged. */
+static inline int sk_seal(sk_plugin *p, const char *plaintext, char **sealed_out)
+{
+	return p->host->seal(p, plaintext, sealed_out);
+}
+/* Opens what sk_seal made for this plugin, or the content of a secret file
+ * made by `shopkeep secret set` (one base64 line; trailing blanks are fine):
+ * *plaintext_out is the secret, yours to sk_free (wipe it first:
+ * explicit_bzero). SK_ERR_INVAL when it cannot be opened (tampered with,
+ * another key, sealed for another plugin), SK_ERR_CONFIG without a key
+ * file; *plaintext_out is NULL then. */
+static inline int sk_unseal(sk_plugin *p, const char *sealed, char **plaintext_out)
+{
+	return p->host->unseal(p, sealed, plaintext_out);
 }
 
 /* ---- HTTP POST (since 1.3; example: plugins/hellohttp) */

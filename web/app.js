@@ -404,6 +404,7 @@
 		}, 30000));
 		dash.start();
 		alerts.start();
+		agent.start();
 		events.start();
 	}
 
@@ -416,6 +417,7 @@
 		S.timers = [];
 		dash.stop();
 		alerts.stop();
+		agent.stop();
 		events.stop();
 	}
 
@@ -738,6 +740,12 @@
 		S: S, $: $, busy: busy, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
 		num: num, setError: setError, show: show, str: str
 	});
+	/* The AI assistant screen (web/agent.js); its decisions link to a chat. */
+	var agent = window.skAgent({
+		S: S, $: $, busy: busy, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
+		num: num, setError: setError, show: show, str: str, openChat: function (id) { chats.open(id); },
+		itemLabel: shop.itemLabel
+	});
 
 	/* The panel and its socket: web/events.js; it calls onEvent for each
 	 * event of the socket (not for the history it loads). */
@@ -754,6 +762,7 @@
 			return;
 		dash.onEvent(j);
 		alerts.onEvent(j);
+		agent.onEvent(j);
 		chats.onEvent(j);
 		if (j.kind === 'state') {
 			if (STATES.indexOf(str(j.to)) >= 0) {
@@ -824,6 +833,7 @@
 		$('decisions-refresh').addEventListener('click', refreshDecisions);
 		dash.wire();
 		alerts.wire();
+		agent.wire();
 		events.wire();
 		window.addEventListener('beforeunload', function (ev) {
 			if (S.dirty) {

@@ -86,6 +86,7 @@ typedef struct {
 	ag_item *items;
 	size_t nitems;
 	char *prompts_dir;          /* "" : the built-in prompts only */
+	int api_key_page;           /* (agent_ctl.c) api_key is the page's (agent_setting), not api_key_file's */
 } ag_settings;
 
 #pragma GCC visibility push(hidden)
@@ -145,7 +146,7 @@ typedef struct {
 	char title[512];
 	char desc[4096];
 	int64_t price_fen;          /* -1 unknown */
-	char specs[1024];           /* the SKUs, one "name: price" a line */
+	char specs[1024];           /* the SKUs, one "<spec>：<yuan>元" a line (the spec alone without a price) */
 } ag_item_info;
 
 /* The turn being answered (borrowed strings). */

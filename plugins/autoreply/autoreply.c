@@ -117,6 +117,9 @@
  * autoreply_log (ms, chat, buyer, message_id, the buyer's text) saying what
  * was decided, for the web page:
  *   handover      the buyer asked for the seller (rule: "handover")
+ *   agent         no keyword rule matched and the agent plugin took the
+ *                 message (autoreply_agent.c; rule "agent:<intent>",
+ *                 outcome "turn:<its agent_turn id>": its own log says more)
  *   rule          a keyword rule answered (rule: its id, or "#<index>")
  *   item_default  the item's default answered (rule: "item:<item_id>")
  *   default       the account default answered (rule: "default")
@@ -166,7 +169,8 @@
  * Files. autoreply.c: this manual, config, schema, answering, the debounce,
  * pauses, reload, init and the descriptor; autoreply_rules.c: the rules file
  * and the match; autoreply_handover.c: the hand-over, quick_phrases and
- * core.seller_reply; autoreply_ctl.c: the control commands; autoreply_int.h:
+ * core.seller_reply; autoreply_agent.c: the hand-off to the agent plugin
+ * (what no keyword rule matched); autoreply_ctl.c: the control commands; autoreply_int.h:
  * what they share.
  *
  * Names (STYLE.md's plugin convention, amended for a plugin of several
@@ -430,7 +434,7 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 	const char *bad, *decision, *word;
 	char key[1024], label[256], tag[AR_TAG_MAX], *text;
 	int64_t id;
-	int rc, found = 0, cut = 0;
+	int rc, found = 0, cut = 0, agent;
 
 	if (!st->enabled) {
 		ar_log(p, m, "disabled", NULL, NULL);
@@ -454,9 +458,14 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 		return rc < 0 ? rc : 1;
 	}
 	if (!(r = autoreply_find(p, st->rules, m))) {
+		if (autoreply_agent(p, st, m, "no_match", "") > 0)
+			return 1;
 		ar_log(p, m, "no_match", NULL, NULL);
 		return 0;
 	}
+	/* a keyword rule's match always wins; the defaults' messages may go to the agent */
+	decision = r == &st->rules->dflt ? "default" : r->key && !strncmp(r->key, "i:", 2) ? "item_default" : "rule";
+	agent = strcmp(decision, "rule") != 0;
 	if (r->once) {
 		const char *k = key;
 		sk_value v;
@@ -465,12 +474,16 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 		v = SK_VTEXT(k);
 		if ((rc = sk_db_exec(p, "SELECT 1 FROM autoreply_once WHERE scope = ?", &v, 1, ar_row_found, &found)) < 0)
 			return rc;
+		if (found && agent && autoreply_agent(p, st, m, decision, "") > 0)
+			return 1;
 		if (found) {
 			sk_log(p, SK_LOG_DEBUG, "chat %s: %s already answered once: nothing sent", m->chat, key);
 			ar_log(p, m, "once_used", r, NULL);
 			return 1;
 		}
 	}
+	if (!*r->reply && !r->image && agent && autoreply_agent(p, st, m, decision, "") > 0)
+		return 1;
 	if (!*r->reply && !r->image) {
 		sk_log(p, SK_LOG_DEBUG, "chat %s: matched an empty reply: nothing sent", m->chat);
 		ar_log(p, m, "swallowed", r, NULL);
@@ -483,13 +496,17 @@ static int ar_answer(sk_plugin *p, ar_state *st, const ar_msg *m)
 	if (cut)
 		sk_log(p, SK_LOG_WARN, "chat %s: the reply of rule %s is cut to %zu bytes (at most %d after its "
 		       "variables)", m->chat, ar_rule_label(r, label, sizeof label), strlen(text), AR_REPLY_MAX);
-	if ((bad = ar_banned(st, text))) {
+	bad = ar_banned(st, text);
+	if (agent && autoreply_agent(p, st, m, decision, bad ? "" : text) > 0) {
+		free(text);
+		return 1;
+	}
+	if (bad) {
 		sk_log(p, SK_LOG_WARN, "chat %s: reply not sent: it contains the banned word \"%s\"", m->chat, bad);
 		ar_log(p, m, "banned", r, bad);
 		free(text);
 		return 1;
 	}
-	decision = r == &st->rules->dflt ? "default" : r->key && !strncmp(r->key, "i:", 2) ? "item_default" : "rule";
 	id = ar_log(p, m, decision, r, NULL);
 	rc = SK_OK;
 	/* The log follows the text when there is one, else the image. */
@@ -886,6 +903,7 @@ static int ar_on_reload(sk_plugin *p, const sk_event *e, void *ud)
 	if (!st || strcmp(e->topic, "core.reload") || strcmp(e->from_plugin, "core"))
 		return SK_PASS;
 	ar_reconfigure(p, st);
+	st->agent_absent = 0;
 	if (!(rs = autoreply_load(p)))
 		return SK_PASS;
 	autoreply_rules_free(st->rules);

@@ -135,6 +135,7 @@ typedef struct {
 	} own_seen[AR_OWN_SEEN];
 	int own_pos;
 	char *kill_at;             /* debug_kill_at (tests only), NULL when unset */
+	int agent_absent;          /* no agent_take command: not asked again until core.reload */
 } ar_state;
 
 /* The message being answered (borrowed strings). */
@@ -155,6 +156,13 @@ int autoreply_send(sk_plugin *p, const ar_msg *m, const char *tag, const char *u
 		   int track);
 void autoreply_own_note(ar_state *st, const char *chat, int64_t ms);
 int autoreply_seller_wrote(sk_plugin *p, ar_state *st, const char *chat, int64_t from, const char *reason);
+
+/* autoreply_agent.c */
+/* Offers m to the agent plugin (agent_take) when no keyword rule matched it:
+ * decision "no_match", "default" or "item_default", reply what autoreply
+ * would send ("" none). Returns 1 when the agent took it (logged "agent"),
+ * else 0: autoreply answers as before. */
+int autoreply_agent(sk_plugin *p, ar_state *st, const ar_msg *m, const char *decision, const char *reply);
 
 /* autoreply_handover.c */
 void autoreply_handover_parse(skrules_ctx *x, ar_rules *rs, const cJSON *root, const char *text);

@@ -9,7 +9,8 @@
  * items.page_gap_ms between pages, at most items.max_pages; a page shorter
  * than page_size is the last), then the detail of every listed item
  * (mtop.taobao.idle.pc.detail, §5.2), items.detail_gap_ms apart, for its
- * stock, skus (prices in fen, shown in yuan) and picture. Each step is a
+ * stock, skus (prices in fen, shown in yuan), picture and description (desc,
+ * plain text, at most 16 KB kept). Each step is a
  * timer: the loop never waits. A sync runs once the session is CONNECTED at
  * start, every items.refresh_s (plus up to a tenth of it at random), on
  * demand (items_refresh), and again items.retry_s after a run that stopped
@@ -50,7 +51,8 @@
  *                       skus: [{sku_id, spec ("面值:50元", several joined
  *                       by ";"), price, quantity}], synced_ms, gone,
  *                       polished_day ("YYYY-MM-DD" of the last done polish,
- *                       "" none)}], synced_ms, refreshing, last_error}
+ *                       "" none), desc ("" until a detail)}], synced_ms,
+ *                       refreshing, last_error}
  *                       listed items first, in the platform's order
  *   items_refresh {}    starts a sync -> {started (false: one is running),
  *                       refreshing: true}
@@ -99,6 +101,10 @@ static const char *const it_migrations[] = {
 	"  ms INTEGER NOT NULL,"
 	"  PRIMARY KEY (item_id, day)"
 	") STRICT",
+	/* 2: the description of the item's detail (plain text, cut to
+	 * IT_DESC_MAX bytes at a character boundary; the agent plugin reads it).
+	 * desc is an SQL keyword: always quoted. */
+	"ALTER TABLE items_item ADD COLUMN \"desc\" TEXT NOT NULL DEFAULT ''",
 	NULL
 };
 

@@ -13,7 +13,7 @@ static int it_row_item(sk_plugin *p, int n, const sk_value *c, void *ud)
 	char yuan[32];
 
 	(void)p;
-	if (n < 11 || !o)
+	if (n < 12 || !o)
 		return 1;
 	cJSON_AddStringToObject(o, "item_id", c[0].s ? c[0].s : "");
 	cJSON_AddStringToObject(o, "title", c[1].s ? c[1].s : "");
@@ -35,6 +35,7 @@ static int it_row_item(sk_plugin *p, int n, const sk_value *c, void *ud)
 	cJSON_AddNumberToObject(o, "synced_ms", (double)c[8].i);
 	cJSON_AddBoolToObject(o, "gone", c[9].i != 0);
 	cJSON_AddStringToObject(o, "polished_day", c[10].type == SK_TEXT && c[10].s ? c[10].s : "");
+	cJSON_AddStringToObject(o, "desc", c[11].s ? c[11].s : "");
 	cJSON_AddItemToArray(ud, o);
 	return 0;
 }
@@ -60,7 +61,7 @@ static int it_ctl_list(sk_plugin *p, const char *command, const char *data_json,
 
 		if (sk_db_exec(p, "SELECT item_id, title, price, quantity, status, status_text, pic_url, skus_json, "
 			       "synced_ms, gone, (SELECT max(day) FROM items_polish WHERE items_polish.item_id = "
-			       "items_item.item_id AND result IN ('ok', 'duplicate')) FROM items_item "
+			       "items_item.item_id AND result IN ('ok', 'duplicate')), \"desc\" FROM items_item "
 			       "ORDER BY gone, list_pos, item_id LIMIT ?1", v, 1, it_row_item, arr) < 0) {
 			cJSON_Delete(out);
 			return skctl_fail(p, SK_ERR_DB, "%s: cannot read the items", command);

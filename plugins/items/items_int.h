@@ -25,6 +25,7 @@
 #define IT_API_DETAIL "mtop.taobao.idle.pc.detail"
 #define IT_API_POLISH "mtop.taobao.idle.item.polish"
 #define IT_MAX_FILE (1024 * 1024)
+#define IT_DESC_MAX (16 * 1024)   /* bytes of an item's description kept */
 #define IT_MAX_POLISH 200          /* items in chores.polish.items */
 #define IT_POLISH_CHECK_MS 60000   /* how often the polish chore looks at the clock */
 

@@ -348,10 +348,25 @@ static cJSON *it_skus(const cJSON *ido)
 	return out;
 }
 
-/* A detail answer for item id: title, price, stock, status, picture, skus. */
+/* How many bytes of s to keep for at most max: the length cut back to the
+ * start of a UTF-8 character (s is NUL-terminated). */
+static size_t it_utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return max;
+}
+
+/* A detail answer for item id: title, price, stock, status, picture, skus,
+ * description (kept when the answer has none). */
 static void it_detail_store(sk_plugin *p, const char *id, const cJSON *ido)
 {
-	const cJSON *title = cJSON_GetObjectItemCaseSensitive(ido, "title"), *img, *ststr;
+	const cJSON *title = cJSON_GetObjectItemCaseSensitive(ido, "title"), *img, *ststr,
+		    *desc = cJSON_GetObjectItemCaseSensitive(ido, "desc");
 	int64_t fen = items_fen(cJSON_GetObjectItemCaseSensitive(ido, "soldPrice")), q = 0, status = 0;
 	int hasq = !it_jint(ido, "quantity", &q), hass = !it_jint(ido, "itemStatus", &status);
 	char pic[512] = "", *skus;
@@ -376,15 +391,20 @@ static void it_detail_store(sk_plugin *p, const char *id, const cJSON *ido)
 	skus = cJSON_PrintUnformatted(sk);
 	cJSON_Delete(sk);
 	{
-		sk_value v[9] = { SK_VTEXT(id), SK_VTEXT(cJSON_IsString(title) ? title->valuestring : ""),
+		sk_value v[10] = { SK_VTEXT(id), SK_VTEXT(cJSON_IsString(title) ? title->valuestring : ""),
 			fen >= 0 ? SK_VINT(fen) : SK_VNULL, hasq ? SK_VINT(q) : SK_VNULL, SK_VINT(hass ? status : 0),
 			SK_VTEXT(cJSON_IsString(ststr) ? ststr->valuestring : (hass && status) ? "" : "在售"), SK_VTEXT(pic),
-			SK_VTEXT(skus ? skus : "[]"), SK_VINT(sk_now_ms(p)) };
+			SK_VTEXT(skus ? skus : "[]"), SK_VINT(sk_now_ms(p)), SK_VNULL };
 
+		if (cJSON_IsString(desc)) {
+			v[9].type = SK_TEXT;
+			v[9].s = desc->valuestring;
+			v[9].len = it_utf8_cut(desc->valuestring, IT_DESC_MAX);
+		}
 		if (sk_db_exec(p, "UPDATE items_item SET title = CASE WHEN ?2 <> '' THEN ?2 ELSE title END, "
 			       "price = COALESCE(?3, price), quantity = ?4, status = ?5, status_text = ?6, "
-			       "pic_url = CASE WHEN ?7 <> '' THEN ?7 ELSE pic_url END, skus_json = ?8, detail_ms = ?9 "
-			       "WHERE item_id = ?1", v, 9, NULL, NULL) < 0)
+			       "pic_url = CASE WHEN ?7 <> '' THEN ?7 ELSE pic_url END, skus_json = ?8, detail_ms = ?9, "
+			       "\"desc\" = COALESCE(?10, \"desc\") WHERE item_id = ?1", v, 10, NULL, NULL) < 0)
 			it_error(p, "item %s: cannot record its detail", id);
 	}
 	cJSON_free(skus);

@@ -12,92 +12,16 @@
  */
 
 #include "notify_int.h"
+#include "common/skmask.h"
 
 /* ---- masking ------------------------------------------------------------------- */
 
-/* Appends the masked form of the n bytes at s to b. */
-static void nt_mask_part(nt_buf *b, const char *s, size_t n)
-{
-	size_t keep = n >= 8 ? 2 : n >= 5 ? 1 : 0;
-	char head[3] = "", tail[3] = "";
-
-	memcpy(head, s, keep);
-	head[keep] = '\0';
-	memcpy(tail, s + n - keep, keep);
-	tail[keep] = '\0';
-	notify_adds(b, head);
-	notify_adds(b, "****");
-	notify_adds(b, tail);
-}
-
-/* The url as the page may see it (see the top of the file) into out (n
- * bytes; "" when it does not fit or without memory). */
+/* The url as the page may see it (see the top of the file; the rules are
+ * plugins/common/skmask.h's, shared with the agent) into out (n bytes; ""
+ * when it does not fit). */
 void notify_mask_url(const char *url, char *out, size_t n)
 {
-	nt_buf b = { 0 };
-	const char *s = strstr(url, "://"), *auth, *end, *at, *q;
-
-	*out = '\0';
-	if (!s)
-		return;
-	s += 3;
-	{
-		char scheme[16];
-
-		snprintf(scheme, sizeof scheme, "%.*s", (int)(s - url > 15 ? 15 : s - url), url);
-		notify_adds(&b, scheme);
-	}
-	auth = s;
-	end = auth + strcspn(auth, "/?#");
-	at = memchr(auth, '@', (size_t)(end - auth));
-	if (at) {
-		notify_adds(&b, "****@");
-		auth = at + 1;
-	}
-	{
-		/* host and path as they are */
-		size_t len = strcspn(auth, "?#");
-		char *part = strndup(auth, len);
-
-		if (part)
-			notify_adds(&b, part);
-		else
-			b.oom = 1;
-		free(part);
-		s = auth + len;
-	}
-	if (*s == '?') {
-		notify_adds(&b, "?");
-		for (q = s + 1; *q && *q != '#';) {
-			size_t len = strcspn(q, "&#"), name = strcspn(q, "=&#");
-			char *nm = strndup(q, name);
-
-			if (!nm) {
-				b.oom = 1;
-				break;
-			}
-			if (name < len) {
-				notify_adds(&b, nm);
-				notify_adds(&b, "=");
-				nt_mask_part(&b, q + name + 1, len - name - 1);
-			} else {
-				/* a bare token: a value too */
-				nt_mask_part(&b, q, len);
-			}
-			free(nm);
-			q += len;
-			if (*q == '&') {
-				notify_adds(&b, "&");
-				q++;
-			}
-		}
-		s = q;
-	}
-	if (*s == '#')
-		notify_adds(&b, "#****");
-	if (!b.oom && b.p && b.len < n)
-		memcpy(out, b.p, b.len + 1);
-	free(b.p);
+	skmask_url(url, out, n);
 }
 
 /* The header as the page may see it: "Name: ****". */

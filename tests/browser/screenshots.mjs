@@ -31,7 +31,10 @@ const WAIT_S = Number(process.env.SK_SHOTS_WAIT_S) > 0 ? Number(process.env.SK_S
 const UNB = '2200000000001';
 
 // [file, the section, the width]: the screens of the README. A section that
-// is not in the page is skipped.
+// is not in the page is skipped (the AI assistant's too when the demo does
+// not load the agent: its screen then only says so; its pictures are its
+// recent decisions and its settings).
+const AGENT = '#sec-agent:has(#agent-main:not([hidden]))';
 const SHOTS = [
 	['dashboard.png', '#sec-dash', 'desktop'],
 	['chats.png', '#sec-chats', 'desktop'],
@@ -40,9 +43,12 @@ const SHOTS = [
 	['alerts.png', '#sec-alerts', 'desktop'],
 	['rules.png', '#sec-rules', 'desktop'],
 	['status.png', '#sec-status', 'desktop'],
+	['agent-desktop.png', `${AGENT} #agent-decisions`, 'desktop'],
+	['agent-settings.png', `${AGENT} #agent-settings`, 'desktop'],
 	['phone-dashboard.png', '#sec-dash', 'phone'],
 	['phone-chats.png', '#sec-chats', 'phone'],
 	['phone-orders.png', '#sec-orders', 'phone'],
+	['agent-phone.png', `${AGENT} #agent-decisions`, 'phone'],
 ];
 const MAX_H = { desktop: 1000, phone: 1400 };
 

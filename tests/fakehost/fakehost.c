@@ -8,12 +8,14 @@
 #include "fakehost.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "feed.h"
 #include "store.h"
@@ -48,6 +50,7 @@ struct fh {
 	cJSON *sections;
 	char *rules_path;
 	host_config cfg;
+	char keydir[64], keyfile[96];   /* the account's key file (sk_seal), made on first use */
 	int unloaded;
 	int64_t now, mono, wake;
 	int state;
@@ -427,7 +430,15 @@ fh *fh_new(const char *sections_json, const char *rules_path)
 		fprintf(stderr, "fakehost: store_open: %s\n", err);
 		goto fail;
 	}
+	snprintf(f->keydir, sizeof f->keydir, "/tmp/fh-key-XXXXXX");
+	if (!mkdtemp(f->keydir)) {
+		fprintf(stderr, "fakehost: mkdtemp: %s\n", strerror(errno));
+		f->keydir[0] = 0;
+		goto fail;
+	}
+	snprintf(f->keyfile, sizeof f->keyfile, "%s/account.key", f->keydir);
 	f->cfg = (host_config){
+		.key_file = f->keyfile,
 		.account_id = FH_ACCOUNT,
 		.own_user_id = FH_OWN_ID,
 		.rules_path = f->rules_path,
@@ -463,6 +474,10 @@ void fh_free(fh *f)
 		host_free(f->h);
 	}
 	store_close(f->st);
+	if (f->keydir[0]) {
+		unlink(f->keyfile);
+		rmdir(f->keydir);
+	}
 	cJSON_Delete(f->sections);
 	free(f->rules_path);
 	fh_vec_free(&f->sends);
@@ -473,6 +488,20 @@ void fh_free(fh *f)
 	fh_vec_free(&f->pool);
 	sbuf_free(&f->err);
 	free(f);
+}
+
+const char *fh_key_file(fh *f)
+{
+	return f->keyfile;
+}
+
+void fh_no_key_file(fh *f)
+{
+	if (f->keydir[0]) {
+		unlink(f->keyfile);
+		rmdir(f->keydir);
+	}
+	f->keydir[0] = f->keyfile[0] = 0;
 }
 
 host *fh_host(fh *f)

@@ -100,6 +100,12 @@ fh *fh_new(const char *sections_json, const char *rules_path);
  * SK_MTOP_TRANSPORT first, as a process shutting down does) and frees all. */
 void fh_free(fh *f);
 
+/* The account key file sk_seal / sk_unseal use (in a temp folder of this
+ * fh, removed by fh_free; made by the first seal). */
+const char *fh_key_file(fh *f);
+/* From now on the account has no key file (sk_seal: SK_ERR_CONFIG). */
+void fh_no_key_file(fh *f);
+
 /* The real host, its database and store (for direct assertions). */
 host *fh_host(fh *f);
 sqlite3 *fh_db(fh *f);

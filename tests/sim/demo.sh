@@ -83,13 +83,21 @@ What to look at (the page is in Chinese; EN in its header switches to English):
     while the buyers of config/demo-scenario.json ask, order and pay in account demo
   对话 (chats): every conversation; 张阿姨 asks for 人工 (a human): auto-reply stops in her
     chat, which waits at the top for you; answer her on the page, or resume auto-reply
+  AI 议价 (the agent plugin, item 40006, list 100元, floor 80元): in 对话, 小张's chat (10007)
+    bargains - 能便宜点吗 / 80卖不卖 / 70呢 / 最低多少; the simulator's fake model
+    (demo-bargainer) drops 10% per ask and would go below the floor, the guard stops it:
+    90元, 八十一, then 这已经是最低价啦 (floor_text). Each turn with its verdict:
+      $B/shopkeep ctl --config $run/demo/account.json agent_decisions '{"limit":10}'
+    what the model was asked:  curl -s http://127.0.0.1:$port/llm/requests
   提醒 (alerts): what notify sent - the hand-over, the order that failed (a 100元 card has no
     delivery rule), the card that ran out; the alerts the receiver got:
       curl -s http://127.0.0.1:$port/webhook
 Both accounts run dedup, notify, autoreply with their own rules.json (edit the rules on the
 page: saved and applied at once), orders (each paid order gets its card codes once, then the
-shipment is confirmed) and items. Be a buyer yourself:
+shipment is confirmed), items and agent (AI replies for item 40006 only: config/demo.json's
+agent section; tests/sim/README.md "Fake model"). Be a buyer yourself:
   curl -s -X POST http://127.0.0.1:$ctl/inject -d '{"seller":"2200000000002","cid":"20009","text":"多少钱"}'
+  curl -s -X POST http://127.0.0.1:$ctl/inject -d '{"seller":"2200000000001","cid":"10008","item_id":"40006","text":"60行吗"}'
 Kill one (kill \$(pgrep -f 'demo2/account.json')): the other goes on. Stock and orders:
   $B/shopkeep stock list --config $run/demo/account.json
   $B/shopkeep orders list --config $run/demo/account.json

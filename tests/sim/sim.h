@@ -262,6 +262,7 @@ typedef struct sim_pss {
 	int body_too_big;
 	char *resp;              /* LWS_PRE + resp_len */
 	size_t resp_len;
+	struct sim_llm_wait *llm; /* sim_llm.c: a delayed answer waiting, or NULL */
 } sim_pss;
 
 #define SIM_MAX_BODY (1u << 20)
@@ -392,6 +393,16 @@ int sim_items_ctl(const char *method, const char *path, const cJSON *body, cJSON
 /* sim_webhook.c: POST/GET /webhook, the demo's alert receiver (README.md) */
 int sim_webhook_http(struct lws *wsi, sim_pss *pss, const char *method);
 void sim_webhook_reset(void);
+
+/* sim_llm.c: the fake OpenAI-compatible model (README.md "Fake model") */
+/* Serves .../chat/completions, /v1/models and /llm/... on the platform port;
+ * -1 when the path is not one. */
+int sim_llm_http(struct lws *wsi, sim_pss *pss, const char *method);
+/* A /llm/ control call (the control port too): the status, *out set. */
+int sim_llm_ctl(const char *method, const char *path, const cJSON *body, cJSON **out);
+/* A connection closes: its delayed answer is cancelled. */
+void sim_llm_drop(sim_pss *pss);
+void sim_llm_reset(void);
 
 /* sim_rate.c: rate.create 4.0 and merchant.rate.list (README.md) */
 int sim_rate_api(const char *api);

@@ -766,6 +766,8 @@ int sim_ctl_call(const char *method, const char *path, const char *query, cJSON 
 		r = ctl_order_status(body, out);
 	} else if ((post && !strcmp(path, "/item")) || !strcmp(path, "/items")) {
 		r = sim_items_ctl(method, path, body, out);
+	} else if (!strncmp(path, "/llm/", 5)) {
+		r = sim_llm_ctl(method, path, body, out);
 	} else if (post && !strcmp(path, "/fault")) {
 		r = ctl_fault(body, out);
 	} else if (post && !strcmp(path, "/replay")) {

@@ -482,6 +482,8 @@ static int dispatch(struct lws *wsi, sim_pss *pss, int ctl)
 	}
 	if ((r = sim_webhook_http(wsi, pss, method)) >= 0)
 		return r;
+	if ((r = sim_llm_http(wsi, pss, method)) >= 0)
+		return r;
 	if ((r = sim_passport_http(wsi, pss)) >= 0)
 		return r;
 	return respond(wsi, pss, 404, "{\"error\":\"not found\"}", NULL);
@@ -536,6 +538,7 @@ static int http_common(struct lws *wsi, enum lws_callback_reasons reason, void *
 		return 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
+		sim_llm_drop(pss);
 		free(pss->resp);
 		pss->resp = NULL;
 		sbuf_free(&pss->body);

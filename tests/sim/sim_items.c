@@ -243,6 +243,16 @@ int sim_items_mtop(const char *api, sim_account *a, const cJSON *dj, cJSON **out
 	return 0;
 }
 
+/* Copies string member k of b into dst (n bytes) when b has one; dst is
+ * left alone otherwise (printing dst into itself would blank it). */
+static void set_str(const cJSON *b, const char *k, char *dst, size_t n)
+{
+	const char *v = sim_jstr(b, k, NULL);
+
+	if (v)
+		snprintf(dst, n, "%s", v);
+}
+
 /* POST /item: defines an item (item_id; title, desc, price in fen,
  * quantity, skus, pic_url, status 0 on sale / 1 delisted, deleted,
  * polished_day "" to forget today's polish); only the fields given change. */
@@ -265,10 +275,10 @@ static int ctl_item(const cJSON *b, cJSON **out)
 		cJSON_AddStringToObject(*out, "error", "out of memory");
 		return 500;
 	}
-	snprintf(it->title, sizeof it->title, "%s", sim_jstr(b, "title", it->title));
-	snprintf(it->desc, sizeof it->desc, "%s", sim_jstr(b, "desc", it->desc));
-	snprintf(it->pic_url, sizeof it->pic_url, "%s", sim_jstr(b, "pic_url", it->pic_url));
-	snprintf(it->polished_day, sizeof it->polished_day, "%s", sim_jstr(b, "polished_day", it->polished_day));
+	set_str(b, "title", it->title, sizeof it->title);
+	set_str(b, "desc", it->desc, sizeof it->desc);
+	set_str(b, "pic_url", it->pic_url, sizeof it->pic_url);
+	set_str(b, "polished_day", it->polished_day, sizeof it->polished_day);
 	it->price = (int)sim_jnum(b, "price", it->price);
 	it->quantity = (int)sim_jnum(b, "quantity", it->quantity);
 	it->status = (int)sim_jnum(b, "status", it->status);

@@ -345,6 +345,7 @@ void sim_reset(void)
 	memset(&S.st, 0, sizeof S.st);
 	sim_passport_reset();
 	sim_webhook_reset();
+	sim_llm_reset();
 }
 
 void sim_free_all(void)

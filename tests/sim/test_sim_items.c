@@ -3,7 +3,7 @@
  * tests/sim/test_sim_items.c - the simulator's items (sim_items.c) over
  * loopback: the item list mtop.idle.web.xyh.item.list (cardList/cardData,
  * paging, the on-sale group only, bad paging refused), pc.detail's itemDO
- * (imageInfos, itemStatus, skuList in fen with propertyList), delisted and
+ * (imageInfos, itemStatus, skuList in fen with propertyList, desc), delisted and
  * deleted items, the polish (once per Beijing day, then POLISH_DUPLICATE;
  * UNSUPPORTED_ITEM_STATUS when delisted), POST /item and GET /items.
  */
@@ -98,6 +98,11 @@ static void test_detail(void)
 	is_str(jps(env, "data.itemDO.skuList.0.propertyList.1.propertyText"), "颜色", "detail: several properties from \";\"");
 	ok(jpn(env, "data.itemDO.skuList.0.skuId") == 9001, "detail: the sku id given");
 	is_str(jps(env, "data.itemDO.skuList.1.propertyList.0.valueText"), "100元", "detail: the second sku");
+	is_str(jps(env, "data.itemDO.desc"), "虚拟商品，自动发货", "detail: desc (plain text; an item's default)");
+	cJSON_Delete(env);
+	env = mtop(DETAIL, "{\"itemId\":\"70002\"}");
+	ok(!strcmp(jps(env, "data.itemDO.desc"), "年卡一张，365天有效") && !strcmp(jps(env, "data.itemDO.title"), "年卡"),
+	   "detail: the desc POST /item gave, kept (and the title) by a POST /item of its status only");
 	cJSON_Delete(env);
 }
 
@@ -165,7 +170,7 @@ int main(void)
 	ctl_ok("/item", "{\"item_id\":\"70001\",\"title\":\"月卡\",\"price\":990,\"quantity\":12,"
 	       "\"pic_url\":\"https://img.alicdn.com/imgextra/i1/own.jpg\",\"skus\":[{\"spec\":\"面值:50元;颜色:红\","
 	       "\"price\":5000,\"quantity\":3,\"sku_id\":\"9001\"},{\"spec\":\"面值:100元\",\"price\":10000,\"quantity\":0}]}");
-	ctl_ok("/item", "{\"item_id\":\"70002\",\"title\":\"年卡\",\"price\":9900}");
+	ctl_ok("/item", "{\"item_id\":\"70002\",\"title\":\"年卡\",\"price\":9900,\"desc\":\"年卡一张，365天有效\"}");
 	ctl_ok("/item", "{\"item_id\":\"70003\",\"title\":\"季卡\",\"price\":3000}");
 	test_list();
 	test_detail();

@@ -4,7 +4,7 @@
  * waits for CONNECTED, reads the item list page by page (gaps between pages,
  * a short page ends it), then each item's detail (stock, skus in fen shown in
  * yuan, the major picture, a business failure marks the item and the run
- * goes on); items no longer listed are kept as gone; the refresh timer, one
+ * goes on; the desc, cut to 16 KB); items no longer listed are kept as gone; the refresh timer, one
  * sync at a time, an account error stops the run and it is tried again;
  * items_list and items_refresh; the polish chore (the Beijing hour and day,
  * the outcomes, one record per item and day that survives a restart, an
@@ -107,18 +107,18 @@ static int list_page(fh *f, int ncards, const char *const *cards)
 	return answer(f, LIST, SK_MTOP_OK, NULL, buf);
 }
 
-/* A detail answer: soldPrice, quantity, and two skus (fen). */
+/* A detail answer: a desc made of the title, soldPrice, quantity, and two skus (fen). */
 static int detail_ok(fh *f, const char *title, const char *sold, int qty)
 {
 	char d[2048];
 
-	snprintf(d, sizeof d, "{\"itemDO\":{\"itemId\":1,\"title\":\"%s\",\"soldPrice\":\"%s\",\"quantity\":%d,"
+	snprintf(d, sizeof d, "{\"itemDO\":{\"itemId\":1,\"title\":\"%s\",\"desc\":\"%s：全新\\n可验货\",\"soldPrice\":\"%s\",\"quantity\":%d,"
 		 "\"itemStatus\":0,\"itemStatusStr\":\"在售\",\"imageInfos\":[{\"url\":\"https://img.alicdn.com/minor.jpg\","
 		 "\"major\":false},{\"url\":\"//img.alicdn.com/major.jpg\",\"major\":true}],"
 		 "\"skuList\":[{\"skuId\":5001,\"price\":5000,\"quantity\":3,\"propertyList\":[{\"propertyText\":\"面值\","
 		 "\"valueText\":\"50元\"},{\"propertyText\":\"颜色\",\"valueText\":\"红\"}]},"
 		 "{\"skuId\":\"5002\",\"price\":\"10050\",\"quantity\":\"0\",\"propertyList\":[{\"propertyText\":\"面值\","
-		 "\"valueText\":\"100元\"}]}]}}", title, sold, qty);
+		 "\"valueText\":\"100元\"}]}]}}", title, title, sold, qty);
 	return answer(f, DETAIL, SK_MTOP_OK, NULL, d);
 }
 
@@ -221,10 +221,12 @@ static void test_sync(void)
 	ok(!strcmp(sfield(sku, "price"), "100.50") && nfield(sku, "quantity") == 0 && !strcmp(sfield(sku, "spec"), "面值:100元"),
 	   "101: string fen and quantities (valueType=string) read too");
 	ok(cJSON_IsFalse(cJSON_GetObjectItem(it, "gone")) && nfield(it, "synced_ms") > 0, "101: listed, synced_ms");
+	is_str(sfield(it, "desc"), "月卡：全新\n可验货", "101: the detail's desc");
 	it = item_of(l, "102");
 	ok(it && nfield(it, "status") == -1 && !strcmp(sfield(it, "status_text"), "商品不存在") &&
 	   !strcmp(sfield(it, "price"), "3.00"), "102: the business failure marks the item (list price kept)");
 	it = item_of(l, "103");
+	is_str(sfield(it, "desc"), "", "102: no desc without a detail");
 	ok(it && cJSON_IsNull(cJSON_GetObjectItem(it, "quantity")) && !strcmp(sfield(it, "price"), "0.99") &&
 	   !strcmp(sfield(it, "pic_url"), "https://img.alicdn.com/l/季卡.jpg"),
 	   "103: no detail (transport): the list's price and picture, quantity null");
@@ -245,6 +247,7 @@ static void test_sync(void)
 	it = item_of(l, "101");
 	ok(it && cJSON_IsFalse(cJSON_GetObjectItem(it, "gone")) && !strcmp(sfield(it, "title"), "月卡新") &&
 	   !strcmp(sfield(it, "price"), "13.00"), "refresh: 101 updated");
+	is_str(sfield(it, "desc"), "月卡新：全新\n可验货", "refresh: 101's desc updated");
 	ok(item_of(l, "102") && cJSON_IsTrue(cJSON_GetObjectItem(item_of(l, "102"), "gone")) && item_of(l, "103") &&
 	   cJSON_IsTrue(cJSON_GetObjectItem(item_of(l, "103"), "gone")), "refresh: items no longer listed are kept as gone");
 	is_str(sfield(cJSON_GetArrayItem(cJSON_GetObjectItem(l, "items"), 0), "item_id"), "101", "items_list: listed items first");
@@ -535,12 +538,52 @@ static void test_rules_check(void)
 	}
 }
 
+/* The detail's desc: the migration's column, cut to 16 KB at a character
+ * boundary, kept when a later detail has none. */
+static void test_desc(void)
+{
+	static const char *const one[] = { "\"301\"", "长说明", "5" };
+	fh *f = start(SYNC_CFG, SK_STATE_CONNECTED);
+	char *d;
+	size_t n = 0;
+	const char *out;
+
+	if (!ok(f != NULL, "desc: items loads"))
+		return;
+	ok(fh_q_int(f, "SELECT count(*) FROM pragma_table_info('items_item') WHERE name = 'desc' "
+		    "AND \"notnull\" = 1 AND dflt_value = \"''\"") == 1, "desc: the migration adds desc TEXT NOT NULL DEFAULT ''");
+	list_page(f, 1, one);
+	fh_advance(f, 500);
+	d = malloc(30000);
+	n += (size_t)sprintf(d, "{\"itemDO\":{\"itemId\":301,\"soldPrice\":\"5.00\",\"desc\":\"a");
+	for (int i = 0; i < 7000; i++)
+		n += (size_t)sprintf(d + n, "中");
+	sprintf(d + n, "\"}}");
+	answer(f, DETAIL, SK_MTOP_OK, NULL, d);
+	free(d);
+	fh_advance(f, 500);
+	/* 1 + 5461 * 3 = 16384: exactly the cap; one more character would cross it */
+	is_int(fh_q_int(f, "SELECT length(CAST(\"desc\" AS BLOB)) FROM items_item WHERE item_id = '301'"), 16384,
+	       "desc: a long desc is cut to 16 KB");
+	is_int(fh_q_int(f, "SELECT length(\"desc\") FROM items_item WHERE item_id = '301'"), 5462,
+	       "desc: ... at a character boundary (5462 whole characters)");
+	fh_control(f, "items_refresh", "{}", &out);
+	list_page(f, 1, one);
+	fh_advance(f, 500);
+	answer(f, DETAIL, SK_MTOP_OK, NULL, "{\"itemDO\":{\"itemId\":301,\"title\":\"长说明\",\"soldPrice\":\"5.00\"}}");
+	fh_advance(f, 500);
+	is_int(fh_q_int(f, "SELECT length(\"desc\") FROM items_item WHERE item_id = '301'"), 5462,
+	       "desc: a detail without desc keeps the one known");
+	fh_free(f);
+}
+
 int main(void)
 {
 	snprintf(rules, sizeof rules, "/tmp/sk-items-%d.json", (int)getpid());
 	write_rules("{}");
 	test_sync();
 	test_sync_bad_answers();
+	test_desc();
 	test_polish();
 	test_polish_session();
 	test_rules_check();

@@ -115,6 +115,7 @@ static void test_mask(void)
 		{ "http://hook.test/in?k=1", "http://hook.test/in?k=****" },
 		{ "http://hook.test/in?a=12345&b=&c=123456789", "http://hook.test/in?a=1****5&b=****&c=12****89" },
 		{ "https://user:pa55w0rd@hook.test/x", "https://****@hook.test/x" },
+		{ "https://user:p@55w0rd@hook.test/x", "https://****@hook.test/x" },
 		{ "https://hook.test/p?tok3nvalue#frag", "https://hook.test/p?to****ue#****" },
 		{ "https://hook.test/plain/path", "https://hook.test/plain/path" },
 	};
