@@ -17,7 +17,9 @@
  * "原价120，现在100" is two amounts, "价格：80" is no time of day.
  *
  * Empty: nothing but blanks (and zero-width characters). Too long: more than
- * max_chars characters between the first and last non-blank one.
+ * max_chars characters between the first and last non-blank one (then only
+ * the first AG_ANSWER_MAX bytes, what the decision log keeps, are read for
+ * lowest_fen: the guard is linear, about 2 ms for 8 KB).
  *
  * What counts as an amount (conservative: a number that may be a price is
  * one; guessing wrong costs one refused answer, never a sale below the floor):
@@ -1399,13 +1401,21 @@ int agent_guard(const ag_guard_in *g, const char *answer, ag_verdict *v)
 {
 	ag_txt t, q;
 	ag_out o = {NULL, 0, 0, -1};
-	size_t chars, i;
+	size_t chars = 0, len = 0, i;
 	char y[32];
 
 	v->verdict = AG_V_OK;
 	v->lowest_fen = -1;
 	v->detail[0] = '\0';
-	if (!answer || ag_txt_make(&t, answer, strlen(answer))) {
+	if (answer) {
+		len = strlen(answer);
+		chars = ag_chars(answer);
+		/* too long anyway: the amounts of what the decision log keeps (the
+		 * first AG_ANSWER_MAX bytes), and no time spent on the rest */
+		if (g->max_chars > 0 && chars > (size_t)g->max_chars && len > AG_ANSWER_MAX)
+			len = AG_ANSWER_MAX;
+	}
+	if (!answer || ag_txt_make(&t, answer, len)) {
 		/* no text, or no memory to judge it: nothing goes out */
 		v->verdict = answer ? AG_V_TOO_LONG : AG_V_EMPTY;
 		snprintf(v->detail, sizeof v->detail, "%s", answer ? "no memory" : "");
@@ -1417,7 +1427,6 @@ int agent_guard(const ag_guard_in *g, const char *answer, ag_verdict *v)
 	}
 	ag_scan(&t, g->price_fen, &o);
 	v->lowest_fen = o.min;
-	chars = ag_chars(answer);
 	if (g->max_chars > 0 && chars > (size_t)g->max_chars) {
 		v->verdict = AG_V_TOO_LONG;
 		snprintf(v->detail, sizeof v->detail, "%zu>%lld", chars, (long long)g->max_chars);

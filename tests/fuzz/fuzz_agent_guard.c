@@ -9,9 +9,10 @@
  * of AG_V_*, the detail is NUL-terminated and never holds a whole phone
  * number, lowest_fen is -1 or an amount, below_floor means lowest < floor and
  * ok means no amount below the floor; the guard's lowest amount is the
- * lowest agent_money_scan finds; the same answer gets the same verdict;
- * agent_cn_number uses no more than it was given; what agent_yuan_parse
- * accepts agent_yuan_fmt gives back and it parses again to the same fen.
+ * lowest agent_money_scan finds (in an answer of AG_ANSWER_MAX bytes at
+ * most); the same answer gets the same verdict; agent_cn_number uses no more
+ * than it was given; what agent_yuan_parse accepts agent_yuan_fmt gives back
+ * and it parses again to the same fen.
  *
  * Seeds: tests/fuzz/corpus/agent_guard/ (answers of the unit test's kinds);
  * tests/fuzz/agent_guard.dict has the words the guard looks for.
@@ -62,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (low < 0 || fen[i] < low)
 			low = fen[i];
 	}
-	if (n <= 64 && v.verdict != AG_V_EMPTY)
+	if (n <= 64 && v.verdict != AG_V_EMPTY && size <= AG_ANSWER_MAX)
 		FUZZ_CHECK(low == v.lowest_fen);
 	/* Chinese numerals: never past the end */
 	if (!agent_cn_number(s, size, &f2, &used))

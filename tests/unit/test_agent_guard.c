@@ -355,6 +355,25 @@ static void test_length(void)
 	is_int(v.lowest_fen, Y(58), "order: the lowest amount is still reported");
 	g.max_chars = 0;
 	is_int(agent_guard(&g, "好好好好好好好好好好好好好好好好好好", &v), AG_V_OK, "length: max_chars 0 is no cap");
+	{
+		/* a huge answer: too long, its amounts those of the first AG_ANSWER_MAX bytes */
+		size_t n = 4 * AG_ANSWER_MAX, k;
+		char *big = malloc(n + 16);
+
+		if (big) {
+			for (k = 0; k < n; k++)
+				big[k] = 'a';
+			memcpy(big + 10, "99元", 5);
+			memcpy(big + AG_ANSWER_MAX + 10, "50元", 5);
+			big[n] = '\0';
+			g.max_chars = 200;
+			is_int(agent_guard(&g, big, &v), AG_V_TOO_LONG, "length: a huge answer is too long");
+			is_int(v.lowest_fen, Y(99), "length: and its lowest amount is that of what is kept");
+			g.max_chars = 0;
+			is_int(agent_guard(&g, big, &v), AG_V_BELOW_FLOOR, "length: without a cap every byte is judged");
+			free(big);
+		}
+	}
 }
 
 /* agent_cn_number, agent_yuan_parse / _fmt, agent_verdict_name, agent_money_scan. */
