@@ -588,7 +588,7 @@ static void test_cli_usage(const char *bin, const char *x, const char *y)
 	ok(st == 2 && strstr(out, "unknown secret 'password'"), "an unknown secret: exit 2");
 	snprintf(cmd, sizeof cmd, "'%s' secret set --config '%s' </dev/null 2>&1", bin, y);
 	out = tbot_sh(cmd, &st);
-	ok(st == 2 && strstr(out, "the only one is cookie"), "no secret named: exit 2");
+	ok(st == 2 && strstr(out, "which secret? cookie or agent_key"), "no secret named: exit 2");
 	snprintf(cmd, sizeof cmd, "'%s' secret set cookie </dev/null 2>&1", bin);
 	out = tbot_sh(cmd, &st);
 	ok(st == 2 && strstr(out, "--config FILE is required"), "no --config: exit 2");
