@@ -938,6 +938,28 @@ void fh_work_poll(fh *f)
 	host_work_poll(f->h);
 }
 
+cJSON *fh_control_json(fh *f, const char *cmd, const char *data, int *rc, const char **raw)
+{
+	const char *out = NULL;
+	int r = fh_control(f, cmd, data, &out);
+
+	if (rc)
+		*rc = r;
+	if (raw)
+		*raw = out ? out : "";
+	return r == 0 && out ? cJSON_Parse(out) : NULL;
+}
+
+void fh_topic(fh *f, const char *from, const char *topic, const char *payload_json)
+{
+	sk_event e = fh_event(f, SK_EV_PLUGIN);
+
+	e.topic = topic;
+	e.payload_json = payload_json;
+	e.from_plugin = from;
+	fh_dispatch(f, &e);
+}
+
 int fh_control(fh *f, const char *cmd, const char *data, const char **out)
 {
 	static char buf[65536];

@@ -140,6 +140,9 @@ sk_event fh_event(fh *f, int type);
  * heap and freed afterwards (NULL becomes ""), so a plugin that keeps a
  * borrowed pointer is caught by ASan. */
 void fh_dispatch(fh *f, const sk_event *e);
+/* A topic published by plugin from ("core" for the core's) with payload
+ * (JSON text), dispatched as SK_EV_PLUGIN. */
+void fh_topic(fh *f, const char *from, const char *topic, const char *payload_json);
 /* A chat text from sender_id (own when it is FH_OWN_ID). */
 void fh_chat(fh *f, const char *chat_id, const char *sender_id, const char *text);
 /* An echo of one of our sends (own and echo set). */
@@ -226,6 +229,10 @@ void fh_set_state_kind(fh *f, int state, const char *fail_kind, const char *puni
  * its rc; *out is its result data ("null" for none), or its error text when
  * it failed; valid until the next call. */
 int fh_control(fh *f, const char *cmd, const char *data, const char **out);
+/* fh_control with the answer parsed: a cJSON to cJSON_Delete, or NULL when
+ * the command failed or answered no JSON; rc (may be NULL) gets its sk_rc,
+ * raw (may be NULL) the answer or the error text ("" none). */
+struct cJSON *fh_control_json(fh *f, const char *cmd, const char *data, int *rc, const char **raw);
 /* sk_control_call (ABI 1.5) of a command run on f goes to peer, as to the
  * account's running process (host_control there, answered in the control
  * envelope); NULL (the default): nobody listens, SK_ERR_IO. */

@@ -15,16 +15,6 @@
 #include "secret.h"
 #include "tap.h"
 
-/* Dispatches topic with payload from "core". */
-static void topic(fh *f, const char *name, const char *payload)
-{
-	sk_event e = fh_event(f, SK_EV_PLUGIN);
-
-	e.topic = name;
-	e.payload_json = payload;
-	e.from_plugin = "core";
-	fh_dispatch(f, &e);
-}
 
 /* The message of the last log line holding "T:<what>:", or "". */
 static const char *last_trace(fh *f, const char *what)
@@ -57,23 +47,23 @@ int main(void)
 	is_int(fh_load(f, fh_build_path(so, sizeof so, "tests/plugins/run_probe.so"), NULL), 0, "run_probe loads");
 
 	/* sk_control_run */
-	topic(f, "run_probe.run", "{\"command\":\"ctl_echo\",\"data\":{\"a\":[1,\"x\"]}}");
+	fh_topic(f, "core", "run_probe.run", "{\"command\":\"ctl_echo\",\"data\":{\"a\":[1,\"x\"]}}");
 	is_str(last_trace(f, "run"), "0:{\"a\":[1,\"x\"]}:-", "control_run: another plugin's command answers its data");
-	topic(f, "run_probe.run", "{\"command\":\"ctl_none\"}");
+	fh_topic(f, "core", "run_probe.run", "{\"command\":\"ctl_none\"}");
 	is_str(last_trace(f, "run"), "0:null:-", "control_run: no data given is {} and no result is null");
-	topic(f, "run_probe.run", "{\"command\":\"ctl_fail_msg\",\"data\":{}}");
+	fh_topic(f, "core", "run_probe.run", "{\"command\":\"ctl_fail_msg\",\"data\":{}}");
 	snprintf(payload, sizeof payload, "%d:-:no such thing here", SK_ERR_NOTFOUND);
 	is_str(last_trace(f, "run"), payload, "control_run: the command's rc and error text");
-	topic(f, "run_probe.run", "{\"command\":\"nobody_has_this\",\"data\":{}}");
+	fh_topic(f, "core", "run_probe.run", "{\"command\":\"nobody_has_this\",\"data\":{}}");
 	snprintf(payload, sizeof payload, "%d:-:unknown command", SK_ERR_NOTFOUND);
 	is_str(last_trace(f, "run"), payload, "control_run: an unknown command is SK_ERR_NOTFOUND");
-	topic(f, "run_probe.run", "{\"command\":\"status\",\"data\":{}}");
+	fh_topic(f, "core", "run_probe.run", "{\"command\":\"status\",\"data\":{}}");
 	snprintf(payload, sizeof payload, "%d:-:unknown command", SK_ERR_NOTFOUND);
 	is_str(last_trace(f, "run"), payload, "control_run: the core's own commands are not run");
-	topic(f, "run_probe.run", "{\"command\":\"Bad Name\",\"data\":{}}");
+	fh_topic(f, "core", "run_probe.run", "{\"command\":\"Bad Name\",\"data\":{}}");
 	snprintf(payload, sizeof payload, "%d:-:-", SK_ERR_INVAL);
 	is_str(last_trace(f, "run"), payload, "control_run: a bad name is SK_ERR_INVAL");
-	topic(f, "run_probe.run", "{\"command\":\"ctl_echo\",\"data\":[1]}");
+	fh_topic(f, "core", "run_probe.run", "{\"command\":\"ctl_echo\",\"data\":[1]}");
 	is_str(last_trace(f, "run"), payload, "control_run: data that is not an object is SK_ERR_INVAL");
 	{
 		const char *out = NULL;
@@ -85,15 +75,15 @@ int main(void)
 	}
 
 	/* sk_seal / sk_unseal */
-	topic(f, "run_probe.seal", "{\"text\":\"sk-live-PLAINKEY-123\"}");
+	fh_topic(f, "core", "run_probe.seal", "{\"text\":\"sk-live-PLAINKEY-123\"}");
 	t = last_trace(f, "seal");
 	ok(!strncmp(t, "0:", 2) && strlen(t) > 40, "seal: SK_OK and a sealed text");
 	snprintf(sealed, sizeof sealed, "%s", strncmp(t, "0:", 2) ? "" : t + 2);
 	ok(!strstr(sealed, "PLAINKEY"), "seal: the plaintext is not in the sealed text");
 	snprintf(payload, sizeof payload, "{\"sealed\":\"%s\"}", sealed);
-	topic(f, "run_probe.open", payload);
+	fh_topic(f, "core", "run_probe.open", payload);
 	is_str(last_trace(f, "open"), "0:sk-live-PLAINKEY-123", "unseal: the round trip");
-	topic(f, "run_probe.seal", "{\"text\":\"sk-live-PLAINKEY-123\"}");
+	fh_topic(f, "core", "run_probe.seal", "{\"text\":\"sk-live-PLAINKEY-123\"}");
 	ok(strcmp(last_trace(f, "seal"), t) != 0, "seal: a new nonce each time");
 	{
 		size_t n = 0;
@@ -106,7 +96,7 @@ int main(void)
 	/* tampered: flip a character in the middle */
 	sealed[strlen(sealed) / 2] = sealed[strlen(sealed) / 2] == 'A' ? 'B' : 'A';
 	snprintf(payload, sizeof payload, "{\"sealed\":\"%s\"}", sealed);
-	topic(f, "run_probe.open", payload);
+	fh_topic(f, "core", "run_probe.open", payload);
 	snprintf(payload, sizeof payload, "%d:-", SK_ERR_INVAL);
 	is_str(last_trace(f, "open"), payload, "unseal: a tampered text is SK_ERR_INVAL");
 	ok(logged(f, "unseal: sealed text: cannot be decrypted"), "unseal: the reason is logged");
@@ -118,7 +108,7 @@ int main(void)
 	snprintf(payload, sizeof payload, "{\"sealed\":\"%s\"}", raw ? raw : "");
 	free(raw);
 	raw = NULL;
-	topic(f, "run_probe.open", payload);
+	fh_topic(f, "core", "run_probe.open", payload);
 	snprintf(payload, sizeof payload, "%d:-", SK_ERR_INVAL);
 	is_str(last_trace(f, "open"), payload, "unseal: another plugin's sealed text is refused");
 	ok(logged(f, "unseal: sealed for another plugin"), "unseal: and logged so");
@@ -126,9 +116,9 @@ int main(void)
 	   "a secret file's content (shopkeep secret set)");
 	snprintf(payload, sizeof payload, "{\"sealed\":\"%s\\n\"}", raw ? raw : "");
 	free(raw);
-	topic(f, "run_probe.open", payload);
+	fh_topic(f, "core", "run_probe.open", payload);
 	is_str(last_trace(f, "open"), "0:from-a-secret-file", "unseal: a secret file's content opens (the newline too)");
-	topic(f, "run_probe.open", "{\"sealed\":\"not base64 at all\"}");
+	fh_topic(f, "core", "run_probe.open", "{\"sealed\":\"not base64 at all\"}");
 	snprintf(payload, sizeof payload, "%d:-", SK_ERR_INVAL);
 	is_str(last_trace(f, "open"), payload, "unseal: garbage is SK_ERR_INVAL");
 	fh_free(f);
@@ -139,7 +129,7 @@ int main(void)
 
 		fh_load(g, fh_build_path(so, sizeof so, "tests/plugins/run_probe.so"), NULL);
 		fh_no_key_file(g);
-		topic(g, "run_probe.seal", "{\"text\":\"x\"}");
+		fh_topic(g, "core", "run_probe.seal", "{\"text\":\"x\"}");
 		snprintf(payload, sizeof payload, "%d:-", SK_ERR_CONFIG);
 		is_str(last_trace(g, "seal"), payload, "seal without a key file is SK_ERR_CONFIG");
 		ok(logged(g, "the account has no key file"), "and says why");

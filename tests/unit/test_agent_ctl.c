@@ -54,18 +54,6 @@ static int load(fh *f)
 	return 0;
 }
 
-/* Runs cmd with data; the answer parsed (NULL when it failed: *rc says). */
-static cJSON *ctl(fh *f, const char *cmd, const char *data, int *rc, const char **raw)
-{
-	const char *out = NULL;
-	int r = fh_control(f, cmd, data, &out);
-
-	if (rc)
-		*rc = r;
-	if (raw)
-		*raw = out ? out : "";
-	return r == 0 && out ? cJSON_Parse(out) : NULL;
-}
 
 /* Member a (then b, may be NULL) of j as text: strings as they are,
  * numbers as %g, true/false/null, "" when absent; a static buffer. */
@@ -175,7 +163,7 @@ static void test_defaults(void)
 
 	if (!ok(f && !load(f), "defaults: items and agent load"))
 		goto out;
-	j = ctl(f, "agent_settings", "{}", &rc, &raw);
+	j = fh_control_json(f, "agent_settings", "{}", &rc, &raw);
 	is_int(rc, 0, "agent_settings answers");
 	is_str(js(j, "enabled", NULL), "true", "enabled by default");
 	is_str(js(j, "configured", NULL), "false", "not configured without base_url and model");
@@ -206,7 +194,7 @@ static void test_defaults(void)
 	is_str(js(j, "used", "day"), "0", "used.day 0");
 	cJSON_Delete(j);
 
-	cJSON_Delete(ctl(f, "agent_settings", "[1]", &rc, &raw));
+	cJSON_Delete(fh_control_json(f, "agent_settings", "[1]", &rc, &raw));
 	ok(rc == SK_ERR_INVAL && strstr(raw, "agent_settings: data must be a JSON object"),
 	   "agent_settings [1]: refused (%s)", raw);
 out:
@@ -232,7 +220,7 @@ static void test_config(void)
 	if (!ok(f && !write_key_file(f, FILE_KEY) && !load(f), "config: agent loads with an api_key_file"))
 		goto out;
 	sql(f, "INSERT INTO items_item (item_id, title, price) VALUES ('40004', '降噪耳机', 9900)");
-	j = ctl(f, "agent_settings", "{}", &rc, &raw);
+	j = fh_control_json(f, "agent_settings", "{}", &rc, &raw);
 	is_int(rc, 0, "agent_settings answers");
 	is_str(js(j, "configured", NULL), "true", "configured");
 	is_str(js(j, "base_url", NULL), "https://****@llm.example.com/v1?key=s3****99&v=****",
@@ -277,7 +265,7 @@ static void test_configure(void)
 	if (!ok(f && !write_key_file(f, FILE_KEY) && !load(f), "configure: agent loads"))
 		goto out;
 
-	j = ctl(f, "agent_configure", "{\"model\":\"m-page\",\"api_key\":\"" PAGE_KEY "\",\"max_tokens\":512,"
+	j = fh_control_json(f, "agent_configure", "{\"model\":\"m-page\",\"api_key\":\"" PAGE_KEY "\",\"max_tokens\":512,"
 		"\"temperature\":0.2,\"mode\":\"all\",\"max_steps\":5,\"per_hour\":7,\"per_day\":70,\"per_chat\":0,"
 		"\"max_len\":120,\"history\":4,\"fallback_text\":\"稍等～\",\"guard_text\":\"不行哦\","
 		"\"floor_text\":\"最低了\",\"banned\":[\"VX\",\"淘宝\"],\"enabled\":false,"
@@ -332,7 +320,7 @@ static void test_configure(void)
 	/* kept across a restart */
 	fh_unload(f);
 	if (ok(load(f) == 0, "restart")) {
-		j = ctl(f, "agent_settings", "{}", &rc, &raw);
+		j = fh_control_json(f, "agent_settings", "{}", &rc, &raw);
 		is_str(js(j, "model", NULL), "m-page", "the page's model after a restart");
 		is_str(js(j, "max_tokens", NULL), "512", "its max_tokens");
 		is_str(js(j, "timeout_ms", NULL), "20000", "the config's timeout_ms");
@@ -352,14 +340,14 @@ static void test_configure(void)
 		e.payload_json = "{}";
 		e.from_plugin = "core";
 		fh_dispatch(f, &e);
-		j = ctl(f, "agent_settings", "{}", &rc, &raw);
+		j = fh_control_json(f, "agent_settings", "{}", &rc, &raw);
 		ok(!strcmp(js(j, "model", NULL), "m-page") && !strcmp(js(j, "api_key_source", NULL), "page") &&
 		   !strcmp(js(j, "timeout_ms", NULL), "20000"), "after core.reload: the page's over the config's");
 		cJSON_Delete(j);
 	}
 
 	/* null (and "" for the key): the config file's value again */
-	j = ctl(f, "agent_configure", "{\"model\":null,\"api_key\":\"\",\"headers\":null,\"max_tokens\":null}", &rc, &raw);
+	j = fh_control_json(f, "agent_configure", "{\"model\":null,\"api_key\":\"\",\"headers\":null,\"max_tokens\":null}", &rc, &raw);
 	is_int(rc, 0, "configure with nulls answers (%s)", rc ? raw : "ok");
 	is_str(js(j, "model", NULL), "m-config", "model: the config's again");
 	is_str(js(j, "max_tokens", NULL), "100", "max_tokens: the config's again");
@@ -379,7 +367,7 @@ static void test_configure(void)
 	fh_clear_logs(f);
 	fh_unload(f);
 	if (ok(load(f) == 0, "restart with bad rows: the agent starts")) {
-		j = ctl(f, "agent_settings", "{}", &rc, &raw);
+		j = fh_control_json(f, "agent_settings", "{}", &rc, &raw);
 		is_str(js(j, "max_steps", NULL), "3", "a bad max_steps row is left out");
 		is_str(js(j, "api_key_source", NULL), "file", "a tampered key row is left out: the file's key");
 		is_str(js(j, "prompts_dir", NULL), "", "a row of a key the page may not set is left out");
@@ -461,10 +449,10 @@ static void test_configure_bad(void)
 
 	if (!ok(f && !load(f), "bad: agent loads"))
 		goto out;
-	cJSON_Delete(ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"mode\":\"all\"}]}", &rc, NULL));
+	cJSON_Delete(fh_control_json(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"mode\":\"all\"}]}", &rc, NULL));
 	is_int(rc, 0, "an item set first");
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		cJSON_Delete(ctl(f, "agent_configure", bad[i].data, &rc, &raw));
+		cJSON_Delete(fh_control_json(f, "agent_configure", bad[i].data, &rc, &raw));
 		ok(rc == SK_ERR_INVAL && strstr(raw, "agent_configure: ") && strstr(raw, bad[i].want),
 		   "configure %s: refused naming %s (%s)", bad[i].data, bad[i].want, raw);
 		ok(!strstr(raw, "SECRET"), "and the refusal does not quote the secret");
@@ -475,7 +463,7 @@ static void test_configure_bad(void)
 		char data[2400];
 
 		snprintf(data, sizeof data, "{\"items\":[{\"item_id\":\"40004\",\"notes\":\"%.*s\"}]}", 2001, notes);
-		cJSON_Delete(ctl(f, "agent_configure", data, &rc, &raw));
+		cJSON_Delete(fh_control_json(f, "agent_configure", data, &rc, &raw));
 		ok(rc == SK_ERR_INVAL && strstr(raw, "items[0].notes"), "notes of 2001 bytes: refused (%s)", raw);
 	}
 	/* too many items: in one request, and in all */
@@ -487,19 +475,19 @@ static void test_configure_bad(void)
 		for (int i = 0; i < 1001; i++)
 			len += (size_t)snprintf(data + len, cap - len, "%s{\"item_id\":\"i%d\"}", i ? "," : "", i);
 		snprintf(data + len, cap - len, "]}");
-		cJSON_Delete(ctl(f, "agent_configure", data, &rc, &raw));
+		cJSON_Delete(fh_control_json(f, "agent_configure", data, &rc, &raw));
 		ok(rc == SK_ERR_INVAL && strstr(raw, "items: must be a list of at most 1000"),
 		   "1001 items in one request: refused (%s)", raw);
 		len = (size_t)snprintf(data, cap, "{\"items\":[");
 		for (int i = 0; i < 1000; i++)
 			len += (size_t)snprintf(data + len, cap - len, "%s{\"item_id\":\"i%d\"}", i ? "," : "", i);
 		snprintf(data + len, cap - len, "]}");
-		cJSON_Delete(ctl(f, "agent_configure", data, &rc, &raw));
+		cJSON_Delete(fh_control_json(f, "agent_configure", data, &rc, &raw));
 		ok(rc == SK_ERR_INVAL && strstr(raw, "items") && strstr(raw, "1000"),
 		   "1000 more items with the one there: refused (%s)", raw);
 		free(data);
 	}
-	j = ctl(f, "agent_settings", "{}", &rc, &raw);
+	j = fh_control_json(f, "agent_settings", "{}", &rc, &raw);
 	is_str(js(j, "model", NULL), "m", "after the refusals, the model is unchanged");
 	is_str(js(j, "timeout_ms", NULL), "15000", "and timeout_ms");
 	is_int(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "items")), 1, "one item still");
@@ -519,14 +507,14 @@ static void test_configure_bad(void)
 		for (int i = 0; i < 999; i++)
 			len += (size_t)snprintf(data + len, cap - len, "%s{\"item_id\":\"i%d\"}", i ? "," : "", i);
 		snprintf(data + len, cap - len, "]}");
-		cJSON_Delete(ctl(f, "agent_configure", data, &rc, &raw));
+		cJSON_Delete(fh_control_json(f, "agent_configure", data, &rc, &raw));
 		is_int(rc, 0, "999 more items: 1000 in all (%s)", rc ? raw : "ok");
 		free(data);
-		cJSON_Delete(ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"delete\":true},"
+		cJSON_Delete(fh_control_json(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"delete\":true},"
 				 "{\"item_id\":\"i-new\",\"mode\":\"off\"}]}", &rc, &raw));
 		is_int(rc, 0, "delete one and add one at 1000 (%s)", rc ? raw : "ok");
 		is_int(fh_q_int(f, "SELECT count(*) FROM agent_item"), 1000, "1000 agent_item rows");
-		cJSON_Delete(ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"i-more\"}]}", &rc, &raw));
+		cJSON_Delete(fh_control_json(f, "agent_configure", "{\"items\":[{\"item_id\":\"i-more\"}]}", &rc, &raw));
 		ok(rc == SK_ERR_INVAL && strstr(raw, "1000"), "the 1001st: refused (%s)", raw);
 	}
 out:
@@ -546,7 +534,7 @@ static void test_items(void)
 	if (!ok(f && !load(f), "items: agent loads"))
 		goto out;
 	sql(f, "INSERT INTO items_item (item_id, title, price) VALUES ('40005', '旧手机', 12050)");
-	j = ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"40005\",\"mode\":\"all\",\"floor\":\"100.5\","
+	j = fh_control_json(f, "agent_configure", "{\"items\":[{\"item_id\":\"40005\",\"mode\":\"all\",\"floor\":\"100.5\","
 		"\"max_steps\":2,\"notes\":\"屏幕有划痕\"},{\"item_id\":\"40004\",\"floor\":\"75元\"}]}", &rc, &raw);
 	is_int(rc, 0, "items set (%s)", rc ? raw : "ok");
 	is_int(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "items")), 3, "three items in force");
@@ -574,7 +562,7 @@ static void test_items(void)
 	is_int(fh_q_int(f, "SELECT max_steps FROM agent_item WHERE item_id = '40005'"), 2, "max_steps stored");
 
 	/* "" and null clear; a number of yuan */
-	j = ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"40005\",\"floor\":\"\",\"max_steps\":null,"
+	j = fh_control_json(f, "agent_configure", "{\"items\":[{\"item_id\":\"40005\",\"floor\":\"\",\"max_steps\":null,"
 		"\"mode\":\"inherit\"},{\"item_id\":\"40004\",\"floor\":66.6}]}", &rc, &raw);
 	is_int(rc, 0, "floor \"\" and max_steps null (%s)", rc ? raw : "ok");
 	for (int i = 0; (it = at(j, "items", i)); i++) {
@@ -594,7 +582,7 @@ static void test_items(void)
 	/* kept across a restart; delete gives the config's entry back */
 	fh_unload(f);
 	if (ok(load(f) == 0, "restart")) {
-		j = ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"delete\":true},"
+		j = fh_control_json(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"delete\":true},"
 			"{\"item_id\":\"40005\",\"delete\":true}]}", &rc, &raw);
 		is_int(rc, 0, "delete answers (%s)", rc ? raw : "ok");
 		is_int(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "items")), 2, "the config's two items");
@@ -609,7 +597,7 @@ static void test_items(void)
 	sql(f, "INSERT INTO agent_item (item_id, mode, floor_fen, notes, updated_ms) VALUES ('40008', 'all', 500, '', 1)");
 	fh_unload(f);
 	if (ok(load(f) == 0, "restart with a bad item row")) {
-		j = ctl(f, "agent_settings", "{}", &rc, &raw);
+		j = fh_control_json(f, "agent_settings", "{}", &rc, &raw);
 		is_int(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "items")), 3, "the bad row left out");
 		cJSON_Delete(j);
 		ok(logged(f, "agent_item 40007: a bad row"), "and logged");
@@ -631,7 +619,7 @@ static void test_prompts(void)
 
 	if (!ok(f && !load(f), "prompts: agent loads"))
 		goto out;
-	j = ctl(f, "agent_prompts", "{}", &rc, &raw);
+	j = fh_control_json(f, "agent_prompts", "{}", &rc, &raw);
 	is_int(rc, 0, "agent_prompts answers");
 	is_str(js(j, "editable", NULL), "false", "not editable without prompts_dir");
 	is_int(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "prompts")), 3, "three intents");
@@ -642,7 +630,7 @@ static void test_prompts(void)
 		ok(!strcmp(js(p, "builtin", NULL), "true") && *js(p, "text", NULL), "%s: the built-in text",
 		   js(p, "intent", NULL));
 	cJSON_Delete(j);
-	cJSON_Delete(ctl(f, "agent_prompt_set", "{\"intent\":\"price\",\"text\":\"x\"}", &rc, &raw));
+	cJSON_Delete(fh_control_json(f, "agent_prompt_set", "{\"intent\":\"price\",\"text\":\"x\"}", &rc, &raw));
 	ok(rc == SK_ERR_INVAL && strstr(raw, "prompts_dir"), "agent_prompt_set without prompts_dir: refused (%s)", raw);
 	fh_free(f);
 
@@ -652,7 +640,7 @@ static void test_prompts(void)
 	f = start(sec);
 	if (!ok(f && !load(f), "prompts: agent loads with prompts_dir"))
 		goto out;
-	j = ctl(f, "agent_prompt_set", "{\"intent\":\"price\",\"text\":\"你是卖家，议价要有礼貌。\"}", &rc, &raw);
+	j = fh_control_json(f, "agent_prompt_set", "{\"intent\":\"price\",\"text\":\"你是卖家，议价要有礼貌。\"}", &rc, &raw);
 	is_int(rc, 0, "agent_prompt_set answers (%s)", rc ? raw : "ok");
 	is_str(js(j, "intent", NULL), "price", "its intent");
 	is_str(js(j, "text", NULL), "你是卖家，议价要有礼貌。", "its text");
@@ -660,13 +648,13 @@ static void test_prompts(void)
 	cJSON_Delete(j);
 	snprintf(path, sizeof path, "%s/price.txt", pdir);
 	ok(access(path, F_OK) == 0, "price.txt written");
-	j = ctl(f, "agent_prompts", "{}", &rc, &raw);
+	j = fh_control_json(f, "agent_prompts", "{}", &rc, &raw);
 	is_str(js(j, "editable", NULL), "true", "editable with prompts_dir");
 	is_str(js(at(j, "prompts", 1), "text", NULL), "你是卖家，议价要有礼貌。", "agent_prompts: the file's text");
 	is_str(js(at(j, "prompts", 1), "builtin", NULL), "false", "builtin false");
 	is_str(js(at(j, "prompts", 0), "builtin", NULL), "true", "default still built in");
 	cJSON_Delete(j);
-	j = ctl(f, "agent_prompt_set", "{\"intent\":\"price\",\"text\":\"\"}", &rc, &raw);
+	j = fh_control_json(f, "agent_prompt_set", "{\"intent\":\"price\",\"text\":\"\"}", &rc, &raw);
 	is_int(rc, 0, "\"\" answers (%s)", rc ? raw : "ok");
 	is_str(js(j, "builtin", NULL), "true", "back to the built-in prompt");
 	cJSON_Delete(j);
@@ -685,7 +673,7 @@ static void test_prompts(void)
 		};
 
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			cJSON_Delete(ctl(f, "agent_prompt_set", bad[i].data, &rc, &raw));
+			cJSON_Delete(fh_control_json(f, "agent_prompt_set", bad[i].data, &rc, &raw));
 			ok(rc == SK_ERR_INVAL && strstr(raw, bad[i].want), "prompt_set %s: refused naming %s (%s)",
 			   bad[i].data, bad[i].want, raw);
 		}
@@ -695,7 +683,7 @@ static void test_prompts(void)
 		char *data = malloc(n + 64);
 
 		snprintf(data, n + 64, "{\"intent\":\"tech\",\"text\":\"%0*d\"}", (int)(16 * 1024 + 1), 0);
-		cJSON_Delete(ctl(f, "agent_prompt_set", data, &rc, &raw));
+		cJSON_Delete(fh_control_json(f, "agent_prompt_set", data, &rc, &raw));
 		ok(rc == SK_ERR_INVAL && strstr(raw, "text"), "a prompt over 16 KB: refused (%s)", raw);
 		free(data);
 	}
@@ -740,7 +728,7 @@ static void test_decisions(void)
 	turn(f, 5, now - 60 * 1000, "c2", "m5", "price", "steps", 0, "NULL", "");
 	turn(f, 6, now - 30 * 1000, "c1", "m6", "tech", "model", 1, "NULL", "u-6");
 
-	j = ctl(f, "agent_decisions", "{}", &rc, &raw);
+	j = fh_control_json(f, "agent_decisions", "{}", &rc, &raw);
 	is_int(rc, 0, "agent_decisions answers");
 	is_int(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "decisions")), 6, "six decisions");
 	is_str(js(at(j, "decisions", 0), "id", NULL), "6", "newest first");
@@ -774,12 +762,12 @@ static void test_decisions(void)
 		is_str(js(at(j, "decisions", 4), "reason", NULL), "below_floor: 58元", "reason");
 	}
 	cJSON_Delete(j);
-	j = ctl(f, "agent_decisions", "{\"limit\":2,\"chat_id\":\"c1\"}", &rc, &raw);
+	j = fh_control_json(f, "agent_decisions", "{\"limit\":2,\"chat_id\":\"c1\"}", &rc, &raw);
 	is_int(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "decisions")), 2, "limit 2");
 	ok(!strcmp(js(at(j, "decisions", 0), "id", NULL), "6") && !strcmp(js(at(j, "decisions", 1), "id", NULL), "4"),
 	   "chat c1's newest two");
 	cJSON_Delete(j);
-	j = ctl(f, "agent_decisions", "{\"chat_id\":\"c2\",\"limit\":500}", &rc, &raw);
+	j = fh_control_json(f, "agent_decisions", "{\"chat_id\":\"c2\",\"limit\":500}", &rc, &raw);
 	is_int(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "decisions")), 2, "chat c2: two");
 	cJSON_Delete(j);
 	{
@@ -797,20 +785,20 @@ static void test_decisions(void)
 		};
 
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			cJSON_Delete(ctl(f, "agent_decisions", bad[i].data, &rc, &raw));
+			cJSON_Delete(fh_control_json(f, "agent_decisions", bad[i].data, &rc, &raw));
 			ok(rc == SK_ERR_INVAL && strstr(raw, "agent_decisions: ") && strstr(raw, bad[i].want),
 			   "decisions %s: refused naming %s (%s)", bad[i].data, bad[i].want, raw);
 		}
 	}
 
 	/* used: model calls in the last hour and 24 h */
-	j = ctl(f, "agent_settings", "{}", &rc, &raw);
+	j = fh_control_json(f, "agent_settings", "{}", &rc, &raw);
 	is_str(js(j, "used", "hour"), "2", "used.hour: the two calls of the last hour");
 	is_str(js(j, "used", "day"), "3", "used.day: three in 24 h (not the one of 30 h ago)");
 	cJSON_Delete(j);
 
 	/* sends' labels */
-	j = ctl(f, "agent_sends", "{\"sends\":[{\"uuid\":\"u-1\",\"tag\":\"agent:m1\"},{\"uuid\":\"u-2\",\"tag\":null},"
+	j = fh_control_json(f, "agent_sends", "{\"sends\":[{\"uuid\":\"u-1\",\"tag\":\"agent:m1\"},{\"uuid\":\"u-2\",\"tag\":null},"
 		"{\"uuid\":\"u-3\"},{\"uuid\":\"u-4\",\"tag\":\"agent:m4\"},{\"uuid\":\"u-x\",\"tag\":\"agent:m5\"},"
 		"{\"uuid\":\"u-6\",\"tag\":\"agent:m6\"},{\"uuid\":\"u-none\",\"tag\":\"agent:nope\"},"
 		"{\"uuid\":\"u-other\",\"tag\":\"reply:m1\"}]}", &rc, &raw);
@@ -843,7 +831,7 @@ static void test_decisions(void)
 		};
 
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			cJSON_Delete(ctl(f, "agent_sends", bad[i].data, &rc, &raw));
+			cJSON_Delete(fh_control_json(f, "agent_sends", bad[i].data, &rc, &raw));
 			ok(rc == SK_ERR_INVAL && strstr(raw, bad[i].want), "sends %s: refused naming %s (%s)", bad[i].data,
 			   bad[i].want, raw);
 		}
@@ -856,7 +844,7 @@ static void test_decisions(void)
 		for (int i = 0; i < 201; i++)
 			len += (size_t)snprintf(data + len, cap - len, "%s{\"uuid\":\"u%d\"}", i ? "," : "", i);
 		snprintf(data + len, cap - len, "]}");
-		cJSON_Delete(ctl(f, "agent_sends", data, &rc, &raw));
+		cJSON_Delete(fh_control_json(f, "agent_sends", data, &rc, &raw));
 		ok(rc == SK_ERR_INVAL && strstr(raw, "at most 200"), "201 sends: refused (%s)", raw);
 		free(data);
 	}
@@ -889,16 +877,16 @@ static void test_mask(void)
 		char data[400];
 
 		snprintf(data, sizeof data, "{\"base_url\":\"%s\"}", cases[i].url);
-		j = ctl(f, "agent_configure", data, &rc, &raw);
+		j = fh_control_json(f, "agent_configure", data, &rc, &raw);
 		is_str(js(j, "base_url", NULL), cases[i].want, "mask %s (%s)", cases[i].url, rc ? raw : "ok");
 		cJSON_Delete(j);
 	}
-	j = ctl(f, "agent_configure", "{\"api_key\":\"sk-shortK\"}", &rc, &raw);
+	j = fh_control_json(f, "agent_configure", "{\"api_key\":\"sk-shortK\"}", &rc, &raw);
 	is_str(js(j, "api_key", NULL), "****", "a key under 12 characters: all stars");
 	is_str(js(j, "api_key_source", NULL), "page", "the page's key");
 	ok(!strstr(raw, "short"), "none of it shown");
 	cJSON_Delete(j);
-	j = ctl(f, "agent_configure", "{\"api_key\":\"sk-exactly12\"}", &rc, &raw);
+	j = fh_control_json(f, "agent_configure", "{\"api_key\":\"sk-exactly12\"}", &rc, &raw);
 	is_str(js(j, "api_key", NULL), "sk-e****12", "a key of 12: its first 4 and last 2");
 	cJSON_Delete(j);
 out:
@@ -919,7 +907,7 @@ static void test_applied(void)
 
 	if (!ok(f && !load(f), "applied: agent loads"))
 		goto out;
-	cJSON_Delete(ctl(f, "agent_configure", "{\"base_url\":\"http://127.0.0.1:9/page/v1\",\"model\":\"m-page\","
+	cJSON_Delete(fh_control_json(f, "agent_configure", "{\"base_url\":\"http://127.0.0.1:9/page/v1\",\"model\":\"m-page\","
 			 "\"api_key\":\"" PAGE_KEY "\",\"headers\":{\"X-Org\":\"" HDR_SECRET "\"},"
 			 "\"items\":[{\"item_id\":\"40009\",\"mode\":\"off\"}]}", &rc, &raw));
 	is_int(rc, 0, "the page's endpoint, model, key and header saved (%s)", rc ? raw : "ok");
@@ -958,7 +946,7 @@ static void test_no_items(void)
 
 	if (!ok(f && fh_load_dir(f, plugins, NULL, "agent") == 1, "no items plugin: agent loads"))
 		goto out;
-	j = ctl(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"floor\":50}]}", &rc, &raw);
+	j = fh_control_json(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"floor\":50}]}", &rc, &raw);
 	is_int(rc, 0, "an item saved (%s)", rc ? raw : "ok");
 	is_str(js(at(j, "items", 0), "title", NULL), "", "no title");
 	is_str(js(at(j, "items", 0), "price", NULL), "", "no price");
@@ -981,7 +969,7 @@ static void test_no_key_file(void)
 	if (!ok(f && !load(f), "no key file: agent loads"))
 		goto out;
 	fh_no_key_file(f);
-	cJSON_Delete(ctl(f, "agent_configure", "{\"api_key\":\"" PAGE_KEY "\",\"model\":\"x\"}", &rc, &raw));
+	cJSON_Delete(fh_control_json(f, "agent_configure", "{\"api_key\":\"" PAGE_KEY "\",\"model\":\"x\"}", &rc, &raw));
 	ok(rc == SK_ERR_INVAL && strstr(raw, "api_key: cannot be stored") && strstr(raw, "key file"),
 	   "api_key without a key file: refused (%s)", raw);
 	ok(!has_secret(raw), "without the key in the message");

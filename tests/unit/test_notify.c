@@ -161,16 +161,6 @@ static void buyer_says(fh *f, const char *chat, const char *name, const char *te
 	fh_dispatch(f, &e);
 }
 
-/* Something the orders plugin (or another, from) published. */
-static void topic(fh *f, const char *from, const char *name, const char *payload)
-{
-	sk_event e = fh_event(f, SK_EV_PLUGIN);
-
-	e.topic = name;
-	e.payload_json = payload;
-	e.from_plugin = from;
-	fh_dispatch(f, &e);
-}
 
 /* ---- bad config ----------------------------------------------------------------- */
 
@@ -335,7 +325,7 @@ static void test_template(void)
 	is_str(bstr(f, 0, "lit"), "{x}", "template: single braces are text");
 	cJSON_Delete(b);
 	answer(f, 200);
-	topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":1,\"low_stock\":3}");
+	fh_topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":1,\"low_stock\":3}");
 	is_str(last_kind(f), "low_stock", "template: kinds without a template get the default body");
 out:
 	fh_free(f);
@@ -350,7 +340,7 @@ static void test_kinds(void)
 
 	if (!ok(f != NULL, "kinds: notify starts"))
 		return;
-	topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":2,\"low_stock\":5}");
+	fh_topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":2,\"low_stock\":5}");
 	is_int(fh_nhttp(f), 1, "low_stock: one alert");
 	is_str(last_kind(f), "low_stock", "low_stock: its kind");
 	ok(!strcmp(bstr(f, 0, "card"), "vip") && bnum(f, 0, "available") == 2 && bnum(f, 0, "threshold") == 5,
@@ -358,20 +348,20 @@ static void test_kinds(void)
 	is_str(bstr(f, 0, "key"), "low_stock:vip", "low_stock: keyed by card");
 	answer(f, 200);
 
-	topic(f, "orders", "orders.out_of_stock", "{\"card\":\"vip\",\"order_id\":\"2503\",\"needed\":2,\"available\":0}");
+	fh_topic(f, "orders", "orders.out_of_stock", "{\"card\":\"vip\",\"order_id\":\"2503\",\"needed\":2,\"available\":0}");
 	is_int(fh_nhttp(f), 2, "out_of_stock: one alert");
 	ok(!strcmp(last_kind(f), "out_of_stock") && !strcmp(bstr(f, 1, "order_id"), "2503") && bnum(f, 1, "needed") == 2 &&
 	   bnum(f, 1, "available") == 0, "out_of_stock: kind, order, needed, available");
 	answer(f, 200);
-	topic(f, "orders", "orders.delivery_failed", "{\"order_id\":\"2503\",\"reason\":\"out_of_stock: card vip has 0\"}");
+	fh_topic(f, "orders", "orders.delivery_failed", "{\"order_id\":\"2503\",\"reason\":\"out_of_stock: card vip has 0\"}");
 	is_int(fh_nhttp(f), 2, "delivery_failed for lack of stock: no second alert (out_of_stock said it)");
-	topic(f, "orders", "orders.delivery_failed", "{\"order_id\":\"2504\",\"reason\":\"no_rule: item 1 has no rule\"}");
+	fh_topic(f, "orders", "orders.delivery_failed", "{\"order_id\":\"2504\",\"reason\":\"no_rule: item 1 has no rule\"}");
 	is_int(fh_nhttp(f), 3, "delivery_failed: one alert");
 	ok(!strcmp(last_kind(f), "delivery_failed") && !strcmp(bstr(f, 2, "order_id"), "2504") &&
 	   !strcmp(bstr(f, 2, "reason"), "no_rule: item 1 has no rule"), "delivery_failed: order and reason");
 	answer(f, 200);
-	topic(f, "evil", "orders.low_stock", "{\"card\":\"vip\",\"available\":0}");
-	topic(f, "orders", "orders.delivered", "{\"order_id\":\"2505\"}");
+	fh_topic(f, "evil", "orders.low_stock", "{\"card\":\"vip\",\"available\":0}");
+	fh_topic(f, "orders", "orders.delivered", "{\"order_id\":\"2505\"}");
 	is_int(fh_nhttp(f), 3, "orders topics from another plugin, and other topics: nothing");
 
 	n = fh_nhttp(f);
@@ -410,10 +400,10 @@ static void test_kinds(void)
 	f = start("\"low_stock\":false,\"out_of_stock\":false,\"relogin\":false,\"back_online\":false,\"offline_after_s\":1");
 	if (!ok(f != NULL, "toggles: notify starts"))
 		return;
-	topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":2,\"low_stock\":5}");
-	topic(f, "orders", "orders.out_of_stock", "{\"card\":\"vip\",\"order_id\":\"1\",\"needed\":1,\"available\":0}");
+	fh_topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":2,\"low_stock\":5}");
+	fh_topic(f, "orders", "orders.out_of_stock", "{\"card\":\"vip\",\"order_id\":\"1\",\"needed\":1,\"available\":0}");
 	is_int(fh_nhttp(f), 0, "toggles: no low_stock, no out_of_stock alert");
-	topic(f, "orders", "orders.delivery_failed", "{\"order_id\":\"1\",\"reason\":\"out_of_stock: none\"}");
+	fh_topic(f, "orders", "orders.delivery_failed", "{\"order_id\":\"1\",\"reason\":\"out_of_stock: none\"}");
 	is_str(last_kind(f), "delivery_failed", "toggles: without out_of_stock alerts, delivery_failed tells it");
 	answer(f, 200);
 	fh_set_state(f, SK_STATE_FAILED);
@@ -472,7 +462,7 @@ static void test_rate(void)
 	}
 	is_int(fh_nhttp(f), 3, "rate: max_per_hour 3: three of five alerts posted");
 	is_int(q_int(f, "SELECT count(*) FROM notify_alert WHERE state = 'suppressed'"), 2, "rate: two kept as suppressed");
-	topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":1}");
+	fh_topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":1}");
 	is_int(fh_nhttp(f), 3, "rate: any kind counts");
 	fh_advance(f, 1800 * 1000);
 	is_int(fh_nhttp(f), 3, "rate: nothing while the hour is full");
@@ -713,7 +703,7 @@ static void reload(fh *f, cJSON *sections)
 	if (host_config_replace(fh_host(f), sections, &errs))
 		diag("host_config_replace: %s", errs.p ? errs.p : "?");
 	sbuf_free(&errs);
-	topic(f, "core", "core.reload", "{}");
+	fh_topic(f, "core", "core.reload", "{}");
 }
 
 static void test_reload(void)

@@ -54,18 +54,6 @@ static const char *bstr(fh *f, size_t i, const char *key)
 	return out;
 }
 
-/* Runs cmd with data; the answer parsed (NULL when it failed: *rc says). */
-static cJSON *ctl(fh *f, const char *cmd, const char *data, int *rc, const char **raw)
-{
-	const char *out = NULL;
-	int r = fh_control(f, cmd, data, &out);
-
-	if (rc)
-		*rc = r;
-	if (raw)
-		*raw = out ? out : "";
-	return r == 0 && out ? cJSON_Parse(out) : NULL;
-}
 
 /* A string member at a dotted path of j ("" when absent), in a static buffer. */
 static const char *js(const cJSON *j, const char *a, const char *b)
@@ -80,16 +68,6 @@ static const char *js(const cJSON *j, const char *a, const char *b)
 	return out;
 }
 
-/* Something a plugin published. */
-static void topic(fh *f, const char *from, const char *name, const char *payload)
-{
-	sk_event e = fh_event(f, SK_EV_PLUGIN);
-
-	e.topic = name;
-	e.payload_json = payload;
-	e.from_plugin = from;
-	fh_dispatch(f, &e);
-}
 
 static void buyer_says(fh *f, const char *chat, const char *text)
 {
@@ -128,7 +106,7 @@ static void test_mask(void)
 		snprintf(sec, sizeof sec, "\"url\":\"%s\"", cases[i].url);
 		if (!(f = start(sec)))
 			continue;
-		j = ctl(f, "notify_settings", "{}", NULL, NULL);
+		j = fh_control_json(f, "notify_settings", "{}", NULL, NULL);
 		is_str(js(j, "url", NULL), cases[i].want, "mask: %s", cases[i].url);
 		cJSON_Delete(j);
 		fh_free(f);
@@ -146,7 +124,7 @@ static void test_settings(void)
 
 	if (!ok(f != NULL, "settings: notify starts"))
 		return;
-	j = ctl(f, "notify_settings", "{}", &rc, &raw);
+	j = fh_control_json(f, "notify_settings", "{}", &rc, &raw);
 	is_int(rc, 0, "notify_settings answers");
 	is_str(js(j, "url", NULL), "http://hook.test/in?key=c0****et", "the config's url, masked");
 	is_str(js(j, "url_set", NULL), "true", "url_set");
@@ -158,7 +136,7 @@ static void test_settings(void)
 	ok(!strstr(raw, "c0nfigsecret") && !strstr(raw, "h3ad3r"), "no secret in the answer");
 	cJSON_Delete(j);
 
-	j = ctl(f, "notify_configure", "{\"url\":\"" PAGE_URL "\",\"header\":\"X-Token: " HSECRET "\","
+	j = fh_control_json(f, "notify_configure", "{\"url\":\"" PAGE_URL "\",\"header\":\"X-Token: " HSECRET "\","
 		"\"templates\":{\"test\":\"{\\\"msg\\\":\\\"{{text}}\\\",\\\"k\\\":\\\"{{kind}}\\\"}\"},"
 		"\"kinds\":{\"low_stock\":false},\"words\":[\"退款\"]}", &rc, &raw);
 	is_int(rc, 0, "notify_configure answers");
@@ -174,7 +152,7 @@ static void test_settings(void)
 	is_int(fh_q_int(f, "SELECT count(*) FROM notify_page"), 5, "five settings saved in notify_page");
 
 	/* applied at once */
-	cJSON_Delete(ctl(f, "notify_test", "{\"text\":\"你好\"}", &rc, NULL));
+	cJSON_Delete(fh_control_json(f, "notify_test", "{\"text\":\"你好\"}", &rc, NULL));
 	if (ok(fh_nhttp(f) == 1, "a test alert is posted")) {
 		char h[200];
 
@@ -186,7 +164,7 @@ static void test_settings(void)
 		is_str(bstr(f, 0, "msg"), "你好", "with the page's template");
 		fh_http_reply(f, 0, 200, "");
 	}
-	topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":1,\"low_stock\":3}");
+	fh_topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":1,\"low_stock\":3}");
 	is_int(fh_nhttp(f), 1, "kinds.low_stock false: no alert");
 	buyer_says(f, "c1", "我要退款");
 	ok(fh_nhttp(f) == 2 && !strcmp(bstr(f, 1, "kind"), "keyword"), "the page's words: a keyword alert");
@@ -216,11 +194,11 @@ static void test_settings(void)
 		};
 
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			cJSON_Delete(ctl(f, "notify_configure", bad[i].data, &rc, &raw));
+			cJSON_Delete(fh_control_json(f, "notify_configure", bad[i].data, &rc, &raw));
 			ok(rc == SK_ERR_INVAL && strstr(raw, bad[i].want), "configure %s: refused naming %s (%s)",
 			   bad[i].data, bad[i].want, raw);
 		}
-		j = ctl(f, "notify_settings", "{}", NULL, NULL);
+		j = fh_control_json(f, "notify_settings", "{}", NULL, NULL);
 		ok(!strcmp(js(j, "url", NULL), "https://oapi.example.com/robot/send?access_token=ab****yz&x=****") &&
 		   !strcmp(js(j, "kinds", "low_stock"), "false"), "after the refusals, the settings are unchanged");
 		cJSON_Delete(j);
@@ -230,14 +208,14 @@ static void test_settings(void)
 	/* kept across a restart */
 	fh_unload(f);
 	if (ok(fh_load(f, so, NULL) == 0, "restart")) {
-		j = ctl(f, "notify_settings", "{}", NULL, NULL);
+		j = fh_control_json(f, "notify_settings", "{}", NULL, NULL);
 		is_str(js(j, "source", "url"), "page", "the page's url after a restart");
 		is_str(js(j, "kinds", "low_stock"), "false", "and its kinds");
 		cJSON_Delete(j);
 	}
 
 	/* "" clears the page's value: the config's again */
-	j = ctl(f, "notify_configure", "{\"url\":\"\",\"header\":\"\",\"templates\":{},\"kinds\":\"\",\"words\":\"\"}",
+	j = fh_control_json(f, "notify_configure", "{\"url\":\"\",\"header\":\"\",\"templates\":{},\"kinds\":\"\",\"words\":\"\"}",
 		&rc, NULL);
 	is_int(rc, 0, "configure with \"\": cleared");
 	is_str(js(j, "url", NULL), "http://hook.test/in?key=c0****et", "the config's url again");
@@ -266,24 +244,24 @@ static void test_no_url(void)
 	if (!ok(f != NULL, "no url: notify starts without one"))
 		return;
 	ok(fh_log_find(f, "no webhook set") >= 1, "no url: said in the log");
-	topic(f, "autoreply", "autoreply.handover", "{\"chat_id\":\"c7\",\"buyer_id\":\"b7\",\"buyer_name\":\"小王\","
+	fh_topic(f, "autoreply", "autoreply.handover", "{\"chat_id\":\"c7\",\"buyer_id\":\"b7\",\"buyer_name\":\"小王\","
 	      "\"item_id\":\"40004\",\"text\":\"转人工\",\"word\":\"人工\"}");
-	cJSON_Delete(ctl(f, "notify_test", "{}", &rc, NULL));
+	cJSON_Delete(fh_control_json(f, "notify_test", "{}", &rc, NULL));
 	is_int(fh_nhttp(f), 0, "no url: nothing posted");
-	j = ctl(f, "notify_list", "{}", &rc, &raw);
+	j = fh_control_json(f, "notify_list", "{}", &rc, &raw);
 	a = cJSON_GetObjectItemCaseSensitive(j, "alerts");
 	is_int(cJSON_GetArraySize(a), 2, "no url: both alerts kept (notify_list)");
 	is_str(js(cJSON_GetArrayItem(a, 0), "state", NULL), "pending", "no url: pending");
 	is_str(js(cJSON_GetArrayItem(a, 0), "last_error", NULL), "no webhook set", "no url: last_error says why");
 	is_str(js(cJSON_GetArrayItem(a, 1), "last_error", NULL), "no webhook set", "no url: on both");
 	cJSON_Delete(j);
-	j = ctl(f, "notify_settings", "{}", NULL, NULL);
+	j = fh_control_json(f, "notify_settings", "{}", NULL, NULL);
 	ok(!strcmp(js(j, "url_set", NULL), "false") && !strcmp(js(j, "url", NULL), "") &&
 	   !strcmp(js(j, "source", "url"), "none"), "no url: url_set false, source none");
 	cJSON_Delete(j);
 	fh_advance(f, 3600 * 1000);
 	is_int(fh_nhttp(f), 0, "no url: an hour later, still nothing posted");
-	cJSON_Delete(ctl(f, "notify_configure", "{\"url\":\"http://late.test/hook\"}", &rc, NULL));
+	cJSON_Delete(fh_control_json(f, "notify_configure", "{\"url\":\"http://late.test/hook\"}", &rc, NULL));
 	is_int(rc, 0, "no url: a url set from the page");
 	if (ok(fh_nhttp(f) == 1, "the oldest waiting alert is posted at once")) {
 		is_str(fh_http_at(f, 0)->url, "http://late.test/hook", "to that url");
@@ -312,7 +290,7 @@ static void test_handover(void)
 		return;
 	buyer_says(f, "c1", "我要人工");
 	is_int(fh_nhttp(f), 0, "words [] by default: no keyword alert for 人工");
-	topic(f, "autoreply", "autoreply.handover", pl);
+	fh_topic(f, "autoreply", "autoreply.handover", pl);
 	if (ok(fh_nhttp(f) == 1, "autoreply.handover: one alert")) {
 		is_str(bstr(f, 0, "kind"), "handover", "kind handover");
 		is_str(bstr(f, 0, "text"), "买家 小李 要求人工：我要人工", "the Chinese text");
@@ -325,31 +303,31 @@ static void test_handover(void)
 		is_str(bstr(f, 0, "message"), "我要人工", "message");
 		fh_http_reply(f, 0, 200, "");
 	}
-	topic(f, "autoreply", "autoreply.handover", pl);
+	fh_topic(f, "autoreply", "autoreply.handover", pl);
 	is_int(fh_nhttp(f), 1, "the same chat again within dedup_s: dropped");
-	topic(f, "orders", "autoreply.handover", pl);
-	topic(f, "autoreply", "autoreply.handover", "not json");
+	fh_topic(f, "orders", "autoreply.handover", pl);
+	fh_topic(f, "autoreply", "autoreply.handover", "not json");
 	is_int(fh_nhttp(f), 1, "from another plugin, or not JSON: nothing");
-	cJSON_Delete(ctl(f, "notify_configure", "{\"kinds\":{\"handover\":false}}", &rc, NULL));
-	topic(f, "autoreply", "autoreply.handover", "{\"chat_id\":\"c2\",\"buyer_id\":\"b2\",\"text\":\"人工\"}");
+	cJSON_Delete(fh_control_json(f, "notify_configure", "{\"kinds\":{\"handover\":false}}", &rc, NULL));
+	fh_topic(f, "autoreply", "autoreply.handover", "{\"chat_id\":\"c2\",\"buyer_id\":\"b2\",\"text\":\"人工\"}");
 	is_int(fh_nhttp(f), 1, "kinds.handover false: no alert");
-	cJSON_Delete(ctl(f, "notify_configure", "{\"kinds\":{\"handover\":true},\"templates\":{\"handover\":"
+	cJSON_Delete(fh_control_json(f, "notify_configure", "{\"kinds\":{\"handover\":true},\"templates\":{\"handover\":"
 			 "\"{\\\"who\\\":\\\"{{buyer_id}}\\\",\\\"w\\\":\\\"{{word}}\\\"}\"}}", &rc, NULL));
-	topic(f, "autoreply", "autoreply.handover", "{\"chat_id\":\"c3\",\"buyer_id\":\"b3\",\"text\":\"真人\","
+	fh_topic(f, "autoreply", "autoreply.handover", "{\"chat_id\":\"c3\",\"buyer_id\":\"b3\",\"text\":\"真人\","
 	      "\"word\":\"真人\"}");
 	ok(fh_nhttp(f) == 2 && !strcmp(bstr(f, 1, "who"), "b3") && !strcmp(bstr(f, 1, "w"), "真人"),
 	   "on again, with a template of its placeholders");
 	fh_http_reply(f, 1, 200, "");
 
 	/* default texts in Chinese */
-	cJSON_Delete(ctl(f, "notify_test", "{}", &rc, NULL));
+	cJSON_Delete(fh_control_json(f, "notify_test", "{}", &rc, NULL));
 	ok(fh_nhttp(f) == 3 && !strcmp(bstr(f, 2, "text"), "来自 shopkeep 的测试提醒"), "test: the Chinese default text");
 	fh_http_reply(f, 2, 200, "");
-	topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":1,\"low_stock\":3}");
+	fh_topic(f, "orders", "orders.low_stock", "{\"card\":\"vip\",\"available\":1,\"low_stock\":3}");
 	ok(fh_nhttp(f) == 4 && !strcmp(bstr(f, 3, "text"), "卡密 vip 库存偏低：剩余 1 个（预警值 3）"),
 	   "low_stock: in Chinese (%s)", bstr(f, 3, "text"));
 	fh_http_reply(f, 3, 200, "");
-	topic(f, "orders", "orders.delivery_failed", "{\"order_id\":\"o1\",\"reason\":\"no rule\"}");
+	fh_topic(f, "orders", "orders.delivery_failed", "{\"order_id\":\"o1\",\"reason\":\"no rule\"}");
 	ok(fh_nhttp(f) == 5 && !strcmp(bstr(f, 4, "text"), "订单 o1 发货失败：no rule"), "delivery_failed: in Chinese (%s)",
 	   bstr(f, 4, "text"));
 	fh_http_reply(f, 4, 200, "");
