@@ -1011,6 +1011,20 @@ static int ag_row_label(sk_plugin *p, int n, const sk_value *c, void *ud)
 	return 1;
 }
 
+/* skctl_sends' label of one of the agent's sends: its turn, by the send's
+ * uuid, else by the message of its tag ("agent:<message_id>"). */
+static int ag_send_label(sk_plugin *p, const char *uuid, const char *tag, cJSON *l)
+{
+	static const char q_uuid[] = "SELECT verdict, intent FROM agent_turn WHERE send_uuid = ? AND send_uuid <> '' "
+				     "ORDER BY id DESC LIMIT 1";
+	static const char q_mid[] = "SELECT verdict, intent FROM agent_turn WHERE message_id = ? LIMIT 1";
+	int rc = sk_db_exec(p, q_uuid, &SK_VTEXT(uuid), 1, ag_row_label, l);
+
+	if (rc >= 0 && !l->child && !strncmp(tag, "agent:", 6) && tag[6])
+		rc = sk_db_exec(p, q_mid, &SK_VTEXT(tag + 6), 1, ag_row_label, l);
+	return rc < 0 ? rc : 0;
+}
+
 /* agent_sends {"sends": [{"uuid", "tag"}]} (at most 200): what made each of
  * the agent's sends, found in agent_turn by the send's uuid, or by the
  * message of its tag ("agent:<message_id>"). Answers {"labels": {"<uuid>":
@@ -1018,65 +1032,8 @@ static int ag_row_label(sk_plugin *p, int n, const sk_value *c, void *ud)
  * log does not know is left out. */
 static int ag_ctl_sends(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
-	static const char q_uuid[] = "SELECT verdict, intent FROM agent_turn WHERE send_uuid = ? AND send_uuid <> '' "
-				     "ORDER BY id DESC LIMIT 1";
-	static const char q_mid[] = "SELECT verdict, intent FROM agent_turn WHERE message_id = ? LIMIT 1";
-	cJSON *d, *o, *labels;
-	const cJSON *sends, *c;
-	size_t i = 0;
-	int rc = SK_OK;
-
 	(void)ud;
-	if (!(d = skctl_data(p, command, data_json)))
-		return SK_ERR_INVAL;
-	sends = cJSON_GetObjectItemCaseSensitive(d, "sends");
-	if (!cJSON_IsArray(sends) || cJSON_GetArraySize(sends) > AG_SENDS_MAX) {
-		cJSON_Delete(d);
-		return skctl_fail(p, SK_ERR_INVAL, "%s: sends must be a list of at most %d {uuid, tag}", command,
-				  AG_SENDS_MAX);
-	}
-	cJSON_ArrayForEach(c, sends) {
-		const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "uuid"), *t = cJSON_GetObjectItemCaseSensitive(c, "tag");
-
-		if (!cJSON_IsObject(c) || !cJSON_IsString(u) || !*u->valuestring || strlen(u->valuestring) > 64 ||
-		    (t && !cJSON_IsNull(t) && (!cJSON_IsString(t) || strlen(t->valuestring) > 200))) {
-			cJSON_Delete(d);
-			return skctl_fail(p, SK_ERR_INVAL, "%s: sends[%zu] must be {\"uuid\": a send's uuid, \"tag\": a text "
-					  "of at most 200 bytes or null}", command, i);
-		}
-		i++;
-	}
-	o = cJSON_CreateObject();
-	if (!(labels = cJSON_AddObjectToObject(o, "labels"))) {
-		cJSON_Delete(o);
-		cJSON_Delete(d);
-		return skctl_fail(p, SK_ERR_NOMEM, "%s: out of memory", command);
-	}
-	cJSON_ArrayForEach(c, sends) {
-		const char *uuid = cJSON_GetObjectItemCaseSensitive(c, "uuid")->valuestring;
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "tag");
-		cJSON *l;
-
-		if (cJSON_GetObjectItemCaseSensitive(labels, uuid) || !(l = cJSON_CreateObject()))
-			continue;
-		rc = sk_db_exec(p, q_uuid, &SK_VTEXT(uuid), 1, ag_row_label, l);
-		if (rc >= 0 && !l->child && cJSON_IsString(t) && !strncmp(t->valuestring, "agent:", 6) &&
-		    t->valuestring[6])
-			rc = sk_db_exec(p, q_mid, &SK_VTEXT(t->valuestring + 6), 1, ag_row_label, l);
-		if (rc < 0 || !l->child) {
-			cJSON_Delete(l);
-			if (rc < 0)
-				break;
-			continue;
-		}
-		cJSON_AddItemToObject(labels, uuid, l);
-	}
-	cJSON_Delete(d);
-	if (rc < 0) {
-		cJSON_Delete(o);
-		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
-	}
-	return skctl_answer(p, o);
+	return skctl_sends(p, command, data_json, AG_SENDS_MAX, 201, ag_send_label);
 }
 
 static const skctl_row ag_controls[] = {

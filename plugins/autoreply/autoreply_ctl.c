@@ -292,6 +292,22 @@ static int ar_row_label(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
 	return 1;
 }
 
+/* skctl_sends' label of one of autoreply's sends: the log row of its uuid,
+ * else of the message its tag names ("reply:<id>", "handover:<id>"). */
+static int ar_send_label(sk_plugin *p, const char *uuid, const char *tag, cJSON *l)
+{
+	static const char q_uuid[] = "SELECT decision, rule FROM autoreply_log WHERE send_uuid = ? AND send_uuid <> '' "
+				     "ORDER BY id DESC LIMIT 1";
+	static const char q_mid[] = "SELECT decision, rule FROM autoreply_log WHERE message_id = ? AND decision IN "
+				    "('rule', 'item_default', 'default', 'handover') ORDER BY id DESC LIMIT 1";
+	const char *mid = !strncmp(tag, "reply:", 6) ? tag + 6 : !strncmp(tag, "handover:", 9) ? tag + 9 : NULL;
+	int rc = sk_db_exec(p, q_uuid, &SK_VTEXT(uuid), 1, ar_row_label, l);
+
+	if (rc >= 0 && !l->child && mid && *mid)
+		rc = sk_db_exec(p, q_mid, &SK_VTEXT(mid), 1, ar_row_label, l);
+	return rc < 0 ? rc : 0;
+}
+
 /* autoreply_sends {"sends": [{"uuid", "tag"}]} (at most 200): the rule that
  * sent each of autoreply's sends, found in the decision log by the send's
  * uuid, or by the message of its tag ("reply:<message_id>",
@@ -301,71 +317,8 @@ static int ar_row_label(sk_plugin *p, int ncols, const sk_value *cols, void *ud)
  * the log does not know (pruned, or not autoreply's) is left out. */
 static int ar_ctl_sends(sk_plugin *p, const char *command, const char *data_json, void *ud)
 {
-	static const char q_uuid[] = "SELECT decision, rule FROM autoreply_log WHERE send_uuid = ? AND send_uuid <> '' "
-				     "ORDER BY id DESC LIMIT 1";
-	static const char q_mid[] = "SELECT decision, rule FROM autoreply_log WHERE message_id = ? AND decision IN "
-				    "('rule', 'item_default', 'default', 'handover') ORDER BY id DESC LIMIT 1";
-	cJSON *d, *o, *labels;
-	const cJSON *sends, *c;
-	size_t i = 0;
-	int rc = SK_OK;
-
 	(void)ud;
-	if (!(d = skctl_data(p, command, data_json)))
-		return SK_ERR_INVAL;
-	sends = cJSON_GetObjectItemCaseSensitive(d, "sends");
-	if (!cJSON_IsArray(sends) || cJSON_GetArraySize(sends) > AR_SENDS_MAX) {
-		cJSON_Delete(d);
-		return skctl_fail(p, SK_ERR_INVAL, "%s: sends must be a list of at most %d {uuid, tag}", command,
-				  AR_SENDS_MAX);
-	}
-	cJSON_ArrayForEach(c, sends) {
-		const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "uuid"), *t = cJSON_GetObjectItemCaseSensitive(c, "tag");
-
-		if (!cJSON_IsObject(c) || !cJSON_IsString(u) || !*u->valuestring || strlen(u->valuestring) > 64 ||
-		    (t && !cJSON_IsNull(t) && (!cJSON_IsString(t) || strlen(t->valuestring) >= AR_TAG_MAX))) {
-			cJSON_Delete(d);
-			return skctl_fail(p, SK_ERR_INVAL, "%s: sends[%zu] must be {\"uuid\": a send's uuid, \"tag\": "
-					  "a string of at most %d bytes or null}", command, i, AR_TAG_MAX - 1);
-		}
-		i++;
-	}
-	o = cJSON_CreateObject();
-	if (!(labels = cJSON_AddObjectToObject(o, "labels"))) {
-		cJSON_Delete(o);
-		cJSON_Delete(d);
-		return SK_ERR_NOMEM;
-	}
-	cJSON_ArrayForEach(c, sends) {
-		const char *uuid = cJSON_GetObjectItemCaseSensitive(c, "uuid")->valuestring, *mid = NULL;
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "tag");
-		cJSON *l;
-
-		if (cJSON_GetObjectItemCaseSensitive(labels, uuid) || !(l = cJSON_CreateObject()))
-			continue;
-		if ((rc = sk_db_exec(p, q_uuid, &SK_VTEXT(uuid), 1, ar_row_label, l)) >= 0 && !l->child &&
-		    cJSON_IsString(t)) {
-			if (!strncmp(t->valuestring, "reply:", 6))
-				mid = t->valuestring + 6;
-			else if (!strncmp(t->valuestring, "handover:", 9))
-				mid = t->valuestring + 9;
-			if (mid && *mid)
-				rc = sk_db_exec(p, q_mid, &SK_VTEXT(mid), 1, ar_row_label, l);
-		}
-		if (rc < 0 || !l->child) {
-			cJSON_Delete(l);
-			if (rc < 0)
-				break;
-			continue;
-		}
-		cJSON_AddItemToObject(labels, uuid, l);
-	}
-	cJSON_Delete(d);
-	if (rc < 0) {
-		cJSON_Delete(o);
-		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
-	}
-	return skctl_answer(p, o);
+	return skctl_sends(p, command, data_json, AR_SENDS_MAX, AR_TAG_MAX, ar_send_label);
 }
 
 static const skctl_row ar_controls[] = {

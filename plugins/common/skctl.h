@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -80,6 +81,70 @@ static inline int64_t skctl_count(sk_plugin *p, const char *command, const cJSON
 		return -1;
 	}
 	return (int64_t)v->valuedouble;
+}
+
+/* Fills label (an empty object) for the send uuid with tag ("" none): 0,
+ * or a negative sk_rc that fails the command. Left empty: no label. */
+typedef int (*skctl_label_fn)(sk_plugin *p, const char *uuid, const char *tag, cJSON *label);
+
+/* A plugin's "<plugin>_sends" control command (plugins/README.md, "Labels
+ * of your sends"): checks data {"sends": [{"uuid", "tag"}]} (at most max
+ * sends; a uuid of 1..64 bytes; a tag a string shorter than tag_max bytes,
+ * null or absent), asks fn once per distinct uuid, and answers {"labels":
+ * {uuid: label}} with the labels fn filled. Returns what the command returns. */
+static inline int skctl_sends(sk_plugin *p, const char *command, const char *data_json, int max, int tag_max,
+			      skctl_label_fn fn)
+{
+	cJSON *d, *o, *labels;
+	const cJSON *sends, *c;
+	size_t i = 0;
+	int rc = SK_OK;
+
+	if (!(d = skctl_data(p, command, data_json)))
+		return SK_ERR_INVAL;
+	sends = cJSON_GetObjectItemCaseSensitive(d, "sends");
+	if (!cJSON_IsArray(sends) || cJSON_GetArraySize(sends) > max) {
+		cJSON_Delete(d);
+		return skctl_fail(p, SK_ERR_INVAL, "%s: sends must be a list of at most %d {uuid, tag}", command, max);
+	}
+	cJSON_ArrayForEach(c, sends) {
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "uuid"), *t = cJSON_GetObjectItemCaseSensitive(c, "tag");
+
+		if (!cJSON_IsObject(c) || !cJSON_IsString(u) || !*u->valuestring || strlen(u->valuestring) > 64 ||
+		    (t && !cJSON_IsNull(t) && (!cJSON_IsString(t) || strlen(t->valuestring) >= (size_t)tag_max))) {
+			cJSON_Delete(d);
+			return skctl_fail(p, SK_ERR_INVAL, "%s: sends[%zu] must be {\"uuid\": a send's uuid, \"tag\": "
+					  "a string of at most %d bytes or null}", command, i, tag_max - 1);
+		}
+		i++;
+	}
+	o = cJSON_CreateObject();
+	if (!(labels = cJSON_AddObjectToObject(o, "labels"))) {
+		cJSON_Delete(o);
+		cJSON_Delete(d);
+		return skctl_fail(p, SK_ERR_NOMEM, "%s: out of memory", command);
+	}
+	cJSON_ArrayForEach(c, sends) {
+		const char *uuid = cJSON_GetObjectItemCaseSensitive(c, "uuid")->valuestring;
+		const char *tag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "tag"));
+		cJSON *l;
+
+		if (cJSON_GetObjectItemCaseSensitive(labels, uuid) || !(l = cJSON_CreateObject()))
+			continue;
+		if ((rc = fn(p, uuid, tag ? tag : "", l)) < 0 || !l->child) {
+			cJSON_Delete(l);
+			if (rc < 0)
+				break;
+			continue;
+		}
+		cJSON_AddItemToObject(labels, uuid, l);
+	}
+	cJSON_Delete(d);
+	if (rc < 0) {
+		cJSON_Delete(o);
+		return skctl_fail(p, rc, "%s: %s", command, sk_strerror(p, rc));
+	}
+	return skctl_answer(p, o);
 }
 
 /* One control command of a plugin's table: its name, one-line help, handler. */
