@@ -46,16 +46,6 @@ static tbot bot;
 static page_api pa;
 static char config[4096];
 
-/* Runs "shopkeep ctl COMMAND 'DATA'" against the bot; its stdout (static), exit status in *st. */
-static const char *ctl(const char *command, const char *data, int *st)
-{
-	char cmd[1500];
-
-	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' ctl --config '%s' %s '%s' 2>&1", tbot_build_dir(), bot.cfg,
-		 command, data ? data : "{}");
-	return tbot_sh(cmd, st);
-}
-
 /* A buyer's text in chat cid (buyer 5<cid>, 小王, the test's item). */
 static void inject(const char *cid, const char *text)
 {
@@ -75,36 +65,12 @@ static void seller_types(const char *cid, const char *text)
 	tsim_ctl(&sim, "/inject", b);
 }
 
-/* The texts the bot delivered in chat cid, in order, joined by "|" (static). */
-static const char *said(const char *cid)
-{
-	static char buf[4096];
-	cJSON *r = tc_ctl(sim.ctl_port, "GET", "/sent?since=0&what=/r/MessageSend/sendByReceiverScope", NULL, NULL), *e;
-	size_t n = 0;
-
-	buf[0] = '\0';
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "frames")) {
-		const char *c = tc_jstr(e, "cid"), *t = tc_jstr(e, "content.text.text");
-
-		if (!c || strcmp(c, cid) || !t || !tc_jstr(e, "message_id") ||
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "repeat")))
-			continue;
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? "|" : "", t);
-		if (n >= sizeof buf)
-			break;
-	}
-	cJSON_Delete(r);
-	return buf;
-}
-
 /* How many texts the bot delivered in chat cid. */
 static int nsaid(const char *cid)
 {
-	const char *s = said(cid);
-	int n = *s ? 1 : 0;
+	int n = 0;
 
-	for (; *s; s++)
-		n += *s == '|';
+	tsim_said(&sim, cid, &n);
 	return n;
 }
 
@@ -179,7 +145,7 @@ static const char *verdict(const char *cid)
 	cJSON *j;
 
 	snprintf(data, sizeof data, "{\"limit\":5,\"chat_id\":\"%s\"}", cid);
-	j = cJSON_Parse(ctl("agent_decisions", data, &st));
+	j = cJSON_Parse(tbot_ctl(&bot, "agent_decisions", data, &st));
 	snprintf(buf, sizeof buf, "%s", tc_jstr(j, "decisions.0.verdict") ? tc_jstr(j, "decisions.0.verdict") : "");
 	cJSON_Delete(j);
 	return buf;
@@ -195,7 +161,7 @@ static void scripted_turn(const char *cid, const char *answer, const char *text,
 	inject(cid, text);
 	ok(wait_said(cid, 1, 8000), "%s: a reply", what);
 	usleep(600000);
-	is_str(said(cid), want, "%s: exactly the expected text reached the buyer", what);
+	is_str(tsim_said(&sim, cid, NULL), want, "%s: exactly the expected text reached the buyer", what);
 	is_int(model_calls(), calls + 1, "%s: one model call", what);
 }
 
@@ -216,7 +182,7 @@ static void test_kill(void)
 	ok(tsim_wait_stat(&sim, "reg_ok", 2, 8000) >= 0, "kill: the bot registers again");
 	ok(wait_said("42013", 1, 8000), "kill: after the restart the chat gets a reply");
 	usleep(5000000);    /* past the model's delay */
-	is_str(said("42013"), FALLBACK, "kill: the fallback exactly once, the late answer never");
+	is_str(tsim_said(&sim, "42013", NULL), FALLBACK, "kill: the fallback exactly once, the late answer never");
 	is_str(verdict("42013"), "fallback", "kill: verdict fallback");
 }
 
@@ -274,7 +240,7 @@ int main(void)
 	}
 	/* the item's price reaches the model's prompt once items synced it */
 	for (int i = 0; i < 100; i++) {
-		out = ctl("items_list", "{}", &st);
+		out = tbot_ctl(&bot, "items_list", "{}", &st);
 		if (strstr(out, "\"" ITEM "\"") && strstr(out, "100.00"))
 			break;
 		usleep(100000);
@@ -286,7 +252,7 @@ int main(void)
 	ok(tsim_wait_delivered(&sim, PRICE_RULE, 1, 5000), "keyword: the rule answers");
 	usleep(800000);
 	is_int(model_calls(), 0, "keyword: the model is not called");
-	is_str(said("42001"), PRICE_RULE, "keyword: only the rule's text");
+	is_str(tsim_said(&sim, "42001", NULL), PRICE_RULE, "keyword: only the rule's text");
 
 	/* an unmatched message: the model's text, exactly once */
 	scripted_turn("42002", "{\"content\":\"MODEL-A 在的，耳机还有\"}", "耳机还有吗", "MODEL-A 在的，耳机还有",
@@ -306,7 +272,7 @@ int main(void)
 	inject("42003", "第三句话");
 	ok(wait_said("42003", 1, 8000), "burst: answered");
 	usleep(1200000);
-	is_str(said("42003"), "MODEL-B 好的", "burst: three messages, one reply");
+	is_str(tsim_said(&sim, "42003", NULL), "MODEL-B 好的", "burst: three messages, one reply");
 	is_int(model_calls(), calls + 1, "burst: one model call");
 	req = last_request(NULL, 0);
 	ok(strstr(req, "第一句话") && strstr(req, "第二句话") && strstr(req, "第三句话"),
@@ -325,7 +291,7 @@ int main(void)
 	scripted_turn("42009", "{\"content\":\"方便的话打我电话 13812345678\"}", "怎么联系", GUARD, "a phone number");
 	is_str(verdict("42009"), "guard", "phone: verdict guard");
 	usleep(3000000);
-	ok(strstr(said("42006"), "SLOW") == NULL, "timeout: the late answer never reaches the buyer");
+	ok(strstr(tsim_said(&sim, "42006", NULL), "SLOW") == NULL, "timeout: the late answer never reaches the buyer");
 
 	/* the seller wrote in the app first: paused, no model call */
 	inject("42010", "你好");
@@ -336,8 +302,8 @@ int main(void)
 	usleep(2000000);
 	is_int(model_calls(), calls, "seller wrote first: no model call");
 	/* the hello may have gone out before the seller typed; nothing after it */
-	ok(!strstr(said("42010"), "MODEL") && nsaid("42010") <= 1, "seller wrote first: nothing answered after (%s)",
-	   said("42010"));
+	ok(!strstr(tsim_said(&sim, "42010", NULL), "MODEL") && nsaid("42010") <= 1, "seller wrote first: nothing answered after (%s)",
+	   tsim_said(&sim, "42010", NULL));
 
 	/* the seller writes while the model thinks: nothing sent */
 	calls = model_calls();
@@ -346,7 +312,7 @@ int main(void)
 	if (ok(wait_calls(calls + 1, 6000), "taken over: the model is asked")) {
 		seller_types("42011", "我来回答这个");
 		usleep(2500000);
-		is_str(said("42011"), "", "taken over: nothing sent by the bot");
+		is_str(tsim_said(&sim, "42011", NULL), "", "taken over: nothing sent by the bot");
 		is_str(verdict("42011"), "taken_over", "taken over: verdict taken_over");
 	}
 
@@ -367,7 +333,7 @@ int main(void)
 	inject("42012", "那耳机能便宜吗");
 	usleep(2000000);
 	is_int(model_calls(), calls, "page: no model call after the seller's send");
-	is_str(said("42012"), "MODEL-C 在的|卖家本人来了", "page: nothing more sent");
+	is_str(tsim_said(&sim, "42012", NULL), "MODEL-C 在的|卖家本人来了", "page: nothing more sent");
 
 	/* the default bargainer stops at the floor */
 	tsim_ctl(&sim, "/llm/script", "{\"clear\":true}");
@@ -379,7 +345,7 @@ int main(void)
 			ok(wait_said("42014", i + 1, 8000), "bargain: question %d answered", i + 1);
 		}
 		usleep(800000);
-		out = said("42014");
+		out = tsim_said(&sim, "42014", NULL);
 		diag("bargain: %s", out);
 		is_int(nsaid("42014"), 4, "bargain: one answer per question");
 		ok(!strncmp(out, "最低90元，不能再少啦|", strlen("最低90元，不能再少啦|")), "bargain: first 90 (above the floor)");

@@ -42,30 +42,6 @@ static void replace(char **s, const char *from, const char *to)
 	*s = sbuf_take(&b);
 }
 
-/* The texts delivered in chat CID, joined by "|" (static); *n their count. */
-static const char *said(int *n)
-{
-	static char buf[4096];
-	cJSON *r = tc_ctl(sim.ctl_port, "GET", "/sent?since=0&what=/r/MessageSend/sendByReceiverScope", NULL, NULL), *e;
-	size_t len = 0;
-
-	buf[0] = '\0';
-	*n = 0;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "frames")) {
-		const char *c = tc_jstr(e, "cid"), *t = tc_jstr(e, "content.text.text");
-
-		if (!c || strcmp(c, CID) || !t || !tc_jstr(e, "message_id") ||
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "repeat")))
-			continue;
-		(*n)++;
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? "|" : "", t);
-		if (len >= sizeof buf)
-			break;
-	}
-	cJSON_Delete(r);
-	return buf;
-}
-
 int main(void)
 {
 	char path[600], port[16], cmd[1400], *conf = NULL, *t;
@@ -113,10 +89,10 @@ int main(void)
 	/* the scenario's bargaining starts about 15 s after the registration */
 	for (int i = 0; i < 900 && n < 4; i++) {
 		usleep(100000);
-		out = said(&n);
+		out = tsim_said(&sim, CID, &n);
 	}
 	usleep(1500000);
-	out = said(&n);
+	out = tsim_said(&sim, CID, &n);
 	diag("小张's chat: %s", out);
 	is_int(n, 4, "four asks, four answers");
 	ok(!strncmp(out, "最低90元，不能再少啦|", strlen("最低90元，不能再少啦|")), "the first answer is the model's 90元");

@@ -30,16 +30,6 @@
 static tc_sim sim;
 static tbot bot;
 
-/* Runs "shopkeep ctl COMMAND 'DATA'" against the bot; its stdout (static), exit status in *st. */
-static const char *ctl(const char *command, const char *data, int *st)
-{
-	char cmd[1500];
-
-	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' ctl --config '%s' %s '%s' 2>&1", tbot_build_dir(), bot.cfg,
-		 command, data ? data : "{}");
-	return tbot_sh(cmd, st);
-}
-
 /* A buyer's text in chat cid (buyer 5<cid>, 小王, item 40004). */
 static void inject(const char *cid, const char *text)
 {
@@ -56,7 +46,7 @@ static const char *chat_state(const char *cid, int *pos)
 {
 	static char buf[64];
 	int st, i = 0;
-	cJSON *j = cJSON_Parse(ctl("list_chats", "{\"limit\":50}", &st)), *c;
+	cJSON *j = cJSON_Parse(tbot_ctl(&bot, "list_chats", "{\"limit\":50}", &st)), *c;
 
 	buf[0] = '\0';
 	if (pos)
@@ -81,7 +71,7 @@ static const char *paused(const char *cid)
 {
 	static char buf[64];
 	int st;
-	cJSON *j = cJSON_Parse(ctl("paused_chats", "{}", &st)), *c;
+	cJSON *j = cJSON_Parse(tbot_ctl(&bot, "paused_chats", "{}", &st)), *c;
 
 	buf[0] = '\0';
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "chats")) {
@@ -179,7 +169,7 @@ int main(void)
 	/* (a) the seller replies from the page (control send): the chat pauses */
 	inject("41001", "在吗");
 	ok(tsim_wait_delivered(&sim, HELLO, 1, 4000), "page: the bot answers the buyer's first text");
-	out = ctl("send", "{\"chat_id\":\"41001\",\"buyer_id\":\"541001\",\"text\":\"我是卖家本人，马上给您看\"}", &st);
+	out = tbot_ctl(&bot, "send", "{\"chat_id\":\"41001\",\"buyer_id\":\"541001\",\"text\":\"我是卖家本人，马上给您看\"}", &st);
 	ok(st == 0 && strstr(out, "\"uuid\""), "page: control send queues the seller's text (%.80s)", out);
 	ok(tsim_wait_delivered(&sim, "我是卖家本人，马上给您看", 1, 4000), "page: the seller's text reaches the buyer");
 	usleep(300000);
@@ -191,7 +181,7 @@ int main(void)
 	inject("41002", "多少钱");
 	ok(tsim_wait_delivered(&sim, PRICE, 1, 4000), "page: another chat is still answered");
 	usleep(300000);
-	out = ctl("chat_messages", "{\"chat_id\":\"41002\"}", &st);
+	out = tbot_ctl(&bot, "chat_messages", "{\"chat_id\":\"41002\"}", &st);
 	ok(st == 0 && has(out, "rule", "price") && has(out, "text", "关键词规则 price"),
 	   "labels: chat_messages marks the bot's reply with its rule (autoreply_sends)");
 
@@ -203,24 +193,24 @@ int main(void)
 	is_str(chat_state("41003", &pos), "waiting/handover", "handover: list_chats: state waiting");
 	is_int(pos, 0, "handover: the waiting chat is first in list_chats");
 	ok(wait_webhook("要求人工", 5000), "handover: notify's alert reaches the local webhook");
-	out = ctl("chat_messages", "{\"chat_id\":\"41003\"}", &st);
+	out = tbot_ctl(&bot, "chat_messages", "{\"chat_id\":\"41003\"}", &st);
 	ok(st == 0 && has(out, "rule", "handover"), "labels: the hand-over text is marked handover");
 	inject("41003", "多少钱");
 	inject("41003", "人工！人工！");
 	usleep(1500000);
 	is_int(tsim_delivered(&sim, PRICE), 1, "handover: the waiting chat's next question is not answered");
 	is_int(tsim_delivered(&sim, HANDOVER), 1, "handover: the hand-over text once, also when asked again");
-	out = ctl("decisions", "{\"limit\":20}", &st);
+	out = tbot_ctl(&bot, "decisions", "{\"limit\":20}", &st);
 	ok(st == 0 && has(out, "decision", "handover"), "handover: the decision log shows it");
 
 	/* (c) the seller resumes the chat: answered again */
-	out = ctl("resume_chat", "{\"chat_id\":\"41003\"}", &st);
+	out = tbot_ctl(&bot, "resume_chat", "{\"chat_id\":\"41003\"}", &st);
 	ok(st == 0 && has(out, "resumed", "true"), "resume: resume_chat ends the hand-over (%.80s)", out);
 	is_str(paused("41003"), "", "resume: not paused any more");
 	is_str(chat_state("41003", NULL), "auto/", "resume: list_chats: auto");
 	inject("41003", "多少钱");
 	ok(tsim_wait_delivered(&sim, PRICE, 2, 4000), "resume: the next question is answered");
-	out = ctl("autoreply_stats", "{\"days\":1}", &st);
+	out = tbot_ctl(&bot, "autoreply_stats", "{\"days\":1}", &st);
 	ok(st == 0 && has(out, "handed_over", "1"), "stats: autoreply_stats counts the hand-over (%.160s)", out);
 	is_int(tbot_stop(&bot, SIGTERM), 0, "bot: SIGTERM exits 0");
 out:

@@ -219,6 +219,30 @@ int tsim_delivered(tc_sim *s, const char *text)
 	return n;
 }
 
+const char *tsim_said(tc_sim *s, const char *cid, int *n)
+{
+	static char buf[4096];
+	cJSON *r = tc_ctl(s->ctl_port, "GET", "/sent?since=0&what=/r/MessageSend/sendByReceiverScope", NULL, NULL), *e;
+	size_t len = 0;
+	int k = 0;
+
+	buf[0] = '\0';
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "frames")) {
+		const char *c = tc_jstr(e, "cid"), *t = tc_jstr(e, "content.text.text");
+
+		if (!c || strcmp(c, cid) || !t || !tc_jstr(e, "message_id") ||
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "repeat")))
+			continue;
+		k++;
+		if (len < sizeof buf)
+			len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? "|" : "", t);
+	}
+	cJSON_Delete(r);
+	if (n)
+		*n = k;
+	return buf;
+}
+
 int tsim_wait_delivered(tc_sim *s, const char *text, int want, int timeout_ms)
 {
 	int64_t t0 = util_mono_us();
@@ -325,4 +349,13 @@ const char *tbot_sh(const char *cmd, int *status)
 	st = pclose(p);
 	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	return out;
+}
+
+const char *tbot_ctl(tbot *b, const char *command, const char *data, int *status)
+{
+	char cmd[1500];
+
+	snprintf(cmd, sizeof cmd, "timeout 20 '%s/shopkeep' ctl --config '%s' %s '%s' 2>&1", tbot_build_dir(), b->cfg,
+		 command, data ? data : "{}");
+	return tbot_sh(cmd, status);
 }

@@ -43,6 +43,10 @@ int tbot_log_has(tbot *b, const char *needle);
  * for stderr) in a static buffer, *status its exit status (-1 when it did not
  * exit). */
 const char *tbot_sh(const char *cmd, int *status);
+/* Runs "shopkeep ctl --config <cfg> COMMAND 'DATA'" (data NULL: {}) against
+ * the bot, 20 s at most: its output (static, as tbot_sh), the exit status in
+ * *status. */
+const char *tbot_ctl(tbot *b, const char *command, const char *data, int *status);
 /* A loopback port nothing listens on now (bound to 0, read, closed), 0 on failure. */
 int tbot_free_port(void);
 /* Reads the file at path into buf (at most n - 1 bytes, NUL-terminated; "" when it cannot be read). */
@@ -61,6 +65,9 @@ int tsim_ctl(tc_sim *s, const char *path, const char *body);
 /* How many accepted sends (not repeats, not refused) of exactly this text the
  * simulator recorded: what the buyer saw. */
 int tsim_delivered(tc_sim *s, const char *text);
+/* The texts delivered (accepted, not repeats) in chat cid, in order, joined
+ * by "|" (a static buffer); *n (may be NULL) their count. */
+const char *tsim_said(tc_sim *s, const char *cid, int *n);
 /* Waits until tsim_delivered(text) reaches want: 1, or 0 after timeout_ms. */
 int tsim_wait_delivered(tc_sim *s, const char *text, int want, int timeout_ms);
 
