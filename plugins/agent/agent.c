@@ -48,7 +48,11 @@
  *     Else the fallback (reason timeout, http_<status>, bad_answer, empty,
  *     error:<sk_strerror>);
  *   - the guard (agent_guard.c) judges the answer with the item's floor and
- *     price, max_len characters and the banned words: ok sends it (verdict
+ *     price, max_len characters and the banned words. The floor is the
+ *     item's `floor`; an item without one may not be sold below its list
+ *     price (the seller agreed to no discount: the prompt says so too), and
+ *     when neither is known every amount the answer quotes is refused. Ok
+ *     sends it (verdict
  *     model); an amount below the floor sends floor_text (verdict floor,
  *     reason "below_floor: 58元"); anything else sends guard_text (verdict
  *     guard, reason "<verdict>: <detail>"). The fixed texts are not judged;
@@ -605,6 +609,18 @@ static int ag_paused(sk_plugin *p, const char *chat)
 	return paused > 0;
 }
 
+/* The floor the guard holds for an item: the seller's floor; without one,
+ * its list price (no floor set: no discount was agreed to); without either,
+ * none of its amounts is known to be fine, so every amount is refused. */
+static int64_t ag_floor(const ag_item *it, const ag_item_info *info)
+{
+	if (it && it->floor_fen >= 0)
+		return it->floor_fen;
+	if (info && info->price_fen >= 0)
+		return info->price_fen;
+	return INT64_MAX;
+}
+
 /* ---- the answer -------------------------------------------------------------------- */
 
 /* The model's text in a chat-completions answer: choices[0].message.content
@@ -697,7 +713,7 @@ static void ag_on_http(sk_plugin *p, int status, const char *body, void *ud)
 		const ag_settings *s = st->s;
 		const ag_item *it = agent_settings_item(s, t.item);
 		ag_item_info *info = calloc(1, sizeof *info);
-		ag_guard_in g = { .floor_fen = it ? it->floor_fen : -1, .price_fen = -1, .max_chars = s->max_len,
+		ag_guard_in g = { .floor_fen = INT64_MAX, .price_fen = -1, .max_chars = s->max_len,
 				  .banned = (const char *const *)s->banned, .nbanned = s->nbanned };
 		ag_verdict v;
 		ag_end e = { .answer = answer, .http_status = status, .latency_ms = latency };
@@ -706,6 +722,7 @@ static void ag_on_http(sk_plugin *p, int status, const char *body, void *ud)
 			agent_item_info(p, t.item, info);
 			g.price_fen = info->price_fen;
 		}
+		g.floor_fen = ag_floor(it, info);
 		free(info);
 		memset(&v, 0, sizeof v);
 		agent_guard(&g, answer, &v);
@@ -832,8 +849,11 @@ static void ag_turn_go(sk_plugin *p, ag_state *st, const ag_turn *t)
 		ag_msg m = { t->chat, t->buyer, t->name, t->item, t->mid, t->text, t->ms };
 
 		agent_item_info(p, t->item, info);
+		int64_t floor_fen = ag_floor(it, info);
+
 		body = agent_request_body(p, s, &m, intent, info, it,
-					  ag_offer_floor(info->price_fen, it ? it->floor_fen : -1, steps, max_steps));
+					  floor_fen == INT64_MAX ? -1 :
+					  ag_offer_floor(info->price_fen, floor_fen, steps, max_steps));
 	}
 	hdr = ag_headers(s);
 	call = malloc(sizeof *call);

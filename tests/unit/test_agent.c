@@ -685,6 +685,38 @@ static void t_config(void)
 	}
 }
 
+/* An item without a floor may not be sold below its list price; an item
+ * of which neither is known may not be quoted any amount. */
+static void t_no_floor(void)
+{
+	char mid[32];
+	const char *out = "";
+	const fh_http *r;
+	fh *f = start(BASE);
+
+	if (!ok(f != NULL, "no floor: loads without items"))
+		return;
+	is_str(turn_with(f, "c1", "能便宜点吗", "给你算90元吧", mid), FLOOR_TEXT,
+	       "no floor: 90元 below the list price 99 is refused");
+	is_str(verdict(f, mid), "floor|below_floor: 90元", "no floor: verdict floor");
+	is_str(turn_with(f, "c2", "最低多少", "最低99元哦", mid), "最低99元哦", "no floor: the list price itself is fine");
+	take(f, "c3", "多少钱", mid);
+	if ((r = fh_http_at(f, fh_nhttp(f) - 1)))
+		ok(strstr(r->body, "最低可以让到：99元") != NULL, "no floor: the prompt says the list price is the lowest");
+	answer(f, fh_nhttp(f) - 1, "99元");
+	snprintf(mid, sizeof mid, "m%d", ++nmid);
+	take_ex(f, "c4", mid, "这个还有吗", "7777", "default", "默认回复", &out);
+	if ((r = fh_http_at(f, fh_nhttp(f) - 1)))
+		ok(strstr(r->body, "最低可以让到：") == NULL, "unknown item: no lowest price line in the prompt");
+	answer(f, fh_nhttp(f) - 1, "还有的，80元包邮");
+	is_str(sent_for(f, mid), FLOOR_TEXT, "unknown item without a floor: any amount is refused");
+	snprintf(mid, sizeof mid, "m%d", ++nmid);
+	take_ex(f, "c5", mid, "这个还有吗", "7777", "default", "默认回复", &out);
+	answer(f, fh_nhttp(f) - 1, "还有的，放心拍");
+	is_str(sent_for(f, mid), "还有的，放心拍", "unknown item: an answer without amounts is sent");
+	fh_free(f);
+}
+
 /* A relative api_key_file and prompts_dir are read from the folder of the
  * account's rules file, not from the process's own folder. */
 static void t_paths(const char *dir)
@@ -745,6 +777,7 @@ int main(void)
 	t_turn_life();
 	t_modes();
 	t_config();
+	t_no_floor();
 	t_paths(dir);
 	unlink(keyfile);
 	rmdir(dir);
