@@ -1200,26 +1200,10 @@ window.skAgent = function (k) {
 	}
 
 	function wire() {
-		var sec = $('sec-agent');
-
 		build();
-		if ($('agent-refresh'))
-			$('agent-refresh').addEventListener('click', function () { refresh(); });
-		if (sec && window.IntersectionObserver) {
-			A.observer = new IntersectionObserver(function (entries) {
-				A.inView = entries.some(function (e) { return e.isIntersecting; });
-			});
-			A.observer.observe(sec);
-		} else {
-			A.inView = true;
-		}
-		if (window.skI18n)
-			window.skI18n.onChange(function () {
-				var d = draft();
-
-				build();
-				restore(d);
-			});
+		/* what the seller typed survives a language switch */
+		k.wireScreen(A, 'sec-agent', 'agent-refresh',
+			{ refresh: refresh, build: build, save: draft, restore: restore });
 	}
 
 	return { wire: wire, start: start, stop: stop, refresh: refresh, onEvent: onEvent, t: t, strings: STR,

@@ -556,34 +556,28 @@ window.skAlerts = function (k) {
 	}
 
 	function wire() {
-		var sec = $('sec-alerts');
+		var ids = ['alerts-url', 'alerts-header', 'alerts-words'];
 
 		build();
-		if ($('alerts-refresh'))
-			$('alerts-refresh').addEventListener('click', function () { refresh(); });
-		if (sec && window.IntersectionObserver) {
-			A.observer = new IntersectionObserver(function (entries) {
-				A.inView = entries.some(function (e) { return e.isIntersecting; });
-			});
-			A.observer.observe(sec);
-		} else {
-			A.inView = true;
-		}
-		if (window.skI18n)
-			window.skI18n.onChange(function () {
-				var keep = {}, ids = ['alerts-url', 'alerts-header', 'alerts-words'];
+		k.wireScreen(A, 'sec-alerts', 'alerts-refresh', {
+			refresh: refresh, build: build,
+			/* what the seller typed survives a language switch */
+			save: function () {
+				var keep = {};
 
-				/* what the seller typed survives the switch */
 				ids.forEach(function (id) {
 					if ($(id))
 						keep[id] = $(id).value;
 				});
-				build();
+				return keep;
+			},
+			restore: function (keep) {
 				ids.forEach(function (id) {
 					if ($(id) && keep[id] !== undefined)
 						$(id).value = keep[id];
 				});
-			});
+			}
+		});
 	}
 
 	return { wire: wire, start: start, stop: stop, refresh: refresh, onEvent: onEvent, t: t, strings: STR,

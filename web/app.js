@@ -82,6 +82,32 @@
 		e.hidden = !msg;
 	}
 
+	/* The wiring a refreshing screen shares (web/alerts.js, web/agent.js):
+	 * its refresh button calls refresh, A.inView follows whether section
+	 * secId is on screen, and a language switch builds it again (build),
+	 * handing what save() kept of the seller's typing to restore. */
+	function wireScreen(A, secId, refreshId, o) {
+		var sec = $(secId);
+
+		if ($(refreshId))
+			$(refreshId).addEventListener('click', function () { o.refresh(); });
+		if (sec && window.IntersectionObserver) {
+			A.observer = new IntersectionObserver(function (entries) {
+				A.inView = entries.some(function (e) { return e.isIntersecting; });
+			});
+			A.observer.observe(sec);
+		} else {
+			A.inView = true;
+		}
+		if (window.skI18n)
+			window.skI18n.onChange(function () {
+				var kept = o.save();
+
+				o.build();
+				o.restore(kept);
+			});
+	}
+
 	function str(v) {
 		return v === null || v === undefined ? '' : String(v);
 	}
@@ -738,13 +764,13 @@
 	});
 	var alerts = window.skAlerts({
 		S: S, $: $, busy: busy, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
-		num: num, setError: setError, show: show, str: str
+		num: num, setError: setError, show: show, str: str, wireScreen: wireScreen
 	});
 	/* The AI assistant screen (web/agent.js); its decisions link to a chat. */
 	var agent = window.skAgent({
 		S: S, $: $, busy: busy, clear: clear, control: control, el: el, errText: errText, fmtTime: fmtTime,
 		num: num, setError: setError, show: show, str: str, openChat: function (id) { chats.open(id); },
-		itemLabel: shop.itemLabel
+		itemLabel: shop.itemLabel, wireScreen: wireScreen
 	});
 
 	/* The panel and its socket: web/events.js; it calls onEvent for each
