@@ -490,11 +490,14 @@ async function looks(page) {
 	await shotOf(page, '#sec-events', env.SK_SHOT_EVENTS || '', 'the live events in English');
 	const w = await page.evaluate(() => Math.round(document.querySelector('#dash-svg').getBoundingClientRect().width));
 	ok(w > 600, 'at desktop width the chart is redrawn wide', String(w));
-	await page.fill('#alerts-words', '退款\n差评');
+	await page.fill('#alerts-words', '未保存的词');
+	await page.evaluate(() => { document.querySelector('#alerts-words').dataset.before = '1'; });
 	await page.click('#lang-switch');
 	await sleep(300);
-	ok(await text(page, '#sec-alerts h2') === '提醒' && await page.inputValue('#alerts-words') === '退款\n差评',
-		'back to Chinese; the alert words typed survive the switch', await page.inputValue('#alerts-words'));
+	const rebuilt = await page.evaluate(() => !document.querySelector('#alerts-words').dataset.before);
+	ok(await text(page, '#sec-alerts h2') === '提醒' && rebuilt && await page.inputValue('#alerts-words') === '未保存的词',
+		'back to Chinese: the screen is built again and the alert words typed survive the switch',
+		`rebuilt ${rebuilt}, ${await page.inputValue('#alerts-words')}`);
 }
 
 async function main() {
