@@ -444,8 +444,8 @@ static int ag_cn_parse(const ag_txt *t, size_t i, int64_t *fen, size_t *end, int
 	} else if (ag_in(ag_ch(t, j), "块元") && ag_cn_digit(ag_ch(t, j + 1)) > 0 &&
 		   ag_cn_digit(ag_ch(t, j + 2)) < 0 && !ag_cn_unit(ag_ch(t, j + 2))) {
 		*fen += ag_cn_digit(t->c[j + 1]) * 10;
-		j += 2;
 		*hi += ag_cn_digit(t->c[j + 1]) * 10;
+		j += 2;
 		f = AG_CN_MARK | (f & AG_CN_RANGE);
 	}
 	*fen = *fen > AG_BIG_FEN ? AG_BIG_FEN : *fen;

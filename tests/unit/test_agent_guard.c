@@ -438,6 +438,15 @@ static void test_helpers(void)
 	is_int(agent_money_scan("打八折或便宜20", Y(100), a, 4), 2, "money_scan: discount and cut");
 	ok(a[0] == Y(80) && a[1] == Y(80), "money_scan: both from the price");
 	is_int(agent_money_scan("iPhone 13", Y(100), NULL, 0), 0, "money_scan: no amount, NULL out");
+	/* the tenths of 块五 belong to the cut's upper end too, whatever follows (it once read the
+	 * character two after the number, past the text's end under valgrind) */
+	a[0] = a[1] = -1;
+	is_int(agent_money_scan("便宜五块五，九十", Y(100), a, 4), 2, "money_scan: a cut of 五块五 and 九十");
+	ok(a[0] == Y(100) - 550 && a[1] == Y(90), "money_scan: 100 - 5.50 = 94.50, then 90 (%lld, %lld)",
+	   (long long)a[0], (long long)a[1]);
+	a[0] = -1;
+	is_int(agent_money_scan("便宜五块五", Y(100), a, 4), 1, "money_scan: a cut of 五块五 at the text's end");
+	ok(a[0] == Y(100) - 550, "money_scan: 94.50 (%lld)", (long long)a[0]);
 	agent_guard(&g, "一千万万万万万万元", &v);
 	ok(v.verdict == AG_V_OK && v.lowest_fen > Y(1000000), "huge: a huge numeral saturates, never wraps below");
 	agent_guard(&g, "99999999.99万元", &v);
