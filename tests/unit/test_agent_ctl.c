@@ -74,6 +74,21 @@ static const char *js(const cJSON *j, const char *a, const char *b)
 	return out;
 }
 
+/* One bad request: cmd refuses data with SK_ERR_INVAL, its error starting
+ * with the command's name and naming want. Returns the error text. */
+static const char *refused(fh *f, const char *cmd, const char *data, const char *want)
+{
+	const char *raw;
+	char pre[64];
+	int rc;
+
+	snprintf(pre, sizeof pre, "%s: ", cmd);
+	cJSON_Delete(fh_control_json(f, cmd, data, &rc, &raw));
+	ok(rc == SK_ERR_INVAL && !strncmp(raw, pre, strlen(pre)) && strstr(raw, want), "%s %s: refused naming %s (%s)",
+	   cmd, data, want, raw);
+	return raw;
+}
+
 /* Entry i of array a of j. */
 static const cJSON *at(const cJSON *j, const char *a, int i)
 {
@@ -452,9 +467,7 @@ static void test_configure_bad(void)
 	cJSON_Delete(fh_control_json(f, "agent_configure", "{\"items\":[{\"item_id\":\"40004\",\"mode\":\"all\"}]}", &rc, NULL));
 	is_int(rc, 0, "an item set first");
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		cJSON_Delete(fh_control_json(f, "agent_configure", bad[i].data, &rc, &raw));
-		ok(rc == SK_ERR_INVAL && strstr(raw, "agent_configure: ") && strstr(raw, bad[i].want),
-		   "configure %s: refused naming %s (%s)", bad[i].data, bad[i].want, raw);
+		raw = refused(f, "agent_configure", bad[i].data, bad[i].want);
 		ok(!strstr(raw, "SECRET"), "and the refusal does not quote the secret");
 	}
 	/* notes too long */
@@ -672,11 +685,8 @@ static void test_prompts(void)
 			{ "\"x\"", "data must be a JSON object" },
 		};
 
-		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			cJSON_Delete(fh_control_json(f, "agent_prompt_set", bad[i].data, &rc, &raw));
-			ok(rc == SK_ERR_INVAL && strstr(raw, bad[i].want), "prompt_set %s: refused naming %s (%s)",
-			   bad[i].data, bad[i].want, raw);
-		}
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+			refused(f, "agent_prompt_set", bad[i].data, bad[i].want);
 	}
 	{
 		size_t n = 16 * 1024 + 20;
@@ -784,11 +794,8 @@ static void test_decisions(void)
 			{ "[]", "data must be a JSON object" },
 		};
 
-		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			cJSON_Delete(fh_control_json(f, "agent_decisions", bad[i].data, &rc, &raw));
-			ok(rc == SK_ERR_INVAL && strstr(raw, "agent_decisions: ") && strstr(raw, bad[i].want),
-			   "decisions %s: refused naming %s (%s)", bad[i].data, bad[i].want, raw);
-		}
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+			refused(f, "agent_decisions", bad[i].data, bad[i].want);
 	}
 
 	/* used: model calls in the last hour and 24 h */
@@ -830,11 +837,8 @@ static void test_decisions(void)
 			{ "{\"sends\":[{\"uuid\":\"u\",\"tag\":5}]}", "sends[0]" },
 		};
 
-		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			cJSON_Delete(fh_control_json(f, "agent_sends", bad[i].data, &rc, &raw));
-			ok(rc == SK_ERR_INVAL && strstr(raw, bad[i].want), "sends %s: refused naming %s (%s)", bad[i].data,
-			   bad[i].want, raw);
-		}
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+			refused(f, "agent_sends", bad[i].data, bad[i].want);
 	}
 	{
 		size_t cap = 201 * 20 + 40, len;
